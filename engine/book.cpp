@@ -1,0 +1,104 @@
+// Price levels: each is a FIFO of records linked through prev/next, kept in
+// arrival order so time priority survives cards returning to a listing.
+
+#include <cassert>
+
+#include "state.hpp"
+
+namespace spotgrid::engine {
+namespace {
+
+// Links `slot` into `level` by arrival: usually at the tail, earlier when a
+// returning listing keeps its original place.
+template <typename Record>
+void link_by_arrival(Slab<Record>& slab, Level& level, std::uint32_t slot, std::uint32_t cards) {
+  Record& record = slab[slot];
+  std::uint32_t after = level.tail;
+  while (after != kNil && slab[after].arrival > record.arrival) after = slab[after].prev;
+  record.prev = after;
+  record.next = after == kNil ? level.head : slab[after].next;
+  (record.next == kNil ? level.tail : slab[record.next].prev) = slot;
+  (after == kNil ? level.head : slab[after].next) = slot;
+  level.cards += cards;
+  ++level.entries;
+  record.in_book = true;
+}
+
+template <typename Record>
+void unlink(Slab<Record>& slab, Level& level, std::uint32_t slot, std::uint32_t cards) {
+  Record& record = slab[slot];
+  (record.prev == kNil ? level.head : slab[record.prev].next) = record.next;
+  (record.next == kNil ? level.tail : slab[record.next].prev) = record.prev;
+  record.prev = record.next = kNil;
+  assert(level.cards >= cards && level.entries > 0);
+  level.cards -= cards;
+  --level.entries;
+  record.in_book = false;
+}
+
+template <typename Levels>
+void erase_if_empty(Levels& levels, typename Levels::iterator it) {
+  if (it->second.entries == 0) levels.erase(it);
+}
+
+BidLevels& bid_levels(State& state, const OrderRec& order) {
+  return order.spec.target.kind == TargetKind::kModel ? state.pools[order.spec.target.pool].bids
+                                                      : state.class_bids;
+}
+
+}  // namespace
+
+Level& listing_level(State& state, const ListingRec& listing) {
+  assert(listing.in_book);
+  PoolBook& pool = state.pools[listing.pool];
+  return listing.floating ? pool.floating_asks : pool.asks.find(listing.price)->second;
+}
+
+Level& order_level(State& state, const OrderRec& order) {
+  assert(order.in_book);
+  return bid_levels(state, order).find(order.limit)->second;
+}
+
+Micros ask_price(const State& state, const ListingRec& listing) {
+  return listing.floating ? state.pools[listing.pool].index : listing.price;
+}
+
+void book_insert_listing(State& state, std::uint32_t slot) {
+  ListingRec& listing = state.listings[slot];
+  assert(!listing.in_book && listing.state == ListingState::kActive && listing.cards_free() > 0);
+  PoolBook& pool = state.pools[listing.pool];
+  Level& level = listing.floating ? pool.floating_asks : pool.asks[listing.price];
+  link_by_arrival(state.listings, level, slot, listing.cards_free());
+}
+
+void book_remove_listing(State& state, std::uint32_t slot) {
+  ListingRec& listing = state.listings[slot];
+  assert(listing.in_book);
+  PoolBook& pool = state.pools[listing.pool];
+  if (listing.floating) {
+    unlink(state.listings, pool.floating_asks, slot, listing.cards_free());
+    return;
+  }
+  const auto it = pool.asks.find(listing.price);
+  assert(it != pool.asks.end());
+  unlink(state.listings, it->second, slot, listing.cards_free());
+  erase_if_empty(pool.asks, it);
+}
+
+void book_insert_order(State& state, std::uint32_t slot) {
+  OrderRec& order = state.orders[slot];
+  assert(!order.in_book && order.cards_open > 0);
+  link_by_arrival(state.orders, bid_levels(state, order)[order.limit], slot, order.cards_open);
+}
+
+void book_remove_order(State& state, std::uint32_t slot) {
+  OrderRec& order = state.orders[slot];
+  assert(order.in_book);
+  BidLevels& levels = bid_levels(state, order);
+  const auto it = levels.find(order.limit);
+  assert(it != levels.end());
+  unlink(state.orders, it->second, slot, order.cards_open);
+  erase_if_empty(levels, it);
+}
+
+}  // namespace spotgrid::engine

@@ -1,0 +1,145 @@
+// The engine's public face: one entry point for commands, read-only queries.
+
+#include "spotgrid/engine/engine.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "state.hpp"
+
+namespace spotgrid::engine {
+namespace {
+
+template <typename... Handlers>
+struct Overloaded : Handlers... {
+  using Handlers::operator()...;
+};
+template <typename... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;
+
+std::optional<Reject> dispatch(State& state, const CommandBody& body) {
+  return std::visit(
+      Overloaded{
+          [&](const Deposit& c) { return apply_deposit(state, c); },
+          [&](const Withdraw& c) { return apply_withdraw(state, c); },
+          [&](const RegisterNode& c) { return apply_register_node(state, c); },
+          [&](const AddListing& c) { return apply_add_listing(state, c); },
+          [&](const WithdrawListing& c) { return apply_withdraw_listing(state, c); },
+          [&](const PlaceOrder& c) { return apply_place_order(state, c); },
+          [&](const CancelOrder& c) { return apply_cancel_order(state, c); },
+          [&](const AmendOrder& c) { return apply_amend_order(state, c); },
+          [&](const StopLease& c) { return apply_stop_lease(state, c); },
+          [&](const ReclaimLease& c) { return apply_reclaim_lease(state, c); },
+          [&](const InterruptLease& c) { return apply_interrupt_lease(state, c); },
+          [&](const SettleLease& c) { return apply_settle(state, c); },
+          [&](const Tick&) -> std::optional<Reject> {
+            apply_tick(state);
+            return std::nullopt;
+          },
+      },
+      body);
+}
+
+template <typename T>
+void size_slab(Slab<T>& slab, std::uint32_t wanted, std::uint32_t hard_limit) {
+  slab.set_capacity(std::min(wanted, hard_limit));
+}
+
+}  // namespace
+
+Engine::Engine(Catalog catalog, TariffBook tariffs, EngineConfig config)
+    : state_(std::make_unique<State>()) {
+  State& state = *state_;
+  state.catalog = std::move(catalog);
+  state.tariffs = std::move(tariffs);
+  state.config = config;
+  size_slab(state.nodes, config.max_nodes, limits::kMaxNodes);
+  size_slab(state.listings, config.max_listings, limits::kMaxListings);
+  size_slab(state.orders, config.max_orders, limits::kMaxOrders);
+  size_slab(state.leases, config.max_leases, limits::kMaxLeases);
+  state.pools.resize(state.catalog.pool_count());
+  for (std::size_t pool = 0; pool < state.pools.size(); ++pool) {
+    state.pools[pool].index =
+        state.catalog.model(static_cast<PoolIndex>(pool)).reference_price_micros_per_card_hour;
+  }
+  state.scratch.legs.reserve(limits::kMaxCardsPerOrder);
+}
+
+Engine::Engine(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+SubmitResult Engine::submit(const Command& command, std::vector<Event>& out) {
+  State& state = *state_;
+  state.out = &out;
+  ++state.command_seq;
+  std::optional<Reject> rejected;
+  if (command.now < state.now) {
+    rejected = Reject::kTimeWentBackwards;
+  } else {
+    state.now = command.now;
+    rejected = dispatch(state, command.body);
+  }
+  if (rejected) state.emit(CommandRejected{*rejected});
+  state.out = nullptr;
+  return SubmitResult{state.command_seq, rejected};
+}
+
+Quote Engine::quote(const OrderSpec& spec) const { return make_quote(*state_, spec); }
+UnixSeconds Engine::now() const { return state_->now; }
+std::uint64_t Engine::last_command_seq() const { return state_->command_seq; }
+const Catalog& Engine::catalog() const { return state_->catalog; }
+const TariffBook& Engine::tariffs() const { return state_->tariffs; }
+Micros Engine::platform_revenue() const { return state_->platform_revenue; }
+
+std::optional<OrderView> Engine::order(OrderId id) const {
+  const OrderRec* order = state_->orders.find(id);
+  if (!order) return std::nullopt;
+  return OrderView{id,          order->spec,  order->state, order->cards_open,
+                   order->leases_open, order->limit, order->hold,  order->start_at,
+                   unfilled_reason_now(*state_, *order)};
+}
+
+std::optional<LeaseView> Engine::lease(LeaseId id) const {
+  const LeaseRec* lease = state_->leases.find(id);
+  if (!lease) return std::nullopt;
+  return LeaseView{id,           lease->order,        lease->listing,  lease->node,
+                   lease->buyer, lease->supplier,     lease->cards,    lease->card_mask,
+                   lease->price, lease->start,        lease->planned_end, lease->billable_end,
+                   lease->status, lease->reclaim_at != 0, lease->charged};
+}
+
+BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {
+  BookView view;
+  if (pool >= state_->pools.size()) return view;
+  const PoolBook& book = state_->pools[pool];
+  // Floating listings form one more level at the index; merge it in price order.
+  bool floating_done = book.floating_asks.entries == 0;
+  for (const auto& [price, level] : book.asks) {
+    if (!floating_done && book.index <= price) {
+      view.asks.push_back({book.index, book.floating_asks.cards, book.floating_asks.entries});
+      floating_done = true;
+    }
+    view.asks.push_back({price, level.cards, level.entries});
+  }
+  if (!floating_done) view.asks.push_back({book.index, book.floating_asks.cards, book.floating_asks.entries});
+  if (view.asks.size() > max_levels) view.asks.resize(max_levels);
+  for (const auto& [price, level] : book.bids) {
+    if (view.bids.size() == max_levels) break;
+    view.bids.push_back({price, level.cards, level.entries});
+  }
+  return view;
+}
+
+Micros Engine::index_price(PoolIndex pool) const {
+  return pool < state_->pools.size() ? state_->pools[pool].index : 0;
+}
+
+AccountView Engine::account(AccountId id) const {
+  if (id >= state_->accounts.size()) return {};
+  const AccountRec& rec = state_->accounts[id];
+  return AccountView{rec.cash, rec.hold, rec.receivable};
+}
+
+}  // namespace spotgrid::engine

@@ -1,0 +1,137 @@
+// Money inside the engine: cash, holds and settlement. Every amount is integer
+// micro-units; products go through 128-bit intermediates so nothing overflows
+// silently, and every rounding is a floor on a cumulative total (DESIGN §6).
+
+#include <cassert>
+
+#include "state.hpp"
+
+namespace spotgrid::engine {
+namespace {
+
+__extension__ using Int128 = __int128;
+constexpr Int128 kBpSecondsPerHour = Int128{kSecondsPerHour} * kBasisPointsOne;
+
+}  // namespace
+
+Micros charge_for(std::uint32_t cards, Micros price_per_card_hour, std::int64_t weighted_bp_seconds) {
+  const Int128 total = Int128{cards} * price_per_card_hour * weighted_bp_seconds;
+  return static_cast<Micros>(total / kBpSecondsPerHour);
+}
+
+Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit, PoolIndex pool) {
+  if (spec.target.kind == TargetKind::kModel) return limit;
+  return static_cast<Micros>(Int128{limit} * state.catalog.model(pool).compute_units / kMilliCuOne);
+}
+
+std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
+                                    PoolMask pools) {
+  Micros max_price = 0;
+  for (std::size_t pool = 0; pool < state.catalog.pool_count(); ++pool) {
+    if ((pools >> pool) & 1u) {
+      max_price = std::max(max_price, limit_per_card_hour(state, spec, limit, static_cast<PoolIndex>(pool)));
+    }
+  }
+  const Int128 worst = Int128{spec.duration} * max_price * state.tariffs.max_multiplier_bp(spec.regions);
+  const Int128 unit = (worst + kBpSecondsPerHour - 1) / kBpSecondsPerHour;  // round the hold up
+  if (unit * spec.cards > limits::kMaxAccountBalance) return std::nullopt;
+  return static_cast<Micros>(unit);
+}
+
+bool valid_account(AccountId id) { return id != 0 && id < limits::kMaxAccounts; }
+
+AccountRec& account(State& state, AccountId id) {
+  assert(valid_account(id));
+  if (id >= state.accounts.size()) state.accounts.resize(std::size_t{id} + 1);
+  return state.accounts[id];
+}
+
+void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
+  assert(amount >= 0);
+  if (amount == 0) return;
+  AccountRec& buyer = account(state, order.spec.buyer);
+  assert(buyer.cash >= amount);
+  buyer.cash -= amount;
+  buyer.hold += amount;
+  order.hold += amount;
+  state.emit(HoldChanged{order.spec.buyer, order_id, amount});
+}
+
+void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
+  assert(amount >= 0 && amount <= order.hold);
+  if (amount == 0) return;
+  AccountRec& buyer = account(state, order.spec.buyer);
+  buyer.hold -= amount;
+  buyer.cash += amount;
+  order.hold -= amount;
+  state.emit(HoldChanged{order.spec.buyer, order_id, -amount});
+}
+
+std::optional<Reject> apply_deposit(State& state, const Deposit& command) {
+  if (!valid_account(command.account)) return Reject::kUnknownAccount;
+  if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance) return Reject::kInvalidAmount;
+  AccountRec& target = account(state, command.account);
+  if (target.cash + target.hold + command.amount > limits::kMaxAccountBalance) return Reject::kBalanceLimit;
+  target.cash += command.amount;
+  state.deposited_total += command.amount;
+  state.emit(FundsMoved{command.account, command.amount, target.cash});
+  return std::nullopt;
+}
+
+std::optional<Reject> apply_withdraw(State& state, const Withdraw& command) {
+  if (!valid_account(command.account)) return Reject::kUnknownAccount;
+  if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance) return Reject::kInvalidAmount;
+  AccountRec& target = account(state, command.account);
+  if (target.cash < command.amount) return Reject::kInsufficientFunds;
+  target.cash -= command.amount;
+  state.withdrawn_total += command.amount;
+  state.emit(FundsMoved{command.account, -command.amount, target.cash});
+  return std::nullopt;
+}
+
+// Moves what metering says was consumed from the buyer's hold to the supplier
+// and the platform. Totals are cumulative, so each call bills only the delta.
+std::optional<Reject> apply_settle(State& state, const SettleLease& command) {
+  const auto slot = state.leases.slot_of(command.lease);
+  if (!slot) return Reject::kUnknownLease;
+  LeaseRec& lease = state.leases[*slot];
+  const bool regressed = command.weighted_bp_seconds < lease.weighted_settled ||
+                         command.healthy_seconds < lease.healthy_settled ||
+                         command.up_to < lease.settled_up_to;
+  const bool impossible = command.up_to < lease.start || command.up_to > state.now ||
+                          command.healthy_seconds > command.up_to - lease.start ||
+                          command.weighted_bp_seconds >
+                              Int128{command.healthy_seconds} * limits::kMaxTariffMultiplier;
+  if (regressed || impossible) return Reject::kInvalidSettlement;
+
+  // Seconds after the billable end (reclaim notice, interruption) are free.
+  const UnixSeconds billable_to = std::min(command.up_to, lease.billable_end);
+  const std::int64_t ceiling = state.tariffs.weighted_bp_seconds(lease.region, lease.start,
+                                                                 std::max(billable_to, lease.start));
+  const std::int64_t weighted = std::min(command.weighted_bp_seconds, ceiling);
+  const Micros charged_total = std::min(charge_for(lease.cards, lease.price, weighted), lease.max_charge);
+  const Micros fee_total = static_cast<Micros>(Int128{charged_total} * state.config.platform_fee_bp / kBasisPointsOne);
+  const Micros charge = std::max<Micros>(charged_total - lease.charged, 0);
+  const Micros fee = std::max<Micros>(fee_total - lease.fee_charged, 0);
+
+  OrderRec& order = *state.orders.find(lease.order);
+  AccountRec& buyer = account(state, lease.buyer);
+  assert(order.hold >= charge && buyer.hold >= charge);
+  order.hold -= charge;
+  buyer.hold -= charge;
+  account(state, lease.supplier).receivable += charge - fee;
+  state.platform_revenue += fee;
+  lease.charged += charge;
+  lease.fee_charged += fee;
+  lease.weighted_settled = command.weighted_bp_seconds;
+  lease.healthy_settled = command.healthy_seconds;
+  lease.settled_up_to = command.up_to;
+  if (lease.status == LeaseStatus::kStarting && command.healthy_seconds > 0) {
+    lease.status = LeaseStatus::kRunning;
+  }
+  state.emit(LeaseSettled{command.lease, charge, fee, lease.charged, weighted < command.weighted_bp_seconds});
+  if (!lease.active() && lease.settled_up_to >= lease.billable_end) close_lease(state, *slot);
+  return std::nullopt;
+}
+
+}  // namespace spotgrid::engine

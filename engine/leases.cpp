@@ -1,0 +1,227 @@
+// Leases: created by a match, ended by time, the buyer, a supplier's reclaim or
+// a metering fault, and closed once their last second is settled (or the grace
+// for late metering runs out).
+
+#include <bit>
+#include <cassert>
+
+#include "state.hpp"
+
+namespace spotgrid::engine {
+namespace {
+
+// The lowest `count` free cards of a node.
+CardMask pick_cards(const NodeRec& node, std::uint16_t count) {
+  const CardMask all = node.cards >= 64 ? ~CardMask{0} : (CardMask{1} << node.cards) - 1;
+  CardMask free = all & ~node.busy;
+  CardMask picked = 0;
+  for (std::uint16_t i = 0; i < count; ++i) {
+    const CardMask lowest = free & (~free + 1);
+    picked |= lowest;
+    free ^= lowest;
+  }
+  assert(std::popcount(picked) == count);
+  return picked;
+}
+
+// The buyer's remainder after a reclaim or an interruption, as a new
+// time-first order at the same limit that avoids the node it lost.
+void requeue_remainder(State& state, const LeaseRec& lease, LeaseId lease_id, Seconds remainder) {
+  const auto parent_slot = state.orders.slot_of(lease.order);
+  assert(parent_slot);
+  const OrderRec& parent = state.orders[*parent_slot];
+  OrderSpec spec = parent.spec;
+  spec.cards = lease.cards;
+  spec.duration = remainder;
+  spec.strategy = Strategy::kTimeFirst;
+  spec.latest_start = 0;
+  spec.immediate_or_cancel = false;
+  const auto unit_hold = unit_hold_for(state, spec, parent.limit, parent.pools);
+  std::optional<Reject> failed;
+  if (!unit_hold) {
+    failed = Reject::kOverflow;
+  } else if (account(state, spec.buyer).cash < *unit_hold * spec.cards) {
+    failed = Reject::kInsufficientFunds;
+  } else if (state.orders.free_slots() == 0) {
+    failed = Reject::kCapacityExhausted;
+  }
+  if (failed) {
+    state.emit(RequeueFailed{lease.order, lease_id, *failed});
+    return;
+  }
+  const Micros limit = parent.limit;
+  const PoolMask pools = parent.pools;
+  const std::uint32_t slot = state.orders.allocate();  // may move nothing: slabs are preallocated
+  const OrderId id = state.orders.id_of(slot);
+  OrderRec& order = state.orders[slot];
+  order.spec = spec;
+  order.pools = pools;
+  order.limit = limit;
+  order.unit_hold = *unit_hold;
+  order.cards_open = spec.cards;
+  order.arrival = ++state.arrival_seq;
+  order.start_at = state.now;
+  order.avoid_node = lease.node;
+  state.emit(OrderRequeued{id, lease.order, lease_id, spec.cards, remainder});
+  reserve_hold(state, id, order, *unit_hold * spec.cards);
+  work_order(state, slot);
+}
+
+// Lowers what a lease may still cost to its (shorter) billable window.
+void shrink_billable(State& state, LeaseRec& lease, UnixSeconds billable_end) {
+  lease.billable_end = std::clamp(billable_end, lease.start, lease.planned_end);
+  const Micros max_charge = std::max(
+      charge_for(lease.cards, lease.price,
+                 state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.billable_end)),
+      lease.charged);
+  release_hold(state, lease.order, *state.orders.find(lease.order), lease.max_charge - max_charge);
+  lease.max_charge = max_charge;
+}
+
+}  // namespace
+
+void start_lease(State& state, const Leg& leg) {
+  ListingRec& listing = state.listings[leg.listing_slot];
+  OrderRec& order = state.orders[leg.order_slot];
+  NodeRec& node = *state.nodes.find(listing.node);
+  assert(leg.cards > 0 && leg.cards <= listing.cards_free() && leg.cards <= order.cards_open);
+
+  if (listing.in_book) {
+    if (leg.cards == listing.cards_free()) {
+      book_remove_listing(state, leg.listing_slot);
+    } else {
+      listing_level(state, listing).cards -= leg.cards;
+    }
+  }
+  if (order.in_book) {
+    if (leg.cards == order.cards_open) {
+      book_remove_order(state, leg.order_slot);
+    } else {
+      order_level(state, order).cards -= leg.cards;
+    }
+  }
+  const std::uint32_t slot = state.leases.allocate();
+  const LeaseId id = state.leases.id_of(slot);
+  const OrderId order_id = state.orders.id_of(leg.order_slot);
+  LeaseRec& lease = state.leases[slot];
+  lease.order = order_id;
+  lease.listing = state.listings.id_of(leg.listing_slot);
+  lease.node = listing.node;
+  lease.buyer = order.spec.buyer;
+  lease.supplier = listing.supplier;
+  lease.pool = listing.pool;
+  lease.region = listing.region;
+  lease.cards = leg.cards;
+  lease.card_mask = pick_cards(node, leg.cards);
+  lease.price = leg.price;
+  lease.limit_at_match = limit_per_card_hour(state, order.spec, order.limit, listing.pool);
+  lease.start = state.now;
+  lease.planned_end = state.now + order.spec.duration;
+  lease.billable_end = lease.planned_end;
+  lease.settled_up_to = state.now;
+  lease.max_charge = charge_for(leg.cards, leg.price,
+                                state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.planned_end));
+
+  node.busy |= lease.card_mask;
+  listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased + leg.cards);
+  ++listing.leases_open;
+  order.cards_open -= leg.cards;
+  ++order.leases_open;
+  state.pools[listing.pool].cards_leased += leg.cards;
+  push_timer(state.lease_deadlines, lease.planned_end, id);
+
+  state.emit(LeaseStarted{id, order_id, lease.listing, lease.node, lease.buyer, lease.supplier,
+                          lease.pool, lease.cards, lease.card_mask, lease.price, lease.start,
+                          lease.planned_end});
+  // The order reserved the worst case per card; keep only what this lease can cost.
+  release_hold(state, order_id, order, order.unit_hold * leg.cards - lease.max_charge);
+  if (order.cards_open == 0) state.emit(OrderFilled{order_id});
+}
+
+void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds billable_end,
+               Seconds remainder_to_requeue) {
+  LeaseRec& lease = state.leases[slot];
+  const LeaseId id = state.leases.id_of(slot);
+  assert(lease.active());
+  shrink_billable(state, lease, billable_end);
+  lease.status = reason == LeaseEnd::kInterrupted ? LeaseStatus::kInterrupted : LeaseStatus::kEnded;
+
+  const std::uint32_t listing_slot = *state.listings.slot_of(lease.listing);
+  ListingRec& listing = state.listings[listing_slot];
+  NodeRec& node = *state.nodes.find(lease.node);
+  node.busy &= ~lease.card_mask;
+  state.pools[lease.pool].cards_leased -= lease.cards;
+  listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased - lease.cards);
+  // Cards return to an open listing; reclaimed or failed cards, and cards of a
+  // closed listing, go back to the supplier.
+  const bool cards_return = listing.state == ListingState::kActive &&
+                            (reason == LeaseEnd::kCompleted || reason == LeaseEnd::kStopped);
+  if (cards_return) {
+    if (listing.in_book) {
+      listing_level(state, listing).cards += lease.cards;
+    } else {
+      book_insert_listing(state, listing_slot);
+    }
+  } else {
+    listing.cards_offered = static_cast<std::uint16_t>(listing.cards_offered - lease.cards);
+    node.cards_listed = static_cast<std::uint16_t>(node.cards_listed - lease.cards);
+  }
+  state.emit(LeaseEnded{id, reason, lease.billable_end});
+  if (remainder_to_requeue > 0) requeue_remainder(state, lease, id, remainder_to_requeue);
+
+  if (lease.settled_up_to >= lease.billable_end) {
+    close_lease(state, slot);
+  } else {
+    push_timer(state.lease_closes, state.now + state.config.settle_grace, id);
+  }
+  if (cards_return) work_listing(state, listing_slot);
+}
+
+void close_lease(State& state, std::uint32_t slot) {
+  LeaseRec& lease = state.leases[slot];
+  assert(!lease.active());
+  const std::uint32_t order_slot = *state.orders.slot_of(lease.order);
+  const std::uint32_t listing_slot = *state.listings.slot_of(lease.listing);
+  OrderRec& order = state.orders[order_slot];
+  release_hold(state, lease.order, order, lease.max_charge - lease.charged);
+  --order.leases_open;
+  --state.listings[listing_slot].leases_open;
+  state.leases.release(slot);
+  maybe_free_listing(state, listing_slot);
+  maybe_free_order(state, order_slot);
+}
+
+std::optional<Reject> apply_stop_lease(State& state, const StopLease& command) {
+  const auto slot = state.leases.slot_of(command.lease);
+  if (!slot || state.leases[*slot].buyer != command.buyer) return Reject::kUnknownLease;
+  if (!state.leases[*slot].active()) return Reject::kLeaseNotActive;
+  end_lease(state, *slot, LeaseEnd::kStopped, state.now, 0);
+  return std::nullopt;
+}
+
+// The buyer keeps the cards for the notice period and pays nothing for it.
+std::optional<Reject> apply_reclaim_lease(State& state, const ReclaimLease& command) {
+  const auto slot = state.leases.slot_of(command.lease);
+  if (!slot || state.leases[*slot].supplier != command.supplier) return Reject::kUnknownLease;
+  LeaseRec& lease = state.leases[*slot];
+  if (!lease.active() || lease.reclaim_at != 0) return Reject::kLeaseNotActive;
+  lease.reclaim_at = std::min(state.now + state.config.reclaim_notice, lease.planned_end);
+  shrink_billable(state, lease, state.now);
+  push_timer(state.lease_deadlines, lease.reclaim_at, command.lease);
+  state.emit(LeaseReclaimNotice{command.lease, lease.reclaim_at});
+  return std::nullopt;
+}
+
+std::optional<Reject> apply_interrupt_lease(State& state, const InterruptLease& command) {
+  const auto slot = state.leases.slot_of(command.lease);
+  if (!slot) return Reject::kUnknownLease;
+  LeaseRec& lease = state.leases[*slot];
+  if (!lease.active()) return Reject::kLeaseNotActive;
+  if (command.last_good_second > state.now) return Reject::kInvalidSettlement;
+  const UnixSeconds billable_end = std::min(std::max(command.last_good_second + 1, lease.start),
+                                            std::min(lease.billable_end, state.now));
+  end_lease(state, *slot, LeaseEnd::kInterrupted, billable_end, lease.planned_end - billable_end);
+  return std::nullopt;
+}
+
+}  // namespace spotgrid::engine

@@ -1,0 +1,447 @@
+// Matching: continuous double auction, price-time priority, per pool (DESIGN §4).
+// Planning is pure (it only reads the book), so the same code answers quotes;
+// applying a plan is the only step that changes state.
+
+#include <algorithm>
+#include <cassert>
+
+#include "state.hpp"
+
+namespace spotgrid::engine {
+namespace {
+
+// Walks one pool's asks best first: fixed levels and the floating level (at the
+// index) merged by (price, arrival).
+class AskCursor {
+ public:
+  AskCursor(const State& state, PoolIndex pool)
+      : listings_(state.listings), book_(state.pools[pool]), pool_(pool),
+        level_(book_.asks.begin()) {
+    fixed_ = level_ == book_.asks.end() ? kNil : level_->second.head;
+    floating_ = book_.floating_asks.head;
+    choose();
+  }
+  bool done() const { return current_ == kNil; }
+  std::uint32_t slot() const { return current_; }
+  Micros price() const { return on_floating_ ? book_.index : level_->first; }
+  PoolIndex pool() const { return pool_; }
+  std::uint64_t arrival() const { return listings_[current_].arrival; }
+  void advance() {
+    if (on_floating_) {
+      floating_ = listings_[floating_].next;
+    } else {
+      fixed_ = listings_[fixed_].next;
+      if (fixed_ == kNil && ++level_ != book_.asks.end()) fixed_ = level_->second.head;
+    }
+    choose();
+  }
+
+ private:
+  void choose() {
+    if (fixed_ == kNil || floating_ == kNil) {
+      on_floating_ = fixed_ == kNil;
+    } else {
+      const Micros fixed_price = level_->first;
+      on_floating_ = book_.index != fixed_price
+                         ? book_.index < fixed_price
+                         : listings_[floating_].arrival < listings_[fixed_].arrival;
+    }
+    current_ = on_floating_ ? floating_ : fixed_;
+  }
+
+  const Slab<ListingRec>& listings_;
+  const PoolBook& book_;
+  PoolIndex pool_;
+  AskLevels::const_iterator level_;
+  std::uint32_t fixed_ = kNil;
+  std::uint32_t floating_ = kNil;
+  std::uint32_t current_ = kNil;
+  bool on_floating_ = false;
+};
+
+// Calls visit(slot, price, pool) for the asks of every pool in `pools`, best
+// price per CU-hour first (for one pool that is simply best price per card-hour),
+// until visit returns false.
+template <typename Visit>
+void for_each_ask(const State& state, PoolMask pools, Visit&& visit) {
+  std::vector<AskCursor> cursors;
+  for (std::size_t pool = 0; pool < state.catalog.pool_count(); ++pool) {
+    if ((pools >> pool) & 1u) cursors.emplace_back(state, static_cast<PoolIndex>(pool));
+  }
+  for (;;) {
+    AskCursor* best = nullptr;
+    for (AskCursor& cursor : cursors) {
+      if (cursor.done()) continue;
+      if (best == nullptr) {
+        best = &cursor;
+        continue;
+      }
+      // price per CU-hour, compared without division: a/ca < b/cb <=> a*cb < b*ca
+      const std::int64_t lhs = cursor.price() * state.catalog.model(best->pool()).compute_units;
+      const std::int64_t rhs = best->price() * state.catalog.model(cursor.pool()).compute_units;
+      if (lhs < rhs || (lhs == rhs && cursor.arrival() < best->arrival())) best = &cursor;
+    }
+    if (best == nullptr || !visit(best->slot(), best->price(), best->pool())) return;
+    best->advance();
+  }
+}
+
+// Walks resting bids that may buy from `pool`, best per card-hour equivalent
+// first: the pool's model bids merged with the class bids that accept the pool.
+class BidCursor {
+ public:
+  BidCursor(const State& state, const BidLevels& levels, PoolIndex pool)
+      : state_(state), levels_(levels), pool_(pool), level_(levels.begin()) {
+    slot_ = level_ == levels_.end() ? kNil : level_->second.head;
+    skip_foreign();
+  }
+  bool done() const { return slot_ == kNil; }
+  std::uint32_t slot() const { return slot_; }
+  const OrderRec& order() const { return state_.orders[slot_]; }
+  Micros price() const {
+    return limit_per_card_hour(state_, order().spec, level_->first, pool_);
+  }
+  void advance() {
+    step();
+    skip_foreign();
+  }
+
+ private:
+  void step() {
+    slot_ = state_.orders[slot_].next;
+    if (slot_ == kNil && ++level_ != levels_.end()) slot_ = level_->second.head;
+  }
+  void skip_foreign() {
+    while (slot_ != kNil && ((order().pools >> pool_) & 1u) == 0) step();
+  }
+
+  const State& state_;
+  const BidLevels& levels_;
+  PoolIndex pool_;
+  BidLevels::const_iterator level_;
+  std::uint32_t slot_ = kNil;
+};
+
+std::uint32_t take_cards(std::uint32_t wanted, std::uint32_t available, std::uint32_t per_node) {
+  const std::uint32_t most = std::min(wanted, available);
+  return per_node == 0 ? most : most / per_node * per_node;
+}
+
+// Lease capacity: a placement is refused rather than half-matched; timers and
+// re-matches trim the plan (what is left keeps resting).
+void trim_to_lease_capacity(const State& state, Plan& plan) {
+  const std::uint32_t free_slots = state.leases.free_slots();
+  if (plan.legs.size() <= free_slots) return;
+  plan.legs.resize(free_slots);
+  plan.cards = 0;
+  for (const Leg& leg : plan.legs) plan.cards += leg.cards;
+}
+
+void finish_working(State& state, std::uint32_t slot, UnfilledReason reason) {
+  OrderRec& order = state.orders[slot];
+  const OrderId id = state.orders.id_of(slot);
+  if (order.cards_open == 0) {
+    order.state = OrderState::kWorking;
+    maybe_free_order(state, slot);
+    return;
+  }
+  if (order.spec.immediate_or_cancel) {
+    const std::uint32_t cancelled = order.cards_open;
+    release_hold(state, id, order, order.unit_hold * cancelled);
+    order.cards_open = 0;
+    order.state = OrderState::kWorking;
+    state.emit(OrderCancelled{id, cancelled, CancelCause::kImmediateOrCancel});
+    maybe_free_order(state, slot);
+    return;
+  }
+  order.state = OrderState::kResting;
+  book_insert_order(state, slot);
+  state.emit(OrderResting{id, order.cards_open, reason});
+}
+
+// The start minimising the tariff-weighted duration: now or an hour boundary up
+// to the latest start (tariffs only change on the hour); ties go to the earliest.
+UnixSeconds cheapest_start(const State& state, const OrderSpec& spec) {
+  const RegionMask regions = spec.regions == 0 ? state.tariffs.all_regions() : spec.regions;
+  UnixSeconds best_start = state.now;
+  std::int64_t best_weight = INT64_MAX;
+  for (UnixSeconds start = state.now; start <= spec.latest_start;
+       start = (start / kSecondsPerHour + 1) * kSecondsPerHour) {
+    for (std::size_t region = 0; region < state.tariffs.region_count(); ++region) {
+      if (((regions >> region) & 1u) == 0) continue;
+      const std::int64_t weight = state.tariffs.weighted_bp_seconds(
+          static_cast<RegionIndex>(region), start, start + spec.duration);
+      if (weight < best_weight) {
+        best_weight = weight;
+        best_start = start;
+      }
+    }
+  }
+  return best_start;
+}
+
+bool starts_later(const State& state, const OrderSpec& spec) {
+  return spec.strategy == Strategy::kCostFirst && spec.latest_start > state.now;
+}
+
+}  // namespace
+
+std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId avoid_node,
+                               const ListingRec& listing, std::uint16_t cards_free,
+                               std::uint32_t cards_wanted) {
+  if (spec.regions != 0 && ((spec.regions >> listing.region) & 1u) == 0) return 0;
+  if (listing.supplier == spec.buyer || listing.node == avoid_node) return 0;
+  if (state.now < listing.from || state.now + spec.duration > listing.until) return 0;
+  const NodeRec& node = *state.nodes.find(listing.node);
+  if (node.reliability < spec.min_reliability) return 0;
+  if (spec.target.kind == TargetKind::kClass && node.cu < spec.target.min_cu) return 0;
+  return static_cast<std::uint16_t>(take_cards(cards_wanted, cards_free, spec.cards_per_node));
+}
+
+void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micros limit,
+                NodeId avoid_node, std::uint32_t cards_wanted, Plan& plan) {
+  plan.legs.clear();
+  plan.cards = 0;
+  plan.remainder_reason = UnfilledReason::kNone;
+  bool priced_out = false;
+  std::uint32_t scanned = 0;
+  for_each_ask(state, pools, [&](std::uint32_t slot, Micros price, PoolIndex pool) {
+    if (++scanned > limits::kMaxCandidatesScannedPerMatch) return false;
+    const ListingRec& listing = state.listings[slot];
+    // Asks come best first, so once one is too dear every later one is too.
+    priced_out = priced_out || price > limit_per_card_hour(state, spec, limit, pool);
+    const std::uint16_t take = cards_compatible(state, spec, avoid_node, listing,
+                                                listing.cards_free(), cards_wanted - plan.cards);
+    if (take == 0) return true;
+    if (priced_out) {  // only looking for why the rest will not fill
+      plan.remainder_reason = UnfilledReason::kLimitBelowBestAsk;
+      return false;
+    }
+    plan.legs.push_back(Leg{slot, kNil, take, price});
+    plan.cards += take;
+    return plan.cards < cards_wanted;
+  });
+  if (plan.cards < cards_wanted && plan.remainder_reason == UnfilledReason::kNone) {
+    plan.remainder_reason = UnfilledReason::kNoSupplyMeetsConstraints;
+  }
+}
+
+std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec, PoolMask* pools) {
+  if (!valid_account(spec.buyer)) return Reject::kUnknownAccount;
+  if (spec.target.kind == TargetKind::kModel) {
+    if (spec.target.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
+    *pools = PoolMask{1} << spec.target.pool;
+  } else {
+    const VendorMask known = (VendorMask{1} << state.catalog.vendors().size()) - 1;
+    if ((spec.target.vendors & ~known) != 0 || spec.target.min_cu < 0) return Reject::kInvalidClass;
+    *pools = state.catalog.pools_matching(spec.target.min_memory_gib, spec.target.min_cu, spec.target.vendors);
+    if (*pools == 0) return Reject::kInvalidClass;
+  }
+  if ((spec.regions & ~state.tariffs.all_regions()) != 0) return Reject::kUnknownRegion;
+  if (spec.cards == 0 || spec.cards > limits::kMaxCardsPerOrder) return Reject::kInvalidCards;
+  if (spec.cards_per_node > limits::kMaxCardsPerNode ||
+      (spec.cards_per_node != 0 && spec.cards % spec.cards_per_node != 0)) {
+    return Reject::kInvalidCardsPerNode;
+  }
+  if (spec.duration <= 0 || spec.duration > limits::kMaxLeaseDuration) return Reject::kInvalidDuration;
+  if (spec.limit_micros_per_hour <= 0 || spec.limit_micros_per_hour > limits::kMaxPriceMicrosPerHour) {
+    return Reject::kInvalidPrice;
+  }
+  if (spec.min_reliability < 0 || spec.min_reliability > kBasisPointsOne) return Reject::kInvalidReliability;
+  if (spec.strategy == Strategy::kCostFirst &&
+      (spec.latest_start < state.now || spec.latest_start - state.now > limits::kMaxCostFirstDeferral)) {
+    return Reject::kInvalidLatestStart;
+  }
+  return std::nullopt;
+}
+
+Micros expected_cost(const State& state, const OrderSpec& spec, const Plan& plan,
+                     std::uint32_t cards_total, UnixSeconds start, Micros unit_hold) {
+  Micros cost = 0;
+  for (const Leg& leg : plan.legs) {
+    const ListingRec& listing = state.listings[leg.listing_slot];
+    const std::int64_t weight = state.tariffs.weighted_bp_seconds(listing.region, start, start + spec.duration);
+    cost += charge_for(leg.cards, leg.price, weight);
+  }
+  // What does not fill now is shown at its worst case: it may fill anywhere up to the limit.
+  return cost + static_cast<Micros>(cards_total - plan.cards) * unit_hold;
+}
+
+std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command) {
+  const OrderSpec& spec = command.spec;
+  PoolMask pools = 0;
+  if (auto reject = validate_order_spec(state, spec, &pools)) return reject;
+  const auto unit_hold = unit_hold_for(state, spec, spec.limit_micros_per_hour, pools);
+  if (!unit_hold) return Reject::kOverflow;
+  const Micros hold = *unit_hold * spec.cards;
+  if (account(state, spec.buyer).cash < hold) return Reject::kInsufficientFunds;
+  if (state.orders.free_slots() == 0) return Reject::kCapacityExhausted;
+
+  const UnixSeconds start = starts_later(state, spec) ? cheapest_start(state, spec) : state.now;
+  Plan& plan = state.scratch;
+  plan_order(state, spec, pools, spec.limit_micros_per_hour, 0, spec.cards, plan);
+  if (start == state.now && plan.legs.size() > state.leases.free_slots()) return Reject::kCapacityExhausted;
+
+  const std::uint32_t slot = state.orders.allocate();
+  const OrderId id = state.orders.id_of(slot);
+  OrderRec& order = state.orders[slot];
+  order.spec = spec;
+  order.pools = pools;
+  order.limit = spec.limit_micros_per_hour;
+  order.unit_hold = *unit_hold;
+  order.cards_open = spec.cards;
+  order.arrival = ++state.arrival_seq;
+  order.start_at = start;
+  state.emit(OrderAccepted{id, spec.buyer, spec.client_order_id, hold,
+                           expected_cost(state, spec, plan, spec.cards, start, *unit_hold), start});
+  reserve_hold(state, id, order, hold);
+
+  if (start > state.now) {
+    order.state = OrderState::kDeferred;
+    push_timer(state.deferred_orders, start, id);
+    state.emit(OrderDeferred{id, start});
+    return std::nullopt;
+  }
+  for (Leg& leg : plan.legs) {
+    leg.order_slot = slot;
+    start_lease(state, leg);
+  }
+  finish_working(state, slot, plan.remainder_reason);
+  return std::nullopt;
+}
+
+void work_order(State& state, std::uint32_t slot) {
+  OrderRec& order = state.orders[slot];
+  assert(!order.in_book && order.cards_open > 0);
+  Plan& plan = state.scratch;
+  plan_order(state, order.spec, order.pools, order.limit, order.avoid_node, order.cards_open, plan);
+  trim_to_lease_capacity(state, plan);
+  for (Leg& leg : plan.legs) {
+    leg.order_slot = slot;
+    start_lease(state, leg);
+  }
+  finish_working(state, slot, plan.remainder_reason);
+}
+
+void work_listing(State& state, std::uint32_t listing_slot) {
+  const ListingRec& listing = state.listings[listing_slot];
+  if (!listing.in_book) return;
+  const Micros ask = ask_price(state, listing);
+  Plan& plan = state.scratch;
+  plan.legs.clear();
+  plan.cards = 0;
+  std::uint32_t free = listing.cards_free();
+  BidCursor model_bids(state, state.pools[listing.pool].bids, listing.pool);
+  BidCursor class_bids(state, state.class_bids, listing.pool);
+  for (std::uint32_t scanned = 0; free > 0 && scanned < limits::kMaxCandidatesScannedPerMatch; ++scanned) {
+    const bool model_first =
+        !model_bids.done() &&
+        (class_bids.done() || model_bids.price() > class_bids.price() ||
+         (model_bids.price() == class_bids.price() && model_bids.order().arrival < class_bids.order().arrival));
+    BidCursor& best = model_first ? model_bids : class_bids;
+    if (best.done() || best.price() < ask) break;
+    const OrderRec& order = best.order();
+    const std::uint16_t take = cards_compatible(state, order.spec, order.avoid_node, listing,
+                                                static_cast<std::uint16_t>(free), order.cards_open);
+    if (take > 0) {
+      plan.legs.push_back(Leg{listing_slot, best.slot(), take, best.price()});
+      free -= take;
+    }
+    best.advance();
+  }
+  trim_to_lease_capacity(state, plan);
+  for (const Leg& leg : plan.legs) start_lease(state, leg);
+}
+
+std::optional<Reject> apply_cancel_order(State& state, const CancelOrder& command) {
+  const auto slot = state.orders.slot_of(command.order);
+  if (!slot || state.orders[*slot].spec.buyer != command.buyer) return Reject::kUnknownOrder;
+  OrderRec& order = state.orders[*slot];
+  if (order.cards_open == 0) return Reject::kOrderNotOpen;
+  if (order.in_book) book_remove_order(state, *slot);
+  const std::uint32_t cancelled = order.cards_open;
+  release_hold(state, command.order, order, order.unit_hold * cancelled);
+  order.cards_open = 0;
+  order.state = OrderState::kWorking;
+  state.emit(OrderCancelled{command.order, cancelled, CancelCause::kBuyer});
+  maybe_free_order(state, *slot);
+  return std::nullopt;
+}
+
+std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command) {
+  const auto slot = state.orders.slot_of(command.order);
+  if (!slot || state.orders[*slot].spec.buyer != command.buyer) return Reject::kUnknownOrder;
+  OrderRec& order = state.orders[*slot];
+  if (order.cards_open == 0) return Reject::kOrderNotOpen;
+  const std::uint32_t cards = command.cards == 0 ? order.cards_open : command.cards;
+  const Micros limit = command.limit_micros_per_hour == 0 ? order.limit : command.limit_micros_per_hour;
+  if (cards > order.cards_open) return Reject::kCannotIncreaseCards;
+  if (order.spec.cards_per_node != 0 && cards % order.spec.cards_per_node != 0) {
+    return Reject::kInvalidCardsPerNode;
+  }
+  if (limit <= 0 || limit > limits::kMaxPriceMicrosPerHour) return Reject::kInvalidPrice;
+  const auto unit_hold = unit_hold_for(state, order.spec, limit, order.pools);
+  if (!unit_hold) return Reject::kOverflow;
+  const Micros old_hold = order.unit_hold * order.cards_open;
+  const Micros new_hold = *unit_hold * cards;
+  if (new_hold - old_hold > account(state, order.spec.buyer).cash) return Reject::kInsufficientFunds;
+
+  const bool lost_priority = limit != order.limit;
+  if (order.in_book) {
+    if (lost_priority) {
+      book_remove_order(state, *slot);
+    } else {
+      order_level(state, order).cards -= order.cards_open - cards;
+    }
+  }
+  if (new_hold > old_hold) reserve_hold(state, command.order, order, new_hold - old_hold);
+  if (new_hold < old_hold) release_hold(state, command.order, order, old_hold - new_hold);
+  order.cards_open = cards;
+  order.limit = limit;
+  order.unit_hold = *unit_hold;
+  state.emit(OrderAmended{command.order, cards, limit, lost_priority});
+  if (lost_priority && order.state == OrderState::kResting) {
+    order.arrival = ++state.arrival_seq;
+    work_order(state, *slot);  // a higher limit may cross now
+  }
+  return std::nullopt;
+}
+
+UnfilledReason unfilled_reason_now(const State& state, const OrderRec& order) {
+  if (order.state == OrderState::kDeferred) return UnfilledReason::kWaitingForCheaperTariff;
+  if (order.cards_open == 0) return UnfilledReason::kNone;
+  Plan plan;
+  plan_order(state, order.spec, order.pools, order.limit, order.avoid_node, order.cards_open, plan);
+  return plan.remainder_reason;
+}
+
+Quote make_quote(const State& state, const OrderSpec& spec) {
+  Quote quote;
+  PoolMask pools = 0;
+  quote.rejected = validate_order_spec(state, spec, &pools);
+  if (quote.rejected) return quote;
+  const auto unit_hold = unit_hold_for(state, spec, spec.limit_micros_per_hour, pools);
+  if (!unit_hold) {
+    quote.rejected = Reject::kOverflow;
+    return quote;
+  }
+  Plan plan;
+  plan_order(state, spec, pools, spec.limit_micros_per_hour, 0, spec.cards, plan);
+  quote.expected_start = starts_later(state, spec) ? cheapest_start(state, spec) : state.now;
+  quote.cards_fillable = plan.cards;
+  quote.hold = *unit_hold * spec.cards;
+  quote.remainder_reason = quote.expected_start > state.now ? UnfilledReason::kWaitingForCheaperTariff
+                                                            : plan.remainder_reason;
+  const UnixSeconds start = quote.expected_start;
+  for (const Leg& leg : plan.legs) {
+    const ListingRec& listing = state.listings[leg.listing_slot];
+    const Micros cost = charge_for(
+        leg.cards, leg.price, state.tariffs.weighted_bp_seconds(listing.region, start, start + spec.duration));
+    quote.legs.push_back(QuoteLeg{state.listings.id_of(leg.listing_slot), listing.node, listing.pool,
+                                  listing.region, leg.cards, leg.price, cost});
+    quote.cost += cost;
+  }
+  return quote;
+}
+
+}  // namespace spotgrid::engine

@@ -1,0 +1,94 @@
+#pragma once
+// Preallocated, bounded storage with stable slots and generation-tagged ids:
+// id = generation << 32 | slot. Lookup is O(1) with no hashing; an id whose slot
+// was reused no longer resolves. Reuse is LIFO, so allocation is deterministic.
+
+#include <cassert>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace spotgrid::engine {
+
+inline constexpr std::uint32_t kNil = UINT32_MAX;
+
+template <typename T>
+class Slab {
+ public:
+  void set_capacity(std::uint32_t capacity) {
+    capacity_ = capacity;
+    items_.reserve(capacity);
+    generations_.reserve(capacity);
+    live_.reserve(capacity);
+  }
+  std::uint32_t capacity() const { return capacity_; }
+  std::uint32_t free_slots() const {
+    return capacity_ - static_cast<std::uint32_t>(items_.size()) +
+           static_cast<std::uint32_t>(free_.size());
+  }
+  std::uint32_t live_count() const {
+    return static_cast<std::uint32_t>(items_.size() - free_.size());
+  }
+
+  // The caller checks free_slots() first: running out is a validated condition.
+  std::uint32_t allocate() {
+    assert(free_slots() > 0);
+    if (!free_.empty()) {
+      const std::uint32_t slot = free_.back();
+      free_.pop_back();
+      live_[slot] = 1;
+      items_[slot] = T{};
+      return slot;
+    }
+    items_.emplace_back();
+    generations_.push_back(1);
+    live_.push_back(1);
+    return static_cast<std::uint32_t>(items_.size() - 1);
+  }
+  void release(std::uint32_t slot) {
+    assert(live_[slot]);
+    live_[slot] = 0;
+    ++generations_[slot];
+    free_.push_back(slot);
+  }
+
+  std::uint64_t id_of(std::uint32_t slot) const {
+    return (static_cast<std::uint64_t>(generations_[slot]) << 32) | slot;
+  }
+  std::optional<std::uint32_t> slot_of(std::uint64_t id) const {
+    const auto slot = static_cast<std::uint32_t>(id);
+    const auto generation = static_cast<std::uint32_t>(id >> 32);
+    if (slot >= items_.size() || !live_[slot] || generations_[slot] != generation) {
+      return std::nullopt;
+    }
+    return slot;
+  }
+  T* find(std::uint64_t id) {
+    const auto slot = slot_of(id);
+    return slot ? &items_[*slot] : nullptr;
+  }
+  const T* find(std::uint64_t id) const {
+    const auto slot = slot_of(id);
+    return slot ? &items_[*slot] : nullptr;
+  }
+
+  T& operator[](std::uint32_t slot) { return items_[slot]; }
+  const T& operator[](std::uint32_t slot) const { return items_[slot]; }
+  bool is_live(std::uint32_t slot) const { return slot < live_.size() && live_[slot]; }
+  std::uint32_t slot_count() const { return static_cast<std::uint32_t>(items_.size()); }
+
+  // For the snapshot: the raw arrays, so a restored slab allocates identically.
+  std::vector<T>& items() { return items_; }
+  std::vector<std::uint32_t>& generations() { return generations_; }
+  std::vector<std::uint8_t>& live() { return live_; }
+  std::vector<std::uint32_t>& free_list() { return free_; }
+
+ private:
+  std::uint32_t capacity_ = 0;
+  std::vector<T> items_;
+  std::vector<std::uint32_t> generations_;
+  std::vector<std::uint8_t> live_;
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace spotgrid::engine

@@ -1,0 +1,268 @@
+#pragma once
+// The engine's private state and the functions that change it, grouped by the
+// source file that defines them. Only the engine thread touches any of this.
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "slab.hpp"
+#include "spotgrid/engine/engine.hpp"
+
+namespace spotgrid::engine {
+
+// ---- records ---------------------------------------------------------------
+
+struct NodeRec {
+  AccountId supplier = 0;
+  PoolIndex pool = 0;
+  RegionIndex region = 0;
+  std::uint16_t zone = 0;
+  std::uint16_t cards = 0;
+  std::uint16_t cards_listed = 0;  // sum of its listings' cards_offered
+  MilliCu cu = 0;
+  BasisPoints reliability = 0;
+  CardMask busy = 0;  // cards under a lease
+};
+
+enum class ListingState : std::uint8_t { kPending, kActive, kClosed };
+
+struct ListingRec {
+  NodeId node = 0;
+  AccountId supplier = 0;
+  PoolIndex pool = 0;
+  RegionIndex region = 0;
+  std::uint16_t cards_offered = 0;  // leased + free
+  std::uint16_t cards_leased = 0;
+  Micros price = 0;  // fixed reserve; unused when floating
+  bool floating = false;
+  UnixSeconds from = 0;
+  UnixSeconds until = 0;
+  std::uint64_t arrival = 0;  // time priority
+  ListingState state = ListingState::kPending;
+  bool in_book = false;
+  std::uint32_t prev = kNil;
+  std::uint32_t next = kNil;
+  std::uint32_t leases_open = 0;
+
+  std::uint16_t cards_free() const {
+    return static_cast<std::uint16_t>(cards_offered - cards_leased);
+  }
+};
+
+struct OrderRec {
+  OrderSpec spec;
+  PoolMask pools = 0;      // pools it may fill from
+  Micros limit = 0;        // current limit (amend may change it)
+  Micros unit_hold = 0;    // reserved per open card: the worst case of one card
+  Micros hold = 0;         // open cards x unit_hold + what its leases may still charge
+  std::uint32_t cards_open = 0;
+  std::uint32_t leases_open = 0;
+  std::uint64_t arrival = 0;
+  OrderState state = OrderState::kResting;
+  bool in_book = false;
+  std::uint32_t prev = kNil;
+  std::uint32_t next = kNil;
+  UnixSeconds start_at = 0;
+  NodeId avoid_node = 0;  // a re-queued remainder avoids the node that failed it
+};
+
+struct LeaseRec {
+  OrderId order = 0;
+  ListingId listing = 0;
+  NodeId node = 0;
+  AccountId buyer = 0;
+  AccountId supplier = 0;
+  PoolIndex pool = 0;
+  RegionIndex region = 0;
+  std::uint16_t cards = 0;
+  CardMask card_mask = 0;
+  Micros price = 0;           // per card-hour, the resting side's price
+  Micros limit_at_match = 0;  // per card-hour equivalent of the order's limit then
+  UnixSeconds start = 0;
+  UnixSeconds planned_end = 0;
+  UnixSeconds billable_end = 0;
+  UnixSeconds reclaim_at = 0;  // 0 = no reclaim pending
+  LeaseStatus status = LeaseStatus::kStarting;
+  Micros max_charge = 0;  // everything the billable window can cost
+  Micros charged = 0;
+  Micros fee_charged = 0;
+  std::int64_t weighted_settled = 0;
+  Seconds healthy_settled = 0;
+  UnixSeconds settled_up_to = 0;
+
+  bool active() const {
+    return status == LeaseStatus::kStarting || status == LeaseStatus::kRunning;
+  }
+};
+
+struct AccountRec {
+  Micros cash = 0;
+  Micros hold = 0;
+  Micros receivable = 0;
+};
+
+// ---- books -----------------------------------------------------------------
+
+// A FIFO of records (listings or orders) at one price, linked through prev/next.
+struct Level {
+  std::uint32_t head = kNil;
+  std::uint32_t tail = kNil;
+  std::uint32_t cards = 0;
+  std::uint32_t entries = 0;
+};
+
+using AskLevels = std::map<Micros, Level>;                  // lowest price first
+using BidLevels = std::map<Micros, Level, std::greater<>>;  // highest limit first
+
+struct PoolBook {
+  AskLevels asks;       // fixed-price listings
+  Level floating_asks;  // floating listings, all at the index price
+  BidLevels bids;       // model orders, per card-hour
+  Micros index = 0;
+  std::uint32_t cards_leased = 0;
+};
+
+// A timer: fires at `at` for record `id`; stale entries are skipped when popped.
+using Timer = std::pair<UnixSeconds, std::uint64_t>;
+using TimerHeap = std::vector<Timer>;  // a min-heap through std::push_heap(greater)
+
+// ---- matching plans ---------------------------------------------------------
+
+// One planned fill: `cards` from listing `listing_slot` for order `order_slot`.
+struct Leg {
+  std::uint32_t listing_slot;
+  std::uint32_t order_slot;
+  std::uint16_t cards;
+  Micros price;  // per card-hour
+};
+struct Plan {
+  std::vector<Leg> legs;
+  std::uint32_t cards = 0;
+  UnfilledReason remainder_reason = UnfilledReason::kNone;
+};
+// ---- the state ---------------------------------------------------------------
+
+struct Engine::State {
+  Catalog catalog;
+  TariffBook tariffs;
+  EngineConfig config;
+
+  UnixSeconds now = 0;
+  std::uint64_t command_seq = 0;
+  std::uint64_t event_seq = 0;
+  std::uint64_t arrival_seq = 0;
+
+  Slab<NodeRec> nodes;
+  Slab<ListingRec> listings;
+  Slab<OrderRec> orders;
+  Slab<LeaseRec> leases;
+  std::vector<AccountRec> accounts;  // indexed by AccountId, grown on first use
+  Micros platform_revenue = 0;
+  Micros deposited_total = 0;  // cash that entered; for the conservation check
+  Micros withdrawn_total = 0;
+
+  std::vector<PoolBook> pools;
+  BidLevels class_bids;  // class orders, per CU-hour, across pools
+
+  TimerHeap pending_listings;  // listing becomes active at `from`
+  TimerHeap listing_expiries;  // listing closes at `until`
+  TimerHeap lease_deadlines;   // planned end or end of reclaim notice
+  TimerHeap lease_closes;      // settle grace over: release what is left
+  TimerHeap deferred_orders;   // cost-first start
+
+  // Not state: where this command's events go, and reusable scratch space.
+  std::vector<Event>* out = nullptr;
+  Plan scratch;
+
+  void emit(EventBody body) {
+    out->push_back(Event{command_seq, ++event_seq, now, std::move(body)});
+  }
+};
+using State = Engine::State;
+
+// ---- arithmetic (funds.cpp) --------------------------------------------------
+
+// floor(cards x price x weighted / (3600 x 10'000)): the cumulative charge rule.
+Micros charge_for(std::uint32_t cards, Micros price_per_card_hour, std::int64_t weighted_bp_seconds);
+// The price per card-hour an order's limit allows in `pool`.
+Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit, PoolIndex pool);
+// Per-card worst case: duration x highest limit equivalent x highest multiplier; nullopt on overflow.
+std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
+                                    PoolMask pools);
+AccountRec& account(State& state, AccountId id);
+bool valid_account(AccountId id);
+// Cash -> hold for an order; the caller has checked the cash is there.
+void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount);
+// Hold -> cash for an order.
+void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount);
+std::optional<Reject> apply_deposit(State& state, const Deposit& command);
+std::optional<Reject> apply_withdraw(State& state, const Withdraw& command);
+std::optional<Reject> apply_settle(State& state, const SettleLease& command);
+
+// ---- books (book.cpp) --------------------------------------------------------
+
+void book_insert_listing(State& state, std::uint32_t slot);
+void book_remove_listing(State& state, std::uint32_t slot);
+void book_insert_order(State& state, std::uint32_t slot);
+void book_remove_order(State& state, std::uint32_t slot);
+// The level a booked record sits in, to adjust its card count in place.
+Level& listing_level(State& state, const ListingRec& listing);
+Level& order_level(State& state, const OrderRec& order);
+// A listing's price now: its reserve, or the index when it floats.
+Micros ask_price(const State& state, const ListingRec& listing);
+
+// ---- matching (matching.cpp) -------------------------------------------------
+
+// An order (not yet in the book) against the asks, best first; pure.
+void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micros limit,
+                NodeId avoid_node, std::uint32_t cards_wanted, Plan& plan);
+// Can `listing` serve `spec` now at all (price aside), and how many cards.
+std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId avoid_node,
+                               const ListingRec& listing, std::uint16_t cards_free,
+                               std::uint32_t cards_wanted);
+std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command);
+std::optional<Reject> apply_cancel_order(State& state, const CancelOrder& command);
+std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command);
+// Match a working order now; what is left rests (or is cancelled when IOC).
+void work_order(State& state, std::uint32_t order_slot);
+// Match a listing's free cards against the resting bids.
+void work_listing(State& state, std::uint32_t listing_slot);
+UnfilledReason unfilled_reason_now(const State& state, const OrderRec& order);
+Quote make_quote(const State& state, const OrderSpec& spec);
+// Expected cost of a plan started at `start` (legs at their price, the rest at the limit).
+Micros expected_cost(const State& state, const OrderSpec& spec, const Plan& plan,
+                     std::uint32_t cards_total, UnixSeconds start, Micros unit_hold);
+std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec, PoolMask* pools);
+
+// ---- supply (supply.cpp) -----------------------------------------------------
+
+std::optional<Reject> apply_register_node(State& state, const RegisterNode& command);
+std::optional<Reject> apply_add_listing(State& state, const AddListing& command);
+std::optional<Reject> apply_withdraw_listing(State& state, const WithdrawListing& command);
+void close_listing(State& state, std::uint32_t slot, bool withdrawn);
+// Frees records that nothing refers to any more.
+void maybe_free_listing(State& state, std::uint32_t slot);
+void maybe_free_order(State& state, std::uint32_t slot);
+
+// ---- leases (leases.cpp) -----------------------------------------------------
+
+void start_lease(State& state, const Leg& leg);
+void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds billable_end,
+               Seconds remainder_to_requeue);
+void close_lease(State& state, std::uint32_t slot);
+std::optional<Reject> apply_stop_lease(State& state, const StopLease& command);
+std::optional<Reject> apply_reclaim_lease(State& state, const ReclaimLease& command);
+std::optional<Reject> apply_interrupt_lease(State& state, const InterruptLease& command);
+
+// ---- time (tick.cpp) ---------------------------------------------------------
+
+void apply_tick(State& state);
+Micros compute_index(const State& state, PoolIndex pool);
+void push_timer(TimerHeap& heap, UnixSeconds at, std::uint64_t id);
+
+}  // namespace spotgrid::engine

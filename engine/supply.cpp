@@ -1,0 +1,114 @@
+// Supply: nodes and their listings (asks), and freeing records nothing refers to.
+
+#include <bit>
+#include <cassert>
+
+#include "state.hpp"
+
+namespace spotgrid::engine {
+
+std::optional<Reject> apply_register_node(State& state, const RegisterNode& command) {
+  if (!valid_account(command.supplier)) return Reject::kUnknownAccount;
+  if (command.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
+  if (command.region >= state.tariffs.region_count()) return Reject::kUnknownRegion;
+  if (command.cards == 0 || command.cards > limits::kMaxCardsPerNode) return Reject::kInvalidCards;
+  if (command.measured_cu < 0 || command.measured_cu > 100 * kMilliCuOne) return Reject::kInvalidComputeUnits;
+  if (command.reliability < 0 || command.reliability > kBasisPointsOne) return Reject::kInvalidReliability;
+  if (state.nodes.free_slots() == 0) return Reject::kCapacityExhausted;
+  const std::uint32_t slot = state.nodes.allocate();
+  NodeRec& node = state.nodes[slot];
+  node.supplier = command.supplier;
+  node.pool = command.pool;
+  node.region = command.region;
+  node.zone = command.zone;
+  node.cards = command.cards;
+  node.cu = command.measured_cu != 0 ? command.measured_cu : state.catalog.model(command.pool).compute_units;
+  node.reliability = command.reliability;
+  account(state, command.supplier);  // the supplier's receivable exists from now on
+  state.emit(NodeRegistered{state.nodes.id_of(slot), command.supplier, command.pool, command.cards});
+  return std::nullopt;
+}
+
+std::optional<Reject> apply_add_listing(State& state, const AddListing& command) {
+  const auto node_slot = state.nodes.slot_of(command.node);
+  if (!node_slot || state.nodes[*node_slot].supplier != command.supplier) return Reject::kUnknownNode;
+  NodeRec& node = state.nodes[*node_slot];
+  if (command.cards == 0) return Reject::kInvalidCards;
+  if (node.cards_listed + command.cards > node.cards) return Reject::kNodeCardsExceeded;
+  if (!command.floating &&
+      (command.reserve_micros_per_card_hour <= 0 ||
+       command.reserve_micros_per_card_hour > limits::kMaxPriceMicrosPerHour)) {
+    return Reject::kInvalidPrice;
+  }
+  if (command.from < 0 || command.until <= command.from ||
+      command.until - command.from > limits::kMaxListingWindow) {
+    return Reject::kInvalidWindow;
+  }
+  if (command.until <= state.now) return Reject::kWindowInPast;
+  if (state.listings.free_slots() == 0) return Reject::kCapacityExhausted;
+
+  const std::uint32_t slot = state.listings.allocate();
+  const ListingId id = state.listings.id_of(slot);
+  ListingRec& listing = state.listings[slot];
+  listing.node = command.node;
+  listing.supplier = command.supplier;
+  listing.pool = node.pool;
+  listing.region = node.region;
+  listing.cards_offered = command.cards;
+  listing.price = command.floating ? 0 : command.reserve_micros_per_card_hour;
+  listing.floating = command.floating;
+  listing.from = command.from;
+  listing.until = command.until;
+  listing.arrival = ++state.arrival_seq;
+  node.cards_listed = static_cast<std::uint16_t>(node.cards_listed + command.cards);
+  state.emit(ListingAdded{id, command.node, command.cards, ask_price(state, listing), command.floating,
+                          command.from, command.until});
+  push_timer(state.listing_expiries, command.until, id);
+  if (command.from > state.now) {
+    push_timer(state.pending_listings, command.from, id);
+    return std::nullopt;
+  }
+  listing.state = ListingState::kActive;
+  book_insert_listing(state, slot);
+  work_listing(state, slot);
+  return std::nullopt;
+}
+
+std::optional<Reject> apply_withdraw_listing(State& state, const WithdrawListing& command) {
+  const auto slot = state.listings.slot_of(command.listing);
+  if (!slot || state.listings[*slot].supplier != command.supplier) return Reject::kUnknownListing;
+  if (state.listings[*slot].state == ListingState::kClosed) return Reject::kListingNotActive;
+  close_listing(state, *slot, /*withdrawn=*/true);
+  return std::nullopt;
+}
+
+// Stops new matches; cards under lease stay leased and leave when their lease ends.
+void close_listing(State& state, std::uint32_t slot, bool withdrawn) {
+  ListingRec& listing = state.listings[slot];
+  assert(listing.state != ListingState::kClosed);
+  if (listing.in_book) book_remove_listing(state, slot);
+  NodeRec& node = *state.nodes.find(listing.node);
+  node.cards_listed = static_cast<std::uint16_t>(node.cards_listed - listing.cards_free());
+  listing.cards_offered = listing.cards_leased;
+  listing.state = ListingState::kClosed;
+  state.emit(ListingClosed{state.listings.id_of(slot), withdrawn, listing.cards_leased});
+  maybe_free_listing(state, slot);
+}
+
+void maybe_free_listing(State& state, std::uint32_t slot) {
+  const ListingRec& listing = state.listings[slot];
+  if (listing.state == ListingState::kClosed && listing.leases_open == 0) {
+    assert(listing.cards_offered == 0 && !listing.in_book);
+    state.listings.release(slot);
+  }
+}
+
+void maybe_free_order(State& state, std::uint32_t slot) {
+  const OrderRec& order = state.orders[slot];
+  if (order.cards_open == 0 && order.leases_open == 0) {
+    assert(order.hold == 0 && !order.in_book);
+    state.orders.release(slot);
+  }
+}
+
+}  // namespace spotgrid::engine

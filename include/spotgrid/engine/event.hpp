@@ -1,0 +1,143 @@
+#pragma once
+// Events: everything the engine decided, in order. Each names the command that
+// caused it. The same commands always yield byte-identical events.
+
+#include <cstdint>
+#include <string_view>
+#include <variant>
+
+#include "spotgrid/engine/command.hpp"
+#include "spotgrid/engine/types.hpp"
+
+namespace spotgrid::engine {
+
+enum class Reject : std::uint8_t {
+  kTimeWentBackwards,
+  kUnknownAccount,
+  kUnknownPool,
+  kUnknownRegion,
+  kUnknownNode,
+  kUnknownListing,
+  kUnknownOrder,
+  kUnknownLease,
+  kInvalidAmount,
+  kInvalidCards,
+  kInvalidCardsPerNode,
+  kInvalidPrice,
+  kInvalidDuration,
+  kInvalidWindow,
+  kWindowInPast,
+  kInvalidLatestStart,
+  kInvalidReliability,
+  kInvalidComputeUnits,
+  kInvalidClass,
+  kInvalidSettlement,
+  kNodeCardsExceeded,
+  kInsufficientFunds,
+  kBalanceLimit,
+  kCannotIncreaseCards,
+  kOrderNotOpen,
+  kListingNotActive,
+  kLeaseNotActive,
+  kOverflow,
+  kCapacityExhausted,
+};
+std::string_view to_string(Reject reason);
+
+// Why a resting order is not (fully) filled.
+enum class UnfilledReason : std::uint8_t {
+  kNone,
+  kNoSupplyMeetsConstraints,
+  kLimitBelowBestAsk,
+  kWaitingForCheaperTariff,
+};
+std::string_view to_string(UnfilledReason reason);
+
+enum class LeaseEnd : std::uint8_t { kCompleted, kStopped, kReclaimed, kInterrupted };
+std::string_view to_string(LeaseEnd reason);
+
+enum class CancelCause : std::uint8_t { kBuyer, kImmediateOrCancel };
+std::string_view to_string(CancelCause cause);
+
+struct CommandRejected { Reject reason; };
+struct FundsMoved {  // cash in or out of an account (deposit / withdrawal)
+  AccountId account;
+  Micros amount;  // positive = deposit
+  Micros cash_after;
+};
+struct NodeRegistered { NodeId node; AccountId supplier; PoolIndex pool; std::uint16_t cards; };
+struct ListingAdded {
+  ListingId listing;
+  NodeId node;
+  std::uint16_t cards;
+  Micros price_micros_per_card_hour;  // the index at the time for a floating listing
+  bool floating;
+  UnixSeconds from;
+  UnixSeconds until;
+};
+struct ListingClosed { ListingId listing; bool withdrawn; std::uint16_t cards_still_leased; };
+struct OrderAccepted {
+  OrderId order;
+  AccountId buyer;
+  ClientOrderId client_order_id;
+  Micros hold;           // reserved from cash: the worst case
+  Micros expected_cost;  // tariff-weighted, at the expected start
+  UnixSeconds expected_start;
+};
+struct OrderDeferred { OrderId order; UnixSeconds start_at; };
+struct OrderResting { OrderId order; std::uint32_t cards_open; UnfilledReason reason; };
+struct OrderFilled { OrderId order; };
+struct OrderCancelled { OrderId order; std::uint32_t cards_cancelled; CancelCause cause; };
+struct OrderAmended { OrderId order; std::uint32_t cards_open; Micros limit; bool lost_priority; };
+struct OrderRequeued {
+  OrderId order;  // the new time-first order
+  OrderId parent;
+  LeaseId after_lease;
+  std::uint32_t cards;
+  Seconds duration;
+};
+struct RequeueFailed { OrderId parent; LeaseId after_lease; Reject reason; };
+struct LeaseStarted {  // a trade
+  LeaseId lease;
+  OrderId order;
+  ListingId listing;
+  NodeId node;
+  AccountId buyer;
+  AccountId supplier;
+  PoolIndex pool;
+  std::uint16_t cards;
+  CardMask card_mask;
+  Micros price_micros_per_card_hour;
+  UnixSeconds start;
+  UnixSeconds planned_end;
+};
+struct LeaseReclaimNotice { LeaseId lease; UnixSeconds ends_at; };
+struct LeaseEnded { LeaseId lease; LeaseEnd reason; UnixSeconds billable_end; };
+struct LeaseSettled {
+  LeaseId lease;
+  Micros charge;        // moved from the buyer's hold ...
+  Micros platform_fee;  // ... of which this to the platform, the rest to the supplier
+  Micros charged_total;
+  bool clamped;         // metering reported more than the billable window allows
+};
+struct HoldChanged {  // cash <-> hold for one order; positive = reserved
+  AccountId buyer;
+  OrderId order;
+  Micros amount;
+};
+struct IndexPublished { PoolIndex pool; Micros index_micros_per_card_hour; };
+
+using EventBody =
+    std::variant<CommandRejected, FundsMoved, NodeRegistered, ListingAdded, ListingClosed,
+                 OrderAccepted, OrderDeferred, OrderResting, OrderFilled, OrderCancelled,
+                 OrderAmended, OrderRequeued, RequeueFailed, LeaseStarted, LeaseReclaimNotice,
+                 LeaseEnded, LeaseSettled, HoldChanged, IndexPublished>;
+
+struct Event {
+  std::uint64_t command_seq;
+  std::uint64_t event_seq;
+  UnixSeconds at;
+  EventBody body;
+};
+
+}  // namespace spotgrid::engine

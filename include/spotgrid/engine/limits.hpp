@@ -1,0 +1,37 @@
+#pragma once
+// Every bound the engine enforces, in one place (TigerBeetle style: a limit on
+// everything). Inputs beyond these are rejected, never truncated.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "spotgrid/engine/types.hpp"
+
+namespace spotgrid::limits {
+
+inline constexpr std::size_t kMaxPools = 64;    // fits PoolMask
+inline constexpr std::size_t kMaxRegions = 64;  // fits RegionMask
+inline constexpr std::size_t kMaxVendors = 32;  // fits VendorMask
+inline constexpr std::uint32_t kMaxCardsPerNode = 64;  // fits CardMask
+inline constexpr std::uint32_t kMaxCardsPerOrder = 4'096;
+inline constexpr Seconds kMaxLeaseDuration = 30 * 24 * 3'600;
+inline constexpr Seconds kMaxCostFirstDeferral = 7 * 24 * 3'600;
+inline constexpr Seconds kMaxListingWindow = 366 * 24 * 3'600;
+inline constexpr Micros kMaxPriceMicrosPerHour = 10'000'000'000;  // 10'000 USD per card- or CU-hour
+inline constexpr Micros kMaxAccountBalance = 1'000'000'000'000'000;  // 1e9 USD
+inline constexpr AccountId kMaxAccounts = 1u << 20;
+inline constexpr BasisPoints kMaxTariffMultiplier = 100'000;  // x10
+inline constexpr Seconds kMaxReclaimNotice = 24 * 3'600;
+
+// Engine capacities: slabs are sized at construction up to these.
+inline constexpr std::uint32_t kMaxNodes = 1u << 22;
+inline constexpr std::uint32_t kMaxListings = 1u << 22;
+inline constexpr std::uint32_t kMaxOrders = 1u << 23;
+inline constexpr std::uint32_t kMaxLeases = 1u << 23;
+
+// Per-command work bounds. A scan that reaches its bound stops as if the book
+// ended there, so one command can never take unbounded time.
+inline constexpr std::uint32_t kMaxCandidatesScannedPerMatch = 65'536;
+inline constexpr std::uint32_t kMaxTimersPerTick = 65'536;
+
+}  // namespace spotgrid::limits
