@@ -46,6 +46,10 @@ AccountRec& account(State& state, AccountId id) {
   return state.accounts[id];
 }
 
+Micros cash_of(const State& state, AccountId id) {
+  return id < state.accounts.size() ? state.accounts[id].cash : 0;
+}
+
 void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
   assert(amount >= 0);
   if (amount == 0) return;
@@ -70,8 +74,10 @@ void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount
 std::optional<Reject> apply_deposit(State& state, const Deposit& command) {
   if (!valid_account(command.account)) return Reject::kUnknownAccount;
   if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance) return Reject::kInvalidAmount;
+  const AccountRec current =
+      command.account < state.accounts.size() ? state.accounts[command.account] : AccountRec{};
+  if (current.cash + current.hold + command.amount > limits::kMaxAccountBalance) return Reject::kBalanceLimit;
   AccountRec& target = account(state, command.account);
-  if (target.cash + target.hold + command.amount > limits::kMaxAccountBalance) return Reject::kBalanceLimit;
   target.cash += command.amount;
   state.deposited_total += command.amount;
   state.emit(FundsMoved{command.account, command.amount, target.cash});
@@ -81,8 +87,8 @@ std::optional<Reject> apply_deposit(State& state, const Deposit& command) {
 std::optional<Reject> apply_withdraw(State& state, const Withdraw& command) {
   if (!valid_account(command.account)) return Reject::kUnknownAccount;
   if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance) return Reject::kInvalidAmount;
+  if (cash_of(state, command.account) < command.amount) return Reject::kInsufficientFunds;
   AccountRec& target = account(state, command.account);
-  if (target.cash < command.amount) return Reject::kInsufficientFunds;
   target.cash -= command.amount;
   state.withdrawn_total += command.amount;
   state.emit(FundsMoved{command.account, -command.amount, target.cash});

@@ -40,7 +40,7 @@ void requeue_remainder(State& state, const LeaseRec& lease, LeaseId lease_id, Se
   std::optional<Reject> failed;
   if (!unit_hold) {
     failed = Reject::kOverflow;
-  } else if (account(state, spec.buyer).cash < *unit_hold * spec.cards) {
+  } else if (cash_of(state, spec.buyer) < *unit_hold * spec.cards) {
     failed = Reject::kInsufficientFunds;
   } else if (state.orders.free_slots() == 0) {
     failed = Reject::kCapacityExhausted;

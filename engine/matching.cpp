@@ -274,7 +274,7 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
   const auto unit_hold = unit_hold_for(state, spec, spec.limit_micros_per_hour, pools);
   if (!unit_hold) return Reject::kOverflow;
   const Micros hold = *unit_hold * spec.cards;
-  if (account(state, spec.buyer).cash < hold) return Reject::kInsufficientFunds;
+  if (cash_of(state, spec.buyer) < hold) return Reject::kInsufficientFunds;
   if (state.orders.free_slots() == 0) return Reject::kCapacityExhausted;
 
   const UnixSeconds start = starts_later(state, spec) ? cheapest_start(state, spec) : state.now;
@@ -384,7 +384,7 @@ std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command)
   if (!unit_hold) return Reject::kOverflow;
   const Micros old_hold = order.unit_hold * order.cards_open;
   const Micros new_hold = *unit_hold * cards;
-  if (new_hold - old_hold > account(state, order.spec.buyer).cash) return Reject::kInsufficientFunds;
+  if (new_hold - old_hold > cash_of(state, order.spec.buyer)) return Reject::kInsufficientFunds;
 
   const bool lost_priority = limit != order.limit;
   if (order.in_book) {

@@ -141,7 +141,7 @@ void slab_fields(A& a, T& slab) {
 
 template <typename A, typename S>
 void state_fields(A& a, S& s) {
-  a(s.now, s.command_seq, s.event_seq, s.arrival_seq, s.platform_revenue, s.deposited_total,
+  a(s.now, s.arrival_seq, s.platform_revenue, s.deposited_total,
     s.withdrawn_total, s.accounts);
   slab_fields(a, s.nodes);
   slab_fields(a, s.listings);
@@ -150,6 +150,8 @@ void state_fields(A& a, S& s) {
   for (auto& pool : s.pools) a(pool.asks, pool.floating_asks, pool.bids, pool.index, pool.cards_leased);
   a(s.class_bids, s.pending_listings, s.listing_expiries, s.lease_deadlines, s.lease_closes,
     s.deferred_orders);
+  // Last, so a comparison of market state can leave out what every command advances.
+  a(s.command_seq, s.event_seq);
 }
 
 template <typename T>

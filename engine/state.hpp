@@ -195,6 +195,8 @@ Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros lim
 std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
                                     PoolMask pools);
 AccountRec& account(State& state, AccountId id);
+// Cash available to spend, without creating the account (safe on paths that may reject).
+Micros cash_of(const State& state, AccountId id);
 bool valid_account(AccountId id);
 // Cash -> hold for an order; the caller has checked the cash is there.
 void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount);
