@@ -67,9 +67,10 @@ void requeue_remainder(State& state, const LeaseRec& lease, LeaseId lease_id, Se
   work_order(state, slot);
 }
 
-// Lowers what a lease may still cost to its (shorter) billable window.
+// Lowers what a lease may still cost to its (shorter) billable window. The window
+// only ever shrinks: a stop after a reclaim notice cannot bill the notice period.
 void shrink_billable(State& state, LeaseRec& lease, UnixSeconds billable_end) {
-  lease.billable_end = std::clamp(billable_end, lease.start, lease.planned_end);
+  lease.billable_end = std::clamp(billable_end, lease.start, lease.billable_end);
   const Micros max_charge = std::max(
       charge_for(lease.cards, lease.price,
                  state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.billable_end)),
