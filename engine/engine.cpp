@@ -63,6 +63,12 @@ Engine::Engine(Catalog catalog, TariffBook tariffs, EngineConfig config)
         state.catalog.model(static_cast<PoolIndex>(pool)).reference_price_micros_per_card_hour;
   }
   state.scratch.legs.reserve(limits::kMaxCardsPerOrder);
+  // Timer heaps hold at most one live entry per record (plus stale ones, popped lazily).
+  state.lease_deadlines.reserve(state.leases.capacity());
+  state.lease_closes.reserve(state.leases.capacity());
+  state.listing_expiries.reserve(state.listings.capacity());
+  state.pending_listings.reserve(state.listings.capacity());
+  state.deferred_orders.reserve(state.orders.capacity());
 }
 
 Engine::Engine(std::unique_ptr<State> state) : state_(std::move(state)) {}

@@ -3,6 +3,7 @@
 // applying a plan is the only step that changes state.
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 
 #include "state.hpp"
@@ -64,6 +65,12 @@ class AskCursor {
 // until visit returns false.
 template <typename Visit>
 void for_each_ask(const State& state, PoolMask pools, Visit&& visit) {
+  if (std::has_single_bit(pools)) {  // a model order: one book, no merge
+    for (AskCursor cursor(state, static_cast<PoolIndex>(std::countr_zero(pools))); !cursor.done(); cursor.advance()) {
+      if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
+    }
+    return;
+  }
   std::vector<AskCursor> cursors;
   for (std::size_t pool = 0; pool < state.catalog.pool_count(); ++pool) {
     if ((pools >> pool) & 1u) cursors.emplace_back(state, static_cast<PoolIndex>(pool));
@@ -199,7 +206,7 @@ std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId
 }
 
 void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micros limit,
-                NodeId avoid_node, std::uint32_t cards_wanted, Plan& plan) {
+                NodeId avoid_node, std::uint32_t cards_wanted, Plan& plan, std::uint32_t reason_probe) {
   plan.legs.clear();
   plan.cards = 0;
   plan.remainder_reason = UnfilledReason::kNone;
@@ -210,6 +217,7 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
     const ListingRec& listing = state.listings[slot];
     // Asks come best first, so once one is too dear every later one is too.
     priced_out = priced_out || price > limit_per_card_hour(state, spec, limit, pool);
+    if (priced_out && reason_probe-- == 0) return false;
     const std::uint16_t take = cards_compatible(state, spec, avoid_node, listing,
                                                 listing.cards_free(), cards_wanted - plan.cards);
     if (take == 0) return true;
@@ -411,7 +419,8 @@ UnfilledReason unfilled_reason_now(const State& state, const OrderRec& order) {
   if (order.state == OrderState::kDeferred) return UnfilledReason::kWaitingForCheaperTariff;
   if (order.cards_open == 0) return UnfilledReason::kNone;
   Plan plan;
-  plan_order(state, order.spec, order.pools, order.limit, order.avoid_node, order.cards_open, plan);
+  plan_order(state, order.spec, order.pools, order.limit, order.avoid_node, order.cards_open, plan,
+             limits::kMaxCandidatesScannedPerMatch);
   return plan.remainder_reason;
 }
 

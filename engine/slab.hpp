@@ -15,11 +15,14 @@ inline constexpr std::uint32_t kNil = UINT32_MAX;
 template <typename T>
 class Slab {
  public:
+  // Reserves and touches every slot's memory now, so the hot path never takes a
+  // page fault or an allocation for a new record.
   void set_capacity(std::uint32_t capacity) {
     capacity_ = capacity;
-    items_.reserve(capacity);
-    generations_.reserve(capacity);
-    live_.reserve(capacity);
+    prefault(items_, capacity);
+    prefault(generations_, capacity);
+    prefault(live_, capacity);
+    free_.reserve(capacity);
   }
   std::uint32_t capacity() const { return capacity_; }
   std::uint32_t free_slots() const {
@@ -84,6 +87,13 @@ class Slab {
   std::vector<std::uint32_t>& free_list() { return free_; }
 
  private:
+  template <typename U>
+  static void prefault(std::vector<U>& vector, std::uint32_t capacity) {
+    vector.clear();
+    vector.resize(capacity);
+    vector.clear();  // size 0, capacity and resident pages kept
+  }
+
   std::uint32_t capacity_ = 0;
   std::vector<T> items_;
   std::vector<std::uint32_t> generations_;

@@ -221,8 +221,10 @@ Micros ask_price(const State& state, const ListingRec& listing);
 // ---- matching (matching.cpp) -------------------------------------------------
 
 // An order (not yet in the book) against the asks, best first; pure.
+// `reason_probe` bounds the asks examined past the limit to find why the rest won't fill.
 void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micros limit,
-                NodeId avoid_node, std::uint32_t cards_wanted, Plan& plan);
+                NodeId avoid_node, std::uint32_t cards_wanted, Plan& plan,
+                std::uint32_t reason_probe = limits::kMaxReasonProbe);
 // Can `listing` serve `spec` now at all (price aside), and how many cards.
 std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId avoid_node,
                                const ListingRec& listing, std::uint16_t cards_free,

@@ -33,5 +33,9 @@ inline constexpr std::uint32_t kMaxLeases = 1u << 23;
 // ended there, so one command can never take unbounded time.
 inline constexpr std::uint32_t kMaxCandidatesScannedPerMatch = 65'536;
 inline constexpr std::uint32_t kMaxTimersPerTick = 65'536;
+// When an order rests, how many more asks the matcher probes to say why (price
+// or constraints). Beyond it the reason is "no supply meets constraints"; a query
+// of the order recomputes it with the full scan bound.
+inline constexpr std::uint32_t kMaxReasonProbe = 16;
 
 }  // namespace spotgrid::limits
