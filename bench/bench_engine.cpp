@@ -31,8 +31,8 @@ constexpr UnixSeconds kStart = 1'767'571'200;
 constexpr AccountId kFirstBuyer = 1;
 constexpr AccountId kBuyers = 64;
 constexpr AccountId kSupplier = 1'000;
-constexpr Seconds kLeaseSeconds = 24 * 3'600;  // no lease ends inside a run
-constexpr Micros kTick = 1'000;                // prices on a 0.1-cent grid, as on any exchange
+constexpr Seconds kLeaseSeconds = Seconds{24} * 3'600;  // no lease ends inside a run
+constexpr Micros kTick = 1'000;  // prices on a 0.1-cent grid, as on any exchange
 
 // A price on the tick grid within [reference - spread/2, reference + spread/2).
 Micros grid_price(std::mt19937_64& rng, Micros reference, Micros spread) {
@@ -59,7 +59,8 @@ struct Result {
 
 EngineConfig capacity_for(std::size_t ops) {
   EngineConfig config;
-  const auto slots = static_cast<std::uint32_t>(std::min<std::size_t>(ops + 1'024, limits::kMaxLeases));
+  const auto slots =
+      static_cast<std::uint32_t>(std::min<std::size_t>(ops + 1'024, limits::kMaxLeases));
   config.max_nodes = config.max_listings = config.max_orders = config.max_leases = slots;
   return config;
 }
@@ -87,7 +88,9 @@ void add_setup(Stream& stream, std::size_t nodes, std::size_t pools, std::size_t
 }
 
 // Node ids are deterministic: the i-th registered node has slot i, generation 1.
-NodeId node_id(std::size_t index) { return (NodeId{1} << 32) | index; }
+NodeId node_id(std::size_t index) {
+  return (NodeId{1} << 32) | index;
+}
 
 OrderSpec order(AccountId buyer, PoolIndex pool, std::uint32_t cards, Micros limit) {
   OrderSpec spec;
@@ -109,9 +112,12 @@ Stream add_only(const Catalog& catalog, std::size_t ops) {
     const auto cards = static_cast<std::uint16_t>(1 + rng() % 4);
     const Micros price = grid_price(rng, reference, reference / 10);
     if (i % 2 == 0) {
-      stream.commands.push_back({kStart, AddListing{kSupplier, node_id(i / 2), cards, price, false, kStart, kStart + 30 * 86'400}});
+      stream.commands.push_back({kStart, AddListing{kSupplier, node_id(i / 2), cards, price, false,
+                                                    kStart, kStart + Seconds{30} * 86'400}});
     } else {
-      stream.commands.push_back({kStart, PlaceOrder{order(kFirstBuyer + static_cast<AccountId>(rng() % kBuyers), 0, cards, price)}});
+      stream.commands.push_back(
+          {kStart, PlaceOrder{order(kFirstBuyer + static_cast<AccountId>(rng() % kBuyers), 0, cards,
+                                    price)}});
     }
   }
   return stream;
@@ -126,7 +132,8 @@ Stream mixed(const Catalog& shipped, const TariffBook& tariffs, std::size_t ops)
   add_setup(stream, ops / 4 + 1, pools, tariffs.region_count());
   Engine scratch(stream.catalog, tariffs, capacity_for(ops));
   std::vector<Event> events;
-  for (const Command& command : stream.setup) scratch.submit(command, events);
+  for (const Command& command : stream.setup)
+    scratch.submit(command, events);
 
   struct Resting {
     OrderId id;
@@ -155,8 +162,13 @@ Stream mixed(const Catalog& shipped, const TariffBook& tariffs, std::size_t ops)
     if ((roll < 50 || resting.empty()) && roll % 2 == 0) {
       const std::size_t node = next_node++ % (ops / 4 + 1);
       // Asks sit above the bids' range so new bids mostly rest; marketable orders cross.
-      body = AddListing{kSupplier, node_id(node), static_cast<std::uint16_t>(1 + rng() % 8), price + reference / 10, false,
-                        kStart, kStart + 30 * 86'400};
+      body = AddListing{kSupplier,
+                        node_id(node),
+                        static_cast<std::uint16_t>(1 + rng() % 8),
+                        price + reference / 10,
+                        false,
+                        kStart,
+                        kStart + Seconds{30} * 86'400};
     } else if (roll < 50 || resting.empty()) {
       OrderSpec spec = order(buyer, pool, static_cast<std::uint32_t>(2 + 2 * (rng() % 2)), price);
       if (rng() % 4 == 0) spec.regions = RegionMask{1} << (rng() % tariffs.region_count());
@@ -169,9 +181,13 @@ Stream mixed(const Catalog& shipped, const TariffBook& tariffs, std::size_t ops)
     } else if (roll < 90) {
       // Reduce to one card, or move the price within the order's own market.
       const Resting& order = resting[rng() % resting.size()];
-      const Micros own_reference = stream.catalog.model(order.pool).reference_price_micros_per_card_hour;
-      body = rng() % 2 ? AmendOrder{order.owner, order.id, 1, 0}
-                       : AmendOrder{order.owner, order.id, 0, grid_price(rng, own_reference - own_reference / 20, own_reference / 10)};
+      const Micros own_reference =
+          stream.catalog.model(order.pool).reference_price_micros_per_card_hour;
+      body =
+          rng() % 2
+              ? AmendOrder{order.owner, order.id, 1, 0}
+              : AmendOrder{order.owner, order.id, 0,
+                           grid_price(rng, own_reference - own_reference / 20, own_reference / 10)};
     } else {
       OrderSpec spec = order(buyer, pool, static_cast<std::uint32_t>(1 + rng() % 4), reference * 2);
       spec.immediate_or_cancel = true;
@@ -180,10 +196,12 @@ Stream mixed(const Catalog& shipped, const TariffBook& tariffs, std::size_t ops)
     stream.commands.push_back({kStart, body});
     events.clear();
     scratch.submit(stream.commands.back(), events);
-    const OrderSpec* placed = std::holds_alternative<PlaceOrder>(body) ? &std::get<PlaceOrder>(body).spec : nullptr;
+    const OrderSpec* placed =
+        std::holds_alternative<PlaceOrder>(body) ? &std::get<PlaceOrder>(body).spec : nullptr;
     for (const Event& event : events) {
       if (const auto* rest = std::get_if<OrderResting>(&event.body)) {
-        if (placed != nullptr && !position.contains(rest->order)) {  // an amended order re-rests: already known
+        if (placed != nullptr &&
+            !position.contains(rest->order)) {  // an amended order re-rests: already known
           position[rest->order] = resting.size();
           resting.push_back({rest->order, placed->buyer, placed->target.pool});
         }
@@ -207,7 +225,8 @@ Result run_once(const Stream& stream, const TariffBook& tariffs) {
   Engine engine(stream.catalog, tariffs, capacity_for(stream.commands.size()));
   std::vector<Event> events;
   events.reserve(1'024);
-  for (const Command& command : stream.setup) engine.submit(command, events);
+  for (const Command& command : stream.setup)
+    engine.submit(command, events);
   std::vector<std::uint32_t> ticks(stream.commands.size());
   Result result;
 
@@ -219,7 +238,8 @@ Result run_once(const Stream& stream, const TariffBook& tariffs) {
     const SubmitResult submitted = engine.submit(stream.commands[i], events);
     ticks[i] = static_cast<std::uint32_t>(std::min<std::uint64_t>(__rdtsc() - before, UINT32_MAX));
     result.rejected += submitted.rejected.has_value();
-    for (const Event& event : events) result.trades += std::holds_alternative<LeaseStarted>(event.body);
+    for (const Event& event : events)
+      result.trades += std::holds_alternative<LeaseStarted>(event.body);
   }
   const std::uint64_t tsc_end = __rdtsc();
   const auto wall_end = std::chrono::steady_clock::now();
@@ -241,15 +261,18 @@ double median(std::vector<double> values) {
 void report(const Stream& stream, const std::vector<Result>& runs) {
   const auto field = [&](double Result::*member) {
     std::vector<double> values;
-    for (const Result& run : runs) values.push_back(run.*member);
+    for (const Result& run : runs)
+      values.push_back(run.*member);
     return median(values);
   };
   std::printf(
-      "{\"stream\": \"%s\", \"ops\": %zu, \"runs\": %zu, \"seconds\": %.4f, \"ops_per_s\": %.0f, \"p50_ns\": %.0f, "
+      "{\"stream\": \"%s\", \"ops\": %zu, \"runs\": %zu, \"seconds\": %.4f, \"ops_per_s\": %.0f, "
+      "\"p50_ns\": %.0f, "
       "\"p99_ns\": %.0f, \"p999_ns\": %.0f, \"trades\": %llu, \"rejected\": %llu}\n",
-      stream.name.c_str(), stream.commands.size(), runs.size(), field(&Result::seconds), field(&Result::ops_per_s),
-      field(&Result::p50_ns), field(&Result::p99_ns), field(&Result::p999_ns),
-      static_cast<unsigned long long>(runs.front().trades), static_cast<unsigned long long>(runs.front().rejected));
+      stream.name.c_str(), stream.commands.size(), runs.size(), field(&Result::seconds),
+      field(&Result::ops_per_s), field(&Result::p50_ns), field(&Result::p99_ns),
+      field(&Result::p999_ns), static_cast<unsigned long long>(runs.front().trades),
+      static_cast<unsigned long long>(runs.front().rejected));
   std::fflush(stdout);
 }
 
@@ -260,17 +283,18 @@ bool parse(std::string_view text, std::size_t& value) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc,
+         char** argv) {  // NOLINT(bugprone-exception-escape): failing loudly is right for a bench
   std::string config_dir = "config";
   std::size_t ops = 1'000'000;
   std::size_t runs = 5;
   for (int i = 1; i < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string_view value = i + 1 < argc ? argv[i + 1] : "";
-    const bool ok = i + 1 < argc && (flag == "--config"   ? (config_dir = std::string(value), true)
-                                     : flag == "--ops"    ? parse(value, ops)
-                                     : flag == "--runs"   ? parse(value, runs)
-                                                          : false);
+    const bool ok = i + 1 < argc && (flag == "--config" ? (config_dir = std::string(value), true)
+                                     : flag == "--ops"  ? parse(value, ops)
+                                     : flag == "--runs" ? parse(value, runs)
+                                                        : false);
     if (!ok) {
       std::fprintf(stderr, "usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R]\n");
       return 2;
@@ -283,9 +307,12 @@ int main(int argc, char** argv) {
                  (!catalog ? catalog.error() : tariffs.error()).message().c_str());
     return 1;
   }
-  for (const Stream& stream : {add_only(catalog.value(), ops), mixed(catalog.value(), tariffs.value(), ops)}) {
+  for (const Stream& stream :
+       {add_only(catalog.value(), ops), mixed(catalog.value(), tariffs.value(), ops)}) {
     std::vector<Result> results;
-    for (std::size_t run = 0; run < runs; ++run) results.push_back(run_once(stream, tariffs.value()));
+    results.reserve(runs);
+    for (std::size_t run = 0; run < runs; ++run)
+      results.push_back(run_once(stream, tariffs.value()));
     report(stream, results);
   }
   return 0;

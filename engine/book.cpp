@@ -14,7 +14,8 @@ template <typename Record>
 void link_by_arrival(Slab<Record>& slab, Level& level, std::uint32_t slot, std::uint32_t cards) {
   Record& record = slab[slot];
   std::uint32_t after = level.tail;
-  while (after != kNil && slab[after].arrival > record.arrival) after = slab[after].prev;
+  while (after != kNil && slab[after].arrival > record.arrival)
+    after = slab[after].prev;
   record.prev = after;
   record.next = after == kNil ? level.head : slab[after].next;
   (record.next == kNil ? level.tail : slab[record.next].prev) = slot;

@@ -27,7 +27,8 @@ class Fields {
   std::optional<ConfigError> only(std::initializer_list<const char*> allowed) const {
     for (auto it = object_.MemberBegin(); it != object_.MemberEnd(); ++it) {
       bool known = false;
-      for (const char* name : allowed) known = known || std::string_view(name) == it->name.GetString();
+      for (const char* name : allowed)
+        known = known || std::string_view(name) == it->name.GetString();
       if (!known) return error(it->name.GetString(), "unknown field");
     }
     return std::nullopt;
@@ -47,8 +48,9 @@ class Fields {
     const Value* value = member(name, failed);
     if (!value) return std::nullopt;
     if (!value->IsInt64() || value->GetInt64() < min || value->GetInt64() > max) {
-      return fail(failed, name,
-                  "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+      return fail(
+          failed, name,
+          "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
     }
     return value->GetInt64();
   }
@@ -64,8 +66,8 @@ class Fields {
   std::optional<std::int64_t> scaled_value(const Value& value, const std::string& name,
                                            std::int64_t scale, std::int64_t min, std::int64_t max,
                                            std::optional<ConfigError>& failed) const {
-    const std::string range = "must be a number in [" + decimal(min, scale) + ", " +
-                              decimal(max, scale) + "]";
+    const std::string range =
+        "must be a number in [" + decimal(min, scale) + ", " + decimal(max, scale) + "]";
     if (!value.IsNumber()) return fail(failed, name, range);
     const double raw = value.GetDouble() * static_cast<double>(scale);
     if (!std::isfinite(raw) || raw < static_cast<double>(min) || raw > static_cast<double>(max)) {
@@ -116,11 +118,10 @@ std::variant<const Value*, ConfigError> top_array(rapidjson::Document& document,
                            rapidjson::GetParseError_En(document.GetParseError())};
   }
   if (!document.IsObject()) return ConfigError{file, "(document)", "must be a JSON object"};
-  const auto it = document.FindMember(key);
-  if (it == document.MemberEnd() || !it->value.IsArray() || it->value.Empty()) {
+  if (!document.HasMember(key) || !document[key].IsArray() || document[key].Empty()) {
     return ConfigError{file, key, "is required and must be a non-empty array"};
   }
-  return &it->value;
+  return &document[key];
 }
 
 std::string item_path(const char* key, rapidjson::SizeType index) {
@@ -128,28 +129,33 @@ std::string item_path(const char* key, rapidjson::SizeType index) {
 }
 
 std::optional<ConfigError> parse_model(const Fields& fields, GpuModel& model) {
-  if (auto unknown = fields.only({"model", "vendor", "memory_gib", "bf16_tflops",
-                                  "memory_bandwidth_gbps", "compute_units",
-                                  "reference_price_micros_per_card_hour"})) {
+  if (auto unknown =
+          fields.only({"model", "vendor", "memory_gib", "bf16_tflops", "memory_bandwidth_gbps",
+                       "compute_units", "reference_price_micros_per_card_hour"})) {
     return unknown;
   }
   std::optional<ConfigError> failed;
   model.model = fields.text("model", failed).value_or("");
   model.vendor = fields.text("vendor", failed).value_or("");
-  model.memory_gib = static_cast<std::uint32_t>(fields.integer("memory_gib", 1, 65'536, failed).value_or(0));
-  model.bf16_tflops = static_cast<std::uint32_t>(fields.integer("bf16_tflops", 1, 1'000'000, failed).value_or(0));
+  model.memory_gib =
+      static_cast<std::uint32_t>(fields.integer("memory_gib", 1, 65'536, failed).value_or(0));
+  model.bf16_tflops =
+      static_cast<std::uint32_t>(fields.integer("bf16_tflops", 1, 1'000'000, failed).value_or(0));
   model.memory_bandwidth_gbps = static_cast<std::uint32_t>(
       fields.integer("memory_bandwidth_gbps", 1, 1'000'000, failed).value_or(0));
   model.compute_units = static_cast<MilliCu>(
-      fields.scaled("compute_units", kMilliCuOne, 1, 100 * kMilliCuOne, failed).value_or(0));
+      fields.scaled("compute_units", kMilliCuOne, 1, std::int64_t{100} * kMilliCuOne, failed)
+          .value_or(0));
   model.reference_price_micros_per_card_hour =
-      fields.integer("reference_price_micros_per_card_hour", 1, limits::kMaxPriceMicrosPerHour, failed)
+      fields
+          .integer("reference_price_micros_per_card_hour", 1, limits::kMaxPriceMicrosPerHour,
+                   failed)
           .value_or(0);
   return failed;
 }
 
-std::optional<ConfigError> parse_day(const Fields& fields, const char* day,
-                                     TariffRegion& region, int first_day, int day_count) {
+std::optional<ConfigError> parse_day(const Fields& fields, const char* day, TariffRegion& region,
+                                     int first_day, int day_count) {
   std::optional<ConfigError> failed;
   const Value* hours = fields.member(day, failed);
   if (!hours) return failed;
@@ -162,8 +168,7 @@ std::optional<ConfigError> parse_day(const Fields& fields, const char* day,
                                         limits::kMaxTariffMultiplier, failed);
     if (!bp) return failed;
     for (int d = first_day; d < first_day + day_count; ++d) {
-      region.week_bp[static_cast<std::size_t>(d * 24 + static_cast<int>(hour))] =
-          static_cast<BasisPoints>(*bp);
+      region.week_bp[static_cast<std::size_t>(d) * 24 + hour] = static_cast<BasisPoints>(*bp);
     }
   }
   return std::nullopt;
@@ -176,7 +181,8 @@ std::optional<ConfigError> parse_region(const Fields& fields, TariffRegion& regi
   std::optional<ConfigError> failed;
   region.region = fields.text("region", failed).value_or("");
   region.utc_offset_seconds = static_cast<std::int32_t>(
-      fields.integer("utc_offset_minutes", -14 * 60, 14 * 60, failed).value_or(0) * 60);
+      fields.integer("utc_offset_minutes", -14 * 60, 14 * 60, failed).value_or(0) *
+      std::int64_t{60});
   if (failed) return failed;
   if (auto bad = parse_day(fields, "weekday", region, 0, 5)) return bad;
   return parse_day(fields, "weekend", region, 5, 2);
@@ -198,7 +204,8 @@ Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_n
   if (auto* error = std::get_if<ConfigError>(&array)) return *error;
   const Value& gpus = *std::get<const Value*>(array);
   if (gpus.Size() > limits::kMaxPools) {
-    return ConfigError{source_name, "gpus", "at most " + std::to_string(limits::kMaxPools) + " models"};
+    return ConfigError{source_name, "gpus",
+                       "at most " + std::to_string(limits::kMaxPools) + " models"};
   }
   std::vector<GpuModel> models;
   std::set<std::string> seen;
@@ -225,7 +232,8 @@ Loaded<TariffBook> parse_tariffs(std::string_view json, const std::string& sourc
   if (auto* error = std::get_if<ConfigError>(&array)) return *error;
   const Value& items = *std::get<const Value*>(array);
   if (items.Size() > limits::kMaxRegions) {
-    return ConfigError{source_name, "regions", "at most " + std::to_string(limits::kMaxRegions) + " regions"};
+    return ConfigError{source_name, "regions",
+                       "at most " + std::to_string(limits::kMaxRegions) + " regions"};
   }
   std::vector<TariffRegion> regions;
   std::set<std::string> seen;
@@ -237,7 +245,8 @@ Loaded<TariffBook> parse_tariffs(std::string_view json, const std::string& sourc
       return *error;
     }
     if (!seen.insert(region.region).second) {
-      return ConfigError{source_name, path + ".region", "duplicate region \"" + region.region + "\""};
+      return ConfigError{source_name, path + ".region",
+                         "duplicate region \"" + region.region + "\""};
     }
     regions.push_back(std::move(region));
   }

@@ -18,26 +18,25 @@ template <typename... Handlers>
 Overloaded(Handlers...) -> Overloaded<Handlers...>;
 
 std::optional<Reject> dispatch(State& state, const CommandBody& body) {
-  return std::visit(
-      Overloaded{
-          [&](const Deposit& c) { return apply_deposit(state, c); },
-          [&](const Withdraw& c) { return apply_withdraw(state, c); },
-          [&](const RegisterNode& c) { return apply_register_node(state, c); },
-          [&](const AddListing& c) { return apply_add_listing(state, c); },
-          [&](const WithdrawListing& c) { return apply_withdraw_listing(state, c); },
-          [&](const PlaceOrder& c) { return apply_place_order(state, c); },
-          [&](const CancelOrder& c) { return apply_cancel_order(state, c); },
-          [&](const AmendOrder& c) { return apply_amend_order(state, c); },
-          [&](const StopLease& c) { return apply_stop_lease(state, c); },
-          [&](const ReclaimLease& c) { return apply_reclaim_lease(state, c); },
-          [&](const InterruptLease& c) { return apply_interrupt_lease(state, c); },
-          [&](const SettleLease& c) { return apply_settle(state, c); },
-          [&](const Tick&) -> std::optional<Reject> {
-            apply_tick(state);
-            return std::nullopt;
-          },
-      },
-      body);
+  return std::visit(Overloaded{
+                        [&](const Deposit& c) { return apply_deposit(state, c); },
+                        [&](const Withdraw& c) { return apply_withdraw(state, c); },
+                        [&](const RegisterNode& c) { return apply_register_node(state, c); },
+                        [&](const AddListing& c) { return apply_add_listing(state, c); },
+                        [&](const WithdrawListing& c) { return apply_withdraw_listing(state, c); },
+                        [&](const PlaceOrder& c) { return apply_place_order(state, c); },
+                        [&](const CancelOrder& c) { return apply_cancel_order(state, c); },
+                        [&](const AmendOrder& c) { return apply_amend_order(state, c); },
+                        [&](const StopLease& c) { return apply_stop_lease(state, c); },
+                        [&](const ReclaimLease& c) { return apply_reclaim_lease(state, c); },
+                        [&](const InterruptLease& c) { return apply_interrupt_lease(state, c); },
+                        [&](const SettleLease& c) { return apply_settle(state, c); },
+                        [&](const Tick&) -> std::optional<Reject> {
+                          apply_tick(state);
+                          return std::nullopt;
+                        },
+                    },
+                    body);
 }
 
 template <typename T>
@@ -92,28 +91,57 @@ SubmitResult Engine::submit(const Command& command, std::vector<Event>& out) {
   return SubmitResult{state.command_seq, rejected};
 }
 
-Quote Engine::quote(const OrderSpec& spec) const { return make_quote(*state_, spec); }
-UnixSeconds Engine::now() const { return state_->now; }
-std::uint64_t Engine::last_command_seq() const { return state_->command_seq; }
-const Catalog& Engine::catalog() const { return state_->catalog; }
-const TariffBook& Engine::tariffs() const { return state_->tariffs; }
-Micros Engine::platform_revenue() const { return state_->platform_revenue; }
+Quote Engine::quote(const OrderSpec& spec) const {
+  return make_quote(*state_, spec);
+}
+UnixSeconds Engine::now() const {
+  return state_->now;
+}
+std::uint64_t Engine::last_command_seq() const {
+  return state_->command_seq;
+}
+const Catalog& Engine::catalog() const {
+  return state_->catalog;
+}
+const TariffBook& Engine::tariffs() const {
+  return state_->tariffs;
+}
+Micros Engine::platform_revenue() const {
+  return state_->platform_revenue;
+}
 
 std::optional<OrderView> Engine::order(OrderId id) const {
   const OrderRec* order = state_->orders.find(id);
   if (!order) return std::nullopt;
-  return OrderView{id,          order->spec,  order->state, order->cards_open,
-                   order->leases_open, order->limit, order->hold,  order->start_at,
+  return OrderView{id,
+                   order->spec,
+                   order->state,
+                   order->cards_open,
+                   order->leases_open,
+                   order->limit,
+                   order->hold,
+                   order->start_at,
                    unfilled_reason_now(*state_, *order)};
 }
 
 std::optional<LeaseView> Engine::lease(LeaseId id) const {
   const LeaseRec* lease = state_->leases.find(id);
   if (!lease) return std::nullopt;
-  return LeaseView{id,           lease->order,        lease->listing,  lease->node,
-                   lease->buyer, lease->supplier,     lease->cards,    lease->card_mask,
-                   lease->price, lease->start,        lease->planned_end, lease->billable_end,
-                   lease->status, lease->reclaim_at != 0, lease->charged};
+  return LeaseView{id,
+                   lease->order,
+                   lease->listing,
+                   lease->node,
+                   lease->buyer,
+                   lease->supplier,
+                   lease->cards,
+                   lease->card_mask,
+                   lease->price,
+                   lease->start,
+                   lease->planned_end,
+                   lease->billable_end,
+                   lease->status,
+                   lease->reclaim_at != 0,
+                   lease->charged};
 }
 
 BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {
@@ -129,7 +157,8 @@ BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {
     }
     view.asks.push_back({price, level.cards, level.entries});
   }
-  if (!floating_done) view.asks.push_back({book.index, book.floating_asks.cards, book.floating_asks.entries});
+  if (!floating_done)
+    view.asks.push_back({book.index, book.floating_asks.cards, book.floating_asks.entries});
   if (view.asks.size() > max_levels) view.asks.resize(max_levels);
   for (const auto& [price, level] : book.bids) {
     if (view.bids.size() == max_levels) break;

@@ -14,12 +14,14 @@ constexpr Int128 kBpSecondsPerHour = Int128{kSecondsPerHour} * kBasisPointsOne;
 
 }  // namespace
 
-Micros charge_for(std::uint32_t cards, Micros price_per_card_hour, std::int64_t weighted_bp_seconds) {
+Micros charge_for(std::uint32_t cards, Micros price_per_card_hour,
+                  std::int64_t weighted_bp_seconds) {
   const Int128 total = Int128{cards} * price_per_card_hour * weighted_bp_seconds;
   return static_cast<Micros>(total / kBpSecondsPerHour);
 }
 
-Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit, PoolIndex pool) {
+Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit,
+                           PoolIndex pool) {
   if (spec.target.kind == TargetKind::kModel) return limit;
   return static_cast<Micros>(Int128{limit} * state.catalog.model(pool).compute_units / kMilliCuOne);
 }
@@ -29,16 +31,20 @@ std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, M
   Micros max_price = 0;
   for (std::size_t pool = 0; pool < state.catalog.pool_count(); ++pool) {
     if ((pools >> pool) & 1u) {
-      max_price = std::max(max_price, limit_per_card_hour(state, spec, limit, static_cast<PoolIndex>(pool)));
+      max_price = std::max(max_price,
+                           limit_per_card_hour(state, spec, limit, static_cast<PoolIndex>(pool)));
     }
   }
-  const Int128 worst = Int128{spec.duration} * max_price * state.tariffs.max_multiplier_bp(spec.regions);
+  const Int128 worst =
+      Int128{spec.duration} * max_price * state.tariffs.max_multiplier_bp(spec.regions);
   const Int128 unit = (worst + kBpSecondsPerHour - 1) / kBpSecondsPerHour;  // round the hold up
   if (unit * spec.cards > limits::kMaxAccountBalance) return std::nullopt;
   return static_cast<Micros>(unit);
 }
 
-bool valid_account(AccountId id) { return id != 0 && id < limits::kMaxAccounts; }
+bool valid_account(AccountId id) {
+  return id != 0 && id < limits::kMaxAccounts;
+}
 
 AccountRec& account(State& state, AccountId id) {
   assert(valid_account(id));
@@ -73,10 +79,12 @@ void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount
 
 std::optional<Reject> apply_deposit(State& state, const Deposit& command) {
   if (!valid_account(command.account)) return Reject::kUnknownAccount;
-  if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance) return Reject::kInvalidAmount;
+  if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance)
+    return Reject::kInvalidAmount;
   const AccountRec current =
       command.account < state.accounts.size() ? state.accounts[command.account] : AccountRec{};
-  if (current.cash + current.hold + command.amount > limits::kMaxAccountBalance) return Reject::kBalanceLimit;
+  if (current.cash + current.hold + command.amount > limits::kMaxAccountBalance)
+    return Reject::kBalanceLimit;
   AccountRec& target = account(state, command.account);
   target.cash += command.amount;
   state.deposited_total += command.amount;
@@ -86,7 +94,8 @@ std::optional<Reject> apply_deposit(State& state, const Deposit& command) {
 
 std::optional<Reject> apply_withdraw(State& state, const Withdraw& command) {
   if (!valid_account(command.account)) return Reject::kUnknownAccount;
-  if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance) return Reject::kInvalidAmount;
+  if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance)
+    return Reject::kInvalidAmount;
   if (cash_of(state, command.account) < command.amount) return Reject::kInsufficientFunds;
   AccountRec& target = account(state, command.account);
   target.cash -= command.amount;
@@ -104,19 +113,21 @@ std::optional<Reject> apply_settle(State& state, const SettleLease& command) {
   const bool regressed = command.weighted_bp_seconds < lease.weighted_settled ||
                          command.healthy_seconds < lease.healthy_settled ||
                          command.up_to < lease.settled_up_to;
-  const bool impossible = command.up_to < lease.start || command.up_to > state.now ||
-                          command.healthy_seconds > command.up_to - lease.start ||
-                          command.weighted_bp_seconds >
-                              Int128{command.healthy_seconds} * limits::kMaxTariffMultiplier;
+  const bool impossible =
+      command.up_to < lease.start || command.up_to > state.now ||
+      command.healthy_seconds > command.up_to - lease.start ||
+      command.weighted_bp_seconds > Int128{command.healthy_seconds} * limits::kMaxTariffMultiplier;
   if (regressed || impossible) return Reject::kInvalidSettlement;
 
   // Seconds after the billable end (reclaim notice, interruption) are free.
   const UnixSeconds billable_to = std::min(command.up_to, lease.billable_end);
-  const std::int64_t ceiling = state.tariffs.weighted_bp_seconds(lease.region, lease.start,
-                                                                 std::max(billable_to, lease.start));
+  const std::int64_t ceiling = state.tariffs.weighted_bp_seconds(
+      lease.region, lease.start, std::max(billable_to, lease.start));
   const std::int64_t weighted = std::min(command.weighted_bp_seconds, ceiling);
-  const Micros charged_total = std::min(charge_for(lease.cards, lease.price, weighted), lease.max_charge);
-  const Micros fee_total = static_cast<Micros>(Int128{charged_total} * state.config.platform_fee_bp / kBasisPointsOne);
+  const Micros charged_total =
+      std::min(charge_for(lease.cards, lease.price, weighted), lease.max_charge);
+  const Micros fee_total =
+      static_cast<Micros>(Int128{charged_total} * state.config.platform_fee_bp / kBasisPointsOne);
   const Micros charge = std::max<Micros>(charged_total - lease.charged, 0);
   const Micros fee = std::max<Micros>(fee_total - lease.fee_charged, 0);
 
@@ -135,7 +146,8 @@ std::optional<Reject> apply_settle(State& state, const SettleLease& command) {
   if (lease.status == LeaseStatus::kStarting && command.healthy_seconds > 0) {
     lease.status = LeaseStatus::kRunning;
   }
-  state.emit(LeaseSettled{command.lease, charge, fee, lease.charged, weighted < command.weighted_bp_seconds});
+  state.emit(LeaseSettled{command.lease, charge, fee, lease.charged,
+                          weighted < command.weighted_bp_seconds});
   if (!lease.active() && lease.settled_up_to >= lease.billable_end) close_lease(state, *slot);
   return std::nullopt;
 }

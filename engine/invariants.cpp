@@ -51,17 +51,24 @@ class Checker {
       ++lease_count_by_order_[*order];
       ++lease_count_by_listing_[*listing];
       lease_hold_by_order_[*order] += lease.max_charge - lease.charged;
-      if (lease.charged > lease.max_charge || lease.charged < 0) fail("lease ", slot, " charged beyond its maximum");
-      if (lease.price > lease.limit_at_match) fail("lease ", slot, " priced above its order's limit");
+      if (lease.charged > lease.max_charge || lease.charged < 0)
+        fail("lease ", slot, " charged beyond its maximum");
+      if (lease.price > lease.limit_at_match)
+        fail("lease ", slot, " priced above its order's limit");
       const OrderSpec& spec = s_.orders[*order].spec;
       const NodeRec& n = s_.nodes[*node];
-      if (spec.regions != 0 && ((spec.regions >> lease.region) & 1u) == 0) fail("lease ", slot, " outside its regions");
-      if (n.reliability < spec.min_reliability) fail("lease ", slot, " below its order's reliability");
-      if (spec.cards_per_node != 0 && lease.cards % spec.cards_per_node != 0) fail("lease ", slot, " breaks the gang size");
-      if (std::popcount(lease.card_mask) != lease.cards) fail("lease ", slot, " card mask does not match its cards");
+      if (spec.regions != 0 && ((spec.regions >> lease.region) & 1u) == 0)
+        fail("lease ", slot, " outside its regions");
+      if (n.reliability < spec.min_reliability)
+        fail("lease ", slot, " below its order's reliability");
+      if (spec.cards_per_node != 0 && lease.cards % spec.cards_per_node != 0)
+        fail("lease ", slot, " breaks the gang size");
+      if (std::popcount(lease.card_mask) != lease.cards)
+        fail("lease ", slot, " card mask does not match its cards");
       if (!lease.active()) continue;
       lease_cards_by_listing_[*listing] += lease.cards;
-      if ((busy_by_node_[*node] & lease.card_mask) != 0) fail("lease ", slot, " shares a card with another lease");
+      if ((busy_by_node_[*node] & lease.card_mask) != 0)
+        fail("lease ", slot, " shares a card with another lease");
       busy_by_node_[*node] |= lease.card_mask;
     }
   }
@@ -71,25 +78,33 @@ class Checker {
     for (std::uint32_t slot = 0; slot < s_.listings.slot_count(); ++slot) {
       if (!s_.listings.is_live(slot)) continue;
       const ListingRec& listing = s_.listings[slot];
-      if (listing.cards_leased > listing.cards_offered) fail("listing ", slot, " leases more cards than it offers");
-      if (listing.cards_leased != lease_cards_by_listing_[slot]) fail("listing ", slot, " leased cards disagree with its leases");
-      if (listing.leases_open != lease_count_by_listing_[slot]) fail("listing ", slot, " lease count disagrees");
-      const bool should_be_in_book = listing.state == ListingState::kActive && listing.cards_free() > 0;
+      if (listing.cards_leased > listing.cards_offered)
+        fail("listing ", slot, " leases more cards than it offers");
+      if (listing.cards_leased != lease_cards_by_listing_[slot])
+        fail("listing ", slot, " leased cards disagree with its leases");
+      if (listing.leases_open != lease_count_by_listing_[slot])
+        fail("listing ", slot, " lease count disagrees");
+      const bool should_be_in_book =
+          listing.state == ListingState::kActive && listing.cards_free() > 0;
       if (listing.in_book != should_be_in_book) fail("listing ", slot, " book membership is wrong");
-      if (auto node = s_.nodes.slot_of(listing.node)) listed_by_node[*node] += listing.cards_offered;
+      if (auto node = s_.nodes.slot_of(listing.node))
+        listed_by_node[*node] += listing.cards_offered;
     }
     for (std::uint32_t slot = 0; slot < s_.nodes.slot_count(); ++slot) {
       if (!s_.nodes.is_live(slot)) continue;
       const NodeRec& node = s_.nodes[slot];
-      if (node.cards_listed != listed_by_node[slot]) fail("node ", slot, " listed cards disagree with its listings");
+      if (node.cards_listed != listed_by_node[slot])
+        fail("node ", slot, " listed cards disagree with its listings");
       if (node.cards_listed > node.cards) fail("node ", slot, " lists more cards than it has");
-      if (node.busy != busy_by_node_[slot]) fail("node ", slot, " busy cards disagree with its leases");
+      if (node.busy != busy_by_node_[slot])
+        fail("node ", slot, " busy cards disagree with its leases");
     }
   }
 
   template <typename Record, typename Levels>
   void check_levels(const Slab<Record>& slab, const Levels& levels, const char* side) {
-    for (const auto& [price, level] : levels) check_level(slab, level, side, price);
+    for (const auto& [price, level] : levels)
+      check_level(slab, level, side, price);
   }
 
   template <typename Record>
@@ -97,9 +112,11 @@ class Checker {
     std::uint32_t cards = 0;
     std::uint32_t entries = 0;
     std::uint64_t last_arrival = 0;
-    for (std::uint32_t slot = level.head; slot != kNil && entries <= slab.slot_count(); slot = slab[slot].next) {
+    for (std::uint32_t slot = level.head; slot != kNil && entries <= slab.slot_count();
+         slot = slab[slot].next) {
       const Record& record = slab[slot];
-      if (!slab.is_live(slot) || !record.in_book) fail(side, " level ", price, " links a record not in the book");
+      if (!slab.is_live(slot) || !record.in_book)
+        fail(side, " level ", price, " links a record not in the book");
       if (record.arrival <= last_arrival) fail(side, " level ", price, " is out of time order");
       last_arrival = record.arrival;
       if constexpr (std::is_same_v<Record, ListingRec>) {
@@ -132,8 +149,10 @@ class Checker {
         if (!s_.listings.is_live(l) || !s_.listings[l].in_book) continue;
         const ListingRec& listing = s_.listings[l];
         if (((order.pools >> listing.pool) & 1u) == 0) continue;
-        const bool price_crosses = ask_price(s_, listing) <= limit_per_card_hour(s_, order.spec, order.limit, listing.pool);
-        if (price_crosses && cards_compatible(s_, order.spec, order.avoid_node, listing, listing.cards_free(), order.cards_open) > 0) {
+        const bool price_crosses = ask_price(s_, listing) <=
+                                   limit_per_card_hour(s_, order.spec, order.limit, listing.pool);
+        if (price_crosses && cards_compatible(s_, order.spec, order.avoid_node, listing,
+                                              listing.cards_free(), order.cards_open) > 0) {
           fail("book crossed: order ", o, " and listing ", l);
         }
       }
@@ -145,17 +164,21 @@ class Checker {
     for (std::uint32_t slot = 0; slot < s_.orders.slot_count(); ++slot) {
       if (!s_.orders.is_live(slot)) continue;
       const OrderRec& order = s_.orders[slot];
-      if (order.leases_open != lease_count_by_order_[slot]) fail("order ", slot, " lease count disagrees");
+      if (order.leases_open != lease_count_by_order_[slot])
+        fail("order ", slot, " lease count disagrees");
       const Micros expected = order.unit_hold * order.cards_open + lease_hold_by_order_[slot];
       if (order.hold != expected) fail("order ", slot, " hold ", order.hold, " != ", expected);
-      if (order.in_book != (order.state == OrderState::kResting && order.cards_open > 0)) fail("order ", slot, " book membership is wrong");
+      if (order.in_book != (order.state == OrderState::kResting && order.cards_open > 0))
+        fail("order ", slot, " book membership is wrong");
       if (order.spec.buyer < hold_by_buyer.size()) hold_by_buyer[order.spec.buyer] += order.hold;
     }
     Micros total = s_.platform_revenue;
     for (std::size_t id = 0; id < s_.accounts.size(); ++id) {
       const AccountRec& account = s_.accounts[id];
-      if (account.cash < 0 || account.hold < 0 || account.receivable < 0) fail("account ", id, " is negative");
-      if (account.hold != hold_by_buyer[id]) fail("account ", id, " hold disagrees with its orders");
+      if (account.cash < 0 || account.hold < 0 || account.receivable < 0)
+        fail("account ", id, " is negative");
+      if (account.hold != hold_by_buyer[id])
+        fail("account ", id, " hold disagrees with its orders");
       total += account.cash + account.hold + account.receivable;
     }
     if (total != s_.deposited_total - s_.withdrawn_total) fail("money not conserved: ", total);
@@ -172,6 +195,8 @@ class Checker {
 
 }  // namespace
 
-std::vector<std::string> Engine::check_invariants() const { return Checker(*state_).run(); }
+std::vector<std::string> Engine::check_invariants() const {
+  return Checker(*state_).run();
+}
 
 }  // namespace spotgrid::engine

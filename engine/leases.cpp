@@ -120,8 +120,9 @@ void start_lease(State& state, const Leg& leg) {
   lease.planned_end = state.now + order.spec.duration;
   lease.billable_end = lease.planned_end;
   lease.settled_up_to = state.now;
-  lease.max_charge = charge_for(leg.cards, leg.price,
-                                state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.planned_end));
+  lease.max_charge =
+      charge_for(leg.cards, leg.price,
+                 state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.planned_end));
 
   node.busy |= lease.card_mask;
   listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased + leg.cards);

@@ -16,7 +16,9 @@ namespace {
 class AskCursor {
  public:
   AskCursor(const State& state, PoolIndex pool)
-      : listings_(state.listings), book_(state.pools[pool]), pool_(pool),
+      : listings_(state.listings),
+        book_(state.pools[pool]),
+        pool_(pool),
         level_(book_.asks.begin()) {
     fixed_ = level_ == book_.asks.end() ? kNil : level_->second.head;
     floating_ = book_.floating_asks.head;
@@ -66,7 +68,8 @@ class AskCursor {
 template <typename Visit>
 void for_each_ask(const State& state, PoolMask pools, Visit&& visit) {
   if (std::has_single_bit(pools)) {  // a model order: one book, no merge
-    for (AskCursor cursor(state, static_cast<PoolIndex>(std::countr_zero(pools))); !cursor.done(); cursor.advance()) {
+    for (AskCursor cursor(state, static_cast<PoolIndex>(std::countr_zero(pools))); !cursor.done();
+         cursor.advance()) {
       if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
     }
     return;
@@ -105,9 +108,7 @@ class BidCursor {
   bool done() const { return slot_ == kNil; }
   std::uint32_t slot() const { return slot_; }
   const OrderRec& order() const { return state_.orders[slot_]; }
-  Micros price() const {
-    return limit_per_card_hour(state_, order().spec, level_->first, pool_);
-  }
+  Micros price() const { return limit_per_card_hour(state_, order().spec, level_->first, pool_); }
   void advance() {
     step();
     skip_foreign();
@@ -119,7 +120,8 @@ class BidCursor {
     if (slot_ == kNil && ++level_ != levels_.end()) slot_ = level_->second.head;
   }
   void skip_foreign() {
-    while (slot_ != kNil && ((order().pools >> pool_) & 1u) == 0) step();
+    while (slot_ != kNil && ((order().pools >> pool_) & 1u) == 0)
+      step();
   }
 
   const State& state_;
@@ -141,7 +143,8 @@ void trim_to_lease_capacity(const State& state, Plan& plan) {
   if (plan.legs.size() <= free_slots) return;
   plan.legs.resize(free_slots);
   plan.cards = 0;
-  for (const Leg& leg : plan.legs) plan.cards += leg.cards;
+  for (const Leg& leg : plan.legs)
+    plan.cards += leg.cards;
 }
 
 void finish_working(State& state, std::uint32_t slot, UnfilledReason reason) {
@@ -206,7 +209,8 @@ std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId
 }
 
 void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micros limit,
-                NodeId avoid_node, std::uint32_t cards_wanted, Plan& plan, std::uint32_t reason_probe) {
+                NodeId avoid_node, std::uint32_t cards_wanted, Plan& plan,
+                std::uint32_t reason_probe) {
   plan.legs.clear();
   plan.cards = 0;
   plan.remainder_reason = UnfilledReason::kNone;
@@ -234,7 +238,8 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   }
 }
 
-std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec, PoolMask* pools) {
+std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec,
+                                          PoolMask* pools) {
   if (!valid_account(spec.buyer)) return Reject::kUnknownAccount;
   if (spec.target.kind == TargetKind::kModel) {
     if (spec.target.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
@@ -242,7 +247,8 @@ std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& s
   } else {
     const VendorMask known = (VendorMask{1} << state.catalog.vendors().size()) - 1;
     if ((spec.target.vendors & ~known) != 0 || spec.target.min_cu < 0) return Reject::kInvalidClass;
-    *pools = state.catalog.pools_matching(spec.target.min_memory_gib, spec.target.min_cu, spec.target.vendors);
+    *pools = state.catalog.pools_matching(spec.target.min_memory_gib, spec.target.min_cu,
+                                          spec.target.vendors);
     if (*pools == 0) return Reject::kInvalidClass;
   }
   if ((spec.regions & ~state.tariffs.all_regions()) != 0) return Reject::kUnknownRegion;
@@ -251,13 +257,17 @@ std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& s
       (spec.cards_per_node != 0 && spec.cards % spec.cards_per_node != 0)) {
     return Reject::kInvalidCardsPerNode;
   }
-  if (spec.duration <= 0 || spec.duration > limits::kMaxLeaseDuration) return Reject::kInvalidDuration;
-  if (spec.limit_micros_per_hour <= 0 || spec.limit_micros_per_hour > limits::kMaxPriceMicrosPerHour) {
+  if (spec.duration <= 0 || spec.duration > limits::kMaxLeaseDuration)
+    return Reject::kInvalidDuration;
+  if (spec.limit_micros_per_hour <= 0 ||
+      spec.limit_micros_per_hour > limits::kMaxPriceMicrosPerHour) {
     return Reject::kInvalidPrice;
   }
-  if (spec.min_reliability < 0 || spec.min_reliability > kBasisPointsOne) return Reject::kInvalidReliability;
+  if (spec.min_reliability < 0 || spec.min_reliability > kBasisPointsOne)
+    return Reject::kInvalidReliability;
   if (spec.strategy == Strategy::kCostFirst &&
-      (spec.latest_start < state.now || spec.latest_start - state.now > limits::kMaxCostFirstDeferral)) {
+      (spec.latest_start < state.now ||
+       spec.latest_start - state.now > limits::kMaxCostFirstDeferral)) {
     return Reject::kInvalidLatestStart;
   }
   return std::nullopt;
@@ -268,7 +278,8 @@ Micros expected_cost(const State& state, const OrderSpec& spec, const Plan& plan
   Micros cost = 0;
   for (const Leg& leg : plan.legs) {
     const ListingRec& listing = state.listings[leg.listing_slot];
-    const std::int64_t weight = state.tariffs.weighted_bp_seconds(listing.region, start, start + spec.duration);
+    const std::int64_t weight =
+        state.tariffs.weighted_bp_seconds(listing.region, start, start + spec.duration);
     cost += charge_for(leg.cards, leg.price, weight);
   }
   // What does not fill now is shown at its worst case: it may fill anywhere up to the limit.
@@ -288,7 +299,8 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
   const UnixSeconds start = starts_later(state, spec) ? cheapest_start(state, spec) : state.now;
   Plan& plan = state.scratch;
   plan_order(state, spec, pools, spec.limit_micros_per_hour, 0, spec.cards, plan);
-  if (start == state.now && plan.legs.size() > state.leases.free_slots()) return Reject::kCapacityExhausted;
+  if (start == state.now && plan.legs.size() > state.leases.free_slots())
+    return Reject::kCapacityExhausted;
 
   const std::uint32_t slot = state.orders.allocate();
   const OrderId id = state.orders.id_of(slot);
@@ -341,11 +353,12 @@ void work_listing(State& state, std::uint32_t listing_slot) {
   std::uint32_t free = listing.cards_free();
   BidCursor model_bids(state, state.pools[listing.pool].bids, listing.pool);
   BidCursor class_bids(state, state.class_bids, listing.pool);
-  for (std::uint32_t scanned = 0; free > 0 && scanned < limits::kMaxCandidatesScannedPerMatch; ++scanned) {
+  for (std::uint32_t scanned = 0; free > 0 && scanned < limits::kMaxCandidatesScannedPerMatch;
+       ++scanned) {
     const bool model_first =
-        !model_bids.done() &&
-        (class_bids.done() || model_bids.price() > class_bids.price() ||
-         (model_bids.price() == class_bids.price() && model_bids.order().arrival < class_bids.order().arrival));
+        !model_bids.done() && (class_bids.done() || model_bids.price() > class_bids.price() ||
+                               (model_bids.price() == class_bids.price() &&
+                                model_bids.order().arrival < class_bids.order().arrival));
     BidCursor& best = model_first ? model_bids : class_bids;
     if (best.done() || best.price() < ask) break;
     const OrderRec& order = best.order();
@@ -358,7 +371,8 @@ void work_listing(State& state, std::uint32_t listing_slot) {
     best.advance();
   }
   trim_to_lease_capacity(state, plan);
-  for (const Leg& leg : plan.legs) start_lease(state, leg);
+  for (const Leg& leg : plan.legs)
+    start_lease(state, leg);
 }
 
 std::optional<Reject> apply_cancel_order(State& state, const CancelOrder& command) {
@@ -382,7 +396,8 @@ std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command)
   OrderRec& order = state.orders[*slot];
   if (order.cards_open == 0) return Reject::kOrderNotOpen;
   const std::uint32_t cards = command.cards == 0 ? order.cards_open : command.cards;
-  const Micros limit = command.limit_micros_per_hour == 0 ? order.limit : command.limit_micros_per_hour;
+  const Micros limit =
+      command.limit_micros_per_hour == 0 ? order.limit : command.limit_micros_per_hour;
   if (cards > order.cards_open) return Reject::kCannotIncreaseCards;
   if (order.spec.cards_per_node != 0 && cards % order.spec.cards_per_node != 0) {
     return Reject::kInvalidCardsPerNode;
@@ -439,15 +454,17 @@ Quote make_quote(const State& state, const OrderSpec& spec) {
   quote.expected_start = starts_later(state, spec) ? cheapest_start(state, spec) : state.now;
   quote.cards_fillable = plan.cards;
   quote.hold = *unit_hold * spec.cards;
-  quote.remainder_reason = quote.expected_start > state.now ? UnfilledReason::kWaitingForCheaperTariff
-                                                            : plan.remainder_reason;
+  quote.remainder_reason = quote.expected_start > state.now
+                               ? UnfilledReason::kWaitingForCheaperTariff
+                               : plan.remainder_reason;
   const UnixSeconds start = quote.expected_start;
   for (const Leg& leg : plan.legs) {
     const ListingRec& listing = state.listings[leg.listing_slot];
-    const Micros cost = charge_for(
-        leg.cards, leg.price, state.tariffs.weighted_bp_seconds(listing.region, start, start + spec.duration));
-    quote.legs.push_back(QuoteLeg{state.listings.id_of(leg.listing_slot), listing.node, listing.pool,
-                                  listing.region, leg.cards, leg.price, cost});
+    const Micros cost =
+        charge_for(leg.cards, leg.price,
+                   state.tariffs.weighted_bp_seconds(listing.region, start, start + spec.duration));
+    quote.legs.push_back(QuoteLeg{state.listings.id_of(leg.listing_slot), listing.node,
+                                  listing.pool, listing.region, leg.cards, leg.price, cost});
     quote.cost += cost;
   }
   return quote;

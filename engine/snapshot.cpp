@@ -15,44 +15,63 @@ constexpr std::string_view kMagic = "spotgrid-snapshot-v1";
 template <typename T>
 concept Scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
 
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, Target>
-void fields(A& a, R& r) { a(r.kind, r.pool, r.min_memory_gib, r.min_cu, r.vendors); }
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, ClientOrderId>
-void fields(A& a, R& r) { a(r.bytes, r.length); }
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, OrderSpec>
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, Target>
+void fields(A& a, R& r) {
+  a(r.kind, r.pool, r.min_memory_gib, r.min_cu, r.vendors);
+}
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, ClientOrderId>
+void fields(A& a, R& r) {
+  a(r.bytes, r.length);
+}
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, OrderSpec>
 void fields(A& a, R& r) {
   a(r.buyer, r.target, r.cards, r.cards_per_node, r.duration, r.limit_micros_per_hour, r.strategy,
     r.regions, r.latest_start, r.min_reliability, r.immediate_or_cancel, r.client_order_id);
 }
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, NodeRec>
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, NodeRec>
 void fields(A& a, R& r) {
   a(r.supplier, r.pool, r.region, r.zone, r.cards, r.cards_listed, r.cu, r.reliability, r.busy);
 }
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, ListingRec>
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, ListingRec>
 void fields(A& a, R& r) {
   a(r.node, r.supplier, r.pool, r.region, r.cards_offered, r.cards_leased, r.price, r.floating,
     r.from, r.until, r.arrival, r.state, r.in_book, r.prev, r.next, r.leases_open);
 }
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, OrderRec>
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, OrderRec>
 void fields(A& a, R& r) {
   a(r.spec, r.pools, r.limit, r.unit_hold, r.hold, r.cards_open, r.leases_open, r.arrival, r.state,
     r.in_book, r.prev, r.next, r.start_at, r.avoid_node);
 }
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, LeaseRec>
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, LeaseRec>
 void fields(A& a, R& r) {
   a(r.order, r.listing, r.node, r.buyer, r.supplier, r.pool, r.region, r.cards, r.card_mask,
     r.price, r.limit_at_match, r.start, r.planned_end, r.billable_end, r.reclaim_at, r.status,
     r.max_charge, r.charged, r.fee_charged, r.weighted_settled, r.healthy_settled, r.settled_up_to);
 }
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, AccountRec>
-void fields(A& a, R& r) { a(r.cash, r.hold, r.receivable); }
-template <typename A, typename R> requires std::is_same_v<std::remove_const_t<R>, Level>
-void fields(A& a, R& r) { a(r.head, r.tail, r.cards, r.entries); }
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, AccountRec>
+void fields(A& a, R& r) {
+  a(r.cash, r.hold, r.receivable);
+}
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, Level>
+void fields(A& a, R& r) {
+  a(r.head, r.tail, r.cards, r.entries);
+}
 
 class Writer {
  public:
   template <typename... T>
-  void operator()(const T&... values) { (write(values), ...); }
+  void operator()(const T&... values) {
+    (write(values), ...);
+  }
   std::string take() { return std::move(out_); }
 
  private:
@@ -65,21 +84,28 @@ class Writer {
     out_.append(bytes, sizeof(T));
   }
   template <typename T, std::size_t N>
-  void write(const std::array<T, N>& values) { for (const T& v : values) write(v); }
+  void write(const std::array<T, N>& values) {
+    for (const T& v : values)
+      write(v);
+  }
   template <typename T>
   void write(const std::vector<T>& values) {
     write(static_cast<std::uint64_t>(values.size()));
-    for (const T& v : values) write(v);
+    for (const T& v : values)
+      write(v);
   }
   template <typename K, typename V, typename C>
   void write(const std::map<K, V, C>& values) {
     write(static_cast<std::uint64_t>(values.size()));
-    for (const auto& [k, v] : values) (write(k), write(v));
+    for (const auto& [k, v] : values)
+      (write(k), write(v));
   }
   template <typename F, typename S>
-  void write(const std::pair<F, S>& value) { (write(value.first), write(value.second)); }
-  template <typename T> requires(!Scalar<T>)
-  void write(const T& record) { fields(*this, record); }
+  void write(const std::pair<F, S>& value) {
+    (write(value.first), write(value.second));
+  }
+  template <typename T>
+  requires(!Scalar<T>) void write(const T& record) { fields(*this, record); }
 
   std::string out_;
 };
@@ -88,7 +114,9 @@ class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
   template <typename... T>
-  void operator()(T&... values) { (read(values), ...); }
+  void operator()(T&... values) {
+    (read(values), ...);
+  }
   bool ok() const { return ok_; }
   bool finished() const { return ok_ && in_.empty(); }
 
@@ -103,7 +131,10 @@ class Reader {
     in_.remove_prefix(sizeof(T));
   }
   template <typename T, std::size_t N>
-  void read(std::array<T, N>& values) { for (T& v : values) read(v); }
+  void read(std::array<T, N>& values) {
+    for (T& v : values)
+      read(v);
+  }
   std::uint64_t read_size() {
     std::uint64_t size = 0;
     read(size);
@@ -113,7 +144,8 @@ class Reader {
   template <typename T>
   void read(std::vector<T>& values) {
     values.resize(read_size());
-    for (T& v : values) read(v);
+    for (T& v : values)
+      read(v);
   }
   template <typename K, typename V, typename C>
   void read(std::map<K, V, C>& values) {
@@ -126,9 +158,11 @@ class Reader {
     }
   }
   template <typename F, typename S>
-  void read(std::pair<F, S>& value) { (read(value.first), read(value.second)); }
-  template <typename T> requires(!Scalar<T>)
-  void read(T& record) { fields(*this, record); }
+  void read(std::pair<F, S>& value) {
+    (read(value.first), read(value.second));
+  }
+  template <typename T>
+  requires(!Scalar<T>) void read(T& record) { fields(*this, record); }
 
   std::string_view in_;
   bool ok_ = true;
@@ -141,13 +175,13 @@ void slab_fields(A& a, T& slab) {
 
 template <typename A, typename S>
 void state_fields(A& a, S& s) {
-  a(s.now, s.arrival_seq, s.platform_revenue, s.deposited_total,
-    s.withdrawn_total, s.accounts);
+  a(s.now, s.arrival_seq, s.platform_revenue, s.deposited_total, s.withdrawn_total, s.accounts);
   slab_fields(a, s.nodes);
   slab_fields(a, s.listings);
   slab_fields(a, s.orders);
   slab_fields(a, s.leases);
-  for (auto& pool : s.pools) a(pool.asks, pool.floating_asks, pool.bids, pool.index, pool.cards_leased);
+  for (auto& pool : s.pools)
+    a(pool.asks, pool.floating_asks, pool.bids, pool.index, pool.cards_leased);
   a(s.class_bids, s.pending_listings, s.listing_expiries, s.lease_deadlines, s.lease_closes,
     s.deferred_orders);
   // Last, so a comparison of market state can leave out what every command advances.
@@ -166,7 +200,8 @@ bool slab_fits(Slab<T>& slab) {
 std::string Engine::snapshot() const {
   Writer writer;
   writer(static_cast<std::uint64_t>(kMagic.size()));
-  for (char c : kMagic) writer(c);
+  for (char c : kMagic)
+    writer(c);
   writer(static_cast<std::uint64_t>(state_->pools.size()),
          static_cast<std::uint64_t>(state_->tariffs.region_count()));
   // The slabs' accessors are non-const only because the reader shares them.
@@ -183,11 +218,13 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
   reader(magic_size);
   if (!reader.ok() || magic_size != kMagic.size()) return std::nullopt;
   std::string magic(magic_size, '\0');
-  for (char& c : magic) reader(c);
+  for (char& c : magic)
+    reader(c);
   std::uint64_t pools = 0;
   std::uint64_t regions = 0;
   reader(pools, regions);
-  if (!reader.ok() || magic != kMagic || pools != state.pools.size() || regions != state.tariffs.region_count()) {
+  if (!reader.ok() || magic != kMagic || pools != state.pools.size() ||
+      regions != state.tariffs.region_count()) {
     return std::nullopt;
   }
   state_fields(reader, state);

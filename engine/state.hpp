@@ -56,10 +56,10 @@ struct ListingRec {
 
 struct OrderRec {
   OrderSpec spec;
-  PoolMask pools = 0;      // pools it may fill from
-  Micros limit = 0;        // current limit (amend may change it)
-  Micros unit_hold = 0;    // reserved per open card: the worst case of one card
-  Micros hold = 0;         // open cards x unit_hold + what its leases may still charge
+  PoolMask pools = 0;    // pools it may fill from
+  Micros limit = 0;      // current limit (amend may change it)
+  Micros unit_hold = 0;  // reserved per open card: the worst case of one card
+  Micros hold = 0;       // open cards x unit_hold + what its leases may still charge
   std::uint32_t cards_open = 0;
   std::uint32_t leases_open = 0;
   std::uint64_t arrival = 0;
@@ -179,19 +179,19 @@ struct Engine::State {
   std::vector<Event>* out = nullptr;
   Plan scratch;
 
-  void emit(EventBody body) {
-    out->push_back(Event{command_seq, ++event_seq, now, std::move(body)});
-  }
+  void emit(const EventBody& body) { out->push_back(Event{command_seq, ++event_seq, now, body}); }
 };
 using State = Engine::State;
 
 // ---- arithmetic (funds.cpp) --------------------------------------------------
 
 // floor(cards x price x weighted / (3600 x 10'000)): the cumulative charge rule.
-Micros charge_for(std::uint32_t cards, Micros price_per_card_hour, std::int64_t weighted_bp_seconds);
+Micros charge_for(std::uint32_t cards, Micros price_per_card_hour,
+                  std::int64_t weighted_bp_seconds);
 // The price per card-hour an order's limit allows in `pool`.
 Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit, PoolIndex pool);
-// Per-card worst case: duration x highest limit equivalent x highest multiplier; nullopt on overflow.
+// Per-card worst case: duration x highest limit equivalent x highest multiplier; nullopt on
+// overflow.
 std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
                                     PoolMask pools);
 AccountRec& account(State& state, AccountId id);
@@ -241,7 +241,8 @@ Quote make_quote(const State& state, const OrderSpec& spec);
 // Expected cost of a plan started at `start` (legs at their price, the rest at the limit).
 Micros expected_cost(const State& state, const OrderSpec& spec, const Plan& plan,
                      std::uint32_t cards_total, UnixSeconds start, Micros unit_hold);
-std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec, PoolMask* pools);
+std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec,
+                                          PoolMask* pools);
 
 // ---- supply (supply.cpp) -----------------------------------------------------
 

@@ -12,8 +12,10 @@ std::optional<Reject> apply_register_node(State& state, const RegisterNode& comm
   if (command.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
   if (command.region >= state.tariffs.region_count()) return Reject::kUnknownRegion;
   if (command.cards == 0 || command.cards > limits::kMaxCardsPerNode) return Reject::kInvalidCards;
-  if (command.measured_cu < 0 || command.measured_cu > 100 * kMilliCuOne) return Reject::kInvalidComputeUnits;
-  if (command.reliability < 0 || command.reliability > kBasisPointsOne) return Reject::kInvalidReliability;
+  if (command.measured_cu < 0 || command.measured_cu > 100 * kMilliCuOne)
+    return Reject::kInvalidComputeUnits;
+  if (command.reliability < 0 || command.reliability > kBasisPointsOne)
+    return Reject::kInvalidReliability;
   if (state.nodes.free_slots() == 0) return Reject::kCapacityExhausted;
   const std::uint32_t slot = state.nodes.allocate();
   NodeRec& node = state.nodes[slot];
@@ -22,16 +24,19 @@ std::optional<Reject> apply_register_node(State& state, const RegisterNode& comm
   node.region = command.region;
   node.zone = command.zone;
   node.cards = command.cards;
-  node.cu = command.measured_cu != 0 ? command.measured_cu : state.catalog.model(command.pool).compute_units;
+  node.cu = command.measured_cu != 0 ? command.measured_cu
+                                     : state.catalog.model(command.pool).compute_units;
   node.reliability = command.reliability;
   account(state, command.supplier);  // the supplier's receivable exists from now on
-  state.emit(NodeRegistered{state.nodes.id_of(slot), command.supplier, command.pool, command.cards});
+  state.emit(
+      NodeRegistered{state.nodes.id_of(slot), command.supplier, command.pool, command.cards});
   return std::nullopt;
 }
 
 std::optional<Reject> apply_add_listing(State& state, const AddListing& command) {
   const auto node_slot = state.nodes.slot_of(command.node);
-  if (!node_slot || state.nodes[*node_slot].supplier != command.supplier) return Reject::kUnknownNode;
+  if (!node_slot || state.nodes[*node_slot].supplier != command.supplier)
+    return Reject::kUnknownNode;
   NodeRec& node = state.nodes[*node_slot];
   if (command.cards == 0) return Reject::kInvalidCards;
   if (node.cards_listed + command.cards > node.cards) return Reject::kNodeCardsExceeded;
@@ -61,8 +66,8 @@ std::optional<Reject> apply_add_listing(State& state, const AddListing& command)
   listing.until = command.until;
   listing.arrival = ++state.arrival_seq;
   node.cards_listed = static_cast<std::uint16_t>(node.cards_listed + command.cards);
-  state.emit(ListingAdded{id, command.node, command.cards, ask_price(state, listing), command.floating,
-                          command.from, command.until});
+  state.emit(ListingAdded{id, command.node, command.cards, ask_price(state, listing),
+                          command.floating, command.from, command.until});
   push_timer(state.listing_expiries, command.until, id);
   if (command.from > state.now) {
     push_timer(state.pending_listings, command.from, id);

@@ -6,9 +6,9 @@
 namespace spotgrid::engine {
 namespace {
 
-constexpr std::int64_t kSecondsPerWeek = 7 * 24 * 3'600;
+constexpr std::int64_t kSecondsPerWeek = std::int64_t{7} * 24 * 3'600;
 // 1970-01-01 was a Thursday: shifting by three days puts Monday 00:00 at zero.
-constexpr std::int64_t kEpochToMonday = 3 * 24 * 3'600;
+constexpr std::int64_t kEpochToMonday = std::int64_t{3} * 24 * 3'600;
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   const std::int64_t q = a / b;

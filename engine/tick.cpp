@@ -45,7 +45,8 @@ void end_due_leases(State& state, std::uint32_t& budget) {
     if (!slot || !state.leases[*slot].active()) continue;
     const LeaseRec& lease = state.leases[*slot];
     if (lease.reclaim_at != 0 && lease.reclaim_at <= state.now) {
-      end_lease(state, *slot, LeaseEnd::kReclaimed, lease.billable_end, lease.planned_end - lease.reclaim_at);
+      end_lease(state, *slot, LeaseEnd::kReclaimed, lease.billable_end,
+                lease.planned_end - lease.reclaim_at);
     } else if (lease.planned_end <= state.now) {
       end_lease(state, *slot, LeaseEnd::kCompleted, lease.planned_end, 0);
     }
@@ -101,14 +102,18 @@ void push_timer(TimerHeap& heap, UnixSeconds at, std::uint64_t id) {
 Micros compute_index(const State& state, PoolIndex pool) {
   const PoolBook& book = state.pools[pool];
   std::int64_t free = book.floating_asks.cards;
-  for (const auto& [price, level] : book.asks) free += level.cards;
+  for (const auto& [price, level] : book.asks)
+    free += level.cards;
   std::int64_t demand = 0;
-  for (const auto& [price, level] : book.bids) demand += level.cards;
+  for (const auto& [price, level] : book.bids)
+    demand += level.cards;
   const std::int64_t leased = book.cards_leased;
-  const std::int64_t utilisation_bp = leased + free == 0 ? 0 : leased * kBasisPointsOne / (leased + free);
-  const std::int64_t imbalance_bp = demand + free == 0 ? 0 : (demand - free) * kBasisPointsOne / (demand + free);
-  const std::int64_t pressure_bp =
-      std::clamp<std::int64_t>((2 * utilisation_bp - kBasisPointsOne + imbalance_bp) / 2, -kBasisPointsOne, kBasisPointsOne);
+  const std::int64_t utilisation_bp =
+      leased + free == 0 ? 0 : leased * kBasisPointsOne / (leased + free);
+  const std::int64_t imbalance_bp =
+      demand + free == 0 ? 0 : (demand - free) * kBasisPointsOne / (demand + free);
+  const std::int64_t pressure_bp = std::clamp<std::int64_t>(
+      (2 * utilisation_bp - kBasisPointsOne + imbalance_bp) / 2, -kBasisPointsOne, kBasisPointsOne);
   const Micros reference = state.catalog.model(pool).reference_price_micros_per_card_hour;
   const Int128 swing = Int128{reference} * state.config.index_band_bp * pressure_bp /
                        (Int128{kBasisPointsOne} * kBasisPointsOne);

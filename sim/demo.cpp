@@ -29,9 +29,10 @@ struct Tally {
 };
 
 void print_trade(std::ostream& out, const Engine& engine, const LeaseStarted& trade) {
-  out << "  t=" << trade.start << "  lease " << trade.lease << "  " << engine.catalog().model(trade.pool).model << " x"
-      << trade.cards << "  node " << trade.node << "  @ " << usd(trade.price_micros_per_card_hour)
-      << "/card-h  buyer " << trade.buyer << "  until " << trade.planned_end << '\n';
+  out << "  t=" << trade.start << "  lease " << trade.lease << "  "
+      << engine.catalog().model(trade.pool).model << " x" << trade.cards << "  node " << trade.node
+      << "  @ " << usd(trade.price_micros_per_card_hour) << "/card-h  buyer " << trade.buyer
+      << "  until " << trade.planned_end << '\n';
 }
 
 void print_books(std::ostream& out, const Engine& engine) {
@@ -44,8 +45,12 @@ void print_books(std::ostream& out, const Engine& engine) {
     for (std::size_t row = 0; row < std::max(book.bids.size(), book.asks.size()); ++row) {
       std::ostringstream bid;
       std::ostringstream ask;
-      if (row < book.bids.size()) bid << std::setw(5) << book.bids[row].cards << " @ " << usd(book.bids[row].price_micros_per_hour);
-      if (row < book.asks.size()) ask << std::setw(5) << book.asks[row].cards << " @ " << usd(book.asks[row].price_micros_per_hour);
+      if (row < book.bids.size())
+        bid << std::setw(5) << book.bids[row].cards << " @ "
+            << usd(book.bids[row].price_micros_per_hour);
+      if (row < book.asks.size())
+        ask << std::setw(5) << book.asks[row].cards << " @ "
+            << usd(book.asks[row].price_micros_per_hour);
       out << "    " << std::left << std::setw(32) << bid.str() << ask.str() << std::right << '\n';
     }
   }
@@ -64,7 +69,8 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   std::vector<Event> events;
   Tally tally;
   out << "spotgrid engine demo: seed " << options.seed << ", " << options.commands << " commands, "
-      << engine.catalog().pool_count() << " pools, " << engine.tariffs().region_count() << " regions\n\ntrades:\n";
+      << engine.catalog().pool_count() << " pools, " << engine.tariffs().region_count()
+      << " regions\n\ntrades:\n";
   for (std::uint32_t i = 0; i < options.commands; ++i) {
     events.clear();
     const SubmitResult result = engine.submit(sim.next(), events);
@@ -79,14 +85,17 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
       tally.leases_ended += std::holds_alternative<LeaseEnded>(event.body);
     }
   }
-  if (tally.trades > options.trades_to_print) out << "  ... " << tally.trades - options.trades_to_print << " more\n";
+  if (tally.trades > options.trades_to_print)
+    out << "  ... " << tally.trades - options.trades_to_print << " more\n";
   out << "\nbooks at t=" << engine.now() << ':';
   print_books(out, engine);
-  out << "\nsummary: " << tally.commands << " commands (" << tally.rejected << " rejected as bad input or stale ids), "
-      << tally.trades << " trades, " << tally.cards_traded << " cards leased, " << tally.leases_ended
+  out << "\nsummary: " << tally.commands << " commands (" << tally.rejected
+      << " rejected as bad input or stale ids), " << tally.trades << " trades, "
+      << tally.cards_traded << " cards leased, " << tally.leases_ended
       << " leases ended, platform revenue " << usd(engine.platform_revenue()) << '\n';
   const auto problems = engine.check_invariants();
-  for (const std::string& problem : problems) err << "invariant broken: " << problem << '\n';
+  for (const std::string& problem : problems)
+    err << "invariant broken: " << problem << '\n';
   out << "invariants: " << (problems.empty() ? "all hold" : "BROKEN") << '\n';
   return problems.empty() ? 0 : 1;
 }

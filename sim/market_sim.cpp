@@ -11,7 +11,11 @@ constexpr std::size_t kMaxRemembered = 4'096;  // ids kept per kind; older ones 
 }
 
 MarketSim::MarketSim(const Catalog& catalog, const TariffBook& tariffs, MarketSimOptions options)
-    : catalog_(catalog), tariffs_(tariffs), options_(options), rng_(options.seed), now_(options.start) {}
+    : catalog_(catalog),
+      tariffs_(tariffs),
+      options_(options),
+      rng_(options.seed),
+      now_(options.start) {}
 
 template <typename T>
 void MarketSim::remember(std::vector<T>& ring, T value) {
@@ -72,7 +76,9 @@ CommandBody MarketSim::random_command() {
     if (roll < 90) return ReclaimLease{lease.supplier, lease.id};
     return InterruptLease{lease.id, now_ - static_cast<Seconds>(below(20))};
   }
-  if (roll < 97) return Deposit{buyer_account(static_cast<std::uint32_t>(below(options_.buyers))), 1'000'000'000};
+  if (roll < 97)
+    return Deposit{buyer_account(static_cast<std::uint32_t>(below(options_.buyers))),
+                   1'000'000'000};
   return Withdraw{buyer_account(static_cast<std::uint32_t>(below(options_.buyers))), 100'000'000};
 }
 
@@ -88,17 +94,20 @@ OrderSpec MarketSim::random_order() {
     spec.limit_micros_per_hour = static_cast<Micros>(500'000 + below(1'500'000));
   } else {
     spec.target.pool = pool;
-    spec.limit_micros_per_hour = reference / 2 + static_cast<Micros>(below(static_cast<std::uint64_t>(reference)));
+    spec.limit_micros_per_hour =
+        reference / 2 + static_cast<Micros>(below(static_cast<std::uint64_t>(reference)));
   }
   spec.cards_per_node = chance(20) ? static_cast<std::uint32_t>(std::array{2, 4, 8}[below(3)]) : 0;
   const std::uint32_t slices = static_cast<std::uint32_t>(1 + below(4));
-  spec.cards = spec.cards_per_node != 0 ? spec.cards_per_node * slices : static_cast<std::uint32_t>(1 + below(12));
-  spec.duration = static_cast<Seconds>(60 + below(4 * 3'600));
+  spec.cards = spec.cards_per_node != 0 ? spec.cards_per_node * slices
+                                        : static_cast<std::uint32_t>(1 + below(12));
+  spec.duration = static_cast<Seconds>(60 + below(std::uint64_t{4} * 3'600));
   if (chance(25)) {
     spec.strategy = Strategy::kCostFirst;
-    spec.latest_start = now_ + static_cast<Seconds>(below(12 * 3'600));
+    spec.latest_start = now_ + static_cast<Seconds>(below(std::uint64_t{12} * 3'600));
   }
-  if (chance(30)) spec.regions = (RegionMask{1} << below(tariffs_.region_count())) | (chance(50) ? 1u : 0u);
+  if (chance(30))
+    spec.regions = (RegionMask{1} << below(tariffs_.region_count())) | (chance(50) ? 1u : 0u);
   if (chance(30)) spec.min_reliability = static_cast<BasisPoints>(9'000 + below(1'000));
   spec.immediate_or_cancel = chance(10);
   const std::string id = "sim-" + std::to_string(below(1'000'000));
@@ -116,9 +125,10 @@ CommandBody MarketSim::random_listing() {
   listing.cards = static_cast<std::uint16_t>(1 + below(node.cards));
   const Micros reference = catalog_.model(node.pool).reference_price_micros_per_card_hour;
   listing.floating = chance(20);
-  listing.reserve_micros_per_card_hour = reference / 2 + static_cast<Micros>(below(static_cast<std::uint64_t>(reference)));
+  listing.reserve_micros_per_card_hour =
+      reference / 2 + static_cast<Micros>(below(static_cast<std::uint64_t>(reference)));
   listing.from = now_ - 10 + static_cast<Seconds>(below(600));
-  listing.until = listing.from + 3'600 + static_cast<Seconds>(below(48 * 3'600));
+  listing.until = listing.from + 3'600 + static_cast<Seconds>(below(std::uint64_t{48} * 3'600));
   return listing;
 }
 
@@ -127,20 +137,39 @@ CommandBody MarketSim::settle_some_lease() {
   if (leases_.empty()) return Tick{};
   const KnownLease& lease = leases_[below(leases_.size())];
   const UnixSeconds up_to = std::min(now_, lease.planned_end);
-  return SettleLease{lease.id, up_to - lease.start, tariffs_.weighted_bp_seconds(lease.region, lease.start, up_to), up_to};
+  return SettleLease{lease.id, up_to - lease.start,
+                     tariffs_.weighted_bp_seconds(lease.region, lease.start, up_to), up_to};
 }
 
 CommandBody MarketSim::invalid_command() {
   OrderSpec spec = random_order();
   switch (below(8)) {
-    case 0: spec.cards = 0; break;
-    case 1: spec.limit_micros_per_hour = -5; break;
-    case 2: spec.target.kind = TargetKind::kModel; spec.target.pool = 200; break;
-    case 3: spec.duration = limits::kMaxLeaseDuration + 1; break;
-    case 4: spec.limit_micros_per_hour = INT64_MAX; break;
-    case 5: return CancelOrder{spec.buyer, 0xdead'beef'0000'0001};
-    case 6: return AddListing{supplier_account(0), nodes_.empty() ? 0 : nodes_[0].id, 1, 1'000, false, now_ - 7'200, now_ - 3'600};
-    default: spec.cards_per_node = 3; spec.cards = 4; break;
+    case 0:
+      spec.cards = 0;
+      break;
+    case 1:
+      spec.limit_micros_per_hour = -5;
+      break;
+    case 2:
+      spec.target.kind = TargetKind::kModel;
+      spec.target.pool = 200;
+      break;
+    case 3:
+      spec.duration = limits::kMaxLeaseDuration + 1;
+      break;
+    case 4:
+      spec.limit_micros_per_hour = INT64_MAX;
+      break;
+    case 5:
+      return CancelOrder{spec.buyer, 0xdead'beef'0000'0001};
+    case 6:
+      return AddListing{
+          supplier_account(0), nodes_.empty() ? 0 : nodes_[0].id, 1, 1'000, false, now_ - 7'200,
+          now_ - 3'600};
+    default:
+      spec.cards_per_node = 3;
+      spec.cards = 4;
+      break;
   }
   return PlaceOrder{spec};
 }
@@ -149,17 +178,20 @@ void MarketSim::observe(const std::vector<Event>& events) {
   for (const Event& event : events) {
     if (const auto* node = std::get_if<NodeRegistered>(&event.body)) {
       const RegisterNode& asked = pending_nodes_.front();
-      nodes_.push_back(KnownNode{node->node, asked.supplier, asked.region, asked.cards, asked.pool});
+      nodes_.push_back(
+          KnownNode{node->node, asked.supplier, asked.region, asked.cards, asked.pool});
       pending_nodes_.erase(pending_nodes_.begin());
     } else if (const auto* accepted = std::get_if<OrderAccepted>(&event.body)) {
       remember(orders_, std::pair{accepted->order, accepted->buyer});
     } else if (const auto* listing = std::get_if<ListingAdded>(&event.body)) {
-      const auto it = std::find_if(nodes_.begin(), nodes_.end(), [&](const KnownNode& n) { return n.id == listing->node; });
+      const auto it = std::find_if(nodes_.begin(), nodes_.end(),
+                                   [&](const KnownNode& n) { return n.id == listing->node; });
       if (it != nodes_.end()) remember(listings_, std::pair{listing->listing, it->supplier});
     } else if (const auto* lease = std::get_if<LeaseStarted>(&event.body)) {
-      const auto it = std::find_if(nodes_.begin(), nodes_.end(), [&](const KnownNode& n) { return n.id == lease->node; });
-      remember(leases_, KnownLease{lease->lease, lease->buyer, lease->supplier, it->region, lease->cards, lease->start,
-                                   lease->planned_end});
+      const auto it = std::find_if(nodes_.begin(), nodes_.end(),
+                                   [&](const KnownNode& n) { return n.id == lease->node; });
+      remember(leases_, KnownLease{lease->lease, lease->buyer, lease->supplier, it->region,
+                                   lease->cards, lease->start, lease->planned_end});
     } else if (const auto* rejected = std::get_if<CommandRejected>(&event.body)) {
       // A node registration can be refused (capacity); keep the pairing in step.
       if (!pending_nodes_.empty() && setup_step_ <= options_.buyers + options_.nodes &&

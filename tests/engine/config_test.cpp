@@ -13,7 +13,8 @@ constexpr const char* kGoodModel =
 
 std::string hours(const char* value, int count = 24) {
   std::string out = "[";
-  for (int i = 0; i < count; ++i) out += std::string(i ? "," : "") + value;
+  for (int i = 0; i < count; ++i)
+    out += std::string(i ? "," : "") + value;
   return out + "]";
 }
 
@@ -33,9 +34,10 @@ TEST(Config, compute_units_and_multipliers_become_integers) {
   const auto catalog = parse_catalog(R"({"gpus": [)" + std::string(kGoodModel) + "]}", "gpus.json");
   ASSERT_TRUE(catalog);
   EXPECT_EQ(catalog.value().model(0).compute_units, 1'000);
-  const auto tariffs = parse_tariffs(R"({"regions": [{"region": "eu", "utc_offset_minutes": 60, "weekday": )" +
-                                         hours("0.8") + R"(, "weekend": )" + hours("1.25") + "}]}",
-                                     "tariffs.json");
+  const auto tariffs =
+      parse_tariffs(R"({"regions": [{"region": "eu", "utc_offset_minutes": 60, "weekday": )" +
+                        hours("0.8") + R"(, "weekend": )" + hours("1.25") + "}]}",
+                    "tariffs.json");
   ASSERT_TRUE(tariffs) << tariffs.error().message();
   EXPECT_EQ(tariffs.value().region(0).week_bp[0], 8'000);
   EXPECT_EQ(tariffs.value().region(0).week_bp[5 * 24], 12'500);
@@ -59,9 +61,11 @@ TEST(Config, a_bad_catalog_names_the_file_the_field_and_the_problem) {
       {"{", "(document)", "invalid JSON"},
       {"[]", "(document)", "JSON object"},
       {R"({"gpus": []})", "gpus", "non-empty array"},
-      {replace("\"memory_gib\": 80", "\"memory_gib\": -1"), "gpus[0].memory_gib", "integer in [1, 65536]"},
+      {replace("\"memory_gib\": 80", "\"memory_gib\": -1"), "gpus[0].memory_gib",
+       "integer in [1, 65536]"},
       {replace("\"memory_gib\": 80", "\"memory_gib\": \"80\""), "gpus[0].memory_gib", "integer"},
-      {replace("\"compute_units\": 1.0", "\"compute_units\": 0"), "gpus[0].compute_units", "number in"},
+      {replace("\"compute_units\": 1.0", "\"compute_units\": 0"), "gpus[0].compute_units",
+       "number in"},
       {replace("\"model\": \"A100-80G\", ", ""), "gpus[0].model", "is required"},
       {replace("\"vendor\"", "\"vendr\""), "gpus[0].vendr", "unknown field"},
       {replace("1200000", "0"), "gpus[0].reference_price_micros_per_card_hour", "integer in"},
@@ -72,14 +76,15 @@ TEST(Config, a_bad_catalog_names_the_file_the_field_and_the_problem) {
     ASSERT_FALSE(result) << bad.json;
     EXPECT_EQ(result.error().file, "config/gpus.json");
     EXPECT_EQ(result.error().field, bad.field) << bad.json;
-    EXPECT_NE(result.error().problem.find(bad.problem_contains), std::string::npos) << result.error().message();
+    EXPECT_NE(result.error().problem.find(bad.problem_contains), std::string::npos)
+        << result.error().message();
   }
 }
 
 TEST(Config, a_bad_tariff_file_names_the_field) {
   const auto region = [](const std::string& weekday, const std::string& offset = "0") {
-    return R"({"regions": [{"region": "eu", "utc_offset_minutes": )" + offset + R"(, "weekday": )" + weekday +
-           R"(, "weekend": )" + hours("1") + "}]}";
+    return R"({"regions": [{"region": "eu", "utc_offset_minutes": )" + offset + R"(, "weekday": )" +
+           weekday + R"(, "weekend": )" + hours("1") + "}]}";
   };
   const std::vector<BadCase> cases = {
       {region(hours("1", 23)), "regions[0].weekday", "24 hourly"},
@@ -92,7 +97,8 @@ TEST(Config, a_bad_tariff_file_names_the_field) {
     const auto result = parse_tariffs(bad.json, "config/tariffs.json");
     ASSERT_FALSE(result) << bad.json;
     EXPECT_EQ(result.error().field, bad.field) << result.error().message();
-    EXPECT_NE(result.error().problem.find(bad.problem_contains), std::string::npos) << result.error().message();
+    EXPECT_NE(result.error().problem.find(bad.problem_contains), std::string::npos)
+        << result.error().message();
   }
 }
 

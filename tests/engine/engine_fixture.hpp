@@ -14,11 +14,12 @@ namespace spotgrid::engine::testing {
 
 // 2026-01-05T00:00:00Z, a Monday.
 inline constexpr UnixSeconds kMonday = 1'767'571'200;
-inline constexpr PoolIndex kA100 = 0;  // 1.0 CU, nvidia, 80 GiB
-inline constexpr PoolIndex kH100 = 1;  // 3.0 CU, nvidia, 80 GiB
-inline constexpr PoolIndex kMI300 = 2; // 4.0 CU, amd, 192 GiB
+inline constexpr PoolIndex kA100 = 0;    // 1.0 CU, nvidia, 80 GiB
+inline constexpr PoolIndex kH100 = 1;    // 3.0 CU, nvidia, 80 GiB
+inline constexpr PoolIndex kMI300 = 2;   // 4.0 CU, amd, 192 GiB
 inline constexpr RegionIndex kFlat = 0;  // always x1.0
-inline constexpr RegionIndex kTou = 1;   // UTC; 00-08 x0.5, 08-18 x1.0, 18-22 x1.5, 22-24 x1.0; weekends x0.5
+inline constexpr RegionIndex kTou =
+    1;  // UTC; 00-08 x0.5, 08-18 x1.0, 18-22 x1.5, 22-24 x1.0; weekends x0.5
 inline constexpr Micros kUsd = 1'000'000;
 
 inline Catalog test_catalog() {
@@ -80,8 +81,9 @@ class EngineTest : public ::testing::Test {
     return found.empty() ? T{} : found.front();
   }
 
-  NodeId node(PoolIndex pool, RegionIndex region, std::uint16_t cards, BasisPoints reliability = 10'000,
-              AccountId supplier = kSupplier, MilliCu measured_cu = 0) {
+  NodeId node(PoolIndex pool, RegionIndex region, std::uint16_t cards,
+              BasisPoints reliability = 10'000, AccountId supplier = kSupplier,
+              MilliCu measured_cu = 0) {
     submit(RegisterNode{supplier, pool, region, 0, cards, measured_cu, reliability});
     return only<NodeRegistered>().node;
   }
@@ -108,7 +110,8 @@ class EngineTest : public ::testing::Test {
   void expect_sound() const {
     const auto problems = engine.check_invariants();
     std::string joined;
-    for (const auto& p : problems) joined += p + "\n";
+    for (const auto& p : problems)
+      joined += p + "\n";
     EXPECT_TRUE(problems.empty()) << joined;
   }
 

@@ -69,8 +69,10 @@ TEST_F(Funds, settlement_cannot_go_backwards_or_claim_the_future) {
   advance(100);
   EXPECT_FALSE(submit(SettleLease{lease, 100, 100 * 10'000, now}).rejected);
   EXPECT_EQ(submit(SettleLease{lease, 50, 50 * 10'000, now}).rejected, Reject::kInvalidSettlement);
-  EXPECT_EQ(submit(SettleLease{lease, 200, 200 * 10'000, now + 100}).rejected, Reject::kInvalidSettlement);
-  EXPECT_EQ(submit(SettleLease{lease, 100, 100 * 200'000, now}).rejected, Reject::kInvalidSettlement);
+  EXPECT_EQ(submit(SettleLease{lease, 200, 200 * 10'000, now + 100}).rejected,
+            Reject::kInvalidSettlement);
+  EXPECT_EQ(submit(SettleLease{lease, 100, 100 * 200'000, now}).rejected,
+            Reject::kInvalidSettlement);
   EXPECT_EQ(submit(SettleLease{12345, 1, 1, now}).rejected, Reject::kUnknownLease);
   expect_sound();
 }
@@ -80,7 +82,7 @@ TEST_F(Funds, a_buyer_can_never_spend_past_its_balance) {
   submit(Deposit{kPoor, 1 * kUsd});
   OrderSpec s = spec(kA100, 1, 1'000'000, 3'600, kPoor);
   EXPECT_EQ(submit(PlaceOrder{s}).rejected, Reject::kInsufficientFunds);  // worst case 1.50
-  s.limit_micros_per_hour = 600'000;                                       // worst case 0.90
+  s.limit_micros_per_hour = 600'000;                                      // worst case 0.90
   const OrderId order = place(s);
   EXPECT_EQ(submit(AmendOrder{kPoor, order, 0, 1'000'000}).rejected, Reject::kInsufficientFunds);
   EXPECT_EQ(submit(Withdraw{kPoor, 200'000}).rejected, Reject::kInsufficientFunds);

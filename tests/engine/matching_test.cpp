@@ -20,7 +20,8 @@ TEST_F(Matching, incoming_order_takes_best_price_then_earliest_arrival_at_the_as
   EXPECT_EQ(leases[0].cards, 2);
   EXPECT_EQ(leases[1].listing, cheap_second);
   EXPECT_EQ(leases[1].cards, 1);
-  EXPECT_EQ(leases[0].price_micros_per_card_hour, 1'000'000);  // the resting ask's price, not the limit
+  EXPECT_EQ(leases[0].price_micros_per_card_hour,
+            1'000'000);  // the resting ask's price, not the limit
   EXPECT_EQ(leases[1].price_micros_per_card_hour, 1'000'000);
   EXPECT_EQ(all<OrderFilled>().size(), 1u);
   const BookView book = engine.book(kA100, 10);
@@ -73,9 +74,9 @@ TEST_F(Matching, a_listing_whose_window_ends_before_the_lease_would_is_skipped) 
 }
 
 TEST_F(Matching, order_fills_from_several_nodes_and_respects_cards_per_node) {
-  list(node(kA100, kFlat, 2), 2, 900'000);   // too small for a gang of 4: skipped
+  list(node(kA100, kFlat, 2), 2, 900'000);  // too small for a gang of 4: skipped
   list(node(kA100, kFlat, 4), 4, 950'000);
-  list(node(kA100, kFlat, 8), 6, 980'000);   // 6 free: one gang of 4
+  list(node(kA100, kFlat, 8), 6, 980'000);  // 6 free: one gang of 4
   OrderSpec s = spec(kA100, 8, 1'000'000);
   s.cards_per_node = 4;
   place(s);
@@ -89,8 +90,8 @@ TEST_F(Matching, order_fills_from_several_nodes_and_respects_cards_per_node) {
 }
 
 TEST_F(Matching, class_order_compares_asks_across_pools_per_compute_unit) {
-  list(node(kA100, kFlat, 4), 4, 1'200'000);  // 1.20 per CU-hour
-  const ListingId h100 = list(node(kH100, kFlat, 1), 1, 3'000'000);  // 1.00 per CU-hour
+  list(node(kA100, kFlat, 4), 4, 1'200'000);                           // 1.20 per CU-hour
+  const ListingId h100 = list(node(kH100, kFlat, 1), 1, 3'000'000);    // 1.00 per CU-hour
   const ListingId mi300 = list(node(kMI300, kFlat, 2), 2, 4'400'000);  // 1.10 per CU-hour
   OrderSpec s;
   s.buyer = kBuyer;

@@ -23,14 +23,17 @@ struct Market {
 
 class Sha256 {
  public:
-  Sha256() : context_(EVP_MD_CTX_new(), EVP_MD_CTX_free) { EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr); }
+  Sha256() : context_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr);
+  }
   void add(const std::string& text) { EVP_DigestUpdate(context_.get(), text.data(), text.size()); }
   std::string hex() {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
     EVP_DigestFinal_ex(context_.get(), digest, &size);
     std::string out;
-    for (unsigned int i = 0; i < size; ++i) out += "0123456789abcdef"[digest[i] >> 4], out += "0123456789abcdef"[digest[i] & 15];
+    for (unsigned int i = 0; i < size; ++i)
+      out += "0123456789abcdef"[digest[i] >> 4], out += "0123456789abcdef"[digest[i] & 15];
     return out;
   }
 
@@ -53,7 +56,8 @@ MarketRun run_market(Engine& engine, std::uint64_t seed, std::uint32_t count) {
     run.commands.push_back(sim.next());
     engine.submit(run.commands.back(), events);
     sim.observe(events);
-    for (const Event& event : events) hash.add(to_text(event) + "\n");
+    for (const Event& event : events)
+      hash.add(to_text(event) + "\n");
   }
   run.events_sha256 = hash.hex();
   return run;
@@ -74,7 +78,8 @@ TEST_P(RandomMarket, invariants_hold_after_every_command) {
     const SubmitResult result = engine.submit(command, events);
     sim.observe(events);
     ASSERT_FALSE(events.empty());
-    EXPECT_EQ(result.rejected.has_value(), std::holds_alternative<CommandRejected>(events.front().body));
+    EXPECT_EQ(result.rejected.has_value(),
+              std::holds_alternative<CommandRejected>(events.front().body));
     if (result.rejected) {
       EXPECT_EQ(events.size(), 1u) << "a rejected command must emit nothing else";
     }
@@ -82,7 +87,8 @@ TEST_P(RandomMarket, invariants_hold_after_every_command) {
       trades += std::holds_alternative<LeaseStarted>(event.body);
       settlements += std::holds_alternative<LeaseSettled>(event.body);
       if (const auto* index = std::get_if<IndexPublished>(&event.body)) {
-        const Micros reference = engine.catalog().model(index->pool).reference_price_micros_per_card_hour;
+        const Micros reference =
+            engine.catalog().model(index->pool).reference_price_micros_per_card_hour;
         EXPECT_GE(index->index_micros_per_card_hour * 10, reference * 6);
         EXPECT_LE(index->index_micros_per_card_hour * 10, reference * 14);
       }
@@ -119,7 +125,8 @@ TEST(Snapshot, snapshot_plus_replay_reproduces_the_same_state_and_events) {
 
   Engine prefix(market.catalog, market.tariffs, market.config);
   std::vector<Event> events;
-  for (std::size_t i = 0; i < 3'000; ++i) prefix.submit(run.commands[i], events);
+  for (std::size_t i = 0; i < 3'000; ++i)
+    prefix.submit(run.commands[i], events);
   const std::string snapshot = prefix.snapshot();
 
   auto restored = Engine::restore(market.catalog, market.tariffs, market.config, snapshot);
@@ -133,8 +140,10 @@ TEST(Snapshot, snapshot_plus_replay_reproduces_the_same_state_and_events) {
     std::vector<Event> b;
     prefix.submit(run.commands[i], a);
     restored->submit(run.commands[i], b);
-    for (const Event& event : a) from_prefix.add(to_text(event));
-    for (const Event& event : b) from_restored.add(to_text(event));
+    for (const Event& event : a)
+      from_prefix.add(to_text(event));
+    for (const Event& event : b)
+      from_restored.add(to_text(event));
   }
   EXPECT_EQ(from_prefix.hex(), from_restored.hex());
   EXPECT_EQ(restored->snapshot(), original.snapshot());
@@ -145,7 +154,8 @@ TEST(Snapshot, a_damaged_snapshot_is_refused) {
   Engine engine(market.catalog, market.tariffs, market.config);
   run_market(engine, 9, 500);
   const std::string snapshot = engine.snapshot();
-  EXPECT_FALSE(Engine::restore(market.catalog, market.tariffs, market.config, snapshot.substr(0, snapshot.size() / 2)));
+  EXPECT_FALSE(Engine::restore(market.catalog, market.tariffs, market.config,
+                               snapshot.substr(0, snapshot.size() / 2)));
   EXPECT_FALSE(Engine::restore(market.catalog, market.tariffs, market.config, snapshot + "x"));
   EXPECT_FALSE(Engine::restore(market.catalog, market.tariffs, market.config, "not a snapshot"));
   EXPECT_FALSE(Engine::restore(market.catalog, market.tariffs, market.config, ""));

@@ -29,8 +29,10 @@ TEST(Tariff, weighted_seconds_equal_the_sum_of_each_second) {
     const UnixSeconds from = kMonday + static_cast<Seconds>(rng() % (30 * 86'400)) - 15 * 86'400;
     const UnixSeconds to = from + static_cast<Seconds>(rng() % (3 * 86'400));
     std::int64_t brute = 0;
-    for (UnixSeconds s = from; s < to; ++s) brute += tariffs.multiplier_bp(region, s);
-    ASSERT_EQ(tariffs.weighted_bp_seconds(region, from, to), brute) << "region " << int(region) << " from " << from;
+    for (UnixSeconds s = from; s < to; ++s)
+      brute += tariffs.multiplier_bp(region, s);
+    ASSERT_EQ(tariffs.weighted_bp_seconds(region, from, to), brute)
+        << "region " << int(region) << " from " << from;
   }
 }
 

@@ -18,10 +18,10 @@ enum class Strategy : std::uint8_t { kTimeFirst, kCostFirst };
 enum class TargetKind : std::uint8_t { kModel, kClass };
 struct Target {
   TargetKind kind = TargetKind::kModel;
-  PoolIndex pool = 0;                 // kModel
-  std::uint32_t min_memory_gib = 0;   // kClass
-  MilliCu min_cu = 0;                 // kClass: against the node's measured CU
-  VendorMask vendors = 0;             // kClass; 0 = any vendor
+  PoolIndex pool = 0;                // kModel
+  std::uint32_t min_memory_gib = 0;  // kClass
+  MilliCu min_cu = 0;                // kClass: against the node's measured CU
+  VendorMask vendors = 0;            // kClass; 0 = any vendor
 };
 
 // Opaque to the engine; echoed back so a client can correlate.
@@ -39,22 +39,28 @@ struct OrderSpec {
   Seconds duration = 0;
   Micros limit_micros_per_hour = 0;  // per card-hour (model) or per CU-hour (class)
   Strategy strategy = Strategy::kTimeFirst;
-  RegionMask regions = 0;            // 0 = any region
-  UnixSeconds latest_start = 0;      // cost_first only
+  RegionMask regions = 0;        // 0 = any region
+  UnixSeconds latest_start = 0;  // cost_first only
   BasisPoints min_reliability = 0;
   bool immediate_or_cancel = false;
   ClientOrderId client_order_id;
 };
 
-struct Deposit { AccountId account = 0; Micros amount = 0; };
-struct Withdraw { AccountId account = 0; Micros amount = 0; };
+struct Deposit {
+  AccountId account = 0;
+  Micros amount = 0;
+};
+struct Withdraw {
+  AccountId account = 0;
+  Micros amount = 0;
+};
 struct RegisterNode {
   AccountId supplier = 0;
   PoolIndex pool = 0;
   RegionIndex region = 0;
   std::uint16_t zone = 0;
   std::uint16_t cards = 0;
-  MilliCu measured_cu = 0;            // 0 = the catalog's CU for the model
+  MilliCu measured_cu = 0;  // 0 = the catalog's CU for the model
   BasisPoints reliability = kBasisPointsOne;
 };
 struct AddListing {
@@ -66,9 +72,17 @@ struct AddListing {
   UnixSeconds from = 0;
   UnixSeconds until = 0;
 };
-struct WithdrawListing { AccountId supplier = 0; ListingId listing = 0; };
-struct PlaceOrder { OrderSpec spec; };
-struct CancelOrder { AccountId buyer = 0; OrderId order = 0; };
+struct WithdrawListing {
+  AccountId supplier = 0;
+  ListingId listing = 0;
+};
+struct PlaceOrder {
+  OrderSpec spec;
+};
+struct CancelOrder {
+  AccountId buyer = 0;
+  OrderId order = 0;
+};
 // Reducing cards keeps time priority; a new limit loses it. 0 leaves a field as is.
 struct AmendOrder {
   AccountId buyer = 0;
@@ -76,10 +90,19 @@ struct AmendOrder {
   std::uint32_t cards = 0;
   Micros limit_micros_per_hour = 0;
 };
-struct StopLease { AccountId buyer = 0; LeaseId lease = 0; };
-struct ReclaimLease { AccountId supplier = 0; LeaseId lease = 0; };
+struct StopLease {
+  AccountId buyer = 0;
+  LeaseId lease = 0;
+};
+struct ReclaimLease {
+  AccountId supplier = 0;
+  LeaseId lease = 0;
+};
 // From metering: the card stopped reporting or raised a fatal error.
-struct InterruptLease { LeaseId lease = 0; UnixSeconds last_good_second = 0; };
+struct InterruptLease {
+  LeaseId lease = 0;
+  UnixSeconds last_good_second = 0;
+};
 // From metering, cumulative since the lease started: "lease L had n healthy
 // seconds worth w tariff-weighted seconds, up to second t".
 struct SettleLease {
@@ -92,10 +115,9 @@ struct SettleLease {
 // releases settled holds and publishes index prices.
 struct Tick {};
 
-using CommandBody =
-    std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing, PlaceOrder,
-                 CancelOrder, AmendOrder, StopLease, ReclaimLease, InterruptLease, SettleLease,
-                 Tick>;
+using CommandBody = std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing,
+                                 PlaceOrder, CancelOrder, AmendOrder, StopLease, ReclaimLease,
+                                 InterruptLease, SettleLease, Tick>;
 
 struct Command {
   UnixSeconds now = 0;

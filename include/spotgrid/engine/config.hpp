@@ -22,8 +22,8 @@ struct ConfigError {
 template <typename T>
 class Loaded {
  public:
-  Loaded(T value) : state_(std::move(value)) {}               // NOLINT(google-explicit-constructor)
-  Loaded(ConfigError error) : state_(std::move(error)) {}     // NOLINT(google-explicit-constructor)
+  Loaded(T value) : state_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
+  Loaded(ConfigError error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return std::holds_alternative<T>(state_); }
   explicit operator bool() const { return ok(); }
   const T& value() const& { return std::get<T>(state_); }

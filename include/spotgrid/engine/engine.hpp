@@ -19,11 +19,11 @@
 namespace spotgrid::engine {
 
 struct EngineConfig {
-  BasisPoints platform_fee_bp = 500;        // 5 % of each settlement
-  Seconds reclaim_notice = 120;             // a supplier's notice before taking cards back
-  Seconds settle_grace = 30;                // how long an ended lease waits for its last metering
-  BasisPoints index_band_bp = 4'000;        // index within +/-40 % of the reference price
-  std::uint32_t max_nodes = 1u << 16;       // slab capacities, up to limits::kMax*
+  BasisPoints platform_fee_bp = 500;   // 5 % of each settlement
+  Seconds reclaim_notice = 120;        // a supplier's notice before taking cards back
+  Seconds settle_grace = 30;           // how long an ended lease waits for its last metering
+  BasisPoints index_band_bp = 4'000;   // index within +/-40 % of the reference price
+  std::uint32_t max_nodes = 1u << 16;  // slab capacities, up to limits::kMax*
   std::uint32_t max_listings = 1u << 16;
   std::uint32_t max_orders = 1u << 18;
   std::uint32_t max_leases = 1u << 18;

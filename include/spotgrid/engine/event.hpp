@@ -59,13 +59,20 @@ std::string_view to_string(LeaseEnd reason);
 enum class CancelCause : std::uint8_t { kBuyer, kImmediateOrCancel };
 std::string_view to_string(CancelCause cause);
 
-struct CommandRejected { Reject reason; };
+struct CommandRejected {
+  Reject reason;
+};
 struct FundsMoved {  // cash in or out of an account (deposit / withdrawal)
   AccountId account;
   Micros amount;  // positive = deposit
   Micros cash_after;
 };
-struct NodeRegistered { NodeId node; AccountId supplier; PoolIndex pool; std::uint16_t cards; };
+struct NodeRegistered {
+  NodeId node;
+  AccountId supplier;
+  PoolIndex pool;
+  std::uint16_t cards;
+};
 struct ListingAdded {
   ListingId listing;
   NodeId node;
@@ -75,7 +82,11 @@ struct ListingAdded {
   UnixSeconds from;
   UnixSeconds until;
 };
-struct ListingClosed { ListingId listing; bool withdrawn; std::uint16_t cards_still_leased; };
+struct ListingClosed {
+  ListingId listing;
+  bool withdrawn;
+  std::uint16_t cards_still_leased;
+};
 struct OrderAccepted {
   OrderId order;
   AccountId buyer;
@@ -84,11 +95,29 @@ struct OrderAccepted {
   Micros expected_cost;  // tariff-weighted, at the expected start
   UnixSeconds expected_start;
 };
-struct OrderDeferred { OrderId order; UnixSeconds start_at; };
-struct OrderResting { OrderId order; std::uint32_t cards_open; UnfilledReason reason; };
-struct OrderFilled { OrderId order; };
-struct OrderCancelled { OrderId order; std::uint32_t cards_cancelled; CancelCause cause; };
-struct OrderAmended { OrderId order; std::uint32_t cards_open; Micros limit; bool lost_priority; };
+struct OrderDeferred {
+  OrderId order;
+  UnixSeconds start_at;
+};
+struct OrderResting {
+  OrderId order;
+  std::uint32_t cards_open;
+  UnfilledReason reason;
+};
+struct OrderFilled {
+  OrderId order;
+};
+struct OrderCancelled {
+  OrderId order;
+  std::uint32_t cards_cancelled;
+  CancelCause cause;
+};
+struct OrderAmended {
+  OrderId order;
+  std::uint32_t cards_open;
+  Micros limit;
+  bool lost_priority;
+};
 struct OrderRequeued {
   OrderId order;  // the new time-first order
   OrderId parent;
@@ -96,7 +125,11 @@ struct OrderRequeued {
   std::uint32_t cards;
   Seconds duration;
 };
-struct RequeueFailed { OrderId parent; LeaseId after_lease; Reject reason; };
+struct RequeueFailed {
+  OrderId parent;
+  LeaseId after_lease;
+  Reject reason;
+};
 struct LeaseStarted {  // a trade
   LeaseId lease;
   OrderId order;
@@ -111,21 +144,31 @@ struct LeaseStarted {  // a trade
   UnixSeconds start;
   UnixSeconds planned_end;
 };
-struct LeaseReclaimNotice { LeaseId lease; UnixSeconds ends_at; };
-struct LeaseEnded { LeaseId lease; LeaseEnd reason; UnixSeconds billable_end; };
+struct LeaseReclaimNotice {
+  LeaseId lease;
+  UnixSeconds ends_at;
+};
+struct LeaseEnded {
+  LeaseId lease;
+  LeaseEnd reason;
+  UnixSeconds billable_end;
+};
 struct LeaseSettled {
   LeaseId lease;
   Micros charge;        // moved from the buyer's hold ...
   Micros platform_fee;  // ... of which this to the platform, the rest to the supplier
   Micros charged_total;
-  bool clamped;         // metering reported more than the billable window allows
+  bool clamped;  // metering reported more than the billable window allows
 };
 struct HoldChanged {  // cash <-> hold for one order; positive = reserved
   AccountId buyer;
   OrderId order;
   Micros amount;
 };
-struct IndexPublished { PoolIndex pool; Micros index_micros_per_card_hour; };
+struct IndexPublished {
+  PoolIndex pool;
+  Micros index_micros_per_card_hour;
+};
 
 using EventBody =
     std::variant<CommandRejected, FundsMoved, NodeRegistered, ListingAdded, ListingClosed,

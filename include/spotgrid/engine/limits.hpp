@@ -9,19 +9,19 @@
 
 namespace spotgrid::limits {
 
-inline constexpr std::size_t kMaxPools = 64;    // fits PoolMask
-inline constexpr std::size_t kMaxRegions = 64;  // fits RegionMask
-inline constexpr std::size_t kMaxVendors = 32;  // fits VendorMask
+inline constexpr std::size_t kMaxPools = 64;           // fits PoolMask
+inline constexpr std::size_t kMaxRegions = 64;         // fits RegionMask
+inline constexpr std::size_t kMaxVendors = 32;         // fits VendorMask
 inline constexpr std::uint32_t kMaxCardsPerNode = 64;  // fits CardMask
 inline constexpr std::uint32_t kMaxCardsPerOrder = 4'096;
-inline constexpr Seconds kMaxLeaseDuration = 30 * 24 * 3'600;
-inline constexpr Seconds kMaxCostFirstDeferral = 7 * 24 * 3'600;
-inline constexpr Seconds kMaxListingWindow = 366 * 24 * 3'600;
+inline constexpr Seconds kMaxLeaseDuration = Seconds{30} * 24 * 3'600;
+inline constexpr Seconds kMaxCostFirstDeferral = Seconds{7} * 24 * 3'600;
+inline constexpr Seconds kMaxListingWindow = Seconds{366} * 24 * 3'600;
 inline constexpr Micros kMaxPriceMicrosPerHour = 10'000'000'000;  // 10'000 USD per card- or CU-hour
 inline constexpr Micros kMaxAccountBalance = 1'000'000'000'000'000;  // 1e9 USD
 inline constexpr AccountId kMaxAccounts = 1u << 20;
 inline constexpr BasisPoints kMaxTariffMultiplier = 100'000;  // x10
-inline constexpr Seconds kMaxReclaimNotice = 24 * 3'600;
+inline constexpr Seconds kMaxReclaimNotice = Seconds{24} * 3'600;
 
 // Engine capacities: slabs are sized at construction up to these.
 inline constexpr std::uint32_t kMaxNodes = 1u << 22;

@@ -17,9 +17,9 @@ namespace spotgrid::engine {
 inline constexpr int kHoursPerWeek = 168;
 
 struct TariffRegion {
-  std::string region;                                   // e.g. "eu-west"
-  std::int32_t utc_offset_seconds = 0;                  // fixed offset; no DST
-  std::array<BasisPoints, kHoursPerWeek> week_bp{};     // Monday 00:00 local first
+  std::string region;                                // e.g. "eu-west"
+  std::int32_t utc_offset_seconds = 0;               // fixed offset; no DST
+  std::array<BasisPoints, kHoursPerWeek> week_bp{};  // Monday 00:00 local first
 };
 
 class TariffBook {

@@ -27,7 +27,8 @@ struct MarketSimOptions {
 
 class MarketSim {
  public:
-  MarketSim(const engine::Catalog& catalog, const engine::TariffBook& tariffs, MarketSimOptions options);
+  MarketSim(const engine::Catalog& catalog, const engine::TariffBook& tariffs,
+            MarketSimOptions options);
 
   // Set-up commands first (deposits, nodes), then a random mix.
   engine::Command next();
