@@ -261,6 +261,7 @@ double median(std::vector<double> values) {
 void report(const Stream& stream, const std::vector<Result>& runs) {
   const auto field = [&](double Result::*member) {
     std::vector<double> values;
+    values.reserve(runs.size());
     for (const Result& run : runs)
       values.push_back(run.*member);
     return median(values);
@@ -283,8 +284,8 @@ bool parse(std::string_view text, std::size_t& value) {
 
 }  // namespace
 
-int main(int argc,
-         char** argv) {  // NOLINT(bugprone-exception-escape): failing loudly is right for a bench
+// NOLINTNEXTLINE(bugprone-exception-escape): a bench that runs out of memory should die loudly
+int main(int argc, char** argv) {
   std::string config_dir = "config";
   std::size_t ops = 1'000'000;
   std::size_t runs = 5;

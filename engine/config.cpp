@@ -181,7 +181,8 @@ std::optional<ConfigError> parse_region(const Fields& fields, TariffRegion& regi
   std::optional<ConfigError> failed;
   region.region = fields.text("region", failed).value_or("");
   region.utc_offset_seconds = static_cast<std::int32_t>(
-      fields.integer("utc_offset_minutes", -14 * 60, 14 * 60, failed).value_or(0) *
+      fields.integer("utc_offset_minutes", std::int64_t{-14} * 60, std::int64_t{14} * 60, failed)
+          .value_or(0) *
       std::int64_t{60});
   if (failed) return failed;
   if (auto bad = parse_day(fields, "weekday", region, 0, 5)) return bad;

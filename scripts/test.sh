@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian 12 machine: installs what is missing, checks
-# formatting, then builds and runs the whole suite twice through ctest:
+# formatting and clang-tidy, then builds and runs the whole suite twice through ctest:
 # Release with warnings as errors, and Debug with AddressSanitizer + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 ./scripts/check-format.sh
+./scripts/lint.sh
 
 jobs=$(nproc)
 run_suite() {
