@@ -197,30 +197,44 @@ std::variant<std::string, ConfigError> read_file(const std::string& path) {
   return contents.str();
 }
 
+// Parses every object of the top-level array `key` with `parse_item`, refusing
+// more than `max_items` and duplicate names (`name_field` of each item).
+template <typename Item, typename ParseItem, typename NameOf>
+std::variant<std::vector<Item>, ConfigError> parse_items(std::string_view json,
+                                                         const std::string& file, const char* key,
+                                                         std::size_t max_items,
+                                                         const char* name_field,
+                                                         ParseItem parse_item, NameOf name_of) {
+  rapidjson::Document document;
+  auto array = top_array(document, json, key, file);
+  if (auto* error = std::get_if<ConfigError>(&array)) return *error;
+  const Value& values = *std::get<const Value*>(array);
+  if (values.Size() > max_items) {
+    return ConfigError{file, key, "at most " + std::to_string(max_items) + " items"};
+  }
+  std::vector<Item> items;
+  std::set<std::string> seen;
+  for (rapidjson::SizeType i = 0; i < values.Size(); ++i) {
+    const std::string path = item_path(key, i);
+    if (!values[i].IsObject()) return ConfigError{file, path, "must be an object"};
+    Item item;
+    if (auto error = parse_item(Fields(values[i], path, file), item)) return *error;
+    if (!seen.insert(name_of(item)).second) {
+      return ConfigError{file, path + "." + name_field, "duplicate \"" + name_of(item) + "\""};
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
 }  // namespace
 
 Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_name) {
-  rapidjson::Document document;
-  auto array = top_array(document, json, "gpus", source_name);
-  if (auto* error = std::get_if<ConfigError>(&array)) return *error;
-  const Value& gpus = *std::get<const Value*>(array);
-  if (gpus.Size() > limits::kMaxPools) {
-    return ConfigError{source_name, "gpus",
-                       "at most " + std::to_string(limits::kMaxPools) + " models"};
-  }
-  std::vector<GpuModel> models;
-  std::set<std::string> seen;
-  for (rapidjson::SizeType i = 0; i < gpus.Size(); ++i) {
-    const std::string path = item_path("gpus", i);
-    if (!gpus[i].IsObject()) return ConfigError{source_name, path, "must be an object"};
-    GpuModel model;
-    if (auto error = parse_model(Fields(gpus[i], path, source_name), model)) return *error;
-    if (!seen.insert(model.model).second) {
-      return ConfigError{source_name, path + ".model", "duplicate model \"" + model.model + "\""};
-    }
-    models.push_back(std::move(model));
-  }
-  Catalog catalog(std::move(models));
+  auto models =
+      parse_items<GpuModel>(json, source_name, "gpus", limits::kMaxPools, "model", parse_model,
+                            [](const GpuModel& model) { return model.model; });
+  if (auto* error = std::get_if<ConfigError>(&models)) return *error;
+  Catalog catalog(std::get<std::vector<GpuModel>>(std::move(models)));
   if (catalog.vendors().size() > limits::kMaxVendors) {
     return ConfigError{source_name, "gpus", "too many vendors"};
   }
@@ -228,30 +242,11 @@ Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_n
 }
 
 Loaded<TariffBook> parse_tariffs(std::string_view json, const std::string& source_name) {
-  rapidjson::Document document;
-  auto array = top_array(document, json, "regions", source_name);
-  if (auto* error = std::get_if<ConfigError>(&array)) return *error;
-  const Value& items = *std::get<const Value*>(array);
-  if (items.Size() > limits::kMaxRegions) {
-    return ConfigError{source_name, "regions",
-                       "at most " + std::to_string(limits::kMaxRegions) + " regions"};
-  }
-  std::vector<TariffRegion> regions;
-  std::set<std::string> seen;
-  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
-    const std::string path = item_path("regions", i);
-    if (!items[i].IsObject()) return ConfigError{source_name, path, "must be an object"};
-    TariffRegion region;
-    if (auto error = parse_region(Fields(items[i], path, source_name), region)) {
-      return *error;
-    }
-    if (!seen.insert(region.region).second) {
-      return ConfigError{source_name, path + ".region",
-                         "duplicate region \"" + region.region + "\""};
-    }
-    regions.push_back(std::move(region));
-  }
-  return TariffBook(std::move(regions));
+  auto regions = parse_items<TariffRegion>(
+      json, source_name, "regions", limits::kMaxRegions, "region", parse_region,
+      [](const TariffRegion& region) { return region.region; });
+  if (auto* error = std::get_if<ConfigError>(&regions)) return *error;
+  return TariffBook(std::get<std::vector<TariffRegion>>(std::move(regions)));
 }
 
 Loaded<Catalog> load_catalog_file(const std::string& path) {
