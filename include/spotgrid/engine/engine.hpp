@@ -53,7 +53,7 @@ struct Quote {
   std::vector<QuoteLeg> legs;
 };
 
-enum class OrderState : std::uint8_t { kDeferred, kResting, kWorking, kDone };
+enum class OrderState : std::uint8_t { kDeferred, kResting, kWorking };
 struct OrderView {
   OrderId id;
   OrderSpec spec;

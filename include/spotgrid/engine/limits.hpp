@@ -21,7 +21,6 @@ inline constexpr Micros kMaxPriceMicrosPerHour = 10'000'000'000;  // 10'000 USD 
 inline constexpr Micros kMaxAccountBalance = 1'000'000'000'000'000;  // 1e9 USD
 inline constexpr AccountId kMaxAccounts = 1u << 20;
 inline constexpr BasisPoints kMaxTariffMultiplier = 100'000;  // x10
-inline constexpr Seconds kMaxReclaimNotice = Seconds{24} * 3'600;
 
 // Engine capacities: slabs are sized at construction up to these.
 inline constexpr std::uint32_t kMaxNodes = 1u << 22;
