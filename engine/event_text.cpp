@@ -1,32 +1,50 @@
 #include "spotgrid/engine/event_text.hpp"
 
-#include <sstream>
+#include <charconv>
+#include <string>
+#include <type_traits>
 
 namespace spotgrid::engine {
 namespace {
 
+// Appends with std::to_chars: the persister writes one line per event, so this
+// is on the durable path.
 class Line {
  public:
   Line(const Event& event, std::string_view kind) {
-    out_ << '#' << event.event_seq << " cmd=" << event.command_seq << " t=" << event.at << ' '
-         << kind;
+    out_ += '#';
+    number(event.event_seq);
+    out_ += " cmd=";
+    number(event.command_seq);
+    out_ += " t=";
+    number(event.at);
+    out_ += ' ';
+    out_ += kind;
   }
   template <typename T>
   Line& operator()(std::string_view name, const T& value) {
-    out_ << ' ' << name << '=';
+    out_ += ' ';
+    out_ += name;
+    out_ += '=';
     if constexpr (std::is_same_v<T, bool>) {
-      out_ << (value ? "true" : "false");
-    } else if constexpr (sizeof(T) == 1 && std::is_integral_v<T>) {
-      out_ << static_cast<int>(value);
+      out_ += value ? "true" : "false";
+    } else if constexpr (std::is_integral_v<T>) {
+      number(value);
     } else {
-      out_ << value;
+      out_ += value;
     }
     return *this;
   }
-  std::string str() const { return out_.str(); }
+  std::string str() { return std::move(out_); }
 
  private:
-  std::ostringstream out_;
+  template <typename T>
+  void number(T value) {
+    char buffer[24];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    out_.append(buffer, result.ptr);
+  }
+  std::string out_;
 };
 
 std::string client_id(const ClientOrderId& id) {
@@ -112,7 +130,8 @@ struct Describe {
         .str();
   }
   std::string operator()(const LeaseSettled& b) const {
-    return Line(e, "lease_settled")("lease", b.lease)("charge", b.charge)("fee", b.platform_fee)(
+    return Line(e, "lease_settled")("lease", b.lease)("order", b.order)("buyer", b.buyer)("supplier", b.supplier)(
+               "charge", b.charge)("fee", b.platform_fee)(
                "charged_total", b.charged_total)("clamped", b.clamped)
         .str();
   }
@@ -128,6 +147,15 @@ struct Describe {
 
 std::string to_text(const Event& event) {
   return std::visit(Describe{event}, event.body);
+}
+
+std::string to_text(std::span<const Event> events) {
+  std::string text;
+  for (const Event& event : events) {
+    if (!text.empty()) text += '\n';
+    text += to_text(event);
+  }
+  return text;
 }
 
 }  // namespace spotgrid::engine

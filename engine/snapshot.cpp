@@ -1,36 +1,15 @@
-// Snapshot: the whole state as canonical bytes, written field by field (never
-// raw struct memory, so padding cannot leak in). One `fields` function per
-// record serves both directions, so writer and reader cannot drift apart.
+// Snapshot: the whole state as canonical bytes (see archive.hpp).
 
 #include <cstring>
 #include <type_traits>
 
+#include "archive.hpp"
 #include "state.hpp"
 
 namespace spotgrid::engine {
-namespace {
 
-constexpr std::string_view kMagic = "spotgrid-snapshot-v1";
-
-template <typename T>
-concept Scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
-
-template <typename A, typename R>
-requires std::is_same_v<std::remove_const_t<R>, Target>
-void fields(A& a, R& r) {
-  a(r.kind, r.pool, r.min_memory_gib, r.min_cu, r.vendors);
-}
-template <typename A, typename R>
-requires std::is_same_v<std::remove_const_t<R>, ClientOrderId>
-void fields(A& a, R& r) {
-  a(r.bytes, r.length);
-}
-template <typename A, typename R>
-requires std::is_same_v<std::remove_const_t<R>, OrderSpec>
-void fields(A& a, R& r) {
-  a(r.buyer, r.target, r.cards, r.cards_per_node, r.duration, r.limit_micros_per_hour, r.strategy,
-    r.regions, r.latest_start, r.min_reliability, r.immediate_or_cancel, r.client_order_id);
-}
+// The records' field lists live in the records' namespace, where the archive
+// finds them by argument-dependent lookup.
 template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, NodeRec>
 void fields(A& a, R& r) {
@@ -66,107 +45,12 @@ void fields(A& a, R& r) {
   a(r.head, r.tail, r.cards, r.entries);
 }
 
-class Writer {
- public:
-  template <typename... T>
-  void operator()(const T&... values) {
-    (write(values), ...);
-  }
-  std::string take() { return std::move(out_); }
+namespace {
 
- private:
-  template <Scalar T>
-  void write(T value) {
-    // Little-endian, fixed width: the host is x86-64 / aarch64 LE; asserted below.
-    static_assert(std::endian::native == std::endian::little);
-    char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    out_.append(bytes, sizeof(T));
-  }
-  template <typename T, std::size_t N>
-  void write(const std::array<T, N>& values) {
-    for (const T& v : values)
-      write(v);
-  }
-  template <typename T>
-  void write(const std::vector<T>& values) {
-    write(static_cast<std::uint64_t>(values.size()));
-    for (const T& v : values)
-      write(v);
-  }
-  template <typename K, typename V, typename C>
-  void write(const std::map<K, V, C>& values) {
-    write(static_cast<std::uint64_t>(values.size()));
-    for (const auto& [k, v] : values)
-      (write(k), write(v));
-  }
-  template <typename F, typename S>
-  void write(const std::pair<F, S>& value) {
-    (write(value.first), write(value.second));
-  }
-  template <typename T>
-  requires(!Scalar<T>) void write(const T& record) { fields(*this, record); }
+using archive::Reader;
+using archive::Writer;
 
-  std::string out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  template <typename... T>
-  void operator()(T&... values) {
-    (read(values), ...);
-  }
-  bool ok() const { return ok_; }
-  bool finished() const { return ok_ && in_.empty(); }
-
- private:
-  template <Scalar T>
-  void read(T& value) {
-    if (!ok_ || in_.size() < sizeof(T)) {
-      ok_ = false;
-      return;
-    }
-    std::memcpy(&value, in_.data(), sizeof(T));
-    in_.remove_prefix(sizeof(T));
-  }
-  template <typename T, std::size_t N>
-  void read(std::array<T, N>& values) {
-    for (T& v : values)
-      read(v);
-  }
-  std::uint64_t read_size() {
-    std::uint64_t size = 0;
-    read(size);
-    if (size > in_.size()) ok_ = false;  // every element takes at least one byte
-    return ok_ ? size : 0;
-  }
-  template <typename T>
-  void read(std::vector<T>& values) {
-    values.resize(read_size());
-    for (T& v : values)
-      read(v);
-  }
-  template <typename K, typename V, typename C>
-  void read(std::map<K, V, C>& values) {
-    values.clear();
-    for (std::uint64_t n = read_size(); n > 0 && ok_; --n) {
-      K key{};
-      V value{};
-      (read(key), read(value));
-      values.emplace(key, value);
-    }
-  }
-  template <typename F, typename S>
-  void read(std::pair<F, S>& value) {
-    (read(value.first), read(value.second));
-  }
-  template <typename T>
-  requires(!Scalar<T>) void read(T& record) { fields(*this, record); }
-
-  std::string_view in_;
-  bool ok_ = true;
-};
+constexpr std::string_view kMagic = "spotgrid-snapshot-v1";
 
 template <typename A, typename T>
 void slab_fields(A& a, T& slab) {

@@ -136,7 +136,8 @@ CommandBody MarketSim::random_listing() {
 CommandBody MarketSim::settle_some_lease() {
   if (leases_.empty()) return Tick{};
   const KnownLease& lease = leases_[below(leases_.size())];
-  const UnixSeconds up_to = std::min(now_, lease.planned_end);
+  // The market may stamp a later time than this simulator's clock.
+  const UnixSeconds up_to = std::max(std::min(now_, lease.planned_end), lease.start);
   return SettleLease{lease.id, up_to - lease.start,
                      tariffs_.weighted_bp_seconds(lease.region, lease.start, up_to), up_to};
 }
@@ -190,8 +191,12 @@ void MarketSim::observe(const std::vector<Event>& events) {
     } else if (const auto* lease = std::get_if<LeaseStarted>(&event.body)) {
       const auto it = std::find_if(nodes_.begin(), nodes_.end(),
                                    [&](const KnownNode& n) { return n.id == lease->node; });
-      remember(leases_, KnownLease{lease->lease, lease->buyer, lease->supplier, it->region,
-                                   lease->cards, lease->start, lease->planned_end});
+      // A lease on a node this simulator did not register (a market it joined
+      // midway) is left to its owner: without the region it cannot be metered.
+      if (it != nodes_.end()) {
+        remember(leases_, KnownLease{lease->lease, lease->buyer, lease->supplier, it->region,
+                                     lease->cards, lease->start, lease->planned_end});
+      }
     } else if (const auto* rejected = std::get_if<CommandRejected>(&event.body)) {
       // A node registration can be refused (capacity); keep the pairing in step.
       if (!pending_nodes_.empty() && setup_step_ <= options_.buyers + options_.nodes &&

@@ -1,0 +1,99 @@
+#pragma once
+// The durable market: the engine on its own thread, a persister thread that
+// group-commits what the engine applied into PostgreSQL, and recovery from
+// PostgreSQL at start and after any storage failure (DESIGN §2, §8).
+//
+// A command is acknowledged (Outcome::kCommitted) only after the transaction
+// holding it committed. When PostgreSQL fails, everything the engine applied
+// past the last commit is discarded by rebuilding the engine from PostgreSQL,
+// so the in-memory market never runs ahead of what is durable; until that
+// succeeds, commands are refused at once with kNotApplied.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spotgrid/engine/engine.hpp"
+#include "spotgrid/ledger/recovery.hpp"
+
+namespace spotgrid::ledger {
+
+enum class Outcome : std::uint8_t {
+  kCommitted,       // applied and durable; `rejected` tells whether it changed anything
+  kNotApplied,      // PostgreSQL is unavailable or the market is recovering: nothing changed
+  kOutcomeUnknown,  // the connection broke during COMMIT: it may or may not be in the log
+  kOverloaded,      // the queue is full: nothing changed, retry later
+  kStopping,        // the market is shutting down: nothing changed
+};
+std::string_view to_string(Outcome outcome);
+
+struct Completion {
+  Outcome outcome = Outcome::kNotApplied;
+  std::uint64_t command_seq = 0;  // set when committed
+  std::optional<engine::Reject> rejected;
+  std::vector<engine::Event> events;  // the committed events
+};
+
+// Runs on one of the market's threads: it must be short and must not block.
+using CompletionHandler = std::function<void(Completion&&)>;
+using EngineReader = std::function<void(const engine::Engine&)>;
+
+struct MarketOptions {
+  std::string conninfo;  // libpq connection string
+  MarketSetup setup;
+  std::uint32_t max_batch_commands = 4'096;  // per group commit
+  std::uint32_t inbound_capacity = 65'536;   // commands waiting for the engine
+  std::uint32_t persist_capacity = 65'536;   // applied commands waiting for a commit
+  std::uint64_t snapshot_every_commands = 250'000;
+  bool tick_every_second = true;  // the engine's once-a-second Tick, on the clock below
+  std::function<UnixSeconds()> clock;  // default: the system clock
+  std::chrono::milliseconds retry_max{1'000};  // backoff cap while PostgreSQL is down
+};
+
+struct MarketStatus {
+  bool ready = false;       // recovered and PostgreSQL answering
+  std::string fatal_error;  // recovery can never succeed (schema too new, log diverged)
+  std::string last_error;   // the latest storage error, for operators
+  std::uint64_t committed_seq = 0;
+  std::uint64_t commands_committed = 0;
+  std::uint64_t batches_committed = 0;
+  std::uint64_t recoveries = 0;
+  std::uint64_t storage_failures = 0;
+  std::uint32_t inbound_depth = 0;
+  std::uint32_t persist_depth = 0;
+  std::uint32_t last_batch_commands = 0;
+  std::uint64_t last_commit_micros = 0;
+};
+
+class DurableMarket {
+ public:
+  explicit DurableMarket(MarketOptions options);
+  ~DurableMarket();  // stop()
+  DurableMarket(const DurableMarket&) = delete;
+  DurableMarket& operator=(const DurableMarket&) = delete;
+
+  // Starts the threads; recovery runs on the engine thread (see status().ready).
+  void start();
+  // Thread-safe. `done` is called exactly once, on a market thread.
+  void submit(engine::CommandBody command, CompletionHandler done);
+  // Runs `reader` on the engine thread between commands and waits for it. The
+  // state it sees may include commands whose commit is still pending. False
+  // when the market is not ready (the reader did not run).
+  bool read(const EngineReader& reader);
+  bool wait_ready(std::chrono::milliseconds timeout) const;
+  MarketStatus status() const;
+  // Refuses new commands, commits what the engine already applied, and joins.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace spotgrid::ledger

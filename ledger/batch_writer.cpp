@@ -1,0 +1,348 @@
+#include "batch_writer.hpp"
+
+#include <pqxx/pqxx>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "spotgrid/engine/codec.hpp"
+#include "spotgrid/engine/event_text.hpp"
+#include "spotgrid/ledger/postings.hpp"
+
+namespace spotgrid::ledger {
+
+using namespace spotgrid::engine;
+
+namespace {
+
+using Int = long long;  // pqxx converts long long, not every fixed-width alias
+
+// Changes to rows that already exist (or were inserted earlier in this batch),
+// folded per id so each row is updated once per batch. Sentinels mean "keep":
+// an empty status, a negative count, a zero price.
+struct OrderChange {
+  std::string status;
+  std::string unfilled_reason;
+  Int cards_open = -1;
+  Int filled_delta = 0;
+  Int hold_delta = 0;
+  Int limit_price = 0;
+  Int at = 0;
+};
+struct LeaseChange {
+  std::string status;
+  std::string end_reason;
+  Int billable_end = -1;
+  Int reclaim_at = 0;
+  Int charged = -1;
+  Int fee_delta = 0;
+  Int at = 0;
+};
+struct ListingChange {
+  std::string status;
+  Int at = 0;
+};
+
+template <typename Change>
+class Changes {
+ public:
+  Change& at(std::uint64_t id, UnixSeconds when) {
+    auto [it, inserted] = index_.try_emplace(id, rows_.size());
+    if (inserted) rows_.emplace_back(id, Change{});
+    Change& change = rows_[it->second].second;
+    change.at = when;
+    return change;
+  }
+  const std::vector<std::pair<std::uint64_t, Change>>& rows() const { return rows_; }
+
+ private:
+  std::unordered_map<std::uint64_t, std::size_t> index_;
+  std::vector<std::pair<std::uint64_t, Change>> rows_;
+};
+
+Int as_int(std::uint64_t value) { return static_cast<Int>(value); }
+
+std::string bytea(pqxx::transaction_base& txn, std::string_view bytes) {
+  return txn.esc_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+// Rows of one table, streamed with COPY; nothing is sent for an empty table.
+template <typename... Columns>
+class Rows {
+ public:
+  Rows(std::string table, std::vector<std::string> columns)
+      : table_(std::move(table)), columns_(std::move(columns)) {}
+  void add(Columns... values) { rows_.emplace_back(std::move(values)...); }
+  void copy(pqxx::transaction_base& txn) const {
+    if (rows_.empty()) return;
+    pqxx::stream_to stream(txn, table_, columns_);
+    for (const auto& row : rows_)
+      stream << row;
+    stream.complete();
+  }
+  bool empty() const { return rows_.empty(); }
+
+ private:
+  std::string table_;
+  std::vector<std::string> columns_;
+  std::vector<std::tuple<Columns...>> rows_;
+};
+
+class BatchRows {
+ public:
+  explicit BatchRows(pqxx::transaction_base& txn) : txn_(txn) {}
+
+  void add(const Applied& applied) {
+    const Event& first = applied.events.front();
+    commands_.add(as_int(applied.command_seq), applied.command.now,
+                  std::string(command_name(applied.command.body)),
+                  applied.rejected ? std::string(to_string(*applied.rejected)) : std::string(),
+                  as_int(first.event_seq), static_cast<Int>(applied.events.size()),
+                  bytea(txn_, encode_command(applied.command)), to_text(applied.events));
+    for (const Event& event : applied.events) {
+      if (auto posting = posting_for(event)) add_posting(*posting);
+      std::visit([&](const auto& body) { project(applied.command, event, body); }, event.body);
+    }
+  }
+
+  void write() {
+    commands_.copy(txn_);
+    transactions_.copy(txn_);
+    entries_.copy(txn_);  // after transactions: the posting trigger checks they exist
+    nodes_.copy(txn_);
+    listings_.copy(txn_);
+    orders_.copy(txn_);
+    leases_.copy(txn_);
+    index_prices_.copy(txn_);
+    write_changes();
+  }
+
+ private:
+  void add_posting(const Posting& posting) {
+    transactions_.add(as_int(posting.txn_id), as_int(posting.command_seq), posting.at,
+                      to_string(posting.kind).data(), as_int(posting.order), as_int(posting.lease));
+    for (const Entry& entry : posting.entries()) {
+      entries_.add(as_int(posting.txn_id), Int{entry.owner}, to_string(entry.account).data(),
+                   entry.amount);
+    }
+  }
+
+  // Projections: how each event changes the current-state tables.
+  void project(const Command& command, const Event& event, const NodeRegistered& b) {
+    const auto& c = std::get<RegisterNode>(command.body);
+    nodes_.add(as_int(b.node), Int{b.supplier}, Int{b.pool}, Int{c.region}, Int{c.zone},
+               Int{b.cards}, Int{c.measured_cu}, Int{c.reliability}, event.at);
+  }
+  void project(const Command& command, const Event& event, const ListingAdded& b) {
+    const auto& c = std::get<AddListing>(command.body);
+    listings_.add(as_int(b.listing), as_int(b.node), Int{c.supplier}, Int{b.cards},
+                  b.price_micros_per_card_hour, b.floating, b.from, b.until, "active", event.at);
+  }
+  void project(const Command&, const Event& event, const ListingClosed& b) {
+    listing_changes_.at(b.listing, event.at).status = b.withdrawn ? "withdrawn" : "closed";
+  }
+  void project(const Command& command, const Event& event, const OrderAccepted& b) {
+    const OrderSpec& spec = std::get<PlaceOrder>(command.body).spec;
+    const bool model = spec.target.kind == TargetKind::kModel;
+    orders_.add(as_int(b.order), Int{b.buyer},
+                bytea(txn_, {b.client_order_id.bytes.data(), b.client_order_id.length}),
+                model ? "model" : "class", Int{spec.target.pool}, Int{spec.target.min_memory_gib},
+                Int{spec.target.min_cu},
+                spec.strategy == Strategy::kCostFirst ? "cost_first" : "time_first",
+                Int{spec.cards}, spec.duration, spec.limit_micros_per_hour, b.expected_cost,
+                "accepted", Int{spec.cards}, event.at, event.at);
+  }
+  void project(const Command&, const Event& event, const OrderRequeued& b) {
+    requeues_.add(as_int(b.order), as_int(b.parent), Int{b.cards}, b.duration, event.at);
+  }
+  void project(const Command&, const Event& event, const OrderDeferred& b) {
+    order_changes_.at(b.order, event.at).status = "deferred";
+  }
+  void project(const Command&, const Event& event, const OrderResting& b) {
+    OrderChange& change = order_changes_.at(b.order, event.at);
+    change.status = "resting";
+    change.cards_open = b.cards_open;
+    change.unfilled_reason = to_string(b.reason);
+  }
+  void project(const Command&, const Event& event, const OrderFilled& b) {
+    finish_order(order_changes_.at(b.order, event.at), "filled");
+  }
+  void project(const Command&, const Event& event, const OrderCancelled& b) {
+    finish_order(order_changes_.at(b.order, event.at), "cancelled");
+  }
+  void project(const Command&, const Event& event, const OrderAmended& b) {
+    OrderChange& change = order_changes_.at(b.order, event.at);
+    change.cards_open = b.cards_open;
+    change.limit_price = b.limit;
+  }
+  void project(const Command&, const Event& event, const HoldChanged& b) {
+    order_changes_.at(b.order, event.at).hold_delta += b.amount;
+  }
+  void project(const Command&, const Event& event, const LeaseStarted& b) {
+    leases_.add(as_int(b.lease), as_int(b.order), as_int(b.listing), as_int(b.node), Int{b.buyer},
+                Int{b.supplier}, Int{b.pool}, Int{b.cards}, static_cast<Int>(b.card_mask),
+                b.price_micros_per_card_hour, b.start, b.planned_end, b.planned_end, "running");
+    order_changes_.at(b.order, event.at).filled_delta += b.cards;
+  }
+  void project(const Command&, const Event& event, const LeaseReclaimNotice& b) {
+    lease_changes_.at(b.lease, event.at).reclaim_at = b.ends_at;
+  }
+  void project(const Command&, const Event& event, const LeaseEnded& b) {
+    LeaseChange& change = lease_changes_.at(b.lease, event.at);
+    change.status = "ended";
+    change.end_reason = to_string(b.reason);
+    change.billable_end = b.billable_end;
+  }
+  void project(const Command&, const Event& event, const LeaseSettled& b) {
+    LeaseChange& change = lease_changes_.at(b.lease, event.at);
+    change.charged = b.charged_total;
+    change.fee_delta += b.platform_fee;
+    order_changes_.at(b.order, event.at).hold_delta -= b.charge;
+  }
+  void project(const Command&, const Event& event, const IndexPublished& b) {
+    index_prices_.add(as_int(event.event_seq), Int{b.pool}, event.at, b.index_micros_per_card_hour);
+  }
+  template <typename Other>
+  void project(const Command&, const Event&, const Other&) {}
+
+  static void finish_order(OrderChange& change, const char* status) {
+    change.status = status;
+    change.cards_open = 0;
+    change.unfilled_reason.clear();
+  }
+
+  // Stages the folded changes and applies them in one round trip, after the
+  // inserts so a row created and changed in the same batch is found.
+  void write_changes() {
+    std::string sql;
+    if (!requeues_.empty()) {
+      requeues_.copy(txn_);
+      sql +=
+          "INSERT INTO orders (order_id, buyer_id, parent_order_id, client_order_id, target_kind,"
+          " pool, min_memory_gib, min_cu, strategy, cards, duration, limit_price, expected_cost,"
+          " status, cards_open, created_at, updated_at)"
+          " SELECT r.order_id, p.buyer_id, r.parent_order_id, p.client_order_id, p.target_kind,"
+          " p.pool, p.min_memory_gib, p.min_cu, 'time_first', r.cards, r.duration, p.limit_price,"
+          " 0, 'accepted', r.cards, r.at, r.at"
+          " FROM stage_requeues r JOIN orders p ON p.order_id = r.parent_order_id;";
+    }
+    if (!order_changes_.rows().empty()) {
+      Rows<Int, std::string, std::string, Int, Int, Int, Int, Int> staged(
+          "stage_order_changes", {"order_id", "status", "unfilled_reason", "cards_open",
+                                  "filled_delta", "hold_delta", "limit_price", "at"});
+      for (const auto& [id, c] : order_changes_.rows()) {
+        staged.add(as_int(id), c.status, c.unfilled_reason, c.cards_open, c.filled_delta,
+                   c.hold_delta, c.limit_price, c.at);
+      }
+      staged.copy(txn_);
+      sql +=
+          "UPDATE orders o SET"
+          " status = CASE WHEN c.status = '' THEN o.status ELSE c.status END,"
+          " unfilled_reason = CASE WHEN c.status = '' THEN o.unfilled_reason"
+          " ELSE c.unfilled_reason END,"
+          " cards_open = CASE WHEN c.cards_open < 0 THEN o.cards_open ELSE c.cards_open END,"
+          " cards_filled = o.cards_filled + c.filled_delta, hold = o.hold + c.hold_delta,"
+          " limit_price = CASE WHEN c.limit_price = 0 THEN o.limit_price ELSE c.limit_price END,"
+          " updated_at = c.at"
+          " FROM stage_order_changes c WHERE o.order_id = c.order_id;";
+    }
+    if (!lease_changes_.rows().empty()) {
+      Rows<Int, std::string, std::string, Int, Int, Int, Int> staged(
+          "stage_lease_changes", {"lease_id", "status", "end_reason", "billable_end",
+                                  "reclaim_at", "charged", "fee_delta"});
+      for (const auto& [id, c] : lease_changes_.rows()) {
+        staged.add(as_int(id), c.status, c.end_reason, c.billable_end, c.reclaim_at, c.charged,
+                   c.fee_delta);
+      }
+      staged.copy(txn_);
+      sql +=
+          "UPDATE leases l SET"
+          " status = CASE WHEN c.status = '' THEN l.status ELSE c.status END,"
+          " end_reason = CASE WHEN c.status = '' THEN l.end_reason ELSE c.end_reason END,"
+          " billable_end = CASE WHEN c.billable_end < 0 THEN l.billable_end"
+          " ELSE c.billable_end END,"
+          " reclaim_at = CASE WHEN c.reclaim_at = 0 THEN l.reclaim_at ELSE c.reclaim_at END,"
+          " charged = CASE WHEN c.charged < 0 THEN l.charged ELSE c.charged END,"
+          " fees = l.fees + c.fee_delta"
+          " FROM stage_lease_changes c WHERE l.lease_id = c.lease_id;";
+    }
+    if (!listing_changes_.rows().empty()) {
+      Rows<Int, std::string, Int> staged("stage_listing_changes", {"listing_id", "status", "at"});
+      for (const auto& [id, c] : listing_changes_.rows())
+        staged.add(as_int(id), c.status, c.at);
+      staged.copy(txn_);
+      sql +=
+          "UPDATE listings l SET status = c.status, closed_at = c.at"
+          " FROM stage_listing_changes c WHERE l.listing_id = c.listing_id;";
+    }
+    if (!sql.empty()) txn_.exec(sql);
+  }
+
+  pqxx::transaction_base& txn_;
+  Rows<Int, Int, std::string, std::string, Int, Int, std::string, std::string> commands_{
+      "command_log",
+      {"command_seq", "at", "kind", "rejected", "first_event_seq", "event_count", "command",
+       "events"}};
+  Rows<Int, Int, Int, const char*, Int, Int> transactions_{
+      "ledger_transactions", {"txn_id", "command_seq", "at", "kind", "order_id", "lease_id"}};
+  Rows<Int, Int, const char*, Int> entries_{"ledger_entries",
+                                            {"txn_id", "owner_id", "account", "amount"}};
+  Rows<Int, Int, Int, Int, Int, Int, Int, Int, Int> nodes_{
+      "nodes",
+      {"node_id", "supplier_id", "pool", "region", "zone", "cards", "measured_cu",
+       "reliability_bp", "registered_at"}};
+  Rows<Int, Int, Int, Int, Int, bool, Int, Int, const char*, Int> listings_{
+      "listings",
+      {"listing_id", "node_id", "supplier_id", "cards", "price", "floating", "available_from",
+       "available_until", "status", "created_at"}};
+  Rows<Int, Int, std::string, const char*, Int, Int, Int, const char*, Int, Int, Int, Int,
+       const char*, Int, Int, Int>
+      orders_{"orders",
+              {"order_id", "buyer_id", "client_order_id", "target_kind", "pool", "min_memory_gib",
+               "min_cu", "strategy", "cards", "duration", "limit_price", "expected_cost",
+               "status", "cards_open", "created_at", "updated_at"}};
+  Rows<Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, const char*> leases_{
+      "leases",
+      {"lease_id", "order_id", "listing_id", "node_id", "buyer_id", "supplier_id", "pool",
+       "cards", "card_mask", "price", "started_at", "planned_end", "billable_end", "status"}};
+  Rows<Int, Int, Int, Int> index_prices_{"index_prices", {"event_seq", "pool", "at", "price"}};
+  Rows<Int, Int, Int, Int, Int> requeues_{
+      "stage_requeues", {"order_id", "parent_order_id", "cards", "duration", "at"}};
+  Changes<OrderChange> order_changes_;
+  Changes<LeaseChange> lease_changes_;
+  Changes<ListingChange> listing_changes_;
+};
+
+}  // namespace
+
+void prepare_connection(pqxx::connection_base& connection) {
+  pqxx::work txn(connection, "prepare");
+  txn.exec(
+      "CREATE TEMP TABLE IF NOT EXISTS stage_requeues (order_id bigint, parent_order_id bigint,"
+      " cards integer, duration bigint, at bigint) ON COMMIT DELETE ROWS;"
+      "CREATE TEMP TABLE IF NOT EXISTS stage_order_changes (order_id bigint, status text,"
+      " unfilled_reason text, cards_open integer, filled_delta integer, hold_delta bigint,"
+      " limit_price bigint, at bigint) ON COMMIT DELETE ROWS;"
+      "CREATE TEMP TABLE IF NOT EXISTS stage_lease_changes (lease_id bigint, status text,"
+      " end_reason text, billable_end bigint, reclaim_at bigint, charged bigint,"
+      " fee_delta bigint) ON COMMIT DELETE ROWS;"
+      "CREATE TEMP TABLE IF NOT EXISTS stage_listing_changes (listing_id bigint, status text,"
+      " at bigint) ON COMMIT DELETE ROWS;");
+  txn.commit();
+}
+
+void write_batch(pqxx::transaction_base& txn, std::span<const Applied* const> batch) {
+  BatchRows rows(txn);
+  for (const Applied* applied : batch)
+    rows.add(*applied);
+  rows.write();
+}
+
+void write_snapshot(pqxx::transaction_base& txn, std::uint64_t command_seq, UnixSeconds at,
+                    const std::string& state) {
+  txn.exec_params("INSERT INTO engine_snapshots (command_seq, taken_at, state) VALUES ($1, $2, $3)",
+                  as_int(command_seq), at, pqxx::binarystring(state));
+}
+
+}  // namespace spotgrid::ledger

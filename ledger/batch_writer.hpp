@@ -1,0 +1,24 @@
+#pragma once
+// Writes a batch of applied commands into one PostgreSQL transaction: the command
+// log, the ledger, and the current-state tables, each with one COPY, then one
+// round trip of set-based updates. The caller commits (group commit).
+#include <span>
+#include <string>
+
+#include "applied.hpp"
+
+namespace pqxx {
+class connection_base;
+class transaction_base;
+}  // namespace pqxx
+
+namespace spotgrid::ledger {
+
+// Creates the per-connection staging tables; once per connection.
+void prepare_connection(pqxx::connection_base& connection);
+
+void write_batch(pqxx::transaction_base& txn, std::span<const Applied* const> batch);
+void write_snapshot(pqxx::transaction_base& txn, std::uint64_t command_seq,
+                    UnixSeconds at, const std::string& state);
+
+}  // namespace spotgrid::ledger

@@ -1,0 +1,391 @@
+#include "spotgrid/ledger/durable_market.hpp"
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "applied.hpp"
+#include "batch_writer.hpp"
+#include "bounded_queue.hpp"
+#include "spotgrid/ledger/schema.hpp"
+
+namespace spotgrid::ledger {
+
+using engine::Engine;
+using std::chrono::milliseconds;
+
+std::string_view to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kCommitted: return "committed";
+    case Outcome::kNotApplied: return "not_applied";
+    case Outcome::kOutcomeUnknown: return "outcome_unknown";
+    case Outcome::kOverloaded: return "overloaded";
+    case Outcome::kStopping: return "stopping";
+  }
+  return "?";
+}
+
+namespace {
+
+// Session advisory lock naming the market's owner (DESIGN §11): one spotgridd
+// writes a database at a time. "spotgrid-market" folded into 63 bits.
+constexpr long long kMarketLock = 0x5370477264'4d6b74;
+
+UnixSeconds system_clock_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Inbound {
+  engine::CommandBody command;
+  CompletionHandler done;
+  std::function<void(const Engine*)> visit;  // a read instead of a command; nullptr = no engine
+};
+
+struct Pending {
+  Applied applied;
+  std::uint64_t epoch = 0;
+  CompletionHandler done;  // empty for the engine's own ticks
+  std::string snapshot;    // the state after this command, when one is due
+};
+
+void reply(CompletionHandler& done, Outcome outcome) {
+  if (done) done(Completion{outcome, 0, std::nullopt, {}});
+}
+
+}  // namespace
+
+struct DurableMarket::Impl {
+  explicit Impl(MarketOptions opts)
+      : options(std::move(opts)),
+        inbound(options.inbound_capacity),
+        persist(options.persist_capacity) {
+    if (!options.clock) options.clock = system_clock_seconds;
+  }
+
+  MarketOptions options;
+  BoundedQueue<Inbound> inbound;
+  BoundedQueue<Pending> persist;
+  std::thread engine_thread;
+  std::thread persister_thread;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> accepting{false};
+  // Set by the persister when a commit failed; everything applied in that epoch
+  // and not yet committed is discarded, and the engine thread recovers.
+  std::atomic<bool> storage_failed{false};
+  std::atomic<std::uint64_t> failed_epoch{0};
+
+  // Engine thread only.
+  std::optional<Engine> engine;
+  std::uint64_t epoch = 0;
+  std::uint64_t since_snapshot = 0;
+  UnixSeconds last_tick = 0;
+
+  // Recovery hands its connection (holding the market lock) to the persister.
+  std::mutex handoff_mutex;
+  std::unique_ptr<pqxx::connection> handoff;
+  std::uint64_t handoff_epoch = 0;
+
+  // Persister thread only.
+  std::unique_ptr<pqxx::connection> connection;
+  std::uint64_t connection_epoch = 0;
+
+  mutable std::mutex status_mutex;
+  mutable std::condition_variable ready_changed;
+  MarketStatus stats;
+
+  template <typename F>
+  void update_status(F&& change) {
+    {
+      std::lock_guard lock(status_mutex);
+      change(stats);
+    }
+    ready_changed.notify_all();
+  }
+
+  // ---- engine thread ----
+
+  void engine_loop() {
+    std::vector<Inbound> work;
+    milliseconds backoff{50};
+    while (!stopping.load()) {
+      if (!engine) {
+        fail_inbound(Outcome::kNotApplied);
+        if (!recover()) {
+          std::this_thread::sleep_for(backoff);
+          backoff = std::min(backoff * 2, options.retry_max);
+          continue;
+        }
+        backoff = milliseconds{50};
+      }
+      inbound.pop_some(work, options.max_batch_commands, milliseconds{50});
+      for (Inbound& item : work) {
+        if (storage_failed.load()) {
+          fail(item, Outcome::kNotApplied);
+        } else if (item.visit) {
+          item.visit(&*engine);
+        } else {
+          apply(std::move(item.command), std::move(item.done));
+        }
+      }
+      work.clear();
+      if (!storage_failed.load()) maybe_tick();
+      if (storage_failed.load()) discard_uncommitted();
+    }
+    accepting.store(false);
+    inbound.close();
+    fail_inbound(Outcome::kStopping);
+    persist.close();  // the persister commits what is queued, then ends
+  }
+
+  void apply(engine::CommandBody body, CompletionHandler done) {
+    Pending pending;
+    pending.applied.command = engine::Command{std::max(options.clock(), engine->now()),
+                                              std::move(body)};
+    const auto result = engine->submit(pending.applied.command, pending.applied.events);
+    pending.applied.command_seq = result.command_seq;
+    pending.applied.rejected = result.rejected;
+    pending.epoch = epoch;
+    pending.done = std::move(done);
+    if (++since_snapshot >= options.snapshot_every_commands) {
+      pending.snapshot = engine->snapshot();
+      since_snapshot = 0;
+    }
+    if (!persist.push(pending)) reply(pending.done, Outcome::kStopping);
+  }
+
+  void maybe_tick() {
+    const UnixSeconds now = options.clock();
+    if (!options.tick_every_second || now <= last_tick) return;
+    last_tick = now;
+    apply(engine::Tick{}, nullptr);
+  }
+
+  // The engine ran ahead of the last commit; rebuild it from what is durable.
+  void discard_uncommitted() {
+    accepting.store(false);
+    update_status([](MarketStatus& s) { s.ready = false; });
+    engine.reset();
+    storage_failed.store(false);
+  }
+
+  bool recover() {
+    try {
+      auto conn = std::make_unique<pqxx::connection>(options.conninfo);
+      {
+        pqxx::nontransaction lock(*conn, "market_lock");
+        if (!lock.exec_params1("SELECT pg_try_advisory_lock($1)", kMarketLock)[0].as<bool>())
+          throw std::runtime_error("another spotgridd holds this database's market lock");
+      }
+      migrate(*conn);
+      engine.emplace(load_market(*conn, options.setup));
+      if (auto problems = compare_balances(*conn, *engine); !problems.empty())
+        throw ReplayDiverged("recovered balances differ from the ledger: " + problems.front());
+      prepare_connection(*conn);
+      ++epoch;
+      {
+        std::lock_guard lock(handoff_mutex);
+        handoff = std::move(conn);
+        handoff_epoch = epoch;
+      }
+      since_snapshot = 0;
+      last_tick = 0;
+      const std::uint64_t seq = engine->last_command_seq();
+      update_status([seq](MarketStatus& s) {
+        s.ready = true;
+        s.committed_seq = seq;
+        ++s.recoveries;
+      });
+      accepting.store(true);
+      return true;
+    } catch (const SchemaTooNew& e) {
+      fatal(e.what());
+    } catch (const ReplayDiverged& e) {
+      fatal(e.what());
+    } catch (const std::exception& e) {
+      const std::string what = e.what();
+      update_status([&](MarketStatus& s) { s.last_error = what; });
+    }
+    engine.reset();
+    return false;
+  }
+
+  // Recovery can never succeed: stay down and say why (spotgridd exits on this).
+  void fatal(const std::string& why) {
+    update_status([&](MarketStatus& s) { s.fatal_error = why; });
+    stopping.store(true);
+  }
+
+  void fail_inbound(Outcome outcome) {
+    std::vector<Inbound> work;
+    while (inbound.pop_some(work, options.inbound_capacity, milliseconds{0}) && !work.empty()) {
+      for (Inbound& item : work)
+        fail(item, outcome);
+      work.clear();
+    }
+  }
+
+  static void fail(Inbound& item, Outcome outcome) {
+    if (item.visit) {
+      item.visit(nullptr);
+    } else {
+      reply(item.done, outcome);
+    }
+  }
+
+  // ---- persister thread ----
+
+  void persister_loop() {
+    std::vector<Pending> batch;
+    while (persist.pop_some(batch, options.max_batch_commands, milliseconds{100})) {
+      // Commit runs of one epoch; a run from a failed epoch is dropped unwritten.
+      std::size_t begin = 0;
+      while (begin < batch.size()) {
+        std::size_t end = begin + 1;
+        while (end < batch.size() && batch[end].epoch == batch[begin].epoch)
+          ++end;
+        std::span<Pending> run(batch.data() + begin, end - begin);
+        if (run.front().epoch <= failed_epoch.load()) {
+          complete_failed(run, Outcome::kNotApplied);
+        } else {
+          commit(run);
+        }
+        begin = end;
+      }
+      batch.clear();
+    }
+  }
+
+  bool take_connection(std::uint64_t run_epoch) {
+    if (connection && connection_epoch == run_epoch) return true;
+    std::lock_guard lock(handoff_mutex);
+    if (!handoff || handoff_epoch != run_epoch) return false;
+    connection = std::move(handoff);
+    connection_epoch = run_epoch;
+    return true;
+  }
+
+  void commit(std::span<Pending> run) {
+    const std::uint64_t run_epoch = run.front().epoch;
+    if (!take_connection(run_epoch)) {
+      storage_failure(run, Outcome::kNotApplied, "no connection for this recovery epoch");
+      return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      std::vector<const Applied*> applied;
+      applied.reserve(run.size());
+      for (const Pending& pending : run)
+        applied.push_back(&pending.applied);
+      pqxx::work txn(*connection, "batch");
+      write_batch(txn, applied);
+      for (const Pending& pending : run) {
+        if (!pending.snapshot.empty()) {
+          write_snapshot(txn, pending.applied.command_seq, pending.applied.command.now,
+                         pending.snapshot);
+        }
+      }
+      txn.commit();
+    } catch (const pqxx::in_doubt_error& e) {
+      storage_failure(run, Outcome::kOutcomeUnknown, e.what());
+      return;
+    } catch (const std::exception& e) {
+      storage_failure(run, Outcome::kNotApplied, e.what());
+      return;
+    }
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+    const std::uint64_t last_seq = run.back().applied.command_seq;
+    update_status([&](MarketStatus& s) {
+      s.committed_seq = last_seq;
+      s.commands_committed += run.size();
+      ++s.batches_committed;
+      s.last_batch_commands = static_cast<std::uint32_t>(run.size());
+      s.last_commit_micros = static_cast<std::uint64_t>(micros);
+    });
+    for (Pending& pending : run) {
+      if (!pending.done) continue;
+      pending.done(Completion{Outcome::kCommitted, pending.applied.command_seq,
+                              pending.applied.rejected, std::move(pending.applied.events)});
+    }
+  }
+
+  void storage_failure(std::span<Pending> run, Outcome outcome, const std::string& why) {
+    connection.reset();  // releases the market lock for the next recovery
+    failed_epoch.store(run.front().epoch);
+    storage_failed.store(true);
+    update_status([&](MarketStatus& s) {
+      s.last_error = why;
+      ++s.storage_failures;
+    });
+    complete_failed(run, outcome);
+  }
+
+  static void complete_failed(std::span<Pending> run, Outcome outcome) {
+    for (Pending& pending : run)
+      reply(pending.done, outcome);
+  }
+};
+
+DurableMarket::DurableMarket(MarketOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+DurableMarket::~DurableMarket() { stop(); }
+
+void DurableMarket::start() {
+  impl_->persister_thread = std::thread([this] { impl_->persister_loop(); });
+  impl_->engine_thread = std::thread([this] { impl_->engine_loop(); });
+}
+
+void DurableMarket::submit(engine::CommandBody command, CompletionHandler done) {
+  if (!impl_->accepting.load()) {
+    reply(done, impl_->stopping.load() ? Outcome::kStopping : Outcome::kNotApplied);
+    return;
+  }
+  Inbound item{std::move(command), std::move(done), nullptr};
+  if (!impl_->inbound.try_push(item))
+    reply(item.done, impl_->stopping.load() ? Outcome::kStopping : Outcome::kOverloaded);
+}
+
+bool DurableMarket::read(const EngineReader& reader) {
+  if (!impl_->accepting.load()) return false;
+  std::promise<bool> ran;
+  auto result = ran.get_future();
+  Inbound item{engine::Tick{}, nullptr, [&](const Engine* engine) {
+                 if (engine) reader(*engine);
+                 ran.set_value(engine != nullptr);
+               }};
+  if (!impl_->inbound.try_push(item)) return false;
+  return result.get();
+}
+
+bool DurableMarket::wait_ready(milliseconds timeout) const {
+  std::unique_lock lock(impl_->status_mutex);
+  return impl_->ready_changed.wait_for(lock, timeout, [&] {
+    return impl_->stats.ready || !impl_->stats.fatal_error.empty();
+  }) && impl_->stats.ready;
+}
+
+MarketStatus DurableMarket::status() const {
+  MarketStatus copy;
+  {
+    std::lock_guard lock(impl_->status_mutex);
+    copy = impl_->stats;
+  }
+  copy.inbound_depth = static_cast<std::uint32_t>(impl_->inbound.size());
+  copy.persist_depth = static_cast<std::uint32_t>(impl_->persist.size());
+  return copy;
+}
+
+void DurableMarket::stop() {
+  impl_->stopping.store(true);
+  impl_->accepting.store(false);
+  if (impl_->engine_thread.joinable()) impl_->engine_thread.join();
+  if (impl_->persister_thread.joinable()) impl_->persister_thread.join();
+}
+
+}  // namespace spotgrid::ledger

@@ -1,0 +1,112 @@
+#include "spotgrid/ledger/recovery.hpp"
+
+#include <map>
+#include <set>
+#include <pqxx/pqxx>
+
+#include "batch_writer.hpp"
+#include "spotgrid/engine/codec.hpp"
+#include "spotgrid/engine/event_text.hpp"
+#include "spotgrid/ledger/postings.hpp"
+
+namespace spotgrid::ledger {
+
+using engine::Engine;
+
+namespace {
+
+constexpr long long kReplayPage = 20'000;
+
+std::string_view view(const pqxx::binarystring& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+Engine starting_engine(pqxx::transaction_base& txn, const MarketSetup& setup, ReplayFrom from) {
+  if (from == ReplayFrom::kLatestSnapshot) {
+    const pqxx::result latest = txn.exec(
+        "SELECT command_seq, state FROM engine_snapshots ORDER BY command_seq DESC LIMIT 1");
+    if (!latest.empty()) {
+      const pqxx::binarystring state(latest[0][1]);
+      auto restored = Engine::restore(setup.catalog, setup.tariffs, setup.config, view(state));
+      if (!restored) {
+        throw ReplayDiverged("snapshot at command " + latest[0][0].as<std::string>() +
+                             " does not restore with this binary and configuration");
+      }
+      return std::move(*restored);
+    }
+  }
+  return Engine(setup.catalog, setup.tariffs, setup.config);
+}
+
+void replay_row(Engine& engine, const pqxx::row& row, std::vector<engine::Event>& events) {
+  const auto seq = row[0].as<std::uint64_t>();
+  const pqxx::binarystring bytes(row[1]);
+  const auto command = engine::decode_command(view(bytes));
+  if (!command) throw ReplayDiverged("command " + std::to_string(seq) + " does not decode");
+  events.clear();
+  const auto result = engine.submit(*command, events);
+  if (result.command_seq != seq) {
+    throw ReplayDiverged("command " + std::to_string(seq) + " replayed as sequence " +
+                         std::to_string(result.command_seq) + ": the log has a gap");
+  }
+  const std::string replayed = engine::to_text(events);
+  if (replayed != row[2].c_str()) {
+    throw ReplayDiverged("command " + std::to_string(seq) +
+                         " replays to different events. committed:\n" + row[2].c_str() +
+                         "\nreplayed:\n" + replayed);
+  }
+}
+
+}  // namespace
+
+Engine load_market(pqxx::connection_base& connection, const MarketSetup& setup, ReplayFrom from) {
+  // One snapshot of the database for the whole load.
+  pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
+      connection, "recover");
+  Engine engine = starting_engine(txn, setup, from);
+  std::vector<engine::Event> events;
+  for (;;) {
+    const pqxx::result page = txn.exec_params(
+        "SELECT command_seq, command, events FROM command_log WHERE command_seq > $1"
+        " ORDER BY command_seq LIMIT $2",
+        static_cast<long long>(engine.last_command_seq()), kReplayPage);
+    for (const pqxx::row& row : page)
+      replay_row(engine, row, events);
+    if (page.size() < static_cast<std::size_t>(kReplayPage)) break;
+  }
+  txn.commit();
+  return engine;
+}
+
+std::vector<std::string> compare_balances(pqxx::connection_base& connection,
+                                          const Engine& engine) {
+  pqxx::read_transaction txn(connection, "compare_balances");
+  std::map<std::pair<long long, std::string>, long long> ledger;
+  for (const pqxx::row& row : txn.exec("SELECT owner_id, account, balance FROM ledger_accounts"))
+    ledger[{row[0].as<long long>(), row[1].as<std::string>()}] = row[2].as<long long>();
+  std::vector<std::string> problems;
+  const auto expect = [&](long long owner, LedgerAccount account, long long want) {
+    const auto it = ledger.find({owner, std::string(to_string(account))});
+    const long long have = it == ledger.end() ? 0 : it->second;
+    if (have != want) {
+      problems.push_back("owner " + std::to_string(owner) + " " + std::string(to_string(account)) +
+                         ": ledger " + std::to_string(have) + ", engine " + std::to_string(want));
+    }
+    if (it != ledger.end()) ledger.erase(it);
+  };
+  expect(kPlatformOwner, LedgerAccount::kRevenue, engine.platform_revenue());
+  std::set<long long> owners;
+  for (const auto& entry : ledger)
+    owners.insert(entry.first.first);
+  for (const long long owner_id : owners) {
+    const auto owner = static_cast<AccountId>(owner_id);
+    if (owner == kPlatformOwner) continue;
+    const engine::AccountView view = engine.account(owner);
+    expect(owner, LedgerAccount::kCash, view.cash);
+    expect(owner, LedgerAccount::kHold, view.hold);
+    expect(owner, LedgerAccount::kReceivable, view.receivable);
+  }
+  return problems;
+}
+
+}  // namespace spotgrid::ledger

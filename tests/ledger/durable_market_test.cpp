@@ -1,0 +1,247 @@
+#include "spotgrid/ledger/durable_market.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "pg_harness.hpp"
+#include "spotgrid/engine/event_text.hpp"
+#include "spotgrid/ledger/schema.hpp"
+#include "spotgrid/sim/market_sim.hpp"
+
+namespace spotgrid::ledger {
+namespace {
+
+using namespace std::chrono_literals;
+using engine::CommandBody;
+
+constexpr UnixSeconds kStart = 1'767'571'200;  // a Monday, 00:00 UTC
+constexpr Micros kUsd = 1'000'000;
+
+// A market on a test clock (no wall-clock ticks), so each test decides time.
+class Market {
+ public:
+  explicit Market(const std::string& conninfo) {
+    MarketOptions options;
+    options.conninfo = conninfo;
+    options.setup = testing::repository_market();
+    options.tick_every_second = false;
+    options.snapshot_every_commands = 200;
+    options.retry_max = 200ms;
+    options.clock = [this] { return now.load(); };
+    market = std::make_unique<DurableMarket>(std::move(options));
+    market->start();
+  }
+  Completion run(CommandBody command) {
+    std::promise<Completion> promise;
+    auto future = promise.get_future();
+    market->submit(std::move(command),
+                   [&](Completion&& completion) { promise.set_value(std::move(completion)); });
+    return future.get();
+  }
+
+  std::atomic<UnixSeconds> now{kStart};
+  std::unique_ptr<DurableMarket> market;
+};
+
+long long query(const std::string& conninfo, const std::string& sql) {
+  pqxx::connection connection(conninfo);
+  pqxx::read_transaction txn(connection);
+  return txn.exec1(sql)[0].as<long long>(0);
+}
+
+// Drives `commands` simulated commands through the market, waiting for each
+// window; returns the acknowledged ones with the hash of their events.
+std::map<std::uint64_t, std::size_t> drive(Market& market, std::uint64_t seed,
+                                           std::uint32_t commands, UnixSeconds start) {
+  const auto setup = testing::repository_market();
+  sim::MarketSim sim(setup.catalog, setup.tariffs, {.seed = seed, .start = start});
+  std::map<std::uint64_t, std::size_t> acked;
+  constexpr std::uint32_t kWindow = 32;
+  std::vector<Completion> done(kWindow);
+  for (std::uint32_t sent = 0; sent < commands; sent += kWindow) {
+    std::mutex mutex;
+    std::condition_variable all_done;
+    std::uint32_t pending = kWindow;
+    for (std::uint32_t i = 0; i < kWindow; ++i) {
+      engine::Command command = sim.next();
+      market.now.store(command.now);
+      market.market->submit(std::move(command.body), [&, i](Completion&& completion) {
+        std::lock_guard lock(mutex);
+        done[i] = std::move(completion);
+        if (--pending == 0) all_done.notify_one();
+      });
+    }
+    std::unique_lock lock(mutex);
+    all_done.wait(lock, [&] { return pending == 0; });
+    for (Completion& completion : done) {
+      if (completion.outcome != Outcome::kCommitted) continue;
+      acked[completion.command_seq] = testing::events_hash(engine::to_text(completion.events));
+      sim.observe(completion.events);
+    }
+  }
+  return acked;
+}
+
+TEST(DurableMarket, AcknowledgesOnlyWhatIsAlreadyCommitted) {
+  testing::TestDatabase db;
+  Market market(db.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  // Looked up from another connection inside the completion: the commit is visible.
+  std::promise<std::pair<Completion, long long>> seen;
+  market.market->submit(engine::Deposit{7, 25 * kUsd}, [&](Completion&& completion) {
+    const long long cash = query(db.conninfo(),
+                                 "SELECT balance FROM ledger_accounts"
+                                 " WHERE owner_id = 7 AND account = 'cash'");
+    seen.set_value({std::move(completion), cash});
+  });
+  auto [completion, cash] = seen.get_future().get();
+  EXPECT_EQ(completion.outcome, Outcome::kCommitted);
+  EXPECT_FALSE(completion.rejected);
+  EXPECT_EQ(cash, 25 * kUsd);
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM command_log WHERE command_seq = " +
+                                     std::to_string(completion.command_seq)),
+            1);
+}
+
+TEST(DurableMarket, ARejectedCommandIsLoggedAndMovesNoMoney) {
+  testing::TestDatabase db;
+  Market market(db.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  ASSERT_EQ(market.run(engine::Deposit{7, 10 * kUsd}).outcome, Outcome::kCommitted);
+  const Completion overdraft = market.run(engine::Withdraw{7, 11 * kUsd});
+  EXPECT_EQ(overdraft.outcome, Outcome::kCommitted);
+  EXPECT_EQ(overdraft.rejected, engine::Reject::kInsufficientFunds);
+  EXPECT_EQ(query(db.conninfo(), "SELECT (rejected = 'insufficient_funds')::int FROM command_log"
+                                 " WHERE command_seq = " +
+                                     std::to_string(overdraft.command_seq)),
+            1);
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM ledger_transactions"), 1);
+  EXPECT_TRUE(testing::verify_durable_market(db.conninfo(), {}).empty());
+}
+
+TEST(DurableMarket, AnOrderBeyondTheAvailableBalanceIsRejectedAndAHoldIsPosted) {
+  testing::TestDatabase db;
+  Market market(db.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  ASSERT_EQ(market.run(engine::Deposit{7, 30 * kUsd}).outcome, Outcome::kCommitted);
+  engine::OrderSpec spec;
+  spec.buyer = 7;
+  spec.target.pool = 0;
+  spec.cards = 2;
+  spec.duration = 3'600;
+  spec.limit_micros_per_hour = 4 * kUsd;  // worst case 8 USD x peak multiplier
+  const Completion placed = market.run(engine::PlaceOrder{spec});
+  ASSERT_EQ(placed.outcome, Outcome::kCommitted);
+  ASSERT_FALSE(placed.rejected) << engine::to_string(*placed.rejected);
+  const long long hold = query(db.conninfo(),
+                               "SELECT balance FROM ledger_accounts"
+                               " WHERE owner_id = 7 AND account = 'hold'");
+  EXPECT_GE(hold, 8 * kUsd);
+  EXPECT_EQ(query(db.conninfo(), "SELECT hold FROM orders"), hold);
+  spec.cards = 8;  // at least 32 USD
+  const Completion second = market.run(engine::PlaceOrder{spec});
+  EXPECT_EQ(second.rejected, engine::Reject::kInsufficientFunds);
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders"), 1);
+  EXPECT_TRUE(testing::verify_durable_market(db.conninfo(), {}).empty());
+}
+
+TEST(DurableMarket, RestartsFromPostgresAndCarriesOn) {
+  testing::TestDatabase db;
+  std::map<std::uint64_t, std::size_t> acked;
+  std::uint64_t last_seq = 0;
+  {
+    Market market(db.conninfo());
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    acked = drive(market, 11, 1'500, kStart);
+    last_seq = market.market->status().committed_seq;
+  }
+  ASSERT_GT(acked.size(), 1'000u);
+  EXPECT_GE(query(db.conninfo(), "SELECT count(*) FROM engine_snapshots"), 5);
+  {
+    Market market(db.conninfo());
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    EXPECT_EQ(market.market->status().committed_seq, last_seq);
+    market.now.store(kStart + 200'000);
+    const Completion next = market.run(engine::Deposit{1, kUsd});
+    EXPECT_EQ(next.command_seq, last_seq + 1);
+    acked.merge(drive(market, 12, 500, kStart + 200'000));
+  }
+  const auto problems = testing::verify_durable_market(db.conninfo(), acked);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
+TEST(DurableMarket, RefusesToStartOnANewerSchema) {
+  testing::TestDatabase db;
+  {
+    pqxx::connection connection(db.conninfo());
+    migrate(connection);
+    pqxx::work txn(connection);
+    txn.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, 'future')",
+                    latest_schema_version() + 1);
+    txn.commit();
+  }
+  Market market(db.conninfo());
+  EXPECT_FALSE(market.market->wait_ready(10s));
+  EXPECT_NE(market.market->status().fatal_error.find("newer than this binary"), std::string::npos);
+  EXPECT_EQ(market.run(engine::Deposit{1, kUsd}).outcome, Outcome::kStopping);
+}
+
+TEST(DurableMarket, OneMarketPerDatabase) {
+  testing::TestDatabase db;
+  Market first(db.conninfo());
+  ASSERT_TRUE(first.market->wait_ready(30s));
+  Market second(db.conninfo());
+  EXPECT_FALSE(second.market->wait_ready(1500ms));
+  EXPECT_NE(second.market->status().last_error.find("market lock"), std::string::npos);
+  EXPECT_EQ(second.run(engine::Deposit{1, kUsd}).outcome, Outcome::kNotApplied);
+  EXPECT_EQ(first.run(engine::Deposit{1, kUsd}).outcome, Outcome::kCommitted);
+}
+
+// PostgreSQL stops hard under load and comes back: commands fail fast while it
+// is away, nothing acknowledged is lost, and the market recovers by itself.
+TEST(DurableMarket, SurvivesPostgresStoppingUnderLoad) {
+  testing::PrivateCluster cluster;
+  Market market(cluster.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  std::map<std::uint64_t, std::size_t> acked = drive(market, 21, 600, kStart);
+
+  std::atomic<bool> driving{true};
+  std::map<std::uint64_t, std::size_t> during;
+  std::thread load([&] {
+    std::uint64_t seed = 100;
+    while (driving.load())
+      during.merge(drive(market, seed++, 64, kStart + 100'000));
+  });
+  std::this_thread::sleep_for(300ms);
+  cluster.stop("immediate");
+
+  // Down: refused at once, not queued.
+  std::this_thread::sleep_for(500ms);
+  const auto asked = std::chrono::steady_clock::now();
+  const Completion refused = market.run(engine::Deposit{1, kUsd});
+  const auto waited = std::chrono::steady_clock::now() - asked;
+  EXPECT_EQ(refused.outcome, Outcome::kNotApplied);
+  EXPECT_LT(waited, 1s);
+  EXPECT_FALSE(market.market->status().ready);
+
+  cluster.start();
+  EXPECT_TRUE(market.market->wait_ready(30s));
+  std::this_thread::sleep_for(500ms);
+  driving.store(false);
+  load.join();
+  acked.merge(during);
+  EXPECT_EQ(market.run(engine::Deposit{1, kUsd}).outcome, Outcome::kCommitted);
+  EXPECT_GE(market.market->status().storage_failures, 1u);
+  EXPECT_GE(market.market->status().recoveries, 2u);
+  market.market->stop();
+  const auto problems = testing::verify_durable_market(cluster.conninfo(), acked);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
+}  // namespace
+}  // namespace spotgrid::ledger
