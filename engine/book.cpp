@@ -11,7 +11,8 @@ namespace {
 // Links `slot` into `level` by arrival: usually at the tail, earlier when a
 // returning listing keeps its original place.
 template <typename Record>
-void link_by_arrival(Slab<Record>& slab, Level& level, std::uint32_t slot, std::uint32_t cards) {
+void link_by_arrival(Slab<Record>& slab, Level& level, std::int64_t& total, std::uint32_t slot,
+                     std::uint32_t cards) {
   Record& record = slab[slot];
   std::uint32_t after = level.tail;
   while (after != kNil && slab[after].arrival > record.arrival)
@@ -21,18 +22,21 @@ void link_by_arrival(Slab<Record>& slab, Level& level, std::uint32_t slot, std::
   (record.next == kNil ? level.tail : slab[record.next].prev) = slot;
   (after == kNil ? level.head : slab[after].next) = slot;
   level.cards += cards;
+  total += cards;
   ++level.entries;
   record.in_book = true;
 }
 
 template <typename Record>
-void unlink(Slab<Record>& slab, Level& level, std::uint32_t slot, std::uint32_t cards) {
+void unlink(Slab<Record>& slab, Level& level, std::int64_t& total, std::uint32_t slot,
+            std::uint32_t cards) {
   Record& record = slab[slot];
   (record.prev == kNil ? level.head : slab[record.prev].next) = record.next;
   (record.next == kNil ? level.tail : slab[record.next].prev) = record.prev;
   record.prev = record.next = kNil;
   assert(level.cards >= cards && level.entries > 0);
   level.cards -= cards;
+  total -= cards;
   --level.entries;
   record.in_book = false;
 }
@@ -47,7 +51,11 @@ BidLevels& bid_levels(State& state, const OrderRec& order) {
                                                       : state.class_bids;
 }
 
-}  // namespace
+std::int64_t& bid_total(State& state, const OrderRec& order) {
+  return order.spec.target.kind == TargetKind::kModel
+             ? state.pools[order.spec.target.pool].bid_cards
+             : state.class_bid_cards;
+}
 
 Level& listing_level(State& state, const ListingRec& listing) {
   assert(listing.in_book);
@@ -60,6 +68,22 @@ Level& order_level(State& state, const OrderRec& order) {
   return bid_levels(state, order).find(order.limit)->second;
 }
 
+void resize(Level& level, std::int64_t& total, std::int64_t delta) {
+  assert(level.cards + delta >= 0);
+  level.cards = static_cast<std::uint32_t>(level.cards + delta);
+  total += delta;
+}
+
+}  // namespace
+
+void book_resize_listing(State& state, const ListingRec& listing, std::int64_t delta) {
+  resize(listing_level(state, listing), state.pools[listing.pool].ask_cards, delta);
+}
+
+void book_resize_order(State& state, const OrderRec& order, std::int64_t delta) {
+  resize(order_level(state, order), bid_total(state, order), delta);
+}
+
 Micros ask_price(const State& state, const ListingRec& listing) {
   return listing.floating ? state.pools[listing.pool].index : listing.price;
 }
@@ -69,7 +93,7 @@ void book_insert_listing(State& state, std::uint32_t slot) {
   assert(!listing.in_book && listing.state == ListingState::kActive && listing.cards_free() > 0);
   PoolBook& pool = state.pools[listing.pool];
   Level& level = listing.floating ? pool.floating_asks : pool.asks[listing.price];
-  link_by_arrival(state.listings, level, slot, listing.cards_free());
+  link_by_arrival(state.listings, level, pool.ask_cards, slot, listing.cards_free());
 }
 
 void book_remove_listing(State& state, std::uint32_t slot) {
@@ -77,19 +101,20 @@ void book_remove_listing(State& state, std::uint32_t slot) {
   assert(listing.in_book);
   PoolBook& pool = state.pools[listing.pool];
   if (listing.floating) {
-    unlink(state.listings, pool.floating_asks, slot, listing.cards_free());
+    unlink(state.listings, pool.floating_asks, pool.ask_cards, slot, listing.cards_free());
     return;
   }
   const auto it = pool.asks.find(listing.price);
   assert(it != pool.asks.end());
-  unlink(state.listings, it->second, slot, listing.cards_free());
+  unlink(state.listings, it->second, pool.ask_cards, slot, listing.cards_free());
   erase_if_empty(pool.asks, it);
 }
 
 void book_insert_order(State& state, std::uint32_t slot) {
   OrderRec& order = state.orders[slot];
   assert(!order.in_book && order.cards_open > 0);
-  link_by_arrival(state.orders, bid_levels(state, order)[order.limit], slot, order.cards_open);
+  link_by_arrival(state.orders, bid_levels(state, order)[order.limit], bid_total(state, order),
+                  slot, order.cards_open);
 }
 
 void book_remove_order(State& state, std::uint32_t slot) {
@@ -98,7 +123,7 @@ void book_remove_order(State& state, std::uint32_t slot) {
   BidLevels& levels = bid_levels(state, order);
   const auto it = levels.find(order.limit);
   assert(it != levels.end());
-  unlink(state.orders, it->second, slot, order.cards_open);
+  unlink(state.orders, it->second, bid_total(state, order), slot, order.cards_open);
   erase_if_empty(levels, it);
 }
 

@@ -131,13 +131,26 @@ class Checker {
     }
   }
 
+  template <typename Levels>
+  static std::int64_t level_cards(const Levels& levels) {
+    std::int64_t cards = 0;
+    for (const auto& [price, level] : levels)
+      cards += level.cards;
+    return cards;
+  }
+
   void check_book() {
     for (const PoolBook& pool : s_.pools) {
       check_levels(s_.listings, pool.asks, "ask");
       check_level(s_.listings, pool.floating_asks, "floating ask", 0);
       check_levels(s_.orders, pool.bids, "bid");
+      if (pool.ask_cards != pool.floating_asks.cards + level_cards(pool.asks))
+        fail("a pool's ask total disagrees with its levels");
+      if (pool.bid_cards != level_cards(pool.bids)) fail("a pool's bid total disagrees with its levels");
     }
     check_levels(s_.orders, s_.class_bids, "class bid");
+    if (s_.class_bid_cards != level_cards(s_.class_bids))
+      fail("the class bid total disagrees with its levels");
   }
 
   // No resting bid could trade with a booked ask it is compatible with.

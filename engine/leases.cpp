@@ -91,14 +91,14 @@ void start_lease(State& state, const Leg& leg) {
     if (leg.cards == listing.cards_free()) {
       book_remove_listing(state, leg.listing_slot);
     } else {
-      listing_level(state, listing).cards -= leg.cards;
+      book_resize_listing(state, listing, -std::int64_t{leg.cards});
     }
   }
   if (order.in_book) {
     if (leg.cards == order.cards_open) {
       book_remove_order(state, leg.order_slot);
     } else {
-      order_level(state, order).cards -= leg.cards;
+      book_resize_order(state, order, -std::int64_t{leg.cards});
     }
   }
   const std::uint32_t slot = state.leases.allocate();
@@ -160,7 +160,7 @@ void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds bi
                             (reason == LeaseEnd::kCompleted || reason == LeaseEnd::kStopped);
   if (cards_return) {
     if (listing.in_book) {
-      listing_level(state, listing).cards += lease.cards;
+      book_resize_listing(state, listing, lease.cards);
     } else {
       book_insert_listing(state, listing_slot);
     }

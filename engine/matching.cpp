@@ -414,7 +414,7 @@ std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command)
     if (lost_priority) {
       book_remove_order(state, *slot);
     } else {
-      order_level(state, order).cards -= order.cards_open - cards;
+      book_resize_order(state, order, -std::int64_t{order.cards_open - cards});
     }
   }
   if (new_hold > old_hold) reserve_hold(state, command.order, order, new_hold - old_hold);

@@ -125,6 +125,9 @@ struct PoolBook {
   BidLevels bids;       // model orders, per card-hour
   Micros index = 0;
   std::uint32_t cards_leased = 0;
+  // Totals over the levels above, kept as they change so the index is O(1).
+  std::int64_t ask_cards = 0;  // asks and floating_asks
+  std::int64_t bid_cards = 0;  // bids
 };
 
 // A timer: fires at `at` for record `id`; stale entries are skipped when popped.
@@ -168,6 +171,7 @@ struct Engine::State {
 
   std::vector<PoolBook> pools;
   BidLevels class_bids;  // class orders, per CU-hour, across pools
+  std::int64_t class_bid_cards = 0;
 
   TimerHeap pending_listings;  // listing becomes active at `from`
   TimerHeap listing_expiries;  // listing closes at `until`
@@ -212,9 +216,9 @@ void book_insert_listing(State& state, std::uint32_t slot);
 void book_remove_listing(State& state, std::uint32_t slot);
 void book_insert_order(State& state, std::uint32_t slot);
 void book_remove_order(State& state, std::uint32_t slot);
-// The level a booked record sits in, to adjust its card count in place.
-Level& listing_level(State& state, const ListingRec& listing);
-Level& order_level(State& state, const OrderRec& order);
+// Changes a booked record's cards in place (keeping its place in the queue).
+void book_resize_listing(State& state, const ListingRec& listing, std::int64_t delta);
+void book_resize_order(State& state, const OrderRec& order, std::int64_t delta);
 // A listing's price now: its reserve, or the index when it floats.
 Micros ask_price(const State& state, const ListingRec& listing);
 

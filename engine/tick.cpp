@@ -85,7 +85,8 @@ void publish_indices(State& state, std::uint32_t& budget) {
     const auto pool = static_cast<PoolIndex>(i);
     const Micros previous = state.pools[i].index;
     state.pools[i].index = compute_index(state, pool);
-    state.emit(IndexPublished{pool, state.pools[i].index});
+    // Only changes are news: an unchanged index would be a row per pool per second.
+    if (state.pools[i].index != previous) state.emit(IndexPublished{pool, state.pools[i].index});
     if (state.pools[i].index < previous) rematch_floating(state, pool, budget);
   }
 }
@@ -101,12 +102,8 @@ void push_timer(TimerHeap& heap, UnixSeconds at, std::uint64_t id) {
 // (leased / listed) and the imbalance of open demand against free supply.
 Micros compute_index(const State& state, PoolIndex pool) {
   const PoolBook& book = state.pools[pool];
-  std::int64_t free = book.floating_asks.cards;
-  for (const auto& [price, level] : book.asks)
-    free += level.cards;
-  std::int64_t demand = 0;
-  for (const auto& [price, level] : book.bids)
-    demand += level.cards;
+  const std::int64_t free = book.ask_cards;
+  const std::int64_t demand = book.bid_cards;
   const std::int64_t leased = book.cards_leased;
   const std::int64_t utilisation_bp =
       leased + free == 0 ? 0 : leased * kBasisPointsOne / (leased + free);

@@ -14,7 +14,7 @@ struct Applied {
   engine::Command command;
   std::uint64_t command_seq = 0;
   std::optional<engine::Reject> rejected;
-  std::vector<engine::Event> events;  // never empty: a rejection is an event too
+  std::vector<engine::Event> events;  // empty only for a tick that changed nothing
 };
 
 }  // namespace spotgrid::ledger

@@ -94,11 +94,12 @@ class BatchRows {
   explicit BatchRows(pqxx::transaction_base& txn) : txn_(txn) {}
 
   void add(const Applied& applied) {
-    const Event& first = applied.events.front();
+    const std::uint64_t first_event_seq =
+        applied.events.empty() ? 0 : applied.events.front().event_seq;
     commands_.add(as_int(applied.command_seq), applied.command.now,
                   std::string(command_name(applied.command.body)),
                   applied.rejected ? std::string(to_string(*applied.rejected)) : std::string(),
-                  as_int(first.event_seq), static_cast<Int>(applied.events.size()),
+                  as_int(first_event_seq), static_cast<Int>(applied.events.size()),
                   bytea(txn_, encode_command(applied.command)), to_text(applied.events));
     for (const Event& event : applied.events) {
       if (auto posting = posting_for(event)) add_posting(*posting);

@@ -77,7 +77,11 @@ TEST_P(RandomMarket, invariants_hold_after_every_command) {
     const Command command = sim.next();
     const SubmitResult result = engine.submit(command, events);
     sim.observe(events);
-    ASSERT_FALSE(events.empty());
+    // Only a tick that changed nothing is silent.
+    if (events.empty()) {
+      ASSERT_TRUE(std::holds_alternative<Tick>(command.body));
+      continue;
+    }
     EXPECT_EQ(result.rejected.has_value(),
               std::holds_alternative<CommandRejected>(events.front().body));
     if (result.rejected) {

@@ -168,7 +168,7 @@ struct HoldChanged {  // cash <-> hold for one order; positive = reserved
   OrderId order;
   Micros amount;
 };
-struct IndexPublished {
+struct IndexPublished {  // on a tick, when a pool's index moved
   PoolIndex pool;
   Micros index_micros_per_card_hour;
 };

@@ -1,0 +1,247 @@
+// spotgrid-bench-durable: durable commands per second and acknowledgement
+// latency through engine + persister + PostgreSQL (group commit, fsync on).
+//
+// Commands come from the seeded market simulation (deposits, nodes, listings,
+// orders of both strategies, cancels, amends, stops, settlements, some bad
+// input). Two modes per run, each on a fresh database:
+//   saturation: up to --inflight commands outstanding; throughput is the figure.
+//   paced:      open loop at --rate commands/s; latency is measured from each
+//               command's intended send time, so a stall cannot hide
+//               (no coordinated omission).
+//
+// Usage: spotgrid-bench-durable --conninfo "host=... dbname=postgres" [--config DIR]
+//          [--seconds S] [--runs R] [--inflight K] [--rate R]
+// Prints one JSON object per mode: the median over R runs.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "spotgrid/engine/config.hpp"
+#include "spotgrid/ledger/durable_market.hpp"
+#include "spotgrid/sim/market_sim.hpp"
+
+namespace {
+
+using namespace spotgrid;
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string conninfo;
+  std::string config = "config";
+  double seconds = 10;
+  int runs = 3;
+  std::uint32_t inflight = 8'192;
+  double rate = 50'000;
+};
+
+struct Result {
+  double commands_per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double p999_ms = 0;
+  double max_ms = 0;
+  std::uint64_t committed = 0;
+  std::uint64_t failed = 0;
+  double mean_batch = 0;
+};
+
+Args parse(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--conninfo") args.conninfo = value;
+    else if (flag == "--config") args.config = value;
+    else if (flag == "--seconds") args.seconds = std::stod(value);
+    else if (flag == "--runs") args.runs = std::stoi(value);
+    else if (flag == "--inflight") args.inflight = static_cast<std::uint32_t>(std::stoul(value));
+    else if (flag == "--rate") args.rate = std::stod(value);
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+      std::exit(2);
+    }
+  }
+  if (args.conninfo.empty()) {
+    std::fprintf(stderr, "usage: spotgrid-bench-durable --conninfo CONNINFO [...]\n");
+    std::exit(2);
+  }
+  return args;
+}
+
+// A database of the run's own, so every run starts from an empty ledger.
+class RunDatabase {
+ public:
+  RunDatabase(const std::string& server, int run)
+      : server_(server), name_("spotgrid_bench_" + std::to_string(run)) {
+    pqxx::connection connection(server_);
+    pqxx::nontransaction txn(connection);
+    txn.exec("DROP DATABASE IF EXISTS " + txn.quote_name(name_) + " WITH (FORCE)");
+    txn.exec("CREATE DATABASE " + txn.quote_name(name_));
+  }
+  ~RunDatabase() {
+    try {
+      pqxx::connection connection(server_);
+      pqxx::nontransaction txn(connection);
+      txn.exec("DROP DATABASE IF EXISTS " + txn.quote_name(name_) + " WITH (FORCE)");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "drop %s: %s\n", name_.c_str(), e.what());
+    }
+  }
+  std::string conninfo() const { return server_ + " dbname=" + name_; }  // the last dbname wins
+
+ private:
+  std::string server_;
+  std::string name_;
+};
+
+double percentile_ms(std::vector<std::uint32_t>& micros, double q) {
+  if (micros.empty()) return 0;
+  const auto at = static_cast<std::size_t>(q * static_cast<double>(micros.size() - 1));
+  std::nth_element(micros.begin(), micros.begin() + static_cast<std::ptrdiff_t>(at), micros.end());
+  return micros[at] / 1'000.0;
+}
+
+Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, bool paced) {
+  RunDatabase db(args.conninfo, run);
+  std::atomic<UnixSeconds> sim_now{1'767'571'200};
+  ledger::MarketOptions options;
+  options.conninfo = db.conninfo();
+  options.setup = setup;
+  options.clock = [&] { return sim_now.load(); };
+  options.inbound_capacity = std::max<std::uint32_t>(args.inflight, 65'536);
+  ledger::DurableMarket market(std::move(options));
+  market.start();
+  if (!market.wait_ready(std::chrono::seconds(60))) {
+    std::fprintf(stderr, "market not ready: %s\n", market.status().last_error.c_str());
+    std::exit(1);
+  }
+  sim::MarketSim sim(setup.catalog, setup.tariffs, {.seed = 42 + static_cast<std::uint64_t>(run)});
+
+  std::mutex mutex;
+  std::vector<std::uint32_t> latencies;
+  latencies.reserve(static_cast<std::size_t>(args.rate * args.seconds * 2) + 1'000);
+  std::vector<std::vector<engine::Event>> to_observe;
+  std::atomic<std::uint32_t> inflight{0};
+  std::condition_variable room;
+  std::atomic<std::uint64_t> failed{0};
+  const auto batches_before = market.status().batches_committed;
+
+  const Clock::time_point begin = Clock::now();
+  const Clock::time_point end = begin + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(args.seconds));
+  const auto interval = std::chrono::duration<double>(1.0 / args.rate);
+  std::uint64_t sent = 0;
+  std::vector<std::vector<engine::Event>> observing;
+  for (;;) {
+    // Sleep, never spin: on two cores a spinning client steals the persister's CPU.
+    Clock::time_point intended = Clock::now();
+    if (paced) {
+      intended = begin + std::chrono::duration_cast<Clock::duration>(interval * sent);
+      if (intended > Clock::now()) std::this_thread::sleep_until(intended);
+    } else if (inflight.load() >= args.inflight) {
+      std::unique_lock lock(mutex);
+      room.wait(lock, [&] { return inflight.load() < args.inflight; });
+      intended = Clock::now();
+    }
+    if (intended >= end) break;
+    {
+      std::lock_guard lock(mutex);
+      observing.swap(to_observe);
+    }
+    for (const auto& events : observing)
+      sim.observe(events);
+    observing.clear();
+    engine::Command command = sim.next();
+    sim_now.store(command.now);
+    ++inflight;
+    ++sent;
+    market.submit(std::move(command.body), [&, intended](ledger::Completion&& completion) {
+      const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() -
+                                                                               intended);
+      std::lock_guard lock(mutex);
+      if (completion.outcome == ledger::Outcome::kCommitted) {
+        latencies.push_back(static_cast<std::uint32_t>(micros.count()));
+        to_observe.push_back(std::move(completion.events));
+      } else {
+        ++failed;
+      }
+      --inflight;
+      room.notify_one();
+    });
+  }
+  while (inflight.load() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  const auto status = market.status();
+  market.stop();
+
+  Result result;
+  std::lock_guard lock(mutex);
+  result.committed = latencies.size();
+  result.failed = failed.load();
+  result.commands_per_s = static_cast<double>(latencies.size()) / elapsed;
+  const auto batches = status.batches_committed - batches_before;
+  result.mean_batch = batches == 0 ? 0 : static_cast<double>(status.commands_committed) /
+                                             static_cast<double>(status.batches_committed);
+  result.p50_ms = percentile_ms(latencies, 0.50);
+  result.p99_ms = percentile_ms(latencies, 0.99);
+  result.p999_ms = percentile_ms(latencies, 0.999);
+  result.max_ms = percentile_ms(latencies, 1.0);
+  return result;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+void report(const char* mode, const Args& args, const std::vector<Result>& results) {
+  const auto field = [&](auto member) {
+    std::vector<double> values;
+    for (const Result& r : results)
+      values.push_back(static_cast<double>(r.*member));
+    return median(values);
+  };
+  std::printf(
+      "{\"bench\":\"durable\",\"mode\":\"%s\",\"runs\":%zu,\"seconds\":%.0f,\"inflight\":%u,"
+      "\"target_rate\":%.0f,\"commands_per_s\":%.0f,\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,"
+      "\"ack_p999_ms\":%.3f,\"ack_max_ms\":%.3f,\"mean_batch\":%.1f,\"committed\":%.0f,"
+      "\"failed\":%.0f}\n",
+      mode, results.size(), args.seconds, args.inflight,
+      std::string_view(mode) == "paced" ? args.rate : 0.0, field(&Result::commands_per_s),
+      field(&Result::p50_ms), field(&Result::p99_ms), field(&Result::p999_ms),
+      field(&Result::max_ms), field(&Result::mean_batch), field(&Result::committed),
+      field(&Result::failed));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  auto catalog = engine::load_catalog_file(args.config + "/gpus.json");
+  auto tariffs = engine::load_tariffs_file(args.config + "/tariffs.json");
+  if (!catalog || !tariffs) {
+    std::fprintf(stderr, "config: %s\n",
+                 (!catalog ? catalog.error() : tariffs.error()).problem.c_str());
+    return 1;
+  }
+  const ledger::MarketSetup setup{std::move(catalog).value(), std::move(tariffs).value(), {}};
+  for (const bool paced : {false, true}) {
+    std::vector<Result> results;
+    for (int run = 0; run < args.runs; ++run)
+      results.push_back(run_once(args, setup, run, paced));
+    report(paced ? "paced" : "saturation", args, results);
+  }
+  return 0;
+}
