@@ -319,6 +319,9 @@ class BatchRows {
 
 void prepare_connection(pqxx::connection_base& connection) {
   pqxx::work txn(connection, "prepare");
+  // The staging tables have no statistics: keep the planner from hashing (and
+  // so scanning) a whole table to update the few rows a batch touches.
+  txn.exec("SET enable_hashjoin = off; SET enable_mergejoin = off");
   txn.exec(
       "CREATE TEMP TABLE IF NOT EXISTS stage_requeues (order_id bigint, parent_order_id bigint,"
       " cards integer, duration bigint, at bigint) ON COMMIT DELETE ROWS;"

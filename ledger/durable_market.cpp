@@ -194,12 +194,12 @@ struct DurableMarket::Impl {
       since_snapshot = 0;
       last_tick = 0;
       const std::uint64_t seq = engine->last_command_seq();
+      accepting.store(true);  // before `ready`: whoever sees ready may submit at once
       update_status([seq](MarketStatus& s) {
         s.ready = true;
         s.committed_seq = seq;
         ++s.recoveries;
       });
-      accepting.store(true);
       return true;
     } catch (const SchemaTooNew& e) {
       fatal(e.what());

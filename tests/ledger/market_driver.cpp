@@ -79,7 +79,11 @@ int main(int argc, char** argv) {
     std::unique_lock lock(mutex);
     all_done.wait(lock, [&] { return pending == 0; });
     for (ledger::Completion& completion : done) {
-      if (completion.outcome != ledger::Outcome::kCommitted) continue;
+      if (completion.outcome != ledger::Outcome::kCommitted) {
+        std::fprintf(stderr, "driver: %s (%s)\n", std::string(to_string(completion.outcome)).c_str(),
+                     market.status().last_error.c_str());
+        continue;
+      }
       std::printf("ack %llu %zu\n", static_cast<unsigned long long>(completion.command_seq),
                   testing::events_hash(engine::to_text(completion.events)));
       sim.observe(completion.events);
