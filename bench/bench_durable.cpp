@@ -60,12 +60,18 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string value = argv[i + 1];
-    if (flag == "--conninfo") args.conninfo = value;
-    else if (flag == "--config") args.config = value;
-    else if (flag == "--seconds") args.seconds = std::stod(value);
-    else if (flag == "--runs") args.runs = std::stoi(value);
-    else if (flag == "--inflight") args.inflight = static_cast<std::uint32_t>(std::stoul(value));
-    else if (flag == "--rate") args.rate = std::stod(value);
+    if (flag == "--conninfo")
+      args.conninfo = value;
+    else if (flag == "--config")
+      args.config = value;
+    else if (flag == "--seconds")
+      args.seconds = std::stod(value);
+    else if (flag == "--runs")
+      args.runs = std::stoi(value);
+    else if (flag == "--inflight")
+      args.inflight = static_cast<std::uint32_t>(std::stoul(value));
+    else if (flag == "--rate")
+      args.rate = std::stod(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       std::exit(2);
@@ -165,9 +171,9 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, boo
     sim_now.store(command.now);
     ++inflight;
     ++sent;
-    market.submit(std::move(command.body), [&, intended](ledger::Completion&& completion) {
-      const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() -
-                                                                               intended);
+    market.submit(command.body, [&, intended](ledger::Completion&& completion) {
+      const auto micros =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - intended);
       std::lock_guard lock(mutex);
       if (completion.outcome == ledger::Outcome::kCommitted) {
         latencies.push_back(static_cast<std::uint32_t>(micros.count()));
@@ -191,8 +197,9 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, boo
   result.failed = failed.load();
   result.commands_per_s = static_cast<double>(latencies.size()) / elapsed;
   const auto batches = status.batches_committed - batches_before;
-  result.mean_batch = batches == 0 ? 0 : static_cast<double>(status.commands_committed) /
-                                             static_cast<double>(status.batches_committed);
+  result.mean_batch = batches == 0 ? 0
+                                   : static_cast<double>(status.commands_committed) /
+                                         static_cast<double>(status.batches_committed);
   result.p50_ms = percentile_ms(latencies, 0.50);
   result.p99_ms = percentile_ms(latencies, 0.99);
   result.p999_ms = percentile_ms(latencies, 0.999);
@@ -208,6 +215,7 @@ double median(std::vector<double> values) {
 void report(const char* mode, const Args& args, const std::vector<Result>& results) {
   const auto field = [&](auto member) {
     std::vector<double> values;
+    values.reserve(results.size());
     for (const Result& r : results)
       values.push_back(static_cast<double>(r.*member));
     return median(values);
@@ -239,6 +247,7 @@ int main(int argc, char** argv) {
   const ledger::MarketSetup setup{std::move(catalog).value(), std::move(tariffs).value(), {}};
   for (const bool paced : {false, true}) {
     std::vector<Result> results;
+    results.reserve(static_cast<std::size_t>(args.runs));
     for (int run = 0; run < args.runs; ++run)
       results.push_back(run_once(args, setup, run, paced));
     report(paced ? "paced" : "saturation", args, results);

@@ -6,7 +6,8 @@ namespace spotgrid::engine {
 
 // Field lists in the commands' namespace, where the archive finds them.
 template <typename A, typename R>
-requires std::is_same_v<std::remove_const_t<R>, Deposit> || std::is_same_v<std::remove_const_t<R>, Withdraw>
+requires std::is_same_v<std::remove_const_t<R>, Deposit> ||
+    std::is_same_v<std::remove_const_t<R>, Withdraw>
 void fields(A& a, R& r) {
   a(r.account, r.amount);
 }

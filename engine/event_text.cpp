@@ -130,8 +130,8 @@ struct Describe {
         .str();
   }
   std::string operator()(const LeaseSettled& b) const {
-    return Line(e, "lease_settled")("lease", b.lease)("order", b.order)("buyer", b.buyer)("supplier", b.supplier)(
-               "charge", b.charge)("fee", b.platform_fee)(
+    return Line(e, "lease_settled")("lease", b.lease)("order", b.order)("buyer", b.buyer)(
+               "supplier", b.supplier)("charge", b.charge)("fee", b.platform_fee)(
                "charged_total", b.charged_total)("clamped", b.clamped)
         .str();
   }

@@ -146,8 +146,8 @@ std::optional<Reject> apply_settle(State& state, const SettleLease& command) {
   if (lease.status == LeaseStatus::kStarting && command.healthy_seconds > 0) {
     lease.status = LeaseStatus::kRunning;
   }
-  state.emit(LeaseSettled{command.lease, lease.order, lease.buyer, lease.supplier, charge, fee, lease.charged,
-                          weighted < command.weighted_bp_seconds});
+  state.emit(LeaseSettled{command.lease, lease.order, lease.buyer, lease.supplier, charge, fee,
+                          lease.charged, weighted < command.weighted_bp_seconds});
   if (!lease.active() && lease.settled_up_to >= lease.billable_end) close_lease(state, *slot);
   return std::nullopt;
 }

@@ -146,7 +146,8 @@ class Checker {
       check_levels(s_.orders, pool.bids, "bid");
       if (pool.ask_cards != pool.floating_asks.cards + level_cards(pool.asks))
         fail("a pool's ask total disagrees with its levels");
-      if (pool.bid_cards != level_cards(pool.bids)) fail("a pool's bid total disagrees with its levels");
+      if (pool.bid_cards != level_cards(pool.bids))
+        fail("a pool's bid total disagrees with its levels");
     }
     check_levels(s_.orders, s_.class_bids, "class bid");
     if (s_.class_bid_cards != level_cards(s_.class_bids))

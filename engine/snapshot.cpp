@@ -67,8 +67,8 @@ void state_fields(A& a, S& s) {
   for (auto& pool : s.pools)
     a(pool.asks, pool.floating_asks, pool.bids, pool.index, pool.cards_leased, pool.ask_cards,
       pool.bid_cards);
-  a(s.class_bids, s.class_bid_cards, s.pending_listings, s.listing_expiries, s.lease_deadlines, s.lease_closes,
-    s.deferred_orders);
+  a(s.class_bids, s.class_bid_cards, s.pending_listings, s.listing_expiries, s.lease_deadlines,
+    s.lease_closes, s.deferred_orders);
   // Last, so a comparison of market state can leave out what every command advances.
   a(s.command_seq, s.event_seq);
 }

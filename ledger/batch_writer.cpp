@@ -61,7 +61,9 @@ class Changes {
   std::vector<std::pair<std::uint64_t, Change>> rows_;
 };
 
-Int as_int(std::uint64_t value) { return static_cast<Int>(value); }
+Int as_int(std::uint64_t value) {
+  return static_cast<Int>(value);
+}
 
 std::string bytea(pqxx::transaction_base& txn, std::string_view bytes) {
   return txn.esc_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
@@ -250,8 +252,8 @@ class BatchRows {
     }
     if (!lease_changes_.rows().empty()) {
       Rows<Int, std::string, std::string, Int, Int, Int, Int> staged(
-          "stage_lease_changes", {"lease_id", "status", "end_reason", "billable_end",
-                                  "reclaim_at", "charged", "fee_delta"});
+          "stage_lease_changes", {"lease_id", "status", "end_reason", "billable_end", "reclaim_at",
+                                  "charged", "fee_delta"});
       for (const auto& [id, c] : lease_changes_.rows()) {
         staged.add(as_int(id), c.status, c.end_reason, c.billable_end, c.reclaim_at, c.charged,
                    c.fee_delta);
@@ -291,8 +293,8 @@ class BatchRows {
                                             {"txn_id", "owner_id", "account", "amount"}};
   Rows<Int, Int, Int, Int, Int, Int, Int, Int, Int> nodes_{
       "nodes",
-      {"node_id", "supplier_id", "pool", "region", "zone", "cards", "measured_cu",
-       "reliability_bp", "registered_at"}};
+      {"node_id", "supplier_id", "pool", "region", "zone", "cards", "measured_cu", "reliability_bp",
+       "registered_at"}};
   Rows<Int, Int, Int, Int, Int, bool, Int, Int, const char*, Int> listings_{
       "listings",
       {"listing_id", "node_id", "supplier_id", "cards", "price", "floating", "available_from",
@@ -301,12 +303,12 @@ class BatchRows {
        const char*, Int, Int, Int>
       orders_{"orders",
               {"order_id", "buyer_id", "client_order_id", "target_kind", "pool", "min_memory_gib",
-               "min_cu", "strategy", "cards", "duration", "limit_price", "expected_cost",
-               "status", "cards_open", "created_at", "updated_at"}};
+               "min_cu", "strategy", "cards", "duration", "limit_price", "expected_cost", "status",
+               "cards_open", "created_at", "updated_at"}};
   Rows<Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, const char*> leases_{
       "leases",
-      {"lease_id", "order_id", "listing_id", "node_id", "buyer_id", "supplier_id", "pool",
-       "cards", "card_mask", "price", "started_at", "planned_end", "billable_end", "status"}};
+      {"lease_id", "order_id", "listing_id", "node_id", "buyer_id", "supplier_id", "pool", "cards",
+       "card_mask", "price", "started_at", "planned_end", "billable_end", "status"}};
   Rows<Int, Int, Int, Int> index_prices_{"index_prices", {"event_seq", "pool", "at", "price"}};
   Rows<Int, Int, Int, Int, Int> requeues_{
       "stage_requeues", {"order_id", "parent_order_id", "cards", "duration", "at"}};

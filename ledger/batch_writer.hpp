@@ -18,7 +18,7 @@ namespace spotgrid::ledger {
 void prepare_connection(pqxx::connection_base& connection);
 
 void write_batch(pqxx::transaction_base& txn, std::span<const Applied* const> batch);
-void write_snapshot(pqxx::transaction_base& txn, std::uint64_t command_seq,
-                    UnixSeconds at, const std::string& state);
+void write_snapshot(pqxx::transaction_base& txn, std::uint64_t command_seq, UnixSeconds at,
+                    const std::string& state);
 
 }  // namespace spotgrid::ledger

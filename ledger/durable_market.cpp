@@ -18,11 +18,16 @@ using std::chrono::milliseconds;
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kCommitted: return "committed";
-    case Outcome::kNotApplied: return "not_applied";
-    case Outcome::kOutcomeUnknown: return "outcome_unknown";
-    case Outcome::kOverloaded: return "overloaded";
-    case Outcome::kStopping: return "stopping";
+    case Outcome::kCommitted:
+      return "committed";
+    case Outcome::kNotApplied:
+      return "not_applied";
+    case Outcome::kOutcomeUnknown:
+      return "outcome_unknown";
+    case Outcome::kOverloaded:
+      return "overloaded";
+    case Outcome::kStopping:
+      return "stopping";
   }
   return "?";
 }
@@ -128,7 +133,7 @@ struct DurableMarket::Impl {
         } else if (item.visit) {
           item.visit(&*engine);
         } else {
-          apply(std::move(item.command), std::move(item.done));
+          apply(item.command, std::move(item.done));
         }
       }
       work.clear();
@@ -141,10 +146,9 @@ struct DurableMarket::Impl {
     persist.close();  // the persister commits what is queued, then ends
   }
 
-  void apply(engine::CommandBody body, CompletionHandler done) {
+  void apply(const engine::CommandBody& body, CompletionHandler done) {
     Pending pending;
-    pending.applied.command = engine::Command{std::max(options.clock(), engine->now()),
-                                              std::move(body)};
+    pending.applied.command = engine::Command{std::max(options.clock(), engine->now()), body};
     const auto result = engine->submit(pending.applied.command, pending.applied.events);
     pending.applied.command_seq = result.command_seq;
     pending.applied.rejected = result.rejected;
@@ -334,19 +338,21 @@ struct DurableMarket::Impl {
 DurableMarket::DurableMarket(MarketOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
 
-DurableMarket::~DurableMarket() { stop(); }
+DurableMarket::~DurableMarket() {
+  stop();
+}
 
 void DurableMarket::start() {
   impl_->persister_thread = std::thread([this] { impl_->persister_loop(); });
   impl_->engine_thread = std::thread([this] { impl_->engine_loop(); });
 }
 
-void DurableMarket::submit(engine::CommandBody command, CompletionHandler done) {
+void DurableMarket::submit(const engine::CommandBody& command, CompletionHandler done) {
   if (!impl_->accepting.load()) {
     reply(done, impl_->stopping.load() ? Outcome::kStopping : Outcome::kNotApplied);
     return;
   }
-  Inbound item{std::move(command), std::move(done), nullptr};
+  Inbound item{command, std::move(done), nullptr};
   if (!impl_->inbound.try_push(item))
     reply(item.done, impl_->stopping.load() ? Outcome::kStopping : Outcome::kOverloaded);
 }

@@ -9,22 +9,32 @@ using engine::Event;
 
 std::string_view to_string(LedgerAccount account) {
   switch (account) {
-    case LedgerAccount::kCash: return "cash";
-    case LedgerAccount::kHold: return "hold";
-    case LedgerAccount::kReceivable: return "receivable";
-    case LedgerAccount::kRevenue: return "revenue";
-    case LedgerAccount::kExternal: return "external";
+    case LedgerAccount::kCash:
+      return "cash";
+    case LedgerAccount::kHold:
+      return "hold";
+    case LedgerAccount::kReceivable:
+      return "receivable";
+    case LedgerAccount::kRevenue:
+      return "revenue";
+    case LedgerAccount::kExternal:
+      return "external";
   }
   return "?";
 }
 
 std::string_view to_string(TxnKind kind) {
   switch (kind) {
-    case TxnKind::kDeposit: return "deposit";
-    case TxnKind::kWithdrawal: return "withdrawal";
-    case TxnKind::kHold: return "hold";
-    case TxnKind::kRelease: return "release";
-    case TxnKind::kSettlement: return "settlement";
+    case TxnKind::kDeposit:
+      return "deposit";
+    case TxnKind::kWithdrawal:
+      return "withdrawal";
+    case TxnKind::kHold:
+      return "hold";
+    case TxnKind::kRelease:
+      return "release";
+    case TxnKind::kSettlement:
+      return "settlement";
   }
   return "?";
 }

@@ -1,8 +1,8 @@
 #include "spotgrid/ledger/recovery.hpp"
 
 #include <map>
-#include <set>
 #include <pqxx/pqxx>
+#include <set>
 
 #include "batch_writer.hpp"
 #include "spotgrid/engine/codec.hpp"
@@ -78,8 +78,7 @@ Engine load_market(pqxx::connection_base& connection, const MarketSetup& setup, 
   return engine;
 }
 
-std::vector<std::string> compare_balances(pqxx::connection_base& connection,
-                                          const Engine& engine) {
+std::vector<std::string> compare_balances(pqxx::connection_base& connection, const Engine& engine) {
   pqxx::read_transaction txn(connection, "compare_balances");
   std::map<std::pair<long long, std::string>, long long> ledger;
   for (const pqxx::row& row : txn.exec("SELECT owner_id, account, balance FROM ledger_accounts"))

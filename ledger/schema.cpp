@@ -10,7 +10,9 @@ namespace {
 constexpr long long kMigrationLock = 0x73706f7467726964;
 }  // namespace
 
-int latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
+int latest_schema_version() {
+  return migrations().empty() ? 0 : migrations().back().version;
+}
 
 MigrationReport migrate(pqxx::connection_base& connection) {
   pqxx::work txn(connection, "migrate");
@@ -20,7 +22,8 @@ MigrationReport migrate(pqxx::connection_base& connection) {
       " version integer PRIMARY KEY,"
       " name text NOT NULL,"
       " applied_at timestamptz NOT NULL DEFAULT now())");
-  const int current = txn.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+  const int current =
+      txn.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
   const int latest = latest_schema_version();
   if (current > latest) {
     throw SchemaTooNew("database schema version " + std::to_string(current) +

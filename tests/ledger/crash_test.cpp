@@ -53,7 +53,8 @@ Child spawn_driver(const std::string& conninfo, std::uint64_t seed, UnixSeconds 
 void read_acks(int fd, Clock::time_point deadline, std::string& buffer,
                std::map<std::uint64_t, std::size_t>& acked) {
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return;
     pollfd pfd{fd, POLLIN, 0};
     if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return;

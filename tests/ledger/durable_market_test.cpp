@@ -70,7 +70,7 @@ std::map<std::uint64_t, std::size_t> drive(Market& market, std::uint64_t seed,
     for (std::uint32_t i = 0; i < kWindow; ++i) {
       engine::Command command = sim.next();
       market.now.store(command.now);
-      market.market->submit(std::move(command.body), [&, i](Completion&& completion) {
+      market.market->submit(command.body, [&, i](Completion&& completion) {
         std::lock_guard lock(mutex);
         done[i] = std::move(completion);
         if (--pending == 0) all_done.notify_one();
@@ -116,9 +116,10 @@ TEST(DurableMarket, ARejectedCommandIsLoggedAndMovesNoMoney) {
   const Completion overdraft = market.run(engine::Withdraw{7, 11 * kUsd});
   EXPECT_EQ(overdraft.outcome, Outcome::kCommitted);
   EXPECT_EQ(overdraft.rejected, engine::Reject::kInsufficientFunds);
-  EXPECT_EQ(query(db.conninfo(), "SELECT (rejected = 'insufficient_funds')::int FROM command_log"
-                                 " WHERE command_seq = " +
-                                     std::to_string(overdraft.command_seq)),
+  EXPECT_EQ(query(db.conninfo(),
+                  "SELECT (rejected = 'insufficient_funds')::int FROM command_log"
+                  " WHERE command_seq = " +
+                      std::to_string(overdraft.command_seq)),
             1);
   EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM ledger_transactions"), 1);
   EXPECT_TRUE(testing::verify_durable_market(db.conninfo(), {}).empty());

@@ -32,12 +32,18 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const char* value = argv[i + 1];
-    if (flag == "--conninfo") args.conninfo = value;
-    else if (flag == "--seed") args.seed = std::strtoull(value, nullptr, 10);
-    else if (flag == "--start") args.start = std::strtoll(value, nullptr, 10);
-    else if (flag == "--commands") args.commands = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
-    else if (flag == "--window") args.window = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
-    else if (flag == "--snapshot-every") args.snapshot_every = std::strtoull(value, nullptr, 10);
+    if (flag == "--conninfo")
+      args.conninfo = value;
+    else if (flag == "--seed")
+      args.seed = std::strtoull(value, nullptr, 10);
+    else if (flag == "--start")
+      args.start = std::strtoll(value, nullptr, 10);
+    else if (flag == "--commands")
+      args.commands = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
+    else if (flag == "--window")
+      args.window = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
+    else if (flag == "--snapshot-every")
+      args.snapshot_every = std::strtoull(value, nullptr, 10);
   }
   return args;
 }
@@ -58,7 +64,8 @@ int main(int argc, char** argv) {
   market.start();
   if (!market.wait_ready(std::chrono::seconds(60))) {
     const auto status = market.status();
-    std::fprintf(stderr, "not ready: %s %s\n", status.fatal_error.c_str(), status.last_error.c_str());
+    std::fprintf(stderr, "not ready: %s %s\n", status.fatal_error.c_str(),
+                 status.last_error.c_str());
     return 3;
   }
   sim::MarketSim sim(catalog, tariffs, {.seed = args.seed, .start = args.start});
@@ -70,7 +77,7 @@ int main(int argc, char** argv) {
     for (std::uint32_t i = 0; i < args.window; ++i) {
       engine::Command command = sim.next();
       sim_now.store(command.now);
-      market.submit(std::move(command.body), [&, i](ledger::Completion&& completion) {
+      market.submit(command.body, [&, i](ledger::Completion&& completion) {
         std::lock_guard lock(mutex);
         done[i] = std::move(completion);
         if (--pending == 0) all_done.notify_one();
@@ -80,7 +87,8 @@ int main(int argc, char** argv) {
     all_done.wait(lock, [&] { return pending == 0; });
     for (ledger::Completion& completion : done) {
       if (completion.outcome != ledger::Outcome::kCommitted) {
-        std::fprintf(stderr, "driver: %s (%s)\n", std::string(to_string(completion.outcome)).c_str(),
+        std::fprintf(stderr, "driver: %s (%s)\n",
+                     std::string(to_string(completion.outcome)).c_str(),
                      market.status().last_error.c_str());
         continue;
       }

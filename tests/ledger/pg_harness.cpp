@@ -105,7 +105,9 @@ PrivateCluster::~PrivateCluster() {
   }
 }
 
-void PrivateCluster::start() { conninfo_ = trim(run_command(kPgScript + " start " + state_dir_)); }
+void PrivateCluster::start() {
+  conninfo_ = trim(run_command(kPgScript + " start " + state_dir_));
+}
 
 void PrivateCluster::stop(const std::string& mode) {
   run_command(kPgScript + " stop " + state_dir_ + " " + mode);
@@ -157,8 +159,8 @@ std::vector<std::string> verify_durable_market(
          txn.exec("SELECT command_seq, command, events FROM command_log ORDER BY command_seq")) {
       const auto seq = row[0].as<std::uint64_t>();
       const pqxx::binarystring bytes(row[1]);
-      const auto command = engine::decode_command(
-          {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+      const auto command =
+          engine::decode_command({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
       if (!command) {
         problems.add("command " + std::to_string(seq) + " does not decode");
         break;
@@ -171,7 +173,8 @@ std::vector<std::string> verify_durable_market(
       seen.insert(seq);
       if (auto it = acked_event_hashes.find(seq);
           it != acked_event_hashes.end() && it->second != events_hash(row[2].c_str())) {
-        problems.add("acknowledged command " + std::to_string(seq) + " has other events in the log");
+        problems.add("acknowledged command " + std::to_string(seq) +
+                     " has other events in the log");
       }
       for (const engine::Event& event : events) {
         if (auto posting = ledger::posting_for(event)) {
@@ -183,7 +186,8 @@ std::vector<std::string> verify_durable_market(
     }
   }
   for (const auto& [seq, hash] : acked_event_hashes) {
-    if (!seen.contains(seq)) problems.add("acknowledged command " + std::to_string(seq) + " is lost");
+    if (!seen.contains(seq))
+      problems.add("acknowledged command " + std::to_string(seq) + " is lost");
   }
 
   pqxx::read_transaction txn(connection);
@@ -214,7 +218,8 @@ std::vector<std::string> verify_durable_market(
              " WHERE coalesce(a.balance, 0) <> coalesce(e.total, 0)") != 0) {
     problems.add("account balances differ from their entries");
   }
-  if (scalar(txn, "SELECT count(*) FROM ledger_accounts WHERE account <> 'external' AND balance < 0"))
+  if (scalar(txn,
+             "SELECT count(*) FROM ledger_accounts WHERE account <> 'external' AND balance < 0"))
     problems.add("an account is below zero");
   if (scalar(txn, "SELECT coalesce(sum(hold), 0) FROM orders") !=
       scalar(txn, "SELECT coalesce(sum(balance), 0) FROM ledger_accounts WHERE account = 'hold'")) {

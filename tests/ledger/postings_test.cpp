@@ -7,7 +7,9 @@ namespace {
 
 using engine::Event;
 
-Event event(engine::EventBody body) { return Event{7, 42, 1'767'571'200, body}; }
+Event event(engine::EventBody body) {
+  return Event{7, 42, 1'767'571'200, body};
+}
 
 std::vector<std::tuple<AccountId, LedgerAccount, Micros>> entries(const Posting& posting) {
   std::vector<std::tuple<AccountId, LedgerAccount, Micros>> out;
@@ -23,8 +25,8 @@ TEST(Postings, DepositCreditsCashAgainstExternal) {
   EXPECT_EQ(posting->txn_id, 42u);
   EXPECT_EQ(posting->command_seq, 7u);
   using E = std::vector<std::tuple<AccountId, LedgerAccount, Micros>>;
-  EXPECT_EQ(entries(*posting), (E{{kPlatformOwner, LedgerAccount::kExternal, -500},
-                                  {3, LedgerAccount::kCash, 500}}));
+  EXPECT_EQ(entries(*posting),
+            (E{{kPlatformOwner, LedgerAccount::kExternal, -500}, {3, LedgerAccount::kCash, 500}}));
 }
 
 TEST(Postings, WithdrawalDebitsCash) {
@@ -32,8 +34,8 @@ TEST(Postings, WithdrawalDebitsCash) {
   ASSERT_TRUE(posting);
   EXPECT_EQ(posting->kind, TxnKind::kWithdrawal);
   using E = std::vector<std::tuple<AccountId, LedgerAccount, Micros>>;
-  EXPECT_EQ(entries(*posting), (E{{kPlatformOwner, LedgerAccount::kExternal, 200},
-                                  {3, LedgerAccount::kCash, -200}}));
+  EXPECT_EQ(entries(*posting),
+            (E{{kPlatformOwner, LedgerAccount::kExternal, 200}, {3, LedgerAccount::kCash, -200}}));
 }
 
 TEST(Postings, HoldAndReleaseMoveBetweenCashAndHold) {
@@ -44,12 +46,15 @@ TEST(Postings, HoldAndReleaseMoveBetweenCashAndHold) {
   EXPECT_EQ(release->kind, TxnKind::kRelease);
   EXPECT_EQ(hold->order, 99u);
   using E = std::vector<std::tuple<AccountId, LedgerAccount, Micros>>;
-  EXPECT_EQ(entries(*hold), (E{{5, LedgerAccount::kCash, -1'000}, {5, LedgerAccount::kHold, 1'000}}));
-  EXPECT_EQ(entries(*release), (E{{5, LedgerAccount::kCash, 400}, {5, LedgerAccount::kHold, -400}}));
+  EXPECT_EQ(entries(*hold),
+            (E{{5, LedgerAccount::kCash, -1'000}, {5, LedgerAccount::kHold, 1'000}}));
+  EXPECT_EQ(entries(*release),
+            (E{{5, LedgerAccount::kCash, 400}, {5, LedgerAccount::kHold, -400}}));
 }
 
 TEST(Postings, SettlementPaysSupplierLessFeeAndPlatformTheFee) {
-  const auto posting = posting_for(event(engine::LeaseSettled{11, 3, 5, 9, 1'000, 50, 1'000, false}));
+  const auto posting =
+      posting_for(event(engine::LeaseSettled{11, 3, 5, 9, 1'000, 50, 1'000, false}));
   ASSERT_TRUE(posting);
   EXPECT_EQ(posting->kind, TxnKind::kSettlement);
   EXPECT_EQ(posting->lease, 11u);

@@ -28,10 +28,13 @@ class Schema : public ::testing::Test {
   }
   void post_deposit(long long txn_id, long long owner, long long amount) {
     pqxx::work txn(connection);
-    txn.exec_params("INSERT INTO ledger_transactions (txn_id, command_seq, at, kind)"
-                    " VALUES ($1, 1, 0, 'deposit')", txn_id);
-    txn.exec_params("INSERT INTO ledger_entries VALUES ($1, 0, 'external', $3), ($1, $2, 'cash', -$3)",
-                    txn_id, owner, -amount);
+    txn.exec_params(
+        "INSERT INTO ledger_transactions (txn_id, command_seq, at, kind)"
+        " VALUES ($1, 1, 0, 'deposit')",
+        txn_id);
+    txn.exec_params(
+        "INSERT INTO ledger_entries VALUES ($1, 0, 'external', $3), ($1, $2, 'cash', -$3)", txn_id,
+        owner, -amount);
     txn.commit();
   }
 
@@ -65,7 +68,8 @@ TEST_F(Schema, RefusesADatabaseNewerThanTheBinary) {
 
 TEST_F(Schema, PostingMovesBalances) {
   post_deposit(1, 7, 1'000);
-  EXPECT_EQ(count("SELECT balance FROM ledger_accounts WHERE owner_id = 7 AND account = 'cash'"), 1'000);
+  EXPECT_EQ(count("SELECT balance FROM ledger_accounts WHERE owner_id = 7 AND account = 'cash'"),
+            1'000);
   EXPECT_EQ(count("SELECT sum(balance) FROM ledger_accounts"), 0);
 }
 
@@ -91,7 +95,8 @@ TEST_F(Schema, RefusesAnOverdraft) {
       "INSERT INTO ledger_transactions VALUES (2, 2, 0, 'withdrawal', 0, 0);"
       "INSERT INTO ledger_entries VALUES (2, 0, 'external', 101), (2, 7, 'cash', -101)",
       "ledger_account_not_negative");
-  EXPECT_EQ(count("SELECT balance FROM ledger_accounts WHERE owner_id = 7 AND account = 'cash'"), 100);
+  EXPECT_EQ(count("SELECT balance FROM ledger_accounts WHERE owner_id = 7 AND account = 'cash'"),
+            100);
 }
 
 TEST_F(Schema, LedgerAndLogAreAppendOnly) {

@@ -155,9 +155,9 @@ struct LeaseEnded {
 };
 struct LeaseSettled {
   LeaseId lease;
-  OrderId order;       // whose hold it draws on
-  AccountId buyer;     // whose hold pays ...
-  AccountId supplier;  // ... and whose receivable earns
+  OrderId order;        // whose hold it draws on
+  AccountId buyer;      // whose hold pays ...
+  AccountId supplier;   // ... and whose receivable earns
   Micros charge;        // moved from the buyer's hold ...
   Micros platform_fee;  // ... of which this to the platform, the rest to the supplier
   Micros charged_total;

@@ -50,7 +50,7 @@ struct MarketOptions {
   std::uint32_t inbound_capacity = 65'536;   // commands waiting for the engine
   std::uint32_t persist_capacity = 65'536;   // applied commands waiting for a commit
   std::uint64_t snapshot_every_commands = 250'000;
-  bool tick_every_second = true;  // the engine's once-a-second Tick, on the clock below
+  bool tick_every_second = true;       // the engine's once-a-second Tick, on the clock below
   std::function<UnixSeconds()> clock;  // default: the system clock
   std::chrono::milliseconds retry_max{1'000};  // backoff cap while PostgreSQL is down
 };
@@ -80,7 +80,7 @@ class DurableMarket {
   // Starts the threads; recovery runs on the engine thread (see status().ready).
   void start();
   // Thread-safe. `done` is called exactly once, on a market thread.
-  void submit(engine::CommandBody command, CompletionHandler done);
+  void submit(const engine::CommandBody& command, CompletionHandler done);
   // Runs `reader` on the engine thread between commands and waits for it. The
   // state it sees may include commands whose commit is still pending. False
   // when the market is not ready (the reader did not run).
