@@ -1,5 +1,6 @@
-// spotgrid-demo: replays a seeded market through the matching engine.
-// Usage: spotgrid-demo [--config DIR] [--seed N] [--commands N]
+// spotgrid-demo: plays a seeded market through the matching engine, in memory
+// or (with --conninfo) durably through PostgreSQL.
+// Usage: spotgrid-demo [--config DIR] [--seed N] [--commands N] [--conninfo PG]
 
 #include <charconv>
 #include <cstring>
@@ -27,13 +28,16 @@ int main(int argc, char** argv) {
       options.config_dir = std::string(value);
     } else if (flag == "--seed") {
       ok = ok && parse_number(value, options.seed);
+    } else if (flag == "--conninfo") {
+      options.conninfo = std::string(value);
     } else if (flag == "--commands") {
       ok = ok && parse_number(value, options.commands);
     } else {
       ok = false;
     }
     if (!ok) {
-      std::cerr << "usage: spotgrid-demo [--config DIR] [--seed N] [--commands N]\n";
+      std::cerr
+          << "usage: spotgrid-demo [--config DIR] [--seed N] [--commands N] [--conninfo PG]\n";
       return 2;
     }
   }

@@ -219,8 +219,8 @@ struct DurableMarket::Impl {
 
   // Recovery can never succeed: stay down and say why (spotgridd exits on this).
   void fatal(const std::string& why) {
+    stopping.store(true);  // before the status: whoever sees the error sees kStopping
     update_status([&](MarketStatus& s) { s.fatal_error = why; });
-    stopping.store(true);
   }
 
   void fail_inbound(Outcome outcome) {

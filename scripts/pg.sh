@@ -39,6 +39,12 @@ start() {
   if [[ -f "$env_file" ]]; then
     # shellcheck disable=SC1090
     source "$env_file"
+    # The data dir lives under /tmp: after a reboot it is gone, so start afresh.
+    [[ -f "$PG_DATA/PG_VERSION" ]] || rm -f "$env_file"
+  fi
+  if [[ -f "$env_file" ]]; then
+    # shellcheck disable=SC1090
+    source "$env_file"
     data=$PG_DATA
     port=$PG_PORT
   else

@@ -3,8 +3,15 @@
 #include <iomanip>
 #include <ostream>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <pqxx/pqxx>
+
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/engine/engine.hpp"
+#include "spotgrid/ledger/durable_market.hpp"
+#include "spotgrid/ledger/trial_balance.hpp"
 #include "spotgrid/sim/market_sim.hpp"
 
 namespace spotgrid::sim {
@@ -28,11 +35,11 @@ struct Tally {
   std::uint64_t leases_ended = 0;
 };
 
-void print_trade(std::ostream& out, const Engine& engine, const LeaseStarted& trade) {
+void print_trade(std::ostream& out, const Catalog& catalog, const LeaseStarted& trade) {
   out << "  t=" << trade.start << "  lease " << trade.lease << "  "
-      << engine.catalog().model(trade.pool).model << " x" << trade.cards << "  node " << trade.node
-      << "  @ " << usd(trade.price_micros_per_card_hour) << "/card-h  buyer " << trade.buyer
-      << "  until " << trade.planned_end << '\n';
+      << catalog.model(trade.pool).model << " x" << trade.cards << "  node " << trade.node << "  @ "
+      << usd(trade.price_micros_per_card_hour) << "/card-h  buyer " << trade.buyer << "  until "
+      << trade.planned_end << '\n';
 }
 
 void print_books(std::ostream& out, const Engine& engine) {
@@ -56,35 +63,23 @@ void print_books(std::ostream& out, const Engine& engine) {
   }
 }
 
-}  // namespace
-
-int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
-  auto catalog = load_catalog_file(options.config_dir + "/gpus.json");
-  if (!catalog) return err << "spotgrid-demo: " << catalog.error().message() << '\n', 1;
-  auto tariffs = load_tariffs_file(options.config_dir + "/tariffs.json");
-  if (!tariffs) return err << "spotgrid-demo: " << tariffs.error().message() << '\n', 1;
-
-  Engine engine(catalog.value(), tariffs.value(), EngineConfig{});
-  MarketSim sim(engine.catalog(), engine.tariffs(), MarketSimOptions{.seed = options.seed});
-  std::vector<Event> events;
-  Tally tally;
-  out << "spotgrid engine demo: seed " << options.seed << ", " << options.commands << " commands, "
-      << engine.catalog().pool_count() << " pools, " << engine.tariffs().region_count()
-      << " regions\n\ntrades:\n";
-  for (std::uint32_t i = 0; i < options.commands; ++i) {
-    events.clear();
-    const SubmitResult result = engine.submit(sim.next(), events);
-    sim.observe(events);
-    ++tally.commands;
-    tally.rejected += result.rejected.has_value();
-    for (const Event& event : events) {
-      if (const auto* trade = std::get_if<LeaseStarted>(&event.body)) {
-        if (tally.trades++ < options.trades_to_print) print_trade(out, engine, *trade);
-        tally.cards_traded += trade->cards;
-      }
-      tally.leases_ended += std::holds_alternative<LeaseEnded>(event.body);
+// Counts (and prints the first trades of) one command's outcome.
+void record(std::ostream& out, const Catalog& catalog, const DemoOptions& options, Tally& tally,
+            bool rejected, const std::vector<Event>& events) {
+  ++tally.commands;
+  tally.rejected += rejected;
+  for (const Event& event : events) {
+    if (const auto* trade = std::get_if<LeaseStarted>(&event.body)) {
+      if (tally.trades++ < options.trades_to_print) print_trade(out, catalog, *trade);
+      tally.cards_traded += trade->cards;
     }
+    tally.leases_ended += std::holds_alternative<LeaseEnded>(event.body);
   }
+}
+
+// Books, summary and invariants; returns the exit code.
+int finish(std::ostream& out, std::ostream& err, const DemoOptions& options, const Tally& tally,
+           const Engine& engine) {
   if (tally.trades > options.trades_to_print)
     out << "  ... " << tally.trades - options.trades_to_print << " more\n";
   out << "\nbooks at t=" << engine.now() << ':';
@@ -98,6 +93,125 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
     err << "invariant broken: " << problem << '\n';
   out << "invariants: " << (problems.empty() ? "all hold" : "BROKEN") << '\n';
   return problems.empty() ? 0 : 1;
+}
+
+int run_in_memory(const DemoOptions& options, const ledger::MarketSetup& setup, std::ostream& out,
+                  std::ostream& err) {
+  Engine engine(setup.catalog, setup.tariffs, setup.config);
+  MarketSim sim(engine.catalog(), engine.tariffs(), MarketSimOptions{.seed = options.seed});
+  std::vector<Event> events;
+  Tally tally;
+  out << "spotgrid engine demo: seed " << options.seed << ", " << options.commands << " commands, "
+      << engine.catalog().pool_count() << " pools, " << engine.tariffs().region_count()
+      << " regions\n\ntrades:\n";
+  for (std::uint32_t i = 0; i < options.commands; ++i) {
+    events.clear();
+    const SubmitResult result = engine.submit(sim.next(), events);
+    sim.observe(events);
+    record(out, engine.catalog(), options, tally, result.rejected.has_value(), events);
+  }
+  return finish(out, err, options, tally, engine);
+}
+
+// The same market through the durable path: every command is committed to
+// PostgreSQL before it counts, and the books printed at the end are those of an
+// engine recovered from the database, checked against its ledger.
+int run_durable(const DemoOptions& options, const ledger::MarketSetup& setup, std::ostream& out,
+                std::ostream& err) {
+  std::atomic<UnixSeconds> sim_now{MarketSimOptions{}.start};
+  ledger::MarketOptions market_options;
+  market_options.conninfo = options.conninfo;
+  market_options.setup = setup;
+  market_options.clock = [&] { return sim_now.load(); };
+  ledger::DurableMarket market(std::move(market_options));
+  market.start();
+  if (!market.wait_ready(std::chrono::seconds(60))) {
+    const auto status = market.status();
+    err << "spotgrid-demo: PostgreSQL: "
+        << (status.fatal_error.empty() ? status.last_error : status.fatal_error) << '\n';
+    return 1;
+  }
+  const std::uint64_t recovered = market.status().committed_seq;
+  UnixSeconds resume_at = 0;
+  market.read([&](const Engine& engine) { resume_at = engine.now(); });
+  sim_now.store(std::max(sim_now.load(), resume_at + 1));
+  MarketSim sim(setup.catalog, setup.tariffs,
+                MarketSimOptions{.seed = options.seed + recovered, .start = sim_now.load()});
+  out << "spotgrid durable demo: seed " << options.seed << ", " << options.commands
+      << " commands, recovered " << recovered << " commands from PostgreSQL\n\ntrades:\n";
+
+  Tally tally;
+  std::uint64_t not_committed = 0;
+  constexpr std::uint32_t kWindow = 64;
+  std::vector<ledger::Completion> done(kWindow);
+  const auto started = std::chrono::steady_clock::now();
+  for (std::uint32_t sent = 0; sent < options.commands; sent += kWindow) {
+    const std::uint32_t count = std::min(kWindow, options.commands - sent);
+    std::mutex mutex;
+    std::condition_variable all_done;
+    std::uint32_t pending = count;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const Command command = sim.next();
+      sim_now.store(command.now);
+      market.submit(command.body, [&, i](ledger::Completion&& completion) {
+        const std::lock_guard lock(mutex);
+        done[i] = std::move(completion);
+        if (--pending == 0) all_done.notify_one();
+      });
+    }
+    std::unique_lock lock(mutex);
+    all_done.wait(lock, [&] { return pending == 0; });
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (done[i].outcome != ledger::Outcome::kCommitted) {
+        ++not_committed;
+        continue;
+      }
+      sim.observe(done[i].events);
+      record(out, setup.catalog, options, tally, done[i].rejected.has_value(), done[i].events);
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  market.stop();
+
+  pqxx::connection connection(options.conninfo);
+  const Engine engine = ledger::load_market(connection, setup);
+  const int code = finish(out, err, options, tally, engine);
+  out << "durable: " << tally.commands << " commands committed in " << std::fixed
+      << std::setprecision(2) << seconds << " s (" << not_committed
+      << " not committed), log at command " << engine.last_command_seq() << '\n';
+  const ledger::TrialBalance balance = ledger::trial_balance(connection);
+  out << "\ntrial balance (" << balance.transactions << " ledger transactions):\n";
+  for (const ledger::TrialBalanceLine& line : balance.lines) {
+    out << "  " << std::left << std::setw(12) << line.account << std::right << std::setw(6)
+        << line.accounts << " accounts  " << usd(line.balance) << '\n';
+  }
+  out << "  total                      " << usd(balance.total) << '\n';
+  const auto differences = ledger::compare_balances(connection, engine);
+  for (const std::string& difference : differences)
+    err << "ledger differs from the engine: " << difference << '\n';
+  out << "ledger: "
+      << (differences.empty() && balance.total == 0 ? "balances, and matches the engine" : "BROKEN")
+      << '\n';
+  return code != 0 || !differences.empty() || balance.total != 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
+  auto catalog = load_catalog_file(options.config_dir + "/gpus.json");
+  if (!catalog) return err << "spotgrid-demo: " << catalog.error().message() << '\n', 1;
+  auto tariffs = load_tariffs_file(options.config_dir + "/tariffs.json");
+  if (!tariffs) return err << "spotgrid-demo: " << tariffs.error().message() << '\n', 1;
+  const ledger::MarketSetup setup{std::move(catalog).value(), std::move(tariffs).value(),
+                                  EngineConfig{}};
+  if (options.conninfo.empty()) return run_in_memory(options, setup, out, err);
+  try {
+    return run_durable(options, setup, out, err);
+  } catch (const std::exception& e) {
+    err << "spotgrid-demo: " << e.what() << '\n';
+    return 1;
+  }
 }
 
 }  // namespace spotgrid::sim
