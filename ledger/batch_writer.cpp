@@ -19,11 +19,11 @@ namespace {
 using Int = long long;  // pqxx converts long long, not every fixed-width alias
 
 // Changes to rows that already exist (or were inserted earlier in this batch),
-// folded per id so each row is updated once per batch. Sentinels mean "keep":
-// an empty status, a negative count, a zero price.
+// folded per id so each row is updated once per batch. A null state, a
+// negative count or a zero price means "keep".
 struct OrderChange {
-  std::string status;
-  std::string unfilled_reason;
+  const char* status = nullptr;
+  const char* unfilled_reason = nullptr;  // set with every status
   Int cards_open = -1;
   Int filled_delta = 0;
   Int hold_delta = 0;
@@ -31,8 +31,8 @@ struct OrderChange {
   Int at = 0;
 };
 struct LeaseChange {
-  std::string status;
-  std::string end_reason;
+  const char* status = nullptr;
+  const char* end_reason = nullptr;
   Int billable_end = -1;
   Int reclaim_at = 0;
   Int charged = -1;
@@ -40,7 +40,7 @@ struct LeaseChange {
   Int at = 0;
 };
 struct ListingChange {
-  std::string status;
+  const char* status = nullptr;
   Int at = 0;
 };
 
@@ -160,13 +160,15 @@ class BatchRows {
     requeues_.add(as_int(b.order), as_int(b.parent), Int{b.cards}, b.duration, event.at);
   }
   void project(const Command&, const Event& event, const OrderDeferred& b) {
-    order_changes_.at(b.order, event.at).status = "deferred";
+    OrderChange& change = order_changes_.at(b.order, event.at);
+    change.status = "deferred";
+    change.unfilled_reason = to_string(UnfilledReason::kWaitingForCheaperTariff).data();
   }
   void project(const Command&, const Event& event, const OrderResting& b) {
     OrderChange& change = order_changes_.at(b.order, event.at);
     change.status = "resting";
     change.cards_open = b.cards_open;
-    change.unfilled_reason = to_string(b.reason);
+    change.unfilled_reason = to_string(b.reason).data();
   }
   void project(const Command&, const Event& event, const OrderFilled& b) {
     finish_order(order_changes_.at(b.order, event.at), "filled");
@@ -194,7 +196,7 @@ class BatchRows {
   void project(const Command&, const Event& event, const LeaseEnded& b) {
     LeaseChange& change = lease_changes_.at(b.lease, event.at);
     change.status = "ended";
-    change.end_reason = to_string(b.reason);
+    change.end_reason = to_string(b.reason).data();
     change.billable_end = b.billable_end;
   }
   void project(const Command&, const Event& event, const LeaseSettled& b) {
@@ -212,7 +214,7 @@ class BatchRows {
   static void finish_order(OrderChange& change, const char* status) {
     change.status = status;
     change.cards_open = 0;
-    change.unfilled_reason.clear();
+    change.unfilled_reason = to_string(UnfilledReason::kNone).data();
   }
 
   // Stages the folded changes and applies them in one round trip, after the
@@ -231,7 +233,7 @@ class BatchRows {
           " FROM stage_requeues r JOIN orders p ON p.order_id = r.parent_order_id;";
     }
     if (!order_changes_.rows().empty()) {
-      Rows<Int, std::string, std::string, Int, Int, Int, Int, Int> staged(
+      Rows<Int, const char*, const char*, Int, Int, Int, Int, Int> staged(
           "stage_order_changes", {"order_id", "status", "unfilled_reason", "cards_open",
                                   "filled_delta", "hold_delta", "limit_price", "at"});
       for (const auto& [id, c] : order_changes_.rows()) {
@@ -240,10 +242,8 @@ class BatchRows {
       }
       staged.copy(txn_);
       sql +=
-          "UPDATE orders o SET"
-          " status = CASE WHEN c.status = '' THEN o.status ELSE c.status END,"
-          " unfilled_reason = CASE WHEN c.status = '' THEN o.unfilled_reason"
-          " ELSE c.unfilled_reason END,"
+          "UPDATE orders o SET status = coalesce(c.status, o.status),"
+          " unfilled_reason = coalesce(c.unfilled_reason, o.unfilled_reason),"
           " cards_open = CASE WHEN c.cards_open < 0 THEN o.cards_open ELSE c.cards_open END,"
           " cards_filled = o.cards_filled + c.filled_delta, hold = o.hold + c.hold_delta,"
           " limit_price = CASE WHEN c.limit_price = 0 THEN o.limit_price ELSE c.limit_price END,"
@@ -251,7 +251,7 @@ class BatchRows {
           " FROM stage_order_changes c WHERE o.order_id = c.order_id;";
     }
     if (!lease_changes_.rows().empty()) {
-      Rows<Int, std::string, std::string, Int, Int, Int, Int> staged(
+      Rows<Int, const char*, const char*, Int, Int, Int, Int> staged(
           "stage_lease_changes", {"lease_id", "status", "end_reason", "billable_end", "reclaim_at",
                                   "charged", "fee_delta"});
       for (const auto& [id, c] : lease_changes_.rows()) {
@@ -260,9 +260,8 @@ class BatchRows {
       }
       staged.copy(txn_);
       sql +=
-          "UPDATE leases l SET"
-          " status = CASE WHEN c.status = '' THEN l.status ELSE c.status END,"
-          " end_reason = CASE WHEN c.status = '' THEN l.end_reason ELSE c.end_reason END,"
+          "UPDATE leases l SET status = coalesce(c.status, l.status),"
+          " end_reason = coalesce(c.end_reason, l.end_reason),"
           " billable_end = CASE WHEN c.billable_end < 0 THEN l.billable_end"
           " ELSE c.billable_end END,"
           " reclaim_at = CASE WHEN c.reclaim_at = 0 THEN l.reclaim_at ELSE c.reclaim_at END,"
@@ -271,7 +270,7 @@ class BatchRows {
           " FROM stage_lease_changes c WHERE l.lease_id = c.lease_id;";
     }
     if (!listing_changes_.rows().empty()) {
-      Rows<Int, std::string, Int> staged("stage_listing_changes", {"listing_id", "status", "at"});
+      Rows<Int, const char*, Int> staged("stage_listing_changes", {"listing_id", "status", "at"});
       for (const auto& [id, c] : listing_changes_.rows())
         staged.add(as_int(id), c.status, c.at);
       staged.copy(txn_);
@@ -327,14 +326,15 @@ void prepare_connection(pqxx::connection_base& connection) {
   txn.exec(
       "CREATE TEMP TABLE IF NOT EXISTS stage_requeues (order_id bigint, parent_order_id bigint,"
       " cards integer, duration bigint, at bigint) ON COMMIT DELETE ROWS;"
-      "CREATE TEMP TABLE IF NOT EXISTS stage_order_changes (order_id bigint, status text,"
-      " unfilled_reason text, cards_open integer, filled_delta integer, hold_delta bigint,"
-      " limit_price bigint, at bigint) ON COMMIT DELETE ROWS;"
-      "CREATE TEMP TABLE IF NOT EXISTS stage_lease_changes (lease_id bigint, status text,"
-      " end_reason text, billable_end bigint, reclaim_at bigint, charged bigint,"
+      "CREATE TEMP TABLE IF NOT EXISTS stage_order_changes (order_id bigint,"
+      " status order_status, unfilled_reason unfilled_reason, cards_open integer,"
+      " filled_delta integer, hold_delta bigint, limit_price bigint, at bigint)"
+      " ON COMMIT DELETE ROWS;"
+      "CREATE TEMP TABLE IF NOT EXISTS stage_lease_changes (lease_id bigint, status lease_status,"
+      " end_reason lease_end, billable_end bigint, reclaim_at bigint, charged bigint,"
       " fee_delta bigint) ON COMMIT DELETE ROWS;"
-      "CREATE TEMP TABLE IF NOT EXISTS stage_listing_changes (listing_id bigint, status text,"
-      " at bigint) ON COMMIT DELETE ROWS;");
+      "CREATE TEMP TABLE IF NOT EXISTS stage_listing_changes (listing_id bigint,"
+      " status listing_status, at bigint) ON COMMIT DELETE ROWS;");
   txn.commit();
 }
 

@@ -11,12 +11,12 @@ TrialBalance trial_balance(pqxx::connection_base& connection) {
   for (const pqxx::row& row :
        txn.exec("SELECT account::text, count(*), sum(balance)::bigint FROM ledger_accounts"
                 " GROUP BY account ORDER BY account")) {
-    TrialBalanceLine line{row[0].as<std::string>(), row[1].as<long long>(),
-                          row[2].as<long long>()};
+    TrialBalanceLine line{row[0].as<std::string>(), row[1].as<long long>(), row[2].as<long long>()};
     result.total += line.balance;
     result.lines.push_back(std::move(line));
   }
-  result.transactions = txn.exec1("SELECT count(*) FROM ledger_transactions")[0].as<std::uint64_t>();
+  result.transactions =
+      txn.exec1("SELECT count(*) FROM ledger_transactions")[0].as<std::uint64_t>();
   txn.commit();
   return result;
 }

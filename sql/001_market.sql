@@ -121,6 +121,16 @@ CREATE TRIGGER command_log_append_only BEFORE UPDATE OR DELETE ON command_log
   FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
 
 -- Current state of the market's objects, for the gateway and finance to query.
+-- Named states are enums: readable, checked, and fixed-width (the persister's
+-- staging tables then need no TOAST table to truncate at every commit).
+CREATE TYPE listing_status AS ENUM ('active', 'withdrawn', 'closed');
+CREATE TYPE order_target AS ENUM ('model', 'class');
+CREATE TYPE order_strategy AS ENUM ('time_first', 'cost_first');
+CREATE TYPE order_status AS ENUM ('accepted', 'deferred', 'resting', 'filled', 'cancelled');
+CREATE TYPE unfilled_reason AS ENUM (
+  'none', 'no_supply_meets_constraints', 'limit_below_best_ask', 'waiting_for_cheaper_tariff');
+CREATE TYPE lease_status AS ENUM ('running', 'ended');
+CREATE TYPE lease_end AS ENUM ('completed', 'stopped', 'reclaimed', 'interrupted');
 CREATE TABLE nodes (
   node_id        bigint   PRIMARY KEY,
   supplier_id    bigint   NOT NULL,
@@ -144,7 +154,7 @@ CREATE TABLE listings (
   floating        boolean NOT NULL,
   available_from  bigint  NOT NULL,
   available_until bigint  NOT NULL,
-  status          text    NOT NULL CHECK (status IN ('active', 'withdrawn', 'closed')),
+  status          listing_status NOT NULL,
   created_at      bigint  NOT NULL,
   closed_at       bigint  NOT NULL DEFAULT 0
 ) WITH (fillfactor = 80);
@@ -156,21 +166,20 @@ CREATE TABLE orders (
   buyer_id        bigint   NOT NULL,
   parent_order_id bigint   NOT NULL DEFAULT 0,  -- set on a failover re-queue
   client_order_id bytea    NOT NULL,
-  target_kind     text     NOT NULL CHECK (target_kind IN ('model', 'class')),
+  target_kind     order_target NOT NULL,
   pool            smallint NOT NULL,  -- model orders
   min_memory_gib  integer  NOT NULL,  -- class orders
   min_cu          bigint   NOT NULL,  -- class orders
-  strategy        text     NOT NULL CHECK (strategy IN ('time_first', 'cost_first')),
+  strategy        order_strategy NOT NULL,
   cards           integer  NOT NULL,
   duration        bigint   NOT NULL,
   limit_price     bigint   NOT NULL,  -- per card-hour (model) or CU-hour (class)
   expected_cost   bigint   NOT NULL,
-  status          text     NOT NULL
-    CHECK (status IN ('accepted', 'deferred', 'resting', 'filled', 'cancelled')),
+  status          order_status NOT NULL,
   cards_open      integer  NOT NULL,
   cards_filled    integer  NOT NULL DEFAULT 0,
   hold            bigint   NOT NULL DEFAULT 0,
-  unfilled_reason text     NOT NULL DEFAULT '',
+  unfilled_reason unfilled_reason NOT NULL DEFAULT 'none',
   created_at      bigint   NOT NULL,
   updated_at      bigint   NOT NULL
 ) WITH (fillfactor = 80);
@@ -192,8 +201,8 @@ CREATE TABLE leases (
   planned_end  bigint   NOT NULL,
   billable_end bigint   NOT NULL,
   reclaim_at   bigint   NOT NULL DEFAULT 0,
-  status       text     NOT NULL CHECK (status IN ('running', 'ended')),
-  end_reason   text     NOT NULL DEFAULT '',
+  status       lease_status NOT NULL,
+  end_reason   lease_end,  -- set when it ends
   charged      bigint   NOT NULL DEFAULT 0,
   fees         bigint   NOT NULL DEFAULT 0
 ) WITH (fillfactor = 80);

@@ -23,7 +23,9 @@
 // PGresult when a connection breaks mid-command (fixed upstream in later
 // releases, e.g. jtv/libpqxx#500); only the tests that stop PostgreSQL under
 // load reach that path. Linked into every binary that uses this harness.
-extern "C" const char* __lsan_default_suppressions() { return "leak:libpqxx-6.4.so\n"; }
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:libpqxx-6.4.so\n";
+}
 
 namespace spotgrid::testing {
 
