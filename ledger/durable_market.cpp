@@ -357,6 +357,23 @@ void DurableMarket::submit(const engine::CommandBody& command, CompletionHandler
     reply(item.done, impl_->stopping.load() ? Outcome::kStopping : Outcome::kOverloaded);
 }
 
+std::vector<Completion> DurableMarket::submit_all(std::span<const engine::CommandBody> commands) {
+  std::vector<Completion> done(commands.size());
+  std::mutex mutex;
+  std::condition_variable all_done;
+  std::size_t pending = commands.size();
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    submit(commands[i], [&, i](Completion&& completion) {
+      const std::lock_guard lock(mutex);
+      done[i] = std::move(completion);
+      if (--pending == 0) all_done.notify_one();
+    });
+  }
+  std::unique_lock lock(mutex);
+  all_done.wait(lock, [&] { return pending == 0; });
+  return done;
+}
+
 bool DurableMarket::read(const EngineReader& reader) {
   if (!impl_->accepting.load()) return false;
   std::promise<bool> ran;

@@ -143,31 +143,22 @@ int run_durable(const DemoOptions& options, const ledger::MarketSetup& setup, st
   Tally tally;
   std::uint64_t not_committed = 0;
   constexpr std::uint32_t kWindow = 64;
-  std::vector<ledger::Completion> done(kWindow);
+  std::vector<CommandBody> window;
   const auto started = std::chrono::steady_clock::now();
   for (std::uint32_t sent = 0; sent < options.commands; sent += kWindow) {
-    const std::uint32_t count = std::min(kWindow, options.commands - sent);
-    std::mutex mutex;
-    std::condition_variable all_done;
-    std::uint32_t pending = count;
-    for (std::uint32_t i = 0; i < count; ++i) {
+    window.clear();
+    for (std::uint32_t i = 0; i < std::min(kWindow, options.commands - sent); ++i) {
       const Command command = sim.next();
       sim_now.store(command.now);
-      market.submit(command.body, [&, i](ledger::Completion&& completion) {
-        const std::lock_guard lock(mutex);
-        done[i] = std::move(completion);
-        if (--pending == 0) all_done.notify_one();
-      });
+      window.push_back(command.body);
     }
-    std::unique_lock lock(mutex);
-    all_done.wait(lock, [&] { return pending == 0; });
-    for (std::uint32_t i = 0; i < count; ++i) {
-      if (done[i].outcome != ledger::Outcome::kCommitted) {
+    for (const ledger::Completion& done : market.submit_all(window)) {
+      if (done.outcome != ledger::Outcome::kCommitted) {
         ++not_committed;
         continue;
       }
-      sim.observe(done[i].events);
-      record(out, setup.catalog, options, tally, done[i].rejected.has_value(), done[i].events);
+      sim.observe(done.events);
+      record(out, setup.catalog, options, tally, done.rejected.has_value(), done.events);
     }
   }
   const double seconds =

@@ -62,23 +62,15 @@ std::map<std::uint64_t, std::size_t> drive(Market& market, std::uint64_t seed,
   sim::MarketSim sim(setup.catalog, setup.tariffs, {.seed = seed, .start = start});
   std::map<std::uint64_t, std::size_t> acked;
   constexpr std::uint32_t kWindow = 32;
-  std::vector<Completion> done(kWindow);
+  std::vector<engine::CommandBody> window;
   for (std::uint32_t sent = 0; sent < commands; sent += kWindow) {
-    std::mutex mutex;
-    std::condition_variable all_done;
-    std::uint32_t pending = kWindow;
+    window.clear();
     for (std::uint32_t i = 0; i < kWindow; ++i) {
-      engine::Command command = sim.next();
+      const engine::Command command = sim.next();
       market.now.store(command.now);
-      market.market->submit(command.body, [&, i](Completion&& completion) {
-        std::lock_guard lock(mutex);
-        done[i] = std::move(completion);
-        if (--pending == 0) all_done.notify_one();
-      });
+      window.push_back(command.body);
     }
-    std::unique_lock lock(mutex);
-    all_done.wait(lock, [&] { return pending == 0; });
-    for (Completion& completion : done) {
+    for (Completion& completion : market.market->submit_all(window)) {
       if (completion.outcome != Outcome::kCommitted) continue;
       acked[completion.command_seq] = testing::events_hash(engine::to_text(completion.events));
       sim.observe(completion.events);

@@ -69,23 +69,15 @@ int main(int argc, char** argv) {
     return 3;
   }
   sim::MarketSim sim(catalog, tariffs, {.seed = args.seed, .start = args.start});
-  std::vector<ledger::Completion> done(args.window);
-  std::mutex mutex;
-  std::condition_variable all_done;
+  std::vector<engine::CommandBody> window;
   for (std::uint32_t sent = 0; sent < args.commands; sent += args.window) {
-    std::uint32_t pending = args.window;
+    window.clear();
     for (std::uint32_t i = 0; i < args.window; ++i) {
-      engine::Command command = sim.next();
+      const engine::Command command = sim.next();
       sim_now.store(command.now);
-      market.submit(command.body, [&, i](ledger::Completion&& completion) {
-        std::lock_guard lock(mutex);
-        done[i] = std::move(completion);
-        if (--pending == 0) all_done.notify_one();
-      });
+      window.push_back(command.body);
     }
-    std::unique_lock lock(mutex);
-    all_done.wait(lock, [&] { return pending == 0; });
-    for (ledger::Completion& completion : done) {
+    for (ledger::Completion& completion : market.submit_all(window)) {
       if (completion.outcome != ledger::Outcome::kCommitted) {
         std::fprintf(stderr, "driver: %s (%s)\n",
                      std::string(to_string(completion.outcome)).c_str(),

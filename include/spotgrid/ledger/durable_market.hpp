@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,9 @@ class DurableMarket {
   void start();
   // Thread-safe. `done` is called exactly once, on a market thread.
   void submit(const engine::CommandBody& command, CompletionHandler done);
+  // Submits every command (they may share one group commit) and waits for all
+  // of them; the completions come back in the order of `commands`.
+  std::vector<Completion> submit_all(std::span<const engine::CommandBody> commands);
   // Runs `reader` on the engine thread between commands and waits for it. The
   // state it sees may include commands whose commit is still pending. False
   // when the market is not ready (the reader did not run).
