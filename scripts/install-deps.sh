@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   rapidjson-dev libssl-dev
   postgresql libpqxx-dev
+  libboost-dev
 )
 
 missing=()

@@ -1,0 +1,55 @@
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "spotgrid/gateway/http.hpp"
+
+namespace spotgrid::gateway {
+
+namespace {
+
+bool same_name(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+}  // namespace
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (same_name(key, name)) return value;
+  }
+  return {};
+}
+
+HttpResponse error_response(unsigned status, std::string_view code, std::string_view message,
+                            std::string_view field) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  const auto string = [&](std::string_view text) {
+    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  writer.StartObject();
+  writer.Key("error");
+  writer.StartObject();
+  writer.Key("code");
+  string(code);
+  writer.Key("message");
+  string(message);
+  writer.Key("field");
+  if (field.empty()) {
+    writer.Null();
+  } else {
+    string(field);
+  }
+  writer.EndObject();
+  writer.EndObject();
+  return HttpResponse{
+      status, std::string(buffer.GetString(), buffer.GetSize()), "application/json", {}};
+}
+
+}  // namespace spotgrid::gateway

@@ -1,0 +1,175 @@
+// The HTTP front door over real loopback sockets: routing to the handler,
+// answers from other threads, keep-alive, and every limit (body, headers,
+// malformed requests, slow clients, the connection cap).
+#include "spotgrid/gateway/http.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <thread>
+
+namespace spotgrid::gateway {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+
+// Answers /echo with the request, /later from another thread, anything else 404.
+void handle(HttpRequest&& request, Respond respond) {
+  if (request.target == "/later") {
+    std::thread([respond = std::move(respond)] {
+      std::this_thread::sleep_for(20ms);
+      respond(HttpResponse{202, R"({"late":true})", "application/json", {}});
+    }).detach();
+    return;
+  }
+  if (request.target == "/echo") {
+    respond(HttpResponse{200,
+                         request.method + " " + std::string(request.header("x-test")) + " " +
+                             std::to_string(request.body.size()),
+                         "text/plain",
+                         {}});
+    return;
+  }
+  respond(error_response(404, "not_found", "no such route", "path"));
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  HttpServerTest() : server_(options(), handle) { server_.start(); }
+
+  static ServerOptions options() {
+    ServerOptions o;
+    o.body_limit = 1'024;
+    o.header_limit = 1'024;
+    o.request_timeout = 500ms;
+    o.max_connections = 8;
+    return o;
+  }
+
+  tcp::socket connect() {
+    tcp::socket socket(io_);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_.port()));
+    return socket;
+  }
+
+  http::response<http::string_body> exchange(tcp::socket& socket,
+                                             http::request<http::string_body> request) {
+    request.set(http::field::host, "127.0.0.1");
+    request.prepare_payload();
+    http::write(socket, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response);
+    return response;
+  }
+
+  http::response<http::string_body> get(const std::string& target) {
+    tcp::socket socket = connect();
+    return exchange(socket, {http::verb::get, target, 11});
+  }
+
+  // Writes raw bytes, then reads until the server closes; returns what came back.
+  std::string raw(const std::string& bytes) {
+    tcp::socket socket = connect();
+    net::write(socket, net::buffer(bytes));
+    std::string reply;
+    beast::error_code ec;
+    net::read(socket, net::dynamic_buffer(reply), ec);
+    return reply;
+  }
+
+  net::io_context io_;
+  HttpServer server_;
+};
+
+TEST_F(HttpServerTest, RoutesAnswersAndErrorsAsJson) {
+  const auto missing = get("/nowhere");
+  EXPECT_EQ(missing.result_int(), 404u);
+  EXPECT_EQ(missing[http::field::content_type], "application/json");
+  EXPECT_EQ(missing.body(),
+            R"({"error":{"code":"not_found","message":"no such route","field":"path"}})");
+}
+
+TEST_F(HttpServerTest, PassesMethodHeadersAndBody) {
+  tcp::socket socket = connect();
+  http::request<http::string_body> request{http::verb::post, "/echo", 11};
+  request.set("X-Test", "yes");
+  request.body() = std::string(100, 'a');
+  const auto response = exchange(socket, request);
+  EXPECT_EQ(response.result_int(), 200u);
+  EXPECT_EQ(response.body(), "POST yes 100");
+}
+
+TEST_F(HttpServerTest, AnswersFromAnotherThreadAndKeepsTheConnection) {
+  tcp::socket socket = connect();
+  for (int i = 0; i < 3; ++i) {
+    const auto response = exchange(socket, {http::verb::get, "/later", 11});
+    EXPECT_EQ(response.result_int(), 202u);
+    EXPECT_EQ(response.body(), R"({"late":true})");
+  }
+}
+
+TEST_F(HttpServerTest, RefusesAnOversizedBodyWith413) {
+  tcp::socket socket = connect();
+  http::request<http::string_body> request{http::verb::post, "/echo", 11};
+  request.body() = std::string(4'096, 'a');
+  const auto response = exchange(socket, request);
+  EXPECT_EQ(response.result_int(), 413u);
+  EXPECT_NE(response.body().find("body_too_large"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, RefusesOversizedHeadersWith431) {
+  const std::string reply =
+      raw("GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4'096, 'b') + "\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply;
+}
+
+TEST_F(HttpServerTest, RefusesMalformedRequestsWith400) {
+  EXPECT_EQ(raw("GARBAGE\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(raw("GET /echo HTTP/1.1\r\nContent-Length: nope\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+}
+
+TEST_F(HttpServerTest, ClosesASlowClient) {
+  tcp::socket socket = connect();
+  net::write(socket, net::buffer(std::string("GET /echo HTTP/1.1\r\nHost: x\r\n")));
+  const auto started = std::chrono::steady_clock::now();
+  std::string reply;
+  beast::error_code ec;
+  net::read(socket, net::dynamic_buffer(reply), ec);  // blocks until the server closes
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(ec, net::error::eof);
+  EXPECT_TRUE(reply.empty());
+  EXPECT_GE(waited, 400ms);
+  EXPECT_LT(waited, 5s);
+}
+
+TEST_F(HttpServerTest, CapsConnections) {
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < 8; ++i) {
+    held.push_back(connect());
+    net::write(held.back(), net::buffer(std::string("GET")));  // an unfinished request
+  }
+  for (int i = 0; i < 50 && server_.open_connections() < 8; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(server_.open_connections(), 8u);
+  // The ninth is accepted and closed at once.
+  tcp::socket extra = connect();
+  std::string reply;
+  beast::error_code ec;
+  net::read(extra, net::dynamic_buffer(reply), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+  held.clear();
+}
+
+}  // namespace
+}  // namespace spotgrid::gateway
