@@ -189,6 +189,13 @@ std::size_t HttpServer::open_connections() const {
   return impl_->shared->connections.load();
 }
 
+void HttpServer::stop_accepting() {
+  net::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+}
+
 void HttpServer::stop() {
   if (impl_->threads.empty()) return;
   net::post(impl_->io, [this] {

@@ -62,6 +62,8 @@ class HttpServer {
   void start();
   std::uint16_t port() const;
   std::size_t open_connections() const;
+  // Closes the listening socket; open connections carry on (draining).
+  void stop_accepting();
   // Stops accepting and closes every connection; joins the I/O threads. Call
   // it after whatever answers requests asynchronously has stopped.
   void stop();

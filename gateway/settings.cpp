@@ -1,0 +1,160 @@
+#include "spotgrid/gateway/settings.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+namespace spotgrid::gateway {
+namespace {
+
+using rapidjson::Value;
+
+// One setting: where it lives, what it accepts, and where it goes.
+struct Spec {
+  const char* section;
+  const char* name;
+  bool is_text;
+  std::int64_t min = 0;  // integers: the range; text: the length
+  std::int64_t max = 0;
+  void (*apply_int)(Settings&, std::int64_t) = nullptr;
+  void (*apply_text)(Settings&, std::string) = nullptr;
+};
+
+const std::vector<Spec>& specs() {
+  using std::chrono::milliseconds;
+  static const std::vector<Spec> all = {
+      {"listen", "address", true, 1, 255, nullptr,
+       [](Settings& s, std::string v) { s.listen_address = std::move(v); }},
+      {"listen", "port", false, 0, 65'535,
+       [](Settings& s, std::int64_t v) { s.listen_port = static_cast<std::uint16_t>(v); }},
+      {"listen", "threads", false, 1, 64,
+       [](Settings& s, std::int64_t v) { s.listen_threads = static_cast<unsigned>(v); }},
+      {"limits", "body_bytes", false, 1'024, 16 << 20,
+       [](Settings& s, std::int64_t v) { s.body_limit = static_cast<std::size_t>(v); }},
+      {"limits", "header_bytes", false, 1'024, 65'536,
+       [](Settings& s, std::int64_t v) { s.header_limit = static_cast<std::size_t>(v); }},
+      {"limits", "request_timeout_ms", false, 100, 600'000,
+       [](Settings& s, std::int64_t v) { s.request_timeout = milliseconds(v); }},
+      {"limits", "drain_timeout_ms", false, 0, 600'000,
+       [](Settings& s, std::int64_t v) { s.drain_timeout = milliseconds(v); }},
+      {"limits", "max_connections", false, 1, 1'000'000,
+       [](Settings& s, std::int64_t v) { s.max_connections = static_cast<std::size_t>(v); }},
+      {"postgres", "conninfo", true, 1, 1'024, nullptr,
+       [](Settings& s, std::string v) { s.postgres_conninfo = std::move(v); }},
+      {"market", "config_dir", true, 1, 4'096, nullptr,
+       [](Settings& s, std::string v) { s.market_config_dir = std::move(v); }},
+      {"market", "platform_fee_bp", false, 0, 5'000,
+       [](Settings& s, std::int64_t v) { s.platform_fee_bp = v; }},
+      {"market", "snapshot_every_commands", false, 1'000, 100'000'000,
+       [](Settings& s, std::int64_t v) {
+         s.snapshot_every_commands = static_cast<std::uint64_t>(v);
+       }},
+  };
+  return all;
+}
+
+std::string key_of(const Spec& spec) {
+  return std::string(spec.section) + "." + spec.name;
+}
+
+std::string env_name_of(const Spec& spec) {
+  std::string name = "SPOTGRID_" + key_of(spec);
+  for (char& c : name)
+    c = c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+std::string range_problem(const Spec& spec) {
+  return spec.is_text ? "must be a string of " + std::to_string(spec.min) + " to " +
+                            std::to_string(spec.max) + " characters"
+                      : "must be an integer in [" + std::to_string(spec.min) + ", " +
+                            std::to_string(spec.max) + "]";
+}
+
+// Applies one value; a problem when it does not fit the spec.
+std::optional<std::string> apply(const Spec& spec, const Value& value, Settings& settings) {
+  if (spec.is_text) {
+    if (!value.IsString() || value.GetStringLength() < static_cast<std::size_t>(spec.min) ||
+        value.GetStringLength() > static_cast<std::size_t>(spec.max)) {
+      return range_problem(spec);
+    }
+    spec.apply_text(settings, std::string(value.GetString(), value.GetStringLength()));
+    return std::nullopt;
+  }
+  if (!value.IsInt64() || value.GetInt64() < spec.min || value.GetInt64() > spec.max)
+    return range_problem(spec);
+  spec.apply_int(settings, value.GetInt64());
+  return std::nullopt;
+}
+
+std::optional<std::string> apply_env(const Spec& spec, std::string_view text, Settings& settings) {
+  if (spec.is_text) {
+    const Value value(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+    return apply(spec, value, settings);
+  }
+  std::int64_t number = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc{} || end != text.data() + text.size()) return range_problem(spec);
+  return apply(spec, Value(number), settings);
+}
+
+}  // namespace
+
+std::variant<Settings, SettingsError> parse_settings(
+    const std::string& json, const std::string& source_name,
+    const std::function<const char*(const char*)>& getenv) {
+  Settings settings;
+  rapidjson::Document document;
+  document.Parse(json.c_str(), json.size());
+  if (document.HasParseError()) {
+    return SettingsError{source_name, "(file)",
+                         std::string("not valid JSON: ") +
+                             rapidjson::GetParseError_En(document.GetParseError()) + " at offset " +
+                             std::to_string(document.GetErrorOffset())};
+  }
+  if (!document.IsObject()) return SettingsError{source_name, "(file)", "must be a JSON object"};
+  const Value& root =
+      document;  // const iterators: RapidJSON 1.1's mutable ones are ambiguous in C++20
+  for (auto section = root.MemberBegin(); section != root.MemberEnd(); ++section) {
+    const std::string section_name = section->name.GetString();
+    if (!section->value.IsObject())
+      return SettingsError{source_name, section_name, "must be an object of settings"};
+    for (auto field = section->value.MemberBegin(); field != section->value.MemberEnd(); ++field) {
+      const std::string key = section_name + "." + field->name.GetString();
+      const Spec* spec = nullptr;
+      for (const Spec& candidate : specs())
+        spec = key_of(candidate) == key ? &candidate : spec;
+      if (spec == nullptr) return SettingsError{source_name, key, "unknown setting"};
+      if (auto problem = apply(*spec, field->value, settings))
+        return SettingsError{source_name, key, *problem};
+    }
+  }
+  for (const Spec& spec : specs()) {
+    const std::string env = env_name_of(spec);
+    if (const char* text = getenv(env.c_str())) {
+      if (auto problem = apply_env(spec, text, settings))
+        return SettingsError{"environment " + env, key_of(spec), *problem};
+    }
+  }
+  if (settings.postgres_conninfo.empty()) {
+    return SettingsError{source_name, "postgres.conninfo",
+                         "must be set (or SPOTGRID_POSTGRES_CONNINFO)"};
+  }
+  return settings;
+}
+
+std::variant<Settings, SettingsError> load_settings(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return SettingsError{path, "(file)", "cannot be opened"};
+  std::stringstream text;
+  text << file.rdbuf();
+  return parse_settings(text.str(), path, [](const char* name) { return std::getenv(name); });
+}
+
+}  // namespace spotgrid::gateway

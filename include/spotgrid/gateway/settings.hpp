@@ -1,0 +1,43 @@
+#pragma once
+// spotgridd's configuration: a JSON file of sections (config/spotgridd.json),
+// each setting overridable from the environment as SPOTGRID_<SECTION>_<NAME>
+// (listen.port: SPOTGRID_LISTEN_PORT). Unknown settings, wrong types and
+// out-of-range values are refused with a message naming the setting.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <variant>
+
+namespace spotgrid::gateway {
+
+struct Settings {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  unsigned listen_threads = 2;
+  std::size_t body_limit = 65'536;
+  std::size_t header_limit = 8'192;
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds drain_timeout{10'000};
+  std::size_t max_connections = 4'096;
+  std::string postgres_conninfo;  // required
+  std::string market_config_dir = "config";
+  std::int64_t platform_fee_bp = 500;
+  std::uint64_t snapshot_every_commands = 250'000;
+};
+
+struct SettingsError {
+  std::string source;   // the file, or the environment variable
+  std::string setting;  // e.g. "listen.port"
+  std::string problem;
+  std::string message() const { return source + ": " + setting + ": " + problem; }
+};
+
+// Reads `path` (which must exist), then applies the environment.
+std::variant<Settings, SettingsError> load_settings(const std::string& path);
+// The same from a JSON text and an environment lookup (for tests).
+std::variant<Settings, SettingsError> parse_settings(
+    const std::string& json, const std::string& source_name,
+    const std::function<const char*(const char*)>& getenv);
+
+}  // namespace spotgrid::gateway
