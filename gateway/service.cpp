@@ -8,7 +8,9 @@
 #include <sstream>
 #include <thread>
 
+#include "api.hpp"
 #include "spotgrid/engine/config.hpp"
+#include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
 
 namespace spotgrid::gateway {
@@ -43,10 +45,20 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
+std::optional<ApiKey> operator_key(const Settings& settings) {
+  if (settings.operator_key.empty()) return std::nullopt;
+  auto key = parse_api_key(settings.operator_key);
+  if (!key) {
+    throw std::runtime_error(
+        "auth.operator_key: must look like sg_<16 hex digits>_<64 hex digits>");
+  }
+  return key;
+}
+
 // The operational routes; counted per route for /metrics.
-enum class Route : std::uint8_t { kHealth, kReady, kMetrics, kOther, kCount };
+enum class Route : std::uint8_t { kHealth, kReady, kMetrics, kV1, kOther, kCount };
 constexpr std::array<std::string_view, static_cast<std::size_t>(Route::kCount)> kRouteNames = {
-    "/healthz", "/readyz", "/metrics", "other"};
+    "/healthz", "/readyz", "/metrics", "/v1", "other"};
 
 }  // namespace
 
@@ -60,12 +72,15 @@ struct Service::Impl {
           options.snapshot_every_commands = s.snapshot_every_commands;
           return options;
         }()),
+        keys(s.postgres_conninfo, operator_key(s)),
         server(server_options(s), [this](HttpRequest&& request, Respond respond) {
           handle(std::move(request), std::move(respond));
         }) {}
 
   Settings settings;
   ledger::DurableMarket market;
+  KeyStore keys;
+  Api api{market, keys};
   HttpServer server;
   std::atomic<int> in_flight{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Route::kCount)> requests{};
@@ -77,11 +92,13 @@ struct Service::Impl {
       --in_flight;
     };
     const std::string_view path = path_of(request.target);
-    const Route route = path == "/healthz"   ? Route::kHealth
-                        : path == "/readyz"  ? Route::kReady
-                        : path == "/metrics" ? Route::kMetrics
-                                             : Route::kOther;
+    const Route route = path == "/healthz"            ? Route::kHealth
+                        : path == "/readyz"           ? Route::kReady
+                        : path == "/metrics"          ? Route::kMetrics
+                        : path.substr(0, 4) == "/v1/" ? Route::kV1
+                                                      : Route::kOther;
     ++requests[static_cast<std::size_t>(route)];
+    if (route == Route::kV1) return authenticated(std::move(request), path, std::move(done));
     if (route == Route::kOther) {
       return done(error_response(404, "not_found", "no route for " + std::string(path), "path"));
     }
@@ -99,6 +116,22 @@ struct Service::Impl {
       default:
         return done(metrics());
     }
+  }
+
+  void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
+    const auto caller = keys.authenticate(request.header("Authorization"));
+    if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
+      if (*failure == AuthFailure::kUnavailable)
+        return done(error_response(503, "unavailable", "cannot check the API key now"));
+      HttpResponse refused =
+          error_response(401, "unauthorized",
+                         *failure == AuthFailure::kMissing ? "send Authorization: Bearer <API key>"
+                                                           : "the API key is not valid",
+                         "Authorization");
+      refused.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return done(std::move(refused));
+    }
+    handle_v1(api, std::get<Principal>(caller), std::move(request), path, std::move(done));
   }
 
   HttpResponse readiness() const {

@@ -69,9 +69,10 @@ TEST(Spotgridd, BecomesReadyServesOperationsAndDrainsOnSigterm) {
       << metrics.body();
   EXPECT_NE(metrics.body().find("spotgrid_http_requests_total{route=\"/readyz\"}"),
             std::string::npos);
-  const auto missing = get(port, "/v1/nowhere");
+  const auto missing = get(port, "/nowhere");
   EXPECT_EQ(missing.result_int(), 404u);
   EXPECT_NE(missing.body().find(R"("code":"not_found")"), std::string::npos);
+  EXPECT_EQ(get(port, "/v1/account").result_int(), 401u);  // the API wants a key
 
   server.signal(SIGTERM);
   const auto asked = Clock::now();

@@ -1,0 +1,185 @@
+#include "api.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+#include "json_body.hpp"
+#include "spotgrid/engine/limits.hpp"
+
+namespace spotgrid::gateway {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// A JSON object response built by `fill`.
+template <typename Fill>
+HttpResponse json(unsigned status, Fill&& fill) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  writer.StartObject();
+  fill(writer);
+  writer.EndObject();
+  return HttpResponse{
+      status, std::string(buffer.GetString(), buffer.GetSize()), "application/json", {}};
+}
+
+void key(Writer& writer, std::string_view name) {
+  writer.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+}
+void text(Writer& writer, std::string_view value) {
+  writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+HttpResponse bad_request(const FieldProblem& problem) {
+  return error_response(
+      400, problem.field.empty() ? "invalid_json" : "invalid_field",
+      problem.field.empty() ? problem.message : problem.field + " " + problem.message,
+      problem.field);
+}
+
+HttpResponse forbidden() {
+  return error_response(403, "forbidden", "this key's role may not do that");
+}
+
+HttpResponse not_committed(ledger::Outcome outcome) {
+  if (outcome == ledger::Outcome::kOverloaded)
+    return error_response(429, "overloaded", "the market is busy; retry shortly");
+  if (outcome == ledger::Outcome::kOutcomeUnknown) {
+    return error_response(503, "outcome_unknown",
+                          "storage failed while committing: the command may or may not have "
+                          "been applied; check before retrying");
+  }
+  return error_response(503, "unavailable", "storage is unavailable: nothing was applied");
+}
+
+// "/v1/accounts/17/deposits" → 17 when `path` is prefix + id + suffix.
+std::optional<AccountId> id_between(std::string_view path, std::string_view prefix,
+                                    std::string_view suffix) {
+  if (path.size() <= prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
+      path.substr(path.size() - suffix.size()) != suffix) {
+    return std::nullopt;
+  }
+  const std::string_view digits =
+      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  AccountId id = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (error != std::errc{} || end != digits.data() + digits.size() || id == 0) return std::nullopt;
+  return id;
+}
+
+// POST /v1/accounts (operator): a new account and its first API key.
+void create_account(Api& api, const Principal& caller, const HttpRequest& request,
+                    const Respond& respond) {
+  if (caller.role != Role::kOperator) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"name", "role"});
+  const auto name = body.text("name", 128);
+  const auto role_name = body.text("role", 16);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  const auto role = role_from(*role_name);
+  if (!role || *role == Role::kOperator) {
+    return respond(error_response(400, "invalid_field",
+                                  "role must be buyer, supplier, finance or agent", "role"));
+  }
+  try {
+    const auto created = api.keys.create_account(*name, *role);
+    respond(json(201, [&](Writer& w) {
+      key(w, "account_id");
+      w.Uint64(created.first);
+      key(w, "name");
+      text(w, *name);
+      key(w, "role");
+      text(w, to_string(*role));
+      key(w, "api_key");  // shown once; only its hash is stored
+      text(w, created.second.token());
+    }));
+  } catch (const std::exception&) {
+    respond(error_response(503, "unavailable", "storage is unavailable: nothing was created"));
+  }
+}
+
+// POST /v1/accounts/{id}/deposits (operator): credits cash, once committed.
+void deposit(Api& api, const Principal& caller, const HttpRequest& request, AccountId account,
+             Respond respond) {
+  if (caller.role != Role::kOperator) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"amount_micros"});
+  const auto amount = body.integer("amount_micros", 1, limits::kMaxAccountBalance);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  const auto exists = api.keys.account_exists(account);
+  if (!exists) return respond(error_response(503, "unavailable", "storage is unavailable"));
+  if (!*exists) return respond(error_response(404, "not_found", "no such account", "account_id"));
+  api.market.submit(engine::Deposit{account, *amount},
+                    [account, respond = std::move(respond)](ledger::Completion&& done) {
+                      if (done.outcome != ledger::Outcome::kCommitted)
+                        return respond(not_committed(done.outcome));
+                      if (done.rejected) {
+                        return respond(error_response(422, std::string(to_string(*done.rejected)),
+                                                      "the market refused the deposit"));
+                      }
+                      Micros cash = 0;
+                      for (const engine::Event& event : done.events) {
+                        if (const auto* moved = std::get_if<engine::FundsMoved>(&event.body))
+                          cash = moved->cash_after;
+                      }
+                      respond(json(201, [&](Writer& w) {
+                        key(w, "account_id");
+                        w.Uint64(account);
+                        key(w, "command_seq");
+                        w.Uint64(done.command_seq);
+                        key(w, "cash_micros");
+                        w.Int64(cash);
+                      }));
+                    });
+}
+
+// GET /v1/account: the caller's own balances.
+void own_account(Api& api, const Principal& caller, const Respond& respond) {
+  if (is_platform_role(caller.role)) return respond(forbidden());
+  engine::AccountView view;
+  if (!api.market.read(
+          [&](const engine::Engine& engine) { view = engine.account(caller.account); }))
+    return respond(error_response(503, "unavailable", "the market is recovering"));
+  respond(json(200, [&](Writer& w) {
+    key(w, "account_id");
+    w.Uint64(caller.account);
+    key(w, "role");
+    text(w, to_string(caller.role));
+    key(w, "cash_micros");
+    w.Int64(view.cash);
+    key(w, "hold_micros");
+    w.Int64(view.hold);
+    key(w, "receivable_micros");
+    w.Int64(view.receivable);
+  }));
+}
+
+}  // namespace
+
+void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,
+               Respond respond) {
+  const auto method_not_allowed = [&](const char* allow) {
+    HttpResponse refused =
+        error_response(405, "method_not_allowed", std::string("allowed: ") + allow, "method");
+    refused.headers.emplace_back("Allow", allow);
+    respond(std::move(refused));
+  };
+  if (path == "/v1/accounts") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return create_account(api, caller, request, respond);
+  }
+  if (path == "/v1/account") {
+    if (request.method != "GET") return method_not_allowed("GET");
+    return own_account(api, caller, respond);
+  }
+  if (const auto account = id_between(path, "/v1/accounts/", "/deposits")) {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return deposit(api, caller, request, *account, std::move(respond));
+  }
+  respond(error_response(404, "not_found", "no route for " + std::string(path), "path"));
+}
+
+}  // namespace spotgrid::gateway

@@ -1,0 +1,21 @@
+#pragma once
+// The /v1 routes (DESIGN §9). Each answers through `respond`, possibly after a
+// commit, from a market thread.
+#include <string_view>
+
+#include "spotgrid/gateway/auth.hpp"
+#include "spotgrid/gateway/http.hpp"
+#include "spotgrid/ledger/durable_market.hpp"
+
+namespace spotgrid::gateway {
+
+struct Api {
+  ledger::DurableMarket& market;
+  KeyStore& keys;
+};
+
+// `path` is the target without its query; the caller has authenticated.
+void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,
+               Respond respond);
+
+}  // namespace spotgrid::gateway

@@ -1,0 +1,167 @@
+#include "spotgrid/gateway/auth.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <pqxx/pqxx>
+#include <stdexcept>
+
+namespace spotgrid::gateway {
+
+namespace {
+
+constexpr std::array<std::string_view, 5> kRoleNames = {"buyer", "supplier", "finance", "operator",
+                                                        "agent"};
+constexpr std::string_view kBearer = "Bearer ";
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    throw std::runtime_error("OpenSSL RAND_bytes failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (const char c : raw) {
+    hex += kHex[static_cast<unsigned char>(c) >> 4];
+    hex += kHex[static_cast<unsigned char>(c) & 15];
+  }
+  return hex;
+}
+
+bool is_hex(std::string_view text, std::size_t length) {
+  return text.size() == length && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
+std::string_view to_string(Role role) {
+  return kRoleNames[static_cast<std::size_t>(role)];
+}
+
+std::optional<Role> role_from(std::string_view name) {
+  for (std::size_t i = 0; i < kRoleNames.size(); ++i) {
+    if (kRoleNames[i] == name) return static_cast<Role>(i);
+  }
+  return std::nullopt;
+}
+
+ApiKey generate_api_key() {
+  return ApiKey{random_hex(8), random_hex(32)};
+}
+
+std::optional<ApiKey> parse_api_key(std::string_view token) {
+  // sg_ + 16 + _ + 64
+  if (token.size() != 3 + 16 + 1 + 64 || token.substr(0, 3) != "sg_" || token[19] != '_')
+    return std::nullopt;
+  const std::string_view key_id = token.substr(3, 16);
+  const std::string_view secret = token.substr(20);
+  if (!is_hex(key_id, 16) || !is_hex(secret, 64)) return std::nullopt;
+  return ApiKey{std::string(key_id), std::string(secret)};
+}
+
+SecretHash hash_secret(std::string_view secret) {
+  SecretHash hash{};
+  unsigned int length = 0;
+  if (EVP_Digest(secret.data(), secret.size(), hash.data(), &length, EVP_sha256(), nullptr) != 1 ||
+      length != hash.size()) {
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+  }
+  return hash;
+}
+
+KeyStore::KeyStore(std::string conninfo, std::optional<ApiKey> operator_key)
+    : conninfo_(std::move(conninfo)) {
+  if (operator_key) {
+    operator_ = Known{hash_secret(operator_key->secret),
+                      Principal{operator_key->key_id, 0, Role::kOperator}};
+  }
+}
+struct KeyStore::Database {
+  explicit Database(const std::string& conninfo) : connection(conninfo) {}
+  pqxx::connection connection;
+};
+
+KeyStore::~KeyStore() = default;
+
+KeyStore::Database& KeyStore::database() {
+  if (!database_ || !database_->connection.is_open())
+    database_ = std::make_unique<Database>(conninfo_);
+  return *database_;
+}
+
+std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view header) {
+  if (header.substr(0, kBearer.size()) != kBearer) return AuthFailure::kMissing;
+  const auto key = parse_api_key(header.substr(kBearer.size()));
+  if (!key) return AuthFailure::kInvalid;
+  const SecretHash presented = hash_secret(key->secret);
+  if (operator_ && key->key_id == operator_->principal.key_id) {
+    if (CRYPTO_memcmp(presented.data(), operator_->hash.data(), presented.size()) != 0)
+      return AuthFailure::kInvalid;
+    return operator_->principal;
+  }
+  std::lock_guard lock(mutex_);
+  auto it = cache_.find(key->key_id);
+  if (it == cache_.end()) {
+    try {
+      pqxx::read_transaction txn(database().connection, "authenticate");
+      const pqxx::result rows = txn.exec_params(
+          "SELECT secret_hash, account_id, role::text FROM api_keys"
+          " WHERE key_id = $1 AND revoked_at IS NULL",
+          key->key_id);
+      if (rows.empty()) return AuthFailure::kInvalid;
+      const pqxx::binarystring stored(rows[0][0]);
+      const auto role = role_from(rows[0][2].as<std::string>());
+      if (stored.size() != SecretHash{}.size() || !role) return AuthFailure::kInvalid;
+      Known known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role}};
+      std::copy(stored.begin(), stored.end(), known.hash.begin());
+      it = cache_.emplace(key->key_id, known).first;
+    } catch (const pqxx::failure&) {
+      database_.reset();
+      return AuthFailure::kUnavailable;
+    }
+  }
+  if (CRYPTO_memcmp(presented.data(), it->second.hash.data(), presented.size()) != 0)
+    return AuthFailure::kInvalid;
+  return it->second.principal;
+}
+
+std::pair<AccountId, ApiKey> KeyStore::create_account(std::string_view name, Role role) {
+  const ApiKey key = generate_api_key();
+  std::lock_guard lock(mutex_);
+  try {
+    pqxx::work txn(database().connection, "create_account");
+    const auto account = txn.exec_params1(
+                                "INSERT INTO accounts (name, role) VALUES ($1, $2::api_role)"
+                                " RETURNING account_id",
+                                std::string(name), std::string(to_string(role)))[0]
+                             .as<AccountId>();
+    txn.exec_params(
+        "INSERT INTO api_keys (key_id, secret_hash, account_id, role)"
+        " VALUES ($1, $2, $3, $4::api_role)",
+        key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
+        static_cast<long long>(account), std::string(to_string(role)));
+    txn.commit();
+    return {account, key};
+  } catch (const pqxx::broken_connection&) {
+    database_.reset();
+    throw;
+  }
+}
+
+std::optional<bool> KeyStore::account_exists(AccountId account) {
+  std::lock_guard lock(mutex_);
+  try {
+    pqxx::read_transaction txn(database().connection, "account_exists");
+    return !txn.exec_params("SELECT 1 FROM accounts WHERE account_id = $1",
+                            static_cast<long long>(account))
+                .empty();
+  } catch (const pqxx::failure&) {
+    database_.reset();
+    return std::nullopt;
+  }
+}
+
+}  // namespace spotgrid::gateway

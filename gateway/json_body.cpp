@@ -1,0 +1,65 @@
+#include "json_body.hpp"
+
+#include <rapidjson/error/en.h>
+
+namespace spotgrid::gateway {
+
+JsonBody::JsonBody(std::string_view text) {
+  // kParseValidateEncodingFlag: invalid UTF-8 is a bad request, not a stored string.
+  document_.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  if (document_.HasParseError()) {
+    problem_ = FieldProblem{"", std::string("not valid JSON: ") +
+                                    rapidjson::GetParseError_En(document_.GetParseError()) +
+                                    " at offset " + std::to_string(document_.GetErrorOffset())};
+  } else if (!document_.IsObject()) {
+    problem_ = FieldProblem{"", "the body must be a JSON object"};
+  }
+}
+
+void JsonBody::only(std::initializer_list<std::string_view> allowed) {
+  if (problem_) return;
+  const rapidjson::Value& object = document_;
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+    const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+    bool known = false;
+    for (const std::string_view candidate : allowed)
+      known = known || candidate == name;
+    if (!known) {
+      problem_ = FieldProblem{std::string(name), "unknown field"};
+      return;
+    }
+  }
+}
+
+const rapidjson::Value* JsonBody::member(const char* name) {
+  if (problem_) return nullptr;
+  const rapidjson::Value& object = document_;
+  const auto it = object.FindMember(name);
+  if (it == object.MemberEnd()) {
+    fail<int>(name, "is required");
+    return nullptr;
+  }
+  return &it->value;
+}
+
+std::optional<std::int64_t> JsonBody::integer(const char* name, std::int64_t min,
+                                              std::int64_t max) {
+  const rapidjson::Value* value = member(name);
+  if (value == nullptr) return std::nullopt;
+  if (!value->IsInt64() || value->GetInt64() < min || value->GetInt64() > max) {
+    return fail<std::int64_t>(
+        name, "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return value->GetInt64();
+}
+
+std::optional<std::string> JsonBody::text(const char* name, std::size_t max_length) {
+  const rapidjson::Value* value = member(name);
+  if (value == nullptr) return std::nullopt;
+  if (!value->IsString() || value->GetStringLength() == 0 || value->GetStringLength() > max_length)
+    return fail<std::string>(
+        name, "must be a string of 1 to " + std::to_string(max_length) + " characters");
+  return std::string(value->GetString(), value->GetStringLength());
+}
+
+}  // namespace spotgrid::gateway

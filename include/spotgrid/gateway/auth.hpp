@@ -1,0 +1,80 @@
+#pragma once
+// API keys and roles (DESIGN §10). A key is "sg_<key id>_<secret>": the id (64
+// random bits, hex) is public and indexes the key; only SHA-256 of the secret
+// (256 random bits, hex) is stored, compared in constant time.
+#include <array>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+#include "spotgrid/engine/types.hpp"
+
+namespace spotgrid::gateway {
+
+enum class Role : std::uint8_t { kBuyer, kSupplier, kFinance, kOperator, kAgent };
+std::string_view to_string(Role role);
+std::optional<Role> role_from(std::string_view name);
+// Roles that act for the platform rather than for an account of their own.
+inline bool is_platform_role(Role role) {
+  return role == Role::kOperator || role == Role::kFinance;
+}
+
+struct Principal {
+  std::string key_id;
+  AccountId account = 0;  // 0 for platform roles
+  Role role = Role::kBuyer;
+};
+
+struct ApiKey {
+  std::string key_id;  // 16 hex digits
+  std::string secret;  // 64 hex digits
+  std::string token() const { return "sg_" + key_id + "_" + secret; }
+};
+
+ApiKey generate_api_key();  // from OpenSSL's CSPRNG
+std::optional<ApiKey> parse_api_key(std::string_view token);
+using SecretHash = std::array<unsigned char, 32>;
+SecretHash hash_secret(std::string_view secret);
+
+enum class AuthFailure : std::uint8_t {
+  kMissing,      // no Authorization: Bearer header
+  kInvalid,      // malformed, unknown, revoked or wrong secret: all look the same
+  kUnavailable,  // PostgreSQL did not answer
+};
+
+// Keys and accounts in PostgreSQL, with verified keys cached in memory. One
+// connection, serialised: lookups miss the cache only once per key.
+class KeyStore {
+ public:
+  // `operator_key` (from configuration) authenticates without the database.
+  KeyStore(std::string conninfo, std::optional<ApiKey> operator_key);
+  ~KeyStore();
+  KeyStore(const KeyStore&) = delete;
+  KeyStore& operator=(const KeyStore&) = delete;
+
+  std::variant<Principal, AuthFailure> authenticate(std::string_view authorization_header);
+  // A new account of `role` and its first key; throws when PostgreSQL fails.
+  std::pair<AccountId, ApiKey> create_account(std::string_view name, Role role);
+  // Whether `account` was created here; nothing when PostgreSQL did not answer.
+  std::optional<bool> account_exists(AccountId account);
+
+ private:
+  struct Known {
+    SecretHash hash;
+    Principal principal;
+  };
+  struct Database;  // the connection, opened on first use and after a failure
+  Database& database();
+
+  std::string conninfo_;
+  std::optional<Known> operator_;
+  std::mutex mutex_;
+  std::unique_ptr<Database> database_;
+  std::unordered_map<std::string, Known> cache_;
+};
+
+}  // namespace spotgrid::gateway

@@ -1,0 +1,179 @@
+// The /v1 account routes end to end: a Service on loopback against a real
+// PostgreSQL, driven with HTTP. Keys, roles, bad input, and money reaching the
+// ledger only through a committed deposit.
+#include <gtest/gtest.h>
+
+#include <rapidjson/document.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "pg_harness.hpp"
+#include "spotgrid/gateway/auth.hpp"
+#include "spotgrid/gateway/service.hpp"
+
+namespace spotgrid::gateway {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+
+struct Reply {
+  unsigned status = 0;
+  rapidjson::Document json;
+  std::string body;
+  std::string www_authenticate;
+};
+
+class Api : public ::testing::Test {
+ protected:
+  Api() : operator_key_(generate_api_key()), service_(settings()) {
+    service_.start();
+    for (int i = 0; i < 300 && !service_.market_status().ready; ++i)
+      std::this_thread::sleep_for(20ms);
+  }
+
+  Settings settings() {
+    Settings s;
+    s.listen_port = 0;
+    s.postgres_conninfo = db_.conninfo();
+    s.market_config_dir = std::string(SPOTGRID_SOURCE_DIR) + "/config";
+    s.operator_key = operator_key_.token();
+    return s;
+  }
+
+  Reply call(http::verb verb, const std::string& target, const std::string& key,
+             const std::string& body = "") {
+    net::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), service_.port()));
+    http::request<http::string_body> request{verb, target, 11};
+    request.set(http::field::host, "127.0.0.1");
+    if (!key.empty()) request.set(http::field::authorization, "Bearer " + key);
+    request.body() = body;
+    request.prepare_payload();
+    http::write(socket, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response);
+    Reply reply;
+    reply.status = response.result_int();
+    reply.body = response.body();
+    reply.json.Parse(reply.body.c_str());
+    reply.www_authenticate = std::string(response[http::field::www_authenticate]);
+    return reply;
+  }
+
+  // A new buyer account: its id and key.
+  std::pair<std::uint64_t, std::string> buyer() {
+    const Reply created = call(http::verb::post, "/v1/accounts", operator_key_.token(),
+                               R"({"name": "lab", "role": "buyer"})");
+    EXPECT_EQ(created.status, 201u) << created.body;
+    return {created.json["account_id"].GetUint64(), created.json["api_key"].GetString()};
+  }
+
+  long long ledger_cash(std::uint64_t account) {
+    pqxx::connection connection(db_.conninfo());
+    pqxx::read_transaction txn(connection);
+    const auto rows = txn.exec_params(
+        "SELECT balance FROM ledger_accounts WHERE owner_id = $1 AND account = 'cash'",
+        static_cast<long long>(account));
+    return rows.empty() ? 0 : rows[0][0].as<long long>();
+  }
+
+  testing::TestDatabase db_;
+  ApiKey operator_key_;
+  Service service_;
+};
+
+TEST_F(Api, TheOperatorCreatesAnAccountWhoseKeyWorks) {
+  const auto [account, key] = buyer();
+  EXPECT_GE(account, 1u);
+  ASSERT_TRUE(parse_api_key(key));
+  const Reply own = call(http::verb::get, "/v1/account", key);
+  EXPECT_EQ(own.status, 200u) << own.body;
+  EXPECT_EQ(own.json["account_id"].GetUint64(), account);
+  EXPECT_STREQ(own.json["role"].GetString(), "buyer");
+  EXPECT_EQ(own.json["cash_micros"].GetInt64(), 0);
+  // Stored: SHA-256 of the secret, never the secret.
+  pqxx::connection connection(db_.conninfo());
+  pqxx::read_transaction txn(connection);
+  const auto row = txn.exec1("SELECT key_id, secret_hash FROM api_keys");
+  const ApiKey parsed = *parse_api_key(key);
+  EXPECT_EQ(row[0].as<std::string>(), parsed.key_id);
+  const pqxx::binarystring stored(row[1]);
+  const SecretHash expected = hash_secret(parsed.secret);
+  EXPECT_EQ(stored.str(),
+            std::string(reinterpret_cast<const char*>(expected.data()), expected.size()));
+}
+
+TEST_F(Api, ADepositIsAcknowledgedAfterItsLedgerCommit) {
+  const auto [account, key] = buyer();
+  const Reply deposit =
+      call(http::verb::post, "/v1/accounts/" + std::to_string(account) + "/deposits",
+           operator_key_.token(), R"({"amount_micros": 25000000})");
+  ASSERT_EQ(deposit.status, 201u) << deposit.body;
+  EXPECT_EQ(deposit.json["cash_micros"].GetInt64(), 25'000'000);
+  EXPECT_EQ(ledger_cash(account), 25'000'000);
+  EXPECT_EQ(call(http::verb::get, "/v1/account", key).json["cash_micros"].GetInt64(), 25'000'000);
+}
+
+TEST_F(Api, KeysAreRequiredAndChecked) {
+  const auto [account, key] = buyer();
+  const Reply missing = call(http::verb::get, "/v1/account", "");
+  EXPECT_EQ(missing.status, 401u);
+  EXPECT_EQ(missing.www_authenticate, "Bearer");
+  EXPECT_STREQ(missing.json["error"]["code"].GetString(), "unauthorized");
+  EXPECT_EQ(call(http::verb::get, "/v1/account", "sg_nonsense").status, 401u);
+  // Right id, wrong secret.
+  std::string forged = key;
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  EXPECT_EQ(call(http::verb::get, "/v1/account", forged).status, 401u);
+  EXPECT_EQ(call(http::verb::get, "/v1/account", generate_api_key().token()).status, 401u);
+}
+
+TEST_F(Api, RolesLimitWhatAKeyMayDo) {
+  const auto [account, key] = buyer();
+  EXPECT_EQ(call(http::verb::post, "/v1/accounts", key, R"({"name": "x", "role": "buyer"})").status,
+            403u);
+  EXPECT_EQ(call(http::verb::post, "/v1/accounts/" + std::to_string(account) + "/deposits", key,
+                 R"({"amount_micros": 1})")
+                .status,
+            403u);
+  EXPECT_EQ(call(http::verb::get, "/v1/account", operator_key_.token()).status, 403u);
+  EXPECT_EQ(ledger_cash(account), 0);
+}
+
+TEST_F(Api, BadInputIsRefusedAndChangesNothing) {
+  const auto [account, key] = buyer();
+  const std::string deposits = "/v1/accounts/" + std::to_string(account) + "/deposits";
+  const std::string op = operator_key_.token();
+  const auto refused = [&](const std::string& target, const std::string& body) {
+    return call(http::verb::post, target, op, body);
+  };
+  Reply r = refused(deposits, R"({"amount_micros": -5})");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_STREQ(r.json["error"]["field"].GetString(), "amount_micros");
+  EXPECT_EQ(refused(deposits, R"({"amount_micros": 1e400})").status, 400u);
+  EXPECT_EQ(refused(deposits, R"({"amount_micros": "5"})").status, 400u);
+  EXPECT_EQ(refused(deposits, R"({"amount_micros": 5, "extra": 1})").status, 400u);
+  EXPECT_EQ(refused(deposits, R"({"amount_micros": 99999999999999999})").status, 400u);
+  EXPECT_EQ(refused(deposits, R"({"amount_micros": 5)").status, 400u);  // truncated
+  EXPECT_EQ(refused(deposits, "[1]").status, 400u);
+  EXPECT_EQ(refused(deposits, "{\"amount_micros\": 5, \"\xff\": 1}").status, 400u);  // not UTF-8
+  EXPECT_EQ(refused("/v1/accounts/999999/deposits", R"({"amount_micros": 5})").status, 404u);
+  EXPECT_EQ(refused("/v1/accounts/abc/deposits", R"({"amount_micros": 5})").status, 404u);
+  EXPECT_EQ(refused("/v1/accounts", R"({"name": "x", "role": "operator"})").status, 400u);
+  EXPECT_EQ(refused("/v1/accounts", R"({"name": "", "role": "buyer"})").status, 400u);
+  EXPECT_EQ(call(http::verb::delete_, deposits, op).status, 405u);
+  EXPECT_EQ(ledger_cash(account), 0);
+}
+
+}  // namespace
+}  // namespace spotgrid::gateway
