@@ -1,74 +1,12 @@
 #include "api.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
-#include <charconv>
-
-#include "json_body.hpp"
+#include "api_support.hpp"
+#include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
 
 namespace spotgrid::gateway {
 
 namespace {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// A JSON object response built by `fill`.
-template <typename Fill>
-HttpResponse json(unsigned status, Fill&& fill) {
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  fill(writer);
-  writer.EndObject();
-  return HttpResponse{
-      status, std::string(buffer.GetString(), buffer.GetSize()), "application/json", {}};
-}
-
-void key(Writer& writer, std::string_view name) {
-  writer.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-}
-void text(Writer& writer, std::string_view value) {
-  writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-HttpResponse bad_request(const FieldProblem& problem) {
-  return error_response(
-      400, problem.field.empty() ? "invalid_json" : "invalid_field",
-      problem.field.empty() ? problem.message : problem.field + " " + problem.message,
-      problem.field);
-}
-
-HttpResponse forbidden() {
-  return error_response(403, "forbidden", "this key's role may not do that");
-}
-
-HttpResponse not_committed(ledger::Outcome outcome) {
-  if (outcome == ledger::Outcome::kOverloaded)
-    return error_response(429, "overloaded", "the market is busy; retry shortly");
-  if (outcome == ledger::Outcome::kOutcomeUnknown) {
-    return error_response(503, "outcome_unknown",
-                          "storage failed while committing: the command may or may not have "
-                          "been applied; check before retrying");
-  }
-  return error_response(503, "unavailable", "storage is unavailable: nothing was applied");
-}
-
-// "/v1/accounts/17/deposits" → 17 when `path` is prefix + id + suffix.
-std::optional<AccountId> id_between(std::string_view path, std::string_view prefix,
-                                    std::string_view suffix) {
-  if (path.size() <= prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
-      path.substr(path.size() - suffix.size()) != suffix) {
-    return std::nullopt;
-  }
-  const std::string_view digits =
-      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-  AccountId id = 0;
-  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-  if (error != std::errc{} || end != digits.data() + digits.size() || id == 0) return std::nullopt;
-  return id;
-}
 
 // POST /v1/accounts (operator): a new account and its first API key.
 void create_account(Api& api, const Principal& caller, const HttpRequest& request,
@@ -174,6 +112,19 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
   if (path == "/v1/account") {
     if (request.method != "GET") return method_not_allowed("GET");
     return own_account(api, caller, respond);
+  }
+  if (path == "/v1/orders") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return place_order(api, caller, request, std::move(respond));
+  }
+  if (path == "/v1/quotes") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return quote_order(api, caller, request, respond);
+  }
+  if (const auto order = id_between<OrderId>(path, "/v1/orders/", "")) {
+    if (request.method == "GET") return get_order(api, caller, *order, respond);
+    if (request.method == "DELETE") return cancel_order(api, caller, *order, std::move(respond));
+    return method_not_allowed("GET, DELETE");
   }
   if (const auto account = id_between(path, "/v1/accounts/", "/deposits")) {
     if (request.method != "POST") return method_not_allowed("POST");

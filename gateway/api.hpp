@@ -12,6 +12,7 @@ namespace spotgrid::gateway {
 struct Api {
   ledger::DurableMarket& market;
   KeyStore& keys;
+  const ledger::MarketSetup& setup;  // names of pools, vendors and regions
 };
 
 // `path` is the target without its query; the caller has authenticated.

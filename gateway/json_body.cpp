@@ -62,4 +62,34 @@ std::optional<std::string> JsonBody::text(const char* name, std::size_t max_leng
   return std::string(value->GetString(), value->GetStringLength());
 }
 
+std::optional<bool> JsonBody::boolean(const char* name) {
+  const rapidjson::Value* value = member(name);
+  if (value == nullptr) return std::nullopt;
+  if (!value->IsBool()) return fail<bool>(name, "must be true or false");
+  return value->GetBool();
+}
+
+std::optional<std::vector<std::string>> JsonBody::texts(const char* name, std::size_t max_items,
+                                                        std::size_t max_length) {
+  const rapidjson::Value* value = member(name);
+  if (value == nullptr) return std::nullopt;
+  const std::string problem = "must be a list of at most " + std::to_string(max_items) +
+                              " strings of 1 to " + std::to_string(max_length) + " characters";
+  if (!value->IsArray() || value->Size() > max_items)
+    return fail<std::vector<std::string>>(name, problem);
+  std::vector<std::string> out;
+  for (const rapidjson::Value& item : value->GetArray()) {
+    if (!item.IsString() || item.GetStringLength() == 0 || item.GetStringLength() > max_length)
+      return fail<std::vector<std::string>>(name, problem);
+    out.emplace_back(item.GetString(), item.GetStringLength());
+  }
+  return out;
+}
+
+bool JsonBody::has(const char* name) const {
+  if (problem_) return false;
+  const rapidjson::Value& object = document_;
+  return object.HasMember(name);
+}
+
 }  // namespace spotgrid::gateway

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace spotgrid::gateway {
 
@@ -25,6 +26,11 @@ class JsonBody {
   void only(std::initializer_list<std::string_view> allowed);
   std::optional<std::int64_t> integer(const char* name, std::int64_t min, std::int64_t max);
   std::optional<std::string> text(const char* name, std::size_t max_length);
+  std::optional<bool> boolean(const char* name);
+  // A list of 0 to `max_items` strings of 1 to `max_length` characters.
+  std::optional<std::vector<std::string>> texts(const char* name, std::size_t max_items,
+                                                std::size_t max_length);
+  bool has(const char* name) const;
 
  private:
   const rapidjson::Value* member(const char* name);

@@ -65,10 +65,11 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Route::kCount)> 
 struct Service::Impl {
   explicit Impl(const Settings& s)
       : settings(s),
+        setup(market_setup(s)),
         market([&] {
           ledger::MarketOptions options;
           options.conninfo = s.postgres_conninfo;
-          options.setup = market_setup(s);
+          options.setup = setup;
           options.snapshot_every_commands = s.snapshot_every_commands;
           return options;
         }()),
@@ -78,9 +79,10 @@ struct Service::Impl {
         }) {}
 
   Settings settings;
+  ledger::MarketSetup setup;
   ledger::DurableMarket market;
   KeyStore keys;
-  Api api{market, keys};
+  Api api{market, keys, setup};
   HttpServer server;
   std::atomic<int> in_flight{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Route::kCount)> requests{};

@@ -175,5 +175,73 @@ TEST_F(Api, BadInputIsRefusedAndChangesNothing) {
   EXPECT_EQ(ledger_cash(account), 0);
 }
 
+// With no supply yet, an order rests; its hold is posted, it can be read by its
+// owner only, quoted, and cancelled, releasing the hold.
+TEST_F(Api, AnOrderRestsHoldsFundsAndCancels) {
+  const auto [account, key] = buyer();
+  const auto [other_account, other_key] = buyer();
+  ASSERT_EQ(call(http::verb::post, "/v1/accounts/" + std::to_string(account) + "/deposits",
+                 operator_key_.token(), R"({"amount_micros": 100000000})")
+                .status,
+            201u);
+  const std::string order =
+      R"({"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600,
+          "limit_micros_per_hour": 3000000, "regions": ["eu-west"], "client_order_id": "job-7"})";
+  const Reply quote = call(http::verb::post, "/v1/quotes", key, order);
+  ASSERT_EQ(quote.status, 200u) << quote.body;
+  EXPECT_EQ(quote.json["cards_fillable"].GetUint(), 0u);
+  EXPECT_GE(quote.json["hold_micros"].GetInt64(), 6'000'000);
+
+  const Reply placed = call(http::verb::post, "/v1/orders", key, order);
+  ASSERT_EQ(placed.status, 201u) << placed.body;
+  EXPECT_STREQ(placed.json["status"].GetString(), "resting");
+  EXPECT_STREQ(placed.json["unfilled_reason"].GetString(), "no_supply_meets_constraints");
+  EXPECT_EQ(placed.json["cards_open"].GetUint(), 2u);
+  const auto hold = placed.json["hold_micros"].GetInt64();
+  EXPECT_EQ(hold, quote.json["hold_micros"].GetInt64());
+  EXPECT_EQ(ledger_cash(account), 100'000'000 - hold);
+  const std::string path = "/v1/orders/" + std::to_string(placed.json["order_id"].GetUint64());
+
+  const Reply mine = call(http::verb::get, path, key);
+  EXPECT_EQ(mine.status, 200u) << mine.body;
+  EXPECT_STREQ(mine.json["state"].GetString(), "resting");
+  EXPECT_EQ(call(http::verb::get, path, other_key).status, 404u);
+  EXPECT_EQ(call(http::verb::delete_, path, other_key).status, 404u);
+
+  const Reply cancelled = call(http::verb::delete_, path, key);
+  EXPECT_EQ(cancelled.status, 200u) << cancelled.body;
+  EXPECT_EQ(cancelled.json["cards_cancelled"].GetUint(), 2u);
+  EXPECT_EQ(ledger_cash(account), 100'000'000);
+  EXPECT_EQ(call(http::verb::delete_, path, key).status, 404u);
+  EXPECT_EQ(ledger_cash(other_account), 0);
+}
+
+TEST_F(Api, OrdersAreCheckedBeforeTheyReachTheMarket) {
+  const auto [account, key] = buyer();
+  const auto place = [&](const std::string& body) {
+    return call(http::verb::post, "/v1/orders", key, body);
+  };
+  const std::string fields = R"("cards": 1, "duration_seconds": 60, "limit_micros_per_hour": 1000)";
+  Reply r = place(R"({"pool": "Z80", )" + fields + "}");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_STREQ(r.json["error"]["field"].GetString(), "pool");
+  EXPECT_EQ(place("{" + fields + "}").status, 400u);  // no target
+  EXPECT_EQ(place(R"({"pool": "H100-SXM-80G", "regions": ["mars"], )" + fields + "}").status, 400u);
+  EXPECT_EQ(place(R"({"pool": "H100-SXM-80G", "strategy": "cheap", )" + fields + "}").status, 400u);
+  EXPECT_EQ(place(R"({"pool": "H100-SXM-80G", "cards": 0, "duration_seconds": 60,
+                      "limit_micros_per_hour": 1000})")
+                .status,
+            400u);
+  // Valid, but more than the account can hold: the market refuses it.
+  r = place(R"({"pool": "H100-SXM-80G", )" + fields + "}");
+  EXPECT_EQ(r.status, 422u) << r.body;
+  EXPECT_STREQ(r.json["error"]["code"].GetString(), "insufficient_funds");
+  EXPECT_EQ(call(http::verb::post, "/v1/orders", operator_key_.token(),
+                 R"({"pool": "H100-SXM-80G", )" + fields + "}")
+                .status,
+            403u);
+  EXPECT_EQ(ledger_cash(account), 0);
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway

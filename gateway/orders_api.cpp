@@ -1,0 +1,288 @@
+// Buyer routes: place, quote, read and cancel orders (DESIGN §4, §9).
+
+#include "orders_api.hpp"
+
+#include "api_support.hpp"
+#include "spotgrid/engine/limits.hpp"
+
+namespace spotgrid::gateway {
+
+namespace {
+
+using engine::OrderSpec;
+
+// The order a body describes, or the 400 it deserves.
+std::variant<OrderSpec, HttpResponse> read_order(const Api& api, const Principal& caller,
+                                                 std::string_view text) {
+  JsonBody body(text);
+  body.only({"pool", "min_memory_gib", "min_cu_milli", "vendors", "cards", "cards_per_node",
+             "duration_seconds", "limit_micros_per_hour", "strategy", "regions", "latest_start",
+             "min_reliability_bp", "immediate_or_cancel", "client_order_id"});
+  OrderSpec spec;
+  spec.buyer = caller.account;
+  const auto cards = body.integer("cards", 1, limits::kMaxCardsPerOrder);
+  const auto duration = body.integer("duration_seconds", 1, limits::kMaxLeaseDuration);
+  const auto limit = body.integer("limit_micros_per_hour", 1, limits::kMaxPriceMicrosPerHour);
+  const auto invalid = [](const char* field, const std::string& message) -> HttpResponse {
+    return error_response(400, "invalid_field", std::string(field) + " " + message, field);
+  };
+  if (body.has("pool")) {
+    const auto pool_name = body.text("pool", 64);
+    if (pool_name) {
+      const auto pool = api.setup.catalog.find_pool(*pool_name);
+      if (!pool) return invalid("pool", "is not a GPU model of the catalog");
+      spec.target.pool = *pool;
+    }
+  } else if (body.has("min_memory_gib") || body.has("min_cu_milli") || body.has("vendors")) {
+    spec.target.kind = engine::TargetKind::kClass;
+    if (body.has("min_memory_gib"))
+      spec.target.min_memory_gib =
+          static_cast<std::uint32_t>(body.integer("min_memory_gib", 0, 65'536).value_or(0));
+    if (body.has("min_cu_milli"))
+      spec.target.min_cu =
+          static_cast<MilliCu>(body.integer("min_cu_milli", 0, 1'000'000).value_or(0));
+    if (body.has("vendors")) {
+      for (const std::string& vendor :
+           body.texts("vendors", limits::kMaxVendors, 32).value_or(std::vector<std::string>{})) {
+        const auto index = api.setup.catalog.find_vendor(vendor);
+        if (!index) return invalid("vendors", "names an unknown vendor: " + vendor);
+        spec.target.vendors |= VendorMask{1} << *index;
+      }
+    }
+  } else if (!body.problem()) {
+    return invalid("pool", "is required (or a class: min_memory_gib, min_cu_milli, vendors)");
+  }
+  if (body.has("cards_per_node"))
+    spec.cards_per_node = static_cast<std::uint32_t>(
+        body.integer("cards_per_node", 0, limits::kMaxCardsPerNode).value_or(0));
+  if (body.has("strategy")) {
+    const auto strategy = body.text("strategy", 16);
+    if (strategy && *strategy != "time_first" && *strategy != "cost_first")
+      return invalid("strategy", "must be time_first or cost_first");
+    if (strategy == "cost_first") spec.strategy = engine::Strategy::kCostFirst;
+  }
+  if (body.has("regions")) {
+    for (const std::string& region :
+         body.texts("regions", limits::kMaxRegions, 64).value_or(std::vector<std::string>{})) {
+      const auto index = api.setup.tariffs.find_region(region);
+      if (!index) return invalid("regions", "names an unknown region: " + region);
+      spec.regions |= RegionMask{1} << *index;
+    }
+  }
+  if (body.has("latest_start"))
+    spec.latest_start = body.integer("latest_start", 0, 1LL << 40).value_or(0);
+  if (body.has("min_reliability_bp"))
+    spec.min_reliability = static_cast<BasisPoints>(
+        body.integer("min_reliability_bp", 0, kBasisPointsOne).value_or(0));
+  if (body.has("immediate_or_cancel"))
+    spec.immediate_or_cancel = body.boolean("immediate_or_cancel").value_or(false);
+  if (body.has("client_order_id")) {
+    const auto id = body.text("client_order_id", spec.client_order_id.bytes.size());
+    if (id) {
+      std::copy(id->begin(), id->end(), spec.client_order_id.bytes.begin());
+      spec.client_order_id.length = static_cast<std::uint8_t>(id->size());
+    }
+  }
+  if (body.problem()) return bad_request(*body.problem());
+  spec.cards = static_cast<std::uint32_t>(*cards);
+  spec.duration = *duration;
+  spec.limit_micros_per_hour = *limit;
+  return spec;
+}
+
+HttpResponse rejected(engine::Reject reason, const char* what) {
+  const unsigned status = reason == engine::Reject::kUnknownOrder ? 404 : 422;
+  return error_response(status, std::string(to_string(reason)), what);
+}
+
+// What placing an order did, from its committed events.
+HttpResponse placed(const ledger::Completion& done) {
+  return json(201, [&](Writer& w) {
+    std::string_view status = "accepted";
+    std::uint32_t cards_open = 0;
+    std::string_view reason = "none";
+    for (const engine::Event& event : done.events) {
+      std::visit(
+          [&](const auto& body) {
+            using T = std::decay_t<decltype(body)>;
+            if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
+              key(w, "order_id");
+              w.Uint64(body.order);
+              key(w, "hold_micros");
+              w.Int64(body.hold);
+              key(w, "expected_cost_micros");
+              w.Int64(body.expected_cost);
+              key(w, "expected_start");
+              w.Int64(body.expected_start);
+            } else if constexpr (std::is_same_v<T, engine::OrderResting>) {
+              status = "resting";
+              cards_open = body.cards_open;
+              reason = to_string(body.reason);
+            } else if constexpr (std::is_same_v<T, engine::OrderDeferred>) {
+              status = "deferred";
+              reason = to_string(engine::UnfilledReason::kWaitingForCheaperTariff);
+            } else if constexpr (std::is_same_v<T, engine::OrderFilled>) {
+              status = "filled";
+            } else if constexpr (std::is_same_v<T, engine::OrderCancelled>) {
+              status = "cancelled";
+            }
+          },
+          event.body);
+    }
+    key(w, "status");
+    text(w, status);
+    key(w, "cards_open");
+    w.Uint(cards_open);
+    key(w, "unfilled_reason");
+    text(w, reason);
+    key(w, "leases");
+    w.StartArray();
+    for (const engine::Event& event : done.events) {
+      if (const auto* lease = std::get_if<engine::LeaseStarted>(&event.body)) {
+        w.StartObject();
+        key(w, "lease_id");
+        w.Uint64(lease->lease);
+        key(w, "node_id");
+        w.Uint64(lease->node);
+        key(w, "cards");
+        w.Uint(lease->cards);
+        key(w, "price_micros_per_card_hour");
+        w.Int64(lease->price_micros_per_card_hour);
+        key(w, "start");
+        w.Int64(lease->start);
+        key(w, "planned_end");
+        w.Int64(lease->planned_end);
+        w.EndObject();
+      }
+    }
+    w.EndArray();
+    key(w, "command_seq");
+    w.Uint64(done.command_seq);
+  });
+}
+
+std::string_view state_name(engine::OrderState state) {
+  switch (state) {
+    case engine::OrderState::kDeferred:
+      return "deferred";
+    case engine::OrderState::kResting:
+      return "resting";
+    case engine::OrderState::kWorking:
+      return "working";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+void place_order(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
+  if (caller.role != Role::kBuyer) return respond(forbidden());
+  auto read = read_order(api, caller, request.body);
+  if (auto* error = std::get_if<HttpResponse>(&read)) return respond(std::move(*error));
+  api.market.submit(engine::PlaceOrder{std::get<OrderSpec>(read)},
+                    [respond = std::move(respond)](ledger::Completion&& done) {
+                      if (done.outcome != ledger::Outcome::kCommitted)
+                        return respond(not_committed(done.outcome));
+                      if (done.rejected)
+                        return respond(rejected(*done.rejected, "the market refused the order"));
+                      respond(placed(done));
+                    });
+}
+
+void quote_order(Api& api, const Principal& caller, const HttpRequest& request,
+                 const Respond& respond) {
+  if (caller.role != Role::kBuyer) return respond(forbidden());
+  auto read = read_order(api, caller, request.body);
+  if (auto* error = std::get_if<HttpResponse>(&read)) return respond(std::move(*error));
+  engine::Quote quote;
+  const OrderSpec& spec = std::get<OrderSpec>(read);
+  if (!api.market.read([&](const engine::Engine& engine) { quote = engine.quote(spec); }))
+    return respond(error_response(503, "unavailable", "the market is recovering"));
+  if (quote.rejected) return respond(rejected(*quote.rejected, "the order is not valid"));
+  respond(json(200, [&](Writer& w) {
+    key(w, "cards_fillable");
+    w.Uint(quote.cards_fillable);
+    key(w, "cost_micros");
+    w.Int64(quote.cost);
+    key(w, "hold_micros");
+    w.Int64(quote.hold);
+    key(w, "expected_start");
+    w.Int64(quote.expected_start);
+    key(w, "remainder_reason");
+    text(w, to_string(quote.remainder_reason));
+    key(w, "legs");
+    w.StartArray();
+    for (const engine::QuoteLeg& leg : quote.legs) {
+      w.StartObject();
+      key(w, "node_id");
+      w.Uint64(leg.node);
+      key(w, "pool");
+      text(w, api.setup.catalog.model(leg.pool).model);
+      key(w, "region");
+      text(w, api.setup.tariffs.region(leg.region).region);
+      key(w, "cards");
+      w.Uint(leg.cards);
+      key(w, "price_micros_per_card_hour");
+      w.Int64(leg.price_micros_per_card_hour);
+      key(w, "cost_micros");
+      w.Int64(leg.cost);
+      w.EndObject();
+    }
+    w.EndArray();
+  }));
+}
+
+void get_order(Api& api, const Principal& caller, OrderId id, const Respond& respond) {
+  std::optional<engine::OrderView> order;
+  if (!api.market.read([&](const engine::Engine& engine) { order = engine.order(id); }))
+    return respond(error_response(503, "unavailable", "the market is recovering"));
+  // Someone else's order does not exist, as far as the caller can tell.
+  if (!order || order->spec.buyer != caller.account || is_platform_role(caller.role))
+    return respond(error_response(404, "not_found", "no such open order", "order_id"));
+  respond(json(200, [&](Writer& w) {
+    key(w, "order_id");
+    w.Uint64(order->id);
+    key(w, "state");
+    text(w, state_name(order->state));
+    key(w, "cards");
+    w.Uint(order->spec.cards);
+    key(w, "cards_open");
+    w.Uint(order->cards_open);
+    key(w, "leases_open");
+    w.Uint(order->leases_open);
+    key(w, "limit_micros_per_hour");
+    w.Int64(order->limit_micros_per_hour);
+    key(w, "hold_micros");
+    w.Int64(order->hold);
+    key(w, "start_at");
+    w.Int64(order->start_at);
+    key(w, "unfilled_reason");
+    text(w, to_string(order->unfilled_reason));
+  }));
+}
+
+void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond) {
+  if (caller.role != Role::kBuyer) return respond(forbidden());
+  api.market.submit(engine::CancelOrder{caller.account, id},
+                    [id, respond = std::move(respond)](ledger::Completion&& done) {
+                      if (done.outcome != ledger::Outcome::kCommitted)
+                        return respond(not_committed(done.outcome));
+                      if (done.rejected)
+                        return respond(rejected(*done.rejected, "the order cannot be cancelled"));
+                      std::uint32_t cancelled = 0;
+                      for (const engine::Event& event : done.events) {
+                        if (const auto* c = std::get_if<engine::OrderCancelled>(&event.body))
+                          cancelled = c->cards_cancelled;
+                      }
+                      respond(json(200, [&](Writer& w) {
+                        key(w, "order_id");
+                        w.Uint64(id);
+                        key(w, "cards_cancelled");
+                        w.Uint(cancelled);
+                        key(w, "command_seq");
+                        w.Uint64(done.command_seq);
+                      }));
+                    });
+}
+
+}  // namespace spotgrid::gateway

@@ -1,0 +1,13 @@
+#pragma once
+// Buyer routes: POST /v1/orders, POST /v1/quotes, GET and DELETE /v1/orders/{id}.
+#include "api.hpp"
+
+namespace spotgrid::gateway {
+
+void place_order(Api& api, const Principal& caller, const HttpRequest& request, Respond respond);
+void quote_order(Api& api, const Principal& caller, const HttpRequest& request,
+                 const Respond& respond);
+void get_order(Api& api, const Principal& caller, OrderId id, const Respond& respond);
+void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond);
+
+}  // namespace spotgrid::gateway
