@@ -3,6 +3,7 @@
 #include "api_support.hpp"
 #include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
+#include "supply_api.hpp"
 
 namespace spotgrid::gateway {
 
@@ -50,28 +51,18 @@ void deposit(Api& api, const Principal& caller, const HttpRequest& request, Acco
   const auto exists = api.keys.account_exists(account);
   if (!exists) return respond(error_response(503, "unavailable", "storage is unavailable"));
   if (!*exists) return respond(error_response(404, "not_found", "no such account", "account_id"));
-  api.market.submit(engine::Deposit{account, *amount},
-                    [account, respond = std::move(respond)](ledger::Completion&& done) {
-                      if (done.outcome != ledger::Outcome::kCommitted)
-                        return respond(not_committed(done.outcome));
-                      if (done.rejected) {
-                        return respond(error_response(422, std::string(to_string(*done.rejected)),
-                                                      "the market refused the deposit"));
-                      }
-                      Micros cash = 0;
-                      for (const engine::Event& event : done.events) {
-                        if (const auto* moved = std::get_if<engine::FundsMoved>(&event.body))
-                          cash = moved->cash_after;
-                      }
-                      respond(json(201, [&](Writer& w) {
-                        key(w, "account_id");
-                        w.Uint64(account);
-                        key(w, "command_seq");
-                        w.Uint64(done.command_seq);
-                        key(w, "cash_micros");
-                        w.Int64(cash);
-                      }));
-                    });
+  submit_then(api.market, engine::Deposit{account, *amount}, std::move(respond),
+              "the market refused the deposit", [account](const ledger::Completion& done) {
+                const auto* moved = first_event<engine::FundsMoved>(done);
+                return json(201, [&](Writer& w) {
+                  key(w, "account_id");
+                  w.Uint64(account);
+                  key(w, "command_seq");
+                  w.Uint64(done.command_seq);
+                  key(w, "cash_micros");
+                  w.Int64(moved == nullptr ? 0 : moved->cash_after);
+                });
+              });
 }
 
 // GET /v1/account: the caller's own balances.
@@ -125,6 +116,31 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
     if (request.method == "GET") return get_order(api, caller, *order, respond);
     if (request.method == "DELETE") return cancel_order(api, caller, *order, std::move(respond));
     return method_not_allowed("GET, DELETE");
+  }
+  if (path == "/v1/nodes") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return register_node(api, caller, request, std::move(respond));
+  }
+  if (path == "/v1/listings") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return add_listing(api, caller, request, std::move(respond));
+  }
+  if (const auto listing = id_between<ListingId>(path, "/v1/listings/", "")) {
+    if (request.method != "DELETE") return method_not_allowed("DELETE");
+    return withdraw_listing(api, caller, *listing, std::move(respond));
+  }
+  if (const auto lease = id_between<LeaseId>(path, "/v1/leases/", "/stop")) {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return stop_lease(api, caller, *lease, std::move(respond));
+  }
+  if (const auto lease = id_between<LeaseId>(path, "/v1/leases/", "/reclaim")) {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return reclaim_lease(api, caller, *lease, std::move(respond));
+  }
+  if (path.substr(0, 11) == "/v1/market/" && path.size() > 16 &&
+      path.substr(path.size() - 5) == "/book") {
+    if (request.method != "GET") return method_not_allowed("GET");
+    return pool_book(api, path.substr(11, path.size() - 16), respond);
   }
   if (const auto account = id_between(path, "/v1/accounts/", "/deposits")) {
     if (request.method != "POST") return method_not_allowed("POST");

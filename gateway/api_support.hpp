@@ -75,4 +75,64 @@ inline std::optional<Id> id_between(std::string_view path, std::string_view pref
   return id;
 }
 
+// 404 for an id the caller cannot see (the engine treats someone else's order,
+// listing or lease as unknown), 422 for anything else the market refused.
+inline HttpResponse rejected(engine::Reject reason, const char* what) {
+  const bool unknown =
+      reason == engine::Reject::kUnknownOrder || reason == engine::Reject::kUnknownLease ||
+      reason == engine::Reject::kUnknownListing || reason == engine::Reject::kUnknownNode;
+  return error_response(unknown ? 404 : 422, std::string(to_string(reason)), what);
+}
+
+// Submits `command`; once committed, answers with `answer(completion)`, or with
+// the refusal (`refused` says what was refused) or the storage error.
+template <typename Answer>
+void submit_then(ledger::DurableMarket& market, const engine::CommandBody& command, Respond respond,
+                 const char* refused, Answer answer) {
+  market.submit(command, [respond = std::move(respond), refused,
+                          answer = std::move(answer)](ledger::Completion&& done) {
+    if (done.outcome != ledger::Outcome::kCommitted) return respond(not_committed(done.outcome));
+    if (done.rejected) return respond(rejected(*done.rejected, refused));
+    respond(answer(done));
+  });
+}
+
+// The first event of type T in a completion, if any.
+template <typename T>
+const T* first_event(const ledger::Completion& done) {
+  for (const engine::Event& event : done.events) {
+    if (const auto* body = std::get_if<T>(&event.body)) return body;
+  }
+  return nullptr;
+}
+
+// "leases": the trades a command made.
+inline void write_leases(Writer& w, const ledger::Completion& done) {
+  key(w, "leases");
+  w.StartArray();
+  for (const engine::Event& event : done.events) {
+    if (const auto* lease = std::get_if<engine::LeaseStarted>(&event.body)) {
+      w.StartObject();
+      key(w, "lease_id");
+      w.Uint64(lease->lease);
+      key(w, "order_id");
+      w.Uint64(lease->order);
+      key(w, "listing_id");
+      w.Uint64(lease->listing);
+      key(w, "node_id");
+      w.Uint64(lease->node);
+      key(w, "cards");
+      w.Uint(lease->cards);
+      key(w, "price_micros_per_card_hour");
+      w.Int64(lease->price_micros_per_card_hour);
+      key(w, "start");
+      w.Int64(lease->start);
+      key(w, "planned_end");
+      w.Int64(lease->planned_end);
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+}
+
 }  // namespace spotgrid::gateway

@@ -90,11 +90,6 @@ std::variant<OrderSpec, HttpResponse> read_order(const Api& api, const Principal
   return spec;
 }
 
-HttpResponse rejected(engine::Reject reason, const char* what) {
-  const unsigned status = reason == engine::Reject::kUnknownOrder ? 404 : 422;
-  return error_response(status, std::string(to_string(reason)), what);
-}
-
 // What placing an order did, from its committed events.
 HttpResponse placed(const ledger::Completion& done) {
   return json(201, [&](Writer& w) {
@@ -135,27 +130,7 @@ HttpResponse placed(const ledger::Completion& done) {
     w.Uint(cards_open);
     key(w, "unfilled_reason");
     text(w, reason);
-    key(w, "leases");
-    w.StartArray();
-    for (const engine::Event& event : done.events) {
-      if (const auto* lease = std::get_if<engine::LeaseStarted>(&event.body)) {
-        w.StartObject();
-        key(w, "lease_id");
-        w.Uint64(lease->lease);
-        key(w, "node_id");
-        w.Uint64(lease->node);
-        key(w, "cards");
-        w.Uint(lease->cards);
-        key(w, "price_micros_per_card_hour");
-        w.Int64(lease->price_micros_per_card_hour);
-        key(w, "start");
-        w.Int64(lease->start);
-        key(w, "planned_end");
-        w.Int64(lease->planned_end);
-        w.EndObject();
-      }
-    }
-    w.EndArray();
+    write_leases(w, done);
     key(w, "command_seq");
     w.Uint64(done.command_seq);
   });
@@ -179,14 +154,8 @@ void place_order(Api& api, const Principal& caller, const HttpRequest& request, 
   if (caller.role != Role::kBuyer) return respond(forbidden());
   auto read = read_order(api, caller, request.body);
   if (auto* error = std::get_if<HttpResponse>(&read)) return respond(std::move(*error));
-  api.market.submit(engine::PlaceOrder{std::get<OrderSpec>(read)},
-                    [respond = std::move(respond)](ledger::Completion&& done) {
-                      if (done.outcome != ledger::Outcome::kCommitted)
-                        return respond(not_committed(done.outcome));
-                      if (done.rejected)
-                        return respond(rejected(*done.rejected, "the market refused the order"));
-                      respond(placed(done));
-                    });
+  submit_then(api.market, engine::PlaceOrder{std::get<OrderSpec>(read)}, std::move(respond),
+              "the market refused the order", placed);
 }
 
 void quote_order(Api& api, const Principal& caller, const HttpRequest& request,
@@ -263,26 +232,18 @@ void get_order(Api& api, const Principal& caller, OrderId id, const Respond& res
 
 void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond) {
   if (caller.role != Role::kBuyer) return respond(forbidden());
-  api.market.submit(engine::CancelOrder{caller.account, id},
-                    [id, respond = std::move(respond)](ledger::Completion&& done) {
-                      if (done.outcome != ledger::Outcome::kCommitted)
-                        return respond(not_committed(done.outcome));
-                      if (done.rejected)
-                        return respond(rejected(*done.rejected, "the order cannot be cancelled"));
-                      std::uint32_t cancelled = 0;
-                      for (const engine::Event& event : done.events) {
-                        if (const auto* c = std::get_if<engine::OrderCancelled>(&event.body))
-                          cancelled = c->cards_cancelled;
-                      }
-                      respond(json(200, [&](Writer& w) {
-                        key(w, "order_id");
-                        w.Uint64(id);
-                        key(w, "cards_cancelled");
-                        w.Uint(cancelled);
-                        key(w, "command_seq");
-                        w.Uint64(done.command_seq);
-                      }));
-                    });
+  submit_then(api.market, engine::CancelOrder{caller.account, id}, std::move(respond),
+              "the order cannot be cancelled", [id](const ledger::Completion& done) {
+                const auto* cancelled = first_event<engine::OrderCancelled>(done);
+                return json(200, [&](Writer& w) {
+                  key(w, "order_id");
+                  w.Uint64(id);
+                  key(w, "cards_cancelled");
+                  w.Uint(cancelled == nullptr ? 0 : cancelled->cards_cancelled);
+                  key(w, "command_seq");
+                  w.Uint64(done.command_seq);
+                });
+              });
 }
 
 }  // namespace spotgrid::gateway

@@ -71,9 +71,11 @@ class Api : public ::testing::Test {
   }
 
   // A new buyer account: its id and key.
-  std::pair<std::uint64_t, std::string> buyer() {
+  std::pair<std::uint64_t, std::string> buyer() { return account("buyer"); }
+
+  std::pair<std::uint64_t, std::string> account(const std::string& role) {
     const Reply created = call(http::verb::post, "/v1/accounts", operator_key_.token(),
-                               R"({"name": "lab", "role": "buyer"})");
+                               R"({"name": "lab", "role": ")" + role + R"("})");
     EXPECT_EQ(created.status, 201u) << created.body;
     return {created.json["account_id"].GetUint64(), created.json["api_key"].GetString()};
   }
@@ -241,6 +243,66 @@ TEST_F(Api, OrdersAreCheckedBeforeTheyReachTheMarket) {
                 .status,
             403u);
   EXPECT_EQ(ledger_cash(account), 0);
+}
+
+// Supply meets demand over HTTP: a node, a listing, an order that fills at
+// once, the book, an early stop, a reclaim, a withdrawal; owners only.
+TEST_F(Api, ASupplierListsABuyerLeasesAndBothEndIt) {
+  const auto [supplier_id, supplier] = account("supplier");
+  const auto [other_supplier_id, other_supplier] = account("supplier");
+  const auto [buyer_id, buyer_key] = buyer();
+  ASSERT_EQ(call(http::verb::post, "/v1/accounts/" + std::to_string(buyer_id) + "/deposits",
+                 operator_key_.token(), R"({"amount_micros": 500000000})")
+                .status,
+            201u);
+  EXPECT_EQ(call(http::verb::post, "/v1/nodes", buyer_key,
+                 R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8})")
+                .status,
+            403u);
+  const Reply node = call(http::verb::post, "/v1/nodes", supplier,
+                          R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8})");
+  ASSERT_EQ(node.status, 201u) << node.body;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const std::string listing_body =
+      R"({"node_id": )" + std::to_string(node.json["node_id"].GetUint64()) +
+      R"(, "cards": 4, "reserve_micros_per_card_hour": 2500000, "available_from": )" +
+      std::to_string(now - 60) + R"(, "available_until": )" + std::to_string(now + 172'800) + "}";
+  const Reply listing = call(http::verb::post, "/v1/listings", supplier, listing_body);
+  ASSERT_EQ(listing.status, 201u) << listing.body;
+  EXPECT_EQ(call(http::verb::post, "/v1/listings", other_supplier, listing_body).status, 404u);
+
+  const Reply order = call(http::verb::post, "/v1/orders", buyer_key,
+                           R"({"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600,
+                               "limit_micros_per_hour": 3000000})");
+  ASSERT_EQ(order.status, 201u) << order.body;
+  EXPECT_STREQ(order.json["status"].GetString(), "filled");
+  ASSERT_EQ(order.json["leases"].Size(), 1u);
+  EXPECT_EQ(order.json["leases"][0]["price_micros_per_card_hour"].GetInt64(), 2'500'000);
+  const auto lease = order.json["leases"][0]["lease_id"].GetUint64();
+
+  const Reply book = call(http::verb::get, "/v1/market/H100-SXM-80G/book", buyer_key);
+  ASSERT_EQ(book.status, 200u) << book.body;
+  ASSERT_EQ(book.json["asks"].Size(), 1u);
+  EXPECT_EQ(book.json["asks"][0]["cards"].GetUint(), 2u);
+  EXPECT_EQ(call(http::verb::get, "/v1/market/Z80/book", buyer_key).status, 404u);
+
+  const std::string lease_path = "/v1/leases/" + std::to_string(lease);
+  EXPECT_EQ(call(http::verb::post, lease_path + "/stop", other_supplier).status, 403u);
+  EXPECT_EQ(call(http::verb::post, lease_path + "/reclaim", other_supplier).status, 404u);
+  const Reply reclaimed = call(http::verb::post, lease_path + "/reclaim", supplier);
+  EXPECT_EQ(reclaimed.status, 200u) << reclaimed.body;
+  const Reply stopped = call(http::verb::post, lease_path + "/stop", buyer_key);
+  EXPECT_EQ(stopped.status, 200u) << stopped.body;
+  EXPECT_EQ(call(http::verb::post, lease_path + "/stop", buyer_key).status, 404u);  // ended
+
+  const std::string listing_path =
+      "/v1/listings/" + std::to_string(listing.json["listing_id"].GetUint64());
+  EXPECT_EQ(call(http::verb::delete_, listing_path, other_supplier).status, 404u);
+  const Reply withdrawn = call(http::verb::delete_, listing_path, supplier);
+  EXPECT_EQ(withdrawn.status, 200u) << withdrawn.body;
+  EXPECT_EQ(call(http::verb::delete_, listing_path, supplier).status, 404u);  // closed
 }
 
 }  // namespace

@@ -1,0 +1,176 @@
+// Supplier routes (nodes, listings, reclaim), a buyer's early stop, and the
+// book of a pool (DESIGN §3, §4, §9).
+
+#include "supply_api.hpp"
+
+#include "api_support.hpp"
+#include "spotgrid/engine/limits.hpp"
+
+namespace spotgrid::gateway {
+
+void register_node(Api& api, const Principal& caller, const HttpRequest& request,
+                   Respond respond) {
+  if (caller.role != Role::kSupplier) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"pool", "region", "zone", "cards", "measured_cu_milli", "reliability_bp"});
+  engine::RegisterNode node;
+  node.supplier = caller.account;
+  const auto pool = body.text("pool", 64);
+  const auto region = body.text("region", 64);
+  const auto cards = body.integer("cards", 1, limits::kMaxCardsPerNode);
+  if (body.has("zone"))
+    node.zone = static_cast<std::uint16_t>(body.integer("zone", 0, 65'535).value_or(0));
+  if (body.has("measured_cu_milli"))
+    node.measured_cu = static_cast<MilliCu>(body.integer("measured_cu_milli", 0, 1'000'000).value_or(0));
+  if (body.has("reliability_bp"))
+    node.reliability = static_cast<BasisPoints>(
+        body.integer("reliability_bp", 0, kBasisPointsOne).value_or(kBasisPointsOne));
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  const auto pool_index = api.setup.catalog.find_pool(*pool);
+  if (!pool_index)
+    return respond(error_response(400, "invalid_field", "pool is not a GPU model of the catalog",
+                                  "pool"));
+  const auto region_index = api.setup.tariffs.find_region(*region);
+  if (!region_index)
+    return respond(error_response(400, "invalid_field", "region is not a tariff region", "region"));
+  node.pool = *pool_index;
+  node.region = *region_index;
+  node.cards = static_cast<std::uint16_t>(*cards);
+  submit_then(api.market, node, std::move(respond), "the market refused the node",
+              [](const ledger::Completion& done) {
+                const auto* registered = first_event<engine::NodeRegistered>(done);
+                return json(201, [&](Writer& w) {
+                  key(w, "node_id");
+                  w.Uint64(registered == nullptr ? 0 : registered->node);
+                  key(w, "cards");
+                  w.Uint(registered == nullptr ? 0 : registered->cards);
+                  key(w, "command_seq");
+                  w.Uint64(done.command_seq);
+                });
+              });
+}
+
+void add_listing(Api& api, const Principal& caller, const HttpRequest& request,
+                 Respond respond) {
+  if (caller.role != Role::kSupplier) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"node_id", "cards", "reserve_micros_per_card_hour", "floating", "available_from",
+             "available_until"});
+  engine::AddListing listing;
+  listing.supplier = caller.account;
+  const auto node = body.integer("node_id", 1, std::numeric_limits<std::int64_t>::max());
+  const auto cards = body.integer("cards", 1, limits::kMaxCardsPerNode);
+  if (body.has("floating")) listing.floating = body.boolean("floating").value_or(false);
+  if (!listing.floating || body.has("reserve_micros_per_card_hour")) {
+    listing.reserve_micros_per_card_hour =
+        body.integer("reserve_micros_per_card_hour", 1, limits::kMaxPriceMicrosPerHour)
+            .value_or(0);
+  }
+  const auto from = body.integer("available_from", 0, 1LL << 40);
+  const auto until = body.integer("available_until", 0, 1LL << 40);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  listing.node = static_cast<NodeId>(*node);
+  listing.cards = static_cast<std::uint16_t>(*cards);
+  listing.from = *from;
+  listing.until = *until;
+  submit_then(api.market, listing, std::move(respond), "the market refused the listing",
+              [](const ledger::Completion& done) {
+                const auto* added = first_event<engine::ListingAdded>(done);
+                return json(201, [&](Writer& w) {
+                  key(w, "listing_id");
+                  w.Uint64(added == nullptr ? 0 : added->listing);
+                  key(w, "price_micros_per_card_hour");
+                  w.Int64(added == nullptr ? 0 : added->price_micros_per_card_hour);
+                  write_leases(w, done);  // resting bids it filled at once
+                  key(w, "command_seq");
+                  w.Uint64(done.command_seq);
+                });
+              });
+}
+
+void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond respond) {
+  if (caller.role != Role::kSupplier) return respond(forbidden());
+  submit_then(api.market, engine::WithdrawListing{caller.account, id}, std::move(respond),
+              "the listing cannot be withdrawn", [id](const ledger::Completion& done) {
+                const auto* closed = first_event<engine::ListingClosed>(done);
+                return json(200, [&](Writer& w) {
+                  key(w, "listing_id");
+                  w.Uint64(id);
+                  key(w, "cards_still_leased");
+                  w.Uint(closed == nullptr ? 0 : closed->cards_still_leased);
+                  key(w, "command_seq");
+                  w.Uint64(done.command_seq);
+                });
+              });
+}
+
+void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) {
+  if (caller.role != Role::kBuyer) return respond(forbidden());
+  submit_then(api.market, engine::StopLease{caller.account, id}, std::move(respond),
+              "the lease cannot be stopped", [id](const ledger::Completion& done) {
+                const auto* ended = first_event<engine::LeaseEnded>(done);
+                return json(200, [&](Writer& w) {
+                  key(w, "lease_id");
+                  w.Uint64(id);
+                  key(w, "billable_end");
+                  w.Int64(ended == nullptr ? 0 : ended->billable_end);
+                  key(w, "command_seq");
+                  w.Uint64(done.command_seq);
+                });
+              });
+}
+
+void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) {
+  if (caller.role != Role::kSupplier) return respond(forbidden());
+  submit_then(api.market, engine::ReclaimLease{caller.account, id}, std::move(respond),
+              "the lease cannot be reclaimed", [id](const ledger::Completion& done) {
+                const auto* notice = first_event<engine::LeaseReclaimNotice>(done);
+                return json(200, [&](Writer& w) {
+                  key(w, "lease_id");
+                  w.Uint64(id);
+                  key(w, "ends_at");
+                  w.Int64(notice == nullptr ? 0 : notice->ends_at);
+                  key(w, "command_seq");
+                  w.Uint64(done.command_seq);
+                });
+              });
+}
+
+void pool_book(Api& api, std::string_view pool_name, const Respond& respond) {
+  const auto pool = api.setup.catalog.find_pool(pool_name);
+  if (!pool) return respond(error_response(404, "not_found", "no such pool", "pool"));
+  engine::BookView book;
+  Micros index = 0;
+  if (!api.market.read([&](const engine::Engine& engine) {
+        book = engine.book(*pool, 20);
+        index = engine.index_price(*pool);
+      })) {
+    return respond(error_response(503, "unavailable", "the market is recovering"));
+  }
+  const auto levels = [](Writer& w, const std::vector<engine::BookLevel>& side) {
+    w.StartArray();
+    for (const engine::BookLevel& level : side) {
+      w.StartObject();
+      key(w, "price_micros_per_hour");
+      w.Int64(level.price_micros_per_hour);
+      key(w, "cards");
+      w.Uint(level.cards);
+      key(w, "entries");
+      w.Uint(level.entries);
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  respond(json(200, [&](Writer& w) {
+    key(w, "pool");
+    text(w, pool_name);
+    key(w, "index_micros_per_card_hour");
+    w.Int64(index);
+    key(w, "asks");
+    levels(w, book.asks);
+    key(w, "bids");
+    levels(w, book.bids);
+  }));
+}
+
+}  // namespace spotgrid::gateway

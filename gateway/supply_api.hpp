@@ -1,0 +1,19 @@
+#pragma once
+// Supplier routes: POST /v1/nodes, POST /v1/listings, DELETE /v1/listings/{id},
+// POST /v1/leases/{id}/reclaim; a buyer's POST /v1/leases/{id}/stop; and
+// GET /v1/market/{pool}/book for any caller.
+#include <string_view>
+
+#include "api.hpp"
+
+namespace spotgrid::gateway {
+
+void register_node(Api& api, const Principal& caller, const HttpRequest& request,
+                   Respond respond);
+void add_listing(Api& api, const Principal& caller, const HttpRequest& request, Respond respond);
+void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond respond);
+void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
+void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
+void pool_book(Api& api, std::string_view pool_name, const Respond& respond);
+
+}  // namespace spotgrid::gateway
