@@ -9,7 +9,7 @@ packages=(
   clang-format clang-tidy
   libgtest-dev libgmock-dev libbenchmark-dev
   rapidjson-dev libssl-dev
-  postgresql libpqxx-dev
+  postgresql libpqxx-dev curl
   libboost-dev
 )
 

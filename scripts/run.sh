@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# The main job. Until the gateway exists this is the durable market demo: a private
-# PostgreSQL on 127.0.0.1 (data kept in build/run-pg between runs), then a seeded
-# market played through engine + persister + ledger, ending with the books, the
-# trial balance and a check that the ledger matches the recovered engine. Run it
-# twice: the second run recovers the first run's market and carries on.
-# Extra arguments go to spotgrid-demo (--seed N, --commands N, --config DIR);
-# `--memory` plays the engine alone, without PostgreSQL.
+# The main job: a private PostgreSQL on 127.0.0.1 (data kept in build/run-pg
+# between runs), spotgridd in front of it, and a demo market seeded through the
+# API (suppliers with nodes and listings in several regions and GPU models, a
+# funded buyer). Prints the buyer's API key and curl examples, then serves until
+# Ctrl-C, which drains spotgridd and stops PostgreSQL.
+#
+#   scripts/run.sh            the server with the demo market (port 8080, or $SPOTGRID_LISTEN_PORT)
+#   scripts/run.sh --demo     the durable market demo instead: a simulated market
+#                             through engine + persister + ledger, then the trial balance
+#   scripts/run.sh --memory   the engine alone, in memory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh >/dev/null
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target spotgrid-demo -j "$(nproc)"
+cmake --build build/release --target spotgrid-demo spotgridd -j "$(nproc)"
 
 if [[ "${1:-}" == "--memory" ]]; then
   shift
@@ -19,7 +22,83 @@ if [[ "${1:-}" == "--memory" ]]; then
 fi
 
 state=build/run-pg
-trap './scripts/pg.sh stop "$state" >/dev/null' EXIT
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  ./scripts/pg.sh stop "$state" >/dev/null || true
+}
+trap cleanup EXIT
 conninfo=$(./scripts/pg.sh start "$state")
 echo "PostgreSQL: $conninfo"
-build/release/apps/spotgrid-demo --config config --conninfo "$conninfo" "$@"
+
+if [[ "${1:-}" == "--demo" ]]; then
+  shift
+  build/release/apps/spotgrid-demo --config config --conninfo "$conninfo" "$@"
+  exit
+fi
+
+hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+operator_key="sg_$(hex 8)_$(hex 32)"
+port=${SPOTGRID_LISTEN_PORT:-8080}
+base="http://127.0.0.1:$port"
+
+SPOTGRID_POSTGRES_CONNINFO="$conninfo" SPOTGRID_AUTH_OPERATOR_KEY="$operator_key" \
+  SPOTGRID_LISTEN_PORT="$port" build/release/apps/spotgridd --config config/spotgridd.json &
+server_pid=$!
+
+for _ in $(seq 1 150); do
+  curl -sf "$base/readyz" >/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "spotgridd exited" >&2; exit 1; }
+  sleep 0.2
+done
+curl -sf "$base/readyz" >/dev/null || { echo "spotgridd did not become ready" >&2; exit 1; }
+
+# POSTs JSON with a key; prints the response body, fails on an HTTP error.
+post() { curl -sf -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+  -d "$3" "$base$2"; }
+field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/"; }
+
+new_account() { post "$operator_key" /v1/accounts "{\"name\": \"$1\", \"role\": \"$2\"}"; }
+now=$(date +%s)
+listed=0
+for supplier in "north-lab:eu-west" "dc-east:us-east" "coast:us-west"; do
+  name=${supplier%%:*}
+  region=${supplier##*:}
+  key=$(new_account "$name" supplier | field api_key)
+  for model in H100-SXM-80G A100-80G L40S-48G; do
+    node=$(post "$key" /v1/nodes "{\"pool\": \"$model\", \"region\": \"$region\", \"cards\": 8}" |
+      field node_id)
+    price=$((1000000 + RANDOM % 2000000))
+    post "$key" /v1/listings "{\"node_id\": $node, \"cards\": 8, \"reserve_micros_per_card_hour\": $price,
+      \"available_from\": $((now - 60)), \"available_until\": $((now + 7 * 86400))}" >/dev/null
+    listed=$((listed + 8))
+  done
+done
+buyer=$(new_account demo-buyer buyer)
+buyer_id=$(echo "$buyer" | field account_id)
+buyer_key=$(echo "$buyer" | field api_key)
+post "$operator_key" "/v1/accounts/$buyer_id/deposits" '{"amount_micros": 10000000000}' >/dev/null
+
+cat <<EOF
+
+spotgridd is serving $base with a demo market: 3 suppliers, 9 nodes, $listed cards listed
+in eu-west, us-east and us-west (H100-SXM-80G, A100-80G, L40S-48G).
+Demo buyer (account $buyer_id, funded with 10 000 USD), API key:
+
+  export KEY=$buyer_key
+
+Try:
+  curl -s $base/v1/account -H "Authorization: Bearer \$KEY"
+  curl -s $base/v1/market/H100-SXM-80G/book -H "Authorization: Bearer \$KEY"
+  curl -s -X POST $base/v1/quotes -H "Authorization: Bearer \$KEY" \\
+       -d '{"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600, "limit_micros_per_hour": 4000000}'
+  curl -s -X POST $base/v1/orders -H "Authorization: Bearer \$KEY" \\
+       -d '{"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600, "limit_micros_per_hour": 4000000}'
+  curl -s $base/metrics
+
+Ctrl-C stops it.
+EOF
+wait "$server_pid"
