@@ -26,14 +26,10 @@ void create_account(Api& api, const Principal& caller, const HttpRequest& reques
   try {
     const auto created = api.keys.create_account(*name, *role);
     respond(json(201, [&](Writer& w) {
-      key(w, "account_id");
-      w.Uint64(created.first);
-      key(w, "name");
-      text(w, *name);
-      key(w, "role");
-      text(w, to_string(*role));
-      key(w, "api_key");  // shown once; only its hash is stored
-      text(w, created.second.token());
+      field(w, "account_id", created.first);
+      field(w, "name", *name);
+      field(w, "role", to_string(*role));
+      field(w, "api_key", created.second.token());  // shown once; only its hash is stored
     }));
   } catch (const std::exception&) {
     respond(error_response(503, "unavailable", "storage is unavailable: nothing was created"));
@@ -55,12 +51,9 @@ void deposit(Api& api, const Principal& caller, const HttpRequest& request, Acco
               "the market refused the deposit", [account](const ledger::Completion& done) {
                 const auto* moved = first_event<engine::FundsMoved>(done);
                 return json(201, [&](Writer& w) {
-                  key(w, "account_id");
-                  w.Uint64(account);
-                  key(w, "command_seq");
-                  w.Uint64(done.command_seq);
-                  key(w, "cash_micros");
-                  w.Int64(moved == nullptr ? 0 : moved->cash_after);
+                  field(w, "account_id", account);
+                  field(w, "command_seq", done.command_seq);
+                  field(w, "cash_micros", moved == nullptr ? 0 : moved->cash_after);
                 });
               });
 }
@@ -73,16 +66,11 @@ void own_account(Api& api, const Principal& caller, const Respond& respond) {
           [&](const engine::Engine& engine) { view = engine.account(caller.account); }))
     return respond(error_response(503, "unavailable", "the market is recovering"));
   respond(json(200, [&](Writer& w) {
-    key(w, "account_id");
-    w.Uint64(caller.account);
-    key(w, "role");
-    text(w, to_string(caller.role));
-    key(w, "cash_micros");
-    w.Int64(view.cash);
-    key(w, "hold_micros");
-    w.Int64(view.hold);
-    key(w, "receivable_micros");
-    w.Int64(view.receivable);
+    field(w, "account_id", caller.account);
+    field(w, "role", to_string(caller.role));
+    field(w, "cash_micros", view.cash);
+    field(w, "hold_micros", view.hold);
+    field(w, "receivable_micros", view.receivable);
   }));
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "json_body.hpp"
 #include "spotgrid/engine/types.hpp"
@@ -35,6 +36,19 @@ inline void key(Writer& writer, std::string_view name) {
 }
 inline void text(Writer& writer, std::string_view value) {
   writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+// One member: `name` and its value (an integer, signed or not, or a string).
+template <typename T>
+void field(Writer& writer, std::string_view name, const T& value) {
+  key(writer, name);
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    writer.Int64(value);
+  } else if constexpr (std::is_integral_v<T>) {
+    writer.Uint64(value);
+  } else {
+    text(writer, std::string_view(value));
+  }
 }
 
 inline HttpResponse bad_request(const FieldProblem& problem) {
@@ -113,22 +127,14 @@ inline void write_leases(Writer& w, const ledger::Completion& done) {
   for (const engine::Event& event : done.events) {
     if (const auto* lease = std::get_if<engine::LeaseStarted>(&event.body)) {
       w.StartObject();
-      key(w, "lease_id");
-      w.Uint64(lease->lease);
-      key(w, "order_id");
-      w.Uint64(lease->order);
-      key(w, "listing_id");
-      w.Uint64(lease->listing);
-      key(w, "node_id");
-      w.Uint64(lease->node);
-      key(w, "cards");
-      w.Uint(lease->cards);
-      key(w, "price_micros_per_card_hour");
-      w.Int64(lease->price_micros_per_card_hour);
-      key(w, "start");
-      w.Int64(lease->start);
-      key(w, "planned_end");
-      w.Int64(lease->planned_end);
+      field(w, "lease_id", lease->lease);
+      field(w, "order_id", lease->order);
+      field(w, "listing_id", lease->listing);
+      field(w, "node_id", lease->node);
+      field(w, "cards", lease->cards);
+      field(w, "price_micros_per_card_hour", lease->price_micros_per_card_hour);
+      field(w, "start", lease->start);
+      field(w, "planned_end", lease->planned_end);
       w.EndObject();
     }
   }

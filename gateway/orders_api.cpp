@@ -101,14 +101,10 @@ HttpResponse placed(const ledger::Completion& done) {
           [&](const auto& body) {
             using T = std::decay_t<decltype(body)>;
             if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
-              key(w, "order_id");
-              w.Uint64(body.order);
-              key(w, "hold_micros");
-              w.Int64(body.hold);
-              key(w, "expected_cost_micros");
-              w.Int64(body.expected_cost);
-              key(w, "expected_start");
-              w.Int64(body.expected_start);
+              field(w, "order_id", body.order);
+              field(w, "hold_micros", body.hold);
+              field(w, "expected_cost_micros", body.expected_cost);
+              field(w, "expected_start", body.expected_start);
             } else if constexpr (std::is_same_v<T, engine::OrderResting>) {
               status = "resting";
               cards_open = body.cards_open;
@@ -124,15 +120,11 @@ HttpResponse placed(const ledger::Completion& done) {
           },
           event.body);
     }
-    key(w, "status");
-    text(w, status);
-    key(w, "cards_open");
-    w.Uint(cards_open);
-    key(w, "unfilled_reason");
-    text(w, reason);
+    field(w, "status", status);
+    field(w, "cards_open", cards_open);
+    field(w, "unfilled_reason", reason);
     write_leases(w, done);
-    key(w, "command_seq");
-    w.Uint64(done.command_seq);
+    field(w, "command_seq", done.command_seq);
   });
 }
 
@@ -169,32 +161,21 @@ void quote_order(Api& api, const Principal& caller, const HttpRequest& request,
     return respond(error_response(503, "unavailable", "the market is recovering"));
   if (quote.rejected) return respond(rejected(*quote.rejected, "the order is not valid"));
   respond(json(200, [&](Writer& w) {
-    key(w, "cards_fillable");
-    w.Uint(quote.cards_fillable);
-    key(w, "cost_micros");
-    w.Int64(quote.cost);
-    key(w, "hold_micros");
-    w.Int64(quote.hold);
-    key(w, "expected_start");
-    w.Int64(quote.expected_start);
-    key(w, "remainder_reason");
-    text(w, to_string(quote.remainder_reason));
+    field(w, "cards_fillable", quote.cards_fillable);
+    field(w, "cost_micros", quote.cost);
+    field(w, "hold_micros", quote.hold);
+    field(w, "expected_start", quote.expected_start);
+    field(w, "remainder_reason", to_string(quote.remainder_reason));
     key(w, "legs");
     w.StartArray();
     for (const engine::QuoteLeg& leg : quote.legs) {
       w.StartObject();
-      key(w, "node_id");
-      w.Uint64(leg.node);
-      key(w, "pool");
-      text(w, api.setup.catalog.model(leg.pool).model);
-      key(w, "region");
-      text(w, api.setup.tariffs.region(leg.region).region);
-      key(w, "cards");
-      w.Uint(leg.cards);
-      key(w, "price_micros_per_card_hour");
-      w.Int64(leg.price_micros_per_card_hour);
-      key(w, "cost_micros");
-      w.Int64(leg.cost);
+      field(w, "node_id", leg.node);
+      field(w, "pool", api.setup.catalog.model(leg.pool).model);
+      field(w, "region", api.setup.tariffs.region(leg.region).region);
+      field(w, "cards", leg.cards);
+      field(w, "price_micros_per_card_hour", leg.price_micros_per_card_hour);
+      field(w, "cost_micros", leg.cost);
       w.EndObject();
     }
     w.EndArray();
@@ -209,24 +190,15 @@ void get_order(Api& api, const Principal& caller, OrderId id, const Respond& res
   if (!order || order->spec.buyer != caller.account || is_platform_role(caller.role))
     return respond(error_response(404, "not_found", "no such open order", "order_id"));
   respond(json(200, [&](Writer& w) {
-    key(w, "order_id");
-    w.Uint64(order->id);
-    key(w, "state");
-    text(w, state_name(order->state));
-    key(w, "cards");
-    w.Uint(order->spec.cards);
-    key(w, "cards_open");
-    w.Uint(order->cards_open);
-    key(w, "leases_open");
-    w.Uint(order->leases_open);
-    key(w, "limit_micros_per_hour");
-    w.Int64(order->limit_micros_per_hour);
-    key(w, "hold_micros");
-    w.Int64(order->hold);
-    key(w, "start_at");
-    w.Int64(order->start_at);
-    key(w, "unfilled_reason");
-    text(w, to_string(order->unfilled_reason));
+    field(w, "order_id", order->id);
+    field(w, "state", state_name(order->state));
+    field(w, "cards", order->spec.cards);
+    field(w, "cards_open", order->cards_open);
+    field(w, "leases_open", order->leases_open);
+    field(w, "limit_micros_per_hour", order->limit_micros_per_hour);
+    field(w, "hold_micros", order->hold);
+    field(w, "start_at", order->start_at);
+    field(w, "unfilled_reason", to_string(order->unfilled_reason));
   }));
 }
 
@@ -236,12 +208,10 @@ void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond
               "the order cannot be cancelled", [id](const ledger::Completion& done) {
                 const auto* cancelled = first_event<engine::OrderCancelled>(done);
                 return json(200, [&](Writer& w) {
-                  key(w, "order_id");
-                  w.Uint64(id);
-                  key(w, "cards_cancelled");
-                  w.Uint(cancelled == nullptr ? 0 : cancelled->cards_cancelled);
-                  key(w, "command_seq");
-                  w.Uint64(done.command_seq);
+                  field(w, "order_id", id);
+                  field(w, "cards_cancelled",
+                        cancelled == nullptr ? 0 : cancelled->cards_cancelled);
+                  field(w, "command_seq", done.command_seq);
                 });
               });
 }

@@ -8,8 +8,7 @@
 
 namespace spotgrid::gateway {
 
-void register_node(Api& api, const Principal& caller, const HttpRequest& request,
-                   Respond respond) {
+void register_node(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
   JsonBody body(request.body);
   body.only({"pool", "region", "zone", "cards", "measured_cu_milli", "reliability_bp"});
@@ -21,15 +20,16 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   if (body.has("zone"))
     node.zone = static_cast<std::uint16_t>(body.integer("zone", 0, 65'535).value_or(0));
   if (body.has("measured_cu_milli"))
-    node.measured_cu = static_cast<MilliCu>(body.integer("measured_cu_milli", 0, 1'000'000).value_or(0));
+    node.measured_cu =
+        static_cast<MilliCu>(body.integer("measured_cu_milli", 0, 1'000'000).value_or(0));
   if (body.has("reliability_bp"))
     node.reliability = static_cast<BasisPoints>(
         body.integer("reliability_bp", 0, kBasisPointsOne).value_or(kBasisPointsOne));
   if (body.problem()) return respond(bad_request(*body.problem()));
   const auto pool_index = api.setup.catalog.find_pool(*pool);
   if (!pool_index)
-    return respond(error_response(400, "invalid_field", "pool is not a GPU model of the catalog",
-                                  "pool"));
+    return respond(
+        error_response(400, "invalid_field", "pool is not a GPU model of the catalog", "pool"));
   const auto region_index = api.setup.tariffs.find_region(*region);
   if (!region_index)
     return respond(error_response(400, "invalid_field", "region is not a tariff region", "region"));
@@ -40,18 +40,14 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
               [](const ledger::Completion& done) {
                 const auto* registered = first_event<engine::NodeRegistered>(done);
                 return json(201, [&](Writer& w) {
-                  key(w, "node_id");
-                  w.Uint64(registered == nullptr ? 0 : registered->node);
-                  key(w, "cards");
-                  w.Uint(registered == nullptr ? 0 : registered->cards);
-                  key(w, "command_seq");
-                  w.Uint64(done.command_seq);
+                  field(w, "node_id", registered == nullptr ? 0 : registered->node);
+                  field(w, "cards", registered == nullptr ? 0 : registered->cards);
+                  field(w, "command_seq", done.command_seq);
                 });
               });
 }
 
-void add_listing(Api& api, const Principal& caller, const HttpRequest& request,
-                 Respond respond) {
+void add_listing(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
   JsonBody body(request.body);
   body.only({"node_id", "cards", "reserve_micros_per_card_hour", "floating", "available_from",
@@ -63,8 +59,7 @@ void add_listing(Api& api, const Principal& caller, const HttpRequest& request,
   if (body.has("floating")) listing.floating = body.boolean("floating").value_or(false);
   if (!listing.floating || body.has("reserve_micros_per_card_hour")) {
     listing.reserve_micros_per_card_hour =
-        body.integer("reserve_micros_per_card_hour", 1, limits::kMaxPriceMicrosPerHour)
-            .value_or(0);
+        body.integer("reserve_micros_per_card_hour", 1, limits::kMaxPriceMicrosPerHour).value_or(0);
   }
   const auto from = body.integer("available_from", 0, 1LL << 40);
   const auto until = body.integer("available_until", 0, 1LL << 40);
@@ -77,13 +72,11 @@ void add_listing(Api& api, const Principal& caller, const HttpRequest& request,
               [](const ledger::Completion& done) {
                 const auto* added = first_event<engine::ListingAdded>(done);
                 return json(201, [&](Writer& w) {
-                  key(w, "listing_id");
-                  w.Uint64(added == nullptr ? 0 : added->listing);
-                  key(w, "price_micros_per_card_hour");
-                  w.Int64(added == nullptr ? 0 : added->price_micros_per_card_hour);
+                  field(w, "listing_id", added == nullptr ? 0 : added->listing);
+                  field(w, "price_micros_per_card_hour",
+                        added == nullptr ? 0 : added->price_micros_per_card_hour);
                   write_leases(w, done);  // resting bids it filled at once
-                  key(w, "command_seq");
-                  w.Uint64(done.command_seq);
+                  field(w, "command_seq", done.command_seq);
                 });
               });
 }
@@ -94,12 +87,10 @@ void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond r
               "the listing cannot be withdrawn", [id](const ledger::Completion& done) {
                 const auto* closed = first_event<engine::ListingClosed>(done);
                 return json(200, [&](Writer& w) {
-                  key(w, "listing_id");
-                  w.Uint64(id);
-                  key(w, "cards_still_leased");
-                  w.Uint(closed == nullptr ? 0 : closed->cards_still_leased);
-                  key(w, "command_seq");
-                  w.Uint64(done.command_seq);
+                  field(w, "listing_id", id);
+                  field(w, "cards_still_leased",
+                        closed == nullptr ? 0 : closed->cards_still_leased);
+                  field(w, "command_seq", done.command_seq);
                 });
               });
 }
@@ -110,12 +101,9 @@ void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) 
               "the lease cannot be stopped", [id](const ledger::Completion& done) {
                 const auto* ended = first_event<engine::LeaseEnded>(done);
                 return json(200, [&](Writer& w) {
-                  key(w, "lease_id");
-                  w.Uint64(id);
-                  key(w, "billable_end");
-                  w.Int64(ended == nullptr ? 0 : ended->billable_end);
-                  key(w, "command_seq");
-                  w.Uint64(done.command_seq);
+                  field(w, "lease_id", id);
+                  field(w, "billable_end", ended == nullptr ? 0 : ended->billable_end);
+                  field(w, "command_seq", done.command_seq);
                 });
               });
 }
@@ -126,12 +114,9 @@ void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respon
               "the lease cannot be reclaimed", [id](const ledger::Completion& done) {
                 const auto* notice = first_event<engine::LeaseReclaimNotice>(done);
                 return json(200, [&](Writer& w) {
-                  key(w, "lease_id");
-                  w.Uint64(id);
-                  key(w, "ends_at");
-                  w.Int64(notice == nullptr ? 0 : notice->ends_at);
-                  key(w, "command_seq");
-                  w.Uint64(done.command_seq);
+                  field(w, "lease_id", id);
+                  field(w, "ends_at", notice == nullptr ? 0 : notice->ends_at);
+                  field(w, "command_seq", done.command_seq);
                 });
               });
 }
@@ -151,21 +136,16 @@ void pool_book(Api& api, std::string_view pool_name, const Respond& respond) {
     w.StartArray();
     for (const engine::BookLevel& level : side) {
       w.StartObject();
-      key(w, "price_micros_per_hour");
-      w.Int64(level.price_micros_per_hour);
-      key(w, "cards");
-      w.Uint(level.cards);
-      key(w, "entries");
-      w.Uint(level.entries);
+      field(w, "price_micros_per_hour", level.price_micros_per_hour);
+      field(w, "cards", level.cards);
+      field(w, "entries", level.entries);
       w.EndObject();
     }
     w.EndArray();
   };
   respond(json(200, [&](Writer& w) {
-    key(w, "pool");
-    text(w, pool_name);
-    key(w, "index_micros_per_card_hour");
-    w.Int64(index);
+    field(w, "pool", pool_name);
+    field(w, "index_micros_per_card_hour", index);
     key(w, "asks");
     levels(w, book.asks);
     key(w, "bids");

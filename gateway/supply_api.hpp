@@ -8,8 +8,7 @@
 
 namespace spotgrid::gateway {
 
-void register_node(Api& api, const Principal& caller, const HttpRequest& request,
-                   Respond respond);
+void register_node(Api& api, const Principal& caller, const HttpRequest& request, Respond respond);
 void add_listing(Api& api, const Principal& caller, const HttpRequest& request, Respond respond);
 void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond respond);
 void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
