@@ -1,6 +1,10 @@
 #include "api.hpp"
 
 #include "api_support.hpp"
+
+#include <algorithm>
+#include <vector>
+
 #include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
 #include "supply_api.hpp"
@@ -76,65 +80,145 @@ void own_account(Api& api, const Principal& caller, const Respond& respond) {
 
 }  // namespace
 
+namespace {
+
+// A path parameter: "{...}" in a pattern matches one non-empty segment.
+using Params = std::vector<std::string_view>;
+// `respond` may be moved from (to answer after a commit).
+using RouteHandler = void (*)(Api&, const Principal&, HttpRequest&, const Params&, Respond&);
+
+struct V1Route {
+  const char* method;
+  const char* path;
+  RouteHandler handle;
+};
+
+// An id segment: a positive decimal, or nothing (the route then answers 404).
+template <typename Id>
+std::optional<Id> id_of(std::string_view segment) {
+  Id id = 0;
+  const auto [end, error] = std::from_chars(segment.data(), segment.data() + segment.size(), id);
+  if (error != std::errc{} || end != segment.data() + segment.size() || id == 0)
+    return std::nullopt;
+  return id;
+}
+
+template <typename Id, typename Handle>
+void with_id(std::string_view segment, const Respond& respond, Handle&& handle) {
+  const auto id = id_of<Id>(segment);
+  if (!id) return respond(error_response(404, "not_found", "no such id", "id"));
+  handle(*id);
+}
+
+// Every /v1 route, in one table: dispatch reads it, and so does the test that
+// holds the OpenAPI document to what the server serves.
+const V1Route kV1Routes[] = {
+    {"POST", "/v1/accounts",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       create_account(api, caller, request, respond);
+     }},
+    {"POST", "/v1/accounts/{account_id}/deposits",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       with_id<AccountId>(params[0], respond, [&](AccountId id) {
+         deposit(api, caller, request, id, std::move(respond));
+       });
+     }},
+    {"GET", "/v1/account",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       own_account(api, caller, respond);
+     }},
+    {"POST", "/v1/quotes",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       quote_order(api, caller, request, respond);
+     }},
+    {"POST", "/v1/orders",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       place_order(api, caller, request, std::move(respond));
+     }},
+    {"GET", "/v1/orders/{order_id}",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<OrderId>(params[0], respond,
+                        [&](OrderId id) { get_order(api, caller, id, respond); });
+     }},
+    {"DELETE", "/v1/orders/{order_id}",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<OrderId>(params[0], respond,
+                        [&](OrderId id) { cancel_order(api, caller, id, std::move(respond)); });
+     }},
+    {"POST", "/v1/nodes",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       register_node(api, caller, request, std::move(respond));
+     }},
+    {"POST", "/v1/listings",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       add_listing(api, caller, request, std::move(respond));
+     }},
+    {"DELETE", "/v1/listings/{listing_id}",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<ListingId>(params[0], respond, [&](ListingId id) {
+         withdraw_listing(api, caller, id, std::move(respond));
+       });
+     }},
+    {"POST", "/v1/leases/{lease_id}/stop",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<LeaseId>(params[0], respond,
+                        [&](LeaseId id) { stop_lease(api, caller, id, std::move(respond)); });
+     }},
+    {"POST", "/v1/leases/{lease_id}/reclaim",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<LeaseId>(params[0], respond,
+                        [&](LeaseId id) { reclaim_lease(api, caller, id, std::move(respond)); });
+     }},
+    {"GET", "/v1/market/{pool}/book",
+     [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
+       pool_book(api, params[0], respond);
+     }},
+};
+
+// Whether `path` fits `pattern`, collecting the "{...}" segments.
+bool matches(std::string_view pattern, std::string_view path, Params& params) {
+  params.clear();
+  while (!pattern.empty() && !path.empty()) {
+    const auto pattern_end = std::min(pattern.find('/', 1), pattern.size());
+    const auto path_end = std::min(path.find('/', 1), path.size());
+    const std::string_view want = pattern.substr(0, pattern_end);
+    const std::string_view have = path.substr(0, path_end);
+    if (want.size() > 2 && want[1] == '{') {
+      if (have.size() < 2) return false;
+      params.push_back(have.substr(1));
+    } else if (want != have) {
+      return false;
+    }
+    pattern.remove_prefix(pattern_end);
+    path.remove_prefix(path_end);
+  }
+  return pattern.empty() && path.empty();
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> v1_routes() {
+  std::vector<std::pair<std::string, std::string>> routes;
+  for (const V1Route& route : kV1Routes)
+    routes.emplace_back(route.method, route.path);
+  return routes;
+}
+
 void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,
                Respond respond) {
-  const auto method_not_allowed = [&](const char* allow) {
-    HttpResponse refused =
-        error_response(405, "method_not_allowed", std::string("allowed: ") + allow, "method");
-    refused.headers.emplace_back("Allow", allow);
-    respond(std::move(refused));
-  };
-  if (path == "/v1/accounts") {
-    if (request.method != "POST") return method_not_allowed("POST");
-    return create_account(api, caller, request, respond);
+  Params params;
+  std::string allowed;
+  for (const V1Route& route : kV1Routes) {
+    if (!matches(route.path, path, params)) continue;
+    if (request.method == route.method) return route.handle(api, caller, request, params, respond);
+    allowed += allowed.empty() ? route.method : std::string(", ") + route.method;
   }
-  if (path == "/v1/account") {
-    if (request.method != "GET") return method_not_allowed("GET");
-    return own_account(api, caller, respond);
-  }
-  if (path == "/v1/orders") {
-    if (request.method != "POST") return method_not_allowed("POST");
-    return place_order(api, caller, request, std::move(respond));
-  }
-  if (path == "/v1/quotes") {
-    if (request.method != "POST") return method_not_allowed("POST");
-    return quote_order(api, caller, request, respond);
-  }
-  if (const auto order = id_between<OrderId>(path, "/v1/orders/", "")) {
-    if (request.method == "GET") return get_order(api, caller, *order, respond);
-    if (request.method == "DELETE") return cancel_order(api, caller, *order, std::move(respond));
-    return method_not_allowed("GET, DELETE");
-  }
-  if (path == "/v1/nodes") {
-    if (request.method != "POST") return method_not_allowed("POST");
-    return register_node(api, caller, request, std::move(respond));
-  }
-  if (path == "/v1/listings") {
-    if (request.method != "POST") return method_not_allowed("POST");
-    return add_listing(api, caller, request, std::move(respond));
-  }
-  if (const auto listing = id_between<ListingId>(path, "/v1/listings/", "")) {
-    if (request.method != "DELETE") return method_not_allowed("DELETE");
-    return withdraw_listing(api, caller, *listing, std::move(respond));
-  }
-  if (const auto lease = id_between<LeaseId>(path, "/v1/leases/", "/stop")) {
-    if (request.method != "POST") return method_not_allowed("POST");
-    return stop_lease(api, caller, *lease, std::move(respond));
-  }
-  if (const auto lease = id_between<LeaseId>(path, "/v1/leases/", "/reclaim")) {
-    if (request.method != "POST") return method_not_allowed("POST");
-    return reclaim_lease(api, caller, *lease, std::move(respond));
-  }
-  if (path.substr(0, 11) == "/v1/market/" && path.size() > 16 &&
-      path.substr(path.size() - 5) == "/book") {
-    if (request.method != "GET") return method_not_allowed("GET");
-    return pool_book(api, path.substr(11, path.size() - 16), respond);
-  }
-  if (const auto account = id_between(path, "/v1/accounts/", "/deposits")) {
-    if (request.method != "POST") return method_not_allowed("POST");
-    return deposit(api, caller, request, *account, std::move(respond));
-  }
-  respond(error_response(404, "not_found", "no route for " + std::string(path), "path"));
+  if (allowed.empty())
+    return respond(error_response(404, "not_found", "no route for " + std::string(path), "path"));
+  HttpResponse refused = error_response(405, "method_not_allowed", "allowed: " + allowed, "method");
+  refused.headers.emplace_back("Allow", allowed);
+  respond(std::move(refused));
 }
 
 }  // namespace spotgrid::gateway

@@ -1,7 +1,10 @@
 #pragma once
 // The /v1 routes (DESIGN §9). Each answers through `respond`, possibly after a
 // commit, from a market thread.
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
@@ -14,6 +17,9 @@ struct Api {
   KeyStore& keys;
   const ledger::MarketSetup& setup;  // names of pools, vendors and regions
 };
+
+// Every /v1 route the server serves, as (method, path pattern).
+std::vector<std::pair<std::string, std::string>> v1_routes();
 
 // `path` is the target without its query; the caller has authenticated.
 void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,

@@ -73,22 +73,6 @@ inline HttpResponse not_committed(ledger::Outcome outcome) {
   return error_response(503, "unavailable", "storage is unavailable: nothing was applied");
 }
 
-// "/v1/accounts/17/deposits" → 17 when `path` is prefix + id + suffix.
-template <typename Id = AccountId>
-inline std::optional<Id> id_between(std::string_view path, std::string_view prefix,
-                                    std::string_view suffix) {
-  if (path.size() <= prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
-      path.substr(path.size() - suffix.size()) != suffix) {
-    return std::nullopt;
-  }
-  const std::string_view digits =
-      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-  Id id = 0;
-  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-  if (error != std::errc{} || end != digits.data() + digits.size() || id == 0) return std::nullopt;
-  return id;
-}
-
 // 404 for an id the caller cannot see (the engine treats someone else's order,
 // listing or lease as unknown), 422 for anything else the market refused.
 inline HttpResponse rejected(engine::Reject reason, const char* what) {

@@ -193,6 +193,14 @@ struct Service::Impl {
   }
 };
 
+std::vector<std::pair<std::string, std::string>> served_routes() {
+  std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}};
+  for (auto& route : v1_routes())
+    routes.push_back(std::move(route));
+  return routes;
+}
+
 Service::Service(const Settings& settings) : impl_(std::make_unique<Impl>(settings)) {}
 
 Service::~Service() {

@@ -1,14 +1,20 @@
 #pragma once
 // spotgridd's service: the durable market behind the HTTP server, with the
 // operational routes (/healthz, /readyz, /metrics) and a drain for SIGTERM.
-// The /v1 market routes are issue 4's next step.
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "spotgrid/gateway/settings.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
 
 namespace spotgrid::gateway {
+
+// Every route spotgridd serves, as (method, path pattern with {parameters}):
+// the set the OpenAPI document must list.
+std::vector<std::pair<std::string, std::string>> served_routes();
 
 class Service {
  public:
