@@ -170,6 +170,22 @@ const V1Route kV1Routes[] = {
        with_id<LeaseId>(params[0], respond,
                         [&](LeaseId id) { reclaim_lease(api, caller, id, std::move(respond)); });
      }},
+    {"GET", "/v1/leases",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       own_leases(api, caller, respond);
+     }},
+    {"GET", "/v1/market/{pool}/index",
+     [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
+       pool_index(api, params[0], respond);
+     }},
+    {"GET", "/v1/market/{pool}/trades",
+     [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
+       pool_trades(api, params[0], respond);
+     }},
+    {"GET", "/v1/market/{pool}/history",
+     [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
+       pool_history(api, params[0], respond);
+     }},
     {"GET", "/v1/market/{pool}/book",
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_book(api, params[0], respond);

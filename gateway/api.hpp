@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "read_store.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
@@ -16,6 +17,7 @@ struct Api {
   ledger::DurableMarket& market;
   KeyStore& keys;
   const ledger::MarketSetup& setup;  // names of pools, vendors and regions
+  ReadStore& reads;                  // what PostgreSQL committed
 };
 
 // Every /v1 route the server serves, as (method, path pattern).

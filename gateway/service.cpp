@@ -74,6 +74,7 @@ struct Service::Impl {
           return options;
         }()),
         keys(s.postgres_conninfo, operator_key(s)),
+        reads(s.postgres_conninfo),
         server(server_options(s), [this](HttpRequest&& request, Respond respond) {
           handle(std::move(request), std::move(respond));
         }) {}
@@ -82,7 +83,8 @@ struct Service::Impl {
   ledger::MarketSetup setup;
   ledger::DurableMarket market;
   KeyStore keys;
-  Api api{market, keys, setup};
+  ReadStore reads;
+  Api api{market, keys, setup, reads};
   HttpServer server;
   std::atomic<int> in_flight{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Route::kCount)> requests{};

@@ -153,4 +153,57 @@ void pool_book(Api& api, std::string_view pool_name, const Respond& respond) {
   }));
 }
 
+namespace {
+
+// A committed read, or the 503 when PostgreSQL did not answer.
+HttpResponse from_store(const std::optional<std::string>& body) {
+  if (!body) return error_response(503, "unavailable", "storage is unavailable");
+  return HttpResponse{200, *body, "application/json", {}};
+}
+
+HttpResponse no_pool() {
+  return error_response(404, "not_found", "no such pool", "pool");
+}
+
+}  // namespace
+
+void pool_index(Api& api, std::string_view pool_name, const Respond& respond) {
+  const auto pool = api.setup.catalog.find_pool(pool_name);
+  if (!pool) return respond(no_pool());
+  Micros index = 0;
+  UnixSeconds at = 0;
+  if (!api.market.read([&](const engine::Engine& engine) {
+        index = engine.index_price(*pool);
+        at = engine.now();
+      })) {
+    return respond(error_response(503, "unavailable", "the market is recovering"));
+  }
+  respond(json(200, [&](Writer& w) {
+    field(w, "pool", pool_name);
+    field(w, "index_micros_per_card_hour", index);
+    field(w, "at", at);
+  }));
+}
+
+void pool_trades(Api& api, std::string_view pool_name, const Respond& respond) {
+  const auto pool = api.setup.catalog.find_pool(pool_name);
+  if (!pool) return respond(no_pool());
+  respond(from_store(api.reads.trades(*pool, 50)));
+}
+
+void pool_history(Api& api, std::string_view pool_name, const Respond& respond) {
+  const auto pool = api.setup.catalog.find_pool(pool_name);
+  if (!pool) return respond(no_pool());
+  UnixSeconds now = 0;
+  if (!api.market.read([&](const engine::Engine& engine) { now = engine.now(); }))
+    return respond(error_response(503, "unavailable", "the market is recovering"));
+  respond(from_store(api.reads.index_history(*pool, now - 86'400, 1'000)));
+}
+
+void own_leases(Api& api, const Principal& caller, const Respond& respond) {
+  if (caller.role != Role::kBuyer && caller.role != Role::kSupplier) return respond(forbidden());
+  const LeaseSide side = caller.role == Role::kBuyer ? LeaseSide::kBuyer : LeaseSide::kSupplier;
+  respond(from_store(api.reads.leases(caller.account, side, 100)));
+}
+
 }  // namespace spotgrid::gateway

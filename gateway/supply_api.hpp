@@ -14,5 +14,9 @@ void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond r
 void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
 void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
 void pool_book(Api& api, std::string_view pool_name, const Respond& respond);
+void pool_index(Api& api, std::string_view pool_name, const Respond& respond);
+void pool_trades(Api& api, std::string_view pool_name, const Respond& respond);
+void pool_history(Api& api, std::string_view pool_name, const Respond& respond);
+void own_leases(Api& api, const Principal& caller, const Respond& respond);
 
 }  // namespace spotgrid::gateway

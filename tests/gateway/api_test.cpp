@@ -288,6 +288,27 @@ TEST_F(Api, ASupplierListsABuyerLeasesAndBothEndIt) {
   EXPECT_EQ(book.json["asks"][0]["cards"].GetUint(), 2u);
   EXPECT_EQ(call(http::verb::get, "/v1/market/Z80/book", buyer_key).status, 404u);
 
+  // Reads of what was committed: own leases only, anonymous trades, the index.
+  const Reply mine = call(http::verb::get, "/v1/leases", buyer_key);
+  ASSERT_EQ(mine.status, 200u) << mine.body;
+  ASSERT_EQ(mine.json["leases"].Size(), 1u);
+  EXPECT_EQ(mine.json["leases"][0]["lease_id"].GetUint64(), lease);
+  EXPECT_EQ(call(http::verb::get, "/v1/leases", supplier).json["leases"].Size(), 1u);
+  EXPECT_EQ(call(http::verb::get, "/v1/leases", other_supplier).json["leases"].Size(), 0u);
+  EXPECT_EQ(call(http::verb::get, "/v1/leases", operator_key_.token()).status, 403u);
+  const Reply trades = call(http::verb::get, "/v1/market/H100-SXM-80G/trades", other_supplier);
+  ASSERT_EQ(trades.status, 200u) << trades.body;
+  ASSERT_EQ(trades.json["trades"].Size(), 1u);
+  EXPECT_EQ(trades.json["trades"][0]["price_micros_per_card_hour"].GetInt64(), 2'500'000);
+  EXPECT_FALSE(trades.json["trades"][0].HasMember("lease_id"));
+  const Reply index = call(http::verb::get, "/v1/market/H100-SXM-80G/index", buyer_key);
+  ASSERT_EQ(index.status, 200u) << index.body;
+  EXPECT_GT(index.json["index_micros_per_card_hour"].GetInt64(), 0);
+  const Reply history = call(http::verb::get, "/v1/market/H100-SXM-80G/history", buyer_key);
+  ASSERT_EQ(history.status, 200u) << history.body;
+  EXPECT_TRUE(history.json["history"].IsArray());
+  EXPECT_EQ(call(http::verb::get, "/v1/market/Z80/trades", buyer_key).status, 404u);
+
   const std::string lease_path = "/v1/leases/" + std::to_string(lease);
   EXPECT_EQ(call(http::verb::post, lease_path + "/stop", other_supplier).status, 403u);
   EXPECT_EQ(call(http::verb::post, lease_path + "/reclaim", other_supplier).status, 404u);

@@ -1,0 +1,105 @@
+#include "read_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include "api_support.hpp"
+
+namespace spotgrid::gateway {
+
+struct ReadStore::Database {
+  explicit Database(const std::string& conninfo) : connection(conninfo) {}
+  pqxx::connection connection;
+};
+
+ReadStore::ReadStore(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+ReadStore::~ReadStore() = default;
+
+template <typename Fill>
+std::optional<std::string> ReadStore::query(Fill&& fill) {
+  std::lock_guard lock(mutex_);
+  try {
+    if (!database_ || !database_->connection.is_open())
+      database_ = std::make_unique<Database>(conninfo_);
+    pqxx::read_transaction txn(database_->connection, "read");
+    rapidjson::StringBuffer buffer;
+    Writer writer(buffer);
+    writer.StartObject();
+    fill(txn, writer);
+    writer.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+  } catch (const pqxx::failure&) {
+    database_.reset();
+    return std::nullopt;
+  }
+}
+
+std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side, int limit) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    const char* sql = side == LeaseSide::kBuyer
+                          ? "SELECT lease_id, order_id, listing_id, node_id, pool, cards, price,"
+                            " started_at, planned_end, billable_end, status::text,"
+                            " coalesce(end_reason::text, ''), charged FROM leases"
+                            " WHERE buyer_id = $1 ORDER BY lease_id DESC LIMIT $2"
+                          : "SELECT lease_id, order_id, listing_id, node_id, pool, cards, price,"
+                            " started_at, planned_end, billable_end, status::text,"
+                            " coalesce(end_reason::text, ''), charged FROM leases"
+                            " WHERE supplier_id = $1 ORDER BY lease_id DESC LIMIT $2";
+    key(w, "leases");
+    w.StartArray();
+    for (const pqxx::row& row : txn.exec_params(sql, static_cast<long long>(account), limit)) {
+      w.StartObject();
+      field(w, "lease_id", row[0].as<std::uint64_t>());
+      field(w, "order_id", row[1].as<std::uint64_t>());
+      field(w, "listing_id", row[2].as<std::uint64_t>());
+      field(w, "node_id", row[3].as<std::uint64_t>());
+      field(w, "pool_index", row[4].as<int>());
+      field(w, "cards", row[5].as<int>());
+      field(w, "price_micros_per_card_hour", row[6].as<long long>());
+      field(w, "started_at", row[7].as<long long>());
+      field(w, "planned_end", row[8].as<long long>());
+      field(w, "billable_end", row[9].as<long long>());
+      field(w, "status", row[10].as<std::string>());
+      field(w, "end_reason", row[11].as<std::string>());
+      field(w, "charged_micros", row[12].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
+std::optional<std::string> ReadStore::trades(PoolIndex pool, int limit) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    key(w, "trades");
+    w.StartArray();
+    for (const pqxx::row& row :
+         txn.exec_params("SELECT started_at, cards, price FROM leases WHERE pool = $1"
+                         " ORDER BY started_at DESC, lease_id DESC LIMIT $2",
+                         static_cast<int>(pool), limit)) {
+      w.StartObject();
+      field(w, "at", row[0].as<long long>());
+      field(w, "cards", row[1].as<int>());
+      field(w, "price_micros_per_card_hour", row[2].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
+std::optional<std::string> ReadStore::index_history(PoolIndex pool, UnixSeconds since, int limit) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    key(w, "history");
+    w.StartArray();
+    for (const pqxx::row& row :
+         txn.exec_params("SELECT at, price FROM index_prices WHERE pool = $1 AND at >= $2"
+                         " ORDER BY at, event_seq LIMIT $3",
+                         static_cast<int>(pool), static_cast<long long>(since), limit)) {
+      w.StartObject();
+      field(w, "at", row[0].as<long long>());
+      field(w, "index_micros_per_card_hour", row[1].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
+}  // namespace spotgrid::gateway
