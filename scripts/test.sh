@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian 12 machine: installs what is missing, checks
-# formatting and clang-tidy, then builds and runs the whole suite twice through ctest:
-# Release with warnings as errors, and Debug with AddressSanitizer + UBSan.
+# formatting, clang-tidy and the OpenAPI document, then builds and runs the whole
+# suite twice through ctest: Release with warnings as errors, and Debug with
+# AddressSanitizer + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 ./scripts/check-format.sh
 ./scripts/lint.sh
+./scripts/lint-openapi.sh
 
 jobs=$(nproc)
 run_suite() {
