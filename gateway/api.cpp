@@ -221,6 +221,14 @@ std::vector<std::pair<std::string, std::string>> v1_routes() {
   return routes;
 }
 
+std::optional<std::size_t> match_v1(std::string_view method, std::string_view path) {
+  Params params;
+  for (std::size_t i = 0; i < std::size(kV1Routes); ++i) {
+    if (method == kV1Routes[i].method && matches(kV1Routes[i].path, path, params)) return i;
+  }
+  return std::nullopt;
+}
+
 void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,
                Respond respond) {
   Params params;

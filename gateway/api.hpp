@@ -1,6 +1,7 @@
 #pragma once
 // The /v1 routes (DESIGN §9). Each answers through `respond`, possibly after a
 // commit, from a market thread.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,9 @@ struct Api {
 
 // Every /v1 route the server serves, as (method, path pattern).
 std::vector<std::pair<std::string, std::string>> v1_routes();
+
+// The index in v1_routes() of the route serving `method` `path`, if any.
+std::optional<std::size_t> match_v1(std::string_view method, std::string_view path);
 
 // `path` is the target without its query; the caller has authenticated.
 void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,

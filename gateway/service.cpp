@@ -55,10 +55,41 @@ std::optional<ApiKey> operator_key(const Settings& settings) {
   return key;
 }
 
-// The operational routes; counted per route for /metrics.
-enum class Route : std::uint8_t { kHealth, kReady, kMetrics, kV1, kOther, kCount };
-constexpr std::array<std::string_view, static_cast<std::size_t>(Route::kCount)> kRouteNames = {
-    "/healthz", "/readyz", "/metrics", "/v1", "other"};
+// Request latency per route for /metrics: a Prometheus histogram, in seconds.
+constexpr std::array<double, 11> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                    0.05,   0.1,   0.25,   0.5,   1.0};
+struct RouteStats {
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size()> buckets{};  // not cumulative
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::uint64_t> sum_micros{0};
+
+  void record(std::chrono::microseconds elapsed) {
+    const double seconds = static_cast<double>(elapsed.count()) / 1e6;
+    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      if (seconds <= kLatencyBuckets[i]) {
+        ++buckets[i];
+        break;
+      }
+    }
+    ++count;
+    sum_micros += static_cast<std::uint64_t>(elapsed.count());
+  }
+};
+
+// Labels: every served route as "METHOD /path/{param}", then "unmatched".
+std::vector<std::string> route_labels() {
+  std::vector<std::string> labels;
+  for (const auto& [method, path] : served_routes()) {
+    std::string label = method;
+    label += ' ';
+    label += path;
+    labels.push_back(std::move(label));
+  }
+  labels.emplace_back("unmatched");
+  return labels;
+}
+
+constexpr std::size_t kOperationalRoutes = 3;  // served_routes() lists them first
 
 }  // namespace
 
@@ -87,23 +118,35 @@ struct Service::Impl {
   Api api{market, keys, setup, reads};
   HttpServer server;
   std::atomic<int> in_flight{0};
-  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Route::kCount)> requests{};
+  const std::vector<std::string> labels = route_labels();
+  const std::unique_ptr<RouteStats[]> stats = std::make_unique<RouteStats[]>(labels.size());
+
+  // Which label a request counts under.
+  std::size_t label_of(std::string_view method, std::string_view path) const {
+    if (method == "GET") {
+      if (path == "/healthz") return 0;
+      if (path == "/readyz") return 1;
+      if (path == "/metrics") return 2;
+    }
+    if (const auto v1 = match_v1(method, path)) return kOperationalRoutes + *v1;
+    return labels.size() - 1;
+  }
 
   void handle(HttpRequest&& request, Respond respond) {
     ++in_flight;
-    Respond done = [this, respond = std::move(respond)](HttpResponse response) {
+    const std::string_view path = path_of(request.target);
+    RouteStats& route_stats = stats[label_of(request.method, path)];
+    Respond done = [this, &route_stats, started = std::chrono::steady_clock::now(),
+                    respond = std::move(respond)](HttpResponse response) {
       respond(std::move(response));
+      route_stats.record(std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - started));
       --in_flight;
     };
-    const std::string_view path = path_of(request.target);
-    const Route route = path == "/healthz"            ? Route::kHealth
-                        : path == "/readyz"           ? Route::kReady
-                        : path == "/metrics"          ? Route::kMetrics
-                        : path.substr(0, 4) == "/v1/" ? Route::kV1
-                                                      : Route::kOther;
-    ++requests[static_cast<std::size_t>(route)];
-    if (route == Route::kV1) return authenticated(std::move(request), path, std::move(done));
-    if (route == Route::kOther) {
+    if (path.substr(0, 4) == "/v1/")
+      return authenticated(std::move(request), path, std::move(done));
+    const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
+    if (!operational) {
       return done(error_response(404, "not_found", "no route for " + std::string(path), "path"));
     }
     if (request.method != "GET") {
@@ -112,14 +155,10 @@ struct Service::Impl {
       refused.headers.emplace_back("Allow", "GET");
       return done(std::move(refused));
     }
-    switch (route) {
-      case Route::kHealth:
-        return done(HttpResponse{200, R"({"status":"ok"})", "application/json", {}});
-      case Route::kReady:
-        return done(readiness());
-      default:
-        return done(metrics());
-    }
+    if (path == "/healthz")
+      return done(HttpResponse{200, R"({"status":"ok"})", "application/json", {}});
+    if (path == "/readyz") return done(readiness());
+    done(metrics());
   }
 
   void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
@@ -165,11 +204,23 @@ struct Service::Impl {
       out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
           << name << ' ' << value << '\n';
     };
-    out << "# HELP spotgrid_http_requests_total HTTP requests by route.\n"
-           "# TYPE spotgrid_http_requests_total counter\n";
-    for (std::size_t i = 0; i < kRouteNames.size(); ++i) {
-      out << "spotgrid_http_requests_total{route=\"" << kRouteNames[i] << "\"} "
-          << requests[i].load() << '\n';
+    out << "# HELP spotgrid_http_request_duration_seconds Time to answer, by route.\n"
+           "# TYPE spotgrid_http_request_duration_seconds histogram\n";
+    for (std::size_t route = 0; route < labels.size(); ++route) {
+      const RouteStats& s = stats[route];
+      const std::string label = "route=\"" + labels[route] + "\"";
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+        cumulative += s.buckets[i].load();
+        out << "spotgrid_http_request_duration_seconds_bucket{" << label << ",le=\""
+            << kLatencyBuckets[i] << "\"} " << cumulative << '\n';
+      }
+      const std::uint64_t count = s.count.load();
+      out << "spotgrid_http_request_duration_seconds_bucket{" << label << ",le=\"+Inf\"} " << count
+          << '\n'
+          << "spotgrid_http_request_duration_seconds_sum{" << label << "} "
+          << static_cast<double>(s.sum_micros.load()) / 1e6 << '\n'
+          << "spotgrid_http_request_duration_seconds_count{" << label << "} " << count << '\n';
     }
     metric("spotgrid_market_ready", "gauge", "1 when recovered and PostgreSQL answers.",
            status.ready ? 1 : 0);

@@ -67,8 +67,14 @@ TEST(Spotgridd, BecomesReadyServesOperationsAndDrainsOnSigterm) {
   EXPECT_EQ(metrics.result_int(), 200u);
   EXPECT_NE(metrics.body().find("\nspotgrid_market_ready 1\n"), std::string::npos)
       << metrics.body();
-  EXPECT_NE(metrics.body().find("spotgrid_http_requests_total{route=\"/readyz\"}"),
-            std::string::npos);
+  // Latency per route: the /readyz polls above were counted, the API routes are listed.
+  EXPECT_EQ(
+      metrics.body().find("spotgrid_http_request_duration_seconds_count{route=\"GET /readyz\"} 0"),
+      std::string::npos);
+  EXPECT_NE(
+      metrics.body().find("spotgrid_http_request_duration_seconds_count{route=\"GET /readyz\"}"),
+      std::string::npos);
+  EXPECT_NE(metrics.body().find("route=\"POST /v1/orders\",le=\"0.001\""), std::string::npos);
   const auto missing = get(port, "/nowhere");
   EXPECT_EQ(missing.result_int(), 404u);
   EXPECT_NE(missing.body().find(R"("code":"not_found")"), std::string::npos);
