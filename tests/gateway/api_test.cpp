@@ -4,13 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <rapidjson/document.h>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <chrono>
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "http_client.hpp"
 #include "pg_harness.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/service.hpp"
@@ -18,10 +17,7 @@
 namespace spotgrid::gateway {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = net::ip::tcp;
+namespace http = boost::beast::http;  // only its verbs
 using namespace std::chrono_literals;
 
 struct Reply {
@@ -50,23 +46,13 @@ class Api : public ::testing::Test {
 
   Reply call(http::verb verb, const std::string& target, const std::string& key,
              const std::string& body = "") {
-    net::io_context io;
-    tcp::socket socket(io);
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), service_.port()));
-    http::request<http::string_body> request{verb, target, 11};
-    request.set(http::field::host, "127.0.0.1");
-    if (!key.empty()) request.set(http::field::authorization, "Bearer " + key);
-    request.body() = body;
-    request.prepare_payload();
-    http::write(socket, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(socket, buffer, response);
+    const testing::HttpReply raw =
+        testing::http_call(service_.port(), std::string(http::to_string(verb)), target, key, body);
     Reply reply;
-    reply.status = response.result_int();
-    reply.body = response.body();
+    reply.status = raw.status;
+    reply.body = raw.body;
     reply.json.Parse(reply.body.c_str());
-    reply.www_authenticate = std::string(response[http::field::www_authenticate]);
+    reply.www_authenticate = raw.www_authenticate;
     return reply;
   }
 
