@@ -61,22 +61,31 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string value = argv[i + 1];
-    if (flag == "--conninfo")
-      args.conninfo = value;
-    else if (flag == "--config")
-      args.config = value;
-    else if (flag == "--seconds")
-      args.seconds = std::stod(value);
-    else if (flag == "--runs")
-      args.runs = std::stoi(value);
-    else if (flag == "--inflight")
-      args.inflight = static_cast<std::uint32_t>(std::stoul(value));
-    else if (flag == "--rate")
-      args.rate = std::stod(value);
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+    try {
+      if (flag == "--conninfo")
+        args.conninfo = value;
+      else if (flag == "--config")
+        args.config = value;
+      else if (flag == "--seconds")
+        args.seconds = std::stod(value);
+      else if (flag == "--runs")
+        args.runs = std::stoi(value);
+      else if (flag == "--inflight")
+        args.inflight = static_cast<std::uint32_t>(std::stoul(value));
+      else if (flag == "--rate")
+        args.rate = std::stod(value);
+      else {
+        std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+        std::exit(2);
+      }
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "%s: not a number: %s\n", argv[i], value.c_str());
       std::exit(2);
     }
+  }
+  if (!(args.seconds > 0) || args.runs < 1 || args.inflight < 1 || !(args.rate > 0)) {
+    std::fprintf(stderr, "--seconds, --runs, --inflight and --rate must be positive\n");
+    std::exit(2);
   }
   if (args.conninfo.empty()) {
     std::fprintf(stderr, "usage: spotgrid-bench-durable --conninfo CONNINFO [...]\n");
@@ -141,7 +150,6 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, boo
   std::atomic<std::uint32_t> inflight{0};
   std::condition_variable room;
   std::atomic<std::uint64_t> failed{0};
-  const auto batches_before = market.status().batches_committed;
 
   const Clock::time_point begin = Clock::now();
   const Clock::time_point end = begin + std::chrono::duration_cast<Clock::duration>(
@@ -200,10 +208,10 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, boo
   result.committed = latencies.size();
   result.failed = failed.load();
   result.commands_per_s = static_cast<double>(latencies.size()) / elapsed;
-  const auto batches = status.batches_committed - batches_before;
-  result.mean_batch = batches == 0 ? 0
-                                   : static_cast<double>(status.commands_committed) /
-                                         static_cast<double>(status.batches_committed);
+  result.mean_batch = status.batches_committed == 0
+                          ? 0
+                          : static_cast<double>(status.commands_committed) /
+                                static_cast<double>(status.batches_committed);
   result.p50_ms = percentile_ms(latencies, 0.50);
   result.p99_ms = percentile_ms(latencies, 0.99);
   result.p999_ms = percentile_ms(latencies, 0.999);

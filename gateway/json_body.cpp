@@ -36,7 +36,7 @@ const rapidjson::Value* JsonBody::member(const char* name) {
   const rapidjson::Value& object = document_;
   const auto it = object.FindMember(name);
   if (it == object.MemberEnd()) {
-    fail<int>(name, "is required");
+    fail(name, "is required");
     return nullptr;
   }
   return &it->value;
@@ -47,8 +47,8 @@ std::optional<std::int64_t> JsonBody::integer(const char* name, std::int64_t min
   const rapidjson::Value* value = member(name);
   if (value == nullptr) return std::nullopt;
   if (!value->IsInt64() || value->GetInt64() < min || value->GetInt64() > max) {
-    return fail<std::int64_t>(
-        name, "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    return fail(name,
+                "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
   }
   return value->GetInt64();
 }
@@ -57,15 +57,14 @@ std::optional<std::string> JsonBody::text(const char* name, std::size_t max_leng
   const rapidjson::Value* value = member(name);
   if (value == nullptr) return std::nullopt;
   if (!value->IsString() || value->GetStringLength() == 0 || value->GetStringLength() > max_length)
-    return fail<std::string>(
-        name, "must be a string of 1 to " + std::to_string(max_length) + " characters");
+    return fail(name, "must be a string of 1 to " + std::to_string(max_length) + " characters");
   return std::string(value->GetString(), value->GetStringLength());
 }
 
 std::optional<bool> JsonBody::boolean(const char* name) {
   const rapidjson::Value* value = member(name);
   if (value == nullptr) return std::nullopt;
-  if (!value->IsBool()) return fail<bool>(name, "must be true or false");
+  if (!value->IsBool()) return fail(name, "must be true or false");
   return value->GetBool();
 }
 
@@ -75,12 +74,11 @@ std::optional<std::vector<std::string>> JsonBody::texts(const char* name, std::s
   if (value == nullptr) return std::nullopt;
   const std::string problem = "must be a list of at most " + std::to_string(max_items) +
                               " strings of 1 to " + std::to_string(max_length) + " characters";
-  if (!value->IsArray() || value->Size() > max_items)
-    return fail<std::vector<std::string>>(name, problem);
+  if (!value->IsArray() || value->Size() > max_items) return fail(name, problem);
   std::vector<std::string> out;
   for (const rapidjson::Value& item : value->GetArray()) {
     if (!item.IsString() || item.GetStringLength() == 0 || item.GetStringLength() > max_length)
-      return fail<std::vector<std::string>>(name, problem);
+      return fail(name, problem);
     out.emplace_back(item.GetString(), item.GetStringLength());
   }
   return out;

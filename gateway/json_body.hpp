@@ -34,8 +34,8 @@ class JsonBody {
 
  private:
   const rapidjson::Value* member(const char* name);
-  template <typename T>
-  std::optional<T> fail(const char* name, std::string message) {
+  // Records the first problem; converts to any empty optional.
+  std::nullopt_t fail(const char* name, std::string message) {
     if (!problem_) problem_ = FieldProblem{name, std::move(message)};
     return std::nullopt;
   }
