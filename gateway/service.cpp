@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api.hpp"
+#include "request_guards.hpp"
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
@@ -38,6 +39,15 @@ ServerOptions server_options(const Settings& settings) {
   options.header_limit = settings.header_limit;
   options.request_timeout = settings.request_timeout;
   options.max_connections = settings.max_connections;
+  return options;
+}
+
+RedisOptions redis_options(const Settings& settings) {
+  RedisOptions options;
+  options.host = settings.redis_host;
+  options.port = settings.redis_port;
+  options.timeout = settings.redis_timeout;
+  options.connections = settings.listen_threads + 1;
   return options;
 }
 
@@ -105,6 +115,9 @@ struct Service::Impl {
           return options;
         }()),
         keys(s.postgres_conninfo, operator_key(s)),
+        redis(redis_options(s)),
+        rate_limiter(redis, s.rate_per_second, s.rate_burst),
+        idempotency(redis, s.postgres_conninfo, s.idempotency_ttl),
         reads(s.postgres_conninfo),
         server(server_options(s), [this](HttpRequest&& request, Respond respond) {
           handle(std::move(request), std::move(respond));
@@ -114,6 +127,10 @@ struct Service::Impl {
   ledger::MarketSetup setup;
   ledger::DurableMarket market;
   KeyStore keys;
+  Redis redis;
+  RateLimiter rate_limiter;
+  IdempotencyStore idempotency;
+  std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
   Api api{market, keys, setup, reads};
   HttpServer server;
@@ -174,7 +191,57 @@ struct Service::Impl {
       refused.headers.emplace_back("WWW-Authenticate", "Bearer");
       return done(std::move(refused));
     }
-    handle_v1(api, std::get<Principal>(caller), std::move(request), path, std::move(done));
+    const Principal& principal = std::get<Principal>(caller);
+    if (const std::uint32_t wait_ms = rate_limiter.take(principal.key_id); wait_ms > 0) {
+      ++rate_limited;
+      HttpResponse limited = error_response(429, "rate_limited", "too many requests for this key");
+      limited.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
+      return done(std::move(limited));
+    }
+    const std::string_view idempotency_key = request.header("Idempotency-Key");
+    if (request.method != "POST" || idempotency_key.empty())
+      return handle_v1(api, principal, std::move(request), path, std::move(done));
+    idempotent(principal, std::move(request), path, std::string(idempotency_key), std::move(done));
+  }
+
+  // A POST with an Idempotency-Key: runs once per key; repeats get the first answer.
+  void idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,
+                  std::string idempotency_key, Respond done) {
+    if (!valid_idempotency_key(idempotency_key)) {
+      return done(error_response(400, "invalid_header",
+                                 "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                                 "Idempotency-Key"));
+    }
+    // Platform roles have no account of their own: their keys are scoped by API key.
+    std::string scope = is_platform_role(principal.role)
+                            ? "key-" + principal.key_id
+                            : "account-" + std::to_string(principal.account);
+    std::string fingerprint = request_fingerprint(request.method, request.target, request.body);
+    const IdempotencyClaim claim = idempotency.claim(scope, idempotency_key, fingerprint);
+    switch (claim.kind) {
+      case IdempotencyClaim::Kind::kReplay:
+        return done(claim.replay);
+      case IdempotencyClaim::Kind::kConflict:
+        return done(error_response(422, "idempotency_key_reused",
+                                   "this Idempotency-Key was used with a different request",
+                                   "Idempotency-Key"));
+      case IdempotencyClaim::Kind::kInProgress:
+        return done(error_response(409, "idempotency_key_in_progress",
+                                   "a request with this Idempotency-Key is still in progress",
+                                   "Idempotency-Key"));
+      case IdempotencyClaim::Kind::kUnavailable:
+        return done(error_response(503, "unavailable",
+                                   "cannot record the Idempotency-Key now: nothing was applied"));
+      case IdempotencyClaim::Kind::kProceed:
+        break;
+    }
+    Respond record = [this, scope = std::move(scope), idempotency_key,
+                      fingerprint = std::move(fingerprint), backend = claim.backend,
+                      done = std::move(done)](HttpResponse response) {
+      idempotency.finish(scope, idempotency_key, fingerprint, backend, response);
+      done(std::move(response));
+    };
+    handle_v1(api, principal, std::move(request), path, std::move(record));
   }
 
   HttpResponse readiness() const {
@@ -240,6 +307,15 @@ struct Service::Impl {
            status.persist_depth);
     metric("spotgrid_storage_failures_total", "counter", "Failed commits.",
            status.storage_failures);
+    metric("spotgrid_rate_limited_total", "counter", "Requests refused with 429 by the rate limit.",
+           rate_limited.load());
+    metric("spotgrid_rate_limit_fail_open_total", "counter",
+           "Requests let through because Redis did not answer.", rate_limiter.fail_open());
+    metric("spotgrid_idempotency_postgres_fallbacks_total", "counter",
+           "Idempotency keys recorded in PostgreSQL because Redis did not answer.",
+           idempotency.postgres_fallbacks());
+    metric("spotgrid_redis_failures_total", "counter", "Redis commands that failed or timed out.",
+           redis.failures());
     metric("spotgrid_recoveries_total", "counter", "Rebuilds of the engine from PostgreSQL.",
            status.recoveries);
     return HttpResponse{200, out.str(), "text/plain; version=0.0.4", {}};

@@ -53,6 +53,26 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::string v) { s.market_config_dir = std::move(v); }},
       {"market", "platform_fee_bp", false, 0, 5'000,
        [](Settings& s, std::int64_t v) { s.platform_fee_bp = v; }},
+      {"redis", "host", true, 1, 255, nullptr,
+       [](Settings& s, std::string v) { s.redis_host = std::move(v); }},
+      {"redis", "port", false, 0, 65'535,
+       [](Settings& s, std::int64_t v) { s.redis_port = static_cast<std::uint16_t>(v); }},
+      {"redis", "timeout_ms", false, 1, 10'000,
+       [](Settings& s, std::int64_t v) { s.redis_timeout = milliseconds(v); }},
+      {"rate_limit", "per_second", false, 0, 10'000'000,
+       [](Settings& s, std::int64_t v) { s.rate_per_second = static_cast<std::uint32_t>(v); }},
+      {"rate_limit", "burst", false, 1, 100'000'000,
+       [](Settings& s, std::int64_t v) { s.rate_burst = static_cast<std::uint32_t>(v); }},
+      {"idempotency", "ttl_seconds", false, 60, 7 * 86'400,
+       [](Settings& s, std::int64_t v) { s.idempotency_ttl = std::chrono::seconds(v); }},
+      {"tls", "certificate_file", true, 1, 4'096, nullptr,
+       [](Settings& s, std::string v) { s.tls_certificate_file = std::move(v); }},
+      {"tls", "private_key_file", true, 1, 4'096, nullptr,
+       [](Settings& s, std::string v) { s.tls_private_key_file = std::move(v); }},
+      {"stream", "send_buffer_bytes", false, 4'096, 64 << 20,
+       [](Settings& s, std::int64_t v) { s.stream_send_buffer = static_cast<std::size_t>(v); }},
+      {"stream", "idle_timeout_ms", false, 1'000, 600'000,
+       [](Settings& s, std::int64_t v) { s.stream_idle_timeout = milliseconds(v); }},
       {"market", "snapshot_every_commands", false, 1'000, 100'000'000,
        [](Settings& s, std::int64_t v) {
          s.snapshot_every_commands = static_cast<std::uint64_t>(v);
@@ -143,6 +163,10 @@ std::variant<Settings, SettingsError> parse_settings(
       if (auto problem = apply_env(spec, text, settings))
         return SettingsError{"environment " + env, key_of(spec), *problem};
     }
+  }
+  if (settings.tls_certificate_file.empty() != settings.tls_private_key_file.empty()) {
+    return SettingsError{source_name, "tls.private_key_file",
+                         "tls.certificate_file and tls.private_key_file go together"};
   }
   if (settings.postgres_conninfo.empty()) {
     return SettingsError{source_name, "postgres.conninfo",

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job: a private PostgreSQL on 127.0.0.1 (data kept in build/run-pg
-# between runs), spotgridd in front of it, and a demo market seeded through the
+# between runs) and a private Redis (build/run-redis), spotgridd in front of them, and a demo market seeded through the
 # API (suppliers with nodes and listings in several regions and GPU models, a
 # funded buyer). Prints the buyer's API key and curl examples, then serves until
-# Ctrl-C, which drains spotgridd and stops PostgreSQL.
+# Ctrl-C, which drains spotgridd and stops PostgreSQL and Redis.
 #
 #   scripts/run.sh            the server with the demo market (port 8080, or $SPOTGRID_LISTEN_PORT)
 #   scripts/run.sh --demo     the durable market demo instead: a simulated market
@@ -29,6 +29,7 @@ cleanup() {
     wait "$server_pid" 2>/dev/null || true
   fi
   ./scripts/pg.sh stop "$state" >/dev/null || true
+  ./scripts/redis.sh stop build/run-redis >/dev/null || true
 }
 trap cleanup EXIT
 conninfo=$(./scripts/pg.sh start "$state")
@@ -45,8 +46,11 @@ operator_key="sg_$(hex 8)_$(hex 32)"
 port=${SPOTGRID_LISTEN_PORT:-8080}
 base="http://127.0.0.1:$port"
 
+redis_port=$(./scripts/redis.sh start build/run-redis)
+echo "Redis: 127.0.0.1:$redis_port"
+
 SPOTGRID_POSTGRES_CONNINFO="$conninfo" SPOTGRID_AUTH_OPERATOR_KEY="$operator_key" \
-  SPOTGRID_LISTEN_PORT="$port" build/release/apps/spotgridd --config config/spotgridd.json &
+  SPOTGRID_REDIS_PORT="$redis_port" SPOTGRID_LISTEN_PORT="$port" build/release/apps/spotgridd --config config/spotgridd.json &
 server_pid=$!
 
 for _ in $(seq 1 150); do

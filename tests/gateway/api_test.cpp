@@ -9,76 +9,12 @@
 #include <pqxx/pqxx>
 #include <thread>
 
-#include "http_client.hpp"
-#include "pg_harness.hpp"
-#include "spotgrid/gateway/auth.hpp"
-#include "spotgrid/gateway/service.hpp"
+#include "service_harness.hpp"
 
 namespace spotgrid::gateway {
 namespace {
 
-namespace http = boost::beast::http;  // only its verbs
-using namespace std::chrono_literals;
-
-struct Reply {
-  unsigned status = 0;
-  rapidjson::Document json;
-  std::string body;
-  std::string www_authenticate;
-};
-
-class Api : public ::testing::Test {
- protected:
-  Api() : operator_key_(generate_api_key()), service_(settings()) {
-    service_.start();
-    for (int i = 0; i < 300 && !service_.market_status().ready; ++i)
-      std::this_thread::sleep_for(20ms);
-  }
-
-  Settings settings() {
-    Settings s;
-    s.listen_port = 0;
-    s.postgres_conninfo = db_.conninfo();
-    s.market_config_dir = std::string(SPOTGRID_SOURCE_DIR) + "/config";
-    s.operator_key = operator_key_.token();
-    return s;
-  }
-
-  Reply call(http::verb verb, const std::string& target, const std::string& key,
-             const std::string& body = "") {
-    const testing::HttpReply raw =
-        testing::http_call(service_.port(), std::string(http::to_string(verb)), target, key, body);
-    Reply reply;
-    reply.status = raw.status;
-    reply.body = raw.body;
-    reply.json.Parse(reply.body.c_str());
-    reply.www_authenticate = raw.www_authenticate;
-    return reply;
-  }
-
-  // A new buyer account: its id and key.
-  std::pair<std::uint64_t, std::string> buyer() { return account("buyer"); }
-
-  std::pair<std::uint64_t, std::string> account(const std::string& role) {
-    const Reply created = call(http::verb::post, "/v1/accounts", operator_key_.token(),
-                               R"({"name": "lab", "role": ")" + role + R"("})");
-    EXPECT_EQ(created.status, 201u) << created.body;
-    return {created.json["account_id"].GetUint64(), created.json["api_key"].GetString()};
-  }
-
-  long long ledger_cash(std::uint64_t account) {
-    pqxx::connection connection(db_.conninfo());
-    pqxx::read_transaction txn(connection);
-    const auto rows = txn.exec_params(
-        "SELECT balance FROM ledger_accounts WHERE owner_id = $1 AND account = 'cash'",
-        static_cast<long long>(account));
-    return rows.empty() ? 0 : rows[0][0].as<long long>();
-  }
-
-  testing::TestDatabase db_;
-  ApiKey operator_key_;
-  Service service_;
-};
+class Api : public ServiceHarness {};
 
 TEST_F(Api, TheOperatorCreatesAnAccountWhoseKeyWorks) {
   const auto [account, key] = buyer();

@@ -25,6 +25,16 @@ struct Settings {
   std::string market_config_dir = "config";
   std::int64_t platform_fee_bp = 500;
   std::uint64_t snapshot_every_commands = 250'000;
+  std::string redis_host = "127.0.0.1";
+  std::uint16_t redis_port = 0;  // 0: no Redis (no rate limit; idempotency in PostgreSQL)
+  std::chrono::milliseconds redis_timeout{100};
+  std::uint32_t rate_per_second = 0;  // per API key; 0: no limit
+  std::uint32_t rate_burst = 1;
+  std::chrono::seconds idempotency_ttl{86'400};
+  std::string tls_certificate_file;  // PEM; both set: HTTPS and WSS only
+  std::string tls_private_key_file;
+  std::size_t stream_send_buffer = 1 << 20;  // per WebSocket; beyond: a slow consumer, closed
+  std::chrono::milliseconds stream_idle_timeout{30'000};
 };
 
 struct SettingsError {

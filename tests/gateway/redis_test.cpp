@@ -1,0 +1,125 @@
+// The gateway with Redis: a token bucket per key, idempotency keys on POST, and
+// both carrying on through a Redis outage (the rate limit fails open, keys go
+// to PostgreSQL) and picking Redis up again by themselves.
+#include "private_redis.hpp"
+#include "service_harness.hpp"
+
+namespace spotgrid::gateway {
+namespace {
+
+// Started before the service (bases are built in order).
+struct RedisFirst {
+  testing::PrivateRedis redis;
+};
+
+constexpr std::uint32_t kRate = 10;
+
+class WithRedis : public RedisFirst, public ServiceHarness {
+ protected:
+  WithRedis()
+      : ServiceHarness([this](Settings& s) {
+          s.redis_port = redis.port();
+          s.redis_timeout = 200ms;
+          s.rate_per_second = kRate;
+          s.rate_burst = kRate;
+        }) {}
+
+  // Requests until one is refused; how many got through (at most `most`).
+  int served_before_429(const std::string& key, int most, Reply* refused) {
+    for (int i = 0; i < most; ++i) {
+      Reply reply = call(http::verb::get, "/v1/account", key);
+      if (reply.status == 429) {
+        *refused = std::move(reply);
+        return i;
+      }
+      EXPECT_EQ(reply.status, 200u) << reply.body;
+    }
+    return most;
+  }
+
+  Reply deposit(std::uint64_t account, const std::string& idempotency_key, long long micros) {
+    return call(http::verb::post, "/v1/accounts/" + std::to_string(account) + "/deposits",
+                operator_key_.token(), R"({"amount_micros": )" + std::to_string(micros) + "}",
+                {{"Idempotency-Key", idempotency_key}});
+  }
+};
+
+TEST_F(WithRedis, ABurstBeyondTheBucketGets429WithRetryAfter) {
+  const auto [account, key] = buyer();
+  Reply refused;
+  // The bucket holds kRate tokens and refills at kRate/s: a fast burst gets
+  // about kRate through (one more if a refill lands during the burst).
+  const int served = served_before_429(key, 50, &refused);
+  EXPECT_GE(served, static_cast<int>(kRate));
+  EXPECT_LE(served, static_cast<int>(kRate) + 2);
+  EXPECT_EQ(refused.status, 429u);
+  EXPECT_STREQ(refused.json["error"]["code"].GetString(), "rate_limited");
+  EXPECT_EQ(refused.raw.header("Retry-After"), "1");
+  // Buckets are per key: another key is unaffected.
+  const auto [other, other_key] = buyer();
+  EXPECT_EQ(call(http::verb::get, "/v1/account", other_key).status, 200u);
+  // And the bucket refills.
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_EQ(call(http::verb::get, "/v1/account", key).status, 200u);
+}
+
+TEST_F(WithRedis, AnIdempotencyKeyRunsThePostOnce) {
+  const auto [account, key] = buyer();
+  const Reply first = deposit(account, "deposit-1", 7'000'000);
+  ASSERT_EQ(first.status, 201u) << first.body;
+  const Reply again = deposit(account, "deposit-1", 7'000'000);
+  EXPECT_EQ(again.status, 201u);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(ledger_cash(account), 7'000'000);
+  // The same key with another body is refused and changes nothing.
+  const Reply other = deposit(account, "deposit-1", 9'000'000);
+  EXPECT_EQ(other.status, 422u);
+  EXPECT_STREQ(other.json["error"]["code"].GetString(), "idempotency_key_reused");
+  const Reply bad = deposit(account, std::string(300, 'k'), 1);
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_STREQ(bad.json["error"]["field"].GetString(), "Idempotency-Key");
+  EXPECT_EQ(ledger_cash(account), 7'000'000);
+  // A refused request that applied nothing (400) is replayed too: same answer.
+  EXPECT_EQ(deposit(account, "deposit-2", -1).status, 400u);
+  EXPECT_EQ(deposit(account, "deposit-2", -1).raw.header("Idempotent-Replayed"), "true");
+}
+
+TEST_F(WithRedis, WithRedisDownTheGatewayServesAndRecoversByItself) {
+  const auto [account, key] = buyer();
+  redis.stop();
+  // Rate limit fails open: well past the bucket, every request is served.
+  Reply refused;
+  EXPECT_EQ(served_before_429(key, 3 * static_cast<int>(kRate), &refused),
+            3 * static_cast<int>(kRate));
+  // Idempotency falls back to PostgreSQL.
+  const Reply first = deposit(account, "outage-1", 3'000'000);
+  ASSERT_EQ(first.status, 201u) << first.body;
+  const Reply again = deposit(account, "outage-1", 3'000'000);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(ledger_cash(account), 3'000'000);
+
+  redis.start();  // same port, empty: the gateway reconnects by itself
+  std::this_thread::sleep_for(700ms);  // past the reconnect pause
+  // The key taken during the outage still binds.
+  const Reply after = deposit(account, "outage-1", 3'000'000);
+  EXPECT_EQ(after.body, first.body);
+  EXPECT_EQ(after.raw.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(deposit(account, "outage-1", 4'000'000).status, 422u);
+  EXPECT_EQ(ledger_cash(account), 3'000'000);
+  // The rate limit is back.
+  int served = 0;
+  for (int attempt = 0; attempt < 20 && served == 0; ++attempt) {
+    served = served_before_429(key, 50, &refused);
+    if (served == 50) served = 0, std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(refused.status, 429u);
+  const Reply metrics = call(http::verb::get, "/metrics", "");
+  EXPECT_NE(metrics.body.find("spotgrid_rate_limit_fail_open_total"), std::string::npos);
+  EXPECT_EQ(metrics.body.find("spotgrid_idempotency_postgres_fallbacks_total 0\n"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace spotgrid::gateway
