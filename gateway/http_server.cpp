@@ -1,15 +1,21 @@
 // The HTTP server on Boost.Beast: one acceptor, sessions on strands over an
-// io_context run by N threads. Every limit is explicit (ServerOptions): body and
-// header size, a deadline per request (slow-loris and idle clients are closed),
-// a deadline per response, and a connection cap.
+// io_context run by N threads, plain TCP or TLS. Every limit is explicit
+// (ServerOptions): body and header size, a deadline per request (slow-loris and
+// idle clients are closed), a deadline per response, a connection cap, and for
+// WebSockets a bounded send buffer, a message size limit and an idle timeout.
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <deque>
 #include <optional>
 #include <thread>
 
@@ -18,16 +24,33 @@
 namespace spotgrid::gateway {
 
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 namespace {
 
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
 struct Shared {
   ServerOptions options;
   Handler handler;
+  std::optional<ssl::context> tls;
   std::atomic<std::size_t> connections{0};
+};
+
+// Counts a connection for the cap while it lives.
+struct ConnectionSlot {
+  explicit ConnectionSlot(std::shared_ptr<Shared> s) : shared(std::move(s)) {
+    ++shared->connections;
+  }
+  ~ConnectionSlot() { --shared->connections; }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  std::shared_ptr<Shared> shared;
 };
 
 // What a request that could not be parsed gets, or nothing: close silently.
@@ -45,29 +68,222 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
                         "the request is not valid HTTP/1.1: " + ec.message());
 }
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
-    ++shared_->connections;
-  }
-  ~Session() { --shared_->connections; }
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
+HttpRequest to_request(http::request<http::string_body>& message) {
+  HttpRequest request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  request.body = std::move(message.body());
+  for (const auto& field : message)
+    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  return request;
+}
 
-  void start() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::read, shared_from_this()));
+http::response<http::string_body> to_message(HttpResponse answer, unsigned version,
+                                             bool keep_alive) {
+  http::response<http::string_body> message;
+  message.version(version);
+  message.result(answer.status);
+  message.set(http::field::content_type, answer.content_type);
+  for (const auto& [name, value] : answer.headers)
+    message.set(name, value);
+  message.body() = std::move(answer.body);
+  message.keep_alive(keep_alive);
+  message.prepare_payload();
+  return message;
+}
+
+// Ends a connection: TLS says close_notify first (bounded by a deadline).
+void shut_down(PlainStream& stream, std::chrono::milliseconds /*deadline*/,
+               const std::shared_ptr<void>& /*keep_alive*/) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+}
+void shut_down(TlsStream& stream, std::chrono::milliseconds deadline,
+               const std::shared_ptr<void>& keep_alive) {
+  beast::get_lowest_layer(stream).expires_after(deadline);
+  stream.async_shutdown(
+      [&stream, keep_alive](beast::error_code) { beast::get_lowest_layer(stream).close(); });
+}
+
+// A WebSocket after the upgrade: a read loop handing text messages to the
+// application's session, and a write queue bounded in bytes.
+template <typename Stream>
+class WebSocketSession : public StreamPeer,
+                         public std::enable_shared_from_this<WebSocketSession<Stream>> {
+ public:
+  WebSocketSession(Stream&& stream, std::shared_ptr<Shared> shared)
+      : socket_(std::move(stream)), slot_(std::move(shared)) {}
+
+  void run(http::request<http::string_body> upgrade, const HttpRequest& request) {
+    upgrade_ = std::move(upgrade);
+    const Shared& shared = *slot_.shared;
+    auto decision = shared.options.stream_opener(request, this->shared_from_this());
+    if (auto* refusal = std::get_if<HttpResponse>(&decision)) return refuse(std::move(*refusal));
+    session_ = std::get<std::shared_ptr<StreamSession>>(std::move(decision));
+    beast::get_lowest_layer(socket_).expires_never();  // the websocket timeouts take over
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = shared.options.request_timeout;
+    timeouts.idle_timeout = shared.options.stream_idle_timeout;
+    timeouts.keep_alive_pings = true;
+    socket_.set_option(timeouts);
+    socket_.read_message_max(shared.options.stream_message_limit);
+    socket_.async_accept(upgrade_, beast::bind_front_handler(&WebSocketSession::on_accept,
+                                                             this->shared_from_this()));
+  }
+
+  bool send(std::string text) override {
+    if (closing_.load()) return false;
+    const std::size_t size = text.size();
+    if (queued_bytes_.fetch_add(size) + size > slot_.shared->options.stream_send_buffer) {
+      queued_bytes_ -= size;
+      close(close_code::kPolicyViolation, "slow consumer: the send buffer is full");
+      return false;
+    }
+    net::post(socket_.get_executor(),
+              [self = this->shared_from_this(), text = std::move(text)]() mutable {
+                self->queue_.push_back(std::move(text));
+                self->write_next();
+              });
+    return true;
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    if (closing_.exchange(true)) return;
+    net::post(socket_.get_executor(),
+              [self = this->shared_from_this(), code, reason = std::move(reason)]() mutable {
+                // A consumer too slow to take its messages cannot take a close frame either.
+                if (code == close_code::kPolicyViolation && self->writing_) return self->finish();
+                // A close frame's reason is at most 123 bytes (RFC 6455 §5.5).
+                self->close_reason_ = websocket::close_reason(
+                    static_cast<websocket::close_code>(code),
+                    beast::string_view(reason.data(), std::min<std::size_t>(reason.size(), 123)));
+                self->write_next();
+              });
   }
 
  private:
+  void refuse(HttpResponse answer) {
+    response_ = to_message(std::move(answer), upgrade_.version(), false);
+    beast::get_lowest_layer(socket_).expires_after(slot_.shared->options.write_timeout);
+    http::async_write(socket_.next_layer(), response_,
+                      [self = this->shared_from_this()](beast::error_code, std::size_t) {
+                        shut_down(self->socket_.next_layer(),
+                                  self->slot_.shared->options.write_timeout, self);
+                      });
+  }
+
+  void on_accept(beast::error_code ec) {
+    if (ec) return finish();
+    accepted_ = true;
+    write_next();
+    read();
+  }
+
+  void read() {
+    socket_.async_read(
+        buffer_, beast::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec == websocket::error::message_too_big) {
+      close(close_code::kTooBig, "messages are limited in size");
+      return;  // the close goes out; the reads end with it
+    }
+    if (ec) return finish();
+    if (!socket_.got_text()) {
+      buffer_.consume(buffer_.size());
+      close(close_code::kUnsupportedData, "only text messages are accepted");
+      return;
+    }
+    const std::string message = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (session_) session_->on_text(message);
+    read();
+  }
+
+  // One write at a time; the close frame goes after what was queued before it.
+  void write_next() {
+    if (!accepted_ || writing_ || close_sent_) return;
+    if (!queue_.empty()) {
+      writing_ = true;
+      socket_.text(true);
+      socket_.async_write(
+          net::buffer(queue_.front()),
+          beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
+      return;
+    }
+    if (close_reason_) {
+      close_sent_ = true;
+      socket_.async_close(*close_reason_,
+                          [self = this->shared_from_this()](beast::error_code) { self->finish(); });
+    }
+  }
+
+  void on_write(beast::error_code ec, std::size_t /*bytes*/) {
+    writing_ = false;
+    queued_bytes_ -= queue_.front().size();
+    queue_.pop_front();
+    if (ec) return finish();
+    write_next();
+  }
+
+  // The end (once for the application): it forgets the connection, and the
+  // socket closes, failing whatever is pending (the queue stays until then:
+  // a pending write still points into it).
+  void finish() {
+    closing_ = true;
+    close_sent_ = true;
+    if (session_) std::exchange(session_, nullptr)->on_closed();
+    beast::error_code ignored;
+    beast::get_lowest_layer(socket_).socket().close(ignored);
+  }
+
+  websocket::stream<Stream> socket_;
+  ConnectionSlot slot_;
+  http::request<http::string_body> upgrade_;
+  http::response<http::string_body> response_;
+  std::shared_ptr<StreamSession> session_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  std::atomic<std::size_t> queued_bytes_{0};
+  std::atomic<bool> closing_{false};
+  std::optional<websocket::close_reason> close_reason_;
+  bool accepted_ = false;
+  bool writing_ = false;
+  bool close_sent_ = false;
+};
+
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(Stream&& stream, std::shared_ptr<Shared> shared)
+      : stream_(std::move(stream)), slot_(std::move(shared)) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        beast::get_lowest_layer(self->stream_).expires_after(self->options().request_timeout);
+        self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return beast::get_lowest_layer(self->stream_).close();
+          self->read();
+        });
+      } else {
+        self->read();
+      }
+    });
+  }
+
+ private:
+  const ServerOptions& options() const { return slot_.shared->options; }
+
   void read() {
     parser_.emplace();
-    parser_->body_limit(shared_->options.body_limit);
-    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.header_limit));
-    stream_.expires_after(shared_->options.request_timeout);
+    parser_->body_limit(options().body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(options().header_limit));
+    beast::get_lowest_layer(stream_).expires_after(options().request_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
+                     beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t /*bytes*/) {
@@ -83,35 +299,33 @@ class Session : public std::enable_shared_from_this<Session> {
     http::request<http::string_body> message = parser_->release();
     keep_alive_ = message.keep_alive();
     version_ = message.version();
-    HttpRequest request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    request.body = std::move(message.body());
-    for (const auto& field : message)
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    if (websocket::is_upgrade(message)) return upgrade(std::move(message));
     // Until the handler answers, no deadline runs on the socket.
-    stream_.expires_never();
-    auto self = shared_from_this();
-    shared_->handler(std::move(request), [self](HttpResponse response) {
+    beast::get_lowest_layer(stream_).expires_never();
+    auto self = this->shared_from_this();
+    slot_.shared->handler(to_request(message), [self](HttpResponse response) {
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->write(std::move(response));
       });
     });
   }
 
+  void upgrade(http::request<http::string_body> message) {
+    if (!options().stream_opener) {
+      keep_alive_ = false;
+      return write(error_response(404, "not_found", "no WebSocket here", "path"));
+    }
+    const HttpRequest request = to_request(message);
+    // The request's body was moved out; an upgrade has none worth keeping.
+    std::make_shared<WebSocketSession<Stream>>(std::move(stream_), slot_.shared)
+        ->run(std::move(message), request);
+  }
+
   void write(HttpResponse answer) {
-    response_ = {};
-    response_.version(version_);
-    response_.result(answer.status);
-    response_.set(http::field::content_type, answer.content_type);
-    for (const auto& [name, value] : answer.headers)
-      response_.set(name, value);
-    response_.body() = std::move(answer.body);
-    response_.keep_alive(keep_alive_);
-    response_.prepare_payload();
-    stream_.expires_after(shared_->options.write_timeout);
+    response_ = to_message(std::move(answer), version_, keep_alive_);
+    beast::get_lowest_layer(stream_).expires_after(options().write_timeout);
     http::async_write(stream_, response_,
-                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
+                      beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t /*bytes*/) {
@@ -119,17 +333,13 @@ class Session : public std::enable_shared_from_this<Session> {
     read();
   }
 
-  void close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
-  }
+  void close() { shut_down(stream_, options().write_timeout, this->shared_from_this()); }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  ConnectionSlot slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
-  std::shared_ptr<Shared> shared_;
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };
@@ -150,8 +360,11 @@ struct HttpServer::Impl {
       } else if (shared->connections.load() >= shared->options.max_connections) {
         beast::error_code ignored;
         socket.close(ignored);
+      } else if (shared->tls) {
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls), shared)
+            ->start();
       } else {
-        std::make_shared<Session>(std::move(socket), shared)->start();
+        std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), shared)->start();
       }
       accept();
     });
@@ -170,6 +383,22 @@ HttpServer::~HttpServer() {
 
 void HttpServer::start() {
   const ServerOptions& options = impl_->shared->options;
+  if (!options.tls_certificate_file.empty()) {
+    auto& tls = impl_->shared->tls.emplace(ssl::context::tls_server);
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    tls.use_certificate_chain_file(options.tls_certificate_file, ec);
+    if (ec) {
+      throw std::runtime_error("tls.certificate_file: cannot load " + options.tls_certificate_file +
+                               ": " + ec.message());
+    }
+    tls.use_private_key_file(options.tls_private_key_file, ssl::context::pem, ec);
+    if (ec) {
+      throw std::runtime_error("tls.private_key_file: cannot load " + options.tls_private_key_file +
+                               ": " + ec.message());
+    }
+  }
   const tcp::endpoint endpoint(net::ip::make_address(options.address), options.port);
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));

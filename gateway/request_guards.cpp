@@ -143,7 +143,8 @@ IdempotencyClaim IdempotencyStore::claim(std::string_view scope, std::string_vie
     fallback.backend = IdempotencyBackend::kPostgres;
     return fallback;
   }
-  if (now_seconds() >= postgres_checked_until_.load()) return {IdempotencyClaim::Kind::kProceed, {}, {}};
+  if (now_seconds() >= postgres_checked_until_.load())
+    return {IdempotencyClaim::Kind::kProceed, {}, {}};
   // Claimed in Redis, but PostgreSQL may hold this key from an outage.
   IdempotencyClaim checked = claim_in_postgres(scope, key, fingerprint);
   if (checked.kind == IdempotencyClaim::Kind::kProceed) {
@@ -163,8 +164,8 @@ void IdempotencyStore::finish(std::string_view scope, std::string_view key,
     if (release) {
       redis_.command({"DEL", name});
     } else {
-      redis_.command({"SET", name, recorded(fingerprint, response), "EX",
-                      std::to_string(ttl_.count())});
+      redis_.command(
+          {"SET", name, recorded(fingerprint, response), "EX", std::to_string(ttl_.count())});
     }
   }
   if (backend != IdempotencyBackend::kRedis)
@@ -224,8 +225,7 @@ void IdempotencyStore::finish_in_postgres(std::string_view scope, std::string_vi
       txn.exec_params(
           "UPDATE idempotency_keys SET status = $3, response = $4"
           " WHERE scope = $1 AND idempotency_key = $2",
-          std::string(scope), std::string(key), static_cast<int>(response->status),
-          response->body);
+          std::string(scope), std::string(key), static_cast<int>(response->status), response->body);
     }
     txn.commit();
   } catch (const std::exception&) {

@@ -87,7 +87,7 @@ class IdempotencyStore {
 
 // SHA-256 (hex) of method, path and body: what an idempotency key is bound to.
 std::string request_fingerprint(std::string_view method, std::string_view target,
-                                 std::string_view body);
+                                std::string_view body);
 // An Idempotency-Key must be 1 to 255 printable ASCII characters.
 bool valid_idempotency_key(std::string_view key);
 

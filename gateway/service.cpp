@@ -9,10 +9,12 @@
 #include <thread>
 
 #include "api.hpp"
+#include "market_feed.hpp"
 #include "request_guards.hpp"
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
+#include "stream_hub.hpp"
 
 namespace spotgrid::gateway {
 
@@ -30,8 +32,13 @@ ledger::MarketSetup market_setup(const Settings& settings) {
   return {std::move(catalog).value(), std::move(tariffs).value(), config};
 }
 
-ServerOptions server_options(const Settings& settings) {
+ServerOptions server_options(const Settings& settings, StreamOpener stream_opener) {
   ServerOptions options;
+  options.tls_certificate_file = settings.tls_certificate_file;
+  options.tls_private_key_file = settings.tls_private_key_file;
+  options.stream_opener = std::move(stream_opener);
+  options.stream_send_buffer = settings.stream_send_buffer;
+  options.stream_idle_timeout = settings.stream_idle_timeout;
   options.address = settings.listen_address;
   options.port = settings.listen_port;
   options.threads = settings.listen_threads;
@@ -99,7 +106,7 @@ std::vector<std::string> route_labels() {
   return labels;
 }
 
-constexpr std::size_t kOperationalRoutes = 3;  // served_routes() lists them first
+constexpr std::size_t kOperationalRoutes = 4;  // served_routes() lists them first
 
 }  // namespace
 
@@ -107,11 +114,16 @@ struct Service::Impl {
   explicit Impl(const Settings& s)
       : settings(s),
         setup(market_setup(s)),
+        hub(setup.catalog),
+        feed(hub, redis_options(s), setup.catalog),
         market([&] {
           ledger::MarketOptions options;
           options.conninfo = s.postgres_conninfo;
           options.setup = setup;
           options.snapshot_every_commands = s.snapshot_every_commands;
+          options.on_committed = [this](std::span<const engine::Event> events) {
+            feed.on_committed(events);
+          };
           return options;
         }()),
         keys(s.postgres_conninfo, operator_key(s)),
@@ -119,12 +131,18 @@ struct Service::Impl {
         rate_limiter(redis, s.rate_per_second, s.rate_burst),
         idempotency(redis, s.postgres_conninfo, s.idempotency_ttl),
         reads(s.postgres_conninfo),
-        server(server_options(s), [this](HttpRequest&& request, Respond respond) {
-          handle(std::move(request), std::move(respond));
-        }) {}
+        server(server_options(s,
+                              [this](const HttpRequest& request, std::shared_ptr<StreamPeer> peer) {
+                                return open_stream(request, std::move(peer));
+                              }),
+               [this](HttpRequest&& request, Respond respond) {
+                 handle(std::move(request), std::move(respond));
+               }) {}
 
   Settings settings;
   ledger::MarketSetup setup;
+  StreamHub hub;
+  MarketFeed feed;
   ledger::DurableMarket market;
   KeyStore keys;
   Redis redis;
@@ -144,6 +162,7 @@ struct Service::Impl {
       if (path == "/healthz") return 0;
       if (path == "/readyz") return 1;
       if (path == "/metrics") return 2;
+      if (path == "/v1/stream") return 3;
     }
     if (const auto v1 = match_v1(method, path)) return kOperationalRoutes + *v1;
     return labels.size() - 1;
@@ -160,6 +179,12 @@ struct Service::Impl {
           std::chrono::steady_clock::now() - started));
       --in_flight;
     };
+    if (path == "/v1/stream") {
+      HttpResponse upgrade = error_response(426, "upgrade_required",
+                                            "/v1/stream is a WebSocket: send an upgrade request");
+      upgrade.headers.emplace_back("Upgrade", "websocket");
+      return done(std::move(upgrade));
+    }
     if (path.substr(0, 4) == "/v1/")
       return authenticated(std::move(request), path, std::move(done));
     const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
@@ -244,6 +269,23 @@ struct Service::Impl {
     handle_v1(api, principal, std::move(request), path, std::move(record));
   }
 
+  // GET /v1/stream with a key: a WebSocket session of the hub.
+  std::variant<HttpResponse, std::shared_ptr<StreamSession>> open_stream(
+      const HttpRequest& request, std::shared_ptr<StreamPeer> peer) {
+    if (path_of(request.target) != "/v1/stream")
+      return error_response(404, "not_found", "WebSockets are served at /v1/stream", "path");
+    const auto caller = keys.authenticate(request.header("Authorization"));
+    if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
+      if (*failure == AuthFailure::kUnavailable)
+        return error_response(503, "unavailable", "cannot check the API key now");
+      HttpResponse refused = error_response(401, "unauthorized",
+                                            "the API key is missing or not valid", "Authorization");
+      refused.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return refused;
+    }
+    return hub.open(std::get<Principal>(caller), std::move(peer));
+  }
+
   HttpResponse readiness() const {
     const ledger::MarketStatus status = market.status();
     if (!status.ready) {
@@ -316,6 +358,16 @@ struct Service::Impl {
            idempotency.postgres_fallbacks());
     metric("spotgrid_redis_failures_total", "counter", "Redis commands that failed or timed out.",
            redis.failures());
+    metric("spotgrid_stream_connections", "gauge", "Open WebSocket streams.", hub.connections());
+    metric("spotgrid_stream_messages_sent_total", "counter", "Stream messages queued to clients.",
+           hub.delivered());
+    metric("spotgrid_stream_messages_dropped_total", "counter",
+           "Stream messages not sent: the connection was closing or too slow (then closed).",
+           hub.dropped());
+    metric("spotgrid_feed_events_dropped_total", "counter",
+           "Committed events the market feed had no room for.", feed.dropped_events());
+    metric("spotgrid_feed_redis_subscribed", "gauge",
+           "1 when market data fans out through Redis pub/sub.", feed.redis_connected() ? 1 : 0);
     metric("spotgrid_recoveries_total", "counter", "Rebuilds of the engine from PostgreSQL.",
            status.recoveries);
     return HttpResponse{200, out.str(), "text/plain; version=0.0.4", {}};
@@ -324,7 +376,7 @@ struct Service::Impl {
 
 std::vector<std::pair<std::string, std::string>> served_routes() {
   std::vector<std::pair<std::string, std::string>> routes = {
-      {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}};
+      {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}, {"GET", "/v1/stream"}};
   for (auto& route : v1_routes())
     routes.push_back(std::move(route));
   return routes;
@@ -339,6 +391,8 @@ Service::~Service() {
 void Service::start() {
   impl_->server.start();
   impl_->market.start();
+  impl_->feed.start(
+      [this](const ledger::EngineReader& reader) { return impl_->market.read(reader); });
 }
 
 std::uint16_t Service::port() const {
@@ -351,10 +405,12 @@ ledger::MarketStatus Service::market_status() const {
 
 void Service::drain_and_stop() {
   impl_->server.stop_accepting();
+  impl_->hub.close_all();
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.drain_timeout;
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(5));
   impl_->market.stop();  // commits what the engine applied; answers the rest `stopping`
+  impl_->feed.stop();
   impl_->server.stop();
 }
 

@@ -312,6 +312,8 @@ struct DurableMarket::Impl {
       s.last_commit_micros = static_cast<std::uint64_t>(micros);
     });
     for (Pending& pending : run) {
+      if (options.on_committed && !pending.applied.events.empty())
+        options.on_committed(pending.applied.events);
       if (!pending.done) continue;
       pending.done(Completion{Outcome::kCommitted, pending.applied.command_seq,
                               pending.applied.rejected, std::move(pending.applied.events)});

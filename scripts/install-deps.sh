@@ -11,7 +11,7 @@ packages=(
   rapidjson-dev libssl-dev
   postgresql libpqxx-dev curl
   libboost-dev
-  redis-server libhiredis-dev
+  redis-server libhiredis-dev openssl
 )
 
 missing=()

@@ -100,7 +100,7 @@ TEST_F(WithRedis, WithRedisDownTheGatewayServesAndRecoversByItself) {
   EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
   EXPECT_EQ(ledger_cash(account), 3'000'000);
 
-  redis.start();  // same port, empty: the gateway reconnects by itself
+  redis.start();                       // same port, empty: the gateway reconnects by itself
   std::this_thread::sleep_for(700ms);  // past the reconnect pause
   // The key taken during the outage still binds.
   const Reply after = deposit(account, "outage-1", 3'000'000);

@@ -72,6 +72,32 @@ class ServiceHarness : public ::testing::Test {
     return {created.json["account_id"].GetUint64(), created.json["api_key"].GetString()};
   }
 
+  // A node of `cards` H100s in eu-west listed whole at `price` per card-hour,
+  // available from a minute ago for two days.
+  void list_supply(const std::string& supplier_key, int cards, long long price) {
+    const Reply node = call(
+        http::verb::post, "/v1/nodes", supplier_key,
+        R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": )" + std::to_string(cards) + "}");
+    ASSERT_EQ(node.status, 201u) << node.body;
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const Reply listing = call(
+        http::verb::post, "/v1/listings", supplier_key,
+        R"({"node_id": )" + std::to_string(node.json["node_id"].GetUint64()) + R"(, "cards": )" +
+            std::to_string(cards) + R"(, "reserve_micros_per_card_hour": )" +
+            std::to_string(price) + R"(, "available_from": )" + std::to_string(now - 60) +
+            R"(, "available_until": )" + std::to_string(now + 172'800) + "}");
+    ASSERT_EQ(listing.status, 201u) << listing.body;
+  }
+
+  void fund(std::uint64_t account, long long micros) {
+    const Reply deposit =
+        call(http::verb::post, "/v1/accounts/" + std::to_string(account) + "/deposits",
+             operator_key_.token(), R"({"amount_micros": )" + std::to_string(micros) + "}");
+    ASSERT_EQ(deposit.status, 201u) << deposit.body;
+  }
+
   long long ledger_cash(std::uint64_t account) {
     pqxx::connection connection(db_.conninfo());
     pqxx::read_transaction txn(connection);

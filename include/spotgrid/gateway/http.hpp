@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace spotgrid::gateway {
@@ -38,6 +39,43 @@ HttpResponse error_response(unsigned status, std::string_view code, std::string_
 using Respond = std::function<void(HttpResponse)>;
 using Handler = std::function<void(HttpRequest&&, Respond)>;
 
+// A WebSocket connection as the application sees it; any thread.
+class StreamPeer {
+ public:
+  virtual ~StreamPeer() = default;
+  // Queues a text message. False when the connection is closing, or when the
+  // message would overflow the send buffer: the peer is a slow consumer and is
+  // disconnected (close code 1008) rather than let memory grow.
+  virtual bool send(std::string text) = 0;
+  // Sends a close frame (RFC 6455 code and reason) once what is queued is out.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+
+// What the application keeps per WebSocket connection.
+class StreamSession {
+ public:
+  virtual ~StreamSession() = default;
+  virtual void on_text(std::string_view message) = 0;
+  // Called once when the connection ended, whoever ended it.
+  virtual void on_closed() = 0;
+};
+
+// Decides a WebSocket upgrade request: a session accepts it, a response refuses
+// it. The connection owns the session; the session must hold the peer weakly
+// (a strong reference would be a cycle outliving the server).
+using StreamOpener = std::function<std::variant<HttpResponse, std::shared_ptr<StreamSession>>(
+    const HttpRequest&, std::shared_ptr<StreamPeer>)>;
+
+// RFC 6455 §7.4.1 close codes the gateway uses.
+namespace close_code {
+constexpr std::uint16_t kNormal = 1000;
+constexpr std::uint16_t kGoingAway = 1001;
+constexpr std::uint16_t kUnsupportedData = 1003;
+constexpr std::uint16_t kPolicyViolation = 1008;
+constexpr std::uint16_t kTooBig = 1009;
+constexpr std::uint16_t kInternalError = 1011;
+}  // namespace close_code
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;  // 0: any free port (see HttpServer::port)
@@ -49,6 +87,15 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds write_timeout{10'000};
   std::size_t max_connections = 4'096;  // beyond: accepted and closed at once
+  // TLS (PEM files) when both are set: then every connection is HTTPS / WSS.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+  // WebSocket: upgrades go to the opener (none: 404).
+  StreamOpener stream_opener;
+  std::size_t stream_send_buffer = 1 << 20;  // bytes queued per connection
+  std::size_t stream_message_limit = 4'096;  // larger incoming message: close 1009
+  // No frame for this long closes the connection; a ping goes out at half of it.
+  std::chrono::milliseconds stream_idle_timeout{30'000};
 };
 
 class HttpServer {
@@ -58,7 +105,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds, listens and starts the I/O threads; throws if the address is unusable.
+  // Binds, listens and starts the I/O threads; throws if the address is unusable
+  // or the TLS certificate or key cannot be loaded.
   void start();
   std::uint16_t port() const;
   std::size_t open_connections() const;

@@ -54,6 +54,10 @@ struct MarketOptions {
   bool tick_every_second = true;       // the engine's once-a-second Tick, on the clock below
   std::function<UnixSeconds()> clock;  // default: the system clock
   std::chrono::milliseconds retry_max{1'000};  // backoff cap while PostgreSQL is down
+  // After each commit, on the persister thread, once per committed command with
+  // its events (the engine's ticks included), in sequence order: for market
+  // data. It must be short and must not block.
+  std::function<void(std::span<const engine::Event>)> on_committed;
 };
 
 struct MarketStatus {

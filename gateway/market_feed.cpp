@@ -1,0 +1,306 @@
+#include "market_feed.hpp"
+
+#include <type_traits>
+
+#include "api_support.hpp"
+#include "spotgrid/engine/event_fields.hpp"
+
+namespace spotgrid::gateway {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kBookInterval = std::chrono::milliseconds(250);
+constexpr std::size_t kBookLevels = 10;
+constexpr std::size_t kMaxOwnersKept = 1'000'000;  // beyond: forgotten, looked up again
+
+// An event's fields as JSON members, through the one field list of event_fields.hpp.
+struct JsonFields {
+  Writer& w;
+  JsonFields& begin(std::string_view kind) {
+    field(w, "kind", kind);
+    return *this;
+  }
+  template <typename T>
+  JsonFields& operator()(std::string_view name, const T& value) {
+    if constexpr (std::is_same_v<T, bool>) {
+      key(w, name);
+      w.Bool(value);
+    } else if constexpr (std::is_integral_v<T>) {
+      field(w, name, value);
+    } else {
+      field(w, name, std::string_view(value));
+    }
+    return *this;
+  }
+};
+
+// {"type":"event","channel":...,"seq":...,"at":...,"data":{...}}
+template <typename Data>
+std::string event_message(std::string_view channel, const engine::Event& event, Data&& data) {
+  return json(200, [&](Writer& w) {
+           field(w, "type", "event");
+           field(w, "channel", channel);
+           field(w, "seq", event.event_seq);
+           field(w, "at", event.at);
+           key(w, "data");
+           w.StartObject();
+           data(w);
+           w.EndObject();
+         })
+      .body;
+}
+
+std::string account_channel(const char* kind, AccountId account) {
+  std::string channel = kind;
+  channel += ':';
+  channel += std::to_string(account);
+  return channel;
+}
+
+// Events whose effect shows in a book.
+bool moves_a_book(const engine::EventBody& body) {
+  return std::holds_alternative<engine::ListingAdded>(body) ||
+         std::holds_alternative<engine::ListingClosed>(body) ||
+         std::holds_alternative<engine::OrderResting>(body) ||
+         std::holds_alternative<engine::OrderFilled>(body) ||
+         std::holds_alternative<engine::OrderCancelled>(body) ||
+         std::holds_alternative<engine::OrderAmended>(body) ||
+         std::holds_alternative<engine::LeaseStarted>(body) ||
+         std::holds_alternative<engine::LeaseEnded>(body);
+}
+
+}  // namespace
+
+MarketFeed::MarketFeed(StreamHub& hub, RedisOptions redis, const engine::Catalog& catalog)
+    : hub_(hub), redis_(redis), redis_options_(std::move(redis)), catalog_(catalog) {
+  last_books_.resize(catalog_.pool_count());
+}
+
+MarketFeed::~MarketFeed() {
+  stop();
+}
+
+void MarketFeed::on_committed(std::span<const engine::Event> events) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const engine::Event& event : events) {
+      if (queue_.size() >= kQueueCapacity) {
+        ++dropped_;
+        continue;
+      }
+      queue_.push_back(event);
+    }
+  }
+  wake_.notify_one();
+}
+
+void MarketFeed::start(EngineRead read) {
+  read_ = std::move(read);
+  running_ = true;
+  feed_thread_ = std::thread([this] { run_feed(); });
+  if (redis_.configured()) subscriber_thread_ = std::thread([this] { run_subscriber(); });
+}
+
+void MarketFeed::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  running_ = false;
+  if (feed_thread_.joinable()) feed_thread_.join();
+  if (subscriber_thread_.joinable()) subscriber_thread_.join();
+}
+
+void MarketFeed::run_feed() {
+  std::deque<engine::Event> batch;
+  std::vector<Message> messages;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, kBookInterval, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      batch.swap(queue_);
+    }
+    for (const engine::Event& event : batch)
+      render(event, messages);
+    batch.clear();
+    if (books_dirty_ && Clock::now() >= books_due_) render_books(messages);
+    dispatch(messages);
+  }
+}
+
+void MarketFeed::run_subscriber() {
+  RedisSubscriber subscriber(redis_options_, kRedisChannel);
+  while (running_.load()) {
+    auto payload = subscriber.next_message(std::chrono::milliseconds(100));
+    subscribed_ = subscriber.connected();
+    if (!payload) continue;
+    const auto newline = payload->find('\n');
+    if (newline == std::string::npos) continue;
+    hub_.deliver(std::string_view(*payload).substr(0, newline), payload->substr(newline + 1));
+  }
+}
+
+// Through Redis when this process is subscribed to it (so that it sees its
+// own messages the same way as every other process), else straight to the hub.
+void MarketFeed::dispatch(std::vector<Message>& messages) {
+  if (messages.empty()) return;
+  if (subscribed_.load()) {
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(messages.size());
+    for (const Message& message : messages) {
+      std::string payload = message.channel;
+      payload += '\n';
+      payload += message.text;
+      commands.push_back({"PUBLISH", kRedisChannel, std::move(payload)});
+    }
+    if (redis_.pipeline(commands)) {
+      published_ += messages.size();
+      messages.clear();
+      return;
+    }
+  }
+  for (const Message& message : messages)
+    hub_.deliver(message.channel, message.text);
+  published_ += messages.size();
+  messages.clear();
+}
+
+void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
+  if (moves_a_book(event.body)) books_dirty_ = true;
+  const auto fields = [&](Writer& w) {
+    JsonFields sink{w};
+    engine::describe(event.body, sink);
+  };
+  const auto to_account = [&](const char* kind, AccountId account) {
+    if (account == 0) return;
+    out.push_back({account_channel(kind, account), event_message(kind, event, fields)});
+  };
+  if (order_owners_.size() > kMaxOwnersKept) order_owners_.clear();
+  if (lease_owners_.size() > kMaxOwnersKept) lease_owners_.clear();
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
+          order_owners_[body.order] = body.buyer;
+          to_account("orders", body.buyer);
+        } else if constexpr (std::is_same_v<T, engine::OrderRequeued>) {
+          const AccountId buyer = order_owner(body.parent);
+          order_owners_[body.order] = buyer;
+          to_account("orders", buyer);
+        } else if constexpr (std::is_same_v<T, engine::RequeueFailed>) {
+          to_account("orders", order_owner(body.parent));
+        } else if constexpr (std::is_same_v<T, engine::OrderFilled> ||
+                             std::is_same_v<T, engine::OrderCancelled>) {
+          to_account("orders", order_owner(body.order));
+          order_owners_.erase(body.order);
+        } else if constexpr (std::is_same_v<T, engine::OrderDeferred> ||
+                             std::is_same_v<T, engine::OrderResting> ||
+                             std::is_same_v<T, engine::OrderAmended>) {
+          to_account("orders", order_owner(body.order));
+        } else if constexpr (std::is_same_v<T, engine::HoldChanged>) {
+          to_account("orders", body.buyer);
+        } else if constexpr (std::is_same_v<T, engine::LeaseStarted>) {
+          lease_owners_[body.lease] = Owners{body.buyer, body.supplier};
+          to_account("leases", body.buyer);
+          to_account("leases", body.supplier);
+          const std::string& pool = catalog_.model(body.pool).model;
+          // Trades are anonymous (as GET .../trades): no accounts, orders, nodes or leases.
+          out.push_back({"trades:" + pool, event_message("trades:" + pool, event, [&](Writer& w) {
+                           field(w, "pool", pool);
+                           field(w, "cards", body.cards);
+                           field(w, "price_micros_per_card_hour",
+                                 body.price_micros_per_card_hour);
+                           field(w, "start", body.start);
+                           field(w, "planned_end", body.planned_end);
+                         })});
+        } else if constexpr (std::is_same_v<T, engine::LeaseReclaimNotice> ||
+                             std::is_same_v<T, engine::LeaseEnded>) {
+          const Owners owners = lease_owners(body.lease);
+          to_account("leases", owners.buyer);
+          to_account("leases", owners.supplier);
+          if constexpr (std::is_same_v<T, engine::LeaseEnded>) lease_owners_.erase(body.lease);
+        } else if constexpr (std::is_same_v<T, engine::LeaseSettled>) {
+          to_account("leases", body.buyer);
+          to_account("leases", body.supplier);
+        } else if constexpr (std::is_same_v<T, engine::IndexPublished>) {
+          const std::string& pool = catalog_.model(body.pool).model;
+          out.push_back({"index:" + pool, event_message("index:" + pool, event, [&](Writer& w) {
+                           field(w, "pool", pool);
+                           field(w, "index_micros_per_card_hour",
+                                 body.index_micros_per_card_hour);
+                         })});
+        }
+      },
+      event.body);
+}
+
+// Depth snapshots of the pools whose book changed since the last ones sent.
+void MarketFeed::render_books(std::vector<Message>& out) {
+  books_dirty_ = false;
+  books_due_ = Clock::now() + kBookInterval;
+  std::vector<engine::BookView> books(catalog_.pool_count());
+  if (!read_([&](const engine::Engine& engine) {
+        for (std::size_t pool = 0; pool < books.size(); ++pool)
+          books[pool] = engine.book(static_cast<PoolIndex>(pool), kBookLevels);
+      })) {
+    books_dirty_ = true;  // the market is recovering: try again later
+    return;
+  }
+  const auto levels = [](Writer& w, const std::vector<engine::BookLevel>& side) {
+    w.StartArray();
+    for (const engine::BookLevel& level : side) {
+      w.StartObject();
+      field(w, "price_micros_per_hour", level.price_micros_per_hour);
+      field(w, "cards", level.cards);
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  for (std::size_t pool = 0; pool < books.size(); ++pool) {
+    const std::string& name = catalog_.model(static_cast<PoolIndex>(pool)).model;
+    std::string depth = json(200, [&](Writer& w) {
+                          key(w, "asks");
+                          levels(w, books[pool].asks);
+                          key(w, "bids");
+                          levels(w, books[pool].bids);
+                        }).body;
+    if (depth == last_books_[pool]) continue;
+    last_books_[pool] = depth;
+    std::string channel = "book:" + name;
+    std::string message = json(200, [&](Writer& w) {
+                            field(w, "type", "event");
+                            field(w, "channel", channel);
+                            field(w, "pool", name);
+                            key(w, "data");
+                            w.RawValue(depth.data(), depth.size(), rapidjson::kObjectType);
+                          }).body;
+    out.push_back({std::move(channel), std::move(message)});
+  }
+}
+
+AccountId MarketFeed::order_owner(OrderId order) {
+  if (const auto found = order_owners_.find(order); found != order_owners_.end())
+    return found->second;
+  AccountId buyer = 0;
+  read_([&](const engine::Engine& engine) {
+    if (const auto view = engine.order(order)) buyer = view->spec.buyer;
+  });
+  if (buyer != 0) order_owners_[order] = buyer;
+  return buyer;
+}
+
+MarketFeed::Owners MarketFeed::lease_owners(LeaseId lease) {
+  if (const auto found = lease_owners_.find(lease); found != lease_owners_.end())
+    return found->second;
+  Owners owners;
+  read_([&](const engine::Engine& engine) {
+    if (const auto view = engine.lease(lease)) owners = Owners{view->buyer, view->supplier};
+  });
+  if (owners.buyer != 0) lease_owners_[lease] = owners;
+  return owners;
+}
+
+}  // namespace spotgrid::gateway

@@ -1,0 +1,99 @@
+#pragma once
+// Market data for the streams: committed events become messages on channels
+// (trades, index and book depth per pool; each account's order and lease
+// events), fanned out through Redis pub/sub so that every spotgridd process
+// serves every stream (DESIGN §11). Without Redis, or while it is down, this
+// process delivers to its own subscribers directly (fail open: other processes
+// miss those messages; market data carries no money).
+//
+// Threads: the persister hands events over (bounded queue: when it is full,
+// events are dropped and counted, never blocking a commit); a feed thread turns
+// them into messages and publishes them; a subscriber thread takes Redis's
+// messages to the hub. Book depth is conflated: at most one snapshot per pool
+// every `book_interval`, when it changed.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "redis.hpp"
+#include "spotgrid/engine/engine.hpp"
+#include "stream_hub.hpp"
+
+namespace spotgrid::gateway {
+
+class MarketFeed {
+ public:
+  static constexpr std::size_t kQueueCapacity = 65'536;  // events
+  static constexpr const char* kRedisChannel = "spotgrid:stream";
+
+  // `read` runs a reader on the engine thread (DurableMarket::read).
+  using EngineRead = std::function<bool(const std::function<void(const engine::Engine&)>&)>;
+
+  MarketFeed(StreamHub& hub, RedisOptions redis, const engine::Catalog& catalog);
+  ~MarketFeed();  // stop()
+  MarketFeed(const MarketFeed&) = delete;
+  MarketFeed& operator=(const MarketFeed&) = delete;
+
+  // Persister thread: copies the events into the queue, or drops them when full.
+  void on_committed(std::span<const engine::Event> events);
+  void start(EngineRead read);
+  void stop();
+
+  std::uint64_t dropped_events() const { return dropped_.load(); }
+  std::uint64_t published() const { return published_.load(); }
+  bool redis_connected() const { return subscribed_.load(); }
+
+ private:
+  struct Message {
+    std::string channel;  // internal name
+    std::string text;
+  };
+  struct Owners {
+    AccountId buyer = 0;
+    AccountId supplier = 0;
+  };
+
+  void run_feed();
+  void run_subscriber();
+  void render(const engine::Event& event, std::vector<Message>& out);
+  void render_books(std::vector<Message>& out);
+  void dispatch(std::vector<Message>& messages);
+  AccountId order_owner(OrderId order);
+  Owners lease_owners(LeaseId lease);
+
+  StreamHub& hub_;
+  Redis redis_;
+  RedisOptions redis_options_;
+  const engine::Catalog& catalog_;
+  EngineRead read_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<engine::Event> queue_;
+  bool stopping_ = false;
+
+  // Feed thread only.
+  std::unordered_map<OrderId, AccountId> order_owners_;
+  std::unordered_map<LeaseId, Owners> lease_owners_;
+  std::vector<std::string> last_books_;  // per pool, the last depth message
+  bool books_dirty_ = true;
+  std::chrono::steady_clock::time_point books_due_{};
+
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<bool> subscribed_{false};
+  std::atomic<bool> running_{false};
+  std::thread feed_thread_;
+  std::thread subscriber_thread_;
+};
+
+}  // namespace spotgrid::gateway

@@ -1,0 +1,65 @@
+#pragma once
+// WebSocket /v1/stream (DESIGN §9): who is subscribed to what on this process.
+//
+// A client sends {"op": "subscribe" | "unsubscribe", "channels": [...]} or
+// {"op": "ping"}. Channels: "book:<pool>", "trades:<pool>", "index:<pool>"
+// (anyone authenticated), "orders" and "leases" (the caller's own account).
+// The server answers {"type": "subscribed" | "unsubscribed" | "pong" | "error",
+// ...} and sends {"type": "event", "channel", "data"} for what it publishes.
+// Internally the private channels are "orders:<account>" and "leases:<account>",
+// so a caller can never name someone else's.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "spotgrid/engine/catalog.hpp"
+#include "spotgrid/gateway/auth.hpp"
+#include "spotgrid/gateway/http.hpp"
+
+namespace spotgrid::gateway {
+
+class StreamHub {
+ public:
+  static constexpr std::size_t kMaxChannelsPerConnection = 64;
+
+  explicit StreamHub(const engine::Catalog& catalog);
+  ~StreamHub();
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+
+  std::shared_ptr<StreamSession> open(const Principal& caller, std::shared_ptr<StreamPeer> peer);
+  // Sends `message` to every local subscriber of the internal `channel`.
+  void deliver(std::string_view channel, const std::string& message);
+  // Closes every connection (1001 going away), for a shutdown.
+  void close_all();
+
+  std::size_t connections() const;
+  // Messages not sent: the connection was closing or too slow (then it is closed).
+  std::uint64_t dropped() const { return dropped_.load(); }
+  std::uint64_t delivered() const { return delivered_.load(); }
+
+  class Subscriber;
+
+ private:
+  friend class Subscriber;
+  // The internal name of a channel a caller asked for, or a reason it cannot have it.
+  bool resolve(const Principal& caller, std::string_view asked, std::string& internal,
+               std::string& problem) const;
+  void add(Subscriber* subscriber, const std::string& channel);
+  void remove(Subscriber* subscriber, const std::string& channel);
+  void forget(Subscriber* subscriber);
+
+  const engine::Catalog& catalog_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::unordered_set<Subscriber*>> channels_;
+  std::unordered_set<Subscriber*> subscribers_;
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> delivered_{0};
+};
+
+}  // namespace spotgrid::gateway
