@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "book_cache.hpp"
 #include "read_store.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
@@ -19,6 +20,7 @@ struct Api {
   KeyStore& keys;
   const ledger::MarketSetup& setup;  // names of pools, vendors and regions
   ReadStore& reads;                  // what PostgreSQL committed
+  BookCache& books;
 };
 
 // Every /v1 route the server serves, as (method, path pattern).

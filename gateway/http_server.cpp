@@ -303,8 +303,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // Until the handler answers, no deadline runs on the socket.
     beast::get_lowest_layer(stream_).expires_never();
     auto self = this->shared_from_this();
+    // dispatch: an answer given at once (on this strand) is written at once;
+    // one given later from another thread is queued to the strand.
     slot_.shared->handler(to_request(message), [self](HttpResponse response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->write(std::move(response));
       });
     });

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "api_support.hpp"
+#include "book_cache.hpp"
 #include "spotgrid/engine/event_fields.hpp"
 
 namespace spotgrid::gateway {
@@ -38,16 +39,17 @@ struct JsonFields {
 // {"type":"event","channel":...,"seq":...,"at":...,"data":{...}}
 template <typename Data>
 std::string event_message(std::string_view channel, const engine::Event& event, Data&& data) {
-  return json(200, [&](Writer& w) {
-           field(w, "type", "event");
-           field(w, "channel", channel);
-           field(w, "seq", event.event_seq);
-           field(w, "at", event.at);
-           key(w, "data");
-           w.StartObject();
-           data(w);
-           w.EndObject();
-         })
+  return json(200,
+              [&](Writer& w) {
+                field(w, "type", "event");
+                field(w, "channel", channel);
+                field(w, "seq", event.event_seq);
+                field(w, "at", event.at);
+                key(w, "data");
+                w.StartObject();
+                data(w);
+                w.EndObject();
+              })
       .body;
 }
 
@@ -56,18 +58,6 @@ std::string account_channel(const char* kind, AccountId account) {
   channel += ':';
   channel += std::to_string(account);
   return channel;
-}
-
-// Events whose effect shows in a book.
-bool moves_a_book(const engine::EventBody& body) {
-  return std::holds_alternative<engine::ListingAdded>(body) ||
-         std::holds_alternative<engine::ListingClosed>(body) ||
-         std::holds_alternative<engine::OrderResting>(body) ||
-         std::holds_alternative<engine::OrderFilled>(body) ||
-         std::holds_alternative<engine::OrderCancelled>(body) ||
-         std::holds_alternative<engine::OrderAmended>(body) ||
-         std::holds_alternative<engine::LeaseStarted>(body) ||
-         std::holds_alternative<engine::LeaseEnded>(body);
 }
 
 }  // namespace
@@ -211,8 +201,7 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
           out.push_back({"trades:" + pool, event_message("trades:" + pool, event, [&](Writer& w) {
                            field(w, "pool", pool);
                            field(w, "cards", body.cards);
-                           field(w, "price_micros_per_card_hour",
-                                 body.price_micros_per_card_hour);
+                           field(w, "price_micros_per_card_hour", body.price_micros_per_card_hour);
                            field(w, "start", body.start);
                            field(w, "planned_end", body.planned_end);
                          })});
@@ -229,8 +218,7 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
           const std::string& pool = catalog_.model(body.pool).model;
           out.push_back({"index:" + pool, event_message("index:" + pool, event, [&](Writer& w) {
                            field(w, "pool", pool);
-                           field(w, "index_micros_per_card_hour",
-                                 body.index_micros_per_card_hour);
+                           field(w, "index_micros_per_card_hour", body.index_micros_per_card_hour);
                          })});
         }
       },

@@ -122,8 +122,10 @@ struct Service::Impl {
           options.setup = setup;
           options.snapshot_every_commands = s.snapshot_every_commands;
           options.on_committed = [this](std::span<const engine::Event> events) {
+            books.committed(events);
             feed.on_committed(events);
           };
+          options.on_rebuilt = [this] { books.invalidate(); };
           return options;
         }()),
         keys(s.postgres_conninfo, operator_key(s)),
@@ -143,6 +145,7 @@ struct Service::Impl {
   ledger::MarketSetup setup;
   StreamHub hub;
   MarketFeed feed;
+  BookCache books{setup.catalog.pool_count()};
   ledger::DurableMarket market;
   KeyStore keys;
   Redis redis;
@@ -150,7 +153,7 @@ struct Service::Impl {
   IdempotencyStore idempotency;
   std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
-  Api api{market, keys, setup, reads};
+  Api api{market, keys, setup, reads, books};
   HttpServer server;
   std::atomic<int> in_flight{0};
   const std::vector<std::string> labels = route_labels();

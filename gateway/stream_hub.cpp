@@ -11,11 +11,12 @@ namespace spotgrid::gateway {
 namespace {
 
 std::string error_message(std::string_view code, std::string_view message) {
-  return json(200, [&](Writer& w) {
-           field(w, "type", "error");
-           field(w, "code", code);
-           field(w, "message", message);
-         })
+  return json(200,
+              [&](Writer& w) {
+                field(w, "type", "error");
+                field(w, "code", code);
+                field(w, "message", message);
+              })
       .body;
 }
 
@@ -69,13 +70,13 @@ class StreamHub::Subscriber : public StreamSession {
       if (!subscribe && channels_.erase(internal) > 0) hub_.remove(this, internal);
     }
     send(json(200, [&](Writer& w) {
-                  field(w, "type", subscribe ? "subscribed" : "unsubscribed");
-                  key(w, "channels");
-                  w.StartArray();
-                  for (const auto& [name, internal] : resolved)
-                    text(w, name);
-                  w.EndArray();
-                }).body);
+           field(w, "type", subscribe ? "subscribed" : "unsubscribed");
+           key(w, "channels");
+           w.StartArray();
+           for (const auto& [name, internal] : resolved)
+             text(w, name);
+           w.EndArray();
+         }).body);
   }
 
   void on_closed() override { hub_.forget(this); }
@@ -84,9 +85,9 @@ class StreamHub::Subscriber : public StreamSession {
 
  private:
   void reply_problem(const FieldProblem& problem) {
-    send(error_message(problem.field.empty() ? "invalid_json" : "invalid_field",
-                              problem.field.empty() ? problem.message
-                                                    : problem.field + " " + problem.message));
+    send(error_message(
+        problem.field.empty() ? "invalid_json" : "invalid_field",
+        problem.field.empty() ? problem.message : problem.field + " " + problem.message));
   }
 
   void send(std::string text) {

@@ -124,6 +124,9 @@ void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respon
 void pool_book(Api& api, std::string_view pool_name, const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
   if (!pool) return respond(error_response(404, "not_found", "no such pool", "pool"));
+  const std::uint64_t generation = api.books.generation();
+  if (auto cached = api.books.get(*pool, generation))
+    return respond(HttpResponse{200, std::move(*cached), "application/json", {}});
   engine::BookView book;
   Micros index = 0;
   if (!api.market.read([&](const engine::Engine& engine) {
@@ -143,14 +146,16 @@ void pool_book(Api& api, std::string_view pool_name, const Respond& respond) {
     }
     w.EndArray();
   };
-  respond(json(200, [&](Writer& w) {
+  HttpResponse answer = json(200, [&](Writer& w) {
     field(w, "pool", pool_name);
     field(w, "index_micros_per_card_hour", index);
     key(w, "asks");
     levels(w, book.asks);
     key(w, "bids");
     levels(w, book.bids);
-  }));
+  });
+  api.books.put(*pool, generation, answer.body);
+  respond(std::move(answer));
 }
 
 namespace {

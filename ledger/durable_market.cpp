@@ -198,6 +198,7 @@ struct DurableMarket::Impl {
       since_snapshot = 0;
       last_tick = 0;
       const std::uint64_t seq = engine->last_command_seq();
+      if (options.on_rebuilt) options.on_rebuilt();
       accepting.store(true);  // before `ready`: whoever sees ready may submit at once
       update_status([seq](MarketStatus& s) {
         s.ready = true;

@@ -39,8 +39,8 @@ http::request<http::string_body> make_request(const RequestTemplate& what, const
 // One thread's share: its connections, its schedule, its measurements.
 class Worker {
  public:
-  Worker(const LoadOptions& options, const Scenario& scenario,
-         const std::vector<std::string>& keys, std::uint32_t index, std::uint32_t workers)
+  Worker(const LoadOptions& options, const Scenario& scenario, const std::vector<std::string>& keys,
+         std::uint32_t index, std::uint32_t workers)
       : options_(options),
         scenario_(scenario),
         keys_(keys),
@@ -61,8 +61,7 @@ class Worker {
       connect(*connection);
     tick();
     io_.run();
-    result_.seconds =
-        std::chrono::duration<double>(std::max(last_answer_, end_) - start_).count();
+    result_.seconds = std::chrono::duration<double>(std::max(last_answer_, end_) - start_).count();
   }
 
   LoadResult& result() { return result_; }
@@ -83,12 +82,13 @@ class Worker {
   void tick() {
     const auto now = std::clamp(Clock::now(), start_, end_);
     const double per_worker = options_.rate / workers_;
-    const auto should_have =
-        static_cast<std::uint64_t>(std::chrono::duration<double>(now - start_).count() * per_worker);
+    const auto should_have = static_cast<std::uint64_t>(
+        std::chrono::duration<double>(now - start_).count() * per_worker);
     for (; scheduled_ < should_have; ++scheduled_) {
       ++result_.due;
-      const auto due = start_ + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(static_cast<double>(scheduled_) / per_worker));
+      const auto due =
+          start_ + std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(static_cast<double>(scheduled_) / per_worker));
       if (backlog_.size() >= options_.max_backlog) {
         ++result_.dropped;
         continue;
@@ -152,11 +152,10 @@ class Worker {
     const unsigned status = connection.response.result_int();
     ++result_.statuses[status];
     if (status >= 400) ++result_.errors;
-    result_.latencies_micros.push_back(static_cast<std::uint32_t>(
-        std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   last_answer_ - connection.due)
-                                   .count(),
-                               UINT32_MAX)));
+    result_.latencies_micros.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(last_answer_ - connection.due)
+            .count(),
+        UINT32_MAX)));
     connection.busy = false;
     if (!connection.response.keep_alive()) {
       connection.open = false;

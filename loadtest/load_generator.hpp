@@ -30,7 +30,7 @@ struct LoadResult {
   std::uint64_t errors = 0;     // connection failures and answers >= 400
   std::uint64_t dropped = 0;    // never sent: the backlog was full
   std::map<unsigned, std::uint64_t> statuses;
-  double seconds = 0;  // from the first due time to the last answer
+  double seconds = 0;                           // from the first due time to the last answer
   std::vector<std::uint32_t> latencies_micros;  // of completed requests, from their due time
 };
 
@@ -39,8 +39,7 @@ LoadResult run_load(const LoadOptions& options, const Scenario& scenario,
                     const std::vector<std::string>& keys);
 
 // The result as JSON: throughput, errors, latency p50/p99/p99.9/max (ms).
-std::string to_json(const LoadResult& result, const LoadOptions& options,
-                    const Scenario& scenario);
+std::string to_json(const LoadResult& result, const LoadOptions& options, const Scenario& scenario);
 
 // One blocking request (for setting a run up); throws on a connection failure.
 struct SimpleReply {

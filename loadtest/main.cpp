@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
     if (!ok) return usage(std::string(flag) + ": out of range: " + std::string(value));
   }
   if (scenario_path.empty()) return usage("--scenario is required");
-  if (operator_key.empty()) return usage("--operator-key (or SPOTGRID_AUTH_OPERATOR_KEY) is required");
+  if (operator_key.empty())
+    return usage("--operator-key (or SPOTGRID_AUTH_OPERATOR_KEY) is required");
   std::string problem;
   const auto scenario = spotgrid::loadtest::load_scenario(scenario_path, problem);
   if (!scenario) return usage(problem);
@@ -128,10 +129,12 @@ int main(int argc, char** argv) {
     const auto result = spotgrid::loadtest::run_load(options, *scenario, keys);
     std::printf("%s\n", spotgrid::loadtest::to_json(result, options, *scenario).c_str());
     std::fflush(stdout);
-    throughputs.push_back(result.seconds > 0 ? static_cast<double>(result.completed) / result.seconds
-                                             : 0);
+    throughputs.push_back(
+        result.seconds > 0 ? static_cast<double>(result.completed) / result.seconds : 0);
     const auto& l = result.latencies_micros;
-    p99s.push_back(l.empty() ? 0 : l[static_cast<std::size_t>(0.99 * static_cast<double>(l.size() - 1))] / 1000.0);
+    p99s.push_back(
+        l.empty() ? 0
+                  : l[static_cast<std::size_t>(0.99 * static_cast<double>(l.size() - 1))] / 1000.0);
   }
   std::printf(R"({"scenario":"%s","runs":%u,"median_throughput_per_s":%.0f,"median_p99_ms":%.3f})"
               "\n",

@@ -17,8 +17,8 @@ struct RequestTemplate {
 
 struct Scenario {
   std::string name;
-  std::uint32_t buyers = 1;          // accounts whose keys the requests rotate over
-  std::int64_t deposit_micros = 0;   // credited to each buyer before the run
+  std::uint32_t buyers = 1;         // accounts whose keys the requests rotate over
+  std::int64_t deposit_micros = 0;  // credited to each buyer before the run
   std::vector<RequestTemplate> requests;
   std::uint32_t total_weight() const;
   // The template for the n-th request: the mix, deterministic and interleaved.

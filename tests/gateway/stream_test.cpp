@@ -72,9 +72,9 @@ TEST_F(Stream, AnOrdersEventsReachItsBuyerAndTheMarketDataEveryone) {
 
   // Stopping the lease reaches both sides.
   const auto lease = order.json["leases"][0]["lease_id"].GetUint64();
-  ASSERT_EQ(call(http::verb::post, "/v1/leases/" + std::to_string(lease) + "/stop", buyer_key)
-                .status,
-            200u);
+  ASSERT_EQ(
+      call(http::verb::post, "/v1/leases/" + std::to_string(lease) + "/stop", buyer_key).status,
+      200u);
   EXPECT_TRUE(mine->receive_containing(R"("kind":"lease_ended")", kWait));
   EXPECT_TRUE(seller->receive_containing(R"("kind":"lease_ended")", kWait));
   // The other buyer saw none of it: a ping's pong is the first thing it gets.
@@ -159,9 +159,8 @@ TEST_F(TwoGateways, MarketDataFansOutThroughRedisToEveryGateway) {
   std::this_thread::sleep_for(300ms);  // the second gateway's Redis subscription
 
   list_supply(supplier, 4, 2'500'000);
-  const Reply order =
-      call(http::verb::post, "/v1/orders", buyer_key,
-           R"({"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600,
+  const Reply order = call(http::verb::post, "/v1/orders", buyer_key,
+                           R"({"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600,
                "limit_micros_per_hour": 3000000})");
   ASSERT_EQ(order.status, 201u) << order.body;
   EXPECT_TRUE(far.receive_containing(R"("kind":"order_accepted")", kWait));

@@ -57,8 +57,7 @@ WsClient::WsClient(std::uint16_t port, const std::string& bearer, const std::str
     // response empty when the upgrade is declined.
     websocket::response_type response;
     beast::error_code result;
-    s.async_handshake(response, "127.0.0.1", target,
-                      [&](beast::error_code ec) { result = ec; });
+    s.async_handshake(response, "127.0.0.1", target, [&](beast::error_code ec) { result = ec; });
     impl_->io.run_for(std::chrono::seconds(10));
     if (result) impl_->refused = response.result_int() == 101 ? 1 : response.result_int();
     return 0;

@@ -58,6 +58,9 @@ struct MarketOptions {
   // its events (the engine's ticks included), in sequence order: for market
   // data. It must be short and must not block.
   std::function<void(std::span<const engine::Event>)> on_committed;
+  // After each recovery rebuilt the engine (at start and after a storage
+  // failure discarded what was applied but not committed), on the engine thread.
+  std::function<void()> on_rebuilt;
 };
 
 struct MarketStatus {
