@@ -171,8 +171,14 @@ void finish_working(State& state, std::uint32_t slot, UnfilledReason reason) {
 
 // The start minimising the tariff-weighted duration: now or an hour boundary up
 // to the latest start (tariffs only change on the hour); ties go to the earliest.
-UnixSeconds cheapest_start(const State& state, const OrderSpec& spec) {
-  const RegionMask regions = spec.regions == 0 ? state.tariffs.all_regions() : spec.regions;
+// The hour to start at that makes `spec` cheapest, by the tariffs of the regions
+// whose supply can serve it now (the plan's legs), else of the regions it
+// allows: a region with no supply cannot make the order cheaper.
+UnixSeconds cheapest_start(const State& state, const OrderSpec& spec, const Plan& plan) {
+  RegionMask regions = 0;
+  for (const Leg& leg : plan.legs)
+    regions |= RegionMask{1} << state.listings[leg.listing_slot].region;
+  if (regions == 0) regions = spec.regions == 0 ? state.tariffs.all_regions() : spec.regions;
   UnixSeconds best_start = state.now;
   std::int64_t best_weight = INT64_MAX;
   for (UnixSeconds start = state.now; start <= spec.latest_start;
@@ -296,9 +302,10 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
   if (cash_of(state, spec.buyer) < hold) return Reject::kInsufficientFunds;
   if (state.orders.free_slots() == 0) return Reject::kCapacityExhausted;
 
-  const UnixSeconds start = starts_later(state, spec) ? cheapest_start(state, spec) : state.now;
   Plan& plan = state.scratch;
   plan_order(state, spec, pools, spec.limit_micros_per_hour, 0, spec.cards, plan);
+  const UnixSeconds start =
+      starts_later(state, spec) ? cheapest_start(state, spec, plan) : state.now;
   if (start == state.now && plan.legs.size() > state.leases.free_slots())
     return Reject::kCapacityExhausted;
 
@@ -451,7 +458,7 @@ Quote make_quote(const State& state, const OrderSpec& spec) {
   }
   Plan plan;
   plan_order(state, spec, pools, spec.limit_micros_per_hour, 0, spec.cards, plan);
-  quote.expected_start = starts_later(state, spec) ? cheapest_start(state, spec) : state.now;
+  quote.expected_start = starts_later(state, spec) ? cheapest_start(state, spec, plan) : state.now;
   quote.cards_fillable = plan.cards;
   quote.hold = *unit_hold * spec.cards;
   quote.remainder_reason = quote.expected_start > state.now

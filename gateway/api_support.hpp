@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "json_body.hpp"
+#include "spotgrid/engine/engine.hpp"
 #include "spotgrid/engine/types.hpp"
 #include "spotgrid/gateway/http.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
@@ -102,6 +103,25 @@ const T* first_event(const ledger::Completion& done) {
     if (const auto* body = std::get_if<T>(&event.body)) return body;
   }
   return nullptr;
+}
+
+// "asks" and "bids": a book's depth, best price first (the REST book and the
+// book stream say the same).
+inline void write_depth(Writer& w, const engine::BookView& book) {
+  const auto side = [&](std::string_view name, const std::vector<engine::BookLevel>& levels) {
+    key(w, name);
+    w.StartArray();
+    for (const engine::BookLevel& level : levels) {
+      w.StartObject();
+      field(w, "price_micros_per_hour", level.price_micros_per_hour);
+      field(w, "cards", level.cards);
+      field(w, "entries", level.entries);
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  side("asks", book.asks);
+  side("bids", book.bids);
 }
 
 // "leases": the trades a command made.

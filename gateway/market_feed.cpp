@@ -237,24 +237,9 @@ void MarketFeed::render_books(std::vector<Message>& out) {
     books_dirty_ = true;  // the market is recovering: try again later
     return;
   }
-  const auto levels = [](Writer& w, const std::vector<engine::BookLevel>& side) {
-    w.StartArray();
-    for (const engine::BookLevel& level : side) {
-      w.StartObject();
-      field(w, "price_micros_per_hour", level.price_micros_per_hour);
-      field(w, "cards", level.cards);
-      w.EndObject();
-    }
-    w.EndArray();
-  };
   for (std::size_t pool = 0; pool < books.size(); ++pool) {
     const std::string& name = catalog_.model(static_cast<PoolIndex>(pool)).model;
-    std::string depth = json(200, [&](Writer& w) {
-                          key(w, "asks");
-                          levels(w, books[pool].asks);
-                          key(w, "bids");
-                          levels(w, books[pool].bids);
-                        }).body;
+    std::string depth = json(200, [&](Writer& w) { write_depth(w, books[pool]); }).body;
     if (depth == last_books_[pool]) continue;
     last_books_[pool] = depth;
     std::string channel = "book:" + name;

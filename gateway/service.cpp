@@ -133,10 +133,11 @@ struct Service::Impl {
         rate_limiter(redis, s.rate_per_second, s.rate_burst),
         idempotency(redis, s.postgres_conninfo, s.idempotency_ttl),
         reads(s.postgres_conninfo),
-        server(server_options(s,
-                              [this](const HttpRequest& request, std::shared_ptr<StreamPeer> peer) {
-                                return open_stream(request, std::move(peer));
-                              }),
+        server(server_options(
+                   s,
+                   [this](const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer) {
+                     return open_stream(request, peer);
+                   }),
                [this](HttpRequest&& request, Respond respond) {
                  handle(std::move(request), std::move(respond));
                }) {}
@@ -234,7 +235,7 @@ struct Service::Impl {
 
   // A POST with an Idempotency-Key: runs once per key; repeats get the first answer.
   void idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,
-                  std::string idempotency_key, Respond done) {
+                  const std::string& idempotency_key, Respond done) {
     if (!valid_idempotency_key(idempotency_key)) {
       return done(error_response(400, "invalid_header",
                                  "Idempotency-Key must be 1 to 255 printable ASCII characters",
@@ -274,7 +275,7 @@ struct Service::Impl {
 
   // GET /v1/stream with a key: a WebSocket session of the hub.
   std::variant<HttpResponse, std::shared_ptr<StreamSession>> open_stream(
-      const HttpRequest& request, std::shared_ptr<StreamPeer> peer) {
+      const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer) {
     if (path_of(request.target) != "/v1/stream")
       return error_response(404, "not_found", "WebSockets are served at /v1/stream", "path");
     const auto caller = keys.authenticate(request.header("Authorization"));
@@ -286,7 +287,7 @@ struct Service::Impl {
       refused.headers.emplace_back("WWW-Authenticate", "Bearer");
       return refused;
     }
-    return hub.open(std::get<Principal>(caller), std::move(peer));
+    return hub.open(std::get<Principal>(caller), peer);
   }
 
   HttpResponse readiness() const {
@@ -308,8 +309,44 @@ struct Service::Impl {
     return HttpResponse{200, buffer.GetString(), "application/json", {}};
   }
 
+  // Cards on each side of each pool's book (best 20 levels) and its index price.
+  void pool_metrics(std::ostringstream& out) {
+    const std::size_t pools = setup.catalog.pool_count();
+    std::vector<engine::BookView> views(pools);
+    std::vector<Micros> index(pools);
+    if (!market.read([&](const engine::Engine& engine) {
+          for (std::size_t pool = 0; pool < pools; ++pool) {
+            views[pool] = engine.book(static_cast<PoolIndex>(pool), 20);
+            index[pool] = engine.index_price(static_cast<PoolIndex>(pool));
+          }
+        })) {
+      return;  // recovering: no book to describe
+    }
+    const auto cards = [](const std::vector<engine::BookLevel>& levels) {
+      std::uint64_t total = 0;
+      for (const engine::BookLevel& level : levels)
+        total += level.cards;
+      return total;
+    };
+    out << "# HELP spotgrid_book_cards Cards in the best 20 levels of a pool's book.\n"
+           "# TYPE spotgrid_book_cards gauge\n";
+    for (std::size_t pool = 0; pool < pools; ++pool) {
+      const std::string& name = setup.catalog.model(static_cast<PoolIndex>(pool)).model;
+      out << "spotgrid_book_cards{pool=\"" << name << "\",side=\"ask\"} " << cards(views[pool].asks)
+          << "\nspotgrid_book_cards{pool=\"" << name << "\",side=\"bid\"} "
+          << cards(views[pool].bids) << '\n';
+    }
+    out << "# HELP spotgrid_index_price_micros A pool's index price per card-hour.\n"
+           "# TYPE spotgrid_index_price_micros gauge\n";
+    for (std::size_t pool = 0; pool < pools; ++pool) {
+      out << "spotgrid_index_price_micros{pool=\""
+          << setup.catalog.model(static_cast<PoolIndex>(pool)).model << "\"} " << index[pool]
+          << '\n';
+    }
+  }
+
   // Prometheus text format 0.0.4.
-  HttpResponse metrics() const {
+  HttpResponse metrics() {
     const ledger::MarketStatus status = market.status();
     std::ostringstream out;
     const auto metric = [&](const char* name, const char* type, const char* help, auto value) {
@@ -371,6 +408,7 @@ struct Service::Impl {
            "Committed events the market feed had no room for.", feed.dropped_events());
     metric("spotgrid_feed_redis_subscribed", "gauge",
            "1 when market data fans out through Redis pub/sub.", feed.redis_connected() ? 1 : 0);
+    pool_metrics(out);
     metric("spotgrid_recoveries_total", "counter", "Rebuilds of the engine from PostgreSQL.",
            status.recoveries);
     return HttpResponse{200, out.str(), "text/plain; version=0.0.4", {}};

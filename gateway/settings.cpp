@@ -63,7 +63,7 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) { s.rate_per_second = static_cast<std::uint32_t>(v); }},
       {"rate_limit", "burst", false, 1, 100'000'000,
        [](Settings& s, std::int64_t v) { s.rate_burst = static_cast<std::uint32_t>(v); }},
-      {"idempotency", "ttl_seconds", false, 60, 7 * 86'400,
+      {"idempotency", "ttl_seconds", false, 60, 604'800,
        [](Settings& s, std::int64_t v) { s.idempotency_ttl = std::chrono::seconds(v); }},
       {"tls", "certificate_file", true, 1, 4'096, nullptr,
        [](Settings& s, std::string v) { s.tls_certificate_file = std::move(v); }},

@@ -55,7 +55,10 @@ class StreamHub::Subscriber : public StreamSession {
       std::string internal;
       std::string problem;
       if (!hub_.resolve(caller_, name, internal, problem)) {
-        send(error_message("invalid_channel", name + ": " + problem));
+        std::string why = name;
+        why += ": ";
+        why += problem;
+        send(error_message("invalid_channel", why));
         return;
       }
       resolved.emplace_back(name, std::move(internal));
@@ -105,7 +108,7 @@ StreamHub::StreamHub(const engine::Catalog& catalog) : catalog_(catalog) {}
 StreamHub::~StreamHub() = default;
 
 std::shared_ptr<StreamSession> StreamHub::open(const Principal& caller,
-                                               std::shared_ptr<StreamPeer> peer) {
+                                               const std::shared_ptr<StreamPeer>& peer) {
   auto subscriber = std::make_shared<Subscriber>(*this, caller, peer);
   std::lock_guard lock(mutex_);
   subscribers_.insert(subscriber.get());

@@ -32,7 +32,8 @@ class StreamHub {
   StreamHub(const StreamHub&) = delete;
   StreamHub& operator=(const StreamHub&) = delete;
 
-  std::shared_ptr<StreamSession> open(const Principal& caller, std::shared_ptr<StreamPeer> peer);
+  std::shared_ptr<StreamSession> open(const Principal& caller,
+                                      const std::shared_ptr<StreamPeer>& peer);
   // Sends `message` to every local subscriber of the internal `channel`.
   void deliver(std::string_view channel, const std::string& message);
   // Closes every connection (1001 going away), for a shutdown.

@@ -135,24 +135,10 @@ void pool_book(Api& api, std::string_view pool_name, const Respond& respond) {
       })) {
     return respond(error_response(503, "unavailable", "the market is recovering"));
   }
-  const auto levels = [](Writer& w, const std::vector<engine::BookLevel>& side) {
-    w.StartArray();
-    for (const engine::BookLevel& level : side) {
-      w.StartObject();
-      field(w, "price_micros_per_hour", level.price_micros_per_hour);
-      field(w, "cards", level.cards);
-      field(w, "entries", level.entries);
-      w.EndObject();
-    }
-    w.EndArray();
-  };
   HttpResponse answer = json(200, [&](Writer& w) {
     field(w, "pool", pool_name);
     field(w, "index_micros_per_card_hour", index);
-    key(w, "asks");
-    levels(w, book.asks);
-    key(w, "bids");
-    levels(w, book.bids);
+    write_depth(w, book);
   });
   api.books.put(*pool, generation, answer.body);
   respond(std::move(answer));

@@ -221,6 +221,7 @@ LoadResult run_load(const LoadOptions& options, const Scenario& scenario,
     workers.push_back(std::make_unique<Worker>(options, scenario, keys, i, count));
   const auto start = Clock::now() + std::chrono::milliseconds(100);  // connections first
   std::vector<std::thread> threads;
+  threads.reserve(workers.size());
   for (auto& worker : workers)
     threads.emplace_back([&worker, start] { worker->run(start); });
   for (std::thread& thread : threads)

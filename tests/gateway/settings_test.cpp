@@ -73,5 +73,28 @@ TEST(Settings, RefusalsNameTheSetting) {
   EXPECT_EQ(env.setting, "limits.body_bytes");
 }
 
+TEST(Settings, RedisRateLimitTlsAndStreams) {
+  const Settings s =
+      std::get<Settings>(parse(kMinimal, {{"SPOTGRID_REDIS_PORT", "6380"},
+                                          {"SPOTGRID_RATE_LIMIT_PER_SECOND", "50"},
+                                          {"SPOTGRID_RATE_LIMIT_BURST", "100"},
+                                          {"SPOTGRID_TLS_CERTIFICATE_FILE", "/c.pem"},
+                                          {"SPOTGRID_TLS_PRIVATE_KEY_FILE", "/k.pem"},
+                                          {"SPOTGRID_STREAM_SEND_BUFFER_BYTES", "65536"}}));
+  EXPECT_EQ(s.redis_port, 6380);
+  EXPECT_EQ(s.rate_per_second, 50u);
+  EXPECT_EQ(s.rate_burst, 100u);
+  EXPECT_EQ(s.tls_certificate_file, "/c.pem");
+  EXPECT_EQ(s.tls_private_key_file, "/k.pem");
+  EXPECT_EQ(s.stream_send_buffer, 65'536u);
+  // A certificate without its key (or the reverse) is refused, naming the pair.
+  EXPECT_EQ(error_of(parse(kMinimal, {{"SPOTGRID_TLS_CERTIFICATE_FILE", "/c.pem"}})).setting,
+            "tls.private_key_file");
+  EXPECT_EQ(error_of(parse(kMinimal, {{"SPOTGRID_STREAM_SEND_BUFFER_BYTES", "10"}})).setting,
+            "stream.send_buffer_bytes");
+  EXPECT_EQ(error_of(parse(kMinimal, {{"SPOTGRID_IDEMPOTENCY_TTL_SECONDS", "1"}})).setting,
+            "idempotency.ttl_seconds");
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway
