@@ -151,7 +151,10 @@ class Worker {
     ++result_.completed;
     const unsigned status = connection.response.result_int();
     ++result_.statuses[status];
-    if (status >= 400) ++result_.errors;
+    if (status >= 400) {
+      ++result_.errors;
+      if (result_.first_error.empty()) result_.first_error = connection.response.body();
+    }
     result_.latencies_micros.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(last_answer_ - connection.due)
             .count(),
@@ -236,6 +239,7 @@ LoadResult run_load(const LoadOptions& options, const Scenario& scenario,
     for (const auto& [status, n] : part.statuses)
       total.statuses[status] += n;
     total.seconds = std::max(total.seconds, part.seconds);
+    if (total.first_error.empty()) total.first_error = part.first_error;
     total.latencies_micros.insert(total.latencies_micros.end(), part.latencies_micros.begin(),
                                   part.latencies_micros.end());
   }
@@ -274,6 +278,10 @@ std::string to_json(const LoadResult& result, const LoadOptions& options,
     w.Uint64(n);
   }
   w.EndObject();
+  if (!result.first_error.empty()) {
+    w.Key("first_error");
+    w.String(result.first_error.c_str());
+  }
   w.Key("latency_ms");
   w.StartObject();
   w.Key("p50");

@@ -30,6 +30,7 @@ struct LoadResult {
   std::uint64_t errors = 0;     // connection failures and answers >= 400
   std::uint64_t dropped = 0;    // never sent: the backlog was full
   std::map<unsigned, std::uint64_t> statuses;
+  std::string first_error;                      // the body of the first answer >= 400, to say why
   double seconds = 0;                           // from the first due time to the last answer
   std::vector<std::uint32_t> latencies_micros;  // of completed requests, from their due time
 };
