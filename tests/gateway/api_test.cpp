@@ -234,6 +234,10 @@ TEST_F(Api, ASupplierListsABuyerLeasesAndBothEndIt) {
   const std::string lease_path = "/v1/leases/" + std::to_string(lease);
   EXPECT_EQ(call(http::verb::post, lease_path + "/stop", other_supplier).status, 403u);
   EXPECT_EQ(call(http::verb::post, lease_path + "/reclaim", other_supplier).status, 404u);
+  // Another buyer neither sees nor stops it.
+  const auto [stranger_id, stranger] = buyer();
+  EXPECT_EQ(call(http::verb::post, lease_path + "/stop", stranger).status, 404u);
+  EXPECT_EQ(call(http::verb::get, "/v1/leases", stranger).json["leases"].Size(), 0u);
   const Reply reclaimed = call(http::verb::post, lease_path + "/reclaim", supplier);
   EXPECT_EQ(reclaimed.status, 200u) << reclaimed.body;
   const Reply stopped = call(http::verb::post, lease_path + "/stop", buyer_key);
