@@ -99,7 +99,7 @@ Try:
   curl -s $base/v1/market/H100-SXM-80G/book -H "Authorization: Bearer \$KEY"
   curl -s -X POST $base/v1/quotes -H "Authorization: Bearer \$KEY" \\
        -d '{"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600, "limit_micros_per_hour": 4000000}'
-  curl -s -X POST $base/v1/orders -H "Authorization: Bearer \$KEY" \\
+  curl -s -X POST $base/v1/orders -H "Authorization: Bearer \$KEY" -H "Idempotency-Key: my-order-1" \\
        -d '{"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600, "limit_micros_per_hour": 4000000}'
   curl -s $base/metrics
 
