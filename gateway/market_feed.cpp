@@ -1,6 +1,8 @@
 #include "market_feed.hpp"
 
+#include <algorithm>
 #include <type_traits>
+#include <utility>
 
 #include "api_support.hpp"
 #include "book_cache.hpp"
@@ -14,6 +16,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kBookInterval = std::chrono::milliseconds(250);
 constexpr std::size_t kBookLevels = 10;
 constexpr std::size_t kMaxOwnersKept = 1'000'000;  // beyond: forgotten, looked up again
+constexpr std::size_t kPublishBytes = 256 * 1'024;
 
 // An event's fields as JSON members, through the one field list of event_fields.hpp.
 struct JsonFields {
@@ -127,9 +130,17 @@ void MarketFeed::run_subscriber() {
     auto payload = subscriber.next_message(std::chrono::milliseconds(100));
     subscribed_ = subscriber.connected();
     if (!payload) continue;
-    const auto newline = payload->find('\n');
-    if (newline == std::string::npos) continue;
-    hub_.deliver(std::string_view(*payload).substr(0, newline), payload->substr(newline + 1));
+    // Lines, two per message: the channel, then the message (RapidJSON escapes
+    // newlines inside JSON strings, so a message is one line).
+    std::string_view rest = *payload;
+    while (!rest.empty()) {
+      const auto channel_end = rest.find('\n');
+      if (channel_end == std::string_view::npos) break;
+      const auto text_end = std::min(rest.find('\n', channel_end + 1), rest.size());
+      hub_.deliver(rest.substr(0, channel_end),
+                   std::string(rest.substr(channel_end + 1, text_end - channel_end - 1)));
+      rest.remove_prefix(std::min(text_end + 1, rest.size()));
+    }
   }
 }
 
@@ -138,14 +149,18 @@ void MarketFeed::run_subscriber() {
 void MarketFeed::dispatch(std::vector<Message>& messages) {
   if (messages.empty()) return;
   if (subscribed_.load()) {
+    // Few PUBLISHes, each carrying many messages (up to kPublishBytes).
     std::vector<std::vector<std::string>> commands;
-    commands.reserve(messages.size());
+    std::string payload;
     for (const Message& message : messages) {
-      std::string payload = message.channel;
+      payload += message.channel;
       payload += '\n';
       payload += message.text;
-      commands.push_back({"PUBLISH", kRedisChannel, std::move(payload)});
+      payload += '\n';
+      if (payload.size() >= kPublishBytes)
+        commands.push_back({"PUBLISH", kRedisChannel, std::exchange(payload, {})});
     }
+    if (!payload.empty()) commands.push_back({"PUBLISH", kRedisChannel, std::move(payload)});
     if (redis_.pipeline(commands)) {
       published_ += messages.size();
       messages.clear();
