@@ -1,0 +1,56 @@
+#pragma once
+// What the agent reports per card and second (DESIGN §6), the energy counter
+// arithmetic, and the HMAC-SHA256 that signs a batch under the node's key.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spotgrid/engine/types.hpp"
+#include "spotgrid/metering/card_source.hpp"
+
+namespace spotgrid::metering {
+
+// XIDs that mean the card cannot be trusted with work (NVIDIA's "critical"
+// list: double-bit ECC, fallen off the bus, page retirement failures, …).
+bool is_fatal_xid(std::uint64_t xid);
+
+struct Sample {
+  NodeId node = 0;
+  std::uint64_t seq = 0;  // per node, strictly increasing, never reused
+  UnixSeconds second = 0;
+  std::string card_uuid;
+  LeaseId lease = 0;  // 0: the card is not leased
+  bool healthy = false;  // present, read without error, no fatal XID this second
+  std::uint32_t utilization_pct = 0;
+  std::uint64_t memory_used_bytes = 0;
+  std::uint32_t power_mw = 0;
+  std::uint64_t energy_mj = 0;  // delivered during this second (counter resets handled)
+  std::uint32_t temperature_c = 0;
+  std::uint64_t ecc_uncorrected = 0;
+  std::vector<std::uint64_t> xids;
+};
+
+// Turns a card's cumulative energy counter into per-second amounts. A counter
+// that goes backwards was reset (driver reload): what it reads now is what
+// accumulated since the reset.
+class EnergyCounter {
+ public:
+  std::uint64_t delta(std::uint64_t counter_mj);
+
+ private:
+  std::optional<std::uint64_t> last_;
+};
+
+// The samples of one read, numbered from `next_seq` (advanced).
+std::vector<Sample> to_samples(NodeId node, UnixSeconds second,
+                               const std::vector<CardReading>& readings,
+                               std::vector<EnergyCounter>& energy, std::uint64_t& next_seq);
+
+// A batch as the server receives it: JSON text, and its signature (hex).
+std::string batch_json(const std::vector<Sample>& samples);
+std::string sign(std::string_view key, std::string_view payload);
+bool verify(std::string_view key, std::string_view payload, std::string_view signature_hex);
+
+}  // namespace spotgrid::metering
