@@ -40,22 +40,23 @@ constexpr unsigned kUuidBufferSize = 96;               // NVML_DEVICE_UUID_V2_BU
 
 // The versioned symbols, looked up with dlsym.
 struct Api {
-  Return (*init)();                                     // nvmlInit_v2
-  Return (*shutdown)();                                 // nvmlShutdown
-  const char* (*error_string)(Return);                  // nvmlErrorString
-  Return (*device_count)(unsigned int*);                // nvmlDeviceGetCount_v2
-  Return (*device_by_index)(unsigned int, Device*);     // nvmlDeviceGetHandleByIndex_v2
-  Return (*uuid)(Device, char*, unsigned int);          // nvmlDeviceGetUUID
-  Return (*utilization)(Device, Utilization*);          // nvmlDeviceGetUtilizationRates
-  Return (*memory)(Device, Memory*);                    // nvmlDeviceGetMemoryInfo
-  Return (*power)(Device, unsigned int*);               // nvmlDeviceGetPowerUsage (mW)
-  Return (*energy)(Device, unsigned long long*);        // nvmlDeviceGetTotalEnergyConsumption (mJ)
+  Return (*init)();                                  // nvmlInit_v2
+  Return (*shutdown)();                              // nvmlShutdown
+  const char* (*error_string)(Return);               // nvmlErrorString
+  Return (*device_count)(unsigned int*);             // nvmlDeviceGetCount_v2
+  Return (*device_by_index)(unsigned int, Device*);  // nvmlDeviceGetHandleByIndex_v2
+  Return (*uuid)(Device, char*, unsigned int);       // nvmlDeviceGetUUID
+  Return (*utilization)(Device, Utilization*);       // nvmlDeviceGetUtilizationRates
+  Return (*memory)(Device, Memory*);                 // nvmlDeviceGetMemoryInfo
+  Return (*power)(Device, unsigned int*);            // nvmlDeviceGetPowerUsage (mW)
+  Return (*energy)(Device, unsigned long long*);     // nvmlDeviceGetTotalEnergyConsumption (mJ)
   Return (*temperature)(Device, unsigned, unsigned int*);  // nvmlDeviceGetTemperature
-  Return (*ecc_total)(Device, unsigned, unsigned, unsigned long long*);  // nvmlDeviceGetTotalEccErrors
-  Return (*event_set_create)(EventSet*);                // nvmlEventSetCreate
+  Return (*ecc_total)(Device, unsigned, unsigned,
+                      unsigned long long*);                         // nvmlDeviceGetTotalEccErrors
+  Return (*event_set_create)(EventSet*);                            // nvmlEventSetCreate
   Return (*register_events)(Device, unsigned long long, EventSet);  // nvmlDeviceRegisterEvents
   Return (*event_set_wait)(EventSet, EventData*, unsigned int);     // nvmlEventSetWait_v2
-  Return (*event_set_free)(EventSet);                   // nvmlEventSetFree
+  Return (*event_set_free)(EventSet);                               // nvmlEventSetFree
 };
 
 }  // namespace spotgrid::metering::nvml

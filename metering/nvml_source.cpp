@@ -86,7 +86,8 @@ class NvmlSource : public CardSource {
         reading.memory_total_bytes = memory.total;
       }
     }
-    if (api_.power != nullptr) ok(reading, "nvmlDeviceGetPowerUsage", api_.power(device, &reading.power_mw));
+    if (api_.power != nullptr)
+      ok(reading, "nvmlDeviceGetPowerUsage", api_.power(device, &reading.power_mw));
     if (api_.energy != nullptr) {
       unsigned long long energy = 0;
       if (ok(reading, "nvmlDeviceGetTotalEnergyConsumption", api_.energy(device, &energy)))
@@ -98,8 +99,8 @@ class NvmlSource : public CardSource {
     }
     if (api_.ecc_total != nullptr) {
       unsigned long long ecc = 0;
-      const nvml::Return r = api_.ecc_total(device, nvml::kMemoryErrorUncorrected,
-                                             nvml::kAggregateEcc, &ecc);
+      const nvml::Return r =
+          api_.ecc_total(device, nvml::kMemoryErrorUncorrected, nvml::kAggregateEcc, &ecc);
       if (r == nvml::kSuccess) reading.ecc_uncorrected = ecc;
       if (r != nvml::kErrorNotSupported) ok(reading, "nvmlDeviceGetTotalEccErrors", r);
     }
@@ -136,7 +137,8 @@ std::unique_ptr<CardSource> open_nvml(std::string& problem, const char* library_
   void* library = dlopen(library_name, RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
     const char* why = dlerror();
-    problem = std::string("cannot load ") + library_name + ": " + (why != nullptr ? why : "unknown");
+    problem =
+        std::string("cannot load ") + library_name + ": " + (why != nullptr ? why : "unknown");
     return nullptr;
   }
   nvml::Api api{};

@@ -16,7 +16,7 @@ bool is_fatal_xid(std::uint64_t xid) {
   // retirement failure (64), NVLink error (74), fallen off the bus (79), high
   // single-bit ECC rate (92), contained/uncontained ECC (94, 95), GSP errors
   // (119, 120), unrecovered ECC (140).
-  static constexpr std::array<std::uint64_t, 11> kFatal = {48, 62, 64, 74, 79, 92,
+  static constexpr std::array<std::uint64_t, 11> kFatal = {48, 62, 64,  74,  79, 92,
                                                            94, 95, 119, 120, 140};
   return std::find(kFatal.begin(), kFatal.end(), xid) != kFatal.end();
 }

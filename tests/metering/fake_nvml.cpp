@@ -35,15 +35,24 @@ int event_set_token = 0;
 }  // namespace
 
 extern "C" {
-int nvmlInit_v2() { return kSuccess; }
-int nvmlShutdown() { return kSuccess; }
+int nvmlInit_v2() {
+  return kSuccess;
+}
+int nvmlShutdown() {
+  return kSuccess;
+}
 const char* nvmlErrorString(int r) {
   switch (r) {
-    case kSuccess: return "Success";
-    case kNotSupported: return "Not Supported";
-    case kTimeout: return "Timeout";
-    case kGpuIsLost: return "GPU is lost";
-    default: return "Unknown Error";
+    case kSuccess:
+      return "Success";
+    case kNotSupported:
+      return "Not Supported";
+    case kTimeout:
+      return "Timeout";
+    case kGpuIsLost:
+      return "GPU is lost";
+    default:
+      return "Unknown Error";
   }
 }
 int nvmlDeviceGetCount_v2(unsigned int* count) {
@@ -91,7 +100,9 @@ int nvmlEventSetCreate(int** set) {
   *set = &event_set_token;
   return kSuccess;
 }
-int nvmlDeviceRegisterEvents(FakeDevice*, unsigned long long, int*) { return kSuccess; }
+int nvmlDeviceRegisterEvents(FakeDevice*, unsigned long long, int*) {
+  return kSuccess;
+}
 int nvmlEventSetWait_v2(int*, EventData* data, unsigned int) {
   if (xid_sent) return kTimeout;
   xid_sent = true;
@@ -101,5 +112,7 @@ int nvmlEventSetWait_v2(int*, EventData* data, unsigned int) {
   data->eventData = 79;
   return kSuccess;
 }
-int nvmlEventSetFree(int*) { return kSuccess; }
+int nvmlEventSetFree(int*) {
+  return kSuccess;
+}
 }

@@ -40,8 +40,7 @@ TEST(Nvml, ReadsEveryCardThroughTheVersionedSymbols) {
   // The lost card is reported, named, with what failed.
   EXPECT_FALSE(readings[1].present);
   EXPECT_EQ(readings[1].uuid, "GPU-fake-1");
-  EXPECT_NE(readings[1].error.find("nvmlDeviceGetUtilizationRates: GPU is lost"),
-            std::string::npos)
+  EXPECT_NE(readings[1].error.find("nvmlDeviceGetUtilizationRates: GPU is lost"), std::string::npos)
       << readings[1].error;
 
   std::vector<EnergyCounter> energy;
@@ -53,7 +52,7 @@ TEST(Nvml, ReadsEveryCardThroughTheVersionedSymbols) {
   EXPECT_EQ(first[0].seq, 100u);
   EXPECT_EQ(first[1].seq, 101u);
   const auto second = to_samples(7, 1'001, nvml->read(), energy, seq);
-  EXPECT_TRUE(second[0].healthy);  // the XID was reported once
+  EXPECT_TRUE(second[0].healthy);            // the XID was reported once
   EXPECT_EQ(second[0].energy_mj, 250'000u);  // one second's worth, from the counter
   EXPECT_EQ(seq, 104u);
 }

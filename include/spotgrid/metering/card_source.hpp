@@ -12,17 +12,17 @@ namespace spotgrid::metering {
 
 struct CardReading {
   std::uint32_t index = 0;
-  std::string uuid;              // "GPU-…"; empty when unreadable
-  bool present = true;           // false: the card dropped off the bus
+  std::string uuid;     // "GPU-…"; empty when unreadable
+  bool present = true;  // false: the card dropped off the bus
   std::uint32_t utilization_pct = 0;
   std::uint64_t memory_used_bytes = 0;
   std::uint64_t memory_total_bytes = 0;
   std::uint32_t power_mw = 0;
-  std::uint64_t energy_mj = 0;   // the card's cumulative counter, as read (may reset)
+  std::uint64_t energy_mj = 0;  // the card's cumulative counter, as read (may reset)
   std::uint32_t temperature_c = 0;
   std::uint64_t ecc_uncorrected = 0;
   std::vector<std::uint64_t> xids;  // critical XID errors since the last read
-  std::string error;             // what could not be read, for the operator
+  std::string error;                // what could not be read, for the operator
 };
 
 class CardSource {

@@ -21,7 +21,7 @@ struct Sample {
   std::uint64_t seq = 0;  // per node, strictly increasing, never reused
   UnixSeconds second = 0;
   std::string card_uuid;
-  LeaseId lease = 0;  // 0: the card is not leased
+  LeaseId lease = 0;     // 0: the card is not leased
   bool healthy = false;  // present, read without error, no fatal XID this second
   std::uint32_t utilization_pct = 0;
   std::uint64_t memory_used_bytes = 0;
