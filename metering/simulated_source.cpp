@@ -12,7 +12,8 @@ constexpr std::uint32_t kIdlePowerMw = 60'000;
 constexpr std::uint32_t kPowerPerPercentMw = 6'400;  // 700 W at 100 %
 }  // namespace
 
-SimulatedSource::SimulatedSource(std::uint64_t seed, std::uint32_t cards, std::string node_name)
+SimulatedSource::SimulatedSource(std::uint64_t seed, std::uint32_t cards,
+                                 const std::string& node_name)
     : state_(seed * 0x9E3779B97F4A7C15ULL + 1) {
   for (std::uint32_t i = 0; i < cards; ++i) {
     Card card;

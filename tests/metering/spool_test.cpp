@@ -134,3 +134,42 @@ TEST_F(SpoolTest, NothingAppendedIsLostToSigkill) {
 
 }  // namespace
 }  // namespace spotgrid::metering
+
+#include "spotgrid/metering/agent.hpp"
+
+namespace spotgrid::metering {
+namespace {
+
+// The agent spools one signed batch per second, and after a restart carries on
+// with the next sequence numbers (the server de-duplicates on them).
+TEST_F(SpoolTest, TheAgentSpoolsSignedBatchesAndNeverReusesASequence) {
+  const std::string key = "node-5-secret-key";
+  {
+    Spool spool(dir_, 1 << 20);
+    Agent agent(5, key, std::make_unique<SimulatedSource>(9, 4), spool);
+    for (UnixSeconds second = 100; second < 103; ++second)
+      agent.sample_once(second);
+    EXPECT_EQ(agent.stats().samples, 12u);
+    EXPECT_EQ(agent.stats().batches, 3u);
+  }
+  Spool spool(dir_, 1 << 20);
+  spool.acknowledge(8);  // the server took the first two batches
+  Agent restarted(5, key, std::make_unique<SimulatedSource>(9, 4), spool);
+  const SpooledBatch next = restarted.sample_once(103);
+  EXPECT_EQ(next.first_seq, 13u);
+  EXPECT_EQ(next.last_seq, 16u);
+  const auto pending = spool.pending(100);
+  ASSERT_EQ(pending.size(), 2u);
+  for (const SpooledBatch& batch : pending) {
+    const auto space = batch.payload.find(' ');
+    ASSERT_NE(space, std::string::npos);
+    const std::string signature = batch.payload.substr(0, space);
+    const std::string body = batch.payload.substr(space + 1);
+    EXPECT_TRUE(verify(key, body, signature));
+    EXPECT_FALSE(verify("another-node-key", body, signature));
+    EXPECT_NE(body.find(R"("node":5)"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace spotgrid::metering

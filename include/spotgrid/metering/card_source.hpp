@@ -42,7 +42,7 @@ std::unique_ptr<CardSource> open_nvml(std::string& problem,
 // walk unless scripted; failures are injected on demand.
 class SimulatedSource : public CardSource {
  public:
-  SimulatedSource(std::uint64_t seed, std::uint32_t cards, std::string node_name = "sim");
+  SimulatedSource(std::uint64_t seed, std::uint32_t cards, const std::string& node_name = "sim");
   std::string_view name() const override { return "simulated"; }
   std::vector<CardReading> read() override;
 

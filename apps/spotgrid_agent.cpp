@@ -1,0 +1,141 @@
+// spotgrid-agent: samples every card of this node once a second and spools
+// signed batches (see include/spotgrid/metering/agent.hpp for what is not built
+// yet). At the end (--seconds) it prints JSON: samples, batches, and the CPU it
+// used, as a share of one core.
+//
+//   spotgrid-agent --node N --spool DIR [--source nvml|simulated] [--cards 8]
+//                  [--seed S] [--seconds T] [--max-spool-bytes B]
+//   The node's signing key comes from SPOTGRID_AGENT_KEY.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "spotgrid/metering/agent.hpp"
+
+namespace {
+
+volatile std::sig_atomic_t stop_requested = 0;
+void on_signal(int) {
+  stop_requested = 1;
+}
+
+int usage(const char* problem) {
+  std::fprintf(stderr,
+               "spotgrid-agent: %s\nusage: spotgrid-agent --node N --spool DIR "
+               "[--source nvml|simulated] [--cards N] [--seed S] [--seconds T] "
+               "[--max-spool-bytes B]   (key in SPOTGRID_AGENT_KEY)\n",
+               problem);
+  return 2;
+}
+
+bool number(const char* text, unsigned long long min, unsigned long long max,
+            unsigned long long& out) {
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (end == text || *end != '\0' || value < min || value > max) return false;
+  out = value;
+  return true;
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned long long node = 0;
+  unsigned long long cards = 8;
+  unsigned long long seed = 1;
+  unsigned long long seconds = 0;
+  unsigned long long max_spool = 256ULL << 20;
+  std::string spool_dir;
+  std::string source_name = "nvml";
+  for (int i = 1; i < argc; i += 2) {
+    if (i + 1 >= argc) return usage("every flag needs a value");
+    const std::string flag = argv[i];
+    const char* value = argv[i + 1];
+    bool ok = true;
+    if (flag == "--node") {
+      ok = number(value, 1, 1ULL << 40, node);
+    } else if (flag == "--cards") {
+      ok = number(value, 1, 64, cards);
+    } else if (flag == "--seed") {
+      ok = number(value, 0, ~0ULL, seed);
+    } else if (flag == "--seconds") {
+      ok = number(value, 0, 1ULL << 32, seconds);
+    } else if (flag == "--max-spool-bytes") {
+      ok = number(value, 4'096, 1ULL << 40, max_spool);
+    } else if (flag == "--spool") {
+      spool_dir = value;
+    } else if (flag == "--source") {
+      source_name = value;
+      ok = source_name == "nvml" || source_name == "simulated";
+    } else {
+      return usage(("unknown flag " + flag).c_str());
+    }
+    if (!ok) return usage((flag + ": bad value " + value).c_str());
+  }
+  if (node == 0) return usage("--node is required");
+  if (spool_dir.empty()) return usage("--spool is required");
+  const char* key = std::getenv("SPOTGRID_AGENT_KEY");
+  if (key == nullptr || std::strlen(key) < 16)
+    return usage("SPOTGRID_AGENT_KEY must hold the node's key (16 characters or more)");
+
+  std::unique_ptr<spotgrid::metering::CardSource> source;
+  if (source_name == "nvml") {
+    std::string problem;
+    source = spotgrid::metering::open_nvml(problem);
+    if (!source) {
+      std::fprintf(stderr, "spotgrid-agent: NVML unavailable: %s (use --source simulated)\n",
+                   problem.c_str());
+      return 3;
+    }
+  } else {
+    source = std::make_unique<spotgrid::metering::SimulatedSource>(
+        seed, static_cast<std::uint32_t>(cards), "node" + std::to_string(node));
+  }
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  try {
+    spotgrid::metering::Spool spool(spool_dir, max_spool);
+    spotgrid::metering::Agent agent(node, key, std::move(source), spool);
+    const double cpu_start = cpu_seconds();
+    const auto start = std::chrono::steady_clock::now();
+    auto next = start;
+    for (unsigned long long tick = 0; stop_requested == 0 && (seconds == 0 || tick < seconds);
+         ++tick) {
+      const auto now = std::chrono::system_clock::now();
+      agent.sample_once(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
+                            .count());
+      next += std::chrono::seconds(1);
+      std::this_thread::sleep_until(next);
+    }
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = cpu_seconds() - cpu_start;
+    const auto& stats = agent.stats();
+    std::printf(
+        "{\"source\":\"%s\",\"cards\":%llu,\"seconds\":%.1f,\"samples\":%llu,\"unhealthy\":%llu,"
+        "\"batches\":%llu,\"refused\":%llu,\"spool_bytes\":%llu,\"cpu_seconds\":%.4f,"
+        "\"cpu_pct_of_one_core\":%.3f}\n",
+        source_name.c_str(), cards, wall, static_cast<unsigned long long>(stats.samples),
+        static_cast<unsigned long long>(stats.unhealthy_samples),
+        static_cast<unsigned long long>(stats.batches),
+        static_cast<unsigned long long>(stats.batches_refused),
+        static_cast<unsigned long long>(spool.bytes()), cpu, wall > 0 ? 100.0 * cpu / wall : 0.0);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "spotgrid-agent: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
