@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
     for (unsigned long long tick = 0; stop_requested == 0 && (seconds == 0 || tick < seconds);
          ++tick) {
       const auto now = std::chrono::system_clock::now();
-      agent.sample_once(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
-                            .count());
+      agent.sample_once(
+          std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
       next += std::chrono::seconds(1);
       std::this_thread::sleep_until(next);
     }
