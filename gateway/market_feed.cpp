@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kBookInterval = std::chrono::milliseconds(250);
 constexpr std::size_t kBookLevels = 10;
 constexpr std::size_t kMaxOwnersKept = 1'000'000;  // beyond: forgotten, looked up again
-constexpr std::size_t kPublishBytes = 256 * 1'024;
+constexpr std::size_t kPublishBytes = std::size_t{256} * 1'024;
 
 // An event's fields as JSON members, through the one field list of event_fields.hpp.
 struct JsonFields {
