@@ -361,8 +361,14 @@ TEST_F(Api, ACostFirstOrderIsNeverDearerThanTimeFirst) {
   EXPECT_TRUE(status == "filled" || status == "deferred") << placed.body;
   EXPECT_GT(placed.json["hold_micros"].GetInt64(), 0);
   EXPECT_LE(placed.json["expected_cost_micros"].GetInt64(), placed.json["hold_micros"].GetInt64());
-  // The hold is in the ledger: cash went down by it (plus any settlement).
-  EXPECT_LE(ledger_cash(buyer_id), 500'000'000 - placed.json["hold_micros"].GetInt64());
+  // What is held (the order's cost once filled, its worst case while deferred)
+  // left cash in the ledger, and nothing was spent yet.
+  const Reply own = call(http::verb::get, "/v1/account", buyer_key);
+  ASSERT_EQ(own.status, 200u) << own.body;
+  const auto held = own.json["hold_micros"].GetInt64();
+  EXPECT_GE(held, placed.json["expected_cost_micros"].GetInt64());
+  EXPECT_LE(held, placed.json["hold_micros"].GetInt64());
+  EXPECT_EQ(ledger_cash(buyer_id), 500'000'000 - held);
   // /metrics describes the book and the index of every pool.
   const std::string metrics = call(http::verb::get, "/metrics", "").body;
   const std::string asks = R"(spotgrid_book_cards{pool="H100-SXM-80G",side="ask"} )";
