@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include "spotgrid/util/hex.hpp"
 
 #include <algorithm>
 #include <pqxx/pqxx>
@@ -20,13 +21,7 @@ std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
     throw std::runtime_error("OpenSSL RAND_bytes failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (const char c : raw) {
-    hex += kHex[static_cast<unsigned char>(c) >> 4];
-    hex += kHex[static_cast<unsigned char>(c) & 15];
-  }
-  return hex;
+  return util::to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
 
 bool is_hex(std::string_view text, std::size_t length) {

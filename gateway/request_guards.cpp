@@ -6,6 +6,7 @@
 #include <charconv>
 #include <pqxx/pqxx>
 
+#include "spotgrid/util/hex.hpp"
 namespace spotgrid::gateway {
 
 namespace {
@@ -14,13 +15,7 @@ std::string hex_digest(const EVP_MD* algorithm, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned length = 0;
   EVP_Digest(data.data(), data.size(), digest.data(), &length, algorithm, nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return util::to_hex(digest.data(), length);
 }
 
 // A token bucket in one hash per key, refilled from Redis's own clock so that

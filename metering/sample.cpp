@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 
+#include "spotgrid/util/hex.hpp"
 namespace spotgrid::metering {
 
 bool is_fatal_xid(std::uint64_t xid) {
@@ -115,13 +116,7 @@ std::array<unsigned char, EVP_MAX_MD_SIZE> mac(std::string_view key, std::string
 std::string sign(std::string_view key, std::string_view payload) {
   unsigned length = 0;
   const auto digest = mac(key, payload, length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
+  return util::to_hex(digest.data(), length);
 }
 
 bool verify(std::string_view key, std::string_view payload, std::string_view signature_hex) {
