@@ -12,7 +12,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace spotgrid::gateway {
 namespace {
@@ -23,13 +25,19 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
+// The threads that answer /later, joined before the server goes: an answer's
+// callback holds its connection, which must not outlive the server.
+std::mutex late_mutex;
+std::vector<std::thread> late_threads;
+
 // Answers /echo with the request, /later from another thread, anything else 404.
 void handle(HttpRequest&& request, Respond respond) {
   if (request.target == "/later") {
-    std::thread([respond = std::move(respond)] {
+    std::lock_guard lock(late_mutex);
+    late_threads.emplace_back([respond = std::move(respond)] {
       std::this_thread::sleep_for(20ms);
       respond(HttpResponse{202, R"({"late":true})", "application/json", {}});
-    }).detach();
+    });
     return;
   }
   if (request.target == "/echo") {
@@ -46,6 +54,12 @@ void handle(HttpRequest&& request, Respond respond) {
 class HttpServerTest : public ::testing::Test {
  protected:
   HttpServerTest() : server_(options(), handle) { server_.start(); }
+  ~HttpServerTest() override {
+    std::lock_guard lock(late_mutex);
+    for (std::thread& thread : late_threads)
+      thread.join();
+    late_threads.clear();
+  }
 
   static ServerOptions options() {
     ServerOptions o;
