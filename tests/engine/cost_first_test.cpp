@@ -37,6 +37,19 @@ TEST_F(CostFirst, cost_first_waits_for_off_peak) {
   expect_sound();
 }
 
+// The start is chosen by the tariffs of the regions whose supply can serve the
+// order: an off-peak hour in a region with no supply would only defer it.
+TEST_F(CostFirst, only_regions_with_supply_choose_the_start) {
+  list(node(kA100, kFlat, 2), 2, 1'000'000);  // the flat region: x1.0 at every hour
+  OrderSpec any_region = cost_first(6 * 3'600);
+  any_region.regions = 0;  // the tou region, cheap at midnight, is allowed but empty
+  place(any_region);
+  EXPECT_TRUE(all<OrderDeferred>().empty());
+  EXPECT_EQ(only<OrderAccepted>().expected_cost, 2'000'000);  // 1.00 x 2 h x 1.0
+  EXPECT_EQ(only<LeaseStarted>().start, now);
+  expect_sound();
+}
+
 TEST_F(CostFirst, at_its_latest_start_it_behaves_as_time_first) {
   list(node(kA100, kTou, 2), 2, 1'000'000);
   place(cost_first(0));
