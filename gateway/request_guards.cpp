@@ -128,8 +128,11 @@ IdempotencyClaim IdempotencyStore::claim(std::string_view scope, std::string_vie
     if (stored && stored->type == RedisReply::Type::kString) {
       return decide(stored->text, fingerprint);
     }
-    if (stored && stored->type == RedisReply::Type::kNil) return claim(scope, key, fingerprint);
-    taken.reset();  // Redis went away between the two commands
+    // Expired between the two commands (rare): claim it again, once; taken
+    // again by someone else meanwhile, it is theirs and in progress.
+    taken = stored ? redis_.command({"SET", name, pending, "NX", "EX", ttl}) : std::nullopt;
+    if (taken && taken->type == RedisReply::Type::kNil)
+      return {IdempotencyClaim::Kind::kInProgress, {}, {}};
   }
   if (!taken || taken->is_error()) {
     ++postgres_fallbacks_;

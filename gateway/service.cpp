@@ -115,7 +115,14 @@ struct Service::Impl {
       : settings(s),
         setup(market_setup(s)),
         hub(setup.catalog),
-        feed(hub, redis_options(s), setup.catalog),
+        feed(
+            hub,
+            [&] {
+              RedisOptions options = redis_options(s);
+              options.connections = 1;  // one publisher thread
+              return options;
+            }(),
+            setup.catalog),
         market([&] {
           ledger::MarketOptions options;
           options.conninfo = s.postgres_conninfo;

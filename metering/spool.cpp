@@ -79,14 +79,24 @@ void Spool::load() {
   std::size_t kept = 0;
   while (start < content.size()) {
     const std::size_t end = content.find('\n', start);
-    if (end == std::string::npos) break;  // cut short by a crash: dropped below
+    if (end == std::string::npos) break;  // the last line, cut short by a crash: dropped below
     const std::string_view line(content.data() + start, end - start);
+    // A complete line that does not parse is damage, not a crash: refuse to
+    // guess (dropping it, or what follows it, could lose unsent samples).
     SpooledBatch batch;
     const auto space1 = line.find(' ');
-    const auto space2 = line.find(' ', space1 == std::string_view::npos ? 0 : space1 + 1);
-    if (space1 == std::string_view::npos || space2 == std::string_view::npos) break;
-    std::from_chars(line.data(), line.data() + space1, batch.first_seq);
-    std::from_chars(line.data() + space1 + 1, line.data() + space2, batch.last_seq);
+    const auto space2 = space1 == std::string_view::npos ? space1 : line.find(' ', space1 + 1);
+    const bool parsed =
+        space2 != std::string_view::npos &&
+        std::from_chars(line.data(), line.data() + space1, batch.first_seq).ptr ==
+            line.data() + space1 &&
+        std::from_chars(line.data() + space1 + 1, line.data() + space2, batch.last_seq).ptr ==
+            line.data() + space2 &&
+        batch.first_seq <= batch.last_seq;
+    if (!parsed) {
+      throw std::runtime_error(log + ": damaged record at byte " + std::to_string(start) +
+                               ": move the file aside to start a new spool");
+    }
     batch.payload = std::string(line.substr(space2 + 1));
     batches_.push_back(std::move(batch));
     start = end + 1;

@@ -96,6 +96,24 @@ TEST_F(SpoolTest, ALineCutShortByACrashIsDropped) {
   EXPECT_EQ(again.pending(100)[2].payload, batch(17, 0).payload);
 }
 
+TEST_F(SpoolTest, ADamagedRecordInTheMiddleIsRefusedNotDropped) {
+  {
+    Spool spool(dir_, 1 << 20);
+    ASSERT_TRUE(spool.append(batch(1, 8)));
+  }
+  {
+    std::ofstream log(dir_ + "/spool.log", std::ios::app);
+    log << "garbage\n";
+  }
+  EXPECT_THROW(Spool(dir_ + "/missing", 1 << 20), std::runtime_error);  // named, not created
+  try {
+    Spool damaged(dir_, 1 << 20);
+    FAIL() << "opened a damaged spool";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("damaged record at byte"), std::string::npos) << e.what();
+  }
+}
+
 // A child appends as fast as it can and reports each append that returned;
 // it is SIGKILLed mid-stream. Everything it reported is in the spool, in order.
 TEST_F(SpoolTest, NothingAppendedIsLostToSigkill) {
