@@ -124,24 +124,53 @@ std::optional<OrderView> Engine::order(OrderId id) const {
                    unfilled_reason_now(*state_, *order)};
 }
 
+namespace {
+
+LeaseView lease_view(LeaseId id, const LeaseRec& lease) {
+  return LeaseView{id,
+                   lease.order,
+                   lease.listing,
+                   lease.node,
+                   lease.buyer,
+                   lease.supplier,
+                   lease.cards,
+                   lease.card_mask,
+                   lease.price,
+                   lease.start,
+                   lease.planned_end,
+                   lease.billable_end,
+                   lease.status,
+                   lease.reclaim_at != 0,
+                   lease.charged,
+                   lease.region,
+                   lease.healthy_settled,
+                   lease.weighted_settled,
+                   lease.settled_up_to};
+}
+
+}  // namespace
+
 std::optional<LeaseView> Engine::lease(LeaseId id) const {
   const LeaseRec* lease = state_->leases.find(id);
   if (!lease) return std::nullopt;
-  return LeaseView{id,
-                   lease->order,
-                   lease->listing,
-                   lease->node,
-                   lease->buyer,
-                   lease->supplier,
-                   lease->cards,
-                   lease->card_mask,
-                   lease->price,
-                   lease->start,
-                   lease->planned_end,
-                   lease->billable_end,
-                   lease->status,
-                   lease->reclaim_at != 0,
-                   lease->charged};
+  return lease_view(id, *lease);
+}
+
+std::vector<LeaseView> Engine::billable_leases() const {
+  std::vector<LeaseView> views;
+  views.reserve(state_->leases.live_count());
+  for (std::uint32_t slot = 0; slot < state_->leases.slot_count(); ++slot) {
+    if (state_->leases.is_live(slot))
+      views.push_back(lease_view(state_->leases.id_of(slot), state_->leases[slot]));
+  }
+  return views;
+}
+
+std::optional<NodeView> Engine::node(NodeId id) const {
+  const NodeRec* node = state_->nodes.find(id);
+  if (!node) return std::nullopt;
+  return NodeView{id,         node->supplier, node->pool,       node->region,
+                  node->cards, node->cu,      node->reliability};
 }
 
 BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {

@@ -9,7 +9,6 @@
 namespace spotgrid::engine {
 namespace {
 
-__extension__ using Int128 = __int128;
 constexpr Int128 kBpSecondsPerHour = Int128{kSecondsPerHour} * kBasisPointsOne;
 
 }  // namespace

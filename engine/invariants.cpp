@@ -56,11 +56,8 @@ class Checker {
       if (lease.price > lease.limit_at_match)
         fail("lease ", slot, " priced above its order's limit");
       const OrderSpec& spec = s_.orders[*order].spec;
-      const NodeRec& n = s_.nodes[*node];
       if (spec.regions != 0 && ((spec.regions >> lease.region) & 1u) == 0)
         fail("lease ", slot, " outside its regions");
-      if (n.reliability < spec.min_reliability)
-        fail("lease ", slot, " below its order's reliability");
       if (spec.cards_per_node != 0 && lease.cards % spec.cards_per_node != 0)
         fail("lease ", slot, " breaks the gang size");
       if (std::popcount(lease.card_mask) != lease.cards)

@@ -79,6 +79,40 @@ void shrink_billable(State& state, LeaseRec& lease, UnixSeconds billable_end) {
   lease.max_charge = max_charge;
 }
 
+// Reliability moves with how leases end (DESIGN §3): an interruption costs a
+// tenth of the score, a lease served to its end wins back a twentieth of the gap.
+void move_reliability(NodeRec& node, LeaseEnd reason) {
+  if (reason == LeaseEnd::kInterrupted) {
+    node.reliability = static_cast<BasisPoints>(node.reliability - node.reliability / 10);
+  } else if (reason == LeaseEnd::kCompleted) {
+    node.reliability =
+        static_cast<BasisPoints>(node.reliability + (kBasisPointsOne - node.reliability) / 20);
+  }
+}
+
+// Metering settled seconds past the new billable end: give them back. The
+// reversal is a settlement with negative amounts (hold <- supplier, platform).
+void credit_back(State& state, LeaseId id, LeaseRec& lease, UnixSeconds billable_end) {
+  const std::int64_t ceiling =
+      state.tariffs.weighted_bp_seconds(lease.region, lease.start, billable_end);
+  if (lease.weighted_settled <= ceiling) return;
+  const Micros charged_total = std::min(charge_for(lease.cards, lease.price, ceiling), lease.charged);
+  const Micros fee_total = static_cast<Micros>(Int128{charged_total} *
+                                               state.config.platform_fee_bp / kBasisPointsOne);
+  const Micros credit = lease.charged - charged_total;
+  const Micros fee_credit = std::max<Micros>(lease.fee_charged - fee_total, 0);
+  if (credit == 0) return;
+  OrderRec& order = *state.orders.find(lease.order);
+  order.hold += credit;
+  account(state, lease.buyer).hold += credit;
+  account(state, lease.supplier).receivable -= credit - fee_credit;
+  state.platform_revenue -= fee_credit;
+  lease.charged = charged_total;
+  lease.fee_charged -= fee_credit;
+  state.emit(LeaseSettled{id, lease.order, lease.buyer, lease.supplier, -credit, -fee_credit,
+                          lease.charged, true});
+}
+
 }  // namespace
 
 void start_lease(State& state, const Leg& leg) {
@@ -152,6 +186,7 @@ void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds bi
   ListingRec& listing = state.listings[listing_slot];
   NodeRec& node = *state.nodes.find(lease.node);
   node.busy &= ~lease.card_mask;
+  move_reliability(node, reason);
   state.pools[lease.pool].cards_leased -= lease.cards;
   listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased - lease.cards);
   // Cards return to an open listing; reclaimed or failed cards, and cards of a
@@ -222,6 +257,7 @@ std::optional<Reject> apply_interrupt_lease(State& state, const InterruptLease& 
   if (command.last_good_second > state.now) return Reject::kInvalidSettlement;
   const UnixSeconds billable_end = std::min(std::max(command.last_good_second + 1, lease.start),
                                             std::min(lease.billable_end, state.now));
+  credit_back(state, command.lease, lease, billable_end);
   end_lease(state, *slot, LeaseEnd::kInterrupted, billable_end, lease.planned_end - billable_end);
   return std::nullopt;
 }

@@ -15,6 +15,8 @@
 
 namespace spotgrid::engine {
 
+__extension__ using Int128 = __int128;  // products of money and time before division
+
 // ---- records ---------------------------------------------------------------
 
 struct NodeRec {

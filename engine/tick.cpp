@@ -9,8 +9,6 @@
 namespace spotgrid::engine {
 namespace {
 
-__extension__ using Int128 = __int128;
-
 // Pops the next due timer, if any and if the tick still has budget.
 std::optional<std::uint64_t> pop_due(TimerHeap& heap, UnixSeconds now, std::uint32_t& budget) {
   if (heap.empty() || heap.front().first > now || budget == 0) return std::nullopt;

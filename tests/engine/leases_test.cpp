@@ -111,6 +111,46 @@ TEST_F(Leases, interruption_stops_billing_at_the_last_good_second_and_fails_over
   expect_sound();
 }
 
+TEST_F(Leases, interruption_credits_back_what_was_settled_past_the_last_good_second) {
+  const NodeId failing = node(kA100, kFlat, 2);
+  list(failing, 2, 1'000'000);
+  place(spec(kA100, 2, 1'200'000, 3'600));
+  const auto lease = only<LeaseStarted>();
+  const Micros cash_before = engine.account(kBuyer).cash + engine.account(kBuyer).hold;
+  advance(100);
+  submit(SettleLease{lease.lease, 100, 100 * 10'000, now});
+  const Micros billed = only<LeaseSettled>().charged_total;
+  EXPECT_EQ(billed, 2 * 1'000'000 * 100 / 3'600);
+  // The fault is found to have begun at second 60: seconds 60..99 go back.
+  EXPECT_FALSE(submit(InterruptLease{lease.lease, lease.start + 59}).rejected);
+  const auto credit = all<LeaseSettled>();
+  ASSERT_EQ(credit.size(), 1u);
+  EXPECT_EQ(credit[0].charged_total, 2 * 1'000'000 * 60 / 3'600);
+  EXPECT_EQ(credit[0].charge, credit[0].charged_total - billed);
+  EXPECT_LT(credit[0].platform_fee, 0);
+  EXPECT_FALSE(engine.lease(lease.lease)) << "settled through its billable end: closed";
+  // The buyer's money: what it had less the 60 seconds it kept.
+  const AccountView buyer = engine.account(kBuyer);
+  EXPECT_EQ(buyer.cash + buyer.hold, cash_before - credit[0].charged_total);
+  EXPECT_EQ(engine.node(failing)->reliability, kBasisPointsOne - kBasisPointsOne / 10);
+  expect_sound();
+}
+
+TEST_F(Leases, reliability_falls_with_interruptions_and_recovers_with_completed_leases) {
+  const NodeId n = node(kA100, kFlat, 2);
+  list(n, 2, 1'000'000);
+  place(spec(kA100, 2, 1'200'000, 600));
+  EXPECT_FALSE(submit(InterruptLease{only<LeaseStarted>().lease, now}).rejected);
+  EXPECT_EQ(engine.node(n)->reliability, 9'000);
+  list(n, 2, 1'000'000);
+  place(spec(kA100, 2, 1'200'000, 600));
+  ASSERT_EQ(all<LeaseStarted>().size(), 1u);
+  advance(600);
+  EXPECT_EQ(only<LeaseEnded>().reason, LeaseEnd::kCompleted);
+  EXPECT_EQ(engine.node(n)->reliability, 9'000 + 1'000 / 20);
+  expect_sound();
+}
+
 TEST_F(Leases, buyer_stops_a_lease_early) {
   list(node(kA100, kFlat, 2), 2, 1'000'000);
   place(spec(kA100, 2, 1'000'000, 3'600));

@@ -83,6 +83,21 @@ struct LeaseView {
   LeaseStatus status;
   bool reclaim_pending;
   Micros charged;
+  RegionIndex region;
+  // Metering's cumulative totals so far (SettleLease), for a meter resuming.
+  Seconds healthy_settled;
+  std::int64_t weighted_settled;
+  UnixSeconds settled_up_to;
+};
+
+struct NodeView {
+  NodeId id;
+  AccountId supplier;
+  PoolIndex pool;
+  RegionIndex region;
+  std::uint16_t cards;
+  MilliCu measured_cu;
+  BasisPoints reliability;  // falls with each interruption, recovers with completed leases
 };
 
 struct BookLevel {
@@ -123,6 +138,10 @@ class Engine {
   const TariffBook& tariffs() const;
   std::optional<OrderView> order(OrderId id) const;
   std::optional<LeaseView> lease(LeaseId id) const;
+  // Leases metering still bills: running, or ended and waiting for their last
+  // settlement. O(lease slots).
+  std::vector<LeaseView> billable_leases() const;
+  std::optional<NodeView> node(NodeId id) const;
   BookView book(PoolIndex pool, std::size_t max_levels) const;
   Micros index_price(PoolIndex pool) const;
   AccountView account(AccountId id) const;
