@@ -1,11 +1,11 @@
-// spotgrid-agent: samples every card of this node once a second and spools
-// signed batches (see include/spotgrid/metering/agent.hpp for what is not built
-// yet). At the end (--seconds) it prints JSON: samples, batches, and the CPU it
-// used, as a share of one core.
+// spotgrid-agent: samples every card of this node once a second, spools signed
+// batches and sends them to the server (--server) as it can. At the end
+// (--seconds) it prints JSON: samples, batches, and the CPU it used, as a
+// share of one core.
 //
-//   spotgrid-agent --node N --spool DIR [--source nvml|simulated] [--cards 8]
-//                  [--seed S] [--seconds T] [--max-spool-bytes B]
-//   The node's signing key comes from SPOTGRID_AGENT_KEY.
+//   spotgrid-agent --node N --spool DIR [--server HOST:PORT] [--source nvml|simulated]
+//                  [--cards 8] [--seed S] [--seconds T] [--max-spool-bytes B]
+//   The node's signing key (POST /v1/nodes answers it) comes from SPOTGRID_AGENT_KEY.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -28,7 +28,7 @@ void on_signal(int) {
 int usage(const char* problem) {
   std::fprintf(stderr,
                "spotgrid-agent: %s\nusage: spotgrid-agent --node N --spool DIR "
-               "[--source nvml|simulated] [--cards N] [--seed S] [--seconds T] "
+               "[--server HOST:PORT] [--source nvml|simulated] [--cards N] [--seed S] [--seconds T] "
                "[--max-spool-bytes B]   (key in SPOTGRID_AGENT_KEY)\n",
                problem);
   return 2;
@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   unsigned long long max_spool = 256ULL << 20;
   std::string spool_dir;
   std::string source_name = "nvml";
+  std::string server_host;
+  unsigned long long server_port = 0;
   for (int i = 1; i < argc; i += 2) {
     if (i + 1 >= argc) return usage("every flag needs a value");
     const std::string flag = argv[i];
@@ -75,6 +77,12 @@ int main(int argc, char** argv) {
       ok = number(value, 0, 1ULL << 32, seconds);
     } else if (flag == "--max-spool-bytes") {
       ok = number(value, 4'096, 1ULL << 40, max_spool);
+    } else if (flag == "--server") {
+      const std::string address = value;
+      const std::size_t colon = address.rfind(':');
+      ok = colon != std::string::npos && colon > 0 &&
+           number(address.c_str() + colon + 1, 1, 65'535, server_port);
+      server_host = address.substr(0, colon == std::string::npos ? 0 : colon);
     } else if (flag == "--spool") {
       spool_dir = value;
     } else if (flag == "--source") {
@@ -109,6 +117,11 @@ int main(int argc, char** argv) {
   try {
     spotgrid::metering::Spool spool(spool_dir, max_spool);
     spotgrid::metering::Agent agent(node, key, std::move(source), spool);
+    std::unique_ptr<spotgrid::metering::Uplink> uplink;
+    if (!server_host.empty()) {
+      uplink = spotgrid::metering::http_uplink(server_host, static_cast<std::uint16_t>(server_port),
+                                               std::chrono::milliseconds(2'000));
+    }
     const double cpu_start = cpu_seconds();
     const auto start = std::chrono::steady_clock::now();
     auto next = start;
@@ -117,6 +130,8 @@ int main(int argc, char** argv) {
       const auto now = std::chrono::system_clock::now();
       agent.sample_once(
           std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+      // Catching up after an outage: a bounded number of batches per second.
+      if (uplink) agent.flush(*uplink, 256);
       next += std::chrono::seconds(1);
       std::this_thread::sleep_until(next);
     }
@@ -126,12 +141,16 @@ int main(int argc, char** argv) {
     const auto& stats = agent.stats();
     std::printf(
         "{\"source\":\"%s\",\"cards\":%llu,\"seconds\":%.1f,\"samples\":%llu,\"unhealthy\":%llu,"
-        "\"batches\":%llu,\"refused\":%llu,\"spool_bytes\":%llu,\"cpu_seconds\":%.4f,"
+        "\"batches\":%llu,\"refused\":%llu,\"sent\":%llu,\"rejected\":%llu,"
+        "\"send_failures\":%llu,\"spool_bytes\":%llu,\"cpu_seconds\":%.4f,"
         "\"cpu_pct_of_one_core\":%.3f}\n",
         source_name.c_str(), cards, wall, static_cast<unsigned long long>(stats.samples),
         static_cast<unsigned long long>(stats.unhealthy_samples),
         static_cast<unsigned long long>(stats.batches),
         static_cast<unsigned long long>(stats.batches_refused),
+        static_cast<unsigned long long>(stats.batches_sent),
+        static_cast<unsigned long long>(stats.batches_rejected),
+        static_cast<unsigned long long>(stats.send_failures),
         static_cast<unsigned long long>(spool.bytes()), cpu, wall > 0 ? 100.0 * cpu / wall : 0.0);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "spotgrid-agent: %s\n", e.what());

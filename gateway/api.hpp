@@ -21,6 +21,7 @@ struct Api {
   const ledger::MarketSetup& setup;  // names of pools, vendors and regions
   ReadStore& reads;                  // what PostgreSQL committed
   BookCache& books;
+  const std::string& metering_secret;  // node agent keys derive from it; empty: no metering
 };
 
 // Every /v1 route the server serves, as (method, path pattern).

@@ -42,6 +42,28 @@ const rapidjson::Value* JsonBody::member(const char* name) {
   return &it->value;
 }
 
+std::optional<std::int64_t> JsonBody::probe_bf16_milli_tflops(const char* name) {
+  const rapidjson::Value* report = member(name);
+  if (report == nullptr) return std::nullopt;
+  if (!report->IsObject()) return fail(name, "must be the JSON object spotgrid-probe printed");
+  const auto gemm = report->FindMember("gemm");
+  const auto burn_in = report->FindMember("burn_in");
+  if (gemm == report->MemberEnd() || !gemm->value.IsObject() || burn_in == report->MemberEnd() ||
+      !burn_in->value.IsObject()) {
+    return fail(name, "must hold gemm and burn_in (spotgrid-probe's report)");
+  }
+  const auto tflops = gemm->value.FindMember("bf16_tflops");
+  if (tflops == gemm->value.MemberEnd() || !tflops->value.IsNumber() ||
+      !(tflops->value.GetDouble() > 0.0) || tflops->value.GetDouble() > 100'000.0) {
+    return fail(name, "gemm.bf16_tflops must be a number in (0, 100000]");
+  }
+  const auto ok = burn_in->value.FindMember("ok");
+  if (ok == burn_in->value.MemberEnd() || !ok->value.IsBool() || !ok->value.GetBool())
+    return fail(name, "the card failed its burn-in (burn_in.ok is not true)");
+  // A measurement, not money: rounded to a thousandth of a TFLOP/s.
+  return static_cast<std::int64_t>(tflops->value.GetDouble() * 1'000.0 + 0.5);
+}
+
 std::optional<std::int64_t> JsonBody::integer(const char* name, std::int64_t min,
                                               std::int64_t max) {
   const rapidjson::Value* value = member(name);

@@ -31,6 +31,9 @@ class JsonBody {
   std::optional<std::vector<std::string>> texts(const char* name, std::size_t max_items,
                                                 std::size_t max_length);
   bool has(const char* name) const;
+  // A probe report (spotgrid-probe's JSON) as measured BF16 TFLOP/s, x1000; the
+  // report must say its burn-in passed.
+  std::optional<std::int64_t> probe_bf16_milli_tflops(const char* name);
 
  private:
   const rapidjson::Value* member(const char* name);

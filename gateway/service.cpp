@@ -14,6 +14,7 @@
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
+#include "spotgrid/ingest/ingest.hpp"
 #include "stream_hub.hpp"
 
 namespace spotgrid::gateway {
@@ -106,7 +107,39 @@ std::vector<std::string> route_labels() {
   return labels;
 }
 
-constexpr std::size_t kOperationalRoutes = 4;  // served_routes() lists them first
+constexpr std::size_t kOperationalRoutes = 5;  // served_routes() lists them first
+constexpr std::string_view kMeteringPath = "/v1/metering/batches";
+
+// An ingest answer as JSON: the acknowledgement and the node's lease assignments.
+HttpResponse ingest_response(const ingest::IngestReply& reply) {
+  if (reply.status != 200) {
+    HttpResponse refused = error_response(reply.status, reply.code, reply.message, reply.field);
+    if (reply.status == 503) refused.headers.emplace_back("Retry-After", "1");
+    return refused;
+  }
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("acknowledged_seq");
+  writer.Uint64(reply.acknowledged_seq);
+  writer.Key("samples_stored");
+  writer.Uint(reply.samples_stored);
+  writer.Key("duplicate");
+  writer.Bool(reply.duplicate);
+  writer.Key("assignments");
+  writer.StartArray();
+  for (const ingest::CardAssignment& card : reply.assignments) {
+    writer.StartObject();
+    writer.Key("card_index");
+    writer.Uint(card.card_index);
+    writer.Key("lease");
+    writer.Uint64(card.lease);
+    writer.EndObject();
+  }
+  writer.EndArray();
+  writer.EndObject();
+  return HttpResponse{200, buffer.GetString(), "application/json", {}};
+}
 
 }  // namespace
 
@@ -135,6 +168,16 @@ struct Service::Impl {
           options.on_rebuilt = [this] { books.invalidate(); };
           return options;
         }()),
+        ingest(
+            [&] {
+              ingest::IngestOptions options;
+              options.conninfo = s.postgres_conninfo;
+              options.server_secret = s.metering_secret;
+              options.meter.heartbeat_timeout = s.heartbeat_timeout_seconds;
+              options.meter.settle_every = s.settle_every_seconds;
+              return options;
+            }(),
+            market, setup.tariffs),
         keys(s.postgres_conninfo, operator_key(s)),
         redis(redis_options(s)),
         rate_limiter(redis, s.rate_per_second, s.rate_burst),
@@ -155,13 +198,14 @@ struct Service::Impl {
   MarketFeed feed;
   BookCache books{setup.catalog.pool_count()};
   ledger::DurableMarket market;
+  ingest::Ingest ingest;
   KeyStore keys;
   Redis redis;
   RateLimiter rate_limiter;
   IdempotencyStore idempotency;
   std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
-  Api api{market, keys, setup, reads, books};
+  Api api{market, keys, setup, reads, books, settings.metering_secret};
   HttpServer server;
   std::atomic<int> in_flight{0};
   const std::vector<std::string> labels = route_labels();
@@ -175,6 +219,7 @@ struct Service::Impl {
       if (path == "/metrics") return 2;
       if (path == "/v1/stream") return 3;
     }
+    if (method == "POST" && path == kMeteringPath) return 4;
     if (const auto v1 = match_v1(method, path)) return kOperationalRoutes + *v1;
     return labels.size() - 1;
   }
@@ -196,6 +241,7 @@ struct Service::Impl {
       upgrade.headers.emplace_back("Upgrade", "websocket");
       return done(std::move(upgrade));
     }
+    if (path == kMeteringPath) return metering_batch(std::move(request), std::move(done));
     if (path.substr(0, 4) == "/v1/")
       return authenticated(std::move(request), path, std::move(done));
     const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
@@ -212,6 +258,27 @@ struct Service::Impl {
       return done(HttpResponse{200, R"({"status":"ok"})", "application/json", {}});
     if (path == "/readyz") return done(readiness());
     done(metrics());
+  }
+
+  // From a node agent: authenticated by the batch's signature, not an API key.
+  void metering_batch(HttpRequest&& request, Respond done) {
+    if (request.method != "POST") {
+      HttpResponse refused =
+          error_response(405, "method_not_allowed", "only POST is served here", "method");
+      refused.headers.emplace_back("Allow", "POST");
+      return done(std::move(refused));
+    }
+    if (settings.metering_secret.empty())
+      return done(error_response(503, "unavailable", "metering is not configured on this server"));
+    const std::string_view signature = request.header("X-Spotgrid-Signature");
+    if (signature.empty()) {
+      return done(error_response(401, "bad_signature", "send X-Spotgrid-Signature: <hex HMAC>",
+                                 "X-Spotgrid-Signature"));
+    }
+    ingest.submit(signature, std::move(request.body),
+                  [done = std::move(done)](ingest::IngestReply&& reply) {
+                    done(ingest_response(reply));
+                  });
   }
 
   void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
@@ -352,6 +419,38 @@ struct Service::Impl {
     }
   }
 
+  template <typename Metric>
+  void metering_metrics(const Metric& metric) {
+    const ingest::IngestCounters c = ingest.counters();
+    metric("spotgrid_metering_batches_stored_total", "counter", "Sample batches stored.",
+           c.batches_stored);
+    metric("spotgrid_metering_samples_stored_total", "counter", "Samples stored.",
+           c.samples_stored);
+    metric("spotgrid_metering_batches_duplicate_total", "counter",
+           "Re-sent batches acknowledged without storing them again.", c.batches_duplicate);
+    metric("spotgrid_metering_rejected_bad_signature_total", "counter",
+           "Batches refused: not signed with their node's key.", c.rejected_bad_signature);
+    metric("spotgrid_metering_rejected_unknown_node_total", "counter",
+           "Batches refused: the node does not exist.", c.rejected_unknown_node);
+    metric("spotgrid_metering_rejected_foreign_card_total", "counter",
+           "Batches refused: a card the node does not own.", c.rejected_foreign_card);
+    metric("spotgrid_metering_rejected_invalid_total", "counter",
+           "Batches refused: malformed or out of range.", c.rejected_invalid);
+    metric("spotgrid_metering_rejected_overloaded_total", "counter",
+           "Batches refused: the ingest queue was full.", c.rejected_overloaded);
+    metric("spotgrid_metering_storage_failures_total", "counter",
+           "Ingest commits or meter reads that failed.", c.storage_failures);
+    metric("spotgrid_metering_late_samples_total", "counter",
+           "Samples kept but not billed: their seconds were decided or their lease had ended.",
+           c.meter.late_samples);
+    metric("spotgrid_metering_settlements_total", "counter", "SettleLease commands sent.",
+           c.meter.settlements);
+    metric("spotgrid_metering_interruptions_total", "counter",
+           "Leases interrupted: heartbeat lost or fatal XID.", c.meter.interruptions);
+    metric("spotgrid_metering_commands_rejected_total", "counter",
+           "Metering commands the market refused or did not apply.", c.commands_rejected);
+  }
+
   // Prometheus text format 0.0.4.
   HttpResponse metrics() {
     const ledger::MarketStatus status = market.status();
@@ -415,6 +514,7 @@ struct Service::Impl {
            "Committed events the market feed had no room for.", feed.dropped_events());
     metric("spotgrid_feed_redis_subscribed", "gauge",
            "1 when market data fans out through Redis pub/sub.", feed.redis_connected() ? 1 : 0);
+    metering_metrics(metric);
     pool_metrics(out);
     metric("spotgrid_recoveries_total", "counter", "Rebuilds of the engine from PostgreSQL.",
            status.recoveries);
@@ -424,7 +524,9 @@ struct Service::Impl {
 
 std::vector<std::pair<std::string, std::string>> served_routes() {
   std::vector<std::pair<std::string, std::string>> routes = {
-      {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}, {"GET", "/v1/stream"}};
+      {"GET", "/healthz"},    {"GET", "/readyz"},
+      {"GET", "/metrics"},    {"GET", "/v1/stream"},
+      {"POST", std::string(kMeteringPath)}};
   for (auto& route : v1_routes())
     routes.push_back(std::move(route));
   return routes;
@@ -439,6 +541,7 @@ Service::~Service() {
 void Service::start() {
   impl_->server.start();
   impl_->market.start();
+  impl_->ingest.start();
   impl_->feed.start(
       [this](const ledger::EngineReader& reader) { return impl_->market.read(reader); });
 }
@@ -457,6 +560,7 @@ void Service::drain_and_stop() {
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.drain_timeout;
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(5));
+  impl_->ingest.stop();  // answers what it queued before the market goes
   impl_->market.stop();  // commits what the engine applied; answers the rest `stopping`
   impl_->feed.stop();
   impl_->server.stop();

@@ -73,6 +73,12 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) { s.stream_send_buffer = static_cast<std::size_t>(v); }},
       {"stream", "idle_timeout_ms", false, 1'000, 600'000,
        [](Settings& s, std::int64_t v) { s.stream_idle_timeout = milliseconds(v); }},
+      {"metering", "secret", true, 16, 256, nullptr,
+       [](Settings& s, std::string v) { s.metering_secret = std::move(v); }},
+      {"metering", "heartbeat_timeout_seconds", false, 2, 3'600,
+       [](Settings& s, std::int64_t v) { s.heartbeat_timeout_seconds = v; }},
+      {"metering", "settle_every_seconds", false, 1, 3'600,
+       [](Settings& s, std::int64_t v) { s.settle_every_seconds = v; }},
       {"market", "snapshot_every_commands", false, 1'000, 100'000'000,
        [](Settings& s, std::int64_t v) {
          s.snapshot_every_commands = static_cast<std::uint64_t>(v);

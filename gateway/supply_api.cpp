@@ -5,13 +5,14 @@
 
 #include "api_support.hpp"
 #include "spotgrid/engine/limits.hpp"
+#include "spotgrid/metering/sample.hpp"
 
 namespace spotgrid::gateway {
 
 void register_node(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
   JsonBody body(request.body);
-  body.only({"pool", "region", "zone", "cards", "measured_cu_milli", "reliability_bp"});
+  body.only({"pool", "region", "zone", "cards", "measured_cu_milli", "reliability_bp", "probe"});
   engine::RegisterNode node;
   node.supplier = caller.account;
   const auto pool = body.text("pool", 64);
@@ -25,11 +26,22 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   if (body.has("reliability_bp"))
     node.reliability = static_cast<BasisPoints>(
         body.integer("reliability_bp", 0, kBasisPointsOne).value_or(kBasisPointsOne));
+  std::optional<std::int64_t> probe_milli_tflops;
+  if (body.has("probe")) probe_milli_tflops = body.probe_bf16_milli_tflops("probe");
   if (body.problem()) return respond(bad_request(*body.problem()));
   const auto pool_index = api.setup.catalog.find_pool(*pool);
   if (!pool_index)
     return respond(
         error_response(400, "invalid_field", "pool is not a GPU model of the catalog", "pool"));
+  if (probe_milli_tflops) {
+    // The model's CU scaled by what the probe achieved against the datasheet,
+    // at most 10 % above it (a probe cannot make a card a better model).
+    const engine::GpuModel& model = api.setup.catalog.model(*pool_index);
+    const std::int64_t datasheet = std::int64_t{model.bf16_tflops} * 1'000;
+    const std::int64_t achieved = std::min(*probe_milli_tflops, datasheet + datasheet / 10);
+    node.measured_cu = static_cast<MilliCu>(
+        std::max<std::int64_t>(1, std::int64_t{model.compute_units} * achieved / datasheet));
+  }
   const auto region_index = api.setup.tariffs.find_region(*region);
   if (!region_index)
     return respond(error_response(400, "invalid_field", "region is not a tariff region", "region"));
@@ -37,11 +49,20 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   node.region = *region_index;
   node.cards = static_cast<std::uint16_t>(*cards);
   submit_then(api.market, node, std::move(respond), "the market refused the node",
-              [](const ledger::Completion& done) {
+              [&secret = api.metering_secret,
+               measured_cu = node.measured_cu != 0
+                                 ? node.measured_cu
+                                 : api.setup.catalog.model(node.pool).compute_units](
+                  const ledger::Completion& done) {
                 const auto* registered = first_event<engine::NodeRegistered>(done);
+                const NodeId id = registered == nullptr ? 0 : registered->node;
                 return json(201, [&](Writer& w) {
-                  field(w, "node_id", registered == nullptr ? 0 : registered->node);
+                  field(w, "node_id", id);
                   field(w, "cards", registered == nullptr ? 0 : registered->cards);
+                  field(w, "measured_cu_milli", measured_cu);
+                  // What the node's agent signs its batches with (spotgrid-agent's
+                  // SPOTGRID_AGENT_KEY); derived, so it can be asked for again.
+                  if (!secret.empty()) field(w, "agent_key", metering::node_key(secret, id));
                   field(w, "command_seq", done.command_seq);
                 });
               });

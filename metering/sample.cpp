@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -41,6 +42,7 @@ std::vector<Sample> to_samples(NodeId node, UnixSeconds second,
     sample.node = node;
     sample.seq = next_seq++;
     sample.second = second;
+    sample.card_index = reading.index;
     sample.card_uuid = reading.uuid;
     sample.utilization_pct = reading.utilization_pct;
     sample.memory_used_bytes = reading.memory_used_bytes;
@@ -70,6 +72,8 @@ std::string batch_json(const std::vector<Sample>& samples) {
     w.Uint64(s.seq);
     w.Key("second");
     w.Int64(s.second);
+    w.Key("card_index");
+    w.Uint(s.card_index);
     w.Key("card");
     w.String(s.card_uuid.c_str());
     w.Key("lease");
@@ -102,6 +106,118 @@ std::string batch_json(const std::vector<Sample>& samples) {
 
 namespace {
 
+// Reads one sample's fields; the first problem wins.
+class SampleReader {
+ public:
+  SampleReader(const rapidjson::Value& object, std::int64_t index)
+      : object_(object), index_(index) {}
+
+  std::uint64_t number(const char* field, std::uint64_t max) {
+    const auto member = object_.FindMember(field);
+    if (member == object_.MemberEnd() || !member->value.IsUint64()) {
+      fail(field, "must be a non-negative integer");
+      return 0;
+    }
+    const std::uint64_t value = member->value.GetUint64();
+    if (value > max) fail(field, "must be at most " + std::to_string(max));
+    return value;
+  }
+  bool flag(const char* field) {
+    const auto member = object_.FindMember(field);
+    if (member == object_.MemberEnd() || !member->value.IsBool()) {
+      fail(field, "must be true or false");
+      return false;
+    }
+    return member->value.GetBool();
+  }
+  std::string text(const char* field, std::size_t max_length) {
+    const auto member = object_.FindMember(field);
+    if (member == object_.MemberEnd() || !member->value.IsString() ||
+        member->value.GetStringLength() == 0 || member->value.GetStringLength() > max_length) {
+      fail(field, "must be a string of 1 to " + std::to_string(max_length) + " characters");
+      return {};
+    }
+    return {member->value.GetString(), member->value.GetStringLength()};
+  }
+  std::vector<std::uint64_t> numbers(const char* field, std::size_t max_items) {
+    const auto member = object_.FindMember(field);
+    std::vector<std::uint64_t> values;
+    if (member == object_.MemberEnd() || !member->value.IsArray() ||
+        member->value.Size() > max_items) {
+      fail(field, "must be a list of at most " + std::to_string(max_items) + " integers");
+      return values;
+    }
+    for (const rapidjson::Value& item : member->value.GetArray()) {
+      if (!item.IsUint64()) {
+        fail(field, "must hold non-negative integers");
+        break;
+      }
+      values.push_back(item.GetUint64());
+    }
+    return values;
+  }
+  void fail(const char* field, std::string message) {
+    if (!problem) problem = BatchProblem{index_, field, std::move(message)};
+  }
+
+  std::optional<BatchProblem> problem;
+
+ private:
+  const rapidjson::Value& object_;
+  std::int64_t index_;
+};
+
+Sample read_sample(SampleReader& r) {
+  Sample s;
+  s.node = r.number("node", UINT64_MAX);
+  s.seq = r.number("seq", INT64_MAX);
+  s.second = static_cast<UnixSeconds>(r.number("second", INT64_MAX));
+  s.card_index = static_cast<std::uint32_t>(r.number("card_index", limits::kMaxCardsPerNode - 1));
+  s.card_uuid = r.text("card", 96);
+  s.lease = r.number("lease", UINT64_MAX);
+  s.healthy = r.flag("healthy");
+  s.utilization_pct = static_cast<std::uint32_t>(r.number("utilization_pct", 100));
+  s.memory_used_bytes = r.number("memory_used_bytes", kMaxMemoryBytes);
+  s.power_mw = static_cast<std::uint32_t>(r.number("power_mw", kMaxPowerMw));
+  s.energy_mj = r.number("energy_mj", kMaxEnergyMjPerSecond);
+  s.temperature_c = static_cast<std::uint32_t>(r.number("temperature_c", kMaxTemperatureC));
+  s.ecc_uncorrected = r.number("ecc_uncorrected", INT64_MAX);
+  s.xids = r.numbers("xids", 16);
+  return s;
+}
+
+}  // namespace
+
+std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view json) {
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+  if (document.HasParseError() || !document.IsObject())
+    return BatchProblem{-1, "body", "must be a JSON object"};
+  const auto list = document.FindMember("samples");
+  if (list == document.MemberEnd() || !list->value.IsArray() || list->value.Empty() ||
+      list->value.Size() > kMaxBatchSamples) {
+    return BatchProblem{-1, "samples",
+                        "must be a list of 1 to " + std::to_string(kMaxBatchSamples) + " samples"};
+  }
+  std::vector<Sample> samples;
+  samples.reserve(list->value.Size());
+  for (const rapidjson::Value& item : list->value.GetArray()) {
+    const auto index = static_cast<std::int64_t>(samples.size());
+    if (!item.IsObject()) return BatchProblem{index, "samples", "each sample must be an object"};
+    SampleReader reader(item, index);
+    Sample sample = read_sample(reader);
+    if (!samples.empty() && sample.node != samples.front().node)
+      reader.fail("node", "every sample of a batch must come from one node");
+    if (!samples.empty() && sample.seq <= samples.back().seq)
+      reader.fail("seq", "sequences must increase within a batch");
+    if (reader.problem) return *std::move(reader.problem);
+    samples.push_back(std::move(sample));
+  }
+  return samples;
+}
+
+namespace {
+
 std::array<unsigned char, EVP_MAX_MD_SIZE> mac(std::string_view key, std::string_view payload,
                                                unsigned& length) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -123,6 +239,14 @@ bool verify(std::string_view key, std::string_view payload, std::string_view sig
   const std::string expected = sign(key, payload);
   return signature_hex.size() == expected.size() &&
          CRYPTO_memcmp(expected.data(), signature_hex.data(), expected.size()) == 0;
+}
+
+}  // namespace spotgrid::metering
+
+namespace spotgrid::metering {
+
+std::string node_key(std::string_view server_secret, NodeId node) {
+  return sign(server_secret, "spotgrid-node-key:" + std::to_string(node));
 }
 
 }  // namespace spotgrid::metering

@@ -139,6 +139,21 @@ void Spool::acknowledge(std::uint64_t seq) {
   if (done * 2 > batches_.size()) compact();
 }
 
+void Spool::set_aside(const SpooledBatch& batch, const std::string& why) {
+  const std::string path = directory_ + "/rejected.log";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) fail("cannot open", path);
+  std::string line = "# ";
+  for (const char c : why)
+    line += c == '\n' ? ' ' : c;
+  line += '\n';
+  line += line_of(batch);
+  write_all(fd, line, path);
+  const bool synced = ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!synced) fail("cannot fsync", path);
+}
+
 // Rewrites the log with only what is unacknowledged.
 void Spool::compact() {
   std::vector<SpooledBatch> kept;

@@ -35,6 +35,9 @@ struct Settings {
   std::string tls_private_key_file;
   std::size_t stream_send_buffer = 1 << 20;  // per WebSocket; beyond: a slow consumer, closed
   std::chrono::milliseconds stream_idle_timeout{30'000};
+  std::string metering_secret;  // node agent keys derive from it; empty: batches refused
+  std::int64_t heartbeat_timeout_seconds = 10;  // a leased card silent this long: interrupted
+  std::int64_t settle_every_seconds = 5;        // how often metered seconds reach the ledger
 };
 
 struct SettingsError {

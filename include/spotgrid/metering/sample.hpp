@@ -5,8 +5,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include "spotgrid/engine/limits.hpp"
 #include "spotgrid/engine/types.hpp"
 #include "spotgrid/metering/card_source.hpp"
 
@@ -20,6 +22,7 @@ struct Sample {
   NodeId node = 0;
   std::uint64_t seq = 0;  // per node, strictly increasing, never reused
   UnixSeconds second = 0;
+  std::uint32_t card_index = 0;  // the card's place on the node; leases name cards by it
   std::string card_uuid;
   LeaseId lease = 0;     // 0: the card is not leased
   bool healthy = false;  // present, read without error, no fatal XID this second
@@ -50,6 +53,27 @@ std::vector<Sample> to_samples(NodeId node, UnixSeconds second,
 
 // A batch as the server receives it: JSON text, and its signature (hex).
 std::string batch_json(const std::vector<Sample>& samples);
+
+// A node's signing key, derived from the server's secret: nothing per node to
+// store or lose, and a new secret rotates every key.
+std::string node_key(std::string_view server_secret, NodeId node);
+
+// Limits a batch must keep: anything outside is refused, not clamped.
+inline constexpr std::size_t kMaxBatchSamples = 4'096;
+inline constexpr std::uint32_t kMaxPowerMw = 3'000'000;  // 3 kW: no card draws more
+inline constexpr std::uint64_t kMaxEnergyMjPerSecond = 3'000'000;
+inline constexpr std::uint32_t kMaxTemperatureC = 150;
+inline constexpr std::uint64_t kMaxMemoryBytes = std::uint64_t{1} << 40;  // 1 TiB
+
+// Why a batch was refused: which sample (or -1 for the batch) and field.
+struct BatchProblem {
+  std::int64_t sample = -1;
+  std::string field;
+  std::string message;
+};
+// Reads a batch written by batch_json: every field present, of its type and in
+// range, 1..kMaxBatchSamples samples, one node, sequences strictly increasing.
+std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view json);
 std::string sign(std::string_view key, std::string_view payload);
 bool verify(std::string_view key, std::string_view payload, std::string_view signature_hex);
 

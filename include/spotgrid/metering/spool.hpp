@@ -36,6 +36,9 @@ class Spool {
   std::vector<SpooledBatch> pending(std::size_t max) const;
   // The server has everything through `seq`.
   void acknowledge(std::uint64_t seq);
+  // Appends a batch the server refused for good to `rejected.log` (with why),
+  // fsync'd, before it is acknowledged away.
+  void set_aside(const SpooledBatch& batch, const std::string& why);
   std::uint64_t acknowledged() const { return acknowledged_; }
   std::uint64_t bytes() const { return bytes_; }
 

@@ -1,0 +1,47 @@
+#pragma once
+// How the agent hands spooled batches to the server: POST /v1/metering/batches
+// with the batch JSON as the body and its signature in X-Spotgrid-Signature.
+// The answer acknowledges the node's stored sequences and carries the server's
+// lease assignments (which lease holds which card), so every heartbeat is
+// also the push of assignments. Blocking, with a timeout; one keep-alive
+// connection, reopened after any failure.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "spotgrid/engine/types.hpp"
+#include "spotgrid/metering/spool.hpp"
+
+namespace spotgrid::metering {
+
+struct Assignment {
+  std::uint32_t card_index = 0;
+  LeaseId lease = 0;
+};
+
+struct UplinkAnswer {
+  enum class Kind : std::uint8_t {
+    kStored,       // stored (or a re-send of what was): drop it from the spool
+    kRefused,      // the server will never take it (bad signature, foreign card, …)
+    kUnreachable,  // network, timeout or 5xx: keep it and retry later
+  };
+  Kind kind = Kind::kUnreachable;
+  std::uint64_t acknowledged_seq = 0;
+  std::vector<Assignment> assignments;
+  std::string problem;  // for kRefused and kUnreachable
+};
+
+class Uplink {
+ public:
+  virtual ~Uplink() = default;
+  virtual UplinkAnswer send(const SpooledBatch& batch) = 0;
+};
+
+// HTTP to host:port (plain; TLS termination in front of the server is assumed
+// for agents across networks).
+std::unique_ptr<Uplink> http_uplink(std::string host, std::uint16_t port,
+                                    std::chrono::milliseconds timeout);
+
+}  // namespace spotgrid::metering

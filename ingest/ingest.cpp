@@ -1,0 +1,487 @@
+#include "spotgrid/ingest/ingest.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+namespace spotgrid::ingest {
+namespace {
+
+using Int = long long;  // pqxx converts long long, not every fixed-width alias
+
+UnixSeconds system_clock_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+IngestReply refusal(int status, std::string code, std::string message, std::string field = {}) {
+  IngestReply reply;
+  reply.status = status;
+  reply.code = std::move(code);
+  reply.message = std::move(message);
+  reply.field = std::move(field);
+  return reply;
+}
+
+std::string sample_field(std::int64_t sample, const std::string& field) {
+  if (sample < 0) return field;
+  return "samples[" + std::to_string(sample) + "]." + field;
+}
+
+// The first second of the month holding `second` (UTC), and of the next one.
+std::pair<UnixSeconds, UnixSeconds> month_of(UnixSeconds second) {
+  const auto day = std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{second}});
+  const std::chrono::year_month_day date{day};
+  const std::chrono::year_month first = date.year() / date.month();
+  const auto begin = std::chrono::sys_days{first / 1};
+  const auto end = std::chrono::sys_days{(first + std::chrono::months{1}) / 1};
+  return {std::chrono::sys_seconds{begin}.time_since_epoch().count(),
+          std::chrono::sys_seconds{end}.time_since_epoch().count()};
+}
+
+std::string partition_name(UnixSeconds month_begin) {
+  const std::chrono::year_month_day date{
+      std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{month_begin}})};
+  char name[32];
+  std::snprintf(name, sizeof name, "usage_samples_%04d_%02u", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()));
+  return name;
+}
+
+std::string xid_text(const std::vector<std::uint64_t>& xids) {
+  std::string text;
+  for (const std::uint64_t xid : xids) {
+    if (!text.empty()) text += ' ';
+    text += std::to_string(xid);
+  }
+  return text;
+}
+
+struct PendingBatch {
+  NodeId node = 0;
+  std::vector<metering::Sample> samples;
+  IngestDone done;
+};
+
+using CardKey = std::pair<NodeId, std::uint32_t>;
+
+}  // namespace
+
+struct Ingest::Impl {
+  Impl(IngestOptions o, ledger::DurableMarket& m, const engine::TariffBook& tariffs)
+      : options(std::move(o)), market(m), meter(tariffs, options.meter) {
+    if (!options.clock) options.clock = system_clock_seconds;
+  }
+
+  IngestOptions options;
+  ledger::DurableMarket& market;
+
+  // Shared by the writer (observe) and the meter thread (reconcile, collect).
+  mutable std::mutex meter_mutex;
+  Meter meter;
+
+  std::mutex queue_mutex;
+  std::condition_variable queue_wake;
+  std::deque<PendingBatch> queue;  // bounded by options.queue_batches
+  bool stopping = false;
+
+  std::mutex nodes_mutex;
+  std::unordered_map<NodeId, engine::NodeView> nodes;  // nodes never change their cards
+
+  std::atomic<bool> is_ready{false};
+  std::thread writer;
+  std::thread meter_thread;
+
+  // Writer-thread state, loaded from PostgreSQL at start.
+  std::unordered_map<NodeId, std::uint64_t> last_seq;
+  std::map<CardKey, std::string> card_uuids;
+  std::set<UnixSeconds> partitions;  // month beginnings known to exist
+
+  mutable std::mutex counters_mutex;
+  IngestCounters counts;
+
+  template <typename F>
+  void count(F&& change) {
+    const std::lock_guard lock(counters_mutex);
+    change(counts);
+  }
+
+  // ---- checks on the caller's thread ---------------------------------------
+
+  std::optional<engine::NodeView> node_view(NodeId id) {
+    {
+      const std::lock_guard lock(nodes_mutex);
+      if (const auto it = nodes.find(id); it != nodes.end()) return it->second;
+    }
+    std::optional<engine::NodeView> view;
+    if (!market.read([&](const engine::Engine& engine) { view = engine.node(id); })) {
+      return std::nullopt;
+    }
+    if (view) {
+      const std::lock_guard lock(nodes_mutex);
+      nodes.emplace(id, *view);
+    }
+    return view;
+  }
+
+  std::optional<IngestReply> check(std::string_view signature, std::string_view body,
+                                   const std::vector<metering::Sample>& samples) {
+    const NodeId node = samples.front().node;
+    if (!metering::verify(metering::node_key(options.server_secret, node), body, signature)) {
+      count([](IngestCounters& c) { ++c.rejected_bad_signature; });
+      return refusal(401, "bad_signature",
+                     "the batch is not signed with the key of the node it names",
+                     "X-Spotgrid-Signature");
+    }
+    const auto view = node_view(node);
+    if (!view) {
+      if (!market.status().ready) return refusal(503, "unavailable", "the market is recovering");
+      count([](IngestCounters& c) { ++c.rejected_unknown_node; });
+      return refusal(404, "unknown_node", "no node " + std::to_string(node), "samples[0].node");
+    }
+    const UnixSeconds now = options.clock();
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      const metering::Sample& s = samples[i];
+      const auto index = static_cast<std::int64_t>(i);
+      if (s.card_index >= view->cards) {
+        count([](IngestCounters& c) { ++c.rejected_foreign_card; });
+        return refusal(403, "foreign_card",
+                       "node " + std::to_string(node) + " has " + std::to_string(view->cards) +
+                           " cards",
+                       sample_field(index, "card_index"));
+      }
+      if (s.second < now - options.max_sample_age || s.second > now + options.max_sample_lead) {
+        count([](IngestCounters& c) { ++c.rejected_invalid; });
+        return refusal(400, "invalid_batch", "the second is too far from the server's clock",
+                       sample_field(index, "second"));
+      }
+    }
+    return std::nullopt;
+  }
+
+  void submit(std::string_view signature, const std::string& body, IngestDone done) {
+    if (!is_ready.load())
+      return done(refusal(503, "unavailable", "metering is starting: keep the batch and retry"));
+    auto parsed = metering::parse_batch(body);
+    if (auto* problem = std::get_if<metering::BatchProblem>(&parsed)) {
+      count([](IngestCounters& c) { ++c.rejected_invalid; });
+      return done(refusal(400, "invalid_batch", problem->message,
+                          sample_field(problem->sample, problem->field)));
+    }
+    auto& samples = std::get<std::vector<metering::Sample>>(parsed);
+    if (auto refused = check(signature, body, samples)) return done(std::move(*refused));
+    {
+      const std::lock_guard lock(queue_mutex);
+      if (queue.size() < options.queue_batches && !stopping) {
+        queue.push_back({samples.front().node, std::move(samples), std::move(done)});
+        queue_wake.notify_one();
+        return;
+      }
+    }
+    count([](IngestCounters& c) { ++c.rejected_overloaded; });
+    done(refusal(503, "overloaded", "too many batches waiting: retry shortly"));
+  }
+
+  // ---- the writer thread -----------------------------------------------------
+
+  void load_writer_state(pqxx::connection& connection) {
+    pqxx::read_transaction txn(connection);
+    last_seq.clear();
+    card_uuids.clear();
+    partitions.clear();
+    for (const auto& row : txn.exec("SELECT node, last_seq FROM usage_nodes"))
+      last_seq[row[0].as<std::uint64_t>()] = row[1].as<std::uint64_t>();
+    for (const auto& row : txn.exec("SELECT node, card_index, card_uuid FROM node_cards"))
+      card_uuids[{row[0].as<std::uint64_t>(), row[1].as<std::uint32_t>()}] = row[2].as<std::string>();
+  }
+
+  void ensure_partitions(pqxx::connection& connection,
+                         const std::vector<std::vector<metering::Sample>>& fresh) {
+    std::set<UnixSeconds> wanted;
+    for (const auto& samples : fresh)
+      for (const metering::Sample& s : samples)
+        if (!partitions.contains(month_of(s.second).first)) wanted.insert(month_of(s.second).first);
+    for (const UnixSeconds begin : wanted) {
+      pqxx::work txn(connection);
+      txn.exec("CREATE TABLE IF NOT EXISTS " + txn.quote_name(partition_name(begin)) +
+               " PARTITION OF usage_samples FOR VALUES FROM (" + std::to_string(begin) + ") TO (" +
+               std::to_string(month_of(begin).second) + ")");
+      txn.commit();
+      partitions.insert(begin);
+    }
+  }
+
+  // What of a batch is new, or why it is refused; bindings made here are
+  // recorded in `bound` until the group commits.
+  std::variant<std::vector<metering::Sample>, IngestReply> admit(
+      PendingBatch& batch, std::unordered_map<NodeId, std::uint64_t>& group_seq,
+      std::map<CardKey, std::string>& bound) {
+    const NodeId node = batch.node;
+    std::uint64_t high = last_seq.contains(node) ? last_seq[node] : 0;
+    if (const auto it = group_seq.find(node); it != group_seq.end()) high = it->second;
+    std::vector<metering::Sample> fresh;
+    for (metering::Sample& s : batch.samples)
+      if (s.seq > high) fresh.push_back(std::move(s));
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      const CardKey key{node, fresh[i].card_index};
+      const auto known = card_uuids.find(key);
+      const std::string* uuid = known != card_uuids.end() ? &known->second : nullptr;
+      if (uuid == nullptr)
+        if (const auto it = bound.find(key); it != bound.end()) uuid = &it->second;
+      if (uuid != nullptr && *uuid != fresh[i].card_uuid) {
+        count([](IngestCounters& c) { ++c.rejected_foreign_card; });
+        return refusal(403, "foreign_card",
+                       "card " + std::to_string(fresh[i].card_index) + " of node " +
+                           std::to_string(node) + " is " + *uuid + ", not " + fresh[i].card_uuid,
+                       "samples[].card");
+      }
+      if (uuid == nullptr) bound.emplace(key, fresh[i].card_uuid);
+    }
+    if (!fresh.empty()) group_seq[node] = fresh.back().seq;
+    return fresh;
+  }
+
+  void store(pqxx::connection& connection, const std::vector<std::vector<metering::Sample>>& fresh,
+             const std::unordered_map<NodeId, std::uint64_t>& group_seq,
+             const std::map<CardKey, std::string>& bound) {
+    pqxx::work txn(connection);
+    {
+      pqxx::stream_to rows(txn, "usage_samples",
+                           std::vector<std::string>{"node", "seq", "second", "card_index",
+                                                    "card_uuid", "lease", "healthy",
+                                                    "utilization_pct", "memory_used", "power_mw",
+                                                    "energy_mj", "temperature_c",
+                                                    "ecc_uncorrected", "xids"});
+      const std::lock_guard lock(meter_mutex);  // lease attribution
+      for (const auto& samples : fresh) {
+        for (const metering::Sample& s : samples) {
+          rows << std::make_tuple(
+              static_cast<Int>(s.node), static_cast<Int>(s.seq), static_cast<Int>(s.second),
+              static_cast<int>(s.card_index), s.card_uuid,
+              static_cast<Int>(meter.lease_at(s.node, s.card_index, s.second)), s.healthy,
+              static_cast<int>(s.utilization_pct), static_cast<Int>(s.memory_used_bytes),
+              static_cast<Int>(s.power_mw), static_cast<Int>(s.energy_mj),
+              static_cast<int>(s.temperature_c), static_cast<Int>(s.ecc_uncorrected),
+              xid_text(s.xids));
+        }
+      }
+      rows.complete();
+    }
+    for (const auto& [node, seq] : group_seq) {
+      txn.exec_params(
+          "INSERT INTO usage_nodes (node, last_seq) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE "
+          "SET last_seq = greatest(usage_nodes.last_seq, excluded.last_seq)",
+          static_cast<Int>(node), static_cast<Int>(seq));
+    }
+    for (const auto& [key, uuid] : bound) {
+      txn.exec_params("INSERT INTO node_cards (node, card_index, card_uuid) VALUES ($1, $2, $3)",
+                      static_cast<Int>(key.first), static_cast<int>(key.second), uuid);
+    }
+    txn.commit();
+  }
+
+  void fail_group(std::vector<PendingBatch>& group, const std::exception& error) {
+    count([](IngestCounters& c) { ++c.storage_failures; });
+    for (PendingBatch& batch : group)
+      batch.done(refusal(503, "unavailable", std::string("storage failed: ") + error.what()));
+  }
+
+  void write_group(std::unique_ptr<pqxx::connection>& connection, std::vector<PendingBatch>& group) {
+    if (!connection) {
+      try {
+        connection = std::make_unique<pqxx::connection>(options.conninfo);
+        load_writer_state(*connection);
+      } catch (const std::exception& error) {
+        connection.reset();
+        return fail_group(group, error);
+      }
+    }
+    std::unordered_map<NodeId, std::uint64_t> group_seq;
+    std::map<CardKey, std::string> bound;
+    std::vector<std::vector<metering::Sample>> fresh(group.size());
+    std::vector<std::optional<IngestReply>> replies(group.size());
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      auto admitted = admit(group[i], group_seq, bound);
+      if (auto* reply = std::get_if<IngestReply>(&admitted)) {
+        replies[i] = std::move(*reply);
+      } else {
+        fresh[i] = std::move(std::get<std::vector<metering::Sample>>(admitted));
+      }
+    }
+    try {
+      ensure_partitions(*connection, fresh);
+      store(*connection, fresh, group_seq, bound);
+    } catch (const std::exception& error) {
+      connection.reset();  // reconnect and reload what PostgreSQL really holds
+      return fail_group(group, error);
+    }
+    for (const auto& [node, seq] : group_seq)
+      last_seq[node] = seq;
+    card_uuids.insert(bound.begin(), bound.end());
+    std::uint64_t stored_batches = 0;
+    std::uint64_t stored_samples = 0;
+    std::uint64_t duplicates = 0;
+    const std::lock_guard lock(meter_mutex);
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (replies[i]) continue;
+      for (const metering::Sample& s : fresh[i])
+        meter.observe(s);
+      const NodeId node = group[i].node;
+      IngestReply reply;
+      reply.acknowledged_seq = last_seq.contains(node) ? last_seq[node] : 0;
+      reply.samples_stored = static_cast<std::uint32_t>(fresh[i].size());
+      reply.duplicate = fresh[i].empty();
+      reply.assignments = meter.assignments(node);
+      replies[i] = std::move(reply);
+      stored_samples += fresh[i].size();
+      (fresh[i].empty() ? duplicates : stored_batches) += 1;
+    }
+    count([&](IngestCounters& c) {
+      c.batches_stored += stored_batches;
+      c.samples_stored += stored_samples;
+      c.batches_duplicate += duplicates;
+    });
+    for (std::size_t i = 0; i < group.size(); ++i)
+      group[i].done(std::move(*replies[i]));
+  }
+
+  void write_loop() {
+    std::unique_ptr<pqxx::connection> connection;
+    std::vector<PendingBatch> group;
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mutex);
+        queue_wake.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping, and nothing left to answer
+        while (!queue.empty() && group.size() < options.max_commit_batches) {
+          group.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      write_group(connection, group);
+      group.clear();
+    }
+  }
+
+  // ---- the meter thread ------------------------------------------------------
+
+  // After a restart: nodes that reported before, and the recent samples the
+  // engine has not been told about yet.
+  void rebuild_meter(const std::vector<engine::LeaseView>& leases) {
+    pqxx::connection connection(options.conninfo);
+    pqxx::read_transaction txn(connection);
+    const UnixSeconds since = options.clock() - static_cast<UnixSeconds>(Meter::kWindowSeconds);
+    const auto nodes_seen = txn.exec("SELECT node FROM usage_nodes");
+    const auto recent = txn.exec_params(
+        "SELECT node, second, card_index, healthy, xids FROM usage_samples WHERE second >= $1 "
+        "ORDER BY second",
+        static_cast<Int>(since));
+    const std::lock_guard lock(meter_mutex);
+    meter.reconcile(leases);
+    for (const auto& row : nodes_seen)
+      meter.track_node(row[0].as<std::uint64_t>());
+    for (const auto& row : recent) {
+      metering::Sample s;
+      s.node = row[0].as<std::uint64_t>();
+      s.second = row[1].as<Int>();
+      s.card_index = row[2].as<std::uint32_t>();
+      s.healthy = row[3].as<bool>();
+      const std::string xids = row[4].as<std::string>();
+      for (std::size_t at = 0; at < xids.size();) {
+        std::size_t used = 0;
+        s.xids.push_back(std::stoull(xids.substr(at), &used));
+        at += used + 1;
+      }
+      meter.observe(s);
+    }
+  }
+
+  void meter_step() {
+    std::vector<engine::LeaseView> leases;
+    if (!market.read([&](const engine::Engine& engine) { leases = engine.billable_leases(); })) {
+      return;  // recovering
+    }
+    if (!is_ready.load()) {
+      rebuild_meter(leases);
+      is_ready = true;
+    }
+    std::vector<engine::CommandBody> commands;
+    {
+      const std::lock_guard lock(meter_mutex);
+      meter.reconcile(leases);
+      meter.collect(options.clock(), commands);
+    }
+    for (const engine::CommandBody& command : commands) {
+      market.submit(command, [this](ledger::Completion&& completion) {
+        if (completion.outcome != ledger::Outcome::kCommitted || completion.rejected)
+          count([](IngestCounters& c) { ++c.commands_rejected; });
+      });
+    }
+  }
+
+  void meter_loop() {
+    std::unique_lock lock(queue_mutex);
+    while (!stopping) {
+      lock.unlock();
+      try {
+        meter_step();
+      } catch (const std::exception&) {
+        count([](IngestCounters& c) { ++c.storage_failures; });  // retried next interval
+      }
+      lock.lock();
+      queue_wake.wait_for(lock, options.meter_interval, [&] { return stopping; });
+    }
+  }
+};
+
+Ingest::Ingest(IngestOptions options, ledger::DurableMarket& market,
+               const engine::TariffBook& tariffs)
+    : impl_(std::make_unique<Impl>(std::move(options), market, tariffs)) {}
+
+Ingest::~Ingest() {
+  stop();
+}
+
+void Ingest::start() {
+  impl_->writer = std::thread([this] { impl_->write_loop(); });
+  impl_->meter_thread = std::thread([this] { impl_->meter_loop(); });
+}
+
+void Ingest::stop() {
+  {
+    const std::lock_guard lock(impl_->queue_mutex);
+    impl_->stopping = true;
+  }
+  impl_->queue_wake.notify_all();
+  if (impl_->writer.joinable()) impl_->writer.join();
+  if (impl_->meter_thread.joinable()) impl_->meter_thread.join();
+}
+
+bool Ingest::ready() const {
+  return impl_->is_ready.load();
+}
+
+void Ingest::submit(std::string_view signature_hex, std::string body, IngestDone done) {
+  impl_->submit(signature_hex, body, std::move(done));
+}
+
+IngestCounters Ingest::counters() const {
+  IngestCounters counters;
+  {
+    const std::lock_guard lock(impl_->counters_mutex);
+    counters = impl_->counts;
+  }
+  const std::lock_guard lock(impl_->meter_mutex);
+  counters.meter = impl_->meter.counters();
+  return counters;
+}
+
+}  // namespace spotgrid::ingest
