@@ -89,7 +89,8 @@ struct Ingest::Impl {
   Meter meter;
 
   std::mutex queue_mutex;
-  std::condition_variable queue_wake;
+  std::condition_variable queue_wake;  // the writer's
+  std::condition_variable meter_wake;  // the meter thread's, at stop
   std::deque<PendingBatch> queue;  // bounded by options.queue_batches
   bool stopping = false;
 
@@ -437,7 +438,7 @@ struct Ingest::Impl {
         count([](IngestCounters& c) { ++c.storage_failures; });  // retried next interval
       }
       lock.lock();
-      queue_wake.wait_for(lock, options.meter_interval, [&] { return stopping; });
+      meter_wake.wait_for(lock, options.meter_interval, [&] { return stopping; });
     }
   }
 };
@@ -461,6 +462,7 @@ void Ingest::stop() {
     impl_->stopping = true;
   }
   impl_->queue_wake.notify_all();
+  impl_->meter_wake.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
   if (impl_->meter_thread.joinable()) impl_->meter_thread.join();
 }

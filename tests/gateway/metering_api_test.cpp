@@ -1,0 +1,326 @@
+// Metering over HTTP against a real PostgreSQL: node registration hands out
+// the agent key and takes a probe report; batches are checked, stored once and
+// counted; simulated agents are billed by the second, and when one dies its
+// buyer fails over to another node.
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "service_harness.hpp"
+#include "spotgrid/metering/agent.hpp"
+#include "spotgrid/metering/uplink.hpp"
+
+namespace spotgrid::gateway {
+namespace {
+
+constexpr const char* kSecret = "metering-test-secret-0123456789";
+
+UnixSeconds now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string temporary_directory() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "spotgrid-agent-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+// A simulated agent on its own thread: samples, spools and sends once a second.
+class RunningAgent {
+ public:
+  RunningAgent(NodeId node, const std::string& key, std::uint32_t cards, std::uint16_t port)
+      : directory_(temporary_directory()),
+        spool_(directory_, 64 << 20),
+        agent_(node, key, std::make_unique<metering::SimulatedSource>(node, cards), spool_),
+        uplink_(metering::http_uplink("127.0.0.1", port, std::chrono::milliseconds(2'000))) {}
+  ~RunningAgent() {
+    stop();
+    std::filesystem::remove_all(directory_);
+  }
+
+  void start() {
+    stop_ = false;
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        const UnixSeconds now = now_seconds();
+        agent_.sample_once(now);
+        agent_.flush(*uplink_, 64);
+        last_sample_ = now;
+        std::this_thread::sleep_for(1s);
+      }
+    });
+  }
+  // Like a killed agent: no more samples, nothing said to the server.
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  UnixSeconds last_sample() const { return last_sample_; }
+  const metering::Agent& agent() const { return agent_; }
+
+ private:
+  std::string directory_;
+  metering::Spool spool_;
+  metering::Agent agent_;
+  std::unique_ptr<metering::Uplink> uplink_;
+  std::atomic<bool> stop_{false};
+  std::atomic<UnixSeconds> last_sample_{0};
+  std::thread thread_;
+};
+
+class MeteringApi : public ServiceHarness {
+ protected:
+  MeteringApi()
+      : ServiceHarness([](Settings& s) {
+          s.metering_secret = kSecret;
+          s.settle_every_seconds = 1;
+        }) {}
+
+  struct Node {
+    NodeId id = 0;
+    std::string agent_key;
+  };
+
+  Node register_node(const std::string& supplier_key, int cards, const std::string& extra = "") {
+    const Reply node = call(http::verb::post, "/v1/nodes", supplier_key,
+                            R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": )" +
+                                std::to_string(cards) + extra + "}");
+    EXPECT_EQ(node.status, 201u) << node.body;
+    if (node.status != 201) return {};
+    return {node.json["node_id"].GetUint64(), node.json["agent_key"].GetString()};
+  }
+
+  void list(const std::string& supplier_key, NodeId node, int cards, long long price) {
+    const UnixSeconds now = now_seconds();
+    const Reply listing = call(
+        http::verb::post, "/v1/listings", supplier_key,
+        R"({"node_id": )" + std::to_string(node) + R"(, "cards": )" + std::to_string(cards) +
+            R"(, "reserve_micros_per_card_hour": )" + std::to_string(price) +
+            R"(, "available_from": )" + std::to_string(now - 60) + R"(, "available_until": )" +
+            std::to_string(now + 7'200) + "}");
+    ASSERT_EQ(listing.status, 201u) << listing.body;
+  }
+
+  // POSTs a batch as an agent would; retries while metering is still starting.
+  Reply post_batch(const std::string& body, const std::string& signature) {
+    Reply reply;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      reply = call(http::verb::post, "/v1/metering/batches", "", body,
+                   {{"X-Spotgrid-Signature", signature}});
+      if (reply.status != 503) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return reply;
+  }
+  Reply post_samples(const std::vector<metering::Sample>& samples, const std::string& key) {
+    const std::string body = metering::batch_json(samples);
+    return post_batch(body, metering::sign(key, body));
+  }
+
+  long long stored_samples(NodeId node) {
+    pqxx::connection connection(db_.conninfo());
+    pqxx::read_transaction txn(connection);
+    return txn.exec_params1("SELECT count(*) FROM usage_samples WHERE node = $1",
+                            static_cast<long long>(node))[0]
+        .as<long long>();
+  }
+
+  std::string metric_line(const std::string& name) {
+    const Reply metrics = call(http::verb::get, "/metrics", "");
+    const std::size_t at = metrics.body.find("\n" + name + " ");
+    if (at == std::string::npos) return "";
+    return metrics.body.substr(at + 1, metrics.body.find('\n', at + 1) - at - 1);
+  }
+
+  // The buyer's leases, newest first.
+  rapidjson::Document leases(const std::string& buyer_key) {
+    const Reply reply = call(http::verb::get, "/v1/leases", buyer_key);
+    EXPECT_EQ(reply.status, 200u) << reply.body;
+    rapidjson::Document document;
+    document.Parse(reply.body.c_str());
+    return document;
+  }
+};
+
+metering::Sample sample(NodeId node, std::uint64_t seq, std::uint32_t card, UnixSeconds second) {
+  metering::Sample s;
+  s.node = node;
+  s.seq = seq;
+  s.second = second;
+  s.card_index = card;
+  s.card_uuid = "GPU-test-" + std::to_string(node) + "-" + std::to_string(card);
+  s.healthy = true;
+  s.utilization_pct = 50;
+  s.power_mw = 300'000;
+  s.energy_mj = 300'000;
+  return s;
+}
+
+TEST_F(MeteringApi, registration_answers_the_agent_key_and_takes_a_probe_report) {
+  const auto supplier = account("supplier").second;
+  const Reply node = call(
+      http::verb::post, "/v1/nodes", supplier,
+      R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8,
+          "probe": {"device": {"name": "H100"}, "gemm": {"size": 8192, "bf16_tflops": 900.0,
+                    "fp16_tflops": 910.0}, "memory_bandwidth_gbps": 3000,
+                    "burn_in": {"seconds": 10.0, "passes": 5, "checked": 100, "wrong": 0, "ok": true}}})");
+  ASSERT_EQ(node.status, 201u) << node.body;
+  // The catalog's 3.17 CU scaled by 900 of the datasheet's 989 TFLOP/s.
+  EXPECT_EQ(node.json["measured_cu_milli"].GetInt64(), 3'170LL * 900'000 / 989'000);
+  EXPECT_EQ(std::string(node.json["agent_key"].GetString()),
+            metering::node_key(kSecret, node.json["node_id"].GetUint64()));
+
+  const Reply failed = call(http::verb::post, "/v1/nodes", supplier,
+                            R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8,
+                                "probe": {"gemm": {"bf16_tflops": 900.0}, "burn_in": {"ok": false}}})");
+  EXPECT_EQ(failed.status, 400u);
+  EXPECT_EQ(std::string(failed.json["error"]["field"].GetString()), "probe") << failed.body;
+  const Reply no_gemm = call(http::verb::post, "/v1/nodes", supplier,
+                             R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8,
+                                 "probe": {"burn_in": {"ok": true}}})");
+  EXPECT_EQ(no_gemm.status, 400u) << no_gemm.body;
+}
+
+TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
+  const auto supplier = account("supplier").second;
+  const Node node = register_node(supplier, 2);
+  const UnixSeconds now = now_seconds();
+  const std::vector<metering::Sample> first = {sample(node.id, 1, 0, now - 1),
+                                               sample(node.id, 2, 1, now - 1)};
+  const Reply stored = post_samples(first, node.agent_key);
+  ASSERT_EQ(stored.status, 200u) << stored.body;
+  EXPECT_EQ(stored.json["samples_stored"].GetUint(), 2u);
+  EXPECT_EQ(stored.json["acknowledged_seq"].GetUint64(), 2u);
+  EXPECT_FALSE(stored.json["duplicate"].GetBool());
+
+  const Reply again = post_samples(first, node.agent_key);
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_TRUE(again.json["duplicate"].GetBool());
+  EXPECT_EQ(again.json["samples_stored"].GetUint(), 0u);
+  EXPECT_EQ(stored_samples(node.id), 2);
+
+  const auto refused = [&](const Reply& reply, unsigned status, const std::string& code) {
+    EXPECT_EQ(reply.status, status) << reply.body;
+    if (reply.json.IsObject() && reply.json.HasMember("error")) {
+      EXPECT_EQ(std::string(reply.json["error"]["code"].GetString()), code) << reply.body;
+    }
+  };
+  const std::vector<metering::Sample> next = {sample(node.id, 3, 0, now)};
+  refused(post_samples(next, "not-the-node-key-at-all"), 401, "bad_signature");
+  refused(post_batch(metering::batch_json(next), ""), 401, "bad_signature");
+  refused(post_samples({sample(999'999, 1, 0, now)}, metering::node_key(kSecret, 999'999)), 404,
+          "unknown_node");
+  refused(post_samples({sample(node.id, 3, 2, now)}, node.agent_key), 403, "foreign_card");
+  metering::Sample swapped = sample(node.id, 3, 0, now);
+  swapped.card_uuid = "GPU-someone-elses";
+  refused(post_samples({swapped}, node.agent_key), 403, "foreign_card");
+  metering::Sample hot = sample(node.id, 3, 0, now);
+  hot.utilization_pct = 101;
+  const Reply out_of_range = post_samples({hot}, node.agent_key);
+  refused(out_of_range, 400, "invalid_batch");
+  EXPECT_EQ(std::string(out_of_range.json["error"]["field"].GetString()),
+            "samples[0].utilization_pct");
+  refused(post_samples({sample(node.id, 3, 0, now + 3'600)}, node.agent_key), 400,
+          "invalid_batch");
+  refused(post_batch(R"({"samples": []})", metering::sign(node.agent_key, R"({"samples": []})")),
+          400, "invalid_batch");
+  refused(post_batch("{\"samples\": [", "00"), 400, "invalid_batch");
+  EXPECT_EQ(stored_samples(node.id), 2) << "nothing refused was stored";
+
+  EXPECT_EQ(metric_line("spotgrid_metering_rejected_bad_signature_total"),
+            "spotgrid_metering_rejected_bad_signature_total 1")
+      << "the request without a signature is refused before it reaches the ingest";
+  EXPECT_EQ(metric_line("spotgrid_metering_rejected_unknown_node_total"),
+            "spotgrid_metering_rejected_unknown_node_total 1");
+  EXPECT_EQ(metric_line("spotgrid_metering_rejected_foreign_card_total"),
+            "spotgrid_metering_rejected_foreign_card_total 2");
+  EXPECT_EQ(metric_line("spotgrid_metering_rejected_invalid_total"),
+            "spotgrid_metering_rejected_invalid_total 4");
+  EXPECT_EQ(metric_line("spotgrid_metering_batches_duplicate_total"),
+            "spotgrid_metering_batches_duplicate_total 1");
+
+  // A re-send overlapping what was stored keeps only the new samples.
+  const Reply overlap = post_samples({sample(node.id, 2, 1, now - 1), sample(node.id, 3, 0, now)},
+                                     node.agent_key);
+  ASSERT_EQ(overlap.status, 200u) << overlap.body;
+  EXPECT_EQ(overlap.json["samples_stored"].GetUint(), 1u);
+  EXPECT_EQ(stored_samples(node.id), 3);
+}
+
+TEST_F(MeteringApi, simulated_agents_are_billed_by_the_second_and_a_dead_one_fails_over) {
+  const auto [buyer_id, buyer_key] = buyer();
+  fund(buyer_id, 100'000'000);
+  const auto first_supplier = account("supplier").second;
+  const auto second_supplier = account("supplier").second;
+  const Node cheap = register_node(first_supplier, 1);
+  const Node spare = register_node(second_supplier, 1);
+  list(first_supplier, cheap.id, 1, 1'000'000);
+  list(second_supplier, spare.id, 1, 1'100'000);
+  RunningAgent cheap_agent(cheap.id, cheap.agent_key, 1, service_.port());
+  RunningAgent spare_agent(spare.id, spare.agent_key, 1, service_.port());
+  cheap_agent.start();
+  spare_agent.start();
+
+  const Reply order = call(http::verb::post, "/v1/orders", buyer_key,
+                           R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 3600,
+                               "limit_micros_per_hour": 2000000, "strategy": "time_first"})");
+  ASSERT_EQ(order.status, 201u) << order.body;
+
+  // Billed while the agent reports: charged grows, never past price x seconds x peak.
+  long long charged = 0;
+  UnixSeconds started = 0;
+  for (int i = 0; i < 100 && charged == 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const auto list = leases(buyer_key);
+    if (list["leases"].Empty()) continue;
+    EXPECT_EQ(list["leases"][0]["node_id"].GetUint64(), cheap.id);
+    charged = list["leases"][0]["charged_micros"].GetInt64();
+    started = list["leases"][0]["started_at"].GetInt64();
+  }
+  ASSERT_GT(charged, 0) << "no settlement reached the ledger in 10 s: "
+                        << call(http::verb::get, "/v1/leases", buyer_key).body;
+  EXPECT_LE(charged, 1'000'000 * (now_seconds() - started) * 2 / 3'600);
+  EXPECT_GT(cheap_agent.agent().stats().batches_sent, 0u);
+  EXPECT_EQ(cheap_agent.agent().lease_of(0), leases(buyer_key)["leases"][0]["lease_id"].GetUint64())
+      << "the server's answers told the agent which lease holds its card";
+
+  // The agent dies. The lease is interrupted and the buyer's remainder finds the spare node.
+  cheap_agent.stop();
+  const UnixSeconds last_sample = cheap_agent.last_sample();
+  UnixSeconds replaced_at = 0;
+  for (int i = 0; i < 400 && replaced_at == 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const auto list = leases(buyer_key);
+    if (list["leases"].Size() >= 2 && list["leases"][0]["node_id"].GetUint64() == spare.id)
+      replaced_at = list["leases"][0]["started_at"].GetInt64();
+  }
+  ASSERT_NE(replaced_at, 0) << "no replacement lease within 40 s";
+  const Seconds failover = replaced_at - last_sample;
+  std::printf("{\"failover_seconds\": %lld}\n", static_cast<long long>(failover));
+  RecordProperty("failover_seconds", static_cast<int>(failover));
+  EXPECT_LT(failover, 30);
+  EXPECT_GE(failover, 10) << "not before the heartbeat timeout";
+
+  const auto list = leases(buyer_key);
+  const auto& interrupted = list["leases"][1];
+  EXPECT_EQ(std::string(interrupted["end_reason"].GetString()), "interrupted");
+  EXPECT_LE(interrupted["billable_end"].GetInt64(), last_sample + 1);
+  const long long final_charge = interrupted["charged_micros"].GetInt64();
+
+  // The agent comes back: its samples are kept, and the ended lease bills nothing more.
+  const long long rows_before = stored_samples(cheap.id);
+  cheap_agent.start();
+  std::this_thread::sleep_for(2500ms);
+  cheap_agent.stop();
+  EXPECT_GT(stored_samples(cheap.id), rows_before);
+  EXPECT_EQ(leases(buyer_key)["leases"][1]["charged_micros"].GetInt64(), final_charge);
+  EXPECT_NE(metric_line("spotgrid_metering_interruptions_total"),
+            "spotgrid_metering_interruptions_total 0");
+  spare_agent.stop();
+}
+
+}  // namespace
+}  // namespace spotgrid::gateway
