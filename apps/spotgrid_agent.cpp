@@ -26,11 +26,12 @@ void on_signal(int) {
 }
 
 int usage(const char* problem) {
-  std::fprintf(stderr,
-               "spotgrid-agent: %s\nusage: spotgrid-agent --node N --spool DIR "
-               "[--server HOST:PORT] [--source nvml|simulated] [--cards N] [--seed S] [--seconds T] "
-               "[--max-spool-bytes B]   (key in SPOTGRID_AGENT_KEY)\n",
-               problem);
+  std::fprintf(
+      stderr,
+      "spotgrid-agent: %s\nusage: spotgrid-agent --node N --spool DIR "
+      "[--server HOST:PORT] [--source nvml|simulated] [--cards N] [--seed S] [--seconds T] "
+      "[--max-spool-bytes B]   (key in SPOTGRID_AGENT_KEY)\n",
+      problem);
   return 2;
 }
 
@@ -68,7 +69,7 @@ int main(int argc, char** argv) {
     const char* value = argv[i + 1];
     bool ok = true;
     if (flag == "--node") {
-      ok = number(value, 1, 1ULL << 40, node);
+      ok = number(value, 1, ~0ULL, node);
     } else if (flag == "--cards") {
       ok = number(value, 1, 64, cards);
     } else if (flag == "--seed") {

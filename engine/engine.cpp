@@ -169,8 +169,8 @@ std::vector<LeaseView> Engine::billable_leases() const {
 std::optional<NodeView> Engine::node(NodeId id) const {
   const NodeRec* node = state_->nodes.find(id);
   if (!node) return std::nullopt;
-  return NodeView{id,         node->supplier, node->pool,       node->region,
-                  node->cards, node->cu,      node->reliability};
+  return NodeView{id,          node->supplier, node->pool,       node->region,
+                  node->cards, node->cu,       node->reliability};
 }
 
 BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {

@@ -96,9 +96,10 @@ void credit_back(State& state, LeaseId id, LeaseRec& lease, UnixSeconds billable
   const std::int64_t ceiling =
       state.tariffs.weighted_bp_seconds(lease.region, lease.start, billable_end);
   if (lease.weighted_settled <= ceiling) return;
-  const Micros charged_total = std::min(charge_for(lease.cards, lease.price, ceiling), lease.charged);
-  const Micros fee_total = static_cast<Micros>(Int128{charged_total} *
-                                               state.config.platform_fee_bp / kBasisPointsOne);
+  const Micros charged_total =
+      std::min(charge_for(lease.cards, lease.price, ceiling), lease.charged);
+  const Micros fee_total =
+      static_cast<Micros>(Int128{charged_total} * state.config.platform_fee_bp / kBasisPointsOne);
   const Micros credit = lease.charged - charged_total;
   const Micros fee_credit = std::max<Micros>(lease.fee_charged - fee_total, 0);
   if (credit == 0) return;

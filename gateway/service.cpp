@@ -268,17 +268,16 @@ struct Service::Impl {
       refused.headers.emplace_back("Allow", "POST");
       return done(std::move(refused));
     }
-    if (settings.metering_secret.empty())
-      return done(error_response(503, "unavailable", "metering is not configured on this server"));
     const std::string_view signature = request.header("X-Spotgrid-Signature");
     if (signature.empty()) {
       return done(error_response(401, "bad_signature", "send X-Spotgrid-Signature: <hex HMAC>",
                                  "X-Spotgrid-Signature"));
     }
-    ingest.submit(signature, std::move(request.body),
-                  [done = std::move(done)](ingest::IngestReply&& reply) {
-                    done(ingest_response(reply));
-                  });
+    if (settings.metering_secret.empty())
+      return done(error_response(503, "unavailable", "metering is not configured on this server"));
+    ingest.submit(
+        signature, std::move(request.body),
+        [done = std::move(done)](ingest::IngestReply&& reply) { done(ingest_response(reply)); });
   }
 
   void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
@@ -523,10 +522,11 @@ struct Service::Impl {
 };
 
 std::vector<std::pair<std::string, std::string>> served_routes() {
-  std::vector<std::pair<std::string, std::string>> routes = {
-      {"GET", "/healthz"},    {"GET", "/readyz"},
-      {"GET", "/metrics"},    {"GET", "/v1/stream"},
-      {"POST", std::string(kMeteringPath)}};
+  std::vector<std::pair<std::string, std::string>> routes = {{"GET", "/healthz"},
+                                                             {"GET", "/readyz"},
+                                                             {"GET", "/metrics"},
+                                                             {"GET", "/v1/stream"},
+                                                             {"POST", std::string(kMeteringPath)}};
   for (auto& route : v1_routes())
     routes.push_back(std::move(route));
   return routes;

@@ -48,24 +48,24 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   node.pool = *pool_index;
   node.region = *region_index;
   node.cards = static_cast<std::uint16_t>(*cards);
-  submit_then(api.market, node, std::move(respond), "the market refused the node",
-              [&secret = api.metering_secret,
-               measured_cu = node.measured_cu != 0
-                                 ? node.measured_cu
-                                 : api.setup.catalog.model(node.pool).compute_units](
-                  const ledger::Completion& done) {
-                const auto* registered = first_event<engine::NodeRegistered>(done);
-                const NodeId id = registered == nullptr ? 0 : registered->node;
-                return json(201, [&](Writer& w) {
-                  field(w, "node_id", id);
-                  field(w, "cards", registered == nullptr ? 0 : registered->cards);
-                  field(w, "measured_cu_milli", measured_cu);
-                  // What the node's agent signs its batches with (spotgrid-agent's
-                  // SPOTGRID_AGENT_KEY); derived, so it can be asked for again.
-                  if (!secret.empty()) field(w, "agent_key", metering::node_key(secret, id));
-                  field(w, "command_seq", done.command_seq);
-                });
-              });
+  submit_then(
+      api.market, node, std::move(respond), "the market refused the node",
+      [&secret = api.metering_secret,
+       measured_cu = node.measured_cu != 0 ? node.measured_cu
+                                           : api.setup.catalog.model(node.pool).compute_units](
+          const ledger::Completion& done) {
+        const auto* registered = first_event<engine::NodeRegistered>(done);
+        const NodeId id = registered == nullptr ? 0 : registered->node;
+        return json(201, [&](Writer& w) {
+          field(w, "node_id", id);
+          field(w, "cards", registered == nullptr ? 0 : registered->cards);
+          field(w, "measured_cu_milli", measured_cu);
+          // What the node's agent signs its batches with (spotgrid-agent's
+          // SPOTGRID_AGENT_KEY); derived, so it can be asked for again.
+          if (!secret.empty()) field(w, "agent_key", metering::node_key(secret, id));
+          field(w, "command_seq", done.command_seq);
+        });
+      });
 }
 
 void add_listing(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {

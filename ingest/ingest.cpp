@@ -38,7 +38,8 @@ std::string sample_field(std::int64_t sample, const std::string& field) {
 
 // The first second of the month holding `second` (UTC), and of the next one.
 std::pair<UnixSeconds, UnixSeconds> month_of(UnixSeconds second) {
-  const auto day = std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{second}});
+  const auto day =
+      std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{second}});
   const std::chrono::year_month_day date{day};
   const std::chrono::year_month first = date.year() / date.month();
   const auto begin = std::chrono::sys_days{first / 1};
@@ -48,8 +49,8 @@ std::pair<UnixSeconds, UnixSeconds> month_of(UnixSeconds second) {
 }
 
 std::string partition_name(UnixSeconds month_begin) {
-  const std::chrono::year_month_day date{
-      std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{month_begin}})};
+  const std::chrono::year_month_day date{std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_seconds{std::chrono::seconds{month_begin}})};
   char name[32];
   std::snprintf(name, sizeof name, "usage_samples_%04d_%02u", static_cast<int>(date.year()),
                 static_cast<unsigned>(date.month()));
@@ -91,7 +92,7 @@ struct Ingest::Impl {
   std::mutex queue_mutex;
   std::condition_variable queue_wake;  // the writer's
   std::condition_variable meter_wake;  // the meter thread's, at stop
-  std::deque<PendingBatch> queue;  // bounded by options.queue_batches
+  std::deque<PendingBatch> queue;      // bounded by options.queue_batches
   bool stopping = false;
 
   std::mutex nodes_mutex;
@@ -154,10 +155,10 @@ struct Ingest::Impl {
       const auto index = static_cast<std::int64_t>(i);
       if (s.card_index >= view->cards) {
         count([](IngestCounters& c) { ++c.rejected_foreign_card; });
-        return refusal(403, "foreign_card",
-                       "node " + std::to_string(node) + " has " + std::to_string(view->cards) +
-                           " cards",
-                       sample_field(index, "card_index"));
+        return refusal(
+            403, "foreign_card",
+            "node " + std::to_string(node) + " has " + std::to_string(view->cards) + " cards",
+            sample_field(index, "card_index"));
       }
       if (s.second < now - options.max_sample_age || s.second > now + options.max_sample_lead) {
         count([](IngestCounters& c) { ++c.rejected_invalid; });
@@ -201,7 +202,8 @@ struct Ingest::Impl {
     for (const auto& row : txn.exec("SELECT node, last_seq FROM usage_nodes"))
       last_seq[row[0].as<std::uint64_t>()] = row[1].as<std::uint64_t>();
     for (const auto& row : txn.exec("SELECT node, card_index, card_uuid FROM node_cards"))
-      card_uuids[{row[0].as<std::uint64_t>(), row[1].as<std::uint32_t>()}] = row[2].as<std::string>();
+      card_uuids[{row[0].as<std::uint64_t>(), row[1].as<std::uint32_t>()}] =
+          row[2].as<std::string>();
   }
 
   void ensure_partitions(pqxx::connection& connection,
@@ -255,12 +257,11 @@ struct Ingest::Impl {
              const std::map<CardKey, std::string>& bound) {
     pqxx::work txn(connection);
     {
-      pqxx::stream_to rows(txn, "usage_samples",
-                           std::vector<std::string>{"node", "seq", "second", "card_index",
-                                                    "card_uuid", "lease", "healthy",
-                                                    "utilization_pct", "memory_used", "power_mw",
-                                                    "energy_mj", "temperature_c",
-                                                    "ecc_uncorrected", "xids"});
+      pqxx::stream_to rows(
+          txn, "usage_samples",
+          std::vector<std::string>{"node", "seq", "second", "card_index", "card_uuid", "lease",
+                                   "healthy", "utilization_pct", "memory_used", "power_mw",
+                                   "energy_mj", "temperature_c", "ecc_uncorrected", "xids"});
       const std::lock_guard lock(meter_mutex);  // lease attribution
       for (const auto& samples : fresh) {
         for (const metering::Sample& s : samples) {
@@ -295,7 +296,8 @@ struct Ingest::Impl {
       batch.done(refusal(503, "unavailable", std::string("storage failed: ") + error.what()));
   }
 
-  void write_group(std::unique_ptr<pqxx::connection>& connection, std::vector<PendingBatch>& group) {
+  void write_group(std::unique_ptr<pqxx::connection>& connection,
+                   std::vector<PendingBatch>& group) {
     if (!connection) {
       try {
         connection = std::make_unique<pqxx::connection>(options.conninfo);

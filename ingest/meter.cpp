@@ -114,8 +114,7 @@ void Meter::advance(LeaseMeter& meter, const NodeTrack& track, UnixSeconds now) 
   }
 }
 
-bool Meter::heartbeat_lost(const LeaseMeter& meter, const NodeTrack* track,
-                           UnixSeconds now) const {
+bool Meter::heartbeat_lost(const LeaseMeter& meter, const NodeTrack* track, UnixSeconds now) const {
   const engine::LeaseView& lease = meter.lease;
   if (track == nullptr) return false;  // a node that never reported is not metered
   for (CardMask cards = lease.card_mask; cards != 0; cards &= cards - 1) {
@@ -160,8 +159,9 @@ std::vector<CardAssignment> Meter::assignments(NodeId node) const {
     for (CardMask mask = lease.card_mask; mask != 0; mask &= mask - 1)
       cards.push_back({static_cast<std::uint32_t>(std::countr_zero(mask)), id});
   }
-  std::sort(cards.begin(), cards.end(),
-            [](const CardAssignment& a, const CardAssignment& b) { return a.card_index < b.card_index; });
+  std::sort(cards.begin(), cards.end(), [](const CardAssignment& a, const CardAssignment& b) {
+    return a.card_index < b.card_index;
+  });
   return cards;
 }
 

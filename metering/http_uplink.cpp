@@ -37,9 +37,9 @@ UplinkAnswer read_answer(unsigned status, const std::string& body) {
   }
   rapidjson::Document document;
   document.Parse(body.c_str(), body.size());
-  if (document.HasParseError() || !document.IsObject() ||
-      !document.HasMember("acknowledged_seq") || !document["acknowledged_seq"].IsUint64() ||
-      !document.HasMember("assignments") || !document["assignments"].IsArray()) {
+  if (document.HasParseError() || !document.IsObject() || !document.HasMember("acknowledged_seq") ||
+      !document["acknowledged_seq"].IsUint64() || !document.HasMember("assignments") ||
+      !document["assignments"].IsArray()) {
     return unreachable("the server's answer is not an acknowledgement: " + body);
   }
   answer.kind = UplinkAnswer::Kind::kStored;

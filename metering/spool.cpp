@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <filesystem>
 
 #include <cerrno>
 #include <charconv>
@@ -62,6 +63,9 @@ void replace_file(const std::string& directory, const std::string& path,
 
 Spool::Spool(std::string directory, std::uint64_t max_bytes)
     : directory_(std::move(directory)), max_bytes_(max_bytes) {
+  std::error_code error;
+  std::filesystem::create_directories(directory_, error);
+  if (error) throw std::runtime_error("cannot create " + directory_ + ": " + error.message());
   load();
 }
 

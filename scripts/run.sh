@@ -2,7 +2,7 @@
 # The main job: a private PostgreSQL on 127.0.0.1 (data kept in build/run-pg
 # between runs) and a private Redis (build/run-redis), spotgridd in front of them, and a demo market seeded through the
 # API (suppliers with nodes and listings in several regions and GPU models, a
-# funded buyer). Prints the buyer's API key and curl examples, then serves until
+# simulated metering agent per node, a funded buyer). Prints the buyer's API key and curl examples, then serves until
 # Ctrl-C, which drains spotgridd and stops PostgreSQL and Redis.
 #
 #   scripts/run.sh            the server with the demo market (port 8080, or $SPOTGRID_LISTEN_PORT)
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh >/dev/null
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target spotgrid-demo spotgridd -j "$(nproc)"
+cmake --build build/release --target spotgrid-demo spotgridd spotgrid-agent -j "$(nproc)"
 
 if [[ "${1:-}" == "--memory" ]]; then
   shift
@@ -23,7 +23,9 @@ fi
 
 state=build/run-pg
 server_pid=""
+agent_pids=()
 cleanup() {
+  for pid in "${agent_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -43,6 +45,7 @@ fi
 
 hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 operator_key="sg_$(hex 8)_$(hex 32)"
+metering_secret=${SPOTGRID_METERING_SECRET:-$(hex 32)}
 port=${SPOTGRID_LISTEN_PORT:-8080}
 base="http://127.0.0.1:$port"
 
@@ -50,7 +53,7 @@ redis_port=$(./scripts/redis.sh start build/run-redis)
 echo "Redis: 127.0.0.1:$redis_port"
 
 SPOTGRID_POSTGRES_CONNINFO="$conninfo" SPOTGRID_AUTH_OPERATOR_KEY="$operator_key" \
-  SPOTGRID_REDIS_PORT="$redis_port" SPOTGRID_LISTEN_PORT="$port" build/release/apps/spotgridd --config config/spotgridd.json &
+  SPOTGRID_METERING_SECRET="$metering_secret" SPOTGRID_REDIS_PORT="$redis_port" SPOTGRID_LISTEN_PORT="$port" build/release/apps/spotgridd --config config/spotgridd.json &
 server_pid=$!
 
 for _ in $(seq 1 150); do
@@ -73,8 +76,14 @@ for supplier in "north-lab:eu-west" "dc-east:us-east" "coast:us-west"; do
   region=${supplier##*:}
   key=$(new_account "$name" supplier | field api_key)
   for model in H100-SXM-80G A100-80G L40S-48G; do
-    node=$(post "$key" /v1/nodes "{\"pool\": \"$model\", \"region\": \"$region\", \"cards\": 8}" |
-      field node_id)
+    registered=$(post "$key" /v1/nodes "{\"pool\": \"$model\", \"region\": \"$region\", \"cards\": 8}")
+    node=$(echo "$registered" | field node_id)
+    # The node's metering agent, on simulated cards: leases on it are billed by the second.
+    mkdir -p build/run-agents
+    SPOTGRID_AGENT_KEY=$(echo "$registered" | field agent_key) build/release/apps/spotgrid-agent \
+      --node "$node" --spool "build/run-agents/$node" --server "127.0.0.1:$port" \
+      --source simulated --cards 8 --seed "$node" >/dev/null 2>"build/run-agents/$node.log" &
+    agent_pids+=($!)
     price=$((1000000 + RANDOM % 2000000))
     post "$key" /v1/listings "{\"node_id\": $node, \"cards\": 8, \"reserve_micros_per_card_hour\": $price,
       \"available_from\": $((now - 60)), \"available_until\": $((now + 7 * 86400))}" >/dev/null
@@ -89,7 +98,8 @@ post "$operator_key" "/v1/accounts/$buyer_id/deposits" '{"amount_micros": 100000
 cat <<EOF
 
 spotgridd is serving $base with a demo market: 3 suppliers, 9 nodes, $listed cards listed
-in eu-west, us-east and us-west (H100-SXM-80G, A100-80G, L40S-48G).
+in eu-west, us-east and us-west (H100-SXM-80G, A100-80G, L40S-48G), each node metered
+by a simulated spotgrid-agent (leases are billed by the second; see charged_micros).
 Demo buyer (account $buyer_id, funded with 10 000 USD), API key:
 
   export KEY=$buyer_key
@@ -101,7 +111,8 @@ Try:
        -d '{"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600, "limit_micros_per_hour": 4000000}'
   curl -s -X POST $base/v1/orders -H "Authorization: Bearer \$KEY" -H "Idempotency-Key: my-order-1" \\
        -d '{"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600, "limit_micros_per_hour": 4000000}'
-  curl -s $base/metrics
+  curl -s $base/v1/leases -H "Authorization: Bearer \$KEY"
+  curl -s $base/metrics | grep metering
 
 Ctrl-C stops it.
 EOF

@@ -95,12 +95,12 @@ class MeteringApi : public ServiceHarness {
 
   void list(const std::string& supplier_key, NodeId node, int cards, long long price) {
     const UnixSeconds now = now_seconds();
-    const Reply listing = call(
-        http::verb::post, "/v1/listings", supplier_key,
-        R"({"node_id": )" + std::to_string(node) + R"(, "cards": )" + std::to_string(cards) +
-            R"(, "reserve_micros_per_card_hour": )" + std::to_string(price) +
-            R"(, "available_from": )" + std::to_string(now - 60) + R"(, "available_until": )" +
-            std::to_string(now + 7'200) + "}");
+    const Reply listing =
+        call(http::verb::post, "/v1/listings", supplier_key,
+             R"({"node_id": )" + std::to_string(node) + R"(, "cards": )" + std::to_string(cards) +
+                 R"(, "reserve_micros_per_card_hour": )" + std::to_string(price) +
+                 R"(, "available_from": )" + std::to_string(now - 60) + R"(, "available_until": )" +
+                 std::to_string(now + 7'200) + "}");
     ASSERT_EQ(listing.status, 201u) << listing.body;
   }
 
@@ -123,8 +123,9 @@ class MeteringApi : public ServiceHarness {
   long long stored_samples(NodeId node) {
     pqxx::connection connection(db_.conninfo());
     pqxx::read_transaction txn(connection);
-    return txn.exec_params1("SELECT count(*) FROM usage_samples WHERE node = $1",
-                            static_cast<long long>(node))[0]
+    return txn
+        .exec_params1("SELECT count(*) FROM usage_samples WHERE node = $1",
+                      static_cast<long long>(node))[0]
         .as<long long>();
   }
 
@@ -161,9 +162,8 @@ metering::Sample sample(NodeId node, std::uint64_t seq, std::uint32_t card, Unix
 
 TEST_F(MeteringApi, registration_answers_the_agent_key_and_takes_a_probe_report) {
   const auto supplier = account("supplier").second;
-  const Reply node = call(
-      http::verb::post, "/v1/nodes", supplier,
-      R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8,
+  const Reply node = call(http::verb::post, "/v1/nodes", supplier,
+                          R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8,
           "probe": {"device": {"name": "H100"}, "gemm": {"size": 8192, "bf16_tflops": 900.0,
                     "fp16_tflops": 910.0}, "memory_bandwidth_gbps": 3000,
                     "burn_in": {"seconds": 10.0, "passes": 5, "checked": 100, "wrong": 0, "ok": true}}})");
@@ -223,8 +223,7 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
   refused(out_of_range, 400, "invalid_batch");
   EXPECT_EQ(std::string(out_of_range.json["error"]["field"].GetString()),
             "samples[0].utilization_pct");
-  refused(post_samples({sample(node.id, 3, 0, now + 3'600)}, node.agent_key), 400,
-          "invalid_batch");
+  refused(post_samples({sample(node.id, 3, 0, now + 3'600)}, node.agent_key), 400, "invalid_batch");
   refused(post_batch(R"({"samples": []})", metering::sign(node.agent_key, R"({"samples": []})")),
           400, "invalid_batch");
   refused(post_batch("{\"samples\": [", "00"), 400, "invalid_batch");
@@ -243,8 +242,8 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
             "spotgrid_metering_batches_duplicate_total 1");
 
   // A re-send overlapping what was stored keeps only the new samples.
-  const Reply overlap = post_samples({sample(node.id, 2, 1, now - 1), sample(node.id, 3, 0, now)},
-                                     node.agent_key);
+  const Reply overlap =
+      post_samples({sample(node.id, 2, 1, now - 1), sample(node.id, 3, 0, now)}, node.agent_key);
   ASSERT_EQ(overlap.status, 200u) << overlap.body;
   EXPECT_EQ(overlap.json["samples_stored"].GetUint(), 1u);
   EXPECT_EQ(stored_samples(node.id), 3);

@@ -97,7 +97,7 @@ TEST_F(MeterTest, settles_cumulative_tariff_weighted_healthy_seconds) {
 TEST_F(MeterTest, a_second_counts_only_when_every_card_of_the_lease_was_healthy) {
   meter.reconcile({lease(1, 0b11, kFlat)});
   for (UnixSeconds s = kStart; s < kStart + 6; ++s) {
-    meter.observe(sample(s, 0, s != kStart + 2));  // card 0 unhealthy at second 2
+    meter.observe(sample(s, 0, s != kStart + 2));      // card 0 unhealthy at second 2
     if (s != kStart + 4) meter.observe(sample(s, 1));  // card 1 silent at second 4
   }
   const auto settled = only<SettleLease>(collect(kStart + 6));

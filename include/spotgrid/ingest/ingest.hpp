@@ -25,10 +25,10 @@ struct IngestOptions {
   std::string conninfo;
   std::string server_secret;  // node keys derive from it (metering::node_key)
   MeterOptions meter;
-  std::size_t queue_batches = 4'096;      // batches waiting for the writer
-  std::size_t max_commit_batches = 1'024;  // batches per group commit
+  std::size_t queue_batches = 4'096;                 // batches waiting for the writer
+  std::size_t max_commit_batches = 1'024;            // batches per group commit
   Seconds max_sample_age = Seconds{7} * 24 * 3'600;  // older samples are refused
-  Seconds max_sample_lead = 60;                       // so are samples from the future
+  Seconds max_sample_lead = 60;                      // so are samples from the future
   std::chrono::milliseconds meter_interval{1'000};
   std::function<UnixSeconds()> clock;  // default: the system clock
 };

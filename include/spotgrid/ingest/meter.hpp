@@ -82,7 +82,7 @@ class Meter {
     std::int64_t weighted_bp = 0;
     UnixSeconds last_good = 0;  // the last second every card was healthy
     UnixSeconds settled_at = 0;
-    bool dirty = false;           // totals moved since the last settlement
+    bool dirty = false;              // totals moved since the last settlement
     UnixSeconds interrupted_at = 0;  // when an InterruptLease was sent (0: not)
     bool fatal = false;              // a fatal XID stopped the frontier
     bool seen = false;               // in the latest reconcile

@@ -22,8 +22,8 @@ struct AgentStats {
   std::uint64_t samples = 0;
   std::uint64_t batches = 0;
   std::uint64_t unhealthy_samples = 0;
-  std::uint64_t batches_refused = 0;  // the spool was full
-  std::uint64_t batches_sent = 0;     // acknowledged by the server
+  std::uint64_t batches_refused = 0;   // the spool was full
+  std::uint64_t batches_sent = 0;      // acknowledged by the server
   std::uint64_t batches_rejected = 0;  // refused by the server for good (kept in rejected.log)
   std::uint64_t send_failures = 0;     // unreachable: kept for later
 };
