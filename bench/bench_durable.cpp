@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
 #include "spotgrid/sim/market_sim.hpp"
@@ -33,6 +34,9 @@
 namespace {
 
 using namespace spotgrid;
+using bench::median;
+using bench::percentile_ms;
+using bench::RunDatabase;
 using Clock = std::chrono::steady_clock;
 constexpr auto kPacingSlack = std::chrono::microseconds(200);
 
@@ -92,39 +96,6 @@ Args parse(int argc, char** argv) {
     std::exit(2);
   }
   return args;
-}
-
-// A database of the run's own, so every run starts from an empty ledger.
-class RunDatabase {
- public:
-  RunDatabase(const std::string& server, int run)
-      : server_(server), name_("spotgrid_bench_" + std::to_string(run)) {
-    pqxx::connection connection(server_);
-    pqxx::nontransaction txn(connection);
-    txn.exec("DROP DATABASE IF EXISTS " + txn.quote_name(name_) + " WITH (FORCE)");
-    txn.exec("CREATE DATABASE " + txn.quote_name(name_));
-  }
-  ~RunDatabase() {
-    try {
-      pqxx::connection connection(server_);
-      pqxx::nontransaction txn(connection);
-      txn.exec("DROP DATABASE IF EXISTS " + txn.quote_name(name_) + " WITH (FORCE)");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "drop %s: %s\n", name_.c_str(), e.what());
-    }
-  }
-  std::string conninfo() const { return server_ + " dbname=" + name_; }  // the last dbname wins
-
- private:
-  std::string server_;
-  std::string name_;
-};
-
-double percentile_ms(std::vector<std::uint32_t>& micros, double q) {
-  if (micros.empty()) return 0;
-  const auto at = static_cast<std::size_t>(q * static_cast<double>(micros.size() - 1));
-  std::nth_element(micros.begin(), micros.begin() + static_cast<std::ptrdiff_t>(at), micros.end());
-  return micros[at] / 1'000.0;
 }
 
 Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, bool paced) {
@@ -217,11 +188,6 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, boo
   result.p999_ms = percentile_ms(latencies, 0.999);
   result.max_ms = percentile_ms(latencies, 1.0);
   return result;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 void report(const char* mode, const Args& args, const std::vector<Result>& results) {

@@ -2,6 +2,8 @@
 
 #include <rapidjson/error/en.h>
 
+#include <cmath>
+
 namespace spotgrid::gateway {
 
 JsonBody::JsonBody(std::string_view text) {
@@ -61,7 +63,7 @@ std::optional<std::int64_t> JsonBody::probe_bf16_milli_tflops(const char* name) 
   if (ok == burn_in->value.MemberEnd() || !ok->value.IsBool() || !ok->value.GetBool())
     return fail(name, "the card failed its burn-in (burn_in.ok is not true)");
   // A measurement, not money: rounded to a thousandth of a TFLOP/s.
-  return static_cast<std::int64_t>(tflops->value.GetDouble() * 1'000.0 + 0.5);
+  return std::llround(tflops->value.GetDouble() * 1'000.0);
 }
 
 std::optional<std::int64_t> JsonBody::integer(const char* name, std::int64_t min,

@@ -169,7 +169,7 @@ struct Ingest::Impl {
     return std::nullopt;
   }
 
-  void submit(std::string_view signature, const std::string& body, IngestDone done) {
+  void submit(std::string_view signature, std::string_view body, IngestDone done) {
     if (!is_ready.load())
       return done(refusal(503, "unavailable", "metering is starting: keep the batch and retry"));
     auto parsed = metering::parse_batch(body);
@@ -277,12 +277,24 @@ struct Ingest::Impl {
       }
       rows.complete();
     }
+    // Every node's new high-water mark in one statement (integers only in the arrays).
+    std::string node_ids = "{";
+    std::string seqs = "{";
     for (const auto& [node, seq] : group_seq) {
-      txn.exec_params(
-          "INSERT INTO usage_nodes (node, last_seq) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE "
-          "SET last_seq = greatest(usage_nodes.last_seq, excluded.last_seq)",
-          static_cast<Int>(node), static_cast<Int>(seq));
+      if (node_ids.size() > 1) {
+        node_ids += ',';
+        seqs += ',';
+      }
+      node_ids += std::to_string(node);
+      seqs += std::to_string(seq);
     }
+    node_ids += '}';
+    seqs += '}';
+    txn.exec_params(
+        "INSERT INTO usage_nodes (node, last_seq) SELECT * FROM unnest($1::bigint[], $2::bigint[]) "
+        "ON CONFLICT (node) DO UPDATE SET last_seq = greatest(usage_nodes.last_seq, "
+        "excluded.last_seq)",
+        node_ids, seqs);
     for (const auto& [key, uuid] : bound) {
       txn.exec_params("INSERT INTO node_cards (node, card_index, card_uuid) VALUES ($1, $2, $3)",
                       static_cast<Int>(key.first), static_cast<int>(key.second), uuid);
@@ -473,7 +485,7 @@ bool Ingest::ready() const {
   return impl_->is_ready.load();
 }
 
-void Ingest::submit(std::string_view signature_hex, std::string body, IngestDone done) {
+void Ingest::submit(std::string_view signature_hex, std::string_view body, IngestDone done) {
   impl_->submit(signature_hex, body, std::move(done));
 }
 

@@ -193,8 +193,9 @@ std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view jso
   document.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
   if (document.HasParseError() || !document.IsObject())
     return BatchProblem{-1, "body", "must be a JSON object"};
-  const auto list = document.FindMember("samples");
-  if (list == document.MemberEnd() || !list->value.IsArray() || list->value.Empty() ||
+  const rapidjson::Value& root = document;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
+  const auto list = root.FindMember("samples");
+  if (list == root.MemberEnd() || !list->value.IsArray() || list->value.Empty() ||
       list->value.Size() > kMaxBatchSamples) {
     return BatchProblem{-1, "samples",
                         "must be a list of 1 to " + std::to_string(kMaxBatchSamples) + " samples"};

@@ -4,6 +4,8 @@
 #   scripts/bench.sh engine [ARGS]   in-memory matching engine (spotgrid-bench-engine)
 #   scripts/bench.sh durable [ARGS]  engine + persister + PostgreSQL (spotgrid-bench-durable),
 #                                    against a private cluster destroyed at the end
+#   scripts/bench.sh ingest [ARGS]   metering samples stored durably (spotgrid-bench-ingest),
+#                                    against a private cluster destroyed at the end
 #   scripts/bench.sh gateway SCENARIO [ARGS]
 #                                    spotgridd under spotgrid-loadtest (loadtest/SCENARIO.json:
 #                                    orders or book), with a private PostgreSQL and Redis
@@ -13,8 +15,8 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh >/dev/null
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target spotgrid-bench-engine spotgrid-bench-durable spotgridd \
-  spotgrid-loadtest -j "$(nproc)"
+cmake --build build/release --target spotgrid-bench-engine spotgrid-bench-durable \
+  spotgrid-bench-ingest spotgridd spotgrid-loadtest -j "$(nproc)"
 
 what=${1:-all}
 [[ $# -gt 0 ]] && shift
@@ -27,6 +29,12 @@ if [[ "$what" == durable || "$what" == all ]]; then
   trap './scripts/pg.sh destroy "$state" >/dev/null' EXIT
   conninfo=$(./scripts/pg.sh start "$state")
   build/release/bench/spotgrid-bench-durable --config config --conninfo "$conninfo" "$@"
+fi
+if [[ "$what" == ingest ]]; then
+  state=build/bench-pg
+  trap './scripts/pg.sh destroy "$state" >/dev/null' EXIT
+  conninfo=$(./scripts/pg.sh start "$state")
+  build/release/bench/spotgrid-bench-ingest --config config --conninfo "$conninfo" "$@"
 fi
 if [[ "$what" == gateway ]]; then
   scenario=${1:?usage: bench.sh gateway orders|book [ARGS]}

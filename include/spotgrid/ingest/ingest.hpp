@@ -74,7 +74,7 @@ class Ingest {
   bool ready() const;
   // `signature_hex` signs `body` under the node's key. `done` runs exactly
   // once, on the calling thread (refusals) or the writer thread.
-  void submit(std::string_view signature_hex, std::string body, IngestDone done);
+  void submit(std::string_view signature_hex, std::string_view body, IngestDone done);
   IngestCounters counters() const;
 
   struct Impl;

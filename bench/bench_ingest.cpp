@@ -1,0 +1,263 @@
+// spotgrid-bench-ingest: metering samples stored durably per second through
+// the server's ingest (signature check, de-duplication, COPY in group commits,
+// the meter), against PostgreSQL with fsync on.
+//
+// Nodes are registered first; then signed batches (one node's cards for one
+// second, as an agent sends them) are submitted with up to --inflight batches
+// outstanding. A sample counts once its batch is acknowledged, i.e. committed.
+// Batches are signed before the clock starts: the agent's cost, not the server's.
+//
+// Usage: spotgrid-bench-ingest --conninfo "host=... dbname=postgres" [--config DIR]
+//          [--seconds S] [--runs R] [--nodes N] [--cards C] [--inflight K]
+// Prints one JSON object: the median over R runs.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "bench_support.hpp"
+#include "spotgrid/engine/config.hpp"
+#include "spotgrid/ingest/ingest.hpp"
+#include "spotgrid/ledger/durable_market.hpp"
+
+namespace {
+
+using namespace spotgrid;
+using Clock = std::chrono::steady_clock;
+constexpr const char* kSecret = "bench-ingest-secret-0123456789";
+
+struct Args {
+  std::string conninfo;
+  std::string config = "config";
+  double seconds = 10;
+  int runs = 3;
+  std::uint32_t nodes = 2'000;
+  std::uint32_t cards = 8;
+  std::uint32_t inflight = 2'048;
+};
+
+struct Result {
+  double samples_per_s = 0;
+  double ack_p50_ms = 0;
+  double ack_p99_ms = 0;
+  std::uint64_t samples = 0;
+  std::uint64_t refused = 0;
+};
+
+Args parse(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view flag = argv[i];
+    const std::string value = argv[i + 1];
+    try {
+      if (flag == "--conninfo") {
+        args.conninfo = value;
+      } else if (flag == "--config") {
+        args.config = value;
+      } else if (flag == "--seconds") {
+        args.seconds = std::stod(value);
+      } else if (flag == "--runs") {
+        args.runs = std::stoi(value);
+      } else if (flag == "--nodes") {
+        args.nodes = static_cast<std::uint32_t>(std::stoul(value));
+      } else if (flag == "--cards") {
+        args.cards = static_cast<std::uint32_t>(std::stoul(value));
+      } else if (flag == "--inflight") {
+        args.inflight = static_cast<std::uint32_t>(std::stoul(value));
+      } else {
+        std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+        std::exit(2);
+      }
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "%s: not a number: %s\n", argv[i], value.c_str());
+      std::exit(2);
+    }
+  }
+  if (!(args.seconds > 0) || args.runs < 1 || args.nodes < 1 || args.cards < 1 ||
+      args.cards > 64 || args.inflight < 1 || args.conninfo.empty()) {
+    std::fprintf(stderr,
+                 "usage: spotgrid-bench-ingest --conninfo CONNINFO [--seconds S>0] [--runs R>0] "
+                 "[--nodes N>0] [--cards 1..64] [--inflight K>0]\n");
+    std::exit(2);
+  }
+  return args;
+}
+
+UnixSeconds wall_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct SignedBatch {
+  std::string signature;
+  std::string body;
+};
+
+// Enough batches for `seconds` at a generous rate: node-seconds, oldest first.
+std::vector<SignedBatch> make_batches(const std::vector<NodeId>& nodes, std::uint32_t cards,
+                                      std::size_t count) {
+  std::vector<SignedBatch> batches;
+  batches.reserve(count);
+  std::vector<std::string> keys;
+  keys.reserve(nodes.size());
+  for (const NodeId node : nodes)
+    keys.push_back(metering::node_key(kSecret, node));
+  const UnixSeconds first_second = wall_seconds() - static_cast<UnixSeconds>(count / nodes.size()) - 5;
+  std::vector<metering::Sample> samples(cards);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t n = i % nodes.size();
+    const auto second = first_second + static_cast<UnixSeconds>(i / nodes.size());
+    for (std::uint32_t card = 0; card < cards; ++card) {
+      metering::Sample& s = samples[card];
+      s.node = nodes[n];
+      s.seq = (i / nodes.size()) * cards + card + 1;
+      s.second = second;
+      s.card_index = card;
+      s.card_uuid = "GPU-bench-" + std::to_string(n) + "-" + std::to_string(card);
+      s.healthy = true;
+      s.utilization_pct = static_cast<std::uint32_t>((i + card) % 101);
+      s.memory_used_bytes = std::uint64_t{40} << 30;
+      s.power_mw = 550'000;
+      s.energy_mj = 550'000;
+      s.temperature_c = 64;
+    }
+    SignedBatch batch;
+    batch.body = metering::batch_json(samples);
+    batch.signature = metering::sign(keys[n], batch.body);
+    batches.push_back(std::move(batch));
+  }
+  return batches;
+}
+
+Result run_once(const Args& args, const ledger::MarketSetup& setup, int run) {
+  bench::RunDatabase db(args.conninfo, run);
+  ledger::MarketOptions options;
+  options.conninfo = db.conninfo();
+  options.setup = setup;
+  ledger::DurableMarket market(std::move(options));
+  market.start();
+  if (!market.wait_ready(std::chrono::seconds(60))) {
+    std::fprintf(stderr, "market not ready: %s\n", market.status().last_error.c_str());
+    std::exit(1);
+  }
+  std::vector<engine::CommandBody> registrations;
+  registrations.reserve(1 + args.nodes);
+  for (std::uint32_t i = 0; i < args.nodes; ++i) {
+    registrations.emplace_back(
+        engine::RegisterNode{1, 0, 0, 0, static_cast<std::uint16_t>(args.cards), 0, 10'000});
+  }
+  std::vector<NodeId> nodes;
+  nodes.reserve(args.nodes);
+  for (const ledger::Completion& done : market.submit_all(registrations)) {
+    for (const engine::Event& event : done.events)
+      if (const auto* node = std::get_if<engine::NodeRegistered>(&event.body))
+        nodes.push_back(node->node);
+  }
+  if (nodes.size() != args.nodes) {
+    std::fprintf(stderr, "registered %zu of %u nodes\n", nodes.size(), args.nodes);
+    std::exit(1);
+  }
+
+  ingest::IngestOptions ingest_options;
+  ingest_options.conninfo = db.conninfo();
+  ingest_options.server_secret = kSecret;
+  ingest_options.queue_batches = args.inflight;
+  ingest::Ingest ingest(ingest_options, market, setup.tariffs);
+  ingest.start();
+  while (!ingest.ready())
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  // Up to 250 000 samples/s of batches: more than this machine stores.
+  const auto count = static_cast<std::size_t>(250'000.0 * args.seconds / args.cards);
+  const std::vector<SignedBatch> batches = make_batches(nodes, args.cards, count);
+
+  std::mutex mutex;
+  std::condition_variable room;
+  std::uint32_t inflight = 0;
+  std::vector<std::uint32_t> latencies;
+  latencies.reserve(batches.size());
+  std::uint64_t stored = 0;
+  std::uint64_t refused = 0;
+  const Clock::time_point begin = Clock::now();
+  const auto end = begin + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(args.seconds));
+  for (const SignedBatch& batch : batches) {
+    if (Clock::now() >= end) break;
+    {
+      std::unique_lock lock(mutex);
+      room.wait(lock, [&] { return inflight < args.inflight; });
+      ++inflight;
+    }
+    const Clock::time_point sent = Clock::now();
+    ingest.submit(batch.signature, batch.body, [&, sent](ingest::IngestReply&& reply) {
+      const auto micros =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
+      const std::lock_guard lock(mutex);
+      if (reply.status == 200) {
+        stored += reply.samples_stored;
+        latencies.push_back(static_cast<std::uint32_t>(micros));
+      } else {
+        ++refused;
+      }
+      --inflight;
+      room.notify_one();
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    room.wait(lock, [&] { return inflight == 0; });
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  ingest.stop();
+  market.stop();
+
+  Result result;
+  result.samples = stored;
+  result.refused = refused;
+  result.samples_per_s = static_cast<double>(stored) / elapsed;
+  result.ack_p50_ms = bench::percentile_ms(latencies, 0.50);
+  result.ack_p99_ms = bench::percentile_ms(latencies, 0.99);
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  auto catalog = engine::load_catalog_file(args.config + "/gpus.json");
+  auto tariffs = engine::load_tariffs_file(args.config + "/tariffs.json");
+  if (!catalog || !tariffs) {
+    std::fprintf(stderr, "config: %s\n",
+                 (!catalog ? catalog.error() : tariffs.error()).problem.c_str());
+    return 1;
+  }
+  const ledger::MarketSetup setup{std::move(catalog).value(), std::move(tariffs).value(), {}};
+  std::vector<Result> results;
+  for (int run = 0; run < args.runs; ++run) {
+    results.push_back(run_once(args, setup, run));
+    std::fprintf(stderr, "run %d: %.0f samples/s\n", run, results.back().samples_per_s);
+  }
+  const auto field = [&](auto member) {
+    std::vector<double> values;
+    values.reserve(results.size());
+    for (const Result& r : results)
+      values.push_back(static_cast<double>(r.*member));
+    return bench::median(values);
+  };
+  std::printf(
+      "{\"bench\":\"ingest\",\"runs\":%zu,\"seconds\":%.0f,\"nodes\":%u,\"cards_per_batch\":%u,"
+      "\"inflight_batches\":%u,\"samples_per_s\":%.0f,\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,"
+      "\"samples\":%.0f,\"refused\":%.0f}\n",
+      results.size(), args.seconds, args.nodes, args.cards, args.inflight,
+      field(&Result::samples_per_s), field(&Result::ack_p50_ms), field(&Result::ack_p99_ms),
+      field(&Result::samples), field(&Result::refused));
+  return 0;
+}

@@ -1,0 +1,51 @@
+#pragma once
+// What the durable benchmarks share: a fresh database per run, percentiles and
+// the median of runs.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace spotgrid::bench {
+
+// A database of the run's own, so every run starts from an empty ledger.
+class RunDatabase {
+ public:
+  RunDatabase(const std::string& server, int run)
+      : server_(server), name_("spotgrid_bench_" + std::to_string(run)) {
+    pqxx::connection connection(server_);
+    pqxx::nontransaction txn(connection);
+    txn.exec("DROP DATABASE IF EXISTS " + txn.quote_name(name_) + " WITH (FORCE)");
+    txn.exec("CREATE DATABASE " + txn.quote_name(name_));
+  }
+  ~RunDatabase() {
+    try {
+      pqxx::connection connection(server_);
+      pqxx::nontransaction txn(connection);
+      txn.exec("DROP DATABASE IF EXISTS " + txn.quote_name(name_) + " WITH (FORCE)");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "drop %s: %s\n", name_.c_str(), e.what());
+    }
+  }
+  std::string conninfo() const { return server_ + " dbname=" + name_; }  // the last dbname wins
+
+ private:
+  std::string server_;
+  std::string name_;
+};
+
+inline double percentile_ms(std::vector<std::uint32_t>& micros, double q) {
+  if (micros.empty()) return 0;
+  const auto at = static_cast<std::size_t>(q * static_cast<double>(micros.size() - 1));
+  std::nth_element(micros.begin(), micros.begin() + static_cast<std::ptrdiff_t>(at), micros.end());
+  return micros[at] / 1'000.0;
+}
+
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace spotgrid::bench
