@@ -80,8 +80,8 @@ Args parse(int argc, char** argv) {
       std::exit(2);
     }
   }
-  if (!(args.seconds > 0) || args.runs < 1 || args.nodes < 1 || args.cards < 1 ||
-      args.cards > 64 || args.inflight < 1 || args.conninfo.empty()) {
+  if (!(args.seconds > 0) || args.runs < 1 || args.nodes < 1 || args.cards < 1 || args.cards > 64 ||
+      args.inflight < 1 || args.conninfo.empty()) {
     std::fprintf(stderr,
                  "usage: spotgrid-bench-ingest --conninfo CONNINFO [--seconds S>0] [--runs R>0] "
                  "[--nodes N>0] [--cards 1..64] [--inflight K>0]\n");
@@ -110,7 +110,8 @@ std::vector<SignedBatch> make_batches(const std::vector<NodeId>& nodes, std::uin
   keys.reserve(nodes.size());
   for (const NodeId node : nodes)
     keys.push_back(metering::node_key(kSecret, node));
-  const UnixSeconds first_second = wall_seconds() - static_cast<UnixSeconds>(count / nodes.size()) - 5;
+  const UnixSeconds first_second =
+      wall_seconds() - static_cast<UnixSeconds>(count / nodes.size()) - 5;
   std::vector<metering::Sample> samples(cards);
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t n = i % nodes.size();

@@ -193,7 +193,8 @@ std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view jso
   document.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
   if (document.HasParseError() || !document.IsObject())
     return BatchProblem{-1, "body", "must be a JSON object"};
-  const rapidjson::Value& root = document;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
+  const rapidjson::Value& root =
+      document;  // const iterators: RapidJSON 1.1's are ambiguous in C++20
   const auto list = root.FindMember("samples");
   if (list == root.MemberEnd() || !list->value.IsArray() || list->value.Empty() ||
       list->value.Size() > kMaxBatchSamples) {

@@ -1,6 +1,7 @@
 // spotgridd as a process against the suite's PostgreSQL: it becomes ready,
 // serves the operational routes, refuses a bad configuration naming the
-// setting, and drains and exits 0 on SIGTERM.
+// setting, drains and exits 0 on SIGTERM, and loses no acknowledged metering
+// sample to SIGKILL.
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -9,9 +10,16 @@
 #include <csignal>
 #include <thread>
 
+#include <rapidjson/document.h>
+
+#include <atomic>
+#include <pqxx/pqxx>
+
 #include "child_process.hpp"
 #include "http_client.hpp"
 #include "pg_harness.hpp"
+#include "spotgrid/gateway/auth.hpp"
+#include "spotgrid/metering/sample.hpp"
 
 namespace spotgrid::gateway {
 namespace {
@@ -76,6 +84,133 @@ TEST(Spotgridd, RefusesABadConfigurationNamingTheSetting) {
   testing::ChildProcess server({SPOTGRIDD, "--config", kConfig}, env);
   const int status = server.wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << "status " << status;
+}
+
+std::uint16_t port_of(testing::ChildProcess& server) {
+  const auto line = server.read_line(Clock::now() + 30s);
+  if (!line || line->rfind(':') == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+}
+
+bool wait_ready(std::uint16_t port) {
+  for (int i = 0; i < 300; ++i) {
+    if (get(port, "/readyz").status == 200) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+// One sample per batch: sequence `seq` of `node`, signed with its key.
+std::pair<std::string, std::string> signed_batch(NodeId node, const std::string& key,
+                                                 std::uint64_t seq) {
+  metering::Sample s;
+  s.node = node;
+  s.seq = seq;
+  s.second = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count() -
+             60;
+  s.card_index = static_cast<std::uint32_t>(seq % 4);
+  s.card_uuid = "GPU-kill-" + std::to_string(seq % 4);
+  s.healthy = true;
+  std::string body = metering::batch_json({s});
+  std::string signature = metering::sign(key, body);
+  return {std::move(body), std::move(signature)};
+}
+
+testing::HttpReply post_batch(std::uint16_t port,
+                              const std::pair<std::string, std::string>& batch) {
+  return testing::http_call(port, testing::HttpCall{"POST",
+                                                    "/v1/metering/batches",
+                                                    "",
+                                                    batch.first,
+                                                    {{"X-Spotgrid-Signature", batch.second}},
+                                                    false});
+}
+
+TEST(Spotgridd, NoAcknowledgedSampleIsLostToSigkill) {
+  testing::TestDatabase db;
+  const ApiKey operator_key = generate_api_key();
+  auto env = environment(db.conninfo());
+  env.emplace("SPOTGRID_METERING_SECRET", "sigkill-test-secret-0123456789");
+  env.emplace("SPOTGRID_AUTH_OPERATOR_KEY", operator_key.token());
+  auto server = std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
+  std::uint16_t port = port_of(*server);
+  ASSERT_NE(port, 0) << "spotgridd printed no port";
+  ASSERT_TRUE(wait_ready(port));
+
+  rapidjson::Document supplier;
+  supplier.Parse(testing::http_call(port, "POST", "/v1/accounts", operator_key.token(),
+                                    R"({"name": "racks", "role": "supplier"})")
+                     .body.c_str());
+  ASSERT_TRUE(supplier.IsObject() && supplier.HasMember("api_key"));
+  rapidjson::Document node;
+  node.Parse(testing::http_call(port, "POST", "/v1/nodes", supplier["api_key"].GetString(),
+                                R"({"pool": "A100-80G", "region": "eu-west", "cards": 4})")
+                 .body.c_str());
+  ASSERT_TRUE(node.IsObject() && node.HasMember("agent_key"));
+  const NodeId node_id = node["node_id"].GetUint64();
+  const std::string key = node["agent_key"].GetString();
+
+  // An agent sends batch after batch; the server is killed in the middle.
+  std::atomic<std::uint64_t> acknowledged{0};
+  std::atomic<bool> stop{false};
+  std::thread agent([&] {
+    for (std::uint64_t seq = 1; !stop; ++seq) {
+      testing::HttpReply reply;
+      try {
+        reply = post_batch(port, signed_batch(node_id, key, seq));
+      } catch (const std::exception&) {
+        break;  // the connection died with the server: not acknowledged
+      }
+      if (reply.status == 200) {
+        acknowledged = seq;
+      } else if (reply.status == 503) {
+        --seq;  // metering still starting: the same batch again
+      } else {
+        break;  // the server is gone
+      }
+    }
+  });
+  std::this_thread::sleep_for(2s);
+  server->signal(SIGKILL);
+  server->wait();
+  stop = true;
+  agent.join();
+  ASSERT_GT(acknowledged.load(), 10u) << "too few batches went through to test anything";
+
+  // Every acknowledged sequence is stored, once.
+  {
+    pqxx::connection connection(db.conninfo());
+    pqxx::read_transaction txn(connection);
+    const auto row = txn.exec_params1(
+        "SELECT count(*), count(DISTINCT seq), coalesce(max(seq), 0) FROM usage_samples "
+        "WHERE node = $1",
+        static_cast<long long>(node_id));
+    EXPECT_EQ(row[0].as<long long>(), row[1].as<long long>()) << "a sequence stored twice";
+    EXPECT_GE(row[2].as<std::uint64_t>(), acknowledged.load());
+    const auto contiguous = txn.exec_params1(
+        "SELECT count(DISTINCT seq) FROM usage_samples WHERE node = $1 AND seq <= $2",
+        static_cast<long long>(node_id), static_cast<long long>(acknowledged.load()));
+    EXPECT_EQ(contiguous[0].as<std::uint64_t>(), acknowledged.load());
+  }
+
+  // Restarted, the server knows them: a re-send of the last is a duplicate.
+  server = std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
+  port = port_of(*server);
+  ASSERT_TRUE(wait_ready(port));
+  testing::HttpReply again;
+  for (int i = 0; i < 100; ++i) {
+    again = post_batch(port, signed_batch(node_id, key, acknowledged.load()));
+    if (again.status != 503) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(again.status, 200u) << again.body;
+  EXPECT_NE(again.body.find(R"("duplicate":true)"), std::string::npos) << again.body;
+  server->signal(SIGTERM);
+  server->wait();
 }
 
 }  // namespace
