@@ -34,7 +34,6 @@
 namespace {
 
 using namespace spotgrid;
-using bench::median;
 using bench::percentile_ms;
 using bench::RunDatabase;
 using Clock = std::chrono::steady_clock;
@@ -191,13 +190,7 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, boo
 }
 
 void report(const char* mode, const Args& args, const std::vector<Result>& results) {
-  const auto field = [&](auto member) {
-    std::vector<double> values;
-    values.reserve(results.size());
-    for (const Result& r : results)
-      values.push_back(static_cast<double>(r.*member));
-    return median(values);
-  };
+  const auto field = [&](auto member) { return bench::median_of(results, member); };
   std::printf(
       "{\"bench\":\"durable\",\"mode\":\"%s\",\"runs\":%zu,\"seconds\":%.0f,\"inflight\":%u,"
       "\"target_rate\":%.0f,\"commands_per_s\":%.0f,\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,"
@@ -215,14 +208,9 @@ void report(const char* mode, const Args& args, const std::vector<Result>& resul
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  auto catalog = engine::load_catalog_file(args.config + "/gpus.json");
-  auto tariffs = engine::load_tariffs_file(args.config + "/tariffs.json");
-  if (!catalog || !tariffs) {
-    std::fprintf(stderr, "config: %s\n",
-                 (!catalog ? catalog.error() : tariffs.error()).problem.c_str());
-    return 1;
-  }
-  const ledger::MarketSetup setup{std::move(catalog).value(), std::move(tariffs).value(), {}};
+  const auto loaded = bench::load_setup(args.config);
+  if (!loaded) return 1;
+  const ledger::MarketSetup& setup = *loaded;
   for (const bool paced : {false, true}) {
     std::vector<Result> results;
     results.reserve(static_cast<std::size_t>(args.runs));

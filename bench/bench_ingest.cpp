@@ -233,26 +233,15 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run) {
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  auto catalog = engine::load_catalog_file(args.config + "/gpus.json");
-  auto tariffs = engine::load_tariffs_file(args.config + "/tariffs.json");
-  if (!catalog || !tariffs) {
-    std::fprintf(stderr, "config: %s\n",
-                 (!catalog ? catalog.error() : tariffs.error()).problem.c_str());
-    return 1;
-  }
-  const ledger::MarketSetup setup{std::move(catalog).value(), std::move(tariffs).value(), {}};
+  const auto loaded = bench::load_setup(args.config);
+  if (!loaded) return 1;
+  const ledger::MarketSetup& setup = *loaded;
   std::vector<Result> results;
   for (int run = 0; run < args.runs; ++run) {
     results.push_back(run_once(args, setup, run));
     std::fprintf(stderr, "run %d: %.0f samples/s\n", run, results.back().samples_per_s);
   }
-  const auto field = [&](auto member) {
-    std::vector<double> values;
-    values.reserve(results.size());
-    for (const Result& r : results)
-      values.push_back(static_cast<double>(r.*member));
-    return bench::median(values);
-  };
+  const auto field = [&](auto member) { return bench::median_of(results, member); };
   std::printf(
       "{\"bench\":\"ingest\",\"runs\":%zu,\"seconds\":%.0f,\"nodes\":%u,\"cards_per_batch\":%u,"
       "\"inflight_batches\":%u,\"samples_per_s\":%.0f,\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,"

@@ -4,9 +4,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
+
+#include "spotgrid/engine/config.hpp"
+#include "spotgrid/ledger/recovery.hpp"
 
 namespace spotgrid::bench {
 
@@ -46,6 +50,28 @@ inline double percentile_ms(std::vector<std::uint32_t>& micros, double q) {
 inline double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
+}
+
+// The market's catalog and tariffs from `config_dir`; prints why not.
+inline std::optional<ledger::MarketSetup> load_setup(const std::string& config_dir) {
+  auto catalog = engine::load_catalog_file(config_dir + "/gpus.json");
+  auto tariffs = engine::load_tariffs_file(config_dir + "/tariffs.json");
+  if (!catalog || !tariffs) {
+    std::fprintf(stderr, "config: %s\n",
+                 (!catalog ? catalog.error() : tariffs.error()).problem.c_str());
+    return std::nullopt;
+  }
+  return ledger::MarketSetup{std::move(catalog).value(), std::move(tariffs).value(), {}};
+}
+
+// The median over runs of one field of a result struct.
+template <typename Result, typename Member>
+double median_of(const std::vector<Result>& results, Member member) {
+  std::vector<double> values;
+  values.reserve(results.size());
+  for (const Result& r : results)
+    values.push_back(static_cast<double>(r.*member));
+  return median(values);
 }
 
 }  // namespace spotgrid::bench

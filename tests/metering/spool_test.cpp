@@ -105,7 +105,15 @@ TEST_F(SpoolTest, ADamagedRecordInTheMiddleIsRefusedNotDropped) {
     std::ofstream log(dir_ + "/spool.log", std::ios::app);
     log << "garbage\n";
   }
-  EXPECT_THROW(Spool(dir_ + "/missing", 1 << 20), std::runtime_error);  // named, not created
+  // A directory that cannot be made (its parent is a file) is refused by name.
+  try {
+    Spool impossible(dir_ + "/spool.log/spool", 1 << 20);
+    FAIL() << "opened a spool under a file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("spool.log/spool"), std::string::npos) << e.what();
+  }
+  Spool created(dir_ + "/new/nested", 1 << 20);  // a missing directory is made
+  EXPECT_TRUE(created.pending(10).empty());
   try {
     Spool damaged(dir_, 1 << 20);
     FAIL() << "opened a damaged spool";
