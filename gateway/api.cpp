@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "billing_api.hpp"
 #include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
 #include "supply_api.hpp"
@@ -185,6 +186,13 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/market/{pool}/history",
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_history(api, params[0], respond);
+     }},
+    {"GET", "/v1/billing/export",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&,
+        Respond& respond) { billing_export(api, caller, request, respond); }},
+    {"GET", "/v1/ledger/trial-balance",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       ledger_trial_balance(api, caller, respond);
      }},
     {"GET", "/v1/market/{pool}/book",
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {

@@ -11,6 +11,7 @@
 #include "read_store.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
+#include "spotgrid/gateway/settings.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
 
 namespace spotgrid::gateway {
@@ -21,7 +22,7 @@ struct Api {
   const ledger::MarketSetup& setup;  // names of pools, vendors and regions
   ReadStore& reads;                  // what PostgreSQL committed
   BookCache& books;
-  const std::string& metering_secret;  // node agent keys derive from it; empty: no metering
+  const Settings& settings;
 };
 
 // Every /v1 route the server serves, as (method, path pattern).

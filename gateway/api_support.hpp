@@ -29,7 +29,7 @@ HttpResponse json(unsigned status, Fill&& fill) {
   fill(writer);
   writer.EndObject();
   return HttpResponse{
-      status, std::string(buffer.GetString(), buffer.GetSize()), "application/json", {}};
+      status, std::string(buffer.GetString(), buffer.GetSize()), "application/json", {}, {}};
 }
 
 inline void key(Writer& writer, std::string_view name) {

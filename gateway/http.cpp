@@ -49,7 +49,7 @@ HttpResponse error_response(unsigned status, std::string_view code, std::string_
   writer.EndObject();
   writer.EndObject();
   return HttpResponse{
-      status, std::string(buffer.GetString(), buffer.GetSize()), "application/json", {}};
+      status, std::string(buffer.GetString(), buffer.GetSize()), "application/json", {}, {}};
 }
 
 }  // namespace spotgrid::gateway

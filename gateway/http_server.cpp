@@ -324,10 +324,50 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void write(HttpResponse answer) {
+    if (answer.stream) return write_streamed(std::move(answer));
     response_ = to_message(std::move(answer), version_, keep_alive_);
     beast::get_lowest_layer(stream_).expires_after(options().write_timeout);
     http::async_write(stream_, response_,
                       beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
+  }
+
+  // Chunked: the header, then one piece of the source at a time.
+  void write_streamed(HttpResponse answer) {
+    source_ = std::move(answer.stream);
+    stream_header_.emplace();
+    stream_header_->version(version_);
+    stream_header_->result(answer.status);
+    stream_header_->set(http::field::content_type, answer.content_type);
+    for (const auto& [name, value] : answer.headers)
+      stream_header_->set(name, value);
+    stream_header_->keep_alive(keep_alive_);
+    stream_header_->chunked(true);
+    stream_serializer_.emplace(*stream_header_);
+    beast::get_lowest_layer(stream_).expires_after(options().write_timeout);
+    http::async_write_header(
+        stream_, *stream_serializer_,
+        beast::bind_front_handler(&Session::write_piece, this->shared_from_this()));
+  }
+
+  void write_piece(beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec) return close();
+    std::optional<std::string> piece;
+    try {
+      piece = source_->next();
+    } catch (const std::exception&) {
+      return close();  // no closing chunk: the client sees the body was cut short
+    }
+    beast::get_lowest_layer(stream_).expires_after(options().write_timeout);
+    if (!piece) {
+      source_.reset();
+      return net::async_write(
+          stream_, http::make_chunk_last(),
+          beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
+    }
+    piece_ = std::move(*piece);
+    if (piece_.empty()) return write_piece({}, 0);  // an empty chunk would end the body
+    net::async_write(stream_, http::make_chunk(net::buffer(piece_)),
+                     beast::bind_front_handler(&Session::write_piece, this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t /*bytes*/) {
@@ -342,6 +382,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  std::shared_ptr<BodySource> source_;  // a streamed answer being written
+  std::optional<http::response<http::empty_body>> stream_header_;
+  std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
+  std::string piece_;
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };

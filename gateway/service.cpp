@@ -138,7 +138,7 @@ HttpResponse ingest_response(const ingest::IngestReply& reply) {
   }
   writer.EndArray();
   writer.EndObject();
-  return HttpResponse{200, buffer.GetString(), "application/json", {}};
+  return HttpResponse{200, buffer.GetString(), "application/json", {}, {}};
 }
 
 }  // namespace
@@ -205,7 +205,7 @@ struct Service::Impl {
   IdempotencyStore idempotency;
   std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
-  Api api{market, keys, setup, reads, books, settings.metering_secret};
+  Api api{market, keys, setup, reads, books, settings};
   HttpServer server;
   std::atomic<int> in_flight{0};
   const std::vector<std::string> labels = route_labels();
@@ -255,7 +255,7 @@ struct Service::Impl {
       return done(std::move(refused));
     }
     if (path == "/healthz")
-      return done(HttpResponse{200, R"({"status":"ok"})", "application/json", {}});
+      return done(HttpResponse{200, R"({"status":"ok"})", "application/json", {}, {}});
     if (path == "/readyz") return done(readiness());
     done(metrics());
   }
@@ -379,7 +379,7 @@ struct Service::Impl {
     writer.Key("committed_seq");
     writer.Uint64(status.committed_seq);
     writer.EndObject();
-    return HttpResponse{200, buffer.GetString(), "application/json", {}};
+    return HttpResponse{200, buffer.GetString(), "application/json", {}, {}};
   }
 
   // Cards on each side of each pool's book (best 20 levels) and its index price.
@@ -517,7 +517,7 @@ struct Service::Impl {
     pool_metrics(out);
     metric("spotgrid_recoveries_total", "counter", "Rebuilds of the engine from PostgreSQL.",
            status.recoveries);
-    return HttpResponse{200, out.str(), "text/plain; version=0.0.4", {}};
+    return HttpResponse{200, out.str(), "text/plain; version=0.0.4", {}, {}};
   }
 };
 

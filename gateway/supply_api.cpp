@@ -50,7 +50,7 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   node.cards = static_cast<std::uint16_t>(*cards);
   submit_then(
       api.market, node, std::move(respond), "the market refused the node",
-      [&secret = api.metering_secret,
+      [&secret = api.settings.metering_secret,
        measured_cu = node.measured_cu != 0 ? node.measured_cu
                                            : api.setup.catalog.model(node.pool).compute_units](
           const ledger::Completion& done) {
@@ -147,7 +147,7 @@ void pool_book(Api& api, std::string_view pool_name, const Respond& respond) {
   if (!pool) return respond(error_response(404, "not_found", "no such pool", "pool"));
   const std::uint64_t generation = api.books.generation();
   if (auto cached = api.books.get(*pool, generation))
-    return respond(HttpResponse{200, std::move(*cached), "application/json", {}});
+    return respond(HttpResponse{200, std::move(*cached), "application/json", {}, {}});
   engine::BookView book;
   Micros index = 0;
   if (!api.market.read([&](const engine::Engine& engine) {
@@ -170,7 +170,7 @@ namespace {
 // A committed read, or the 503 when PostgreSQL did not answer.
 HttpResponse from_store(const std::optional<std::string>& body) {
   if (!body) return error_response(503, "unavailable", "storage is unavailable");
-  return HttpResponse{200, *body, "application/json", {}};
+  return HttpResponse{200, *body, "application/json", {}, {}};
 }
 
 HttpResponse no_pool() {

@@ -36,7 +36,7 @@ void handle(HttpRequest&& request, Respond respond) {
     std::lock_guard lock(late_mutex);
     late_threads.emplace_back([respond = std::move(respond)] {
       std::this_thread::sleep_for(20ms);
-      respond(HttpResponse{202, R"({"late":true})", "application/json", {}});
+      respond(HttpResponse{202, R"({"late":true})", "application/json", {}, {}});
     });
     return;
   }
@@ -45,7 +45,7 @@ void handle(HttpRequest&& request, Respond respond) {
                          request.method + " " + std::string(request.header("x-test")) + " " +
                              std::to_string(request.body.size()),
                          "text/plain",
-                         {}});
+                         {}, {}});
     return;
   }
   respond(error_response(404, "not_found", "no such route", "path"));

@@ -65,7 +65,7 @@ ServerOptions options_with_streams(Sessions& sessions) {
 }
 
 void answer_ok(HttpRequest&&, Respond respond) {
-  respond(HttpResponse{200, R"({"ok":true})", "application/json", {}});
+  respond(HttpResponse{200, R"({"ok":true})", "application/json", {}, {}});
 }
 
 TEST(WebSocketServer, ASlowConsumerIsDisconnectedNotBuffered) {

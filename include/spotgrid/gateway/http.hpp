@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,11 +25,23 @@ struct HttpRequest {
   std::string_view header(std::string_view name) const;
 };
 
+// A body too large to hold: pulled a piece at a time while the connection
+// writes it (HTTP/1.1 chunked), so memory stays one piece whatever the size.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // The next piece; nullopt at the end. Runs on an I/O thread, between writes.
+  // An exception ends the connection without the closing chunk, so the client
+  // sees a truncated body rather than a complete-looking one.
+  virtual std::optional<std::string> next() = 0;
+};
+
 struct HttpResponse {
   unsigned status = 200;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<BodySource> stream;  // when set, the body (and `body` is ignored)
 };
 
 // The body every error gets: {"error": {"code", "message", "field"}}.

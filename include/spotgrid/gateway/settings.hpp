@@ -38,6 +38,7 @@ struct Settings {
   std::string metering_secret;  // node agent keys derive from it; empty: batches refused
   std::int64_t heartbeat_timeout_seconds = 10;  // a leased card silent this long: interrupted
   std::int64_t settle_every_seconds = 5;        // how often metered seconds reach the ledger
+  std::int64_t max_export_days = 366;           // the longest range one billing export covers
 };
 
 struct SettingsError {

@@ -1,0 +1,149 @@
+#include "billing_api.hpp"
+
+#include <chrono>
+#include <charconv>
+#include <pqxx/pqxx>
+
+#include "api_support.hpp"
+#include "spotgrid/finance/export.hpp"
+#include "spotgrid/ledger/trial_balance.hpp"
+
+namespace spotgrid::gateway {
+namespace {
+
+// The value of `name` in the target's query string, if present. Values we
+// accept are plain (digits, letters, '-', ':'); anything percent-encoded is
+// refused by the parsers below rather than decoded.
+std::optional<std::string_view> query_value(std::string_view target, std::string_view name) {
+  const std::size_t question = target.find('?');
+  if (question == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const std::size_t equals = pair.find('=');
+    if (pair.substr(0, equals) == name)
+      return equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+// `length` decimal digits at `at`, if they are all digits.
+std::optional<int> digits(std::string_view text, std::size_t at, std::size_t length) {
+  int value = 0;
+  const char* first = text.data() + at;
+  const auto [end, error] = std::from_chars(first, first + length, value);
+  if (error != std::errc{} || end != first + length) return std::nullopt;
+  return value;
+}
+
+// Unix seconds, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC).
+std::optional<UnixSeconds> parse_instant(std::string_view text) {
+  UnixSeconds seconds = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error == std::errc{} && end == text.data() + text.size() && seconds >= 0) return seconds;
+  const bool date_only = text.size() == 10;
+  const bool date_time = text.size() == 20 && text[10] == 'T' && text[13] == ':' &&
+                         text[16] == ':' && text[19] == 'Z';
+  if ((!date_only && !date_time) || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const auto year = digits(text, 0, 4);
+  const auto month = digits(text, 5, 2);
+  const auto day = digits(text, 8, 2);
+  const auto hour = date_time ? digits(text, 11, 2) : 0;
+  const auto minute = date_time ? digits(text, 14, 2) : 0;
+  const auto second = date_time ? digits(text, 17, 2) : 0;
+  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year{*year},
+                                         std::chrono::month{static_cast<unsigned>(*month)},
+                                         std::chrono::day{static_cast<unsigned>(*day)}};
+  if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
+  return std::chrono::sys_seconds{std::chrono::sys_days{date}}.time_since_epoch().count() +
+         *hour * 3'600 + *minute * 60 + *second;
+}
+
+class ExportBody final : public BodySource {
+ public:
+  explicit ExportBody(std::unique_ptr<finance::ExportCursor> cursor)
+      : cursor_(std::move(cursor)) {}
+  std::optional<std::string> next() override { return cursor_->next(); }
+
+ private:
+  std::unique_ptr<finance::ExportCursor> cursor_;
+};
+
+}  // namespace
+
+void billing_export(Api& api, const Principal& caller, const HttpRequest& request,
+                    Respond& respond) {
+  finance::ExportRequest wanted;
+  if (is_platform_role(caller.role)) {
+    wanted.scope = finance::ExportScope::kAll;
+  } else {
+    wanted.scope = caller.role == Role::kBuyer ? finance::ExportScope::kBuyer
+                                               : finance::ExportScope::kSupplier;
+    wanted.account = caller.account;
+  }
+  const auto format_text = query_value(request.target, "format").value_or("csv");
+  const auto format = finance::parse_export_format(format_text);
+  if (!format)
+    return respond(error_response(400, "invalid_query", "format must be csv, json or focus",
+                                  "format"));
+  wanted.format = *format;
+  for (const char* name : {"from", "to"}) {
+    const auto text = query_value(request.target, name);
+    const auto at = text ? parse_instant(*text) : std::nullopt;
+    if (!at) {
+      return respond(error_response(
+          400, "invalid_query",
+          std::string(name) + " must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)",
+          name));
+    }
+    (std::string_view(name) == "from" ? wanted.from : wanted.to) = *at;
+  }
+  if (wanted.to <= wanted.from)
+    return respond(error_response(400, "invalid_query", "to must be after from", "to"));
+  if (wanted.to - wanted.from > api.settings.max_export_days * 86'400) {
+    return respond(error_response(
+        400, "invalid_query",
+        "the range is longer than " + std::to_string(api.settings.max_export_days) + " days",
+        "to"));
+  }
+  try {
+    auto cursor = std::make_unique<finance::ExportCursor>(
+        api.settings.postgres_conninfo, wanted, api.setup.catalog, api.setup.tariffs);
+    HttpResponse streamed;
+    streamed.content_type = std::string(finance::RowWriter::content_type(wanted.format));
+    streamed.stream = std::make_shared<ExportBody>(std::move(cursor));
+    respond(std::move(streamed));
+  } catch (const std::exception&) {
+    respond(error_response(503, "unavailable", "cannot read the ledger now"));
+  }
+}
+
+void ledger_trial_balance(Api& api, const Principal& caller, Respond& respond) {
+  if (!is_platform_role(caller.role)) return respond(forbidden());
+  ledger::TrialBalance balance;
+  try {
+    pqxx::connection connection(api.settings.postgres_conninfo);
+    balance = ledger::trial_balance(connection);
+  } catch (const std::exception&) {
+    return respond(error_response(503, "unavailable", "cannot read the ledger now"));
+  }
+  respond(json(200, [&](Writer& w) {
+    key(w, "accounts");
+    w.StartArray();
+    for (const ledger::TrialBalanceLine& line : balance.lines) {
+      w.StartObject();
+      field(w, "account", line.account);
+      field(w, "count", line.accounts);
+      field(w, "balance_micros", line.balance);
+      w.EndObject();
+    }
+    w.EndArray();
+    field(w, "total_micros", balance.total);
+    field(w, "transactions", balance.transactions);
+  }));
+}
+
+}  // namespace spotgrid::gateway

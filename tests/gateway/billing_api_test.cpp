@@ -1,0 +1,276 @@
+// Billing exports and the trial balance over HTTP, against ledgers made by
+// metering real leases: totals equal the ledger's over random ranges, every
+// FOCUS rule we promise holds row by row, scopes keep accounts apart, and bad
+// ranges are refused.
+#include <map>
+#include <set>
+#include <random>
+#include <regex>
+#include <sstream>
+
+#include "metering_harness.hpp"
+
+namespace spotgrid::gateway {
+namespace {
+
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      row.push_back(std::move(field));
+      field.clear();
+    } else if (c == '\n') {
+      row.push_back(std::move(field));
+      field.clear();
+      rows.push_back(std::move(row));
+      row.clear();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  return rows;
+}
+
+// Six-decimal text to micro-units.
+long long micros_of(const std::string& decimal) {
+  const std::size_t dot = decimal.find('.');
+  const bool negative = decimal[0] == '-';
+  const long long whole = std::stoll(decimal.substr(negative ? 1 : 0, dot - (negative ? 1 : 0)));
+  const long long fraction = std::stoll(decimal.substr(dot + 1));
+  return (negative ? -1 : 1) * (whole * 1'000'000 + fraction);
+}
+
+class BillingApi : public MeteringApi {
+ protected:
+  // Two buyers lease from one supplier's two nodes; each node reports `seconds`
+  // healthy seconds, which metering settles into the ledger.
+  void SetUp() override {
+    const auto [a_id, a_key] = buyer();
+    const auto [b_id, b_key] = buyer();
+    buyer_a_ = a_key;
+    buyer_b_ = b_key;
+    fund(a_id, 100'000'000);
+    fund(b_id, 100'000'000);
+    supplier_ = account("supplier").second;
+    finance_ = account("finance").second;
+    for (int i = 0; i < 2; ++i) {
+      nodes_.push_back(register_node(supplier_, 2));
+      list(supplier_, nodes_.back().id, 2, 1'000'000 + i * 100'000);
+    }
+    for (const std::string& key : {buyer_a_, buyer_b_}) {
+      const Reply order = call(http::verb::post, "/v1/orders", key,
+                               R"({"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600,
+                                   "limit_micros_per_hour": 3000000})");
+      ASSERT_EQ(order.status, 201u) << order.body;
+    }
+    const UnixSeconds start = now_seconds() - 1;
+    std::uint64_t seq = 1;
+    for (UnixSeconds s = start; s < start + 6; ++s) {
+      for (const Node& node : nodes_) {
+        const Reply stored =
+            post_samples({sample(node.id, seq, 0, s), sample(node.id, seq + 1, 1, s)},
+                         node.agent_key);
+        ASSERT_EQ(stored.status, 200u) << stored.body;
+      }
+      seq += 2;
+    }
+    // Settlements reach the ledger as the seconds pass.
+    for (int i = 0; i < 100 && settled_micros(0, now_seconds() + 3'600) < 2 * 3 * 500; ++i)
+      std::this_thread::sleep_for(100ms);
+    ASSERT_GT(settled_micros(0, now_seconds() + 3'600), 0);
+  }
+
+  // What the ledger says buyers paid for leases settled in [from, to).
+  long long settled_micros(UnixSeconds from, UnixSeconds to) {
+    pqxx::connection connection(db_.conninfo());
+    pqxx::read_transaction txn(connection);
+    return txn
+        .exec_params1(
+            "SELECT coalesce(-sum(e.amount), 0) FROM ledger_transactions t JOIN ledger_entries e"
+            " ON e.txn_id = t.txn_id AND e.account = 'hold'"
+            " WHERE t.kind = 'settlement' AND t.at >= $1 AND t.at < $2",
+            static_cast<long long>(from), static_cast<long long>(to))[0]
+        .as<long long>();
+  }
+
+  Reply export_as(const std::string& key, const std::string& query) {
+    return call(http::verb::get, "/v1/billing/export?" + query, key);
+  }
+
+  // The csv export's rows (header dropped) and their charges' sum.
+  std::pair<std::vector<std::vector<std::string>>, long long> csv_rows(const std::string& key,
+                                                                       UnixSeconds from,
+                                                                       UnixSeconds to) {
+    const Reply reply = export_as(
+        key, "format=csv&from=" + std::to_string(from) + "&to=" + std::to_string(to));
+    EXPECT_EQ(reply.status, 200u) << reply.body;
+    auto rows = parse_csv(reply.body);
+    EXPECT_FALSE(rows.empty());
+    if (!rows.empty()) rows.erase(rows.begin());
+    long long total = 0;
+    for (const auto& row : rows)
+      total += std::stoll(row.at(2));
+    return {rows, total};
+  }
+
+  std::string buyer_a_, buyer_b_, supplier_, finance_;
+  std::vector<Node> nodes_;
+};
+
+TEST_F(BillingApi, export_totals_equal_the_ledger_over_random_ranges) {
+  const UnixSeconds now = now_seconds();
+  const auto [all, total] = csv_rows(finance_, now - 3'600, now + 3'600);
+  EXPECT_EQ(total, settled_micros(now - 3'600, now + 3'600));
+  EXPECT_GE(all.size(), 2u) << "one row per lease per charge hour, two leases";
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 10; ++i) {
+    const UnixSeconds from = now - 20 + static_cast<UnixSeconds>(random() % 25);
+    const UnixSeconds to = from + 1 + static_cast<UnixSeconds>(random() % 20);
+    EXPECT_EQ(csv_rows(finance_, from, to).second, settled_micros(from, to))
+        << "[" << from << ", " << to << ")";
+  }
+  // The same rows as JSON.
+  const Reply json = export_as(finance_, "format=json&from=" + std::to_string(now - 3'600) +
+                                             "&to=" + std::to_string(now + 3'600));
+  ASSERT_EQ(json.status, 200u);
+  ASSERT_TRUE(json.json.IsObject()) << json.body;
+  EXPECT_EQ(json.json["rows"].Size(), all.size());
+  long long json_total = 0;
+  for (const auto& row : json.json["rows"].GetArray())
+    json_total += row["charge_micros"].GetInt64();
+  EXPECT_EQ(json_total, total);
+}
+
+TEST_F(BillingApi, focus_rows_keep_every_rule) {
+  const UnixSeconds now = now_seconds();
+  const Reply reply = export_as(finance_, "format=focus&from=" + std::to_string(now - 3'600) +
+                                              "&to=" + std::to_string(now + 3'600));
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  EXPECT_EQ(reply.raw.content_type, "text/csv; charset=utf-8");
+  const auto rows = parse_csv(reply.body);
+  ASSERT_GE(rows.size(), 3u);
+  std::map<std::string, std::size_t> column;
+  for (std::size_t i = 0; i < rows[0].size(); ++i)
+    column[rows[0][i]] = i;
+  for (const char* required :
+       {"BilledCost", "ContractedCost", "EffectiveCost", "ListCost", "PricingQuantity",
+        "PricingUnit", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart",
+        "ChargePeriodEnd", "BillingCurrency", "ChargeCategory", "ChargeClass",
+        "ChargeDescription", "ServiceCategory", "ServiceName", "BillingAccountId",
+        "BillingAccountName", "InvoiceIssuerName", "ProviderName", "PublisherName",
+        "ConsumedQuantity", "ConsumedUnit", "ResourceId", "RegionId", "SkuId"}) {
+    ASSERT_TRUE(column.contains(required)) << required;
+  }
+  const std::regex date_time(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");
+  const std::regex decimal(R"(-?\d+\.\d{6})");
+  long long total = 0;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    const auto at = [&](const char* name) { return row.at(column.at(name)); };
+    for (const char* name :
+         {"BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd"})
+      EXPECT_TRUE(std::regex_match(at(name), date_time)) << name << ' ' << at(name);
+    for (const char* name : {"BilledCost", "ContractedCost", "EffectiveCost", "ListCost",
+                             "PricingQuantity", "ConsumedQuantity"})
+      EXPECT_TRUE(std::regex_match(at(name), decimal)) << name << ' ' << at(name);
+    EXPECT_EQ(at("ContractedCost"), at("BilledCost"));
+    EXPECT_EQ(at("EffectiveCost"), at("BilledCost"));
+    EXPECT_EQ(at("ListCost"), at("BilledCost"));
+    EXPECT_EQ(at("BillingCurrency"), "USD");
+    EXPECT_EQ(at("ChargeCategory"), "Usage");
+    EXPECT_EQ(at("ChargeClass"), "");
+    EXPECT_EQ(at("ServiceCategory"), "Compute");
+    EXPECT_EQ(at("PricingUnit"), "Card-Hours");
+    EXPECT_EQ(at("SkuId"), "H100-SXM-80G");
+    EXPECT_EQ(at("RegionId"), "eu-west");
+    EXPECT_EQ(at("ResourceId").rfind("lease/", 0), 0u);
+    for (const char* name : {"BillingAccountId", "BillingAccountName", "ChargeDescription",
+                             "InvoiceIssuerName", "ProviderName", "PublisherName", "ServiceName"})
+      EXPECT_FALSE(at(name).empty()) << name;
+    // An hour-long charge period inside its month's billing period.
+    EXPECT_EQ(at("ChargePeriodStart").substr(14), "00:00Z");
+    EXPECT_EQ(at("ChargePeriodEnd").substr(14), "00:00Z");
+    EXPECT_EQ(at("BillingPeriodStart").substr(8), "01T00:00:00Z");
+    EXPECT_LE(at("BillingPeriodStart"), at("ChargePeriodStart"));
+    EXPECT_LE(at("ChargePeriodEnd"), at("BillingPeriodEnd"));
+    total += micros_of(at("BilledCost"));
+  }
+  EXPECT_EQ(total, settled_micros(now - 3'600, now + 3'600));
+}
+
+TEST_F(BillingApi, a_buyer_or_supplier_sees_only_its_own_rows) {
+  const UnixSeconds now = now_seconds();
+  const auto [a_rows, a_total] = csv_rows(buyer_a_, now - 3'600, now + 3'600);
+  const auto [b_rows, b_total] = csv_rows(buyer_b_, now - 3'600, now + 3'600);
+  const auto [s_rows, s_total] = csv_rows(supplier_, now - 3'600, now + 3'600);
+  ASSERT_FALSE(a_rows.empty());
+  ASSERT_FALSE(b_rows.empty());
+  std::set<std::string> a_buyers;
+  std::set<std::string> b_buyers;
+  for (const auto& row : a_rows)
+    a_buyers.insert(row.at(4));
+  for (const auto& row : b_rows)
+    b_buyers.insert(row.at(4));
+  EXPECT_EQ(a_buyers.size(), 1u);
+  EXPECT_EQ(b_buyers.size(), 1u);
+  EXPECT_NE(*a_buyers.begin(), *b_buyers.begin());
+  EXPECT_EQ(s_total, a_total + b_total) << "the supplier sees both leases on its nodes";
+  EXPECT_EQ(s_total, settled_micros(now - 3'600, now + 3'600));
+  const auto stranger = account("supplier").second;
+  EXPECT_TRUE(csv_rows(stranger, now - 3'600, now + 3'600).first.empty());
+}
+
+TEST_F(BillingApi, bad_ranges_and_formats_are_refused) {
+  const auto refused = [&](const std::string& query, const std::string& field) {
+    const Reply reply = export_as(finance_, query);
+    EXPECT_EQ(reply.status, 400u) << query << ' ' << reply.body;
+    if (reply.json.IsObject() && reply.json.HasMember("error")) {
+      EXPECT_EQ(std::string(reply.json["error"]["field"].GetString()), field) << query;
+    }
+  };
+  refused("from=2026-11-02&to=2026-11-01", "to");
+  refused("from=2026-11-01&to=2026-11-01", "to");
+  refused("from=2020-01-01&to=2026-11-01", "to");  // longer than billing.max_export_days
+  refused("from=2026-02-30&to=2026-11-01", "from");
+  refused("from=2026-11-01T25:00:00Z&to=2026-11-02", "from");
+  refused("from=yesterday&to=2026-11-02", "from");
+  refused("to=2026-11-02", "from");
+  refused("from=2026-11-01&to=2026-11-02&format=xlsx", "format");
+  const Reply dates = export_as(finance_, "from=2026-11-01&to=2026-11-02T00:00:00Z&format=focus");
+  EXPECT_EQ(dates.status, 200u) << dates.body;
+  EXPECT_EQ(call(http::verb::get, "/v1/billing/export?from=1&to=2", "").status, 401u);
+}
+
+TEST_F(BillingApi, the_trial_balance_sums_to_zero_and_is_for_finance) {
+  const Reply balance = call(http::verb::get, "/v1/ledger/trial-balance", finance_);
+  ASSERT_EQ(balance.status, 200u) << balance.body;
+  EXPECT_EQ(balance.json["total_micros"].GetInt64(), 0);
+  long long sum = 0;
+  std::set<std::string> kinds;
+  for (const auto& line : balance.json["accounts"].GetArray()) {
+    sum += line["balance_micros"].GetInt64();
+    kinds.insert(line["account"].GetString());
+  }
+  EXPECT_EQ(sum, 0);
+  EXPECT_TRUE(kinds.contains("revenue")) << "settlements paid the platform its fee";
+  EXPECT_GT(balance.json["transactions"].GetUint64(), 0u);
+  EXPECT_EQ(call(http::verb::get, "/v1/ledger/trial-balance", buyer_a_).status, 403u);
+}
+
+}  // namespace
+}  // namespace spotgrid::gateway
