@@ -19,13 +19,20 @@ constexpr std::string_view kPlatform = "spotgrid";
 // The FOCUS 1.2 columns we fill, in order: every mandatory one, then the
 // conditional ones we support.
 constexpr std::array<std::string_view, 27> kFocusColumns = {
-    "BilledCost",        "BillingAccountId",   "BillingAccountName",  "BillingCurrency",
-    "BillingPeriodEnd",  "BillingPeriodStart", "ChargeCategory",      "ChargeClass",
-    "ChargeDescription", "ChargePeriodEnd",    "ChargePeriodStart",   "ContractedCost",
-    "EffectiveCost",     "InvoiceIssuerName",  "ListCost",            "PricingQuantity",
-    "PricingUnit",       "ProviderName",       "PublisherName",       "ServiceCategory",
-    "ServiceName",       "ConsumedQuantity",   "ConsumedUnit",        "ResourceId",
-    "RegionId",          "SkuId",              "x_SupplierPayout"};
+    "BilledCost",         "BillingAccountId",
+    "BillingAccountName", "BillingCurrency",
+    "BillingPeriodEnd",   "BillingPeriodStart",
+    "ChargeCategory",     "ChargeClass",
+    "ChargeDescription",  "ChargePeriodEnd",
+    "ChargePeriodStart",  "ContractedCost",
+    "EffectiveCost",      "InvoiceIssuerName",
+    "ListCost",           "PricingQuantity",
+    "PricingUnit",        "ProviderName",
+    "PublisherName",      "ServiceCategory",
+    "ServiceName",        "ConsumedQuantity",
+    "ConsumedUnit",       "ResourceId",
+    "RegionId",           "SkuId",
+    "x_SupplierPayout"};
 
 // RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
 void csv_field(std::string_view text, std::string& out) {
@@ -54,8 +61,8 @@ void csv_line(std::string& out, const Fields&... fields) {
 }
 
 UnixSeconds month_start(UnixSeconds at, int months_later) {
-  const auto day = std::chrono::floor<std::chrono::days>(
-      std::chrono::sys_seconds{std::chrono::seconds{at}});
+  const auto day =
+      std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{at}});
   const std::chrono::year_month_day date{day};
   const std::chrono::year_month month =
       date.year() / date.month() + std::chrono::months{months_later};
@@ -96,8 +103,8 @@ std::string format_utc(UnixSeconds at) {
 
 std::string format_decimal(Micros micros) {
   const bool negative = micros < 0;
-  const auto magnitude = negative ? 0 - static_cast<std::uint64_t>(micros)
-                                  : static_cast<std::uint64_t>(micros);
+  const auto magnitude =
+      negative ? 0 - static_cast<std::uint64_t>(micros) : static_cast<std::uint64_t>(micros);
   std::array<char, 40> text{};
   std::snprintf(text.data(), text.size(), "%s%llu.%06llu", negative ? "-" : "",
                 static_cast<unsigned long long>(magnitude / 1'000'000),
@@ -112,9 +119,8 @@ std::string_view RowWriter::content_type(ExportFormat format) {
 void RowWriter::header(std::string& out) const {
   switch (format_) {
     case ExportFormat::kCsv:
-      csv_line(out, "lease_id", "charge_hour", "charge_micros", "platform_fee_micros",
-               "buyer_id", "supplier_id", "node_id", "pool", "region", "cards",
-               "price_micros_per_card_hour");
+      csv_line(out, "lease_id", "charge_hour", "charge_micros", "platform_fee_micros", "buyer_id",
+               "supplier_id", "node_id", "pool", "region", "cards", "price_micros_per_card_hour");
       break;
     case ExportFormat::kJson:
       out += R"({"rows":[)";
@@ -176,10 +182,9 @@ void RowWriter::row(const ChargeRow& r, std::string& out) {
     case ExportFormat::kFocus: {
       const std::string cost = format_decimal(r.charge);
       const std::string quantity = card_hours(r);
-      const std::string description = pool + " x" + std::to_string(r.cards) + " on node " +
-                                      std::to_string(r.node) + ", lease " +
-                                      std::to_string(r.lease) +
-                                      (r.charge < 0 ? " (credit: interrupted)" : "");
+      const std::string description =
+          pool + " x" + std::to_string(r.cards) + " on node " + std::to_string(r.node) +
+          ", lease " + std::to_string(r.lease) + (r.charge < 0 ? " (credit: interrupted)" : "");
       csv_line(out, cost, std::to_string(r.buyer), r.buyer_name, "USD",
                format_utc(month_start(r.hour, 1)), format_utc(month_start(r.hour, 0)),
                r.charge < 0 ? "Credit" : "Usage", "", description, format_utc(r.hour + kHour),
@@ -200,7 +205,9 @@ void RowWriter::trailer(std::string& out) const {
 struct ExportCursor::Impl {
   Impl(const std::string& conninfo, const ExportRequest& r, const engine::Catalog& catalog,
        const engine::TariffBook& tariffs)
-      : connection(conninfo), txn(connection, "billing_export"), writer(r.format, catalog, tariffs) {
+      : connection(conninfo),
+        txn(connection, "billing_export"),
+        writer(r.format, catalog, tariffs) {
     // Settlements in the range, per lease, hour and direction (charge or credit).
     std::string query =
         "DECLARE export NO SCROLL CURSOR FOR"

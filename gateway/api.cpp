@@ -188,8 +188,9 @@ const V1Route kV1Routes[] = {
        pool_history(api, params[0], respond);
      }},
     {"GET", "/v1/billing/export",
-     [](Api& api, const Principal& caller, HttpRequest& request, const Params&,
-        Respond& respond) { billing_export(api, caller, request, respond); }},
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       billing_export(api, caller, request, respond);
+     }},
     {"GET", "/v1/ledger/trial-balance",
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        ledger_trial_balance(api, caller, respond);

@@ -1,7 +1,7 @@
 #include "billing_api.hpp"
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <pqxx/pqxx>
 
 #include "api_support.hpp"
@@ -44,8 +44,8 @@ std::optional<UnixSeconds> parse_instant(std::string_view text) {
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (error == std::errc{} && end == text.data() + text.size() && seconds >= 0) return seconds;
   const bool date_only = text.size() == 10;
-  const bool date_time = text.size() == 20 && text[10] == 'T' && text[13] == ':' &&
-                         text[16] == ':' && text[19] == 'Z';
+  const bool date_time =
+      text.size() == 20 && text[10] == 'T' && text[13] == ':' && text[16] == ':' && text[19] == 'Z';
   if ((!date_only && !date_time) || text[4] != '-' || text[7] != '-') return std::nullopt;
   const auto year = digits(text, 0, 4);
   const auto month = digits(text, 5, 2);
@@ -64,8 +64,7 @@ std::optional<UnixSeconds> parse_instant(std::string_view text) {
 
 class ExportBody final : public BodySource {
  public:
-  explicit ExportBody(std::unique_ptr<finance::ExportCursor> cursor)
-      : cursor_(std::move(cursor)) {}
+  explicit ExportBody(std::unique_ptr<finance::ExportCursor> cursor) : cursor_(std::move(cursor)) {}
   std::optional<std::string> next() override { return cursor_->next(); }
 
  private:
@@ -87,8 +86,8 @@ void billing_export(Api& api, const Principal& caller, const HttpRequest& reques
   const auto format_text = query_value(request.target, "format").value_or("csv");
   const auto format = finance::parse_export_format(format_text);
   if (!format)
-    return respond(error_response(400, "invalid_query", "format must be csv, json or focus",
-                                  "format"));
+    return respond(
+        error_response(400, "invalid_query", "format must be csv, json or focus", "format"));
   wanted.format = *format;
   for (const char* name : {"from", "to"}) {
     const auto text = query_value(request.target, name);
@@ -110,8 +109,8 @@ void billing_export(Api& api, const Principal& caller, const HttpRequest& reques
         "to"));
   }
   try {
-    auto cursor = std::make_unique<finance::ExportCursor>(
-        api.settings.postgres_conninfo, wanted, api.setup.catalog, api.setup.tariffs);
+    auto cursor = std::make_unique<finance::ExportCursor>(api.settings.postgres_conninfo, wanted,
+                                                          api.setup.catalog, api.setup.tariffs);
     HttpResponse streamed;
     streamed.content_type = std::string(finance::RowWriter::content_type(wanted.format));
     streamed.stream = std::make_shared<ExportBody>(std::move(cursor));

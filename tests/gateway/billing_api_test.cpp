@@ -3,9 +3,9 @@
 // FOCUS rule we promise holds row by row, scopes keep accounts apart, and bad
 // ranges are refused.
 #include <map>
-#include <set>
 #include <random>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "metering_harness.hpp"
@@ -82,9 +82,8 @@ class BillingApi : public MeteringApi {
     std::uint64_t seq = 1;
     for (UnixSeconds s = start; s < start + 6; ++s) {
       for (const Node& node : nodes_) {
-        const Reply stored =
-            post_samples({sample(node.id, seq, 0, s), sample(node.id, seq + 1, 1, s)},
-                         node.agent_key);
+        const Reply stored = post_samples(
+            {sample(node.id, seq, 0, s), sample(node.id, seq + 1, 1, s)}, node.agent_key);
         ASSERT_EQ(stored.status, 200u) << stored.body;
       }
       seq += 2;
@@ -116,8 +115,8 @@ class BillingApi : public MeteringApi {
   std::pair<std::vector<std::vector<std::string>>, long long> csv_rows(const std::string& key,
                                                                        UnixSeconds from,
                                                                        UnixSeconds to) {
-    const Reply reply = export_as(
-        key, "format=csv&from=" + std::to_string(from) + "&to=" + std::to_string(to));
+    const Reply reply =
+        export_as(key, "format=csv&from=" + std::to_string(from) + "&to=" + std::to_string(to));
     EXPECT_EQ(reply.status, 200u) << reply.body;
     auto rows = parse_csv(reply.body);
     EXPECT_FALSE(rows.empty());
@@ -167,13 +166,19 @@ TEST_F(BillingApi, focus_rows_keep_every_rule) {
   std::map<std::string, std::size_t> column;
   for (std::size_t i = 0; i < rows[0].size(); ++i)
     column[rows[0][i]] = i;
-  for (const char* required :
-       {"BilledCost", "ContractedCost", "EffectiveCost", "ListCost", "PricingQuantity",
-        "PricingUnit", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart",
-        "ChargePeriodEnd", "BillingCurrency", "ChargeCategory", "ChargeClass",
-        "ChargeDescription", "ServiceCategory", "ServiceName", "BillingAccountId",
-        "BillingAccountName", "InvoiceIssuerName", "ProviderName", "PublisherName",
-        "ConsumedQuantity", "ConsumedUnit", "ResourceId", "RegionId", "SkuId"}) {
+  for (const char* required : {"BilledCost",         "ContractedCost",
+                               "EffectiveCost",      "ListCost",
+                               "PricingQuantity",    "PricingUnit",
+                               "BillingPeriodStart", "BillingPeriodEnd",
+                               "ChargePeriodStart",  "ChargePeriodEnd",
+                               "BillingCurrency",    "ChargeCategory",
+                               "ChargeClass",        "ChargeDescription",
+                               "ServiceCategory",    "ServiceName",
+                               "BillingAccountId",   "BillingAccountName",
+                               "InvoiceIssuerName",  "ProviderName",
+                               "PublisherName",      "ConsumedQuantity",
+                               "ConsumedUnit",       "ResourceId",
+                               "RegionId",           "SkuId"}) {
     ASSERT_TRUE(column.contains(required)) << required;
   }
   const std::regex date_time(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");

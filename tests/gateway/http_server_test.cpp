@@ -45,7 +45,8 @@ void handle(HttpRequest&& request, Respond respond) {
                          request.method + " " + std::string(request.header("x-test")) + " " +
                              std::to_string(request.body.size()),
                          "text/plain",
-                         {}, {}});
+                         {},
+                         {}});
     return;
   }
   respond(error_response(404, "not_found", "no such route", "path"));

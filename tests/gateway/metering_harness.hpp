@@ -90,7 +90,8 @@ class MeteringApi : public ServiceHarness {
   }
 };
 
-inline metering::Sample sample(NodeId node, std::uint64_t seq, std::uint32_t card, UnixSeconds second) {
+inline metering::Sample sample(NodeId node, std::uint64_t seq, std::uint32_t card,
+                               UnixSeconds second) {
   metering::Sample s;
   s.node = node;
   s.seq = seq;
