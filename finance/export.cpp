@@ -1,5 +1,7 @@
 #include "spotgrid/finance/export.hpp"
 
+#include "csv.hpp"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -33,32 +35,6 @@ constexpr std::array<std::string_view, 27> kFocusColumns = {
     "ConsumedUnit",       "ResourceId",
     "RegionId",           "SkuId",
     "x_SupplierPayout"};
-
-// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-void csv_field(std::string_view text, std::string& out) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out += text;
-    return;
-  }
-  out += '"';
-  for (const char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
-
-template <typename... Fields>
-void csv_line(std::string& out, const Fields&... fields) {
-  bool first = true;
-  const auto add = [&](std::string_view field) {
-    if (!first) out += ',';
-    first = false;
-    csv_field(field, out);
-  };
-  (add(fields), ...);
-  out += "\r\n";
-}
 
 UnixSeconds month_start(UnixSeconds at, int months_later) {
   const auto day =

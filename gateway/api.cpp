@@ -191,6 +191,14 @@ const V1Route kV1Routes[] = {
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_export(api, caller, request, respond);
      }},
+    {"GET", "/v1/billing/invoices",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       billing_statements(api, caller, request, true, respond);
+     }},
+    {"GET", "/v1/billing/payouts",
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       billing_statements(api, caller, request, false, respond);
+     }},
     {"GET", "/v1/ledger/trial-balance",
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        ledger_trial_balance(api, caller, respond);

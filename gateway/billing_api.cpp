@@ -6,6 +6,7 @@
 
 #include "api_support.hpp"
 #include "spotgrid/finance/export.hpp"
+#include "spotgrid/finance/statements.hpp"
 #include "spotgrid/ledger/trial_balance.hpp"
 
 namespace spotgrid::gateway {
@@ -59,7 +60,7 @@ std::optional<UnixSeconds> parse_instant(std::string_view text) {
                                          std::chrono::day{static_cast<unsigned>(*day)}};
   if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
   return std::chrono::sys_seconds{std::chrono::sys_days{date}}.time_since_epoch().count() +
-         *hour * 3'600 + *minute * 60 + *second;
+         UnixSeconds{*hour} * 3'600 + UnixSeconds{*minute} * 60 + *second;
 }
 
 class ExportBody final : public BodySource {
@@ -118,6 +119,50 @@ void billing_export(Api& api, const Principal& caller, const HttpRequest& reques
   } catch (const std::exception&) {
     respond(error_response(503, "unavailable", "cannot read the ledger now"));
   }
+}
+
+void billing_statements(Api& api, const Principal& caller, const HttpRequest& request,
+                        bool invoices, Respond& respond) {
+  const Role own_role = invoices ? Role::kBuyer : Role::kSupplier;
+  if (caller.role != own_role && !is_platform_role(caller.role)) return respond(forbidden());
+  const auto month_text = query_value(request.target, "month");
+  const auto month = month_text ? finance::parse_month(*month_text) : std::nullopt;
+  if (!month)
+    return respond(error_response(400, "invalid_query", "month must be YYYY-MM (UTC)", "month"));
+  const std::string_view format = query_value(request.target, "format").value_or("json");
+  if (format != "json" && format != "csv")
+    return respond(error_response(400, "invalid_query", "format must be json or csv", "format"));
+  std::optional<AccountId> account;
+  if (!is_platform_role(caller.role)) {
+    account = caller.account;
+  } else if (const auto wanted = query_value(request.target, "account")) {
+    AccountId id = 0;
+    const auto [end, error] = std::from_chars(wanted->data(), wanted->data() + wanted->size(), id);
+    if (error != std::errc{} || end != wanted->data() + wanted->size() || id == 0)
+      return respond(
+          error_response(400, "invalid_query", "account must be an account id", "account"));
+    account = id;
+  }
+  const auto kind = invoices ? finance::StatementKind::kInvoice : finance::StatementKind::kPayout;
+  std::vector<finance::Statement> statements;
+  try {
+    pqxx::connection connection(api.settings.postgres_conninfo);
+    statements = finance::monthly_statements(connection, kind, *month, account);
+  } catch (const std::exception&) {
+    return respond(error_response(503, "unavailable", "cannot read the ledger now"));
+  }
+  if (format == "csv") {
+    return respond(HttpResponse{200,
+                                finance::statements_csv(statements, api.setup.catalog),
+                                "text/csv; charset=utf-8",
+                                {},
+                                {}});
+  }
+  respond(HttpResponse{200,
+                       finance::statements_json(statements, kind, api.setup.catalog),
+                       "application/json",
+                       {},
+                       {}});
 }
 
 void ledger_trial_balance(Api& api, const Principal& caller, Respond& respond) {

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "metering_harness.hpp"
+#include "spotgrid/finance/export.hpp"
+#include "spotgrid/finance/statements.hpp"
 
 namespace spotgrid::gateway {
 namespace {
@@ -259,6 +261,90 @@ TEST_F(BillingApi, bad_ranges_and_formats_are_refused) {
   const Reply dates = export_as(finance_, "from=2026-11-01&to=2026-11-02T00:00:00Z&format=focus");
   EXPECT_EQ(dates.status, 200u) << dates.body;
   EXPECT_EQ(call(http::verb::get, "/v1/billing/export?from=1&to=2", "").status, 401u);
+}
+
+TEST_F(BillingApi, invoices_payouts_and_fees_reconcile_to_the_ledger) {
+  const std::string month = finance::format_utc(now_seconds()).substr(0, 7);
+  const UnixSeconds month_start = *finance::parse_month(month);
+  const Reply invoices = call(http::verb::get, "/v1/billing/invoices?month=" + month, finance_);
+  const Reply payouts = call(http::verb::get, "/v1/billing/payouts?month=" + month, finance_);
+  ASSERT_EQ(invoices.status, 200u) << invoices.body;
+  ASSERT_EQ(payouts.status, 200u) << payouts.body;
+  long long invoiced = 0;
+  long long fees = 0;
+  std::map<std::uint64_t, long long> invoiced_by_lease;
+  for (const auto& statement : invoices.json["statements"].GetArray()) {
+    long long lines = 0;
+    for (const auto& line : statement["lines"].GetArray()) {
+      lines += line["net_micros"].GetInt64();
+      EXPECT_EQ(line["net_micros"].GetInt64(),
+                line["charges_micros"].GetInt64() - line["credits_micros"].GetInt64());
+      invoiced_by_lease[line["lease_id"].GetUint64()] = line["net_micros"].GetInt64();
+      fees += line["fees_micros"].GetInt64();
+    }
+    EXPECT_EQ(statement["total_micros"].GetInt64(), lines);
+    invoiced += lines;
+  }
+  long long paid_out = 0;
+  for (const auto& statement : payouts.json["statements"].GetArray()) {
+    for (const auto& line : statement["lines"].GetArray()) {
+      // Per lease: what the buyer paid = the supplier's share + the platform's fee.
+      EXPECT_EQ(invoiced_by_lease.at(line["lease_id"].GetUint64()),
+                line["net_micros"].GetInt64() + line["fees_micros"].GetInt64());
+      paid_out += line["net_micros"].GetInt64();
+    }
+  }
+  EXPECT_GT(invoiced, 0);
+  EXPECT_EQ(invoiced, settled_micros(month_start, finance::next_month(month_start)));
+  EXPECT_EQ(invoiced, paid_out + fees);
+  // Against the trial balance: this database's every settlement is in this month.
+  const Reply balance = call(http::verb::get, "/v1/ledger/trial-balance", finance_);
+  ASSERT_EQ(balance.status, 200u);
+  for (const auto& line : balance.json["accounts"].GetArray()) {
+    const std::string account = line["account"].GetString();
+    if (account == "revenue") {
+      EXPECT_EQ(line["balance_micros"].GetInt64(), fees);
+    } else if (account == "receivable") {
+      EXPECT_EQ(line["balance_micros"].GetInt64(), paid_out);
+    }
+  }
+  // CSV: the same lines.
+  const Reply csv =
+      call(http::verb::get, "/v1/billing/invoices?format=csv&month=" + month, finance_);
+  ASSERT_EQ(csv.status, 200u);
+  const auto rows = parse_csv(csv.body);
+  long long csv_total = 0;
+  for (std::size_t r = 1; r < rows.size(); ++r)
+    csv_total += std::stoll(rows[r].at(9));
+  EXPECT_EQ(csv_total, invoiced);
+}
+
+TEST_F(BillingApi, statements_are_scoped_to_their_account) {
+  const std::string month = finance::format_utc(now_seconds()).substr(0, 7);
+  const Reply own = call(http::verb::get, "/v1/billing/invoices?month=" + month, buyer_a_);
+  ASSERT_EQ(own.status, 200u) << own.body;
+  ASSERT_EQ(own.json["statements"].Size(), 1u);
+  const auto buyer_a_id = own.json["statements"][0]["account_id"].GetUint();
+  const Reply other = call(http::verb::get, "/v1/billing/invoices?month=" + month, buyer_b_);
+  ASSERT_EQ(other.json["statements"].Size(), 1u);
+  EXPECT_NE(other.json["statements"][0]["account_id"].GetUint(), buyer_a_id);
+  const Reply one = call(
+      http::verb::get,
+      "/v1/billing/invoices?month=" + month + "&account=" + std::to_string(buyer_a_id), finance_);
+  ASSERT_EQ(one.json["statements"].Size(), 1u);
+  EXPECT_EQ(one.json["statements"][0]["total_micros"].GetInt64(),
+            own.json["statements"][0]["total_micros"].GetInt64());
+  EXPECT_EQ(call(http::verb::get, "/v1/billing/payouts?month=" + month, buyer_a_).status, 403u);
+  EXPECT_EQ(call(http::verb::get, "/v1/billing/invoices?month=" + month, supplier_).status, 403u);
+  const Reply payouts = call(http::verb::get, "/v1/billing/payouts?month=" + month, supplier_);
+  ASSERT_EQ(payouts.status, 200u);
+  EXPECT_EQ(payouts.json["statements"].Size(), 1u);
+  for (const char* bad : {"2026-13", "2026-1", "26-11", "2026-11-01", ""}) {
+    EXPECT_EQ(
+        call(http::verb::get, std::string("/v1/billing/invoices?month=") + bad, finance_).status,
+        400u)
+        << bad;
+  }
 }
 
 TEST_F(BillingApi, the_trial_balance_sums_to_zero_and_is_for_finance) {
