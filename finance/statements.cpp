@@ -166,8 +166,8 @@ std::string statements_csv(const std::vector<Statement>& statements,
       "fees_micros,net_micros\r\n";
   for (const Statement& s : statements) {
     for (const StatementLine& line : s.lines) {
-      csv_line(out, std::to_string(s.account), format_utc(s.period_start),
-               format_utc(s.period_end), std::to_string(line.lease), std::to_string(line.node),
+      csv_line(out, std::to_string(s.account), format_utc(s.period_start), format_utc(s.period_end),
+               std::to_string(line.lease), std::to_string(line.node),
                catalog.model(line.pool).model, std::to_string(line.charges),
                std::to_string(line.credits), std::to_string(line.fees), std::to_string(line.net));
     }
