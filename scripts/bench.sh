@@ -6,6 +6,7 @@
 #                                    against a private cluster destroyed at the end
 #   scripts/bench.sh ingest [ARGS]   metering samples stored durably (spotgrid-bench-ingest),
 #                                    against a private cluster destroyed at the end
+#   scripts/bench.sh export [ARGS]   billing export rows/s and peak memory (spotgrid-bench-export)
 #   scripts/bench.sh gateway SCENARIO [ARGS]
 #                                    spotgridd under spotgrid-loadtest (loadtest/SCENARIO.json:
 #                                    orders or book), with a private PostgreSQL and Redis
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh >/dev/null
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release --target spotgrid-bench-engine spotgrid-bench-durable \
-  spotgrid-bench-ingest spotgridd spotgrid-loadtest -j "$(nproc)"
+  spotgrid-bench-ingest spotgrid-bench-export spotgridd spotgrid-loadtest -j "$(nproc)"
 
 what=${1:-all}
 [[ $# -gt 0 ]] && shift
@@ -29,6 +30,12 @@ if [[ "$what" == durable || "$what" == all ]]; then
   trap './scripts/pg.sh destroy "$state" >/dev/null' EXIT
   conninfo=$(./scripts/pg.sh start "$state")
   build/release/bench/spotgrid-bench-durable --config config --conninfo "$conninfo" "$@"
+fi
+if [[ "$what" == export ]]; then
+  state=build/bench-pg
+  trap './scripts/pg.sh destroy "$state" >/dev/null' EXIT
+  conninfo=$(./scripts/pg.sh start "$state")
+  build/release/bench/spotgrid-bench-export --config config --conninfo "$conninfo" "$@"
 fi
 if [[ "$what" == ingest ]]; then
   state=build/bench-pg
