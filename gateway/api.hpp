@@ -1,6 +1,8 @@
 #pragma once
 // The /v1 routes (DESIGN §9). Each answers through `respond`, possibly after a
 // commit, from a market thread.
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +25,8 @@ struct Api {
   ReadStore& reads;                  // what PostgreSQL committed
   BookCache& books;
   const Settings& settings;
+  // Exports streaming now: each holds a PostgreSQL connection and snapshot.
+  std::shared_ptr<std::atomic<int>> exports_running = std::make_shared<std::atomic<int>>(0);
 };
 
 // Every /v1 route the server serves, as (method, path pattern).

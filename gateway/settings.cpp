@@ -81,6 +81,8 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) { s.settle_every_seconds = v; }},
       {"billing", "max_export_days", false, 1, 3'660,
        [](Settings& s, std::int64_t v) { s.max_export_days = v; }},
+      {"billing", "max_concurrent_exports", false, 1, 256,
+       [](Settings& s, std::int64_t v) { s.max_concurrent_exports = v; }},
       {"market", "snapshot_every_commands", false, 1'000, 100'000'000,
        [](Settings& s, std::int64_t v) {
          s.snapshot_every_commands = static_cast<std::uint64_t>(v);

@@ -39,6 +39,7 @@ struct Settings {
   std::int64_t heartbeat_timeout_seconds = 10;  // a leased card silent this long: interrupted
   std::int64_t settle_every_seconds = 5;        // how often metered seconds reach the ledger
   std::int64_t max_export_days = 366;           // the longest range one billing export covers
+  std::int64_t max_concurrent_exports = 4;      // beyond: 503, retry later
 };
 
 struct SettingsError {
