@@ -61,31 +61,18 @@ struct Result {
 
 Args parse(int argc, char** argv) {
   Args args;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string_view flag = argv[i];
-    const std::string value = argv[i + 1];
-    try {
-      if (flag == "--conninfo")
-        args.conninfo = value;
-      else if (flag == "--config")
-        args.config = value;
-      else if (flag == "--seconds")
-        args.seconds = std::stod(value);
-      else if (flag == "--runs")
-        args.runs = std::stoi(value);
-      else if (flag == "--inflight")
-        args.inflight = static_cast<std::uint32_t>(std::stoul(value));
-      else if (flag == "--rate")
-        args.rate = std::stod(value);
-      else {
-        std::fprintf(stderr, "unknown flag %s\n", argv[i]);
-        std::exit(2);
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "%s: not a number: %s\n", argv[i], value.c_str());
-      std::exit(2);
-    }
-  }
+  bench::parse_flags(argc, argv,
+                     {
+                         {"--conninfo", [&](const std::string& v) { args.conninfo = v; }},
+                         {"--config", [&](const std::string& v) { args.config = v; }},
+                         {"--seconds", [&](const std::string& v) { args.seconds = std::stod(v); }},
+                         {"--runs", [&](const std::string& v) { args.runs = std::stoi(v); }},
+                         {"--inflight",
+                          [&](const std::string& v) {
+                            args.inflight = static_cast<std::uint32_t>(std::stoul(v));
+                          }},
+                         {"--rate", [&](const std::string& v) { args.rate = std::stod(v); }},
+                     });
   if (!(args.seconds > 0) || args.runs < 1 || args.inflight < 1 || !(args.rate > 0)) {
     std::fprintf(stderr, "--seconds, --runs, --inflight and --rate must be positive\n");
     std::exit(2);

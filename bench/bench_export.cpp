@@ -39,29 +39,14 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args args;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string_view flag = argv[i];
-    const std::string value = argv[i + 1];
-    try {
-      if (flag == "--conninfo") {
-        args.conninfo = value;
-      } else if (flag == "--config") {
-        args.config = value;
-      } else if (flag == "--leases") {
-        args.leases = std::stoll(value);
-      } else if (flag == "--hours") {
-        args.hours = std::stoll(value);
-      } else if (flag == "--runs") {
-        args.runs = std::stoi(value);
-      } else {
-        std::fprintf(stderr, "unknown flag %s\n", argv[i]);
-        std::exit(2);
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "%s: not a number: %s\n", argv[i], value.c_str());
-      std::exit(2);
-    }
-  }
+  bench::parse_flags(argc, argv,
+                     {
+                         {"--conninfo", [&](const std::string& v) { args.conninfo = v; }},
+                         {"--config", [&](const std::string& v) { args.config = v; }},
+                         {"--leases", [&](const std::string& v) { args.leases = std::stoll(v); }},
+                         {"--hours", [&](const std::string& v) { args.hours = std::stoll(v); }},
+                         {"--runs", [&](const std::string& v) { args.runs = std::stoi(v); }},
+                     });
   if (args.conninfo.empty() || args.leases < 1 || args.hours < 10 || args.runs < 1) {
     std::fprintf(stderr,
                  "usage: spotgrid-bench-export --conninfo CONNINFO [--leases L>0] [--hours H>=10] "

@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
 #include <optional>
+#include <string_view>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -50,6 +54,26 @@ inline double percentile_ms(std::vector<std::uint32_t>& micros, double q) {
 inline double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
+}
+
+// Applies "--flag value" pairs through their setters; an unknown flag, a
+// missing value or one its setter cannot convert (it throws) exits with 2.
+using FlagSetter = std::function<void(const std::string& value)>;
+inline void parse_flags(int argc, char** argv,
+                        const std::map<std::string_view, FlagSetter>& flags) {
+  for (int i = 1; i < argc; i += 2) {
+    const auto flag = flags.find(argv[i]);
+    if (flag == flags.end() || i + 1 >= argc) {
+      std::fprintf(stderr, "unknown flag or missing value: %s\n", argv[i]);
+      std::exit(2);
+    }
+    try {
+      flag->second(argv[i + 1]);
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "%s: not a number: %s\n", argv[i], argv[i + 1]);
+      std::exit(2);
+    }
+  }
 }
 
 // The market's catalog and tariffs from `config_dir`; prints why not.
