@@ -53,25 +53,22 @@ struct Result {
 
 Args parse(int argc, char** argv) {
   Args args;
-  bench::parse_flags(argc, argv,
-                     {
-                         {"--conninfo", [&](const std::string& v) { args.conninfo = v; }},
-                         {"--config", [&](const std::string& v) { args.config = v; }},
-                         {"--seconds", [&](const std::string& v) { args.seconds = std::stod(v); }},
-                         {"--runs", [&](const std::string& v) { args.runs = std::stoi(v); }},
-                         {"--nodes",
-                          [&](const std::string& v) {
-                            args.nodes = static_cast<std::uint32_t>(std::stoul(v));
-                          }},
-                         {"--cards",
-                          [&](const std::string& v) {
-                            args.cards = static_cast<std::uint32_t>(std::stoul(v));
-                          }},
-                         {"--inflight",
-                          [&](const std::string& v) {
-                            args.inflight = static_cast<std::uint32_t>(std::stoul(v));
-                          }},
-                     });
+  bench::parse_flags(
+      argc, argv,
+      {
+          {"--conninfo", [&](const std::string& v) { args.conninfo = v; }},
+          {"--config", [&](const std::string& v) { args.config = v; }},
+          {"--seconds", [&](const std::string& v) { args.seconds = std::stod(v); }},
+          {"--runs", [&](const std::string& v) { args.runs = std::stoi(v); }},
+          {"--nodes",
+           [&](const std::string& v) { args.nodes = static_cast<std::uint32_t>(std::stoul(v)); }},
+          {"--cards",
+           [&](const std::string& v) { args.cards = static_cast<std::uint32_t>(std::stoul(v)); }},
+          {"--inflight",
+           [&](const std::string& v) {
+             args.inflight = static_cast<std::uint32_t>(std::stoul(v));
+           }},
+      });
   if (!(args.seconds > 0) || args.runs < 1 || args.nodes < 1 || args.cards < 1 || args.cards > 64 ||
       args.inflight < 1 || args.conninfo.empty()) {
     std::fprintf(stderr,

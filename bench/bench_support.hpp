@@ -8,9 +8,9 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <string_view>
 #include <pqxx/pqxx>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "spotgrid/engine/config.hpp"
