@@ -127,7 +127,8 @@ class WebSocketSession : public StreamPeer,
     timeouts.idle_timeout = shared.options.stream_idle_timeout;
     timeouts.keep_alive_pings = true;
     socket_.set_option(timeouts);
-    socket_.read_message_max(shared.options.stream_message_limit);
+    const std::size_t limit = session_->message_limit();
+    socket_.read_message_max(limit != 0 ? limit : shared.options.stream_message_limit);
     socket_.async_accept(upgrade_, beast::bind_front_handler(&WebSocketSession::on_accept,
                                                              this->shared_from_this()));
   }

@@ -107,10 +107,12 @@ std::vector<std::string> route_labels() {
   return labels;
 }
 
-constexpr std::size_t kOperationalRoutes = 5;  // served_routes() lists them first
+constexpr std::size_t kOperationalRoutes = 6;  // served_routes() lists them first
 constexpr std::string_view kMeteringPath = "/v1/metering/batches";
+constexpr std::string_view kMeteringStreamPath = "/v1/metering/stream";
 
-// An ingest answer as JSON: the acknowledgement and the node's lease assignments.
+// An ingest answer as JSON: the acknowledgement and the node's lease
+// assignments, or the error (the same bodies over HTTP and the agent stream).
 HttpResponse ingest_response(const ingest::IngestReply& reply) {
   if (reply.status != 200) {
     HttpResponse refused = error_response(reply.status, reply.code, reply.message, reply.field);
@@ -140,6 +142,37 @@ HttpResponse ingest_response(const ingest::IngestReply& reply) {
   writer.EndObject();
   return HttpResponse{200, buffer.GetString(), "application/json", {}, {}};
 }
+
+// A node agent's WebSocket: each text message is a spool line ("<signature>
+// <batch JSON>"), answered in order with what POST /v1/metering/batches answers.
+class AgentStream final : public StreamSession {
+ public:
+  AgentStream(ingest::Ingest& ingest, const std::shared_ptr<StreamPeer>& peer)
+      : ingest_(ingest), peer_(peer) {}
+
+  void on_text(std::string_view message) override {
+    const std::size_t space = message.find(' ');
+    const std::weak_ptr<StreamPeer> peer = peer_;
+    const auto answer = [peer](const ingest::IngestReply& reply) {
+      if (const auto alive = peer.lock()) alive->send(ingest_response(reply).body);
+    };
+    if (space == std::string_view::npos) {
+      ingest::IngestReply refused;
+      refused.status = 401;
+      refused.code = "bad_signature";
+      refused.message = "send \"<hex HMAC> <batch JSON>\"";
+      return answer(refused);
+    }
+    ingest_.submit(message.substr(0, space), message.substr(space + 1),
+                   [answer](ingest::IngestReply&& reply) { answer(reply); });
+  }
+  void on_closed() override {}
+  std::size_t message_limit() const override { return 4 << 20; }  // 4 096 samples fit
+
+ private:
+  ingest::Ingest& ingest_;
+  std::weak_ptr<StreamPeer> peer_;
+};
 
 }  // namespace
 
@@ -220,6 +253,7 @@ struct Service::Impl {
       if (path == "/v1/stream") return 3;
     }
     if (method == "POST" && path == kMeteringPath) return 4;
+    if (method == "GET" && path == kMeteringStreamPath) return 5;
     if (const auto v1 = match_v1(method, path)) return kOperationalRoutes + *v1;
     return labels.size() - 1;
   }
@@ -235,9 +269,9 @@ struct Service::Impl {
           std::chrono::steady_clock::now() - started));
       --in_flight;
     };
-    if (path == "/v1/stream") {
-      HttpResponse upgrade = error_response(426, "upgrade_required",
-                                            "/v1/stream is a WebSocket: send an upgrade request");
+    if (path == "/v1/stream" || path == kMeteringStreamPath) {
+      HttpResponse upgrade = error_response(
+          426, "upgrade_required", std::string(path) + " is a WebSocket: send an upgrade request");
       upgrade.headers.emplace_back("Upgrade", "websocket");
       return done(std::move(upgrade));
     }
@@ -349,6 +383,12 @@ struct Service::Impl {
   // GET /v1/stream with a key: a WebSocket session of the hub.
   std::variant<HttpResponse, std::shared_ptr<StreamSession>> open_stream(
       const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer) {
+    if (path_of(request.target) == kMeteringStreamPath) {
+      // Node agents authenticate every batch by its signature, not the connection.
+      if (settings.metering_secret.empty())
+        return error_response(503, "unavailable", "metering is not configured on this server");
+      return std::make_shared<AgentStream>(ingest, peer);
+    }
     if (path_of(request.target) != "/v1/stream")
       return error_response(404, "not_found", "WebSockets are served at /v1/stream", "path");
     const auto caller = keys.authenticate(request.header("Authorization"));
@@ -522,11 +562,13 @@ struct Service::Impl {
 };
 
 std::vector<std::pair<std::string, std::string>> served_routes() {
-  std::vector<std::pair<std::string, std::string>> routes = {{"GET", "/healthz"},
-                                                             {"GET", "/readyz"},
-                                                             {"GET", "/metrics"},
-                                                             {"GET", "/v1/stream"},
-                                                             {"POST", std::string(kMeteringPath)}};
+  std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/healthz"},
+      {"GET", "/readyz"},
+      {"GET", "/metrics"},
+      {"GET", "/v1/stream"},
+      {"POST", std::string(kMeteringPath)},
+      {"GET", std::string(kMeteringStreamPath)}};
   for (auto& route : v1_routes())
     routes.push_back(std::move(route));
   return routes;

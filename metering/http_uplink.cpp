@@ -1,12 +1,16 @@
-// The agent's HTTP uplink on Beast (compiled once in spotgrid_asio).
+// The agent's uplinks on Beast (compiled once in spotgrid_asio): WebSocket,
+// HTTP, and the WebSocket with HTTP as its fallback.
 #include <rapidjson/document.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
 #include <optional>
 
 #include "spotgrid/metering/uplink.hpp"
@@ -17,6 +21,7 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace websocket = beast::websocket;
 
 UplinkAnswer unreachable(std::string problem) {
   UplinkAnswer answer;
@@ -25,16 +30,21 @@ UplinkAnswer unreachable(std::string problem) {
   return answer;
 }
 
+UplinkAnswer refused(std::string problem) {
+  UplinkAnswer answer;
+  answer.kind = UplinkAnswer::Kind::kRefused;
+  answer.problem = std::move(problem);
+  return answer;
+}
+
+// The acknowledgement (status 200), or why not: 5xx and 429 are for later,
+// other errors final.
 UplinkAnswer read_answer(unsigned status, const std::string& body) {
   if (status >= 500 || status == 429) {
     return unreachable("server answered " + std::to_string(status) + ": " + body);
   }
+  if (status != 200) return refused("server answered " + std::to_string(status) + ": " + body);
   UplinkAnswer answer;
-  if (status != 200) {
-    answer.kind = UplinkAnswer::Kind::kRefused;
-    answer.problem = "server answered " + std::to_string(status) + ": " + body;
-    return answer;
-  }
   rapidjson::Document document;
   document.Parse(body.c_str(), body.size());
   if (document.HasParseError() || !document.IsObject() || !document.HasMember("acknowledged_seq") ||
@@ -62,12 +72,7 @@ class HttpUplink final : public Uplink {
   UplinkAnswer send(const SpooledBatch& batch) override {
     // The spool line is "<signature> <batch JSON>": the body is sent as signed.
     const std::size_t space = batch.payload.find(' ');
-    if (space == std::string::npos) {
-      UplinkAnswer answer;
-      answer.kind = UplinkAnswer::Kind::kRefused;
-      answer.problem = "spooled batch without a signature";
-      return answer;
-    }
+    if (space == std::string::npos) return refused("spooled batch without a signature");
     http::request<http::string_body> request{http::verb::post, "/v1/metering/batches", 11};
     request.set(http::field::host, host_);
     request.set(http::field::content_type, "application/json");
@@ -111,7 +116,96 @@ class HttpUplink final : public Uplink {
   std::optional<beast::tcp_stream> stream_;
 };
 
+// Over the stream the answer carries no status: an error body's code says
+// whether to retry (unavailable, overloaded) or give the batch up.
+UplinkAnswer read_stream_answer(const std::string& body) {
+  rapidjson::Document document;
+  document.Parse(body.c_str(), body.size());
+  if (!document.HasParseError() && document.IsObject() && document.HasMember("error") &&
+      document["error"].IsObject() && document["error"].HasMember("code") &&
+      document["error"]["code"].IsString()) {
+    const std::string code = document["error"]["code"].GetString();
+    return read_answer(code == "unavailable" || code == "overloaded" ? 503 : 400, body);
+  }
+  return read_answer(200, body);
+}
+
+class WebSocketUplink final : public Uplink {
+ public:
+  WebSocketUplink(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
+      : host_(std::move(host)), port_(port), timeout_(timeout) {}
+
+  UplinkAnswer send(const SpooledBatch& batch) override {
+    beast::error_code error;
+    if (!socket_ && !connect(error)) return unreachable("websocket: " + error.message());
+    beast::get_lowest_layer(*socket_).expires_after(timeout_);
+    socket_->text(true);
+    socket_->write(net::buffer(batch.payload), error);
+    beast::flat_buffer buffer;
+    if (!error) socket_->read(buffer, error);
+    if (error) {
+      socket_.reset();
+      return unreachable("websocket: " + error.message());
+    }
+    return read_stream_answer(beast::buffers_to_string(buffer.data()));
+  }
+
+ private:
+  bool connect(beast::error_code& error) {
+    net::ip::tcp::resolver resolver(io_);
+    const auto endpoints = resolver.resolve(host_, std::to_string(port_), error);
+    if (error) return false;
+    socket_.emplace(io_);
+    beast::get_lowest_layer(*socket_).expires_after(timeout_);
+    beast::get_lowest_layer(*socket_).connect(endpoints, error);
+    if (!error) socket_->handshake(host_, "/v1/metering/stream", error);
+    if (error) socket_.reset();
+    return !error;
+  }
+
+  std::string host_;
+  std::uint16_t port_;
+  std::chrono::milliseconds timeout_;
+  net::io_context io_;
+  std::optional<websocket::stream<beast::tcp_stream>> socket_;
+};
+
+class FallbackUplink final : public Uplink {
+ public:
+  FallbackUplink(std::unique_ptr<Uplink> preferred, std::unique_ptr<Uplink> fallback)
+      : preferred_(std::move(preferred)), fallback_(std::move(fallback)) {}
+
+  UplinkAnswer send(const SpooledBatch& batch) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= retry_preferred_at_) {
+      UplinkAnswer answer = preferred_->send(batch);
+      if (answer.kind != UplinkAnswer::Kind::kUnreachable ||
+          answer.problem.rfind("websocket:", 0) != 0) {
+        return answer;  // taken, refused, or the server itself said later
+      }
+      retry_preferred_at_ = now + std::chrono::minutes(1);
+    }
+    return fallback_->send(batch);
+  }
+
+ private:
+  std::unique_ptr<Uplink> preferred_;
+  std::unique_ptr<Uplink> fallback_;
+  std::chrono::steady_clock::time_point retry_preferred_at_{};
+};
+
 }  // namespace
+
+std::unique_ptr<Uplink> websocket_uplink(std::string host, std::uint16_t port,
+                                         std::chrono::milliseconds timeout) {
+  return std::make_unique<WebSocketUplink>(std::move(host), port, timeout);
+}
+
+std::unique_ptr<Uplink> agent_uplink(const std::string& host, std::uint16_t port,
+                                     std::chrono::milliseconds timeout) {
+  return std::make_unique<FallbackUplink>(websocket_uplink(host, port, timeout),
+                                          http_uplink(host, port, timeout));
+}
 
 std::unique_ptr<Uplink> http_uplink(std::string host, std::uint16_t port,
                                     std::chrono::milliseconds timeout) {

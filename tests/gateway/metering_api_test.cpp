@@ -23,11 +23,15 @@ std::string temporary_directory() {
 // A simulated agent on its own thread: samples, spools and sends once a second.
 class RunningAgent {
  public:
-  RunningAgent(NodeId node, const std::string& key, std::uint32_t cards, std::uint16_t port)
+  // The WebSocket with its HTTP fallback (as spotgrid-agent runs), or HTTP alone.
+  RunningAgent(NodeId node, const std::string& key, std::uint32_t cards, std::uint16_t port,
+               bool websocket)
       : directory_(temporary_directory()),
         spool_(directory_, 64 << 20),
         agent_(node, key, std::make_unique<metering::SimulatedSource>(node, cards), spool_),
-        uplink_(metering::http_uplink("127.0.0.1", port, std::chrono::milliseconds(2'000))) {}
+        uplink_(websocket
+                    ? metering::agent_uplink("127.0.0.1", port, std::chrono::milliseconds(2'000))
+                    : metering::http_uplink("127.0.0.1", port, std::chrono::milliseconds(2'000))) {}
   ~RunningAgent() {
     stop();
     std::filesystem::remove_all(directory_);
@@ -144,12 +148,30 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
   EXPECT_EQ(metric_line("spotgrid_metering_batches_duplicate_total"),
             "spotgrid_metering_batches_duplicate_total 1");
 
+  // The same over the agents' WebSocket: stored, re-sent, refused.
+  const auto websocket = metering::websocket_uplink("127.0.0.1", service_.port(), 2'000ms);
+  const auto line = [&](const std::vector<metering::Sample>& samples, const std::string& key) {
+    const std::string body = metering::batch_json(samples);
+    return metering::SpooledBatch{samples.front().seq, samples.back().seq,
+                                  metering::sign(key, body) + " " + body};
+  };
+  const auto over_stream = websocket->send(line({sample(node.id, 3, 0, now)}, node.agent_key));
+  EXPECT_EQ(over_stream.kind, metering::UplinkAnswer::Kind::kStored) << over_stream.problem;
+  EXPECT_EQ(over_stream.acknowledged_seq, 3u);
+  EXPECT_EQ(websocket->send(line({sample(node.id, 3, 0, now)}, node.agent_key)).kind,
+            metering::UplinkAnswer::Kind::kStored)
+      << "a re-send is acknowledged";
+  const auto forged = websocket->send(line({sample(node.id, 4, 0, now)}, "not-the-key-at-all"));
+  EXPECT_EQ(forged.kind, metering::UplinkAnswer::Kind::kRefused);
+  EXPECT_NE(forged.problem.find("bad_signature"), std::string::npos) << forged.problem;
+  EXPECT_EQ(stored_samples(node.id), 3);
+
   // A re-send overlapping what was stored keeps only the new samples.
   const Reply overlap =
-      post_samples({sample(node.id, 2, 1, now - 1), sample(node.id, 3, 0, now)}, node.agent_key);
+      post_samples({sample(node.id, 3, 0, now), sample(node.id, 4, 1, now)}, node.agent_key);
   ASSERT_EQ(overlap.status, 200u) << overlap.body;
-  EXPECT_EQ(overlap.json["samples_stored"].GetUint(), 1u);
-  EXPECT_EQ(stored_samples(node.id), 3);
+  EXPECT_EQ(overlap.json["samples_stored"].GetUint(), 1u) << overlap.body;
+  EXPECT_EQ(stored_samples(node.id), 4);
 }
 
 TEST_F(MeteringApi, simulated_agents_are_billed_by_the_second_and_a_dead_one_fails_over) {
@@ -161,8 +183,8 @@ TEST_F(MeteringApi, simulated_agents_are_billed_by_the_second_and_a_dead_one_fai
   const Node spare = register_node(second_supplier, 1);
   list(first_supplier, cheap.id, 1, 1'000'000);
   list(second_supplier, spare.id, 1, 1'100'000);
-  RunningAgent cheap_agent(cheap.id, cheap.agent_key, 1, service_.port());
-  RunningAgent spare_agent(spare.id, spare.agent_key, 1, service_.port());
+  RunningAgent cheap_agent(cheap.id, cheap.agent_key, 1, service_.port(), true);
+  RunningAgent spare_agent(spare.id, spare.agent_key, 1, service_.port(), false);
   cheap_agent.start();
   spare_agent.start();
 

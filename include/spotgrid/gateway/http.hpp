@@ -71,6 +71,8 @@ class StreamSession {
   virtual void on_text(std::string_view message) = 0;
   // Called once when the connection ended, whoever ended it.
   virtual void on_closed() = 0;
+  // The largest message it takes; 0: the server's stream_message_limit.
+  virtual std::size_t message_limit() const { return 0; }
 };
 
 // Decides a WebSocket upgrade request: a session accepts it, a response refuses

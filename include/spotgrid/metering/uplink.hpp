@@ -1,10 +1,11 @@
 #pragma once
-// How the agent hands spooled batches to the server: POST /v1/metering/batches
-// with the batch JSON as the body and its signature in X-Spotgrid-Signature.
-// The answer acknowledges the node's stored sequences and carries the server's
-// lease assignments (which lease holds which card), so every heartbeat is
-// also the push of assignments. Blocking, with a timeout; one keep-alive
-// connection, reopened after any failure.
+// How the agent hands spooled batches to the server: over a WebSocket
+// (/v1/metering/stream, one text message per spool line, answered in order),
+// or POST /v1/metering/batches with the batch JSON as the body and its
+// signature in X-Spotgrid-Signature. The answer acknowledges the node's stored
+// sequences and carries the server's lease assignments (which lease holds
+// which card), so every heartbeat is also the push of assignments. Blocking,
+// with a timeout; one connection, reopened after any failure.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -43,5 +44,12 @@ class Uplink {
 // for agents across networks).
 std::unique_ptr<Uplink> http_uplink(std::string host, std::uint16_t port,
                                     std::chrono::milliseconds timeout);
+// The WebSocket alone.
+std::unique_ptr<Uplink> websocket_uplink(std::string host, std::uint16_t port,
+                                         std::chrono::milliseconds timeout);
+// The WebSocket, falling back to HTTP for a batch whenever the WebSocket cannot
+// be had (and trying it again a minute later).
+std::unique_ptr<Uplink> agent_uplink(const std::string& host, std::uint16_t port,
+                                     std::chrono::milliseconds timeout);
 
 }  // namespace spotgrid::metering
