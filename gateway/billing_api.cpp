@@ -63,13 +63,20 @@ std::optional<UnixSeconds> parse_instant(std::string_view text) {
          UnixSeconds{*hour} * 3'600 + UnixSeconds{*minute} * 60 + *second;
 }
 
+// Holds one of the export slots until the body is written (or abandoned).
 class ExportBody final : public BodySource {
  public:
-  explicit ExportBody(std::unique_ptr<finance::ExportCursor> cursor) : cursor_(std::move(cursor)) {}
+  ExportBody(std::unique_ptr<finance::ExportCursor> cursor,
+             std::shared_ptr<std::atomic<int>> running)
+      : cursor_(std::move(cursor)), running_(std::move(running)) {}
+  ~ExportBody() override { --*running_; }
+  ExportBody(const ExportBody&) = delete;
+  ExportBody& operator=(const ExportBody&) = delete;
   std::optional<std::string> next() override { return cursor_->next(); }
 
  private:
   std::unique_ptr<finance::ExportCursor> cursor_;
+  std::shared_ptr<std::atomic<int>> running_;
 };
 
 }  // namespace
@@ -109,14 +116,21 @@ void billing_export(Api& api, const Principal& caller, const HttpRequest& reques
         "the range is longer than " + std::to_string(api.settings.max_export_days) + " days",
         "to"));
   }
+  if (++*api.exports_running > api.settings.max_concurrent_exports) {
+    --*api.exports_running;
+    HttpResponse busy = error_response(503, "busy", "too many exports running: retry shortly");
+    busy.headers.emplace_back("Retry-After", "5");
+    return respond(std::move(busy));
+  }
   try {
     auto cursor = std::make_unique<finance::ExportCursor>(api.settings.postgres_conninfo, wanted,
                                                           api.setup.catalog, api.setup.tariffs);
     HttpResponse streamed;
     streamed.content_type = std::string(finance::RowWriter::content_type(wanted.format));
-    streamed.stream = std::make_shared<ExportBody>(std::move(cursor));
+    streamed.stream = std::make_shared<ExportBody>(std::move(cursor), api.exports_running);
     respond(std::move(streamed));
   } catch (const std::exception&) {
+    --*api.exports_running;
     respond(error_response(503, "unavailable", "cannot read the ledger now"));
   }
 }

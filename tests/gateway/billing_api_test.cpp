@@ -363,5 +363,21 @@ TEST_F(BillingApi, the_trial_balance_sums_to_zero_and_is_for_finance) {
   EXPECT_EQ(call(http::verb::get, "/v1/ledger/trial-balance", buyer_a_).status, 403u);
 }
 
+// Each export holds a connection and a snapshot: beyond the cap, 503 and a
+// Retry-After. (The BillingApi tests run a dozen exports one after another
+// under the default cap of 4, so a slot that was never given back would fail them.)
+class ExportCap : public ServiceHarness {
+ protected:
+  ExportCap() : ServiceHarness([](Settings& s) { s.max_concurrent_exports = 0; }) {}
+};
+
+TEST_F(ExportCap, an_export_beyond_the_cap_is_refused_with_retry_after) {
+  const auto finance = account("finance").second;
+  const Reply busy = call(http::verb::get, "/v1/billing/export?from=0&to=86400", finance);
+  EXPECT_EQ(busy.status, 503u) << busy.body;
+  EXPECT_NE(busy.body.find(R"("code":"busy")"), std::string::npos) << busy.body;
+  EXPECT_EQ(busy.raw.header("Retry-After"), "5");
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway
