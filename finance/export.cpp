@@ -1,6 +1,7 @@
 #include "spotgrid/finance/export.hpp"
 
 #include "csv.hpp"
+#include "spotgrid/util/utc.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -35,15 +36,6 @@ constexpr std::array<std::string_view, 27> kFocusColumns = {
     "ConsumedUnit",       "ResourceId",
     "RegionId",           "SkuId",
     "x_SupplierPayout"};
-
-UnixSeconds month_start(UnixSeconds at, int months_later) {
-  const auto day =
-      std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{at}});
-  const std::chrono::year_month_day date{day};
-  const std::chrono::year_month month =
-      date.year() / date.month() + std::chrono::months{months_later};
-  return std::chrono::sys_seconds{std::chrono::sys_days{month / 1}}.time_since_epoch().count();
-}
 
 // Quantity in card-hours, tariff-weighted: what the charge bought at the
 // lease's price (six decimals, rounded down).
@@ -162,7 +154,7 @@ void RowWriter::row(const ChargeRow& r, std::string& out) {
           pool + " x" + std::to_string(r.cards) + " on node " + std::to_string(r.node) +
           ", lease " + std::to_string(r.lease) + (r.charge < 0 ? " (credit: interrupted)" : "");
       csv_line(out, cost, std::to_string(r.buyer), r.buyer_name, "USD",
-               format_utc(month_start(r.hour, 1)), format_utc(month_start(r.hour, 0)),
+               format_utc(util::month_start(r.hour, 1)), format_utc(util::month_start(r.hour)),
                r.charge < 0 ? "Credit" : "Usage", "", description, format_utc(r.hour + kHour),
                format_utc(r.hour), cost, cost, kPlatform, cost, quantity, "Card-Hours", kPlatform,
                kPlatform, "Compute", "spotgrid GPU spot compute", quantity, "Card-Hours",

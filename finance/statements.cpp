@@ -1,6 +1,7 @@
 #include "spotgrid/finance/statements.hpp"
 
 #include "csv.hpp"
+#include "spotgrid/util/utc.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -58,19 +59,12 @@ std::optional<UnixSeconds> parse_month(std::string_view text) {
   return std::chrono::sys_seconds{std::chrono::sys_days{first}}.time_since_epoch().count();
 }
 
-UnixSeconds next_month(UnixSeconds month_start) {
-  const std::chrono::year_month_day date{std::chrono::floor<std::chrono::days>(
-      std::chrono::sys_seconds{std::chrono::seconds{month_start}})};
-  const std::chrono::year_month next = date.year() / date.month() + std::chrono::months{1};
-  return std::chrono::sys_seconds{std::chrono::sys_days{next / 1}}.time_since_epoch().count();
-}
-
 std::vector<Statement> monthly_statements(pqxx::connection_base& connection, StatementKind kind,
                                           UnixSeconds month_start,
                                           std::optional<AccountId> account) {
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
       connection, "statements");
-  const UnixSeconds month_end = next_month(month_start);
+  const UnixSeconds month_end = util::month_start(month_start, 1);
   const std::string query = statement_query(kind, account.has_value());
   const pqxx::result rows =
       account ? txn.exec_params(query, static_cast<Int>(month_start), static_cast<Int>(month_end),

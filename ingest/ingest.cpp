@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <variant>
 
+#include "spotgrid/util/utc.hpp"
+
 namespace spotgrid::ingest {
 namespace {
 
@@ -34,18 +36,6 @@ IngestReply refusal(int status, std::string code, std::string message, std::stri
 std::string sample_field(std::int64_t sample, const std::string& field) {
   if (sample < 0) return field;
   return "samples[" + std::to_string(sample) + "]." + field;
-}
-
-// The first second of the month holding `second` (UTC), and of the next one.
-std::pair<UnixSeconds, UnixSeconds> month_of(UnixSeconds second) {
-  const auto day =
-      std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{second}});
-  const std::chrono::year_month_day date{day};
-  const std::chrono::year_month first = date.year() / date.month();
-  const auto begin = std::chrono::sys_days{first / 1};
-  const auto end = std::chrono::sys_days{(first + std::chrono::months{1}) / 1};
-  return {std::chrono::sys_seconds{begin}.time_since_epoch().count(),
-          std::chrono::sys_seconds{end}.time_since_epoch().count()};
 }
 
 std::string partition_name(UnixSeconds month_begin) {
@@ -211,19 +201,20 @@ struct Ingest::Impl {
     std::set<UnixSeconds> wanted;
     for (const auto& samples : fresh)
       for (const metering::Sample& s : samples)
-        if (!partitions.contains(month_of(s.second).first)) wanted.insert(month_of(s.second).first);
+        if (!partitions.contains(util::month_start(s.second)))
+          wanted.insert(util::month_start(s.second));
     for (const UnixSeconds begin : wanted) {
       pqxx::work txn(connection);
       txn.exec("CREATE TABLE IF NOT EXISTS " + txn.quote_name(partition_name(begin)) +
                " PARTITION OF usage_samples FOR VALUES FROM (" + std::to_string(begin) + ") TO (" +
-               std::to_string(month_of(begin).second) + ")");
+               std::to_string(util::month_start(begin, 1)) + ")");
       txn.commit();
       partitions.insert(begin);
     }
   }
 
-  // What of a batch is new, or why it is refused; bindings made here are
-  // recorded in `bound` until the group commits.
+  // What of a batch is new, or why it is refused. The cards it binds join
+  // `bound` (written with the group) only when the whole batch is admitted.
   std::variant<std::vector<metering::Sample>, IngestReply> admit(
       PendingBatch& batch, std::unordered_map<NodeId, std::uint64_t>& group_seq,
       std::map<CardKey, std::string>& bound) {
@@ -233,21 +224,24 @@ struct Ingest::Impl {
     std::vector<metering::Sample> fresh;
     for (metering::Sample& s : batch.samples)
       if (s.seq > high) fresh.push_back(std::move(s));
-    for (std::size_t i = 0; i < fresh.size(); ++i) {
-      const CardKey key{node, fresh[i].card_index};
-      const auto known = card_uuids.find(key);
-      const std::string* uuid = known != card_uuids.end() ? &known->second : nullptr;
-      if (uuid == nullptr)
-        if (const auto it = bound.find(key); it != bound.end()) uuid = &it->second;
-      if (uuid != nullptr && *uuid != fresh[i].card_uuid) {
+    std::map<CardKey, std::string> binds;
+    for (const metering::Sample& s : fresh) {
+      const CardKey key{node, s.card_index};
+      const std::string* uuid = nullptr;
+      for (const auto* known : {&card_uuids, &bound, &binds}) {
+        if (const auto it = known->find(key); uuid == nullptr && it != known->end())
+          uuid = &it->second;
+      }
+      if (uuid != nullptr && *uuid != s.card_uuid) {
         count([](IngestCounters& c) { ++c.rejected_foreign_card; });
         return refusal(403, "foreign_card",
-                       "card " + std::to_string(fresh[i].card_index) + " of node " +
-                           std::to_string(node) + " is " + *uuid + ", not " + fresh[i].card_uuid,
+                       "card " + std::to_string(s.card_index) + " of node " + std::to_string(node) +
+                           " is " + *uuid + ", not " + s.card_uuid,
                        "samples[].card");
       }
-      if (uuid == nullptr) bound.emplace(key, fresh[i].card_uuid);
+      if (uuid == nullptr) binds.emplace(key, s.card_uuid);
     }
+    bound.merge(binds);
     if (!fresh.empty()) group_seq[node] = fresh.back().seq;
     return fresh;
   }

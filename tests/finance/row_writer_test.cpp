@@ -6,6 +6,7 @@
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/finance/export.hpp"
 #include "spotgrid/finance/statements.hpp"
+#include "spotgrid/util/utc.hpp"
 
 namespace spotgrid::finance {
 namespace {
@@ -51,7 +52,7 @@ TEST(Formats, date_times_are_utc_with_a_z) {
 
 TEST(Formats, months_parse_strictly) {
   EXPECT_EQ(parse_month("2026-01"), 1'767'225'600);
-  EXPECT_EQ(next_month(1'767'225'600), 1'767'225'600 + 31 * 86'400);
+  EXPECT_EQ(util::month_start(1'767'225'600 + 86'400, 1), 1'767'225'600 + 31 * 86'400);
   for (const char* bad : {"2026-00", "2026-13", "2026-1", "2026/01", "1969-12", "abcd-ef", ""})
     EXPECT_FALSE(parse_month(bad)) << bad;
 }

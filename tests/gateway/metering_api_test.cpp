@@ -172,6 +172,18 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
   ASSERT_EQ(overlap.status, 200u) << overlap.body;
   EXPECT_EQ(overlap.json["samples_stored"].GetUint(), 1u) << overlap.body;
   EXPECT_EQ(stored_samples(node.id), 4);
+
+  // A refused batch binds nothing: its new card stays free for its real UUID.
+  const Node other = register_node(supplier, 2);
+  ASSERT_EQ(post_samples({sample(other.id, 1, 0, now)}, other.agent_key).status, 200u);
+  metering::Sample swapped_first = sample(other.id, 3, 0, now);
+  swapped_first.card_uuid = "GPU-not-this-one";
+  metering::Sample would_bind = sample(other.id, 2, 1, now);
+  would_bind.card_uuid = "GPU-also-not";
+  EXPECT_EQ(post_samples({would_bind, swapped_first}, other.agent_key).status, 403u);
+  const Reply real = post_samples({sample(other.id, 2, 1, now)}, other.agent_key);
+  EXPECT_EQ(real.status, 200u) << real.body;
+  EXPECT_EQ(stored_samples(other.id), 2);
 }
 
 TEST_F(MeteringApi, simulated_agents_are_billed_by_the_second_and_a_dead_one_fails_over) {

@@ -54,6 +54,5 @@ std::string statements_csv(const std::vector<Statement>& statements,
 
 // "2026-11" → the first second of that month (UTC).
 std::optional<UnixSeconds> parse_month(std::string_view text);
-UnixSeconds next_month(UnixSeconds month_start);
 
 }  // namespace spotgrid::finance
