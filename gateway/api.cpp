@@ -151,6 +151,11 @@ const V1Route kV1Routes[] = {
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        register_node(api, caller, request, std::move(respond));
      }},
+    {"GET", "/v1/nodes/{node_id}/agent-key",
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<NodeId>(params[0], respond,
+                       [&](NodeId id) { node_agent_key(api, caller, id, respond); });
+     }},
     {"POST", "/v1/listings",
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        add_listing(api, caller, request, std::move(respond));

@@ -68,6 +68,22 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
       });
 }
 
+void node_agent_key(Api& api, const Principal& caller, NodeId id, const Respond& respond) {
+  if (caller.role != Role::kSupplier && caller.role != Role::kOperator) return respond(forbidden());
+  std::optional<engine::NodeView> node;
+  if (!api.market.read([&](const engine::Engine& engine) { node = engine.node(id); }))
+    return respond(error_response(503, "unavailable", "the market is recovering"));
+  // Another supplier's node is answered like a missing one: nothing to learn.
+  if (!node || (caller.role == Role::kSupplier && node->supplier != caller.account))
+    return respond(error_response(404, "not_found", "no such node", "node_id"));
+  if (api.settings.metering_secret.empty())
+    return respond(error_response(503, "unavailable", "metering is not configured on this server"));
+  respond(json(200, [&](Writer& w) {
+    field(w, "node_id", id);
+    field(w, "agent_key", metering::node_key(api.settings.metering_secret, id));
+  }));
+}
+
 void add_listing(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
   JsonBody body(request.body);

@@ -9,6 +9,9 @@
 namespace spotgrid::gateway {
 
 void register_node(Api& api, const Principal& caller, const HttpRequest& request, Respond respond);
+// The key a node's agent signs with (its supplier, or an operator): derived,
+// so a supplier that lost it asks again.
+void node_agent_key(Api& api, const Principal& caller, NodeId id, const Respond& respond);
 void add_listing(Api& api, const Principal& caller, const HttpRequest& request, Respond respond);
 void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond respond);
 void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);

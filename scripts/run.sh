@@ -45,7 +45,10 @@ fi
 
 hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 operator_key="sg_$(hex 8)_$(hex 32)"
-metering_secret=${SPOTGRID_METERING_SECRET:-$(hex 32)}
+# Kept with the data, so agent keys (and what agents spooled) stay valid across runs.
+secret_file="$state/metering.secret"
+[[ -s "$secret_file" ]] || hex 32 >"$secret_file"
+metering_secret=${SPOTGRID_METERING_SECRET:-$(cat "$secret_file")}
 port=${SPOTGRID_LISTEN_PORT:-8080}
 base="http://127.0.0.1:$port"
 
@@ -76,20 +79,25 @@ for supplier in "north-lab:eu-west" "dc-east:us-east" "coast:us-west"; do
   region=${supplier##*:}
   key=$(new_account "$name" supplier | field api_key)
   for model in H100-SXM-80G A100-80G L40S-48G; do
-    registered=$(post "$key" /v1/nodes "{\"pool\": \"$model\", \"region\": \"$region\", \"cards\": 8}")
-    node=$(echo "$registered" | field node_id)
-    # The node's metering agent, on simulated cards: leases on it are billed by the second.
-    mkdir -p build/run-agents
-    SPOTGRID_AGENT_KEY=$(echo "$registered" | field agent_key) build/release/apps/spotgrid-agent \
-      --node "$node" --spool "build/run-agents/$node" --server "127.0.0.1:$port" \
-      --source simulated --cards 8 --seed "$node" >/dev/null 2>"build/run-agents/$node.log" &
-    agent_pids+=($!)
+    node=$(post "$key" /v1/nodes "{\"pool\": \"$model\", \"region\": \"$region\", \"cards\": 8}" |
+      field node_id)
     price=$((1000000 + RANDOM % 2000000))
     post "$key" /v1/listings "{\"node_id\": $node, \"cards\": 8, \"reserve_micros_per_card_hour\": $price,
       \"available_from\": $((now - 60)), \"available_until\": $((now + 7 * 86400))}" >/dev/null
     listed=$((listed + 8))
   done
 done
+# A metering agent on simulated cards for every node, this run's and earlier
+# runs' (their listings are still open): leases are billed by the second.
+mkdir -p build/run-agents
+while IFS='|' read -r node cards; do
+  SPOTGRID_AGENT_KEY=$(curl -sf -H "Authorization: Bearer $operator_key" \
+    "$base/v1/nodes/$node/agent-key" | field agent_key) build/release/apps/spotgrid-agent \
+    --node "$node" --spool "build/run-agents/$node" --server "127.0.0.1:$port" \
+    --source simulated --cards "$cards" --seed "$node" >/dev/null 2>"build/run-agents/$node.log" &
+  agent_pids+=($!)
+done < <(psql "$conninfo" -Atc "SELECT node_id, cards FROM nodes ORDER BY node_id")
+
 buyer=$(new_account demo-buyer buyer)
 buyer_id=$(echo "$buyer" | field account_id)
 buyer_key=$(echo "$buyer" | field api_key)
@@ -99,7 +107,8 @@ cat <<EOF
 
 spotgridd is serving $base with a demo market: 3 suppliers, 9 nodes, $listed cards listed
 in eu-west, us-east and us-west (H100-SXM-80G, A100-80G, L40S-48G), each node metered
-by a simulated spotgrid-agent (leases are billed by the second; see charged_micros).
+by a simulated spotgrid-agent, earlier runs' nodes too (leases are billed by the second;
+see charged_micros).
 Demo buyer (account $buyer_id, funded with 10 000 USD), API key:
 
   export KEY=$buyer_key

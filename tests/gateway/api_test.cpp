@@ -292,7 +292,8 @@ TEST_F(Api, EveryRouteRefusesBadInputAndTheLedgerStaysPut) {
         pattern == "/v1/metering/stream")
       continue;  // WebSocket upgrades: tested by their own suites
     std::string path = pattern;
-    for (const char* parameter : {"{account_id}", "{order_id}", "{listing_id}", "{lease_id}"}) {
+    for (const char* parameter :
+         {"{account_id}", "{order_id}", "{listing_id}", "{lease_id}", "{node_id}"}) {
       if (const auto at = path.find(parameter); at != std::string::npos)
         path.replace(at, std::string(parameter).size(), "987654");
     }

@@ -85,6 +85,18 @@ TEST_F(MeteringApi, registration_answers_the_agent_key_and_takes_a_probe_report)
                                 "probe": {"gemm": {"bf16_tflops": 900.0}, "burn_in": {"ok": false}}})");
   EXPECT_EQ(failed.status, 400u);
   EXPECT_EQ(std::string(failed.json["error"]["field"].GetString()), "probe") << failed.body;
+  // Asked for again: the node's supplier and an operator get it, nobody else.
+  const std::string path =
+      "/v1/nodes/" + std::to_string(node.json["node_id"].GetUint64()) + "/agent-key";
+  const Reply again = call(http::verb::get, path, supplier);
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(std::string(again.json["agent_key"].GetString()),
+            std::string(node.json["agent_key"].GetString()));
+  EXPECT_EQ(call(http::verb::get, path, operator_key_.token()).status, 200u);
+  EXPECT_EQ(call(http::verb::get, path, account("supplier").second).status, 404u);
+  EXPECT_EQ(call(http::verb::get, path, buyer().second).status, 403u);
+  EXPECT_EQ(call(http::verb::get, "/v1/nodes/987654/agent-key", supplier).status, 404u);
+
   const Reply no_gemm = call(http::verb::post, "/v1/nodes", supplier,
                              R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8,
                                  "probe": {"burn_in": {"ok": true}}})");
