@@ -59,7 +59,9 @@ if [[ "$what" == gateway ]]; then
   redis_port=$(./scripts/redis.sh start "$redis_state")
   hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
   operator_key="sg_$(hex 8)_$(hex 32)"
-  port=$((20000 + RANDOM % 20000))
+  # shellcheck source=lib/ports.sh
+  source scripts/lib/ports.sh
+  port=$(pick_port)
   # No rate limit: the point is the gateway's own ceiling. Redis stays on the path
   # (the token bucket is skipped, idempotency is not used by the scenarios).
   SPOTGRID_POSTGRES_CONNINFO="$conninfo" SPOTGRID_AUTH_OPERATOR_KEY="$operator_key" \

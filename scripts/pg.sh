@@ -32,7 +32,8 @@ as_owner() {
   fi
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=lib/ports.sh
+source "$(dirname "$0")/lib/ports.sh"
 
 start() {
   local data port
@@ -63,8 +64,7 @@ start() {
   local attempts=0
   while :; do
     if [[ -z "$port" ]]; then
-      port=$((20000 + RANDOM % 40000))
-      port_in_use "$port" && { port=""; continue; }
+      port=$(pick_port)
     fi
     local options="-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data"
     options+=" -c shared_buffers=256MB -c wal_buffers=16MB -c max_wal_size=4GB"

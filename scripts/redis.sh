@@ -17,26 +17,40 @@ pid_file="$state_dir/redis.pid"
 
 command -v redis-server >/dev/null || { echo "redis.sh: redis-server not found (run scripts/install-deps.sh)" >&2; exit 1; }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=lib/ports.sh
+source "$(dirname "$0")/lib/ports.sh"
 running() { [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
+
+# Starts redis-server on $1 and waits for it to answer; false when it did not
+# (the port was taken between the check and the bind, say).
+launch() {
+  rm -f "$pid_file"
+  redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "$pid_file" --logfile "$state_dir/redis.log" --dir "$state_dir" >/dev/null || return 1
+  for _ in $(seq 1 100); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && running && return 0
+    sleep 0.05
+  done
+  [[ -f "$pid_file" ]] && kill "$(cat "$pid_file")" 2>/dev/null
+  return 1
+}
 
 start() {
   local port=""
   # shellcheck disable=SC1090
   [[ -f "$env_file" ]] && source "$env_file" && port=$REDIS_PORT
   if running; then echo "$port"; return; fi
-  if [[ -z "$port" ]]; then
-    for _ in $(seq 1 200); do
-      port=$((20000 + RANDOM % 20000))
-      port_in_use "$port" || break
-    done
-    echo "REDIS_PORT=$port" >"$env_file"
-  fi
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-    --pidfile "$pid_file" --logfile "$state_dir/redis.log" --dir "$state_dir" >/dev/null
-  for _ in $(seq 1 100); do
-    if redis-cli -p "$port" ping >/dev/null 2>&1; then echo "$port"; return; fi
-    sleep 0.05
+  local fixed=$port attempt
+  for attempt in 1 2 3 4 5; do
+    [[ -z "$fixed" ]] && port=$(pick_port)
+    if launch "$port"; then
+      echo "REDIS_PORT=$port" >"$env_file"
+      echo "$port"
+      return
+    fi
+    # A fixed port (a restart) must stay the same; a picked one may have been taken.
+    [[ -n "$fixed" ]] && break
+    echo "redis.sh: attempt $attempt on port $port failed; trying another port" >&2
   done
   echo "redis.sh: redis-server did not answer on port $port (see $state_dir/redis.log)" >&2
   exit 1
