@@ -43,10 +43,15 @@ int main(int argc, char** argv) {
                 static_cast<unsigned>(service.port()));
     std::fflush(stdout);
     const timespec poll{0, 200'000'000};
+    std::string logged_error;  // /readyz shows a reason code; the details go here
     for (;;) {
       const int signal = sigtimedwait(&signals, nullptr, &poll);
       if (signal == SIGTERM || signal == SIGINT) break;
       const auto status = service.market_status();
+      if (status.last_error != logged_error) {
+        logged_error = status.last_error;
+        std::fprintf(stderr, "spotgridd: storage: %s\n", logged_error.c_str());
+      }
       if (!status.fatal_error.empty()) {
         std::fprintf(stderr, "spotgridd: cannot recover the market: %s\n",
                      status.fatal_error.c_str());

@@ -5,13 +5,13 @@
 #include "spotgrid/engine/config.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <cmath>
 #include <fstream>
 #include <initializer_list>
 #include <set>
 #include <sstream>
+#include "spotgrid/util/json.hpp"
 
 namespace spotgrid::engine {
 namespace {
@@ -110,13 +110,8 @@ class Fields {
 std::variant<const Value*, ConfigError> top_array(rapidjson::Document& document,
                                                   std::string_view json, const char* key,
                                                   const std::string& file) {
-  document.Parse(json.data(), json.size());
-  if (document.HasParseError()) {
-    return ConfigError{file, "(document)",
-                       std::string("invalid JSON at offset ") +
-                           std::to_string(document.GetErrorOffset()) + ": " +
-                           rapidjson::GetParseError_En(document.GetParseError())};
-  }
+  if (auto error = util::parse_json(document, json, limits::kMaxJsonBytes))
+    return ConfigError{file, "(document)", "invalid JSON: " + *error};
   if (!document.IsObject()) return ConfigError{file, "(document)", "must be a JSON object"};
   if (!document.HasMember(key) || !document[key].IsArray() || document[key].Empty()) {
     return ConfigError{file, key, "is required and must be a non-empty array"};

@@ -28,14 +28,26 @@ void create_account(Api& api, const Principal& caller, const HttpRequest& reques
     return respond(error_response(400, "invalid_field",
                                   "role must be buyer, supplier, finance or agent", "role"));
   }
-  try {
-    const auto created = api.keys.create_account(*name, *role);
-    respond(json(201, [&](Writer& w) {
-      field(w, "account_id", created.first);
+  const auto answer = [&](AccountId account, std::string_view api_key) {
+    return json(201, [&](Writer& w) {
+      field(w, "account_id", account);
       field(w, "name", *name);
       field(w, "role", to_string(*role));
-      field(w, "api_key", created.second.token());  // shown once; only its hash is stored
-    }));
+      field(w, "api_key", api_key);  // shown once; only its hash is stored
+    });
+  };
+  try {
+    std::optional<ledger::RequestKey> key;
+    if (api.idempotency) {
+      key = ledger::RequestKey{api.idempotency->scope, api.idempotency->key,
+                               api.idempotency->fingerprint, nullptr};
+    }
+    const auto created = api.keys.create_account(
+        *name, *role, key ? &*key : nullptr, [&](AccountId account) {
+          const HttpResponse stored = answer(account, "");
+          return ledger::StoredAnswer{stored.status, redact_secrets(stored.body)};
+        });
+    respond(answer(created.first, created.second.token()));
   } catch (const std::exception&) {
     respond(error_response(503, "unavailable", "storage is unavailable: nothing was created"));
   }
@@ -52,7 +64,7 @@ void deposit(Api& api, const Principal& caller, const HttpRequest& request, Acco
   const auto exists = api.keys.account_exists(account);
   if (!exists) return respond(error_response(503, "unavailable", "storage is unavailable"));
   if (!*exists) return respond(error_response(404, "not_found", "no such account", "account_id"));
-  submit_then(api.market, engine::Deposit{account, *amount}, std::move(respond),
+  submit_then(api, engine::Deposit{account, *amount}, std::move(respond),
               "the market refused the deposit", [account](const ledger::Completion& done) {
                 const auto* moved = first_event<engine::FundsMoved>(done);
                 return json(201, [&](Writer& w) {

@@ -18,6 +18,14 @@
 
 namespace spotgrid::gateway {
 
+// The Idempotency-Key of the request being handled: the command its route
+// submits commits the key and the answer (ledger::RequestKey).
+struct IdempotentRequest {
+  std::string scope;
+  std::string key;
+  std::string fingerprint;
+};
+
 struct Api {
   ledger::DurableMarket& market;
   KeyStore& keys;
@@ -27,6 +35,8 @@ struct Api {
   const Settings& settings;
   // Exports streaming now: each holds a PostgreSQL connection and snapshot.
   std::shared_ptr<std::atomic<int>> exports_running = std::make_shared<std::atomic<int>>(0);
+  // Set on a copy of this for one request that carries an Idempotency-Key.
+  std::shared_ptr<const IdempotentRequest> idempotency;
 };
 
 // Every /v1 route the server serves, as (method, path pattern).

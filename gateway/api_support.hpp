@@ -10,7 +10,9 @@
 #include <string_view>
 #include <type_traits>
 
+#include "api.hpp"
 #include "json_body.hpp"
+#include "request_guards.hpp"
 #include "spotgrid/engine/engine.hpp"
 #include "spotgrid/engine/types.hpp"
 #include "spotgrid/gateway/http.hpp"
@@ -66,6 +68,10 @@ inline HttpResponse forbidden() {
 inline HttpResponse not_committed(ledger::Outcome outcome) {
   if (outcome == ledger::Outcome::kOverloaded)
     return error_response(429, "overloaded", "the market is busy; retry shortly");
+  if (outcome == ledger::Outcome::kRefused) {
+    return error_response(400, "invalid_content",
+                          "storage refused what this request holds: nothing was applied");
+  }
   if (outcome == ledger::Outcome::kOutcomeUnknown) {
     return error_response(503, "outcome_unknown",
                           "storage failed while committing: the command may or may not have "
@@ -84,16 +90,32 @@ inline HttpResponse rejected(engine::Reject reason, const char* what) {
 }
 
 // Submits `command`; once committed, answers with `answer(completion)`, or with
-// the refusal (`refused` says what was refused) or the storage error.
+// the refusal (`refused` says what was refused) or the storage error. With an
+// Idempotency-Key, the key and the answer (secrets redacted) commit with the
+// command.
 template <typename Answer>
-void submit_then(ledger::DurableMarket& market, const engine::CommandBody& command, Respond respond,
+void submit_then(const Api& api, const engine::CommandBody& command, Respond respond,
                  const char* refused, Answer answer) {
-  market.submit(command, [respond = std::move(respond), refused,
-                          answer = std::move(answer)](ledger::Completion&& done) {
-    if (done.outcome != ledger::Outcome::kCommitted) return respond(not_committed(done.outcome));
-    if (done.rejected) return respond(rejected(*done.rejected, refused));
-    respond(answer(done));
-  });
+  auto render = [refused, answer = std::move(answer)](const ledger::Completion& done) {
+    if (done.rejected) return rejected(*done.rejected, refused);
+    return answer(done);
+  };
+  std::shared_ptr<ledger::RequestKey> key;
+  if (api.idempotency) {
+    key = std::make_shared<ledger::RequestKey>(ledger::RequestKey{
+        api.idempotency->scope, api.idempotency->key, api.idempotency->fingerprint,
+        [render](const ledger::Completion& done) {
+          const HttpResponse response = render(done);
+          return ledger::StoredAnswer{response.status, redact_secrets(response.body)};
+        }});
+  }
+  api.market.submit(
+      command,
+      [respond = std::move(respond), render](ledger::Completion&& done) {
+        if (done.outcome != ledger::Outcome::kCommitted) return respond(not_committed(done.outcome));
+        respond(render(done));
+      },
+      std::move(key));
 }
 
 // The first event of type T in a completion, if any.

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include "spotgrid/ledger/request_keys.hpp"
 #include "spotgrid/util/hex.hpp"
 
 #include <algorithm>
@@ -123,7 +124,9 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
   return it->second.principal;
 }
 
-std::pair<AccountId, ApiKey> KeyStore::create_account(std::string_view name, Role role) {
+std::pair<AccountId, ApiKey> KeyStore::create_account(
+    std::string_view name, Role role, const ledger::RequestKey* request_key,
+    const std::function<ledger::StoredAnswer(AccountId)>& answer) {
   const ApiKey key = generate_api_key();
   std::lock_guard lock(mutex_);
   try {
@@ -138,6 +141,7 @@ std::pair<AccountId, ApiKey> KeyStore::create_account(std::string_view name, Rol
         " VALUES ($1, $2, $3, $4::api_role)",
         key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
         static_cast<long long>(account), std::string(to_string(role)));
+    if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(account), 0);
     txn.commit();
     return {account, key};
   } catch (const pqxx::broken_connection&) {

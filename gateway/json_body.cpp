@@ -1,18 +1,17 @@
 #include "json_body.hpp"
 
-#include <rapidjson/error/en.h>
-
 #include <cmath>
+
+#include "spotgrid/util/json.hpp"
+#include "spotgrid/util/text.hpp"
 
 namespace spotgrid::gateway {
 
 JsonBody::JsonBody(std::string_view text) {
-  // kParseValidateEncodingFlag: invalid UTF-8 is a bad request, not a stored string.
-  document_.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
-  if (document_.HasParseError()) {
-    problem_ = FieldProblem{"", std::string("not valid JSON: ") +
-                                    rapidjson::GetParseError_En(document_.GetParseError()) +
-                                    " at offset " + std::to_string(document_.GetErrorOffset())};
+  // Invalid UTF-8 and deep nesting are bad requests, not stored strings or a
+  // stack overflow.
+  if (auto error = util::parse_json(document_, text, limits::kMaxJsonBytes)) {
+    problem_ = FieldProblem{"", "not valid JSON: " + *error};
   } else if (!document_.IsObject()) {
     problem_ = FieldProblem{"", "the body must be a JSON object"};
   }
@@ -27,8 +26,18 @@ void JsonBody::only(std::initializer_list<std::string_view> allowed) {
     for (const std::string_view candidate : allowed)
       known = known || candidate == name;
     if (!known) {
-      problem_ = FieldProblem{std::string(name), "unknown field"};
+      problem_ = util::is_clean_text(name) && name.size() <= limits::kMaxTextBytes
+                     ? FieldProblem{std::string(name), "unknown field"}
+                     : FieldProblem{"", "a field name is not printable text or too long"};
       return;
+    }
+    // Known names are few and short, so this is a handful of compares: a
+    // field given twice is ambiguous (which one counts?) and refused.
+    for (auto earlier = object.MemberBegin(); earlier != it; ++earlier) {
+      if (std::string_view(earlier->name.GetString(), earlier->name.GetStringLength()) == name) {
+        problem_ = FieldProblem{std::string(name), "is given more than once"};
+        return;
+      }
     }
   }
 }
@@ -81,8 +90,11 @@ std::optional<std::string> JsonBody::text(const char* name, std::size_t max_leng
   const rapidjson::Value* value = member(name);
   if (value == nullptr) return std::nullopt;
   if (!value->IsString() || value->GetStringLength() == 0 || value->GetStringLength() > max_length)
-    return fail(name, "must be a string of 1 to " + std::to_string(max_length) + " characters");
-  return std::string(value->GetString(), value->GetStringLength());
+    return fail(name, "must be a string of 1 to " + std::to_string(max_length) + " bytes");
+  std::string out(value->GetString(), value->GetStringLength());
+  if (!util::is_clean_text(out))
+    return fail(name, "must not hold NUL or other control characters");
+  return out;
 }
 
 std::optional<bool> JsonBody::boolean(const char* name) {
@@ -97,13 +109,15 @@ std::optional<std::vector<std::string>> JsonBody::texts(const char* name, std::s
   const rapidjson::Value* value = member(name);
   if (value == nullptr) return std::nullopt;
   const std::string problem = "must be a list of at most " + std::to_string(max_items) +
-                              " strings of 1 to " + std::to_string(max_length) + " characters";
+                              " strings of 1 to " + std::to_string(max_length) +
+                              " bytes without control characters";
   if (!value->IsArray() || value->Size() > max_items) return fail(name, problem);
   std::vector<std::string> out;
   for (const rapidjson::Value& item : value->GetArray()) {
     if (!item.IsString() || item.GetStringLength() == 0 || item.GetStringLength() > max_length)
       return fail(name, problem);
     out.emplace_back(item.GetString(), item.GetStringLength());
+    if (!util::is_clean_text(out.back())) return fail(name, problem);
   }
   return out;
 }

@@ -146,7 +146,7 @@ void place_order(Api& api, const Principal& caller, const HttpRequest& request, 
   if (caller.role != Role::kBuyer) return respond(forbidden());
   auto read = read_order(api, caller, request.body);
   if (auto* error = std::get_if<HttpResponse>(&read)) return respond(std::move(*error));
-  submit_then(api.market, engine::PlaceOrder{std::get<OrderSpec>(read)}, std::move(respond),
+  submit_then(api, engine::PlaceOrder{std::get<OrderSpec>(read)}, std::move(respond),
               "the market refused the order", placed);
 }
 
@@ -204,7 +204,7 @@ void get_order(Api& api, const Principal& caller, OrderId id, const Respond& res
 
 void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond) {
   if (caller.role != Role::kBuyer) return respond(forbidden());
-  submit_then(api.market, engine::CancelOrder{caller.account, id}, std::move(respond),
+  submit_then(api, engine::CancelOrder{caller.account, id}, std::move(respond),
               "the order cannot be cancelled", [id](const ledger::Completion& done) {
                 const auto* cancelled = first_event<engine::OrderCancelled>(done);
                 return json(200, [&](Writer& w) {

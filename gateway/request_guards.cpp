@@ -6,7 +6,11 @@
 #include <charconv>
 #include <pqxx/pqxx>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "spotgrid/util/hex.hpp"
+#include "spotgrid/util/json.hpp"
 namespace spotgrid::gateway {
 
 namespace {
@@ -36,51 +40,11 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {wait == 0 and 1 or 0, wait}
 )lua";
 
-std::string redis_key(std::string_view scope, std::string_view key) {
-  std::string out = "spotgrid:idem:";
-  out += scope;
-  out += ':';
-  out += key;
-  return out;
-}
+// The secrets a route may answer with: shown once, never stored.
+constexpr std::array<std::string_view, 2> kSecretFields = {"api_key", "agent_key"};
 
-// An answer that applied nothing, so the key may be used again.
-bool nothing_applied(const HttpResponse& response) {
-  if (response.status == 429) return true;
-  return response.status == 503 && response.body.find("\"outcome_unknown\"") == std::string::npos;
-}
-
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// "D <fingerprint> <status> <body>" or "P <fingerprint>".
-IdempotencyClaim decide(std::string_view stored, std::string_view fingerprint) {
-  IdempotencyClaim replayed;
-  if (stored.size() < 2 + fingerprint.size() || stored.substr(2, fingerprint.size()) != fingerprint)
-    return {IdempotencyClaim::Kind::kConflict, {}, {}};
-  if (stored[0] != 'D') return {IdempotencyClaim::Kind::kInProgress, {}, {}};
-  std::string_view rest = stored.substr(2 + fingerprint.size());
-  unsigned status = 0;
-  if (rest.size() < 5) return {IdempotencyClaim::Kind::kInProgress, {}, {}};
-  std::from_chars(rest.data() + 1, rest.data() + 4, status);
-  replayed.kind = IdempotencyClaim::Kind::kReplay;
-  replayed.replay.status = status;
-  replayed.replay.body = std::string(rest.substr(5));
-  replayed.replay.headers.emplace_back("Idempotent-Replayed", "true");
-  return replayed;
-}
-
-std::string recorded(std::string_view fingerprint, const HttpResponse& response) {
-  std::string value = "D ";
-  value += fingerprint;
-  value += ' ';
-  value += std::to_string(response.status);
-  value += ' ';
-  value += response.body;
-  return value;
+std::string held_name(const std::string& scope, const std::string& key) {
+  return scope + '\n' + key;
 }
 
 }  // namespace
@@ -111,125 +75,68 @@ struct IdempotencyStore::Database {
   pqxx::connection connection;
 };
 
-IdempotencyStore::IdempotencyStore(Redis& redis, std::string conninfo, std::chrono::seconds ttl)
-    : redis_(redis), conninfo_(std::move(conninfo)), ttl_(ttl) {}
+IdempotencyStore::IdempotencyStore(std::string conninfo, std::chrono::seconds ttl)
+    : conninfo_(std::move(conninfo)), ttl_(ttl) {}
 
 IdempotencyStore::~IdempotencyStore() = default;
 
-IdempotencyClaim IdempotencyStore::claim(std::string_view scope, std::string_view key,
-                                         std::string_view fingerprint) {
-  const std::string name = redis_key(scope, key);
-  std::string pending = "P ";
-  pending += fingerprint;
-  const std::string ttl = std::to_string(ttl_.count());
-  auto taken = redis_.command({"SET", name, pending, "NX", "EX", ttl});
-  if (taken && taken->type == RedisReply::Type::kNil) {
-    const auto stored = redis_.command({"GET", name});
-    if (stored && stored->type == RedisReply::Type::kString) {
-      return decide(stored->text, fingerprint);
-    }
-    // Expired between the two commands (rare): claim it again, once; taken
-    // again by someone else meanwhile, it is theirs and in progress.
-    taken = stored ? redis_.command({"SET", name, pending, "NX", "EX", ttl}) : std::nullopt;
-    if (taken && taken->type == RedisReply::Type::kNil)
-      return {IdempotencyClaim::Kind::kInProgress, {}, {}};
-  }
-  if (!taken || taken->is_error()) {
-    ++postgres_fallbacks_;
-    postgres_checked_until_.store(now_seconds() + ttl_.count());
-    IdempotencyClaim fallback = claim_in_postgres(scope, key, fingerprint);
-    fallback.backend = IdempotencyBackend::kPostgres;
-    return fallback;
-  }
-  if (now_seconds() >= postgres_checked_until_.load())
-    return {IdempotencyClaim::Kind::kProceed, {}, {}};
-  // Claimed in Redis, but PostgreSQL may hold this key from an outage.
-  IdempotencyClaim checked = claim_in_postgres(scope, key, fingerprint);
-  if (checked.kind == IdempotencyClaim::Kind::kProceed) {
-    checked.backend = IdempotencyBackend::kBoth;
-  } else {
-    redis_.command({"DEL", name});
-  }
-  return checked;
-}
-
-void IdempotencyStore::finish(std::string_view scope, std::string_view key,
-                              std::string_view fingerprint, IdempotencyBackend backend,
-                              const HttpResponse& response) {
-  const bool release = nothing_applied(response);
-  if (backend != IdempotencyBackend::kPostgres) {
-    const std::string name = redis_key(scope, key);
-    if (release) {
-      redis_.command({"DEL", name});
-    } else {
-      redis_.command(
-          {"SET", name, recorded(fingerprint, response), "EX", std::to_string(ttl_.count())});
-    }
-  }
-  if (backend != IdempotencyBackend::kRedis)
-    finish_in_postgres(scope, key, release ? nullptr : &response);
-}
-
-IdempotencyClaim IdempotencyStore::claim_in_postgres(std::string_view scope, std::string_view key,
-                                                     std::string_view fingerprint) {
+IdempotencyClaim IdempotencyStore::claim(const std::string& scope, const std::string& key,
+                                         const std::string& fingerprint) {
   std::lock_guard lock(mutex_);
+  if (held_.contains(held_name(scope, key))) return {IdempotencyClaim::Kind::kInProgress, {}};
   try {
-    if (!database_ || !database_->connection.is_open())
-      database_ = std::make_unique<Database>(conninfo_);
-    pqxx::work txn(database_->connection, "idempotency");
-    txn.exec_params(
-        "DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2"
-        " AND created_at < now() - make_interval(secs => $3)",
-        std::string(scope), std::string(key), static_cast<long long>(ttl_.count()));
-    const pqxx::result inserted = txn.exec_params(
-        "INSERT INTO idempotency_keys (scope, idempotency_key, fingerprint) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING",
-        std::string(scope), std::string(key), std::string(fingerprint));
-    IdempotencyClaim result{IdempotencyClaim::Kind::kProceed, {}, {}};
-    if (inserted.affected_rows() == 0) {
-      const pqxx::row row = txn.exec_params1(
-          "SELECT fingerprint, status, response FROM idempotency_keys"
-          " WHERE scope = $1 AND idempotency_key = $2",
-          std::string(scope), std::string(key));
-      std::string stored = row[1].is_null() ? "P " : "D ";
-      stored += row[0].as<std::string>();
-      if (!row[1].is_null()) {
-        stored += ' ';
-        stored += row[1].as<std::string>();
-        stored += ' ';
-        stored += row[2].as<std::string>();
-      }
-      result = decide(stored, fingerprint);
-    }
-    txn.commit();
-    return result;
+    if (auto answered = stored(scope, key, fingerprint)) return *std::move(answered);
   } catch (const std::exception&) {
     database_.reset();
-    return {IdempotencyClaim::Kind::kUnavailable, {}, {}};
+    return {IdempotencyClaim::Kind::kUnavailable, {}};
   }
+  held_.insert(held_name(scope, key));
+  return {IdempotencyClaim::Kind::kProceed, {}};
 }
 
-void IdempotencyStore::finish_in_postgres(std::string_view scope, std::string_view key,
-                                          const HttpResponse* response) {
+void IdempotencyStore::release(const std::string& scope, const std::string& key) {
   std::lock_guard lock(mutex_);
-  try {
-    if (!database_ || !database_->connection.is_open())
-      database_ = std::make_unique<Database>(conninfo_);
-    pqxx::work txn(database_->connection, "idempotency");
-    if (response == nullptr) {
-      txn.exec_params("DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2",
-                      std::string(scope), std::string(key));
-    } else {
-      txn.exec_params(
-          "UPDATE idempotency_keys SET status = $3, response = $4"
-          " WHERE scope = $1 AND idempotency_key = $2",
-          std::string(scope), std::string(key), static_cast<int>(response->status), response->body);
-    }
-    txn.commit();
-  } catch (const std::exception&) {
-    // The key stays pending: a retry gets 409 until it expires, never a second execution.
-    database_.reset();
+  held_.erase(held_name(scope, key));
+}
+
+std::optional<IdempotencyClaim> IdempotencyStore::stored(const std::string& scope,
+                                                         const std::string& key,
+                                                         const std::string& fingerprint) {
+  if (!database_ || !database_->connection.is_open())
+    database_ = std::make_unique<Database>(conninfo_);
+  pqxx::nontransaction txn(database_->connection, "idempotency");
+  // Rows older than the key lifetime are as good as gone; a new command with
+  // the key replaces them.
+  const pqxx::result rows = txn.exec_params(
+      "SELECT fingerprint, status, response FROM idempotency_keys"
+      " WHERE scope = $1 AND idempotency_key = $2 AND status IS NOT NULL"
+      " AND created_at > now() - make_interval(secs => $3)",
+      scope, key, static_cast<long long>(ttl_.count()));
+  if (rows.empty()) return std::nullopt;
+  if (rows[0][0].as<std::string>() != fingerprint) return IdempotencyClaim{IdempotencyClaim::Kind::kConflict, {}};
+  IdempotencyClaim replayed{IdempotencyClaim::Kind::kReplay, {}};
+  replayed.replay.status = rows[0][1].as<unsigned>();
+  replayed.replay.body = rows[0][2].as<std::string>();
+  replayed.replay.headers.emplace_back("Idempotent-Replayed", "true");
+  return replayed;
+}
+
+std::string redact_secrets(std::string_view body) {
+  rapidjson::Document document;
+  if (util::parse_json(document, body, limits::kMaxJsonBytes) || !document.IsObject())
+    return std::string(body);
+  bool changed = false;
+  for (const std::string_view name : kSecretFields) {
+    const auto member = document.FindMember(rapidjson::StringRef(name.data(), name.size()));
+    if (member == document.MemberEnd()) continue;
+    member->value.SetString("(shown once, in the first answer; never stored)");
+    changed = true;
   }
+  if (!changed) return std::string(body);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  document.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
 }
 
 std::string request_fingerprint(std::string_view method, std::string_view target,

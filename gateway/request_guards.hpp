@@ -1,14 +1,14 @@
 #pragma once
-// What the gateway checks around a request with Redis: a token bucket per API
-// key (429 with Retry-After), and idempotency keys on POST (the same key and
-// body answer the first response again; another body gets 422). Both fail
-// open on a Redis outage: the rate limit lets requests through, idempotency
-// falls back to PostgreSQL.
+// What the gateway checks around a request: a token bucket per API key (429
+// with Retry-After; it fails open on a Redis outage), and idempotency keys on
+// POST (the same key and body answer the first response again; another body
+// gets 422).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,56 +34,54 @@ class RateLimiter {
   std::atomic<std::uint64_t> fail_open_{0};
 };
 
-enum class IdempotencyBackend : std::uint8_t { kRedis, kPostgres, kBoth };
-
 struct IdempotencyClaim {
   enum class Kind : std::uint8_t {
-    kProceed,      // first use: run the request, then finish()
+    kProceed,      // not answered before: run the request (the key is held until released)
     kReplay,       // answered before: send `replay`
     kConflict,     // the key was used with another request: 422
-    kInProgress,   // the first request with this key is still running: 409
-    kUnavailable,  // neither Redis nor PostgreSQL answered: 503
+    kInProgress,   // the first request with this key is still running here: 409
+    kUnavailable,  // PostgreSQL did not answer: 503, nothing applied
   };
   Kind kind = Kind::kUnavailable;
   HttpResponse replay;
-  IdempotencyBackend backend = IdempotencyBackend::kRedis;
 };
 
+// Idempotency keys on POST. PostgreSQL decides: a key is committed with the
+// command it produced (ledger::RequestKey) and with the answer, so a retry
+// after a restart of Redis or spotgridd finds the first answer, or finds
+// nothing because nothing was committed. Redis plays no part. While a request
+// runs its key is held in this process, so a concurrent retry gets 409 until
+// the first answer; a crash drops every hold at once (nothing is stuck).
 class IdempotencyStore {
  public:
-  IdempotencyStore(Redis& redis, std::string conninfo, std::chrono::seconds ttl);
+  IdempotencyStore(std::string conninfo, std::chrono::seconds ttl);
   ~IdempotencyStore();
   IdempotencyStore(const IdempotencyStore&) = delete;
   IdempotencyStore& operator=(const IdempotencyStore&) = delete;
 
   // `scope` keeps callers apart; `fingerprint` identifies the request (method,
-  // path and body).
-  IdempotencyClaim claim(std::string_view scope, std::string_view key,
-                         std::string_view fingerprint);
-  // Records the answer; one that applied nothing (429, or 503 other than an
-  // unknown outcome) frees the key so that the client may retry with it.
-  void finish(std::string_view scope, std::string_view key, std::string_view fingerprint,
-              IdempotencyBackend backend, const HttpResponse& response);
-  std::uint64_t postgres_fallbacks() const { return postgres_fallbacks_.load(); }
+  // path and body). kProceed holds the key: release() it once answered.
+  IdempotencyClaim claim(const std::string& scope, const std::string& key,
+                         const std::string& fingerprint);
+  void release(const std::string& scope, const std::string& key);
+  std::chrono::seconds ttl() const { return ttl_; }
 
   struct Database;
 
  private:
-  IdempotencyClaim claim_in_postgres(std::string_view scope, std::string_view key,
-                                     std::string_view fingerprint);
-  void finish_in_postgres(std::string_view scope, std::string_view key,
-                          const HttpResponse* response);
+  std::optional<IdempotencyClaim> stored(const std::string& scope, const std::string& key,
+                                         const std::string& fingerprint);
 
-  Redis& redis_;
   std::string conninfo_;
   std::chrono::seconds ttl_;
-  std::mutex mutex_;  // the PostgreSQL connection
+  std::mutex mutex_;  // the PostgreSQL connection and the held keys
   std::unique_ptr<Database> database_;
-  // Until when a claim made in Redis is also checked in PostgreSQL: keys taken
-  // there during an outage stay binding after Redis is back.
-  std::atomic<std::int64_t> postgres_checked_until_{0};
-  std::atomic<std::uint64_t> postgres_fallbacks_{0};
+  std::set<std::string> held_;  // scope + '\n' + key, while in flight
 };
+
+// The answer as stored for a retry: any API key or agent key it shows is
+// replaced by a note that the secret was shown once.
+std::string redact_secrets(std::string_view body);
 
 // SHA-256 (hex) of method, path and body: what an idempotency key is bound to.
 std::string request_fingerprint(std::string_view method, std::string_view target,

@@ -214,7 +214,7 @@ struct Service::Impl {
         keys(s.postgres_conninfo, operator_key(s)),
         redis(redis_options(s)),
         rate_limiter(redis, s.rate_per_second, s.rate_burst),
-        idempotency(redis, s.postgres_conninfo, s.idempotency_ttl),
+        idempotency(s.postgres_conninfo, s.idempotency_ttl),
         reads(s.postgres_conninfo),
         server(server_options(
                    s,
@@ -238,7 +238,7 @@ struct Service::Impl {
   IdempotencyStore idempotency;
   std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
-  Api api{market, keys, setup, reads, books, settings};
+  Api api{market, keys, setup, reads, books, settings, std::make_shared<std::atomic<int>>(0), nullptr};
   HttpServer server;
   std::atomic<int> in_flight{0};
   const std::vector<std::string> labels = route_labels();
@@ -367,17 +367,21 @@ struct Service::Impl {
                                    "Idempotency-Key"));
       case IdempotencyClaim::Kind::kUnavailable:
         return done(error_response(503, "unavailable",
-                                   "cannot record the Idempotency-Key now: nothing was applied"));
+                                   "cannot look the Idempotency-Key up now: nothing was applied"));
       case IdempotencyClaim::Kind::kProceed:
         break;
     }
-    Respond record = [this, scope = std::move(scope), idempotency_key,
-                      fingerprint = std::move(fingerprint), backend = claim.backend,
-                      done = std::move(done)](HttpResponse response) {
-      idempotency.finish(scope, idempotency_key, fingerprint, backend, response);
+    // The key is held until the answer goes out (or the handler drops it).
+    std::shared_ptr<void> hold(nullptr, [this, scope, idempotency_key](void*) {
+      idempotency.release(scope, idempotency_key);
+    });
+    Api keyed = api;
+    keyed.idempotency = std::make_shared<const IdempotentRequest>(
+        IdempotentRequest{std::move(scope), idempotency_key, std::move(fingerprint)});
+    Respond release = [hold = std::move(hold), done = std::move(done)](HttpResponse response) {
       done(std::move(response));
     };
-    handle_v1(api, principal, std::move(request), path, std::move(record));
+    handle_v1(keyed, principal, std::move(request), path, std::move(release));
   }
 
   // GET /v1/stream with a key: a WebSocket session of the hub.
@@ -406,9 +410,11 @@ struct Service::Impl {
   HttpResponse readiness() const {
     const ledger::MarketStatus status = market.status();
     if (!status.ready) {
-      const std::string why = !status.fatal_error.empty()  ? status.fatal_error
-                              : !status.last_error.empty() ? status.last_error
-                                                           : "recovering from PostgreSQL";
+      // A reason code only: storage errors name hosts, users and tables, which
+      // the public has no need of (spotgridd logs them; /metrics counts them).
+      const char* why = !status.fatal_error.empty()  ? "fatal_storage_error"
+                        : !status.last_error.empty() ? "storage_unavailable"
+                                                     : "recovering";
       return error_response(503, "not_ready", why);
     }
     rapidjson::StringBuffer buffer;
@@ -538,9 +544,10 @@ struct Service::Impl {
            rate_limited.load());
     metric("spotgrid_rate_limit_fail_open_total", "counter",
            "Requests let through because Redis did not answer.", rate_limiter.fail_open());
-    metric("spotgrid_idempotency_postgres_fallbacks_total", "counter",
-           "Idempotency keys recorded in PostgreSQL because Redis did not answer.",
-           idempotency.postgres_fallbacks());
+    metric("spotgrid_commands_refused_total", "counter",
+           "Commands whose content PostgreSQL refused (answered 400; the rest of their batch "
+           "was applied again).",
+           status.commands_refused);
     metric("spotgrid_redis_failures_total", "counter", "Redis commands that failed or timed out.",
            redis.failures());
     metric("spotgrid_stream_connections", "gauge", "Open WebSocket streams.", hub.connections());

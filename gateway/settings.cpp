@@ -1,7 +1,6 @@
 #include "spotgrid/gateway/settings.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <cctype>
 #include <charconv>
@@ -9,6 +8,7 @@
 #include <optional>
 #include <sstream>
 #include <vector>
+#include "spotgrid/util/json.hpp"
 
 namespace spotgrid::gateway {
 namespace {
@@ -35,7 +35,7 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) { s.listen_port = static_cast<std::uint16_t>(v); }},
       {"listen", "threads", false, 1, 64,
        [](Settings& s, std::int64_t v) { s.listen_threads = static_cast<unsigned>(v); }},
-      {"limits", "body_bytes", false, 1'024, 16 << 20,
+      {"limits", "body_bytes", false, 1'024, static_cast<std::int64_t>(limits::kMaxJsonBytes),
        [](Settings& s, std::int64_t v) { s.body_limit = static_cast<std::size_t>(v); }},
       {"limits", "header_bytes", false, 1'024, 65'536,
        [](Settings& s, std::int64_t v) { s.header_limit = static_cast<std::size_t>(v); }},
@@ -143,13 +143,8 @@ std::variant<Settings, SettingsError> parse_settings(
     const std::function<const char*(const char*)>& getenv) {
   Settings settings;
   rapidjson::Document document;
-  document.Parse(json.c_str(), json.size());
-  if (document.HasParseError()) {
-    return SettingsError{source_name, "(file)",
-                         std::string("not valid JSON: ") +
-                             rapidjson::GetParseError_En(document.GetParseError()) + " at offset " +
-                             std::to_string(document.GetErrorOffset())};
-  }
+  if (auto error = util::parse_json(document, json, limits::kMaxJsonBytes))
+    return SettingsError{source_name, "(file)", "not valid JSON: " + *error};
   if (!document.IsObject()) return SettingsError{source_name, "(file)", "must be a JSON object"};
   const Value& root =
       document;  // const iterators: RapidJSON 1.1's mutable ones are ambiguous in C++20

@@ -48,8 +48,7 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   node.pool = *pool_index;
   node.region = *region_index;
   node.cards = static_cast<std::uint16_t>(*cards);
-  submit_then(
-      api.market, node, std::move(respond), "the market refused the node",
+  submit_then(api, node, std::move(respond), "the market refused the node",
       [&secret = api.settings.metering_secret,
        measured_cu = node.measured_cu != 0 ? node.measured_cu
                                            : api.setup.catalog.model(node.pool).compute_units](
@@ -105,7 +104,7 @@ void add_listing(Api& api, const Principal& caller, const HttpRequest& request, 
   listing.cards = static_cast<std::uint16_t>(*cards);
   listing.from = *from;
   listing.until = *until;
-  submit_then(api.market, listing, std::move(respond), "the market refused the listing",
+  submit_then(api, listing, std::move(respond), "the market refused the listing",
               [](const ledger::Completion& done) {
                 const auto* added = first_event<engine::ListingAdded>(done);
                 return json(201, [&](Writer& w) {
@@ -120,7 +119,7 @@ void add_listing(Api& api, const Principal& caller, const HttpRequest& request, 
 
 void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
-  submit_then(api.market, engine::WithdrawListing{caller.account, id}, std::move(respond),
+  submit_then(api, engine::WithdrawListing{caller.account, id}, std::move(respond),
               "the listing cannot be withdrawn", [id](const ledger::Completion& done) {
                 const auto* closed = first_event<engine::ListingClosed>(done);
                 return json(200, [&](Writer& w) {
@@ -134,7 +133,7 @@ void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond r
 
 void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) {
   if (caller.role != Role::kBuyer) return respond(forbidden());
-  submit_then(api.market, engine::StopLease{caller.account, id}, std::move(respond),
+  submit_then(api, engine::StopLease{caller.account, id}, std::move(respond),
               "the lease cannot be stopped", [id](const ledger::Completion& done) {
                 const auto* ended = first_event<engine::LeaseEnded>(done);
                 return json(200, [&](Writer& w) {
@@ -147,7 +146,7 @@ void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) 
 
 void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
-  submit_then(api.market, engine::ReclaimLease{caller.account, id}, std::move(respond),
+  submit_then(api, engine::ReclaimLease{caller.account, id}, std::move(respond),
               "the lease cannot be reclaimed", [id](const ledger::Completion& done) {
                 const auto* notice = first_event<engine::LeaseReclaimNotice>(done);
                 return json(200, [&](Writer& w) {

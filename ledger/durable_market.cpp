@@ -9,6 +9,7 @@
 #include "applied.hpp"
 #include "batch_writer.hpp"
 #include "bounded_queue.hpp"
+#include "spotgrid/ledger/request_keys.hpp"
 #include "spotgrid/ledger/schema.hpp"
 
 namespace spotgrid::ledger {
@@ -28,6 +29,8 @@ std::string_view to_string(Outcome outcome) {
       return "overloaded";
     case Outcome::kStopping:
       return "stopping";
+    case Outcome::kRefused:
+      return "refused";
   }
   return "?";
 }
@@ -48,6 +51,7 @@ struct Inbound {
   engine::CommandBody command;
   CompletionHandler done;
   std::function<void(const Engine*)> visit;  // a read instead of a command; nullptr = no engine
+  std::shared_ptr<const RequestKey> key;
 };
 
 struct Pending {
@@ -55,7 +59,27 @@ struct Pending {
   std::uint64_t epoch = 0;
   CompletionHandler done;  // empty for the engine's own ticks
   std::string snapshot;    // the state after this command, when one is due
+  std::shared_ptr<const RequestKey> key;
 };
+
+// SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the
+// statement was refused for what one command carried, not because storage
+// failed. Anything else (a broken connection, a full disk) is a storage failure.
+bool refused_for_content(const pqxx::sql_error& error) {
+  const std::string& state = error.sqlstate();
+  return state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
+}
+
+// Inserts each keyed command's idempotency key and stored answer.
+void write_request_keys(pqxx::transaction_base& txn, std::span<const Pending> run) {
+  for (const Pending& pending : run) {
+    if (!pending.key) continue;
+    const RequestKey& key = *pending.key;
+    const Completion completion{Outcome::kCommitted, pending.applied.command_seq,
+                                pending.applied.rejected, pending.applied.events};
+    insert_request_key(txn, key, key.answer(completion), pending.applied.command_seq);
+  }
+}
 
 void reply(CompletionHandler& done, Outcome outcome) {
   if (done) done(Completion{outcome, 0, std::nullopt, {}});
@@ -82,6 +106,13 @@ struct DurableMarket::Impl {
   // and not yet committed is discarded, and the engine thread recovers.
   std::atomic<bool> storage_failed{false};
   std::atomic<std::uint64_t> failed_epoch{0};
+  // When PostgreSQL refused one command's content, the failed epoch's other
+  // commands (never answered) go back to the engine once it is rebuilt,
+  // instead of failing: one bad command costs a recovery, not everyone's
+  // requests. At most the persist queue's worth.
+  std::mutex resubmit_mutex;
+  std::vector<Inbound> resubmit;
+  std::atomic<std::uint64_t> resubmit_epoch{0};  // persister thread writes
 
   // Engine thread only.
   std::optional<Engine> engine;
@@ -126,14 +157,18 @@ struct DurableMarket::Impl {
         }
         backoff = milliseconds{50};
       }
-      inbound.pop_some(work, options.max_batch_commands, milliseconds{50});
+      {
+        std::lock_guard lock(resubmit_mutex);
+        work.swap(resubmit);
+      }
+      if (work.empty()) inbound.pop_some(work, options.max_batch_commands, milliseconds{50});
       for (Inbound& item : work) {
         if (storage_failed.load()) {
           fail(item, Outcome::kNotApplied);
         } else if (item.visit) {
           item.visit(&*engine);
         } else {
-          apply(item.command, std::move(item.done));
+          apply(item.command, std::move(item.done), std::move(item.key));
         }
       }
       work.clear();
@@ -143,10 +178,17 @@ struct DurableMarket::Impl {
     accepting.store(false);
     inbound.close();
     fail_inbound(Outcome::kStopping);
+    {
+      std::lock_guard lock(resubmit_mutex);
+      for (Inbound& item : resubmit)
+        fail(item, Outcome::kStopping);
+      resubmit.clear();
+    }
     persist.close();  // the persister commits what is queued, then ends
   }
 
-  void apply(const engine::CommandBody& body, CompletionHandler done) {
+  void apply(const engine::CommandBody& body, CompletionHandler done,
+             std::shared_ptr<const RequestKey> key = nullptr) {
     Pending pending;
     pending.applied.command = engine::Command{std::max(options.clock(), engine->now()), body};
     const auto result = engine->submit(pending.applied.command, pending.applied.events);
@@ -154,6 +196,7 @@ struct DurableMarket::Impl {
     pending.applied.rejected = result.rejected;
     pending.epoch = epoch;
     pending.done = std::move(done);
+    pending.key = std::move(key);
     if (++since_snapshot >= options.snapshot_every_commands) {
       pending.snapshot = engine->snapshot();
       since_snapshot = 0;
@@ -253,7 +296,9 @@ struct DurableMarket::Impl {
         while (end < batch.size() && batch[end].epoch == batch[begin].epoch)
           ++end;
         std::span<Pending> run(batch.data() + begin, end - begin);
-        if (run.front().epoch <= failed_epoch.load()) {
+        if (run.front().epoch == resubmit_epoch.load()) {
+          send_back(run);
+        } else if (run.front().epoch <= failed_epoch.load()) {
           complete_failed(run, Outcome::kNotApplied);
         } else {
           commit(run);
@@ -287,6 +332,7 @@ struct DurableMarket::Impl {
         applied.push_back(&pending.applied);
       pqxx::work txn(*connection, "batch");
       write_batch(txn, applied);
+      write_request_keys(txn, run);
       for (const Pending& pending : run) {
         if (!pending.snapshot.empty()) {
           write_snapshot(txn, pending.applied.command_seq, pending.applied.command.now,
@@ -296,6 +342,13 @@ struct DurableMarket::Impl {
       txn.commit();
     } catch (const pqxx::in_doubt_error& e) {
       storage_failure(run, Outcome::kOutcomeUnknown, e.what());
+      return;
+    } catch (const pqxx::sql_error& e) {
+      if (refused_for_content(e)) {
+        content_failure(run, e.what());
+      } else {
+        storage_failure(run, Outcome::kNotApplied, e.what());
+      }
       return;
     } catch (const std::exception& e) {
       storage_failure(run, Outcome::kNotApplied, e.what());
@@ -322,14 +375,64 @@ struct DurableMarket::Impl {
   }
 
   void storage_failure(std::span<Pending> run, Outcome outcome, const std::string& why) {
-    connection.reset();  // releases the market lock for the next recovery
-    failed_epoch.store(run.front().epoch);
-    storage_failed.store(true);
-    update_status([&](MarketStatus& s) {
-      s.last_error = why;
-      ++s.storage_failures;
-    });
+    discard_epoch(run.front().epoch, why);
+    update_status([](MarketStatus& s) { ++s.storage_failures; });
     complete_failed(run, outcome);
+  }
+
+  // Nothing more of `failed` commits; the engine rebuilds from PostgreSQL.
+  void discard_epoch(std::uint64_t failed, const std::string& why) {
+    connection.reset();  // releases the market lock for the next recovery
+    failed_epoch.store(failed);
+    storage_failed.store(true);
+    update_status([&](MarketStatus& s) { s.last_error = why; });
+  }
+
+  // PostgreSQL refused the batch for its content. Find the first command it
+  // refuses, each in a savepoint of a transaction that is never committed;
+  // refuse that one, and send the others back to the engine once it is
+  // rebuilt without them. If no single command is refused, it was storage.
+  void content_failure(std::span<Pending> run, const std::string& why) {
+    std::optional<std::size_t> culprit;
+    try {
+      pqxx::work probe(*connection, "find_refused_command");
+      for (std::size_t i = 0; i < run.size() && !culprit; ++i) {
+        const Applied* one[] = {&run[i].applied};
+        try {
+          pqxx::subtransaction step(probe, "one_command");
+          write_batch(step, one);
+          write_request_keys(step, run.subspan(i, 1));
+          step.commit();
+        } catch (const pqxx::sql_error& e) {
+          if (!refused_for_content(e)) throw;
+          culprit = i;
+        }
+      }
+      probe.abort();
+    } catch (const std::exception& e) {
+      storage_failure(run, Outcome::kNotApplied, e.what());
+      return;
+    }
+    if (!culprit) {
+      storage_failure(run, Outcome::kNotApplied, why);
+      return;
+    }
+    resubmit_epoch.store(run.front().epoch);
+    discard_epoch(run.front().epoch, "refused one command: " + why);
+    update_status([](MarketStatus& s) { ++s.commands_refused; });
+    reply(run[*culprit].done, Outcome::kRefused);
+    send_back(run.first(*culprit));
+    send_back(run.subspan(*culprit + 1));
+  }
+
+  // Unanswered commands of a failed epoch, back to the engine (ticks dropped).
+  void send_back(std::span<Pending> run) {
+    std::lock_guard lock(resubmit_mutex);
+    for (Pending& pending : run) {
+      if (!pending.done) continue;
+      resubmit.push_back(Inbound{pending.applied.command.body, std::move(pending.done), nullptr,
+                                 std::move(pending.key)});
+    }
   }
 
   static void complete_failed(std::span<Pending> run, Outcome outcome) {
@@ -350,12 +453,13 @@ void DurableMarket::start() {
   impl_->engine_thread = std::thread([this] { impl_->engine_loop(); });
 }
 
-void DurableMarket::submit(const engine::CommandBody& command, CompletionHandler done) {
+void DurableMarket::submit(const engine::CommandBody& command, CompletionHandler done,
+                           std::shared_ptr<const RequestKey> key) {
   if (!impl_->accepting.load()) {
     reply(done, impl_->stopping.load() ? Outcome::kStopping : Outcome::kNotApplied);
     return;
   }
-  Inbound item{command, std::move(done), nullptr};
+  Inbound item{command, std::move(done), nullptr, std::move(key)};
   if (!impl_->inbound.try_push(item))
     reply(item.done, impl_->stopping.load() ? Outcome::kStopping : Outcome::kOverloaded);
 }
@@ -381,10 +485,12 @@ bool DurableMarket::read(const EngineReader& reader) {
   if (!impl_->accepting.load()) return false;
   std::promise<bool> ran;
   auto result = ran.get_future();
-  Inbound item{engine::Tick{}, nullptr, [&](const Engine* engine) {
+  Inbound item{engine::Tick{}, nullptr,
+               [&](const Engine* engine) {
                  if (engine) reader(*engine);
                  ran.set_value(engine != nullptr);
-               }};
+               },
+               nullptr};
   if (!impl_->inbound.try_push(item)) return false;
   return result.get();
 }

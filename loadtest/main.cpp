@@ -15,6 +15,7 @@
 
 #include "load_generator.hpp"
 #include "scenario.hpp"
+#include "spotgrid/util/json.hpp"
 
 namespace {
 
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
           options, "POST", "/v1/accounts", operator_key,
           R"({"name": "loadtest buyer )" + std::to_string(i) + R"(", "role": "buyer"})");
       rapidjson::Document json;
-      json.Parse(created.body.c_str());
+      spotgrid::util::parse_json(json, created.body, spotgrid::limits::kMaxJsonBytes);
       if (created.status != 201 || !json.IsObject()) {
         std::fprintf(stderr, "spotgrid-loadtest: creating a buyer: %u %s\n", created.status,
                      created.body.c_str());

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <sstream>
+#include "spotgrid/util/json.hpp"
 
 namespace spotgrid::loadtest {
 
@@ -35,12 +36,12 @@ std::optional<Scenario> load_scenario(const std::string& path, std::string& prob
   std::stringstream text;
   text << file.rdbuf();
   rapidjson::Document document;
-  document.Parse(text.str().c_str());
+  const bool unreadable = spotgrid::util::parse_json(document, text.str(), limits::kMaxJsonBytes).has_value();
   const auto fail = [&](const std::string& field, const std::string& why) {
     problem = path + ": " + field + ": " + why;
     return std::nullopt;
   };
-  if (document.HasParseError() || !document.IsObject()) return fail("(file)", "not a JSON object");
+  if (unreadable || !document.IsObject()) return fail("(file)", "not a JSON object");
   const rapidjson::Value& root = document;
   Scenario scenario;
   if (!root.HasMember("name") || !root["name"].IsString()) return fail("name", "must be a string");

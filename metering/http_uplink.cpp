@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "spotgrid/metering/uplink.hpp"
+#include "spotgrid/util/json.hpp"
 
 namespace spotgrid::metering {
 namespace {
@@ -46,8 +47,7 @@ UplinkAnswer read_answer(unsigned status, const std::string& body) {
   if (status != 200) return refused("server answered " + std::to_string(status) + ": " + body);
   UplinkAnswer answer;
   rapidjson::Document document;
-  document.Parse(body.c_str(), body.size());
-  if (document.HasParseError() || !document.IsObject() || !document.HasMember("acknowledged_seq") ||
+  if (util::parse_json(document, body, limits::kMaxJsonBytes) || !document.IsObject() || !document.HasMember("acknowledged_seq") ||
       !document["acknowledged_seq"].IsUint64() || !document.HasMember("assignments") ||
       !document["assignments"].IsArray()) {
     return unreachable("the server's answer is not an acknowledgement: " + body);
@@ -120,8 +120,7 @@ class HttpUplink final : public Uplink {
 // whether to retry (unavailable, overloaded) or give the batch up.
 UplinkAnswer read_stream_answer(const std::string& body) {
   rapidjson::Document document;
-  document.Parse(body.c_str(), body.size());
-  if (!document.HasParseError() && document.IsObject() && document.HasMember("error") &&
+  if (!util::parse_json(document, body, limits::kMaxJsonBytes) && document.IsObject() && document.HasMember("error") &&
       document["error"].IsObject() && document["error"].HasMember("code") &&
       document["error"]["code"].IsString()) {
     const std::string code = document["error"]["code"].GetString();

@@ -11,6 +11,8 @@
 #include <array>
 
 #include "spotgrid/util/hex.hpp"
+#include "spotgrid/util/json.hpp"
+#include "spotgrid/util/text.hpp"
 namespace spotgrid::metering {
 
 bool is_fatal_xid(std::uint64_t xid) {
@@ -134,10 +136,15 @@ class SampleReader {
     const auto member = object_.FindMember(field);
     if (member == object_.MemberEnd() || !member->value.IsString() ||
         member->value.GetStringLength() == 0 || member->value.GetStringLength() > max_length) {
-      fail(field, "must be a string of 1 to " + std::to_string(max_length) + " characters");
+      fail(field, "must be a string of 1 to " + std::to_string(max_length) + " bytes");
       return {};
     }
-    return {member->value.GetString(), member->value.GetStringLength()};
+    std::string value(member->value.GetString(), member->value.GetStringLength());
+    if (!util::is_clean_text(value)) {
+      fail(field, "must not hold NUL or other control characters");
+      return {};
+    }
+    return value;
   }
   std::vector<std::uint64_t> numbers(const char* field, std::size_t max_items) {
     const auto member = object_.FindMember(field);
@@ -190,8 +197,7 @@ Sample read_sample(SampleReader& r) {
 
 std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view json) {
   rapidjson::Document document;
-  document.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
-  if (document.HasParseError() || !document.IsObject())
+  if (util::parse_json(document, json, limits::kMaxJsonBytes) || !document.IsObject())
     return BatchProblem{-1, "body", "must be a JSON object"};
   const rapidjson::Value& root =
       document;  // const iterators: RapidJSON 1.1's are ambiguous in C++20

@@ -47,7 +47,8 @@ hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 operator_key="sg_$(hex 8)_$(hex 32)"
 # Kept with the data, so agent keys (and what agents spooled) stay valid across runs.
 secret_file="$state/metering.secret"
-[[ -s "$secret_file" ]] || hex 32 >"$secret_file"
+[[ -s "$secret_file" ]] || (umask 077 && hex 32 >"$secret_file")
+chmod 600 "$secret_file"  # a secret: the owner only, also for files an older run wrote
 metering_secret=${SPOTGRID_METERING_SECRET:-$(cat "$secret_file")}
 port=${SPOTGRID_LISTEN_PORT:-8080}
 base="http://127.0.0.1:$port"

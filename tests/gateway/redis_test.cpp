@@ -1,6 +1,6 @@
-// The gateway with Redis: a token bucket per key, idempotency keys on POST, and
-// both carrying on through a Redis outage (the rate limit fails open, keys go
-// to PostgreSQL) and picking Redis up again by themselves.
+// The gateway with Redis: a token bucket per key, idempotency keys on POST
+// (decided by PostgreSQL, so Redis outages and restarts change nothing), the
+// rate limit carrying on through a Redis outage and picking Redis up again.
 #include "private_redis.hpp"
 #include "service_harness.hpp"
 
@@ -80,9 +80,49 @@ TEST_F(WithRedis, AnIdempotencyKeyRunsThePostOnce) {
   EXPECT_EQ(bad.status, 400u);
   EXPECT_STREQ(bad.json["error"]["field"].GetString(), "Idempotency-Key");
   EXPECT_EQ(ledger_cash(account), 7'000'000);
-  // A refused request that applied nothing (400) is replayed too: same answer.
+  // A request refused before it ran (400) stores nothing: the retry runs again
+  // and is refused the same way.
   EXPECT_EQ(deposit(account, "deposit-2", -1).status, 400u);
-  EXPECT_EQ(deposit(account, "deposit-2", -1).raw.header("Idempotent-Replayed"), "true");
+  const Reply refused_again = deposit(account, "deposit-2", -1);
+  EXPECT_EQ(refused_again.status, 400u);
+  EXPECT_EQ(refused_again.raw.header("Idempotent-Replayed"), "");
+}
+
+// Redis is restarted (empty) between a request and its retry: PostgreSQL
+// decides, so the retry gets the first answer and the deposit applies once.
+TEST_F(WithRedis, ARetryAfterARedisRestartGetsTheFirstAnswer) {
+  const auto [account, key] = buyer();
+  const Reply first = deposit(account, "restart-1", 5'000'000);
+  ASSERT_EQ(first.status, 201u) << first.body;
+  redis.stop();
+  redis.start();
+  std::this_thread::sleep_for(700ms);  // past the gateway's reconnect pause
+  const Reply again = deposit(account, "restart-1", 5'000'000);
+  EXPECT_EQ(again.status, 201u);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(ledger_cash(account), 5'000'000);
+}
+
+// A route that mints a credential answers it once: the stored answer (and so
+// a replay) says it was shown once, and no key material is in PostgreSQL.
+TEST_F(WithRedis, NoSecretIsStoredWithAnIdempotencyKey) {
+  const std::string body = R"({"name": "keyed", "role": "buyer"})";
+  const Reply first = call(http::verb::post, "/v1/accounts", operator_key_.token(), body,
+                           {{"Idempotency-Key", "account-1"}});
+  ASSERT_EQ(first.status, 201u) << first.body;
+  const std::string token = first.json["api_key"].GetString();
+  const std::string secret = token.substr(token.rfind('_') + 1);
+  const Reply again = call(http::verb::post, "/v1/accounts", operator_key_.token(), body,
+                           {{"Idempotency-Key", "account-1"}});
+  EXPECT_EQ(again.status, 201u);
+  EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(again.json["account_id"].GetUint64(), first.json["account_id"].GetUint64());
+  EXPECT_EQ(again.body.find(secret), std::string::npos) << again.body;
+  EXPECT_EQ(sql_count("SELECT count(*) FROM idempotency_keys WHERE position($1 in response) > 0",
+                      secret),
+            0);
+  EXPECT_EQ(sql_count("SELECT count(*) FROM idempotency_keys"), 1);
 }
 
 TEST_F(WithRedis, WithRedisDownTheGatewayServesAndRecoversByItself) {
@@ -117,8 +157,7 @@ TEST_F(WithRedis, WithRedisDownTheGatewayServesAndRecoversByItself) {
   EXPECT_EQ(refused.status, 429u);
   const Reply metrics = call(http::verb::get, "/metrics", "");
   EXPECT_NE(metrics.body.find("spotgrid_rate_limit_fail_open_total"), std::string::npos);
-  EXPECT_EQ(metrics.body.find("spotgrid_idempotency_postgres_fallbacks_total 0\n"),
-            std::string::npos);
+  EXPECT_NE(metrics.body.find("spotgrid_commands_refused_total 0\n"), std::string::npos);
 }
 
 }  // namespace

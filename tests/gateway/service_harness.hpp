@@ -107,6 +107,14 @@ class ServiceHarness : public ::testing::Test {
     return rows.empty() ? 0 : rows[0][0].as<long long>();
   }
 
+  // The one number a query gives (its parameters as text).
+  template <typename... Params>
+  long long sql_count(const std::string& query, const Params&... params) {
+    pqxx::connection connection(db_.conninfo());
+    pqxx::read_transaction txn(connection);
+    return txn.exec_params1(query, params...)[0].template as<long long>();
+  }
+
   testing::TestDatabase db_;
   ApiKey operator_key_;
   Service service_;

@@ -13,6 +13,8 @@
 #include <rapidjson/document.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <pqxx/pqxx>
 
 #include "child_process.hpp"
@@ -209,6 +211,91 @@ TEST(Spotgridd, NoAcknowledgedSampleIsLostToSigkill) {
   }
   EXPECT_EQ(again.status, 200u) << again.body;
   EXPECT_NE(again.body.find(R"("duplicate":true)"), std::string::npos) << again.body;
+  server->signal(SIGTERM);
+  server->wait();
+}
+
+
+testing::HttpReply keyed_deposit(std::uint16_t port, const ApiKey& operator_key,
+                                 std::uint64_t account, const std::string& key) {
+  return testing::http_call(
+      port, testing::HttpCall{"POST",
+                              "/v1/accounts/" + std::to_string(account) + "/deposits",
+                              operator_key.token(),
+                              R"({"amount_micros": 1000000})",
+                              {{"Idempotency-Key", key}},
+                              false});
+}
+
+// Keyed deposits in flight when spotgridd is SIGKILLed (one between claim and
+// commit or between commit and answer): after a restart every retry of every
+// key gets an answer, answers given before the kill are replayed unchanged,
+// and the ledger holds each deposit exactly once.
+TEST(Spotgridd, EveryIdempotencyKeyAppliesOnceAcrossSigkill) {
+  testing::TestDatabase db;
+  const ApiKey operator_key = generate_api_key();
+  auto env = environment(db.conninfo());
+  env.emplace("SPOTGRID_AUTH_OPERATOR_KEY", operator_key.token());
+  auto server = std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
+  std::uint16_t port = port_of(*server);
+  ASSERT_NE(port, 0) << "spotgridd printed no port";
+  ASSERT_TRUE(wait_ready(port));
+  rapidjson::Document buyer;
+  buyer.Parse(testing::http_call(port, "POST", "/v1/accounts", operator_key.token(),
+                                 R"({"name": "kill buyer", "role": "buyer"})")
+                  .body.c_str());
+  ASSERT_TRUE(buyer.IsObject() && buyer.HasMember("account_id"));
+  const std::uint64_t account = buyer["account_id"].GetUint64();
+
+  std::mutex mutex;
+  std::map<std::string, std::string> answered;  // key -> first 201 body
+  std::atomic<int> sent{0};
+  std::thread client([&] {
+    for (int i = 1; i <= 5'000; ++i) {
+      const std::string key = "kill-" + std::to_string(i);
+      sent = i;
+      testing::HttpReply reply;
+      try {
+        reply = keyed_deposit(port, operator_key, account, key);
+      } catch (const std::exception&) {
+        return;  // the server died with this request in flight
+      }
+      if (reply.status != 201) return;
+      std::lock_guard lock(mutex);
+      answered[key] = reply.body;
+    }
+  });
+  std::this_thread::sleep_for(1500ms);
+  server->signal(SIGKILL);
+  server->wait();
+  client.join();
+  ASSERT_GT(answered.size(), 10u) << "too few deposits went through to test anything";
+
+  server = std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
+  port = port_of(*server);
+  ASSERT_TRUE(wait_ready(port));
+  for (int i = 1; i <= sent.load(); ++i) {
+    const std::string key = "kill-" + std::to_string(i);
+    testing::HttpReply retry;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      retry = keyed_deposit(port, operator_key, account, key);
+      if (retry.status != 503 && retry.status != 409) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(retry.status, 201u) << key << ": " << retry.body;
+    if (const auto first = answered.find(key); first != answered.end()) {
+      EXPECT_EQ(retry.header("Idempotent-Replayed"), "true") << key;
+      EXPECT_EQ(retry.body, first->second) << key;
+    }
+  }
+  pqxx::connection connection(db.conninfo());
+  pqxx::read_transaction txn(connection);
+  const auto cash = txn.exec_params1(
+      "SELECT balance FROM ledger_accounts WHERE owner_id = $1 AND account = 'cash'",
+      static_cast<long long>(account))[0].as<long long>();
+  EXPECT_EQ(cash, 1'000'000LL * sent.load()) << "a deposit applied twice or never";
   server->signal(SIGTERM);
   server->wait();
 }

@@ -37,4 +37,15 @@ inline constexpr std::uint32_t kMaxTimersPerTick = 65'536;
 // of the order recomputes it with the full scan bound.
 inline constexpr std::uint32_t kMaxReasonProbe = 16;
 
+// Input read at the edges (requests, WebSocket messages, agent batches, config
+// files). Every JSON reader nests at most this deep: a parser that recursed
+// once per `[` would let one message overflow a thread's stack.
+inline constexpr std::size_t kMaxJsonDepth = 32;
+// The largest JSON text any reader takes (the HTTP body limit may be set lower,
+// never higher: settings cap limits.body_bytes at this).
+inline constexpr std::size_t kMaxJsonBytes = std::size_t{16} << 20;
+// The longest string a client may name anything with (account names, client
+// order ids, card ids, labels); routes may allow less.
+inline constexpr std::size_t kMaxTextBytes = 256;
+
 }  // namespace spotgrid::limits

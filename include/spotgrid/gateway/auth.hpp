@@ -3,6 +3,7 @@
 // random bits, hex) is public and indexes the key; only SHA-256 of the secret
 // (256 random bits, hex) is stored, compared in constant time.
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <variant>
 
 #include "spotgrid/engine/types.hpp"
+#include "spotgrid/ledger/durable_market.hpp"
 
 namespace spotgrid::gateway {
 
@@ -58,7 +60,11 @@ class KeyStore {
 
   std::variant<Principal, AuthFailure> authenticate(std::string_view authorization_header);
   // A new account of `role` and its first key; throws when PostgreSQL fails.
-  std::pair<AccountId, ApiKey> create_account(std::string_view name, Role role);
+  // With `request_key`, the idempotency key and `answer(account)` (what a retry is
+  // answered, without the secret) commit with the account.
+  std::pair<AccountId, ApiKey> create_account(
+      std::string_view name, Role role, const ledger::RequestKey* request_key = nullptr,
+      const std::function<ledger::StoredAnswer(AccountId)>& answer = {});
   // Whether `account` was created here; nothing when PostgreSQL did not answer.
   std::optional<bool> account_exists(AccountId account);
 

@@ -30,6 +30,7 @@ enum class Outcome : std::uint8_t {
   kOutcomeUnknown,  // the connection broke during COMMIT: it may or may not be in the log
   kOverloaded,      // the queue is full: nothing changed, retry later
   kStopping,        // the market is shutting down: nothing changed
+  kRefused,         // PostgreSQL refused this command's content: nothing changed
 };
 std::string_view to_string(Outcome outcome);
 
@@ -42,6 +43,26 @@ struct Completion {
 
 // Runs on one of the market's threads: it must be short and must not block.
 using CompletionHandler = std::function<void(Completion&&)>;
+
+// What a client is answered, as stored for a retry.
+struct StoredAnswer {
+  unsigned status = 0;
+  std::string body;
+};
+
+// A client's idempotency key, committed in the same transaction as the command
+// it produced (table idempotency_keys, primary key (scope, key)): a retry after
+// any restart finds the key and the first answer, or finds nothing because
+// nothing was committed. The caller makes sure one key is not submitted twice
+// at once (the gateway holds it while in flight).
+struct RequestKey {
+  std::string scope;
+  std::string key;
+  std::string fingerprint;  // the request the key was used with
+  // The answer to store, from the committed completion (on the persister
+  // thread, before COMMIT): short, and without secrets.
+  std::function<StoredAnswer(const Completion&)> answer;
+};
 using EngineReader = std::function<void(const engine::Engine&)>;
 
 struct MarketOptions {
@@ -72,6 +93,7 @@ struct MarketStatus {
   std::uint64_t batches_committed = 0;
   std::uint64_t recoveries = 0;
   std::uint64_t storage_failures = 0;
+  std::uint64_t commands_refused = 0;  // PostgreSQL refused their content (Outcome::kRefused)
   std::uint32_t inbound_depth = 0;
   std::uint32_t persist_depth = 0;
   std::uint32_t last_batch_commands = 0;
@@ -87,8 +109,10 @@ class DurableMarket {
 
   // Starts the threads; recovery runs on the engine thread (see status().ready).
   void start();
-  // Thread-safe. `done` is called exactly once, on a market thread.
-  void submit(const engine::CommandBody& command, CompletionHandler done);
+  // Thread-safe. `done` is called exactly once, on a market thread. With a
+  // `key`, the key and its answer commit with the command.
+  void submit(const engine::CommandBody& command, CompletionHandler done,
+              std::shared_ptr<const RequestKey> key = nullptr);
   // Submits every command (they may share one group commit) and waits for all
   // of them; the completions come back in the order of `commands`.
   std::vector<Completion> submit_all(std::span<const engine::CommandBody> commands);

@@ -1,0 +1,20 @@
+#include "spotgrid/ledger/request_keys.hpp"
+
+#include <pqxx/pqxx>
+
+namespace spotgrid::ledger {
+
+void insert_request_key(pqxx::transaction_base& txn, const RequestKey& key,
+                        const StoredAnswer& answer, std::uint64_t command_seq) {
+  txn.exec_params(
+      "INSERT INTO idempotency_keys"
+      " (scope, idempotency_key, fingerprint, status, response, command_seq)"
+      " VALUES ($1, $2, $3, $4, $5, $6)"
+      " ON CONFLICT (scope, idempotency_key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
+      " status = EXCLUDED.status, response = EXCLUDED.response,"
+      " command_seq = EXCLUDED.command_seq, created_at = now()",
+      key.scope, key.key, key.fingerprint, static_cast<int>(answer.status), answer.body,
+      static_cast<long long>(command_seq));
+}
+
+}  // namespace spotgrid::ledger
