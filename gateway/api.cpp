@@ -42,8 +42,8 @@ void create_account(Api& api, const Principal& caller, const HttpRequest& reques
       key = ledger::RequestKey{api.idempotency->scope, api.idempotency->key,
                                api.idempotency->fingerprint, nullptr};
     }
-    const auto created = api.keys.create_account(
-        *name, *role, key ? &*key : nullptr, [&](AccountId account) {
+    const auto created =
+        api.keys.create_account(*name, *role, key ? &*key : nullptr, [&](AccountId account) {
           const HttpResponse stored = answer(account, "");
           return ledger::StoredAnswer{stored.status, redact_secrets(stored.body)};
         });

@@ -112,7 +112,8 @@ void submit_then(const Api& api, const engine::CommandBody& command, Respond res
   api.market.submit(
       command,
       [respond = std::move(respond), render](ledger::Completion&& done) {
-        if (done.outcome != ledger::Outcome::kCommitted) return respond(not_committed(done.outcome));
+        if (done.outcome != ledger::Outcome::kCommitted)
+          return respond(not_committed(done.outcome));
         respond(render(done));
       },
       std::move(key));

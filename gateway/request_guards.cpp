@@ -113,7 +113,8 @@ std::optional<IdempotencyClaim> IdempotencyStore::stored(const std::string& scop
       " AND created_at > now() - make_interval(secs => $3)",
       scope, key, static_cast<long long>(ttl_.count()));
   if (rows.empty()) return std::nullopt;
-  if (rows[0][0].as<std::string>() != fingerprint) return IdempotencyClaim{IdempotencyClaim::Kind::kConflict, {}};
+  if (rows[0][0].as<std::string>() != fingerprint)
+    return IdempotencyClaim{IdempotencyClaim::Kind::kConflict, {}};
   IdempotencyClaim replayed{IdempotencyClaim::Kind::kReplay, {}};
   replayed.replay.status = rows[0][1].as<unsigned>();
   replayed.replay.body = rows[0][2].as<std::string>();

@@ -238,7 +238,8 @@ struct Service::Impl {
   IdempotencyStore idempotency;
   std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
-  Api api{market, keys, setup, reads, books, settings, std::make_shared<std::atomic<int>>(0), nullptr};
+  Api api{market, keys, setup, reads, books, settings, std::make_shared<std::atomic<int>>(0),
+          nullptr};
   HttpServer server;
   std::atomic<int> in_flight{0};
   const std::vector<std::string> labels = route_labels();

@@ -48,7 +48,8 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   node.pool = *pool_index;
   node.region = *region_index;
   node.cards = static_cast<std::uint16_t>(*cards);
-  submit_then(api, node, std::move(respond), "the market refused the node",
+  submit_then(
+      api, node, std::move(respond), "the market refused the node",
       [&secret = api.settings.metering_secret,
        measured_cu = node.measured_cu != 0 ? node.measured_cu
                                            : api.setup.catalog.model(node.pool).compute_units](

@@ -36,7 +36,8 @@ std::optional<Scenario> load_scenario(const std::string& path, std::string& prob
   std::stringstream text;
   text << file.rdbuf();
   rapidjson::Document document;
-  const bool unreadable = spotgrid::util::parse_json(document, text.str(), limits::kMaxJsonBytes).has_value();
+  const bool unreadable =
+      spotgrid::util::parse_json(document, text.str(), limits::kMaxJsonBytes).has_value();
   const auto fail = [&](const std::string& field, const std::string& why) {
     problem = path + ": " + field + ": " + why;
     return std::nullopt;

@@ -47,9 +47,9 @@ UplinkAnswer read_answer(unsigned status, const std::string& body) {
   if (status != 200) return refused("server answered " + std::to_string(status) + ": " + body);
   UplinkAnswer answer;
   rapidjson::Document document;
-  if (util::parse_json(document, body, limits::kMaxJsonBytes) || !document.IsObject() || !document.HasMember("acknowledged_seq") ||
-      !document["acknowledged_seq"].IsUint64() || !document.HasMember("assignments") ||
-      !document["assignments"].IsArray()) {
+  if (util::parse_json(document, body, limits::kMaxJsonBytes) || !document.IsObject() ||
+      !document.HasMember("acknowledged_seq") || !document["acknowledged_seq"].IsUint64() ||
+      !document.HasMember("assignments") || !document["assignments"].IsArray()) {
     return unreachable("the server's answer is not an acknowledgement: " + body);
   }
   answer.kind = UplinkAnswer::Kind::kStored;
@@ -120,9 +120,9 @@ class HttpUplink final : public Uplink {
 // whether to retry (unavailable, overloaded) or give the batch up.
 UplinkAnswer read_stream_answer(const std::string& body) {
   rapidjson::Document document;
-  if (!util::parse_json(document, body, limits::kMaxJsonBytes) && document.IsObject() && document.HasMember("error") &&
-      document["error"].IsObject() && document["error"].HasMember("code") &&
-      document["error"]["code"].IsString()) {
+  if (!util::parse_json(document, body, limits::kMaxJsonBytes) && document.IsObject() &&
+      document.HasMember("error") && document["error"].IsObject() &&
+      document["error"].HasMember("code") && document["error"]["code"].IsString()) {
     const std::string code = document["error"]["code"].GetString();
     return read_answer(code == "unavailable" || code == "overloaded" ? 503 : 400, body);
   }

@@ -119,9 +119,9 @@ TEST_F(WithRedis, NoSecretIsStoredWithAnIdempotencyKey) {
   EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
   EXPECT_EQ(again.json["account_id"].GetUint64(), first.json["account_id"].GetUint64());
   EXPECT_EQ(again.body.find(secret), std::string::npos) << again.body;
-  EXPECT_EQ(sql_count("SELECT count(*) FROM idempotency_keys WHERE position($1 in response) > 0",
-                      secret),
-            0);
+  EXPECT_EQ(
+      sql_count("SELECT count(*) FROM idempotency_keys WHERE position($1 in response) > 0", secret),
+      0);
   EXPECT_EQ(sql_count("SELECT count(*) FROM idempotency_keys"), 1);
 }
 

@@ -215,7 +215,6 @@ TEST(Spotgridd, NoAcknowledgedSampleIsLostToSigkill) {
   server->wait();
 }
 
-
 testing::HttpReply keyed_deposit(std::uint16_t port, const ApiKey& operator_key,
                                  std::uint64_t account, const std::string& key) {
   return testing::http_call(
@@ -292,9 +291,11 @@ TEST(Spotgridd, EveryIdempotencyKeyAppliesOnceAcrossSigkill) {
   }
   pqxx::connection connection(db.conninfo());
   pqxx::read_transaction txn(connection);
-  const auto cash = txn.exec_params1(
-      "SELECT balance FROM ledger_accounts WHERE owner_id = $1 AND account = 'cash'",
-      static_cast<long long>(account))[0].as<long long>();
+  const auto cash =
+      txn.exec_params1(
+             "SELECT balance FROM ledger_accounts WHERE owner_id = $1 AND account = 'cash'",
+             static_cast<long long>(account))[0]
+          .as<long long>();
   EXPECT_EQ(cash, 1'000'000LL * sent.load()) << "a deposit applied twice or never";
   server->signal(SIGTERM);
   server->wait();
