@@ -40,7 +40,8 @@ void create_account(Api& api, const Principal& caller, const HttpRequest& reques
     std::optional<ledger::RequestKey> key;
     if (api.idempotency) {
       key = ledger::RequestKey{api.idempotency->scope, api.idempotency->key,
-                               api.idempotency->fingerprint, nullptr};
+                               api.idempotency->fingerprint, api.idempotency->lifetime_seconds,
+                               nullptr};
     }
     const auto created =
         api.keys.create_account(*name, *role, key ? &*key : nullptr, [&](AccountId account) {

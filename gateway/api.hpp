@@ -24,6 +24,7 @@ struct IdempotentRequest {
   std::string scope;
   std::string key;
   std::string fingerprint;
+  std::int64_t lifetime_seconds = 0;
 };
 
 struct Api {

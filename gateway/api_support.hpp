@@ -104,7 +104,7 @@ void submit_then(const Api& api, const engine::CommandBody& command, Respond res
   if (api.idempotency) {
     key = std::make_shared<ledger::RequestKey>(ledger::RequestKey{
         api.idempotency->scope, api.idempotency->key, api.idempotency->fingerprint,
-        [render](const ledger::Completion& done) {
+        api.idempotency->lifetime_seconds, [render](const ledger::Completion& done) {
           const HttpResponse response = render(done);
           return ledger::StoredAnswer{response.status, redact_secrets(response.body)};
         }});

@@ -82,20 +82,31 @@ IdempotencyStore::~IdempotencyStore() = default;
 
 IdempotencyClaim IdempotencyStore::claim(const std::string& scope, const std::string& key,
                                          const std::string& fingerprint) {
-  std::lock_guard lock(mutex_);
-  if (held_.contains(held_name(scope, key))) return {IdempotencyClaim::Kind::kInProgress, {}};
-  try {
-    if (auto answered = stored(scope, key, fingerprint)) return *std::move(answered);
-  } catch (const std::exception&) {
-    database_.reset();
-    return {IdempotencyClaim::Kind::kUnavailable, {}};
+  // Held first, so that two requests with one key never both look it up and run.
+  {
+    std::lock_guard lock(held_mutex_);
+    if (!held_.insert(held_name(scope, key)).second)
+      return {IdempotencyClaim::Kind::kInProgress, {}};
   }
-  held_.insert(held_name(scope, key));
-  return {IdempotencyClaim::Kind::kProceed, {}};
+  std::optional<IdempotencyClaim> answered;
+  bool unavailable = false;
+  {
+    std::lock_guard lock(database_mutex_);
+    try {
+      answered = stored(scope, key, fingerprint);
+    } catch (const std::exception&) {
+      database_.reset();
+      unavailable = true;
+    }
+  }
+  if (!unavailable && !answered) return {IdempotencyClaim::Kind::kProceed, {}};
+  release(scope, key);
+  if (unavailable) return {IdempotencyClaim::Kind::kUnavailable, {}};
+  return *std::move(answered);
 }
 
 void IdempotencyStore::release(const std::string& scope, const std::string& key) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(held_mutex_);
   held_.erase(held_name(scope, key));
 }
 
@@ -105,6 +116,13 @@ std::optional<IdempotencyClaim> IdempotencyStore::stored(const std::string& scop
   if (!database_ || !database_->connection.is_open())
     database_ = std::make_unique<Database>(conninfo_);
   pqxx::nontransaction txn(database_->connection, "idempotency");
+  // Expired keys go in bulk, at most once a minute (index on created_at).
+  if (const auto now = std::chrono::steady_clock::now(); now >= next_cleanup_) {
+    next_cleanup_ = now + std::chrono::minutes(1);
+    txn.exec_params(
+        "DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(secs => $1)",
+        static_cast<long long>(ttl_.count()));
+  }
   // Rows older than the key lifetime are as good as gone; a new command with
   // the key replaces them.
   const pqxx::result rows = txn.exec_params(

@@ -74,8 +74,12 @@ class IdempotencyStore {
 
   std::string conninfo_;
   std::chrono::seconds ttl_;
-  std::mutex mutex_;  // the PostgreSQL connection and the held keys
+  std::mutex database_mutex_;  // the PostgreSQL connection
   std::unique_ptr<Database> database_;
+  std::chrono::steady_clock::time_point next_cleanup_{};
+  // Its own lock: release() runs on the persister thread, which must never
+  // wait behind a lookup in PostgreSQL.
+  std::mutex held_mutex_;
   std::set<std::string> held_;  // scope + '\n' + key, while in flight
 };
 

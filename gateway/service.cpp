@@ -377,8 +377,8 @@ struct Service::Impl {
       idempotency.release(scope, idempotency_key);
     });
     Api keyed = api;
-    keyed.idempotency = std::make_shared<const IdempotentRequest>(
-        IdempotentRequest{std::move(scope), idempotency_key, std::move(fingerprint)});
+    keyed.idempotency = std::make_shared<const IdempotentRequest>(IdempotentRequest{
+        std::move(scope), idempotency_key, std::move(fingerprint), idempotency.ttl().count()});
     Respond release = [hold = std::move(hold), done = std::move(done)](HttpResponse response) {
       done(std::move(response));
     };

@@ -318,6 +318,12 @@ class BatchRows {
 
 }  // namespace
 
+void clear_staging(pqxx::transaction_base& txn) {
+  txn.exec(
+      "DELETE FROM stage_requeues; DELETE FROM stage_order_changes;"
+      " DELETE FROM stage_lease_changes; DELETE FROM stage_listing_changes;");
+}
+
 void prepare_connection(pqxx::connection_base& connection) {
   pqxx::work txn(connection, "prepare");
   // The staging tables have no statistics: keep the planner from hashing (and

@@ -18,6 +18,9 @@ namespace spotgrid::ledger {
 void prepare_connection(pqxx::connection_base& connection);
 
 void write_batch(pqxx::transaction_base& txn, std::span<const Applied* const> batch);
+// Empties the staging tables before the transaction ends (they empty at COMMIT
+// by themselves): for writing several batches in one transaction.
+void clear_staging(pqxx::transaction_base& txn);
 void write_snapshot(pqxx::transaction_base& txn, std::uint64_t command_seq, UnixSeconds at,
                     const std::string& state);
 

@@ -157,13 +157,19 @@ struct DurableMarket::Impl {
         }
         backoff = milliseconds{50};
       }
+      bool sent_back = false;
       {
         std::lock_guard lock(resubmit_mutex);
         work.swap(resubmit);
+        sent_back = !work.empty();
       }
-      if (work.empty()) inbound.pop_some(work, options.max_batch_commands, milliseconds{50});
+      if (!sent_back) inbound.pop_some(work, options.max_batch_commands, milliseconds{50});
       for (Inbound& item : work) {
-        if (storage_failed.load()) {
+        if (storage_failed.load() && sent_back) {
+          // Never answered and not applied: they wait for the next rebuild.
+          std::lock_guard lock(resubmit_mutex);
+          resubmit.push_back(std::move(item));
+        } else if (storage_failed.load()) {
           fail(item, Outcome::kNotApplied);
         } else if (item.visit) {
           item.visit(&*engine);
@@ -400,6 +406,7 @@ struct DurableMarket::Impl {
         const Applied* one[] = {&run[i].applied};
         try {
           pqxx::subtransaction step(probe, "one_command");
+          clear_staging(step);  // the previous step's staged rows are applied already
           write_batch(step, one);
           write_request_keys(step, run.subspan(i, 1));
           step.commit();
@@ -518,6 +525,11 @@ void DurableMarket::stop() {
   impl_->accepting.store(false);
   if (impl_->engine_thread.joinable()) impl_->engine_thread.join();
   if (impl_->persister_thread.joinable()) impl_->persister_thread.join();
+  // The persister may have sent commands back after the engine thread ended.
+  std::lock_guard lock(impl_->resubmit_mutex);
+  for (Inbound& item : impl_->resubmit)
+    Impl::fail(item, Outcome::kStopping);
+  impl_->resubmit.clear();
 }
 
 }  // namespace spotgrid::ledger

@@ -1,9 +1,9 @@
 -- 005: front-door hardening (issue 12).
 
 -- Idempotency keys are committed with the command they produced, with the
--- answer a retry gets (secrets redacted). Claims without an answer belonged
--- to the old Redis-first scheme and bind nothing.
-DELETE FROM idempotency_keys WHERE status IS NULL OR response IS NULL;
+-- answer a retry gets (secrets redacted). Rows of the old Redis-fallback
+-- scheme go: their answers may hold API keys, which are never to be stored.
+DELETE FROM idempotency_keys;
 ALTER TABLE idempotency_keys
   ADD COLUMN command_seq bigint NOT NULL DEFAULT 0,  -- 0: no engine command (an account)
   ALTER COLUMN status SET NOT NULL,

@@ -252,16 +252,16 @@ TEST(DurableMarket, ACommandPostgresRefusesIsRefusedAloneAndItsBatchCommits) {
   poisoned.client_order_id.bytes[0] = 'a';
   poisoned.client_order_id.bytes[1] = '\0';
   poisoned.client_order_id.length = 2;
-  const std::vector<CommandBody> batch = {engine::Deposit{8, 3 * kUsd},
-                                          engine::PlaceOrder{poisoned},
-                                          engine::Deposit{9, 4 * kUsd}};
+  const std::vector<CommandBody> batch = {
+      engine::Deposit{8, 3 * kUsd}, engine::PlaceOrder{poisoned}, engine::Deposit{9, 4 * kUsd}};
   const std::vector<Completion> done = market.market->submit_all(batch);
   EXPECT_EQ(done[0].outcome, Outcome::kCommitted);
   EXPECT_EQ(done[1].outcome, Outcome::kRefused);
   EXPECT_EQ(done[2].outcome, Outcome::kCommitted);
   EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders"), 0);
-  EXPECT_EQ(query(db.conninfo(), "SELECT coalesce(sum(balance), 0) FROM ledger_accounts"
-                                 " WHERE account = 'cash' AND owner_id IN (8, 9)"),
+  EXPECT_EQ(query(db.conninfo(),
+                  "SELECT coalesce(sum(balance), 0) FROM ledger_accounts"
+                  " WHERE account = 'cash' AND owner_id IN (8, 9)"),
             7 * kUsd);
   ASSERT_TRUE(market.market->wait_ready(30s));
   EXPECT_EQ(market.run(engine::Deposit{8, kUsd}).outcome, Outcome::kCommitted);

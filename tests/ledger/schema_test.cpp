@@ -105,7 +105,23 @@ TEST_F(Schema, LedgerAndLogAreAppendOnly) {
   expect_refused("DELETE FROM ledger_entries", "append-only");
   expect_refused("TRUNCATE ledger_entries", "append-only");
   expect_refused("UPDATE ledger_transactions SET at = 1", "append-only");
+  expect_refused("TRUNCATE command_log", "append-only");
   EXPECT_EQ(count("SELECT count(*) FROM ledger_entries"), 2);
+}
+
+// Balances move only through postings: a direct write to ledger_accounts is
+// refused, whatever the statement.
+TEST_F(Schema, BalancesChangeOnlyThroughTheLedger) {
+  post_deposit(1, 7, 100);
+  const char* why = "changes only through ledger_entries";
+  expect_refused("UPDATE ledger_accounts SET balance = balance + 1000 WHERE owner_id = 7", why);
+  expect_refused("INSERT INTO ledger_accounts (owner_id, account, balance) VALUES (9, 'cash', 5)",
+                 why);
+  expect_refused("DELETE FROM ledger_accounts", why);
+  expect_refused("TRUNCATE ledger_accounts", why);
+  EXPECT_EQ(count("SELECT balance FROM ledger_accounts WHERE owner_id = 7 AND account = 'cash'"),
+            100);
+  EXPECT_EQ(count("SELECT sum(balance) FROM ledger_accounts"), 0);
 }
 
 }  // namespace

@@ -58,7 +58,8 @@ struct StoredAnswer {
 struct RequestKey {
   std::string scope;
   std::string key;
-  std::string fingerprint;  // the request the key was used with
+  std::string fingerprint;                 // the request the key was used with
+  std::int64_t lifetime_seconds = 86'400;  // a row older than this may be replaced
   // The answer to store, from the committed completion (on the persister
   // thread, before COMMIT): short, and without secrets.
   std::function<StoredAnswer(const Completion&)> answer;

@@ -13,10 +13,10 @@ class transaction_base;
 
 namespace spotgrid::ledger {
 
-// Records `key` with the answer to replay. A row still there is older than the
-// gateway's key lifetime (the gateway looked the key up and holds it while in
-// flight), so it is replaced. `command_seq` is 0 for requests that ran no
-// engine command (creating an account).
+// Records `key` with the answer to replay, replacing a row older than the
+// key's lifetime. A live row (another process used the key meanwhile) makes
+// the INSERT fail with a unique violation: the effect is refused, never doubled.
+// `command_seq` is 0 for requests that ran no engine command (an account).
 void insert_request_key(pqxx::transaction_base& txn, const RequestKey& key,
                         const StoredAnswer& answer, std::uint64_t command_seq);
 
