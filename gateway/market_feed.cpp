@@ -21,12 +21,15 @@ constexpr std::size_t kPublishBytes = std::size_t{256} * 1'024;
 // An event's fields as JSON members, through the one field list of event_fields.hpp.
 struct JsonFields {
   Writer& w;
+  // A supplier is told about its leases, never who its buyers are.
+  bool for_supplier = false;
   JsonFields& begin(std::string_view kind) {
     field(w, "kind", kind);
     return *this;
   }
   template <typename T>
   JsonFields& operator()(std::string_view name, const T& value) {
+    if (for_supplier && (name == "buyer" || name == "order")) return *this;
     if constexpr (std::is_same_v<T, bool>) {
       key(w, name);
       w.Bool(value);
@@ -179,9 +182,18 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
     JsonFields sink{w};
     engine::describe(event.body, sink);
   };
+  const auto supplier_fields = [&](Writer& w) {
+    JsonFields sink{w, true};
+    engine::describe(event.body, sink);
+  };
   const auto to_account = [&](const char* kind, AccountId account) {
     if (account == 0) return;
     out.push_back({account_channel(kind, account), event_message(kind, event, fields)});
+  };
+  const auto to_supplier = [&](AccountId account) {
+    if (account == 0) return;
+    out.push_back(
+        {account_channel("leases", account), event_message("leases", event, supplier_fields)});
   };
   if (order_owners_.size() > kMaxOwnersKept) order_owners_.clear();
   if (lease_owners_.size() > kMaxOwnersKept) lease_owners_.clear();
@@ -210,7 +222,7 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
         } else if constexpr (std::is_same_v<T, engine::LeaseStarted>) {
           lease_owners_[body.lease] = Owners{body.buyer, body.supplier};
           to_account("leases", body.buyer);
-          to_account("leases", body.supplier);
+          to_supplier(body.supplier);
           const std::string& pool = catalog_.model(body.pool).model;
           // Trades are anonymous (as GET .../trades): no accounts, orders, nodes or leases.
           out.push_back({"trades:" + pool, event_message("trades:" + pool, event, [&](Writer& w) {
@@ -224,11 +236,11 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
                              std::is_same_v<T, engine::LeaseEnded>) {
           const Owners owners = lease_owners(body.lease);
           to_account("leases", owners.buyer);
-          to_account("leases", owners.supplier);
+          to_supplier(owners.supplier);
           if constexpr (std::is_same_v<T, engine::LeaseEnded>) lease_owners_.erase(body.lease);
         } else if constexpr (std::is_same_v<T, engine::LeaseSettled>) {
           to_account("leases", body.buyer);
-          to_account("leases", body.supplier);
+          to_supplier(body.supplier);
         } else if constexpr (std::is_same_v<T, engine::IndexPublished>) {
           const std::string& pool = catalog_.model(body.pool).model;
           out.push_back({"index:" + pool, event_message("index:" + pool, event, [&](Writer& w) {

@@ -12,7 +12,10 @@ namespace spotgrid::gateway {
 void register_node(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
   JsonBody body(request.body);
-  body.only({"pool", "region", "zone", "cards", "measured_cu_milli", "reliability_bp", "probe"});
+  // A node's measured CU and reliability are the platform's to set (from the
+  // probe report and its interruption history), never the supplier's word:
+  // buyers filter on them. Sending either is an unknown field.
+  body.only({"pool", "region", "zone", "cards", "probe"});
   engine::RegisterNode node;
   node.supplier = caller.account;
   const auto pool = body.text("pool", 64);
@@ -20,12 +23,6 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   const auto cards = body.integer("cards", 1, limits::kMaxCardsPerNode);
   if (body.has("zone"))
     node.zone = static_cast<std::uint16_t>(body.integer("zone", 0, 65'535).value_or(0));
-  if (body.has("measured_cu_milli"))
-    node.measured_cu =
-        static_cast<MilliCu>(body.integer("measured_cu_milli", 0, 1'000'000).value_or(0));
-  if (body.has("reliability_bp"))
-    node.reliability = static_cast<BasisPoints>(
-        body.integer("reliability_bp", 0, kBasisPointsOne).value_or(kBasisPointsOne));
   std::optional<std::int64_t> probe_milli_tflops;
   if (body.has("probe")) probe_milli_tflops = body.probe_bf16_milli_tflops("probe");
   if (body.problem()) return respond(bad_request(*body.problem()));
@@ -50,7 +47,7 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
   node.cards = static_cast<std::uint16_t>(*cards);
   submit_then(
       api, node, std::move(respond), "the market refused the node",
-      [&secret = api.settings.metering_secret,
+      [&secret = api.settings.metering_secret, probed = node.measured_cu != 0,
        measured_cu = node.measured_cu != 0 ? node.measured_cu
                                            : api.setup.catalog.model(node.pool).compute_units](
           const ledger::Completion& done) {
@@ -60,6 +57,9 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
           field(w, "node_id", id);
           field(w, "cards", registered == nullptr ? 0 : registered->cards);
           field(w, "measured_cu_milli", measured_cu);
+          // Where the figure came from: the probe's report, or the catalog's
+          // CU for the model until a probe reports.
+          field(w, "measured_cu_source", probed ? "probe" : "catalog");
           // What the node's agent signs its batches with (spotgrid-agent's
           // SPOTGRID_AGENT_KEY); derived, so it can be asked for again.
           if (!secret.empty()) field(w, "agent_key", metering::node_key(secret, id));

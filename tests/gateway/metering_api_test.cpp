@@ -77,6 +77,14 @@ TEST_F(MeteringApi, registration_answers_the_agent_key_and_takes_a_probe_report)
   ASSERT_EQ(node.status, 201u) << node.body;
   // The catalog's 3.17 CU scaled by 900 of the datasheet's 989 TFLOP/s.
   EXPECT_EQ(node.json["measured_cu_milli"].GetInt64(), 3'170LL * 900'000 / 989'000);
+  EXPECT_STREQ(node.json["measured_cu_source"].GetString(), "probe");
+  // A supplier's own word on CU or reliability is refused: buyers filter on them.
+  for (const char* claim : {R"("measured_cu_milli": 9000)", R"("reliability_bp": 10000)"}) {
+    const Reply claimed = call(
+        http::verb::post, "/v1/nodes", supplier,
+        std::string(R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": 8, )") + claim + "}");
+    EXPECT_EQ(claimed.status, 400u) << claimed.body;
+  }
   EXPECT_EQ(std::string(node.json["agent_key"].GetString()),
             metering::node_key(kSecret, node.json["node_id"].GetUint64()));
 

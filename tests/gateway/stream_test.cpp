@@ -68,7 +68,11 @@ TEST_F(Stream, AnOrdersEventsReachItsBuyerAndTheMarketDataEveryone) {
   ASSERT_TRUE(trade);
   EXPECT_NE(trade->find(R"("price_micros_per_card_hour":2500000)"), std::string::npos);
   EXPECT_EQ(trade->find("buyer"), std::string::npos);  // trades are anonymous
-  EXPECT_TRUE(seller->receive_containing(R"("kind":"lease_started")", kWait));
+  const auto sold = seller->receive_containing(R"("kind":"lease_started")", kWait);
+  ASSERT_TRUE(sold);
+  // A supplier learns of its lease, not who the buyer is.
+  EXPECT_EQ(sold->find(R"("buyer":)"), std::string::npos) << *sold;
+  EXPECT_EQ(sold->find(R"("order":)"), std::string::npos) << *sold;
 
   // Stopping the lease reaches both sides.
   const auto lease = order.json["leases"][0]["lease_id"].GetUint64();
