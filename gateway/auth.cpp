@@ -71,8 +71,8 @@ SecretHash hash_secret(std::string_view secret) {
 KeyStore::KeyStore(std::string conninfo, std::optional<ApiKey> operator_key)
     : conninfo_(std::move(conninfo)) {
   if (operator_key) {
-    operator_ = Known{hash_secret(operator_key->secret),
-                      Principal{operator_key->key_id, 0, Role::kOperator}};
+    operator_ = Known{
+        hash_secret(operator_key->secret), Principal{operator_key->key_id, 0, Role::kOperator}, {}};
   }
 }
 struct KeyStore::Database {
@@ -98,21 +98,38 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
       return AuthFailure::kInvalid;
     return operator_->principal;
   }
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   auto it = cache_.find(key->key_id);
+  // Known keys are checked again after kKeyRecheck (a revocation takes effect
+  // within it on every gateway); unknown or revoked ids are not asked about
+  // again for kUnknownKeyMemory, so a flood of made-up keys costs no queries.
+  if (it != cache_.end() && now - it->second.checked_at >= kKeyRecheck) {
+    cache_.erase(it);
+    it = cache_.end();
+  }
   if (it == cache_.end()) {
+    if (const auto refused = unknown_.find(key->key_id);
+        refused != unknown_.end() && now - refused->second < kUnknownKeyMemory) {
+      return AuthFailure::kInvalid;
+    }
     try {
       pqxx::read_transaction txn(database().connection, "authenticate");
       const pqxx::result rows = txn.exec_params(
           "SELECT secret_hash, account_id, role::text FROM api_keys"
           " WHERE key_id = $1 AND revoked_at IS NULL",
           key->key_id);
-      if (rows.empty()) return AuthFailure::kInvalid;
-      const pqxx::binarystring stored(rows[0][0]);
-      const auto role = role_from(rows[0][2].as<std::string>());
-      if (stored.size() != SecretHash{}.size() || !role) return AuthFailure::kInvalid;
-      Known known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role}};
+      const auto role = rows.empty() ? std::nullopt : role_from(rows[0][2].as<std::string>());
+      const pqxx::binarystring stored =
+          rows.empty() ? pqxx::binarystring("") : pqxx::binarystring(rows[0][0]);
+      if (!role || stored.size() != SecretHash{}.size()) {
+        if (unknown_.size() >= kMaxCachedKeys) unknown_.clear();
+        unknown_[key->key_id] = now;
+        return AuthFailure::kInvalid;
+      }
+      Known known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role}, now};
       std::copy(stored.begin(), stored.end(), known.hash.begin());
+      if (cache_.size() >= kMaxCachedKeys) cache_.clear();
       it = cache_.emplace(key->key_id, known).first;
     } catch (const pqxx::failure&) {
       database_.reset();

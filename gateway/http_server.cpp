@@ -68,8 +68,17 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
                         "the request is not valid HTTP/1.1: " + ec.message());
 }
 
-HttpRequest to_request(http::request<http::string_body>& message) {
+// The peer's address as text; "" when the socket no longer knows it.
+template <typename Stream>
+std::string client_address(Stream& stream) {
+  beast::error_code ec;
+  const auto endpoint = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
+  return ec ? std::string() : endpoint.address().to_string();
+}
+
+HttpRequest to_request(http::request<http::string_body>& message, std::string client) {
   HttpRequest request;
+  request.client_address = std::move(client);
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
   request.body = std::move(message.body());
@@ -306,7 +315,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto self = this->shared_from_this();
     // dispatch: an answer given at once (on this strand) is written at once;
     // one given later from another thread is queued to the strand.
-    slot_.shared->handler(to_request(message), [self](HttpResponse response) {
+    slot_.shared->handler(to_request(message, client_address(stream_)), [self](
+                                                                            HttpResponse response) {
       net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->write(std::move(response));
       });
@@ -318,7 +328,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       keep_alive_ = false;
       return write(error_response(404, "not_found", "no WebSocket here", "path"));
     }
-    const HttpRequest request = to_request(message);
+    const HttpRequest request = to_request(message, client_address(stream_));
     // The request's body was moved out; an upgrade has none worth keeping.
     std::make_shared<WebSocketSession<Stream>>(std::move(stream_), slot_.shared)
         ->run(std::move(message), request);

@@ -49,13 +49,51 @@ std::string held_name(const std::string& scope, const std::string& key) {
 
 }  // namespace
 
+LocalBuckets::LocalBuckets(std::uint32_t per_second, std::uint32_t burst)
+    : per_second_(per_second), burst_milli_(std::int64_t{std::max(burst, 1u)} * 1'000) {}
+
+std::uint32_t LocalBuckets::take(std::string_view name) {
+  if (per_second_ == 0) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  auto it = buckets_.find(std::string(name));
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= kMaxBuckets) evict(now);
+    it = buckets_.emplace(std::string(name), Bucket{burst_milli_, now}).first;
+  }
+  Bucket& bucket = it->second;
+  const auto elapsed_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now - bucket.at).count();
+  // milli-tokens per microsecond = per_second / 1000.
+  bucket.milli_tokens =
+      std::min(burst_milli_, bucket.milli_tokens + elapsed_us * per_second_ / 1'000);
+  bucket.at = now;
+  if (bucket.milli_tokens >= 1'000) {
+    bucket.milli_tokens -= 1'000;
+    return 0;
+  }
+  const std::int64_t missing = 1'000 - bucket.milli_tokens;
+  return static_cast<std::uint32_t>(std::max<std::int64_t>(1, missing / per_second_));
+}
+
+void LocalBuckets::evict(std::chrono::steady_clock::time_point now) {
+  std::erase_if(buckets_, [&](const auto& entry) {
+    const auto idle_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(now - entry.second.at).count();
+    return entry.second.milli_tokens + idle_us * per_second_ / 1'000 >= burst_milli_;
+  });
+  if (buckets_.size() >= kMaxBuckets) buckets_.clear();
+}
+
 RateLimiter::RateLimiter(Redis& redis, std::uint32_t per_second, std::uint32_t burst)
     : redis_(redis),
       per_second_(per_second == 0 ? std::string() : std::to_string(per_second)),
-      burst_(std::to_string(std::max(burst, 1u))) {}
+      burst_(std::to_string(std::max(burst, 1u))),
+      local_(per_second, burst) {}
 
 std::uint32_t RateLimiter::take(std::string_view bucket) {
-  if (per_second_.empty() || !redis_.configured()) return 0;
+  if (per_second_.empty()) return 0;
+  if (!redis_.configured()) return local_.take(bucket);
   static const std::string sha = hex_digest(EVP_sha1(), kTokenBucket);
   std::string key = "spotgrid:rate:";
   key += bucket;
@@ -63,8 +101,8 @@ std::uint32_t RateLimiter::take(std::string_view bucket) {
   if (reply && reply->is_error() && reply->text.rfind("NOSCRIPT", 0) == 0)
     reply = redis_.command({"EVAL", kTokenBucket, "1", key, per_second_, burst_});
   if (!reply || reply->type != RedisReply::Type::kArray || reply->elements.size() != 2) {
-    ++fail_open_;
-    return 0;
+    ++local_fallbacks_;
+    return local_.take(bucket);
   }
   if (reply->elements[0].integer == 1) return 0;
   return static_cast<std::uint32_t>(std::max(1LL, reply->elements[1].integer));

@@ -12,26 +12,54 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "redis.hpp"
 #include "spotgrid/gateway/http.hpp"
 
 namespace spotgrid::gateway {
 
+// Token buckets by name in this process (integer milli-tokens, no clock but
+// the steady one). At most kMaxBuckets names: when full, the buckets that
+// have refilled completely (their clients went quiet) are dropped first, and
+// if none has, all of them (a flood of names must not grow memory).
+class LocalBuckets {
+ public:
+  static constexpr std::size_t kMaxBuckets = 65'536;
+  // per_second == 0: no limit.
+  LocalBuckets(std::uint32_t per_second, std::uint32_t burst);
+  // Milliseconds until a token is available, or 0 when one was taken.
+  std::uint32_t take(std::string_view name);
+
+ private:
+  struct Bucket {
+    std::int64_t milli_tokens = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  void evict(std::chrono::steady_clock::time_point now);
+
+  std::int64_t per_second_;
+  std::int64_t burst_milli_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
 class RateLimiter {
  public:
   // per_second == 0: no limit.
   RateLimiter(Redis& redis, std::uint32_t per_second, std::uint32_t burst);
-  // Milliseconds until a token is available, or 0 when one was taken (or
-  // Redis did not answer: counted in fail_open()).
+  // Milliseconds until a token is available, or 0 when one was taken. Shared
+  // by every gateway through Redis; without Redis, or when it does not
+  // answer (counted in local_fallbacks()), this process's own bucket decides.
   std::uint32_t take(std::string_view bucket);
-  std::uint64_t fail_open() const { return fail_open_.load(); }
+  std::uint64_t local_fallbacks() const { return local_fallbacks_.load(); }
 
  private:
   Redis& redis_;
   std::string per_second_;
   std::string burst_;
-  std::atomic<std::uint64_t> fail_open_{0};
+  LocalBuckets local_;
+  std::atomic<std::uint64_t> local_fallbacks_{0};
 };
 
 struct IdempotencyClaim {

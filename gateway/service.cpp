@@ -214,6 +214,7 @@ struct Service::Impl {
         keys(s.postgres_conninfo, operator_key(s)),
         redis(redis_options(s)),
         rate_limiter(redis, s.rate_per_second, s.rate_burst),
+        address_limiter(s.rate_per_address_per_second, s.rate_per_address_burst),
         idempotency(s.postgres_conninfo, s.idempotency_ttl),
         reads(s.postgres_conninfo),
         server(server_options(
@@ -235,6 +236,7 @@ struct Service::Impl {
   KeyStore keys;
   Redis redis;
   RateLimiter rate_limiter;
+  LocalBuckets address_limiter;
   IdempotencyStore idempotency;
   std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
@@ -316,6 +318,14 @@ struct Service::Impl {
   }
 
   void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
+    // Cheap and before any key lookup: one address cannot flood the key store.
+    if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0) {
+      ++rate_limited;
+      HttpResponse limited =
+          error_response(429, "rate_limited", "too many requests from this address");
+      limited.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
+      return done(std::move(limited));
+    }
     const auto caller = keys.authenticate(request.header("Authorization"));
     if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
       if (*failure == AuthFailure::kUnavailable)
@@ -543,8 +553,9 @@ struct Service::Impl {
            status.storage_failures);
     metric("spotgrid_rate_limited_total", "counter", "Requests refused with 429 by the rate limit.",
            rate_limited.load());
-    metric("spotgrid_rate_limit_fail_open_total", "counter",
-           "Requests let through because Redis did not answer.", rate_limiter.fail_open());
+    metric("spotgrid_rate_limit_local_fallbacks_total", "counter",
+           "Requests limited by this process's own bucket because Redis did not answer.",
+           rate_limiter.local_fallbacks());
     metric("spotgrid_commands_refused_total", "counter",
            "Commands whose content PostgreSQL refused (answered 400; the rest of their batch "
            "was applied again).",

@@ -63,6 +63,14 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) { s.rate_per_second = static_cast<std::uint32_t>(v); }},
       {"rate_limit", "burst", false, 1, 100'000'000,
        [](Settings& s, std::int64_t v) { s.rate_burst = static_cast<std::uint32_t>(v); }},
+      {"rate_limit", "per_address_per_second", false, 0, 10'000'000,
+       [](Settings& s, std::int64_t v) {
+         s.rate_per_address_per_second = static_cast<std::uint32_t>(v);
+       }},
+      {"rate_limit", "per_address_burst", false, 1, 100'000'000,
+       [](Settings& s, std::int64_t v) {
+         s.rate_per_address_burst = static_cast<std::uint32_t>(v);
+       }},
       {"idempotency", "ttl_seconds", false, 60, 604'800,
        [](Settings& s, std::int64_t v) { s.idempotency_ttl = std::chrono::seconds(v); }},
       {"tls", "certificate_file", true, 1, 4'096, nullptr,

@@ -65,7 +65,7 @@ if [[ "$what" == gateway ]]; then
   # No rate limit: the point is the gateway's own ceiling. Redis stays on the path
   # (the token bucket is skipped, idempotency is not used by the scenarios).
   SPOTGRID_POSTGRES_CONNINFO="$conninfo" SPOTGRID_AUTH_OPERATOR_KEY="$operator_key" \
-    SPOTGRID_REDIS_PORT="$redis_port" SPOTGRID_LISTEN_PORT="$port" SPOTGRID_RATE_LIMIT_PER_SECOND=0 \
+    SPOTGRID_REDIS_PORT="$redis_port" SPOTGRID_LISTEN_PORT="$port" SPOTGRID_RATE_LIMIT_PER_SECOND=0 SPOTGRID_RATE_LIMIT_PER_ADDRESS_PER_SECOND=0 \
     build/release/apps/spotgridd --config config/spotgridd.json >build/loadtest-spotgridd.log 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do

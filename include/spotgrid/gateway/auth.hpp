@@ -3,6 +3,7 @@
 // random bits, hex) is public and indexes the key; only SHA-256 of the secret
 // (256 random bits, hex) is stored, compared in constant time.
 #include <array>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -69,9 +70,14 @@ class KeyStore {
   std::optional<bool> account_exists(AccountId account);
 
  private:
+  static constexpr std::chrono::milliseconds kKeyRecheck{1'000};
+  static constexpr std::chrono::seconds kUnknownKeyMemory{5};
+  static constexpr std::size_t kMaxCachedKeys = 65'536;  // each map; cleared when full
+
   struct Known {
     SecretHash hash;
     Principal principal;
+    std::chrono::steady_clock::time_point checked_at;
   };
   struct Database;  // the connection, opened on first use and after a failure
   Database& database();
@@ -81,6 +87,7 @@ class KeyStore {
   std::mutex mutex_;
   std::unique_ptr<Database> database_;
   std::unordered_map<std::string, Known> cache_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;
 };
 
 }  // namespace spotgrid::gateway

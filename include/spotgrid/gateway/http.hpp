@@ -20,6 +20,7 @@ struct HttpRequest {
   std::string target;  // path and query, as sent
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string client_address;  // the peer's IP address, as text ("" when unknown)
 
   // The first header named `name` (case-insensitive), or "".
   std::string_view header(std::string_view name) const;

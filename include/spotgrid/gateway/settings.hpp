@@ -30,6 +30,10 @@ struct Settings {
   std::chrono::milliseconds redis_timeout{100};
   std::uint32_t rate_per_second = 0;  // per API key; 0: no limit
   std::uint32_t rate_burst = 1;
+  // Per client address, before the key is looked up; 0: no limit. One address
+  // may be a NAT of many clients: generous, it stops floods, not users.
+  std::uint32_t rate_per_address_per_second = 0;
+  std::uint32_t rate_per_address_burst = 1;
   std::chrono::seconds idempotency_ttl{86'400};
   std::string tls_certificate_file;  // PEM; both set: HTTPS and WSS only
   std::string tls_private_key_file;
