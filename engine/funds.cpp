@@ -51,6 +51,20 @@ AccountRec& account(State& state, AccountId id) {
   return state.accounts[id];
 }
 
+void recount_quotas(State& state) {
+  for (AccountRec& rec : state.accounts)
+    rec.orders = rec.nodes = rec.listings = 0;
+  for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
+    if (state.orders.is_live(slot)) ++account(state, state.orders[slot].spec.buyer).orders;
+  }
+  for (std::uint32_t slot = 0; slot < state.nodes.slot_count(); ++slot) {
+    if (state.nodes.is_live(slot)) ++account(state, state.nodes[slot].supplier).nodes;
+  }
+  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
+    if (state.listings.is_live(slot)) ++account(state, state.listings[slot].supplier).listings;
+  }
+}
+
 Micros cash_of(const State& state, AccountId id) {
   return id < state.accounts.size() ? state.accounts[id].cash : 0;
 }

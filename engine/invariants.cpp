@@ -172,9 +172,11 @@ class Checker {
 
   void check_money() {
     std::vector<Micros> hold_by_buyer(s_.accounts.size(), 0);
+    std::vector<std::uint32_t> orders_by_buyer(s_.accounts.size(), 0);
     for (std::uint32_t slot = 0; slot < s_.orders.slot_count(); ++slot) {
       if (!s_.orders.is_live(slot)) continue;
       const OrderRec& order = s_.orders[slot];
+      if (order.spec.buyer < orders_by_buyer.size()) ++orders_by_buyer[order.spec.buyer];
       if (order.leases_open != lease_count_by_order_[slot])
         fail("order ", slot, " lease count disagrees");
       const Micros expected = order.unit_hold * order.cards_open + lease_hold_by_order_[slot];
@@ -190,6 +192,8 @@ class Checker {
         fail("account ", id, " is negative");
       if (account.hold != hold_by_buyer[id])
         fail("account ", id, " hold disagrees with its orders");
+      if (account.orders != orders_by_buyer[id])
+        fail("account ", id, " order count disagrees with its orders");
       total += account.cash + account.hold + account.receivable;
     }
     if (total != s_.deposited_total - s_.withdrawn_total) fail("money not conserved: ", total);

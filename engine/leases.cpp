@@ -52,6 +52,7 @@ void requeue_remainder(State& state, const LeaseRec& lease, LeaseId lease_id, Se
   const Micros limit = parent.limit;
   const PoolMask pools = parent.pools;
   const std::uint32_t slot = state.orders.allocate();  // may move nothing: slabs are preallocated
+  ++account(state, spec.buyer).orders;
   const OrderId id = state.orders.id_of(slot);
   OrderRec& order = state.orders[slot];
   order.spec = spec;

@@ -299,7 +299,10 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
   const auto unit_hold = unit_hold_for(state, spec, spec.limit_micros_per_hour, pools);
   if (!unit_hold) return Reject::kOverflow;
   const Micros hold = *unit_hold * spec.cards;
+  if (hold < state.config.min_order_hold) return Reject::kHoldBelowMinimum;
   if (cash_of(state, spec.buyer) < hold) return Reject::kInsufficientFunds;
+  if (!within_quota(account(state, spec.buyer).orders, state.config.max_orders_per_account))
+    return Reject::kOrderQuotaExceeded;
   if (state.orders.free_slots() == 0) return Reject::kCapacityExhausted;
 
   Plan& plan = state.scratch;
@@ -310,6 +313,7 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
     return Reject::kCapacityExhausted;
 
   const std::uint32_t slot = state.orders.allocate();
+  ++account(state, spec.buyer).orders;
   const OrderId id = state.orders.id_of(slot);
   OrderRec& order = state.orders[slot];
   order.spec = spec;

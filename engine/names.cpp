@@ -64,6 +64,14 @@ std::string_view to_string(Reject reason) {
       return "overflow";
     case Reject::kCapacityExhausted:
       return "capacity_exhausted";
+    case Reject::kOrderQuotaExceeded:
+      return "order_quota_exceeded";
+    case Reject::kNodeQuotaExceeded:
+      return "node_quota_exceeded";
+    case Reject::kListingQuotaExceeded:
+      return "listing_quota_exceeded";
+    case Reject::kHoldBelowMinimum:
+      return "hold_below_minimum";
   }
   return "unknown";
 }

@@ -117,6 +117,7 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
       !slab_fits(state.orders) || !slab_fits(state.leases)) {
     return std::nullopt;
   }
+  recount_quotas(state);
   return engine;
 }
 

@@ -106,6 +106,11 @@ struct AccountRec {
   Micros cash = 0;
   Micros hold = 0;
   Micros receivable = 0;
+  // Slots held, for the per-account quotas. Derived from the slabs, so not in
+  // the snapshot: recount_quotas() rebuilds them after a restore.
+  std::uint32_t orders = 0;
+  std::uint32_t nodes = 0;
+  std::uint32_t listings = 0;
 };
 
 // ---- books -----------------------------------------------------------------
@@ -201,6 +206,12 @@ Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros lim
 std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
                                     PoolMask pools);
 AccountRec& account(State& state, AccountId id);
+// The per-account slot counts, from the slabs (after a snapshot restore).
+void recount_quotas(State& state);
+// Whether `used` slots may grow by one under `quota` (0: no quota).
+inline bool within_quota(std::uint32_t used, std::uint32_t quota) {
+  return quota == 0 || used < quota;
+}
 // Cash available to spend, without creating the account (safe on paths that may reject).
 Micros cash_of(const State& state, AccountId id);
 bool valid_account(AccountId id);

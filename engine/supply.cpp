@@ -16,8 +16,11 @@ std::optional<Reject> apply_register_node(State& state, const RegisterNode& comm
     return Reject::kInvalidComputeUnits;
   if (command.reliability < 0 || command.reliability > kBasisPointsOne)
     return Reject::kInvalidReliability;
+  if (!within_quota(account(state, command.supplier).nodes, state.config.max_nodes_per_account))
+    return Reject::kNodeQuotaExceeded;
   if (state.nodes.free_slots() == 0) return Reject::kCapacityExhausted;
   const std::uint32_t slot = state.nodes.allocate();
+  ++account(state, command.supplier).nodes;
   NodeRec& node = state.nodes[slot];
   node.supplier = command.supplier;
   node.pool = command.pool;
@@ -50,9 +53,14 @@ std::optional<Reject> apply_add_listing(State& state, const AddListing& command)
     return Reject::kInvalidWindow;
   }
   if (command.until <= state.now) return Reject::kWindowInPast;
+  if (!within_quota(account(state, command.supplier).listings,
+                    state.config.max_listings_per_account)) {
+    return Reject::kListingQuotaExceeded;
+  }
   if (state.listings.free_slots() == 0) return Reject::kCapacityExhausted;
 
   const std::uint32_t slot = state.listings.allocate();
+  ++account(state, command.supplier).listings;
   const ListingId id = state.listings.id_of(slot);
   ListingRec& listing = state.listings[slot];
   listing.node = command.node;
@@ -104,6 +112,7 @@ void maybe_free_listing(State& state, std::uint32_t slot) {
   const ListingRec& listing = state.listings[slot];
   if (listing.state == ListingState::kClosed && listing.leases_open == 0) {
     assert(listing.cards_offered == 0 && !listing.in_book);
+    --account(state, listing.supplier).listings;
     state.listings.release(slot);
   }
 }
@@ -112,6 +121,7 @@ void maybe_free_order(State& state, std::uint32_t slot) {
   const OrderRec& order = state.orders[slot];
   if (order.cards_open == 0 && order.leases_open == 0) {
     assert(order.hold == 0 && !order.in_book);
+    --account(state, order.spec.buyer).orders;
     state.orders.release(slot);
   }
 }

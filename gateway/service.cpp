@@ -30,6 +30,10 @@ ledger::MarketSetup market_setup(const Settings& settings) {
   if (!tariffs) throw std::runtime_error(tariffs.error().message());
   engine::EngineConfig config;
   config.platform_fee_bp = static_cast<BasisPoints>(settings.platform_fee_bp);
+  config.max_orders_per_account = settings.quota_open_orders;
+  config.max_nodes_per_account = settings.quota_nodes;
+  config.max_listings_per_account = settings.quota_listings;
+  config.min_order_hold = settings.min_order_hold_micros;
   return {std::move(catalog).value(), std::move(tariffs).value(), config};
 }
 

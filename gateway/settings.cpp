@@ -71,6 +71,14 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) {
          s.rate_per_address_burst = static_cast<std::uint32_t>(v);
        }},
+      {"quotas", "open_orders", false, 0, 1'000'000,
+       [](Settings& s, std::int64_t v) { s.quota_open_orders = static_cast<std::uint32_t>(v); }},
+      {"quotas", "nodes", false, 0, 1'000'000,
+       [](Settings& s, std::int64_t v) { s.quota_nodes = static_cast<std::uint32_t>(v); }},
+      {"quotas", "listings", false, 0, 1'000'000,
+       [](Settings& s, std::int64_t v) { s.quota_listings = static_cast<std::uint32_t>(v); }},
+      {"quotas", "min_order_hold_micros", false, 0, 1'000'000'000,
+       [](Settings& s, std::int64_t v) { s.min_order_hold_micros = v; }},
       {"idempotency", "ttl_seconds", false, 60, 604'800,
        [](Settings& s, std::int64_t v) { s.idempotency_ttl = std::chrono::seconds(v); }},
       {"tls", "certificate_file", true, 1, 4'096, nullptr,

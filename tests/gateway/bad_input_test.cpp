@@ -489,5 +489,60 @@ TEST_F(BadInput, ANulInAClientOrderIdIsRefusedNamingTheField) {
   expect_serving("NUL in an order");
 }
 
+// Quotas per account: one account at its quota is refused naming it, and
+// another account trades on.
+class Quotas : public ServiceHarness {
+ protected:
+  Quotas()
+      : ServiceHarness([](Settings& s) {
+          s.quota_open_orders = 2;
+          s.quota_nodes = 1;
+          s.quota_listings = 1;
+          s.min_order_hold_micros = 10'000;
+        }) {}
+
+  Reply order(const std::string& key, long long limit) {
+    return call(http::verb::post, "/v1/orders", key,
+                R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 3600,
+                    "limit_micros_per_hour": )" +
+                    std::to_string(limit) + "}");
+  }
+};
+
+TEST_F(Quotas, OneAccountAtItsQuotaLeavesTheOthersTrading) {
+  const auto [greedy_id, greedy] = buyer();
+  const auto [other_id, other] = buyer();
+  fund(greedy_id, 100'000'000);
+  fund(other_id, 100'000'000);
+  // Nothing is listed: orders rest and keep their slots.
+  const Reply first = order(greedy, 1'000'000);
+  ASSERT_EQ(first.status, 201u) << first.body;
+  ASSERT_EQ(order(greedy, 1'000'000).status, 201u);
+  const Reply third = order(greedy, 1'000'000);
+  EXPECT_EQ(third.status, 422u) << third.body;
+  EXPECT_STREQ(third.json["error"]["code"].GetString(), "order_quota_exceeded");
+  EXPECT_EQ(order(other, 1'000'000).status, 201u);
+  // An order holding next to nothing (1 micro a card-hour) is refused.
+  const Reply dust = order(other, 1);
+  EXPECT_EQ(dust.status, 422u) << dust.body;
+  EXPECT_STREQ(dust.json["error"]["code"].GetString(), "hold_below_minimum");
+  // The refused order took no slot: the other buyer has one left.
+  EXPECT_EQ(order(other, 2'000'000).status, 201u);
+  // Cancelling frees a slot for the greedy one.
+  const std::string first_order = std::to_string(first.json["order_id"].GetUint64());
+  ASSERT_EQ(call(http::verb::delete_, "/v1/orders/" + first_order, greedy).status, 200u);
+  EXPECT_EQ(order(greedy, 1'000'000).status, 201u);
+
+  const auto [supplier_id, supplier] = account("supplier");
+  const auto node = [&] {
+    return call(http::verb::post, "/v1/nodes", supplier,
+                R"({"pool": "A100-80G", "region": "eu-west", "cards": 2})");
+  };
+  ASSERT_EQ(node().status, 201u);
+  const Reply second_node = node();
+  EXPECT_EQ(second_node.status, 422u);
+  EXPECT_STREQ(second_node.json["error"]["code"].GetString(), "node_quota_exceeded");
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway

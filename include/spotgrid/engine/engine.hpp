@@ -27,6 +27,13 @@ struct EngineConfig {
   std::uint32_t max_listings = 1u << 16;
   std::uint32_t max_orders = 1u << 18;
   std::uint32_t max_leases = 1u << 18;
+  // Per account, so that one account cannot fill the slabs every account
+  // shares (0: no quota). Orders count while they hold a slot (open, or with
+  // leases still running); requeued orders count but are never refused.
+  std::uint32_t max_orders_per_account = 0;
+  std::uint32_t max_nodes_per_account = 0;
+  std::uint32_t max_listings_per_account = 0;
+  Micros min_order_hold = 0;  // an order must hold at least this much
 };
 
 struct SubmitResult {

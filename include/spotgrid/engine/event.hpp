@@ -41,6 +41,10 @@ enum class Reject : std::uint8_t {
   kLeaseNotActive,
   kOverflow,
   kCapacityExhausted,
+  kOrderQuotaExceeded,    // EngineConfig::max_orders_per_account
+  kNodeQuotaExceeded,     // EngineConfig::max_nodes_per_account
+  kListingQuotaExceeded,  // EngineConfig::max_listings_per_account
+  kHoldBelowMinimum,      // EngineConfig::min_order_hold
 };
 std::string_view to_string(Reject reason);
 

@@ -34,6 +34,11 @@ struct Settings {
   // may be a NAT of many clients: generous, it stops floods, not users.
   std::uint32_t rate_per_address_per_second = 0;
   std::uint32_t rate_per_address_burst = 1;
+  // Per account (EngineConfig's quotas; 0: none). Beyond one: 422 naming it.
+  std::uint32_t quota_open_orders = 0;
+  std::uint32_t quota_nodes = 0;
+  std::uint32_t quota_listings = 0;
+  std::int64_t min_order_hold_micros = 0;
   std::chrono::seconds idempotency_ttl{86'400};
   std::string tls_certificate_file;  // PEM; both set: HTTPS and WSS only
   std::string tls_private_key_file;
