@@ -86,6 +86,7 @@ UnixSeconds wall_seconds() {
 }
 
 struct SignedBatch {
+  NodeId node = 0;
   std::string signature;
   std::string body;
 };
@@ -122,6 +123,7 @@ std::vector<SignedBatch> make_batches(const std::vector<NodeId>& nodes, std::uin
     SignedBatch batch;
     batch.body = metering::batch_json(samples);
     batch.signature = metering::sign(keys[n], batch.body);
+    batch.node = nodes[n];
     batches.push_back(std::move(batch));
   }
   return batches;
@@ -187,7 +189,7 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run) {
       ++inflight;
     }
     const Clock::time_point sent = Clock::now();
-    ingest.submit(batch.signature, batch.body, [&, sent](ingest::IngestReply&& reply) {
+    ingest.submit(batch.node, batch.signature, batch.body, [&, sent](ingest::IngestReply&& reply) {
       const auto micros =
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
       const std::lock_guard lock(mutex);

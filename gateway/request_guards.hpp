@@ -111,6 +111,26 @@ class IdempotencyStore {
   std::set<std::string> held_;  // scope + '\n' + key, while in flight
 };
 
+// An idempotency key held while its request runs; released once, at the
+// latest when destroyed.
+class HeldKey {
+ public:
+  HeldKey(IdempotencyStore& store, std::string scope, std::string key)
+      : store_(store), scope_(std::move(scope)), key_(std::move(key)) {}
+  ~HeldKey() { release(); }
+  HeldKey(const HeldKey&) = delete;
+  HeldKey& operator=(const HeldKey&) = delete;
+  void release() {
+    if (!released_.exchange(true)) store_.release(scope_, key_);
+  }
+
+ private:
+  IdempotencyStore& store_;
+  std::string scope_;
+  std::string key_;
+  std::atomic<bool> released_{false};
+};
+
 // The answer as stored for a retry: any API key or agent key it shows is
 // replaced by a note that the secret was shown once.
 std::string redact_secrets(std::string_view body);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <sstream>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
 #include "spotgrid/ingest/ingest.hpp"
+#include "spotgrid/metering/sample.hpp"
 #include "stream_hub.hpp"
 
 namespace spotgrid::gateway {
@@ -149,10 +151,19 @@ HttpResponse ingest_response(const ingest::IngestReply& reply) {
 
 // A node agent's WebSocket: each text message is a spool line ("<signature>
 // <batch JSON>"), answered in order with what POST /v1/metering/batches answers.
+// A positive decimal header value (a node id, a unix time), or nothing.
+std::optional<std::uint64_t> header_number(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size() || value == 0) return std::nullopt;
+  return value;
+}
+
+// One node's agent, authenticated at the upgrade; each message is still signed.
 class AgentStream final : public StreamSession {
  public:
-  AgentStream(ingest::Ingest& ingest, const std::shared_ptr<StreamPeer>& peer)
-      : ingest_(ingest), peer_(peer) {}
+  AgentStream(ingest::Ingest& ingest, NodeId node, const std::shared_ptr<StreamPeer>& peer)
+      : ingest_(ingest), node_(node), peer_(peer) {}
 
   void on_text(std::string_view message) override {
     const std::size_t space = message.find(' ');
@@ -167,14 +178,16 @@ class AgentStream final : public StreamSession {
       refused.message = "send \"<hex HMAC> <batch JSON>\"";
       return answer(refused);
     }
-    ingest_.submit(message.substr(0, space), message.substr(space + 1),
+    ingest_.submit(node_, message.substr(0, space), message.substr(space + 1),
                    [answer](ingest::IngestReply&& reply) { answer(reply); });
   }
   void on_closed() override {}
-  std::size_t message_limit() const override { return 4 << 20; }  // 4 096 samples fit
+  // "<64 hex> <batch>": the largest batch a node can send, and no more.
+  std::size_t message_limit() const override { return metering::kMaxBatchBytes + 65; }
 
  private:
   ingest::Ingest& ingest_;
+  NodeId node_;
   std::weak_ptr<StreamPeer> peer_;
 };
 
@@ -314,10 +327,15 @@ struct Service::Impl {
       return done(error_response(401, "bad_signature", "send X-Spotgrid-Signature: <hex HMAC>",
                                  "X-Spotgrid-Signature"));
     }
+    const auto node = header_number(request.header("X-Spotgrid-Node"));
+    if (!node) {
+      return done(error_response(401, "bad_signature", "send X-Spotgrid-Node: <node id>",
+                                 "X-Spotgrid-Node"));
+    }
     if (settings.metering_secret.empty())
       return done(error_response(503, "unavailable", "metering is not configured on this server"));
     ingest.submit(
-        signature, std::move(request.body),
+        *node, signature, std::move(request.body),
         [done = std::move(done)](ingest::IngestReply&& reply) { done(ingest_response(reply)); });
   }
 
@@ -386,14 +404,15 @@ struct Service::Impl {
       case IdempotencyClaim::Kind::kProceed:
         break;
     }
-    // The key is held until the answer goes out (or the handler drops it).
-    std::shared_ptr<void> hold(nullptr, [this, scope, idempotency_key](void*) {
-      idempotency.release(scope, idempotency_key);
-    });
+    // The key is held until the answer is about to go out: released before
+    // the write, or a client's immediate retry could find it still held (409).
+    // A handler that drops its Respond releases it too.
+    auto hold = std::make_shared<HeldKey>(idempotency, scope, idempotency_key);
     Api keyed = api;
     keyed.idempotency = std::make_shared<const IdempotentRequest>(IdempotentRequest{
         std::move(scope), idempotency_key, std::move(fingerprint), idempotency.ttl().count()});
     Respond release = [hold = std::move(hold), done = std::move(done)](HttpResponse response) {
+      hold->release();
       done(std::move(response));
     };
     handle_v1(keyed, principal, std::move(request), path, std::move(release));
@@ -403,10 +422,22 @@ struct Service::Impl {
   std::variant<HttpResponse, std::shared_ptr<StreamSession>> open_stream(
       const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer) {
     if (path_of(request.target) == kMeteringStreamPath) {
-      // Node agents authenticate every batch by its signature, not the connection.
       if (settings.metering_secret.empty())
         return error_response(503, "unavailable", "metering is not configured on this server");
-      return std::make_shared<AgentStream>(ingest, peer);
+      // The node proves its key at the upgrade (no unauthenticated socket is
+      // ever held open); every batch is signed besides.
+      const auto node = header_number(request.header("X-Spotgrid-Node"));
+      const auto at = header_number(request.header("X-Spotgrid-Time"));
+      if (!node || !at ||
+          !ingest.stream_proof_valid(*node, static_cast<std::int64_t>(*at),
+                                     request.header("X-Spotgrid-Signature"))) {
+        return error_response(401, "bad_signature",
+                              "send X-Spotgrid-Node, X-Spotgrid-Time (unix seconds, within "
+                              "5 minutes) and X-Spotgrid-Signature (HMAC of \"spotgrid-stream "
+                              "<node> <time>\" under the node's key)",
+                              "X-Spotgrid-Signature");
+      }
+      return std::make_shared<AgentStream>(ingest, *node, peer);
     }
     if (path_of(request.target) != "/v1/stream")
       return error_response(404, "not_found", "WebSockets are served at /v1/stream", "path");

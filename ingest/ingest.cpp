@@ -124,14 +124,13 @@ struct Ingest::Impl {
     return view;
   }
 
-  std::optional<IngestReply> check(std::string_view signature, std::string_view body,
-                                   const std::vector<metering::Sample>& samples) {
-    const NodeId node = samples.front().node;
-    if (!metering::verify(metering::node_key(options.server_secret, node), body, signature)) {
-      count([](IngestCounters& c) { ++c.rejected_bad_signature; });
-      return refusal(401, "bad_signature",
-                     "the batch is not signed with the key of the node it names",
-                     "X-Spotgrid-Signature");
+  std::optional<IngestReply> check(NodeId node, const std::vector<metering::Sample>& samples) {
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      if (samples[i].node != node) {
+        count([](IngestCounters& c) { ++c.rejected_invalid; });
+        return refusal(400, "invalid_batch", "every sample must be the signing node's",
+                       sample_field(static_cast<std::int64_t>(i), "node"));
+      }
     }
     const auto view = node_view(node);
     if (!view) {
@@ -159,9 +158,22 @@ struct Ingest::Impl {
     return std::nullopt;
   }
 
-  void submit(std::string_view signature, std::string_view body, IngestDone done) {
+  void submit(NodeId node, std::string_view signature, std::string_view body, IngestDone done) {
+    // The signature first, over the exact bytes: nobody without the node's key
+    // makes the server parse anything.
+    if (node == 0 ||
+        !metering::verify(metering::node_key(options.server_secret, node), body, signature)) {
+      count([](IngestCounters& c) { ++c.rejected_bad_signature; });
+      return done(refusal(401, "bad_signature",
+                          "the batch is not signed with the key of the node it names",
+                          "X-Spotgrid-Signature"));
+    }
     if (!is_ready.load())
       return done(refusal(503, "unavailable", "metering is starting: keep the batch and retry"));
+    if (body.size() > metering::kMaxBatchBytes) {
+      count([](IngestCounters& c) { ++c.rejected_invalid; });
+      return done(refusal(400, "invalid_batch", "the batch is larger than any batch can be"));
+    }
     auto parsed = metering::parse_batch(body);
     if (auto* problem = std::get_if<metering::BatchProblem>(&parsed)) {
       count([](IngestCounters& c) { ++c.rejected_invalid; });
@@ -169,7 +181,7 @@ struct Ingest::Impl {
                           sample_field(problem->sample, problem->field)));
     }
     auto& samples = std::get<std::vector<metering::Sample>>(parsed);
-    if (auto refused = check(signature, body, samples)) return done(std::move(*refused));
+    if (auto refused = check(node, samples)) return done(std::move(*refused));
     {
       const std::lock_guard lock(queue_mutex);
       if (queue.size() < options.queue_batches && !stopping) {
@@ -479,8 +491,20 @@ bool Ingest::ready() const {
   return impl_->is_ready.load();
 }
 
-void Ingest::submit(std::string_view signature_hex, std::string_view body, IngestDone done) {
-  impl_->submit(signature_hex, body, std::move(done));
+void Ingest::submit(NodeId node, std::string_view signature_hex, std::string_view body,
+                    IngestDone done) {
+  impl_->submit(node, signature_hex, body, std::move(done));
+}
+
+bool Ingest::stream_proof_valid(NodeId node, std::int64_t unix_seconds,
+                                std::string_view signature_hex) const {
+  const std::int64_t now = impl_->options.clock();
+  if (node == 0 || unix_seconds < now - metering::kStreamProofWindow ||
+      unix_seconds > now + metering::kStreamProofWindow) {
+    return false;
+  }
+  return metering::verify(metering::node_key(impl_->options.server_secret, node),
+                          metering::stream_proof_payload(node, unix_seconds), signature_hex);
 }
 
 IngestCounters Ingest::counters() const {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <optional>
 
+#include "spotgrid/metering/sample.hpp"
 #include "spotgrid/metering/uplink.hpp"
 #include "spotgrid/util/json.hpp"
 
@@ -66,24 +67,24 @@ UplinkAnswer read_answer(unsigned status, const std::string& body) {
 
 class HttpUplink final : public Uplink {
  public:
-  HttpUplink(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
-      : host_(std::move(host)), port_(port), timeout_(timeout) {}
+  explicit HttpUplink(UplinkTarget target) : target_(std::move(target)) {}
 
   UplinkAnswer send(const SpooledBatch& batch) override {
     // The spool line is "<signature> <batch JSON>": the body is sent as signed.
     const std::size_t space = batch.payload.find(' ');
     if (space == std::string::npos) return refused("spooled batch without a signature");
     http::request<http::string_body> request{http::verb::post, "/v1/metering/batches", 11};
-    request.set(http::field::host, host_);
+    request.set(http::field::host, target_.host);
     request.set(http::field::content_type, "application/json");
     request.set("X-Spotgrid-Signature", batch.payload.substr(0, space));
+    request.set("X-Spotgrid-Node", std::to_string(target_.node));
     request.keep_alive(true);
     request.body() = batch.payload.substr(space + 1);
     request.prepare_payload();
     beast::error_code error;
     for (int attempt = 0; attempt < 2; ++attempt) {  // a kept-alive connection may have closed
       if (!stream_ && !connect(error)) return unreachable("connect: " + error.message());
-      stream_->expires_after(timeout_);
+      stream_->expires_after(target_.timeout);
       http::write(*stream_, request, error);
       beast::flat_buffer buffer;
       http::response<http::string_body> response;
@@ -100,18 +101,16 @@ class HttpUplink final : public Uplink {
  private:
   bool connect(beast::error_code& error) {
     net::ip::tcp::resolver resolver(io_);
-    const auto endpoints = resolver.resolve(host_, std::to_string(port_), error);
+    const auto endpoints = resolver.resolve(target_.host, std::to_string(target_.port), error);
     if (error) return false;
     stream_.emplace(io_);
-    stream_->expires_after(timeout_);
+    stream_->expires_after(target_.timeout);
     stream_->connect(endpoints, error);
     if (error) stream_.reset();
     return !error;
   }
 
-  std::string host_;
-  std::uint16_t port_;
-  std::chrono::milliseconds timeout_;
+  UplinkTarget target_;
   net::io_context io_;
   std::optional<beast::tcp_stream> stream_;
 };
@@ -131,13 +130,12 @@ UplinkAnswer read_stream_answer(const std::string& body) {
 
 class WebSocketUplink final : public Uplink {
  public:
-  WebSocketUplink(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
-      : host_(std::move(host)), port_(port), timeout_(timeout) {}
+  explicit WebSocketUplink(UplinkTarget target) : target_(std::move(target)) {}
 
   UplinkAnswer send(const SpooledBatch& batch) override {
     beast::error_code error;
     if (!socket_ && !connect(error)) return unreachable("websocket: " + error.message());
-    beast::get_lowest_layer(*socket_).expires_after(timeout_);
+    beast::get_lowest_layer(*socket_).expires_after(target_.timeout);
     socket_->text(true);
     socket_->write(net::buffer(batch.payload), error);
     beast::flat_buffer buffer;
@@ -152,19 +150,26 @@ class WebSocketUplink final : public Uplink {
  private:
   bool connect(beast::error_code& error) {
     net::ip::tcp::resolver resolver(io_);
-    const auto endpoints = resolver.resolve(host_, std::to_string(port_), error);
+    const auto endpoints = resolver.resolve(target_.host, std::to_string(target_.port), error);
     if (error) return false;
     socket_.emplace(io_);
-    beast::get_lowest_layer(*socket_).expires_after(timeout_);
+    beast::get_lowest_layer(*socket_).expires_after(target_.timeout);
     beast::get_lowest_layer(*socket_).connect(endpoints, error);
-    if (!error) socket_->handshake(host_, "/v1/metering/stream", error);
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    socket_->set_option(websocket::stream_base::decorator([&](websocket::request_type& request) {
+      request.set("X-Spotgrid-Node", std::to_string(target_.node));
+      request.set("X-Spotgrid-Time", std::to_string(now));
+      request.set("X-Spotgrid-Signature",
+                  sign(target_.key, stream_proof_payload(target_.node, now)));
+    }));
+    if (!error) socket_->handshake(target_.host, "/v1/metering/stream", error);
     if (error) socket_.reset();
     return !error;
   }
 
-  std::string host_;
-  std::uint16_t port_;
-  std::chrono::milliseconds timeout_;
+  UplinkTarget target_;
   net::io_context io_;
   std::optional<websocket::stream<beast::tcp_stream>> socket_;
 };
@@ -195,20 +200,16 @@ class FallbackUplink final : public Uplink {
 
 }  // namespace
 
-std::unique_ptr<Uplink> websocket_uplink(std::string host, std::uint16_t port,
-                                         std::chrono::milliseconds timeout) {
-  return std::make_unique<WebSocketUplink>(std::move(host), port, timeout);
+std::unique_ptr<Uplink> websocket_uplink(const UplinkTarget& target) {
+  return std::make_unique<WebSocketUplink>(target);
 }
 
-std::unique_ptr<Uplink> agent_uplink(const std::string& host, std::uint16_t port,
-                                     std::chrono::milliseconds timeout) {
-  return std::make_unique<FallbackUplink>(websocket_uplink(host, port, timeout),
-                                          http_uplink(host, port, timeout));
+std::unique_ptr<Uplink> agent_uplink(const UplinkTarget& target) {
+  return std::make_unique<FallbackUplink>(websocket_uplink(target), http_uplink(target));
 }
 
-std::unique_ptr<Uplink> http_uplink(std::string host, std::uint16_t port,
-                                    std::chrono::milliseconds timeout) {
-  return std::make_unique<HttpUplink>(std::move(host), port, timeout);
+std::unique_ptr<Uplink> http_uplink(const UplinkTarget& target) {
+  return std::make_unique<HttpUplink>(target);
 }
 
 }  // namespace spotgrid::metering

@@ -195,6 +195,10 @@ Sample read_sample(SampleReader& r) {
 
 }  // namespace
 
+std::string stream_proof_payload(NodeId node, std::int64_t unix_seconds) {
+  return "spotgrid-stream " + std::to_string(node) + " " + std::to_string(unix_seconds);
+}
+
 std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view json) {
   rapidjson::Document document;
   if (util::parse_json(document, json, limits::kMaxJsonBytes) || !document.IsObject())

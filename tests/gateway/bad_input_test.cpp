@@ -21,10 +21,13 @@
 #include <sstream>
 
 #include "service_harness.hpp"
+#include "spotgrid/metering/sample.hpp"
 #include "ws_client.hpp"
 
 namespace spotgrid::gateway {
 namespace {
+
+constexpr const char* kMeteringSecret = "bad-input-suite-secret-0123456789";
 
 std::size_t requests_to_run() {
   const char* asked = std::getenv("SPOTGRID_FUZZ_REQUESTS");
@@ -129,7 +132,7 @@ class BadInput : public ServiceHarness {
  protected:
   BadInput()
       : ServiceHarness([](Settings& s) {
-          s.metering_secret = "bad-input-suite-secret-0123456789";
+          s.metering_secret = kMeteringSecret;
           s.body_limit = 1 << 20;  // big enough for 10^5 nesting to reach the parser
           s.request_timeout = 1'000ms;
           s.rate_per_second = 0;
@@ -404,7 +407,34 @@ TEST_F(BadInput, GeneratedRequestsChangeNothingAndNeverTakeTheServerDown) {
     }
   }
   {
-    testing::WsClient agent(service_.port(), "", "/v1/metering/stream");
+    // No proof of a node's key: refused at the upgrade, nothing held open.
+    EXPECT_EQ(testing::WsClient(service_.port(), "", "/v1/metering/stream").refused_status(), 401u);
+    EXPECT_EQ(testing::WsClient(service_.port(), "", "/v1/metering/stream", false,
+                                {{"X-Spotgrid-Node", std::to_string(node_id_)},
+                                 {"X-Spotgrid-Time", std::to_string(now())},
+                                 {"X-Spotgrid-Signature", std::string(64, '0')}})
+                  .refused_status(),
+              401u);
+    // A node that proved its key, sending garbage.
+    const std::string key = metering::node_key(kMeteringSecret, node_id_);
+    const long long at = now();
+    testing::WsClient agent(service_.port(), "", "/v1/metering/stream", false,
+                            {{"X-Spotgrid-Node", std::to_string(node_id_)},
+                             {"X-Spotgrid-Time", std::to_string(at)},
+                             {"X-Spotgrid-Signature",
+                              metering::sign(key, metering::stream_proof_payload(node_id_, at))}});
+    ASSERT_EQ(agent.refused_status(), 0u);
+    // Signed, so it reaches the parser: refused for its depth, not a crash.
+    const std::string deep = deep_nesting(100'000);
+    std::optional<std::string> answer;
+    for (int attempt = 0; attempt < 100; ++attempt) {  // metering may still be starting
+      agent.send_text(metering::sign(key, deep) + " " + deep);
+      answer = agent.receive(2'000ms);
+      if (!answer || answer->find("\"unavailable\"") == std::string::npos) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(answer);
+    EXPECT_NE(answer->find("invalid_batch"), std::string::npos) << *answer;
     for (const std::string& message :
          {"0 " + deep_nesting(100'000), std::string("nonsense"),
           std::string(64, 'a') + " {\"samples\": [{\"card\": \"\\u0000\"}]}"}) {

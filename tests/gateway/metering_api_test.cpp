@@ -29,9 +29,8 @@ class RunningAgent {
       : directory_(temporary_directory()),
         spool_(directory_, 64 << 20),
         agent_(node, key, std::make_unique<metering::SimulatedSource>(node, cards), spool_),
-        uplink_(websocket
-                    ? metering::agent_uplink("127.0.0.1", port, std::chrono::milliseconds(2'000))
-                    : metering::http_uplink("127.0.0.1", port, std::chrono::milliseconds(2'000))) {}
+        uplink_(websocket ? metering::agent_uplink({"127.0.0.1", port, 2'000ms, node, key})
+                          : metering::http_uplink({"127.0.0.1", port, 2'000ms, node, key})) {}
   ~RunningAgent() {
     stop();
     std::filesystem::remove_all(directory_);
@@ -137,7 +136,7 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
   };
   const std::vector<metering::Sample> next = {sample(node.id, 3, 0, now)};
   refused(post_samples(next, "not-the-node-key-at-all"), 401, "bad_signature");
-  refused(post_batch(metering::batch_json(next), ""), 401, "bad_signature");
+  refused(post_batch(node.id, metering::batch_json(next), ""), 401, "bad_signature");
   refused(post_samples({sample(999'999, 1, 0, now)}, metering::node_key(kSecret, 999'999)), 404,
           "unknown_node");
   refused(post_samples({sample(node.id, 3, 2, now)}, node.agent_key), 403, "foreign_card");
@@ -151,9 +150,15 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
   EXPECT_EQ(std::string(out_of_range.json["error"]["field"].GetString()),
             "samples[0].utilization_pct");
   refused(post_samples({sample(node.id, 3, 0, now + 3'600)}, node.agent_key), 400, "invalid_batch");
-  refused(post_batch(R"({"samples": []})", metering::sign(node.agent_key, R"({"samples": []})")),
+  refused(post_batch(node.id, R"({"samples": []})",
+                     metering::sign(node.agent_key, R"({"samples": []})")),
           400, "invalid_batch");
-  refused(post_batch("{\"samples\": [", "00"), 400, "invalid_batch");
+  const std::string cut = "{\"samples\": [";
+  refused(post_batch(node.id, cut, metering::sign(node.agent_key, cut)), 400, "invalid_batch");
+  // Signed by one node, naming another's samples: refused.
+  const std::string foreign = metering::batch_json({sample(999'999, 1, 0, now)});
+  refused(post_batch(node.id, foreign, metering::sign(node.agent_key, foreign)), 400,
+          "invalid_batch");
   EXPECT_EQ(stored_samples(node.id), 2) << "nothing refused was stored";
 
   EXPECT_EQ(metric_line("spotgrid_metering_rejected_bad_signature_total"),
@@ -164,12 +169,13 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
   EXPECT_EQ(metric_line("spotgrid_metering_rejected_foreign_card_total"),
             "spotgrid_metering_rejected_foreign_card_total 2");
   EXPECT_EQ(metric_line("spotgrid_metering_rejected_invalid_total"),
-            "spotgrid_metering_rejected_invalid_total 4");
+            "spotgrid_metering_rejected_invalid_total 5");
   EXPECT_EQ(metric_line("spotgrid_metering_batches_duplicate_total"),
             "spotgrid_metering_batches_duplicate_total 1");
 
   // The same over the agents' WebSocket: stored, re-sent, refused.
-  const auto websocket = metering::websocket_uplink("127.0.0.1", service_.port(), 2'000ms);
+  const auto websocket =
+      metering::websocket_uplink({"127.0.0.1", service_.port(), 2'000ms, node.id, node.agent_key});
   const auto line = [&](const std::vector<metering::Sample>& samples, const std::string& key) {
     const std::string body = metering::batch_json(samples);
     return metering::SpooledBatch{samples.front().seq, samples.back().seq,

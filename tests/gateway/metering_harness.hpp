@@ -49,11 +49,12 @@ class MeteringApi : public ServiceHarness {
   }
 
   // POSTs a batch as an agent would; retries while metering is still starting.
-  Reply post_batch(const std::string& body, const std::string& signature) {
+  Reply post_batch(NodeId node, const std::string& body, const std::string& signature) {
     Reply reply;
     for (int attempt = 0; attempt < 100; ++attempt) {
-      reply = call(http::verb::post, "/v1/metering/batches", "", body,
-                   {{"X-Spotgrid-Signature", signature}});
+      reply =
+          call(http::verb::post, "/v1/metering/batches", "", body,
+               {{"X-Spotgrid-Signature", signature}, {"X-Spotgrid-Node", std::to_string(node)}});
       if (reply.status != 503) break;
       std::this_thread::sleep_for(50ms);
     }
@@ -61,7 +62,7 @@ class MeteringApi : public ServiceHarness {
   }
   Reply post_samples(const std::vector<metering::Sample>& samples, const std::string& key) {
     const std::string body = metering::batch_json(samples);
-    return post_batch(body, metering::sign(key, body));
+    return post_batch(samples.front().node, body, metering::sign(key, body));
   }
 
   long long stored_samples(NodeId node) {

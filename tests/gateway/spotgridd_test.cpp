@@ -120,13 +120,14 @@ std::pair<std::string, std::string> signed_batch(NodeId node, const std::string&
   return {std::move(body), std::move(signature)};
 }
 
-testing::HttpReply post_batch(std::uint16_t port,
+testing::HttpReply post_batch(std::uint16_t port, NodeId node,
                               const std::pair<std::string, std::string>& batch) {
   return testing::http_call(port, testing::HttpCall{"POST",
                                                     "/v1/metering/batches",
                                                     "",
                                                     batch.first,
-                                                    {{"X-Spotgrid-Signature", batch.second}},
+                                                    {{"X-Spotgrid-Signature", batch.second},
+                                                     {"X-Spotgrid-Node", std::to_string(node)}},
                                                     false});
 }
 
@@ -162,7 +163,7 @@ TEST(Spotgridd, NoAcknowledgedSampleIsLostToSigkill) {
     for (std::uint64_t seq = 1; !stop; ++seq) {
       testing::HttpReply reply;
       try {
-        reply = post_batch(port, signed_batch(node_id, key, seq));
+        reply = post_batch(port, node_id, signed_batch(node_id, key, seq));
       } catch (const std::exception&) {
         break;  // the connection died with the server: not acknowledged
       }
@@ -205,7 +206,7 @@ TEST(Spotgridd, NoAcknowledgedSampleIsLostToSigkill) {
   ASSERT_TRUE(wait_ready(port));
   testing::HttpReply again;
   for (int i = 0; i < 100; ++i) {
-    again = post_batch(port, signed_batch(node_id, key, acknowledged.load()));
+    again = post_batch(port, node_id, signed_batch(node_id, key, acknowledged.load()));
     if (again.status != 503) break;
     std::this_thread::sleep_for(100ms);
   }

@@ -35,7 +35,7 @@ struct WsClient::Impl {
 };
 
 WsClient::WsClient(std::uint16_t port, const std::string& bearer, const std::string& target,
-                   bool tls)
+                   bool tls, const std::vector<std::pair<std::string, std::string>>& headers)
     : impl_(std::make_unique<Impl>()) {
   const net::ip::tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port);
   if (tls) {
@@ -50,9 +50,12 @@ WsClient::WsClient(std::uint16_t port, const std::string& bearer, const std::str
     beast::get_lowest_layer(s).connect(endpoint);
   }
   impl_->with_socket([&](auto& s) {
-    s.set_option(websocket::stream_base::decorator([bearer](websocket::request_type& request) {
-      if (!bearer.empty()) request.set(http::field::authorization, "Bearer " + bearer);
-    }));
+    s.set_option(
+        websocket::stream_base::decorator([bearer, headers](websocket::request_type& request) {
+          if (!bearer.empty()) request.set(http::field::authorization, "Bearer " + bearer);
+          for (const auto& [name, value] : headers)
+            request.set(name, value);
+        }));
     // The asynchronous handshake: Beast 1.74's blocking one leaves the
     // response empty when the upgrade is declined.
     websocket::response_type response;

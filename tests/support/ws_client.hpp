@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace spotgrid::testing {
 
@@ -14,7 +16,7 @@ class WsClient {
   // Connects and asks for the upgrade; refused_status() is non-zero when the
   // server answered with something other than 101.
   WsClient(std::uint16_t port, const std::string& bearer, const std::string& target = "/v1/stream",
-           bool tls = false);
+           bool tls = false, const std::vector<std::pair<std::string, std::string>>& headers = {});
   ~WsClient();
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;

@@ -72,9 +72,15 @@ class Ingest {
   // Ready once the meter has rebuilt its state after start; until then batches
   // are refused with 503 (the agent keeps them spooled).
   bool ready() const;
-  // `signature_hex` signs `body` under the node's key. `done` runs exactly
-  // once, on the calling thread (refusals) or the writer thread.
-  void submit(std::string_view signature_hex, std::string_view body, IngestDone done);
+  // `signature_hex` signs `body` under `node`'s key; it is checked over the
+  // exact bytes before anything parses them, and every sample must be the
+  // node's. `done` runs exactly once, on the calling thread (refusals) or the
+  // writer thread.
+  void submit(NodeId node, std::string_view signature_hex, std::string_view body, IngestDone done);
+  // Whether `signature_hex` proves `node`'s key over stream_proof_payload(node,
+  // unix_seconds), within kStreamProofWindow of now.
+  bool stream_proof_valid(NodeId node, std::int64_t unix_seconds,
+                          std::string_view signature_hex) const;
   IngestCounters counters() const;
 
   struct Impl;

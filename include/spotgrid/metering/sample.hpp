@@ -77,4 +77,17 @@ std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view jso
 std::string sign(std::string_view key, std::string_view payload);
 bool verify(std::string_view key, std::string_view payload, std::string_view signature_hex);
 
+// The largest batch text a server takes: kMaxBatchSamples samples of at most
+// kMaxSampleBytes (a sample with every field at its widest is ~400 bytes).
+inline constexpr std::size_t kMaxSampleBytes = 512;
+inline constexpr std::size_t kMaxBatchBytes = kMaxBatchSamples * kMaxSampleBytes + 64;
+
+// How an agent opens /v1/metering/stream: X-Spotgrid-Node, X-Spotgrid-Time
+// (unix seconds) and X-Spotgrid-Signature = the HMAC of "spotgrid-stream
+// <node> <time>" under the node's key. The key never crosses the wire, and a
+// captured upgrade is good for kStreamProofWindow only (each message is
+// signed besides).
+inline constexpr std::int64_t kStreamProofWindow = 300;
+std::string stream_proof_payload(NodeId node, std::int64_t unix_seconds);
+
 }  // namespace spotgrid::metering

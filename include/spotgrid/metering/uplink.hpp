@@ -40,16 +40,22 @@ class Uplink {
   virtual UplinkAnswer send(const SpooledBatch& batch) = 0;
 };
 
+// Where the agent sends, and as which node (the key signs, never travels).
+struct UplinkTarget {
+  std::string host;
+  std::uint16_t port = 0;
+  std::chrono::milliseconds timeout{2'000};
+  NodeId node = 0;
+  std::string key;  // the node's agent key
+};
+
 // HTTP to host:port (plain; TLS termination in front of the server is assumed
 // for agents across networks).
-std::unique_ptr<Uplink> http_uplink(std::string host, std::uint16_t port,
-                                    std::chrono::milliseconds timeout);
-// The WebSocket alone.
-std::unique_ptr<Uplink> websocket_uplink(std::string host, std::uint16_t port,
-                                         std::chrono::milliseconds timeout);
+std::unique_ptr<Uplink> http_uplink(const UplinkTarget& target);
+// The WebSocket alone; the upgrade proves the node's key (X-Spotgrid-*).
+std::unique_ptr<Uplink> websocket_uplink(const UplinkTarget& target);
 // The WebSocket, falling back to HTTP for a batch whenever the WebSocket cannot
 // be had (and trying it again a minute later).
-std::unique_ptr<Uplink> agent_uplink(const std::string& host, std::uint16_t port,
-                                     std::chrono::milliseconds timeout);
+std::unique_ptr<Uplink> agent_uplink(const UplinkTarget& target);
 
 }  // namespace spotgrid::metering
