@@ -26,6 +26,12 @@ std::string_view HttpRequest::header(std::string_view name) const {
   return {};
 }
 
+std::size_t HttpRequest::header_count(std::string_view name) const {
+  return static_cast<std::size_t>(
+      std::count_if(headers.begin(), headers.end(),
+                    [&](const auto& header) { return same_name(header.first, name); }));
+}
+
 HttpResponse error_response(unsigned status, std::string_view code, std::string_view message,
                             std::string_view field) {
   rapidjson::StringBuffer buffer;

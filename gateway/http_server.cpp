@@ -16,8 +16,11 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <deque>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "spotgrid/gateway/http.hpp"
 
@@ -40,17 +43,39 @@ struct Shared {
   Handler handler;
   std::optional<ssl::context> tls;
   std::atomic<std::size_t> connections{0};
+  std::mutex by_address_mutex;
+  std::unordered_map<std::string, std::size_t> by_address;  // open connections per client
+
+  // Whether one more connection from `address` fits under the caps.
+  bool admits(const std::string& address) {
+    if (connections.load() >= options.max_connections) return false;
+    if (options.max_connections_per_address == 0) return true;
+    std::lock_guard lock(by_address_mutex);
+    const auto it = by_address.find(address);
+    return it == by_address.end() || it->second < options.max_connections_per_address;
+  }
 };
 
-// Counts a connection for the cap while it lives.
+// Counts a connection for the caps while it lives.
 struct ConnectionSlot {
-  explicit ConnectionSlot(std::shared_ptr<Shared> s) : shared(std::move(s)) {
+  ConnectionSlot(std::shared_ptr<Shared> s, std::string client)
+      : shared(std::move(s)), address(std::move(client)) {
     ++shared->connections;
+    if (shared->options.max_connections_per_address == 0) return;
+    std::lock_guard lock(shared->by_address_mutex);
+    ++shared->by_address[address];
   }
-  ~ConnectionSlot() { --shared->connections; }
+  ~ConnectionSlot() {
+    --shared->connections;
+    if (shared->options.max_connections_per_address == 0) return;
+    std::lock_guard lock(shared->by_address_mutex);
+    const auto it = shared->by_address.find(address);
+    if (it != shared->by_address.end() && --it->second == 0) shared->by_address.erase(it);
+  }
   ConnectionSlot(const ConnectionSlot&) = delete;
   ConnectionSlot& operator=(const ConnectionSlot&) = delete;
   std::shared_ptr<Shared> shared;
+  std::string address;
 };
 
 // What a request that could not be parsed gets, or nothing: close silently.
@@ -69,10 +94,9 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
 }
 
 // The peer's address as text; "" when the socket no longer knows it.
-template <typename Stream>
-std::string client_address(Stream& stream) {
+std::string client_address(const tcp::socket& socket) {
   beast::error_code ec;
-  const auto endpoint = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
+  const auto endpoint = socket.remote_endpoint(ec);
   return ec ? std::string() : endpoint.address().to_string();
 }
 
@@ -115,14 +139,17 @@ void shut_down(TlsStream& stream, std::chrono::milliseconds deadline,
       [&stream, keep_alive](beast::error_code) { beast::get_lowest_layer(stream).close(); });
 }
 
+// What a WebSocket keeps of its read buffer between messages.
+constexpr std::size_t kKeptReadBuffer = 64 << 10;
+
 // A WebSocket after the upgrade: a read loop handing text messages to the
 // application's session, and a write queue bounded in bytes.
 template <typename Stream>
 class WebSocketSession : public StreamPeer,
                          public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  WebSocketSession(Stream&& stream, std::shared_ptr<Shared> shared)
-      : socket_(std::move(stream)), slot_(std::move(shared)) {}
+  WebSocketSession(Stream&& stream, std::shared_ptr<Shared> shared, std::string address)
+      : socket_(std::move(stream)), slot_(std::move(shared), std::move(address)) {}
 
   void run(http::request<http::string_body> upgrade, const HttpRequest& request) {
     upgrade_ = std::move(upgrade);
@@ -208,6 +235,8 @@ class WebSocketSession : public StreamPeer,
     }
     const std::string message = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
+    // One large message must not pin its size for the connection's life.
+    if (buffer_.capacity() > kKeptReadBuffer) buffer_.shrink_to_fit();
     if (session_) session_->on_text(message);
     read();
   }
@@ -267,8 +296,8 @@ class WebSocketSession : public StreamPeer,
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Stream&& stream, std::shared_ptr<Shared> shared)
-      : stream_(std::move(stream)), slot_(std::move(shared)) {}
+  Session(Stream&& stream, std::shared_ptr<Shared> shared, std::string address)
+      : stream_(std::move(stream)), slot_(std::move(shared), std::move(address)) {}
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -315,8 +344,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto self = this->shared_from_this();
     // dispatch: an answer given at once (on this strand) is written at once;
     // one given later from another thread is queued to the strand.
-    slot_.shared->handler(to_request(message, client_address(stream_)), [self](
-                                                                            HttpResponse response) {
+    slot_.shared->handler(to_request(message, slot_.address), [self](HttpResponse response) {
       net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->write(std::move(response));
       });
@@ -328,9 +356,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       keep_alive_ = false;
       return write(error_response(404, "not_found", "no WebSocket here", "path"));
     }
-    const HttpRequest request = to_request(message, client_address(stream_));
+    const HttpRequest request = to_request(message, slot_.address);
     // The request's body was moved out; an upgrade has none worth keeping.
-    std::make_shared<WebSocketSession<Stream>>(std::move(stream_), slot_.shared)
+    std::make_shared<WebSocketSession<Stream>>(std::move(stream_), slot_.shared, slot_.address)
         ->run(std::move(message), request);
   }
 
@@ -412,16 +440,20 @@ struct HttpServer::Impl {
 
   void accept() {
     acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+      std::string address = ec ? std::string() : client_address(socket);
       if (ec) {
         if (ec == net::error::operation_aborted) return;  // stopping
-      } else if (shared->connections.load() >= shared->options.max_connections) {
+      } else if (!shared->admits(address)) {
         beast::error_code ignored;
         socket.close(ignored);
       } else if (shared->tls) {
-        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls), shared)
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls), shared,
+                                             std::move(address))
             ->start();
       } else {
-        std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), shared)->start();
+        std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), shared,
+                                               std::move(address))
+            ->start();
       }
       accept();
     });

@@ -31,14 +31,13 @@ void JsonBody::only(std::initializer_list<std::string_view> allowed) {
                      : FieldProblem{"", "a field name is not printable text or too long"};
       return;
     }
-    // Known names are few and short, so this is a handful of compares: a
-    // field given twice is ambiguous (which one counts?) and refused.
-    for (auto earlier = object.MemberBegin(); earlier != it; ++earlier) {
-      if (std::string_view(earlier->name.GetString(), earlier->name.GetStringLength()) == name) {
-        problem_ = FieldProblem{std::string(name), "is given more than once"};
-        return;
-      }
-    }
+  }
+  // Every name is an allowed one now: more members than allowed names means a
+  // repeat, and otherwise there are few to compare.
+  if (object.MemberCount() > allowed.size()) {
+    problem_ = FieldProblem{"", "a field is given more than once"};
+  } else if (const auto repeated = util::repeated_name(object)) {
+    problem_ = FieldProblem{std::string(*repeated), "is given more than once"};
   }
 }
 

@@ -53,6 +53,7 @@ ServerOptions server_options(const Settings& settings, StreamOpener stream_opene
   options.header_limit = settings.header_limit;
   options.request_timeout = settings.request_timeout;
   options.max_connections = settings.max_connections;
+  options.max_connections_per_address = settings.max_connections_per_address;
   return options;
 }
 
@@ -376,9 +377,9 @@ struct Service::Impl {
   // A POST with an Idempotency-Key: runs once per key; repeats get the first answer.
   void idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,
                   const std::string& idempotency_key, Respond done) {
-    if (!valid_idempotency_key(idempotency_key)) {
+    if (!valid_idempotency_key(idempotency_key) || request.header_count("Idempotency-Key") != 1) {
       return done(error_response(400, "invalid_header",
-                                 "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                                 "send one Idempotency-Key of 1 to 255 printable ASCII characters",
                                  "Idempotency-Key"));
     }
     // Platform roles have no account of their own: their keys are scoped by API key.

@@ -45,6 +45,10 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) { s.drain_timeout = milliseconds(v); }},
       {"limits", "max_connections", false, 1, 1'000'000,
        [](Settings& s, std::int64_t v) { s.max_connections = static_cast<std::size_t>(v); }},
+      {"limits", "max_connections_per_address", false, 0, 1'000'000,
+       [](Settings& s, std::int64_t v) {
+         s.max_connections_per_address = static_cast<std::size_t>(v);
+       }},
       {"auth", "operator_key", true, 84, 84, nullptr,
        [](Settings& s, std::string v) { s.operator_key = std::move(v); }},
       {"postgres", "conninfo", true, 1, 1'024, nullptr,

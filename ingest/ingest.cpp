@@ -1,6 +1,7 @@
 #include "spotgrid/ingest/ingest.hpp"
 
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -308,10 +309,13 @@ struct Ingest::Impl {
     txn.commit();
   }
 
+  // The agents keep their batches and send them again. What failed goes to the
+  // operator's log, never to an agent (it names hosts, tables and rows).
   void fail_group(std::vector<PendingBatch>& group, const std::exception& error) {
     count([](IngestCounters& c) { ++c.storage_failures; });
+    std::fprintf(stderr, "spotgridd: metering storage failed: %s\n", error.what());
     for (PendingBatch& batch : group)
-      batch.done(refusal(503, "unavailable", std::string("storage failed: ") + error.what()));
+      batch.done(refusal(503, "unavailable", "storage is unavailable: keep the batch and retry"));
   }
 
   void write_group(std::unique_ptr<pqxx::connection>& connection,

@@ -195,6 +195,8 @@ Sample read_sample(SampleReader& r) {
 
 }  // namespace
 
+constexpr std::size_t kMaxSampleFields = 32;
+
 std::string stream_proof_payload(NodeId node, std::int64_t unix_seconds) {
   return "spotgrid-stream " + std::to_string(node) + " " + std::to_string(unix_seconds);
 }
@@ -216,6 +218,11 @@ std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view jso
   for (const rapidjson::Value& item : list->value.GetArray()) {
     const auto index = static_cast<std::int64_t>(samples.size());
     if (!item.IsObject()) return BatchProblem{index, "samples", "each sample must be an object"};
+    // A sample has 14 fields; a name given twice is ambiguous.
+    if (item.MemberCount() > kMaxSampleFields)
+      return BatchProblem{index, "samples", "a sample has too many fields"};
+    if (const auto repeated = util::repeated_name(item))
+      return BatchProblem{index, std::string(*repeated), "is given more than once"};
     SampleReader reader(item, index);
     Sample sample = read_sample(reader);
     if (!samples.empty() && sample.node != samples.front().node)

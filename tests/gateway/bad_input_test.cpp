@@ -22,6 +22,7 @@
 
 #include "service_harness.hpp"
 #include "spotgrid/metering/sample.hpp"
+#include "spotgrid/util/text.hpp"
 #include "ws_client.hpp"
 
 namespace spotgrid::gateway {
@@ -109,7 +110,8 @@ std::vector<std::string> bad_values() {
       R"({"$gt": 1})",
       "[" + std::string(40, '[') + std::string(40, ']') + "]",
       "\"" + std::string(100'000, 'x') + "\"",
-      R"("\ud800")",  // a lone surrogate escape
+      R"("\ud800")",    // a lone high surrogate escape
+      R"("a\udc00b")",  // a lone low surrogate: RapidJSON decodes it to bytes that are not UTF-8
   };
 }
 
@@ -517,6 +519,18 @@ TEST_F(BadInput, ANulInAClientOrderIdIsRefusedNamingTheField) {
   EXPECT_STREQ(name.json["error"]["field"].GetString(), "name");
   EXPECT_EQ(service_.market_status().recoveries, recoveries);
   expect_serving("NUL in an order");
+}
+
+TEST(CleanText, RefusesWhatPostgresCannotStoreAndKeepsTheRest) {
+  EXPECT_TRUE(util::is_clean_text("lab-1 \xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x80"));  // é € 🚀
+  EXPECT_FALSE(util::is_clean_text(std::string("a\0b", 3)));
+  EXPECT_FALSE(util::is_clean_text("a\tb"));
+  EXPECT_FALSE(util::is_clean_text("\x7f"));
+  EXPECT_FALSE(util::is_clean_text("\xc2\x85"));          // C1 NEL
+  EXPECT_FALSE(util::is_clean_text("\xed\xb0\x80"));      // a surrogate, as \udc00 decodes
+  EXPECT_FALSE(util::is_clean_text("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(util::is_clean_text("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(util::is_clean_text("\xe2\x82"));          // cut short
 }
 
 // Quotas per account: one account at its quota is refused naming it, and

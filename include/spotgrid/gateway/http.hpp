@@ -24,6 +24,8 @@ struct HttpRequest {
 
   // The first header named `name` (case-insensitive), or "".
   std::string_view header(std::string_view name) const;
+  // How many headers are named `name` (case-insensitive).
+  std::size_t header_count(std::string_view name) const;
 };
 
 // A body too large to hold: pulled a piece at a time while the connection
@@ -103,6 +105,9 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds write_timeout{10'000};
   std::size_t max_connections = 4'096;  // beyond: accepted and closed at once
+  // From one client address (HTTP and WebSocket together); 0: no cap. So that
+  // one client cannot take every connection the server has.
+  std::size_t max_connections_per_address = 0;
   // TLS (PEM files) when both are set: then every connection is HTTPS / WSS.
   std::string tls_certificate_file;
   std::string tls_private_key_file;

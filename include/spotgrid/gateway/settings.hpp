@@ -20,8 +20,9 @@ struct Settings {
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds drain_timeout{10'000};
   std::size_t max_connections = 4'096;
-  std::string postgres_conninfo;  // required
-  std::string operator_key;       // "sg_<16 hex>_<64 hex>"; empty: no operator access
+  std::size_t max_connections_per_address = 0;  // 0: no cap
+  std::string postgres_conninfo;                // required
+  std::string operator_key;                     // "sg_<16 hex>_<64 hex>"; empty: no operator access
   std::string market_config_dir = "config";
   std::int64_t platform_fee_bp = 500;
   std::uint64_t snapshot_every_commands = 250'000;

@@ -96,4 +96,18 @@ inline std::optional<std::string> parse_json(rapidjson::Document& document, std:
   return error;
 }
 
+// The first member name that `object` holds twice, if any. A repeated name is
+// ambiguous (which one counts?), so readers refuse it. Quadratic: for the
+// small objects of the API (a batch's samples are checked one by one).
+inline std::optional<std::string_view> repeated_name(const rapidjson::Value& object) {
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+    const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+    for (auto earlier = object.MemberBegin(); earlier != it; ++earlier) {
+      if (std::string_view(earlier->name.GetString(), earlier->name.GetStringLength()) == name)
+        return name;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace spotgrid::util
