@@ -51,6 +51,10 @@ AccountRec& account(State& state, AccountId id) {
   return state.accounts[id];
 }
 
+AccountRec account_or_empty(const State& state, AccountId id) {
+  return id < state.accounts.size() ? state.accounts[id] : AccountRec{};
+}
+
 void recount_quotas(State& state) {
   for (AccountRec& rec : state.accounts)
     rec.orders = rec.nodes = rec.listings = 0;
@@ -66,7 +70,7 @@ void recount_quotas(State& state) {
 }
 
 Micros cash_of(const State& state, AccountId id) {
-  return id < state.accounts.size() ? state.accounts[id].cash : 0;
+  return account_or_empty(state, id).cash;
 }
 
 void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {

@@ -185,6 +185,8 @@ class Checker {
         fail("order ", slot, " book membership is wrong");
       if (order.spec.buyer < hold_by_buyer.size()) hold_by_buyer[order.spec.buyer] += order.hold;
     }
+    const std::vector<std::uint32_t> nodes_by_supplier = count_by_supplier(s_.nodes);
+    const std::vector<std::uint32_t> listings_by_supplier = count_by_supplier(s_.listings);
     Micros total = s_.platform_revenue;
     for (std::size_t id = 0; id < s_.accounts.size(); ++id) {
       const AccountRec& account = s_.accounts[id];
@@ -194,9 +196,23 @@ class Checker {
         fail("account ", id, " hold disagrees with its orders");
       if (account.orders != orders_by_buyer[id])
         fail("account ", id, " order count disagrees with its orders");
+      if (account.nodes != nodes_by_supplier[id])
+        fail("account ", id, " node count disagrees with its nodes");
+      if (account.listings != listings_by_supplier[id])
+        fail("account ", id, " listing count disagrees with its listings");
       total += account.cash + account.hold + account.receivable;
     }
     if (total != s_.deposited_total - s_.withdrawn_total) fail("money not conserved: ", total);
+  }
+
+  // Live records of `slab` per owning account.
+  template <typename T>
+  std::vector<std::uint32_t> count_by_supplier(const Slab<T>& slab) const {
+    std::vector<std::uint32_t> counts(s_.accounts.size(), 0);
+    for (std::uint32_t slot = 0; slot < slab.slot_count(); ++slot) {
+      if (slab.is_live(slot) && slab[slot].supplier < counts.size()) ++counts[slab[slot].supplier];
+    }
+    return counts;
   }
 
   const State& s_;

@@ -301,7 +301,8 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
   const Micros hold = *unit_hold * spec.cards;
   if (hold < state.config.min_order_hold) return Reject::kHoldBelowMinimum;
   if (cash_of(state, spec.buyer) < hold) return Reject::kInsufficientFunds;
-  if (!within_quota(account(state, spec.buyer).orders, state.config.max_orders_per_account))
+  if (!within_quota(account_or_empty(state, spec.buyer).orders,
+                    state.config.max_orders_per_account))
     return Reject::kOrderQuotaExceeded;
   if (state.orders.free_slots() == 0) return Reject::kCapacityExhausted;
 
@@ -418,6 +419,7 @@ std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command)
   if (!unit_hold) return Reject::kOverflow;
   const Micros old_hold = order.unit_hold * order.cards_open;
   const Micros new_hold = *unit_hold * cards;
+  if (new_hold < state.config.min_order_hold) return Reject::kHoldBelowMinimum;
   if (new_hold - old_hold > cash_of(state, order.spec.buyer)) return Reject::kInsufficientFunds;
 
   const bool lost_priority = limit != order.limit;

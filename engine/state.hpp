@@ -206,6 +206,9 @@ Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros lim
 std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
                                     PoolMask pools);
 AccountRec& account(State& state, AccountId id);
+// An account's record, or an empty one: reads that must create nothing (a
+// refused command changes no state, not even the list of accounts).
+AccountRec account_or_empty(const State& state, AccountId id);
 // The per-account slot counts, from the slabs (after a snapshot restore).
 void recount_quotas(State& state);
 // Whether `used` slots may grow by one under `quota` (0: no quota).

@@ -16,7 +16,8 @@ std::optional<Reject> apply_register_node(State& state, const RegisterNode& comm
     return Reject::kInvalidComputeUnits;
   if (command.reliability < 0 || command.reliability > kBasisPointsOne)
     return Reject::kInvalidReliability;
-  if (!within_quota(account(state, command.supplier).nodes, state.config.max_nodes_per_account))
+  if (!within_quota(account_or_empty(state, command.supplier).nodes,
+                    state.config.max_nodes_per_account))
     return Reject::kNodeQuotaExceeded;
   if (state.nodes.free_slots() == 0) return Reject::kCapacityExhausted;
   const std::uint32_t slot = state.nodes.allocate();
@@ -53,7 +54,7 @@ std::optional<Reject> apply_add_listing(State& state, const AddListing& command)
     return Reject::kInvalidWindow;
   }
   if (command.until <= state.now) return Reject::kWindowInPast;
-  if (!within_quota(account(state, command.supplier).listings,
+  if (!within_quota(account_or_empty(state, command.supplier).listings,
                     state.config.max_listings_per_account)) {
     return Reject::kListingQuotaExceeded;
   }

@@ -104,7 +104,9 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
   // Known keys are checked again after kKeyRecheck (a revocation takes effect
   // within it on every gateway); unknown or revoked ids are not asked about
   // again for kUnknownKeyMemory, so a flood of made-up keys costs no queries.
+  std::optional<Known> stale;  // kept through a failed recheck, for a while
   if (it != cache_.end() && now - it->second.checked_at >= kKeyRecheck) {
+    stale = it->second;
     cache_.erase(it);
     it = cache_.end();
   }
@@ -133,7 +135,10 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
       it = cache_.emplace(key->key_id, known).first;
     } catch (const pqxx::failure&) {
       database_.reset();
-      return AuthFailure::kUnavailable;
+      // A PostgreSQL blip must not sign everyone out: a key checked recently
+      // stays good for kKeyGrace (revocation then takes that long, not a second).
+      if (!stale || now - stale->checked_at >= kKeyGrace) return AuthFailure::kUnavailable;
+      it = cache_.emplace(key->key_id, *stale).first;
     }
   }
   if (CRYPTO_memcmp(presented.data(), it->second.hash.data(), presented.size()) != 0)

@@ -62,25 +62,31 @@ std::uint32_t LocalBuckets::take(std::string_view name) {
     it = buckets_.emplace(std::string(name), Bucket{burst_milli_, now}).first;
   }
   Bucket& bucket = it->second;
-  const auto elapsed_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(now - bucket.at).count();
-  // milli-tokens per microsecond = per_second / 1000.
-  bucket.milli_tokens =
-      std::min(burst_milli_, bucket.milli_tokens + elapsed_us * per_second_ / 1'000);
-  bucket.at = now;
+  // milli-tokens per microsecond = per_second / 1000. Only whole milli-tokens
+  // are added and `at` moves by the time they took, so frequent callers lose
+  // no fraction; a long idle is capped at a full refill (no overflow).
+  const std::int64_t full_us = (burst_milli_ - bucket.milli_tokens) * 1'000 / per_second_ + 1;
+  const std::int64_t elapsed_us = std::min<std::int64_t>(
+      full_us, std::chrono::duration_cast<std::chrono::microseconds>(now - bucket.at).count());
+  const std::int64_t added = elapsed_us * per_second_ / 1'000;
+  bucket.milli_tokens = std::min(burst_milli_, bucket.milli_tokens + added);
+  bucket.at = elapsed_us >= full_us
+                  ? now
+                  : bucket.at + std::chrono::microseconds(added * 1'000 / per_second_);
   if (bucket.milli_tokens >= 1'000) {
     bucket.milli_tokens -= 1'000;
     return 0;
   }
   const std::int64_t missing = 1'000 - bucket.milli_tokens;
-  return static_cast<std::uint32_t>(std::max<std::int64_t>(1, missing / per_second_));
+  return static_cast<std::uint32_t>(
+      std::max<std::int64_t>(1, (missing + per_second_ - 1) / per_second_));
 }
 
 void LocalBuckets::evict(std::chrono::steady_clock::time_point now) {
   std::erase_if(buckets_, [&](const auto& entry) {
     const auto idle_us =
         std::chrono::duration_cast<std::chrono::microseconds>(now - entry.second.at).count();
-    return entry.second.milli_tokens + idle_us * per_second_ / 1'000 >= burst_milli_;
+    return idle_us >= (burst_milli_ - entry.second.milli_tokens) * 1'000 / per_second_;
   });
   if (buckets_.size() >= kMaxBuckets) buckets_.clear();
 }
@@ -184,9 +190,9 @@ std::string redact_secrets(std::string_view body) {
     return std::string(body);
   bool changed = false;
   for (const std::string_view name : kSecretFields) {
-    const auto member = document.FindMember(rapidjson::StringRef(name.data(), name.size()));
-    if (member == document.MemberEnd()) continue;
-    member->value.SetString("(shown once, in the first answer; never stored)");
+    // kSecretFields are literals: data() ends with NUL.
+    if (!document.HasMember(name.data())) continue;
+    document[name.data()].SetString("(shown once, in the first answer; never stored)");
     changed = true;
   }
   if (!changed) return std::string(body);

@@ -150,8 +150,6 @@ HttpResponse ingest_response(const ingest::IngestReply& reply) {
   return HttpResponse{200, buffer.GetString(), "application/json", {}, {}};
 }
 
-// A node agent's WebSocket: each text message is a spool line ("<signature>
-// <batch JSON>"), answered in order with what POST /v1/metering/batches answers.
 // A positive decimal header value (a node id, a unix time), or nothing.
 std::optional<std::uint64_t> header_number(std::string_view text) {
   std::uint64_t value = 0;
@@ -160,7 +158,9 @@ std::optional<std::uint64_t> header_number(std::string_view text) {
   return value;
 }
 
-// One node's agent, authenticated at the upgrade; each message is still signed.
+// A node agent's WebSocket, authenticated at the upgrade: each text message is
+// a spool line ("<signature> <batch JSON>", still signed), answered in order
+// with what POST /v1/metering/batches answers.
 class AgentStream final : public StreamSession {
  public:
   AgentStream(ingest::Ingest& ingest, NodeId node, const std::shared_ptr<StreamPeer>& peer)
@@ -342,13 +342,8 @@ struct Service::Impl {
 
   void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
     // Cheap and before any key lookup: one address cannot flood the key store.
-    if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0) {
-      ++rate_limited;
-      HttpResponse limited =
-          error_response(429, "rate_limited", "too many requests from this address");
-      limited.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
-      return done(std::move(limited));
-    }
+    if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
+      return done(address_limited(wait_ms));
     const auto caller = keys.authenticate(request.header("Authorization"));
     if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
       if (*failure == AuthFailure::kUnavailable)
@@ -369,17 +364,29 @@ struct Service::Impl {
       return done(std::move(limited));
     }
     const std::string_view idempotency_key = request.header("Idempotency-Key");
+    if (request.method == "POST" && request.header_count("Idempotency-Key") > 1) {
+      return done(
+          error_response(400, "invalid_header", "send one Idempotency-Key", "Idempotency-Key"));
+    }
     if (request.method != "POST" || idempotency_key.empty())
       return handle_v1(api, principal, std::move(request), path, std::move(done));
     idempotent(principal, std::move(request), path, std::string(idempotency_key), std::move(done));
   }
 
+  HttpResponse address_limited(std::uint32_t wait_ms) {
+    ++rate_limited;
+    HttpResponse limited =
+        error_response(429, "rate_limited", "too many requests from this address");
+    limited.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
+    return limited;
+  }
+
   // A POST with an Idempotency-Key: runs once per key; repeats get the first answer.
   void idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,
                   const std::string& idempotency_key, Respond done) {
-    if (!valid_idempotency_key(idempotency_key) || request.header_count("Idempotency-Key") != 1) {
+    if (!valid_idempotency_key(idempotency_key)) {
       return done(error_response(400, "invalid_header",
-                                 "send one Idempotency-Key of 1 to 255 printable ASCII characters",
+                                 "Idempotency-Key must be 1 to 255 printable ASCII characters",
                                  "Idempotency-Key"));
     }
     // Platform roles have no account of their own: their keys are scoped by API key.
@@ -442,6 +449,8 @@ struct Service::Impl {
     }
     if (path_of(request.target) != "/v1/stream")
       return error_response(404, "not_found", "WebSockets are served at /v1/stream", "path");
+    if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
+      return address_limited(wait_ms);
     const auto caller = keys.authenticate(request.header("Authorization"));
     if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
       if (*failure == AuthFailure::kUnavailable)

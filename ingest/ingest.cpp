@@ -160,6 +160,10 @@ struct Ingest::Impl {
   }
 
   void submit(NodeId node, std::string_view signature, std::string_view body, IngestDone done) {
+    if (body.size() > metering::kMaxBatchBytes) {
+      count([](IngestCounters& c) { ++c.rejected_invalid; });
+      return done(refusal(400, "invalid_batch", "the batch is larger than any batch can be"));
+    }
     // The signature first, over the exact bytes: nobody without the node's key
     // makes the server parse anything.
     if (node == 0 ||
@@ -171,10 +175,6 @@ struct Ingest::Impl {
     }
     if (!is_ready.load())
       return done(refusal(503, "unavailable", "metering is starting: keep the batch and retry"));
-    if (body.size() > metering::kMaxBatchBytes) {
-      count([](IngestCounters& c) { ++c.rejected_invalid; });
-      return done(refusal(400, "invalid_batch", "the batch is larger than any batch can be"));
-    }
     auto parsed = metering::parse_batch(body);
     if (auto* problem = std::get_if<metering::BatchProblem>(&parsed)) {
       count([](IngestCounters& c) { ++c.rejected_invalid; });

@@ -151,6 +151,8 @@ struct DurableMarket::Impl {
       if (!engine) {
         fail_inbound(Outcome::kNotApplied);
         if (!recover()) {
+          // Commands sent back wait for a rebuild, not for ever.
+          fail_sent_back(Outcome::kNotApplied);
           std::this_thread::sleep_for(backoff);
           backoff = std::min(backoff * 2, options.retry_max);
           continue;
@@ -184,12 +186,7 @@ struct DurableMarket::Impl {
     accepting.store(false);
     inbound.close();
     fail_inbound(Outcome::kStopping);
-    {
-      std::lock_guard lock(resubmit_mutex);
-      for (Inbound& item : resubmit)
-        fail(item, Outcome::kStopping);
-      resubmit.clear();
-    }
+    fail_sent_back(Outcome::kStopping);
     persist.close();  // the persister commits what is queued, then ends
   }
 
@@ -280,6 +277,16 @@ struct DurableMarket::Impl {
         fail(item, outcome);
       work.clear();
     }
+  }
+
+  void fail_sent_back(Outcome outcome) {
+    std::vector<Inbound> waiting;
+    {
+      std::lock_guard lock(resubmit_mutex);
+      waiting.swap(resubmit);
+    }
+    for (Inbound& item : waiting)
+      fail(item, outcome);
   }
 
   static void fail(Inbound& item, Outcome outcome) {
@@ -526,10 +533,7 @@ void DurableMarket::stop() {
   if (impl_->engine_thread.joinable()) impl_->engine_thread.join();
   if (impl_->persister_thread.joinable()) impl_->persister_thread.join();
   // The persister may have sent commands back after the engine thread ended.
-  std::lock_guard lock(impl_->resubmit_mutex);
-  for (Inbound& item : impl_->resubmit)
-    Impl::fail(item, Outcome::kStopping);
-  impl_->resubmit.clear();
+  impl_->fail_sent_back(Outcome::kStopping);
 }
 
 }  // namespace spotgrid::ledger

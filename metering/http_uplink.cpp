@@ -158,12 +158,13 @@ class WebSocketUplink final : public Uplink {
     const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
-    socket_->set_option(websocket::stream_base::decorator([&](websocket::request_type& request) {
-      request.set("X-Spotgrid-Node", std::to_string(target_.node));
-      request.set("X-Spotgrid-Time", std::to_string(now));
-      request.set("X-Spotgrid-Signature",
-                  sign(target_.key, stream_proof_payload(target_.node, now)));
-    }));
+    socket_->set_option(
+        websocket::stream_base::decorator([this, now](websocket::request_type& request) {
+          request.set("X-Spotgrid-Node", std::to_string(target_.node));
+          request.set("X-Spotgrid-Time", std::to_string(now));
+          request.set("X-Spotgrid-Signature",
+                      sign(target_.key, stream_proof_payload(target_.node, now)));
+        }));
     if (!error) socket_->handshake(target_.host, "/v1/metering/stream", error);
     if (error) socket_.reset();
     return !error;

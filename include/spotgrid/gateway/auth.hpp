@@ -71,6 +71,7 @@ class KeyStore {
 
  private:
   static constexpr std::chrono::milliseconds kKeyRecheck{1'000};
+  static constexpr std::chrono::seconds kKeyGrace{30};  // while PostgreSQL does not answer
   static constexpr std::chrono::seconds kUnknownKeyMemory{5};
   static constexpr std::size_t kMaxCachedKeys = 65'536;  // each map; cleared when full
 
