@@ -5,6 +5,9 @@
 //
 //   spotgrid-agent --node N --spool DIR [--server HOST:PORT] [--source nvml|simulated]
 //                  [--cards 8] [--seed S] [--seconds T] [--max-spool-bytes B]
+//                  [--tls on|off] [--ca-file PEM]
+//   --tls on: HTTPS/WSS to a spotgridd with tls.*, its certificate verified
+//   against --ca-file (default: the system's trust store) and the host's name.
 //   The node's signing key (POST /v1/nodes answers it) comes from SPOTGRID_AGENT_KEY.
 #include <sys/resource.h>
 
@@ -30,7 +33,7 @@ int usage(const char* problem) {
       stderr,
       "spotgrid-agent: %s\nusage: spotgrid-agent --node N --spool DIR "
       "[--server HOST:PORT] [--source nvml|simulated] [--cards N] [--seed S] [--seconds T] "
-      "[--max-spool-bytes B]   (key in SPOTGRID_AGENT_KEY)\n",
+      "[--max-spool-bytes B] [--tls on|off] [--ca-file PEM]   (key in SPOTGRID_AGENT_KEY)\n",
       problem);
   return 2;
 }
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
   std::string source_name = "nvml";
   std::string server_host;
   unsigned long long server_port = 0;
+  bool tls = false;
+  std::string ca_file;
   for (int i = 1; i < argc; i += 2) {
     if (i + 1 >= argc) return usage("every flag needs a value");
     const std::string flag = argv[i];
@@ -84,6 +89,11 @@ int main(int argc, char** argv) {
       ok = colon != std::string::npos && colon > 0 &&
            number(address.c_str() + colon + 1, 1, 65'535, server_port);
       server_host = address.substr(0, colon == std::string::npos ? 0 : colon);
+    } else if (flag == "--tls") {
+      ok = std::strcmp(value, "on") == 0 || std::strcmp(value, "off") == 0;
+      tls = std::strcmp(value, "on") == 0;
+    } else if (flag == "--ca-file") {
+      ca_file = value;
     } else if (flag == "--spool") {
       spool_dir = value;
     } else if (flag == "--source") {
@@ -120,9 +130,10 @@ int main(int argc, char** argv) {
     spotgrid::metering::Agent agent(node, key, std::move(source), spool);
     std::unique_ptr<spotgrid::metering::Uplink> uplink;
     if (!server_host.empty()) {
-      uplink =
-          spotgrid::metering::agent_uplink({server_host, static_cast<std::uint16_t>(server_port),
-                                            std::chrono::milliseconds(2'000), node, key});
+      uplink = spotgrid::metering::agent_uplink({server_host,
+                                                 static_cast<std::uint16_t>(server_port),
+                                                 std::chrono::milliseconds(2'000), node, key, tls,
+                                                 ca_file});
     }
     const double cpu_start = cpu_seconds();
     const auto start = std::chrono::steady_clock::now();

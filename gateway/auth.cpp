@@ -7,6 +7,7 @@
 #include "spotgrid/util/hex.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <pqxx/pqxx>
 #include <stdexcept>
 
@@ -170,6 +171,43 @@ std::pair<AccountId, ApiKey> KeyStore::create_account(
     database_.reset();
     throw;
   }
+}
+
+std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
+    const std::vector<std::string>& key_ids) {
+  std::unordered_set<std::string> valid;
+  std::vector<std::string> asked;
+  for (const std::string& id : key_ids) {
+    if (operator_ && id == operator_->principal.key_id) {
+      valid.insert(id);  // from the configuration: valid while it is configured
+    } else {
+      asked.push_back(id);
+    }
+  }
+  if (asked.empty()) return valid;
+  // An array literal of key ids: each is 16 hex digits (parse_api_key made
+  // sure), so none needs quoting; anything else is left out.
+  std::string array = "{";
+  for (const std::string& id : asked) {
+    if (id.size() != 16 || !std::all_of(id.begin(), id.end(), ::isxdigit)) continue;
+    if (array.size() > 1) array += ',';
+    array += id;
+  }
+  array += '}';
+  std::lock_guard lock(mutex_);
+  try {
+    pqxx::read_transaction txn(database().connection, "valid_keys");
+    for (const pqxx::row& row :
+         txn.exec_params("SELECT key_id FROM api_keys WHERE key_id = ANY($1::text[])"
+                         " AND revoked_at IS NULL",
+                         array)) {
+      valid.insert(row[0].as<std::string>());
+    }
+  } catch (const pqxx::failure&) {
+    database_.reset();
+    return std::nullopt;
+  }
+  return valid;
 }
 
 std::optional<bool> KeyStore::account_exists(AccountId account) {

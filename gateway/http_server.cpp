@@ -93,11 +93,20 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
                         "the request is not valid HTTP/1.1: " + ec.message());
 }
 
-// The peer's address as text; "" when the socket no longer knows it.
+// The peer as the per-client limits see it: its IPv4 address, or its IPv6
+// /64 (one subscriber's prefix: a host picks any address inside it at will);
+// "" when the socket no longer knows it.
 std::string client_address(const tcp::socket& socket) {
   beast::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
-  return ec ? std::string() : endpoint.address().to_string();
+  if (ec) return {};
+  const net::ip::address address = endpoint.address();
+  if (!address.is_v6()) return address.to_string();
+  const net::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+  net::ip::address_v6::bytes_type prefix = v6.to_bytes();
+  std::fill(prefix.begin() + 8, prefix.end(), std::uint8_t{0});
+  return net::ip::address_v6(prefix).to_string() + "/64";
 }
 
 HttpRequest to_request(http::request<http::string_body>& message, std::string client) {

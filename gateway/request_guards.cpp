@@ -52,7 +52,7 @@ std::string held_name(const std::string& scope, const std::string& key) {
 LocalBuckets::LocalBuckets(std::uint32_t per_second, std::uint32_t burst)
     : per_second_(per_second), burst_milli_(std::int64_t{std::max(burst, 1u)} * 1'000) {}
 
-std::uint32_t LocalBuckets::take(std::string_view name) {
+std::uint32_t LocalBuckets::take(std::string_view name, std::uint32_t tokens) {
   if (per_second_ == 0) return 0;
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
@@ -73,11 +73,12 @@ std::uint32_t LocalBuckets::take(std::string_view name) {
   bucket.at = elapsed_us >= full_us
                   ? now
                   : bucket.at + std::chrono::microseconds(added * 1'000 / per_second_);
-  if (bucket.milli_tokens >= 1'000) {
-    bucket.milli_tokens -= 1'000;
+  const std::int64_t cost = std::int64_t{tokens} * 1'000;
+  if (bucket.milli_tokens >= cost) {
+    bucket.milli_tokens -= cost;
     return 0;
   }
-  const std::int64_t missing = 1'000 - bucket.milli_tokens;
+  const std::int64_t missing = cost - bucket.milli_tokens;
   return static_cast<std::uint32_t>(
       std::max<std::int64_t>(1, (missing + per_second_ - 1) / per_second_));
 }

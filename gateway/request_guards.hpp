@@ -28,8 +28,8 @@ class LocalBuckets {
   static constexpr std::size_t kMaxBuckets = 65'536;
   // per_second == 0: no limit.
   LocalBuckets(std::uint32_t per_second, std::uint32_t burst);
-  // Milliseconds until a token is available, or 0 when one was taken.
-  std::uint32_t take(std::string_view name);
+  // Milliseconds until `tokens` are available, or 0 when they were taken.
+  std::uint32_t take(std::string_view name, std::uint32_t tokens = 1);
 
  private:
   struct Bucket {

@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <mutex>
+#include <condition_variable>
 #include <sstream>
 #include <thread>
 
@@ -123,7 +125,7 @@ constexpr std::string_view kMeteringStreamPath = "/v1/metering/stream";
 HttpResponse ingest_response(const ingest::IngestReply& reply) {
   if (reply.status != 200) {
     HttpResponse refused = error_response(reply.status, reply.code, reply.message, reply.field);
-    if (reply.status == 503) refused.headers.emplace_back("Retry-After", "1");
+    if (reply.status == 503 || reply.status == 429) refused.headers.emplace_back("Retry-After", "1");
     return refused;
   }
   rapidjson::StringBuffer buffer;
@@ -226,6 +228,10 @@ struct Service::Impl {
               options.server_secret = s.metering_secret;
               options.meter.heartbeat_timeout = s.heartbeat_timeout_seconds;
               options.meter.settle_every = s.settle_every_seconds;
+              options.admit = [this](NodeId node, std::size_t bytes) {
+                const auto kib = static_cast<std::uint32_t>(bytes / 1'024 + 1);
+                return node_bytes.take(std::to_string(node), kib) == 0;
+              };
               return options;
             }(),
             market, setup.tariffs),
@@ -233,6 +239,7 @@ struct Service::Impl {
         redis(redis_options(s)),
         rate_limiter(redis, s.rate_per_second, s.rate_burst),
         address_limiter(s.rate_per_address_per_second, s.rate_per_address_burst),
+        node_bytes(s.metering_node_kib_per_second, s.metering_node_kib_burst),
         idempotency(s.postgres_conninfo, s.idempotency_ttl),
         reads(s.postgres_conninfo),
         server(server_options(
@@ -255,6 +262,7 @@ struct Service::Impl {
   Redis redis;
   RateLimiter rate_limiter;
   LocalBuckets address_limiter;
+  LocalBuckets node_bytes;  // KiB a node's agent may send, after its signature checked
   IdempotencyStore idempotency;
   std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
@@ -317,6 +325,8 @@ struct Service::Impl {
 
   // From a node agent: authenticated by the batch's signature, not an API key.
   void metering_batch(HttpRequest&& request, Respond done) {
+    if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
+      return done(address_limited(wait_ms));
     if (request.method != "POST") {
       HttpResponse refused =
           error_response(405, "method_not_allowed", "only POST is served here", "method");
@@ -371,6 +381,26 @@ struct Service::Impl {
     if (request.method != "POST" || idempotency_key.empty())
       return handle_v1(api, principal, std::move(request), path, std::move(done));
     idempotent(principal, std::move(request), path, std::string(idempotency_key), std::move(done));
+  }
+
+  // A stream opened with a key revoked since is closed within a second (REST
+  // calls see the revocation through KeyStore's recheck).
+  std::thread key_watch;
+  std::mutex key_watch_mutex;
+  std::condition_variable key_watch_wake;
+  bool key_watch_stopping = false;
+
+  void watch_stream_keys() {
+    std::unique_lock lock(key_watch_mutex);
+    while (!key_watch_wake.wait_for(lock, std::chrono::seconds(1),
+                                    [this] { return key_watch_stopping; })) {
+      lock.unlock();
+      const std::vector<std::string> ids = hub.key_ids();
+      if (!ids.empty()) {
+        if (const auto valid = keys.valid_among(ids)) hub.close_unless(*valid);
+      }
+      lock.lock();
+    }
   }
 
   HttpResponse address_limited(std::uint32_t wait_ms) {
@@ -645,6 +675,7 @@ Service::~Service() {
 }
 
 void Service::start() {
+  impl_->key_watch = std::thread([this] { impl_->watch_stream_keys(); });
   impl_->server.start();
   impl_->market.start();
   impl_->ingest.start();
@@ -661,6 +692,12 @@ ledger::MarketStatus Service::market_status() const {
 }
 
 void Service::drain_and_stop() {
+  {
+    std::lock_guard lock(impl_->key_watch_mutex);
+    impl_->key_watch_stopping = true;
+  }
+  impl_->key_watch_wake.notify_all();
+  if (impl_->key_watch.joinable()) impl_->key_watch.join();
   impl_->server.stop_accepting();
   impl_->hub.close_all();
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.drain_timeout;

@@ -33,6 +33,7 @@ class StreamHub::Subscriber : public StreamSession {
   Subscriber& operator=(const Subscriber&) = delete;
 
   std::shared_ptr<StreamPeer> peer_handle() const { return peer_.lock(); }
+  const Principal& caller() const { return caller_; }
 
   void on_text(std::string_view message) override {
     JsonBody body(message);
@@ -192,6 +193,30 @@ void StreamHub::close_all() {
   }
   for (const auto& peer : peers)
     peer->close(close_code::kGoingAway, "the server is shutting down");
+}
+
+std::vector<std::string> StreamHub::key_ids() const {
+  std::unordered_set<std::string> ids;
+  {
+    std::lock_guard lock(mutex_);
+    for (const Subscriber* subscriber : subscribers_)
+      ids.insert(subscriber->caller().key_id);
+  }
+  return {ids.begin(), ids.end()};
+}
+
+std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid) {
+  std::vector<std::shared_ptr<StreamPeer>> peers;
+  {
+    std::lock_guard lock(mutex_);
+    for (Subscriber* subscriber : subscribers_) {
+      if (valid.contains(subscriber->caller().key_id)) continue;
+      if (auto peer = subscriber->peer_handle()) peers.push_back(std::move(peer));
+    }
+  }
+  for (const auto& peer : peers)
+    peer->close(close_code::kPolicyViolation, "the API key is no longer valid");
+  return peers.size();
 }
 
 std::size_t StreamHub::connections() const {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "spotgrid/engine/catalog.hpp"
 #include "spotgrid/gateway/auth.hpp"
@@ -38,6 +39,11 @@ class StreamHub {
   void deliver(std::string_view channel, const std::string& message);
   // Closes every connection (1001 going away), for a shutdown.
   void close_all();
+  // The API key ids of the open connections (each once).
+  std::vector<std::string> key_ids() const;
+  // Closes (1008) every connection opened with a key not in `valid`: a revoked
+  // key loses its streams as it loses its REST calls. How many were closed.
+  std::size_t close_unless(const std::unordered_set<std::string>& valid);
 
   std::size_t connections() const;
   // Messages not sent: the connection was closing or too slow (then it is closed).

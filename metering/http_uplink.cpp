@@ -1,5 +1,6 @@
 // The agent's uplinks on Beast (compiled once in spotgrid_asio): WebSocket,
-// HTTP, and the WebSocket with HTTP as its fallback.
+// HTTP, and the WebSocket with HTTP as its fallback, each plain or over TLS
+// with the server's certificate verified.
 #include <rapidjson/document.h>
 
 #include <boost/asio/connect.hpp>
@@ -9,9 +10,14 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "spotgrid/metering/sample.hpp"
 #include "spotgrid/metering/uplink.hpp"
@@ -23,6 +29,7 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 namespace websocket = beast::websocket;
 
 UplinkAnswer unreachable(std::string problem) {
@@ -65,9 +72,62 @@ UplinkAnswer read_answer(unsigned status, const std::string& body) {
   return answer;
 }
 
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// The TLS client context an uplink's connections share: the server's
+// certificate must chain to `ca_file` (or, without one, the system's trust
+// store) and name the host it was asked for.
+std::shared_ptr<ssl::context> tls_context(const UplinkTarget& target) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                       ssl::context::no_tlsv1_1);
+  context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  if (target.ca_file.empty()) {
+    context->set_default_verify_paths();
+  } else {
+    context->load_verify_file(target.ca_file);  // throws when unreadable: a setup error
+  }
+  return context;
+}
+
+template <typename Stream>
+Stream make_stream(net::io_context& io, const std::shared_ptr<ssl::context>& tls) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    return Stream(io, *tls);
+  } else {
+    return Stream(io);
+  }
+}
+
+// Connects `stream` (and for TLS shakes hands, verifying the server).
+template <typename Stream>
+bool open(Stream& stream, const UplinkTarget& target, net::io_context& io,
+          beast::error_code& error) {
+  net::ip::tcp::resolver resolver(io);
+  const auto endpoints = resolver.resolve(target.host, std::to_string(target.port), error);
+  if (error) return false;
+  beast::get_lowest_layer(stream).expires_after(target.timeout);
+  beast::get_lowest_layer(stream).connect(endpoints, error);
+  if (error) return false;
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    // SNI, and the name (or IP address) the certificate must carry.
+    if (SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str()) != 1) {
+      error = beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
+      return false;
+    }
+    stream.set_verify_callback(ssl::host_name_verification(target.host));
+    stream.handshake(ssl::stream_base::client, error);
+  }
+  return !error;
+}
+
+template <typename Stream>
 class HttpUplink final : public Uplink {
  public:
-  explicit HttpUplink(UplinkTarget target) : target_(std::move(target)) {}
+  HttpUplink(UplinkTarget target, std::shared_ptr<ssl::context> tls)
+      : target_(std::move(target)), tls_(std::move(tls)) {}
 
   UplinkAnswer send(const SpooledBatch& batch) override {
     // The spool line is "<signature> <batch JSON>": the body is sent as signed.
@@ -84,7 +144,7 @@ class HttpUplink final : public Uplink {
     beast::error_code error;
     for (int attempt = 0; attempt < 2; ++attempt) {  // a kept-alive connection may have closed
       if (!stream_ && !connect(error)) return unreachable("connect: " + error.message());
-      stream_->expires_after(target_.timeout);
+      beast::get_lowest_layer(*stream_).expires_after(target_.timeout);
       http::write(*stream_, request, error);
       beast::flat_buffer buffer;
       http::response<http::string_body> response;
@@ -100,19 +160,15 @@ class HttpUplink final : public Uplink {
 
  private:
   bool connect(beast::error_code& error) {
-    net::ip::tcp::resolver resolver(io_);
-    const auto endpoints = resolver.resolve(target_.host, std::to_string(target_.port), error);
-    if (error) return false;
-    stream_.emplace(io_);
-    stream_->expires_after(target_.timeout);
-    stream_->connect(endpoints, error);
-    if (error) stream_.reset();
-    return !error;
+    stream_.emplace(make_stream<Stream>(io_, tls_));
+    if (!open(*stream_, target_, io_, error)) stream_.reset();
+    return stream_.has_value();
   }
 
   UplinkTarget target_;
+  std::shared_ptr<ssl::context> tls_;  // TLS only
   net::io_context io_;
-  std::optional<beast::tcp_stream> stream_;
+  std::optional<Stream> stream_;
 };
 
 // Over the stream the answer carries no status: an error body's code says
@@ -128,9 +184,11 @@ UplinkAnswer read_stream_answer(const std::string& body) {
   return read_answer(200, body);
 }
 
+template <typename Stream>
 class WebSocketUplink final : public Uplink {
  public:
-  explicit WebSocketUplink(UplinkTarget target) : target_(std::move(target)) {}
+  WebSocketUplink(UplinkTarget target, std::shared_ptr<ssl::context> tls)
+      : target_(std::move(target)), tls_(std::move(tls)) {}
 
   UplinkAnswer send(const SpooledBatch& batch) override {
     beast::error_code error;
@@ -149,12 +207,12 @@ class WebSocketUplink final : public Uplink {
 
  private:
   bool connect(beast::error_code& error) {
-    net::ip::tcp::resolver resolver(io_);
-    const auto endpoints = resolver.resolve(target_.host, std::to_string(target_.port), error);
-    if (error) return false;
-    socket_.emplace(io_);
-    beast::get_lowest_layer(*socket_).expires_after(target_.timeout);
-    beast::get_lowest_layer(*socket_).connect(endpoints, error);
+    socket_.emplace(make_stream<Stream>(io_, tls_));
+    if (!open(socket_->next_layer(), target_, io_, error)) {
+      socket_.reset();
+      return false;
+    }
+    // The upgrade proves the node's key for this moment (the key stays here).
     const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
@@ -165,14 +223,15 @@ class WebSocketUplink final : public Uplink {
           request.set("X-Spotgrid-Signature",
                       sign(target_.key, stream_proof_payload(target_.node, now)));
         }));
-    if (!error) socket_->handshake(target_.host, "/v1/metering/stream", error);
+    socket_->handshake(target_.host, "/v1/metering/stream", error);
     if (error) socket_.reset();
     return !error;
   }
 
   UplinkTarget target_;
+  std::shared_ptr<ssl::context> tls_;  // TLS only
   net::io_context io_;
-  std::optional<websocket::stream<beast::tcp_stream>> socket_;
+  std::optional<websocket::stream<Stream>> socket_;
 };
 
 class FallbackUplink final : public Uplink {
@@ -202,7 +261,8 @@ class FallbackUplink final : public Uplink {
 }  // namespace
 
 std::unique_ptr<Uplink> websocket_uplink(const UplinkTarget& target) {
-  return std::make_unique<WebSocketUplink>(target);
+  if (target.tls) return std::make_unique<WebSocketUplink<TlsStream>>(target, tls_context(target));
+  return std::make_unique<WebSocketUplink<PlainStream>>(target, nullptr);
 }
 
 std::unique_ptr<Uplink> agent_uplink(const UplinkTarget& target) {
@@ -210,7 +270,8 @@ std::unique_ptr<Uplink> agent_uplink(const UplinkTarget& target) {
 }
 
 std::unique_ptr<Uplink> http_uplink(const UplinkTarget& target) {
-  return std::make_unique<HttpUplink>(target);
+  if (target.tls) return std::make_unique<HttpUplink<TlsStream>>(target, tls_context(target));
+  return std::make_unique<HttpUplink<PlainStream>>(target, nullptr);
 }
 
 }  // namespace spotgrid::metering

@@ -4,6 +4,7 @@
 // buyer fails over to another node.
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -25,12 +26,14 @@ class RunningAgent {
  public:
   // The WebSocket with its HTTP fallback (as spotgrid-agent runs), or HTTP alone.
   RunningAgent(NodeId node, const std::string& key, std::uint32_t cards, std::uint16_t port,
-               bool websocket)
+               bool websocket, const std::string& tls_ca_file = "")
       : directory_(temporary_directory()),
         spool_(directory_, 64 << 20),
         agent_(node, key, std::make_unique<metering::SimulatedSource>(node, cards), spool_),
-        uplink_(websocket ? metering::agent_uplink({"127.0.0.1", port, 2'000ms, node, key})
-                          : metering::http_uplink({"127.0.0.1", port, 2'000ms, node, key})) {}
+        uplink_(websocket ? metering::agent_uplink({"127.0.0.1", port, 2'000ms, node, key,
+                                                    !tls_ca_file.empty(), tls_ca_file})
+                          : metering::http_uplink({"127.0.0.1", port, 2'000ms, node, key,
+                                                   !tls_ca_file.empty(), tls_ca_file})) {}
   ~RunningAgent() {
     stop();
     std::filesystem::remove_all(directory_);
@@ -282,6 +285,90 @@ TEST_F(MeteringApi, simulated_agents_are_billed_by_the_second_and_a_dead_one_fai
   EXPECT_NE(metric_line("spotgrid_metering_interruptions_total"),
             "spotgrid_metering_interruptions_total 0");
   spare_agent.stop();
+}
+
+// One node may send only its share (KiB per second, checked after its
+// signature, so nobody can spend another node's share): beyond it 429
+// overloaded, which the agent keeps and retries; other nodes are unaffected.
+class MeteringShare : public MeteringApi {
+ protected:
+  MeteringShare()
+      : MeteringApi([](Settings& s) {
+          s.metering_node_kib_per_second = 1;
+          s.metering_node_kib_burst = 4;
+        }) {}
+};
+
+TEST_F(MeteringShare, ANodeBeyondItsShareGets429AndOthersGoOn) {
+  const auto supplier = account("supplier").second;
+  const Node busy = register_node(supplier, 4);
+  const Node quiet = register_node(supplier, 4);
+  const UnixSeconds now = now_seconds() - 30;
+  Reply last;
+  int stored = 0;
+  for (std::uint64_t seq = 1; seq <= 10; ++seq) {
+    last = post_samples({sample(busy.id, seq, 0, now)}, busy.agent_key);
+    if (last.status != 200) break;
+    ++stored;
+  }
+  EXPECT_GE(stored, 2);
+  EXPECT_LT(stored, 10);
+  EXPECT_EQ(last.status, 429u) << last.body;
+  EXPECT_STREQ(last.json["error"]["code"].GetString(), "overloaded");
+  EXPECT_EQ(last.raw.header("Retry-After"), "1");
+  // A forged batch naming the quiet node spends nothing of its share.
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(post_samples({sample(quiet.id, 1, 0, now)}, "forged-key-000000").status, 401u);
+  EXPECT_EQ(post_samples({sample(quiet.id, 1, 0, now)}, quiet.agent_key).status, 200u);
+}
+
+// Certificates made before the service starts (bases are built in order): the
+// server's, for 127.0.0.1, and an unrelated one an agent must not trust.
+struct Certificates {
+  Certificates() {
+    std::string pattern = "/tmp/spotgrid-agent-tls.XXXXXX";
+    dir = mkdtemp(pattern.data());
+    for (const char* name : {"server", "stranger"}) {
+      const std::string command =
+          "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+          "subjectAltName=IP:127.0.0.1 -keyout " +
+          dir + "/" + name + "-key.pem -out " + dir + "/" + name + ".pem >/dev/null 2>&1";
+      EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    }
+  }
+  ~Certificates() { std::filesystem::remove_all(dir); }
+  std::string dir;
+};
+
+// The agent over TLS to a spotgridd with tls.*: the certificate verified, so
+// an agent that trusts another CA sends nothing.
+class MeteringOverTls : public Certificates, public MeteringApi {
+ protected:
+  MeteringOverTls()
+      : MeteringApi([this](Settings& s) {
+          s.tls_certificate_file = dir + "/server.pem";
+          s.tls_private_key_file = dir + "/server-key.pem";
+        }) {
+    tls_ = true;
+  }
+};
+
+TEST_F(MeteringOverTls, TheAgentSendsOverVerifiedTlsOnly) {
+  const auto supplier = account("supplier").second;
+  const Node trusted = register_node(supplier, 1);
+  const Node misled = register_node(supplier, 1);
+  RunningAgent good(trusted.id, trusted.agent_key, 1, service_.port(), true, dir + "/server.pem");
+  RunningAgent fooled(misled.id, misled.agent_key, 1, service_.port(), true,
+                      dir + "/stranger.pem");
+  good.start();
+  fooled.start();
+  for (int i = 0; i < 100 && stored_samples(trusted.id) == 0; ++i)
+    std::this_thread::sleep_for(100ms);
+  good.stop();
+  fooled.stop();
+  EXPECT_GT(stored_samples(trusted.id), 0) << "nothing arrived over TLS";
+  EXPECT_GT(good.agent().stats().batches_sent, 0u);
+  EXPECT_EQ(stored_samples(misled.id), 0) << "an agent trusting another CA reached the server";
 }
 
 }  // namespace

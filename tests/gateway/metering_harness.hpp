@@ -17,10 +17,12 @@ inline UnixSeconds now_seconds() {
 
 class MeteringApi : public ServiceHarness {
  protected:
-  MeteringApi()
-      : ServiceHarness([](Settings& s) {
+  // `adjust` changes the settings further.
+  explicit MeteringApi(const std::function<void(Settings&)>& adjust = {})
+      : ServiceHarness([&adjust](Settings& s) {
           s.metering_secret = kSecret;
           s.settle_every_seconds = 1;
+          if (adjust) adjust(s);
         }) {}
 
   struct Node {

@@ -4,6 +4,7 @@
 // Redis up again.
 #include "private_redis.hpp"
 #include "service_harness.hpp"
+#include "ws_client.hpp"
 
 namespace spotgrid::gateway {
 namespace {
@@ -168,6 +169,8 @@ TEST_F(WithRedis, WithRedisDownTheGatewayServesAndRecoversByItself) {
 TEST_F(WithRedis, ARevokedKeyIsRefusedWithinASecond) {
   const auto [account, key] = buyer();
   ASSERT_EQ(call(http::verb::get, "/v1/account", key).status, 200u);
+  testing::WsClient stream(service_.port(), key);
+  ASSERT_EQ(stream.refused_status(), 0u);
   {
     pqxx::connection connection(db_.conninfo());
     pqxx::work txn(connection);
@@ -176,6 +179,11 @@ TEST_F(WithRedis, ARevokedKeyIsRefusedWithinASecond) {
   }
   std::this_thread::sleep_for(1'100ms);
   EXPECT_EQ(call(http::verb::get, "/v1/account", key).status, 401u);
+  // Its open stream is closed too (policy violation), within about a second.
+  for (int i = 0; i < 30 && !stream.closed(); ++i)
+    stream.receive(100ms);
+  EXPECT_TRUE(stream.closed());
+  EXPECT_EQ(stream.close_code(), 1008);
 }
 
 // Per client address, before any key is looked up: a flood from one address

@@ -52,7 +52,7 @@ class ServiceHarness : public ::testing::Test {
              const std::string& body = "", const testing::Headers& headers = {}) {
     const testing::HttpReply raw = testing::http_call(
         service_.port(),
-        testing::HttpCall{std::string(http::to_string(verb)), target, key, body, headers, false});
+        testing::HttpCall{std::string(http::to_string(verb)), target, key, body, headers, tls_});
     Reply reply;
     reply.status = raw.status;
     reply.body = raw.body;
@@ -116,6 +116,7 @@ class ServiceHarness : public ::testing::Test {
   }
 
   testing::TestDatabase db_;
+  bool tls_ = false;  // the service speaks HTTPS (settings tls.*)
   ApiKey operator_key_;
   Service service_;
 };

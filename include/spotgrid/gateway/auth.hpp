@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 #include <variant>
 
 #include "spotgrid/engine/types.hpp"
@@ -66,6 +68,10 @@ class KeyStore {
   std::pair<AccountId, ApiKey> create_account(
       std::string_view name, Role role, const ledger::RequestKey* request_key = nullptr,
       const std::function<ledger::StoredAnswer(AccountId)>& answer = {});
+  // Which of `key_ids` are valid now (not revoked), asking PostgreSQL once;
+  // nothing when it did not answer.
+  std::optional<std::unordered_set<std::string>> valid_among(
+      const std::vector<std::string>& key_ids);
   // Whether `account` was created here; nothing when PostgreSQL did not answer.
   std::optional<bool> account_exists(AccountId account);
 

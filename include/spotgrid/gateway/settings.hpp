@@ -48,6 +48,10 @@ struct Settings {
   std::string metering_secret;  // node agent keys derive from it; empty: batches refused
   std::int64_t heartbeat_timeout_seconds = 10;  // a leased card silent this long: interrupted
   std::int64_t settle_every_seconds = 5;        // how often metered seconds reach the ledger
+  // What one node may send, in KiB: a 64-card node at 1 Hz sends ~30 KiB/s and
+  // catching up at 256 batches/s ~8 MiB/s; the burst holds the largest batch.
+  std::uint32_t metering_node_kib_per_second = 8'192;
+  std::uint32_t metering_node_kib_burst = 32'768;
   std::int64_t max_export_days = 366;           // the longest range one billing export covers
   std::int64_t max_concurrent_exports = 4;      // beyond: 503, retry later
 };

@@ -31,6 +31,9 @@ struct IngestOptions {
   Seconds max_sample_lead = 60;                      // so are samples from the future
   std::chrono::milliseconds meter_interval{1'000};
   std::function<UnixSeconds()> clock;  // default: the system clock
+  // Whether a node, its signature checked, may send `bytes` more now (its
+  // share of the writer and the disk); none: always. Refused: 429 overloaded.
+  std::function<bool(NodeId, std::size_t bytes)> admit;
 };
 
 // The answer to one batch, HTTP-shaped so the gateway passes it on.

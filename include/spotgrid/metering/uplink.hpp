@@ -47,10 +47,13 @@ struct UplinkTarget {
   std::chrono::milliseconds timeout{2'000};
   NodeId node = 0;
   std::string key;  // the node's agent key
+  // TLS (the server's own, spotgridd with tls.*): the certificate must chain to
+  // `ca_file` (PEM; empty: the system's trust store) and name `host`.
+  bool tls = false;
+  std::string ca_file;
 };
 
-// HTTP to host:port (plain; TLS termination in front of the server is assumed
-// for agents across networks).
+// HTTP to host:port, plain or TLS.
 std::unique_ptr<Uplink> http_uplink(const UplinkTarget& target);
 // The WebSocket alone; the upgrade proves the node's key (X-Spotgrid-*).
 std::unique_ptr<Uplink> websocket_uplink(const UplinkTarget& target);
