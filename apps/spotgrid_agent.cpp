@@ -130,10 +130,9 @@ int main(int argc, char** argv) {
     spotgrid::metering::Agent agent(node, key, std::move(source), spool);
     std::unique_ptr<spotgrid::metering::Uplink> uplink;
     if (!server_host.empty()) {
-      uplink = spotgrid::metering::agent_uplink({server_host,
-                                                 static_cast<std::uint16_t>(server_port),
-                                                 std::chrono::milliseconds(2'000), node, key, tls,
-                                                 ca_file});
+      uplink = spotgrid::metering::agent_uplink(
+          {server_host, static_cast<std::uint16_t>(server_port), std::chrono::milliseconds(2'000),
+           node, key, tls, ca_file});
     }
     const double cpu_start = cpu_seconds();
     const auto start = std::chrono::steady_clock::now();

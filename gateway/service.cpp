@@ -6,8 +6,8 @@
 #include <array>
 #include <atomic>
 #include <charconv>
-#include <mutex>
 #include <condition_variable>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -125,7 +125,8 @@ constexpr std::string_view kMeteringStreamPath = "/v1/metering/stream";
 HttpResponse ingest_response(const ingest::IngestReply& reply) {
   if (reply.status != 200) {
     HttpResponse refused = error_response(reply.status, reply.code, reply.message, reply.field);
-    if (reply.status == 503 || reply.status == 429) refused.headers.emplace_back("Retry-After", "1");
+    if (reply.status == 503 || reply.status == 429)
+      refused.headers.emplace_back("Retry-After", "1");
     return refused;
   }
   rapidjson::StringBuffer buffer;

@@ -100,13 +100,11 @@ const std::vector<Spec>& specs() {
       {"metering", "settle_every_seconds", false, 1, 3'600,
        [](Settings& s, std::int64_t v) { s.settle_every_seconds = v; }},
       {"metering", "node_kib_per_second", false, 0, 10'000'000,
-       [](Settings& s, std::int64_t v) {
-         s.metering_node_kib_per_second = static_cast<std::uint32_t>(v);
-       }},
+       [](Settings& s,
+          std::int64_t v) { s.metering_node_kib_per_second = static_cast<std::uint32_t>(v); }},
       {"metering", "node_kib_burst", false, 2'100, 100'000'000,
-       [](Settings& s, std::int64_t v) {
-         s.metering_node_kib_burst = static_cast<std::uint32_t>(v);
-       }},
+       [](Settings& s,
+          std::int64_t v) { s.metering_node_kib_burst = static_cast<std::uint32_t>(v); }},
       {"billing", "max_export_days", false, 1, 3'660,
        [](Settings& s, std::int64_t v) { s.max_export_days = v; }},
       {"billing", "max_concurrent_exports", false, 1, 256,

@@ -177,7 +177,8 @@ struct Ingest::Impl {
       return done(refusal(503, "unavailable", "metering is starting: keep the batch and retry"));
     if (options.admit && !options.admit(node, body.size())) {
       count([](IngestCounters& c) { ++c.rejected_overloaded; });
-      return done(refusal(429, "overloaded", "this node sends faster than its share: retry shortly"));
+      return done(
+          refusal(429, "overloaded", "this node sends faster than its share: retry shortly"));
     }
     auto parsed = metering::parse_batch(body);
     if (auto* problem = std::get_if<metering::BatchProblem>(&parsed)) {

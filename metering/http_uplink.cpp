@@ -6,11 +6,11 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -81,8 +81,7 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 std::shared_ptr<ssl::context> tls_context(const UplinkTarget& target) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1);
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   if (target.ca_file.empty()) {
     context->set_default_verify_paths();
@@ -114,7 +113,8 @@ bool open(Stream& stream, const UplinkTarget& target, net::io_context& io,
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     // SNI, and the name (or IP address) the certificate must carry.
     if (SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str()) != 1) {
-      error = beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
+      error =
+          beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
       return false;
     }
     stream.set_verify_callback(ssl::host_name_verification(target.host));

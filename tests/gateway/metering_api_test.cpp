@@ -177,8 +177,8 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
             "spotgrid_metering_batches_duplicate_total 1");
 
   // The same over the agents' WebSocket: stored, re-sent, refused.
-  const auto websocket =
-      metering::websocket_uplink({"127.0.0.1", service_.port(), 2'000ms, node.id, node.agent_key});
+  const auto websocket = metering::websocket_uplink(
+      {"127.0.0.1", service_.port(), 2'000ms, node.id, node.agent_key, false, ""});
   const auto line = [&](const std::vector<metering::Sample>& samples, const std::string& key) {
     const std::string body = metering::batch_json(samples);
     return metering::SpooledBatch{samples.front().seq, samples.back().seq,
@@ -358,8 +358,7 @@ TEST_F(MeteringOverTls, TheAgentSendsOverVerifiedTlsOnly) {
   const Node trusted = register_node(supplier, 1);
   const Node misled = register_node(supplier, 1);
   RunningAgent good(trusted.id, trusted.agent_key, 1, service_.port(), true, dir + "/server.pem");
-  RunningAgent fooled(misled.id, misled.agent_key, 1, service_.port(), true,
-                      dir + "/stranger.pem");
+  RunningAgent fooled(misled.id, misled.agent_key, 1, service_.port(), true, dir + "/stranger.pem");
   good.start();
   fooled.start();
   for (int i = 0; i < 100 && stored_samples(trusted.id) == 0; ++i)

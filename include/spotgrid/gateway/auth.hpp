@@ -12,8 +12,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
-#include <vector>
 #include <variant>
+#include <vector>
 
 #include "spotgrid/engine/types.hpp"
 #include "spotgrid/ledger/durable_market.hpp"

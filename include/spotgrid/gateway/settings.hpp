@@ -52,8 +52,8 @@ struct Settings {
   // catching up at 256 batches/s ~8 MiB/s; the burst holds the largest batch.
   std::uint32_t metering_node_kib_per_second = 8'192;
   std::uint32_t metering_node_kib_burst = 32'768;
-  std::int64_t max_export_days = 366;           // the longest range one billing export covers
-  std::int64_t max_concurrent_exports = 4;      // beyond: 503, retry later
+  std::int64_t max_export_days = 366;       // the longest range one billing export covers
+  std::int64_t max_concurrent_exports = 4;  // beyond: 503, retry later
 };
 
 struct SettingsError {
