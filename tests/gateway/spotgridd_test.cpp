@@ -102,6 +102,16 @@ bool wait_ready(std::uint16_t port) {
   return false;
 }
 
+// Starts spotgridd with `env` into `server` and waits until it is ready: its
+// port, or 0 when it printed none or never became ready.
+std::uint16_t start_ready(const std::map<std::string, std::string>& env,
+                          std::unique_ptr<testing::ChildProcess>& server) {
+  server = std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
+  const std::uint16_t port = port_of(*server);
+  return port != 0 && wait_ready(port) ? port : 0;
+}
+
 // One sample per batch: sequence `seq` of `node`, signed with its key.
 std::pair<std::string, std::string> signed_batch(NodeId node, const std::string& key,
                                                  std::uint64_t seq) {
@@ -137,11 +147,9 @@ TEST(Spotgridd, NoAcknowledgedSampleIsLostToSigkill) {
   auto env = environment(db.conninfo());
   env.emplace("SPOTGRID_METERING_SECRET", "sigkill-test-secret-0123456789");
   env.emplace("SPOTGRID_AUTH_OPERATOR_KEY", operator_key.token());
-  auto server = std::make_unique<testing::ChildProcess>(
-      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
-  std::uint16_t port = port_of(*server);
-  ASSERT_NE(port, 0) << "spotgridd printed no port";
-  ASSERT_TRUE(wait_ready(port));
+  std::unique_ptr<testing::ChildProcess> server;
+  std::uint16_t port = start_ready(env, server);
+  ASSERT_NE(port, 0) << "spotgridd did not start or become ready";
 
   rapidjson::Document supplier;
   supplier.Parse(testing::http_call(port, "POST", "/v1/accounts", operator_key.token(),
@@ -200,10 +208,8 @@ TEST(Spotgridd, NoAcknowledgedSampleIsLostToSigkill) {
   }
 
   // Restarted, the server knows them: a re-send of the last is a duplicate.
-  server = std::make_unique<testing::ChildProcess>(
-      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
-  port = port_of(*server);
-  ASSERT_TRUE(wait_ready(port));
+  port = start_ready(env, server);
+  ASSERT_NE(port, 0) << "spotgridd did not start or become ready";
   testing::HttpReply again;
   for (int i = 0; i < 100; ++i) {
     again = post_batch(port, node_id, signed_batch(node_id, key, acknowledged.load()));
@@ -236,11 +242,9 @@ TEST(Spotgridd, EveryIdempotencyKeyAppliesOnceAcrossSigkill) {
   const ApiKey operator_key = generate_api_key();
   auto env = environment(db.conninfo());
   env.emplace("SPOTGRID_AUTH_OPERATOR_KEY", operator_key.token());
-  auto server = std::make_unique<testing::ChildProcess>(
-      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
-  std::uint16_t port = port_of(*server);
-  ASSERT_NE(port, 0) << "spotgridd printed no port";
-  ASSERT_TRUE(wait_ready(port));
+  std::unique_ptr<testing::ChildProcess> server;
+  std::uint16_t port = start_ready(env, server);
+  ASSERT_NE(port, 0) << "spotgridd did not start or become ready";
   rapidjson::Document buyer;
   buyer.Parse(testing::http_call(port, "POST", "/v1/accounts", operator_key.token(),
                                  R"({"name": "kill buyer", "role": "buyer"})")
@@ -272,10 +276,8 @@ TEST(Spotgridd, EveryIdempotencyKeyAppliesOnceAcrossSigkill) {
   client.join();
   ASSERT_GT(answered.size(), 10u) << "too few deposits went through to test anything";
 
-  server = std::make_unique<testing::ChildProcess>(
-      std::vector<std::string>{SPOTGRIDD, "--config", kConfig}, env);
-  port = port_of(*server);
-  ASSERT_TRUE(wait_ready(port));
+  port = start_ready(env, server);
+  ASSERT_NE(port, 0) << "spotgridd did not start or become ready";
   for (int i = 1; i <= sent.load(); ++i) {
     const std::string key = "kill-" + std::to_string(i);
     testing::HttpReply retry;
