@@ -491,7 +491,12 @@ struct Service::Impl {
       refused.headers.emplace_back("WWW-Authenticate", "Bearer");
       return refused;
     }
-    return hub.open(std::get<Principal>(caller), peer);
+    const Principal& principal = std::get<Principal>(caller);
+    if (settings.quota_streams != 0 && hub.connections_of(principal) >= settings.quota_streams) {
+      return error_response(429, "stream_quota_exceeded",
+                            "this account has as many streams open as it may (quotas.streams)");
+    }
+    return hub.open(principal, peer);
   }
 
   HttpResponse readiness() const {

@@ -81,6 +81,8 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) { s.quota_nodes = static_cast<std::uint32_t>(v); }},
       {"quotas", "listings", false, 0, 1'000'000,
        [](Settings& s, std::int64_t v) { s.quota_listings = static_cast<std::uint32_t>(v); }},
+      {"quotas", "streams", false, 0, 1'000'000,
+       [](Settings& s, std::int64_t v) { s.quota_streams = static_cast<std::uint32_t>(v); }},
       {"quotas", "min_order_hold_micros", false, 0, 1'000'000'000,
        [](Settings& s, std::int64_t v) { s.min_order_hold_micros = v; }},
       {"idempotency", "ttl_seconds", false, 60, 604'800,

@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "api_support.hpp"
@@ -217,6 +218,17 @@ std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid
   for (const auto& peer : peers)
     peer->close(close_code::kPolicyViolation, "the API key is no longer valid");
   return peers.size();
+}
+
+std::size_t StreamHub::connections_of(const Principal& caller) const {
+  const auto same = [&](const Principal& other) {
+    return is_platform_role(caller.role) ? other.key_id == caller.key_id
+                                         : other.account == caller.account;
+  };
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(
+      std::count_if(subscribers_.begin(), subscribers_.end(),
+                    [&](const Subscriber* subscriber) { return same(subscriber->caller()); }));
 }
 
 std::size_t StreamHub::connections() const {

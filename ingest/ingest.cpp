@@ -1,5 +1,7 @@
 #include "spotgrid/ingest/ingest.hpp"
 
+#include "spotgrid/ledger/storage_errors.hpp"
+
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -323,6 +325,15 @@ struct Ingest::Impl {
       batch.done(refusal(503, "unavailable", "storage is unavailable: keep the batch and retry"));
   }
 
+  // PostgreSQL refused what this batch holds: an agent re-sending it would be
+  // refused for ever, so it is final (the agent keeps it in rejected.log).
+  void refuse_content(PendingBatch& batch, const std::exception& error) {
+    count([](IngestCounters& c) { ++c.rejected_invalid; });
+    std::fprintf(stderr, "spotgridd: metering refused a batch of node %llu: %s\n",
+                 static_cast<unsigned long long>(batch.node), error.what());
+    batch.done(refusal(400, "invalid_batch", "storage refused what this batch holds"));
+  }
+
   void write_group(std::unique_ptr<pqxx::connection>& connection,
                    std::vector<PendingBatch>& group) {
     if (!connection) {
@@ -351,7 +362,16 @@ struct Ingest::Impl {
       store(*connection, fresh, group_seq, bound);
     } catch (const std::exception& error) {
       connection.reset();  // reconnect and reload what PostgreSQL really holds
-      return fail_group(group, error);
+      if (!ledger::refused_for_content(error)) return fail_group(group, error);
+      // One batch's content was refused: the others must not pay for it.
+      // Each is written alone; the one refused again is refused for good.
+      if (group.size() == 1) return refuse_content(group.front(), error);
+      for (PendingBatch& batch : group) {
+        std::vector<PendingBatch> alone;
+        alone.push_back(std::move(batch));
+        write_group(connection, alone);
+      }
+      return;
     }
     for (const auto& [node, seq] : group_seq)
       last_seq[node] = seq;

@@ -11,6 +11,7 @@
 #include "bounded_queue.hpp"
 #include "spotgrid/ledger/request_keys.hpp"
 #include "spotgrid/ledger/schema.hpp"
+#include "spotgrid/ledger/storage_errors.hpp"
 
 namespace spotgrid::ledger {
 
@@ -61,14 +62,6 @@ struct Pending {
   std::string snapshot;    // the state after this command, when one is due
   std::shared_ptr<const RequestKey> key;
 };
-
-// SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the
-// statement was refused for what one command carried, not because storage
-// failed. Anything else (a broken connection, a full disk) is a storage failure.
-bool refused_for_content(const pqxx::sql_error& error) {
-  const std::string& state = error.sqlstate();
-  return state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
-}
 
 // Inserts each keyed command's idempotency key and stored answer.
 void write_request_keys(pqxx::transaction_base& txn, std::span<const Pending> run) {

@@ -559,6 +559,7 @@ class Quotas : public ServiceHarness {
           s.quota_open_orders = 2;
           s.quota_nodes = 1;
           s.quota_listings = 1;
+          s.quota_streams = 2;
           s.min_order_hold_micros = 10'000;
         }) {}
 
@@ -603,6 +604,14 @@ TEST_F(Quotas, OneAccountAtItsQuotaLeavesTheOthersTrading) {
   const Reply second_node = node();
   EXPECT_EQ(second_node.status, 422u);
   EXPECT_STREQ(second_node.json["error"]["code"].GetString(), "node_quota_exceeded");
+
+  // Streams: two per account, then 429; another account still gets one.
+  testing::WsClient first_stream(service_.port(), greedy);
+  testing::WsClient second_stream(service_.port(), greedy);
+  EXPECT_EQ(first_stream.refused_status(), 0u);
+  EXPECT_EQ(second_stream.refused_status(), 0u);
+  EXPECT_EQ(testing::WsClient(service_.port(), greedy).refused_status(), 429u);
+  EXPECT_EQ(testing::WsClient(service_.port(), other).refused_status(), 0u);
 }
 
 }  // namespace

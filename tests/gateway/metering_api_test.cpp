@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <pqxx/pqxx>
 #include <thread>
 
 #include "metering_harness.hpp"
@@ -285,6 +286,45 @@ TEST_F(MeteringApi, simulated_agents_are_billed_by_the_second_and_a_dead_one_fai
   EXPECT_NE(metric_line("spotgrid_metering_interruptions_total"),
             "spotgrid_metering_interruptions_total 0");
   spare_agent.stop();
+}
+
+// The second line of defence in the ingest: a batch whose content PostgreSQL
+// refuses (here a CHECK the test adds, standing for any gap in the checks) is
+// refused alone, for good (400), while the batches that shared its group
+// commit are stored.
+TEST_F(MeteringApi, a_batch_storage_refuses_is_refused_alone) {
+  {
+    pqxx::connection connection(db_.conninfo());
+    pqxx::work txn(connection);
+    txn.exec("ALTER TABLE usage_samples ADD CONSTRAINT test_refuses_777 CHECK (power_mw <> 777)");
+    txn.commit();
+  }
+  const auto supplier = account("supplier").second;
+  const Node honest = register_node(supplier, 1);
+  const Node poisoned = register_node(supplier, 1);
+  const UnixSeconds now = now_seconds() - 30;
+  constexpr int kBatches = 40;
+  std::atomic<int> honest_stored{0};
+  std::thread sender([&] {
+    for (int seq = 1; seq <= kBatches; ++seq) {
+      if (post_samples({sample(honest.id, static_cast<std::uint64_t>(seq), 0, now)},
+                       honest.agent_key)
+              .status == 200)
+        ++honest_stored;
+    }
+  });
+  Reply refused;
+  for (int seq = 1; seq <= kBatches / 4; ++seq) {
+    metering::Sample bad = sample(poisoned.id, static_cast<std::uint64_t>(seq), 0, now);
+    bad.power_mw = 777;
+    refused = post_samples({bad}, poisoned.agent_key);
+    EXPECT_EQ(refused.status, 400u) << refused.body;
+  }
+  sender.join();
+  EXPECT_STREQ(refused.json["error"]["code"].GetString(), "invalid_batch");
+  EXPECT_EQ(honest_stored.load(), kBatches);
+  EXPECT_EQ(stored_samples(honest.id), kBatches);
+  EXPECT_EQ(stored_samples(poisoned.id), 0);
 }
 
 // One node may send only its share (KiB per second, checked after its

@@ -39,6 +39,7 @@ struct Settings {
   std::uint32_t quota_open_orders = 0;
   std::uint32_t quota_nodes = 0;
   std::uint32_t quota_listings = 0;
+  std::uint32_t quota_streams = 0;  // open /v1/stream connections (64 channels each)
   std::int64_t min_order_hold_micros = 0;
   std::chrono::seconds idempotency_ttl{86'400};
   std::string tls_certificate_file;  // PEM; both set: HTTPS and WSS only
