@@ -366,9 +366,16 @@ struct Ingest::Impl {
       // One batch's content was refused: the others must not pay for it.
       // Each is written alone; the one refused again is refused for good.
       if (group.size() == 1) return refuse_content(group.front(), error);
-      for (PendingBatch& batch : group) {
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        if (replies[i]) {
+          group[i].done(std::move(*replies[i]));  // refused before storage: as it was
+          continue;
+        }
+        // admit() moved the new samples out of the batch: they go back (the
+        // rest were re-sends, acknowledged all the same).
+        group[i].samples = std::move(fresh[i]);
         std::vector<PendingBatch> alone;
-        alone.push_back(std::move(batch));
+        alone.push_back(std::move(group[i]));
         write_group(connection, alone);
       }
       return;
