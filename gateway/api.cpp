@@ -101,9 +101,15 @@ using Params = std::vector<std::string_view>;
 // `respond` may be moved from (to answer after a commit).
 using RouteHandler = void (*)(Api&, const Principal&, HttpRequest&, const Params&, Respond&);
 
+// How a route runs. kHere: on the I/O thread, because it is cheap or it only
+// hands a command to the engine and answers from the commit. kOnWorker: it
+// waits on PostgreSQL, so it runs on the worker pool.
+enum class Runs : std::uint8_t { kHere, kOnWorker };
+
 struct V1Route {
   const char* method;
   const char* path;
+  Runs runs;
   RouteHandler handle;
 };
 
@@ -127,105 +133,111 @@ void with_id(std::string_view segment, const Respond& respond, Handle&& handle) 
 // Every /v1 route, in one table: dispatch reads it, and so does the test that
 // holds the OpenAPI document to what the server serves.
 const V1Route kV1Routes[] = {
-    {"POST", "/v1/accounts",
+    {"POST", "/v1/accounts", Runs::kOnWorker,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        create_account(api, caller, request, respond);
      }},
-    {"POST", "/v1/accounts/{account_id}/deposits",
+    {"POST", "/v1/accounts/{account_id}/deposits", Runs::kOnWorker,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
         Respond& respond) {
        with_id<AccountId>(params[0], respond, [&](AccountId id) {
          deposit(api, caller, request, id, std::move(respond));
        });
      }},
-    {"GET", "/v1/account",
+    {"GET", "/v1/account", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        own_account(api, caller, respond);
      }},
-    {"POST", "/v1/quotes",
+    {"POST", "/v1/quotes", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        quote_order(api, caller, request, respond);
      }},
-    {"POST", "/v1/orders",
+    {"POST", "/v1/orders", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        place_order(api, caller, request, std::move(respond));
      }},
-    {"GET", "/v1/orders/{order_id}",
+    {"GET", "/v1/orders/{order_id}", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<OrderId>(params[0], respond,
                         [&](OrderId id) { get_order(api, caller, id, respond); });
      }},
-    {"DELETE", "/v1/orders/{order_id}",
+    {"DELETE", "/v1/orders/{order_id}", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<OrderId>(params[0], respond,
                         [&](OrderId id) { cancel_order(api, caller, id, std::move(respond)); });
      }},
-    {"POST", "/v1/nodes",
+    {"POST", "/v1/nodes", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        register_node(api, caller, request, std::move(respond));
      }},
-    {"GET", "/v1/nodes/{node_id}/agent-key",
+    {"GET", "/v1/nodes/{node_id}/agent-key", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<NodeId>(params[0], respond,
                        [&](NodeId id) { node_agent_key(api, caller, id, respond); });
      }},
-    {"POST", "/v1/listings",
+    {"POST", "/v1/listings", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        add_listing(api, caller, request, std::move(respond));
      }},
-    {"DELETE", "/v1/listings/{listing_id}",
+    {"DELETE", "/v1/listings/{listing_id}", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<ListingId>(params[0], respond, [&](ListingId id) {
          withdraw_listing(api, caller, id, std::move(respond));
        });
      }},
-    {"POST", "/v1/leases/{lease_id}/stop",
+    {"POST", "/v1/leases/{lease_id}/stop", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<LeaseId>(params[0], respond,
                         [&](LeaseId id) { stop_lease(api, caller, id, std::move(respond)); });
      }},
-    {"POST", "/v1/leases/{lease_id}/reclaim",
+    {"POST", "/v1/leases/{lease_id}/reclaim", Runs::kHere,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<LeaseId>(params[0], respond,
                         [&](LeaseId id) { reclaim_lease(api, caller, id, std::move(respond)); });
      }},
-    {"GET", "/v1/leases",
+    {"GET", "/v1/leases", Runs::kOnWorker,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        own_leases(api, caller, respond);
      }},
-    {"GET", "/v1/market/{pool}/index",
+    {"GET", "/v1/market/{pool}/index", Runs::kHere,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_index(api, params[0], respond);
      }},
-    {"GET", "/v1/market/{pool}/trades",
+    {"GET", "/v1/market/{pool}/trades", Runs::kOnWorker,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_trades(api, params[0], respond);
      }},
-    {"GET", "/v1/market/{pool}/history",
+    {"GET", "/v1/market/{pool}/history", Runs::kOnWorker,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_history(api, params[0], respond);
      }},
-    {"GET", "/v1/billing/export",
+    {"GET", "/v1/billing/export", Runs::kOnWorker,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_export(api, caller, request, respond);
      }},
-    {"GET", "/v1/billing/invoices",
+    {"GET", "/v1/billing/invoices", Runs::kOnWorker,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_statements(api, caller, request, true, respond);
      }},
-    {"GET", "/v1/billing/payouts",
+    {"GET", "/v1/billing/payouts", Runs::kOnWorker,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_statements(api, caller, request, false, respond);
      }},
-    {"GET", "/v1/ledger/trial-balance",
+    {"GET", "/v1/ledger/trial-balance", Runs::kOnWorker,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        ledger_trial_balance(api, caller, respond);
      }},
-    {"GET", "/v1/market/{pool}/book",
+    {"GET", "/v1/market/{pool}/book", Runs::kHere,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_book(api, params[0], respond);
      }},
 };
+
+// Runs `route` on the worker pool; its path parameters are taken again there
+// from the request, which the job owns. The job owns a copy of `api` too: the
+// caller's may be one request's (with its Idempotency-Key).
+void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
+               Respond respond);
 
 // Whether `path` fits `pattern`, collecting the "{...}" segments.
 bool matches(std::string_view pattern, std::string_view path, Params& params) {
@@ -245,6 +257,34 @@ bool matches(std::string_view pattern, std::string_view path, Params& params) {
     path.remove_prefix(path_end);
   }
   return pattern.empty() && path.empty();
+}
+
+void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
+               Respond respond) {
+  // Platform roles have no account: their jobs are counted by key.
+  const std::string owner = is_platform_role(caller.role)
+                                ? "key-" + caller.key_id
+                                : "account-" + std::to_string(caller.account);
+  auto shared_respond = std::make_shared<Respond>(std::move(respond));
+  const WorkerPool::Posted posted = api.workers.post(
+      owner,
+      [api = Api(api), caller, request = std::move(request), &route, shared_respond]() mutable {
+        const std::string path(request.target.substr(0, request.target.find('?')));
+        Params params;
+        matches(route.path, path, params);
+        route.handle(api, caller, request, params, *shared_respond);
+      });
+  if (posted == WorkerPool::Posted::kCallerBusy) {
+    HttpResponse busy =
+        error_response(429, "rate_limited", "too many slow requests from this caller at once");
+    busy.headers.emplace_back("Retry-After", "1");
+    return (*shared_respond)(std::move(busy));
+  }
+  if (posted == WorkerPool::Posted::kFull) {
+    HttpResponse busy = error_response(503, "busy", "the server is busy: retry shortly");
+    busy.headers.emplace_back("Retry-After", "1");
+    return (*shared_respond)(std::move(busy));
+  }
 }
 
 }  // namespace
@@ -270,8 +310,12 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
   std::string allowed;
   for (const V1Route& route : kV1Routes) {
     if (!matches(route.path, path, params)) continue;
-    if (request.method == route.method) return route.handle(api, caller, request, params, respond);
-    allowed += allowed.empty() ? route.method : std::string(", ") + route.method;
+    if (request.method != route.method) {
+      allowed += allowed.empty() ? route.method : std::string(", ") + route.method;
+      continue;
+    }
+    if (route.runs == Runs::kHere) return route.handle(api, caller, request, params, respond);
+    return on_worker(api, caller, std::move(request), route, std::move(respond));
   }
   if (allowed.empty())
     return respond(error_response(404, "not_found", "no route for " + std::string(path), "path"));

@@ -15,6 +15,7 @@
 #include "spotgrid/gateway/http.hpp"
 #include "spotgrid/gateway/settings.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
+#include "worker_pool.hpp"
 
 namespace spotgrid::gateway {
 
@@ -34,6 +35,7 @@ struct Api {
   ReadStore& reads;                  // what PostgreSQL committed
   BookCache& books;
   const Settings& settings;
+  WorkerPool& workers;  // where routes that wait on PostgreSQL run
   // Exports streaming now: each holds a PostgreSQL connection and snapshot.
   std::shared_ptr<std::atomic<int>> exports_running = std::make_shared<std::atomic<int>>(0);
   // Set on a copy of this for one request that carries an Idempotency-Key.

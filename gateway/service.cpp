@@ -267,7 +267,10 @@ struct Service::Impl {
   IdempotencyStore idempotency;
   std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
-  Api api{market, keys, setup, reads, books, settings, std::make_shared<std::atomic<int>>(0),
+  WorkerPool workers{settings.worker_threads, settings.worker_queue,
+                     settings.worker_jobs_per_caller};
+  Api api{market, keys,     setup,   reads,
+          books,  settings, workers, std::make_shared<std::atomic<int>>(0),
           nullptr};
   HttpServer server;
   std::atomic<int> in_flight{0};
@@ -709,8 +712,9 @@ void Service::drain_and_stop() {
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.drain_timeout;
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(5));
-  impl_->ingest.stop();  // answers what it queued before the market goes
-  impl_->market.stop();  // commits what the engine applied; answers the rest `stopping`
+  impl_->workers.stop();  // runs what it queued
+  impl_->ingest.stop();   // answers what it queued before the market goes
+  impl_->market.stop();   // commits what the engine applied; answers the rest `stopping`
   impl_->feed.stop();
   impl_->server.stop();
 }

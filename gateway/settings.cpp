@@ -45,6 +45,12 @@ const std::vector<Spec>& specs() {
        [](Settings& s, std::int64_t v) { s.drain_timeout = milliseconds(v); }},
       {"limits", "max_connections", false, 1, 1'000'000,
        [](Settings& s, std::int64_t v) { s.max_connections = static_cast<std::size_t>(v); }},
+      {"limits", "worker_threads", false, 1, 64,
+       [](Settings& s, std::int64_t v) { s.worker_threads = static_cast<unsigned>(v); }},
+      {"limits", "worker_queue", false, 1, 1'000'000,
+       [](Settings& s, std::int64_t v) { s.worker_queue = static_cast<std::size_t>(v); }},
+      {"limits", "worker_jobs_per_caller", false, 1, 1'000,
+       [](Settings& s, std::int64_t v) { s.worker_jobs_per_caller = static_cast<std::size_t>(v); }},
       {"limits", "max_connections_per_address", false, 0, 1'000'000,
        [](Settings& s, std::int64_t v) {
          s.max_connections_per_address = static_cast<std::size_t>(v);

@@ -550,6 +550,40 @@ TEST(CleanText, RefusesWhatPostgresCannotStoreAndKeepsTheRest) {
   EXPECT_FALSE(util::is_clean_text("\xe2\x82"));          // cut short
 }
 
+// Routes that wait on PostgreSQL run on the worker pool, a few at a time per
+// caller: a caller flooding statements gets 429 for the surplus, and another
+// caller's statement is still served while the flood runs.
+class SlowRoutes : public ServiceHarness {
+ protected:
+  SlowRoutes() : ServiceHarness([](Settings& s) { s.worker_jobs_per_caller = 2; }) {}
+};
+
+TEST_F(SlowRoutes, OneCallersFloodOfStatementsLeavesOthersServed) {
+  const auto [flooder_id, flooder] = buyer();
+  const auto [other_id, other] = buyer();
+  const std::string invoices = "/v1/billing/invoices?month=2026-12";
+  std::atomic<int> served{0};
+  std::atomic<int> limited{0};
+  std::atomic<int> other_answer{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 8; ++t) {
+    flood.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        const Reply reply = call(http::verb::get, invoices, flooder);
+        if (reply.status == 200) ++served;
+        if (reply.status == 429) ++limited;
+      }
+    });
+  }
+  other_answer = static_cast<int>(call(http::verb::get, invoices, other).status);
+  for (std::thread& thread : flood)
+    thread.join();
+  EXPECT_EQ(other_answer.load(), 200);
+  EXPECT_GT(served.load(), 0);
+  EXPECT_GT(limited.load(), 0) << "8 at once from one caller, 2 allowed: some must wait";
+  EXPECT_EQ(served.load() + limited.load(), 80);
+}
+
 // Quotas per account: one account at its quota is refused naming it, and
 // another account trades on.
 class Quotas : public ServiceHarness {

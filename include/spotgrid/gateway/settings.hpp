@@ -21,8 +21,12 @@ struct Settings {
   std::chrono::milliseconds drain_timeout{10'000};
   std::size_t max_connections = 4'096;
   std::size_t max_connections_per_address = 0;  // 0: no cap
-  std::string postgres_conninfo;                // required
-  std::string operator_key;                     // "sg_<16 hex>_<64 hex>"; empty: no operator access
+  // The pool that runs routes waiting on PostgreSQL (never the I/O threads).
+  unsigned worker_threads = 2;
+  std::size_t worker_queue = 256;          // beyond: 503 busy
+  std::size_t worker_jobs_per_caller = 4;  // queued or running; beyond: 429
+  std::string postgres_conninfo;           // required
+  std::string operator_key;                // "sg_<16 hex>_<64 hex>"; empty: no operator access
   std::string market_config_dir = "config";
   std::int64_t platform_fee_bp = 500;
   std::uint64_t snapshot_every_commands = 250'000;
