@@ -36,7 +36,8 @@ void WorkerPool::work() {
     job.run();
     job.run = nullptr;  // what it captured (its Respond) goes before the count
     lock.lock();
-    if (const auto it = in_by_caller_.find(job.caller); it != in_by_caller_.end() && --it->second == 0)
+    if (const auto it = in_by_caller_.find(job.caller);
+        it != in_by_caller_.end() && --it->second == 0)
       in_by_caller_.erase(it);
   }
 }
