@@ -1,5 +1,8 @@
 #include "worker_pool.hpp"
 
+#include <cstdio>
+#include <exception>
+
 namespace spotgrid::gateway {
 
 WorkerPool::WorkerPool(unsigned threads, std::size_t capacity, std::size_t per_caller)
@@ -12,42 +15,57 @@ WorkerPool::~WorkerPool() {
   stop();
 }
 
-WorkerPool::Posted WorkerPool::post(const std::string& caller, std::function<void()> job) {
+WorkerPool::Posted WorkerPool::post(const std::string& caller, std::function<void()> run,
+                                    std::function<void()> cancel) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= capacity_) return Posted::kFull;
     std::size_t& in = in_by_caller_[caller];
     if (in >= per_caller_) return Posted::kCallerBusy;
     ++in;
-    queue_.push_back(Job{caller, std::move(job)});
+    queue_.push_back(Job{std::move(run), std::move(cancel)});
   }
   wake_.notify_one();
   return Posted::kQueued;
+}
+
+void WorkerPool::release(const std::string& caller) {
+  std::lock_guard lock(mutex_);
+  if (const auto it = in_by_caller_.find(caller); it != in_by_caller_.end() && --it->second == 0)
+    in_by_caller_.erase(it);
 }
 
 void WorkerPool::work() {
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and nothing left to run
+    if (queue_.empty()) return;  // stopping, and nothing left
     Job job = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    job.run();
-    job.run = nullptr;  // what it captured (its Respond) goes before the count
+    try {
+      job.run();
+    } catch (const std::exception& error) {
+      // The job answers its own failures; this one escaped it. The thread goes on.
+      std::fprintf(stderr, "spotgridd: a worker job failed: %s\n", error.what());
+    }
+    job = Job{};  // what it captured (its Respond, its Slot) goes now, unlocked
     lock.lock();
-    if (const auto it = in_by_caller_.find(job.caller);
-        it != in_by_caller_.end() && --it->second == 0)
-      in_by_caller_.erase(it);
   }
 }
 
 void WorkerPool::stop() {
+  std::deque<Job> unstarted;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    unstarted.swap(queue_);
   }
   wake_.notify_all();
+  for (Job& job : unstarted) {
+    if (job.cancel) job.cancel();
+  }
+  unstarted.clear();
   for (std::thread& thread : threads_) {
     if (thread.joinable()) thread.join();
   }

@@ -4,10 +4,12 @@
 // queue, so that the I/O threads never wait on a database and one caller's
 // slow requests cannot starve everyone else's cheap ones. Each caller may
 // have only a few jobs queued or running at once.
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -24,22 +26,46 @@ class WorkerPool {
     kFull,        // the queue is full (or stopping): 503
   };
 
+  // A caller's place in the pool, given back once: when its answer is about to
+  // go out (so the caller's next request finds it free), or at the latest
+  // when the job is gone.
+  class Slot {
+   public:
+    Slot(WorkerPool& pool, std::string caller) : pool_(pool), caller_(std::move(caller)) {}
+    ~Slot() { release(); }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    void release() {
+      if (!released_.exchange(true)) pool_.release(caller_);
+    }
+    void forget() { released_.store(true); }  // never taken (the post was refused)
+
+   private:
+    WorkerPool& pool_;
+    std::string caller_;
+    std::atomic<bool> released_{false};
+  };
+
   WorkerPool(unsigned threads, std::size_t capacity, std::size_t per_caller);
   ~WorkerPool();  // stop()
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  Posted post(const std::string& caller, std::function<void()> job);
-  // Runs what is queued, then joins; later posts are refused (kFull).
+  // Queues `run` and takes one of `caller`'s places (give it back through a
+  // Slot). `cancel` answers instead when the pool stops before `run` starts.
+  Posted post(const std::string& caller, std::function<void()> run, std::function<void()> cancel);
+  // Cancels what has not started, lets what runs finish, and joins; later
+  // posts are refused (kFull).
   void stop();
   std::size_t depth() const;
 
  private:
   struct Job {
-    std::string caller;
     std::function<void()> run;
+    std::function<void()> cancel;
   };
   void work();
+  void release(const std::string& caller);
 
   const std::size_t capacity_;
   const std::size_t per_caller_;
