@@ -330,7 +330,7 @@ struct Service::Impl {
   // From a node agent: authenticated by the batch's signature, not an API key.
   void metering_batch(HttpRequest&& request, Respond done) {
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
-      return done(address_limited(wait_ms));
+      return done(limited(wait_ms, "too many requests from this address"));
     if (request.method != "POST") {
       HttpResponse refused =
           error_response(405, "method_not_allowed", "only POST is served here", "method");
@@ -357,7 +357,7 @@ struct Service::Impl {
   void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
     // Cheap and before any key lookup: one address cannot flood the key store.
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
-      return done(address_limited(wait_ms));
+      return done(limited(wait_ms, "too many requests from this address"));
     const auto caller = keys.authenticate(request.header("Authorization"));
     if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
       if (*failure == AuthFailure::kUnavailable)
@@ -371,12 +371,8 @@ struct Service::Impl {
       return done(std::move(refused));
     }
     const Principal& principal = std::get<Principal>(caller);
-    if (const std::uint32_t wait_ms = rate_limiter.take(principal.key_id); wait_ms > 0) {
-      ++rate_limited;
-      HttpResponse limited = error_response(429, "rate_limited", "too many requests for this key");
-      limited.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
-      return done(std::move(limited));
-    }
+    if (const std::uint32_t wait_ms = rate_limiter.take(principal.key_id); wait_ms > 0)
+      return done(limited(wait_ms, "too many requests for this key"));
     const std::string_view idempotency_key = request.header("Idempotency-Key");
     if (request.method == "POST" && request.header_count("Idempotency-Key") > 1) {
       return done(
@@ -407,12 +403,12 @@ struct Service::Impl {
     }
   }
 
-  HttpResponse address_limited(std::uint32_t wait_ms) {
+  // 429 with Retry-After in whole seconds, counted for /metrics.
+  HttpResponse limited(std::uint32_t wait_ms, std::string_view why) {
     ++rate_limited;
-    HttpResponse limited =
-        error_response(429, "rate_limited", "too many requests from this address");
-    limited.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
-    return limited;
+    HttpResponse answer = error_response(429, "rate_limited", why);
+    answer.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
+    return answer;
   }
 
   // A POST with an Idempotency-Key: runs once per key; repeats get the first answer.
@@ -484,7 +480,7 @@ struct Service::Impl {
     if (path_of(request.target) != "/v1/stream")
       return error_response(404, "not_found", "WebSockets are served at /v1/stream", "path");
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
-      return address_limited(wait_ms);
+      return limited(wait_ms, "too many requests from this address");
     const auto caller = keys.authenticate(request.header("Authorization"));
     if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
       if (*failure == AuthFailure::kUnavailable)
@@ -712,7 +708,7 @@ void Service::drain_and_stop() {
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.drain_timeout;
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(5));
-  impl_->workers.stop();  // runs what it queued
+  impl_->workers.stop();  // answers what has not started 503, lets the rest finish
   impl_->ingest.stop();   // answers what it queued before the market goes
   impl_->market.stop();   // commits what the engine applied; answers the rest `stopping`
   impl_->feed.stop();
