@@ -110,18 +110,43 @@ Micros Engine::platform_revenue() const {
   return state_->platform_revenue;
 }
 
-std::optional<OrderView> Engine::order(OrderId id) const {
+namespace {
+
+OrderView order_view(const Engine::State& state, OrderId id, const OrderRec& order,
+                     Engine::ReasonNow reason) {
+  return OrderView{id,
+                   order.spec,
+                   order.state,
+                   order.cards_open,
+                   order.leases_open,
+                   order.limit,
+                   order.hold,
+                   order.start_at,
+                   reason == Engine::ReasonNow::kCompute ? unfilled_reason_now(state, order)
+                                                         : UnfilledReason::kNone};
+}
+
+}  // namespace
+
+std::optional<OrderView> Engine::order(OrderId id, ReasonNow reason) const {
   const OrderRec* order = state_->orders.find(id);
   if (!order) return std::nullopt;
-  return OrderView{id,
-                   order->spec,
-                   order->state,
-                   order->cards_open,
-                   order->leases_open,
-                   order->limit,
-                   order->hold,
-                   order->start_at,
-                   unfilled_reason_now(*state_, *order)};
+  return order_view(*state_, id, *order, reason);
+}
+
+std::vector<OrderView> Engine::open_orders(ReasonNow reason) const {
+  std::vector<OrderView> views;
+  views.reserve(state_->orders.live_count());
+  for (std::uint32_t slot = 0; slot < state_->orders.slot_count(); ++slot) {
+    if (state_->orders.is_live(slot))
+      views.push_back(
+          order_view(*state_, state_->orders.id_of(slot), state_->orders[slot], reason));
+  }
+  return views;
+}
+
+AccountId Engine::account_count() const {
+  return static_cast<AccountId>(state_->accounts.size());
 }
 
 namespace {
@@ -173,6 +198,16 @@ std::optional<NodeView> Engine::node(NodeId id) const {
                   node->cards, node->cu,       node->reliability};
 }
 
+std::vector<NodeView> Engine::nodes() const {
+  std::vector<NodeView> views;
+  views.reserve(state_->nodes.live_count());
+  for (std::uint32_t slot = 0; slot < state_->nodes.slot_count(); ++slot) {
+    if (!state_->nodes.is_live(slot)) continue;
+    if (auto view = node(static_cast<NodeId>(state_->nodes.id_of(slot)))) views.push_back(*view);
+  }
+  return views;
+}
+
 BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {
   BookView view;
   if (pool >= state_->pools.size()) return view;
@@ -185,6 +220,7 @@ BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {
       floating_done = true;
     }
     view.asks.push_back({price, level.cards, level.entries});
+    if (view.asks.size() > max_levels) break;  // the rest is past what is shown
   }
   if (!floating_done)
     view.asks.push_back({book.index, book.floating_asks.cards, book.floating_asks.entries});

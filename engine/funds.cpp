@@ -1,6 +1,7 @@
 // Money inside the engine: cash, holds and settlement. Every amount is integer
 // micro-units; products go through 128-bit intermediates so nothing overflows
-// silently, and every rounding is a floor on a cumulative total (DESIGN §6).
+// silently, and every rounding is a floor on a cumulative total
+// (docs/architecture.md#holds-and-settlement).
 
 #include <cassert>
 

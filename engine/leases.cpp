@@ -80,7 +80,7 @@ void shrink_billable(State& state, LeaseRec& lease, UnixSeconds billable_end) {
   lease.max_charge = max_charge;
 }
 
-// Reliability moves with how leases end (DESIGN §3): an interruption costs a
+// Reliability moves with how leases end (docs/architecture.md#domain): an interruption costs a
 // tenth of the score, a lease served to its end wins back a twentieth of the gap.
 void move_reliability(NodeRec& node, LeaseEnd reason) {
   if (reason == LeaseEnd::kInterrupted) {

@@ -1,4 +1,5 @@
-// Matching: continuous double auction, price-time priority, per pool (DESIGN §4).
+// Matching: continuous double auction, price-time priority, per pool
+// (docs/architecture.md#matching).
 // Planning is pure (it only reads the book), so the same code answers quotes;
 // applying a plan is the only step that changes state.
 

@@ -79,17 +79,17 @@ void deposit(Api& api, const Principal& caller, const HttpRequest& request, Acco
 // GET /v1/account: the caller's own balances.
 void own_account(Api& api, const Principal& caller, const Respond& respond) {
   if (is_platform_role(caller.role)) return respond(forbidden());
-  engine::AccountView view;
-  if (!api.market.read(
-          [&](const engine::Engine& engine) { view = engine.account(caller.account); }))
-    return respond(error_response(503, "unavailable", "the market is recovering"));
-  respond(json(200, [&](Writer& w) {
-    field(w, "account_id", caller.account);
-    field(w, "role", to_string(caller.role));
-    field(w, "cash_micros", view.cash);
-    field(w, "hold_micros", view.hold);
-    field(w, "receivable_micros", view.receivable);
-  }));
+  const ledger::ReadModel& model = api.market.committed();
+  if (!model.ready()) return respond(recovering());
+  const std::uint64_t seq = model.committed_seq();
+  const engine::AccountView view = model.account(caller.account);
+  respond(as_of(seq, json(200, [&](Writer& w) {
+                  field(w, "account_id", caller.account);
+                  field(w, "role", to_string(caller.role));
+                  field(w, "cash_micros", view.cash);
+                  field(w, "hold_micros", view.hold);
+                  field(w, "receivable_micros", view.receivable);
+                })));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
-// The /v1 routes (DESIGN §9). Each answers through `respond`, possibly after a
-// commit, from a market thread.
+// The /v1 routes (docs/architecture.md#interfaces). Each answers through
+// `respond`, possibly after a commit, from a market thread.
 #include <atomic>
 #include <memory>
 #include <optional>

@@ -61,6 +61,17 @@ inline HttpResponse bad_request(const FieldProblem& problem) {
       problem.field);
 }
 
+inline HttpResponse recovering() {
+  return error_response(503, "unavailable", "the market is recovering");
+}
+
+// A read answered from the committed read model names the sequence it
+// reflects (every command up to it, at least).
+inline HttpResponse as_of(std::uint64_t committed_seq, HttpResponse answer) {
+  answer.headers.emplace_back("X-Spotgrid-Committed-Seq", std::to_string(committed_seq));
+  return answer;
+}
+
 inline HttpResponse forbidden() {
   return error_response(403, "forbidden", "this key's role may not do that");
 }

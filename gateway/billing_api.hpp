@@ -1,6 +1,6 @@
 #pragma once
-// Finance routes (DESIGN §7, §9): billing exports streamed from one snapshot,
-// and the trial balance.
+// Finance routes (docs/architecture.md#finance-reports): billing exports streamed from one
+// snapshot, and the trial balance.
 #include "api.hpp"
 
 namespace spotgrid::gateway {

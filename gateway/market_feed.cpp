@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "api_support.hpp"
-#include "book_cache.hpp"
 #include "spotgrid/engine/event_fields.hpp"
 
 namespace spotgrid::gateway {
@@ -15,7 +14,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kBookInterval = std::chrono::milliseconds(250);
 constexpr std::size_t kBookLevels = 10;
-constexpr std::size_t kMaxOwnersKept = 1'000'000;  // beyond: forgotten, looked up again
 constexpr std::size_t kPublishBytes = std::size_t{256} * 1'024;
 
 // An event's fields as JSON members, through the one field list of event_fields.hpp.
@@ -71,6 +69,7 @@ std::string account_channel(const char* kind, AccountId account) {
 MarketFeed::MarketFeed(StreamHub& hub, RedisOptions redis, const engine::Catalog& catalog)
     : hub_(hub), redis_(redis), redis_options_(std::move(redis)), catalog_(catalog) {
   last_books_.resize(catalog_.pool_count());
+  last_book_versions_.resize(catalog_.pool_count());
 }
 
 MarketFeed::~MarketFeed() {
@@ -91,8 +90,8 @@ void MarketFeed::on_committed(std::span<const engine::Event> events) {
   wake_.notify_one();
 }
 
-void MarketFeed::start(EngineRead read) {
-  read_ = std::move(read);
+void MarketFeed::start(const ledger::ReadModel& model) {
+  model_ = &model;
   running_ = true;
   feed_thread_ = std::thread([this] { run_feed(); });
   if (redis_.configured()) subscriber_thread_ = std::thread([this] { run_subscriber(); });
@@ -122,7 +121,7 @@ void MarketFeed::run_feed() {
     for (const engine::Event& event : batch)
       render(event, messages);
     batch.clear();
-    if (books_dirty_ && Clock::now() >= books_due_) render_books(messages);
+    if (Clock::now() >= books_due_) render_books(messages);
     dispatch(messages);
   }
 }
@@ -177,7 +176,6 @@ void MarketFeed::dispatch(std::vector<Message>& messages) {
 }
 
 void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
-  if (moves_a_book(event.body)) books_dirty_ = true;
   const auto fields = [&](Writer& w) {
     JsonFields sink{w};
     engine::describe(event.body, sink);
@@ -195,32 +193,23 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
     out.push_back(
         {account_channel("leases", account), event_message("leases", event, supplier_fields)});
   };
-  if (order_owners_.size() > kMaxOwnersKept) order_owners_.clear();
-  if (lease_owners_.size() > kMaxOwnersKept) lease_owners_.clear();
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
-          order_owners_[body.order] = body.buyer;
           to_account("orders", body.buyer);
-        } else if constexpr (std::is_same_v<T, engine::OrderRequeued>) {
-          const AccountId buyer = order_owner(body.parent);
-          order_owners_[body.order] = buyer;
-          to_account("orders", buyer);
-        } else if constexpr (std::is_same_v<T, engine::RequeueFailed>) {
+        } else if constexpr (std::is_same_v<T, engine::OrderRequeued> ||
+                             std::is_same_v<T, engine::RequeueFailed>) {
           to_account("orders", order_owner(body.parent));
         } else if constexpr (std::is_same_v<T, engine::OrderFilled> ||
-                             std::is_same_v<T, engine::OrderCancelled>) {
-          to_account("orders", order_owner(body.order));
-          order_owners_.erase(body.order);
-        } else if constexpr (std::is_same_v<T, engine::OrderDeferred> ||
+                             std::is_same_v<T, engine::OrderCancelled> ||
+                             std::is_same_v<T, engine::OrderDeferred> ||
                              std::is_same_v<T, engine::OrderResting> ||
                              std::is_same_v<T, engine::OrderAmended>) {
           to_account("orders", order_owner(body.order));
         } else if constexpr (std::is_same_v<T, engine::HoldChanged>) {
           to_account("orders", body.buyer);
         } else if constexpr (std::is_same_v<T, engine::LeaseStarted>) {
-          lease_owners_[body.lease] = Owners{body.buyer, body.supplier};
           to_account("leases", body.buyer);
           to_supplier(body.supplier);
           const std::string& pool = catalog_.model(body.pool).model;
@@ -237,7 +226,6 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
           const Owners owners = lease_owners(body.lease);
           to_account("leases", owners.buyer);
           to_supplier(owners.supplier);
-          if constexpr (std::is_same_v<T, engine::LeaseEnded>) lease_owners_.erase(body.lease);
         } else if constexpr (std::is_same_v<T, engine::LeaseSettled>) {
           to_account("leases", body.buyer);
           to_supplier(body.supplier);
@@ -252,21 +240,20 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
       event.body);
 }
 
-// Depth snapshots of the pools whose book changed since the last ones sent.
+// Depth snapshots of the pools whose book changed since the last ones sent
+// (at most one per pool every kBookInterval).
 void MarketFeed::render_books(std::vector<Message>& out) {
-  books_dirty_ = false;
   books_due_ = Clock::now() + kBookInterval;
-  std::vector<engine::BookView> books(catalog_.pool_count());
-  if (!read_([&](const engine::Engine& engine) {
-        for (std::size_t pool = 0; pool < books.size(); ++pool)
-          books[pool] = engine.book(static_cast<PoolIndex>(pool), kBookLevels);
-      })) {
-    books_dirty_ = true;  // the market is recovering: try again later
-    return;
-  }
-  for (std::size_t pool = 0; pool < books.size(); ++pool) {
+  if (!model_->ready()) return;  // recovering: try again later
+  for (std::size_t pool = 0; pool < last_books_.size(); ++pool) {
+    const auto record = model_->pool(static_cast<PoolIndex>(pool));
+    if (!record || record->version == last_book_versions_[pool]) continue;
+    last_book_versions_[pool] = record->version;
+    engine::BookView top = record->book;
+    if (top.asks.size() > kBookLevels) top.asks.resize(kBookLevels);
+    if (top.bids.size() > kBookLevels) top.bids.resize(kBookLevels);
     const std::string& name = catalog_.model(static_cast<PoolIndex>(pool)).model;
-    std::string depth = json(200, [&](Writer& w) { write_depth(w, books[pool]); }).body;
+    std::string depth = json(200, [&](Writer& w) { write_depth(w, top); }).body;
     if (depth == last_books_[pool]) continue;
     last_books_[pool] = depth;
     std::string channel = "book:" + name;
@@ -281,26 +268,16 @@ void MarketFeed::render_books(std::vector<Message>& out) {
   }
 }
 
-AccountId MarketFeed::order_owner(OrderId order) {
-  if (const auto found = order_owners_.find(order); found != order_owners_.end())
-    return found->second;
-  AccountId buyer = 0;
-  read_([&](const engine::Engine& engine) {
-    if (const auto view = engine.order(order)) buyer = view->spec.buyer;
-  });
-  if (buyer != 0) order_owners_[order] = buyer;
-  return buyer;
+// From the committed read model, which the persister updates before it hands
+// the events over.
+AccountId MarketFeed::order_owner(OrderId order) const {
+  const auto record = model_->order(order);
+  return record ? record->view.spec.buyer : 0;
 }
 
-MarketFeed::Owners MarketFeed::lease_owners(LeaseId lease) {
-  if (const auto found = lease_owners_.find(lease); found != lease_owners_.end())
-    return found->second;
-  Owners owners;
-  read_([&](const engine::Engine& engine) {
-    if (const auto view = engine.lease(lease)) owners = Owners{view->buyer, view->supplier};
-  });
-  if (owners.buyer != 0) lease_owners_[lease] = owners;
-  return owners;
+MarketFeed::Owners MarketFeed::lease_owners(LeaseId lease) const {
+  const auto view = model_->lease(lease);
+  return view ? Owners{view->buyer, view->supplier} : Owners{};
 }
 
 }  // namespace spotgrid::gateway

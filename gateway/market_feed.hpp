@@ -2,9 +2,10 @@
 // Market data for the streams: committed events become messages on channels
 // (trades, index and book depth per pool; each account's order and lease
 // events), fanned out through Redis pub/sub so that every spotgridd process
-// serves every stream (DESIGN §11). Without Redis, or while it is down, this
-// process delivers to its own subscribers directly (fail open: other processes
-// miss those messages; market data carries no money).
+// serves every stream (docs/architecture.md#market-data-and-streams). Without
+// Redis, or while it is down, this process delivers to its own subscribers
+// directly (fail open: other processes miss those messages; market data carries
+// no money).
 //
 // Threads: the persister hands events over (bounded queue: when it is full,
 // events are dropped and counted, never blocking a commit); a feed thread turns
@@ -26,6 +27,7 @@
 
 #include "redis.hpp"
 #include "spotgrid/engine/engine.hpp"
+#include "spotgrid/ledger/read_model.hpp"
 #include "stream_hub.hpp"
 
 namespace spotgrid::gateway {
@@ -35,9 +37,6 @@ class MarketFeed {
   static constexpr std::size_t kQueueCapacity = 65'536;  // events
   static constexpr const char* kRedisChannel = "spotgrid:stream";
 
-  // `read` runs a reader on the engine thread (DurableMarket::read).
-  using EngineRead = std::function<bool(const std::function<void(const engine::Engine&)>&)>;
-
   MarketFeed(StreamHub& hub, RedisOptions redis, const engine::Catalog& catalog);
   ~MarketFeed();  // stop()
   MarketFeed(const MarketFeed&) = delete;
@@ -45,7 +44,8 @@ class MarketFeed {
 
   // Persister thread: copies the events into the queue, or drops them when full.
   void on_committed(std::span<const engine::Event> events);
-  void start(EngineRead read);
+  // Owners of orders and leases, and the books, come from `model`.
+  void start(const ledger::ReadModel& model);
   void stop();
 
   std::uint64_t dropped_events() const { return dropped_.load(); }
@@ -67,14 +67,14 @@ class MarketFeed {
   void render(const engine::Event& event, std::vector<Message>& out);
   void render_books(std::vector<Message>& out);
   void dispatch(std::vector<Message>& messages);
-  AccountId order_owner(OrderId order);
-  Owners lease_owners(LeaseId lease);
+  AccountId order_owner(OrderId order) const;
+  Owners lease_owners(LeaseId lease) const;
 
   StreamHub& hub_;
   Redis redis_;
   RedisOptions redis_options_;
   const engine::Catalog& catalog_;
-  EngineRead read_;
+  const ledger::ReadModel* model_ = nullptr;
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -82,10 +82,8 @@ class MarketFeed {
   bool stopping_ = false;
 
   // Feed thread only.
-  std::unordered_map<OrderId, AccountId> order_owners_;
-  std::unordered_map<LeaseId, Owners> lease_owners_;
   std::vector<std::string> last_books_;  // per pool, the last depth message
-  bool books_dirty_ = true;
+  std::vector<std::uint64_t> last_book_versions_;
   std::chrono::steady_clock::time_point books_due_{};
 
   std::atomic<std::uint64_t> dropped_{0};

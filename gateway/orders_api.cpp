@@ -1,4 +1,4 @@
-// Buyer routes: place, quote, read and cancel orders (DESIGN §4, §9).
+// Buyer routes: place, quote, read and cancel orders (docs/architecture.md#matching, #interfaces).
 
 #include "orders_api.hpp"
 
@@ -140,6 +140,30 @@ std::string_view state_name(engine::OrderState state) {
   return "unknown";
 }
 
+HttpResponse quote_answer(const ledger::MarketSetup& setup, const engine::Quote& quote) {
+  if (quote.rejected) return rejected(*quote.rejected, "the order is not valid");
+  return json(200, [&](Writer& w) {
+    field(w, "cards_fillable", quote.cards_fillable);
+    field(w, "cost_micros", quote.cost);
+    field(w, "hold_micros", quote.hold);
+    field(w, "expected_start", quote.expected_start);
+    field(w, "remainder_reason", to_string(quote.remainder_reason));
+    key(w, "legs");
+    w.StartArray();
+    for (const engine::QuoteLeg& leg : quote.legs) {
+      w.StartObject();
+      field(w, "node_id", leg.node);
+      field(w, "pool", setup.catalog.model(leg.pool).model);
+      field(w, "region", setup.tariffs.region(leg.region).region);
+      field(w, "cards", leg.cards);
+      field(w, "price_micros_per_card_hour", leg.price_micros_per_card_hour);
+      field(w, "cost_micros", leg.cost);
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
 }  // namespace
 
 void place_order(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
@@ -155,51 +179,37 @@ void quote_order(Api& api, const Principal& caller, const HttpRequest& request,
   if (caller.role != Role::kBuyer) return respond(forbidden());
   auto read = read_order(api, caller, request.body);
   if (auto* error = std::get_if<HttpResponse>(&read)) return respond(std::move(*error));
-  engine::Quote quote;
-  const OrderSpec& spec = std::get<OrderSpec>(read);
-  if (!api.market.read([&](const engine::Engine& engine) { quote = engine.quote(spec); }))
-    return respond(error_response(503, "unavailable", "the market is recovering"));
-  if (quote.rejected) return respond(rejected(*quote.rejected, "the order is not valid"));
-  respond(json(200, [&](Writer& w) {
-    field(w, "cards_fillable", quote.cards_fillable);
-    field(w, "cost_micros", quote.cost);
-    field(w, "hold_micros", quote.hold);
-    field(w, "expected_start", quote.expected_start);
-    field(w, "remainder_reason", to_string(quote.remainder_reason));
-    key(w, "legs");
-    w.StartArray();
-    for (const engine::QuoteLeg& leg : quote.legs) {
-      w.StartObject();
-      field(w, "node_id", leg.node);
-      field(w, "pool", api.setup.catalog.model(leg.pool).model);
-      field(w, "region", api.setup.tariffs.region(leg.region).region);
-      field(w, "cards", leg.cards);
-      field(w, "price_micros_per_card_hour", leg.price_micros_per_card_hour);
-      field(w, "cost_micros", leg.cost);
-      w.EndObject();
-    }
-    w.EndArray();
-  }));
+  // Only the live engine can plan; the engine thread computes the quote and
+  // this thread is not held waiting for it.
+  api.market.query([spec = std::get<OrderSpec>(read), &setup = api.setup,
+                    respond](const engine::Engine* engine) {
+    if (engine == nullptr) return respond(recovering());
+    respond(quote_answer(setup, engine->quote(spec)));
+  });
 }
 
 void get_order(Api& api, const Principal& caller, OrderId id, const Respond& respond) {
-  std::optional<engine::OrderView> order;
-  if (!api.market.read([&](const engine::Engine& engine) { order = engine.order(id); }))
-    return respond(error_response(503, "unavailable", "the market is recovering"));
+  const ledger::ReadModel& model = api.market.committed();
+  if (!model.ready()) return respond(recovering());
+  const std::uint64_t seq = model.committed_seq();
+  const std::optional<ledger::OrderRecord> record = model.order(id);
   // Someone else's order does not exist, as far as the caller can tell.
-  if (!order || order->spec.buyer != caller.account || is_platform_role(caller.role))
-    return respond(error_response(404, "not_found", "no such open order", "order_id"));
-  respond(json(200, [&](Writer& w) {
-    field(w, "order_id", order->id);
-    field(w, "state", state_name(order->state));
-    field(w, "cards", order->spec.cards);
-    field(w, "cards_open", order->cards_open);
-    field(w, "leases_open", order->leases_open);
-    field(w, "limit_micros_per_hour", order->limit_micros_per_hour);
-    field(w, "hold_micros", order->hold);
-    field(w, "start_at", order->start_at);
-    field(w, "unfilled_reason", to_string(order->unfilled_reason));
-  }));
+  if (!record || record->view.spec.buyer != caller.account || is_platform_role(caller.role))
+    return respond(error_response(404, "not_found", "no such order", "order_id"));
+  const engine::OrderView& order = record->view;
+  respond(as_of(seq, json(200, [&](Writer& w) {
+                  field(w, "order_id", order.id);
+                  field(w, "state",
+                        record->end == ledger::OrderEnd::kOpen ? state_name(order.state)
+                                                               : to_string(record->end));
+                  field(w, "cards", order.spec.cards);
+                  field(w, "cards_open", order.cards_open);
+                  field(w, "leases_open", order.leases_open);
+                  field(w, "limit_micros_per_hour", order.limit_micros_per_hour);
+                  field(w, "hold_micros", order.hold);
+                  field(w, "start_at", order.start_at);
+                  field(w, "unfilled_reason", to_string(order.unfilled_reason));
+                })));
 }
 
 void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond) {

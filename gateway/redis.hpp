@@ -2,8 +2,8 @@
 // A small pool of synchronous hiredis connections, built to fail open: when
 // Redis does not answer within the timeout, the call returns nothing and the
 // connection is retried only after a pause, so a Redis outage costs requests a
-// flag check rather than a connect attempt each (DESIGN §2: Redis holds nothing
-// that cannot be rebuilt; the gateway serves without it).
+// flag check rather than a connect attempt each (docs/architecture.md#redis: Redis
+// holds nothing that cannot be rebuilt; the gateway serves without it).
 #include <atomic>
 #include <chrono>
 #include <cstdint>

@@ -216,10 +216,8 @@ struct Service::Impl {
           options.setup = setup;
           options.snapshot_every_commands = s.snapshot_every_commands;
           options.on_committed = [this](std::span<const engine::Event> events) {
-            books.committed(events);
             feed.on_committed(events);
           };
-          options.on_rebuilt = [this] { books.invalidate(); };
           return options;
         }()),
         ingest(
@@ -522,15 +520,15 @@ struct Service::Impl {
   // Cards on each side of each pool's book (best 20 levels) and its index price.
   void pool_metrics(std::ostringstream& out) {
     const std::size_t pools = setup.catalog.pool_count();
+    const ledger::ReadModel& model = market.committed();
+    if (!model.ready()) return;  // recovering: no book to describe
     std::vector<engine::BookView> views(pools);
     std::vector<Micros> index(pools);
-    if (!market.read([&](const engine::Engine& engine) {
-          for (std::size_t pool = 0; pool < pools; ++pool) {
-            views[pool] = engine.book(static_cast<PoolIndex>(pool), 20);
-            index[pool] = engine.index_price(static_cast<PoolIndex>(pool));
-          }
-        })) {
-      return;  // recovering: no book to describe
+    for (std::size_t pool = 0; pool < pools; ++pool) {
+      if (const auto record = model.pool(static_cast<PoolIndex>(pool))) {
+        views[pool] = record->book;
+        index[pool] = record->index;
+      }
     }
     const auto cards = [](const std::vector<engine::BookLevel>& levels) {
       std::uint64_t total = 0;
@@ -684,8 +682,7 @@ void Service::start() {
   impl_->server.start();
   impl_->market.start();
   impl_->ingest.start();
-  impl_->feed.start(
-      [this](const ledger::EngineReader& reader) { return impl_->market.read(reader); });
+  impl_->feed.start(impl_->market.committed());
 }
 
 std::uint16_t Service::port() const {

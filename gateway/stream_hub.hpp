@@ -1,5 +1,6 @@
 #pragma once
-// WebSocket /v1/stream (DESIGN §9): who is subscribed to what on this process.
+// WebSocket /v1/stream (docs/architecture.md#market-data-and-streams): who is subscribed to
+// what on this process.
 //
 // A client sends {"op": "subscribe" | "unsubscribe", "channels": [...]} or
 // {"op": "ping"}. Channels: "book:<pool>", "trades:<pool>", "index:<pool>"

@@ -1,5 +1,5 @@
 // Supplier routes (nodes, listings, reclaim), a buyer's early stop, and the
-// book of a pool (DESIGN §3, §4, §9).
+// book of a pool (docs/architecture.md#domain, #matching, #interfaces).
 
 #include "supply_api.hpp"
 
@@ -70,9 +70,9 @@ void register_node(Api& api, const Principal& caller, const HttpRequest& request
 
 void node_agent_key(Api& api, const Principal& caller, NodeId id, const Respond& respond) {
   if (caller.role != Role::kSupplier && caller.role != Role::kOperator) return respond(forbidden());
-  std::optional<engine::NodeView> node;
-  if (!api.market.read([&](const engine::Engine& engine) { node = engine.node(id); }))
-    return respond(error_response(503, "unavailable", "the market is recovering"));
+  const ledger::ReadModel& model = api.market.committed();
+  if (!model.ready()) return respond(recovering());
+  const std::optional<engine::NodeView> node = model.node(id);
   // Another supplier's node is answered like a missing one: nothing to learn.
   if (!node || (caller.role == Role::kSupplier && node->supplier != caller.account))
     return respond(error_response(404, "not_found", "no such node", "node_id"));
@@ -158,27 +158,29 @@ void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respon
               });
 }
 
+namespace {
+
+std::string book_body(const ledger::PoolRecord& record, std::string_view pool_name) {
+  return json(200,
+              [&](Writer& w) {
+                field(w, "pool", pool_name);
+                field(w, "index_micros_per_card_hour", record.index);
+                write_depth(w, record.book);
+              })
+      .body;
+}
+
+}  // namespace
+
 void pool_book(Api& api, std::string_view pool_name, const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
   if (!pool) return respond(error_response(404, "not_found", "no such pool", "pool"));
-  const std::uint64_t generation = api.books.generation();
-  if (auto cached = api.books.get(*pool, generation))
-    return respond(HttpResponse{200, std::move(*cached), "application/json", {}, {}});
-  engine::BookView book;
-  Micros index = 0;
-  if (!api.market.read([&](const engine::Engine& engine) {
-        book = engine.book(*pool, 20);
-        index = engine.index_price(*pool);
-      })) {
-    return respond(error_response(503, "unavailable", "the market is recovering"));
-  }
-  HttpResponse answer = json(200, [&](Writer& w) {
-    field(w, "pool", pool_name);
-    field(w, "index_micros_per_card_hour", index);
-    write_depth(w, book);
-  });
-  api.books.put(*pool, generation, answer.body);
-  respond(std::move(answer));
+  const ledger::ReadModel& model = api.market.committed();
+  const std::uint64_t seq = model.committed_seq();
+  const auto record = model.pool(*pool);
+  if (!model.ready() || !record) return respond(recovering());
+  const auto body = api.books.body(*pool, *record, pool_name, book_body);
+  respond(as_of(seq, HttpResponse{200, *body, "application/json", {}, {}}));
 }
 
 namespace {
@@ -198,19 +200,15 @@ HttpResponse no_pool() {
 void pool_index(Api& api, std::string_view pool_name, const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
   if (!pool) return respond(no_pool());
-  Micros index = 0;
-  UnixSeconds at = 0;
-  if (!api.market.read([&](const engine::Engine& engine) {
-        index = engine.index_price(*pool);
-        at = engine.now();
-      })) {
-    return respond(error_response(503, "unavailable", "the market is recovering"));
-  }
-  respond(json(200, [&](Writer& w) {
-    field(w, "pool", pool_name);
-    field(w, "index_micros_per_card_hour", index);
-    field(w, "at", at);
-  }));
+  const ledger::ReadModel& model = api.market.committed();
+  const std::uint64_t seq = model.committed_seq();
+  const auto record = model.pool(*pool);
+  if (!model.ready() || !record) return respond(recovering());
+  respond(as_of(seq, json(200, [&](Writer& w) {
+                  field(w, "pool", pool_name);
+                  field(w, "index_micros_per_card_hour", record->index);
+                  field(w, "at", model.now());
+                })));
 }
 
 void pool_trades(Api& api, std::string_view pool_name, const Respond& respond) {
@@ -222,9 +220,9 @@ void pool_trades(Api& api, std::string_view pool_name, const Respond& respond) {
 void pool_history(Api& api, std::string_view pool_name, const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
   if (!pool) return respond(no_pool());
-  UnixSeconds now = 0;
-  if (!api.market.read([&](const engine::Engine& engine) { now = engine.now(); }))
-    return respond(error_response(503, "unavailable", "the market is recovering"));
+  const ledger::ReadModel& model = api.market.committed();
+  if (!model.ready()) return respond(recovering());
+  const UnixSeconds now = model.now();
   respond(from_store(api.reads.index_history(*pool, now - 86'400, 1'000)));
 }
 

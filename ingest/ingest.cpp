@@ -88,9 +88,6 @@ struct Ingest::Impl {
   std::deque<PendingBatch> queue;      // bounded by options.queue_batches
   bool stopping = false;
 
-  std::mutex nodes_mutex;
-  std::unordered_map<NodeId, engine::NodeView> nodes;  // nodes never change their cards
-
   std::atomic<bool> is_ready{false};
   std::thread writer;
   std::thread meter_thread;
@@ -111,21 +108,8 @@ struct Ingest::Impl {
 
   // ---- checks on the caller's thread ---------------------------------------
 
-  std::optional<engine::NodeView> node_view(NodeId id) {
-    {
-      const std::lock_guard lock(nodes_mutex);
-      if (const auto it = nodes.find(id); it != nodes.end()) return it->second;
-    }
-    std::optional<engine::NodeView> view;
-    if (!market.read([&](const engine::Engine& engine) { view = engine.node(id); })) {
-      return std::nullopt;
-    }
-    if (view) {
-      const std::lock_guard lock(nodes_mutex);
-      nodes.emplace(id, *view);
-    }
-    return view;
-  }
+  // From the committed read model: never waits for the engine thread.
+  std::optional<engine::NodeView> node_view(NodeId id) const { return market.committed().node(id); }
 
   std::optional<IngestReply> check(NodeId node, const std::vector<metering::Sample>& samples) {
     for (std::size_t i = 0; i < samples.size(); ++i) {
@@ -334,72 +318,90 @@ struct Ingest::Impl {
     batch.done(refusal(400, "invalid_batch", "storage refused what this batch holds"));
   }
 
-  void write_group(std::unique_ptr<pqxx::connection>& connection,
-                   std::vector<PendingBatch>& group) {
-    if (!connection) {
-      try {
-        connection = std::make_unique<pqxx::connection>(options.conninfo);
-        load_writer_state(*connection);
-      } catch (const std::exception& error) {
-        connection.reset();
-        return fail_group(group, error);
-      }
+  // Connects (again) when there is no connection, loading what PostgreSQL
+  // holds; false after failing the group when that is not possible.
+  bool ensure_connection(std::unique_ptr<pqxx::connection>& connection,
+                         std::vector<PendingBatch>& group) {
+    if (connection) return true;
+    try {
+      connection = std::make_unique<pqxx::connection>(options.conninfo);
+      load_writer_state(*connection);
+      return true;
+    } catch (const std::exception& error) {
+      connection.reset();
+      fail_group(group, error);
+      return false;
     }
+  }
+
+  // A group after admission: for each batch, either the samples it adds or the
+  // reply it was refused with; and what storing them changes.
+  struct AdmittedGroup {
     std::unordered_map<NodeId, std::uint64_t> group_seq;
     std::map<CardKey, std::string> bound;
-    std::vector<std::vector<metering::Sample>> fresh(group.size());
-    std::vector<std::optional<IngestReply>> replies(group.size());
+    std::vector<std::vector<metering::Sample>> fresh;
+    std::vector<std::optional<IngestReply>> replies;
+  };
+
+  AdmittedGroup admit_group(std::vector<PendingBatch>& group) {
+    AdmittedGroup admitted;
+    admitted.fresh.resize(group.size());
+    admitted.replies.resize(group.size());
     for (std::size_t i = 0; i < group.size(); ++i) {
-      auto admitted = admit(group[i], group_seq, bound);
-      if (auto* reply = std::get_if<IngestReply>(&admitted)) {
-        replies[i] = std::move(*reply);
+      auto result = admit(group[i], admitted.group_seq, admitted.bound);
+      if (auto* reply = std::get_if<IngestReply>(&result)) {
+        admitted.replies[i] = std::move(*reply);
       } else {
-        fresh[i] = std::move(std::get<std::vector<metering::Sample>>(admitted));
+        admitted.fresh[i] = std::move(std::get<std::vector<metering::Sample>>(result));
       }
     }
-    try {
-      ensure_partitions(*connection, fresh);
-      store(*connection, fresh, group_seq, bound);
-    } catch (const std::exception& error) {
-      connection.reset();  // reconnect and reload what PostgreSQL really holds
-      if (!ledger::refused_for_content(error)) return fail_group(group, error);
-      // One batch's content was refused: the others must not pay for it.
-      // Each is written alone; the one refused again is refused for good.
-      if (group.size() == 1) return refuse_content(group.front(), error);
-      for (std::size_t i = 0; i < group.size(); ++i) {
-        if (replies[i]) {
-          group[i].done(std::move(*replies[i]));  // refused before storage: as it was
-          continue;
-        }
-        // admit() moved the new samples out of the batch: they go back (the
-        // rest were re-sends, acknowledged all the same).
-        group[i].samples = std::move(fresh[i]);
-        std::vector<PendingBatch> alone;
-        alone.push_back(std::move(group[i]));
-        write_group(connection, alone);
+    return admitted;
+  }
+
+  // One batch's content was refused: the others must not pay for it.
+  // Each is written alone; the one refused again is refused for good.
+  void write_one_by_one(std::unique_ptr<pqxx::connection>& connection,
+                        std::vector<PendingBatch>& group, AdmittedGroup& admitted,
+                        const std::exception& error) {
+    if (group.size() == 1) return refuse_content(group.front(), error);
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (admitted.replies[i]) {
+        group[i].done(std::move(*admitted.replies[i]));  // refused before storage: as it was
+        continue;
       }
-      return;
+      // admit() moved the new samples out of the batch: they go back (the
+      // rest were re-sends, acknowledged all the same).
+      group[i].samples = std::move(admitted.fresh[i]);
+      std::vector<PendingBatch> alone;
+      alone.push_back(std::move(group[i]));
+      write_group(connection, alone);
     }
-    for (const auto& [node, seq] : group_seq)
+  }
+
+  // The group is committed: the writer's state and the meter catch up, and
+  // every batch is answered.
+  void acknowledge(std::vector<PendingBatch>& group, AdmittedGroup& admitted) {
+    for (const auto& [node, seq] : admitted.group_seq)
       last_seq[node] = seq;
-    card_uuids.insert(bound.begin(), bound.end());
+    card_uuids.insert(admitted.bound.begin(), admitted.bound.end());
     std::uint64_t stored_batches = 0;
     std::uint64_t stored_samples = 0;
     std::uint64_t duplicates = 0;
     const std::lock_guard lock(meter_mutex);
     for (std::size_t i = 0; i < group.size(); ++i) {
-      if (replies[i]) continue;
-      for (const metering::Sample& s : fresh[i])
+      if (admitted.replies[i]) continue;
+      const std::vector<metering::Sample>& fresh = admitted.fresh[i];
+      for (const metering::Sample& s : fresh)
         meter.observe(s);
       const NodeId node = group[i].node;
       IngestReply reply;
       reply.acknowledged_seq = last_seq.contains(node) ? last_seq[node] : 0;
-      reply.samples_stored = static_cast<std::uint32_t>(fresh[i].size());
-      reply.duplicate = fresh[i].empty();
+      reply.samples_stored = static_cast<std::uint32_t>(fresh.size());
+      reply.duplicate = fresh.empty();
       reply.assignments = meter.assignments(node);
-      replies[i] = std::move(reply);
-      stored_samples += fresh[i].size();
-      (fresh[i].empty() ? duplicates : stored_batches) += 1;
+      admitted.replies[i] = std::move(reply);
+      stored_samples += fresh.size();
+      (fresh.empty() ? duplicates : stored_batches) += 1;
     }
     count([&](IngestCounters& c) {
       c.batches_stored += stored_batches;
@@ -407,7 +409,22 @@ struct Ingest::Impl {
       c.batches_duplicate += duplicates;
     });
     for (std::size_t i = 0; i < group.size(); ++i)
-      group[i].done(std::move(*replies[i]));
+      group[i].done(std::move(*admitted.replies[i]));
+  }
+
+  void write_group(std::unique_ptr<pqxx::connection>& connection,
+                   std::vector<PendingBatch>& group) {
+    if (!ensure_connection(connection, group)) return;
+    AdmittedGroup admitted = admit_group(group);
+    try {
+      ensure_partitions(*connection, admitted.fresh);
+      store(*connection, admitted.fresh, admitted.group_seq, admitted.bound);
+    } catch (const std::exception& error) {
+      connection.reset();  // reconnect and reload what PostgreSQL really holds
+      if (!ledger::refused_for_content(error)) return fail_group(group, error);
+      return write_one_by_one(connection, group, admitted, error);
+    }
+    acknowledge(group, admitted);
   }
 
   void write_loop() {
@@ -462,10 +479,9 @@ struct Ingest::Impl {
   }
 
   void meter_step() {
-    std::vector<engine::LeaseView> leases;
-    if (!market.read([&](const engine::Engine& engine) { leases = engine.billable_leases(); })) {
-      return;  // recovering
-    }
+    const ledger::ReadModel& committed = market.committed();
+    if (!committed.ready()) return;  // recovering
+    const std::vector<engine::LeaseView> leases = committed.billable_leases();
     if (!is_ready.load()) {
       rebuild_meter(leases);
       is_ready = true;

@@ -1,5 +1,6 @@
 #include "spotgrid/ledger/durable_market.hpp"
 
+#include <array>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -38,8 +39,8 @@ std::string_view to_string(Outcome outcome) {
 
 namespace {
 
-// Session advisory lock naming the market's owner (DESIGN §11): one spotgridd
-// writes a database at a time. "spotgrid-market" folded into 63 bits.
+// Session advisory lock naming the market's owner (docs/architecture.md#scaling): one
+// spotgridd writes a database at a time. "spotgrid-market" folded into 63 bits.
 constexpr long long kMarketLock = 0x5370477264'4d6b74;
 
 UnixSeconds system_clock_seconds() {
@@ -57,6 +58,7 @@ struct Inbound {
 
 struct Pending {
   Applied applied;
+  std::unique_ptr<CommittedChanges> changes;  // what the read model learns at its commit
   std::uint64_t epoch = 0;
   CompletionHandler done;  // empty for the engine's own ticks
   std::string snapshot;    // the state after this command, when one is due
@@ -89,6 +91,7 @@ struct DurableMarket::Impl {
   }
 
   MarketOptions options;
+  ReadModel read_model{options.setup.catalog.pool_count()};
   BoundedQueue<Inbound> inbound;
   BoundedQueue<Pending> persist;
   std::thread engine_thread;
@@ -190,6 +193,8 @@ struct DurableMarket::Impl {
     const auto result = engine->submit(pending.applied.command, pending.applied.events);
     pending.applied.command_seq = result.command_seq;
     pending.applied.rejected = result.rejected;
+    pending.changes = std::make_unique<CommittedChanges>(
+        changes_of(*engine, result.command_seq, pending.applied.command, pending.applied.events));
     pending.epoch = epoch;
     pending.done = std::move(done);
     pending.key = std::move(key);
@@ -237,6 +242,7 @@ struct DurableMarket::Impl {
       since_snapshot = 0;
       last_tick = 0;
       const std::uint64_t seq = engine->last_command_seq();
+      read_model.reset(*engine);
       if (options.on_rebuilt) options.on_rebuilt();
       accepting.store(true);  // before `ready`: whoever sees ready may submit at once
       update_status([seq](MarketStatus& s) {
@@ -371,6 +377,7 @@ struct DurableMarket::Impl {
       s.last_batch_commands = static_cast<std::uint32_t>(run.size());
       s.last_commit_micros = static_cast<std::uint64_t>(micros);
     });
+    publish(run);
     for (Pending& pending : run) {
       if (options.on_committed && !pending.applied.events.empty())
         options.on_committed(pending.applied.events);
@@ -378,6 +385,20 @@ struct DurableMarket::Impl {
       pending.done(Completion{Outcome::kCommitted, pending.applied.command_seq,
                               pending.applied.rejected, std::move(pending.applied.events)});
     }
+  }
+
+  void publish(std::span<const Pending> run) {
+    std::array<const CommittedChanges*, 256> chunk{};
+    std::size_t used = 0;
+    for (const Pending& pending : run) {
+      if (!pending.changes) continue;
+      chunk[used++] = pending.changes.get();
+      if (used == chunk.size()) {
+        read_model.publish(std::span(chunk.data(), used));
+        used = 0;
+      }
+    }
+    if (used > 0) read_model.publish(std::span(chunk.data(), used));
   }
 
   void storage_failure(std::span<Pending> run, Outcome outcome, const std::string& why) {
@@ -500,6 +521,16 @@ bool DurableMarket::read(const EngineReader& reader) {
                nullptr};
   if (!impl_->inbound.try_push(item)) return false;
   return result.get();
+}
+
+const ReadModel& DurableMarket::committed() const {
+  return impl_->read_model;
+}
+
+void DurableMarket::query(std::function<void(const Engine*)> reader) {
+  if (!impl_->accepting.load()) return reader(nullptr);
+  Inbound item{engine::Tick{}, nullptr, std::move(reader), nullptr};
+  if (!impl_->inbound.try_push(item)) item.visit(nullptr);
 }
 
 bool DurableMarket::wait_ready(milliseconds timeout) const {

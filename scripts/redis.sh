@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A private Redis for the run command and the tests: 127.0.0.1 on a free port,
-# no persistence (Redis holds nothing that cannot be rebuilt, DESIGN §8).
+# no persistence (Redis holds nothing that cannot be rebuilt: docs/architecture.md#redis).
 #
 #   scripts/redis.sh start STATE_DIR   start (reusing the port of a previous start); prints the port
 #   scripts/redis.sh stop STATE_DIR    stop, waiting for the process to exit

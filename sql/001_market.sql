@@ -1,4 +1,4 @@
--- 001: the durable market (DESIGN §7, §8).
+-- 001: the durable market (docs/architecture.md#ledger-rules, #durability).
 -- Money is bigint micro-units, time is bigint unix seconds (UTC), ids are the engine's.
 -- The command log is the source of truth for recovery; every other table is written
 -- in the same transaction from the events those commands produced.

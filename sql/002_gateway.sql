@@ -1,4 +1,4 @@
--- 002: who may call the gateway (DESIGN §10).
+-- 002: who may call the gateway (docs/architecture.md#security).
 -- Accounts are the engine's account ids, issued here; API keys are stored as
 -- SHA-256 of their secret (the secret is 256 random bits, so a fast hash is
 -- enough: nothing to brute-force), looked up by their public id.

@@ -1,4 +1,4 @@
--- Metering (DESIGN §6): every sample an agent sent is kept, billed or not,
+-- Metering (docs/architecture.md#metering): every sample an agent sent is kept, billed or not,
 -- in monthly partitions of `second` (created by the ingest as months come).
 CREATE TABLE usage_samples (
   node            bigint   NOT NULL,

@@ -1,5 +1,5 @@
 // spotgrid-probe: what a supplier's card really delivers, measured before it is
-// listed (DESIGN §6). Prints one JSON object: the device, achieved BF16 and
+// listed (docs/architecture.md#processes). Prints one JSON object: the device, achieved BF16 and
 // FP16 matrix throughput (cuBLAS GEMM, FP32 accumulate), device-memory
 // bandwidth (device-to-device copies), and a burn-in whose every result is
 // checked on the host. Exit codes: 0 measured and the burn-in clean, 1 the

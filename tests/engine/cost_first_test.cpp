@@ -1,5 +1,6 @@
 // Cost-first orders start at the cheapest tariff-weighted moment before their
-// latest start; at the latest start they behave as time-first (DESIGN §4, §5).
+// latest start; at the latest start they behave as time-first
+// (docs/architecture.md#matching, #pricing).
 
 #include "engine_fixture.hpp"
 

@@ -1,4 +1,4 @@
-// Holds, settlement and the cumulative rounding rule (DESIGN §6, §7).
+// Holds, settlement and the cumulative rounding rule (docs/architecture.md#holds-and-settlement).
 
 #include "engine_fixture.hpp"
 

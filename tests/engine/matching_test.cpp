@@ -1,4 +1,4 @@
-// Matching rules of DESIGN §4: price-time priority, the resting side's price,
+// Matching rules of docs/architecture.md#matching: price-time priority, the resting side's price,
 // constraints that skip rather than consume, multi-node and gang fills, class
 // orders across pools per CU-hour, IOC, cancel and amend.
 

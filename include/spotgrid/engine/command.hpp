@@ -1,6 +1,6 @@
 #pragma once
 // Commands: the only way to change the market. Each carries its timestamp; the
-// engine never reads a clock (DESIGN §4), which makes replay exact. Strings are
+// engine never reads a clock (docs/architecture.md#engine), which makes replay exact. Strings are
 // resolved to indices (pool, region, vendor) before a command reaches the engine.
 
 #include <array>

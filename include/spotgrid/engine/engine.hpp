@@ -1,6 +1,6 @@
 #pragma once
 // The matching engine: one thread, all market state in memory, commands in,
-// events out (DESIGN §2, §4). Deterministic: the same command stream always
+// events out (docs/architecture.md#engine). Deterministic: the same command stream always
 // yields the same events, byte for byte, and snapshot + replay rebuild the same
 // state. Nothing here knows about HTTP, SQL or clocks.
 
@@ -143,7 +143,14 @@ class Engine {
   std::uint64_t last_command_seq() const;
   const Catalog& catalog() const;
   const TariffBook& tariffs() const;
-  std::optional<OrderView> order(OrderId id) const;
+  // kSkip leaves unfilled_reason kNone: computing it plans against the book.
+  enum class ReasonNow : std::uint8_t { kCompute, kSkip };
+  std::optional<OrderView> order(OrderId id, ReasonNow reason = ReasonNow::kCompute) const;
+  // Every open order, node and lease, and how many account ids exist: for
+  // projections of the whole state (O(state)).
+  std::vector<OrderView> open_orders(ReasonNow reason) const;
+  std::vector<NodeView> nodes() const;
+  AccountId account_count() const;
   std::optional<LeaseView> lease(LeaseId id) const;
   // Leases metering still bills: running, or ended and waiting for their last
   // settlement. O(lease slots).

@@ -1,6 +1,6 @@
 #pragma once
-// Billing exports (DESIGN §7, §9): one row per lease per charge hour, read from
-// one consistent snapshot (REPEATABLE READ) and handed out a page at a time,
+// Billing exports (docs/architecture.md#finance-reports): one row per lease per charge hour,
+// read from one consistent snapshot (REPEATABLE READ) and handed out a page at a time,
 // so memory stays constant whatever the range. Formats: csv and json (our own
 // columns, money in integer micro-units) and focus (FinOps FOCUS 1.2, CSV).
 //

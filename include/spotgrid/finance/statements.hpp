@@ -1,6 +1,6 @@
 #pragma once
-// Monthly statements from the ledger (DESIGN §7): a buyer's invoice and a
-// supplier's payout statement, per lease, read from one snapshot. Each total
+// Monthly statements from the ledger (docs/architecture.md#finance-reports): a buyer's invoice
+// and a supplier's payout statement, per lease, read from one snapshot. Each total
 // is a sum of ledger entries, so invoices = payouts + platform fees to the
 // micro-unit, and each reconciles to the trial balance.
 #include <optional>

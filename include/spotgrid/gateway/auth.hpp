@@ -1,6 +1,6 @@
 #pragma once
-// API keys and roles (DESIGN §10). A key is "sg_<key id>_<secret>": the id (64
-// random bits, hex) is public and indexes the key; only SHA-256 of the secret
+// API keys and roles (docs/architecture.md#security). A key is "sg_<key id>_<secret>": the id
+// (64 random bits, hex) is public and indexes the key; only SHA-256 of the secret
 // (256 random bits, hex) is stored, compared in constant time.
 #include <array>
 #include <chrono>

@@ -1,7 +1,7 @@
 #pragma once
-// The gateway's HTTP front door (DESIGN §2, §9, §10), with Boost.Beast kept out
-// of this header: handlers see plain requests and answer through a callback,
-// from any thread, so a command can be answered after its commit.
+// The gateway's HTTP front door (docs/architecture.md#threads, #interfaces, #security), with
+// Boost.Beast kept out of this header: handlers see plain requests and answer through a
+// callback, from any thread, so a command can be answered after its commit.
 #include <chrono>
 #include <cstdint>
 #include <functional>

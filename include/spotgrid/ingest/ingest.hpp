@@ -1,5 +1,5 @@
 #pragma once
-// Metering ingest on the server (DESIGN §6): signed sample batches from node
+// Metering ingest on the server (docs/architecture.md#metering): signed sample batches from node
 // agents are checked, de-duplicated on (node, sequence), stored with COPY in
 // group commits, and only then acknowledged and fed to the meter, whose
 // settlements and interruptions go to the engine as commands.

@@ -1,6 +1,6 @@
 #pragma once
-// Per-second billing from samples (DESIGN §6). The meter keeps, per node, the
-// last kWindowSeconds seconds of which cards reported and whether healthily,
+// Per-second billing from samples (docs/architecture.md#per-second-billing). The meter keeps,
+// per node, the last kWindowSeconds seconds of which cards reported and whether healthily,
 // and per lease the seconds decided so far. A lease second is decided once
 // every card of the lease has reported that second or a later one; it counts
 // when every card of the lease reported healthy in it (a gang job needs all of

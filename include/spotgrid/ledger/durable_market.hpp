@@ -1,7 +1,8 @@
 #pragma once
 // The durable market: the engine on its own thread, a persister thread that
 // group-commits what the engine applied into PostgreSQL, and recovery from
-// PostgreSQL at start and after any storage failure (DESIGN §2, §8).
+// PostgreSQL at start and after any storage failure (docs/architecture.md#durability,
+// #recovery).
 //
 // A command is acknowledged (Outcome::kCommitted) only after the transaction
 // holding it committed. When PostgreSQL fails, everything the engine applied
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "spotgrid/engine/engine.hpp"
+#include "spotgrid/ledger/read_model.hpp"
 #include "spotgrid/ledger/recovery.hpp"
 
 namespace spotgrid::ledger {
@@ -121,6 +123,13 @@ class DurableMarket {
   // state it sees may include commands whose commit is still pending. False
   // when the market is not ready (the reader did not run).
   bool read(const EngineReader& reader);
+  // What is committed (read_model.hpp): published after each commit, before
+  // on_committed runs and before the commands are answered.
+  const ReadModel& committed() const;
+  // Runs `reader` on the engine thread without waiting for it: with the engine,
+  // or with nullptr when the market is recovering, stopping or overloaded.
+  // For what only the live engine can compute (a quote); it must be short.
+  void query(std::function<void(const engine::Engine*)> reader);
   bool wait_ready(std::chrono::milliseconds timeout) const;
   MarketStatus status() const;
   // Refuses new commands, commits what the engine already applied, and joins.

@@ -1,5 +1,5 @@
 #pragma once
-// How engine events become double-entry ledger transactions (DESIGN §7).
+// How engine events become double-entry ledger transactions (docs/architecture.md#ledger-rules).
 // Pure: no I/O, so the rules are tested without a database.
 #include <array>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Rebuilding the market from PostgreSQL (DESIGN §8): the latest snapshot, then
+// Rebuilding the market from PostgreSQL (docs/architecture.md#recovery): the latest snapshot, then
 // the command log after it, replayed through the deterministic engine. Every
 // replayed command must reproduce the events that were committed for it, and
 // the rebuilt balances must equal the ledger's; anything else stops recovery.

@@ -1,6 +1,6 @@
 #pragma once
-// The trial balance (DESIGN §7): every ledger account's balance summed by kind.
-// Double entry makes the total zero; anything else is a defect.
+// The trial balance (docs/architecture.md#ledger-rules): every ledger account's balance summed
+// by kind. Double entry makes the total zero; anything else is a defect.
 #include <cstdint>
 #include <string>
 #include <vector>

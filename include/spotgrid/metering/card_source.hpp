@@ -1,5 +1,5 @@
 #pragma once
-// Where the agent reads its cards from (DESIGN §6): NVML on a GPU node, loaded
+// Where the agent reads its cards from (docs/architecture.md#metering): NVML on a GPU node, loaded
 // at run time, or a seeded simulation for machines without a GPU and for tests.
 // A source never throws from read(): what it cannot read is reported per card.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// What the agent reports per card and second (DESIGN §6), the energy counter
+// What the agent reports per card and second (docs/architecture.md#metering), the energy counter
 // arithmetic, and the HMAC-SHA256 that signs a batch under the node's key.
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,5 @@
 #pragma once
-// The agent's local spool (DESIGN §6): signed batches waiting for the server,
+// The agent's local spool (docs/architecture.md#metering): signed batches waiting for the server,
 // appended and fsync'd before they count as taken, kept across agent restarts,
 // handed back in order, and dropped once the server acknowledged them. Bounded:
 // when full, a new batch is refused (and counted by the caller) rather than

@@ -1,0 +1,349 @@
+#include "spotgrid/ledger/read_model.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <type_traits>
+#include <variant>
+
+namespace spotgrid::ledger {
+
+std::string_view to_string(OrderEnd end) {
+  switch (end) {
+    case OrderEnd::kOpen:
+      return "open";
+    case OrderEnd::kCompleted:
+      return "completed";
+    case OrderEnd::kCancelled:
+      return "cancelled";
+  }
+  return "open";
+}
+
+namespace {
+
+template <typename Id>
+void add_once(std::vector<Id>& ids, Id id) {
+  if (id != 0 && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+}
+
+// The ids one command's events name, each once, in first-named order.
+struct Touched {
+  std::vector<AccountId> accounts;
+  std::vector<OrderId> orders;
+  std::vector<OrderId> cancelled;
+  std::vector<LeaseId> leases;
+  std::vector<NodeId> nodes;
+  std::vector<PoolIndex> pools;
+  std::vector<std::pair<OrderId, engine::UnfilledReason>> resting;
+  bool every_pool = false;  // a book moved where the events do not say which
+};
+
+void add_pool(Touched& touched, PoolIndex pool) {
+  if (std::find(touched.pools.begin(), touched.pools.end(), pool) == touched.pools.end())
+    touched.pools.push_back(pool);
+}
+
+void note_order(const engine::Engine& engine, Touched& touched, OrderId order, bool moves_book) {
+  add_once(touched.orders, order);
+  if (!moves_book) return;
+  const auto view = engine.order(order, engine::Engine::ReasonNow::kSkip);
+  if (!view) {
+    touched.every_pool = true;  // gone: its pool is not known here
+  } else if (view->spec.target.kind == engine::TargetKind::kModel) {
+    add_pool(touched, view->spec.target.pool);
+  }  // class orders show in no pool's book
+}
+
+void note_lease(const engine::Engine& engine, Touched& touched, LeaseId lease, bool moves_book) {
+  add_once(touched.leases, lease);
+  if (!moves_book) return;
+  const auto view = engine.lease(lease);
+  const auto node = view ? engine.node(view->node) : std::nullopt;
+  if (!node) {
+    touched.every_pool = true;
+    return;
+  }
+  add_once(touched.nodes, node->id);  // its reliability moves when a lease ends
+  add_pool(touched, node->pool);
+}
+
+Touched touched_by(const engine::Engine& engine, std::span<const engine::Event> events) {
+  Touched t;
+  for (const engine::Event& event : events) {
+    std::visit(
+        [&](const auto& body) {
+          using T = std::decay_t<decltype(body)>;
+          if constexpr (std::is_same_v<T, engine::FundsMoved>) {
+            add_once(t.accounts, body.account);
+          } else if constexpr (std::is_same_v<T, engine::NodeRegistered>) {
+            add_once(t.nodes, body.node);
+            add_once(t.accounts, body.supplier);
+          } else if constexpr (std::is_same_v<T, engine::ListingAdded>) {
+            add_once(t.nodes, body.node);
+            if (const auto node = engine.node(body.node)) add_pool(t, node->pool);
+          } else if constexpr (std::is_same_v<T, engine::ListingClosed>) {
+            t.every_pool = true;  // rare (a withdrawal or the end of a window)
+          } else if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
+            add_once(t.orders, body.order);
+            add_once(t.accounts, body.buyer);
+          } else if constexpr (std::is_same_v<T, engine::OrderDeferred> ||
+                               std::is_same_v<T, engine::OrderFilled> ||
+                               std::is_same_v<T, engine::OrderAmended>) {
+            note_order(engine, t, body.order, !std::is_same_v<T, engine::OrderDeferred>);
+          } else if constexpr (std::is_same_v<T, engine::OrderResting>) {
+            note_order(engine, t, body.order, true);
+            t.resting.emplace_back(body.order, body.reason);
+          } else if constexpr (std::is_same_v<T, engine::OrderCancelled>) {
+            note_order(engine, t, body.order, true);
+            add_once(t.cancelled, body.order);
+          } else if constexpr (std::is_same_v<T, engine::OrderRequeued>) {
+            add_once(t.orders, body.order);
+            add_once(t.orders, body.parent);
+          } else if constexpr (std::is_same_v<T, engine::RequeueFailed>) {
+            add_once(t.orders, body.parent);
+          } else if constexpr (std::is_same_v<T, engine::LeaseStarted>) {
+            add_once(t.leases, body.lease);
+            add_once(t.orders, body.order);
+            add_once(t.nodes, body.node);
+            add_once(t.accounts, body.buyer);
+            add_once(t.accounts, body.supplier);
+            add_pool(t, body.pool);
+          } else if constexpr (std::is_same_v<T, engine::LeaseReclaimNotice>) {
+            note_lease(engine, t, body.lease, false);
+          } else if constexpr (std::is_same_v<T, engine::LeaseEnded>) {
+            note_lease(engine, t, body.lease, true);
+          } else if constexpr (std::is_same_v<T, engine::LeaseSettled>) {
+            note_lease(engine, t, body.lease, false);
+            add_once(t.orders, body.order);
+            add_once(t.accounts, body.buyer);
+            add_once(t.accounts, body.supplier);
+          } else if constexpr (std::is_same_v<T, engine::HoldChanged>) {
+            add_once(t.accounts, body.buyer);
+            add_once(t.orders, body.order);
+          } else if constexpr (std::is_same_v<T, engine::IndexPublished>) {
+            add_pool(t, body.pool);
+          }
+        },
+        event.body);
+  }
+  return t;
+}
+
+std::shared_ptr<const PoolRecord> pool_record(const engine::Engine& engine, PoolIndex pool,
+                                              std::uint64_t version) {
+  return std::make_shared<const PoolRecord>(
+      PoolRecord{engine.book(pool, kBookLevelsKept), engine.index_price(pool), version});
+}
+
+OrderRecord order_record(const engine::Engine& engine, const Touched& touched, OrderId id,
+                         const engine::Command& command) {
+  OrderRecord record;
+  if (const auto view = engine.order(id, engine::Engine::ReasonNow::kSkip)) {
+    record.view = *view;
+    const auto resting = std::find_if(touched.resting.rbegin(), touched.resting.rend(),
+                                      [id](const auto& entry) { return entry.first == id; });
+    record.reason_known = resting != touched.resting.rend();
+    if (record.reason_known) record.view.unfilled_reason = resting->second;
+    return record;
+  }
+  // Finished: the model keeps its last view; this says only how it ended (and,
+  // for an order placed and finished by one command, what was placed).
+  record.view.id = id;
+  if (const auto* placed = std::get_if<engine::PlaceOrder>(&command.body))
+    record.view.spec = placed->spec;
+  record.end =
+      std::find(touched.cancelled.begin(), touched.cancelled.end(), id) != touched.cancelled.end()
+          ? OrderEnd::kCancelled
+          : OrderEnd::kCompleted;
+  return record;
+}
+
+}  // namespace
+
+CommittedChanges changes_of(const engine::Engine& engine, std::uint64_t command_seq,
+                            const engine::Command& command, std::span<const engine::Event> events) {
+  CommittedChanges changes;
+  changes.command_seq = command_seq;
+  changes.at = command.now;
+  if (events.empty()) return changes;
+  const Touched touched = touched_by(engine, events);
+  for (const AccountId account : touched.accounts)
+    changes.accounts.emplace_back(account, engine.account(account));
+  for (const OrderId order : touched.orders)
+    changes.orders.push_back(order_record(engine, touched, order, command));
+  for (const LeaseId lease : touched.leases)
+    changes.leases.emplace_back(lease, engine.lease(lease));
+  for (const NodeId node : touched.nodes) {
+    if (auto view = engine.node(node)) changes.nodes.push_back(*view);
+  }
+  if (touched.every_pool) {
+    for (std::size_t pool = 0; pool < engine.catalog().pool_count(); ++pool) {
+      const auto index = static_cast<PoolIndex>(pool);
+      changes.pools.emplace_back(index, pool_record(engine, index, command_seq));
+    }
+  } else {
+    for (const PoolIndex pool : touched.pools)
+      changes.pools.emplace_back(pool, pool_record(engine, pool, command_seq));
+  }
+  return changes;
+}
+
+ReadModel::ReadModel(std::size_t pools) : pools_(pools) {}
+
+void ReadModel::reset(const engine::Engine& engine) {
+  std::unordered_map<AccountId, engine::AccountView> accounts;
+  for (AccountId id = 1; id < engine.account_count(); ++id) {
+    const engine::AccountView view = engine.account(id);
+    if (view.cash != 0 || view.hold != 0 || view.receivable != 0) accounts.emplace(id, view);
+  }
+  std::unordered_map<OrderId, OrderRecord> orders;
+  for (const engine::OrderView& view : engine.open_orders(engine::Engine::ReasonNow::kCompute))
+    orders.emplace(view.id, OrderRecord{view, OrderEnd::kOpen, true});
+  std::unordered_map<LeaseId, engine::LeaseView> leases;
+  for (const engine::LeaseView& view : engine.billable_leases())
+    leases.emplace(view.id, view);
+  std::unordered_map<NodeId, engine::NodeView> nodes;
+  for (const engine::NodeView& view : engine.nodes())
+    nodes.emplace(view.id, view);
+  std::vector<std::shared_ptr<const PoolRecord>> pools(pools_.size());
+  for (std::size_t pool = 0; pool < pools.size(); ++pool)
+    pools[pool] = pool_record(engine, static_cast<PoolIndex>(pool), engine.last_command_seq());
+
+  const std::unique_lock lock(mutex_);
+  ready_ = true;
+  committed_seq_ = engine.last_command_seq();
+  now_ = engine.now();
+  accounts_ = std::move(accounts);
+  // Finished orders and leases stay: what they were is still true.
+  for (auto it = orders_.begin(); it != orders_.end();) {
+    it = it->second.end == OrderEnd::kOpen ? orders_.erase(it) : std::next(it);
+  }
+  orders_.merge(orders);
+  live_leases_ = std::move(leases);
+  nodes_ = std::move(nodes);
+  pools_ = std::move(pools);
+}
+
+void ReadModel::publish(std::span<const CommittedChanges* const> changes) {
+  const std::unique_lock lock(mutex_);
+  for (const CommittedChanges* change : changes)
+    apply(*change);
+}
+
+void ReadModel::apply(const CommittedChanges& change) {
+  committed_seq_ = std::max(committed_seq_, change.command_seq);
+  now_ = std::max(now_, change.at);
+  for (const auto& [id, view] : change.accounts)
+    accounts_[id] = view;
+  for (const OrderRecord& record : change.orders) {
+    if (record.end != OrderEnd::kOpen) {
+      finish_order(record);
+      continue;
+    }
+    OrderRecord& kept = orders_[record.view.id];
+    const engine::UnfilledReason reason = kept.view.unfilled_reason;
+    kept = record;
+    if (!record.reason_known) kept.view.unfilled_reason = reason;
+  }
+  for (const auto& [id, view] : change.leases) {
+    if (view) {
+      live_leases_[id] = *view;
+    } else {
+      finish_lease(id);
+    }
+  }
+  for (const engine::NodeView& node : change.nodes)
+    nodes_[node.id] = node;
+  for (const auto& [pool, record] : change.pools) {
+    if (pool < pools_.size()) pools_[pool] = record;
+  }
+}
+
+void ReadModel::finish_order(const OrderRecord& record) {
+  OrderRecord& kept = orders_[record.view.id];
+  if (kept.end != OrderEnd::kOpen) return;         // already finished
+  if (kept.view.id == 0) kept.view = record.view;  // placed and finished by one command
+  kept.end = record.end;
+  kept.view.cards_open = 0;
+  kept.view.leases_open = 0;
+  kept.view.hold = 0;
+  kept.view.unfilled_reason = engine::UnfilledReason::kNone;
+  finished_orders_.push_back(record.view.id);
+  if (finished_orders_.size() > kFinishedKept) {
+    orders_.erase(finished_orders_.front());
+    finished_orders_.pop_front();
+  }
+}
+
+void ReadModel::finish_lease(LeaseId id) {
+  const auto live = live_leases_.find(id);
+  if (live == live_leases_.end()) return;
+  finished_leases_[id] = live->second;
+  live_leases_.erase(live);
+  finished_lease_order_.push_back(id);
+  if (finished_lease_order_.size() > kFinishedKept) {
+    finished_leases_.erase(finished_lease_order_.front());
+    finished_lease_order_.pop_front();
+  }
+}
+
+bool ReadModel::ready() const {
+  const std::shared_lock lock(mutex_);
+  return ready_;
+}
+
+std::uint64_t ReadModel::committed_seq() const {
+  const std::shared_lock lock(mutex_);
+  return committed_seq_;
+}
+
+UnixSeconds ReadModel::now() const {
+  const std::shared_lock lock(mutex_);
+  return now_;
+}
+
+engine::AccountView ReadModel::account(AccountId id) const {
+  const std::shared_lock lock(mutex_);
+  const auto found = accounts_.find(id);
+  return found == accounts_.end() ? engine::AccountView{} : found->second;
+}
+
+std::optional<OrderRecord> ReadModel::order(OrderId id) const {
+  const std::shared_lock lock(mutex_);
+  const auto found = orders_.find(id);
+  if (found == orders_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::optional<engine::LeaseView> ReadModel::lease(LeaseId id) const {
+  const std::shared_lock lock(mutex_);
+  if (const auto live = live_leases_.find(id); live != live_leases_.end()) return live->second;
+  if (const auto done = finished_leases_.find(id); done != finished_leases_.end())
+    return done->second;
+  return std::nullopt;
+}
+
+std::vector<engine::LeaseView> ReadModel::billable_leases() const {
+  const std::shared_lock lock(mutex_);
+  std::vector<engine::LeaseView> views;
+  views.reserve(live_leases_.size());
+  for (const auto& [id, view] : live_leases_)
+    views.push_back(view);
+  std::sort(views.begin(), views.end(),
+            [](const engine::LeaseView& a, const engine::LeaseView& b) { return a.id < b.id; });
+  return views;
+}
+
+std::optional<engine::NodeView> ReadModel::node(NodeId id) const {
+  const std::shared_lock lock(mutex_);
+  const auto found = nodes_.find(id);
+  if (found == nodes_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::shared_ptr<const PoolRecord> ReadModel::pool(PoolIndex pool) const {
+  const std::shared_lock lock(mutex_);
+  return pool < pools_.size() ? pools_[pool] : nullptr;
+}
+
+}  // namespace spotgrid::ledger
