@@ -117,6 +117,9 @@ Touched touched_by(const engine::Engine& engine, std::span<const engine::Event> 
             add_once(t.orders, body.order);
             add_once(t.accounts, body.buyer);
             add_once(t.accounts, body.supplier);
+          } else if constexpr (std::is_same_v<T, engine::LeaseClosed>) {
+            note_lease(engine, t, body.lease, false);
+            add_once(t.orders, body.order);
           } else if constexpr (std::is_same_v<T, engine::HoldChanged>) {
             add_once(t.accounts, body.buyer);
             add_once(t.orders, body.order);
@@ -138,6 +141,8 @@ std::shared_ptr<const PoolRecord> pool_record(const engine::Engine& engine, Pool
 OrderRecord order_record(const engine::Engine& engine, const Touched& touched, OrderId id,
                          const engine::Command& command) {
   OrderRecord record;
+  record.cancelled =
+      std::find(touched.cancelled.begin(), touched.cancelled.end(), id) != touched.cancelled.end();
   if (const auto view = engine.order(id, engine::Engine::ReasonNow::kSkip)) {
     record.view = *view;
     const auto resting = std::find_if(touched.resting.rbegin(), touched.resting.rend(),
@@ -151,10 +156,7 @@ OrderRecord order_record(const engine::Engine& engine, const Touched& touched, O
   record.view.id = id;
   if (const auto* placed = std::get_if<engine::PlaceOrder>(&command.body))
     record.view.spec = placed->spec;
-  record.end =
-      std::find(touched.cancelled.begin(), touched.cancelled.end(), id) != touched.cancelled.end()
-          ? OrderEnd::kCancelled
-          : OrderEnd::kCompleted;
+  record.end = record.cancelled ? OrderEnd::kCancelled : OrderEnd::kCompleted;
   return record;
 }
 
@@ -198,7 +200,7 @@ void ReadModel::reset(const engine::Engine& engine) {
   }
   std::unordered_map<OrderId, OrderRecord> orders;
   for (const engine::OrderView& view : engine.open_orders(engine::Engine::ReasonNow::kCompute))
-    orders.emplace(view.id, OrderRecord{view, OrderEnd::kOpen, true});
+    orders.emplace(view.id, OrderRecord{view, OrderEnd::kOpen, true, false});
   std::unordered_map<LeaseId, engine::LeaseView> leases;
   for (const engine::LeaseView& view : engine.billable_leases())
     leases.emplace(view.id, view);
@@ -242,7 +244,9 @@ void ReadModel::apply(const CommittedChanges& change) {
     }
     OrderRecord& kept = orders_[record.view.id];
     const engine::UnfilledReason reason = kept.view.unfilled_reason;
+    const bool cancelled = kept.cancelled;
     kept = record;
+    kept.cancelled = cancelled || record.cancelled;
     if (!record.reason_known) kept.view.unfilled_reason = reason;
   }
   for (const auto& [id, view] : change.leases) {
@@ -263,7 +267,8 @@ void ReadModel::finish_order(const OrderRecord& record) {
   OrderRecord& kept = orders_[record.view.id];
   if (kept.end != OrderEnd::kOpen) return;         // already finished
   if (kept.view.id == 0) kept.view = record.view;  // placed and finished by one command
-  kept.end = record.end;
+  // Cancelled with leases still running, it ends when they do: still cancelled.
+  kept.end = kept.cancelled || record.cancelled ? OrderEnd::kCancelled : record.end;
   kept.view.cards_open = 0;
   kept.view.leases_open = 0;
   kept.view.hold = 0;

@@ -12,6 +12,7 @@ packages=(
   postgresql libpqxx-dev curl
   libboost-dev
   redis-server libhiredis-dev openssl
+  nginx-light wrk
 )
 
 missing=()

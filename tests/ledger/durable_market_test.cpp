@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -77,6 +78,106 @@ std::map<std::uint64_t, std::size_t> drive(Market& market, std::uint64_t seed,
     }
   }
   return acked;
+}
+
+// Where the committed read model differs from the engine; run when every
+// applied command has committed (then both are the committed state).
+std::vector<std::string> read_model_problems(DurableMarket& market) {
+  std::vector<std::string> problems;
+  const ReadModel& model = market.committed();
+  const auto differ = [&](const std::string& what) { problems.push_back(what); };
+  const bool read = market.read([&](const engine::Engine& engine) {
+    if (model.committed_seq() != engine.last_command_seq()) differ("committed_seq");
+    for (AccountId id = 1; id < engine.account_count(); ++id) {
+      const engine::AccountView want = engine.account(id);
+      const engine::AccountView have = model.account(id);
+      if (want.cash != have.cash || want.hold != have.hold || want.receivable != have.receivable)
+        differ("account " + std::to_string(id));
+    }
+    for (const engine::OrderView& want : engine.open_orders(engine::Engine::ReasonNow::kSkip)) {
+      const auto have = model.order(want.id);
+      if (!have || have->end != OrderEnd::kOpen || have->view.state != want.state ||
+          have->view.cards_open != want.cards_open || have->view.leases_open != want.leases_open ||
+          have->view.hold != want.hold ||
+          have->view.limit_micros_per_hour != want.limit_micros_per_hour ||
+          have->view.start_at != want.start_at || have->view.spec.buyer != want.spec.buyer)
+        differ("order " + std::to_string(want.id));
+    }
+    const auto want_leases = engine.billable_leases();
+    const auto have_leases = model.billable_leases();
+    for (const engine::LeaseView& have : have_leases) {
+      if (!engine.lease(have.id)) differ("lease " + std::to_string(have.id) + " is not live");
+    }
+    for (const engine::LeaseView& want : want_leases) {
+      const auto have = model.lease(want.id);
+      if (!have || have->status != want.status || have->charged != want.charged ||
+          have->billable_end != want.billable_end || have->settled_up_to != want.settled_up_to ||
+          have->reclaim_pending != want.reclaim_pending)
+        differ("lease " + std::to_string(want.id));
+    }
+    for (const engine::NodeView& want : engine.nodes()) {
+      const auto have = model.node(want.id);
+      if (!have || have->reliability != want.reliability || have->measured_cu != want.measured_cu)
+        differ("node " + std::to_string(want.id));
+    }
+    for (std::size_t pool = 0; pool < engine.catalog().pool_count(); ++pool) {
+      const auto index = static_cast<PoolIndex>(pool);
+      const engine::BookView want = engine.book(index, kBookLevelsKept);
+      const auto have = model.pool(index);
+      const auto same = [](const std::vector<engine::BookLevel>& a,
+                           const std::vector<engine::BookLevel>& b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+          return x.price_micros_per_hour == y.price_micros_per_hour && x.cards == y.cards &&
+                 x.entries == y.entries;
+        });
+      };
+      if (!have || have->index != engine.index_price(index) || !same(have->book.asks, want.asks) ||
+          !same(have->book.bids, want.bids))
+        differ("pool " + std::to_string(pool));
+    }
+  });
+  if (!read) differ("the market is not ready");
+  return problems;
+}
+
+TEST(DurableMarket, TheReadModelIsTheCommittedStateAndAnAnswerIsAlreadyInIt) {
+  testing::TestDatabase db;
+  Market market(db.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  // Read-your-writes: inside the completion, the model already shows the deposit.
+  std::promise<Micros> seen;
+  market.market->submit(engine::Deposit{7, 25 * kUsd}, [&](Completion&&) {
+    seen.set_value(market.market->committed().account(7).cash);
+  });
+  EXPECT_EQ(seen.get_future().get(), 25 * kUsd);
+
+  const auto acked = drive(market, 31, 1'500, kStart);
+  ASSERT_GT(acked.size(), 1'000u);
+  auto problems = read_model_problems(*market.market);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differ, first: " << problems.front();
+
+  // Finished orders stay readable, and say how they ended.
+  engine::OrderSpec spec;
+  spec.buyer = 7;
+  spec.cards = 1;
+  spec.duration = 3'600;
+  spec.limit_micros_per_hour = 1;  // below every ask: it rests
+  const Completion placed = market.run(engine::PlaceOrder{spec});
+  ASSERT_FALSE(placed.rejected);
+  OrderId order = 0;
+  for (const engine::Event& event : placed.events) {
+    if (const auto* accepted = std::get_if<engine::OrderAccepted>(&event.body))
+      order = accepted->order;
+  }
+  ASSERT_NE(order, 0u);
+  ASSERT_TRUE(market.market->committed().order(order).has_value());
+  EXPECT_EQ(market.market->committed().order(order)->end, OrderEnd::kOpen);
+  ASSERT_FALSE(market.run(engine::CancelOrder{7, order}).rejected);
+  const auto cancelled = market.market->committed().order(order);
+  ASSERT_TRUE(cancelled.has_value());
+  EXPECT_EQ(cancelled->end, OrderEnd::kCancelled);
+  EXPECT_EQ(cancelled->view.spec.buyer, 7u);
+  EXPECT_EQ(cancelled->view.hold, 0);
 }
 
 TEST(DurableMarket, AcknowledgesOnlyWhatIsAlreadyCommitted) {
@@ -231,6 +332,9 @@ TEST(DurableMarket, SurvivesPostgresStoppingUnderLoad) {
   EXPECT_EQ(market.run(engine::Deposit{1, kUsd}).outcome, Outcome::kCommitted);
   EXPECT_GE(market.market->status().storage_failures, 1u);
   EXPECT_GE(market.market->status().recoveries, 2u);
+  // The model was rebuilt at the recovery: it holds nothing the failed commits undid.
+  const auto model_problems = read_model_problems(*market.market);
+  EXPECT_TRUE(model_problems.empty()) << model_problems.front();
   market.market->stop();
   const auto problems = testing::verify_durable_market(cluster.conninfo(), acked);
   EXPECT_TRUE(problems.empty()) << problems.front();
@@ -266,6 +370,12 @@ TEST(DurableMarket, ACommandPostgresRefusesIsRefusedAloneAndItsBatchCommits) {
   ASSERT_TRUE(market.market->wait_ready(30s));
   EXPECT_EQ(market.run(engine::Deposit{8, kUsd}).outcome, Outcome::kCommitted);
   EXPECT_EQ(market.market->status().commands_refused, 1u);
+  // The refused order never shows; the deposits of its batch do.
+  const ReadModel& model = market.market->committed();
+  EXPECT_EQ(model.account(7).hold, 0);
+  EXPECT_EQ(model.account(9).cash, 4 * kUsd);
+  const auto problems = read_model_problems(*market.market);
+  EXPECT_TRUE(problems.empty()) << problems.front();
 }
 
 }  // namespace

@@ -172,6 +172,10 @@ struct HoldChanged {  // cash <-> hold for one order; positive = reserved
   OrderId order;
   Micros amount;
 };
+struct LeaseClosed {  // its last settlement is in: it leaves the market, its hold released
+  LeaseId lease;
+  OrderId order;
+};
 struct IndexPublished {  // on a tick, when a pool's index moved
   PoolIndex pool;
   Micros index_micros_per_card_hour;
@@ -181,7 +185,7 @@ using EventBody =
     std::variant<CommandRejected, FundsMoved, NodeRegistered, ListingAdded, ListingClosed,
                  OrderAccepted, OrderDeferred, OrderResting, OrderFilled, OrderCancelled,
                  OrderAmended, OrderRequeued, RequeueFailed, LeaseStarted, LeaseReclaimNotice,
-                 LeaseEnded, LeaseSettled, HoldChanged, IndexPublished>;
+                 LeaseEnded, LeaseSettled, HoldChanged, IndexPublished, LeaseClosed>;
 
 struct Event {
   std::uint64_t command_seq;

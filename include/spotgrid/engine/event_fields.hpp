@@ -88,6 +88,9 @@ struct Describe {
   void operator()(const HoldChanged& b) const {
     sink.begin("hold_changed")("buyer", b.buyer)("order", b.order)("amount", b.amount);
   }
+  void operator()(const LeaseClosed& b) const {
+    sink.begin("lease_closed")("lease", b.lease)("order", b.order);
+  }
   void operator()(const IndexPublished& b) const {
     sink.begin("index")("pool", b.pool)("price", b.index_micros_per_card_hour);
   }

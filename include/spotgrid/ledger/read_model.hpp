@@ -35,6 +35,7 @@ struct OrderRecord {
   engine::OrderView view{};  // unfilled_reason: as of the order's last OrderResting
   OrderEnd end = OrderEnd::kOpen;
   bool reason_known = false;  // in a change: whether it says view.unfilled_reason
+  bool cancelled = false;     // the buyer cancelled what was open (leases may run on)
 };
 
 // A pool's book (best levels) and index as of one committed command.
