@@ -84,6 +84,127 @@ Args parse(int argc, char** argv) {
   return args;
 }
 
+// What the sending loop and the market's completion callbacks share.
+struct Acks {
+  std::mutex mutex;
+  std::vector<std::uint32_t> latencies;                // of committed commands, in µs
+  std::vector<std::vector<engine::Event>> to_observe;  // committed events not yet fed back
+  std::atomic<std::uint32_t> inflight{0};
+  std::condition_variable room;
+  std::atomic<std::uint64_t> failed{0};
+};
+
+// When commands are meant to go out, and until when.
+struct Schedule {
+  bool paced = false;
+  std::uint32_t max_inflight = 0;
+  Clock::time_point begin;
+  Clock::time_point end;
+  std::chrono::duration<double> interval{};
+};
+
+// Starts the clock: --seconds from now, at one command per 1/--rate seconds when paced.
+Schedule schedule_from_now(const Args& args, bool paced) {
+  Schedule schedule;
+  schedule.paced = paced;
+  schedule.max_inflight = args.inflight;
+  schedule.begin = Clock::now();
+  schedule.end = schedule.begin + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(args.seconds));
+  schedule.interval = std::chrono::duration<double>(1.0 / args.rate);
+  return schedule;
+}
+
+// The moment the next command is meant to go: on the --rate schedule when
+// paced, else as soon as fewer than --inflight are outstanding.
+Clock::time_point next_send_time(const Schedule& schedule, std::uint64_t sent, Acks& acks) {
+  // Sleep, never spin: on two cores a spinning client steals the persister's CPU.
+  Clock::time_point intended = Clock::now();
+  if (schedule.paced) {
+    // Wake at most every 200 µs and send everything due: a wake-up per command
+    // would cost the two cores more than the market does. Latency still
+    // counts from each command's own intended time.
+    intended =
+        schedule.begin + std::chrono::duration_cast<Clock::duration>(schedule.interval * sent);
+    if (intended > Clock::now()) std::this_thread::sleep_until(intended + kPacingSlack);
+  } else if (acks.inflight.load() >= schedule.max_inflight) {
+    std::unique_lock lock(acks.mutex);
+    acks.room.wait(lock, [&] { return acks.inflight.load() < schedule.max_inflight; });
+    intended = Clock::now();
+  }
+  return intended;
+}
+
+// Feeds the events of committed commands back to the simulation, which bases
+// its next commands on them. `observing` is scratch space, kept for reuse.
+void observe_committed(sim::MarketSim& sim, Acks& acks,
+                       std::vector<std::vector<engine::Event>>& observing) {
+  {
+    std::lock_guard lock(acks.mutex);
+    observing.swap(acks.to_observe);
+  }
+  for (const auto& events : observing)
+    sim.observe(events);
+  observing.clear();
+}
+
+// Submits one command; its latency counts from `intended`.
+void submit_timed(ledger::DurableMarket& market, const engine::Command& command, Acks& acks,
+                  Clock::time_point intended) {
+  ++acks.inflight;
+  market.submit(command.body, [&acks, intended](ledger::Completion&& completion) {
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - intended);
+    std::lock_guard lock(acks.mutex);
+    if (completion.outcome == ledger::Outcome::kCommitted) {
+      acks.latencies.push_back(static_cast<std::uint32_t>(micros.count()));
+      acks.to_observe.push_back(std::move(completion.events));
+    } else {
+      ++acks.failed;
+    }
+    --acks.inflight;
+    acks.room.notify_one();
+  });
+}
+
+// Sends the simulation's commands until the schedule ends, then waits for
+// every one of them to be answered.
+void send_until_end(const Schedule& schedule, ledger::DurableMarket& market, sim::MarketSim& sim,
+                    std::atomic<UnixSeconds>& sim_now, Acks& acks) {
+  std::uint64_t sent = 0;
+  std::vector<std::vector<engine::Event>> observing;
+  for (;;) {
+    const Clock::time_point intended = next_send_time(schedule, sent, acks);
+    if (intended >= schedule.end) break;
+    observe_committed(sim, acks, observing);
+    engine::Command command = sim.next();
+    sim_now.store(command.now);
+    ++sent;
+    submit_timed(market, command, acks, intended);
+  }
+  while (acks.inflight.load() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// The figures of one run, read under the lock the callbacks write under.
+Result summarize(Acks& acks, const ledger::MarketStatus& status, double elapsed) {
+  Result result;
+  std::lock_guard lock(acks.mutex);
+  std::vector<std::uint32_t>& latencies = acks.latencies;
+  result.committed = latencies.size();
+  result.failed = acks.failed.load();
+  result.commands_per_s = static_cast<double>(latencies.size()) / elapsed;
+  result.mean_batch = status.batches_committed == 0
+                          ? 0
+                          : static_cast<double>(status.commands_committed) /
+                                static_cast<double>(status.batches_committed);
+  result.p50_ms = percentile_ms(latencies, 0.50);
+  result.p99_ms = percentile_ms(latencies, 0.99);
+  result.p999_ms = percentile_ms(latencies, 0.999);
+  result.max_ms = percentile_ms(latencies, 1.0);
+  return result;
+}
+
 Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, bool paced) {
   RunDatabase db(args.conninfo, run);
   std::atomic<UnixSeconds> sim_now{1'767'571'200};
@@ -100,80 +221,14 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, boo
   }
   sim::MarketSim sim(setup.catalog, setup.tariffs, {.seed = 42 + static_cast<std::uint64_t>(run)});
 
-  std::mutex mutex;
-  std::vector<std::uint32_t> latencies;
-  latencies.reserve(static_cast<std::size_t>(args.rate * args.seconds * 2) + 1'000);
-  std::vector<std::vector<engine::Event>> to_observe;
-  std::atomic<std::uint32_t> inflight{0};
-  std::condition_variable room;
-  std::atomic<std::uint64_t> failed{0};
-
-  const Clock::time_point begin = Clock::now();
-  const Clock::time_point end = begin + std::chrono::duration_cast<Clock::duration>(
-                                            std::chrono::duration<double>(args.seconds));
-  const auto interval = std::chrono::duration<double>(1.0 / args.rate);
-  std::uint64_t sent = 0;
-  std::vector<std::vector<engine::Event>> observing;
-  for (;;) {
-    // Sleep, never spin: on two cores a spinning client steals the persister's CPU.
-    Clock::time_point intended = Clock::now();
-    if (paced) {
-      // Wake at most every 200 µs and send everything due: a wake-up per command
-      // would cost the two cores more than the market does. Latency still
-      // counts from each command's own intended time.
-      intended = begin + std::chrono::duration_cast<Clock::duration>(interval * sent);
-      if (intended > Clock::now()) std::this_thread::sleep_until(intended + kPacingSlack);
-    } else if (inflight.load() >= args.inflight) {
-      std::unique_lock lock(mutex);
-      room.wait(lock, [&] { return inflight.load() < args.inflight; });
-      intended = Clock::now();
-    }
-    if (intended >= end) break;
-    {
-      std::lock_guard lock(mutex);
-      observing.swap(to_observe);
-    }
-    for (const auto& events : observing)
-      sim.observe(events);
-    observing.clear();
-    engine::Command command = sim.next();
-    sim_now.store(command.now);
-    ++inflight;
-    ++sent;
-    market.submit(command.body, [&, intended](ledger::Completion&& completion) {
-      const auto micros =
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - intended);
-      std::lock_guard lock(mutex);
-      if (completion.outcome == ledger::Outcome::kCommitted) {
-        latencies.push_back(static_cast<std::uint32_t>(micros.count()));
-        to_observe.push_back(std::move(completion.events));
-      } else {
-        ++failed;
-      }
-      --inflight;
-      room.notify_one();
-    });
-  }
-  while (inflight.load() > 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  Acks acks;
+  acks.latencies.reserve(static_cast<std::size_t>(args.rate * args.seconds * 2) + 1'000);
+  const Schedule schedule = schedule_from_now(args, paced);
+  send_until_end(schedule, market, sim, sim_now, acks);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - schedule.begin).count();
   const auto status = market.status();
   market.stop();
-
-  Result result;
-  std::lock_guard lock(mutex);
-  result.committed = latencies.size();
-  result.failed = failed.load();
-  result.commands_per_s = static_cast<double>(latencies.size()) / elapsed;
-  result.mean_batch = status.batches_committed == 0
-                          ? 0
-                          : static_cast<double>(status.commands_committed) /
-                                static_cast<double>(status.batches_committed);
-  result.p50_ms = percentile_ms(latencies, 0.50);
-  result.p99_ms = percentile_ms(latencies, 0.99);
-  result.p999_ms = percentile_ms(latencies, 0.999);
-  result.max_ms = percentile_ms(latencies, 1.0);
-  return result;
+  return summarize(acks, status, elapsed);
 }
 
 void report(const char* mode, const Args& args, const std::vector<Result>& results) {

@@ -123,94 +123,148 @@ Stream add_only(const Catalog& catalog, std::size_t ops) {
   return stream;
 }
 
-// New 50 % (bids and asks), cancel 25 %, amend 15 %, marketable 10 %, over 8
-// pools with region, reliability and gang constraints. Recorded against a
-// scratch engine so that cancels and amends name orders that are resting.
-Stream mixed(const Catalog& shipped, const TariffBook& tariffs, std::size_t ops) {
-  Stream stream{"mixed", eight_pools(shipped), {}, {}};
-  const std::size_t pools = stream.catalog.pool_count();
-  add_setup(stream, ops / 4 + 1, pools, tariffs.region_count());
-  Engine scratch(stream.catalog, tariffs, capacity_for(ops));
-  std::vector<Event> events;
-  for (const Command& command : stream.setup)
-    scratch.submit(command, events);
+// The orders resting in the scratch engine, for cancels and amends to name.
+struct Resting {
+  OrderId id;
+  AccountId owner;
+  PoolIndex pool;
+};
 
-  struct Resting {
-    OrderId id;
-    AccountId owner;
-    PoolIndex pool;
-  };
-  std::vector<Resting> resting;
-  std::unordered_map<OrderId, std::size_t> position;
-  const auto forget = [&](OrderId id) {
-    const auto it = position.find(id);
-    if (it == position.end()) return;
-    position[resting.back().id] = it->second;
-    resting[it->second] = resting.back();
-    resting.pop_back();
-    position.erase(id);
-  };
-  std::mt19937_64 rng(2);
-  std::size_t next_node = 0;
-  for (std::size_t i = 0; i < ops; ++i) {
-    const std::uint64_t roll = rng() % 100;
-    const auto pool = static_cast<PoolIndex>(rng() % pools);
-    const Micros reference = stream.catalog.model(pool).reference_price_micros_per_card_hour;
-    const Micros price = grid_price(rng, reference - reference / 20, reference / 10);
-    const auto buyer = static_cast<AccountId>(kFirstBuyer + rng() % kBuyers);
-    CommandBody body = Tick{};
-    if ((roll < 50 || resting.empty()) && roll % 2 == 0) {
-      const std::size_t node = next_node++ % (ops / 4 + 1);
-      // Asks sit above the bids' range so new bids mostly rest; marketable orders cross.
-      body = AddListing{kSupplier,
-                        node_id(node),
-                        static_cast<std::uint16_t>(1 + rng() % 8),
-                        price + reference / 10,
-                        false,
-                        kStart,
-                        kStart + Seconds{30} * 86'400};
-    } else if (roll < 50 || resting.empty()) {
-      OrderSpec spec = order(buyer, pool, static_cast<std::uint32_t>(2 + 2 * (rng() % 2)), price);
-      if (rng() % 4 == 0) spec.regions = RegionMask{1} << (rng() % tariffs.region_count());
-      if (rng() % 4 == 0) spec.min_reliability = 9'500;
-      if (rng() % 8 == 0) spec.cards_per_node = 2;
-      body = PlaceOrder{spec};
-    } else if (roll < 75) {
-      const Resting& order = resting[rng() % resting.size()];
-      body = CancelOrder{order.owner, order.id};
-    } else if (roll < 90) {
-      // Reduce to one card, or move the price within the order's own market.
-      const Resting& order = resting[rng() % resting.size()];
-      const Micros own_reference =
-          stream.catalog.model(order.pool).reference_price_micros_per_card_hour;
-      body =
-          rng() % 2
-              ? AmendOrder{order.owner, order.id, 1, 0}
-              : AmendOrder{order.owner, order.id, 0,
-                           grid_price(rng, own_reference - own_reference / 20, own_reference / 10)};
-    } else {
-      OrderSpec spec = order(buyer, pool, static_cast<std::uint32_t>(1 + rng() % 4), reference * 2);
-      spec.immediate_or_cancel = true;
-      body = PlaceOrder{spec};
-    }
-    stream.commands.push_back({kStart, body});
-    events.clear();
-    scratch.submit(stream.commands.back(), events);
-    const OrderSpec* placed =
-        std::holds_alternative<PlaceOrder>(body) ? &std::get<PlaceOrder>(body).spec : nullptr;
+class RestingOrders {
+ public:
+  bool empty() const { return orders_.empty(); }
+  const Resting& pick(std::mt19937_64& rng) const { return orders_[rng() % orders_.size()]; }
+
+  // Follows one command's events: an order it placed that rests, and orders
+  // that filled or were cancelled. `placed` is null unless it placed one.
+  void follow(const std::vector<Event>& events, const OrderSpec* placed) {
     for (const Event& event : events) {
       if (const auto* rest = std::get_if<OrderResting>(&event.body)) {
-        if (placed != nullptr &&
-            !position.contains(rest->order)) {  // an amended order re-rests: already known
-          position[rest->order] = resting.size();
-          resting.push_back({rest->order, placed->buyer, placed->target.pool});
-        }
+        if (placed != nullptr) add({rest->order, placed->buyer, placed->target.pool});
       } else if (const auto* filled = std::get_if<OrderFilled>(&event.body)) {
         forget(filled->order);
       } else if (const auto* cancelled = std::get_if<OrderCancelled>(&event.body)) {
         forget(cancelled->order);
       }
     }
+  }
+
+ private:
+  void add(const Resting& order) {
+    if (position_.contains(order.id)) return;  // an amended order re-rests: already known
+    position_[order.id] = orders_.size();
+    orders_.push_back(order);
+  }
+  // Moves the last order into the gap, so forgetting costs O(1).
+  void forget(OrderId id) {
+    const auto it = position_.find(id);
+    if (it == position_.end()) return;
+    position_[orders_.back().id] = it->second;
+    orders_[it->second] = orders_.back();
+    orders_.pop_back();
+    position_.erase(id);
+  }
+
+  std::vector<Resting> orders_;
+  std::unordered_map<OrderId, std::size_t> position_;
+};
+
+// What every mixed command draws first, whichever kind it turns out to be.
+// The helpers below draw the rest in a fixed order: the stream must not change.
+struct Draw {
+  std::uint64_t roll = 0;
+  PoolIndex pool = 0;
+  Micros reference = 0;
+  Micros price = 0;
+  AccountId buyer = 0;
+};
+
+Draw draw(std::mt19937_64& rng, const Catalog& catalog) {
+  Draw d;
+  d.roll = rng() % 100;
+  d.pool = static_cast<PoolIndex>(rng() % catalog.pool_count());
+  d.reference = catalog.model(d.pool).reference_price_micros_per_card_hour;
+  d.price = grid_price(rng, d.reference - d.reference / 20, d.reference / 10);
+  d.buyer = static_cast<AccountId>(kFirstBuyer + rng() % kBuyers);
+  return d;
+}
+
+// Asks sit above the bids' range so new bids mostly rest; marketable orders cross.
+CommandBody new_ask(std::mt19937_64& rng, const Draw& d, std::size_t node) {
+  return AddListing{kSupplier,
+                    node_id(node),
+                    static_cast<std::uint16_t>(1 + rng() % 8),
+                    d.price + d.reference / 10,
+                    false,
+                    kStart,
+                    kStart + Seconds{30} * 86'400};
+}
+
+// A bid of 2 or 4 cards, some with region, reliability or gang constraints.
+CommandBody new_bid(std::mt19937_64& rng, const Draw& d, const TariffBook& tariffs) {
+  OrderSpec spec = order(d.buyer, d.pool, static_cast<std::uint32_t>(2 + 2 * (rng() % 2)), d.price);
+  if (rng() % 4 == 0) spec.regions = RegionMask{1} << (rng() % tariffs.region_count());
+  if (rng() % 4 == 0) spec.min_reliability = 9'500;
+  if (rng() % 8 == 0) spec.cards_per_node = 2;
+  return PlaceOrder{spec};
+}
+
+// Reduce to one card, or move the price within the order's own market.
+CommandBody amend(std::mt19937_64& rng, const Catalog& catalog, const Resting& target) {
+  const Micros own_reference = catalog.model(target.pool).reference_price_micros_per_card_hour;
+  return rng() % 2
+             ? AmendOrder{target.owner, target.id, 1, 0}
+             : AmendOrder{target.owner, target.id, 0,
+                          grid_price(rng, own_reference - own_reference / 20, own_reference / 10)};
+}
+
+// Immediate-or-cancel at twice the reference price, so it crosses the resting asks.
+CommandBody marketable(std::mt19937_64& rng, const Draw& d) {
+  OrderSpec spec =
+      order(d.buyer, d.pool, static_cast<std::uint32_t>(1 + rng() % 4), d.reference * 2);
+  spec.immediate_or_cancel = true;
+  return PlaceOrder{spec};
+}
+
+// The next mixed command. New orders stand in for cancels and amends while
+// nothing rests. `next_node` rotates listings over the `nodes` registered.
+CommandBody mixed_command(std::mt19937_64& rng, const Catalog& catalog, const TariffBook& tariffs,
+                          const RestingOrders& resting, std::size_t& next_node, std::size_t nodes) {
+  const Draw d = draw(rng, catalog);
+  if ((d.roll < 50 || resting.empty()) && d.roll % 2 == 0)
+    return new_ask(rng, d, next_node++ % nodes);
+  if (d.roll < 50 || resting.empty()) return new_bid(rng, d, tariffs);
+  if (d.roll < 75) {
+    const Resting& target = resting.pick(rng);
+    return CancelOrder{target.owner, target.id};
+  }
+  if (d.roll < 90) return amend(rng, catalog, resting.pick(rng));
+  return marketable(rng, d);
+}
+
+// New 50 % (bids and asks), cancel 25 %, amend 15 %, marketable 10 %, over 8
+// pools with region, reliability and gang constraints. Recorded against a
+// scratch engine so that cancels and amends name orders that are resting.
+Stream mixed(const Catalog& shipped, const TariffBook& tariffs, std::size_t ops) {
+  Stream stream{"mixed", eight_pools(shipped), {}, {}};
+  const std::size_t nodes = ops / 4 + 1;
+  add_setup(stream, nodes, stream.catalog.pool_count(), tariffs.region_count());
+  Engine scratch(stream.catalog, tariffs, capacity_for(ops));
+  std::vector<Event> events;
+  for (const Command& command : stream.setup)
+    scratch.submit(command, events);
+
+  RestingOrders resting;
+  std::mt19937_64 rng(2);
+  std::size_t next_node = 0;
+  for (std::size_t i = 0; i < ops; ++i) {
+    const CommandBody body = mixed_command(rng, stream.catalog, tariffs, resting, next_node, nodes);
+    stream.commands.push_back({kStart, body});
+    events.clear();
+    scratch.submit(stream.commands.back(), events);
+    const OrderSpec* placed =
+        std::holds_alternative<PlaceOrder>(body) ? &std::get<PlaceOrder>(body).spec : nullptr;
+    resting.follow(events, placed);
   }
   return stream;
 }

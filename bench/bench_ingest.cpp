@@ -129,17 +129,8 @@ std::vector<SignedBatch> make_batches(const std::vector<NodeId>& nodes, std::uin
   return batches;
 }
 
-Result run_once(const Args& args, const ledger::MarketSetup& setup, int run) {
-  bench::RunDatabase db(args.conninfo, run);
-  ledger::MarketOptions options;
-  options.conninfo = db.conninfo();
-  options.setup = setup;
-  ledger::DurableMarket market(std::move(options));
-  market.start();
-  if (!market.wait_ready(std::chrono::seconds(60))) {
-    std::fprintf(stderr, "market not ready: %s\n", market.status().last_error.c_str());
-    std::exit(1);
-  }
+// Registers --nodes nodes of --cards cards each; exits when the market does not take them all.
+std::vector<NodeId> register_nodes(ledger::DurableMarket& market, const Args& args) {
   std::vector<engine::CommandBody> registrations;
   registrations.reserve(1 + args.nodes);
   for (std::uint32_t i = 0; i < args.nodes; ++i) {
@@ -157,6 +148,85 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run) {
     std::fprintf(stderr, "registered %zu of %u nodes\n", nodes.size(), args.nodes);
     std::exit(1);
   }
+  return nodes;
+}
+
+// What the sending loop and the ingest's acknowledgements share, under `mutex`.
+struct Acks {
+  std::mutex mutex;
+  std::condition_variable room;
+  std::uint32_t inflight = 0;
+  std::vector<std::uint32_t> latencies;  // of stored batches, in µs
+  std::uint64_t stored = 0;              // samples
+  std::uint64_t refused = 0;             // batches
+};
+
+// Submits one batch once fewer than `max_inflight` are outstanding; its
+// latency counts from the submission.
+void submit_timed(ingest::Ingest& ingest, const SignedBatch& batch, std::uint32_t max_inflight,
+                  Acks& acks) {
+  {
+    std::unique_lock lock(acks.mutex);
+    acks.room.wait(lock, [&] { return acks.inflight < max_inflight; });
+    ++acks.inflight;
+  }
+  const Clock::time_point sent = Clock::now();
+  ingest.submit(
+      batch.node, batch.signature, batch.body, [&acks, sent](ingest::IngestReply&& reply) {
+        const auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
+        const std::lock_guard lock(acks.mutex);
+        if (reply.status == 200) {
+          acks.stored += reply.samples_stored;
+          acks.latencies.push_back(static_cast<std::uint32_t>(micros));
+        } else {
+          ++acks.refused;
+        }
+        --acks.inflight;
+        acks.room.notify_one();
+      });
+}
+
+// Submits batches, oldest first, until --seconds have passed, then waits for
+// every answer. Returns the seconds from the first submission to the last answer.
+double submit_for_duration(ingest::Ingest& ingest, const std::vector<SignedBatch>& batches,
+                           const Args& args, Acks& acks) {
+  const Clock::time_point begin = Clock::now();
+  const auto end = begin + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(args.seconds));
+  for (const SignedBatch& batch : batches) {
+    if (Clock::now() >= end) break;
+    submit_timed(ingest, batch, args.inflight, acks);
+  }
+  {
+    std::unique_lock lock(acks.mutex);
+    acks.room.wait(lock, [&] { return acks.inflight == 0; });
+  }
+  return std::chrono::duration<double>(Clock::now() - begin).count();
+}
+
+Result summarize(Acks& acks, double elapsed) {
+  Result result;
+  result.samples = acks.stored;
+  result.refused = acks.refused;
+  result.samples_per_s = static_cast<double>(acks.stored) / elapsed;
+  result.ack_p50_ms = bench::percentile_ms(acks.latencies, 0.50);
+  result.ack_p99_ms = bench::percentile_ms(acks.latencies, 0.99);
+  return result;
+}
+
+Result run_once(const Args& args, const ledger::MarketSetup& setup, int run) {
+  bench::RunDatabase db(args.conninfo, run);
+  ledger::MarketOptions options;
+  options.conninfo = db.conninfo();
+  options.setup = setup;
+  ledger::DurableMarket market(std::move(options));
+  market.start();
+  if (!market.wait_ready(std::chrono::seconds(60))) {
+    std::fprintf(stderr, "market not ready: %s\n", market.status().last_error.c_str());
+    std::exit(1);
+  }
+  const std::vector<NodeId> nodes = register_nodes(market, args);
 
   ingest::IngestOptions ingest_options;
   ingest_options.conninfo = db.conninfo();
@@ -171,53 +241,12 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run) {
   const auto count = static_cast<std::size_t>(250'000.0 * args.seconds / args.cards);
   const std::vector<SignedBatch> batches = make_batches(nodes, args.cards, count);
 
-  std::mutex mutex;
-  std::condition_variable room;
-  std::uint32_t inflight = 0;
-  std::vector<std::uint32_t> latencies;
-  latencies.reserve(batches.size());
-  std::uint64_t stored = 0;
-  std::uint64_t refused = 0;
-  const Clock::time_point begin = Clock::now();
-  const auto end = begin + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(args.seconds));
-  for (const SignedBatch& batch : batches) {
-    if (Clock::now() >= end) break;
-    {
-      std::unique_lock lock(mutex);
-      room.wait(lock, [&] { return inflight < args.inflight; });
-      ++inflight;
-    }
-    const Clock::time_point sent = Clock::now();
-    ingest.submit(batch.node, batch.signature, batch.body, [&, sent](ingest::IngestReply&& reply) {
-      const auto micros =
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
-      const std::lock_guard lock(mutex);
-      if (reply.status == 200) {
-        stored += reply.samples_stored;
-        latencies.push_back(static_cast<std::uint32_t>(micros));
-      } else {
-        ++refused;
-      }
-      --inflight;
-      room.notify_one();
-    });
-  }
-  {
-    std::unique_lock lock(mutex);
-    room.wait(lock, [&] { return inflight == 0; });
-  }
-  const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  Acks acks;
+  acks.latencies.reserve(batches.size());
+  const double elapsed = submit_for_duration(ingest, batches, args, acks);
   ingest.stop();
   market.stop();
-
-  Result result;
-  result.samples = stored;
-  result.refused = refused;
-  result.samples_per_s = static_cast<double>(stored) / elapsed;
-  result.ack_p50_ms = bench::percentile_ms(latencies, 0.50);
-  result.ack_p99_ms = bench::percentile_ms(latencies, 0.99);
-  return result;
+  return summarize(acks, elapsed);
 }
 
 }  // namespace

@@ -265,38 +265,17 @@ void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, c
   const std::string owner = is_platform_role(caller.role)
                                 ? "key-" + caller.key_id
                                 : "account-" + std::to_string(caller.account);
-  auto slot = std::make_shared<WorkerPool::Slot>(api.workers, owner);
-  // Answers once: the caller's place is given back before the answer goes out.
-  auto answered = std::make_shared<std::atomic<bool>>(false);
-  auto once = std::make_shared<Respond>(
-      [slot, answered, respond = std::move(respond)](HttpResponse response) {
-        if (answered->exchange(true)) return;
-        slot->release();
-        respond(std::move(response));
-      });
-  const WorkerPool::Posted posted = api.workers.post(
-      owner,
-      [api = Api(api), caller, request = std::move(request), &route, once]() mutable {
+  run_on_worker(
+      api.workers, owner,
+      [api = Api(api), caller, request = std::move(request),
+       &route](const Respond& answer) mutable {
         const std::string path(request.target.substr(0, request.target.find('?')));
         Params params;
         matches(route.path, path, params);
-        try {
-          route.handle(api, caller, request, params, *once);
-        } catch (const std::exception&) {
-          (*once)(error_response(500, "internal", "the request failed; nothing was applied"));
-        }
+        Respond once = answer;
+        route.handle(api, caller, request, params, once);
       },
-      [once] {
-        (*once)(error_response(503, "stopping", "the server is stopping: nothing was applied"));
-      });
-  if (posted == WorkerPool::Posted::kQueued) return;
-  slot->forget();  // the pool took no place
-  HttpResponse busy =
-      posted == WorkerPool::Posted::kCallerBusy
-          ? error_response(429, "rate_limited", "too many slow requests from this caller at once")
-          : error_response(503, "busy", "the server is busy: retry shortly");
-  busy.headers.emplace_back("Retry-After", "1");
-  (*once)(std::move(busy));
+      std::move(respond));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "spotgrid/gateway/auth.hpp"
 
+#include "spotgrid/util/thread_role.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -89,33 +91,38 @@ KeyStore::Database& KeyStore::database() {
   return *database_;
 }
 
-std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view header) {
+std::optional<std::variant<Principal, AuthFailure>> KeyStore::authenticate_from_memory(
+    std::string_view header) {
   if (header.substr(0, kBearer.size()) != kBearer) return AuthFailure::kMissing;
   const auto key = parse_api_key(header.substr(kBearer.size()));
   if (!key) return AuthFailure::kInvalid;
   const SecretHash presented = hash_secret(key->secret);
-  if (operator_ && key->key_id == operator_->principal.key_id) {
-    if (CRYPTO_memcmp(presented.data(), operator_->hash.data(), presented.size()) != 0)
-      return AuthFailure::kInvalid;
-    return operator_->principal;
-  }
+  if (operator_ && key->key_id == operator_->principal.key_id)
+    return verified(*operator_, presented);
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mutex_);
-  auto it = cache_.find(key->key_id);
-  // Known keys are checked again after kKeyRecheck (a revocation takes effect
-  // within it on every gateway); unknown or revoked ids are not asked about
-  // again for kUnknownKeyMemory, so a flood of made-up keys costs no queries.
-  std::optional<Known> stale;  // kept through a failed recheck, for a while
-  if (it != cache_.end() && now - it->second.checked_at >= kKeyRecheck) {
-    stale = it->second;
-    cache_.erase(it);
-    it = cache_.end();
+  const std::lock_guard lock(cache_mutex_);
+  // Known keys stay good while recheck_cached() confirms them (each second);
+  // unknown or revoked ids are not asked about again for kUnknownKeyMemory, so
+  // a flood of made-up keys costs no queries.
+  if (const auto known = cache_.find(key->key_id);
+      known != cache_.end() && now - known->second.checked_at < kKeyGrace) {
+    return verified(known->second, presented);
   }
-  if (it == cache_.end()) {
-    if (const auto refused = unknown_.find(key->key_id);
-        refused != unknown_.end() && now - refused->second < kUnknownKeyMemory) {
-      return AuthFailure::kInvalid;
-    }
+  if (const auto refused = unknown_.find(key->key_id);
+      refused != unknown_.end() && now - refused->second < kUnknownKeyMemory) {
+    return AuthFailure::kInvalid;
+  }
+  return std::nullopt;  // only PostgreSQL can tell
+}
+
+std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view header) {
+  if (auto answer = authenticate_from_memory(header)) return *answer;
+  util::assert_may_block();
+  const auto key = parse_api_key(header.substr(kBearer.size()));  // well-formed: checked above
+  const auto now = std::chrono::steady_clock::now();
+  std::optional<Known> found;
+  {
+    const std::lock_guard lock(database_mutex_);
     try {
       pqxx::read_transaction txn(database().connection, "authenticate");
       const pqxx::result rows = txn.exec_params(
@@ -125,33 +132,67 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
       const auto role = rows.empty() ? std::nullopt : role_from(rows[0][2].as<std::string>());
       const pqxx::binarystring stored =
           rows.empty() ? pqxx::binarystring("") : pqxx::binarystring(rows[0][0]);
-      if (!role || stored.size() != SecretHash{}.size()) {
-        if (unknown_.size() >= kMaxCachedKeys) unknown_.clear();
-        unknown_[key->key_id] = now;
-        return AuthFailure::kInvalid;
+      if (role && stored.size() == SecretHash{}.size()) {
+        found = Known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role}, now};
+        std::copy(stored.begin(), stored.end(), found->hash.begin());
       }
-      Known known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role}, now};
-      std::copy(stored.begin(), stored.end(), known.hash.begin());
-      if (cache_.size() >= kMaxCachedKeys) cache_.clear();
-      it = cache_.emplace(key->key_id, known).first;
     } catch (const pqxx::failure&) {
       database_.reset();
-      // A PostgreSQL blip must not sign everyone out: a key checked recently
-      // stays good for kKeyGrace (revocation then takes that long, not a second).
-      if (!stale || now - stale->checked_at >= kKeyGrace) return AuthFailure::kUnavailable;
-      it = cache_.emplace(key->key_id, *stale).first;
+      return AuthFailure::kUnavailable;
     }
   }
-  if (CRYPTO_memcmp(presented.data(), it->second.hash.data(), presented.size()) != 0)
+  const std::lock_guard lock(cache_mutex_);
+  if (!found) {
+    if (unknown_.size() >= kMaxCachedKeys) unknown_.clear();
+    unknown_[key->key_id] = now;
     return AuthFailure::kInvalid;
-  return it->second.principal;
+  }
+  if (cache_.size() >= kMaxCachedKeys) cache_.clear();
+  cache_[key->key_id] = *found;
+  return verified(*found, hash_secret(key->secret));
+}
+
+std::variant<Principal, AuthFailure> KeyStore::verified(const Known& known,
+                                                        const SecretHash& presented) {
+  if (CRYPTO_memcmp(presented.data(), known.hash.data(), presented.size()) != 0)
+    return AuthFailure::kInvalid;
+  return known.principal;
+}
+
+void KeyStore::recheck_cached() {
+  std::vector<std::string> ids;
+  {
+    const std::lock_guard lock(cache_mutex_);
+    ids.reserve(cache_.size());
+    for (const auto& [id, known] : cache_)
+      ids.push_back(id);
+  }
+  if (ids.empty()) return;
+  const auto asked_at = std::chrono::steady_clock::now();
+  // A PostgreSQL blip must not sign everyone out: unconfirmed keys stay good
+  // until kKeyGrace after their last confirmation (revocation then takes that
+  // long, not a second).
+  const auto valid = valid_among(ids);
+  if (!valid) return;
+  const std::lock_guard lock(cache_mutex_);
+  for (const std::string& id : ids) {
+    const auto known = cache_.find(id);
+    if (known == cache_.end()) continue;
+    if (valid->contains(id)) {
+      known->second.checked_at = std::max(known->second.checked_at, asked_at);
+    } else {
+      cache_.erase(known);
+      unknown_[id] = asked_at;
+    }
+  }
 }
 
 std::pair<AccountId, ApiKey> KeyStore::create_account(
     std::string_view name, Role role, const ledger::RequestKey* request_key,
     const std::function<ledger::StoredAnswer(AccountId)>& answer) {
+  util::assert_may_block();
   const ApiKey key = generate_api_key();
-  std::lock_guard lock(mutex_);
+  const std::lock_guard lock(database_mutex_);
   try {
     pqxx::work txn(database().connection, "create_account");
     const auto account = txn.exec_params1(
@@ -175,6 +216,7 @@ std::pair<AccountId, ApiKey> KeyStore::create_account(
 
 std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
     const std::vector<std::string>& key_ids) {
+  util::assert_may_block();
   std::unordered_set<std::string> valid;
   std::vector<std::string> asked;
   for (const std::string& id : key_ids) {
@@ -194,7 +236,7 @@ std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
     array += id;
   }
   array += '}';
-  std::lock_guard lock(mutex_);
+  const std::lock_guard lock(database_mutex_);
   try {
     pqxx::read_transaction txn(database().connection, "valid_keys");
     for (const pqxx::row& row :
@@ -211,7 +253,8 @@ std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
 }
 
 std::optional<bool> KeyStore::account_exists(AccountId account) {
-  std::lock_guard lock(mutex_);
+  util::assert_may_block();
+  const std::lock_guard lock(database_mutex_);
   try {
     pqxx::read_transaction txn(database().connection, "account_exists");
     return !txn.exec_params("SELECT 1 FROM accounts WHERE account_id = $1",

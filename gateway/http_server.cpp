@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "spotgrid/gateway/http.hpp"
+#include "spotgrid/util/thread_role.hpp"
 
 namespace spotgrid::gateway {
 
@@ -162,8 +163,17 @@ class WebSocketSession : public StreamPeer,
 
   void run(http::request<http::string_body> upgrade, const HttpRequest& request) {
     upgrade_ = std::move(upgrade);
+    slot_.shared->options.stream_opener(
+        request, this->shared_from_this(),
+        [self = this->shared_from_this()](StreamDecision decision) {
+          net::post(self->socket_.get_executor(), [self, decision = std::move(decision)]() mutable {
+            self->decided(std::move(decision));
+          });
+        });
+  }
+
+  void decided(StreamDecision decision) {
     const Shared& shared = *slot_.shared;
-    auto decision = shared.options.stream_opener(request, this->shared_from_this());
     if (auto* refusal = std::get_if<HttpResponse>(&decision)) return refuse(std::move(*refusal));
     session_ = std::get<std::shared_ptr<StreamSession>>(std::move(decision));
     beast::get_lowest_layer(socket_).expires_never();  // the websocket timeouts take over
@@ -505,7 +515,10 @@ void HttpServer::start() {
   impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->accept();
   for (unsigned i = 0; i < std::max(1u, options.threads); ++i)
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+    impl_->threads.emplace_back([this] {
+      util::set_thread_role(util::ThreadRole::kIo);
+      impl_->io.run();
+    });
 }
 
 std::uint16_t HttpServer::port() const {

@@ -1,5 +1,7 @@
 #include "read_store.hpp"
 
+#include "spotgrid/util/thread_role.hpp"
+
 #include <pqxx/pqxx>
 
 #include "api_support.hpp"
@@ -16,6 +18,7 @@ ReadStore::~ReadStore() = default;
 
 template <typename Fill>
 std::optional<std::string> ReadStore::query(Fill&& fill) {
+  util::assert_may_block();
   std::lock_guard lock(mutex_);
   try {
     if (!database_ || !database_->connection.is_open())

@@ -1,5 +1,7 @@
 #include "redis.hpp"
 
+#include "spotgrid/util/thread_role.hpp"
+
 #include <hiredis/hiredis.h>
 #include <poll.h>
 
@@ -106,6 +108,7 @@ Redis::Slot& Redis::acquire(std::unique_lock<std::mutex>& lock) {
 
 std::optional<std::vector<RedisReply>> Redis::pipeline(
     const std::vector<std::vector<std::string>>& commands) {
+  util::assert_may_block();
   if (!configured() || commands.empty()) return std::nullopt;
   std::unique_lock<std::mutex> lock;
   Slot& slot = acquire(lock);
@@ -135,6 +138,7 @@ std::optional<std::vector<RedisReply>> Redis::pipeline(
 }
 
 std::optional<RedisReply> Redis::command(std::initializer_list<std::string_view> arguments) {
+  util::assert_may_block();
   std::vector<std::vector<std::string>> one(1);
   for (std::string_view argument : arguments)
     one[0].emplace_back(argument);

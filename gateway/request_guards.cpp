@@ -1,5 +1,7 @@
 #include "request_guards.hpp"
 
+#include "spotgrid/util/thread_role.hpp"
+
 #include <openssl/evp.h>
 
 #include <array>
@@ -21,24 +23,6 @@ std::string hex_digest(const EVP_MD* algorithm, std::string_view data) {
   EVP_Digest(data.data(), data.size(), digest.data(), &length, algorithm, nullptr);
   return util::to_hex(digest.data(), length);
 }
-
-// A token bucket in one hash per key, refilled from Redis's own clock so that
-// every gateway process agrees. Returns {allowed, milliseconds to wait}.
-constexpr std::string_view kTokenBucket = R"lua(
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 1000 / rate) end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return {wait == 0 and 1 or 0, wait}
-)lua";
 
 // The secrets a route may answer with: shown once, never stored.
 constexpr std::array<std::string_view, 2> kSecretFields = {"api_key", "agent_key"};
@@ -94,25 +78,73 @@ void LocalBuckets::evict(std::chrono::steady_clock::time_point now) {
 
 RateLimiter::RateLimiter(Redis& redis, std::uint32_t per_second, std::uint32_t burst)
     : redis_(redis),
-      per_second_(per_second == 0 ? std::string() : std::to_string(per_second)),
-      burst_(std::to_string(std::max(burst, 1u))),
+      per_second_(per_second),
+      burst_(std::max(burst, 1u)),
       local_(per_second, burst) {}
 
 std::uint32_t RateLimiter::take(std::string_view bucket) {
-  if (per_second_.empty()) return 0;
-  if (!redis_.configured()) return local_.take(bucket);
-  static const std::string sha = hex_digest(EVP_sha1(), kTokenBucket);
-  std::string key = "spotgrid:rate:";
-  key += bucket;
-  auto reply = redis_.command({"EVALSHA", sha, "1", key, per_second_, burst_});
-  if (reply && reply->is_error() && reply->text.rfind("NOSCRIPT", 0) == 0)
-    reply = redis_.command({"EVAL", kTokenBucket, "1", key, per_second_, burst_});
-  if (!reply || reply->type != RedisReply::Type::kArray || reply->elements.size() != 2) {
-    ++local_fallbacks_;
-    return local_.take(bucket);
+  if (per_second_ == 0) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  const std::string name(bucket);
+  {
+    const std::lock_guard lock(mutex_);
+    if (const auto blocked = blocked_until_.find(name); blocked != blocked_until_.end()) {
+      if (now < blocked->second) {
+        return static_cast<std::uint32_t>(
+            std::chrono::ceil<std::chrono::milliseconds>(blocked->second - now).count());
+      }
+      blocked_until_.erase(blocked);
+    }
   }
-  if (reply->elements[0].integer == 1) return 0;
-  return static_cast<std::uint32_t>(std::max(1LL, reply->elements[1].integer));
+  const std::uint32_t wait_ms = local_.take(bucket);
+  if (wait_ms != 0) return wait_ms;
+  const std::lock_guard lock(mutex_);
+  if (taken_.size() < LocalBuckets::kMaxBuckets || taken_.contains(name)) ++taken_[name];
+  return 0;
+}
+
+void RateLimiter::share_through_redis() {
+  if (per_second_ == 0 || !redis_.configured()) return;
+  std::unordered_map<std::string, std::uint32_t> taken;
+  {
+    const std::lock_guard lock(mutex_);
+    taken.swap(taken_);
+  }
+  if (taken.empty()) return;
+  // One counter per bucket and wall-clock second, shared by every gateway.
+  const auto wall = std::chrono::system_clock::now().time_since_epoch();
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(wall);
+  const auto rest_of_second = std::chrono::seconds(1) -
+                              std::chrono::duration_cast<std::chrono::microseconds>(wall - second);
+  std::string suffix(1, ':');
+  suffix += std::to_string(second.count());
+  std::vector<std::string> names;
+  std::vector<std::vector<std::string>> commands;
+  std::uint64_t requests = 0;
+  for (const auto& [name, count] : taken) {
+    std::string key = "spotgrid:rate:";
+    key += name;
+    key += suffix;
+    commands.push_back({"INCRBY", key, std::to_string(count)});
+    commands.push_back({"EXPIRE", key, "2"});
+    names.push_back(name);
+    requests += count;
+  }
+  const auto replies = redis_.pipeline(commands);
+  if (!replies || replies->size() != commands.size()) {
+    local_fallbacks_ += requests;  // this process's own buckets decided alone
+    return;
+  }
+  const auto blocked_until = std::chrono::steady_clock::now() + rest_of_second;
+  const std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const RedisReply& total = (*replies)[2 * i];
+    if (total.type == RedisReply::Type::kInteger &&
+        total.integer > static_cast<long long>(per_second_) + burst_) {
+      blocked_until_[names[i]] = blocked_until;
+    }
+  }
+  if (blocked_until_.size() > LocalBuckets::kMaxBuckets) blocked_until_.clear();
 }
 
 struct IdempotencyStore::Database {
@@ -127,6 +159,7 @@ IdempotencyStore::~IdempotencyStore() = default;
 
 IdempotencyClaim IdempotencyStore::claim(const std::string& scope, const std::string& key,
                                          const std::string& fingerprint) {
+  util::assert_may_block();
   // Held first, so that two requests with one key never both look it up and run.
   {
     std::lock_guard lock(held_mutex_);

@@ -1,6 +1,6 @@
 #pragma once
 // What the gateway checks around a request: a token bucket per API key (429
-// with Retry-After; it fails open on a Redis outage), and idempotency keys on
+// with Retry-After; decided in memory, shared through Redis), and idempotency keys on
 // POST (the same key and body answer the first response again; another body
 // gets 422).
 #include <atomic>
@@ -44,21 +44,33 @@ class LocalBuckets {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
+// A token bucket per API key, decided in memory on the request's thread (no
+// Redis round trip per request). share_through_redis(), called every
+// kShareEvery by a background thread, adds what this process let through to
+// a per-second counter in Redis shared by every gateway; a key whose counter
+// passes per_second + burst is refused everywhere until that second ends. So
+// one process keeps its own bucket exactly, and several together overshoot by
+// at most what each lets through in kShareEvery. Without Redis, each process's
+// own bucket decides (counted in local_fallbacks()).
 class RateLimiter {
  public:
+  static constexpr std::chrono::milliseconds kShareEvery{100};
   // per_second == 0: no limit.
   RateLimiter(Redis& redis, std::uint32_t per_second, std::uint32_t burst);
-  // Milliseconds until a token is available, or 0 when one was taken. Shared
-  // by every gateway through Redis; without Redis, or when it does not
-  // answer (counted in local_fallbacks()), this process's own bucket decides.
+  // Milliseconds until a token is available, or 0 when one was taken. Never waits.
   std::uint32_t take(std::string_view bucket);
+  // May wait on Redis: a background thread.
+  void share_through_redis();
   std::uint64_t local_fallbacks() const { return local_fallbacks_.load(); }
 
  private:
   Redis& redis_;
-  std::string per_second_;
-  std::string burst_;
+  std::uint32_t per_second_;
+  std::uint32_t burst_;
   LocalBuckets local_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::uint32_t> taken_;  // since the last share
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> blocked_until_;
   std::atomic<std::uint64_t> local_fallbacks_{0};
 };
 

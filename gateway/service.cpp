@@ -243,8 +243,9 @@ struct Service::Impl {
         reads(s.postgres_conninfo),
         server(server_options(
                    s,
-                   [this](const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer) {
-                     return open_stream(request, peer);
+                   [this](const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer,
+                          std::function<void(StreamDecision)> decide) {
+                     open_stream(request, peer, std::move(decide));
                    }),
                [this](HttpRequest&& request, Respond respond) {
                  handle(std::move(request), std::move(respond));
@@ -352,22 +353,28 @@ struct Service::Impl {
         [done = std::move(done)](ingest::IngestReply&& reply) { done(ingest_response(reply)); });
   }
 
+  // A /v1 request: the key from memory on this thread when the cache knows it,
+  // else looked up on a worker; then the rate limit (memory) and the route.
   void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
     // Cheap and before any key lookup: one address cannot flood the key store.
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
       return done(limited(wait_ms, "too many requests from this address"));
-    const auto caller = keys.authenticate(request.header("Authorization"));
-    if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
-      if (*failure == AuthFailure::kUnavailable)
-        return done(error_response(503, "unavailable", "cannot check the API key now"));
-      HttpResponse refused =
-          error_response(401, "unauthorized",
-                         *failure == AuthFailure::kMissing ? "send Authorization: Bearer <API key>"
-                                                           : "the API key is not valid",
-                         "Authorization");
-      refused.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return done(std::move(refused));
-    }
+    if (auto known = keys.authenticate_from_memory(request.header("Authorization")))
+      return with_caller(*known, std::move(request), path, std::move(done));
+    const std::string owner = "address-" + request.client_address;
+    run_on_worker(
+        workers, owner,
+        [this, request = std::move(request)](const Respond& answer) mutable {
+          const auto caller = keys.authenticate(request.header("Authorization"));
+          const std::string target(path_of(request.target));
+          with_caller(caller, std::move(request), target, answer);
+        },
+        std::move(done));
+  }
+
+  void with_caller(const std::variant<Principal, AuthFailure>& caller, HttpRequest&& request,
+                   std::string_view path, Respond done) {
+    if (const auto* failure = std::get_if<AuthFailure>(&caller)) return done(refused(*failure));
     const Principal& principal = std::get<Principal>(caller);
     if (const std::uint32_t wait_ms = rate_limiter.take(principal.key_id); wait_ms > 0)
       return done(limited(wait_ms, "too many requests for this key"));
@@ -378,24 +385,61 @@ struct Service::Impl {
     }
     if (request.method != "POST" || idempotency_key.empty())
       return handle_v1(api, principal, std::move(request), path, std::move(done));
-    idempotent(principal, std::move(request), path, std::string(idempotency_key), std::move(done));
+    if (!valid_idempotency_key(idempotency_key)) {
+      return done(error_response(400, "invalid_header",
+                                 "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                                 "Idempotency-Key"));
+    }
+    // The claim asks PostgreSQL: on a worker.
+    run_on_worker(
+        workers, owner_of(principal),
+        [this, principal, request = std::move(request)](const Respond& answer) mutable {
+          const std::string target(path_of(request.target));
+          const std::string key(request.header("Idempotency-Key"));
+          idempotent(principal, std::move(request), target, key, answer);
+        },
+        std::move(done));
   }
 
-  // A stream opened with a key revoked since is closed within a second (REST
-  // calls see the revocation through KeyStore's recheck).
-  std::thread key_watch;
-  std::mutex key_watch_mutex;
-  std::condition_variable key_watch_wake;
-  bool key_watch_stopping = false;
+  static HttpResponse refused(AuthFailure failure) {
+    if (failure == AuthFailure::kUnavailable)
+      return error_response(503, "unavailable", "cannot check the API key now");
+    HttpResponse answer =
+        error_response(401, "unauthorized",
+                       failure == AuthFailure::kMissing ? "send Authorization: Bearer <API key>"
+                                                        : "the API key is not valid",
+                       "Authorization");
+    answer.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return answer;
+  }
 
-  void watch_stream_keys() {
-    std::unique_lock lock(key_watch_mutex);
-    while (!key_watch_wake.wait_for(lock, std::chrono::seconds(1),
-                                    [this] { return key_watch_stopping; })) {
+  // Platform roles have no account of their own: they are counted by API key.
+  static std::string owner_of(const Principal& principal) {
+    return is_platform_role(principal.role) ? "key-" + principal.key_id
+                                            : "account-" + std::to_string(principal.account);
+  }
+
+  // Background: shares the rate limit through Redis (every 100 ms); confirms
+  // cached API keys and closes streams opened with a key revoked since (every
+  // 500 ms; REST calls see the revocation through the key cache).
+  std::thread housekeeping;
+  std::mutex housekeeping_mutex;
+  std::condition_variable housekeeping_wake;
+  bool housekeeping_stopping = false;
+
+  void keep_house() {
+    std::unique_lock lock(housekeeping_mutex);
+    for (std::uint64_t round = 1; !housekeeping_wake.wait_for(
+             lock, RateLimiter::kShareEvery, [this] { return housekeeping_stopping; });
+         ++round) {
       lock.unlock();
-      const std::vector<std::string> ids = hub.key_ids();
-      if (!ids.empty()) {
-        if (const auto valid = keys.valid_among(ids)) hub.close_unless(*valid);
+      rate_limiter.share_through_redis();
+      if (round % 5 == 0) {
+        keys.recheck_cached();
+        const std::vector<std::string> ids = hub.key_ids();
+        if (!ids.empty()) {
+          if (const auto valid = keys.valid_among(ids)) hub.close_unless(*valid);
+        }
       }
       lock.lock();
     }
@@ -412,15 +456,8 @@ struct Service::Impl {
   // A POST with an Idempotency-Key: runs once per key; repeats get the first answer.
   void idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,
                   const std::string& idempotency_key, Respond done) {
-    if (!valid_idempotency_key(idempotency_key)) {
-      return done(error_response(400, "invalid_header",
-                                 "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                                 "Idempotency-Key"));
-    }
     // Platform roles have no account of their own: their keys are scoped by API key.
-    std::string scope = is_platform_role(principal.role)
-                            ? "key-" + principal.key_id
-                            : "account-" + std::to_string(principal.account);
+    std::string scope = owner_of(principal);
     std::string fingerprint = request_fingerprint(request.method, request.target, request.body);
     const IdempotencyClaim claim = idempotency.claim(scope, idempotency_key, fingerprint);
     switch (claim.kind) {
@@ -454,40 +491,51 @@ struct Service::Impl {
     handle_v1(keyed, principal, std::move(request), path, std::move(release));
   }
 
-  // GET /v1/stream with a key: a WebSocket session of the hub.
-  std::variant<HttpResponse, std::shared_ptr<StreamSession>> open_stream(
-      const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer) {
-    if (path_of(request.target) == kMeteringStreamPath) {
-      if (settings.metering_secret.empty())
-        return error_response(503, "unavailable", "metering is not configured on this server");
-      // The node proves its key at the upgrade (no unauthenticated socket is
-      // ever held open); every batch is signed besides.
-      const auto node = header_number(request.header("X-Spotgrid-Node"));
-      const auto at = header_number(request.header("X-Spotgrid-Time"));
-      if (!node || !at ||
-          !ingest.stream_proof_valid(*node, static_cast<std::int64_t>(*at),
-                                     request.header("X-Spotgrid-Signature"))) {
-        return error_response(401, "bad_signature",
-                              "send X-Spotgrid-Node, X-Spotgrid-Time (unix seconds, within "
-                              "5 minutes) and X-Spotgrid-Signature (HMAC of \"spotgrid-stream "
-                              "<node> <time>\" under the node's key)",
-                              "X-Spotgrid-Signature");
-      }
-      return std::make_shared<AgentStream>(ingest, *node, peer);
-    }
+  // A WebSocket upgrade: a node agent's (proved by HMAC at the upgrade) or a
+  // client's on /v1/stream (its key from memory, else looked up on a worker).
+  void open_stream(const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer,
+                   std::function<void(StreamDecision)> decide) {
+    if (path_of(request.target) == kMeteringStreamPath)
+      return decide(open_agent_stream(request, peer));
     if (path_of(request.target) != "/v1/stream")
-      return error_response(404, "not_found", "WebSockets are served at /v1/stream", "path");
+      return decide(
+          error_response(404, "not_found", "WebSockets are served at /v1/stream", "path"));
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
-      return limited(wait_ms, "too many requests from this address");
-    const auto caller = keys.authenticate(request.header("Authorization"));
-    if (const auto* failure = std::get_if<AuthFailure>(&caller)) {
-      if (*failure == AuthFailure::kUnavailable)
-        return error_response(503, "unavailable", "cannot check the API key now");
-      HttpResponse refused = error_response(401, "unauthorized",
-                                            "the API key is missing or not valid", "Authorization");
-      refused.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return refused;
+      return decide(limited(wait_ms, "too many requests from this address"));
+    const std::string authorization(request.header("Authorization"));
+    if (auto known = keys.authenticate_from_memory(authorization))
+      return decide(open_client_stream(*known, peer));
+    run_on_worker(
+        workers, "address-" + request.client_address,
+        [this, authorization, peer, decide](const Respond&) {
+          decide(open_client_stream(keys.authenticate(authorization), peer));
+        },
+        [decide](HttpResponse refusal) { decide(std::move(refusal)); });
+  }
+
+  StreamDecision open_agent_stream(const HttpRequest& request,
+                                   const std::shared_ptr<StreamPeer>& peer) {
+    if (settings.metering_secret.empty())
+      return error_response(503, "unavailable", "metering is not configured on this server");
+    // The node proves its key at the upgrade (no unauthenticated socket is
+    // ever held open); every batch is signed besides.
+    const auto node = header_number(request.header("X-Spotgrid-Node"));
+    const auto at = header_number(request.header("X-Spotgrid-Time"));
+    if (!node || !at ||
+        !ingest.stream_proof_valid(*node, static_cast<std::int64_t>(*at),
+                                   request.header("X-Spotgrid-Signature"))) {
+      return error_response(401, "bad_signature",
+                            "send X-Spotgrid-Node, X-Spotgrid-Time (unix seconds, within "
+                            "5 minutes) and X-Spotgrid-Signature (HMAC of \"spotgrid-stream "
+                            "<node> <time>\" under the node's key)",
+                            "X-Spotgrid-Signature");
     }
+    return std::make_shared<AgentStream>(ingest, *node, peer);
+  }
+
+  StreamDecision open_client_stream(const std::variant<Principal, AuthFailure>& caller,
+                                    const std::shared_ptr<StreamPeer>& peer) {
+    if (const auto* failure = std::get_if<AuthFailure>(&caller)) return refused(*failure);
     const Principal& principal = std::get<Principal>(caller);
     if (settings.quota_streams != 0 && hub.connections_of(principal) >= settings.quota_streams) {
       return error_response(429, "stream_quota_exceeded",
@@ -678,7 +726,7 @@ Service::~Service() {
 }
 
 void Service::start() {
-  impl_->key_watch = std::thread([this] { impl_->watch_stream_keys(); });
+  impl_->housekeeping = std::thread([this] { impl_->keep_house(); });
   impl_->server.start();
   impl_->market.start();
   impl_->ingest.start();
@@ -695,11 +743,11 @@ ledger::MarketStatus Service::market_status() const {
 
 void Service::drain_and_stop() {
   {
-    std::lock_guard lock(impl_->key_watch_mutex);
-    impl_->key_watch_stopping = true;
+    std::lock_guard lock(impl_->housekeeping_mutex);
+    impl_->housekeeping_stopping = true;
   }
-  impl_->key_watch_wake.notify_all();
-  if (impl_->key_watch.joinable()) impl_->key_watch.join();
+  impl_->housekeeping_wake.notify_all();
+  if (impl_->housekeeping.joinable()) impl_->housekeeping.join();
   impl_->server.stop_accepting();
   impl_->hub.close_all();
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.drain_timeout;

@@ -3,12 +3,17 @@
 #include <cstdio>
 #include <exception>
 
+#include "spotgrid/util/thread_role.hpp"
+
 namespace spotgrid::gateway {
 
 WorkerPool::WorkerPool(unsigned threads, std::size_t capacity, std::size_t per_caller)
     : capacity_(capacity), per_caller_(per_caller) {
   for (unsigned i = 0; i < std::max(threads, 1u); ++i)
-    threads_.emplace_back([this] { work(); });
+    threads_.emplace_back([this] {
+      util::set_thread_role(util::ThreadRole::kWorker);
+      work();
+    });
 }
 
 WorkerPool::~WorkerPool() {
@@ -74,6 +79,39 @@ void WorkerPool::stop() {
 std::size_t WorkerPool::depth() const {
   std::lock_guard lock(mutex_);
   return queue_.size();
+}
+
+void run_on_worker(WorkerPool& pool, const std::string& owner,
+                   std::function<void(const Respond&)> job, Respond respond) {
+  const auto run = [](const std::function<void(const Respond&)>& work, const Respond& answer) {
+    try {
+      work(answer);
+    } catch (const std::exception&) {
+      answer(error_response(500, "internal", "the request failed; nothing was applied"));
+    }
+  };
+  if (util::this_thread_role() == util::ThreadRole::kWorker) return run(job, respond);
+  auto slot = std::make_shared<WorkerPool::Slot>(pool, owner);
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  auto once = std::make_shared<Respond>(
+      [slot, answered, respond = std::move(respond)](HttpResponse response) {
+        if (answered->exchange(true)) return;
+        slot->release();
+        respond(std::move(response));
+      });
+  const WorkerPool::Posted posted = pool.post(
+      owner, [job = std::move(job), once, run] { run(job, *once); },
+      [once] {
+        (*once)(error_response(503, "stopping", "the server is stopping: nothing was applied"));
+      });
+  if (posted == WorkerPool::Posted::kQueued) return;
+  slot->forget();  // the pool took no place
+  HttpResponse busy =
+      posted == WorkerPool::Posted::kCallerBusy
+          ? error_response(429, "rate_limited", "too many slow requests from this caller at once")
+          : error_response(503, "busy", "the server is busy: retry shortly");
+  busy.headers.emplace_back("Retry-After", "1");
+  (*once)(std::move(busy));
 }
 
 }  // namespace spotgrid::gateway

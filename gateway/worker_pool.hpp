@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "spotgrid/gateway/http.hpp"
+
 namespace spotgrid::gateway {
 
 class WorkerPool {
@@ -76,5 +78,13 @@ class WorkerPool {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
+
+// Runs `job` on `pool` as one of `owner`'s jobs, answering through the Respond
+// it is given; at once when this thread is already a worker. Answers 429 when
+// the owner has its share of jobs in, 503 when the pool is full or stops
+// first, and 500 when the job throws. The owner's place is given back before
+// the answer goes out.
+void run_on_worker(WorkerPool& pool, const std::string& owner,
+                   std::function<void(const Respond&)> job, Respond respond);
 
 }  // namespace spotgrid::gateway

@@ -11,6 +11,7 @@
 #include "batch_writer.hpp"
 #include "bounded_queue.hpp"
 #include "spotgrid/ledger/request_keys.hpp"
+#include "spotgrid/util/thread_role.hpp"
 #include "spotgrid/ledger/schema.hpp"
 #include "spotgrid/ledger/storage_errors.hpp"
 
@@ -477,8 +478,14 @@ DurableMarket::~DurableMarket() {
 }
 
 void DurableMarket::start() {
-  impl_->persister_thread = std::thread([this] { impl_->persister_loop(); });
-  impl_->engine_thread = std::thread([this] { impl_->engine_loop(); });
+  impl_->persister_thread = std::thread([this] {
+    util::set_thread_role(util::ThreadRole::kPersister);
+    impl_->persister_loop();
+  });
+  impl_->engine_thread = std::thread([this] {
+    util::set_thread_role(util::ThreadRole::kEngine);
+    impl_->engine_loop();
+  });
 }
 
 void DurableMarket::submit(const engine::CommandBody& command, CompletionHandler done,
@@ -493,6 +500,7 @@ void DurableMarket::submit(const engine::CommandBody& command, CompletionHandler
 }
 
 std::vector<Completion> DurableMarket::submit_all(std::span<const engine::CommandBody> commands) {
+  util::assert_may_block();
   std::vector<Completion> done(commands.size());
   std::mutex mutex;
   std::condition_variable all_done;
@@ -510,6 +518,7 @@ std::vector<Completion> DurableMarket::submit_all(std::span<const engine::Comman
 }
 
 bool DurableMarket::read(const EngineReader& reader) {
+  util::assert_may_block();
   if (!impl_->accepting.load()) return false;
   std::promise<bool> ran;
   auto result = ran.get_future();

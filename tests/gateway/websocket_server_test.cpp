@@ -54,12 +54,14 @@ struct Sessions {
 ServerOptions options_with_streams(Sessions& sessions) {
   ServerOptions options;
   options.stream_send_buffer = 64 * 1'024;
-  options.stream_opener = [&sessions](const HttpRequest&, std::shared_ptr<StreamPeer> peer)
-      -> std::variant<HttpResponse, std::shared_ptr<StreamSession>> {
+  options.stream_opener = [&sessions](const HttpRequest&, std::shared_ptr<StreamPeer> peer,
+                                      const std::function<void(StreamDecision)>& decide) {
     auto session = std::make_shared<Flooder>(peer);
-    std::lock_guard lock(sessions.mutex);
-    sessions.all.push_back(session);
-    return session;
+    {
+      std::lock_guard lock(sessions.mutex);
+      sessions.all.push_back(session);
+    }
+    decide(session);
   };
   return options;
 }

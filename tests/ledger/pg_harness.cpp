@@ -148,59 +148,61 @@ long long scalar(pqxx::transaction_base& txn, const std::string& sql) {
   return txn.exec1(sql)[0].as<long long>(0);
 }
 
-}  // namespace
+// Ledger transaction id -> its entries.
+using Postings = std::map<std::uint64_t, std::set<EntryKey>>;
 
-std::vector<std::string> verify_durable_market(
-    const std::string& conninfo, const std::map<std::uint64_t, std::size_t>& acked_event_hashes) {
-  Problems problems;
-  const ledger::MarketSetup setup = repository_market();
-  pqxx::connection connection(conninfo);
-
-  // A replay of the whole committed log, from an empty market.
-  engine::Engine replayed(setup.catalog, setup.tariffs, setup.config);
-  std::map<std::uint64_t, std::set<EntryKey>> expected_postings;
-  std::set<std::uint64_t> seen;
-  {
-    pqxx::read_transaction txn(connection);
-    std::vector<engine::Event> events;
-    for (const pqxx::row& row :
-         txn.exec("SELECT command_seq, command, events FROM command_log ORDER BY command_seq")) {
-      const auto seq = row[0].as<std::uint64_t>();
-      const pqxx::binarystring bytes(row[1]);
-      const auto command =
-          engine::decode_command({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
-      if (!command) {
-        problems.add("command " + std::to_string(seq) + " does not decode");
-        break;
-      }
-      events.clear();
-      const auto result = replayed.submit(*command, events);
-      if (result.command_seq != seq) problems.add("log gap before " + std::to_string(seq));
-      if (engine::to_text(events) != row[2].c_str())
-        problems.add("command " + std::to_string(seq) + " replays differently");
-      seen.insert(seq);
-      if (auto it = acked_event_hashes.find(seq);
-          it != acked_event_hashes.end() && it->second != events_hash(row[2].c_str())) {
-        problems.add("acknowledged command " + std::to_string(seq) +
-                     " has other events in the log");
-      }
-      for (const engine::Event& event : events) {
-        if (auto posting = ledger::posting_for(event)) {
-          auto& entries = expected_postings[posting->txn_id];
-          for (const ledger::Entry& entry : posting->entries())
-            entries.emplace(entry.owner, std::string(to_string(entry.account)), entry.amount);
-        }
-      }
+void add_postings(const std::vector<engine::Event>& events, Postings& postings) {
+  for (const engine::Event& event : events) {
+    if (auto posting = ledger::posting_for(event)) {
+      auto& entries = postings[posting->txn_id];
+      for (const ledger::Entry& entry : posting->entries())
+        entries.emplace(entry.owner, std::string(to_string(entry.account)), entry.amount);
     }
+  }
+}
+
+// Replays the whole committed log into `replayed` (an empty market): every
+// command must decode, follow the last without a gap and produce the events
+// logged with it, and those of every acknowledged command. Returns the
+// postings the log implies.
+Postings replay_log(pqxx::connection& connection, engine::Engine& replayed,
+                    const std::map<std::uint64_t, std::size_t>& acked_event_hashes,
+                    Problems& problems) {
+  Postings expected_postings;
+  std::set<std::uint64_t> seen;
+  pqxx::read_transaction txn(connection);
+  std::vector<engine::Event> events;
+  for (const pqxx::row& row :
+       txn.exec("SELECT command_seq, command, events FROM command_log ORDER BY command_seq")) {
+    const auto seq = row[0].as<std::uint64_t>();
+    const pqxx::binarystring bytes(row[1]);
+    const auto command =
+        engine::decode_command({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+    if (!command) {
+      problems.add("command " + std::to_string(seq) + " does not decode");
+      break;
+    }
+    events.clear();
+    const auto result = replayed.submit(*command, events);
+    if (result.command_seq != seq) problems.add("log gap before " + std::to_string(seq));
+    if (engine::to_text(events) != row[2].c_str())
+      problems.add("command " + std::to_string(seq) + " replays differently");
+    seen.insert(seq);
+    if (auto it = acked_event_hashes.find(seq);
+        it != acked_event_hashes.end() && it->second != events_hash(row[2].c_str())) {
+      problems.add("acknowledged command " + std::to_string(seq) + " has other events in the log");
+    }
+    add_postings(events, expected_postings);
   }
   for (const auto& [seq, hash] : acked_event_hashes) {
     if (!seen.contains(seq))
       problems.add("acknowledged command " + std::to_string(seq) + " is lost");
   }
+  return expected_postings;
+}
 
-  pqxx::read_transaction txn(connection);
-  // The ledger holds exactly the postings the log implies.
-  std::map<std::uint64_t, std::set<EntryKey>> stored;
+Postings stored_postings(pqxx::transaction_base& txn) {
+  Postings stored;
   for (const pqxx::row& row :
        txn.exec("SELECT t.txn_id, e.owner_id, e.account, e.amount FROM ledger_transactions t"
                 " LEFT JOIN ledger_entries e ON e.txn_id = t.txn_id")) {
@@ -208,10 +210,12 @@ std::vector<std::string> verify_durable_market(
     if (!row[1].is_null())
       entries.emplace(row[1].as<long long>(), row[2].as<std::string>(), row[3].as<long long>());
   }
-  if (stored != expected_postings) {
-    problems.add("ledger has " + std::to_string(stored.size()) + " transactions, the log implies " +
-                 std::to_string(expected_postings.size()) + " (or their entries differ)");
-  }
+  return stored;
+}
+
+// The sums that must agree: each transaction, the trial balance, accounts
+// against their entries, holds against orders and charges against settlements.
+void check_ledger_sums(pqxx::transaction_base& txn, Problems& problems) {
   if (scalar(txn,
              "SELECT count(*) FROM (SELECT txn_id FROM ledger_entries GROUP BY txn_id"
              " HAVING sum(amount) <> 0) unbalanced") != 0) {
@@ -239,7 +243,32 @@ std::vector<std::string> verify_durable_market(
               " USING (txn_id) WHERE t.kind = 'settlement' AND e.account = 'hold'")) {
     problems.add("leases' charges differ from the settlements in the ledger");
   }
+}
+
+// The ledger holds exactly the postings the log implies, and its sums agree.
+void check_ledger(pqxx::connection& connection, const Postings& expected_postings,
+                  Problems& problems) {
+  pqxx::read_transaction txn(connection);
+  const Postings stored = stored_postings(txn);
+  if (stored != expected_postings) {
+    problems.add("ledger has " + std::to_string(stored.size()) + " transactions, the log implies " +
+                 std::to_string(expected_postings.size()) + " (or their entries differ)");
+  }
+  check_ledger_sums(txn, problems);
   txn.commit();
+}
+
+}  // namespace
+
+std::vector<std::string> verify_durable_market(
+    const std::string& conninfo, const std::map<std::uint64_t, std::size_t>& acked_event_hashes) {
+  Problems problems;
+  const ledger::MarketSetup setup = repository_market();
+  pqxx::connection connection(conninfo);
+
+  engine::Engine replayed(setup.catalog, setup.tariffs, setup.config);
+  const Postings expected_postings = replay_log(connection, replayed, acked_event_hashes, problems);
+  check_ledger(connection, expected_postings, problems);
 
   // Recovery (latest snapshot + tail) must rebuild exactly the replayed market.
   const engine::Engine recovered = ledger::load_market(connection, setup);

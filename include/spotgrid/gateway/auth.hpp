@@ -51,8 +51,10 @@ enum class AuthFailure : std::uint8_t {
   kUnavailable,  // PostgreSQL did not answer
 };
 
-// Keys and accounts in PostgreSQL, with verified keys cached in memory. One
-// connection, serialised: lookups miss the cache only once per key.
+// Keys and accounts in PostgreSQL, with verified keys cached in memory. The
+// cache answers on any thread without waiting; a key it does not know is
+// looked up (on a thread that may wait), and recheck_cached() confirms every
+// cached key once a second, so a revocation takes effect within about one.
 class KeyStore {
  public:
   // `operator_key` (from configuration) authenticates without the database.
@@ -61,7 +63,13 @@ class KeyStore {
   KeyStore(const KeyStore&) = delete;
   KeyStore& operator=(const KeyStore&) = delete;
 
+  // From memory only: nothing when only PostgreSQL can tell.
+  std::optional<std::variant<Principal, AuthFailure>> authenticate_from_memory(
+      std::string_view authorization_header);
+  // Asks PostgreSQL when memory cannot tell: a thread that may wait.
   std::variant<Principal, AuthFailure> authenticate(std::string_view authorization_header);
+  // Confirms the cached keys with one query; revoked ones are forgotten at once.
+  void recheck_cached();
   // A new account of `role` and its first key; throws when PostgreSQL fails.
   // With `request_key`, the idempotency key and `answer(account)` (what a retry is
   // answered, without the secret) commit with the account.
@@ -76,8 +84,9 @@ class KeyStore {
   std::optional<bool> account_exists(AccountId account);
 
  private:
-  static constexpr std::chrono::milliseconds kKeyRecheck{1'000};
-  static constexpr std::chrono::seconds kKeyGrace{30};  // while PostgreSQL does not answer
+  // A cached key is good this long after recheck_cached() last confirmed it
+  // (it confirms each second while PostgreSQL answers).
+  static constexpr std::chrono::seconds kKeyGrace{30};
   static constexpr std::chrono::seconds kUnknownKeyMemory{5};
   static constexpr std::size_t kMaxCachedKeys = 65'536;  // each map; cleared when full
 
@@ -88,11 +97,14 @@ class KeyStore {
   };
   struct Database;  // the connection, opened on first use and after a failure
   Database& database();
+  static std::variant<Principal, AuthFailure> verified(const Known& known,
+                                                       const SecretHash& presented);
 
   std::string conninfo_;
   std::optional<Known> operator_;
-  std::mutex mutex_;
+  std::mutex database_mutex_;  // the connection; never held by a memory lookup
   std::unique_ptr<Database> database_;
+  std::mutex cache_mutex_;  // cache_ and unknown_
   std::unordered_map<std::string, Known> cache_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;
 };

@@ -80,9 +80,12 @@ class StreamSession {
 
 // Decides a WebSocket upgrade request: a session accepts it, a response refuses
 // it. The connection owns the session; the session must hold the peer weakly
-// (a strong reference would be a cycle outliving the server).
-using StreamOpener = std::function<std::variant<HttpResponse, std::shared_ptr<StreamSession>>(
-    const HttpRequest&, std::shared_ptr<StreamPeer>)>;
+// (a strong reference would be a cycle outliving the server). The opener
+// answers through `decide`, once, from any thread (it may look a key up on a
+// thread that can wait).
+using StreamDecision = std::variant<HttpResponse, std::shared_ptr<StreamSession>>;
+using StreamOpener = std::function<void(const HttpRequest&, std::shared_ptr<StreamPeer>,
+                                        std::function<void(StreamDecision)> decide)>;
 
 // RFC 6455 §7.4.1 close codes the gateway uses.
 namespace close_code {
