@@ -11,6 +11,40 @@ namespace {
 
 using engine::OrderSpec;
 
+HttpResponse invalid_field(const char* field, const std::string& message) {
+  return error_response(400, "invalid_field", std::string(field) + " " + message, field);
+}
+
+// What an order buys: a model ("pool") or a class; the 400 it deserves, if any.
+std::optional<HttpResponse> read_target(const Api& api, JsonBody& body, engine::Target& target) {
+  if (body.has("pool")) {
+    const auto pool_name = body.text("pool", 64);
+    if (pool_name) {
+      const auto pool = api.setup.catalog.find_pool(*pool_name);
+      if (!pool) return invalid_field("pool", "is not a GPU model of the catalog");
+      target.pool = *pool;
+    }
+  } else if (body.has("min_memory_gib") || body.has("min_cu_milli") || body.has("vendors")) {
+    target.kind = engine::TargetKind::kClass;
+    if (body.has("min_memory_gib"))
+      target.min_memory_gib =
+          static_cast<std::uint32_t>(body.integer("min_memory_gib", 0, 65'536).value_or(0));
+    if (body.has("min_cu_milli"))
+      target.min_cu = static_cast<MilliCu>(body.integer("min_cu_milli", 0, 1'000'000).value_or(0));
+    if (body.has("vendors")) {
+      for (const std::string& vendor :
+           body.texts("vendors", limits::kMaxVendors, 32).value_or(std::vector<std::string>{})) {
+        const auto index = api.setup.catalog.find_vendor(vendor);
+        if (!index) return invalid_field("vendors", "names an unknown vendor: " + vendor);
+        target.vendors |= VendorMask{1} << *index;
+      }
+    }
+  } else if (!body.problem()) {
+    return invalid_field("pool", "is required (or a class: min_memory_gib, min_cu_milli, vendors)");
+  }
+  return std::nullopt;
+}
+
 // The order a body describes, or the 400 it deserves.
 std::variant<OrderSpec, HttpResponse> read_order(const Api& api, const Principal& caller,
                                                  std::string_view text) {
@@ -23,49 +57,21 @@ std::variant<OrderSpec, HttpResponse> read_order(const Api& api, const Principal
   const auto cards = body.integer("cards", 1, limits::kMaxCardsPerOrder);
   const auto duration = body.integer("duration_seconds", 1, limits::kMaxLeaseDuration);
   const auto limit = body.integer("limit_micros_per_hour", 1, limits::kMaxPriceMicrosPerHour);
-  const auto invalid = [](const char* field, const std::string& message) -> HttpResponse {
-    return error_response(400, "invalid_field", std::string(field) + " " + message, field);
-  };
-  if (body.has("pool")) {
-    const auto pool_name = body.text("pool", 64);
-    if (pool_name) {
-      const auto pool = api.setup.catalog.find_pool(*pool_name);
-      if (!pool) return invalid("pool", "is not a GPU model of the catalog");
-      spec.target.pool = *pool;
-    }
-  } else if (body.has("min_memory_gib") || body.has("min_cu_milli") || body.has("vendors")) {
-    spec.target.kind = engine::TargetKind::kClass;
-    if (body.has("min_memory_gib"))
-      spec.target.min_memory_gib =
-          static_cast<std::uint32_t>(body.integer("min_memory_gib", 0, 65'536).value_or(0));
-    if (body.has("min_cu_milli"))
-      spec.target.min_cu =
-          static_cast<MilliCu>(body.integer("min_cu_milli", 0, 1'000'000).value_or(0));
-    if (body.has("vendors")) {
-      for (const std::string& vendor :
-           body.texts("vendors", limits::kMaxVendors, 32).value_or(std::vector<std::string>{})) {
-        const auto index = api.setup.catalog.find_vendor(vendor);
-        if (!index) return invalid("vendors", "names an unknown vendor: " + vendor);
-        spec.target.vendors |= VendorMask{1} << *index;
-      }
-    }
-  } else if (!body.problem()) {
-    return invalid("pool", "is required (or a class: min_memory_gib, min_cu_milli, vendors)");
-  }
+  if (auto refused = read_target(api, body, spec.target)) return std::move(*refused);
   if (body.has("cards_per_node"))
     spec.cards_per_node = static_cast<std::uint32_t>(
         body.integer("cards_per_node", 0, limits::kMaxCardsPerNode).value_or(0));
   if (body.has("strategy")) {
     const auto strategy = body.text("strategy", 16);
     if (strategy && *strategy != "time_first" && *strategy != "cost_first")
-      return invalid("strategy", "must be time_first or cost_first");
+      return invalid_field("strategy", "must be time_first or cost_first");
     if (strategy == "cost_first") spec.strategy = engine::Strategy::kCostFirst;
   }
   if (body.has("regions")) {
     for (const std::string& region :
          body.texts("regions", limits::kMaxRegions, 64).value_or(std::vector<std::string>{})) {
       const auto index = api.setup.tariffs.find_region(region);
-      if (!index) return invalid("regions", "names an unknown region: " + region);
+      if (!index) return invalid_field("regions", "names an unknown region: " + region);
       spec.regions |= RegionMask{1} << *index;
     }
   }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <fstream>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <vector>
 #include "spotgrid/util/json.hpp"
@@ -26,103 +27,104 @@ struct Spec {
   void (*apply_text)(Settings&, std::string) = nullptr;
 };
 
-const std::vector<Spec>& specs() {
-  using std::chrono::milliseconds;
-  static const std::vector<Spec> all = {
-      {"listen", "address", true, 1, 255, nullptr,
-       [](Settings& s, std::string v) { s.listen_address = std::move(v); }},
-      {"listen", "port", false, 0, 65'535,
-       [](Settings& s, std::int64_t v) { s.listen_port = static_cast<std::uint16_t>(v); }},
-      {"listen", "threads", false, 1, 64,
-       [](Settings& s, std::int64_t v) { s.listen_threads = static_cast<unsigned>(v); }},
-      {"limits", "body_bytes", false, 1'024, static_cast<std::int64_t>(limits::kMaxJsonBytes),
-       [](Settings& s, std::int64_t v) { s.body_limit = static_cast<std::size_t>(v); }},
-      {"limits", "header_bytes", false, 1'024, 65'536,
-       [](Settings& s, std::int64_t v) { s.header_limit = static_cast<std::size_t>(v); }},
-      {"limits", "request_timeout_ms", false, 100, 600'000,
-       [](Settings& s, std::int64_t v) { s.request_timeout = milliseconds(v); }},
-      {"limits", "drain_timeout_ms", false, 0, 600'000,
-       [](Settings& s, std::int64_t v) { s.drain_timeout = milliseconds(v); }},
-      {"limits", "max_connections", false, 1, 1'000'000,
-       [](Settings& s, std::int64_t v) { s.max_connections = static_cast<std::size_t>(v); }},
-      {"limits", "worker_threads", false, 1, 64,
-       [](Settings& s, std::int64_t v) { s.worker_threads = static_cast<unsigned>(v); }},
-      {"limits", "worker_queue", false, 1, 1'000'000,
-       [](Settings& s, std::int64_t v) { s.worker_queue = static_cast<std::size_t>(v); }},
-      {"limits", "worker_jobs_per_caller", false, 1, 1'000,
-       [](Settings& s, std::int64_t v) { s.worker_jobs_per_caller = static_cast<std::size_t>(v); }},
-      {"limits", "max_connections_per_address", false, 0, 1'000'000,
-       [](Settings& s, std::int64_t v) {
-         s.max_connections_per_address = static_cast<std::size_t>(v);
-       }},
-      {"auth", "operator_key", true, 84, 84, nullptr,
-       [](Settings& s, std::string v) { s.operator_key = std::move(v); }},
-      {"postgres", "conninfo", true, 1, 1'024, nullptr,
-       [](Settings& s, std::string v) { s.postgres_conninfo = std::move(v); }},
-      {"market", "config_dir", true, 1, 4'096, nullptr,
-       [](Settings& s, std::string v) { s.market_config_dir = std::move(v); }},
-      {"market", "platform_fee_bp", false, 0, 5'000,
-       [](Settings& s, std::int64_t v) { s.platform_fee_bp = v; }},
-      {"redis", "host", true, 1, 255, nullptr,
-       [](Settings& s, std::string v) { s.redis_host = std::move(v); }},
-      {"redis", "port", false, 0, 65'535,
-       [](Settings& s, std::int64_t v) { s.redis_port = static_cast<std::uint16_t>(v); }},
-      {"redis", "timeout_ms", false, 1, 10'000,
-       [](Settings& s, std::int64_t v) { s.redis_timeout = milliseconds(v); }},
-      {"rate_limit", "per_second", false, 0, 10'000'000,
-       [](Settings& s, std::int64_t v) { s.rate_per_second = static_cast<std::uint32_t>(v); }},
-      {"rate_limit", "burst", false, 1, 100'000'000,
-       [](Settings& s, std::int64_t v) { s.rate_burst = static_cast<std::uint32_t>(v); }},
-      {"rate_limit", "per_address_per_second", false, 0, 10'000'000,
-       [](Settings& s, std::int64_t v) {
-         s.rate_per_address_per_second = static_cast<std::uint32_t>(v);
-       }},
-      {"rate_limit", "per_address_burst", false, 1, 100'000'000,
-       [](Settings& s, std::int64_t v) {
-         s.rate_per_address_burst = static_cast<std::uint32_t>(v);
-       }},
-      {"quotas", "open_orders", false, 0, 1'000'000,
-       [](Settings& s, std::int64_t v) { s.quota_open_orders = static_cast<std::uint32_t>(v); }},
-      {"quotas", "nodes", false, 0, 1'000'000,
-       [](Settings& s, std::int64_t v) { s.quota_nodes = static_cast<std::uint32_t>(v); }},
-      {"quotas", "listings", false, 0, 1'000'000,
-       [](Settings& s, std::int64_t v) { s.quota_listings = static_cast<std::uint32_t>(v); }},
-      {"quotas", "streams", false, 0, 1'000'000,
-       [](Settings& s, std::int64_t v) { s.quota_streams = static_cast<std::uint32_t>(v); }},
-      {"quotas", "min_order_hold_micros", false, 0, 1'000'000'000,
-       [](Settings& s, std::int64_t v) { s.min_order_hold_micros = v; }},
-      {"idempotency", "ttl_seconds", false, 60, 604'800,
-       [](Settings& s, std::int64_t v) { s.idempotency_ttl = std::chrono::seconds(v); }},
-      {"tls", "certificate_file", true, 1, 4'096, nullptr,
-       [](Settings& s, std::string v) { s.tls_certificate_file = std::move(v); }},
-      {"tls", "private_key_file", true, 1, 4'096, nullptr,
-       [](Settings& s, std::string v) { s.tls_private_key_file = std::move(v); }},
-      {"stream", "send_buffer_bytes", false, 4'096, 64 << 20,
-       [](Settings& s, std::int64_t v) { s.stream_send_buffer = static_cast<std::size_t>(v); }},
-      {"stream", "idle_timeout_ms", false, 1'000, 600'000,
-       [](Settings& s, std::int64_t v) { s.stream_idle_timeout = milliseconds(v); }},
-      {"metering", "secret", true, 16, 256, nullptr,
-       [](Settings& s, std::string v) { s.metering_secret = std::move(v); }},
-      {"metering", "heartbeat_timeout_seconds", false, 2, 3'600,
-       [](Settings& s, std::int64_t v) { s.heartbeat_timeout_seconds = v; }},
-      {"metering", "settle_every_seconds", false, 1, 3'600,
-       [](Settings& s, std::int64_t v) { s.settle_every_seconds = v; }},
-      {"metering", "node_kib_per_second", false, 0, 10'000'000,
-       [](Settings& s,
-          std::int64_t v) { s.metering_node_kib_per_second = static_cast<std::uint32_t>(v); }},
-      {"metering", "node_kib_burst", false, 2'100, 100'000'000,
-       [](Settings& s,
-          std::int64_t v) { s.metering_node_kib_burst = static_cast<std::uint32_t>(v); }},
-      {"billing", "max_export_days", false, 1, 3'660,
-       [](Settings& s, std::int64_t v) { s.max_export_days = v; }},
-      {"billing", "max_concurrent_exports", false, 1, 256,
-       [](Settings& s, std::int64_t v) { s.max_concurrent_exports = v; }},
-      {"market", "snapshot_every_commands", false, 1'000, 100'000'000,
-       [](Settings& s, std::int64_t v) {
-         s.snapshot_every_commands = static_cast<std::uint64_t>(v);
-       }},
-  };
-  return all;
+using std::chrono::milliseconds;
+
+// Every setting: where it is in the file, its range, and where it goes.
+const Spec kSpecs[] = {
+    {"listen", "address", true, 1, 255, nullptr,
+     [](Settings& s, std::string v) { s.listen_address = std::move(v); }},
+    {"listen", "port", false, 0, 65'535,
+     [](Settings& s, std::int64_t v) { s.listen_port = static_cast<std::uint16_t>(v); }},
+    {"listen", "threads", false, 1, 64,
+     [](Settings& s, std::int64_t v) { s.listen_threads = static_cast<unsigned>(v); }},
+    {"limits", "body_bytes", false, 1'024, static_cast<std::int64_t>(limits::kMaxJsonBytes),
+     [](Settings& s, std::int64_t v) { s.body_limit = static_cast<std::size_t>(v); }},
+    {"limits", "header_bytes", false, 1'024, 65'536,
+     [](Settings& s, std::int64_t v) { s.header_limit = static_cast<std::size_t>(v); }},
+    {"limits", "request_timeout_ms", false, 100, 600'000,
+     [](Settings& s, std::int64_t v) { s.request_timeout = milliseconds(v); }},
+    {"limits", "drain_timeout_ms", false, 0, 600'000,
+     [](Settings& s, std::int64_t v) { s.drain_timeout = milliseconds(v); }},
+    {"limits", "max_connections", false, 1, 1'000'000,
+     [](Settings& s, std::int64_t v) { s.max_connections = static_cast<std::size_t>(v); }},
+    {"limits", "worker_threads", false, 1, 64,
+     [](Settings& s, std::int64_t v) { s.worker_threads = static_cast<unsigned>(v); }},
+    {"limits", "worker_queue", false, 1, 1'000'000,
+     [](Settings& s, std::int64_t v) { s.worker_queue = static_cast<std::size_t>(v); }},
+    {"limits", "worker_jobs_per_caller", false, 1, 1'000,
+     [](Settings& s, std::int64_t v) { s.worker_jobs_per_caller = static_cast<std::size_t>(v); }},
+    {"limits", "max_connections_per_address", false, 0, 1'000'000,
+     [](Settings& s, std::int64_t v) {
+       s.max_connections_per_address = static_cast<std::size_t>(v);
+     }},
+    {"auth", "operator_key", true, 84, 84, nullptr,
+     [](Settings& s, std::string v) { s.operator_key = std::move(v); }},
+    {"postgres", "conninfo", true, 1, 1'024, nullptr,
+     [](Settings& s, std::string v) { s.postgres_conninfo = std::move(v); }},
+    {"market", "config_dir", true, 1, 4'096, nullptr,
+     [](Settings& s, std::string v) { s.market_config_dir = std::move(v); }},
+    {"market", "platform_fee_bp", false, 0, 5'000,
+     [](Settings& s, std::int64_t v) { s.platform_fee_bp = v; }},
+    {"redis", "host", true, 1, 255, nullptr,
+     [](Settings& s, std::string v) { s.redis_host = std::move(v); }},
+    {"redis", "port", false, 0, 65'535,
+     [](Settings& s, std::int64_t v) { s.redis_port = static_cast<std::uint16_t>(v); }},
+    {"redis", "timeout_ms", false, 1, 10'000,
+     [](Settings& s, std::int64_t v) { s.redis_timeout = milliseconds(v); }},
+    {"rate_limit", "per_second", false, 0, 10'000'000,
+     [](Settings& s, std::int64_t v) { s.rate_per_second = static_cast<std::uint32_t>(v); }},
+    {"rate_limit", "burst", false, 1, 100'000'000,
+     [](Settings& s, std::int64_t v) { s.rate_burst = static_cast<std::uint32_t>(v); }},
+    {"rate_limit", "per_address_per_second", false, 0, 10'000'000,
+     [](Settings& s, std::int64_t v) {
+       s.rate_per_address_per_second = static_cast<std::uint32_t>(v);
+     }},
+    {"rate_limit", "per_address_burst", false, 1, 100'000'000,
+     [](Settings& s, std::int64_t v) { s.rate_per_address_burst = static_cast<std::uint32_t>(v); }},
+    {"quotas", "open_orders", false, 0, 1'000'000,
+     [](Settings& s, std::int64_t v) { s.quota_open_orders = static_cast<std::uint32_t>(v); }},
+    {"quotas", "nodes", false, 0, 1'000'000,
+     [](Settings& s, std::int64_t v) { s.quota_nodes = static_cast<std::uint32_t>(v); }},
+    {"quotas", "listings", false, 0, 1'000'000,
+     [](Settings& s, std::int64_t v) { s.quota_listings = static_cast<std::uint32_t>(v); }},
+    {"quotas", "streams", false, 0, 1'000'000,
+     [](Settings& s, std::int64_t v) { s.quota_streams = static_cast<std::uint32_t>(v); }},
+    {"quotas", "min_order_hold_micros", false, 0, 1'000'000'000,
+     [](Settings& s, std::int64_t v) { s.min_order_hold_micros = v; }},
+    {"idempotency", "ttl_seconds", false, 60, 604'800,
+     [](Settings& s, std::int64_t v) { s.idempotency_ttl = std::chrono::seconds(v); }},
+    {"tls", "certificate_file", true, 1, 4'096, nullptr,
+     [](Settings& s, std::string v) { s.tls_certificate_file = std::move(v); }},
+    {"tls", "private_key_file", true, 1, 4'096, nullptr,
+     [](Settings& s, std::string v) { s.tls_private_key_file = std::move(v); }},
+    {"stream", "send_buffer_bytes", false, 4'096, 64 << 20,
+     [](Settings& s, std::int64_t v) { s.stream_send_buffer = static_cast<std::size_t>(v); }},
+    {"stream", "idle_timeout_ms", false, 1'000, 600'000,
+     [](Settings& s, std::int64_t v) { s.stream_idle_timeout = milliseconds(v); }},
+    {"metering", "secret", true, 16, 256, nullptr,
+     [](Settings& s, std::string v) { s.metering_secret = std::move(v); }},
+    {"metering", "heartbeat_timeout_seconds", false, 2, 3'600,
+     [](Settings& s, std::int64_t v) { s.heartbeat_timeout_seconds = v; }},
+    {"metering", "settle_every_seconds", false, 1, 3'600,
+     [](Settings& s, std::int64_t v) { s.settle_every_seconds = v; }},
+    {"metering", "node_kib_per_second", false, 0, 10'000'000,
+     [](Settings& s,
+        std::int64_t v) { s.metering_node_kib_per_second = static_cast<std::uint32_t>(v); }},
+    {"metering", "node_kib_burst", false, 2'100, 100'000'000,
+     [](Settings& s,
+        std::int64_t v) { s.metering_node_kib_burst = static_cast<std::uint32_t>(v); }},
+    {"billing", "max_export_days", false, 1, 3'660,
+     [](Settings& s, std::int64_t v) { s.max_export_days = v; }},
+    {"billing", "max_concurrent_exports", false, 1, 256,
+     [](Settings& s, std::int64_t v) { s.max_concurrent_exports = v; }},
+    {"market", "snapshot_every_commands", false, 1'000, 100'000'000,
+     [](Settings& s, std::int64_t v) {
+       s.snapshot_every_commands = static_cast<std::uint64_t>(v);
+     }},
+};
+
+std::span<const Spec> specs() {
+  return kSpecs;
 }
 
 std::string key_of(const Spec& spec) {
