@@ -145,6 +145,10 @@ std::vector<OrderView> Engine::open_orders(ReasonNow reason) const {
   return views;
 }
 
+void Engine::set_event_format(int format) {
+  state_->event_format = format;
+}
+
 AccountId Engine::account_count() const {
   return static_cast<AccountId>(state_->accounts.size());
 }

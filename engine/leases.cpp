@@ -223,7 +223,8 @@ void close_lease(State& state, std::uint32_t slot) {
   const std::uint32_t listing_slot = *state.listings.slot_of(lease.listing);
   OrderRec& order = state.orders[order_slot];
   release_hold(state, lease.order, order, lease.max_charge - lease.charged);
-  state.emit(LeaseClosed{state.leases.id_of(slot), lease.order});
+  if (state.event_format >= 2)
+    state.emit(LeaseClosed{state.leases.id_of(slot), lease.order, lease.node, lease.charged});
   --order.leases_open;
   --state.listings[listing_slot].leases_open;
   state.leases.release(slot);

@@ -166,6 +166,7 @@ struct Engine::State {
   std::uint64_t command_seq = 0;
   std::uint64_t event_seq = 0;
   std::uint64_t arrival_seq = 0;
+  int event_format = kEventFormat;  // not state: which events a replayed command emits
 
   Slab<NodeRec> nodes;
   Slab<ListingRec> listings;

@@ -86,9 +86,31 @@ struct KeyStore::Database {
 KeyStore::~KeyStore() = default;
 
 KeyStore::Database& KeyStore::database() {
-  if (!database_ || !database_->connection.is_open())
+  if (database_ && database_->connection.is_open()) return *database_;
+  // While PostgreSQL is down, every caller fails at once instead of queueing
+  // on this connection's mutex behind a connect attempt.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - failed_at_ < kReconnectPause)
+    throw pqxx::broken_connection("PostgreSQL failed moments ago: not asked again yet");
+  try {
     database_ = std::make_unique<Database>(conninfo_);
+  } catch (const pqxx::failure&) {
+    failed_at_ = now;
+    throw;
+  }
   return *database_;
+}
+
+void KeyStore::remember(const Known& known) {
+  const std::lock_guard lock(cache_mutex_);
+  if (cache_.size() >= kMaxCachedKeys) evict_some(cache_);
+  cache_[known.principal.key_id] = known;
+  unknown_.erase(known.principal.key_id);
+}
+
+void KeyStore::database_failed() {
+  database_.reset();
+  failed_at_ = std::chrono::steady_clock::now();
 }
 
 std::optional<std::variant<Principal, AuthFailure>> KeyStore::authenticate_from_memory(
@@ -116,8 +138,8 @@ std::optional<std::variant<Principal, AuthFailure>> KeyStore::authenticate_from_
 }
 
 std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view header) {
+  util::assert_may_block();  // even when memory answers: callers must be on a worker
   if (auto answer = authenticate_from_memory(header)) return *answer;
-  util::assert_may_block();
   const auto key = parse_api_key(header.substr(kBearer.size()));  // well-formed: checked above
   const auto now = std::chrono::steady_clock::now();
   std::optional<Known> found;
@@ -137,17 +159,17 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
         std::copy(stored.begin(), stored.end(), found->hash.begin());
       }
     } catch (const pqxx::failure&) {
-      database_.reset();
+      database_failed();
       return AuthFailure::kUnavailable;
     }
   }
   const std::lock_guard lock(cache_mutex_);
   if (!found) {
-    if (unknown_.size() >= kMaxCachedKeys) unknown_.clear();
+    if (unknown_.size() >= kMaxCachedKeys) evict_some(unknown_);
     unknown_[key->key_id] = now;
     return AuthFailure::kInvalid;
   }
-  if (cache_.size() >= kMaxCachedKeys) cache_.clear();
+  if (cache_.size() >= kMaxCachedKeys) evict_some(cache_);
   cache_[key->key_id] = *found;
   return verified(*found, hash_secret(key->secret));
 }
@@ -207,9 +229,12 @@ std::pair<AccountId, ApiKey> KeyStore::create_account(
         static_cast<long long>(account), std::string(to_string(role)));
     if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(account), 0);
     txn.commit();
+    // Known at once here (other gateways look it up on first use).
+    remember(Known{hash_secret(key.secret), Principal{key.key_id, account, role},
+                   std::chrono::steady_clock::now()});
     return {account, key};
   } catch (const pqxx::broken_connection&) {
-    database_.reset();
+    database_failed();
     throw;
   }
 }
@@ -246,7 +271,7 @@ std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
       valid.insert(row[0].as<std::string>());
     }
   } catch (const pqxx::failure&) {
-    database_.reset();
+    database_failed();
     return std::nullopt;
   }
   return valid;
@@ -261,7 +286,7 @@ std::optional<bool> KeyStore::account_exists(AccountId account) {
                             static_cast<long long>(account))
                 .empty();
   } catch (const pqxx::failure&) {
-    database_.reset();
+    database_failed();
     return std::nullopt;
   }
 }

@@ -187,12 +187,36 @@ void quote_order(Api& api, const Principal& caller, const HttpRequest& request,
   if (auto* error = std::get_if<HttpResponse>(&read)) return respond(std::move(*error));
   // Only the live engine can plan; the engine thread computes the quote and
   // this thread is not held waiting for it.
-  api.market.query([spec = std::get<OrderSpec>(read), &setup = api.setup,
-                    respond](const engine::Engine* engine) {
-    if (engine == nullptr) return respond(recovering());
-    respond(quote_answer(setup, engine->quote(spec)));
-  });
+  const std::optional<ledger::Outcome> refused =
+      api.market.query([spec = std::get<OrderSpec>(read), &setup = api.setup,
+                        respond](const engine::Engine* engine) {
+        if (engine == nullptr) return respond(recovering());
+        respond(quote_answer(setup, engine->quote(spec)));
+      });
+  if (refused) respond(not_committed(*refused));
 }
+
+namespace {
+
+HttpResponse no_such_order() {
+  return error_response(404, "not_found", "no such order", "order_id");
+}
+
+// An order the read model no longer keeps (finished long ago, or before a
+// restart): from the orders table, on a worker.
+void order_from_store(const Api& api, const Principal& caller, OrderId id, const Respond& respond) {
+  run_on_worker(
+      api.workers, "account-" + std::to_string(caller.account),
+      [&reads = api.reads, id, buyer = caller.account](const Respond& answer) {
+        const auto body = reads.order(id, buyer);
+        if (!body) return answer(error_response(503, "unavailable", "storage is unavailable"));
+        if (*body == "{}") return answer(no_such_order());
+        answer(HttpResponse{200, *body, "application/json", {}, {}});
+      },
+      respond);
+}
+
+}  // namespace
 
 void get_order(Api& api, const Principal& caller, OrderId id, const Respond& respond) {
   const ledger::ReadModel& model = api.market.committed();
@@ -200,8 +224,9 @@ void get_order(Api& api, const Principal& caller, OrderId id, const Respond& res
   const std::uint64_t seq = model.committed_seq();
   const std::optional<ledger::OrderRecord> record = model.order(id);
   // Someone else's order does not exist, as far as the caller can tell.
-  if (!record || record->view.spec.buyer != caller.account || is_platform_role(caller.role))
-    return respond(error_response(404, "not_found", "no such order", "order_id"));
+  if (is_platform_role(caller.role) || (record && record->view.spec.buyer != caller.account))
+    return respond(no_such_order());
+  if (!record) return order_from_store(api, caller, id, respond);
   const engine::OrderView& order = record->view;
   respond(as_of(seq, json(200, [&](Writer& w) {
                   field(w, "order_id", order.id);

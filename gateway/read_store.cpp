@@ -70,6 +70,30 @@ std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side, 
   });
 }
 
+std::optional<std::string> ReadStore::order(OrderId order, AccountId buyer) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    const pqxx::result rows = txn.exec_params(
+        "SELECT o.status::text, o.cards, o.cards_open, o.limit_price, o.hold,"
+        " o.unfilled_reason::text,"
+        " (SELECT count(*) FROM leases l WHERE l.order_id = o.order_id AND l.status = 'running'),"
+        " (SELECT coalesce(min(l.started_at), 0) FROM leases l WHERE l.order_id = o.order_id)"
+        " FROM orders o WHERE o.order_id = $1 AND o.buyer_id = $2",
+        static_cast<long long>(order), static_cast<long long>(buyer));
+    if (rows.empty()) return;
+    const pqxx::row row = rows[0];
+    const std::string status = row[0].as<std::string>();
+    field(w, "order_id", order);
+    field(w, "state", status == "filled" ? std::string("completed") : status);
+    field(w, "cards", row[1].as<long long>());
+    field(w, "cards_open", row[2].as<long long>());
+    field(w, "leases_open", row[6].as<long long>());
+    field(w, "limit_micros_per_hour", row[3].as<long long>());
+    field(w, "hold_micros", row[4].as<long long>());
+    field(w, "start_at", row[7].as<long long>());
+    field(w, "unfilled_reason", row[5].as<std::string>());
+  });
+}
+
 std::optional<std::string> ReadStore::trades(PoolIndex pool, int limit) {
   return query([&](pqxx::read_transaction& txn, Writer& w) {
     key(w, "trades");

@@ -22,6 +22,9 @@ class ReadStore {
 
   // {"leases": [...]}: the newest `limit` leases where the account is on `side`.
   std::optional<std::string> leases(AccountId account, LeaseSide side, int limit);
+  // An order of `buyer` as GET /v1/orders/{id} shows it, from the orders table
+  // (for orders the read model no longer keeps); "{}" when there is none.
+  std::optional<std::string> order(OrderId order, AccountId buyer);
   // {"trades": [...]}: the newest `limit` leases started in the pool, anonymous.
   std::optional<std::string> trades(PoolIndex pool, int limit);
   // {"history": [...]}: index prices published since `since`, oldest first.

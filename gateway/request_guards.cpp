@@ -77,10 +77,7 @@ void LocalBuckets::evict(std::chrono::steady_clock::time_point now) {
 }
 
 RateLimiter::RateLimiter(Redis& redis, std::uint32_t per_second, std::uint32_t burst)
-    : redis_(redis),
-      per_second_(per_second),
-      burst_(std::max(burst, 1u)),
-      local_(per_second, burst) {}
+    : redis_(redis), per_second_(per_second), local_(per_second, burst) {}
 
 std::uint32_t RateLimiter::take(std::string_view bucket) {
   if (per_second_ == 0) return 0;
@@ -90,6 +87,9 @@ std::uint32_t RateLimiter::take(std::string_view bucket) {
     const std::lock_guard lock(mutex_);
     if (const auto blocked = blocked_until_.find(name); blocked != blocked_until_.end()) {
       if (now < blocked->second) {
+        // Refused, and its token spent all the same: a bucket must not fill
+        // up while the key is blocked and pour it all out when the second ends.
+        local_.take(bucket);
         return static_cast<std::uint32_t>(
             std::chrono::ceil<std::chrono::milliseconds>(blocked->second - now).count());
       }
@@ -112,10 +112,8 @@ void RateLimiter::share_through_redis() {
   }
   if (taken.empty()) return;
   // One counter per bucket and wall-clock second, shared by every gateway.
-  const auto wall = std::chrono::system_clock::now().time_since_epoch();
-  const auto second = std::chrono::duration_cast<std::chrono::seconds>(wall);
-  const auto rest_of_second = std::chrono::seconds(1) -
-                              std::chrono::duration_cast<std::chrono::microseconds>(wall - second);
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
   std::string suffix(1, ':');
   suffix += std::to_string(second.count());
   std::vector<std::string> names;
@@ -135,12 +133,19 @@ void RateLimiter::share_through_redis() {
     local_fallbacks_ += requests;  // this process's own buckets decided alone
     return;
   }
-  const auto blocked_until = std::chrono::steady_clock::now() + rest_of_second;
+  // Until the end of the counted second (the reply may come after it ended).
+  const auto wall = std::chrono::system_clock::now().time_since_epoch();
+  const auto left = second + std::chrono::seconds(1) - wall;
+  if (left <= decltype(left)::zero()) return;
+  const auto blocked_until = std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
   const std::lock_guard lock(mutex_);
   for (std::size_t i = 0; i < names.size(); ++i) {
+    // Together the gateways may pass per_second in a second; the burst is
+    // each process's own (its bucket).
     const RedisReply& total = (*replies)[2 * i];
     if (total.type == RedisReply::Type::kInteger &&
-        total.integer > static_cast<long long>(per_second_) + burst_) {
+        total.integer > static_cast<long long>(per_second_)) {
       blocked_until_[names[i]] = blocked_until;
     }
   }

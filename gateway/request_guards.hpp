@@ -48,9 +48,10 @@ class LocalBuckets {
 // Redis round trip per request). share_through_redis(), called every
 // kShareEvery by a background thread, adds what this process let through to
 // a per-second counter in Redis shared by every gateway; a key whose counter
-// passes per_second + burst is refused everywhere until that second ends. So
-// one process keeps its own bucket exactly, and several together overshoot by
-// at most what each lets through in kShareEvery. Without Redis, each process's
+// passes per_second is refused everywhere until that second ends. So one
+// process keeps its own bucket exactly (bursts included), and several together
+// pass per_second a second, overshooting by at most what each lets through in
+// kShareEvery (plus each one's burst). Without Redis, each process's
 // own bucket decides (counted in local_fallbacks()).
 class RateLimiter {
  public:
@@ -66,7 +67,6 @@ class RateLimiter {
  private:
   Redis& redis_;
   std::uint32_t per_second_;
-  std::uint32_t burst_;
   LocalBuckets local_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::uint32_t> taken_;  // since the last share

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -268,6 +269,12 @@ struct Service::Impl {
   ReadStore reads;
   WorkerPool workers{settings.worker_threads, settings.worker_queue,
                      settings.worker_jobs_per_caller};
+  // API keys the cache does not know, looked up apart from the routes' pool:
+  // a flood of made-up keys fills this one, not the one orders and reads use.
+  // Lookups are one indexed query each: an address (a NAT, say) may have more
+  // of them queued than of the routes' slow jobs.
+  static constexpr std::size_t kKeyLookupsPerAddress = 16;
+  WorkerPool key_lookups{1, settings.worker_queue, kKeyLookupsPerAddress};
   Api api{market, keys,     setup,   reads,
           books,  settings, workers, std::make_shared<std::atomic<int>>(0),
           nullptr};
@@ -363,7 +370,7 @@ struct Service::Impl {
       return with_caller(*known, std::move(request), path, std::move(done));
     const std::string owner = "address-" + request.client_address;
     run_on_worker(
-        workers, owner,
+        key_lookups, owner,
         [this, request = std::move(request)](const Respond& answer) mutable {
           const auto caller = keys.authenticate(request.header("Authorization"));
           const std::string target(path_of(request.target));
@@ -401,6 +408,14 @@ struct Service::Impl {
         std::move(done));
   }
 
+  // Revoked keys lose their cached entry and their open streams (1008).
+  void recheck_keys() {
+    keys.recheck_cached();
+    const std::vector<std::string> ids = hub.key_ids();
+    if (ids.empty()) return;
+    if (const auto valid = keys.valid_among(ids)) hub.close_unless(*valid);
+  }
+
   static HttpResponse refused(AuthFailure failure) {
     if (failure == AuthFailure::kUnavailable)
       return error_response(503, "unavailable", "cannot check the API key now");
@@ -433,12 +448,18 @@ struct Service::Impl {
              lock, RateLimiter::kShareEvery, [this] { return housekeeping_stopping; });
          ++round) {
       lock.unlock();
-      rate_limiter.share_through_redis();
+      // A task that throws (out of memory, an unexpected storage error) is
+      // tried again next round; the thread goes on.
+      try {
+        rate_limiter.share_through_redis();
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "spotgridd: sharing the rate limit failed: %s\n", error.what());
+      }
       if (round % 5 == 0) {
-        keys.recheck_cached();
-        const std::vector<std::string> ids = hub.key_ids();
-        if (!ids.empty()) {
-          if (const auto valid = keys.valid_among(ids)) hub.close_unless(*valid);
+        try {
+          recheck_keys();
+        } catch (const std::exception& error) {
+          std::fprintf(stderr, "spotgridd: checking API keys failed: %s\n", error.what());
         }
       }
       lock.lock();
@@ -506,7 +527,7 @@ struct Service::Impl {
     if (auto known = keys.authenticate_from_memory(authorization))
       return decide(open_client_stream(*known, peer));
     run_on_worker(
-        workers, "address-" + request.client_address,
+        key_lookups, "address-" + request.client_address,
         [this, authorization, peer, decide](const Respond&) {
           decide(open_client_stream(keys.authenticate(authorization), peer));
         },
@@ -536,12 +557,12 @@ struct Service::Impl {
   StreamDecision open_client_stream(const std::variant<Principal, AuthFailure>& caller,
                                     const std::shared_ptr<StreamPeer>& peer) {
     if (const auto* failure = std::get_if<AuthFailure>(&caller)) return refused(*failure);
-    const Principal& principal = std::get<Principal>(caller);
-    if (settings.quota_streams != 0 && hub.connections_of(principal) >= settings.quota_streams) {
-      return error_response(429, "stream_quota_exceeded",
-                            "this account has as many streams open as it may (quotas.streams)");
-    }
-    return hub.open(principal, peer);
+    auto session = hub.open(std::get<Principal>(caller), peer, settings.quota_streams);
+    if (session) return session;
+    if (hub.closed())
+      return error_response(503, "stopping", "the server is stopping: open the stream again");
+    return error_response(429, "stream_quota_exceeded",
+                          "this account has as many streams open as it may (quotas.streams)");
   }
 
   HttpResponse readiness() const {
@@ -753,6 +774,7 @@ void Service::drain_and_stop() {
   const auto deadline = std::chrono::steady_clock::now() + impl_->settings.drain_timeout;
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(5));
+  impl_->key_lookups.stop();
   impl_->workers.stop();  // answers what has not started 503, lets the rest finish
   impl_->ingest.stop();   // answers what it queued before the market goes
   impl_->market.stop();   // commits what the engine applied; answers the rest `stopping`

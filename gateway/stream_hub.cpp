@@ -110,11 +110,18 @@ StreamHub::StreamHub(const engine::Catalog& catalog) : catalog_(catalog) {}
 StreamHub::~StreamHub() = default;
 
 std::shared_ptr<StreamSession> StreamHub::open(const Principal& caller,
-                                               const std::shared_ptr<StreamPeer>& peer) {
+                                               const std::shared_ptr<StreamPeer>& peer,
+                                               std::size_t quota) {
   auto subscriber = std::make_shared<Subscriber>(*this, caller, peer);
   std::lock_guard lock(mutex_);
+  if (closed_ || (quota != 0 && count_of(caller) >= quota)) return nullptr;
   subscribers_.insert(subscriber.get());
   return subscriber;
+}
+
+bool StreamHub::closed() const {
+  std::lock_guard lock(mutex_);
+  return closed_;
 }
 
 bool StreamHub::resolve(const Principal& caller, std::string_view asked, std::string& internal,
@@ -188,6 +195,7 @@ void StreamHub::close_all() {
   std::vector<std::shared_ptr<StreamPeer>> peers;
   {
     std::lock_guard lock(mutex_);
+    closed_ = true;
     for (Subscriber* subscriber : subscribers_) {
       if (auto peer = subscriber->peer_handle()) peers.push_back(std::move(peer));
     }
@@ -221,11 +229,15 @@ std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid
 }
 
 std::size_t StreamHub::connections_of(const Principal& caller) const {
+  std::lock_guard lock(mutex_);
+  return count_of(caller);
+}
+
+std::size_t StreamHub::count_of(const Principal& caller) const {
   const auto same = [&](const Principal& other) {
     return is_platform_role(caller.role) ? other.key_id == caller.key_id
                                          : other.account == caller.account;
   };
-  std::lock_guard lock(mutex_);
   return static_cast<std::size_t>(
       std::count_if(subscribers_.begin(), subscribers_.end(),
                     [&](const Subscriber* subscriber) { return same(subscriber->caller()); }));

@@ -34,11 +34,15 @@ class StreamHub {
   StreamHub(const StreamHub&) = delete;
   StreamHub& operator=(const StreamHub&) = delete;
 
+  // A session for the caller, or nullptr when the caller's account (platform
+  // roles: key) has `quota` connections open already (0: no quota) or the hub
+  // is closed (closed()).
   std::shared_ptr<StreamSession> open(const Principal& caller,
-                                      const std::shared_ptr<StreamPeer>& peer);
+                                      const std::shared_ptr<StreamPeer>& peer, std::size_t quota);
+  bool closed() const;
   // Sends `message` to every local subscriber of the internal `channel`.
   void deliver(std::string_view channel, const std::string& message);
-  // Closes every connection (1001 going away), for a shutdown.
+  // Closes every connection (1001 going away) and opens no more, for a shutdown.
   void close_all();
   // The API key ids of the open connections (each once).
   std::vector<std::string> key_ids() const;
@@ -63,11 +67,13 @@ class StreamHub {
   void add(Subscriber* subscriber, const std::string& channel);
   void remove(Subscriber* subscriber, const std::string& channel);
   void forget(Subscriber* subscriber);
+  std::size_t count_of(const Principal& caller) const;  // under mutex_
 
   const engine::Catalog& catalog_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::unordered_set<Subscriber*>> channels_;
   std::unordered_set<Subscriber*> subscribers_;
+  bool closed_ = false;
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> delivered_{0};
 };

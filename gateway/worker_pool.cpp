@@ -83,14 +83,6 @@ std::size_t WorkerPool::depth() const {
 
 void run_on_worker(WorkerPool& pool, const std::string& owner,
                    std::function<void(const Respond&)> job, Respond respond) {
-  const auto run = [](const std::function<void(const Respond&)>& work, const Respond& answer) {
-    try {
-      work(answer);
-    } catch (const std::exception&) {
-      answer(error_response(500, "internal", "the request failed; nothing was applied"));
-    }
-  };
-  if (util::this_thread_role() == util::ThreadRole::kWorker) return run(job, respond);
   auto slot = std::make_shared<WorkerPool::Slot>(pool, owner);
   auto answered = std::make_shared<std::atomic<bool>>(false);
   auto once = std::make_shared<Respond>(
@@ -99,11 +91,23 @@ void run_on_worker(WorkerPool& pool, const std::string& owner,
         slot->release();
         respond(std::move(response));
       });
-  const WorkerPool::Posted posted = pool.post(
-      owner, [job = std::move(job), once, run] { run(job, *once); },
-      [once] {
-        (*once)(error_response(503, "stopping", "the server is stopping: nothing was applied"));
-      });
+  // The owner's place is given back when the job returns too: a job that
+  // hands a command to the engine holds no place while the commit runs.
+  const auto run = [job = std::move(job), once, slot] {
+    try {
+      job(*once);
+    } catch (const std::exception&) {
+      (*once)(error_response(500, "internal", "the request failed"));
+    }
+    slot->release();
+  };
+  if (util::this_thread_role() == util::ThreadRole::kWorker) {
+    slot->forget();  // already on a worker: no place taken
+    return run();
+  }
+  const WorkerPool::Posted posted = pool.post(owner, run, [once] {
+    (*once)(error_response(503, "stopping", "the server is stopping: nothing was applied"));
+  });
   if (posted == WorkerPool::Posted::kQueued) return;
   slot->forget();  // the pool took no place
   HttpResponse busy =

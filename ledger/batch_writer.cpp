@@ -102,7 +102,8 @@ class BatchRows {
                   std::string(command_name(applied.command.body)),
                   applied.rejected ? std::string(to_string(*applied.rejected)) : std::string(),
                   as_int(first_event_seq), static_cast<Int>(applied.events.size()),
-                  bytea(txn_, encode_command(applied.command)), to_text(applied.events));
+                  bytea(txn_, encode_command(applied.command)), to_text(applied.events),
+                  Int{engine::kEventFormat});
     for (const Event& event : applied.events) {
       if (auto posting = posting_for(event)) add_posting(*posting);
       std::visit([&](const auto& body) { project(applied.command, event, body); }, event.body);
@@ -282,10 +283,10 @@ class BatchRows {
   }
 
   pqxx::transaction_base& txn_;
-  Rows<Int, Int, std::string, std::string, Int, Int, std::string, std::string> commands_{
+  Rows<Int, Int, std::string, std::string, Int, Int, std::string, std::string, Int> commands_{
       "command_log",
       {"command_seq", "at", "kind", "rejected", "first_event_seq", "event_count", "command",
-       "events"}};
+       "events", "event_format"}};
   Rows<Int, Int, Int, const char*, Int, Int> transactions_{
       "ledger_transactions", {"txn_id", "command_seq", "at", "kind", "order_id", "lease_id"}};
   Rows<Int, Int, const char*, Int> entries_{"ledger_entries",

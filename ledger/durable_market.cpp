@@ -11,9 +11,9 @@
 #include "batch_writer.hpp"
 #include "bounded_queue.hpp"
 #include "spotgrid/ledger/request_keys.hpp"
-#include "spotgrid/util/thread_role.hpp"
 #include "spotgrid/ledger/schema.hpp"
 #include "spotgrid/ledger/storage_errors.hpp"
+#include "spotgrid/util/thread_role.hpp"
 
 namespace spotgrid::ledger {
 
@@ -536,10 +536,14 @@ const ReadModel& DurableMarket::committed() const {
   return impl_->read_model;
 }
 
-void DurableMarket::query(std::function<void(const Engine*)> reader) {
-  if (!impl_->accepting.load()) return reader(nullptr);
+std::optional<Outcome> DurableMarket::query(std::function<void(const Engine*)> reader) {
+  const auto refused = [this] {
+    return impl_->stopping.load() ? Outcome::kStopping : Outcome::kNotApplied;
+  };
+  if (!impl_->accepting.load()) return refused();
   Inbound item{engine::Tick{}, nullptr, std::move(reader), nullptr};
-  if (!impl_->inbound.try_push(item)) item.visit(nullptr);
+  if (impl_->inbound.try_push(item)) return std::nullopt;
+  return impl_->accepting.load() ? Outcome::kOverloaded : refused();
 }
 
 bool DurableMarket::wait_ready(milliseconds timeout) const {
@@ -567,6 +571,10 @@ void DurableMarket::stop() {
   if (impl_->persister_thread.joinable()) impl_->persister_thread.join();
   // The persister may have sent commands back after the engine thread ended.
   impl_->fail_sent_back(Outcome::kStopping);
+  // Closing the connections releases the market lock: a standby takes over now.
+  impl_->connection.reset();
+  const std::lock_guard lock(impl_->handoff_mutex);
+  impl_->handoff.reset();
 }
 
 }  // namespace spotgrid::ledger

@@ -21,12 +21,20 @@ std::string_view to_string(OrderEnd end) {
 
 namespace {
 
+// Collected with repeats, then sorted and made unique once (a tick may name
+// tens of thousands of ids: no quadratic search).
 template <typename Id>
 void add_once(std::vector<Id>& ids, Id id) {
-  if (id != 0 && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  if (id != 0) ids.push_back(id);
 }
 
-// The ids one command's events name, each once, in first-named order.
+template <typename Id>
+void make_unique(std::vector<Id>& ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+}
+
+// The ids one command's events name, each once.
 struct Touched {
   std::vector<AccountId> accounts;
   std::vector<OrderId> orders;
@@ -34,8 +42,13 @@ struct Touched {
   std::vector<LeaseId> leases;
   std::vector<NodeId> nodes;
   std::vector<PoolIndex> pools;
-  std::vector<std::pair<OrderId, engine::UnfilledReason>> resting;
+  std::unordered_map<OrderId, engine::UnfilledReason> resting;  // the last reason said
+  std::vector<engine::LeaseClosed> closed;
   bool every_pool = false;  // a book moved where the events do not say which
+
+  bool was_cancelled(OrderId id) const {
+    return std::binary_search(cancelled.begin(), cancelled.end(), id);
+  }
 };
 
 void add_pool(Touched& touched, PoolIndex pool) {
@@ -92,7 +105,7 @@ Touched touched_by(const engine::Engine& engine, std::span<const engine::Event> 
             note_order(engine, t, body.order, !std::is_same_v<T, engine::OrderDeferred>);
           } else if constexpr (std::is_same_v<T, engine::OrderResting>) {
             note_order(engine, t, body.order, true);
-            t.resting.emplace_back(body.order, body.reason);
+            t.resting[body.order] = body.reason;
           } else if constexpr (std::is_same_v<T, engine::OrderCancelled>) {
             note_order(engine, t, body.order, true);
             add_once(t.cancelled, body.order);
@@ -118,8 +131,11 @@ Touched touched_by(const engine::Engine& engine, std::span<const engine::Event> 
             add_once(t.accounts, body.buyer);
             add_once(t.accounts, body.supplier);
           } else if constexpr (std::is_same_v<T, engine::LeaseClosed>) {
-            note_lease(engine, t, body.lease, false);
+            add_once(t.leases, body.lease);
             add_once(t.orders, body.order);
+            add_once(t.nodes, body.node);  // a lease that ended and closed at once moved it
+            if (const auto node = engine.node(body.node)) add_pool(t, node->pool);
+            t.closed.push_back(body);
           } else if constexpr (std::is_same_v<T, engine::HoldChanged>) {
             add_once(t.accounts, body.buyer);
             add_once(t.orders, body.order);
@@ -129,6 +145,11 @@ Touched touched_by(const engine::Engine& engine, std::span<const engine::Event> 
         },
         event.body);
   }
+  make_unique(t.accounts);
+  make_unique(t.orders);
+  make_unique(t.cancelled);
+  make_unique(t.leases);
+  make_unique(t.nodes);
   return t;
 }
 
@@ -141,13 +162,11 @@ std::shared_ptr<const PoolRecord> pool_record(const engine::Engine& engine, Pool
 OrderRecord order_record(const engine::Engine& engine, const Touched& touched, OrderId id,
                          const engine::Command& command) {
   OrderRecord record;
-  record.cancelled =
-      std::find(touched.cancelled.begin(), touched.cancelled.end(), id) != touched.cancelled.end();
+  record.cancelled = touched.was_cancelled(id);
   if (const auto view = engine.order(id, engine::Engine::ReasonNow::kSkip)) {
     record.view = *view;
-    const auto resting = std::find_if(touched.resting.rbegin(), touched.resting.rend(),
-                                      [id](const auto& entry) { return entry.first == id; });
-    record.reason_known = resting != touched.resting.rend();
+    const auto resting = touched.resting.find(id);
+    record.reason_known = resting != touched.resting.end();
     if (record.reason_known) record.view.unfilled_reason = resting->second;
     return record;
   }
@@ -167,8 +186,12 @@ CommittedChanges changes_of(const engine::Engine& engine, std::uint64_t command_
   CommittedChanges changes;
   changes.command_seq = command_seq;
   changes.at = command.now;
-  if (events.empty()) return changes;
-  const Touched touched = touched_by(engine, events);
+  // A tick can open a pending listing, which moves a book without an event.
+  const bool tick = std::holds_alternative<engine::Tick>(command.body);
+  if (events.empty() && !tick) return changes;
+  Touched touched = touched_by(engine, events);
+  touched.every_pool = touched.every_pool || tick;
+  changes.closed_leases = std::move(touched.closed);
   for (const AccountId account : touched.accounts)
     changes.accounts.emplace_back(account, engine.account(account));
   for (const OrderId order : touched.orders)
@@ -199,8 +222,10 @@ void ReadModel::reset(const engine::Engine& engine) {
     if (view.cash != 0 || view.hold != 0 || view.receivable != 0) accounts.emplace(id, view);
   }
   std::unordered_map<OrderId, OrderRecord> orders;
-  for (const engine::OrderView& view : engine.open_orders(engine::Engine::ReasonNow::kCompute))
-    orders.emplace(view.id, OrderRecord{view, OrderEnd::kOpen, true, false});
+  // Unfilled reasons are not planned again here (that would plan every open
+  // order on the engine thread while the market is down): they carry over.
+  for (const engine::OrderView& view : engine.open_orders(engine::Engine::ReasonNow::kSkip))
+    orders.emplace(view.id, OrderRecord{view, OrderEnd::kOpen, false, false});
   std::unordered_map<LeaseId, engine::LeaseView> leases;
   for (const engine::LeaseView& view : engine.billable_leases())
     leases.emplace(view.id, view);
@@ -216,7 +241,15 @@ void ReadModel::reset(const engine::Engine& engine) {
   committed_seq_ = engine.last_command_seq();
   now_ = engine.now();
   accounts_ = std::move(accounts);
-  // Finished orders and leases stay: what they were is still true.
+  // The model held only committed state, so what it knew of an order still
+  // open (cancelled with leases running, its last reason) is still true, and
+  // finished orders stay.
+  for (auto& [id, record] : orders) {
+    if (const auto old = orders_.find(id); old != orders_.end()) {
+      record.cancelled = old->second.cancelled;
+      record.view.unfilled_reason = old->second.view.unfilled_reason;
+    }
+  }
   for (auto it = orders_.begin(); it != orders_.end();) {
     it = it->second.end == OrderEnd::kOpen ? orders_.erase(it) : std::next(it);
   }
@@ -233,6 +266,9 @@ void ReadModel::publish(std::span<const CommittedChanges* const> changes) {
 }
 
 void ReadModel::apply(const CommittedChanges& change) {
+  // A change from before the last reset is already in it (never expected:
+  // the persister drops a failed epoch's runs before the engine rebuilds).
+  if (change.command_seq <= committed_seq_) return;
   committed_seq_ = std::max(committed_seq_, change.command_seq);
   now_ = std::max(now_, change.at);
   for (const auto& [id, view] : change.accounts)
@@ -254,6 +290,14 @@ void ReadModel::apply(const CommittedChanges& change) {
       live_leases_[id] = *view;
     } else {
       finish_lease(id);
+    }
+  }
+  for (const engine::LeaseClosed& closed : change.closed_leases) {
+    if (const auto done = finished_leases_.find(closed.lease); done != finished_leases_.end()) {
+      done->second.charged = closed.charged_total;
+      if (done->second.status == engine::LeaseStatus::kRunning ||
+          done->second.status == engine::LeaseStatus::kStarting)
+        done->second.status = engine::LeaseStatus::kEnded;
     }
   }
   for (const engine::NodeView& node : change.nodes)

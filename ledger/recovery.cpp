@@ -44,13 +44,13 @@ void replay_row(Engine& engine, const pqxx::row& row, std::vector<engine::Event>
   const auto command = engine::decode_command(view(bytes));
   if (!command) throw ReplayDiverged("command " + std::to_string(seq) + " does not decode");
   events.clear();
+  engine.set_event_format(row[3].as<int>());
   const auto result = engine.submit(*command, events);
+  engine.set_event_format(engine::kEventFormat);
   if (result.command_seq != seq) {
     throw ReplayDiverged("command " + std::to_string(seq) + " replayed as sequence " +
                          std::to_string(result.command_seq) + ": the log has a gap");
   }
-  // Format 1 logs predate lease_closed (sql/006_event_format.sql).
-  if (row[3].as<int>() < 2) return;
   const std::string replayed = engine::to_text(events);
   if (replayed != row[2].c_str()) {
     throw ReplayDiverged("command " + std::to_string(seq) +

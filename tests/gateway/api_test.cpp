@@ -138,6 +138,32 @@ TEST_F(Api, AnOrderRestsHoldsFundsAndCancels) {
   EXPECT_EQ(ledger_cash(account), 100'000'000);
   EXPECT_EQ(call(http::verb::delete_, path, key).status, 404u);
   EXPECT_EQ(ledger_cash(other_account), 0);
+
+  // A finished order stays readable: from the committed read model at once,
+  // and from PostgreSQL after a restart.
+  const Reply finished = call(http::verb::get, path, key);
+  ASSERT_EQ(finished.status, 200u) << finished.body;
+  EXPECT_STREQ(finished.json["state"].GetString(), "cancelled");
+  EXPECT_EQ(finished.json["hold_micros"].GetInt64(), 0);
+  EXPECT_FALSE(finished.raw.header("X-Spotgrid-Committed-Seq").empty());
+  EXPECT_EQ(call(http::verb::get, path, other_key).status, 404u);
+  service_.drain_and_stop();
+  Service again(settings({}));
+  again.start();
+  for (int i = 0; i < 300 && !again.market_status().ready; ++i)
+    std::this_thread::sleep_for(20ms);
+  const testing::HttpReply after =
+      testing::http_call(again.port(), testing::HttpCall{"GET", path, key, "", {}, tls_});
+  ASSERT_EQ(after.status, 200u) << after.body;
+  rapidjson::Document stored;
+  stored.Parse(after.body.c_str());
+  EXPECT_STREQ(stored["state"].GetString(), "cancelled");
+  EXPECT_EQ(stored["cards"].GetInt64(), 2);
+  EXPECT_EQ(stored["cards_open"].GetInt64(), 0);
+  EXPECT_EQ(
+      testing::http_call(again.port(), testing::HttpCall{"GET", path, other_key, "", {}, tls_})
+          .status,
+      404u);
 }
 
 TEST_F(Api, OrdersAreCheckedBeforeTheyReachTheMarket) {

@@ -171,5 +171,43 @@ TEST_F(TwoGateways, MarketDataFansOutThroughRedisToEveryGateway) {
   EXPECT_TRUE(far.receive_containing(R"("channel":"trades:H100-SXM-80G")", kWait));
 }
 
+// The per-key rate limit is shared: two gateways together pass about the
+// rate, not twice it (each decides in memory; Redis counts per second).
+class TwoRateLimitedGateways : public RedisFirst, public ServiceHarness {
+ protected:
+  static constexpr std::uint32_t kRate = 10;
+  TwoRateLimitedGateways()
+      : ServiceHarness([this](Settings& s) { limited(s); }),
+        second_(settings([this](Settings& s) { limited(s); })) {
+    second_.start();
+  }
+  void limited(Settings& s) {
+    s.redis_port = redis.port();
+    s.rate_per_second = kRate;
+    s.rate_burst = kRate;
+  }
+
+  Service second_;
+};
+
+TEST_F(TwoRateLimitedGateways, TogetherTheyPassAboutTheRate) {
+  const auto [account, key] = buyer();
+  int served = 0;
+  const auto end = std::chrono::steady_clock::now() + 4s;
+  for (int i = 0; std::chrono::steady_clock::now() < end; ++i) {
+    const std::uint16_t port = i % 2 == 0 ? service_.port() : second_.port();
+    const testing::HttpReply reply =
+        testing::http_call(port, testing::HttpCall{"GET", "/v1/account", key, "", {}, tls_});
+    if (reply.status != 429) ++served;
+    std::this_thread::sleep_for(10ms);
+  }
+  // Alone, each would pass its burst and then kRate a second: 100 in all.
+  // Shared, each wall-clock second passes about kRate, plus what gets through
+  // in the 100 ms before the count is shared (and the first bursts).
+  std::printf("served %d of 4 s at kRate %u\n", served, kRate);
+  EXPECT_GE(served, static_cast<int>(3 * kRate));
+  EXPECT_LE(served, static_cast<int>(8 * kRate));
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway

@@ -149,6 +149,8 @@ class Engine {
   // Every open order, node and lease, and how many account ids exist: for
   // projections of the whole state (O(state)).
   std::vector<OrderView> open_orders(ReasonNow reason) const;
+  // Replays a command logged in an older event format with that format's events.
+  void set_event_format(int format);
   std::vector<NodeView> nodes() const;
   AccountId account_count() const;
   std::optional<LeaseView> lease(LeaseId id) const;

@@ -175,7 +175,13 @@ struct HoldChanged {  // cash <-> hold for one order; positive = reserved
 struct LeaseClosed {  // its last settlement is in: it leaves the market, its hold released
   LeaseId lease;
   OrderId order;
+  NodeId node;
+  Micros charged_total;
 };
+
+// The events a command log row holds. 1: before lease_closed existed; a
+// command logged in format 1 is replayed in format 1 (Engine::set_event_format).
+inline constexpr int kEventFormat = 2;
 struct IndexPublished {  // on a tick, when a pool's index moved
   PoolIndex pool;
   Micros index_micros_per_card_hour;

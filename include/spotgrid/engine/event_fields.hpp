@@ -89,7 +89,8 @@ struct Describe {
     sink.begin("hold_changed")("buyer", b.buyer)("order", b.order)("amount", b.amount);
   }
   void operator()(const LeaseClosed& b) const {
-    sink.begin("lease_closed")("lease", b.lease)("order", b.order);
+    sink.begin("lease_closed")("lease", b.lease)("order", b.order)("node", b.node)("charged_total",
+                                                                                   b.charged_total);
   }
   void operator()(const IndexPublished& b) const {
     sink.begin("index")("pool", b.pool)("price", b.index_micros_per_card_hour);

@@ -96,7 +96,17 @@ class KeyStore {
     std::chrono::steady_clock::time_point checked_at;
   };
   struct Database;  // the connection, opened on first use and after a failure
-  Database& database();
+  static constexpr std::chrono::seconds kReconnectPause{1};
+  Database& database();  // under database_mutex_; throws pqxx::failure
+  void database_failed();
+  void remember(const Known& known);  // takes cache_mutex_
+  // A full map loses an eighth of its entries (whichever come first), not all.
+  template <typename Map>
+  static void evict_some(Map& map) {
+    auto it = map.begin();
+    for (std::size_t n = map.size() / 8 + 1; n > 0 && it != map.end(); --n)
+      it = map.erase(it);
+  }
   static std::variant<Principal, AuthFailure> verified(const Known& known,
                                                        const SecretHash& presented);
 
@@ -104,6 +114,7 @@ class KeyStore {
   std::optional<Known> operator_;
   std::mutex database_mutex_;  // the connection; never held by a memory lookup
   std::unique_ptr<Database> database_;
+  std::chrono::steady_clock::time_point failed_at_{};
   std::mutex cache_mutex_;  // cache_ and unknown_
   std::unordered_map<std::string, Known> cache_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;

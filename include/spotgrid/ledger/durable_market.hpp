@@ -126,10 +126,12 @@ class DurableMarket {
   // What is committed (read_model.hpp): published after each commit, before
   // on_committed runs and before the commands are answered.
   const ReadModel& committed() const;
-  // Runs `reader` on the engine thread without waiting for it: with the engine,
-  // or with nullptr when the market is recovering, stopping or overloaded.
-  // For what only the live engine can compute (a quote); it must be short.
-  void query(std::function<void(const engine::Engine*)> reader);
+  // Queues `reader` for the engine thread and returns without waiting for it;
+  // it runs with the engine, or with nullptr if a recovery or a stop comes
+  // first. When it was not queued (then it never runs), why: kNotApplied
+  // (recovering), kStopping or kOverloaded (the queue is full). For what only
+  // the live engine can compute (a quote); it must be short.
+  std::optional<Outcome> query(std::function<void(const engine::Engine*)> reader);
   bool wait_ready(std::chrono::milliseconds timeout) const;
   MarketStatus status() const;
   // Refuses new commands, commits what the engine already applied, and joins.

@@ -52,6 +52,7 @@ struct CommittedChanges {
   std::vector<std::pair<AccountId, engine::AccountView>> accounts;
   std::vector<OrderRecord> orders;
   std::vector<std::pair<LeaseId, std::optional<engine::LeaseView>>> leases;  // nullopt: gone
+  std::vector<engine::LeaseClosed> closed_leases;  // how the gone ones ended
   std::vector<engine::NodeView> nodes;
   std::vector<std::pair<PoolIndex, std::shared_ptr<const PoolRecord>>> pools;
 
@@ -63,7 +64,8 @@ struct CommittedChanges {
 inline constexpr std::size_t kBookLevelsKept = 20;
 
 // Engine thread: the views `events` (one command's, just applied) touched.
-// Cheap: O(1) lookups per event, one book render per pool whose book moved.
+// O(e log e) for e events, one book render per pool whose book moved (every
+// pool on a tick, once a second).
 CommittedChanges changes_of(const engine::Engine& engine, std::uint64_t command_seq,
                             const engine::Command& command, std::span<const engine::Event> events);
 
