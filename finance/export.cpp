@@ -1,4 +1,5 @@
 #include "spotgrid/finance/export.hpp"
+#include "spotgrid/util/thread_role.hpp"
 
 #include "csv.hpp"
 #include "spotgrid/util/utc.hpp"
@@ -211,11 +212,15 @@ struct ExportCursor::Impl {
 
 ExportCursor::ExportCursor(const std::string& conninfo, const ExportRequest& request,
                            const engine::Catalog& catalog, const engine::TariffBook& tariffs)
-    : impl_(std::make_unique<Impl>(conninfo, request, catalog, tariffs)) {}
+    : impl_((util::assert_may_block(),
+             std::make_unique<Impl>(conninfo, request, catalog, tariffs))) {}
 
+// Ends its transaction and closes its connection: the gateway closes it on a
+// worker (only when the worker pool is full does an I/O thread do it).
 ExportCursor::~ExportCursor() = default;
 
 std::optional<std::string> ExportCursor::next() {
+  util::assert_may_block();
   Impl& x = *impl_;
   if (x.finished) return std::nullopt;
   std::string page;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <pqxx/pqxx>
 
 #include "api_support.hpp"
@@ -64,19 +65,58 @@ std::optional<UnixSeconds> parse_instant(std::string_view text) {
 }
 
 // Holds one of the export slots until the body is written (or abandoned).
+// An export's rows, a page at a time: each page is fetched on the worker
+// pool (a FETCH can take seconds), and the cursor (its transaction and
+// connection) is closed there too, never on the connection's I/O thread.
 class ExportBody final : public BodySource {
  public:
-  ExportBody(std::unique_ptr<finance::ExportCursor> cursor,
+  ExportBody(std::unique_ptr<finance::ExportCursor> cursor, WorkerPool& workers,
              std::shared_ptr<std::atomic<int>> running)
-      : cursor_(std::move(cursor)), running_(std::move(running)) {}
-  ~ExportBody() override { --*running_; }
+      : cursor_(std::shared_ptr<finance::ExportCursor>(std::move(cursor))),
+        workers_(workers),
+        running_(std::move(running)),
+        // Its own owner: the number of exports is capped already, and a page
+        // must not be refused because its caller has other requests in.
+        owner_("export-" + std::to_string(reinterpret_cast<std::uintptr_t>(this))) {}
+  ~ExportBody() override {
+    --*running_;
+    close_cursor();  // a client that went away mid-body
+  }
   ExportBody(const ExportBody&) = delete;
   ExportBody& operator=(const ExportBody&) = delete;
-  std::optional<std::string> next() override { return cursor_->next(); }
+
+  void next(std::function<void(Piece)> deliver) override {
+    run_on_worker(
+        workers_, owner_,
+        [cursor = cursor_, deliver](const Respond&) mutable {
+          Piece piece;
+          try {
+            auto page = cursor->next();
+            piece.kind = page ? Piece::Kind::kData : Piece::Kind::kEnd;
+            if (page) piece.data = std::move(*page);
+          } catch (const std::exception&) {
+            piece.kind = Piece::Kind::kFailed;
+          }
+          cursor.reset();  // at the end, the last owner: closed here, on the worker
+          deliver(std::move(piece));
+        },
+        [deliver](const HttpResponse&) {
+          deliver(Piece{Piece::Kind::kFailed, {}});
+        });
+  }
 
  private:
-  std::unique_ptr<finance::ExportCursor> cursor_;
+  void close_cursor() {
+    if (!cursor_) return;
+    run_on_worker(
+        workers_, owner_, [cursor = std::move(cursor_)](const Respond&) mutable { cursor.reset(); },
+        [](const HttpResponse&) {});
+  }
+
+  std::shared_ptr<finance::ExportCursor> cursor_;
+  WorkerPool& workers_;
   std::shared_ptr<std::atomic<int>> running_;
+  std::string owner_;
 };
 
 }  // namespace
@@ -127,7 +167,8 @@ void billing_export(Api& api, const Principal& caller, const HttpRequest& reques
                                                           api.setup.catalog, api.setup.tariffs);
     HttpResponse streamed;
     streamed.content_type = std::string(finance::RowWriter::content_type(wanted.format));
-    streamed.stream = std::make_shared<ExportBody>(std::move(cursor), api.exports_running);
+    streamed.stream =
+        std::make_shared<ExportBody>(std::move(cursor), api.workers, api.exports_running);
     respond(std::move(streamed));
   } catch (const std::exception&) {
     --*api.exports_running;

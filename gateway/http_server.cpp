@@ -409,20 +409,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void write_piece(beast::error_code ec, std::size_t /*bytes*/) {
     if (ec) return close();
-    std::optional<std::string> piece;
-    try {
-      piece = source_->next();
-    } catch (const std::exception&) {
-      return close();  // no closing chunk: the client sees the body was cut short
-    }
+    source_->next([self = this->shared_from_this()](BodySource::Piece piece) {
+      net::post(self->stream_.get_executor(),
+                [self, piece = std::move(piece)]() mutable { self->on_piece(std::move(piece)); });
+    });
+  }
+
+  void on_piece(BodySource::Piece piece) {
+    // No closing chunk on a failure: the client sees the body was cut short.
+    if (piece.kind == BodySource::Piece::Kind::kFailed) return close();
     beast::get_lowest_layer(stream_).expires_after(options().write_timeout);
-    if (!piece) {
+    if (piece.kind == BodySource::Piece::Kind::kEnd) {
       source_.reset();
       return net::async_write(
           stream_, http::make_chunk_last(),
           beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
     }
-    piece_ = std::move(*piece);
+    piece_ = std::move(piece.data);
     if (piece_.empty()) return write_piece({}, 0);  // an empty chunk would end the body
     net::async_write(stream_, http::make_chunk(net::buffer(piece_)),
                      beast::bind_front_handler(&Session::write_piece, this->shared_from_this()));

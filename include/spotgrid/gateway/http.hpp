@@ -32,11 +32,18 @@ struct HttpRequest {
 // writes it (HTTP/1.1 chunked), so memory stays one piece whatever the size.
 class BodySource {
  public:
+  // What next() hands over: a piece, the end, or a failure. A failure ends
+  // the connection without the closing chunk, so the client sees a truncated
+  // body rather than a complete-looking one.
+  struct Piece {
+    enum class Kind : std::uint8_t { kData, kEnd, kFailed };
+    Kind kind = Kind::kEnd;
+    std::string data;
+  };
   virtual ~BodySource() = default;
-  // The next piece; nullopt at the end. Runs on an I/O thread, between writes.
-  // An exception ends the connection without the closing chunk, so the client
-  // sees a truncated body rather than a complete-looking one.
-  virtual std::optional<std::string> next() = 0;
+  // Asks for the next piece, called from an I/O thread between writes, which
+  // must not wait for it: `deliver` is called once, from any thread.
+  virtual void next(std::function<void(Piece)> deliver) = 0;
 };
 
 struct HttpResponse {
