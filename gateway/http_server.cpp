@@ -1,5 +1,5 @@
-// The HTTP server on Boost.Beast: one acceptor, sessions on strands over an
-// io_context run by N threads, plain TCP or TLS. Every limit is explicit
+// The HTTP server on Boost.Beast: one acceptor handing connections round-robin
+// to N io_contexts, each run by one thread, plain TCP or TLS. Every limit is explicit
 // (ServerOptions): body and header size, a deadline per request (slow-loris and
 // idle clients are closed), a deadline per response, a connection cap, and for
 // WebSockets a bounded send buffer, a message size limit and an idle timeout.
@@ -454,30 +454,46 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 struct HttpServer::Impl {
+  using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
+
   std::shared_ptr<Shared> shared;
-  net::io_context io;
-  tcp::acceptor acceptor{io};
+  // One io_context per I/O thread, each run by its thread alone: a connection
+  // lives on one thread from accept to close, so answering it needs no
+  // hand-off between threads (the kernel wakes the thread that owns it).
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<WorkGuard> guards;
+  std::optional<tcp::acceptor> acceptor;  // on contexts[0]
+  std::size_t next_context = 0;           // acceptor's thread only
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
 
   void accept() {
-    acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-      std::string address = ec ? std::string() : client_address(socket);
-      if (ec) {
-        if (ec == net::error::operation_aborted) return;  // stopping
-      } else if (!shared->admits(address)) {
-        beast::error_code ignored;
-        socket.close(ignored);
-      } else if (shared->tls) {
-        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls), shared,
-                                             std::move(address))
-            ->start();
-      } else {
-        std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), shared,
-                                               std::move(address))
-            ->start();
-      }
-      accept();
+    net::io_context& owner = *contexts[next_context++ % contexts.size()];
+    acceptor->async_accept(
+        net::make_strand(owner), [this](beast::error_code ec, tcp::socket socket) {
+          std::string address = ec ? std::string() : client_address(socket);
+          if (ec) {
+            if (ec == net::error::operation_aborted) return;  // stopping
+          } else if (!shared->admits(address)) {
+            beast::error_code ignored;
+            socket.close(ignored);
+          } else if (shared->tls) {
+            std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls), shared,
+                                                 std::move(address))
+                ->start();
+          } else {
+            std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), shared,
+                                                   std::move(address))
+                ->start();
+          }
+          accept();
+        });
+  }
+
+  void close_acceptor() {
+    net::post(*contexts.front(), [this] {
+      beast::error_code ignored;
+      acceptor->close(ignored);
     });
   }
 };
@@ -510,17 +526,23 @@ void HttpServer::start() {
                                ": " + ec.message());
     }
   }
+  const unsigned threads = std::max(1u, options.threads);
+  for (unsigned i = 0; i < threads; ++i) {
+    impl_->contexts.push_back(std::make_unique<net::io_context>(1));  // one thread each
+    impl_->guards.emplace_back(impl_->contexts.back()->get_executor());
+  }
   const tcp::endpoint endpoint(net::ip::make_address(options.address), options.port);
-  impl_->acceptor.open(endpoint.protocol());
-  impl_->acceptor.set_option(net::socket_base::reuse_address(true));
-  impl_->acceptor.bind(endpoint);
-  impl_->acceptor.listen(net::socket_base::max_listen_connections);
-  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->acceptor.emplace(*impl_->contexts.front());
+  impl_->acceptor->open(endpoint.protocol());
+  impl_->acceptor->set_option(net::socket_base::reuse_address(true));
+  impl_->acceptor->bind(endpoint);
+  impl_->acceptor->listen(net::socket_base::max_listen_connections);
+  impl_->port = impl_->acceptor->local_endpoint().port();
   impl_->accept();
-  for (unsigned i = 0; i < std::max(1u, options.threads); ++i)
-    impl_->threads.emplace_back([this] {
+  for (unsigned i = 0; i < threads; ++i)
+    impl_->threads.emplace_back([this, i] {
       util::set_thread_role(util::ThreadRole::kIo);
-      impl_->io.run();
+      impl_->contexts[i]->run();
     });
 }
 
@@ -533,19 +555,15 @@ std::size_t HttpServer::open_connections() const {
 }
 
 void HttpServer::stop_accepting() {
-  net::post(impl_->io, [this] {
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
-  });
+  if (!impl_->contexts.empty()) impl_->close_acceptor();
 }
 
 void HttpServer::stop() {
   if (impl_->threads.empty()) return;
-  net::post(impl_->io, [this] {
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
-  });
-  impl_->io.stop();
+  impl_->close_acceptor();
+  impl_->guards.clear();
+  for (const auto& context : impl_->contexts)
+    context->stop();
   for (std::thread& thread : impl_->threads)
     thread.join();
   impl_->threads.clear();
