@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "spotgrid/gateway/service.hpp"
+#include "spotgrid/util/log.hpp"
 
 int main(int argc, char** argv) {
   std::string config = "config/spotgridd.json";
@@ -35,36 +36,40 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  const auto& settings = std::get<spotgrid::gateway::Settings>(loaded);
+  namespace log = spotgrid::util::log;
+  log::init({settings.log_level == "debug"   ? log::Level::kDebug
+             : settings.log_level == "warn"  ? log::Level::kWarn
+             : settings.log_level == "error" ? log::Level::kError
+                                             : log::Level::kInfo,
+             settings.log_file});
   try {
-    spotgrid::gateway::Service service(std::get<spotgrid::gateway::Settings>(loaded));
+    spotgrid::gateway::Service service(settings);
     service.start();
-    std::printf("spotgridd: listening on %s:%u\n",
-                std::get<spotgrid::gateway::Settings>(loaded).listen_address.c_str(),
+    log::info("listening", {{"address", settings.listen_address},
+                            {"port", static_cast<std::uint64_t>(service.port())}});
+    // On standard output too, for whoever started it (tests and scripts read the port).
+    std::printf("spotgridd: listening on %s:%u\n", settings.listen_address.c_str(),
                 static_cast<unsigned>(service.port()));
     std::fflush(stdout);
     const timespec poll{0, 200'000'000};
-    std::string logged_error;  // /readyz shows a reason code; the details go here
     for (;;) {
       const int signal = sigtimedwait(&signals, nullptr, &poll);
       if (signal == SIGTERM || signal == SIGINT) break;
-      const auto status = service.market_status();
-      if (status.last_error != logged_error) {
-        logged_error = status.last_error;
-        std::fprintf(stderr, "spotgridd: storage: %s\n", logged_error.c_str());
-      }
-      if (!status.fatal_error.empty()) {
-        std::fprintf(stderr, "spotgridd: cannot recover the market: %s\n",
-                     status.fatal_error.c_str());
+      // Storage failures and recoveries are logged where they happen.
+      if (!service.market_status().fatal_error.empty()) {
         service.drain_and_stop();
+        log::flush();
         return 1;
       }
     }
-    std::printf("spotgridd: draining\n");
-    std::fflush(stdout);
+    log::info("draining");
     service.drain_and_stop();
-    std::printf("spotgridd: stopped\n");
+    log::info("stopped");
+    log::flush();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "spotgridd: %s\n", e.what());
+    log::error("cannot_start", {{"cause", e.what()}});
+    log::flush();
     return 2;
   }
   return 0;

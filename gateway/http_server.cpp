@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "spotgrid/gateway/http.hpp"
+#include "spotgrid/util/log.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
 namespace spotgrid::gateway {
@@ -193,6 +194,12 @@ class WebSocketSession : public StreamPeer,
     const std::size_t size = text.size();
     if (queued_bytes_.fetch_add(size) + size > slot_.shared->options.stream_send_buffer) {
       queued_bytes_ -= size;
+      if (!closing_.load()) {
+        util::log::warn("stream_slow_consumer",
+                        {{"client", slot_.address},
+                         {"buffer_bytes",
+                          static_cast<std::uint64_t>(slot_.shared->options.stream_send_buffer)}});
+      }
       close(close_code::kPolicyViolation, "slow consumer: the send buffer is full");
       return false;
     }

@@ -3,12 +3,15 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +23,7 @@
 #include "spotgrid/gateway/http.hpp"
 #include "spotgrid/ingest/ingest.hpp"
 #include "spotgrid/metering/sample.hpp"
+#include "spotgrid/util/log.hpp"
 #include "stream_hub.hpp"
 
 namespace spotgrid::gateway {
@@ -280,6 +284,8 @@ struct Service::Impl {
           nullptr};
   HttpServer server;
   std::atomic<int> in_flight{0};
+  std::atomic<std::uint64_t> requests_seen{0};
+  const unsigned request_id_prefix = std::random_device{}();
   const std::vector<std::string> labels = route_labels();
   const std::unique_ptr<RouteStats[]> stats = std::make_unique<RouteStats[]>(labels.size());
 
@@ -300,12 +306,17 @@ struct Service::Impl {
   void handle(HttpRequest&& request, Respond respond) {
     ++in_flight;
     const std::string_view path = path_of(request.target);
-    RouteStats& route_stats = stats[label_of(request.method, path)];
-    Respond done = [this, &route_stats, started = std::chrono::steady_clock::now(),
+    const std::size_t label = label_of(request.method, path);
+    Respond done = [this, label, id = request_id_of(request), address = request.client_address,
+                    started = std::chrono::steady_clock::now(),
                     respond = std::move(respond)](HttpResponse response) {
+      const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - started);
+      const unsigned status = response.status;
+      response.headers.emplace_back("X-Request-Id", id);
       respond(std::move(response));
-      route_stats.record(std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::steady_clock::now() - started));
+      stats[label].record(elapsed);
+      log_answer(id, label, address, status, elapsed);
       --in_flight;
     };
     if (path == "/v1/stream" || path == kMeteringStreamPath) {
@@ -331,6 +342,38 @@ struct Service::Impl {
       return done(HttpResponse{200, R"({"status":"ok"})", "application/json", {}, {}});
     if (path == "/readyz") return done(readiness());
     done(metrics());
+  }
+
+  // The client's X-Request-Id when it is a plain token (1 to 64 of
+  // [A-Za-z0-9._-]), else one made here: it goes back on the answer and on
+  // every log line the request causes.
+  std::string request_id_of(const HttpRequest& request) {
+    const std::string_view given = request.header("X-Request-Id");
+    const bool plain =
+        !given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
+                 c == '-';
+        });
+    if (plain) return std::string(given);
+    char made[32];
+    std::snprintf(made, sizeof made, "%08x-%012llx", request_id_prefix,
+                  static_cast<unsigned long long>(++requests_seen));
+    return made;
+  }
+
+  // A failed answer always, every answer with log.access: the route's pattern
+  // (no ids, no query), never a key or a body.
+  void log_answer(const std::string& id, std::size_t label, const std::string& address,
+                  unsigned status, std::chrono::microseconds elapsed) {
+    if (status < 500 && !settings.access_log) return;
+    const util::log::Level level =
+        status >= 500 ? util::log::Level::kWarn : util::log::Level::kInfo;
+    util::log::write(level, status >= 500 ? "request_failed" : "request",
+                     {{"request_id", id},
+                      {"route", labels[label]},
+                      {"status", static_cast<std::uint64_t>(status)},
+                      {"micros", static_cast<std::int64_t>(elapsed.count())},
+                      {"client", address}});
   }
 
   // From a node agent: authenticated by the batch's signature, not an API key.

@@ -117,6 +117,11 @@ const Spec kSpecs[] = {
      [](Settings& s, std::int64_t v) { s.max_export_days = v; }},
     {"billing", "max_concurrent_exports", false, 1, 256,
      [](Settings& s, std::int64_t v) { s.max_concurrent_exports = v; }},
+    {"log", "level", true, 4, 5, nullptr,
+     [](Settings& s, std::string v) { s.log_level = std::move(v); }},
+    {"log", "file", true, 1, 4'096, nullptr,
+     [](Settings& s, std::string v) { s.log_file = std::move(v); }},
+    {"log", "access", false, 0, 1, [](Settings& s, std::int64_t v) { s.access_log = v == 1; }},
     {"market", "snapshot_every_commands", false, 1'000, 100'000'000,
      [](Settings& s, std::int64_t v) {
        s.snapshot_every_commands = static_cast<std::uint64_t>(v);
@@ -208,6 +213,10 @@ std::variant<Settings, SettingsError> parse_settings(
   if (settings.tls_certificate_file.empty() != settings.tls_private_key_file.empty()) {
     return SettingsError{source_name, "tls.private_key_file",
                          "tls.certificate_file and tls.private_key_file go together"};
+  }
+  if (settings.log_level != "debug" && settings.log_level != "info" &&
+      settings.log_level != "warn" && settings.log_level != "error") {
+    return SettingsError{source_name, "log.level", "must be debug, info, warn or error"};
   }
   if (settings.postgres_conninfo.empty()) {
     return SettingsError{source_name, "postgres.conninfo",

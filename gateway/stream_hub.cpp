@@ -1,4 +1,5 @@
 #include "stream_hub.hpp"
+#include "spotgrid/util/log.hpp"
 
 #include <rapidjson/document.h>
 
@@ -225,6 +226,9 @@ std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid
   }
   for (const auto& peer : peers)
     peer->close(close_code::kPolicyViolation, "the API key is no longer valid");
+  if (!peers.empty())
+    util::log::info("streams_closed_key_revoked",
+                    {{"streams", static_cast<std::uint64_t>(peers.size())}});
   return peers.size();
 }
 

@@ -10,9 +10,11 @@
 #include "applied.hpp"
 #include "batch_writer.hpp"
 #include "bounded_queue.hpp"
+#include "spotgrid/engine/codec.hpp"
 #include "spotgrid/ledger/request_keys.hpp"
 #include "spotgrid/ledger/schema.hpp"
 #include "spotgrid/ledger/storage_errors.hpp"
+#include "spotgrid/util/log.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
 namespace spotgrid::ledger {
@@ -116,6 +118,7 @@ struct DurableMarket::Impl {
   std::uint64_t epoch = 0;
   std::uint64_t since_snapshot = 0;
   UnixSeconds last_tick = 0;
+  std::string last_recovery_error;
 
   // Recovery hands its connection (holding the market lock) to the persister.
   std::mutex handoff_mutex;
@@ -243,6 +246,8 @@ struct DurableMarket::Impl {
       since_snapshot = 0;
       last_tick = 0;
       const std::uint64_t seq = engine->last_command_seq();
+      util::log::info("recovered", {{"committed_seq", seq}, {"epoch", epoch}});
+      last_recovery_error.clear();
       read_model.reset(*engine);
       if (options.on_rebuilt) options.on_rebuilt();
       accepting.store(true);  // before `ready`: whoever sees ready may submit at once
@@ -258,6 +263,9 @@ struct DurableMarket::Impl {
       fatal(e.what());
     } catch (const std::exception& e) {
       const std::string what = e.what();
+      // Retried with backoff: logged when the cause changes, not each try.
+      if (what != last_recovery_error) util::log::error("recovery_failed", {{"cause", what}});
+      last_recovery_error = what;
       update_status([&](MarketStatus& s) { s.last_error = what; });
     }
     engine.reset();
@@ -266,6 +274,7 @@ struct DurableMarket::Impl {
 
   // Recovery can never succeed: stay down and say why (spotgridd exits on this).
   void fatal(const std::string& why) {
+    util::log::error("market_cannot_recover", {{"cause", why}});
     stopping.store(true);  // before the status: whoever sees the error sees kStopping
     update_status([&](MarketStatus& s) { s.fatal_error = why; });
   }
@@ -403,6 +412,10 @@ struct DurableMarket::Impl {
   }
 
   void storage_failure(std::span<Pending> run, Outcome outcome, const std::string& why) {
+    util::log::error("storage_failure", {{"cause", why},
+                                         {"answered", to_string(outcome)},
+                                         {"commands", static_cast<std::uint64_t>(run.size())},
+                                         {"first_command_seq", run.front().applied.command_seq}});
     discard_epoch(run.front().epoch, why);
     update_status([](MarketStatus& s) { ++s.storage_failures; });
     complete_failed(run, outcome);
@@ -449,6 +462,11 @@ struct DurableMarket::Impl {
     resubmit_epoch.store(run.front().epoch);
     discard_epoch(run.front().epoch, "refused one command: " + why);
     update_status([](MarketStatus& s) { ++s.commands_refused; });
+    util::log::warn("command_refused",
+                    {{"command_seq", run[*culprit].applied.command_seq},
+                     {"command", engine::command_name(run[*culprit].applied.command.body)},
+                     {"cause", why},
+                     {"resubmitted", static_cast<std::uint64_t>(run.size() - 1)}});
     reply(run[*culprit].done, Outcome::kRefused);
     send_back(run.first(*culprit));
     send_back(run.subspan(*culprit + 1));

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   clang-format clang-tidy
   libgtest-dev libgmock-dev libbenchmark-dev
-  rapidjson-dev libssl-dev
+  rapidjson-dev libssl-dev libspdlog-dev
   postgresql libpqxx-dev curl
   libboost-dev
   redis-server libhiredis-dev openssl

@@ -62,6 +62,21 @@ TEST_F(Api, KeysAreRequiredAndChecked) {
   EXPECT_EQ(call(http::verb::get, "/v1/account", generate_api_key().token()).status, 401u);
 }
 
+// Every answer names its request: the client's id when it is a plain token,
+// else one made by the server.
+TEST_F(Api, EveryAnswerCarriesARequestId) {
+  const Reply given = call(http::verb::get, "/v1/account", "", "", {{"X-Request-Id", "job-7.a_b"}});
+  EXPECT_EQ(given.status, 401u);
+  EXPECT_EQ(given.raw.header("X-Request-Id"), "job-7.a_b");
+  const Reply made = call(http::verb::get, "/healthz", "");
+  const Reply other = call(http::verb::get, "/healthz", "");
+  EXPECT_FALSE(made.raw.header("X-Request-Id").empty());
+  EXPECT_NE(made.raw.header("X-Request-Id"), other.raw.header("X-Request-Id"));
+  const Reply odd = call(http::verb::get, "/healthz", "", "", {{"X-Request-Id", "a b\"c"}});
+  EXPECT_NE(odd.raw.header("X-Request-Id"), "a b\"c");
+  EXPECT_FALSE(odd.raw.header("X-Request-Id").empty());
+}
+
 TEST_F(Api, RolesLimitWhatAKeyMayDo) {
   const auto [account, key] = buyer();
   EXPECT_EQ(call(http::verb::post, "/v1/accounts", key, R"({"name": "x", "role": "buyer"})").status,

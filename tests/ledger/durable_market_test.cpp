@@ -1,9 +1,12 @@
 #include "spotgrid/ledger/durable_market.hpp"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -13,6 +16,7 @@
 #include "spotgrid/engine/event_text.hpp"
 #include "spotgrid/ledger/schema.hpp"
 #include "spotgrid/sim/market_sim.hpp"
+#include "spotgrid/util/log.hpp"
 
 namespace spotgrid::ledger {
 namespace {
@@ -338,6 +342,52 @@ TEST(DurableMarket, SurvivesPostgresStoppingUnderLoad) {
   market.market->stop();
   const auto problems = testing::verify_durable_market(cluster.conninfo(), acked);
   EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
+// An operator reads what happened in the log: the failure with its cause, and
+// the recovery. Every line is one JSON object.
+TEST(DurableMarket, APostgresOutageIsLoggedWithItsCauseAndTheRecovery) {
+  const std::string log_file = ::testing::TempDir() + "spotgrid-outage.log";
+  std::remove(log_file.c_str());
+  util::log::init({util::log::Level::kInfo, log_file});
+  {
+    testing::PrivateCluster cluster;
+    Market market(cluster.conninfo());
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    ASSERT_EQ(market.run(engine::Deposit{1, kUsd}).outcome, Outcome::kCommitted);
+    cluster.stop("immediate");
+    EXPECT_NE(market.run(engine::Deposit{1, kUsd}).outcome, Outcome::kCommitted);
+    std::this_thread::sleep_for(300ms);
+    cluster.start();
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    EXPECT_EQ(market.run(engine::Deposit{1, kUsd}).outcome, Outcome::kCommitted);
+  }
+  util::log::flush();
+  util::log::init({});  // back to standard error for the other tests
+  std::ifstream file(log_file);
+  std::string line;
+  std::vector<std::string> events;
+  std::string failure_cause;
+  while (std::getline(file, line)) {
+    rapidjson::Document entry;
+    entry.Parse(line.c_str());
+    ASSERT_FALSE(entry.HasParseError()) << line;
+    ASSERT_TRUE(entry.HasMember("ts") && entry.HasMember("level") && entry.HasMember("event"))
+        << line;
+    events.emplace_back(entry["event"].GetString());
+    if (events.back() == "storage_failure" && failure_cause.empty())
+      failure_cause = entry["cause"].GetString();
+  }
+  const auto first = [&](const std::string& event) {
+    return std::find(events.begin(), events.end(), event) - events.begin();
+  };
+  const auto last = [&](const std::string& event) {
+    return events.rend() - std::find(events.rbegin(), events.rend(), event) - 1;
+  };
+  ASSERT_LT(first("storage_failure"), static_cast<long>(events.size())) << "no storage_failure";
+  EXPECT_FALSE(failure_cause.empty());
+  EXPECT_LT(first("recovered"), first("storage_failure"));  // at start
+  EXPECT_GT(last("recovered"), first("storage_failure"));   // after the outage
 }
 
 // The second line of defence: a command whose content PostgreSQL cannot store

@@ -59,6 +59,9 @@ struct Settings {
   std::uint32_t metering_node_kib_burst = 32'768;
   std::int64_t max_export_days = 366;       // the longest range one billing export covers
   std::int64_t max_concurrent_exports = 4;  // beyond: 503, retry later
+  std::string log_level = "info";           // debug, info, warn or error
+  std::string log_file;                     // empty: standard error
+  bool access_log = false;                  // one line per request (no bodies, no keys)
 };
 
 struct SettingsError {
