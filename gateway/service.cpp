@@ -17,6 +17,8 @@
 
 #include "api.hpp"
 #include "market_feed.hpp"
+#include "metering_routes.hpp"
+#include "metrics.hpp"
 #include "request_guards.hpp"
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/gateway/auth.hpp"
@@ -86,119 +88,6 @@ std::optional<ApiKey> operator_key(const Settings& settings) {
   }
   return key;
 }
-
-// Request latency per route for /metrics: a Prometheus histogram, in seconds.
-constexpr std::array<double, 11> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                    0.05,   0.1,   0.25,   0.5,   1.0};
-struct RouteStats {
-  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size()> buckets{};  // not cumulative
-  std::atomic<std::uint64_t> count{0};
-  std::atomic<std::uint64_t> sum_micros{0};
-
-  void record(std::chrono::microseconds elapsed) {
-    const double seconds = static_cast<double>(elapsed.count()) / 1e6;
-    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-      if (seconds <= kLatencyBuckets[i]) {
-        ++buckets[i];
-        break;
-      }
-    }
-    ++count;
-    sum_micros += static_cast<std::uint64_t>(elapsed.count());
-  }
-};
-
-// Labels: every served route as "METHOD /path/{param}", then "unmatched".
-std::vector<std::string> route_labels() {
-  std::vector<std::string> labels;
-  for (const auto& [method, path] : served_routes()) {
-    std::string label = method;
-    label += ' ';
-    label += path;
-    labels.push_back(std::move(label));
-  }
-  labels.emplace_back("unmatched");
-  return labels;
-}
-
-constexpr std::size_t kOperationalRoutes = 6;  // served_routes() lists them first
-constexpr std::string_view kMeteringPath = "/v1/metering/batches";
-constexpr std::string_view kMeteringStreamPath = "/v1/metering/stream";
-
-// An ingest answer as JSON: the acknowledgement and the node's lease
-// assignments, or the error (the same bodies over HTTP and the agent stream).
-HttpResponse ingest_response(const ingest::IngestReply& reply) {
-  if (reply.status != 200) {
-    HttpResponse refused = error_response(reply.status, reply.code, reply.message, reply.field);
-    if (reply.status == 503 || reply.status == 429)
-      refused.headers.emplace_back("Retry-After", "1");
-    return refused;
-  }
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartObject();
-  writer.Key("acknowledged_seq");
-  writer.Uint64(reply.acknowledged_seq);
-  writer.Key("samples_stored");
-  writer.Uint(reply.samples_stored);
-  writer.Key("duplicate");
-  writer.Bool(reply.duplicate);
-  writer.Key("assignments");
-  writer.StartArray();
-  for (const ingest::CardAssignment& card : reply.assignments) {
-    writer.StartObject();
-    writer.Key("card_index");
-    writer.Uint(card.card_index);
-    writer.Key("lease");
-    writer.Uint64(card.lease);
-    writer.EndObject();
-  }
-  writer.EndArray();
-  writer.EndObject();
-  return HttpResponse{200, buffer.GetString(), "application/json", {}, {}};
-}
-
-// A positive decimal header value (a node id, a unix time), or nothing.
-std::optional<std::uint64_t> header_number(std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc{} || end != text.data() + text.size() || value == 0) return std::nullopt;
-  return value;
-}
-
-// A node agent's WebSocket, authenticated at the upgrade: each text message is
-// a spool line ("<signature> <batch JSON>", still signed), answered in order
-// with what POST /v1/metering/batches answers.
-class AgentStream final : public StreamSession {
- public:
-  AgentStream(ingest::Ingest& ingest, NodeId node, const std::shared_ptr<StreamPeer>& peer)
-      : ingest_(ingest), node_(node), peer_(peer) {}
-
-  void on_text(std::string_view message) override {
-    const std::size_t space = message.find(' ');
-    const std::weak_ptr<StreamPeer> peer = peer_;
-    const auto answer = [peer](const ingest::IngestReply& reply) {
-      if (const auto alive = peer.lock()) alive->send(ingest_response(reply).body);
-    };
-    if (space == std::string_view::npos) {
-      ingest::IngestReply refused;
-      refused.status = 401;
-      refused.code = "bad_signature";
-      refused.message = "send \"<hex HMAC> <batch JSON>\"";
-      return answer(refused);
-    }
-    ingest_.submit(node_, message.substr(0, space), message.substr(space + 1),
-                   [answer](ingest::IngestReply&& reply) { answer(reply); });
-  }
-  void on_closed() override {}
-  // "<64 hex> <batch>": the largest batch a node can send, and no more.
-  std::size_t message_limit() const override { return metering::kMaxBatchBytes + 65; }
-
- private:
-  ingest::Ingest& ingest_;
-  NodeId node_;
-  std::weak_ptr<StreamPeer> peer_;
-};
 
 }  // namespace
 
@@ -286,27 +175,12 @@ struct Service::Impl {
   std::atomic<int> in_flight{0};
   std::atomic<std::uint64_t> requests_seen{0};
   const unsigned request_id_prefix = std::random_device{}();
-  const std::vector<std::string> labels = route_labels();
-  const std::unique_ptr<RouteStats[]> stats = std::make_unique<RouteStats[]>(labels.size());
-
-  // Which label a request counts under.
-  std::size_t label_of(std::string_view method, std::string_view path) const {
-    if (method == "GET") {
-      if (path == "/healthz") return 0;
-      if (path == "/readyz") return 1;
-      if (path == "/metrics") return 2;
-      if (path == "/v1/stream") return 3;
-    }
-    if (method == "POST" && path == kMeteringPath) return 4;
-    if (method == "GET" && path == kMeteringStreamPath) return 5;
-    if (const auto v1 = match_v1(method, path)) return kOperationalRoutes + *v1;
-    return labels.size() - 1;
-  }
+  RouteMetrics route_metrics;
 
   void handle(HttpRequest&& request, Respond respond) {
     ++in_flight;
     const std::string_view path = path_of(request.target);
-    const std::size_t label = label_of(request.method, path);
+    const std::size_t label = route_metrics.label_of(request.method, path);
     Respond done = [this, label, id = request_id_of(request), address = request.client_address,
                     started = std::chrono::steady_clock::now(),
                     respond = std::move(respond)](HttpResponse response) {
@@ -315,7 +189,7 @@ struct Service::Impl {
       const unsigned status = response.status;
       response.headers.emplace_back("X-Request-Id", id);
       respond(std::move(response));
-      stats[label].record(elapsed);
+      route_metrics.record(label, elapsed);
       log_answer(id, label, address, status, elapsed);
       --in_flight;
     };
@@ -325,7 +199,11 @@ struct Service::Impl {
       upgrade.headers.emplace_back("Upgrade", "websocket");
       return done(std::move(upgrade));
     }
-    if (path == kMeteringPath) return metering_batch(std::move(request), std::move(done));
+    if (path == kMeteringPath) {
+      if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
+        return done(limited(wait_ms, "too many requests from this address"));
+      return metering_batch(ingest, settings, std::move(request), std::move(done));
+    }
     if (path.substr(0, 4) == "/v1/")
       return authenticated(std::move(request), path, std::move(done));
     const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
@@ -370,37 +248,10 @@ struct Service::Impl {
         status >= 500 ? util::log::Level::kWarn : util::log::Level::kInfo;
     util::log::write(level, status >= 500 ? "request_failed" : "request",
                      {{"request_id", id},
-                      {"route", labels[label]},
+                      {"route", route_metrics.label(label)},
                       {"status", static_cast<std::uint64_t>(status)},
                       {"micros", static_cast<std::int64_t>(elapsed.count())},
                       {"client", address}});
-  }
-
-  // From a node agent: authenticated by the batch's signature, not an API key.
-  void metering_batch(HttpRequest&& request, Respond done) {
-    if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
-      return done(limited(wait_ms, "too many requests from this address"));
-    if (request.method != "POST") {
-      HttpResponse refused =
-          error_response(405, "method_not_allowed", "only POST is served here", "method");
-      refused.headers.emplace_back("Allow", "POST");
-      return done(std::move(refused));
-    }
-    const std::string_view signature = request.header("X-Spotgrid-Signature");
-    if (signature.empty()) {
-      return done(error_response(401, "bad_signature", "send X-Spotgrid-Signature: <hex HMAC>",
-                                 "X-Spotgrid-Signature"));
-    }
-    const auto node = header_number(request.header("X-Spotgrid-Node"));
-    if (!node) {
-      return done(error_response(401, "bad_signature", "send X-Spotgrid-Node: <node id>",
-                                 "X-Spotgrid-Node"));
-    }
-    if (settings.metering_secret.empty())
-      return done(error_response(503, "unavailable", "metering is not configured on this server"));
-    ingest.submit(
-        *node, signature, std::move(request.body),
-        [done = std::move(done)](ingest::IngestReply&& reply) { done(ingest_response(reply)); });
   }
 
   // A /v1 request: the key from memory on this thread when the cache knows it,
@@ -560,7 +411,7 @@ struct Service::Impl {
   void open_stream(const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer,
                    std::function<void(StreamDecision)> decide) {
     if (path_of(request.target) == kMeteringStreamPath)
-      return decide(open_agent_stream(request, peer));
+      return decide(open_agent_stream(ingest, settings, request, peer));
     if (path_of(request.target) != "/v1/stream")
       return decide(
           error_response(404, "not_found", "WebSockets are served at /v1/stream", "path"));
@@ -575,26 +426,6 @@ struct Service::Impl {
           decide(open_client_stream(keys.authenticate(authorization), peer));
         },
         [decide](HttpResponse refusal) { decide(std::move(refusal)); });
-  }
-
-  StreamDecision open_agent_stream(const HttpRequest& request,
-                                   const std::shared_ptr<StreamPeer>& peer) {
-    if (settings.metering_secret.empty())
-      return error_response(503, "unavailable", "metering is not configured on this server");
-    // The node proves its key at the upgrade (no unauthenticated socket is
-    // ever held open); every batch is signed besides.
-    const auto node = header_number(request.header("X-Spotgrid-Node"));
-    const auto at = header_number(request.header("X-Spotgrid-Time"));
-    if (!node || !at ||
-        !ingest.stream_proof_valid(*node, static_cast<std::int64_t>(*at),
-                                   request.header("X-Spotgrid-Signature"))) {
-      return error_response(401, "bad_signature",
-                            "send X-Spotgrid-Node, X-Spotgrid-Time (unix seconds, within "
-                            "5 minutes) and X-Spotgrid-Signature (HMAC of \"spotgrid-stream "
-                            "<node> <time>\" under the node's key)",
-                            "X-Spotgrid-Signature");
-    }
-    return std::make_shared<AgentStream>(ingest, *node, peer);
   }
 
   StreamDecision open_client_stream(const std::variant<Principal, AuthFailure>& caller,
@@ -629,74 +460,6 @@ struct Service::Impl {
     return HttpResponse{200, buffer.GetString(), "application/json", {}, {}};
   }
 
-  // Cards on each side of each pool's book (best 20 levels) and its index price.
-  void pool_metrics(std::ostringstream& out) {
-    const std::size_t pools = setup.catalog.pool_count();
-    const ledger::ReadModel& model = market.committed();
-    if (!model.ready()) return;  // recovering: no book to describe
-    std::vector<engine::BookView> views(pools);
-    std::vector<Micros> index(pools);
-    for (std::size_t pool = 0; pool < pools; ++pool) {
-      if (const auto record = model.pool(static_cast<PoolIndex>(pool))) {
-        views[pool] = record->book;
-        index[pool] = record->index;
-      }
-    }
-    const auto cards = [](const std::vector<engine::BookLevel>& levels) {
-      std::uint64_t total = 0;
-      for (const engine::BookLevel& level : levels)
-        total += level.cards;
-      return total;
-    };
-    out << "# HELP spotgrid_book_cards Cards in the best 20 levels of a pool's book.\n"
-           "# TYPE spotgrid_book_cards gauge\n";
-    for (std::size_t pool = 0; pool < pools; ++pool) {
-      const std::string& name = setup.catalog.model(static_cast<PoolIndex>(pool)).model;
-      out << "spotgrid_book_cards{pool=\"" << name << "\",side=\"ask\"} " << cards(views[pool].asks)
-          << "\nspotgrid_book_cards{pool=\"" << name << "\",side=\"bid\"} "
-          << cards(views[pool].bids) << '\n';
-    }
-    out << "# HELP spotgrid_index_price_micros A pool's index price per card-hour.\n"
-           "# TYPE spotgrid_index_price_micros gauge\n";
-    for (std::size_t pool = 0; pool < pools; ++pool) {
-      out << "spotgrid_index_price_micros{pool=\""
-          << setup.catalog.model(static_cast<PoolIndex>(pool)).model << "\"} " << index[pool]
-          << '\n';
-    }
-  }
-
-  template <typename Metric>
-  void metering_metrics(const Metric& metric) {
-    const ingest::IngestCounters c = ingest.counters();
-    metric("spotgrid_metering_batches_stored_total", "counter", "Sample batches stored.",
-           c.batches_stored);
-    metric("spotgrid_metering_samples_stored_total", "counter", "Samples stored.",
-           c.samples_stored);
-    metric("spotgrid_metering_batches_duplicate_total", "counter",
-           "Re-sent batches acknowledged without storing them again.", c.batches_duplicate);
-    metric("spotgrid_metering_rejected_bad_signature_total", "counter",
-           "Batches refused: not signed with their node's key.", c.rejected_bad_signature);
-    metric("spotgrid_metering_rejected_unknown_node_total", "counter",
-           "Batches refused: the node does not exist.", c.rejected_unknown_node);
-    metric("spotgrid_metering_rejected_foreign_card_total", "counter",
-           "Batches refused: a card the node does not own.", c.rejected_foreign_card);
-    metric("spotgrid_metering_rejected_invalid_total", "counter",
-           "Batches refused: malformed or out of range.", c.rejected_invalid);
-    metric("spotgrid_metering_rejected_overloaded_total", "counter",
-           "Batches refused: the ingest queue was full.", c.rejected_overloaded);
-    metric("spotgrid_metering_storage_failures_total", "counter",
-           "Ingest commits or meter reads that failed.", c.storage_failures);
-    metric("spotgrid_metering_late_samples_total", "counter",
-           "Samples kept but not billed: their seconds were decided or their lease had ended.",
-           c.meter.late_samples);
-    metric("spotgrid_metering_settlements_total", "counter", "SettleLease commands sent.",
-           c.meter.settlements);
-    metric("spotgrid_metering_interruptions_total", "counter",
-           "Leases interrupted: heartbeat lost or fatal XID.", c.meter.interruptions);
-    metric("spotgrid_metering_commands_rejected_total", "counter",
-           "Metering commands the market refused or did not apply.", c.commands_rejected);
-  }
-
   // Prometheus text format 0.0.4.
   HttpResponse metrics() {
     const ledger::MarketStatus status = market.status();
@@ -705,24 +468,7 @@ struct Service::Impl {
       out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
           << name << ' ' << value << '\n';
     };
-    out << "# HELP spotgrid_http_request_duration_seconds Time to answer, by route.\n"
-           "# TYPE spotgrid_http_request_duration_seconds histogram\n";
-    for (std::size_t route = 0; route < labels.size(); ++route) {
-      const RouteStats& s = stats[route];
-      const std::string label = "route=\"" + labels[route] + "\"";
-      std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-        cumulative += s.buckets[i].load();
-        out << "spotgrid_http_request_duration_seconds_bucket{" << label << ",le=\""
-            << kLatencyBuckets[i] << "\"} " << cumulative << '\n';
-      }
-      const std::uint64_t count = s.count.load();
-      out << "spotgrid_http_request_duration_seconds_bucket{" << label << ",le=\"+Inf\"} " << count
-          << '\n'
-          << "spotgrid_http_request_duration_seconds_sum{" << label << "} "
-          << static_cast<double>(s.sum_micros.load()) / 1e6 << '\n'
-          << "spotgrid_http_request_duration_seconds_count{" << label << "} " << count << '\n';
-    }
+    route_metrics.write(out);
     metric("spotgrid_market_ready", "gauge", "1 when recovered and PostgreSQL answers.",
            status.ready ? 1 : 0);
     metric("spotgrid_committed_seq", "gauge", "The last committed command sequence.",
@@ -762,8 +508,8 @@ struct Service::Impl {
            "Committed events the market feed had no room for.", feed.dropped_events());
     metric("spotgrid_feed_redis_subscribed", "gauge",
            "1 when market data fans out through Redis pub/sub.", feed.redis_connected() ? 1 : 0);
-    metering_metrics(metric);
-    pool_metrics(out);
+    write_metering_metrics(ingest.counters(), metric);
+    write_pool_metrics(market.committed(), setup.catalog, out);
     metric("spotgrid_recoveries_total", "counter", "Rebuilds of the engine from PostgreSQL.",
            status.recoveries);
     return HttpResponse{200, out.str(), "text/plain; version=0.0.4", {}, {}};
