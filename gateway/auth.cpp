@@ -1,5 +1,6 @@
 #include "spotgrid/gateway/auth.hpp"
 
+#include "spotgrid/util/pg_session.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
 #include <openssl/crypto.h>
@@ -72,45 +73,20 @@ SecretHash hash_secret(std::string_view secret) {
 }
 
 KeyStore::KeyStore(std::string conninfo, std::optional<ApiKey> operator_key)
-    : conninfo_(std::move(conninfo)) {
+    : database_(std::make_unique<util::PgSession>(std::move(conninfo))) {
   if (operator_key) {
     operator_ = Known{
         hash_secret(operator_key->secret), Principal{operator_key->key_id, 0, Role::kOperator}, {}};
   }
 }
-struct KeyStore::Database {
-  explicit Database(const std::string& conninfo) : connection(conninfo) {}
-  pqxx::connection connection;
-};
 
 KeyStore::~KeyStore() = default;
-
-KeyStore::Database& KeyStore::database() {
-  if (database_ && database_->connection.is_open()) return *database_;
-  // While PostgreSQL is down, every caller fails at once instead of queueing
-  // on this connection's mutex behind a connect attempt.
-  const auto now = std::chrono::steady_clock::now();
-  if (now - failed_at_ < kReconnectPause)
-    throw pqxx::broken_connection("PostgreSQL failed moments ago: not asked again yet");
-  try {
-    database_ = std::make_unique<Database>(conninfo_);
-  } catch (const pqxx::failure&) {
-    failed_at_ = now;
-    throw;
-  }
-  return *database_;
-}
 
 void KeyStore::remember(const Known& known) {
   const std::lock_guard lock(cache_mutex_);
   if (cache_.size() >= kMaxCachedKeys) evict_some(cache_);
   cache_[known.principal.key_id] = known;
   unknown_.erase(known.principal.key_id);
-}
-
-void KeyStore::database_failed() {
-  database_.reset();
-  failed_at_ = std::chrono::steady_clock::now();
 }
 
 std::optional<std::variant<Principal, AuthFailure>> KeyStore::authenticate_from_memory(
@@ -143,10 +119,9 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
   const auto key = parse_api_key(header.substr(kBearer.size()));  // well-formed: checked above
   const auto now = std::chrono::steady_clock::now();
   std::optional<Known> found;
-  {
-    const std::lock_guard lock(database_mutex_);
-    try {
-      pqxx::read_transaction txn(database().connection, "authenticate");
+  try {
+    found = database_->run([&](pqxx::connection& connection) -> std::optional<Known> {
+      pqxx::read_transaction txn(connection, "authenticate");
       const pqxx::result rows = txn.exec_params(
           "SELECT secret_hash, account_id, role::text FROM api_keys"
           " WHERE key_id = $1 AND revoked_at IS NULL",
@@ -154,14 +129,13 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
       const auto role = rows.empty() ? std::nullopt : role_from(rows[0][2].as<std::string>());
       const pqxx::binarystring stored =
           rows.empty() ? pqxx::binarystring("") : pqxx::binarystring(rows[0][0]);
-      if (role && stored.size() == SecretHash{}.size()) {
-        found = Known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role}, now};
-        std::copy(stored.begin(), stored.end(), found->hash.begin());
-      }
-    } catch (const pqxx::failure&) {
-      database_failed();
-      return AuthFailure::kUnavailable;
-    }
+      if (!role || stored.size() != SecretHash{}.size()) return std::nullopt;
+      Known known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role}, now};
+      std::copy(stored.begin(), stored.end(), known.hash.begin());
+      return known;
+    });
+  } catch (const pqxx::failure&) {
+    return AuthFailure::kUnavailable;
   }
   const std::lock_guard lock(cache_mutex_);
   if (!found) {
@@ -214,10 +188,9 @@ std::pair<AccountId, ApiKey> KeyStore::create_account(
     const std::function<ledger::StoredAnswer(AccountId)>& answer) {
   util::assert_may_block();
   const ApiKey key = generate_api_key();
-  const std::lock_guard lock(database_mutex_);
-  try {
-    pqxx::work txn(database().connection, "create_account");
-    const auto account = txn.exec_params1(
+  const AccountId account = database_->run([&](pqxx::connection& connection) {
+    pqxx::work txn(connection, "create_account");
+    const auto created = txn.exec_params1(
                                 "INSERT INTO accounts (name, role) VALUES ($1, $2::api_role)"
                                 " RETURNING account_id",
                                 std::string(name), std::string(to_string(role)))[0]
@@ -226,17 +199,15 @@ std::pair<AccountId, ApiKey> KeyStore::create_account(
         "INSERT INTO api_keys (key_id, secret_hash, account_id, role)"
         " VALUES ($1, $2, $3, $4::api_role)",
         key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
-        static_cast<long long>(account), std::string(to_string(role)));
-    if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(account), 0);
+        static_cast<long long>(created), std::string(to_string(role)));
+    if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(created), 0);
     txn.commit();
-    // Known at once here (other gateways look it up on first use).
-    remember(Known{hash_secret(key.secret), Principal{key.key_id, account, role},
-                   std::chrono::steady_clock::now()});
-    return {account, key};
-  } catch (const pqxx::broken_connection&) {
-    database_failed();
-    throw;
-  }
+    return created;
+  });
+  // Known at once here (other gateways look it up on first use).
+  remember(Known{hash_secret(key.secret), Principal{key.key_id, account, role},
+                 std::chrono::steady_clock::now()});
+  return {account, key};
 }
 
 std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
@@ -261,32 +232,31 @@ std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
     array += id;
   }
   array += '}';
-  const std::lock_guard lock(database_mutex_);
   try {
-    pqxx::read_transaction txn(database().connection, "valid_keys");
-    for (const pqxx::row& row :
-         txn.exec_params("SELECT key_id FROM api_keys WHERE key_id = ANY($1::text[])"
-                         " AND revoked_at IS NULL",
-                         array)) {
-      valid.insert(row[0].as<std::string>());
-    }
+    database_->run([&](pqxx::connection& connection) {
+      pqxx::read_transaction txn(connection, "valid_keys");
+      for (const pqxx::row& row :
+           txn.exec_params("SELECT key_id FROM api_keys WHERE key_id = ANY($1::text[])"
+                           " AND revoked_at IS NULL",
+                           array)) {
+        valid.insert(row[0].as<std::string>());
+      }
+    });
   } catch (const pqxx::failure&) {
-    database_failed();
     return std::nullopt;
   }
   return valid;
 }
 
 std::optional<bool> KeyStore::account_exists(AccountId account) {
-  util::assert_may_block();
-  const std::lock_guard lock(database_mutex_);
   try {
-    pqxx::read_transaction txn(database().connection, "account_exists");
-    return !txn.exec_params("SELECT 1 FROM accounts WHERE account_id = $1",
-                            static_cast<long long>(account))
-                .empty();
+    return database_->run([&](pqxx::connection& connection) {
+      pqxx::read_transaction txn(connection, "account_exists");
+      return !txn.exec_params("SELECT 1 FROM accounts WHERE account_id = $1",
+                              static_cast<long long>(account))
+                  .empty();
+    });
   } catch (const pqxx::failure&) {
-    database_failed();
     return std::nullopt;
   }
 }

@@ -77,17 +77,9 @@ MarketFeed::~MarketFeed() {
 }
 
 void MarketFeed::on_committed(std::span<const engine::Event> events) {
-  {
-    std::lock_guard lock(mutex_);
-    for (const engine::Event& event : events) {
-      if (queue_.size() >= kQueueCapacity) {
-        ++dropped_;
-        continue;
-      }
-      queue_.push_back(event);
-    }
+  for (engine::Event event : events) {
+    if (!queue_.try_push(event)) ++dropped_;
   }
-  wake_.notify_one();
 }
 
 void MarketFeed::start(const ledger::ReadModel& model) {
@@ -98,26 +90,17 @@ void MarketFeed::start(const ledger::ReadModel& model) {
 }
 
 void MarketFeed::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
+  queue_.close();
   running_ = false;
   if (feed_thread_.joinable()) feed_thread_.join();
   if (subscriber_thread_.joinable()) subscriber_thread_.join();
 }
 
 void MarketFeed::run_feed() {
-  std::deque<engine::Event> batch;
+  std::vector<engine::Event> batch;
   std::vector<Message> messages;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, kBookInterval, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      batch.swap(queue_);
-    }
+  // Until stop() closes the queue and what it held is rendered.
+  while (queue_.pop_some(batch, kQueueCapacity, kBookInterval)) {
     for (const engine::Event& event : batch)
       render(event, messages);
     batch.clear();

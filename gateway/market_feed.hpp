@@ -28,6 +28,7 @@
 #include "redis.hpp"
 #include "spotgrid/engine/engine.hpp"
 #include "spotgrid/ledger/read_model.hpp"
+#include "spotgrid/util/bounded_queue.hpp"
 #include "stream_hub.hpp"
 
 namespace spotgrid::gateway {
@@ -76,10 +77,7 @@ class MarketFeed {
   const engine::Catalog& catalog_;
   const ledger::ReadModel* model_ = nullptr;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<engine::Event> queue_;
-  bool stopping_ = false;
+  util::BoundedQueue<engine::Event> queue_{kQueueCapacity};  // full: dropped, counted
 
   // Feed thread only.
   std::vector<std::string> last_books_;  // per pool, the last depth message

@@ -1,6 +1,6 @@
 #include "read_store.hpp"
 
-#include "spotgrid/util/thread_role.hpp"
+#include "spotgrid/util/pg_session.hpp"
 
 #include <pqxx/pqxx>
 
@@ -8,30 +8,23 @@
 
 namespace spotgrid::gateway {
 
-struct ReadStore::Database {
-  explicit Database(const std::string& conninfo) : connection(conninfo) {}
-  pqxx::connection connection;
-};
-
-ReadStore::ReadStore(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+ReadStore::ReadStore(std::string conninfo)
+    : database_(std::make_unique<util::PgSession>(std::move(conninfo))) {}
 ReadStore::~ReadStore() = default;
 
 template <typename Fill>
 std::optional<std::string> ReadStore::query(Fill&& fill) {
-  util::assert_may_block();
-  std::lock_guard lock(mutex_);
   try {
-    if (!database_ || !database_->connection.is_open())
-      database_ = std::make_unique<Database>(conninfo_);
-    pqxx::read_transaction txn(database_->connection, "read");
-    rapidjson::StringBuffer buffer;
-    Writer writer(buffer);
-    writer.StartObject();
-    fill(txn, writer);
-    writer.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
+    return database_->run([&](pqxx::connection& connection) {
+      pqxx::read_transaction txn(connection, "read");
+      rapidjson::StringBuffer buffer;
+      Writer writer(buffer);
+      writer.StartObject();
+      fill(txn, writer);
+      writer.EndObject();
+      return std::string(buffer.GetString(), buffer.GetSize());
+    });
   } catch (const pqxx::failure&) {
-    database_.reset();
     return std::nullopt;
   }
 }

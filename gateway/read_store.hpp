@@ -1,6 +1,6 @@
 #pragma once
 // Reads the gateway answers from PostgreSQL's current-state tables (what the
-// persister committed), on one serialised connection. Each answer is a JSON
+// persister committed), on one util::PgSession. Each answer is a JSON
 // body, or nothing when PostgreSQL did not answer.
 #include <memory>
 #include <mutex>
@@ -8,6 +8,10 @@
 #include <string>
 
 #include "spotgrid/engine/types.hpp"
+
+namespace spotgrid::util {
+class PgSession;
+}
 
 namespace spotgrid::gateway {
 
@@ -31,13 +35,10 @@ class ReadStore {
   std::optional<std::string> index_history(PoolIndex pool, UnixSeconds since, int limit);
 
  private:
-  struct Database;
   template <typename Fill>
   std::optional<std::string> query(Fill&& fill);
 
-  std::string conninfo_;
-  std::mutex mutex_;
-  std::unique_ptr<Database> database_;
+  std::unique_ptr<util::PgSession> database_;
 };
 
 }  // namespace spotgrid::gateway

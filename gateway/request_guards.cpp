@@ -1,5 +1,6 @@
 #include "request_guards.hpp"
 
+#include "spotgrid/util/pg_session.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
 #include <openssl/evp.h>
@@ -152,13 +153,8 @@ void RateLimiter::share_through_redis() {
   if (blocked_until_.size() > LocalBuckets::kMaxBuckets) blocked_until_.clear();
 }
 
-struct IdempotencyStore::Database {
-  explicit Database(const std::string& conninfo) : connection(conninfo) {}
-  pqxx::connection connection;
-};
-
 IdempotencyStore::IdempotencyStore(std::string conninfo, std::chrono::seconds ttl)
-    : conninfo_(std::move(conninfo)), ttl_(ttl) {}
+    : database_(std::make_unique<util::PgSession>(std::move(conninfo))), ttl_(ttl) {}
 
 IdempotencyStore::~IdempotencyStore() = default;
 
@@ -173,14 +169,11 @@ IdempotencyClaim IdempotencyStore::claim(const std::string& scope, const std::st
   }
   std::optional<IdempotencyClaim> answered;
   bool unavailable = false;
-  {
-    std::lock_guard lock(database_mutex_);
-    try {
-      answered = stored(scope, key, fingerprint);
-    } catch (const std::exception&) {
-      database_.reset();
-      unavailable = true;
-    }
+  try {
+    answered = database_->run(
+        [&](pqxx::connection& connection) { return stored(connection, scope, key, fingerprint); });
+  } catch (const std::exception&) {
+    unavailable = true;
   }
   if (!unavailable && !answered) return {IdempotencyClaim::Kind::kProceed, {}};
   release(scope, key);
@@ -193,12 +186,11 @@ void IdempotencyStore::release(const std::string& scope, const std::string& key)
   held_.erase(held_name(scope, key));
 }
 
-std::optional<IdempotencyClaim> IdempotencyStore::stored(const std::string& scope,
+std::optional<IdempotencyClaim> IdempotencyStore::stored(pqxx::connection_base& connection,
+                                                         const std::string& scope,
                                                          const std::string& key,
                                                          const std::string& fingerprint) {
-  if (!database_ || !database_->connection.is_open())
-    database_ = std::make_unique<Database>(conninfo_);
-  pqxx::nontransaction txn(database_->connection, "idempotency");
+  pqxx::nontransaction txn(connection, "idempotency");
   // Expired keys go in bulk, at most once a minute (index on created_at).
   if (const auto now = std::chrono::steady_clock::now(); now >= next_cleanup_) {
     next_cleanup_ = now + std::chrono::minutes(1);

@@ -17,6 +17,13 @@
 #include "redis.hpp"
 #include "spotgrid/gateway/http.hpp"
 
+namespace pqxx {
+class connection_base;
+}
+namespace spotgrid::util {
+class PgSession;
+}
+
 namespace spotgrid::gateway {
 
 // Token buckets by name in this process (integer milli-tokens, no clock but
@@ -106,16 +113,14 @@ class IdempotencyStore {
   void release(const std::string& scope, const std::string& key);
   std::chrono::seconds ttl() const { return ttl_; }
 
-  struct Database;
-
  private:
-  std::optional<IdempotencyClaim> stored(const std::string& scope, const std::string& key,
+  // The stored answer for the key, if any (under database_'s lock).
+  std::optional<IdempotencyClaim> stored(pqxx::connection_base& connection,
+                                         const std::string& scope, const std::string& key,
                                          const std::string& fingerprint);
 
-  std::string conninfo_;
+  std::unique_ptr<util::PgSession> database_;
   std::chrono::seconds ttl_;
-  std::mutex database_mutex_;  // the PostgreSQL connection
-  std::unique_ptr<Database> database_;
   std::chrono::steady_clock::time_point next_cleanup_{};
   // Its own lock: release() runs on the persister thread, which must never
   // wait behind a lookup in PostgreSQL.

@@ -14,18 +14,14 @@
 #include <unordered_map>
 #include <variant>
 
+#include "spotgrid/util/bounded_queue.hpp"
+#include "spotgrid/util/clock.hpp"
 #include "spotgrid/util/utc.hpp"
 
 namespace spotgrid::ingest {
 namespace {
 
 using Int = long long;  // pqxx converts long long, not every fixed-width alias
-
-UnixSeconds system_clock_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 IngestReply refusal(int status, std::string code, std::string message, std::string field = {}) {
   IngestReply reply;
@@ -72,7 +68,7 @@ using CardKey = std::pair<NodeId, std::uint32_t>;
 struct Ingest::Impl {
   Impl(IngestOptions o, ledger::DurableMarket& m, const engine::TariffBook& tariffs)
       : options(std::move(o)), market(m), meter(tariffs, options.meter) {
-    if (!options.clock) options.clock = system_clock_seconds;
+    if (!options.clock) options.clock = util::unix_now;
   }
 
   IngestOptions options;
@@ -82,10 +78,9 @@ struct Ingest::Impl {
   mutable std::mutex meter_mutex;
   Meter meter;
 
-  std::mutex queue_mutex;
-  std::condition_variable queue_wake;  // the writer's
+  util::BoundedQueue<PendingBatch> queue{options.queue_batches};  // to the writer
+  std::mutex stop_mutex;
   std::condition_variable meter_wake;  // the meter thread's, at stop
-  std::deque<PendingBatch> queue;      // bounded by options.queue_batches
   bool stopping = false;
 
   std::atomic<bool> is_ready{false};
@@ -174,16 +169,10 @@ struct Ingest::Impl {
     }
     auto& samples = std::get<std::vector<metering::Sample>>(parsed);
     if (auto refused = check(node, samples)) return done(std::move(*refused));
-    {
-      const std::lock_guard lock(queue_mutex);
-      if (queue.size() < options.queue_batches && !stopping) {
-        queue.push_back({samples.front().node, std::move(samples), std::move(done)});
-        queue_wake.notify_one();
-        return;
-      }
-    }
+    PendingBatch batch{samples.front().node, std::move(samples), std::move(done)};
+    if (queue.try_push(batch)) return;
     count([](IngestCounters& c) { ++c.rejected_overloaded; });
-    done(refusal(503, "overloaded", "too many batches waiting: retry shortly"));
+    batch.done(refusal(503, "overloaded", "too many batches waiting: retry shortly"));
   }
 
   // ---- the writer thread -----------------------------------------------------
@@ -430,17 +419,9 @@ struct Ingest::Impl {
   void write_loop() {
     std::unique_ptr<pqxx::connection> connection;
     std::vector<PendingBatch> group;
-    for (;;) {
-      {
-        std::unique_lock lock(queue_mutex);
-        queue_wake.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (queue.empty()) return;  // stopping, and nothing left to answer
-        while (!queue.empty() && group.size() < options.max_commit_batches) {
-          group.push_back(std::move(queue.front()));
-          queue.pop_front();
-        }
-      }
-      write_group(connection, group);
+    // Until stop() closes the queue and what it held is answered.
+    while (queue.pop_some(group, options.max_commit_batches, std::chrono::milliseconds(100))) {
+      if (!group.empty()) write_group(connection, group);
       group.clear();
     }
   }
@@ -501,7 +482,7 @@ struct Ingest::Impl {
   }
 
   void meter_loop() {
-    std::unique_lock lock(queue_mutex);
+    std::unique_lock lock(stop_mutex);
     while (!stopping) {
       lock.unlock();
       try {
@@ -530,10 +511,10 @@ void Ingest::start() {
 
 void Ingest::stop() {
   {
-    const std::lock_guard lock(impl_->queue_mutex);
+    const std::lock_guard lock(impl_->stop_mutex);
     impl_->stopping = true;
   }
-  impl_->queue_wake.notify_all();
+  impl_->queue.close();
   impl_->meter_wake.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
   if (impl_->meter_thread.joinable()) impl_->meter_thread.join();

@@ -9,11 +9,12 @@
 
 #include "applied.hpp"
 #include "batch_writer.hpp"
-#include "bounded_queue.hpp"
 #include "spotgrid/engine/codec.hpp"
 #include "spotgrid/ledger/request_keys.hpp"
 #include "spotgrid/ledger/schema.hpp"
 #include "spotgrid/ledger/storage_errors.hpp"
+#include "spotgrid/util/bounded_queue.hpp"
+#include "spotgrid/util/clock.hpp"
 #include "spotgrid/util/log.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
@@ -45,12 +46,6 @@ namespace {
 // Session advisory lock naming the market's owner (docs/architecture.md#scaling): one
 // spotgridd writes a database at a time. "spotgrid-market" folded into 63 bits.
 constexpr long long kMarketLock = 0x5370477264'4d6b74;
-
-UnixSeconds system_clock_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct Inbound {
   engine::CommandBody command;
@@ -90,13 +85,13 @@ struct DurableMarket::Impl {
       : options(std::move(opts)),
         inbound(options.inbound_capacity),
         persist(options.persist_capacity) {
-    if (!options.clock) options.clock = system_clock_seconds;
+    if (!options.clock) options.clock = util::unix_now;
   }
 
   MarketOptions options;
   ReadModel read_model{options.setup.catalog.pool_count()};
-  BoundedQueue<Inbound> inbound;
-  BoundedQueue<Pending> persist;
+  util::BoundedQueue<Inbound> inbound;
+  util::BoundedQueue<Pending> persist;
   std::thread engine_thread;
   std::thread persister_thread;
   std::atomic<bool> stopping{false};

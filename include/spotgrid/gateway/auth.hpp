@@ -18,6 +18,10 @@
 #include "spotgrid/engine/types.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
 
+namespace spotgrid::util {
+class PgSession;
+}
+
 namespace spotgrid::gateway {
 
 enum class Role : std::uint8_t { kBuyer, kSupplier, kFinance, kOperator, kAgent };
@@ -95,10 +99,7 @@ class KeyStore {
     Principal principal;
     std::chrono::steady_clock::time_point checked_at;
   };
-  struct Database;  // the connection, opened on first use and after a failure
-  static constexpr std::chrono::seconds kReconnectPause{1};
-  Database& database();  // under database_mutex_; throws pqxx::failure
-  void database_failed();
+
   void remember(const Known& known);  // takes cache_mutex_
   // A full map loses an eighth of its entries (whichever come first), not all.
   template <typename Map>
@@ -110,12 +111,9 @@ class KeyStore {
   static std::variant<Principal, AuthFailure> verified(const Known& known,
                                                        const SecretHash& presented);
 
-  std::string conninfo_;
   std::optional<Known> operator_;
-  std::mutex database_mutex_;  // the connection; never held by a memory lookup
-  std::unique_ptr<Database> database_;
-  std::chrono::steady_clock::time_point failed_at_{};
-  std::mutex cache_mutex_;  // cache_ and unknown_
+  std::unique_ptr<util::PgSession> database_;  // never held by a memory lookup
+  std::mutex cache_mutex_;                     // cache_ and unknown_
   std::unordered_map<std::string, Known> cache_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;
 };

@@ -1,6 +1,7 @@
 #pragma once
-// A bounded multi-producer queue between the market's threads. Bounded so a
-// stalled consumer turns into back-pressure (or a refusal), never into memory.
+// The one bounded queue between threads (engine, persister, ingest writer,
+// market feed). Bounded so a stalled consumer turns into back-pressure, a
+// refusal or a counted drop, never into memory.
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -8,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-namespace spotgrid::ledger {
+namespace spotgrid::util {
 
 template <typename T>
 class BoundedQueue {
@@ -77,4 +78,4 @@ class BoundedQueue {
   bool closed_ = false;
 };
 
-}  // namespace spotgrid::ledger
+}  // namespace spotgrid::util
