@@ -1,7 +1,7 @@
 // Price levels: each is a FIFO of records linked through prev/next, kept in
 // arrival order so time priority survives cards returning to a listing.
 
-#include <cassert>
+#include "spotgrid/util/check.hpp"
 
 #include "state.hpp"
 
@@ -34,7 +34,7 @@ void unlink(Slab<Record>& slab, Level& level, std::int64_t& total, std::uint32_t
   (record.prev == kNil ? level.head : slab[record.prev].next) = record.next;
   (record.next == kNil ? level.tail : slab[record.next].prev) = record.prev;
   record.prev = record.next = kNil;
-  assert(level.cards >= cards && level.entries > 0);
+  SPOTGRID_CHECK(level.cards >= cards && level.entries > 0);
   level.cards -= cards;
   total -= cards;
   --level.entries;
@@ -58,18 +58,18 @@ std::int64_t& bid_total(State& state, const OrderRec& order) {
 }
 
 Level& listing_level(State& state, const ListingRec& listing) {
-  assert(listing.in_book);
+  SPOTGRID_CHECK(listing.in_book);
   PoolBook& pool = state.pools[listing.pool];
   return listing.floating ? pool.floating_asks : pool.asks.find(listing.price)->second;
 }
 
 Level& order_level(State& state, const OrderRec& order) {
-  assert(order.in_book);
+  SPOTGRID_CHECK(order.in_book);
   return bid_levels(state, order).find(order.limit)->second;
 }
 
 void resize(Level& level, std::int64_t& total, std::int64_t delta) {
-  assert(level.cards + delta >= 0);
+  SPOTGRID_CHECK(level.cards + delta >= 0);
   level.cards = static_cast<std::uint32_t>(level.cards + delta);
   total += delta;
 }
@@ -90,7 +90,8 @@ Micros ask_price(const State& state, const ListingRec& listing) {
 
 void book_insert_listing(State& state, std::uint32_t slot) {
   ListingRec& listing = state.listings[slot];
-  assert(!listing.in_book && listing.state == ListingState::kActive && listing.cards_free() > 0);
+  SPOTGRID_CHECK(!listing.in_book && listing.state == ListingState::kActive &&
+                 listing.cards_free() > 0);
   PoolBook& pool = state.pools[listing.pool];
   Level& level = listing.floating ? pool.floating_asks : pool.asks[listing.price];
   link_by_arrival(state.listings, level, pool.ask_cards, slot, listing.cards_free());
@@ -98,31 +99,31 @@ void book_insert_listing(State& state, std::uint32_t slot) {
 
 void book_remove_listing(State& state, std::uint32_t slot) {
   ListingRec& listing = state.listings[slot];
-  assert(listing.in_book);
+  SPOTGRID_CHECK(listing.in_book);
   PoolBook& pool = state.pools[listing.pool];
   if (listing.floating) {
     unlink(state.listings, pool.floating_asks, pool.ask_cards, slot, listing.cards_free());
     return;
   }
   const auto it = pool.asks.find(listing.price);
-  assert(it != pool.asks.end());
+  SPOTGRID_CHECK(it != pool.asks.end());
   unlink(state.listings, it->second, pool.ask_cards, slot, listing.cards_free());
   erase_if_empty(pool.asks, it);
 }
 
 void book_insert_order(State& state, std::uint32_t slot) {
   OrderRec& order = state.orders[slot];
-  assert(!order.in_book && order.cards_open > 0);
+  SPOTGRID_CHECK(!order.in_book && order.cards_open > 0);
   link_by_arrival(state.orders, bid_levels(state, order)[order.limit], bid_total(state, order),
                   slot, order.cards_open);
 }
 
 void book_remove_order(State& state, std::uint32_t slot) {
   OrderRec& order = state.orders[slot];
-  assert(order.in_book);
+  SPOTGRID_CHECK(order.in_book);
   BidLevels& levels = bid_levels(state, order);
   const auto it = levels.find(order.limit);
-  assert(it != levels.end());
+  SPOTGRID_CHECK(it != levels.end());
   unlink(state.orders, it->second, bid_total(state, order), slot, order.cards_open);
   erase_if_empty(levels, it);
 }

@@ -3,7 +3,7 @@
 // silently, and every rounding is a floor on a cumulative total
 // (docs/architecture.md#holds-and-settlement).
 
-#include <cassert>
+#include "spotgrid/util/check.hpp"
 
 #include "state.hpp"
 
@@ -47,7 +47,7 @@ bool valid_account(AccountId id) {
 }
 
 AccountRec& account(State& state, AccountId id) {
-  assert(valid_account(id));
+  SPOTGRID_CHECK(valid_account(id));
   if (id >= state.accounts.size()) state.accounts.resize(std::size_t{id} + 1);
   return state.accounts[id];
 }
@@ -75,10 +75,10 @@ Micros cash_of(const State& state, AccountId id) {
 }
 
 void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
-  assert(amount >= 0);
+  SPOTGRID_CHECK(amount >= 0);
   if (amount == 0) return;
   AccountRec& buyer = account(state, order.spec.buyer);
-  assert(buyer.cash >= amount);
+  SPOTGRID_CHECK(buyer.cash >= amount);
   buyer.cash -= amount;
   buyer.hold += amount;
   order.hold += amount;
@@ -86,7 +86,7 @@ void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount
 }
 
 void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
-  assert(amount >= 0 && amount <= order.hold);
+  SPOTGRID_CHECK(amount >= 0 && amount <= order.hold);
   if (amount == 0) return;
   AccountRec& buyer = account(state, order.spec.buyer);
   buyer.hold -= amount;
@@ -151,7 +151,7 @@ std::optional<Reject> apply_settle(State& state, const SettleLease& command) {
 
   OrderRec& order = *state.orders.find(lease.order);
   AccountRec& buyer = account(state, lease.buyer);
-  assert(order.hold >= charge && buyer.hold >= charge);
+  SPOTGRID_CHECK(order.hold >= charge && buyer.hold >= charge);
   order.hold -= charge;
   buyer.hold -= charge;
   account(state, lease.supplier).receivable += charge - fee;

@@ -3,7 +3,7 @@
 // for late metering runs out).
 
 #include <bit>
-#include <cassert>
+#include "spotgrid/util/check.hpp"
 
 #include "state.hpp"
 
@@ -20,7 +20,7 @@ CardMask pick_cards(const NodeRec& node, std::uint16_t count) {
     picked |= lowest;
     free ^= lowest;
   }
-  assert(std::popcount(picked) == count);
+  SPOTGRID_CHECK(std::popcount(picked) == count);
   return picked;
 }
 
@@ -28,7 +28,7 @@ CardMask pick_cards(const NodeRec& node, std::uint16_t count) {
 // time-first order at the same limit that avoids the node it lost.
 void requeue_remainder(State& state, const LeaseRec& lease, LeaseId lease_id, Seconds remainder) {
   const auto parent_slot = state.orders.slot_of(lease.order);
-  assert(parent_slot);
+  SPOTGRID_CHECK(parent_slot);
   const OrderRec& parent = state.orders[*parent_slot];
   OrderSpec spec = parent.spec;
   spec.cards = lease.cards;
@@ -121,7 +121,8 @@ void start_lease(State& state, const Leg& leg) {
   ListingRec& listing = state.listings[leg.listing_slot];
   OrderRec& order = state.orders[leg.order_slot];
   NodeRec& node = *state.nodes.find(listing.node);
-  assert(leg.cards > 0 && leg.cards <= listing.cards_free() && leg.cards <= order.cards_open);
+  SPOTGRID_CHECK(leg.cards > 0 && leg.cards <= listing.cards_free() &&
+                 leg.cards <= order.cards_open);
 
   if (listing.in_book) {
     if (leg.cards == listing.cards_free()) {
@@ -180,7 +181,7 @@ void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds bi
                Seconds remainder_to_requeue) {
   LeaseRec& lease = state.leases[slot];
   const LeaseId id = state.leases.id_of(slot);
-  assert(lease.active());
+  SPOTGRID_CHECK(lease.active());
   shrink_billable(state, lease, billable_end);
   lease.status = reason == LeaseEnd::kInterrupted ? LeaseStatus::kInterrupted : LeaseStatus::kEnded;
 
@@ -218,7 +219,7 @@ void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds bi
 
 void close_lease(State& state, std::uint32_t slot) {
   LeaseRec& lease = state.leases[slot];
-  assert(!lease.active());
+  SPOTGRID_CHECK(!lease.active());
   const std::uint32_t order_slot = *state.orders.slot_of(lease.order);
   const std::uint32_t listing_slot = *state.listings.slot_of(lease.listing);
   OrderRec& order = state.orders[order_slot];

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <bit>
-#include <cassert>
+#include "spotgrid/util/check.hpp"
 
 #include "state.hpp"
 
@@ -345,7 +345,7 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
 
 void work_order(State& state, std::uint32_t slot) {
   OrderRec& order = state.orders[slot];
-  assert(!order.in_book && order.cards_open > 0);
+  SPOTGRID_CHECK(!order.in_book && order.cards_open > 0);
   Plan& plan = state.scratch;
   plan_order(state, order.spec, order.pools, order.limit, order.avoid_node, order.cards_open, plan);
   trim_to_lease_capacity(state, plan);

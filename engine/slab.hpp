@@ -3,10 +3,10 @@
 // id = generation << 32 | slot. Lookup is O(1) with no hashing; an id whose slot
 // was reused no longer resolves. Reuse is LIFO, so allocation is deterministic.
 
-#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <vector>
+#include "spotgrid/util/check.hpp"
 
 namespace spotgrid::engine {
 
@@ -35,7 +35,7 @@ class Slab {
 
   // The caller checks free_slots() first: running out is a validated condition.
   std::uint32_t allocate() {
-    assert(free_slots() > 0);
+    SPOTGRID_CHECK(free_slots() > 0);
     if (!free_.empty()) {
       const std::uint32_t slot = free_.back();
       free_.pop_back();
@@ -49,7 +49,7 @@ class Slab {
     return static_cast<std::uint32_t>(items_.size() - 1);
   }
   void release(std::uint32_t slot) {
-    assert(live_[slot]);
+    SPOTGRID_CHECK(live_[slot]);
     live_[slot] = 0;
     ++generations_[slot];
     free_.push_back(slot);

@@ -1,7 +1,7 @@
 // Supply: nodes and their listings (asks), and freeing records nothing refers to.
 
 #include <bit>
-#include <cassert>
+#include "spotgrid/util/check.hpp"
 
 #include "state.hpp"
 
@@ -99,7 +99,7 @@ std::optional<Reject> apply_withdraw_listing(State& state, const WithdrawListing
 // Stops new matches; cards under lease stay leased and leave when their lease ends.
 void close_listing(State& state, std::uint32_t slot, bool withdrawn) {
   ListingRec& listing = state.listings[slot];
-  assert(listing.state != ListingState::kClosed);
+  SPOTGRID_CHECK(listing.state != ListingState::kClosed);
   if (listing.in_book) book_remove_listing(state, slot);
   NodeRec& node = *state.nodes.find(listing.node);
   node.cards_listed = static_cast<std::uint16_t>(node.cards_listed - listing.cards_free());
@@ -112,7 +112,7 @@ void close_listing(State& state, std::uint32_t slot, bool withdrawn) {
 void maybe_free_listing(State& state, std::uint32_t slot) {
   const ListingRec& listing = state.listings[slot];
   if (listing.state == ListingState::kClosed && listing.leases_open == 0) {
-    assert(listing.cards_offered == 0 && !listing.in_book);
+    SPOTGRID_CHECK(listing.cards_offered == 0 && !listing.in_book);
     --account(state, listing.supplier).listings;
     state.listings.release(slot);
   }
@@ -121,7 +121,7 @@ void maybe_free_listing(State& state, std::uint32_t slot) {
 void maybe_free_order(State& state, std::uint32_t slot) {
   const OrderRec& order = state.orders[slot];
   if (order.cards_open == 0 && order.leases_open == 0) {
-    assert(order.hold == 0 && !order.in_book);
+    SPOTGRID_CHECK(order.hold == 0 && !order.in_book);
     --account(state, order.spec.buyer).orders;
     state.orders.release(slot);
   }

@@ -1,7 +1,7 @@
 #include "spotgrid/engine/tariff.hpp"
 
 #include <algorithm>
-#include <cassert>
+#include "spotgrid/util/check.hpp"
 
 namespace spotgrid::engine {
 namespace {
@@ -61,7 +61,7 @@ std::int64_t TariffBook::cumulative(const Compiled& region, UnixSeconds at) cons
 
 std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds from,
                                              UnixSeconds to) const {
-  assert(from <= to);
+  SPOTGRID_CHECK(from <= to);
   const Compiled& compiled = regions_[region];
   return cumulative(compiled, to) - cumulative(compiled, from);
 }
