@@ -14,7 +14,9 @@
 #include "spotgrid/gateway/service.hpp"
 #include "spotgrid/util/log.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   std::string config = "config/spotgridd.json";
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -73,4 +75,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "spotgridd: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "spotgridd: stopped by an unknown exception\n");
+  }
+  return 2;
 }

@@ -35,7 +35,8 @@ struct Api {
   ReadStore& reads;                  // what PostgreSQL committed
   BookCache& books;
   const Settings& settings;
-  WorkerPool& workers;  // where routes that wait on PostgreSQL run
+  WorkerPool& workers;       // where routes that wait on PostgreSQL run
+  WorkerPool& export_pages;  // export pages, apart: a long FETCH holds no route's worker
   // Exports streaming now: each holds a PostgreSQL connection and snapshot.
   std::shared_ptr<std::atomic<int>> exports_running = std::make_shared<std::atomic<int>>(0);
   // Set on a copy of this for one request that carries an Idempotency-Key.

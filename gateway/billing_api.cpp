@@ -9,6 +9,7 @@
 #include "spotgrid/finance/export.hpp"
 #include "spotgrid/finance/statements.hpp"
 #include "spotgrid/ledger/trial_balance.hpp"
+#include "spotgrid/util/log.hpp"
 
 namespace spotgrid::gateway {
 namespace {
@@ -70,51 +71,51 @@ std::optional<UnixSeconds> parse_instant(std::string_view text) {
 // connection) is closed there too, never on the connection's I/O thread.
 class ExportBody final : public BodySource {
  public:
-  ExportBody(std::unique_ptr<finance::ExportCursor> cursor, WorkerPool& workers,
+  ExportBody(std::unique_ptr<finance::ExportCursor> cursor, WorkerPool& pages,
              std::shared_ptr<std::atomic<int>> running)
-      : cursor_(std::shared_ptr<finance::ExportCursor>(std::move(cursor))),
-        workers_(workers),
+      : cursor_(std::make_shared<Cursor>(std::move(cursor))),
+        pages_(pages),
         running_(std::move(running)),
-        // Its own owner: the number of exports is capped already, and a page
-        // must not be refused because its caller has other requests in.
         owner_("export-" + std::to_string(reinterpret_cast<std::uintptr_t>(this))) {}
   ~ExportBody() override {
     --*running_;
-    close_cursor();  // a client that went away mid-body
+    // Closed by a job on the pool, whoever holds the last copy of cursor_
+    // (only if the pool is stopping does this thread close it).
+    run_on_worker(
+        pages_, owner_, [cursor = cursor_](const Respond&) { cursor->reset(); },
+        [](const HttpResponse&) {});
   }
   ExportBody(const ExportBody&) = delete;
   ExportBody& operator=(const ExportBody&) = delete;
 
   void next(std::function<void(Piece)> deliver) override {
     run_on_worker(
-        workers_, owner_,
-        [cursor = cursor_, deliver](const Respond&) mutable {
+        pages_, owner_,
+        [cursor = cursor_, deliver](const Respond&) {
           Piece piece;
           try {
-            auto page = cursor->next();
+            auto page = (*cursor) ? (*cursor)->next() : std::nullopt;
             piece.kind = page ? Piece::Kind::kData : Piece::Kind::kEnd;
             if (page) piece.data = std::move(*page);
-          } catch (const std::exception&) {
+          } catch (const std::exception& error) {
+            util::log::warn("export_failed", {{"cause", error.what()}});
             piece.kind = Piece::Kind::kFailed;
           }
-          cursor.reset();  // at the end, the last owner: closed here, on the worker
           deliver(std::move(piece));
         },
-        [deliver](const HttpResponse&) {
+        [deliver](const HttpResponse& refused) {
+          util::log::warn("export_cut_short", {{"status", std::uint64_t{refused.status}}});
           deliver(Piece{Piece::Kind::kFailed, {}});
         });
   }
 
  private:
-  void close_cursor() {
-    if (!cursor_) return;
-    run_on_worker(
-        workers_, owner_, [cursor = std::move(cursor_)](const Respond&) mutable { cursor.reset(); },
-        [](const HttpResponse&) {});
-  }
+  // One page job runs at a time (the connection asks for the next piece
+  // only once it has the previous one), so the cursor needs no lock.
+  using Cursor = std::unique_ptr<finance::ExportCursor>;
 
-  std::shared_ptr<finance::ExportCursor> cursor_;
-  WorkerPool& workers_;
+  std::shared_ptr<Cursor> cursor_;
+  WorkerPool& pages_;  // Service declares its pools before the server: they outlive sessions
   std::shared_ptr<std::atomic<int>> running_;
   std::string owner_;
 };
@@ -168,7 +169,7 @@ void billing_export(Api& api, const Principal& caller, const HttpRequest& reques
     HttpResponse streamed;
     streamed.content_type = std::string(finance::RowWriter::content_type(wanted.format));
     streamed.stream =
-        std::make_shared<ExportBody>(std::move(cursor), api.workers, api.exports_running);
+        std::make_shared<ExportBody>(std::move(cursor), api.export_pages, api.exports_running);
     respond(std::move(streamed));
   } catch (const std::exception&) {
     --*api.exports_running;

@@ -416,9 +416,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void write_piece(beast::error_code ec, std::size_t /*bytes*/) {
     if (ec) return close();
-    source_->next([self = this->shared_from_this()](BodySource::Piece piece) {
-      net::post(self->stream_.get_executor(),
-                [self, piece = std::move(piece)]() mutable { self->on_piece(std::move(piece)); });
+    // The session is held once, and handed to its own thread with the piece:
+    // copies of this callback left on a worker keep nothing alive, so the
+    // session is never destroyed off its I/O thread.
+    auto held = std::make_shared<std::shared_ptr<Session>>(this->shared_from_this());
+    source_->next([held](BodySource::Piece piece) {
+      std::shared_ptr<Session> self = std::move(*held);
+      if (!self) return;  // delivered already
+      auto executor = self->stream_.get_executor();
+      net::post(executor, [self = std::move(self), piece = std::move(piece)]() mutable {
+        self->on_piece(std::move(piece));
+      });
     });
   }
 

@@ -179,7 +179,8 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
+        if constexpr (std::is_same_v<T, engine::OrderAccepted> ||
+                      std::is_same_v<T, engine::HoldChanged>) {
           to_account("orders", body.buyer);
         } else if constexpr (std::is_same_v<T, engine::OrderRequeued> ||
                              std::is_same_v<T, engine::RequeueFailed>) {
@@ -190,8 +191,6 @@ void MarketFeed::render(const engine::Event& event, std::vector<Message>& out) {
                              std::is_same_v<T, engine::OrderResting> ||
                              std::is_same_v<T, engine::OrderAmended>) {
           to_account("orders", order_owner(body.order));
-        } else if constexpr (std::is_same_v<T, engine::HoldChanged>) {
-          to_account("orders", body.buyer);
         } else if constexpr (std::is_same_v<T, engine::LeaseStarted>) {
           to_account("leases", body.buyer);
           to_supplier(body.supplier);

@@ -13,12 +13,13 @@ RouteMetrics::RouteMetrics() : routes_(served_routes()) {
     labels_.push_back(std::move(label));
   }
   labels_.emplace_back("unmatched");
+  first_v1_ = routes_.size() - v1_routes().size();
   stats_ = std::make_unique<RouteStats[]>(labels_.size());
 }
 
 std::size_t RouteMetrics::label_of(std::string_view method, std::string_view path) const {
   // The /v1 routes come last in served_routes(), in v1_routes()' order.
-  const std::size_t first_v1 = routes_.size() - v1_routes().size();
+  const std::size_t first_v1 = first_v1_;
   for (std::size_t i = 0; i < first_v1; ++i) {
     if (routes_[i].first == method && routes_[i].second == path) return i;
   }

@@ -56,6 +56,7 @@ class RouteMetrics {
   std::vector<std::pair<std::string, std::string>> routes_;  // served_routes()
   std::vector<std::string> labels_;                          // the same, then "unmatched"
   std::unique_ptr<RouteStats[]> stats_;
+  std::size_t first_v1_ = 0;  // the /v1 routes come last in served_routes()
 };
 
 // Cards on each side of each pool's book (best 20 levels) and its index price.

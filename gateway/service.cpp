@@ -138,8 +138,8 @@ struct Service::Impl {
         server(server_options(
                    s,
                    [this](const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer,
-                          std::function<void(StreamDecision)> decide) {
-                     open_stream(request, peer, std::move(decide));
+                          const std::function<void(StreamDecision)>& decide) {
+                     open_stream(request, peer, decide);
                    }),
                [this](HttpRequest&& request, Respond respond) {
                  handle(std::move(request), std::move(respond));
@@ -164,12 +164,18 @@ struct Service::Impl {
                      settings.worker_jobs_per_caller};
   // API keys the cache does not know, looked up apart from the routes' pool:
   // a flood of made-up keys fills this one, not the one orders and reads use.
+  // A thread per export that may run at once: their pages (a FETCH can take
+  // seconds) never wait behind, nor hold up, the routes' workers.
+  WorkerPool export_pages{static_cast<unsigned>(settings.max_concurrent_exports),
+                          static_cast<std::size_t>(4 * settings.max_concurrent_exports),
+                          std::size_t{2}};
   // Lookups are one indexed query each: an address (a NAT, say) may have more
   // of them queued than of the routes' slow jobs.
   static constexpr std::size_t kKeyLookupsPerAddress = 16;
   WorkerPool key_lookups{1, settings.worker_queue, kKeyLookupsPerAddress};
-  Api api{market, keys,     setup,   reads,
-          books,  settings, workers, std::make_shared<std::atomic<int>>(0),
+  Api api{market,  keys,         setup,
+          reads,   books,        settings,
+          workers, export_pages, std::make_shared<std::atomic<int>>(0),
           nullptr};
   HttpServer server;
   std::atomic<int> in_flight{0};
@@ -239,14 +245,17 @@ struct Service::Impl {
     return made;
   }
 
-  // A failed answer always, every answer with log.access: the route's pattern
-  // (no ids, no query), never a key or a body.
+  // A 500 always (a bug or an unexpected failure); every answer with
+  // log.access. 503s (busy, recovering, storage down) are counted in
+  // /metrics, not logged one by one: a flood of them must not push the lines
+  // that explain an outage out of the log's queue. The route's pattern (no
+  // ids, no query), never a key or a body.
   void log_answer(const std::string& id, std::size_t label, const std::string& address,
                   unsigned status, std::chrono::microseconds elapsed) {
-    if (status < 500 && !settings.access_log) return;
-    const util::log::Level level =
-        status >= 500 ? util::log::Level::kWarn : util::log::Level::kInfo;
-    util::log::write(level, status >= 500 ? "request_failed" : "request",
+    const bool failed = status == 500;
+    if (!failed && !settings.access_log) return;
+    const util::log::Level level = failed ? util::log::Level::kWarn : util::log::Level::kInfo;
+    util::log::write(level, failed ? "request_failed" : "request",
                      {{"request_id", id},
                       {"route", route_metrics.label(label)},
                       {"status", static_cast<std::uint64_t>(status)},
@@ -347,13 +356,13 @@ struct Service::Impl {
       try {
         rate_limiter.share_through_redis();
       } catch (const std::exception& error) {
-        std::fprintf(stderr, "spotgridd: sharing the rate limit failed: %s\n", error.what());
+        util::log::error("rate_limit_share_failed", {{"cause", error.what()}});
       }
       if (round % 5 == 0) {
         try {
           recheck_keys();
         } catch (const std::exception& error) {
-          std::fprintf(stderr, "spotgridd: checking API keys failed: %s\n", error.what());
+          util::log::error("key_recheck_failed", {{"cause", error.what()}});
         }
       }
       lock.lock();
@@ -409,7 +418,7 @@ struct Service::Impl {
   // A WebSocket upgrade: a node agent's (proved by HMAC at the upgrade) or a
   // client's on /v1/stream (its key from memory, else looked up on a worker).
   void open_stream(const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer,
-                   std::function<void(StreamDecision)> decide) {
+                   const std::function<void(StreamDecision)>& decide) {
     if (path_of(request.target) == kMeteringStreamPath)
       return decide(open_agent_stream(ingest, settings, request, peer));
     if (path_of(request.target) != "/v1/stream")
@@ -564,6 +573,7 @@ void Service::drain_and_stop() {
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(5));
   impl_->key_lookups.stop();
+  impl_->export_pages.stop();
   impl_->workers.stop();  // answers what has not started 503, lets the rest finish
   impl_->ingest.stop();   // answers what it queued before the market goes
   impl_->market.stop();   // commits what the engine applied; answers the rest `stopping`

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "spotgrid/util/log.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
 namespace spotgrid::gateway {
@@ -52,7 +53,7 @@ void WorkerPool::work() {
       job.run();
     } catch (const std::exception& error) {
       // The job answers its own failures; this one escaped it. The thread goes on.
-      std::fprintf(stderr, "spotgridd: a worker job failed: %s\n", error.what());
+      util::log::error("worker_job_failed", {{"cause", error.what()}});
     }
     job = Job{};  // what it captured (its Respond, its Slot) goes now, unlocked
     lock.lock();
@@ -105,7 +106,7 @@ void run_on_worker(WorkerPool& pool, const std::string& owner,
     slot->forget();  // already on a worker: no place taken
     return run();
   }
-  const WorkerPool::Posted posted = pool.post(owner, run, [once] {
+  const WorkerPool::Posted posted = pool.post(owner, std::move(run), [once] {
     (*once)(error_response(503, "stopping", "the server is stopping: nothing was applied"));
   });
   if (posted == WorkerPool::Posted::kQueued) return;

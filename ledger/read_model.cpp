@@ -80,68 +80,85 @@ void note_lease(const engine::Engine& engine, Touched& touched, LeaseId lease, b
   add_pool(touched, node->pool);
 }
 
+// Supply, funds and the index.
+template <typename T>
+void note_supply(const engine::Engine& engine, Touched& t, const T& body) {
+  if constexpr (std::is_same_v<T, engine::FundsMoved>) {
+    add_once(t.accounts, body.account);
+  } else if constexpr (std::is_same_v<T, engine::NodeRegistered>) {
+    add_once(t.nodes, body.node);
+    add_once(t.accounts, body.supplier);
+  } else if constexpr (std::is_same_v<T, engine::ListingAdded>) {
+    add_once(t.nodes, body.node);
+    if (const auto node = engine.node(body.node)) add_pool(t, node->pool);
+  } else if constexpr (std::is_same_v<T, engine::ListingClosed>) {
+    t.every_pool = true;  // rare (a withdrawal or the end of a window)
+  } else if constexpr (std::is_same_v<T, engine::IndexPublished>) {
+    add_pool(t, body.pool);
+  }
+}
+
+template <typename T>
+void note_order_event(const engine::Engine& engine, Touched& t, const T& body) {
+  if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
+    add_once(t.orders, body.order);
+    add_once(t.accounts, body.buyer);
+  } else if constexpr (std::is_same_v<T, engine::OrderDeferred> ||
+                       std::is_same_v<T, engine::OrderFilled> ||
+                       std::is_same_v<T, engine::OrderAmended>) {
+    note_order(engine, t, body.order, !std::is_same_v<T, engine::OrderDeferred>);
+  } else if constexpr (std::is_same_v<T, engine::OrderResting>) {
+    note_order(engine, t, body.order, true);
+    t.resting[body.order] = body.reason;
+  } else if constexpr (std::is_same_v<T, engine::OrderCancelled>) {
+    note_order(engine, t, body.order, true);
+    add_once(t.cancelled, body.order);
+  } else if constexpr (std::is_same_v<T, engine::OrderRequeued>) {
+    add_once(t.orders, body.order);
+    add_once(t.orders, body.parent);
+  } else if constexpr (std::is_same_v<T, engine::RequeueFailed>) {
+    add_once(t.orders, body.parent);
+  } else if constexpr (std::is_same_v<T, engine::HoldChanged>) {
+    add_once(t.accounts, body.buyer);
+    add_once(t.orders, body.order);
+  }
+}
+
+template <typename T>
+void note_lease_event(const engine::Engine& engine, Touched& t, const T& body) {
+  if constexpr (std::is_same_v<T, engine::LeaseStarted>) {
+    add_once(t.leases, body.lease);
+    add_once(t.orders, body.order);
+    add_once(t.nodes, body.node);
+    add_once(t.accounts, body.buyer);
+    add_once(t.accounts, body.supplier);
+    add_pool(t, body.pool);
+  } else if constexpr (std::is_same_v<T, engine::LeaseReclaimNotice>) {
+    note_lease(engine, t, body.lease, false);
+  } else if constexpr (std::is_same_v<T, engine::LeaseEnded>) {
+    note_lease(engine, t, body.lease, true);
+  } else if constexpr (std::is_same_v<T, engine::LeaseSettled>) {
+    note_lease(engine, t, body.lease, false);
+    add_once(t.orders, body.order);
+    add_once(t.accounts, body.buyer);
+    add_once(t.accounts, body.supplier);
+  } else if constexpr (std::is_same_v<T, engine::LeaseClosed>) {
+    add_once(t.leases, body.lease);
+    add_once(t.orders, body.order);
+    add_once(t.nodes, body.node);  // a lease that ended and closed at once moved it
+    if (const auto node = engine.node(body.node)) add_pool(t, node->pool);
+    t.closed.push_back(body);
+  }
+}
+
 Touched touched_by(const engine::Engine& engine, std::span<const engine::Event> events) {
   Touched t;
   for (const engine::Event& event : events) {
     std::visit(
         [&](const auto& body) {
-          using T = std::decay_t<decltype(body)>;
-          if constexpr (std::is_same_v<T, engine::FundsMoved>) {
-            add_once(t.accounts, body.account);
-          } else if constexpr (std::is_same_v<T, engine::NodeRegistered>) {
-            add_once(t.nodes, body.node);
-            add_once(t.accounts, body.supplier);
-          } else if constexpr (std::is_same_v<T, engine::ListingAdded>) {
-            add_once(t.nodes, body.node);
-            if (const auto node = engine.node(body.node)) add_pool(t, node->pool);
-          } else if constexpr (std::is_same_v<T, engine::ListingClosed>) {
-            t.every_pool = true;  // rare (a withdrawal or the end of a window)
-          } else if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
-            add_once(t.orders, body.order);
-            add_once(t.accounts, body.buyer);
-          } else if constexpr (std::is_same_v<T, engine::OrderDeferred> ||
-                               std::is_same_v<T, engine::OrderFilled> ||
-                               std::is_same_v<T, engine::OrderAmended>) {
-            note_order(engine, t, body.order, !std::is_same_v<T, engine::OrderDeferred>);
-          } else if constexpr (std::is_same_v<T, engine::OrderResting>) {
-            note_order(engine, t, body.order, true);
-            t.resting[body.order] = body.reason;
-          } else if constexpr (std::is_same_v<T, engine::OrderCancelled>) {
-            note_order(engine, t, body.order, true);
-            add_once(t.cancelled, body.order);
-          } else if constexpr (std::is_same_v<T, engine::OrderRequeued>) {
-            add_once(t.orders, body.order);
-            add_once(t.orders, body.parent);
-          } else if constexpr (std::is_same_v<T, engine::RequeueFailed>) {
-            add_once(t.orders, body.parent);
-          } else if constexpr (std::is_same_v<T, engine::LeaseStarted>) {
-            add_once(t.leases, body.lease);
-            add_once(t.orders, body.order);
-            add_once(t.nodes, body.node);
-            add_once(t.accounts, body.buyer);
-            add_once(t.accounts, body.supplier);
-            add_pool(t, body.pool);
-          } else if constexpr (std::is_same_v<T, engine::LeaseReclaimNotice>) {
-            note_lease(engine, t, body.lease, false);
-          } else if constexpr (std::is_same_v<T, engine::LeaseEnded>) {
-            note_lease(engine, t, body.lease, true);
-          } else if constexpr (std::is_same_v<T, engine::LeaseSettled>) {
-            note_lease(engine, t, body.lease, false);
-            add_once(t.orders, body.order);
-            add_once(t.accounts, body.buyer);
-            add_once(t.accounts, body.supplier);
-          } else if constexpr (std::is_same_v<T, engine::LeaseClosed>) {
-            add_once(t.leases, body.lease);
-            add_once(t.orders, body.order);
-            add_once(t.nodes, body.node);  // a lease that ended and closed at once moved it
-            if (const auto node = engine.node(body.node)) add_pool(t, node->pool);
-            t.closed.push_back(body);
-          } else if constexpr (std::is_same_v<T, engine::HoldChanged>) {
-            add_once(t.accounts, body.buyer);
-            add_once(t.orders, body.order);
-          } else if constexpr (std::is_same_v<T, engine::IndexPublished>) {
-            add_pool(t, body.pool);
-          }
+          note_supply(engine, t, body);
+          note_order_event(engine, t, body);
+          note_lease_event(engine, t, body);
         },
         event.body);
   }

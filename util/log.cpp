@@ -1,5 +1,7 @@
 #include "spotgrid/util/log.hpp"
 
+#include "spotgrid/util/text.hpp"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <spdlog/async.h>
@@ -9,8 +11,9 @@
 
 #include <chrono>
 #include <memory>
-#include <thread>
 #include <mutex>
+#include <string>
+#include <thread>
 #include <type_traits>
 
 namespace spotgrid::util::log {
@@ -43,6 +46,31 @@ spdlog::level::level_enum to_spdlog(Level level) {
   return spdlog::level::info;
 }
 
+// Valid UTF-8 (each byte of a broken sequence becomes '?'), so every line is
+// valid JSON whatever a cause or an address holds; only the first line of a
+// multi-line text (libpq's DETAIL lines can quote row data).
+std::string printable(std::string_view text) {
+  text = text.substr(0, text.find('\n'));
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t length = lead < 0x80           ? 1
+                               : (lead >> 5) == 0x6  ? 2
+                               : (lead >> 4) == 0xe  ? 3
+                               : (lead >> 3) == 0x1e ? 4
+                                                     : 0;
+    if (length == 0 || i + length > text.size() || !util::is_utf8(text.substr(i, length))) {
+      out += '?';
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, length));
+    i += length;
+  }
+  return out;
+}
+
 std::shared_ptr<spdlog::logger> make_logger(const Options& options) {
   static std::once_flag pool_once;
   std::call_once(pool_once, [] { spdlog::init_thread_pool(kQueuedLines, 1); });
@@ -59,7 +87,7 @@ std::shared_ptr<spdlog::logger> make_logger(const Options& options) {
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
                       spdlog::pattern_time_type::utc);
   logger->set_level(to_spdlog(options.level));
-  logger->flush_on(spdlog::level::warn);
+  logger->flush_on(spdlog::level::err);
   return logger;
 }
 
@@ -102,7 +130,8 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
         [&](const auto& value) {
           using T = std::decay_t<decltype(value)>;
           if constexpr (std::is_same_v<T, std::string_view>) {
-            w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+            const std::string text = printable(value);
+            w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
           } else if constexpr (std::is_same_v<T, bool>) {
             w.Bool(value);
           } else if constexpr (std::is_signed_v<T>) {
