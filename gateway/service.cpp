@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "api.hpp"
+#include "front_door.hpp"
 #include "market_feed.hpp"
 #include "metering_routes.hpp"
 #include "metrics.hpp"
@@ -73,10 +74,6 @@ RedisOptions redis_options(const Settings& settings) {
   options.timeout = settings.redis_timeout;
   options.connections = settings.listen_threads + 1;
   return options;
-}
-
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
 }
 
 std::optional<ApiKey> operator_key(const Settings& settings) {
@@ -158,7 +155,6 @@ struct Service::Impl {
   LocalBuckets address_limiter;
   LocalBuckets node_bytes;  // KiB a node's agent may send, after its signature checked
   IdempotencyStore idempotency;
-  std::atomic<std::uint64_t> rate_limited{0};
   ReadStore reads;
   WorkerPool workers{settings.worker_threads, settings.worker_queue,
                      settings.worker_jobs_per_caller};
@@ -177,6 +173,8 @@ struct Service::Impl {
           reads,   books,        settings,
           workers, export_pages, std::make_shared<std::atomic<int>>(0),
           nullptr};
+  FrontDoor front_door{
+      {keys, address_limiter, rate_limiter, idempotency, workers, key_lookups, api}};
   HttpServer server;
   std::atomic<int> in_flight{0};
   std::atomic<std::uint64_t> requests_seen{0};
@@ -207,11 +205,11 @@ struct Service::Impl {
     }
     if (path == kMeteringPath) {
       if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
-        return done(limited(wait_ms, "too many requests from this address"));
+        return done(front_door.limited(wait_ms, "too many requests from this address"));
       return metering_batch(ingest, settings, std::move(request), std::move(done));
     }
     if (path.substr(0, 4) == "/v1/")
-      return authenticated(std::move(request), path, std::move(done));
+      return front_door.authenticated(std::move(request), path, std::move(done));
     const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
     if (!operational) {
       return done(error_response(404, "not_found", "no route for " + std::string(path), "path"));
@@ -263,78 +261,12 @@ struct Service::Impl {
                       {"client", address}});
   }
 
-  // A /v1 request: the key from memory on this thread when the cache knows it,
-  // else looked up on a worker; then the rate limit (memory) and the route.
-  void authenticated(HttpRequest&& request, std::string_view path, Respond done) {
-    // Cheap and before any key lookup: one address cannot flood the key store.
-    if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
-      return done(limited(wait_ms, "too many requests from this address"));
-    if (auto known = keys.authenticate_from_memory(request.header("Authorization")))
-      return with_caller(*known, std::move(request), path, std::move(done));
-    const std::string owner = "address-" + request.client_address;
-    run_on_worker(
-        key_lookups, owner,
-        [this, request = std::move(request)](const Respond& answer) mutable {
-          const auto caller = keys.authenticate(request.header("Authorization"));
-          const std::string target(path_of(request.target));
-          with_caller(caller, std::move(request), target, answer);
-        },
-        std::move(done));
-  }
-
-  void with_caller(const std::variant<Principal, AuthFailure>& caller, HttpRequest&& request,
-                   std::string_view path, Respond done) {
-    if (const auto* failure = std::get_if<AuthFailure>(&caller)) return done(refused(*failure));
-    const Principal& principal = std::get<Principal>(caller);
-    if (const std::uint32_t wait_ms = rate_limiter.take(principal.key_id); wait_ms > 0)
-      return done(limited(wait_ms, "too many requests for this key"));
-    const std::string_view idempotency_key = request.header("Idempotency-Key");
-    if (request.method == "POST" && request.header_count("Idempotency-Key") > 1) {
-      return done(
-          error_response(400, "invalid_header", "send one Idempotency-Key", "Idempotency-Key"));
-    }
-    if (request.method != "POST" || idempotency_key.empty())
-      return handle_v1(api, principal, std::move(request), path, std::move(done));
-    if (!valid_idempotency_key(idempotency_key)) {
-      return done(error_response(400, "invalid_header",
-                                 "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                                 "Idempotency-Key"));
-    }
-    // The claim asks PostgreSQL: on a worker.
-    run_on_worker(
-        workers, owner_of(principal),
-        [this, principal, request = std::move(request)](const Respond& answer) mutable {
-          const std::string target(path_of(request.target));
-          const std::string key(request.header("Idempotency-Key"));
-          idempotent(principal, std::move(request), target, key, answer);
-        },
-        std::move(done));
-  }
-
   // Revoked keys lose their cached entry and their open streams (1008).
   void recheck_keys() {
     keys.recheck_cached();
     const std::vector<std::string> ids = hub.key_ids();
     if (ids.empty()) return;
     if (const auto valid = keys.valid_among(ids)) hub.close_unless(*valid);
-  }
-
-  static HttpResponse refused(AuthFailure failure) {
-    if (failure == AuthFailure::kUnavailable)
-      return error_response(503, "unavailable", "cannot check the API key now");
-    HttpResponse answer =
-        error_response(401, "unauthorized",
-                       failure == AuthFailure::kMissing ? "send Authorization: Bearer <API key>"
-                                                        : "the API key is not valid",
-                       "Authorization");
-    answer.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return answer;
-  }
-
-  // Platform roles have no account of their own: they are counted by API key.
-  static std::string owner_of(const Principal& principal) {
-    return is_platform_role(principal.role) ? "key-" + principal.key_id
-                                            : "account-" + std::to_string(principal.account);
   }
 
   // Background: shares the rate limit through Redis (every 100 ms); confirms
@@ -369,52 +301,6 @@ struct Service::Impl {
     }
   }
 
-  // 429 with Retry-After in whole seconds, counted for /metrics.
-  HttpResponse limited(std::uint32_t wait_ms, std::string_view why) {
-    ++rate_limited;
-    HttpResponse answer = error_response(429, "rate_limited", why);
-    answer.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
-    return answer;
-  }
-
-  // A POST with an Idempotency-Key: runs once per key; repeats get the first answer.
-  void idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,
-                  const std::string& idempotency_key, Respond done) {
-    // Platform roles have no account of their own: their keys are scoped by API key.
-    std::string scope = owner_of(principal);
-    std::string fingerprint = request_fingerprint(request.method, request.target, request.body);
-    const IdempotencyClaim claim = idempotency.claim(scope, idempotency_key, fingerprint);
-    switch (claim.kind) {
-      case IdempotencyClaim::Kind::kReplay:
-        return done(claim.replay);
-      case IdempotencyClaim::Kind::kConflict:
-        return done(error_response(422, "idempotency_key_reused",
-                                   "this Idempotency-Key was used with a different request",
-                                   "Idempotency-Key"));
-      case IdempotencyClaim::Kind::kInProgress:
-        return done(error_response(409, "idempotency_key_in_progress",
-                                   "a request with this Idempotency-Key is still in progress",
-                                   "Idempotency-Key"));
-      case IdempotencyClaim::Kind::kUnavailable:
-        return done(error_response(503, "unavailable",
-                                   "cannot look the Idempotency-Key up now: nothing was applied"));
-      case IdempotencyClaim::Kind::kProceed:
-        break;
-    }
-    // The key is held until the answer is about to go out: released before
-    // the write, or a client's immediate retry could find it still held (409).
-    // A handler that drops its Respond releases it too.
-    auto hold = std::make_shared<HeldKey>(idempotency, scope, idempotency_key);
-    Api keyed = api;
-    keyed.idempotency = std::make_shared<const IdempotentRequest>(IdempotentRequest{
-        std::move(scope), idempotency_key, std::move(fingerprint), idempotency.ttl().count()});
-    Respond release = [hold = std::move(hold), done = std::move(done)](HttpResponse response) {
-      hold->release();
-      done(std::move(response));
-    };
-    handle_v1(keyed, principal, std::move(request), path, std::move(release));
-  }
-
   // A WebSocket upgrade: a node agent's (proved by HMAC at the upgrade) or a
   // client's on /v1/stream (its key from memory, else looked up on a worker).
   void open_stream(const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer,
@@ -425,7 +311,7 @@ struct Service::Impl {
       return decide(
           error_response(404, "not_found", "WebSockets are served at /v1/stream", "path"));
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
-      return decide(limited(wait_ms, "too many requests from this address"));
+      return decide(front_door.limited(wait_ms, "too many requests from this address"));
     const std::string authorization(request.header("Authorization"));
     if (auto known = keys.authenticate_from_memory(authorization))
       return decide(open_client_stream(*known, peer));
@@ -439,7 +325,8 @@ struct Service::Impl {
 
   StreamDecision open_client_stream(const std::variant<Principal, AuthFailure>& caller,
                                     const std::shared_ptr<StreamPeer>& peer) {
-    if (const auto* failure = std::get_if<AuthFailure>(&caller)) return refused(*failure);
+    if (const auto* failure = std::get_if<AuthFailure>(&caller))
+      return FrontDoor::refused(*failure);
     auto session = hub.open(std::get<Principal>(caller), peer, settings.quota_streams);
     if (session) return session;
     if (hub.closed())
@@ -497,7 +384,7 @@ struct Service::Impl {
     metric("spotgrid_storage_failures_total", "counter", "Failed commits.",
            status.storage_failures);
     metric("spotgrid_rate_limited_total", "counter", "Requests refused with 429 by the rate limit.",
-           rate_limited.load());
+           front_door.rate_limited());
     metric("spotgrid_rate_limit_local_fallbacks_total", "counter",
            "Requests limited by this process's own bucket because Redis did not answer.",
            rate_limiter.local_fallbacks());

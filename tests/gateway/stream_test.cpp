@@ -177,12 +177,13 @@ class TwoRateLimitedGateways : public RedisFirst, public ServiceHarness {
  protected:
   static constexpr std::uint32_t kRate = 10;
   TwoRateLimitedGateways()
-      : ServiceHarness([this](Settings& s) { limited(s); }),
-        second_(settings([this](Settings& s) { limited(s); })) {
+      : ServiceHarness([this](Settings& s) { limited(s, redis.port()); }),
+        second_(settings([this](Settings& s) { limited(s, redis.port()); })) {
     second_.start();
   }
-  void limited(Settings& s) {
-    s.redis_port = redis.port();
+  // Static: it runs while the base class is built (no member call on `this` yet).
+  static void limited(Settings& s, std::uint16_t redis_port) {
+    s.redis_port = redis_port;
     s.rate_per_second = kRate;
     s.rate_burst = kRate;
   }

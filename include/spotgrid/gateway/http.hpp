@@ -28,6 +28,11 @@ struct HttpRequest {
   std::size_t header_count(std::string_view name) const;
 };
 
+// A request target's path: without its query.
+inline std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
 // A body too large to hold: pulled a piece at a time while the connection
 // writes it (HTTP/1.1 chunked), so memory stays one piece whatever the size.
 class BodySource {
