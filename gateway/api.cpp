@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "billing_api.hpp"
+#include "market_api.hpp"
 #include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
 #include "supply_api.hpp"

@@ -72,6 +72,12 @@ inline HttpResponse as_of(std::uint64_t committed_seq, HttpResponse answer) {
   return answer;
 }
 
+// A read PostgreSQL answered (a JSON body), or the 503 when it did not.
+inline HttpResponse from_store(const std::optional<std::string>& body) {
+  if (!body) return error_response(503, "unavailable", "storage is unavailable");
+  return HttpResponse{200, *body, "application/json", {}, {}};
+}
+
 inline HttpResponse forbidden() {
   return error_response(403, "forbidden", "this key's role may not do that");
 }

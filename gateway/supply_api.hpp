@@ -1,7 +1,7 @@
 #pragma once
 // Supplier routes: POST /v1/nodes, POST /v1/listings, DELETE /v1/listings/{id},
 // POST /v1/leases/{id}/reclaim; a buyer's POST /v1/leases/{id}/stop; and
-// GET /v1/market/{pool}/book for any caller.
+// GET /v1/leases for either side.
 #include <string_view>
 
 #include "api.hpp"
@@ -16,10 +16,6 @@ void add_listing(Api& api, const Principal& caller, const HttpRequest& request, 
 void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond respond);
 void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
 void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
-void pool_book(Api& api, std::string_view pool_name, const Respond& respond);
-void pool_index(Api& api, std::string_view pool_name, const Respond& respond);
-void pool_trades(Api& api, std::string_view pool_name, const Respond& respond);
-void pool_history(Api& api, std::string_view pool_name, const Respond& respond);
 void own_leases(Api& api, const Principal& caller, const Respond& respond);
 
 }  // namespace spotgrid::gateway
