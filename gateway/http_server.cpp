@@ -484,25 +484,26 @@ struct HttpServer::Impl {
 
   void accept() {
     net::io_context& owner = *contexts[next_context++ % contexts.size()];
-    acceptor->async_accept(
-        net::make_strand(owner), [this](beast::error_code ec, tcp::socket socket) {
-          std::string address = ec ? std::string() : client_address(socket);
-          if (ec) {
-            if (ec == net::error::operation_aborted) return;  // stopping
-          } else if (!shared->admits(address)) {
-            beast::error_code ignored;
-            socket.close(ignored);
-          } else if (shared->tls) {
-            std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls), shared,
-                                                 std::move(address))
-                ->start();
-          } else {
-            std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), shared,
-                                                   std::move(address))
-                ->start();
-          }
-          accept();
-        });
+    // No strand: one thread runs `owner`, so its handlers never run at once;
+    // other threads reach a connection only by posting to its executor.
+    acceptor->async_accept(owner.get_executor(), [this](beast::error_code ec, tcp::socket socket) {
+      std::string address = ec ? std::string() : client_address(socket);
+      if (ec) {
+        if (ec == net::error::operation_aborted) return;  // stopping
+      } else if (!shared->admits(address)) {
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else if (shared->tls) {
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls), shared,
+                                             std::move(address))
+            ->start();
+      } else {
+        std::make_shared<Session<PlainStream>>(PlainStream(std::move(socket)), shared,
+                                               std::move(address))
+            ->start();
+      }
+      accept();
+    });
   }
 
   void close_acceptor() {
