@@ -14,11 +14,8 @@
 // every `book_interval`, when it changed.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>

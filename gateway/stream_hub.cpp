@@ -232,11 +232,6 @@ std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid
   return peers.size();
 }
 
-std::size_t StreamHub::connections_of(const Principal& caller) const {
-  std::lock_guard lock(mutex_);
-  return count_of(caller);
-}
-
 std::size_t StreamHub::count_of(const Principal& caller) const {
   const auto same = [&](const Principal& other) {
     return is_platform_role(caller.role) ? other.key_id == caller.key_id

@@ -51,8 +51,6 @@ class StreamHub {
   std::size_t close_unless(const std::unordered_set<std::string>& valid);
 
   std::size_t connections() const;
-  // Open connections of the caller's account (platform roles: of the key).
-  std::size_t connections_of(const Principal& caller) const;
   // Messages not sent: the connection was closing or too slow (then it is closed).
   std::uint64_t dropped() const { return dropped_.load(); }
   std::uint64_t delivered() const { return delivered_.load(); }
