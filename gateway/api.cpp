@@ -107,10 +107,15 @@ using RouteHandler = void (*)(Api&, const Principal&, HttpRequest&, const Params
 // waits on PostgreSQL, so it runs on the worker pool.
 enum class Runs : std::uint8_t { kHere, kOnWorker };
 
+// Who may call a route: any caller with a key (or a browser session), or
+// anyone, for market data (the public is rate-limited by address).
+enum class Access : std::uint8_t { kKey, kAnyone };
+
 struct V1Route {
   const char* method;
   const char* path;
   Runs runs;
+  Access access;
   RouteHandler handle;
 };
 
@@ -134,101 +139,128 @@ void with_id(std::string_view segment, const Respond& respond, Handle&& handle) 
 // Every /v1 route, in one table: dispatch reads it, and so does the test that
 // holds the OpenAPI document to what the server serves.
 const V1Route kV1Routes[] = {
-    {"POST", "/v1/accounts", Runs::kOnWorker,
+    {"POST", "/v1/accounts", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        create_account(api, caller, request, respond);
      }},
-    {"POST", "/v1/accounts/{account_id}/deposits", Runs::kOnWorker,
+    {"POST", "/v1/accounts/{account_id}/deposits", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
         Respond& respond) {
        with_id<AccountId>(params[0], respond, [&](AccountId id) {
          deposit(api, caller, request, id, std::move(respond));
        });
      }},
-    {"GET", "/v1/account", Runs::kHere,
+    {"GET", "/v1/account", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        own_account(api, caller, respond);
      }},
-    {"POST", "/v1/quotes", Runs::kHere,
+    {"POST", "/v1/quotes", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        quote_order(api, caller, request, respond);
      }},
-    {"POST", "/v1/orders", Runs::kHere,
+    {"POST", "/v1/orders", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        place_order(api, caller, request, std::move(respond));
      }},
-    {"GET", "/v1/orders/{order_id}", Runs::kHere,
+    {"GET", "/v1/orders/{order_id}", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<OrderId>(params[0], respond,
                         [&](OrderId id) { get_order(api, caller, id, respond); });
      }},
-    {"DELETE", "/v1/orders/{order_id}", Runs::kHere,
+    {"DELETE", "/v1/orders/{order_id}", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<OrderId>(params[0], respond,
                         [&](OrderId id) { cancel_order(api, caller, id, std::move(respond)); });
      }},
-    {"POST", "/v1/nodes", Runs::kHere,
+    {"POST", "/v1/nodes", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        register_node(api, caller, request, std::move(respond));
      }},
-    {"GET", "/v1/nodes/{node_id}/agent-key", Runs::kHere,
+    {"GET", "/v1/nodes/{node_id}/agent-key", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<NodeId>(params[0], respond,
                        [&](NodeId id) { node_agent_key(api, caller, id, respond); });
      }},
-    {"POST", "/v1/listings", Runs::kHere,
+    {"POST", "/v1/listings", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        add_listing(api, caller, request, std::move(respond));
      }},
-    {"DELETE", "/v1/listings/{listing_id}", Runs::kHere,
+    {"DELETE", "/v1/listings/{listing_id}", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<ListingId>(params[0], respond, [&](ListingId id) {
          withdraw_listing(api, caller, id, std::move(respond));
        });
      }},
-    {"POST", "/v1/leases/{lease_id}/stop", Runs::kHere,
+    {"POST", "/v1/leases/{lease_id}/stop", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<LeaseId>(params[0], respond,
                         [&](LeaseId id) { stop_lease(api, caller, id, std::move(respond)); });
      }},
-    {"POST", "/v1/leases/{lease_id}/reclaim", Runs::kHere,
+    {"POST", "/v1/leases/{lease_id}/reclaim", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        with_id<LeaseId>(params[0], respond,
                         [&](LeaseId id) { reclaim_lease(api, caller, id, std::move(respond)); });
      }},
-    {"GET", "/v1/leases", Runs::kOnWorker,
+    {"GET", "/v1/leases", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        own_leases(api, caller, respond);
      }},
-    {"GET", "/v1/market/{pool}/index", Runs::kHere,
+    {"GET", "/v1/market/{pool}/index", Runs::kHere, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_index(api, params[0], respond);
      }},
-    {"GET", "/v1/market/{pool}/trades", Runs::kOnWorker,
+    {"GET", "/v1/market/{pool}/trades", Runs::kOnWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_trades(api, params[0], respond);
      }},
-    {"GET", "/v1/market/{pool}/history", Runs::kOnWorker,
+    {"GET", "/v1/market/{pool}/history", Runs::kOnWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_history(api, params[0], respond);
      }},
-    {"GET", "/v1/billing/export", Runs::kOnWorker,
+    {"GET", "/v1/billing/export", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_export(api, caller, request, respond);
      }},
-    {"GET", "/v1/billing/invoices", Runs::kOnWorker,
+    {"GET", "/v1/billing/invoices", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_statements(api, caller, request, true, respond);
      }},
-    {"GET", "/v1/billing/payouts", Runs::kOnWorker,
+    {"GET", "/v1/billing/payouts", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_statements(api, caller, request, false, respond);
      }},
-    {"GET", "/v1/ledger/trial-balance", Runs::kOnWorker,
+    {"GET", "/v1/ledger/trial-balance", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        ledger_trial_balance(api, caller, respond);
      }},
-    {"GET", "/v1/market/{pool}/book", Runs::kHere,
+    {"GET", "/v1/orders", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       own_orders(api, caller, respond);
+     }},
+    {"GET", "/v1/nodes", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       own_supply(api, caller, SupplyView::kNodes, respond);
+     }},
+    {"GET", "/v1/listings", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       own_supply(api, caller, SupplyView::kListings, respond);
+     }},
+    {"GET", "/v1/billing/earnings", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       own_supply(api, caller, SupplyView::kEarnings, respond);
+     }},
+    {"GET", "/v1/market/pools", Runs::kHere, Access::kAnyone,
+     [](Api& api, const Principal&, HttpRequest&, const Params&, Respond& respond) {
+       market_pools(api, respond);
+     }},
+    {"GET", "/v1/market/tariffs", Runs::kHere, Access::kAnyone,
+     [](Api& api, const Principal&, HttpRequest&, const Params&, Respond& respond) {
+       market_tariffs(api, respond);
+     }},
+    {"GET", "/v1/market/{pool}/candles", Runs::kOnWorker, Access::kAnyone,
+     [](Api& api, const Principal&, HttpRequest& request, const Params& params,
+        Respond& respond) { pool_candles(api, params[0], request, respond); }},
+    {"GET", "/v1/market/{pool}/book", Runs::kHere, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_book(api, params[0], respond);
      }},
@@ -239,6 +271,14 @@ const V1Route kV1Routes[] = {
 // caller's may be one request's (with its Idempotency-Key).
 void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
                Respond respond);
+
+HttpResponse needs_key() {
+  HttpResponse answer = error_response(
+      401, "unauthorized", "send Authorization: Bearer <API key>, or sign in (POST /v1/session)",
+      "Authorization");
+  answer.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return answer;
+}
 
 // Whether `path` fits `pattern`, collecting the "{...}" segments.
 bool matches(std::string_view pattern, std::string_view path, Params& params) {
@@ -262,12 +302,8 @@ bool matches(std::string_view pattern, std::string_view path, Params& params) {
 
 void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
                Respond respond) {
-  // Platform roles have no account: their jobs are counted by key.
-  const std::string owner = is_platform_role(caller.role)
-                                ? "key-" + caller.key_id
-                                : "account-" + std::to_string(caller.account);
   run_on_worker(
-      api.workers, owner,
+      api.workers, owner_of(caller),
       [api = Api(api), caller, request = std::move(request),
        &route](const Respond& answer) mutable {
         const std::string path(request.target.substr(0, request.target.find('?')));
@@ -306,6 +342,7 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
       allowed += allowed.empty() ? route.method : std::string(", ") + route.method;
       continue;
     }
+    if (caller.role == Role::kPublic && route.access != Access::kAnyone) return respond(needs_key());
     if (route.runs == Runs::kHere) return route.handle(api, caller, request, params, respond);
     return on_worker(api, caller, std::move(request), route, std::move(respond));
   }

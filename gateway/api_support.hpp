@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "api.hpp"
+#include "refusals.hpp"
 #include "json_body.hpp"
 #include "request_guards.hpp"
 #include "spotgrid/engine/engine.hpp"
@@ -103,7 +104,9 @@ inline HttpResponse rejected(engine::Reject reason, const char* what) {
   const bool unknown =
       reason == engine::Reject::kUnknownOrder || reason == engine::Reject::kUnknownLease ||
       reason == engine::Reject::kUnknownListing || reason == engine::Reject::kUnknownNode;
-  return error_response(unknown ? 404 : 422, std::string(to_string(reason)), what);
+  const Refusal refusal = refusal_of(reason);
+  return error_response(unknown ? 404 : 422, std::string(to_string(reason)),
+                        std::string(what) + ": " + std::string(refusal.explain), refusal.field);
 }
 
 // Submits `command`; once committed, answers with `answer(completion)`, or with

@@ -18,9 +18,12 @@ namespace spotgrid::gateway {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kRoleNames = {"buyer", "supplier", "finance", "operator",
-                                                        "agent"};
+// Role::kPublic is last and is no key's role: role_from never answers it.
+constexpr std::array<std::string_view, 6> kRoleNames = {"buyer",    "supplier", "finance",
+                                                        "operator", "agent",    "public"};
 constexpr std::string_view kBearer = "Bearer ";
+
+}  // namespace
 
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
@@ -28,6 +31,8 @@ std::string random_hex(std::size_t bytes) {
     throw std::runtime_error("OpenSSL RAND_bytes failed");
   return util::to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
+
+namespace {
 
 bool is_hex(std::string_view text, std::size_t length) {
   return text.size() == length && std::all_of(text.begin(), text.end(), [](char c) {
@@ -37,12 +42,16 @@ bool is_hex(std::string_view text, std::size_t length) {
 
 }  // namespace
 
+Principal public_caller(std::string_view client_address) {
+  return Principal{"address-" + std::string(client_address), 0, Role::kPublic};
+}
+
 std::string_view to_string(Role role) {
   return kRoleNames[static_cast<std::size_t>(role)];
 }
 
 std::optional<Role> role_from(std::string_view name) {
-  for (std::size_t i = 0; i < kRoleNames.size(); ++i) {
+  for (std::size_t i = 0; i + 1 < kRoleNames.size(); ++i) {
     if (kRoleNames[i] == name) return static_cast<Role>(i);
   }
   return std::nullopt;

@@ -14,24 +14,6 @@
 namespace spotgrid::gateway {
 namespace {
 
-// The value of `name` in the target's query string, if present. Values we
-// accept are plain (digits, letters, '-', ':'); anything percent-encoded is
-// refused by the parsers below rather than decoded.
-std::optional<std::string_view> query_value(std::string_view target, std::string_view name) {
-  const std::size_t question = target.find('?');
-  if (question == std::string_view::npos) return std::nullopt;
-  std::string_view query = target.substr(question + 1);
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const std::size_t equals = pair.find('=');
-    if (pair.substr(0, equals) == name)
-      return equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-  }
-  return std::nullopt;
-}
-
 // `length` decimal digits at `at`, if they are all digits.
 std::optional<int> digits(std::string_view text, std::size_t at, std::size_t length) {
   int value = 0;

@@ -3,6 +3,9 @@
 #include <memory>
 #include <utility>
 
+#include "api_support.hpp"
+#include "json_body.hpp"
+
 namespace spotgrid::gateway {
 
 // A /v1 request: the key from memory on this thread when the cache knows it,
@@ -12,6 +15,12 @@ void FrontDoor::authenticated(HttpRequest&& request, std::string_view path, Resp
   if (const std::uint32_t wait_ms = parts_.address_limiter.take(request.client_address);
       wait_ms > 0)
     return done(limited(wait_ms, "too many requests from this address"));
+  if (request.header("Authorization").empty()) {
+    if (auto refusal = from_session(request)) return done(std::move(*refusal));
+    if (request.header("Authorization").empty())
+      return with_caller(public_caller(request.client_address), std::move(request), path,
+                         std::move(done));
+  }
   if (auto known = parts_.keys.authenticate_from_memory(request.header("Authorization")))
     return with_caller(*known, std::move(request), path, std::move(done));
   const std::string owner = "address-" + request.client_address;
@@ -66,12 +75,6 @@ HttpResponse FrontDoor::refused(AuthFailure failure) {
   return answer;
 }
 
-// Platform roles have no account of their own: they are counted by API key.
-std::string FrontDoor::owner_of(const Principal& principal) {
-  return is_platform_role(principal.role) ? "key-" + principal.key_id
-                                          : "account-" + std::to_string(principal.account);
-}
-
 // 429 with Retry-After in whole seconds, counted for /metrics.
 HttpResponse FrontDoor::limited(std::uint32_t wait_ms, std::string_view why) {
   ++rate_limited_;
@@ -116,6 +119,156 @@ void FrontDoor::idempotent(const Principal& principal, HttpRequest&& request, st
     done(std::move(response));
   };
   handle_v1(keyed, principal, std::move(request), path, std::move(release));
+}
+
+namespace {
+
+bool changes_state(std::string_view method) {
+  return method != "GET" && method != "HEAD";
+}
+
+HttpResponse session_refusal(BrowserSessions::Failure failure) {
+  switch (failure) {
+    case BrowserSessions::Failure::kBadCsrf:
+      return error_response(403, "csrf_failed",
+                            "send the session's csrf_token in X-CSRF-Token (GET /v1/session)",
+                            "X-CSRF-Token");
+    case BrowserSessions::Failure::kFull:
+      return error_response(503, "unavailable", "too many sessions are open: retry shortly");
+    case BrowserSessions::Failure::kNoSession:
+      break;
+  }
+  return error_response(401, "session_ended", "the session has ended: sign in again", "Cookie");
+}
+
+}  // namespace
+
+std::optional<HttpResponse> FrontDoor::from_session(HttpRequest& request) {
+  const std::string_view token = cookie_value(request.header("Cookie"), kSessionCookie);
+  if (token.empty()) return std::nullopt;
+  auto live = parts_.sessions.find(token, request.header("X-CSRF-Token"),
+                                   changes_state(request.method));
+  if (const auto* failure = std::get_if<BrowserSessions::Failure>(&live))
+    return session_refusal(*failure);
+  request.headers.emplace_back("Authorization",
+                               "Bearer " + std::get<BrowserSessions::Live>(live).api_key);
+  return std::nullopt;
+}
+
+std::string FrontDoor::stream_authorization(const HttpRequest& request) {
+  if (const std::string_view given = request.header("Authorization"); !given.empty())
+    return std::string(given);
+  const auto ticket = query_value(request.target, "ticket");
+  if (!ticket) return {};
+  const auto key = parts_.sessions.redeem(*ticket);
+  // A used or unknown ticket is a refusal, not the public: "Bearer" alone fails.
+  return key ? "Bearer " + *key : std::string("Bearer");
+}
+
+void FrontDoor::session(HttpRequest&& request, std::string_view path, Respond done) {
+  const std::string_view token = cookie_value(request.header("Cookie"), kSessionCookie);
+  if (path == "/v1/session" && request.method == "POST") return sign_in(std::move(request), done);
+  if (path == "/v1/session/ticket" && request.method == "POST") {
+    auto ticket = parts_.sessions.ticket(token, request.header("X-CSRF-Token"));
+    if (const auto* failure = std::get_if<BrowserSessions::Failure>(&ticket))
+      return done(session_refusal(*failure));
+    return done(json(201, [&](Writer& w) {
+      field(w, "ticket", std::get<std::string>(ticket));
+      field(w, "expires_in_seconds", BrowserSessions::kTicketLifetime.count());
+    }));
+  }
+  if (path != "/v1/session" || (request.method != "GET" && request.method != "DELETE")) {
+    return done(error_response(405, "method_not_allowed",
+                               "POST /v1/session signs in, GET shows it, DELETE signs out; "
+                               "POST /v1/session/ticket gives a stream ticket",
+                               "method"));
+  }
+  auto live = parts_.sessions.find(token, request.header("X-CSRF-Token"),
+                                   changes_state(request.method));
+  if (const auto* failure = std::get_if<BrowserSessions::Failure>(&live))
+    return done(session_refusal(*failure));
+  if (request.method == "DELETE") {
+    parts_.sessions.close(token);
+    HttpResponse signed_out{204, "", "application/json", {{"Cache-Control", "no-store"}}, {}};
+    return done(session_cookie(std::move(signed_out), "", std::chrono::seconds{0}));
+  }
+  const BrowserSessions::Live session = std::get<BrowserSessions::Live>(live);
+  with_key(session.api_key, request.client_address,
+           [session](const Principal& principal, const Respond& answer) {
+             answer(session_view(200, principal, session.csrf, session.expires_at));
+           },
+           std::move(done));
+}
+
+// Checks `api_key` like any other (from memory, else on the key-lookup pool)
+// and hands its caller on.
+void FrontDoor::with_key(const std::string& api_key, const std::string& client_address,
+                         std::function<void(const Principal&, const Respond&)> then,
+                         Respond done) {
+  const std::string authorization = "Bearer " + api_key;
+  const auto finish = [then = std::move(then)](const std::variant<Principal, AuthFailure>& caller,
+                                                const Respond& answer) {
+    if (const auto* failure = std::get_if<AuthFailure>(&caller)) return answer(refused(*failure));
+    then(std::get<Principal>(caller), answer);
+  };
+  if (auto known = parts_.keys.authenticate_from_memory(authorization))
+    return finish(*known, done);
+  run_on_worker(
+      parts_.key_lookups, "address-" + client_address,
+      [this, authorization, finish](const Respond& answer) {
+        finish(parts_.keys.authenticate(authorization), answer);
+      },
+      std::move(done));
+}
+
+// POST /v1/session {"api_key"}: a session and its cookie for a valid key.
+void FrontDoor::sign_in(HttpRequest&& request, Respond done) {
+  JsonBody body(request.body);
+  body.only({"api_key"});
+  const auto key = body.text("api_key", 128);
+  if (body.problem()) return done(bad_request(*body.problem()));
+  with_key(
+      *key, request.client_address,
+      [this, key = *key](const Principal& principal, const Respond& answer) {
+        if (principal.role == Role::kAgent) {
+          return answer(error_response(403, "forbidden",
+                                       "an agent key cannot sign in to the console", "api_key"));
+        }
+        auto opened = parts_.sessions.open(key);
+        if (const auto* failure = std::get_if<BrowserSessions::Failure>(&opened))
+          return answer(session_refusal(*failure));
+        const auto& session = std::get<BrowserSessions::Opened>(opened);
+        answer(session_cookie(session_view(201, principal, session.csrf, session.expires_at),
+                              session.token, BrowserSessions::kLifetime));
+      },
+      std::move(done));
+}
+
+// The session as the page sees it: who is signed in and the CSRF token. Same
+// origin only: no CORS headers are ever sent, so no other site reads it.
+HttpResponse FrontDoor::session_view(unsigned status, const Principal& principal,
+                                     const std::string& csrf,
+                                     std::chrono::system_clock::time_point expires_at) {
+  const auto expires =
+      std::chrono::duration_cast<std::chrono::seconds>(expires_at.time_since_epoch());
+  HttpResponse answer = json(status, [&](Writer& w) {
+    field(w, "account_id", principal.account);
+    field(w, "role", to_string(principal.role));
+    field(w, "csrf_token", csrf);
+    field(w, "expires_at", static_cast<std::int64_t>(expires.count()));
+  });
+  answer.headers.emplace_back("Cache-Control", "no-store");
+  return answer;
+}
+
+HttpResponse FrontDoor::session_cookie(HttpResponse answer, std::string_view value,
+                                       std::chrono::seconds max_age) const {
+  std::string cookie = std::string(kSessionCookie) + "=" + std::string(value) +
+                       "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                       std::to_string(max_age.count());
+  if (parts_.secure_cookies) cookie += "; Secure";
+  answer.headers.emplace_back("Set-Cookie", std::move(cookie));
+  return answer;
 }
 
 }  // namespace spotgrid::gateway

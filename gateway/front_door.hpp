@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "api.hpp"
+#include "browser_sessions.hpp"
 #include "request_guards.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/gateway/http.hpp"
@@ -26,24 +27,41 @@ struct FrontDoorParts {
   WorkerPool& workers;      // idempotency claims
   WorkerPool& key_lookups;  // keys the cache does not know
   Api& api;
+  BrowserSessions& sessions;
+  bool secure_cookies;  // TLS: cookies carry Secure
 };
 
 class FrontDoor {
  public:
   explicit FrontDoor(FrontDoorParts parts) : parts_(parts) {}
 
-  // A /v1 request; `path` is its target without the query.
+  // A /v1 request; `path` is its target without the query. The caller is
+  // its API key, else its browser session, else the public.
   void authenticated(HttpRequest&& request, std::string_view path, Respond done);
+  // /v1/session and /v1/session/ticket: sign in, who am I, sign out, a
+  // WebSocket ticket.
+  void session(HttpRequest&& request, std::string_view path, Respond done);
+  // The Authorization header a stream upgrade stands for: its own, else the
+  // key behind its ?ticket= (used up), else "" (the public).
+  std::string stream_authorization(const HttpRequest& request);
   // 429 with Retry-After in whole seconds, counted.
   HttpResponse limited(std::uint32_t wait_ms, std::string_view why);
   std::uint64_t rate_limited() const { return rate_limited_.load(); }
   // 401 (with WWW-Authenticate) or 503 for a key that did not pass.
   static HttpResponse refused(AuthFailure failure);
-  // Whose share of the worker pool a request uses, and the scope of its
-  // idempotency keys: the account, or for platform roles the API key.
-  static std::string owner_of(const Principal& principal);
 
  private:
+  // Puts the key of the request's session cookie in its Authorization header;
+  // the refusal when the cookie names no live session or the CSRF check fails.
+  std::optional<HttpResponse> from_session(HttpRequest& request);
+  void sign_in(HttpRequest&& request, Respond done);
+  void with_key(const std::string& api_key, const std::string& client_address,
+                std::function<void(const Principal&, const Respond&)> then, Respond done);
+  static HttpResponse session_view(unsigned status, const Principal& principal,
+                                   const std::string& csrf,
+                                   std::chrono::system_clock::time_point expires_at);
+  HttpResponse session_cookie(HttpResponse answer, std::string_view value,
+                              std::chrono::seconds max_age) const;
   void with_caller(const std::variant<Principal, AuthFailure>& caller, HttpRequest&& request,
                    std::string_view path, Respond done);
   void idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,

@@ -5,6 +5,8 @@
 
 #include "api_support.hpp"
 
+#include <charconv>
+
 namespace spotgrid::gateway {
 
 namespace {
@@ -67,6 +69,115 @@ void pool_history(Api& api, std::string_view pool_name, const Respond& respond) 
   if (!model.ready()) return respond(recovering());
   const UnixSeconds now = model.now();
   respond(from_store(api.reads.index_history(*pool, now - 86'400, 1'000)));
+}
+
+// GET /v1/market/pools: every pool with its model, index and best prices.
+void market_pools(Api& api, const Respond& respond) {
+  const ledger::ReadModel& model = api.market.committed();
+  if (!model.ready()) return respond(recovering());
+  const std::uint64_t seq = model.committed_seq();
+  const engine::Catalog& catalog = api.setup.catalog;
+  respond(as_of(seq, json(200, [&](Writer& w) {
+                  key(w, "pools");
+                  w.StartArray();
+                  for (PoolIndex pool = 0; pool < catalog.pool_count(); ++pool) {
+                    const engine::GpuModel& gpu = catalog.model(pool);
+                    const auto record = model.pool(pool);
+                    w.StartObject();
+                    field(w, "pool", gpu.model);
+                    field(w, "vendor", gpu.vendor);
+                    field(w, "memory_gib", gpu.memory_gib);
+                    field(w, "compute_units_milli", gpu.compute_units);
+                    field(w, "index_micros_per_card_hour", record ? record->index : 0);
+                    const bool asks = record && !record->book.asks.empty();
+                    const bool bids = record && !record->book.bids.empty();
+                    field(w, "best_ask_micros_per_hour",
+                          asks ? record->book.asks.front().price_micros_per_hour : 0);
+                    field(w, "best_bid_micros_per_hour",
+                          bids ? record->book.bids.front().price_micros_per_hour : 0);
+                    w.EndObject();
+                  }
+                  w.EndArray();
+                })));
+}
+
+// GET /v1/market/tariffs: each region's time-of-use multiplier for the next
+// 24 hours, hour by hour from the current hour (UTC).
+void market_tariffs(Api& api, const Respond& respond) {
+  const ledger::ReadModel& model = api.market.committed();
+  if (!model.ready()) return respond(recovering());
+  constexpr UnixSeconds kHour = 3'600;
+  const UnixSeconds from = model.now() / kHour * kHour;
+  const engine::TariffBook& tariffs = api.setup.tariffs;
+  respond(json(200, [&](Writer& w) {
+    field(w, "from", from);
+    field(w, "hour_seconds", kHour);
+    key(w, "regions");
+    w.StartArray();
+    for (RegionIndex region = 0; region < tariffs.region_count(); ++region) {
+      w.StartObject();
+      field(w, "region", tariffs.region(region).region);
+      key(w, "multiplier_bp");
+      w.StartArray();
+      for (UnixSeconds hour = 0; hour < 24; ++hour)
+        w.Int64(tariffs.multiplier_bp(region, from + hour * kHour));
+      w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+  }));
+}
+
+namespace {
+
+// The candle width a query names.
+std::optional<UnixSeconds> interval_of(std::string_view name) {
+  if (name == "1m") return 60;
+  if (name == "1h") return 3'600;
+  if (name == "1d") return 86'400;
+  return std::nullopt;
+}
+
+std::optional<UnixSeconds> seconds_in(std::string_view target, std::string_view name) {
+  const auto text = query_value(target, name);
+  if (!text) return std::nullopt;
+  UnixSeconds value = 0;
+  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc{} || end != text->data() + text->size() || value < 0)
+    return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+// GET /v1/market/{pool}/candles?interval=1m|1h|1d[&from=&to=]: OHLC of the
+// index per interval over [from, to) (unix seconds; default: the last 500
+// intervals to now), at most kMaxCandles.
+void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& request,
+                  const Respond& respond) {
+  const auto pool = api.setup.catalog.find_pool(pool_name);
+  if (!pool) return respond(no_pool());
+  const auto interval = interval_of(query_value(request.target, "interval").value_or("1h"));
+  if (!interval) {
+    return respond(
+        error_response(400, "invalid_query", "interval must be 1m, 1h or 1d", "interval"));
+  }
+  const ledger::ReadModel& model = api.market.committed();
+  if (!model.ready()) return respond(recovering());
+  const bool has_from = query_value(request.target, "from").has_value();
+  const bool has_to = query_value(request.target, "to").has_value();
+  const auto to = has_to ? seconds_in(request.target, "to") : model.now() + *interval;
+  if (!to) return respond(error_response(400, "invalid_query", "to must be unix seconds", "to"));
+  const auto from = has_from ? seconds_in(request.target, "from")
+                             : std::optional<UnixSeconds>(*to - kMaxCandles * *interval);
+  if (!from)
+    return respond(error_response(400, "invalid_query", "from must be unix seconds", "from"));
+  if (*to <= *from || (*to - *from) / *interval > kMaxCandles) {
+    return respond(error_response(
+        400, "invalid_query",
+        "from must be before to, at most 500 intervals apart (use a wider interval)", "from"));
+  }
+  respond(from_store(api.reads.candles(*pool, *from, *to, *interval)));
 }
 
 }  // namespace spotgrid::gateway

@@ -1,6 +1,7 @@
 #pragma once
-// Market data for any caller: a pool's book and index (from the committed read
-// model, on the I/O thread), its recent trades and index history (from
+// Market data for anyone, with or without a key: the pools, a pool's book and
+// index (from the committed read model, on the I/O thread), the tariffs
+// (configuration), its recent trades, index history and candles (from
 // PostgreSQL, on the worker pool).
 #include <string_view>
 
@@ -12,5 +13,11 @@ void pool_book(Api& api, std::string_view pool_name, const Respond& respond);
 void pool_index(Api& api, std::string_view pool_name, const Respond& respond);
 void pool_trades(Api& api, std::string_view pool_name, const Respond& respond);
 void pool_history(Api& api, std::string_view pool_name, const Respond& respond);
+void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& request,
+                  const Respond& respond);
+void market_pools(Api& api, const Respond& respond);
+void market_tariffs(Api& api, const Respond& respond);
+
+inline constexpr std::int64_t kMaxCandles = 500;
 
 }  // namespace spotgrid::gateway

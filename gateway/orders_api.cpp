@@ -257,4 +257,10 @@ void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond
               });
 }
 
+void own_orders(Api& api, const Principal& caller, const Respond& respond) {
+  if (caller.role != Role::kBuyer) return respond(forbidden());
+  constexpr int kRows = 200;
+  respond(from_store(api.reads.orders(caller.account, kRows)));
+}
+
 }  // namespace spotgrid::gateway

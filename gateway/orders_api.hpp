@@ -1,5 +1,6 @@
 #pragma once
-// Buyer routes: POST /v1/orders, POST /v1/quotes, GET and DELETE /v1/orders/{id}.
+// Buyer routes: POST and GET /v1/orders, POST /v1/quotes, GET and DELETE
+// /v1/orders/{id}.
 #include "api.hpp"
 
 namespace spotgrid::gateway {
@@ -9,5 +10,7 @@ void quote_order(Api& api, const Principal& caller, const HttpRequest& request,
                  const Respond& respond);
 void get_order(Api& api, const Principal& caller, OrderId id, const Respond& respond);
 void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond);
+// The buyer's latest 200 orders in every state, newest first (PostgreSQL).
+void own_orders(Api& api, const Principal& caller, const Respond& respond);
 
 }  // namespace spotgrid::gateway

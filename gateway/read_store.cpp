@@ -122,4 +122,131 @@ std::optional<std::string> ReadStore::index_history(PoolIndex pool, UnixSeconds 
   });
 }
 
+std::optional<std::string> ReadStore::orders(AccountId buyer, int limit) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    key(w, "orders");
+    w.StartArray();
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT order_id, status::text, strategy::text, pool, cards, cards_open, cards_filled,"
+             " duration, limit_price, expected_cost, hold, unfilled_reason::text, created_at,"
+             " updated_at FROM orders WHERE buyer_id = $1 ORDER BY order_id DESC LIMIT $2",
+             static_cast<long long>(buyer), limit)) {
+      w.StartObject();
+      field(w, "order_id", row[0].as<std::uint64_t>());
+      const std::string status = row[1].as<std::string>();
+      field(w, "state", status == "filled" ? std::string("completed") : status);
+      field(w, "strategy", row[2].as<std::string>());
+      field(w, "pool_index", row[3].as<int>());
+      field(w, "cards", row[4].as<int>());
+      field(w, "cards_open", row[5].as<int>());
+      field(w, "cards_filled", row[6].as<int>());
+      field(w, "duration_seconds", row[7].as<long long>());
+      field(w, "limit_micros_per_hour", row[8].as<long long>());
+      field(w, "expected_cost_micros", row[9].as<long long>());
+      field(w, "hold_micros", row[10].as<long long>());
+      field(w, "unfilled_reason", row[11].as<std::string>());
+      field(w, "created_at", row[12].as<long long>());
+      field(w, "updated_at", row[13].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
+std::optional<std::string> ReadStore::nodes(AccountId supplier, int limit) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    key(w, "nodes");
+    w.StartArray();
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT n.node_id, n.pool, n.region, n.cards, n.measured_cu, n.reliability_bp,"
+             " n.registered_at, (SELECT coalesce(sum(l.cards), 0) FROM leases l"
+             "  WHERE l.node_id = n.node_id AND l.status = 'running')"
+             " FROM nodes n WHERE n.supplier_id = $1 ORDER BY n.node_id DESC LIMIT $2",
+             static_cast<long long>(supplier), limit)) {
+      w.StartObject();
+      field(w, "node_id", row[0].as<std::uint64_t>());
+      field(w, "pool_index", row[1].as<int>());
+      field(w, "region_index", row[2].as<int>());
+      field(w, "cards", row[3].as<int>());
+      field(w, "measured_cu_milli", row[4].as<long long>());
+      field(w, "reliability_bp", row[5].as<int>());
+      field(w, "registered_at", row[6].as<long long>());
+      field(w, "cards_leased", row[7].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
+std::optional<std::string> ReadStore::listings(AccountId supplier, int limit) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    key(w, "listings");
+    w.StartArray();
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT listing_id, node_id, cards, price, floating, available_from,"
+             " available_until, status::text, created_at FROM listings WHERE supplier_id = $1"
+             " ORDER BY listing_id DESC LIMIT $2",
+             static_cast<long long>(supplier), limit)) {
+      w.StartObject();
+      field(w, "listing_id", row[0].as<std::uint64_t>());
+      field(w, "node_id", row[1].as<std::uint64_t>());
+      field(w, "cards", row[2].as<int>());
+      field(w, "reserve_micros_per_card_hour", row[3].as<long long>());
+      field(w, "floating", row[4].as<bool>());
+      field(w, "available_from", row[5].as<long long>());
+      field(w, "available_until", row[6].as<long long>());
+      field(w, "status", row[7].as<std::string>());
+      field(w, "created_at", row[8].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
+std::optional<std::string> ReadStore::earnings(AccountId supplier, UnixSeconds since) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    key(w, "days");
+    w.StartArray();
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT t.at - t.at % 86400 AS day, sum(e.amount) FROM ledger_entries e"
+             " JOIN ledger_transactions t ON t.txn_id = e.txn_id"
+             " WHERE e.owner_id = $1 AND e.account = 'receivable' AND t.kind = 'settlement'"
+             " AND t.at >= $2 GROUP BY day ORDER BY day",
+             static_cast<long long>(supplier), static_cast<long long>(since))) {
+      w.StartObject();
+      field(w, "day", row[0].as<long long>());
+      field(w, "earned_micros", row[1].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
+std::optional<std::string> ReadStore::candles(PoolIndex pool, UnixSeconds from, UnixSeconds to,
+                                              UnixSeconds interval) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    field(w, "interval_seconds", interval);
+    key(w, "candles");
+    w.StartArray();
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT at - at % $4 AS bucket,"
+             " (array_agg(price ORDER BY at, event_seq))[1], max(price), min(price),"
+             " (array_agg(price ORDER BY at DESC, event_seq DESC))[1], count(*)"
+             " FROM index_prices WHERE pool = $1 AND at >= $2 AND at < $3"
+             " GROUP BY bucket ORDER BY bucket",
+             static_cast<int>(pool), static_cast<long long>(from), static_cast<long long>(to),
+             static_cast<long long>(interval))) {
+      w.StartObject();
+      field(w, "at", row[0].as<long long>());
+      field(w, "open", row[1].as<long long>());
+      field(w, "high", row[2].as<long long>());
+      field(w, "low", row[3].as<long long>());
+      field(w, "close", row[4].as<long long>());
+      field(w, "samples", row[5].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
 }  // namespace spotgrid::gateway

@@ -32,6 +32,17 @@ class ReadStore {
   // {"trades": [...]}: the newest `limit` leases started in the pool, anonymous.
   std::optional<std::string> trades(PoolIndex pool, int limit);
   // {"history": [...]}: index prices published since `since`, oldest first.
+  // The account's latest orders (buyer), nodes, listings (supplier), newest first.
+  std::optional<std::string> orders(AccountId buyer, int limit);
+  std::optional<std::string> nodes(AccountId supplier, int limit);
+  std::optional<std::string> listings(AccountId supplier, int limit);
+  // {"days": [{day, earned_micros}]}: what settlements credited to the
+  // supplier's receivable per UTC day since `since`.
+  std::optional<std::string> earnings(AccountId supplier, UnixSeconds since);
+  // {"candles": [{at, open, high, low, close, samples}]}: the index per
+  // `interval` seconds over [from, to), intervals without a price left out.
+  std::optional<std::string> candles(PoolIndex pool, UnixSeconds from, UnixSeconds to,
+                                     UnixSeconds interval);
   std::optional<std::string> index_history(PoolIndex pool, UnixSeconds since, int limit);
 
  private:

@@ -27,6 +27,7 @@
 #include "spotgrid/ingest/ingest.hpp"
 #include "spotgrid/metering/sample.hpp"
 #include "spotgrid/util/log.hpp"
+#include "static_files.hpp"
 #include "stream_hub.hpp"
 
 namespace spotgrid::gateway {
@@ -173,8 +174,10 @@ struct Service::Impl {
           reads,   books,        settings,
           workers, export_pages, std::make_shared<std::atomic<int>>(0),
           nullptr};
-  FrontDoor front_door{
-      {keys, address_limiter, rate_limiter, idempotency, workers, key_lookups, api}};
+  BrowserSessions sessions;
+  FrontDoor front_door{{keys, address_limiter, rate_limiter, idempotency, workers, key_lookups,
+                        api, sessions, !settings.tls_certificate_file.empty()}};
+  StaticFiles console{settings.web_root.empty() ? default_web_root() : settings.web_root};
   HttpServer server;
   std::atomic<int> in_flight{0};
   std::atomic<std::uint64_t> requests_seen{0};
@@ -208,12 +211,15 @@ struct Service::Impl {
         return done(front_door.limited(wait_ms, "too many requests from this address"));
       return metering_batch(ingest, settings, std::move(request), std::move(done));
     }
+    if (path == "/v1/session" || path == "/v1/session/ticket") {
+      if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
+        return done(front_door.limited(wait_ms, "too many requests from this address"));
+      return front_door.session(std::move(request), path, std::move(done));
+    }
     if (path.substr(0, 4) == "/v1/")
       return front_door.authenticated(std::move(request), path, std::move(done));
     const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
-    if (!operational) {
-      return done(error_response(404, "not_found", "no route for " + std::string(path), "path"));
-    }
+    if (!operational) return done(console_file(request, path));
     if (request.method != "GET") {
       HttpResponse refused =
           error_response(405, "method_not_allowed", "only GET is served here", "method");
@@ -224,6 +230,18 @@ struct Service::Impl {
       return done(HttpResponse{200, R"({"status":"ok"})", "application/json", {}, {}});
     if (path == "/readyz") return done(readiness());
     done(metrics());
+  }
+
+  // A file of the web console, or 404.
+  HttpResponse console_file(const HttpRequest& request, std::string_view path) const {
+    if (request.method == "GET") {
+      if (auto file = console.serve(path, request.header("If-None-Match"))) return *file;
+    }
+    if (path == "/" && console.files() == 0) {
+      return error_response(404, "not_found",
+                            "the web console is not built here: run scripts/build-web.sh", "path");
+    }
+    return error_response(404, "not_found", "no route for " + std::string(path), "path");
   }
 
   // The client's X-Request-Id when it is a plain token (1 to 64 of
@@ -312,7 +330,9 @@ struct Service::Impl {
           error_response(404, "not_found", "WebSockets are served at /v1/stream", "path"));
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
       return decide(front_door.limited(wait_ms, "too many requests from this address"));
-    const std::string authorization(request.header("Authorization"));
+    const std::string authorization = front_door.stream_authorization(request);
+    if (authorization.empty())
+      return decide(open_client_stream(public_caller(request.client_address), peer));
     if (auto known = keys.authenticate_from_memory(authorization))
       return decide(open_client_stream(*known, peer));
     run_on_worker(
@@ -418,6 +438,10 @@ std::vector<std::pair<std::string, std::string>> served_routes() {
       {"GET", "/readyz"},
       {"GET", "/metrics"},
       {"GET", "/v1/stream"},
+      {"POST", "/v1/session"},
+      {"GET", "/v1/session"},
+      {"DELETE", "/v1/session"},
+      {"POST", "/v1/session/ticket"},
       {"POST", std::string(kMeteringPath)},
       {"GET", std::string(kMeteringStreamPath)}};
   for (auto& route : v1_routes())

@@ -63,6 +63,8 @@ const Spec kSpecs[] = {
      [](Settings& s, std::string v) { s.postgres_conninfo = std::move(v); }},
     {"market", "config_dir", true, 1, 4'096, nullptr,
      [](Settings& s, std::string v) { s.market_config_dir = std::move(v); }},
+    {"web", "root", true, 1, 4'096, nullptr,
+     [](Settings& s, std::string v) { s.web_root = std::move(v); }},
     {"market", "platform_fee_bp", false, 0, 5'000,
      [](Settings& s, std::int64_t v) { s.platform_fee_bp = v; }},
     {"redis", "host", true, 1, 255, nullptr,

@@ -128,6 +128,10 @@ bool StreamHub::closed() const {
 bool StreamHub::resolve(const Principal& caller, std::string_view asked, std::string& internal,
                         std::string& problem) const {
   if (asked == "orders" || asked == "leases") {
+    if (caller.role == Role::kPublic) {
+      problem = "orders and leases need a key: sign in";
+      return false;
+    }
     if (is_platform_role(caller.role)) {
       problem = "this key's role has no account of its own";
       return false;
@@ -209,8 +213,9 @@ std::vector<std::string> StreamHub::key_ids() const {
   std::unordered_set<std::string> ids;
   {
     std::lock_guard lock(mutex_);
-    for (const Subscriber* subscriber : subscribers_)
-      ids.insert(subscriber->caller().key_id);
+    for (const Subscriber* subscriber : subscribers_) {
+      if (subscriber->caller().role != Role::kPublic) ids.insert(subscriber->caller().key_id);
+    }
   }
   return {ids.begin(), ids.end()};
 }
@@ -234,8 +239,8 @@ std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid
 
 std::size_t StreamHub::count_of(const Principal& caller) const {
   const auto same = [&](const Principal& other) {
-    return is_platform_role(caller.role) ? other.key_id == caller.key_id
-                                         : other.account == caller.account;
+    return counted_by_key(caller.role) ? other.key_id == caller.key_id
+                                       : other.account == caller.account;
   };
   return static_cast<std::size_t>(
       std::count_if(subscribers_.begin(), subscribers_.end(),

@@ -6,6 +6,7 @@
 #include "api_support.hpp"
 #include "spotgrid/engine/limits.hpp"
 #include "spotgrid/metering/sample.hpp"
+#include "spotgrid/util/clock.hpp"
 
 namespace spotgrid::gateway {
 
@@ -162,6 +163,21 @@ void own_leases(Api& api, const Principal& caller, const Respond& respond) {
   if (caller.role != Role::kBuyer && caller.role != Role::kSupplier) return respond(forbidden());
   const LeaseSide side = caller.role == Role::kBuyer ? LeaseSide::kBuyer : LeaseSide::kSupplier;
   respond(from_store(api.reads.leases(caller.account, side, 100)));
+}
+
+void own_supply(Api& api, const Principal& caller, SupplyView view, const Respond& respond) {
+  if (caller.role != Role::kSupplier) return respond(forbidden());
+  constexpr int kRows = 200;
+  constexpr UnixSeconds kEarningsDays = 30;
+  switch (view) {
+    case SupplyView::kNodes:
+      return respond(from_store(api.reads.nodes(caller.account, kRows)));
+    case SupplyView::kListings:
+      return respond(from_store(api.reads.listings(caller.account, kRows)));
+    case SupplyView::kEarnings:
+      return respond(from_store(
+          api.reads.earnings(caller.account, util::unix_now() - kEarningsDays * 86'400)));
+  }
 }
 
 }  // namespace spotgrid::gateway

@@ -462,8 +462,11 @@ TEST_F(BadInput, GeneratedRequestsChangeNothingAndNeverTakeTheServerDown) {
     }
   }
   {
+    // Without a key the stream is the public's: market data, never an account's.
     testing::WsClient unauthenticated(service_.port(), "", "/v1/stream");
-    EXPECT_EQ(unauthenticated.refused_status(), 401u);
+    EXPECT_EQ(unauthenticated.refused_status(), 0u);
+    unauthenticated.send_text(R"({"op": "subscribe", "channels": ["orders"]})");
+    EXPECT_TRUE(unauthenticated.receive_containing("sign in", std::chrono::seconds(5)));
   }
 
   // Bytes no HTTP client sends.

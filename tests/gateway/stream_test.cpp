@@ -29,9 +29,12 @@ class Stream : public ServiceHarness {
   }
 };
 
-TEST_F(Stream, TheUpgradeNeedsAKeyAndThePath) {
-  EXPECT_EQ(WsClient(service_.port(), "").refused_status(), 401u);
+TEST_F(Stream, TheUpgradeNeedsAValidKeyOrNoneAndThePath) {
+  // No key: the public's stream (market data only; see
+  // Console.ThePublicStreamCarriesMarketDataOnly). A bad key or ticket: refused.
+  EXPECT_EQ(WsClient(service_.port(), "").refused_status(), 0u);
   EXPECT_EQ(WsClient(service_.port(), generate_api_key().token()).refused_status(), 401u);
+  EXPECT_EQ(WsClient(service_.port(), "", "/v1/stream?ticket=00ff").refused_status(), 401u);
   const auto [account, key] = buyer();
   EXPECT_EQ(WsClient(service_.port(), key, "/v1/elsewhere").refused_status(), 404u);
   EXPECT_EQ(WsClient(service_.port(), key).refused_status(), 0u);

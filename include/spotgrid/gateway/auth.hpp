@@ -24,7 +24,9 @@ class PgSession;
 
 namespace spotgrid::gateway {
 
-enum class Role : std::uint8_t { kBuyer, kSupplier, kFinance, kOperator, kAgent };
+// kPublic: no key at all, for the market data anyone may read; counted and
+// rate-limited by client address. No key ever has it.
+enum class Role : std::uint8_t { kBuyer, kSupplier, kFinance, kOperator, kAgent, kPublic };
 std::string_view to_string(Role role);
 std::optional<Role> role_from(std::string_view name);
 // Roles that act for the platform rather than for an account of their own.
@@ -32,11 +34,24 @@ inline bool is_platform_role(Role role) {
   return role == Role::kOperator || role == Role::kFinance;
 }
 
+// Whose share of quotas and pools a caller uses: their account, except for
+// callers without one (platform roles, the public), counted by key_id.
+inline bool counted_by_key(Role role) {
+  return is_platform_role(role) || role == Role::kPublic;
+}
+
 struct Principal {
-  std::string key_id;
-  AccountId account = 0;  // 0 for platform roles
+  std::string key_id;     // for the public: "address-<client address>"
+  AccountId account = 0;  // 0 for platform roles and the public
   Role role = Role::kBuyer;
 };
+
+// Whose share of the worker pool a request uses, and the scope of its
+// idempotency keys: the account, else the key (or the public's address).
+inline std::string owner_of(const Principal& principal) {
+  return counted_by_key(principal.role) ? "key-" + principal.key_id
+                                        : "account-" + std::to_string(principal.account);
+}
 
 struct ApiKey {
   std::string key_id;  // 16 hex digits
@@ -45,6 +60,8 @@ struct ApiKey {
 };
 
 ApiKey generate_api_key();  // from OpenSSL's CSPRNG
+std::string random_hex(std::size_t bytes);  // `bytes` from OpenSSL's CSPRNG, as hex
+Principal public_caller(std::string_view client_address);
 std::optional<ApiKey> parse_api_key(std::string_view token);
 using SecretHash = std::array<unsigned char, 32>;
 SecretHash hash_secret(std::string_view secret);

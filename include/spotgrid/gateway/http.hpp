@@ -33,6 +33,24 @@ inline std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
+// The value of `name` in the target's query string, if present. Values we
+// accept are plain (digits, letters, '-', ':'); anything percent-encoded is
+// refused by the routes' parsers rather than decoded.
+inline std::optional<std::string_view> query_value(std::string_view target, std::string_view name) {
+  const std::size_t question = target.find('?');
+  if (question == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const std::size_t equals = pair.find('=');
+    if (pair.substr(0, equals) == name)
+      return equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
 // A body too large to hold: pulled a piece at a time while the connection
 // writes it (HTTP/1.1 chunked), so memory stays one piece whatever the size.
 class BodySource {

@@ -1,0 +1,221 @@
+// What the web console and the CLI stand on: browser sessions (cookie, CSRF,
+// stream tickets), public market data, the console's files, and refusals
+// that say what to change.
+#include <filesystem>
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "refusals.hpp"
+#include "service_harness.hpp"
+#include "ws_client.hpp"
+
+namespace spotgrid::gateway {
+namespace {
+
+using testing::WsClient;
+
+std::string cookie_of(const Reply& reply) {
+  const std::string set_cookie = reply.raw.header("Set-Cookie");
+  return set_cookie.substr(0, set_cookie.find(';'));  // "sg_session=..."
+}
+
+std::string web_root() {
+  const auto root = std::filesystem::temp_directory_path() /
+                    ("spotgrid-web-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(root / "js");
+  std::ofstream(root / "index.html") << "<!doctype html><title>spotgrid</title>";
+  std::ofstream(root / "js" / "app.js") << "export const answer = 42;";
+  return root.string();
+}
+
+class Console : public ServiceHarness {
+ protected:
+  Console() : ServiceHarness([](Settings& s) { s.web_root = web_root(); }) {}
+
+  Reply with_cookie(http::verb verb, const std::string& target, const std::string& cookie,
+                    const std::string& csrf = "", const std::string& body = "") {
+    testing::Headers headers = {{"Cookie", cookie}};
+    if (!csrf.empty()) headers.emplace_back("X-CSRF-Token", csrf);
+    return call(verb, target, "", body, headers);
+  }
+
+  Reply sign_in(const std::string& key) {
+    return call(http::verb::post, "/v1/session", "", R"({"api_key": ")" + key + R"("})");
+  }
+};
+
+TEST_F(Console, ASessionCookieStandsForTheKeyAndCsrfGuardsEveryWrite) {
+  EXPECT_EQ(sign_in(generate_api_key().token()).status, 401u);
+  EXPECT_EQ(call(http::verb::post, "/v1/session", "", R"({"api_key": 7})").status, 400u);
+  const auto [account, key] = buyer();
+  const Reply signed_in = sign_in(key);
+  ASSERT_EQ(signed_in.status, 201u) << signed_in.body;
+  const std::string set_cookie = signed_in.raw.header("Set-Cookie");
+  EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("Max-Age=3600"), std::string::npos) << set_cookie;
+  EXPECT_EQ(set_cookie.find(key), std::string::npos) << "the key must not be the cookie";
+  EXPECT_EQ(signed_in.body.find(key), std::string::npos) << "nor be echoed";
+  const std::string cookie = cookie_of(signed_in);
+  const std::string csrf = signed_in.json["csrf_token"].GetString();
+  EXPECT_EQ(signed_in.json["account_id"].GetUint64(), account);
+
+  const Reply own = with_cookie(http::verb::get, "/v1/account", cookie);
+  ASSERT_EQ(own.status, 200u) << own.body;
+  EXPECT_EQ(own.json["account_id"].GetUint64(), account);
+  const Reply session = with_cookie(http::verb::get, "/v1/session", cookie);
+  ASSERT_EQ(session.status, 200u) << session.body;
+  EXPECT_EQ(std::string(session.json["csrf_token"].GetString()), csrf);
+
+  const std::string order =
+      R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 600, "limit_micros_per_hour": 2000000})";
+  const Reply forged = with_cookie(http::verb::post, "/v1/orders", cookie, "", order);
+  EXPECT_EQ(forged.status, 403u) << forged.body;
+  EXPECT_EQ(with_cookie(http::verb::post, "/v1/orders", cookie, "wrong", order).status, 403u);
+  EXPECT_EQ(sql_count("SELECT count(*) FROM orders"), 0);
+  fund(account, 100'000'000);
+  const Reply placed = with_cookie(http::verb::post, "/v1/orders", cookie, csrf, order);
+  EXPECT_EQ(placed.status, 201u) << placed.body;
+
+  const Reply out = with_cookie(http::verb::delete_, "/v1/session", cookie, csrf);
+  EXPECT_EQ(out.status, 204u) << out.body;
+  EXPECT_NE(out.raw.header("Set-Cookie").find("Max-Age=0"), std::string::npos);
+  const Reply after = with_cookie(http::verb::get, "/v1/account", cookie);
+  EXPECT_EQ(after.status, 401u) << after.body;
+  EXPECT_NE(after.body.find("session_ended"), std::string::npos) << after.body;
+  EXPECT_EQ(with_cookie(http::verb::get, "/v1/session", cookie).status, 401u);
+}
+
+TEST_F(Console, AStreamTicketIsSingleUseAndEndsWithTheSession) {
+  const auto [account, key] = buyer();
+  const Reply signed_in = sign_in(key);
+  ASSERT_EQ(signed_in.status, 201u);
+  const std::string cookie = cookie_of(signed_in);
+  const std::string csrf = signed_in.json["csrf_token"].GetString();
+  EXPECT_EQ(with_cookie(http::verb::post, "/v1/session/ticket", cookie).status, 403u);
+  const Reply ticket = with_cookie(http::verb::post, "/v1/session/ticket", cookie, csrf);
+  ASSERT_EQ(ticket.status, 201u) << ticket.body;
+  const std::string target = "/v1/stream?ticket=" + std::string(ticket.json["ticket"].GetString());
+  {
+    WsClient stream(service_.port(), "", target);
+    ASSERT_EQ(stream.refused_status(), 0u);
+    stream.send_text(R"({"op": "subscribe", "channels": ["orders", "leases"]})");
+    EXPECT_TRUE(stream.receive_containing(R"("type":"subscribed")", 5s));
+  }
+  EXPECT_EQ(WsClient(service_.port(), "", target).refused_status(), 401u) << "used once";
+  const Reply second = with_cookie(http::verb::post, "/v1/session/ticket", cookie, csrf);
+  ASSERT_EQ(second.status, 201u);
+  ASSERT_EQ(with_cookie(http::verb::delete_, "/v1/session", cookie, csrf).status, 204u);
+  EXPECT_EQ(WsClient(service_.port(), "",
+                     "/v1/stream?ticket=" + std::string(second.json["ticket"].GetString()))
+                .refused_status(),
+            401u)
+      << "signing out ends the session's tickets";
+}
+
+TEST_F(Console, MarketDataIsPublicAndNothingElseIs) {
+  const Reply pools = call(http::verb::get, "/v1/market/pools", "");
+  ASSERT_EQ(pools.status, 200u) << pools.body;
+  ASSERT_TRUE(pools.json["pools"].IsArray());
+  EXPECT_EQ(std::string(pools.json["pools"][0]["pool"].GetString()), "H100-SXM-80G");
+  const Reply tariffs = call(http::verb::get, "/v1/market/tariffs", "");
+  ASSERT_EQ(tariffs.status, 200u) << tariffs.body;
+  ASSERT_GT(tariffs.json["regions"].Size(), 0u);
+  EXPECT_EQ(tariffs.json["regions"][0]["multiplier_bp"].Size(), 24u);
+  EXPECT_EQ(call(http::verb::get, "/v1/market/H100-SXM-80G/book", "").status, 200u);
+
+  const auto [supplier_id, supplier] = account("supplier");
+  list_supply(supplier, 8, 2'000'000);
+  const Reply candles = call(http::verb::get, "/v1/market/H100-SXM-80G/candles?interval=1m", "");
+  ASSERT_EQ(candles.status, 200u) << candles.body;
+  EXPECT_TRUE(candles.json["candles"].IsArray());
+  EXPECT_EQ(call(http::verb::get, "/v1/market/H100-SXM-80G/candles?interval=5m", "").status, 400u);
+  EXPECT_EQ(
+      call(http::verb::get, "/v1/market/H100-SXM-80G/candles?interval=1m&from=0&to=999999", "")
+          .status,
+      400u)
+      << "more than 500 candles";
+  EXPECT_EQ(call(http::verb::get, "/v1/market/H100-SXM-80G/candles?from=x", "").status, 400u);
+
+  for (const char* route : {"/v1/account", "/v1/leases", "/v1/orders", "/v1/nodes"})
+    EXPECT_EQ(call(http::verb::get, route, "").status, 401u) << route;
+  EXPECT_EQ(call(http::verb::post, "/v1/orders", "", "{}").status, 401u);
+
+  const Reply nodes = call(http::verb::get, "/v1/nodes", supplier);
+  ASSERT_EQ(nodes.status, 200u) << nodes.body;
+  EXPECT_EQ(nodes.json["nodes"].Size(), 1u);
+  const Reply listings = call(http::verb::get, "/v1/listings", supplier);
+  ASSERT_EQ(listings.status, 200u) << listings.body;
+  EXPECT_EQ(listings.json["listings"].Size(), 1u);
+  EXPECT_EQ(call(http::verb::get, "/v1/billing/earnings", supplier).status, 200u);
+  const auto [buyer_id, buyer_key] = buyer();
+  EXPECT_EQ(call(http::verb::get, "/v1/nodes", buyer_key).status, 403u);
+  const Reply orders = call(http::verb::get, "/v1/orders", buyer_key);
+  ASSERT_EQ(orders.status, 200u) << orders.body;
+  EXPECT_EQ(orders.json["orders"].Size(), 0u) << "nobody sees another account's rows";
+}
+
+TEST_F(Console, ThePublicStreamCarriesMarketDataOnly) {
+  WsClient stream(service_.port(), "");
+  ASSERT_EQ(stream.refused_status(), 0u);
+  stream.send_text(R"({"op": "subscribe", "channels": ["book:H100-SXM-80G"]})");
+  EXPECT_TRUE(stream.receive_containing(R"("type":"subscribed")", 5s));
+  stream.send_text(R"({"op": "subscribe", "channels": ["leases"]})");
+  EXPECT_TRUE(stream.receive_containing("sign in", 5s));
+}
+
+TEST_F(Console, ServesTheConsoleFilesWithASecurityPolicy) {
+  const Reply page = call(http::verb::get, "/", "");
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_NE(page.body.find("spotgrid"), std::string::npos);
+  EXPECT_EQ(page.raw.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.raw.header("Content-Security-Policy").find("default-src 'self'"),
+            std::string::npos);
+  const Reply script = call(http::verb::get, "/js/app.js", "");
+  ASSERT_EQ(script.status, 200u);
+  EXPECT_EQ(script.raw.content_type, "text/javascript; charset=utf-8");
+  const Reply again =
+      call(http::verb::get, "/js/app.js", "", "", {{"If-None-Match", script.raw.header("ETag")}});
+  EXPECT_EQ(again.status, 304u);
+  EXPECT_EQ(call(http::verb::get, "/../../etc/passwd", "").status, 404u);
+  EXPECT_EQ(call(http::verb::get, "/js/", "").status, 404u);
+  EXPECT_EQ(call(http::verb::post, "/", "", "x").status, 404u);
+}
+
+TEST(Refusals, EveryEngineRefusalSaysWhatWasWrongAndWhatToChange) {
+  constexpr std::string_view kActions[] = {"send",  "deposit", "cancel", "withdraw", "retry",
+                                           "ask",   "lower",   "set ",   "use ",     "check",
+                                           "relax", "place",   "list",   "must",     "GET "};
+  std::set<std::string_view> seen;
+  const auto last = static_cast<int>(engine::Reject::kHoldBelowMinimum);
+  for (int code = 0; code <= last; ++code) {
+    const auto reason = static_cast<engine::Reject>(code);
+    const Refusal refusal = refusal_of(reason);
+    EXPECT_GE(refusal.explain.size(), 30u) << engine::to_string(reason);
+    // What to do next, in one of the words a person acts on.
+    const bool says_what_to_do = std::any_of(
+        std::begin(kActions), std::end(kActions),
+        [&](std::string_view action) { return refusal.explain.find(action) != std::string::npos; });
+    EXPECT_TRUE(says_what_to_do) << engine::to_string(reason) << ": " << refusal.explain;
+    EXPECT_TRUE(seen.insert(refusal.explain).second)
+        << engine::to_string(reason) << " shares its words with another refusal";
+  }
+}
+
+TEST_F(Console, ACostFirstOrderWithoutADeadlineIsToldWhatItNeeds) {
+  const auto [account, key] = buyer();
+  fund(account, 100'000'000);
+  const Reply refused = call(
+      http::verb::post, "/v1/orders", key,
+      R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 600, "limit_micros_per_hour": 2000000, "strategy": "cost_first"})");
+  ASSERT_EQ(refused.status, 422u) << refused.body;
+  const auto& error = refused.json["error"];
+  EXPECT_EQ(std::string(error["code"].GetString()), "invalid_latest_start");
+  EXPECT_EQ(std::string(error["field"].GetString()), "latest_start");
+  EXPECT_NE(std::string(error["message"].GetString()).find("latest_start"), std::string::npos)
+      << refused.body;
+}
+
+}  // namespace
+}  // namespace spotgrid::gateway
