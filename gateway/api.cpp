@@ -201,6 +201,11 @@ const V1Route kV1Routes[] = {
        with_id<LeaseId>(params[0], respond,
                         [&](LeaseId id) { reclaim_lease(api, caller, id, std::move(respond)); });
      }},
+    {"GET", "/v1/leases/{lease_id}", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<LeaseId>(params[0], respond,
+                        [&](LeaseId id) { get_lease(api, caller, id, respond); });
+     }},
     {"GET", "/v1/leases", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        own_leases(api, caller, respond);
@@ -258,8 +263,9 @@ const V1Route kV1Routes[] = {
        market_tariffs(api, respond);
      }},
     {"GET", "/v1/market/{pool}/candles", Runs::kOnWorker, Access::kAnyone,
-     [](Api& api, const Principal&, HttpRequest& request, const Params& params,
-        Respond& respond) { pool_candles(api, params[0], request, respond); }},
+     [](Api& api, const Principal&, HttpRequest& request, const Params& params, Respond& respond) {
+       pool_candles(api, params[0], request, respond);
+     }},
     {"GET", "/v1/market/{pool}/book", Runs::kHere, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_book(api, params[0], respond);
@@ -342,7 +348,8 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
       allowed += allowed.empty() ? route.method : std::string(", ") + route.method;
       continue;
     }
-    if (caller.role == Role::kPublic && route.access != Access::kAnyone) return respond(needs_key());
+    if (caller.role == Role::kPublic && route.access != Access::kAnyone)
+      return respond(needs_key());
     if (route.runs == Runs::kHere) return route.handle(api, caller, request, params, respond);
     return on_worker(api, caller, std::move(request), route, std::move(respond));
   }

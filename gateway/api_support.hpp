@@ -11,8 +11,8 @@
 #include <type_traits>
 
 #include "api.hpp"
-#include "refusals.hpp"
 #include "json_body.hpp"
+#include "refusals.hpp"
 #include "request_guards.hpp"
 #include "spotgrid/engine/engine.hpp"
 #include "spotgrid/engine/types.hpp"

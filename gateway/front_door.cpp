@@ -146,8 +146,8 @@ HttpResponse session_refusal(BrowserSessions::Failure failure) {
 std::optional<HttpResponse> FrontDoor::from_session(HttpRequest& request) {
   const std::string_view token = cookie_value(request.header("Cookie"), kSessionCookie);
   if (token.empty()) return std::nullopt;
-  auto live = parts_.sessions.find(token, request.header("X-CSRF-Token"),
-                                   changes_state(request.method));
+  auto live =
+      parts_.sessions.find(token, request.header("X-CSRF-Token"), changes_state(request.method));
   if (const auto* failure = std::get_if<BrowserSessions::Failure>(&live))
     return session_refusal(*failure);
   request.headers.emplace_back("Authorization",
@@ -183,8 +183,8 @@ void FrontDoor::session(HttpRequest&& request, std::string_view path, Respond do
                                "POST /v1/session/ticket gives a stream ticket",
                                "method"));
   }
-  auto live = parts_.sessions.find(token, request.header("X-CSRF-Token"),
-                                   changes_state(request.method));
+  auto live =
+      parts_.sessions.find(token, request.header("X-CSRF-Token"), changes_state(request.method));
   if (const auto* failure = std::get_if<BrowserSessions::Failure>(&live))
     return done(session_refusal(*failure));
   if (request.method == "DELETE") {
@@ -193,26 +193,25 @@ void FrontDoor::session(HttpRequest&& request, std::string_view path, Respond do
     return done(session_cookie(std::move(signed_out), "", std::chrono::seconds{0}));
   }
   const BrowserSessions::Live session = std::get<BrowserSessions::Live>(live);
-  with_key(session.api_key, request.client_address,
-           [session](const Principal& principal, const Respond& answer) {
-             answer(session_view(200, principal, session.csrf, session.expires_at));
-           },
-           std::move(done));
+  with_key(
+      session.api_key, request.client_address,
+      [session](const Principal& principal, const Respond& answer) {
+        answer(session_view(200, principal, session.csrf, session.expires_at));
+      },
+      std::move(done));
 }
 
 // Checks `api_key` like any other (from memory, else on the key-lookup pool)
 // and hands its caller on.
 void FrontDoor::with_key(const std::string& api_key, const std::string& client_address,
-                         std::function<void(const Principal&, const Respond&)> then,
-                         Respond done) {
+                         std::function<void(const Principal&, const Respond&)> then, Respond done) {
   const std::string authorization = "Bearer " + api_key;
   const auto finish = [then = std::move(then)](const std::variant<Principal, AuthFailure>& caller,
-                                                const Respond& answer) {
+                                               const Respond& answer) {
     if (const auto* failure = std::get_if<AuthFailure>(&caller)) return answer(refused(*failure));
     then(std::get<Principal>(caller), answer);
   };
-  if (auto known = parts_.keys.authenticate_from_memory(authorization))
-    return finish(*known, done);
+  if (auto known = parts_.keys.authenticate_from_memory(authorization)) return finish(*known, done);
   run_on_worker(
       parts_.key_lookups, "address-" + client_address,
       [this, authorization, finish](const Respond& answer) {
@@ -263,9 +262,9 @@ HttpResponse FrontDoor::session_view(unsigned status, const Principal& principal
 
 HttpResponse FrontDoor::session_cookie(HttpResponse answer, std::string_view value,
                                        std::chrono::seconds max_age) const {
-  std::string cookie = std::string(kSessionCookie) + "=" + std::string(value) +
-                       "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                       std::to_string(max_age.count());
+  std::string cookie =
+      std::string(kSessionCookie) + "=" + std::string(value) +
+      "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age.count());
   if (parts_.secure_cookies) cookie += "; Secure";
   answer.headers.emplace_back("Set-Cookie", std::move(cookie));
   return answer;

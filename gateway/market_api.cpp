@@ -143,8 +143,7 @@ std::optional<UnixSeconds> seconds_in(std::string_view target, std::string_view 
   if (!text) return std::nullopt;
   UnixSeconds value = 0;
   const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (error != std::errc{} || end != text->data() + text->size() || value < 0)
-    return std::nullopt;
+  if (error != std::errc{} || end != text->data() + text->size() || value < 0) return std::nullopt;
   return value;
 }
 

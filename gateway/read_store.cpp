@@ -228,14 +228,14 @@ std::optional<std::string> ReadStore::candles(PoolIndex pool, UnixSeconds from, 
     field(w, "interval_seconds", interval);
     key(w, "candles");
     w.StartArray();
-    for (const pqxx::row& row : txn.exec_params(
-             "SELECT at - at % $4 AS bucket,"
-             " (array_agg(price ORDER BY at, event_seq))[1], max(price), min(price),"
-             " (array_agg(price ORDER BY at DESC, event_seq DESC))[1], count(*)"
-             " FROM index_prices WHERE pool = $1 AND at >= $2 AND at < $3"
-             " GROUP BY bucket ORDER BY bucket",
-             static_cast<int>(pool), static_cast<long long>(from), static_cast<long long>(to),
-             static_cast<long long>(interval))) {
+    for (const pqxx::row& row :
+         txn.exec_params("SELECT at - at % $4 AS bucket,"
+                         " (array_agg(price ORDER BY at, event_seq))[1], max(price), min(price),"
+                         " (array_agg(price ORDER BY at DESC, event_seq DESC))[1], count(*)"
+                         " FROM index_prices WHERE pool = $1 AND at >= $2 AND at < $3"
+                         " GROUP BY bucket ORDER BY bucket",
+                         static_cast<int>(pool), static_cast<long long>(from),
+                         static_cast<long long>(to), static_cast<long long>(interval))) {
       w.StartObject();
       field(w, "at", row[0].as<long long>());
       field(w, "open", row[1].as<long long>());

@@ -175,8 +175,8 @@ struct Service::Impl {
           workers, export_pages, std::make_shared<std::atomic<int>>(0),
           nullptr};
   BrowserSessions sessions;
-  FrontDoor front_door{{keys, address_limiter, rate_limiter, idempotency, workers, key_lookups,
-                        api, sessions, !settings.tls_certificate_file.empty()}};
+  FrontDoor front_door{{keys, address_limiter, rate_limiter, idempotency, workers, key_lookups, api,
+                        sessions, !settings.tls_certificate_file.empty()}};
   StaticFiles console{settings.web_root.empty() ? default_web_root() : settings.web_root};
   HttpServer server;
   std::atomic<int> in_flight{0};

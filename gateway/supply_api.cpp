@@ -146,6 +146,58 @@ void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) 
               });
 }
 
+namespace {
+
+std::string_view lease_status_name(engine::LeaseStatus status) {
+  switch (status) {
+    case engine::LeaseStatus::kStarting:
+      return "starting";
+    case engine::LeaseStatus::kRunning:
+      return "running";
+    case engine::LeaseStatus::kEnded:
+      return "ended";
+    case engine::LeaseStatus::kInterrupted:
+      return "interrupted";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+// GET /v1/leases/{id}: a live (or recently ended) lease from the committed
+// read model, with what metering has billed so far. Its buyer or supplier only.
+void get_lease(Api& api, const Principal& caller, LeaseId id, const Respond& respond) {
+  const ledger::ReadModel& model = api.market.committed();
+  if (!model.ready()) return respond(recovering());
+  const std::uint64_t seq = model.committed_seq();
+  const auto lease = model.lease(id);
+  const bool own = lease && ((caller.role == Role::kBuyer && lease->buyer == caller.account) ||
+                             (caller.role == Role::kSupplier && lease->supplier == caller.account));
+  if (!own) {
+    return respond(error_response(
+        404, "not_found", "no live or recent lease with this id is yours; GET /v1/leases lists all",
+        "lease_id"));
+  }
+  respond(as_of(seq, json(200, [&](Writer& w) {
+                  field(w, "lease_id", lease->id);
+                  if (caller.role == Role::kBuyer) field(w, "order_id", lease->order);
+                  field(w, "node_id", lease->node);
+                  if (const auto node = model.node(lease->node))
+                    field(w, "pool", api.setup.catalog.model(node->pool).model);
+                  field(w, "cards", lease->cards);
+                  field(w, "price_micros_per_card_hour", lease->price_micros_per_card_hour);
+                  field(w, "started_at", lease->start);
+                  field(w, "planned_end", lease->planned_end);
+                  field(w, "billable_end", lease->billable_end);
+                  field(w, "status", lease_status_name(lease->status));
+                  key(w, "reclaim_pending");
+                  w.Bool(lease->reclaim_pending);
+                  field(w, "charged_micros", lease->charged);
+                  field(w, "seconds_billed", lease->healthy_settled);
+                  field(w, "settled_up_to", lease->settled_up_to);
+                })));
+}
+
 void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
   submit_then(api, engine::ReclaimLease{caller.account, id}, std::move(respond),

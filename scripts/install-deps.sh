@@ -13,7 +13,11 @@ packages=(
   libboost-dev
   redis-server libhiredis-dev openssl
   nginx-light wrk
+  chromium
 )
+# Node.js 20+ and npm build the web console and drive its browser test; the
+# machines have them. Debian's own (18) is the fallback where they are missing.
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,8 +1,8 @@
 // What the web console and the CLI stand on: browser sessions (cookie, CSRF,
 // stream tickets), public market data, the console's files, and refusals
 // that say what to change.
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -21,8 +21,8 @@ std::string cookie_of(const Reply& reply) {
 }
 
 std::string web_root() {
-  const auto root = std::filesystem::temp_directory_path() /
-                    ("spotgrid-web-" + std::to_string(::getpid()));
+  const auto root =
+      std::filesystem::temp_directory_path() / ("spotgrid-web-" + std::to_string(::getpid()));
   std::filesystem::create_directories(root / "js");
   std::ofstream(root / "index.html") << "<!doctype html><title>spotgrid</title>";
   std::ofstream(root / "js" / "app.js") << "export const answer = 42;";

@@ -59,7 +59,7 @@ struct ApiKey {
   std::string token() const { return "sg_" + key_id + "_" + secret; }
 };
 
-ApiKey generate_api_key();  // from OpenSSL's CSPRNG
+ApiKey generate_api_key();                  // from OpenSSL's CSPRNG
 std::string random_hex(std::size_t bytes);  // `bytes` from OpenSSL's CSPRNG, as hex
 Principal public_caller(std::string_view client_address);
 std::optional<ApiKey> parse_api_key(std::string_view token);

@@ -1,0 +1,74 @@
+// The REST API as the console uses it: same-origin fetch with the session
+// cookie, the CSRF token on every state-changing request, and errors that
+// carry the server's own words.
+
+let csrfToken = null;
+
+export function setCsrf(token) {
+  csrfToken = token;
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export async function api(method, path, body, { idempotencyKey } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (error) {
+    throw new ApiError(0, 'unreachable', 'the server did not answer: check your connection');
+  }
+  if (response.status === 204 || response.status === 304) return null;
+  const text = await response.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    const error = (json && json.error) || {};
+    throw new ApiError(response.status, error.code || `http_${response.status}`,
+                       error.message || text || response.statusText, error.field);
+  }
+  return json;
+}
+
+// A streamed download (exports): calls onProgress(bytes) as pieces arrive.
+export async function download(path, onProgress) {
+  const response = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+  if (!response.ok) {
+    let message = response.statusText;
+    try {
+      message = (await response.json()).error.message;
+    } catch { /* not JSON */ }
+    throw new ApiError(response.status, `http_${response.status}`, message);
+  }
+  const reader = response.body.getReader();
+  const pieces = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    pieces.push(value);
+    bytes += value.length;
+    onProgress(bytes);
+  }
+  return new Blob(pieces, { type: response.headers.get('Content-Type') || 'text/plain' });
+}

@@ -1,0 +1,163 @@
+// The buyer's view: balance, quote and place, orders, leases with what they
+// have been charged, reclaim notices as they arrive.
+import { api } from './api.js';
+import { $, element, button, fillTable, say, coalesce } from './dom.js';
+import { usd, micros, time, words } from './format.js';
+
+export class BuyerView {
+  constructor(pools) {
+    this.pools = pools;  // from /v1/market/pools, in pool_index order
+    this.refresh = coalesce(() => this.load(), 300);
+  }
+
+  channels() {
+    return ['orders', 'leases'];
+  }
+
+  start() {
+    $('#order-pool').replaceChildren(
+      ...this.pools.map((p) => element('option', p.pool, { value: p.pool })));
+    $('#quote-button').onclick = () => this.quote();
+    $('#order-form').onsubmit = (event) => {
+      event.preventDefault();
+      this.place();
+    };
+    return this.load();
+  }
+
+  onEvent(event) {
+    if (event.channel !== 'orders' && event.channel !== 'leases') return;
+    if (event.data && event.data.kind === 'lease_reclaim_notice') {
+      const notice = element('li',
+        `Lease ${event.data.lease} will be reclaimed by its supplier at ${time(event.data.ends_at)}.`);
+      $('#notices').prepend(notice);
+    }
+    this.refresh();
+  }
+
+  // The order the form describes, or null (with the reason said).
+  order() {
+    const form = new FormData($('#order-form'));
+    const limit = micros(form.get('limit'));
+    const hours = Number(form.get('hours'));
+    if (limit === null || !(hours > 0)) {
+      say('Enter a duration in hours and a limit in USD, like 2.50.', true);
+      return null;
+    }
+    const body = {
+      pool: form.get('pool'),
+      cards: Number(form.get('cards')),
+      duration_seconds: Math.round(hours * 3600),
+      limit_micros_per_hour: limit,
+      strategy: form.get('strategy'),
+    };
+    if (body.strategy === 'cost_first') {
+      const deadline = Number(form.get('deadline'));
+      body.latest_start = Math.floor(Date.now() / 1000) + Math.round(deadline * 3600);
+    }
+    return body;
+  }
+
+  async quote() {
+    const body = this.order();
+    if (!body) return;
+    delete body.strategy;
+    delete body.latest_start;
+    try {
+      const quote = await api('POST', '/v1/quotes', body);
+      const host = $('#quote');
+      const table = element('table');
+      const head = table.createTHead().insertRow();
+      for (const title of ['Node', 'Region', 'Cards', 'USD / card-h', 'Cost'])
+        head.append(element('th', title, { scope: 'col' }));
+      table.createTBody();
+      fillTable(table, quote.legs, (leg) => [leg.node_id, leg.region, leg.cards,
+        usd(leg.price_micros_per_card_hour), usd(leg.cost_micros)], 'No supply meets this order now.');
+      const summary = element('p',
+        `${quote.cards_fillable} of ${body.cards} cards fill now; expected cost ${usd(quote.cost_micros)}, ` +
+        `hold ${usd(quote.hold_micros)}` +
+        (quote.remainder_reason !== 'none' ? `; the rest waits: ${words(quote.remainder_reason)}` : ''));
+      host.replaceChildren(summary, table);
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  async place() {
+    const body = this.order();
+    if (!body) return;
+    try {
+      // A fresh key per click: a retry of this request (after a timeout) is safe.
+      const placed = await api('POST', '/v1/orders', body, { idempotencyKey: crypto.randomUUID() });
+      say(`Order ${placed.order_id} placed: ${words(placed.status)}` +
+          (placed.leases && placed.leases.length ? `, ${placed.leases.length} lease(s) started` : ''));
+      this.refresh();
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  async load() {
+    try {
+      const [account, orders, leases] = await Promise.all([
+        api('GET', '/v1/account'), api('GET', '/v1/orders'), api('GET', '/v1/leases')]);
+      $('#cash').textContent = usd(account.cash_micros);
+      $('#hold').textContent = usd(account.hold_micros);
+      this.showOrders(orders.orders);
+      // What metering has billed so far: from each running lease's own view.
+      const running = leases.leases.filter((l) => l.status === 'running').slice(0, 20);
+      const details = await Promise.all(running.map(
+        (l) => api('GET', `/v1/leases/${l.lease_id}`).catch(() => null)));
+      const billed = new Map(details.filter(Boolean).map((d) => [d.lease_id, d]));
+      this.showLeases(leases.leases, billed);
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  poolName(index) {
+    return this.pools[index] ? this.pools[index].pool : `#${index}`;
+  }
+
+  showOrders(orders) {
+    const open = (o) => o.cards_open > 0 && o.state !== 'cancelled' && o.state !== 'completed';
+    fillTable($('#orders'), orders, (o) => [
+      o.order_id, words(o.state), words(o.strategy), `${o.cards_open} / ${o.cards_filled}`,
+      usd(o.limit_micros_per_hour), open(o) ? words(o.unfilled_reason) : '',
+      open(o) ? button('Cancel', () => this.cancel(o.order_id),
+                       { 'aria-label': `Cancel order ${o.order_id}` }) : '',
+    ], 'No orders yet.');
+  }
+
+  showLeases(leases, billed) {
+    fillTable($('#leases'), leases, (l) => [
+      l.lease_id, this.poolName(l.pool_index), l.cards, usd(l.price_micros_per_card_hour),
+      l.status === 'running' ? (billed.get(l.lease_id)?.reclaim_pending ? 'running, reclaim notice' : 'running')
+                             : `ended (${words(l.end_reason)})`,
+      billed.has(l.lease_id) ? billed.get(l.lease_id).seconds_billed : '–',
+      usd(billed.has(l.lease_id) ? billed.get(l.lease_id).charged_micros : l.charged_micros, 6),
+      l.status === 'running' ? button('Stop', () => this.stop(l.lease_id),
+                                      { 'aria-label': `Stop lease ${l.lease_id}` }) : '',
+    ], 'No leases yet.');
+  }
+
+  async cancel(order) {
+    try {
+      await api('DELETE', `/v1/orders/${order}`);
+      say(`Order ${order} cancelled.`);
+      this.refresh();
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  async stop(lease) {
+    try {
+      await api('POST', `/v1/leases/${lease}/stop`);
+      say(`Lease ${lease} stopped.`);
+      this.refresh();
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// The console in headless chromium against a real spotgridd (see
+// run_console_test.sh): the book moves when a supplier lists, a buyer signs
+// in, places a cost-first order that becomes a lease, sees its charge grow as
+// the agent reports, cancels an order, stops the lease, downloads an export,
+// and signs out, after which the old cookie no longer works.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+
+const { BASE, SUPPLIER_KEY, BUYER_KEY, NODE_ID, SCREENSHOTS, CHROMIUM } = process.env;
+const step = (text) => console.log(`console_test: ${text}`);
+
+async function asSupplier(method, path, body) {
+  const response = await fetch(BASE + path, {
+    method,
+    headers: { Authorization: `Bearer ${SUPPLIER_KEY}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+  return response.json();
+}
+
+// Waits until `read()` returns something `accept` likes; fails with what it last saw.
+async function until(what, read, accept, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await read();
+    if (accept(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`);
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+const failures = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => failures.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    // Chromium logs every non-2xx answer; the refusals here are expected ones.
+    const answered = message.text().startsWith('Failed to load resource: the server responded');
+    if (message.type() === 'error' && !answered) failures.push(`console error: ${message.text()}`);
+  });
+
+  step('the public market view, no sign-in');
+  await page.goto(BASE + '/');
+  await page.locator('#view-market').getByLabel('Pool').selectOption('H100-SXM-80G');
+  await until('the stream goes live', () => page.locator('#stream-state').textContent(),
+              (text) => text.includes('live'));
+  const before = await page.locator('#depth-summary').textContent();
+  assert.match(before, /^0 cards asked/);
+
+  step('a supplier lists 8 cards: the book moves, pushed by the stream');
+  const now = Math.floor(Date.now() / 1000);
+  await asSupplier('POST', '/v1/listings', {
+    node_id: Number(NODE_ID), cards: 8, reserve_micros_per_card_hour: 2000000,
+    available_from: now - 60, available_until: now + 2 * 86400,
+  });
+  await until('the depth shows the listing', () => page.locator('#depth-summary').textContent(),
+              (text) => text.startsWith('8 cards asked (best $2.00'));
+  await page.locator('#tariffs td').first().waitFor();
+  await page.screenshot({ path: `${SCREENSHOTS}/market.png`, fullPage: true });
+
+  step('the buyer signs in with the key; the page keeps no key');
+  await page.getByLabel('API key').fill(BUYER_KEY);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#view-buyer').waitFor({ state: 'visible' });
+  assert.equal(await page.getByLabel('API key').inputValue(), '');
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+  assert.ok(!stored.includes(BUYER_KEY.slice(3, 19)), 'the key must not be in storage or a readable cookie');
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'sg_session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
+  await until('the balance shows', () => page.locator('#cash').textContent(), (t) => t === '$1,000.00');
+
+  step('a cost-first order with a deadline of now becomes a lease');
+  const buyerView = page.locator('#view-buyer');
+  await buyerView.getByLabel('Cards').fill('2');
+  await buyerView.getByLabel('Duration (hours)').fill('1');
+  await buyerView.getByLabel('Limit (USD per card-hour)').fill('4.00');
+  await buyerView.getByLabel('Cost-first: wait for cheap hours').check();
+  await buyerView.getByLabel('Start at the latest within (hours, cost-first)').fill('0');
+  await page.getByRole('button', { name: 'Quote' }).click();
+  await until('the quote shows its legs', () => page.locator('#quote').textContent(),
+              (t) => t.includes('2 of 2 cards fill now'));
+  await page.getByRole('button', { name: 'Place order' }).click();
+  const leaseRow = page.locator('#leases tbody tr', { hasText: 'running' }).first();
+  await leaseRow.waitFor({ timeout: 20000 });
+
+  step('the charged amount grows as the agent reports');
+  const charged = () => leaseRow.locator('td').nth(6).textContent();
+  const first = await until('a first charge', charged, (t) => t !== '$0.000000', 30000);
+  const dollars = (t) => Number(t.replace(/[$,]/g, ''));
+  await until('the charge grows', charged, (t) => dollars(t) > dollars(first), 30000);
+  await page.screenshot({ path: `${SCREENSHOTS}/buyer.png`, fullPage: true });
+
+  step('an order that rests is cancelled');
+  await buyerView.getByLabel('Time-first: start now').check();
+  await buyerView.getByLabel('Limit (USD per card-hour)').fill('1.00');
+  await page.getByRole('button', { name: 'Place order' }).click();
+  const cancel = page.getByRole('button', { name: /^Cancel order/ }).first();
+  await cancel.waitFor({ timeout: 20000 });
+  await cancel.click();
+  await until('the order shows cancelled',
+              () => page.locator('#orders tbody tr').first().locator('td').nth(1).textContent(),
+              (t) => t === 'cancelled');
+
+  step('a refusal says what to change');
+  await buyerView.getByLabel('Cards').fill('4000');
+  await buyerView.getByLabel('Limit (USD per card-hour)').fill('4.00');
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await until('the refusal says what to do', () => page.locator('#status').textContent(),
+              (t) => t.includes('does not cover the hold') && t.includes('deposit more'));
+
+  step('the lease is stopped');
+  await page.getByRole('button', { name: /^Stop lease/ }).first().click();
+  await until('the lease ends', () => page.locator('#leases tbody tr').first().locator('td').nth(4).textContent(),
+              (t) => t.startsWith('ended'));
+
+  step('an export downloads with progress');
+  await page.goto(BASE + '/#finance');
+  await page.locator('#view-finance').waitFor({ state: 'visible' });
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download' }).click();
+  const download = await downloading;
+  const text = await readFile(await download.path(), 'utf8');
+  assert.match(text.split('\n')[0], /lease/i, `export header: ${text.slice(0, 200)}`);
+  assert.ok(text.split('\n').length >= 2, 'the export has the lease');
+  await until('the export says it is ready', () => page.locator('#export-state').textContent(),
+              (t) => t.startsWith('Export ready'));
+
+  step('the phone width still shows the market');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(BASE + '/#market');
+  await page.locator('#depth-chart canvas').waitFor();
+
+  step('signing out ends the session: the old cookie no longer works');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API key').waitFor({ state: 'visible' });
+  const after = await fetch(BASE + '/v1/account', { headers: { Cookie: `sg_session=${session.value}` } });
+  assert.equal(after.status, 401);
+  assert.deepEqual(failures, []);
+  step('passed');
+} finally {
+  await browser.close();
+}
