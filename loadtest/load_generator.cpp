@@ -10,7 +10,11 @@
 #include <boost/beast/http.hpp>
 #include <deque>
 #include <memory>
+#include <stdexcept>
 #include <thread>
+#include <variant>
+
+#include "spotgrid/client/client.hpp"
 
 namespace spotgrid::loadtest {
 
@@ -300,17 +304,14 @@ std::string to_json(const LoadResult& result, const LoadOptions& options,
 SimpleReply request_once(const LoadOptions& options, const std::string& method,
                          const std::string& target, const std::string& key,
                          const std::string& body) {
-  net::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(tcp::endpoint(net::ip::make_address(options.host), options.port));
-  const RequestTemplate what{1, method, target, body};
-  auto request = make_request(what, key, options.host);
-  request.keep_alive(false);
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return {response.result_int(), response.body()};
+  client::Target where;
+  where.host = options.host;
+  where.port = options.port;
+  const client::Result result = client::Client(where).call({method, target, body, key, {}});
+  if (const auto* failure = std::get_if<client::Failure>(&result))
+    throw std::runtime_error(failure->problem);
+  const auto& reply = std::get<client::Reply>(result);
+  return {reply.status, reply.body};
 }
 
 }  // namespace spotgrid::loadtest

@@ -19,6 +19,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "spotgrid/client/connect.hpp"
 #include "spotgrid/metering/sample.hpp"
 #include "spotgrid/metering/uplink.hpp"
 #include "spotgrid/util/json.hpp"
@@ -72,55 +73,14 @@ UplinkAnswer read_answer(unsigned status, const std::string& body) {
   return answer;
 }
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using client::PlainStream;
+using client::TlsStream;
 
-// The TLS client context an uplink's connections share: the server's
-// certificate must chain to `ca_file` (or, without one, the system's trust
-// store) and name the host it was asked for.
-std::shared_ptr<ssl::context> tls_context(const UplinkTarget& target) {
-  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
-  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
-  if (target.ca_file.empty()) {
-    context->set_default_verify_paths();
-  } else {
-    context->load_verify_file(target.ca_file);  // throws when unreadable: a setup error
-  }
-  return context;
-}
-
-template <typename Stream>
-Stream make_stream(net::io_context& io, const std::shared_ptr<ssl::context>& tls) {
-  if constexpr (std::is_same_v<Stream, TlsStream>) {
-    return Stream(io, *tls);
-  } else {
-    return Stream(io);
-  }
-}
-
-// Connects `stream` (and for TLS shakes hands, verifying the server).
+// Connects `stream` to the target (for TLS: the certificate verified).
 template <typename Stream>
 bool open(Stream& stream, const UplinkTarget& target, net::io_context& io,
           beast::error_code& error) {
-  net::ip::tcp::resolver resolver(io);
-  const auto endpoints = resolver.resolve(target.host, std::to_string(target.port), error);
-  if (error) return false;
-  beast::get_lowest_layer(stream).expires_after(target.timeout);
-  beast::get_lowest_layer(stream).connect(endpoints, error);
-  if (error) return false;
-  if constexpr (std::is_same_v<Stream, TlsStream>) {
-    // SNI, and the name (or IP address) the certificate must carry.
-    if (SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str()) != 1) {
-      error =
-          beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
-      return false;
-    }
-    stream.set_verify_callback(ssl::host_name_verification(target.host));
-    stream.handshake(ssl::stream_base::client, error);
-  }
-  return !error;
+  return client::connect(stream, target.host, target.port, target.timeout, io, error);
 }
 
 template <typename Stream>
@@ -160,7 +120,7 @@ class HttpUplink final : public Uplink {
 
  private:
   bool connect(beast::error_code& error) {
-    stream_.emplace(make_stream<Stream>(io_, tls_));
+    stream_.emplace(client::make_stream<Stream>(io_, tls_));
     if (!open(*stream_, target_, io_, error)) stream_.reset();
     return stream_.has_value();
   }
@@ -207,7 +167,7 @@ class WebSocketUplink final : public Uplink {
 
  private:
   bool connect(beast::error_code& error) {
-    socket_.emplace(make_stream<Stream>(io_, tls_));
+    socket_.emplace(client::make_stream<Stream>(io_, tls_));
     if (!open(socket_->next_layer(), target_, io_, error)) {
       socket_.reset();
       return false;
@@ -261,7 +221,9 @@ class FallbackUplink final : public Uplink {
 }  // namespace
 
 std::unique_ptr<Uplink> websocket_uplink(const UplinkTarget& target) {
-  if (target.tls) return std::make_unique<WebSocketUplink<TlsStream>>(target, tls_context(target));
+  if (target.tls)
+    return std::make_unique<WebSocketUplink<TlsStream>>(target,
+                                                        client::tls_client_context(target.ca_file));
   return std::make_unique<WebSocketUplink<PlainStream>>(target, nullptr);
 }
 
@@ -270,7 +232,9 @@ std::unique_ptr<Uplink> agent_uplink(const UplinkTarget& target) {
 }
 
 std::unique_ptr<Uplink> http_uplink(const UplinkTarget& target) {
-  if (target.tls) return std::make_unique<HttpUplink<TlsStream>>(target, tls_context(target));
+  if (target.tls)
+    return std::make_unique<HttpUplink<TlsStream>>(target,
+                                                   client::tls_client_context(target.ca_file));
   return std::make_unique<HttpUplink<PlainStream>>(target, nullptr);
 }
 

@@ -1,0 +1,65 @@
+# Sourced by the end-to-end tests that drive real processes (the browser test,
+# the CLI test): a private Redis, a database of their own in the suite's
+# PostgreSQL (pg.sh; SPOTGRID_PG_STATE), and spotgridd built in BUILD_DIR,
+# with an operator key. Sets: work, base, port, operator_key,
+# metering_secret, server_pid. stop_market undoes it (call it from a trap).
+# Also: api_post KEY PATH BODY, json_field NAME, start_agent NODE KEY.
+
+# shellcheck source=ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+
+hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+api_post() { curl -sf -X POST -H "Authorization: Bearer $1" -d "$3" "$base$2"; }
+json_field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/"; }
+
+agent_pids=()
+stop_market() {
+  for pid in "${agent_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  if [[ -n "${server_pid:-}" ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  scripts/redis.sh stop "$work/redis" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+
+# start_market BUILD_DIR [VAR=VALUE...]: extra settings for spotgridd.
+start_market() {
+  local build=$1
+  shift
+  work=$(mktemp -d /tmp/spotgrid-e2e.XXXXXX)
+  local conninfo database redis_port
+  conninfo=$(scripts/pg.sh start "${SPOTGRID_PG_STATE:?the PostgreSQL state dir of the suite}")
+  database="e2e_$$_$RANDOM"
+  psql "$conninfo" -qAtc "CREATE DATABASE $database" >/dev/null
+  conninfo="${conninfo/dbname=postgres/dbname=$database}"
+  redis_port=$(scripts/redis.sh start "$work/redis")
+  port=$(pick_port)
+  base="http://127.0.0.1:$port"
+  operator_key="sg_$(hex 8)_$(hex 32)"
+  metering_secret=$(hex 32)
+  env SPOTGRID_POSTGRES_CONNINFO="$conninfo" SPOTGRID_AUTH_OPERATOR_KEY="$operator_key" \
+    SPOTGRID_METERING_SECRET="$metering_secret" SPOTGRID_REDIS_PORT="$redis_port" \
+    SPOTGRID_LISTEN_PORT="$port" SPOTGRID_WEB_ROOT="$build/web" "$@" \
+    "$build/apps/spotgridd" --config config/spotgridd.json >"$work/spotgridd.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 150); do
+    curl -sf "$base/readyz" >/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "spotgridd did not become ready:" >&2
+  tail -20 "$work/spotgridd.log" >&2
+  return 1
+}
+
+# start_agent BUILD_DIR NODE: a simulated spotgrid-agent metering NODE's 8 cards.
+start_agent() {
+  local key
+  key=$(curl -sf -H "Authorization: Bearer $operator_key" "$base/v1/nodes/$2/agent-key" |
+    json_field agent_key)
+  SPOTGRID_AGENT_KEY="$key" "$1/apps/spotgrid-agent" --node "$2" --spool "$work/agent-$2" \
+    --server "127.0.0.1:$port" --source simulated --cards 8 --seed "$2" >/dev/null \
+    2>"$work/agent-$2.log" &
+  agent_pids+=($!)
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The `spotgrid` CLI against a real spotgridd (scripts/lib/test-market.sh):
+# the supplier's day (register, list, agent, earnings), the buyer's (quote,
+# place, lease, watch, stop, invoice), finance's trial balance, login and
+# its config file, and what every exit code means.
+#
+#   tests/cli/cli_test.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "${1:?usage: cli_test.sh BUILD_DIR}" && pwd)
+cd "$(dirname "$0")/../.."
+source scripts/lib/test-market.sh
+trap stop_market EXIT
+start_market "$build" SPOTGRID_METERING_SETTLE_EVERY_SECONDS=1
+export SPOTGRID_URL="$base" HOME="$work/home"
+mkdir -p "$HOME"
+
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+# expect CODE WHAT -- COMMAND...: runs the CLI; its output in $out and $err.
+expect() {
+  local want=$1 what=$2
+  shift 3
+  local code=0
+  out=$("$build/apps/spotgrid" "$@" 2>"$work/stderr") || code=$?
+  err=$(cat "$work/stderr")
+  if [[ $code -ne $want ]]; then
+    fail "$what: exit $code, wanted $want"
+    echo "  stdout: $out" >&2
+    echo "  stderr: $err" >&2
+  fi
+}
+contains() { [[ "$1" == *"$2"* ]] || fail "$3: no \"$2\" in: $1"; }
+as() { SPOTGRID_API_KEY=$1; export SPOTGRID_API_KEY; }
+
+as "$operator_key"
+expect 0 "operator creates a supplier" -- account create --name north-lab --role supplier
+supplier_key=$(echo "$out" | tail -1)
+expect 0 "operator creates a buyer" -- account create --name lab --role buyer
+buyer_key=$(echo "$out" | tail -1)
+buyer_id=$(echo "$out" | head -1 | sed -E 's/account ([0-9]+).*/\1/')
+expect 0 "operator deposits" -- account deposit "$buyer_id" --amount 1000
+contains "$out" '$1,000.00' "the deposit answers the new cash"
+expect 0 "operator creates finance" -- account create --name books --role finance
+finance_key=$(echo "$out" | tail -1)
+
+echo "== the supplier's day"
+as "$supplier_key"
+expect 0 "node register" -- node register --pool H100-SXM-80G --region eu-west --cards 8
+node=$(echo "$out" | sed -E 's/node ([0-9]+) registered/\1/')
+expect 0 "node list" -- node list
+contains "$out" "H100-SXM-80G" "node list names the pool"
+expect 0 "node agent-key" -- node agent-key "$node"
+[[ "$out" == sga_* || -n "$out" ]] || fail "agent key printed"
+start_agent "$build" "$node"
+expect 0 "listing create" -- listing create --node "$node" --cards 8 --price 2.00 --days 2
+expect 0 "listing list" -- listing list
+contains "$out" "active" "the listing is active"
+expect 0 "book shows the asks (public, no key needed)" -- book H100-SXM-80G
+contains "$out" '$2.00' "the book shows the reserve"
+
+echo "== the buyer's day"
+as "$buyer_key"
+expect 0 "quote" -- quote --pool H100-SXM-80G --cards 2 --hours 1 --limit 4.00
+contains "$out" "2 cards fill now" "the quote fills"
+expect 0 "order place (cost-first, start now)" -- order place --pool H100-SXM-80G --cards 2 \
+  --hours 1 --limit 4.00 --strategy cost_first --start-within 0
+contains "$out" "filled" "the order filled"
+order=$(echo "$out" | head -1 | sed -E 's/order ([0-9]+):.*/\1/')
+key=$(echo "$err" | sed -nE 's/idempotency key: (.*)/\1/p')
+[[ -n "$key" ]] || fail "order place prints its idempotency key"
+expect 0 "the same order again with its key" -- order place --pool H100-SXM-80G --cards 2 \
+  --hours 1 --limit 4.00 --strategy cost_first --start-within 0 --idempotency-key "$key"
+contains "$out" "order $order:" "a retry answers the first order, not a second"
+expect 0 "order list" -- order list
+[[ $(echo "$out" | grep -c "^$order ") -eq 1 ]] || fail "one order, not two: $out"
+expect 0 "lease list" -- lease list
+contains "$out" "running" "the lease runs"
+lease=$(echo "$out" | awk 'NR == 2 {print $1}')
+expect 0 "watch sees the lease billed" -- watch leases --count 1
+contains "$out" "lease_settled" "the stream shows settlements"
+sleep 2
+expect 0 "lease show" -- lease show "$lease"
+billed=$(echo "$out" | awk '$1 == "seconds_billed" {print $2}')
+[[ "${billed:-0}" -gt 0 ]] || fail "seconds billed grows: $out"
+expect 0 "lease stop" -- lease stop "$lease"
+expect 0 "account show" -- account show
+contains "$out" "cash" "the account shows its cash"
+expect 0 "invoices" -- billing invoices --month "$(date -u +%Y-%m)"
+contains "$out" "lab" "the invoice names the account"
+expect 0 "json output parses" -- order list --json
+echo "$out" | python3 -c 'import json, sys; json.load(sys.stdin)' || fail "--json is JSON"
+expect 0 "export to a file" -- billing export --from "$(date -u +%Y-%m-01)" \
+  --to "$(date -u -d tomorrow +%Y-%m-%d)" --output "$work/export.csv"
+head -1 "$work/export.csv" | grep -q lease || fail "the export has its header"
+contains "$err" "wrote" "the export says what it wrote"
+
+echo "== the supplier's earnings, finance's books"
+as "$supplier_key"
+expect 0 "earnings" -- billing earnings
+contains "$out" "$(date -u +%Y-%m-%d)" "earnings today"
+as "$finance_key"
+expect 0 "trial balance" -- ledger trial-balance
+contains "$out" 'sum of all balances: $0.000000' "the ledger balances"
+
+echo "== exit codes"
+as ""
+expect 4 "no key" -- account show
+contains "$err" "SPOTGRID_API_KEY" "says where a key comes from"
+as "$buyer_key"
+expect 2 "a missing option" -- order place --cards 2
+contains "$err" "--pool is required" "names the option"
+expect 2 "an unknown command" -- orders
+expect 3 "refused by the market" -- order place --pool H100-SXM-80G --cards 2 --hours 1 \
+  --limit 4.00 --strategy cost_first --start-within 500
+contains "$err" "latest_start" "the refusal says what to change"
+expect 3 "an unknown order" -- order show 999999
+expect 4 "a role that may not" -- node list
+SPOTGRID_URL=http://127.0.0.1:1 expect 5 "nothing listening" -- account show
+expect 0 "help on a verb" -- order place --help
+contains "$out" "--idempotency-key" "help names the options"
+
+echo "== login keeps the key in a file only its owner reads"
+as ""
+unset SPOTGRID_URL
+expect 0 "login" -- login --url "$base" --key "$buyer_key"
+config="$HOME/.config/spotgrid/config.json"
+[[ $(stat -c %a "$config") == 600 ]] || fail "config mode is $(stat -c %a "$config")"
+expect 0 "a command with only the config" -- account show
+contains "$out" "buyer" "the config's key is used"
+expect 4 "login with a bad key" -- login --url "$base" --key "sg_0000000000000000_$(hex 32)"
+
+if ((failures > 0)); then
+  echo "--- the tail of spotgridd's log ---" >&2
+  tail -20 "$work/spotgridd.log" >&2
+  echo "cli_test: $failures failed" >&2
+  exit 1
+fi
+echo "cli_test: passed"
