@@ -19,9 +19,9 @@ enum class Exit : int {
 
 // What the process was started with, so tests can run the CLI in-process.
 struct Environment {
-  std::string url;       // SPOTGRID_URL ("" when unset)
-  std::string api_key;   // SPOTGRID_API_KEY
-  std::string config;    // the config file's path
+  std::string url;                  // SPOTGRID_URL ("" when unset)
+  std::string api_key;              // SPOTGRID_API_KEY
+  std::string config;               // the config file's path
   bool stderr_is_terminal = false;  // progress bars only for a person
   std::istream* input = nullptr;    // where `login` reads a key typed in
 };

@@ -90,8 +90,8 @@ std::string required(const Context& c, std::string_view name) {
   throw UsageError{"--" + std::string(name) + " is required"};
 }
 
-std::int64_t integer(const Context& c, std::string_view name, std::int64_t low,
-                     std::int64_t high, std::optional<std::int64_t> fallback = std::nullopt) {
+std::int64_t integer(const Context& c, std::string_view name, std::int64_t low, std::int64_t high,
+                     std::optional<std::int64_t> fallback = std::nullopt) {
   const std::string* text = c.args.option(name);
   if (text == nullptr) {
     if (fallback) return *fallback;
@@ -132,7 +132,8 @@ std::string word(const Context& c, std::size_t index, std::string_view what) {
 
 std::string id_word(const Context& c, std::string_view what) {
   const std::string id = word(c, 0, what);
-  if (id.empty() || !std::all_of(id.begin(), id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+  if (id.empty() ||
+      !std::all_of(id.begin(), id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
     throw UsageError{std::string(what) + " must be a number"};
   return id;
 }
@@ -153,7 +154,8 @@ Exit refused(const Context& c, const client::Reply& reply) {
   if (!util::parse_json(body, reply.body, 1 << 20) && body.IsObject() && body.HasMember("error") &&
       body["error"].IsObject()) {
     const Value& error = body["error"];
-    if (error.HasMember("message") && error["message"].IsString()) message = error["message"].GetString();
+    if (error.HasMember("message") && error["message"].IsString())
+      message = error["message"].GetString();
     if (error.HasMember("code") && error["code"].IsString()) code = error["code"].GetString();
     if (error.HasMember("field") && error["field"].IsString()) field = error["field"].GetString();
   }
@@ -301,7 +303,8 @@ std::string order_body(const Context& c, bool with_strategy) {
     put(w, "duration_seconds", hours(c, "hours", std::nullopt));
     put(w, "limit_micros_per_hour", money(c, "limit"));
     if (!with_strategy) return;
-    const std::string strategy = c.args.option("strategy") ? *c.args.option("strategy") : "time_first";
+    const std::string strategy =
+        c.args.option("strategy") ? *c.args.option("strategy") : "time_first";
     if (strategy != "time_first" && strategy != "cost_first")
       throw UsageError{"--strategy must be time_first or cost_first"};
     put(w, "strategy", strategy);
@@ -399,9 +402,8 @@ void leases(Context& c) {
   if (!human(c)) return;
   Table table({"LEASE", "POOL", "NODE", "CARDS", "PRICE/card-h", "STARTED", "STATE", "CHARGED"});
   for (const Value& l : rows(answer, "leases").GetArray()) {
-    const std::string state = text(l, "status") == "running"
-                                  ? "running"
-                                  : "ended (" + text(l, "end_reason") + ")";
+    const std::string state =
+        text(l, "status") == "running" ? "running" : "ended (" + text(l, "end_reason") + ")";
     table.add({text(l, "lease_id"), pool_names(c, pools_answer, number(l, "pool_index")),
                text(l, "node_id"), text(l, "cards"), dollars(l, "price_micros_per_card_hour"),
                utc(number(l, "started_at")), state, dollars(l, "charged_micros", 6)});
@@ -511,8 +513,8 @@ void earnings(Context& c) {
 
 void export_download(Context& c) {
   const std::string format = c.args.option("format") ? *c.args.option("format") : "csv";
-  const std::string target = "/v1/billing/export?format=" + format + "&from=" +
-                             required(c, "from") + "&to=" + required(c, "to");
+  const std::string target = "/v1/billing/export?format=" + format +
+                             "&from=" + required(c, "from") + "&to=" + required(c, "to");
   const std::string* path = c.args.option("output");
   std::ofstream file;
   if (path != nullptr) {
@@ -599,8 +601,8 @@ void watch(Context& c) {
     w.EndArray();
   });
   std::int64_t seen = 0;
-  const client::Result result =
-      c.server.watch({"GET", "/v1/stream", "", c.api_key, {}}, subscribe, [&](std::string_view message) {
+  const client::Result result = c.server.watch(
+      {"GET", "/v1/stream", "", c.api_key, {}}, subscribe, [&](std::string_view message) {
         Json parsed;
         if (util::parse_json(parsed, message, 1 << 20) || !parsed.IsObject()) return true;
         const std::string type = text(parsed, "type");
@@ -696,7 +698,8 @@ void print_help(std::ostream& out) {
       << "), the key SPOTGRID_API_KEY, or both from the file `spotgrid login` writes.\n"
          "Exit codes: 0 ok, 2 usage, 3 refused by the market (the reason is printed), "
          "4 auth, 5 unreachable.\n\ncommands:\n"
-         "  login [--url URL] [--key KEY] [--ca-file PEM]   check a key and keep it in the config\n";
+         "  login [--url URL] [--key KEY] [--ca-file PEM]   check a key and keep it in the "
+         "config\n";
   for (const Command& command : kCommands) {
     std::string name = command.noun;
     if (*command.verb != '\0') name += std::string(" ") + command.verb;
@@ -720,7 +723,7 @@ Exit login(const std::vector<std::string>& args, const Environment& environment,
     return Exit::kOk;
   }
   Config config;
-  config.url = parsed->option("url") ? *parsed->option("url")
+  config.url = parsed->option("url")      ? *parsed->option("url")
                : !environment.url.empty() ? environment.url
                                           : std::string(kDefaultUrl);
   config.api_key = parsed->option("key") ? *parsed->option("key") : environment.api_key;
@@ -735,7 +738,8 @@ Exit login(const std::vector<std::string>& args, const Environment& environment,
     return Exit::kUsage;
   }
   target->ca_file = config.ca_file;
-  const client::Result result = client::Client(*target).call({"GET", "/v1/account", "", config.api_key, {}});
+  const client::Result result =
+      client::Client(*target).call({"GET", "/v1/account", "", config.api_key, {}});
   if (const auto* failure = std::get_if<client::Failure>(&result)) {
     err << "spotgrid login: " << failure->problem << '\n';
     return Exit::kUnreachable;
@@ -810,8 +814,8 @@ Exit run(const std::vector<std::string>& args, const Environment& environment, s
         << "\"; see spotgrid --help\n";
     return Exit::kUsage;
   }
-  const std::string name = std::string(command->noun) +
-                           (*command->verb != '\0' ? std::string(" ") + command->verb : "");
+  const std::string name =
+      std::string(command->noun) + (*command->verb != '\0' ? std::string(" ") + command->verb : "");
   std::string problem;
   const auto parsed = parse_arguments(args, consumed, problem);
   if (!parsed) {

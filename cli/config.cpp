@@ -64,8 +64,8 @@ void save_config(const std::string& path, const Config& config) {
     out << buffer.GetString() << '\n';
     if (!out) throw std::runtime_error("cannot write " + staging);
   }
-  std::filesystem::permissions(staging, std::filesystem::perms::owner_read |
-                                            std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      staging, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::filesystem::rename(staging, path);
 }
 
