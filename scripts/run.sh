@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh >/dev/null
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target spotgrid-demo spotgridd spotgrid-agent -j "$(nproc)"
+cmake --build build/release --target spotgrid-demo spotgridd spotgrid-agent spotgrid spotgrid_web \
+  -j "$(nproc)"
 
 if [[ "${1:-}" == "--memory" ]]; then
   shift
@@ -43,7 +44,7 @@ if [[ "${1:-}" == "--demo" ]]; then
   exit
 fi
 
-hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+source scripts/lib/api.sh
 operator_key="sg_$(hex 8)_$(hex 32)"
 # Kept with the data, so agent keys (and what agents spooled) stay valid across runs.
 secret_file="$state/metering.secret"
@@ -68,22 +69,19 @@ done
 curl -sf "$base/readyz" >/dev/null || { echo "spotgridd did not become ready" >&2; exit 1; }
 
 # POSTs JSON with a key; prints the response body, fails on an HTTP error.
-post() { curl -sf -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
-  -d "$3" "$base$2"; }
-field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/"; }
 
-new_account() { post "$operator_key" /v1/accounts "{\"name\": \"$1\", \"role\": \"$2\"}"; }
+new_account() { api_post "$operator_key" /v1/accounts "{\"name\": \"$1\", \"role\": \"$2\"}"; }
 now=$(date +%s)
 listed=0
 for supplier in "north-lab:eu-west" "dc-east:us-east" "coast:us-west"; do
   name=${supplier%%:*}
   region=${supplier##*:}
-  key=$(new_account "$name" supplier | field api_key)
+  key=$(new_account "$name" supplier | json_field api_key)
   for model in H100-SXM-80G A100-80G L40S-48G; do
-    node=$(post "$key" /v1/nodes "{\"pool\": \"$model\", \"region\": \"$region\", \"cards\": 8}" |
-      field node_id)
+    node=$(api_post "$key" /v1/nodes "{\"pool\": \"$model\", \"region\": \"$region\", \"cards\": 8}" |
+      json_field node_id)
     price=$((1000000 + RANDOM % 2000000))
-    post "$key" /v1/listings "{\"node_id\": $node, \"cards\": 8, \"reserve_micros_per_card_hour\": $price,
+    api_post "$key" /v1/listings "{\"node_id\": $node, \"cards\": 8, \"reserve_micros_per_card_hour\": $price,
       \"available_from\": $((now - 60)), \"available_until\": $((now + 7 * 86400))}" >/dev/null
     listed=$((listed + 8))
   done
@@ -93,16 +91,16 @@ done
 mkdir -p build/run-agents
 while IFS='|' read -r node cards; do
   SPOTGRID_AGENT_KEY=$(curl -sf -H "Authorization: Bearer $operator_key" \
-    "$base/v1/nodes/$node/agent-key" | field agent_key) build/release/apps/spotgrid-agent \
+    "$base/v1/nodes/$node/agent-key" | json_field agent_key) build/release/apps/spotgrid-agent \
     --node "$node" --spool "build/run-agents/$node" --server "127.0.0.1:$port" \
     --source simulated --cards "$cards" --seed "$node" >/dev/null 2>"build/run-agents/$node.log" &
   agent_pids+=($!)
 done < <(psql "$conninfo" -Atc "SELECT node_id, cards FROM nodes ORDER BY node_id")
 
 buyer=$(new_account demo-buyer buyer)
-buyer_id=$(echo "$buyer" | field account_id)
-buyer_key=$(echo "$buyer" | field api_key)
-post "$operator_key" "/v1/accounts/$buyer_id/deposits" '{"amount_micros": 10000000000}' >/dev/null
+buyer_id=$(echo "$buyer" | json_field account_id)
+buyer_key=$(echo "$buyer" | json_field api_key)
+api_post "$operator_key" "/v1/accounts/$buyer_id/deposits" '{"amount_micros": 10000000000}' >/dev/null
 
 cat <<EOF
 
@@ -113,6 +111,9 @@ see charged_micros).
 Demo buyer (account $buyer_id, funded with 10 000 USD), API key:
 
   export KEY=$buyer_key
+
+The web console: $base/  (the market is public; sign in with the key above)
+The CLI:         SPOTGRID_URL=$base SPOTGRID_API_KEY=\$KEY build/release/apps/spotgrid --help
 
 Try:
   curl -s $base/v1/account -H "Authorization: Bearer \$KEY"

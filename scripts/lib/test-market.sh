@@ -2,15 +2,13 @@
 # the CLI test): a private Redis, a database of their own in the suite's
 # PostgreSQL (pg.sh; SPOTGRID_PG_STATE), and spotgridd built in BUILD_DIR,
 # with an operator key. Sets: work, base, port, operator_key,
-# metering_secret, server_pid. stop_market undoes it (call it from a trap).
-# Also: api_post KEY PATH BODY, json_field NAME, start_agent NODE KEY.
+# metering_secret, server_pid. stop_market undoes it (call it from a trap);
+# start_agent BUILD_DIR NODE meters a node. API helpers: api.sh.
 
 # shellcheck source=ports.sh
 source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
-
-hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
-api_post() { curl -sf -X POST -H "Authorization: Bearer $1" -d "$3" "$base$2"; }
-json_field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/"; }
+# shellcheck source=api.sh
+source "$(dirname "${BASH_SOURCE[0]}")/api.sh"
 
 agent_pids=()
 stop_market() {
