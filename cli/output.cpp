@@ -2,31 +2,24 @@
 
 #include <algorithm>
 #include <charconv>
-#include <ctime>
+
+#include "spotgrid/util/utc.hpp"
 
 namespace spotgrid::cli {
 
+// util::format_decimal's exact digits, with a dollar sign, thousands
+// separators and `decimals` of the six places (truncated).
 std::string usd(std::int64_t micros, int decimals) {
-  const bool negative = micros < 0;
-  const std::uint64_t magnitude =
-      negative ? static_cast<std::uint64_t>(-(micros + 1)) + 1 : static_cast<std::uint64_t>(micros);
-  // Built one character at a time: GCC 12 -O3 warns (-Wrestrict) on the
-  // std::string inserts this would otherwise take.
-  const std::string whole = std::to_string(magnitude / 1'000'000);
+  const std::string exact = util::format_decimal(micros);  // "-1234.500000"
+  const bool negative = exact.front() == '-';
+  const std::size_t point = exact.find('.');
+  const std::string_view whole(exact.data() + (negative ? 1 : 0), point - (negative ? 1 : 0));
   std::string text = negative ? "-$" : "$";
   for (std::size_t i = 0; i < whole.size(); ++i) {
     if (i > 0 && (whole.size() - i) % 3 == 0) text.push_back(',');
     text.push_back(whole[i]);
   }
-  if (decimals > 0) {
-    text.push_back('.');
-    std::uint64_t fraction = magnitude % 1'000'000;
-    for (int digit = 0, shown = std::min(decimals, 6); digit < shown; ++digit) {
-      fraction *= 10;
-      text.push_back(static_cast<char>('0' + fraction / 1'000'000));
-      fraction %= 1'000'000;
-    }
-  }
+  if (decimals > 0) text.append(exact, point, 1 + static_cast<std::size_t>(std::min(decimals, 6)));
   return text;
 }
 
@@ -52,11 +45,9 @@ std::optional<std::int64_t> micros_of(std::string_view text) {
 
 std::string utc(std::int64_t unix_seconds) {
   if (unix_seconds == 0) return "-";
-  const std::time_t at = unix_seconds;
-  std::tm parts{};
-  gmtime_r(&at, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &parts);
+  std::string text = util::format_utc(unix_seconds);  // "2026-12-01T19:20:00Z"
+  text[10] = ' ';
+  text.pop_back();
   return text;
 }
 

@@ -57,30 +57,6 @@ std::optional<ExportFormat> parse_export_format(std::string_view text) {
   return std::nullopt;
 }
 
-std::string format_utc(UnixSeconds at) {
-  const auto seconds = std::chrono::sys_seconds{std::chrono::seconds{at}};
-  const auto day = std::chrono::floor<std::chrono::days>(seconds);
-  const std::chrono::year_month_day date{day};
-  const std::chrono::hh_mm_ss time{seconds - day};
-  std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ",
-                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
-                static_cast<int>(time.minutes().count()), static_cast<int>(time.seconds().count()));
-  return text.data();
-}
-
-std::string format_decimal(Micros micros) {
-  const bool negative = micros < 0;
-  const auto magnitude =
-      negative ? 0 - static_cast<std::uint64_t>(micros) : static_cast<std::uint64_t>(micros);
-  std::array<char, 40> text{};
-  std::snprintf(text.data(), text.size(), "%s%llu.%06llu", negative ? "-" : "",
-                static_cast<unsigned long long>(magnitude / 1'000'000),
-                static_cast<unsigned long long>(magnitude % 1'000'000));
-  return text.data();
-}
-
 std::string_view RowWriter::content_type(ExportFormat format) {
   return format == ExportFormat::kJson ? "application/json" : "text/csv; charset=utf-8";
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "billing_api.hpp"
+#include "front_door.hpp"
 #include "market_api.hpp"
 #include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
@@ -105,7 +106,8 @@ using RouteHandler = void (*)(Api&, const Principal&, HttpRequest&, const Params
 // How a route runs. kHere: on the I/O thread, because it is cheap or it only
 // hands a command to the engine and answers from the commit. kOnWorker: it
 // waits on PostgreSQL, so it runs on the worker pool.
-enum class Runs : std::uint8_t { kHere, kOnWorker };
+// kOnMarketWorker: market data from PostgreSQL, on a worker of its own.
+enum class Runs : std::uint8_t { kHere, kOnWorker, kOnMarketWorker };
 
 // Who may call a route: any caller with a key (or a browser session), or
 // anyone, for market data (the public is rate-limited by address).
@@ -214,11 +216,11 @@ const V1Route kV1Routes[] = {
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_index(api, params[0], respond);
      }},
-    {"GET", "/v1/market/{pool}/trades", Runs::kOnWorker, Access::kAnyone,
+    {"GET", "/v1/market/{pool}/trades", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_trades(api, params[0], respond);
      }},
-    {"GET", "/v1/market/{pool}/history", Runs::kOnWorker, Access::kAnyone,
+    {"GET", "/v1/market/{pool}/history", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_history(api, params[0], respond);
      }},
@@ -262,7 +264,7 @@ const V1Route kV1Routes[] = {
      [](Api& api, const Principal&, HttpRequest&, const Params&, Respond& respond) {
        market_tariffs(api, respond);
      }},
-    {"GET", "/v1/market/{pool}/candles", Runs::kOnWorker, Access::kAnyone,
+    {"GET", "/v1/market/{pool}/candles", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest& request, const Params& params, Respond& respond) {
        pool_candles(api, params[0], request, respond);
      }},
@@ -277,14 +279,6 @@ const V1Route kV1Routes[] = {
 // caller's may be one request's (with its Idempotency-Key).
 void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
                Respond respond);
-
-HttpResponse needs_key() {
-  HttpResponse answer = error_response(
-      401, "unauthorized", "send Authorization: Bearer <API key>, or sign in (POST /v1/session)",
-      "Authorization");
-  answer.headers.emplace_back("WWW-Authenticate", "Bearer");
-  return answer;
-}
 
 // Whether `path` fits `pattern`, collecting the "{...}" segments.
 bool matches(std::string_view pattern, std::string_view path, Params& params) {
@@ -308,8 +302,9 @@ bool matches(std::string_view pattern, std::string_view path, Params& params) {
 
 void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
                Respond respond) {
+  WorkerPool& pool = route.runs == Runs::kOnMarketWorker ? api.market_workers : api.workers;
   run_on_worker(
-      api.workers, owner_of(caller),
+      pool, owner_of(caller),
       [api = Api(api), caller, request = std::move(request),
        &route](const Respond& answer) mutable {
         const std::string path(request.target.substr(0, request.target.find('?')));
@@ -349,7 +344,7 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
       continue;
     }
     if (caller.role == Role::kPublic && route.access != Access::kAnyone)
-      return respond(needs_key());
+      return respond(FrontDoor::refused(AuthFailure::kMissing));
     if (route.runs == Runs::kHere) return route.handle(api, caller, request, params, respond);
     return on_worker(api, caller, std::move(request), route, std::move(respond));
   }

@@ -32,11 +32,15 @@ struct Api {
   ledger::DurableMarket& market;
   KeyStore& keys;
   const ledger::MarketSetup& setup;  // names of pools, vendors and regions
-  ReadStore& reads;                  // what PostgreSQL committed
+  ReadStore& reads;                  // what PostgreSQL committed, for accounts
+  // Market data anyone may ask for, on a connection and a worker of its own
+  // with a statement timeout: the public cannot hold up accounts' reads.
+  ReadStore& market_reads;
   BookCache& books;
   const Settings& settings;
-  WorkerPool& workers;       // where routes that wait on PostgreSQL run
-  WorkerPool& export_pages;  // export pages, apart: a long FETCH holds no route's worker
+  WorkerPool& workers;         // where routes that wait on PostgreSQL run
+  WorkerPool& export_pages;    // export pages, apart: a long FETCH holds no route's worker
+  WorkerPool& market_workers;  // market-data queries (trades, history, candles)
   // Exports streaming now: each holds a PostgreSQL connection and snapshot.
   std::shared_ptr<std::atomic<int>> exports_running = std::make_shared<std::atomic<int>>(0);
   // Set on a copy of this for one request that carries an Idempotency-Key.

@@ -42,8 +42,12 @@ bool is_hex(std::string_view text, std::size_t length) {
 
 }  // namespace
 
+std::string address_owner(std::string_view client_address) {
+  return "address-" + std::string(client_address);
+}
+
 Principal public_caller(std::string_view client_address) {
-  return Principal{"address-" + std::string(client_address), 0, Role::kPublic};
+  return Principal{address_owner(client_address), 0, Role::kPublic};
 }
 
 std::string_view to_string(Role role) {

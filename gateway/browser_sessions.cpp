@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/util/hex.hpp"
@@ -18,6 +19,7 @@ std::string hashed(std::string_view token) {
   return util::to_hex(hash.data(), hash.size());
 }
 
+// Compared in constant time: a CSRF token is a secret.
 bool same_secret(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -43,11 +45,19 @@ std::variant<BrowserSessions::Opened, BrowserSessions::Failure> BrowserSessions:
     const std::string& api_key) {
   const Clock::time_point now = Clock::now();
   Opened opened{random_hex(32), random_hex(16), now + kLifetime};
+  const std::string session_hash = hashed(opened.token);
+  const std::string key_hash = hashed(api_key);
   std::lock_guard lock(mutex_);
   if (sessions_.size() >= kMaxSessions) sweep(now);
   if (sessions_.size() >= kMaxSessions) return Failure::kFull;
-  close_oldest_of(api_key);
-  sessions_.emplace(hashed(opened.token), Session{api_key, opened.csrf, opened.expires_at});
+  // A key holds at most kMaxSessionsPerKey: one sign-in more ends its oldest,
+  // so one key cannot fill the table.
+  if (const auto of_key = by_key_.find(key_hash);
+      of_key != by_key_.end() && of_key->second.size() >= kMaxSessionsPerKey) {
+    erase(std::string(of_key->second.front()));  // a copy: erase() edits the list
+  }
+  by_key_[key_hash].push_back(session_hash);
+  sessions_.emplace(session_hash, Session{api_key, key_hash, opened.csrf, opened.expires_at, {}});
   return opened;
 }
 
@@ -59,7 +69,7 @@ std::variant<BrowserSessions::Live, BrowserSessions::Failure> BrowserSessions::f
   const auto found = sessions_.find(key);
   if (found == sessions_.end()) return Failure::kNoSession;
   if (found->second.expires_at <= Clock::now()) {
-    sessions_.erase(found);
+    erase(key);
     return Failure::kNoSession;
   }
   if (state_changing && !same_secret(csrf_header, found->second.csrf)) return Failure::kBadCsrf;
@@ -70,8 +80,7 @@ void BrowserSessions::close(std::string_view token) {
   if (token.empty()) return;
   const std::string key = hashed(token);
   std::lock_guard lock(mutex_);
-  sessions_.erase(key);
-  std::erase_if(tickets_, [&](const auto& entry) { return entry.second.session_hash == key; });
+  erase(key);
 }
 
 std::variant<std::string, BrowserSessions::Failure> BrowserSessions::ticket(
@@ -80,10 +89,20 @@ std::variant<std::string, BrowserSessions::Failure> BrowserSessions::ticket(
   if (const auto* failure = std::get_if<Failure>(&live)) return *failure;
   const Clock::time_point now = Clock::now();
   std::string ticket = random_hex(24);
+  const std::string ticket_hash = hashed(ticket);
   std::lock_guard lock(mutex_);
+  const auto session = sessions_.find(hashed(token));
+  if (session == sessions_.end()) return Failure::kNoSession;  // closed meanwhile
   if (tickets_.size() >= kMaxTickets) sweep(now);
   if (tickets_.size() >= kMaxTickets) return Failure::kFull;
-  tickets_.emplace(hashed(ticket), Ticket{hashed(token), now + kTicketLifetime});
+  // A session holds a few tickets at once: asking for more voids the oldest.
+  std::deque<std::string>& own = session->second.tickets;
+  if (own.size() >= kMaxTicketsPerSession) {
+    tickets_.erase(own.front());
+    own.pop_front();
+  }
+  own.push_back(ticket_hash);
+  tickets_.emplace(ticket_hash, Ticket{session->first, now + kTicketLifetime});
   return ticket;
 }
 
@@ -107,21 +126,26 @@ std::size_t BrowserSessions::live() const {
 }
 
 void BrowserSessions::sweep(Clock::time_point now) {
-  std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires_at <= now; });
+  std::vector<std::string> expired;
+  for (const auto& [hash, session] : sessions_) {
+    if (session.expires_at <= now) expired.push_back(hash);
+  }
+  for (const std::string& hash : expired)
+    erase(hash);
   std::erase_if(tickets_, [&](const auto& entry) { return entry.second.expires_at <= now; });
 }
 
-// A key holds at most kMaxSessionsPerKey sessions: signing in once more
-// closes its oldest, so one key cannot fill the table.
-void BrowserSessions::close_oldest_of(const std::string& api_key) {
-  std::size_t count = 0;
-  auto oldest = sessions_.end();
-  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-    if (!same_secret(it->second.api_key, api_key)) continue;
-    ++count;
-    if (oldest == sessions_.end() || it->second.expires_at < oldest->second.expires_at) oldest = it;
+void BrowserSessions::erase(const std::string& session_hash) {
+  const auto found = sessions_.find(session_hash);
+  if (found == sessions_.end()) return;
+  for (const std::string& ticket : found->second.tickets)
+    tickets_.erase(ticket);
+  const auto of_key = by_key_.find(found->second.key_hash);
+  if (of_key != by_key_.end()) {
+    std::erase(of_key->second, session_hash);
+    if (of_key->second.empty()) by_key_.erase(of_key);
   }
-  if (count >= kMaxSessionsPerKey) sessions_.erase(oldest);
+  sessions_.erase(found);
 }
 
 }  // namespace spotgrid::gateway

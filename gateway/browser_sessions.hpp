@@ -12,6 +12,7 @@
 // sessions). A gateway that restarts or takes over signs its browsers out.
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,6 +34,7 @@ class BrowserSessions {
   static constexpr std::size_t kMaxSessions = 65'536;
   static constexpr std::size_t kMaxSessionsPerKey = 16;  // more: the oldest is closed
   static constexpr std::size_t kMaxTickets = 65'536;
+  static constexpr std::size_t kMaxTicketsPerSession = 4;  // more: the oldest is void
 
   struct Opened {
     std::string token;  // the cookie's value
@@ -64,8 +66,10 @@ class BrowserSessions {
  private:
   struct Session {
     std::string api_key;
+    std::string key_hash;  // its entry in by_key_
     std::string csrf;
     std::chrono::system_clock::time_point expires_at;
+    std::deque<std::string> tickets;  // hashes, oldest first; may name used ones
   };
   struct Ticket {
     std::string session_hash;
@@ -73,12 +77,15 @@ class BrowserSessions {
   };
   // Under mutex_: drops what has expired.
   void sweep(std::chrono::system_clock::time_point now);
-  void close_oldest_of(const std::string& api_key);
+  // Under mutex_: ends a session, its tickets and its place in by_key_.
+  void erase(const std::string& session_hash);
 
   mutable std::mutex mutex_;
   // Keyed by SHA-256 of the token: a lookup's timing says nothing of a token.
   std::unordered_map<std::string, Session> sessions_;
   std::unordered_map<std::string, Ticket> tickets_;
+  // Each key's sessions (hashes), oldest first: at most kMaxSessionsPerKey.
+  std::unordered_map<std::string, std::deque<std::string>> by_key_;
 };
 
 }  // namespace spotgrid::gateway

@@ -16,14 +16,18 @@ void FrontDoor::authenticated(HttpRequest&& request, std::string_view path, Resp
       wait_ms > 0)
     return done(limited(wait_ms, "too many requests from this address"));
   if (request.header("Authorization").empty()) {
-    if (auto refusal = from_session(request)) return done(std::move(*refusal));
-    if (request.header("Authorization").empty())
+    if (auto refusal = from_session(request, done)) return done(std::move(*refusal));
+    if (request.header("Authorization").empty()) {
+      // The public reads market data; anything else wants a key, refused
+      // before it costs a worker or an idempotency claim.
+      if (request.method != "GET") return done(refused(AuthFailure::kMissing));
       return with_caller(public_caller(request.client_address), std::move(request), path,
                          std::move(done));
+    }
   }
   if (auto known = parts_.keys.authenticate_from_memory(request.header("Authorization")))
     return with_caller(*known, std::move(request), path, std::move(done));
-  const std::string owner = "address-" + request.client_address;
+  const std::string owner = address_owner(request.client_address);
   run_on_worker(
       parts_.key_lookups, owner,
       [this, request = std::move(request)](const Respond& answer) mutable {
@@ -68,8 +72,9 @@ HttpResponse FrontDoor::refused(AuthFailure failure) {
     return error_response(503, "unavailable", "cannot check the API key now");
   HttpResponse answer =
       error_response(401, "unauthorized",
-                     failure == AuthFailure::kMissing ? "send Authorization: Bearer <API key>"
-                                                      : "the API key is not valid",
+                     failure == AuthFailure::kMissing
+                         ? "send Authorization: Bearer <API key>, or sign in (POST /v1/session)"
+                         : "the API key is not valid",
                      "Authorization");
   answer.headers.emplace_back("WWW-Authenticate", "Bearer");
   return answer;
@@ -127,6 +132,14 @@ bool changes_state(std::string_view method) {
   return method != "GET" && method != "HEAD";
 }
 
+// Whether a browser says the request comes from a page of this origin (or
+// from no page: typed, or not a browser at all). Another origin's page, even
+// on this host (another port is the same "site"), may not use the cookie.
+bool from_this_origin(const HttpRequest& request) {
+  const std::string_view site = request.header("Sec-Fetch-Site");
+  return site.empty() || site == "same-origin" || site == "none";
+}
+
 HttpResponse session_refusal(BrowserSessions::Failure failure) {
   switch (failure) {
     case BrowserSessions::Failure::kBadCsrf:
@@ -143,13 +156,22 @@ HttpResponse session_refusal(BrowserSessions::Failure failure) {
 
 }  // namespace
 
-std::optional<HttpResponse> FrontDoor::from_session(HttpRequest& request) {
+std::optional<HttpResponse> FrontDoor::from_session(HttpRequest& request, Respond& done) {
   const std::string_view token = cookie_value(request.header("Cookie"), kSessionCookie);
   if (token.empty()) return std::nullopt;
+  if (!from_this_origin(request) && changes_state(request.method))
+    return session_refusal(BrowserSessions::Failure::kBadCsrf);
   auto live =
       parts_.sessions.find(token, request.header("X-CSRF-Token"), changes_state(request.method));
-  if (const auto* failure = std::get_if<BrowserSessions::Failure>(&live))
-    return session_refusal(*failure);
+  if (const auto* failure = std::get_if<BrowserSessions::Failure>(&live)) {
+    if (*failure != BrowserSessions::Failure::kNoSession) return session_refusal(*failure);
+    // A cookie this gateway does not know (expired, signed out, restarted):
+    // the caller is the public, and its browser is told to drop the cookie.
+    done = [this, done = std::move(done)](HttpResponse answer) {
+      done(session_cookie(std::move(answer), "", std::chrono::seconds{0}));
+    };
+    return std::nullopt;
+  }
   request.headers.emplace_back("Authorization",
                                "Bearer " + std::get<BrowserSessions::Live>(live).api_key);
   return std::nullopt;
@@ -185,8 +207,12 @@ void FrontDoor::session(HttpRequest&& request, std::string_view path, Respond do
   }
   auto live =
       parts_.sessions.find(token, request.header("X-CSRF-Token"), changes_state(request.method));
-  if (const auto* failure = std::get_if<BrowserSessions::Failure>(&live))
-    return done(session_refusal(*failure));
+  if (const auto* failure = std::get_if<BrowserSessions::Failure>(&live)) {
+    HttpResponse refusal = session_refusal(*failure);
+    if (*failure == BrowserSessions::Failure::kNoSession && !token.empty())
+      refusal = session_cookie(std::move(refusal), "", std::chrono::seconds{0});
+    return done(std::move(refusal));
+  }
   if (request.method == "DELETE") {
     parts_.sessions.close(token);
     HttpResponse signed_out{204, "", "application/json", {{"Cache-Control", "no-store"}}, {}};
@@ -213,7 +239,7 @@ void FrontDoor::with_key(const std::string& api_key, const std::string& client_a
   };
   if (auto known = parts_.keys.authenticate_from_memory(authorization)) return finish(*known, done);
   run_on_worker(
-      parts_.key_lookups, "address-" + client_address,
+      parts_.key_lookups, address_owner(client_address),
       [this, authorization, finish](const Respond& answer) {
         finish(parts_.keys.authenticate(authorization), answer);
       },
@@ -222,6 +248,13 @@ void FrontDoor::with_key(const std::string& api_key, const std::string& client_a
 
 // POST /v1/session {"api_key"}: a session and its cookie for a valid key.
 void FrontDoor::sign_in(HttpRequest&& request, Respond done) {
+  // No signing a browser in from another page's form or script (login CSRF):
+  // a JSON body needs a CORS preflight, which this server never grants.
+  if (!from_this_origin(request) ||
+      request.header("Content-Type").substr(0, 16) != "application/json") {
+    return done(error_response(403, "forbidden",
+                               "sign in from the console, with a JSON body (application/json)"));
+  }
   JsonBody body(request.body);
   body.only({"api_key"});
   const auto key = body.text("api_key", 128);

@@ -52,8 +52,9 @@ class FrontDoor {
 
  private:
   // Puts the key of the request's session cookie in its Authorization header;
-  // the refusal when the cookie names no live session or the CSRF check fails.
-  std::optional<HttpResponse> from_session(HttpRequest& request);
+  // the refusal when the CSRF check fails. A cookie naming no live session
+  // leaves the caller the public, and `done` then clears the cookie.
+  std::optional<HttpResponse> from_session(HttpRequest& request, Respond& done);
   void sign_in(HttpRequest&& request, Respond done);
   void with_key(const std::string& api_key, const std::string& client_address,
                 std::function<void(const Principal&, const Respond&)> then, Respond done);

@@ -59,7 +59,7 @@ void pool_index(Api& api, std::string_view pool_name, const Respond& respond) {
 void pool_trades(Api& api, std::string_view pool_name, const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
   if (!pool) return respond(no_pool());
-  respond(from_store(api.reads.trades(*pool, 50)));
+  respond(from_store(api.market_reads.trades(*pool, 50)));
 }
 
 void pool_history(Api& api, std::string_view pool_name, const Respond& respond) {
@@ -68,7 +68,7 @@ void pool_history(Api& api, std::string_view pool_name, const Respond& respond) 
   const ledger::ReadModel& model = api.market.committed();
   if (!model.ready()) return respond(recovering());
   const UnixSeconds now = model.now();
-  respond(from_store(api.reads.index_history(*pool, now - 86'400, 1'000)));
+  respond(from_store(api.market_reads.index_history(*pool, now - 86'400, 1'000)));
 }
 
 // GET /v1/market/pools: every pool with its model, index and best prices.
@@ -80,7 +80,8 @@ void market_pools(Api& api, const Respond& respond) {
   respond(as_of(seq, json(200, [&](Writer& w) {
                   key(w, "pools");
                   w.StartArray();
-                  for (PoolIndex pool = 0; pool < catalog.pool_count(); ++pool) {
+                  for (std::size_t index = 0; index < catalog.pool_count(); ++index) {
+                    const auto pool = static_cast<PoolIndex>(index);
                     const engine::GpuModel& gpu = catalog.model(pool);
                     const auto record = model.pool(pool);
                     w.StartObject();
@@ -114,7 +115,8 @@ void market_tariffs(Api& api, const Respond& respond) {
     field(w, "hour_seconds", kHour);
     key(w, "regions");
     w.StartArray();
-    for (RegionIndex region = 0; region < tariffs.region_count(); ++region) {
+    for (std::size_t index = 0; index < tariffs.region_count(); ++index) {
+      const auto region = static_cast<RegionIndex>(index);
       w.StartObject();
       field(w, "region", tariffs.region(region).region);
       key(w, "multiplier_bp");
@@ -151,7 +153,7 @@ std::optional<UnixSeconds> seconds_in(std::string_view target, std::string_view 
 
 // GET /v1/market/{pool}/candles?interval=1m|1h|1d[&from=&to=]: OHLC of the
 // index per interval over [from, to) (unix seconds; default: the last 500
-// intervals to now), at most kMaxCandles.
+// intervals to now, or 31 days), at most kMaxCandles over kMaxCandleSpan.
 void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& request,
                   const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
@@ -167,16 +169,20 @@ void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& reque
   const bool has_to = query_value(request.target, "to").has_value();
   const auto to = has_to ? seconds_in(request.target, "to") : model.now() + *interval;
   if (!to) return respond(error_response(400, "invalid_query", "to must be unix seconds", "to"));
-  const auto from = has_from ? seconds_in(request.target, "from")
-                             : std::optional<UnixSeconds>(*to - kMaxCandles * *interval);
+  const auto from =
+      has_from
+          ? seconds_in(request.target, "from")
+          : std::optional<UnixSeconds>(*to - std::min(kMaxCandles * *interval, kMaxCandleSpan));
   if (!from)
     return respond(error_response(400, "invalid_query", "from must be unix seconds", "from"));
-  if (*to <= *from || (*to - *from) / *interval > kMaxCandles) {
+  if (*to <= *from || (*to - *from) / *interval > kMaxCandles || *to - *from > kMaxCandleSpan) {
     return respond(error_response(
         400, "invalid_query",
-        "from must be before to, at most 500 intervals apart (use a wider interval)", "from"));
+        "from must be before to, at most 500 intervals and 31 days apart (use a wider interval "
+        "or a shorter range)",
+        "from"));
   }
-  respond(from_store(api.reads.candles(*pool, *from, *to, *interval)));
+  respond(from_store(api.market_reads.candles(*pool, *from, *to, *interval)));
 }
 
 }  // namespace spotgrid::gateway

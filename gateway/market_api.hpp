@@ -19,5 +19,8 @@ void market_pools(Api& api, const Respond& respond);
 void market_tariffs(Api& api, const Respond& respond);
 
 inline constexpr std::int64_t kMaxCandles = 500;
+// The index is kept as a row per change (at most one a second per pool): a
+// public query aggregates at most this many seconds of it.
+inline constexpr std::int64_t kMaxCandleSpan = std::int64_t{31} * 86'400;
 
 }  // namespace spotgrid::gateway

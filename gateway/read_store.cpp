@@ -8,15 +8,28 @@
 
 namespace spotgrid::gateway {
 
-ReadStore::ReadStore(std::string conninfo)
-    : database_(std::make_unique<util::PgSession>(std::move(conninfo))) {}
+ReadStore::ReadStore(std::string conninfo, std::chrono::milliseconds statement_timeout)
+    : database_(std::make_unique<util::PgSession>(std::move(conninfo))),
+      statement_timeout_(statement_timeout) {}
 ReadStore::~ReadStore() = default;
+
+namespace {
+
+// The orders table's "filled" is the API's "completed" (as the read model says).
+std::string api_state(const std::string& status) {
+  return status == "filled" ? std::string("completed") : status;
+}
+
+}  // namespace
 
 template <typename Fill>
 std::optional<std::string> ReadStore::query(Fill&& fill) {
   try {
     return database_->run([&](pqxx::connection& connection) {
       pqxx::read_transaction txn(connection, "read");
+      if (statement_timeout_.count() > 0) {
+        txn.exec("SET LOCAL statement_timeout = " + std::to_string(statement_timeout_.count()));
+      }
       rapidjson::StringBuffer buffer;
       Writer writer(buffer);
       writer.StartObject();
@@ -76,7 +89,7 @@ std::optional<std::string> ReadStore::order(OrderId order, AccountId buyer) {
     const pqxx::row row = rows[0];
     const std::string status = row[0].as<std::string>();
     field(w, "order_id", order);
-    field(w, "state", status == "filled" ? std::string("completed") : status);
+    field(w, "state", api_state(status));
     field(w, "cards", row[1].as<long long>());
     field(w, "cards_open", row[2].as<long long>());
     field(w, "leases_open", row[6].as<long long>());
@@ -134,7 +147,7 @@ std::optional<std::string> ReadStore::orders(AccountId buyer, int limit) {
       w.StartObject();
       field(w, "order_id", row[0].as<std::uint64_t>());
       const std::string status = row[1].as<std::string>();
-      field(w, "state", status == "filled" ? std::string("completed") : status);
+      field(w, "state", api_state(status));
       field(w, "strategy", row[2].as<std::string>());
       field(w, "pool_index", row[3].as<int>());
       field(w, "cards", row[4].as<int>());

@@ -2,6 +2,7 @@
 // Reads the gateway answers from PostgreSQL's current-state tables (what the
 // persister committed), on one util::PgSession. Each answer is a JSON
 // body, or nothing when PostgreSQL did not answer.
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,7 +20,9 @@ enum class LeaseSide : std::uint8_t { kBuyer, kSupplier };
 
 class ReadStore {
  public:
-  explicit ReadStore(std::string conninfo);
+  // `statement_timeout` > 0: each query is cancelled past it (answered 503).
+  explicit ReadStore(std::string conninfo,
+                     std::chrono::milliseconds statement_timeout = std::chrono::milliseconds{0});
   ~ReadStore();
   ReadStore(const ReadStore&) = delete;
   ReadStore& operator=(const ReadStore&) = delete;
@@ -31,7 +34,6 @@ class ReadStore {
   std::optional<std::string> order(OrderId order, AccountId buyer);
   // {"trades": [...]}: the newest `limit` leases started in the pool, anonymous.
   std::optional<std::string> trades(PoolIndex pool, int limit);
-  // {"history": [...]}: index prices published since `since`, oldest first.
   // The account's latest orders (buyer), nodes, listings (supplier), newest first.
   std::optional<std::string> orders(AccountId buyer, int limit);
   std::optional<std::string> nodes(AccountId supplier, int limit);
@@ -43,6 +45,7 @@ class ReadStore {
   // `interval` seconds over [from, to), intervals without a price left out.
   std::optional<std::string> candles(PoolIndex pool, UnixSeconds from, UnixSeconds to,
                                      UnixSeconds interval);
+  // {"history": [...]}: index prices published since `since`, oldest first.
   std::optional<std::string> index_history(PoolIndex pool, UnixSeconds since, int limit);
 
  private:
@@ -50,6 +53,7 @@ class ReadStore {
   std::optional<std::string> query(Fill&& fill);
 
   std::unique_ptr<util::PgSession> database_;
+  std::chrono::milliseconds statement_timeout_;
 };
 
 }  // namespace spotgrid::gateway

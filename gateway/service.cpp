@@ -170,9 +170,21 @@ struct Service::Impl {
   // of them queued than of the routes' slow jobs.
   static constexpr std::size_t kKeyLookupsPerAddress = 16;
   WorkerPool key_lookups{1, settings.worker_queue, kKeyLookupsPerAddress};
-  Api api{market,  keys,         setup,
-          reads,   books,        settings,
-          workers, export_pages, std::make_shared<std::atomic<int>>(0),
+  // Market data: one thread, one connection, queries cut off after 2 s.
+  static constexpr std::chrono::milliseconds kMarketQueryLimit{2'000};
+  ReadStore market_reads{settings.postgres_conninfo, kMarketQueryLimit};
+  WorkerPool market_workers{1, settings.worker_queue, settings.worker_jobs_per_caller};
+  Api api{market,
+          keys,
+          setup,
+          reads,
+          market_reads,
+          books,
+          settings,
+          workers,
+          export_pages,
+          market_workers,
+          std::make_shared<std::atomic<int>>(0),
           nullptr};
   BrowserSessions sessions;
   FrontDoor front_door{{keys, address_limiter, rate_limiter, idempotency, workers, key_lookups, api,
@@ -336,7 +348,7 @@ struct Service::Impl {
     if (auto known = keys.authenticate_from_memory(authorization))
       return decide(open_client_stream(*known, peer));
     run_on_worker(
-        key_lookups, "address-" + request.client_address,
+        key_lookups, address_owner(request.client_address),
         [this, authorization, peer, decide](const Respond&) {
           decide(open_client_stream(keys.authenticate(authorization), peer));
         },
@@ -485,6 +497,7 @@ void Service::drain_and_stop() {
     std::this_thread::sleep_for(milliseconds(5));
   impl_->key_lookups.stop();
   impl_->export_pages.stop();
+  impl_->market_workers.stop();
   impl_->workers.stop();  // answers what has not started 503, lets the rest finish
   impl_->ingest.stop();   // answers what it queued before the market goes
   impl_->market.stop();   // commits what the engine applied; answers the rest `stopping`

@@ -225,6 +225,8 @@ std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid
   {
     std::lock_guard lock(mutex_);
     for (Subscriber* subscriber : subscribers_) {
+      // The public's streams have no key to revoke (key_ids() leaves them out).
+      if (subscriber->caller().role == Role::kPublic) continue;
       if (valid.contains(subscriber->caller().key_id)) continue;
       if (auto peer = subscriber->peer_handle()) peers.push_back(std::move(peer));
     }

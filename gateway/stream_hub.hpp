@@ -44,10 +44,11 @@ class StreamHub {
   void deliver(std::string_view channel, const std::string& message);
   // Closes every connection (1001 going away) and opens no more, for a shutdown.
   void close_all();
-  // The API key ids of the open connections (each once).
+  // The API key ids of the open connections (each once; the public's have none).
   std::vector<std::string> key_ids() const;
   // Closes (1008) every connection opened with a key not in `valid`: a revoked
-  // key loses its streams as it loses its REST calls. How many were closed.
+  // key loses its streams as it loses its REST calls; the public's stay. How
+  // many were closed.
   std::size_t close_unless(const std::unordered_set<std::string>& valid);
 
   std::size_t connections() const;

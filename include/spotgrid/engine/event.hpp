@@ -2,6 +2,7 @@
 // Events: everything the engine decided, in order. Each names the command that
 // caused it. The same commands always yield byte-identical events.
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <variant>
@@ -45,7 +46,9 @@ enum class Reject : std::uint8_t {
   kNodeQuotaExceeded,     // EngineConfig::max_nodes_per_account
   kListingQuotaExceeded,  // EngineConfig::max_listings_per_account
   kHoldBelowMinimum,      // EngineConfig::min_order_hold
+  // A new reason goes here, before none: kRejectCount counts from the last.
 };
+inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kHoldBelowMinimum) + 1;
 std::string_view to_string(Reject reason);
 
 // Why a resting order is not (fully) filled.

@@ -17,6 +17,7 @@
 #include "spotgrid/engine/catalog.hpp"
 #include "spotgrid/engine/tariff.hpp"
 #include "spotgrid/engine/types.hpp"
+#include "spotgrid/util/utc.hpp"
 
 namespace spotgrid::finance {
 
@@ -49,10 +50,9 @@ struct ChargeRow {
   Micros price_micros_per_card_hour = 0;
 };
 
-// "2026-11-24T13:00:00Z"
-std::string format_utc(UnixSeconds at);
-// Micro-units as a plain decimal with six places: "-12.000150".
-std::string format_decimal(Micros micros);
+// The times and amounts exports print (spotgrid/util/utc.hpp).
+using util::format_decimal;
+using util::format_utc;
 
 // Writes rows in one format: the header, rows, the trailer.
 class RowWriter {

@@ -61,6 +61,8 @@ struct ApiKey {
 
 ApiKey generate_api_key();                  // from OpenSSL's CSPRNG
 std::string random_hex(std::size_t bytes);  // `bytes` from OpenSSL's CSPRNG, as hex
+// Who a caller without a key is, for quotas and pools: its client address.
+std::string address_owner(std::string_view client_address);
 Principal public_caller(std::string_view client_address);
 std::optional<ApiKey> parse_api_key(std::string_view token);
 using SecretHash = std::array<unsigned char, 32>;
