@@ -2,6 +2,7 @@
 // The `spotgrid` command-line client (apps/spotgrid.cpp is its main): verbs
 // that mirror the API, human tables or --json, and exit codes that mean
 // something to a script.
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -22,8 +23,10 @@ struct Environment {
   std::string url;                  // SPOTGRID_URL ("" when unset)
   std::string api_key;              // SPOTGRID_API_KEY
   std::string config;               // the config file's path
+  int timeout_seconds = 30;         // SPOTGRID_TIMEOUT_SECONDS: each connect, write or read
   bool stderr_is_terminal = false;  // progress bars only for a person
-  std::istream* input = nullptr;    // where `login` reads a key typed in
+  // Reads a key typed in for `login` (without echo on a terminal).
+  std::function<std::string()> read_key;
 };
 
 Exit run(const std::vector<std::string>& args, const Environment& environment, std::ostream& out,

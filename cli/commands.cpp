@@ -5,11 +5,14 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -69,6 +72,30 @@ std::optional<Arguments> parse_arguments(const std::vector<std::string>& args, s
   return parsed;
 }
 
+// The options `usage` names ("--pool P [--days D]": pool, days).
+std::set<std::string, std::less<>> options_in(std::string_view usage) {
+  std::set<std::string, std::less<>> names;
+  for (std::size_t at = usage.find("--"); at != std::string_view::npos;
+       at = usage.find("--", at + 2)) {
+    std::size_t end = at + 2;
+    while (end < usage.size() &&
+           (std::islower(static_cast<unsigned char>(usage[end])) != 0 || usage[end] == '-'))
+      ++end;
+    names.emplace(usage.substr(at + 2, end - at - 2));
+  }
+  return names;
+}
+
+// A misspelt option must not quietly change what is done (--stratgy
+// cost_first placing a time-first order): every option is one the verb takes.
+std::optional<std::string> unknown_option(const Arguments& args, std::string_view usage) {
+  const auto known = options_in(usage);
+  for (const auto& [name, value] : args.options) {
+    if (!known.contains(name)) return "--" + name + " is not an option here";
+  }
+  return std::nullopt;
+}
+
 // Everything a verb needs.
 struct Context {
   client::Client server;
@@ -120,8 +147,10 @@ std::int64_t hours(const Context& c, std::string_view name, std::optional<std::i
     if (fallback) return *fallback;
     throw UsageError{"--" + std::string(name) + " is required"};
   }
-  const auto micros = micros_of(*text);  // the same exact decimal reading
-  if (!micros) throw UsageError{"--" + std::string(name) + " must be a number of hours, like 1.5"};
+  const auto micros = micros_of(*text);         // the same exact decimal reading
+  constexpr std::int64_t kMaxHours = 24 * 366;  // past any duration or deadline the market takes
+  if (!micros || *micros > kMaxHours * std::int64_t{1'000'000})
+    throw UsageError{"--" + std::string(name) + " must be a number of hours up to 8784, like 1.5"};
   return *micros * 3'600 / 1'000'000;
 }
 
@@ -131,7 +160,7 @@ std::string word(const Context& c, std::size_t index, std::string_view what) {
 }
 
 std::string id_word(const Context& c, std::string_view what) {
-  const std::string id = word(c, 0, what);
+  std::string id = word(c, 0, what);
   if (id.empty() ||
       !std::all_of(id.begin(), id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
     throw UsageError{std::string(what) + " must be a number"};
@@ -159,7 +188,8 @@ Exit refused(const Context& c, const client::Reply& reply) {
     if (error.HasMember("code") && error["code"].IsString()) code = error["code"].GetString();
     if (error.HasMember("field") && error["field"].IsString()) field = error["field"].GetString();
   }
-  c.err << "spotgrid: " << message << " (" << code << (field.empty() ? "" : ", " + field) << ")\n";
+  c.err << "spotgrid: " << printable(message) << " (" << printable(code)
+        << (field.empty() ? "" : ", " + printable(field)) << ")\n";
   if (reply.status == 401 && c.api_key.empty())
     c.err << "spotgrid: set SPOTGRID_API_KEY or run `spotgrid login`\n";
   return exit_of(reply.status);
@@ -181,17 +211,21 @@ Json ask(Context& c, const std::string& method, const std::string& target,
   }
   const auto& reply = std::get<client::Reply>(result);
   if (reply.status / 100 != 2) throw Failed{refused(c, reply)};
-  if (c.args.flag("json")) c.out << reply.body << (reply.body.ends_with('\n') ? "" : "\n");
   Json answer;
-  if (reply.body.empty() || util::parse_json(answer, reply.body, std::size_t{64} << 20))
-    answer.SetObject();
+  if (reply.body.empty()) {
+    answer.SetObject();  // 204: nothing to say
+  } else if (util::parse_json(answer, reply.body, std::size_t{64} << 20) || !answer.IsObject()) {
+    c.err << "spotgrid: the server's answer is not the JSON object the API documents\n";
+    throw Failed{Exit::kUnreachable};
+  }
+  if (c.args.flag("json")) c.out << printable(reply.body) << '\n';
   return answer;
 }
 
 std::string text(const Value& object, const char* name) {
   if (!object.IsObject() || !object.HasMember(name)) return "";
   const Value& value = object[name];
-  if (value.IsString()) return value.GetString();
+  if (value.IsString()) return printable(value.GetString());
   if (value.IsInt64()) return std::to_string(value.GetInt64());
   if (value.IsUint64()) return std::to_string(value.GetUint64());
   if (value.IsBool()) return value.GetBool() ? "yes" : "no";
@@ -278,14 +312,24 @@ void tariffs(Context& c) {
   if (!human(c)) return;
   std::vector<std::string> headings = {"REGION"};
   const std::int64_t from = number(answer, "from");
-  for (int hour = 0; hour < 24; ++hour)
-    headings.push_back(utc(from + hour * 3'600).substr(11, 2));
+  for (std::int64_t hour = 0; hour < 24; ++hour) {
+    char heading[8];
+    std::snprintf(heading, sizeof heading, "%02lld",
+                  static_cast<long long>((from / 3'600 + hour) % 24));
+    headings.emplace_back(heading);
+  }
   Table table(headings);
   for (const Value& region : rows(answer, "regions").GetArray()) {
     std::vector<std::string> row = {text(region, "region")};
-    for (const Value& bp : region["multiplier_bp"].GetArray()) {
-      char cell[16];
-      std::snprintf(cell, sizeof cell, "%.2f", static_cast<double>(bp.GetInt64()) / 10'000.0);
+    static const Value kNone(rapidjson::kArrayType);
+    const bool listed =
+        region.IsObject() && region.HasMember("multiplier_bp") && region["multiplier_bp"].IsArray();
+    for (const Value& bp : (listed ? region["multiplier_bp"] : kNone).GetArray()) {
+      // Basis points as a multiplier: 12500 is 1.25, in integers.
+      const std::int64_t points = bp.IsInt64() ? bp.GetInt64() : 0;
+      char cell[24];
+      std::snprintf(cell, sizeof cell, "%lld.%02lld", static_cast<long long>(points / 10'000),
+                    static_cast<long long>(points % 10'000 / 100));
       row.emplace_back(cell);
     }
     table.add(row);
@@ -296,7 +340,16 @@ void tariffs(Context& c) {
 
 // --- buyers ---
 
-std::string order_body(const Context& c, bool with_strategy) {
+// The deadline a cost-first order needs: --latest-start (unix seconds), else
+// --start-within hours from now (default 24).
+std::int64_t latest_start(const Context& c) {
+  if (c.args.option("latest-start") != nullptr)
+    return integer(c, "latest-start", 0, std::int64_t{1} << 40);
+  return static_cast<std::int64_t>(std::time(nullptr)) + hours(c, "start-within", 24 * 3'600);
+}
+
+// `deadline`: where the latest_start sent is kept (0: none was sent).
+std::string order_body(const Context& c, bool with_strategy, std::int64_t* deadline = nullptr) {
   return body_of([&](Writer& w) {
     put(w, "pool", required(c, "pool"));
     put(w, "cards", integer(c, "cards", 1, 4'096));
@@ -308,11 +361,10 @@ std::string order_body(const Context& c, bool with_strategy) {
     if (strategy != "time_first" && strategy != "cost_first")
       throw UsageError{"--strategy must be time_first or cost_first"};
     put(w, "strategy", strategy);
-    if (strategy == "cost_first") {
-      // The deadline a cost-first order needs: 24 h unless said otherwise.
-      const std::int64_t within = hours(c, "start-within", 24 * 3'600);
-      put(w, "latest_start", static_cast<std::int64_t>(std::time(nullptr)) + within);
-    }
+    if (strategy != "cost_first") return;
+    const std::int64_t latest = latest_start(c);
+    put(w, "latest_start", latest);
+    if (deadline != nullptr) *deadline = latest;
   });
 }
 
@@ -343,9 +395,13 @@ std::string new_idempotency_key() {
 void place(Context& c) {
   const std::string* given = c.args.option("idempotency-key");
   const std::string key = given ? *given : new_idempotency_key();
-  const std::string body = order_body(c, true);
-  // Printed first: after a timeout, the same command with this key is safe.
+  std::int64_t deadline = 0;
+  const std::string body = order_body(c, true, &deadline);
+  // Printed first: after a timeout, the same command with this key (and, for
+  // cost-first, this deadline: the retry must send the same body) is safe.
   c.err << "idempotency key: " << key << '\n';
+  if (deadline != 0 && c.args.option("latest-start") == nullptr)
+    c.err << "retry with: --idempotency-key " << key << " --latest-start " << deadline << '\n';
   const Json answer = ask(c, "POST", "/v1/orders", body, {{"Idempotency-Key", key}});
   if (!human(c)) return;
   c.out << "order " << text(answer, "order_id") << ": " << text(answer, "status") << ", "
@@ -612,9 +668,10 @@ void watch(Context& c) {
         }
         if (type != "event") return true;
         if (!human(c)) {
-          c.out << message << '\n' << std::flush;
+          c.out << printable(message) << '\n' << std::flush;
         } else {
-          const Value& data = parsed["data"];
+          static const Value kNone(rapidjson::kObjectType);
+          const Value& data = parsed.HasMember("data") ? parsed["data"] : kNone;
           c.out << text(parsed, "seq") << ' ' << utc(number(parsed, "at")) << ' '
                 << text(parsed, "channel") << ' ' << text(data, "kind");
           if (data.IsObject()) {
@@ -655,7 +712,8 @@ const Command kCommands[] = {
      "what an order would fill now, and its expected cost", quote},
     {"order", "place",
      "--pool P --cards N --hours H --limit USD [--strategy time_first|cost_first] "
-     "[--start-within HOURS (cost-first; default 24)] [--idempotency-key K]",
+     "[--start-within HOURS (cost-first; default 24) | --latest-start UNIX_SECONDS] "
+     "[--idempotency-key K]",
      "place an order; its Idempotency-Key is printed, so a retry is safe", place},
     {"order", "list", "", "your latest orders in every state", orders},
     {"order", "show", "ORDER", "one order", order_show},
@@ -716,6 +774,11 @@ Exit login(const std::vector<std::string>& args, const Environment& environment,
     err << "spotgrid login: " << problem << '\n';
     return Exit::kUsage;
   }
+  constexpr std::string_view kLoginUsage = "[--url URL] [--key KEY] [--ca-file PEM]";
+  if (const auto unknown = unknown_option(*parsed, kLoginUsage)) {
+    err << "spotgrid login: " << *unknown << " (usage: spotgrid login " << kLoginUsage << ")\n";
+    return Exit::kUsage;
+  }
   if (parsed->flag("help")) {
     out << "usage: spotgrid login [--url URL] [--key KEY] [--ca-file PEM]\n"
            "  checks the key against the server and writes "
@@ -728,9 +791,9 @@ Exit login(const std::vector<std::string>& args, const Environment& environment,
                                           : std::string(kDefaultUrl);
   config.api_key = parsed->option("key") ? *parsed->option("key") : environment.api_key;
   if (parsed->option("ca-file")) config.ca_file = *parsed->option("ca-file");
-  if (config.api_key.empty() && environment.input != nullptr) {
+  if (config.api_key.empty() && environment.read_key) {
     err << "API key: " << std::flush;
-    std::getline(*environment.input, config.api_key);
+    config.api_key = environment.read_key();
   }
   auto target = client::parse_url(config.url);
   if (!target) {
@@ -738,6 +801,7 @@ Exit login(const std::vector<std::string>& args, const Environment& environment,
     return Exit::kUsage;
   }
   target->ca_file = config.ca_file;
+  target->timeout = std::chrono::seconds(environment.timeout_seconds);
   const client::Result result =
       client::Client(*target).call({"GET", "/v1/account", "", config.api_key, {}});
   if (const auto* failure = std::get_if<client::Failure>(&result)) {
@@ -787,7 +851,13 @@ std::optional<client::Target> target_of(const Environment& environment, Config& 
   const std::string url = !environment.url.empty() ? environment.url
                           : !config.url.empty()    ? config.url
                                                    : std::string(kDefaultUrl);
+  // The config's key belongs to the config's server: never sent elsewhere.
+  if (!environment.url.empty() && environment.url != config.url) config.api_key.clear();
   if (!environment.api_key.empty()) config.api_key = environment.api_key;
+  if (config_readable_by_others(environment.config)) {
+    err << "spotgrid: warning: " << environment.config
+        << " holds a key and others may read it: chmod 600 it\n";
+  }
   auto target = client::parse_url(url);
   if (!target) {
     err << "spotgrid: the server URL must look like http://HOST:PORT or https://HOST: " << url
@@ -795,6 +865,7 @@ std::optional<client::Target> target_of(const Environment& environment, Config& 
     return std::nullopt;
   }
   target->ca_file = config.ca_file;
+  target->timeout = std::chrono::seconds(environment.timeout_seconds);
   return target;
 }
 
@@ -826,6 +897,11 @@ Exit run(const std::vector<std::string>& args, const Environment& environment, s
     out << "usage: spotgrid " << name << ' ' << command->usage << " [--json]\n  " << command->help
         << '\n';
     return Exit::kOk;
+  }
+  if (const auto unknown = unknown_option(*parsed, command->usage)) {
+    err << "spotgrid " << name << ": " << *unknown << " (usage: spotgrid " << name << ' '
+        << command->usage << ")\n";
+    return Exit::kUsage;
   }
   Config config;
   const auto target = target_of(environment, config, err);

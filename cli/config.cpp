@@ -27,7 +27,7 @@ Config load_config(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   rapidjson::Document document;
-  if (auto problem = util::parse_json(document, text.str(), 64 * 1024); problem)
+  if (auto problem = util::parse_json(document, text.str(), std::size_t{64} * 1024); problem)
     throw std::runtime_error(path + ": " + *problem);
   if (!document.IsObject()) throw std::runtime_error(path + ": not a JSON object");
   const auto text_of = [&](const char* name, std::string& into) {
@@ -67,6 +67,11 @@ void save_config(const std::string& path, const Config& config) {
   std::filesystem::permissions(
       staging, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::filesystem::rename(staging, path);
+}
+
+bool config_readable_by_others(const std::string& path) {
+  struct stat status {};
+  return !path.empty() && ::stat(path.c_str(), &status) == 0 && (status.st_mode & 077) != 0;
 }
 
 }  // namespace spotgrid::cli

@@ -23,5 +23,7 @@ Config load_config(const std::string& path);
 // Writes the file readable by its owner only (it holds a key); throws with
 // the reason when it cannot.
 void save_config(const std::string& path, const Config& config);
+// Whether the file exists and its group or others may read it.
+bool config_readable_by_others(const std::string& path);
 
 }  // namespace spotgrid::cli

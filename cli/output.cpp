@@ -43,6 +43,15 @@ std::optional<std::int64_t> micros_of(std::string_view text) {
   return dollars * 1'000'000 + part;
 }
 
+std::string printable(std::string_view text) {
+  std::string shown(text);
+  for (char& c : shown) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) c = '?';
+  }
+  return shown;
+}
+
 std::string utc(std::int64_t unix_seconds) {
   if (unix_seconds == 0) return "-";
   std::string text = util::format_utc(unix_seconds);  // "2026-12-01T19:20:00Z"

@@ -13,6 +13,9 @@ namespace spotgrid::cli {
 std::string usd(std::int64_t micros, int decimals = 2);
 // "2.50" (USD) as micro-USD, exactly; nothing when it is not a plain amount.
 std::optional<std::int64_t> micros_of(std::string_view usd_text);
+// `text` with every control character (a terminal escape, say) shown as '?':
+// a server's words are printed, never obeyed by the terminal.
+std::string printable(std::string_view text);
 // Unix seconds as "2026-12-01 19:20:00" (UTC); "-" for 0.
 std::string utc(std::int64_t unix_seconds);
 

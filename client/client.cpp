@@ -5,12 +5,13 @@
 
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <cctype>
 #include <charconv>
 #include <stdexcept>
+#include <vector>
 
 #include "spotgrid/client/connect.hpp"
 
@@ -25,20 +26,18 @@ namespace websocket = beast::websocket;
 
 constexpr std::size_t kReplyLimit = std::size_t{64} << 20;  // a whole answer held in memory
 
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
+// RFC 9110 §7.2: the port too, unless it is the scheme's default.
+std::string host_header(const Target& target) {
+  const bool bracket = target.host.find(':') != std::string::npos;  // an IPv6 address
+  std::string host = bracket ? "[" + target.host + "]" : target.host;
+  if (target.port != (target.tls ? 443 : 80)) host += ":" + std::to_string(target.port);
+  return host;
 }
 
 http::request<http::string_body> make_request(const Target& target, const Request& request) {
   http::request<http::string_body> message{http::string_to_verb(request.method), request.target,
                                            11};
-  message.set(http::field::host, target.host);
+  message.set(http::field::host, host_header(target));
   message.set(http::field::user_agent, "spotgrid-cli");
   if (!request.api_key.empty())
     message.set(http::field::authorization, "Bearer " + request.api_key);
@@ -66,7 +65,7 @@ Failure failed(const Target& target, const beast::error_code& error) {
                  error.message()};
 }
 
-// Runs `talk(stream)` on a connected stream of the target's kind.
+// Runs `talk(stream, io)` on a connected stream of the target's kind.
 template <typename Talk>
 Result with_connection(const Target& target, Talk&& talk) {
   net::io_context io;
@@ -77,17 +76,22 @@ Result with_connection(const Target& target, Talk&& talk) {
       auto stream = make_stream<TlsStream>(io, tls);
       if (!connect(stream, target.host, target.port, target.timeout, io, error))
         return failed(target, error);
-      return talk(stream);
+      return talk(stream, io);
     }
     auto stream = make_stream<PlainStream>(io, tls);
     if (!connect(stream, target.host, target.port, target.timeout, io, error))
       return failed(target, error);
-    return talk(stream);
+    return talk(stream, io);
   } catch (const beast::system_error& error) {
     return failed(target, error.code());
   } catch (const std::exception& error) {
     return Failure{error.what()};
   }
+}
+
+// Throws what an operation failed with (caught by with_connection).
+void check(const beast::error_code& error) {
+  if (error) throw beast::system_error(error);
 }
 
 }  // namespace
@@ -105,37 +109,52 @@ std::optional<Target> parse_url(std::string_view url) {
     return std::nullopt;
   }
   if (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  if (url.empty() || url.find('/') != std::string_view::npos) return std::nullopt;
-  const std::size_t colon = url.rfind(':');
-  if (colon != std::string_view::npos && url.find(']') == std::string_view::npos) {
-    const std::string_view digits = url.substr(colon + 1);
-    unsigned port = 0;
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (error != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535)
-      return std::nullopt;
-    target.port = static_cast<std::uint16_t>(port);
-    url = url.substr(0, colon);
+  if (url.empty() || url.find_first_of("/?#@ ") != std::string_view::npos) return std::nullopt;
+  // RFC 3986 §3.2.2: an IPv6 address is in brackets, "[::1]:8080".
+  std::string_view host = url;
+  std::string_view port;
+  if (url.front() == '[') {
+    const std::size_t close = url.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = url.substr(1, close - 1);
+    const std::string_view rest = url.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return std::nullopt;
+    if (!rest.empty()) port = rest.substr(1);
+  } else if (const std::size_t colon = url.rfind(':'); colon != std::string_view::npos) {
+    host = url.substr(0, colon);
+    port = url.substr(colon + 1);
+    if (port.empty()) return std::nullopt;
   }
-  if (url.empty()) return std::nullopt;
-  target.host = std::string(url);
+  if (!port.empty()) {
+    unsigned number = 0;
+    const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (error != std::errc{} || end != port.data() + port.size() || number == 0 || number > 65535)
+      return std::nullopt;
+    target.port = static_cast<std::uint16_t>(number);
+  }
+  if (host.empty() || (url.front() != '[' && host.find(':') != std::string_view::npos))
+    return std::nullopt;
+  target.host = std::string(host);
   return target;
 }
 
 std::string Reply::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (same_name(key, name)) return value;
+    if (beast::iequals(key, beast::string_view(name.data(), name.size()))) return value;
   }
   return {};
 }
 
 Result Client::call(const Request& request) const {
-  return with_connection(target_, [&](auto& stream) -> Result {
+  return with_connection(target_, [&](auto& stream, net::io_context& io) -> Result {
+    auto message = make_request(target_, request);
     beast::get_lowest_layer(stream).expires_after(target_.timeout);
-    http::write(stream, make_request(target_, request));
+    check(run_one(io, [&](auto done) { http::async_write(stream, message, std::move(done)); }));
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(kReplyLimit);
-    http::read(stream, buffer, parser);
+    check(
+        run_one(io, [&](auto done) { http::async_read(stream, buffer, parser, std::move(done)); }));
     const auto& response = parser.get();
     return Reply{response.result_int(), response.body(), headers_of(response)};
   });
@@ -143,28 +162,30 @@ Result Client::call(const Request& request) const {
 
 Result Client::download(const Request& request,
                         const std::function<void(std::string_view)>& sink) const {
-  return with_connection(target_, [&](auto& stream) -> Result {
+  return with_connection(target_, [&](auto& stream, net::io_context& io) -> Result {
+    auto message = make_request(target_, request);
     beast::get_lowest_layer(stream).expires_after(target_.timeout);
-    http::write(stream, make_request(target_, request));
+    check(run_one(io, [&](auto done) { http::async_write(stream, message, std::move(done)); }));
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);  // streamed: nothing is held
-    http::read_header(stream, buffer, parser);
+    check(run_one(
+        io, [&](auto done) { http::async_read_header(stream, buffer, parser, std::move(done)); }));
     Reply reply{parser.get().result_int(), {}, headers_of(parser.get())};
     const bool success = reply.status / 100 == 2;
-    char piece[64 * 1024];
+    std::vector<char> piece(std::size_t{64} * 1'024);
     while (!parser.is_done()) {
-      parser.get().body().data = piece;
-      parser.get().body().size = sizeof piece;
-      beast::error_code error;
+      parser.get().body().data = piece.data();
+      parser.get().body().size = piece.size();
       beast::get_lowest_layer(stream).expires_after(target_.timeout);  // per piece
-      http::read(stream, buffer, parser, error);
+      const beast::error_code error = run_one(
+          io, [&](auto done) { http::async_read(stream, buffer, parser, std::move(done)); });
       if (error && error != http::error::need_buffer) throw beast::system_error(error);
-      const std::size_t got = sizeof piece - parser.get().body().size;
+      const std::size_t got = piece.size() - parser.get().body().size;
       if (success) {
-        sink(std::string_view(piece, got));
+        sink(std::string_view(piece.data(), got));
       } else if (reply.body.size() < kReplyLimit) {
-        reply.body.append(piece, got);
+        reply.body.append(piece.data(), got);
       }
     }
     return reply;
@@ -173,31 +194,40 @@ Result Client::download(const Request& request,
 
 Result Client::watch(const Request& request, const std::string& first,
                      const std::function<bool(std::string_view)>& on_message) const {
-  return with_connection(target_, [&](auto& stream) -> Result {
+  return with_connection(target_, [&](auto& stream, net::io_context& io) -> Result {
     using Stream = std::remove_reference_t<decltype(stream)>;
     websocket::stream<Stream> socket(std::move(stream));
+    // The stream's own timeouts from here: a server silent for a minute
+    // (it pings every 15 s) is gone.
     beast::get_lowest_layer(socket).expires_never();
-    socket.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = target_.timeout;
+    timeouts.idle_timeout = std::chrono::seconds(60);
+    timeouts.keep_alive_pings = true;
+    socket.set_option(timeouts);
     socket.set_option(websocket::stream_base::decorator([&](websocket::request_type& upgrade) {
       upgrade.set(http::field::user_agent, "spotgrid-cli");
       if (!request.api_key.empty())
         upgrade.set(http::field::authorization, "Bearer " + request.api_key);
     }));
     websocket::response_type answer;
-    beast::error_code error;
-    socket.handshake(answer, target_.host, request.target, error);
-    if (error) {
+    const std::string host = host_header(target_);
+    const beast::error_code refused = run_one(io, [&](auto done) {
+      socket.async_handshake(answer, host, request.target, std::move(done));
+    });
+    if (refused) {
       if (answer.result_int() != 0 && answer.result_int() != 101)
         return Reply{answer.result_int(), answer.body(), headers_of(answer)};
-      throw beast::system_error(error);
+      throw beast::system_error(refused);
     }
-    socket.write(net::buffer(first));
+    check(run_one(io, [&](auto done) { socket.async_write(net::buffer(first), std::move(done)); }));
     beast::flat_buffer buffer;
     for (;;) {
       buffer.clear();
-      socket.read(buffer, error);
+      const beast::error_code error =
+          run_one(io, [&](auto done) { socket.async_read(buffer, std::move(done)); });
       if (error == websocket::error::closed) break;
-      if (error) throw beast::system_error(error);
+      check(error);
       if (!on_message(beast::buffers_to_string(buffer.data()))) break;
     }
     return Reply{101, {}, {}};

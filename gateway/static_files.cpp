@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 
 #include "spotgrid/gateway/auth.hpp"
@@ -14,16 +15,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string content_type_of(const fs::path& file) {
+// The types the console is made of; anything else under the root (a stray
+// build file, say) is not served.
+std::optional<std::string> content_type_of(const fs::path& file) {
   const std::string extension = file.extension().string();
   if (extension == ".html") return "text/html; charset=utf-8";
   if (extension == ".js" || extension == ".mjs") return "text/javascript; charset=utf-8";
   if (extension == ".css") return "text/css; charset=utf-8";
   if (extension == ".svg") return "image/svg+xml";
   if (extension == ".png") return "image/png";
-  if (extension == ".json" || extension == ".map") return "application/json";
   if (extension == ".ico") return "image/x-icon";
-  return "application/octet-stream";
+  if (extension == ".txt") return "text/plain; charset=utf-8";
+  return std::nullopt;
 }
 
 // What every console page may do: its own scripts, styles and connections
@@ -44,7 +47,9 @@ StaticFiles::StaticFiles(const std::string& root) {
   if (root.empty() || !fs::is_directory(root, error)) return;
   std::size_t bytes = 0;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (!entry.is_regular_file()) continue;
+    const auto content_type = content_type_of(entry.path());
+    if (!entry.is_regular_file() || !content_type) continue;
+    static_assert(kMaxFiles == 512 && kMaxBytes == std::size_t{32} << 20, "the messages say so");
     if (files_.size() >= kMaxFiles) throw std::runtime_error("web.root: more than 512 files");
     bytes += entry.file_size();
     if (bytes > kMaxBytes) throw std::runtime_error("web.root: more than 32 MiB");
@@ -57,7 +62,7 @@ StaticFiles::StaticFiles(const std::string& root) {
     etag.push_back('"');
     std::string url = fs::relative(entry.path(), root).generic_string();
     url.insert(url.begin(), '/');
-    files_.emplace(url, File{std::move(body), content_type_of(entry.path()), etag});
+    files_.emplace(url, File{std::move(body), *content_type, etag});
   }
 }
 
@@ -80,7 +85,7 @@ std::string default_web_root() {
   std::error_code error;
   const fs::path executable = fs::read_symlink("/proc/self/exe", error);
   if (error) return {};
-  return (executable.parent_path().parent_path() / "web").string();
+  return (executable.parent_path().parent_path() / "console").string();
 }
 
 }  // namespace spotgrid::gateway

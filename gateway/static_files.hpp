@@ -36,8 +36,8 @@ class StaticFiles {
   std::unordered_map<std::string, File> files_;  // by URL path ("/app.js")
 };
 
-// Where the console is when web.root is not set: `web/` beside the
-// executable's directory (build/release/web for build/release/apps/spotgridd).
+// Where the console is when web.root is not set: `console/` beside the
+// executable's directory (build/release/console for build/release/apps/spotgridd).
 std::string default_web_root();
 
 }  // namespace spotgrid::gateway

@@ -105,10 +105,14 @@ class HttpUplink final : public Uplink {
     for (int attempt = 0; attempt < 2; ++attempt) {  // a kept-alive connection may have closed
       if (!stream_ && !connect(error)) return unreachable("connect: " + error.message());
       beast::get_lowest_layer(*stream_).expires_after(target_.timeout);
-      http::write(*stream_, request, error);
+      error = client::run_one(
+          io_, [&](auto done) { http::async_write(*stream_, request, std::move(done)); });
       beast::flat_buffer buffer;
       http::response<http::string_body> response;
-      if (!error) http::read(*stream_, buffer, response, error);
+      if (!error) {
+        error = client::run_one(
+            io_, [&](auto done) { http::async_read(*stream_, buffer, response, std::move(done)); });
+      }
       if (!error) {
         if (!response.keep_alive()) stream_.reset();
         return read_answer(response.result_int(), response.body());
@@ -155,9 +159,12 @@ class WebSocketUplink final : public Uplink {
     if (!socket_ && !connect(error)) return unreachable("websocket: " + error.message());
     beast::get_lowest_layer(*socket_).expires_after(target_.timeout);
     socket_->text(true);
-    socket_->write(net::buffer(batch.payload), error);
+    error = client::run_one(
+        io_, [&](auto done) { socket_->async_write(net::buffer(batch.payload), std::move(done)); });
     beast::flat_buffer buffer;
-    if (!error) socket_->read(buffer, error);
+    if (!error)
+      error =
+          client::run_one(io_, [&](auto done) { socket_->async_read(buffer, std::move(done)); });
     if (error) {
       socket_.reset();
       return unreachable("websocket: " + error.message());
@@ -183,7 +190,10 @@ class WebSocketUplink final : public Uplink {
           request.set("X-Spotgrid-Signature",
                       sign(target_.key, stream_proof_payload(target_.node, now)));
         }));
-    socket_->handshake(target_.host, "/v1/metering/stream", error);
+    beast::get_lowest_layer(*socket_).expires_after(target_.timeout);
+    error = client::run_one(io_, [&](auto done) {
+      socket_->async_handshake(target_.host, "/v1/metering/stream", std::move(done));
+    });
     if (error) socket_.reset();
     return !error;
   }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Builds the web console into DEST (default build/release/web), where
-# spotgridd finds it (web.root; by default web/ beside its build directory).
+# Builds the web console into DEST (default build/release/console), where
+# spotgridd finds it (web.root; by default console/ in its build directory).
 # The console is plain ES modules: "building" is installing the pinned npm
 # packages (web/package-lock.json, `npm ci`) and copying the sources and the
 # one runtime library (uPlot) beside them. Nothing is fetched at page load:
 # the page works with no internet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dest=${1:-build/release/web}
+dest=${1:-build/release/console}
 
 command -v npm >/dev/null || { echo "build-web.sh: npm not found (run scripts/install-deps.sh)" >&2; exit 1; }
 # npm ci again only when the lockfile changed since the last install.

@@ -18,6 +18,8 @@ stop_market() {
     wait "$server_pid" 2>/dev/null || true
   fi
   scripts/redis.sh stop "$work/redis" >/dev/null 2>&1 || true
+  [[ -n "${database:-}" ]] && psql "$pg_conninfo" -qAtc "DROP DATABASE IF EXISTS $database" \
+    >/dev/null 2>&1
   rm -rf "$work"
 }
 
@@ -26,11 +28,11 @@ start_market() {
   local build=$1
   shift
   work=$(mktemp -d /tmp/spotgrid-e2e.XXXXXX)
-  local conninfo database redis_port
-  conninfo=$(scripts/pg.sh start "${SPOTGRID_PG_STATE:?the PostgreSQL state dir of the suite}")
+  local conninfo redis_port
+  pg_conninfo=$(scripts/pg.sh start "${SPOTGRID_PG_STATE:?the PostgreSQL state dir of the suite}")
   database="e2e_$$_$RANDOM"
-  psql "$conninfo" -qAtc "CREATE DATABASE $database" >/dev/null
-  conninfo="${conninfo/dbname=postgres/dbname=$database}"
+  psql "$pg_conninfo" -qAtc "CREATE DATABASE $database" >/dev/null
+  conninfo="${pg_conninfo/dbname=postgres/dbname=$database}"
   redis_port=$(scripts/redis.sh start "$work/redis")
   port=$(pick_port)
   base="http://127.0.0.1:$port"
@@ -38,7 +40,7 @@ start_market() {
   metering_secret=$(hex 32)
   env SPOTGRID_POSTGRES_CONNINFO="$conninfo" SPOTGRID_AUTH_OPERATOR_KEY="$operator_key" \
     SPOTGRID_METERING_SECRET="$metering_secret" SPOTGRID_REDIS_PORT="$redis_port" \
-    SPOTGRID_LISTEN_PORT="$port" SPOTGRID_WEB_ROOT="$build/web" "$@" \
+    SPOTGRID_LISTEN_PORT="$port" SPOTGRID_WEB_ROOT="$build/console" "$@" \
     "$build/apps/spotgridd" --config config/spotgridd.json >"$work/spotgridd.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do

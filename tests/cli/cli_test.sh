@@ -50,7 +50,7 @@ node=$(echo "$out" | sed -E 's/node ([0-9]+) registered/\1/')
 expect 0 "node list" -- node list
 contains "$out" "H100-SXM-80G" "node list names the pool"
 expect 0 "node agent-key" -- node agent-key "$node"
-[[ "$out" == sga_* || -n "$out" ]] || fail "agent key printed"
+[[ "$out" =~ ^[0-9a-f]{64}$ ]] || fail "the agent key is 64 hex digits: $out"
 start_agent "$build" "$node"
 expect 0 "listing create" -- listing create --node "$node" --cards 8 --price 2.00 --days 2
 expect 0 "listing list" -- listing list
@@ -68,8 +68,12 @@ contains "$out" "filled" "the order filled"
 order=$(echo "$out" | head -1 | sed -E 's/order ([0-9]+):.*/\1/')
 key=$(echo "$err" | sed -nE 's/idempotency key: (.*)/\1/p')
 [[ -n "$key" ]] || fail "order place prints its idempotency key"
+retry=$(echo "$err" | sed -nE 's/retry with: (.*)/\1/p')
+[[ "$retry" == "--idempotency-key $key --latest-start "* ]] || fail "a retry line: $err"
+sleep 1  # a retry a second later sends the same body: the deadline is the printed one
+# shellcheck disable=SC2086
 expect 0 "the same order again with its key" -- order place --pool H100-SXM-80G --cards 2 \
-  --hours 1 --limit 4.00 --strategy cost_first --start-within 0 --idempotency-key "$key"
+  --hours 1 --limit 4.00 --strategy cost_first $retry
 contains "$out" "order $order:" "a retry answers the first order, not a second"
 expect 0 "order list" -- order list
 [[ $(echo "$out" | grep -c "^$order ") -eq 1 ]] || fail "one order, not two: $out"
@@ -116,8 +120,49 @@ contains "$err" "latest_start" "the refusal says what to change"
 expect 3 "an unknown order" -- order show 999999
 expect 4 "a role that may not" -- node list
 SPOTGRID_URL=http://127.0.0.1:1 expect 5 "nothing listening" -- account show
+expect 2 "a misspelt option" -- order place --pool H100-SXM-80G --cards 2 --hours 1 \
+  --limit 4.00 --stratgy cost_first
+contains "$err" "--stratgy is not an option" "names the misspelling"
+expect 2 "hours beyond any duration" -- quote --pool H100-SXM-80G --cards 2 --hours 9999999999 \
+  --limit 4.00
 expect 0 "help on a verb" -- order place --help
 contains "$out" "--idempotency-key" "help names the options"
+
+echo "== a hostile or silent server: exit 5, never a crash or a hang"
+hostile_port=$(pick_port)
+python3 - "$hostile_port" <<'PY' &
+import socket, sys, threading
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen(16)
+answers = [b'["not", "an", "object"]', b'{"regions": [1e300, "x", {"multiplier_bp": 7}]}',
+           b'{"account_id": "\\u001b]0;owned\\u0007\\u001b[2J", "role": "buyer"}']
+def serve(connection, n):
+    connection.recv(65536)
+    if n == 3:  # silent: never answers
+        threading.Event().wait(30)
+        return
+    body = answers[n % 3]
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                       + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    connection.close()
+for n in range(4):
+    connection, _ = server.accept()
+    threading.Thread(target=serve, args=(connection, n), daemon=True).start()
+threading.Event().wait(30)
+PY
+hostile_pid=$!
+agent_pids+=("$hostile_pid")
+sleep 0.5
+SPOTGRID_URL="http://127.0.0.1:$hostile_port" expect 5 "an array for an object" -- order show 1
+SPOTGRID_URL="http://127.0.0.1:$hostile_port" expect 0 "odd tariffs" -- tariffs
+SPOTGRID_URL="http://127.0.0.1:$hostile_port" expect 0 "escapes in an answer" -- account show
+[[ "$out" != *$'\e'* ]] || fail "a terminal escape reached the terminal"
+started=$(date +%s)
+SPOTGRID_URL="http://127.0.0.1:$hostile_port" SPOTGRID_TIMEOUT_SECONDS=2 \
+  expect 5 "a server that never answers" -- pools
+(($(date +%s) - started <= 5)) || fail "the timeout held it $(($(date +%s) - started)) s"
 
 echo "== login keeps the key in a file only its owner reads"
 as ""

@@ -17,6 +17,36 @@ export class ApiError extends Error {
   }
 }
 
+// A fresh Idempotency-Key from the browser's CSPRNG (crypto.randomUUID is
+// only there on HTTPS or localhost; this works everywhere).
+export function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return 'console-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// Runs a write from a form once per intent: `button` is disabled while it is
+// in flight (no double click places two orders), and the Idempotency-Key is
+// kept until the server answers with a success or a refusal, so a retry after
+// a network failure or a 5xx cannot apply it twice.
+export function oneWrite(button) {
+  let key = null;
+  return async (send) => {
+    if (button.disabled) return undefined;
+    key = key || newIdempotencyKey();
+    button.disabled = true;
+    try {
+      const answer = await send(key);
+      key = null;
+      return answer;
+    } catch (error) {
+      if (error.status >= 400 && error.status < 500) key = null;
+      throw error;
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
+
 export async function api(method, path, body, { idempotencyKey } = {}) {
   const headers = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -50,7 +80,9 @@ export async function api(method, path, body, { idempotencyKey } = {}) {
   return json;
 }
 
-// A streamed download (exports): calls onProgress(bytes) as pieces arrive.
+// A download with progress (exports): read as it arrives, calling
+// onProgress(bytes), and kept in memory as one Blob for the browser to save
+// (exports are bounded by billing.max_export_days).
 export async function download(path, onProgress) {
   const response = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
   if (!response.ok) {

@@ -80,6 +80,7 @@ function signedOut() {
 
 async function start() {
   window.addEventListener('hashchange', route);
+  $('#sign-in-button').disabled = false;
   $('#sign-in').addEventListener('submit', async (event) => {
     event.preventDefault();
     const input = $('#api-key');

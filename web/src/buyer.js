@@ -1,6 +1,6 @@
 // The buyer's view: balance, quote and place, orders, leases with what they
 // have been charged, reclaim notices as they arrive.
-import { api } from './api.js';
+import { api, oneWrite } from './api.js';
 import { $, element, button, fillTable, say, coalesce } from './dom.js';
 import { usd, micros, time, words } from './format.js';
 
@@ -15,6 +15,7 @@ export class BuyerView {
   }
 
   start() {
+    this.placing = oneWrite($('#place-button'));
     $('#order-pool').replaceChildren(
       ...this.pools.map((p) => element('option', p.pool, { value: p.pool })));
     $('#quote-button').onclick = () => this.quote();
@@ -87,8 +88,9 @@ export class BuyerView {
     const body = this.order();
     if (!body) return;
     try {
-      // A fresh key per click: a retry of this request (after a timeout) is safe.
-      const placed = await api('POST', '/v1/orders', body, { idempotencyKey: crypto.randomUUID() });
+      const placed = await this.placing(
+        (key) => api('POST', '/v1/orders', body, { idempotencyKey: key }));
+      if (!placed) return;  // a click while the last one is in flight
       say(`Order ${placed.order_id} placed: ${words(placed.status)}` +
           (placed.leases && placed.leases.length ? `, ${placed.leases.length} lease(s) started` : ''));
       this.refresh();

@@ -55,12 +55,14 @@ export class MarketView {
   onChannels() {}
 
   async load() {
-    const pool = encodeURIComponent(this.pool);
+    const chosen = this.pool;
+    const pool = encodeURIComponent(chosen);
     try {
       const [book, trades] = await Promise.all([
         api('GET', `/v1/market/${pool}/book`),
         api('GET', `/v1/market/${pool}/trades`),
       ]);
+      if (chosen !== this.pool) return;  // another pool was chosen meanwhile
       this.showIndex(book.index_micros_per_card_hour);
       this.drawDepth(book);
       this.trades = trades.trades;
@@ -142,12 +144,14 @@ export class MarketView {
   }
 
   async loadCandles() {
+    const chosen = this.pool;
     const { interval, seconds } = RANGES[this.range];
     const to = Math.floor(Date.now() / 1000) + 60;
     const from = to - seconds;
     try {
       const answer = await api('GET',
         `/v1/market/${encodeURIComponent(this.pool)}/candles?interval=${interval}&from=${from}&to=${to}`);
+      if (chosen !== this.pool) return;
       this.window = [from, to];
       this.drawIndex(answer.candles);
     } catch (error) {

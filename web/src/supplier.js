@@ -1,6 +1,6 @@
 // The supplier's view: nodes with measured CU and reliability, listings
 // (create, withdraw), cards leased now, earnings per day.
-import { api } from './api.js';
+import { api, oneWrite } from './api.js';
 import { $, element, button, fillTable, say, coalesce } from './dom.js';
 import { usd, micros, time, day } from './format.js';
 
@@ -16,6 +16,8 @@ export class SupplierView {
   }
 
   start() {
+    this.registering = oneWrite($('#node-form button[type="submit"]'));
+    this.listing = oneWrite($('#listing-form button[type="submit"]'));
     $('#node-pool').replaceChildren(
       ...this.pools.map((p) => element('option', p.pool, { value: p.pool })));
     $('#node-region').replaceChildren(...this.regions.map((r) => element('option', r, { value: r })));
@@ -37,9 +39,10 @@ export class SupplierView {
   async register() {
     const form = new FormData($('#node-form'));
     try {
-      const node = await api('POST', '/v1/nodes', {
-        pool: form.get('pool'), region: form.get('region'), cards: Number(form.get('cards')),
-      }, { idempotencyKey: crypto.randomUUID() });
+      const body = { pool: form.get('pool'), region: form.get('region'), cards: Number(form.get('cards')) };
+      const node = await this.registering(
+        (key) => api('POST', '/v1/nodes', body, { idempotencyKey: key }));
+      if (!node) return;
       say(`Node ${node.node_id} registered.`);
       this.refresh();
     } catch (error) {
@@ -53,11 +56,14 @@ export class SupplierView {
     if (price === null) return say('Enter the reserve in USD, like 2.00.', true);
     const now = Math.floor(Date.now() / 1000);
     try {
-      const listing = await api('POST', '/v1/listings', {
+      const body = {
         node_id: Number(form.get('node')), cards: Number(form.get('cards')),
         reserve_micros_per_card_hour: price, available_from: now - 60,
         available_until: now + Number(form.get('days')) * 86400,
-      }, { idempotencyKey: crypto.randomUUID() });
+      };
+      const listing = await this.listing(
+        (key) => api('POST', '/v1/listings', body, { idempotencyKey: key }));
+      if (!listing) return;
       say(`Listing ${listing.listing_id} is on the market.`);
       this.refresh();
     } catch (error) {

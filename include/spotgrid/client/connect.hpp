@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 namespace spotgrid::client {
 
@@ -44,8 +45,28 @@ Stream make_stream(boost::asio::io_context& io,
   }
 }
 
-// Connects `stream` within `timeout`, and for TLS shakes hands: SNI, and the
-// name (or IP address) the certificate must carry.
+// Runs one asynchronous operation on `io` to its end; its error. Beast's
+// stream expiry (expires_after) bounds asynchronous operations only: a
+// synchronous read waits as long as a silent peer does. So each network step
+// is started asynchronously and waited for here, and the expiry holds.
+// It runs `io` only until this operation completes: other work (a WebSocket's
+// keep-alive timer, say) stays pending for the next call.
+template <typename Start>
+boost::beast::error_code run_one(boost::asio::io_context& io, Start&& start) {
+  boost::beast::error_code result;
+  bool completed = false;
+  std::forward<Start>(start)([&](boost::beast::error_code error, auto&&...) {
+    result = error;
+    completed = true;
+  });
+  io.restart();
+  while (!completed && io.run_one() > 0) {
+  }
+  return result;
+}
+
+// Connects `stream` within `timeout`, and for TLS shakes hands (within it
+// again): SNI, and the name (or IP address) the certificate must carry.
 template <typename Stream>
 bool connect(Stream& stream, const std::string& host, std::uint16_t port,
              std::chrono::steady_clock::duration timeout, boost::asio::io_context& io,
@@ -54,8 +75,9 @@ bool connect(Stream& stream, const std::string& host, std::uint16_t port,
   net::ip::tcp::resolver resolver(io);
   const auto endpoints = resolver.resolve(host, std::to_string(port), error);
   if (error) return false;
-  boost::beast::get_lowest_layer(stream).expires_after(timeout);
-  boost::beast::get_lowest_layer(stream).connect(endpoints, error);
+  auto& lowest = boost::beast::get_lowest_layer(stream);
+  lowest.expires_after(timeout);
+  error = run_one(io, [&](auto handler) { lowest.async_connect(endpoints, std::move(handler)); });
   if (error) return false;
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     if (SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()) != 1) {
@@ -64,7 +86,10 @@ bool connect(Stream& stream, const std::string& host, std::uint16_t port,
       return false;
     }
     stream.set_verify_callback(net::ssl::host_name_verification(host));
-    stream.handshake(net::ssl::stream_base::client, error);
+    lowest.expires_after(timeout);
+    error = run_one(io, [&](auto handler) {
+      stream.async_handshake(net::ssl::stream_base::client, std::move(handler));
+    });
   }
   return !error;
 }

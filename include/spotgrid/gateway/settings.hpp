@@ -28,7 +28,7 @@ struct Settings {
   std::string postgres_conninfo;           // required
   std::string operator_key;                // "sg_<16 hex>_<64 hex>"; empty: no operator access
   std::string market_config_dir = "config";
-  // The web console's files; "": web/ beside the executable's directory.
+  // The web console's files; "": console/ beside the executable's directory.
   std::string web_root;
   std::int64_t platform_fee_bp = 500;
   std::uint64_t snapshot_every_commands = 250'000;
