@@ -147,8 +147,9 @@ std::int64_t hours(const Context& c, std::string_view name, std::optional<std::i
     if (fallback) return *fallback;
     throw UsageError{"--" + std::string(name) + " is required"};
   }
-  const auto micros = micros_of(*text);         // the same exact decimal reading
-  constexpr std::int64_t kMaxHours = 24 * 366;  // past any duration or deadline the market takes
+  const auto micros = micros_of(*text);  // the same exact decimal reading
+  constexpr std::int64_t kMaxHours =
+      std::int64_t{24} * 366;  // past any duration or deadline the market takes
   if (!micros || *micros > kMaxHours * std::int64_t{1'000'000})
     throw UsageError{"--" + std::string(name) + " must be a number of hours up to 8784, like 1.5"};
   return *micros * 3'600 / 1'000'000;
