@@ -453,6 +453,21 @@ void order_cancel(Context& c) {
           << " cards cancelled\n";
 }
 
+void order_amend(Context& c) {
+  const std::string order = id_word(c, "order");
+  if (c.args.option("cards") == nullptr && c.args.option("limit") == nullptr)
+    throw UsageError{"say --cards (fewer), --limit, or both"};
+  const std::string body = body_of([&](Writer& w) {
+    if (c.args.option("cards") != nullptr) put(w, "cards", integer(c, "cards", 1, 4'096));
+    if (c.args.option("limit") != nullptr) put(w, "limit_micros_per_hour", money(c, "limit"));
+  });
+  const Json answer = ask(c, "POST", "/v1/orders/" + order + "/amend", body);
+  if (human(c))
+    c.out << "order " << text(answer, "order_id") << ": " << text(answer, "cards_open")
+          << " cards open at " << dollars(answer, "limit_micros_per_hour") << " / card-h"
+          << (text(answer, "lost_priority") == "yes" ? " (it lost its place in time)" : "") << '\n';
+}
+
 void leases(Context& c) {
   const Json pools_answer = ask(c, "GET", "/v1/market/pools");
   const Json answer = ask(c, "GET", "/v1/leases");
@@ -719,6 +734,8 @@ const Command kCommands[] = {
     {"order", "list", "", "your latest orders in every state", orders},
     {"order", "show", "ORDER", "one order", order_show},
     {"order", "cancel", "ORDER", "cancel what is still open of an order", order_cancel},
+    {"order", "amend", "ORDER [--cards N] [--limit USD]",
+     "fewer cards or a new limit for what is still open", order_amend},
     {"lease", "list", "", "your leases (buyer or supplier)", leases},
     {"lease", "show", "LEASE", "a live lease, with the seconds billed so far", lease_show},
     {"lease", "stop", "LEASE", "stop a lease (buyer); billing ends now", lease_stop},

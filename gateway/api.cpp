@@ -174,6 +174,13 @@ const V1Route kV1Routes[] = {
        with_id<OrderId>(params[0], respond,
                         [&](OrderId id) { cancel_order(api, caller, id, std::move(respond)); });
      }},
+    {"POST", "/v1/orders/{order_id}/amend", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       with_id<OrderId>(params[0], respond, [&](OrderId id) {
+         amend_order(api, caller, id, request, std::move(respond));
+       });
+     }},
     {"POST", "/v1/nodes", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        register_node(api, caller, request, std::move(respond));

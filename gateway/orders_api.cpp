@@ -257,6 +257,40 @@ void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond
               });
 }
 
+// POST /v1/orders/{id}/amend {cards?, limit_micros_per_hour?}: fewer cards or
+// a new limit for what is still open (at least one; the other unchanged).
+void amend_order(Api& api, const Principal& caller, OrderId id, const HttpRequest& request,
+                 Respond respond) {
+  if (caller.role != Role::kBuyer) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"cards", "limit_micros_per_hour"});
+  const bool has_cards = body.has("cards");
+  const bool has_limit = body.has("limit_micros_per_hour");
+  const auto cards = has_cards ? body.integer("cards", 1, limits::kMaxCardsPerOrder) : 0;
+  const auto limit =
+      has_limit ? body.integer("limit_micros_per_hour", 1, limits::kMaxPriceMicrosPerHour) : 0;
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  if (!has_cards && !has_limit) {
+    return respond(error_response(400, "invalid_field",
+                                  "send cards (fewer), limit_micros_per_hour, or both", "cards"));
+  }
+  // 0 tells the engine "unchanged": it decides from the order as it is then.
+  const engine::AmendOrder amend{caller.account, id, static_cast<std::uint32_t>(cards.value_or(0)),
+                                 limit.value_or(0)};
+  submit_then(api, amend, std::move(respond), "the order cannot be amended",
+              [id](const ledger::Completion& done) {
+                const auto* amended = first_event<engine::OrderAmended>(done);
+                return json(200, [&](Writer& w) {
+                  field(w, "order_id", id);
+                  field(w, "cards_open", amended == nullptr ? 0 : amended->cards_open);
+                  field(w, "limit_micros_per_hour", amended == nullptr ? 0 : amended->limit);
+                  key(w, "lost_priority");
+                  w.Bool(amended != nullptr && amended->lost_priority);
+                  field(w, "command_seq", done.command_seq);
+                });
+              });
+}
+
 void own_orders(Api& api, const Principal& caller, const Respond& respond) {
   if (caller.role != Role::kBuyer) return respond(forbidden());
   constexpr int kRows = 200;

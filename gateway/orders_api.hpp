@@ -1,6 +1,6 @@
 #pragma once
 // Buyer routes: POST and GET /v1/orders, POST /v1/quotes, GET and DELETE
-// /v1/orders/{id}.
+// /v1/orders/{id}, POST /v1/orders/{id}/amend.
 #include "api.hpp"
 
 namespace spotgrid::gateway {
@@ -10,6 +10,8 @@ void quote_order(Api& api, const Principal& caller, const HttpRequest& request,
                  const Respond& respond);
 void get_order(Api& api, const Principal& caller, OrderId id, const Respond& respond);
 void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond);
+void amend_order(Api& api, const Principal& caller, OrderId id, const HttpRequest& request,
+                 Respond respond);
 // The buyer's latest 200 orders in every state, newest first (PostgreSQL).
 void own_orders(Api& api, const Principal& caller, const Respond& respond);
 

@@ -75,6 +75,13 @@ sleep 1  # a retry a second later sends the same body: the deadline is the print
 expect 0 "the same order again with its key" -- order place --pool H100-SXM-80G --cards 2 \
   --hours 1 --limit 4.00 --strategy cost_first $retry
 contains "$out" "order $order:" "a retry answers the first order, not a second"
+expect 0 "a resting order" -- order place --pool H100-SXM-80G --cards 2 --hours 1 --limit 0.50
+resting=$(echo "$out" | head -1 | sed -E 's/order ([0-9]+):.*/\1/')
+expect 0 "order amend" -- order amend "$resting" --cards 1 --limit 0.75
+contains "$out" '1 cards open at $0.75' "the amendment answers what is open"
+expect 3 "amend up is refused" -- order amend "$resting" --cards 3
+contains "$err" "place a second order" "says what to do instead"
+expect 0 "order cancel" -- order cancel "$resting"
 expect 0 "order list" -- order list
 [[ $(echo "$out" | grep -c "^$order ") -eq 1 ]] || fail "one order, not two: $out"
 expect 0 "lease list" -- lease list

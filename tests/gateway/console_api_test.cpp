@@ -286,5 +286,28 @@ TEST_F(Console, ACostFirstOrderWithoutADeadlineIsToldWhatItNeeds) {
       << refused.body;
 }
 
+TEST_F(Console, AnOpenOrderIsAmendedDownOrRepricedNeverUp) {
+  const auto [account, key] = buyer();
+  fund(account, 100'000'000);
+  const Reply placed = call(
+      http::verb::post, "/v1/orders", key,
+      R"({"pool": "H100-SXM-80G", "cards": 4, "duration_seconds": 600, "limit_micros_per_hour": 1000000})");
+  ASSERT_EQ(placed.status, 201u) << placed.body;
+  const std::string order = std::to_string(placed.json["order_id"].GetUint64());
+  const std::string amend = "/v1/orders/" + order + "/amend";
+  EXPECT_EQ(call(http::verb::post, amend, key, "{}").status, 400u);
+  const Reply up = call(http::verb::post, amend, key, R"({"cards": 5})");
+  EXPECT_EQ(up.status, 422u) << up.body;
+  EXPECT_NE(up.body.find("place a second order"), std::string::npos) << up.body;
+  const Reply down =
+      call(http::verb::post, amend, key, R"({"cards": 2, "limit_micros_per_hour": 1500000})");
+  ASSERT_EQ(down.status, 200u) << down.body;
+  EXPECT_EQ(down.json["cards_open"].GetUint(), 2u);
+  EXPECT_EQ(down.json["limit_micros_per_hour"].GetInt64(), 1'500'000);
+  const auto [other_id, other] = buyer();
+  EXPECT_EQ(call(http::verb::post, amend, other, R"({"cards": 1})").status, 404u)
+      << "nobody amends another's order";
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway

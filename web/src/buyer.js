@@ -126,8 +126,7 @@ export class BuyerView {
     fillTable($('#orders'), orders, (o) => [
       o.order_id, words(o.state), words(o.strategy), `${o.cards_open} / ${o.cards_filled}`,
       usd(o.limit_micros_per_hour), open(o) ? words(o.unfilled_reason) : '',
-      open(o) ? button('Cancel', () => this.cancel(o.order_id),
-                       { 'aria-label': `Cancel order ${o.order_id}` }) : '',
+      open(o) ? this.actions(o) : '',
     ], 'No orders yet.');
   }
 
@@ -141,6 +140,36 @@ export class BuyerView {
       l.status === 'running' ? button('Stop', () => this.stop(l.lease_id),
                                       { 'aria-label': `Stop lease ${l.lease_id}` }) : '',
     ], 'No leases yet.');
+  }
+
+  actions(order) {
+    const both = element('span');
+    both.append(
+      button('Amend', () => this.amend(order), { 'aria-label': `Amend order ${order.order_id}` }),
+      ' ',
+      button('Cancel', () => this.cancel(order.order_id),
+             { 'aria-label': `Cancel order ${order.order_id}` }));
+    return both;
+  }
+
+  // A new limit (USD per card-hour) and, optionally, fewer cards.
+  async amend(order) {
+    const limitText = prompt(`New limit for order ${order.order_id} (USD per card-hour)`,
+                             usd(order.limit_micros_per_hour).slice(1).replaceAll(',', ''));
+    if (limitText === null) return;
+    const cardsText = prompt(`Cards to keep open (at most ${order.cards_open})`, String(order.cards_open));
+    if (cardsText === null) return;
+    const limit = micros(limitText);
+    if (limit === null) return say('Enter the limit in USD, like 2.50.', true);
+    try {
+      const amended = await api('POST', `/v1/orders/${order.order_id}/amend`,
+                                { cards: Number(cardsText), limit_micros_per_hour: limit });
+      say(`Order ${order.order_id}: ${amended.cards_open} cards open at ${usd(amended.limit_micros_per_hour)}` +
+          (amended.lost_priority ? ' (it lost its place in time)' : '') + '.');
+      this.refresh();
+    } catch (error) {
+      say(error.message, true);
+    }
   }
 
   async cancel(order) {

@@ -100,12 +100,21 @@ try {
   await until('the charge grows', charged, (t) => dollars(t) > dollars(first), 30000);
   await page.screenshot({ path: `${SCREENSHOTS}/buyer.png`, fullPage: true });
 
-  step('an order that rests is cancelled');
+  step('an order that rests is amended, then cancelled');
   await buyerView.getByLabel('Time-first: start now').check();
   await buyerView.getByLabel('Limit (USD per card-hour)').fill('1.00');
   await page.getByRole('button', { name: 'Place order' }).click();
+  const amend = page.getByRole('button', { name: /^Amend order/ }).first();
+  await amend.waitFor({ timeout: 20000 });
+  const answers = ['0.75', '1'];  // the new limit, then the cards to keep
+  const answer = (dialog) => dialog.accept(answers.shift());
+  page.on('dialog', answer);
+  await amend.click();
+  await until('the amended order shows its new limit',
+              () => page.locator('#orders tbody tr').first().textContent(),
+              (t) => t.includes('$0.75') && t.includes('1 / 0'));
+  page.off('dialog', answer);
   const cancel = page.getByRole('button', { name: /^Cancel order/ }).first();
-  await cancel.waitFor({ timeout: 20000 });
   await cancel.click();
   await until('the order shows cancelled',
               () => page.locator('#orders tbody tr').first().locator('td').nth(1).textContent(),
