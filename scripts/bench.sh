@@ -39,6 +39,8 @@ cmake --build build/release --target "${targets[@]}" -j "$(nproc)"
 
 # shellcheck source=lib/ports.sh
 source scripts/lib/ports.sh
+# shellcheck source=lib/api.sh
+source scripts/lib/api.sh
 hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
 # spotgridd on a free port of 127.0.0.1, with a private PostgreSQL and Redis and
@@ -60,11 +62,7 @@ start_spotgridd() {
     SPOTGRID_REDIS_PORT="$redis_port" SPOTGRID_LISTEN_PORT="$port" SPOTGRID_RATE_LIMIT_PER_SECOND=0 SPOTGRID_RATE_LIMIT_PER_ADDRESS_PER_SECOND=0 \
     build/release/apps/spotgridd --config config/spotgridd.json >"$server_log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 150); do
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.2
-  done
+  wait_ready "http://127.0.0.1:$port" "$server_pid" && return 0
   tail -20 "$server_log" >&2 || true
   echo "bench.sh: spotgridd did not become ready on port $port (see $server_log)" >&2
   return 1

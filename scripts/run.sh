@@ -61,12 +61,7 @@ SPOTGRID_POSTGRES_CONNINFO="$conninfo" SPOTGRID_AUTH_OPERATOR_KEY="$operator_key
   SPOTGRID_METERING_SECRET="$metering_secret" SPOTGRID_REDIS_PORT="$redis_port" SPOTGRID_LISTEN_PORT="$port" build/release/apps/spotgridd --config config/spotgridd.json &
 server_pid=$!
 
-for _ in $(seq 1 150); do
-  curl -sf "$base/readyz" >/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "spotgridd exited" >&2; exit 1; }
-  sleep 0.2
-done
-curl -sf "$base/readyz" >/dev/null || { echo "spotgridd did not become ready" >&2; exit 1; }
+wait_ready "$base" "$server_pid" || exit 1
 
 # POSTs JSON with a key; prints the response body, fails on an HTTP error.
 

@@ -9,3 +9,14 @@ api_post() {
 }
 # The value of a top-level string or number field of the JSON on stdin.
 json_field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/"; }
+# wait_ready BASE PID: until spotgridd answers /readyz (30 s at most); false,
+# saying why, when it exits or does not become ready.
+wait_ready() {
+  for _ in $(seq 1 150); do
+    curl -sf "$1/readyz" >/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { echo "spotgridd exited" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "spotgridd did not become ready at $1" >&2
+  return 1
+}

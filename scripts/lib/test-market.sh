@@ -43,12 +43,7 @@ start_market() {
     SPOTGRID_LISTEN_PORT="$port" SPOTGRID_WEB_ROOT="$build/console" "$@" \
     "$build/apps/spotgridd" --config config/spotgridd.json >"$work/spotgridd.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 150); do
-    curl -sf "$base/readyz" >/dev/null && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  echo "spotgridd did not become ready:" >&2
+  wait_ready "$base" "$server_pid" && return 0
   tail -20 "$work/spotgridd.log" >&2
   return 1
 }

@@ -1,7 +1,7 @@
 // The buyer's view: balance, quote and place, orders, leases with what they
 // have been charged, reclaim notices as they arrive.
 import { api, oneWrite } from './api.js';
-import { $, element, button, fillTable, say, coalesce } from './dom.js';
+import { $, element, button, fillTable, say, coalesce, attempt } from './dom.js';
 import { usd, micros, time, words } from './format.js';
 
 export class BuyerView {
@@ -173,22 +173,18 @@ export class BuyerView {
   }
 
   async cancel(order) {
-    try {
+    await attempt(async () => {
       await api('DELETE', `/v1/orders/${order}`);
       say(`Order ${order} cancelled.`);
       this.refresh();
-    } catch (error) {
-      say(error.message, true);
-    }
+    });
   }
 
   async stop(lease) {
-    try {
+    await attempt(async () => {
       await api('POST', `/v1/leases/${lease}/stop`);
       say(`Lease ${lease} stopped.`);
       this.refresh();
-    } catch (error) {
-      say(error.message, true);
-    }
+    });
   }
 }

@@ -59,3 +59,13 @@ export function coalesce(work, ms = 300) {
     }, ms);
   };
 }
+
+// Runs an action a person asked for; its failure is said, in the server's words.
+export async function attempt(work) {
+  try {
+    return await work();
+  } catch (error) {
+    say(error.message, true);
+    return undefined;
+  }
+}

@@ -1,7 +1,7 @@
 // The supplier's view: nodes with measured CU and reliability, listings
 // (create, withdraw), cards leased now, earnings per day.
 import { api, oneWrite } from './api.js';
-import { $, element, button, fillTable, say, coalesce } from './dom.js';
+import { $, element, button, fillTable, say, coalesce, attempt } from './dom.js';
 import { usd, micros, time, day } from './format.js';
 
 export class SupplierView {
@@ -72,13 +72,11 @@ export class SupplierView {
   }
 
   async withdraw(listing) {
-    try {
+    await attempt(async () => {
       await api('DELETE', `/v1/listings/${listing}`);
       say(`Listing ${listing} withdrawn.`);
       this.refresh();
-    } catch (error) {
-      say(error.message, true);
-    }
+    });
   }
 
   async load() {
