@@ -181,6 +181,35 @@ expect 0 "a command with only the config" -- account show
 contains "$out" "buyer" "the config's key is used"
 expect 4 "login with a bad key" -- login --url "$base" --key "sg_0000000000000000_$(hex 32)"
 
+echo "== HTTPS: the server's certificate is verified"
+tls_checks() {
+  local dir=$1
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" -keyout "$dir/key.pem" \
+    -out "$dir/cert.pem" 2>/dev/null
+  start_market "$build" SPOTGRID_TLS_CERTIFICATE_FILE="$dir/cert.pem" \
+    SPOTGRID_TLS_PRIVATE_KEY_FILE="$dir/key.pem" >/dev/null 2>&1 || true
+  local https="https://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    curl -sfk "$https/readyz" >/dev/null && break
+    sleep 0.2
+  done
+  SPOTGRID_URL="$https" expect 5 "an unknown certificate is refused" -- pools
+  contains "$err" "certificate verify failed" "says why"
+  unset SPOTGRID_URL
+  as "$operator_key"
+  expect 0 "login trusting the server's CA" -- login --url "$https" --key "$operator_key" \
+    --ca-file "$dir/cert.pem"
+  as ""
+  expect 0 "pools over verified HTTPS" -- pools
+  contains "$out" "H100-SXM-80G" "the pools arrive"
+  stop_market
+}
+tls_dir=$(mktemp -d /tmp/spotgrid-tls.XXXXXX)
+# A subshell (its own market, HOME and counters): it fails when a check did.
+(HOME="$tls_dir" && tls_checks "$tls_dir" && ((failures == 0))) || failures=$((failures + 1))
+rm -rf "$tls_dir"
+
 if ((failures > 0)); then
   echo "--- the tail of spotgridd's log ---" >&2
   tail -20 "$work/spotgridd.log" >&2
