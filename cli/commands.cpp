@@ -659,6 +659,17 @@ void account_deposit(Context& c) {
     c.out << "account " << account << ": cash now " << dollars(answer, "cash_micros") << '\n';
 }
 
+void account_withdraw(Context& c) {
+  const std::string body = body_of([&](Writer& w) { put(w, "amount_micros", money(c, "amount")); });
+  const std::string* given = c.args.option("idempotency-key");
+  const std::string key = given ? *given : new_idempotency_key();
+  c.err << "idempotency key: " << key << '\n';
+  const Json answer = ask(c, "POST", "/v1/account/withdrawals", body, {{"Idempotency-Key", key}});
+  if (human(c))
+    c.out << "withdrew " << dollars(answer, "withdrawn_micros") << "; cash now "
+          << dollars(answer, "cash_micros") << '\n';
+}
+
 // One line per event: "SEQ TIME CHANNEL KIND field=value ...", or the JSON.
 void watch(Context& c) {
   std::vector<std::string> channels = c.args.words;
@@ -761,6 +772,8 @@ const Command kCommands[] = {
     {"ledger", "trial-balance", "", "every ledger account's balance (finance, operator)",
      trial_balance},
     {"account", "show", "", "your balances", account_show},
+    {"account", "withdraw", "--amount USD [--idempotency-key K]",
+     "take available cash out of the market (a ledger withdrawal)", account_withdraw},
     {"account", "create", "--name NAME --role buyer|supplier|finance|agent",
      "a new account and its first key (operator)", account_create},
     {"account", "deposit", "ACCOUNT --amount USD [--idempotency-key K]",

@@ -78,6 +78,28 @@ void deposit(Api& api, const Principal& caller, const HttpRequest& request, Acco
               });
 }
 
+// POST /v1/account/withdrawals {amount_micros}: available cash out of the
+// market (a ledger withdrawal, cash -> external), once committed. Holds and
+// receivables are not cash: they cannot be withdrawn.
+void withdraw(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
+  if (caller.role != Role::kBuyer && caller.role != Role::kSupplier) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"amount_micros"});
+  const auto amount = body.integer("amount_micros", 1, limits::kMaxAccountBalance);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  submit_then(api, engine::Withdraw{caller.account, *amount}, std::move(respond),
+              "the market refused the withdrawal",
+              [account = caller.account](const ledger::Completion& done) {
+                const auto* moved = first_event<engine::FundsMoved>(done);
+                return json(201, [&](Writer& w) {
+                  field(w, "account_id", account);
+                  field(w, "command_seq", done.command_seq);
+                  field(w, "withdrawn_micros", moved == nullptr ? 0 : -moved->amount);
+                  field(w, "cash_micros", moved == nullptr ? 0 : moved->cash_after);
+                });
+              });
+}
+
 // GET /v1/account: the caller's own balances.
 void own_account(Api& api, const Principal& caller, const Respond& respond) {
   if (is_platform_role(caller.role)) return respond(forbidden());
@@ -151,6 +173,10 @@ const V1Route kV1Routes[] = {
        with_id<AccountId>(params[0], respond, [&](AccountId id) {
          deposit(api, caller, request, id, std::move(respond));
        });
+     }},
+    {"POST", "/v1/account/withdrawals", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       withdraw(api, caller, request, std::move(respond));
      }},
     {"GET", "/v1/account", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {

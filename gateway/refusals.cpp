@@ -84,8 +84,9 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
      "fewer cards"},
     // kInsufficientFunds
     {"",
-     "your available cash does not cover the hold (cards x price limit x duration, plus "
-     "the fee); deposit more, or ask for fewer cards, a lower limit or a shorter duration"},
+     "your available cash does not cover it (an order holds cards x limit x duration plus the "
+     "fee; a withdrawal takes its amount); deposit more, or ask for less: fewer cards, a lower "
+     "limit, a shorter duration, a smaller amount"},
     // kBalanceLimit
     {"amount_micros",
      "the balance would pass 1 000 000 000 USD, the most an account may hold; "

@@ -96,6 +96,13 @@ billed=$(echo "$out" | awk '$1 == "seconds_billed" {print $2}')
 expect 0 "lease stop" -- lease stop "$lease"
 expect 0 "account show" -- account show
 contains "$out" "cash" "the account shows its cash"
+expect 0 "account withdraw" -- account withdraw --amount 100 --idempotency-key w-1
+contains "$out" 'withdrew $100.00' "the withdrawal answers its amount"
+cash_after=$(echo "$out" | sed -E 's/.*cash now (.*)/\1/')
+expect 0 "the same withdrawal again" -- account withdraw --amount 100 --idempotency-key w-1
+contains "$out" "cash now $cash_after" "a retry answers the first withdrawal, not a second"
+expect 3 "more than the cash" -- account withdraw --amount 999999
+contains "$err" "deposit more, or ask for less" "the refusal says what to do"
 expect 0 "invoices" -- billing invoices --month "$(date -u +%Y-%m)"
 contains "$out" "lab" "the invoice names the account"
 expect 0 "json output parses" -- order list --json

@@ -309,5 +309,35 @@ TEST_F(Console, AnOpenOrderIsAmendedDownOrRepricedNeverUp) {
       << "nobody amends another's order";
 }
 
+TEST_F(Console, AWithdrawalTakesCashOutOnceAndNeverMoreThanThereIs) {
+  const auto [account, key] = buyer();
+  fund(account, 50'000'000);
+  const testing::Headers once = {{"Idempotency-Key", "withdraw-1"}};
+  const Reply out = call(http::verb::post, "/v1/account/withdrawals", key,
+                         R"({"amount_micros": 20000000})", once);
+  ASSERT_EQ(out.status, 201u) << out.body;
+  EXPECT_EQ(out.json["withdrawn_micros"].GetInt64(), 20'000'000);
+  EXPECT_EQ(out.json["cash_micros"].GetInt64(), 30'000'000);
+  const Reply again = call(http::verb::post, "/v1/account/withdrawals", key,
+                           R"({"amount_micros": 20000000})", once);
+  EXPECT_EQ(again.status, 201u);
+  EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(ledger_cash(account), 30'000'000) << "a retry is not a second withdrawal";
+  const Reply too_much =
+      call(http::verb::post, "/v1/account/withdrawals", key, R"({"amount_micros": 30000001})");
+  EXPECT_EQ(too_much.status, 422u) << too_much.body;
+  EXPECT_EQ(ledger_cash(account), 30'000'000);
+  EXPECT_EQ(
+      call(http::verb::post, "/v1/account/withdrawals", key, R"({"amount_micros": 0})").status,
+      400u);
+  EXPECT_EQ(call(http::verb::post, "/v1/account/withdrawals", operator_key_.token(),
+                 R"({"amount_micros": 1})")
+                .status,
+            403u);
+  EXPECT_EQ(sql_count("SELECT count(*) FROM ledger_transactions WHERE kind = 'withdrawal'"), 1);
+  EXPECT_EQ(sql_count("SELECT coalesce(sum(balance), 0) FROM ledger_accounts"), 0)
+      << "the ledger still sums to zero";
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway

@@ -16,6 +16,11 @@ export class BuyerView {
 
   start() {
     this.placing = oneWrite($('#place-button'));
+    this.withdrawing = oneWrite($('#withdraw-button'));
+    $('#withdraw-form').onsubmit = (event) => {
+      event.preventDefault();
+      this.withdraw();
+    };
     $('#order-pool').replaceChildren(
       ...this.pools.map((p) => element('option', p.pool, { value: p.pool })));
     $('#quote-button').onclick = () => this.quote();
@@ -170,6 +175,19 @@ export class BuyerView {
     } catch (error) {
       say(error.message, true);
     }
+  }
+
+  async withdraw() {
+    const amount = micros($('#withdraw-amount').value);
+    if (amount === null || amount <= 0) return say('Enter the amount in USD, like 100.00.', true);
+    await attempt(async () => {
+      const done = await this.withdrawing((key) =>
+        api('POST', '/v1/account/withdrawals', { amount_micros: amount }, { idempotencyKey: key }));
+      if (!done) return;
+      say(`Withdrew ${usd(done.withdrawn_micros)}; cash now ${usd(done.cash_micros)}.`);
+      $('#withdraw-amount').value = '';
+      this.refresh();
+    });
   }
 
   async cancel(order) {

@@ -67,7 +67,8 @@ try {
   await page.locator('#tariffs td').first().waitFor();
   await page.screenshot({ path: `${SCREENSHOTS}/market.png`, fullPage: true });
 
-  step('the buyer signs in with the key; the page keeps no key');
+  step('the buyer signs in with the key (the page keeps no key) and withdraws 10 USD');
+  const buyerView = page.locator('#view-buyer');
   await page.getByLabel('API key').fill(BUYER_KEY);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#view-buyer').waitFor({ state: 'visible' });
@@ -78,9 +79,12 @@ try {
   const session = cookies.find((c) => c.name === 'sg_session');
   assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
   await until('the balance shows', () => page.locator('#cash').textContent(), (t) => t === '$1,000.00');
+  await buyerView.getByLabel('Withdraw (USD)').fill('10');
+  await buyerView.getByRole('button', { name: 'Withdraw' }).click();
+  await until('the withdrawal leaves the balance', () => page.locator('#cash').textContent(),
+              (t) => t === '$990.00');
 
   step('a cost-first order with a deadline of now becomes a lease');
-  const buyerView = page.locator('#view-buyer');
   await buyerView.getByLabel('Cards').fill('2');
   await buyerView.getByLabel('Duration (hours)').fill('1');
   await buyerView.getByLabel('Limit (USD per card-hour)').fill('4.00');
@@ -125,7 +129,7 @@ try {
   await buyerView.getByLabel('Limit (USD per card-hour)').fill('4.00');
   await page.getByRole('button', { name: 'Place order' }).click();
   await until('the refusal says what to do', () => page.locator('#status').textContent(),
-              (t) => t.includes('does not cover the hold') && t.includes('deposit more'));
+              (t) => t.includes('does not cover it') && t.includes('deposit more'));
 
   step('the lease is stopped');
   await page.getByRole('button', { name: /^Stop lease/ }).first().click();
