@@ -203,7 +203,7 @@ struct Failed {
 // One call: the parsed answer when it succeeded; else the reason is printed
 // and Failed carries the exit code. With --json the answer is printed as is.
 Json ask(Context& c, const std::string& method, const std::string& target,
-         const std::string& body = {}, client::Headers headers = {}) {
+         const std::string& body = {}, client::Headers headers = {}, bool echo = true) {
   const client::Result result =
       c.server.call({method, target, body, c.api_key, std::move(headers)});
   if (const auto* failure = std::get_if<client::Failure>(&result)) {
@@ -219,7 +219,7 @@ Json ask(Context& c, const std::string& method, const std::string& target,
     c.err << "spotgrid: the server's answer is not the JSON object the API documents\n";
     throw Failed{Exit::kUnreachable};
   }
-  if (c.args.flag("json")) c.out << printable(reply.body) << '\n';
+  if (echo && c.args.flag("json")) c.out << printable(reply.body) << '\n';
   return answer;
 }
 
@@ -266,6 +266,11 @@ void put(Writer& w, const char* name, std::int64_t value) {
 void put(Writer& w, const char* name, const std::string& value) {
   w.Key(name);
   w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+// The pools, to name the pool_index other answers carry (never echoed).
+Json pool_list(Context& c) {
+  return ask(c, "GET", "/v1/market/pools", {}, {}, false);
 }
 
 std::string pool_names(const Context&, const Json& pools, std::int64_t index) {
@@ -469,16 +474,20 @@ void order_amend(Context& c) {
 }
 
 void leases(Context& c) {
-  const Json pools_answer = ask(c, "GET", "/v1/market/pools");
   const Json answer = ask(c, "GET", "/v1/leases");
   if (!human(c)) return;
-  Table table({"LEASE", "POOL", "NODE", "CARDS", "PRICE/card-h", "STARTED", "STATE", "CHARGED"});
+  const Json pools_answer = pool_list(c);
+  Table table({"LEASE", "POOL", "NODE", "CARDS", "PRICE/card-h", "STARTED", "STATE", "BILLED s",
+               "CHARGED"});
   for (const Value& l : rows(answer, "leases").GetArray()) {
     const std::string state =
         text(l, "status") == "running" ? "running" : "ended (" + text(l, "end_reason") + ")";
+    // Running leases carry what metering billed so far (the read model's).
+    const bool live = l.IsObject() && l.HasMember("charged_now_micros");
     table.add({text(l, "lease_id"), pool_names(c, pools_answer, number(l, "pool_index")),
                text(l, "node_id"), text(l, "cards"), dollars(l, "price_micros_per_card_hour"),
-               utc(number(l, "started_at")), state, dollars(l, "charged_micros", 6)});
+               utc(number(l, "started_at")), state, live ? text(l, "seconds_billed") : "-",
+               dollars(l, live ? "charged_now_micros" : "charged_micros", 6)});
   }
   table.print(c.out);
 }
@@ -507,9 +516,9 @@ void node_register(Context& c) {
 }
 
 void nodes(Context& c) {
-  const Json pools_answer = ask(c, "GET", "/v1/market/pools");
   const Json answer = ask(c, "GET", "/v1/nodes");
   if (!human(c)) return;
+  const Json pools_answer = pool_list(c);
   Table table({"NODE", "POOL", "CARDS", "LEASED", "MEASURED CU", "RELIABILITY"});
   for (const Value& n : rows(answer, "nodes").GetArray()) {
     const std::int64_t cu = number(n, "measured_cu_milli");

@@ -42,7 +42,8 @@ std::optional<std::string> ReadStore::query(Fill&& fill) {
   }
 }
 
-std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side, int limit) {
+std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side, int limit,
+                                             const std::function<void(LeaseId, RowWriter&)>& live) {
   return query([&](pqxx::read_transaction& txn, Writer& w) {
     const char* sql = side == LeaseSide::kBuyer
                           ? "SELECT lease_id, order_id, listing_id, node_id, pool, cards, price,"
@@ -70,6 +71,7 @@ std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side, 
       field(w, "status", row[10].as<std::string>());
       field(w, "end_reason", row[11].as<std::string>());
       field(w, "charged_micros", row[12].as<long long>());
+      if (live) live(row[0].as<LeaseId>(), w);
       w.EndObject();
     }
     w.EndArray();

@@ -2,7 +2,11 @@
 // Reads the gateway answers from PostgreSQL's current-state tables (what the
 // persister committed), on one util::PgSession. Each answer is a JSON
 // body, or nothing when PostgreSQL did not answer.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,7 +32,11 @@ class ReadStore {
   ReadStore& operator=(const ReadStore&) = delete;
 
   // {"leases": [...]}: the newest `limit` leases where the account is on `side`.
-  std::optional<std::string> leases(AccountId account, LeaseSide side, int limit);
+  // `live(lease, writer)` may add fields to a row (what the read model knows
+  // of a running lease that the table does not).
+  using RowWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+  std::optional<std::string> leases(AccountId account, LeaseSide side, int limit,
+                                    const std::function<void(LeaseId, RowWriter&)>& live = {});
   // An order of `buyer` as GET /v1/orders/{id} shows it, from the orders table
   // (for orders the read model no longer keeps); "{}" when there is none.
   std::optional<std::string> order(OrderId order, AccountId buyer);

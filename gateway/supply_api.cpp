@@ -214,7 +214,19 @@ void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respon
 void own_leases(Api& api, const Principal& caller, const Respond& respond) {
   if (caller.role != Role::kBuyer && caller.role != Role::kSupplier) return respond(forbidden());
   const LeaseSide side = caller.role == Role::kBuyer ? LeaseSide::kBuyer : LeaseSide::kSupplier;
-  respond(from_store(api.reads.leases(caller.account, side, 100)));
+  // A running lease's billing so far, from the committed read model: what
+  // metering settled is there before the table's row is read again.
+  const ledger::ReadModel& model = api.market.committed();
+  const auto live = [&model](LeaseId id, Writer& w) {
+    const auto lease = model.lease(id);
+    if (!lease) return;
+    field(w, "seconds_billed", lease->healthy_settled);
+    field(w, "settled_up_to", lease->settled_up_to);
+    field(w, "charged_now_micros", lease->charged);
+    key(w, "reclaim_pending");
+    w.Bool(lease->reclaim_pending);
+  };
+  respond(from_store(api.reads.leases(caller.account, side, 100, live)));
 }
 
 void own_supply(Api& api, const Principal& caller, SupplyView view, const Respond& respond) {

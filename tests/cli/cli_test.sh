@@ -86,6 +86,7 @@ expect 0 "order list" -- order list
 [[ $(echo "$out" | grep -c "^$order ") -eq 1 ]] || fail "one order, not two: $out"
 expect 0 "lease list" -- lease list
 contains "$out" "running" "the lease runs"
+contains "$out" "BILLED s" "the list shows the seconds billed"
 lease=$(echo "$out" | awk 'NR == 2 {print $1}')
 expect 0 "watch sees the lease billed" -- watch leases --count 1
 contains "$out" "lease_settled" "the stream shows settlements"
@@ -105,8 +106,11 @@ expect 3 "more than the cash" -- account withdraw --amount 999999
 contains "$err" "deposit more, or ask for less" "the refusal says what to do"
 expect 0 "invoices" -- billing invoices --month "$(date -u +%Y-%m)"
 contains "$out" "lab" "the invoice names the account"
-expect 0 "json output parses" -- order list --json
-echo "$out" | python3 -c 'import json, sys; json.load(sys.stdin)' || fail "--json is JSON"
+for verb in "order list" "lease list"; do
+  # shellcheck disable=SC2086
+  expect 0 "$verb --json" -- $verb --json
+  echo "$out" | python3 -c 'import json, sys; json.load(sys.stdin)' || fail "$verb --json is one JSON"
+done
 expect 0 "export to a file" -- billing export --from "$(date -u +%Y-%m-01)" \
   --to "$(date -u -d tomorrow +%Y-%m-%d)" --output "$work/export.csv"
 head -1 "$work/export.csv" | grep -q lease || fail "the export has its header"

@@ -111,12 +111,7 @@ export class BuyerView {
       $('#cash').textContent = usd(account.cash_micros);
       $('#hold').textContent = usd(account.hold_micros);
       this.showOrders(orders.orders);
-      // What metering has billed so far: from each running lease's own view.
-      const running = leases.leases.filter((l) => l.status === 'running').slice(0, 20);
-      const details = await Promise.all(running.map(
-        (l) => api('GET', `/v1/leases/${l.lease_id}`).catch(() => null)));
-      const billed = new Map(details.filter(Boolean).map((d) => [d.lease_id, d]));
-      this.showLeases(leases.leases, billed);
+      this.showLeases(leases.leases);
     } catch (error) {
       say(error.message, true);
     }
@@ -135,13 +130,15 @@ export class BuyerView {
     ], 'No orders yet.');
   }
 
-  showLeases(leases, billed) {
+  // Running leases carry what metering has billed so far (seconds_billed,
+  // charged_now_micros) from the committed read model.
+  showLeases(leases) {
     fillTable($('#leases'), leases, (l) => [
       l.lease_id, this.poolName(l.pool_index), l.cards, usd(l.price_micros_per_card_hour),
-      l.status === 'running' ? (billed.get(l.lease_id)?.reclaim_pending ? 'running, reclaim notice' : 'running')
+      l.status === 'running' ? (l.reclaim_pending ? 'running, reclaim notice' : 'running')
                              : `ended (${words(l.end_reason)})`,
-      billed.has(l.lease_id) ? billed.get(l.lease_id).seconds_billed : '–',
-      usd(billed.has(l.lease_id) ? billed.get(l.lease_id).charged_micros : l.charged_micros, 6),
+      l.seconds_billed ?? '–',
+      usd(l.charged_now_micros ?? l.charged_micros, 6),
       l.status === 'running' ? button('Stop', () => this.stop(l.lease_id),
                                       { 'aria-label': `Stop lease ${l.lease_id}` }) : '',
     ], 'No leases yet.');

@@ -102,6 +102,8 @@ try {
   const first = await until('a first charge', charged, (t) => t !== '$0.000000', 30000);
   const dollars = (t) => Number(t.replace(/[$,]/g, ''));
   await until('the charge grows', charged, (t) => dollars(t) > dollars(first), 30000);
+  const billed = await leaseRow.locator('td').nth(5).textContent();
+  assert.ok(Number(billed) > 0, `seconds billed: ${billed}`);
   await page.screenshot({ path: `${SCREENSHOTS}/buyer.png`, fullPage: true });
 
   step('an order that rests is amended, then cancelled');
