@@ -496,6 +496,10 @@ void lease_show(Context& c) {
   show_fields(c, ask(c, "GET", "/v1/leases/" + id_word(c, "lease")));
 }
 
+void lease_energy(Context& c) {
+  show_fields(c, ask(c, "GET", "/v1/leases/" + id_word(c, "lease") + "/energy"));
+}
+
 void lease_stop(Context& c) {
   const Json answer = ask(c, "POST", "/v1/leases/" + id_word(c, "lease") + "/stop");
   if (human(c))
@@ -759,6 +763,8 @@ const Command kCommands[] = {
     {"lease", "list", "", "your leases (buyer or supplier)", leases},
     {"lease", "show", "LEASE", "a live lease, with the seconds billed so far", lease_show},
     {"lease", "stop", "LEASE", "stop a lease (buyer); billing ends now", lease_stop},
+    {"lease", "energy", "LEASE",
+     "the energy, power and utilisation the agent measured on the lease's cards", lease_energy},
     {"watch", "", "[CHANNEL...] [--count N]",
      "the stream, one line per event (default channels: orders leases; also book:POOL, "
      "trades:POOL, index:POOL)",

@@ -241,6 +241,11 @@ const V1Route kV1Routes[] = {
        with_id<LeaseId>(params[0], respond,
                         [&](LeaseId id) { get_lease(api, caller, id, respond); });
      }},
+    {"GET", "/v1/leases/{lease_id}/energy", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<LeaseId>(params[0], respond,
+                        [&](LeaseId id) { lease_energy(api, caller, id, respond); });
+     }},
     {"GET", "/v1/leases", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        own_leases(api, caller, respond);

@@ -237,6 +237,33 @@ std::optional<std::string> ReadStore::earnings(AccountId supplier, UnixSeconds s
   });
 }
 
+std::optional<std::string> ReadStore::lease_energy(LeaseId lease, AccountId account) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    // The samples of the lease's node over its billable window, by the
+    // (node, second) index, counted only where metering assigned the card to it.
+    const pqxx::result rows = txn.exec_params(
+        "SELECT l.node_id, l.cards, coalesce(sum(u.energy_mj), 0)::bigint, count(u.second),"
+        " coalesce(avg(u.power_mw), 0)::bigint, coalesce(max(u.power_mw), 0),"
+        " coalesce(avg(u.utilization_pct), 0)::bigint, coalesce(max(u.utilization_pct), 0)"
+        " FROM leases l LEFT JOIN usage_samples u ON u.node = l.node_id"
+        "  AND u.second >= l.started_at AND u.second <= l.billable_end AND u.lease = l.lease_id"
+        " WHERE l.lease_id = $1 AND (l.buyer_id = $2 OR l.supplier_id = $2)"
+        " GROUP BY l.node_id, l.cards",
+        static_cast<long long>(lease), static_cast<long long>(account));
+    if (rows.empty()) return;
+    const pqxx::row row = rows[0];
+    field(w, "lease_id", lease);
+    field(w, "node_id", row[0].as<std::uint64_t>());
+    field(w, "cards", row[1].as<int>());
+    field(w, "energy_joules", row[2].as<long long>() / 1'000);
+    field(w, "card_seconds_measured", row[3].as<long long>());
+    field(w, "average_power_milliwatts", row[4].as<long long>());
+    field(w, "peak_power_milliwatts", row[5].as<long long>());
+    field(w, "average_utilization_pct", row[6].as<long long>());
+    field(w, "peak_utilization_pct", row[7].as<long long>());
+  });
+}
+
 std::optional<std::string> ReadStore::candles(PoolIndex pool, UnixSeconds from, UnixSeconds to,
                                               UnixSeconds interval) {
   return query([&](pqxx::read_transaction& txn, Writer& w) {

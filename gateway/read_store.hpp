@@ -46,6 +46,9 @@ class ReadStore {
   std::optional<std::string> orders(AccountId buyer, int limit);
   std::optional<std::string> nodes(AccountId supplier, int limit);
   std::optional<std::string> listings(AccountId supplier, int limit);
+  // The energy and power the agent measured on a lease's cards, if it is
+  // `account`'s (as buyer or supplier); "{}" when it is not.
+  std::optional<std::string> lease_energy(LeaseId lease, AccountId account);
   // {"days": [{day, earned_micros}]}: what settlements credited to the
   // supplier's receivable per UTC day since `since`.
   std::optional<std::string> earnings(AccountId supplier, UnixSeconds since);

@@ -198,6 +198,19 @@ void get_lease(Api& api, const Principal& caller, LeaseId id, const Respond& res
                 })));
 }
 
+// GET /v1/leases/{id}/energy: what the agent measured on the lease's cards
+// (joules; average and peak power and utilisation), its buyer's or supplier's.
+void lease_energy(Api& api, const Principal& caller, LeaseId id, const Respond& respond) {
+  if (caller.role != Role::kBuyer && caller.role != Role::kSupplier) return respond(forbidden());
+  const auto answer = api.reads.lease_energy(id, caller.account);
+  if (answer && *answer == "{}") {
+    return respond(error_response(404, "not_found",
+                                  "no lease with this id is yours; GET /v1/leases lists yours",
+                                  "lease_id"));
+  }
+  respond(from_store(answer));
+}
+
 void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
   submit_then(api, engine::ReclaimLease{caller.account, id}, std::move(respond),

@@ -18,6 +18,7 @@ void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
 void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
 void own_leases(Api& api, const Principal& caller, const Respond& respond);
 void get_lease(Api& api, const Principal& caller, LeaseId id, const Respond& respond);
+void lease_energy(Api& api, const Principal& caller, LeaseId id, const Respond& respond);
 // A supplier's own nodes (with cards leased now), listings, or earnings per
 // day over the last 30 days, from PostgreSQL.
 enum class SupplyView : std::uint8_t { kNodes, kListings, kEarnings };

@@ -94,6 +94,14 @@ sleep 2
 expect 0 "lease show" -- lease show "$lease"
 billed=$(echo "$out" | awk '$1 == "seconds_billed" {print $2}')
 [[ "${billed:-0}" -gt 0 ]] || fail "seconds billed grows: $out"
+expect 0 "lease energy" -- lease energy "$lease"
+joules=$(echo "$out" | awk '$1 == "energy_joules" {print $2}')
+[[ "${joules:-0}" -gt 0 ]] || fail "the agent's samples give the lease energy: $out"
+as "$supplier_key"
+expect 0 "the supplier sees the lease's energy too" -- lease energy "$lease"
+as "$finance_key"
+expect 4 "finance has no leases of its own" -- lease energy "$lease"
+as "$buyer_key"
 expect 0 "lease stop" -- lease stop "$lease"
 expect 0 "account show" -- account show
 contains "$out" "cash" "the account shows its cash"

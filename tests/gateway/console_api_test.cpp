@@ -339,5 +339,26 @@ TEST_F(Console, AWithdrawalTakesCashOutOnceAndNeverMoreThanThereIs) {
       << "the ledger still sums to zero";
 }
 
+TEST_F(Console, ALeasesEnergyIsItsBuyersAndSuppliersOnly) {
+  const auto [supplier_id, supplier] = account("supplier");
+  list_supply(supplier, 8, 2'000'000);
+  const auto [account_id, key] = buyer();
+  fund(account_id, 100'000'000);
+  const Reply placed = call(
+      http::verb::post, "/v1/orders", key,
+      R"({"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 600, "limit_micros_per_hour": 3000000})");
+  ASSERT_EQ(placed.status, 201u) << placed.body;
+  const std::string lease = std::to_string(placed.json["leases"][0]["lease_id"].GetUint64());
+  const std::string route = "/v1/leases/" + lease + "/energy";
+  const Reply own = call(http::verb::get, route, key);
+  ASSERT_EQ(own.status, 200u) << own.body;
+  EXPECT_EQ(own.json["energy_joules"].GetInt64(), 0) << "no agent has reported yet";
+  EXPECT_EQ(own.json["cards"].GetInt(), 2);
+  EXPECT_EQ(call(http::verb::get, route, supplier).status, 200u);
+  const auto [other_id, other] = buyer();
+  EXPECT_EQ(call(http::verb::get, route, other).status, 404u);
+  EXPECT_EQ(call(http::verb::get, route, "").status, 401u);
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway
