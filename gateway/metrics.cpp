@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include <iomanip>
+
 #include "api.hpp"
 #include "spotgrid/gateway/service.hpp"
 
@@ -80,6 +82,49 @@ void write_pool_metrics(const ledger::ReadModel& model, const engine::Catalog& c
   for (std::size_t pool = 0; pool < pools; ++pool) {
     out << "spotgrid_index_price_micros{pool=\""
         << catalog.model(static_cast<PoolIndex>(pool)).model << "\"} " << index[pool] << '\n';
+  }
+}
+
+namespace {
+
+// A label value in the text format: backslash, quote and newline escaped.
+std::string label_value(std::string_view text) {
+  std::string escaped;
+  for (const char c : text) {
+    if (c == '\\' || c == '"') escaped.push_back('\\');
+    if (c == '\n') {
+      escaped += "\\n";
+      continue;
+    }
+    escaped.push_back(c);
+  }
+  return escaped;
+}
+
+}  // namespace
+
+void write_card_metrics(const std::vector<ingest::CardReading>& cards, std::ostream& out) {
+  const auto labels = [](const ingest::CardReading& card) {
+    return "{node=\"" + std::to_string(card.node) + "\",gpu=\"" + std::to_string(card.card_index) +
+           "\",UUID=\"" + label_value(card.card_uuid) + "\",lease=\"" + std::to_string(card.lease) +
+           "\"}";
+  };
+  out << "# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %), as the node agent last reported.\n"
+         "# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n";
+  for (const auto& card : cards)
+    out << "DCGM_FI_DEV_GPU_UTIL" << labels(card) << ' ' << card.utilization_pct << '\n';
+  out << "# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W), as the node agent last reported.\n"
+         "# TYPE DCGM_FI_DEV_POWER_USAGE gauge\n";
+  for (const auto& card : cards) {
+    out << "DCGM_FI_DEV_POWER_USAGE" << labels(card) << ' ' << card.power_mw / 1'000 << '.'
+        << std::setw(3) << std::setfill('0') << card.power_mw % 1'000 << std::setfill(' ') << '\n';
+  }
+  out << "# HELP DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION Energy (in mJ) the card delivered since this "
+         "process started hearing it.\n"
+         "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter\n";
+  for (const auto& card : cards) {
+    out << "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION" << labels(card) << ' ' << card.energy_mj_total
+        << '\n';
   }
 }
 

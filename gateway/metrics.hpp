@@ -63,6 +63,12 @@ class RouteMetrics {
 void write_pool_metrics(const ledger::ReadModel& model, const engine::Catalog& catalog,
                         std::ostream& out);
 
+// Each card heard from in the last minute, under the names operators know
+// from NVIDIA's dcgm-exporter: DCGM_FI_DEV_GPU_UTIL (%), DCGM_FI_DEV_POWER_USAGE
+// (W) and DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (mJ, since this process started
+// hearing the card), labelled node, gpu (its index), UUID and lease.
+void write_card_metrics(const std::vector<ingest::CardReading>& cards, std::ostream& out);
+
 template <typename Metric>
 void write_metering_metrics(const ingest::IngestCounters& c, const Metric& metric) {
   metric("spotgrid_metering_batches_stored_total", "counter", "Sample batches stored.",

@@ -76,6 +76,25 @@ struct Ingest::Impl {
   // Shared by the writer (observe) and the meter thread (reconcile, collect).
   mutable std::mutex meter_mutex;
   Meter meter;
+  std::map<CardKey, CardReading> readings;  // under meter_mutex; at most kMaxCardReadings
+
+  // Under meter_mutex: a stored sample becomes its card's latest reading.
+  void remember(const metering::Sample& s) {
+    const CardKey key{s.node, s.card_index};
+    auto found = readings.find(key);
+    if (found == readings.end()) {
+      if (readings.size() >= Ingest::kMaxCardReadings) return;
+      found = readings.emplace(key, CardReading{s.node, s.card_index, s.card_uuid}).first;
+    }
+    CardReading& reading = found->second;
+    reading.energy_mj_total += s.energy_mj;
+    if (s.second < reading.second) return;  // an older second, re-sent late
+    reading.card_uuid = s.card_uuid;
+    reading.lease = s.lease;
+    reading.second = s.second;
+    reading.utilization_pct = s.utilization_pct;
+    reading.power_mw = s.power_mw;
+  }
 
   util::BoundedQueue<PendingBatch> queue{options.queue_batches};  // to the writer
   std::mutex stop_mutex;
@@ -379,8 +398,10 @@ struct Ingest::Impl {
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (admitted.replies[i]) continue;
       const std::vector<metering::Sample>& fresh = admitted.fresh[i];
-      for (const metering::Sample& s : fresh)
+      for (const metering::Sample& s : fresh) {
         meter.observe(s);
+        remember(s);
+      }
       const NodeId node = group[i].node;
       IngestReply reply;
       reply.acknowledged_seq = last_seq.contains(node) ? last_seq[node] : 0;
@@ -548,6 +569,15 @@ IngestCounters Ingest::counters() const {
   const std::lock_guard lock(impl_->meter_mutex);
   counters.meter = impl_->meter.counters();
   return counters;
+}
+
+std::vector<CardReading> Ingest::card_readings(UnixSeconds since) const {
+  std::vector<CardReading> fresh;
+  const std::lock_guard lock(impl_->meter_mutex);
+  for (const auto& [key, reading] : impl_->readings) {
+    if (reading.second >= since) fresh.push_back(reading);
+  }
+  return fresh;
 }
 
 }  // namespace spotgrid::ingest

@@ -125,6 +125,14 @@ TEST_F(MeteringApi, batches_are_checked_stored_once_and_bad_ones_counted) {
   EXPECT_EQ(stored.json["samples_stored"].GetUint(), 2u);
   EXPECT_EQ(stored.json["acknowledged_seq"].GetUint64(), 2u);
   EXPECT_FALSE(stored.json["duplicate"].GetBool());
+  // Each card's latest reading, under dcgm-exporter's names.
+  const Reply metrics = call(http::verb::get, "/metrics", "");
+  const std::string card =
+      "DCGM_FI_DEV_GPU_UTIL{node=\"" + std::to_string(node.id) + "\",gpu=\"1\"";
+  EXPECT_NE(metrics.body.find(card), std::string::npos) << metrics.body.substr(0, 2000);
+  EXPECT_NE(metrics.body.find("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{node=\"" +
+                              std::to_string(node.id) + "\",gpu=\"0\""),
+            std::string::npos);
 
   const Reply again = post_samples(first, node.agent_key);
   ASSERT_EQ(again.status, 200u) << again.body;

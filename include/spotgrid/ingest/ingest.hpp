@@ -63,8 +63,22 @@ struct IngestCounters {
   MeterCounters meter;
 };
 
+// A card's latest reading, as its agent last reported it, for per-card
+// gauges (what dcgm-exporter shows operators).
+struct CardReading {
+  NodeId node = 0;
+  std::uint32_t card_index = 0;
+  std::string card_uuid;
+  LeaseId lease = 0;  // 0: not leased
+  UnixSeconds second = 0;
+  std::uint32_t utilization_pct = 0;
+  std::uint32_t power_mw = 0;
+  std::uint64_t energy_mj_total = 0;  // delivered since this process started hearing it
+};
+
 class Ingest {
  public:
+  static constexpr std::size_t kMaxCardReadings = 65'536;  // cards beyond are not shown
   Ingest(IngestOptions options, ledger::DurableMarket& market, const engine::TariffBook& tariffs);
   ~Ingest();  // stop()
   Ingest(const Ingest&) = delete;
@@ -85,6 +99,8 @@ class Ingest {
   bool stream_proof_valid(NodeId node, std::int64_t unix_seconds,
                           std::string_view signature_hex) const;
   IngestCounters counters() const;
+  // The latest reading of each card heard from since `since` (unix seconds).
+  std::vector<CardReading> card_readings(UnixSeconds since) const;
 
   struct Impl;
 
