@@ -21,8 +21,8 @@ constexpr UnixSeconds kHour = 3'600;
 constexpr std::string_view kPlatform = "spotgrid";
 
 // The FOCUS 1.2 columns we fill, in order: every mandatory one, then the
-// conditional ones we support.
-constexpr std::array<std::string_view, 27> kFocusColumns = {
+// conditional ones we support, then ours (x_).
+constexpr std::array<std::string_view, 28> kFocusColumns = {
     "BilledCost",         "BillingAccountId",
     "BillingAccountName", "BillingCurrency",
     "BillingPeriodEnd",   "BillingPeriodStart",
@@ -36,7 +36,7 @@ constexpr std::array<std::string_view, 27> kFocusColumns = {
     "ServiceName",        "ConsumedQuantity",
     "ConsumedUnit",       "ResourceId",
     "RegionId",           "SkuId",
-    "x_SupplierPayout"};
+    "x_SupplierPayout",   "x_EnergyJoules"};
 
 // Quantity in card-hours, tariff-weighted: what the charge bought at the
 // lease's price (six decimals, rounded down).
@@ -65,7 +65,8 @@ void RowWriter::header(std::string& out) const {
   switch (format_) {
     case ExportFormat::kCsv:
       csv_line(out, "lease_id", "charge_hour", "charge_micros", "platform_fee_micros", "buyer_id",
-               "supplier_id", "node_id", "pool", "region", "cards", "price_micros_per_card_hour");
+               "supplier_id", "node_id", "pool", "region", "cards", "price_micros_per_card_hour",
+               "energy_joules");
       break;
     case ExportFormat::kJson:
       out += R"({"rows":[)";
@@ -91,7 +92,7 @@ void RowWriter::row(const ChargeRow& r, std::string& out) {
       csv_line(out, std::to_string(r.lease), format_utc(r.hour), std::to_string(r.charge),
                std::to_string(r.platform_fee), std::to_string(r.buyer), std::to_string(r.supplier),
                std::to_string(r.node), pool, region, std::to_string(r.cards),
-               std::to_string(r.price_micros_per_card_hour));
+               std::to_string(r.price_micros_per_card_hour), std::to_string(r.energy_joules));
       break;
     case ExportFormat::kJson: {
       rapidjson::StringBuffer buffer;
@@ -119,6 +120,8 @@ void RowWriter::row(const ChargeRow& r, std::string& out) {
       w.Uint(r.cards);
       w.Key("price_micros_per_card_hour");
       w.Int64(r.price_micros_per_card_hour);
+      w.Key("energy_joules");
+      w.Int64(r.energy_joules);
       w.EndObject();
       if (!first_) out += ',';
       out.append(buffer.GetString(), buffer.GetSize());
@@ -136,7 +139,7 @@ void RowWriter::row(const ChargeRow& r, std::string& out) {
                format_utc(r.hour), cost, cost, kPlatform, cost, quantity, "Card-Hours", kPlatform,
                kPlatform, "Compute", "spotgrid GPU spot compute", quantity, "Card-Hours",
                "lease/" + std::to_string(r.lease), region, pool,
-               format_decimal(r.charge - r.platform_fee));
+               format_decimal(r.charge - r.platform_fee), std::to_string(r.energy_joules));
       break;
     }
   }
@@ -153,10 +156,15 @@ struct ExportCursor::Impl {
       : connection(conninfo),
         txn(connection, "billing_export"),
         writer(r.format, catalog, tariffs) {
-    // Settlements in the range, per lease, hour and direction (charge or credit).
+    // Settlements in the range, per lease, hour and direction (charge or
+    // credit); a charge row also carries the energy the agent measured on the
+    // lease's cards that hour (by the samples' (node, second) index).
     std::string query =
         "DECLARE export NO SCROLL CURSOR FOR"
-        " SELECT t.lease_id, t.at / 3600 * 3600 AS hour, -sum(e.amount) AS charge,"
+        " SELECT g.*, CASE WHEN g.charge > 0 THEN (SELECT div(coalesce(sum(u.energy_mj), 0), 1000)"
+        "  FROM usage_samples u WHERE u.node = g.node_id AND u.second >= g.hour"
+        "  AND u.second < g.hour + 3600 AND u.lease = g.lease_id) ELSE 0 END"
+        " FROM (SELECT t.lease_id, t.at / 3600 * 3600 AS hour, -sum(e.amount) AS charge,"
         "  sum(coalesce(f.amount, 0)) AS fee, l.buyer_id, coalesce(a.name, ''), l.supplier_id,"
         "  l.node_id, l.pool, n.region, l.cards, l.price"
         " FROM ledger_transactions t"
@@ -174,8 +182,8 @@ struct ExportCursor::Impl {
       query += " AND l.supplier_id = " + std::to_string(r.account);
     query +=
         " GROUP BY t.lease_id, hour, e.amount > 0, l.buyer_id, a.name, l.supplier_id, l.node_id,"
-        "  l.pool, n.region, l.cards, l.price"
-        " ORDER BY hour, t.lease_id, e.amount > 0";
+        "  l.pool, n.region, l.cards, l.price) g"
+        " ORDER BY g.hour, g.lease_id, g.charge < 0";
     txn.exec(query);
   }
 
@@ -219,6 +227,7 @@ std::optional<std::string> ExportCursor::next() {
     charge.region = static_cast<RegionIndex>(row[9].as<int>());
     charge.cards = row[10].as<std::uint32_t>();
     charge.price_micros_per_card_hour = row[11].as<Int>();
+    charge.energy_joules = row[12].as<Int>();
     x.writer.row(charge, page);
   }
   if (rows.size() < kRowsPerPage) {

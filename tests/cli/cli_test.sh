@@ -121,7 +121,10 @@ for verb in "order list" "lease list"; do
 done
 expect 0 "export to a file" -- billing export --from "$(date -u +%Y-%m-01)" \
   --to "$(date -u -d tomorrow +%Y-%m-%d)" --output "$work/export.csv"
-head -1 "$work/export.csv" | grep -q lease || fail "the export has its header"
+head -1 "$work/export.csv" | grep -q "lease_id,.*,energy_joules" || fail "the export has its header"
+# The lease's charge rows carry the energy the agent measured that hour.
+awk -F, 'NR > 1 && $3 > 0 && $NF > 0 {found = 1} END {exit !found}' "$work/export.csv" ||
+  fail "a charge row with energy: $(head -3 "$work/export.csv")"
 contains "$err" "wrote" "the export says what it wrote"
 
 echo "== the supplier's earnings, finance's books"

@@ -78,6 +78,8 @@ TEST_F(RowWriterTest, a_credit_is_a_focus_row_of_its_own_category) {
       << "billing period end, then start: " << usage;
   EXPECT_NE(usage.find(",0.500000,Card-Hours,"), std::string::npos)
       << "1 USD at 2 USD per card-hour bought half a card-hour: " << usage;
+  EXPECT_NE(out.substr(0, first).find(",x_SupplierPayout,x_EnergyJoules"), std::string::npos)
+      << "our columns last: " << out.substr(0, first);
 }
 
 TEST_F(RowWriterTest, json_is_one_well_formed_document_whatever_the_rows) {

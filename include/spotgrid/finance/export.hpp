@@ -48,6 +48,7 @@ struct ChargeRow {
   RegionIndex region = 0;
   std::uint32_t cards = 0;
   Micros price_micros_per_card_hour = 0;
+  std::int64_t energy_joules = 0;  // what the agent measured on the lease's cards that hour
 };
 
 // The times and amounts exports print (spotgrid/util/utc.hpp).
