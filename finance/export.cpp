@@ -158,12 +158,10 @@ struct ExportCursor::Impl {
         writer(r.format, catalog, tariffs) {
     // Settlements in the range, per lease, hour and direction (charge or
     // credit); a charge row also carries the energy the agent measured on the
-    // lease's cards that hour (by the samples' (node, second) index).
+    // lease's cards that hour, aggregated once over the range's samples.
     std::string query =
         "DECLARE export NO SCROLL CURSOR FOR"
-        " SELECT g.*, CASE WHEN g.charge > 0 THEN (SELECT div(coalesce(sum(u.energy_mj), 0), 1000)"
-        "  FROM usage_samples u WHERE u.node = g.node_id AND u.second >= g.hour"
-        "  AND u.second < g.hour + 3600 AND u.lease = g.lease_id) ELSE 0 END"
+        " SELECT g.*, CASE WHEN g.charge > 0 THEN coalesce(en.joules, 0) ELSE 0 END"
         " FROM (SELECT t.lease_id, t.at / 3600 * 3600 AS hour, -sum(e.amount) AS charge,"
         "  sum(coalesce(f.amount, 0)) AS fee, l.buyer_id, coalesce(a.name, ''), l.supplier_id,"
         "  l.node_id, l.pool, n.region, l.cards, l.price"
@@ -183,6 +181,11 @@ struct ExportCursor::Impl {
     query +=
         " GROUP BY t.lease_id, hour, e.amount > 0, l.buyer_id, a.name, l.supplier_id, l.node_id,"
         "  l.pool, n.region, l.cards, l.price) g"
+        " LEFT JOIN (SELECT lease, second / 3600 * 3600 AS hour,"
+        "  div(sum(energy_mj), 1000) AS joules FROM usage_samples"
+        "  WHERE lease <> 0 AND second >= " +
+        std::to_string(r.from / 3'600 * 3'600) + " AND second < " + std::to_string(r.to + 3'600) +
+        "  GROUP BY 1, 2) en ON en.lease = g.lease_id AND en.hour = g.hour"
         " ORDER BY g.hour, g.lease_id, g.charge < 0";
     txn.exec(query);
   }
