@@ -683,6 +683,35 @@ void account_withdraw(Context& c) {
           << dollars(answer, "cash_micros") << '\n';
 }
 
+void key_create(Context& c) {
+  const std::string body = body_of([&](Writer& w) {
+    if (const std::string* label = c.args.option("label")) put(w, "label", *label);
+    if (c.args.option("days") != nullptr) put(w, "expires_in_days", integer(c, "days", 1, 3'660));
+  });
+  const Json answer = ask(c, "POST", "/v1/keys", body);
+  if (human(c))
+    c.out << "key " << text(answer, "key_id") << " (shown once):\n"
+          << text(answer, "api_key") << '\n';
+}
+
+void keys(Context& c) {
+  const Json answer = ask(c, "GET", "/v1/keys");
+  if (!human(c)) return;
+  Table table({"KEY", "LABEL", "ROLE", "CREATED", "EXPIRES", "REVOKED", ""});
+  for (const Value& k : rows(answer, "keys").GetArray()) {
+    table.add({text(k, "key_id"), text(k, "label"), text(k, "role"), utc(number(k, "created_at")),
+               utc(number(k, "expires_at")), utc(number(k, "revoked_at")),
+               text(k, "this_key") == "yes" ? "(this key)" : ""});
+  }
+  table.print(c.out);
+}
+
+void key_revoke(Context& c) {
+  const std::string key_id = word(c, 0, "key");
+  ask(c, "DELETE", "/v1/keys/" + key_id);
+  if (human(c)) c.out << "key " << printable(key_id) << " revoked\n";
+}
+
 // One line per event: "SEQ TIME CHANNEL KIND field=value ...", or the JSON.
 void watch(Context& c) {
   std::vector<std::string> channels = c.args.words;
@@ -787,6 +816,10 @@ const Command kCommands[] = {
     {"ledger", "trial-balance", "", "every ledger account's balance (finance, operator)",
      trial_balance},
     {"account", "show", "", "your balances", account_show},
+    {"key", "create", "[--label TEXT] [--days N]",
+     "another API key for your account (shown once); --days: it expires", key_create},
+    {"key", "list", "", "your account's keys (never their secrets)", keys},
+    {"key", "revoke", "KEY_ID", "revoke a key: refused everywhere within a second", key_revoke},
     {"account", "withdraw", "--amount USD [--idempotency-key K]",
      "take available cash out of the market (a ledger withdrawal)", account_withdraw},
     {"account", "create", "--name NAME --role buyer|supplier|finance|agent",

@@ -7,6 +7,7 @@
 
 #include "billing_api.hpp"
 #include "front_door.hpp"
+#include "keys_api.hpp"
 #include "market_api.hpp"
 #include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
@@ -177,6 +178,18 @@ const V1Route kV1Routes[] = {
     {"POST", "/v1/account/withdrawals", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        withdraw(api, caller, request, std::move(respond));
+     }},
+    {"POST", "/v1/keys", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       create_key(api, caller, request, respond);
+     }},
+    {"GET", "/v1/keys", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       list_keys(api, caller, respond);
+     }},
+    {"DELETE", "/v1/keys/{key_id}", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       revoke_key(api, caller, params[0], respond);
      }},
     {"GET", "/v1/account", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {

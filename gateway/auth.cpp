@@ -137,7 +137,8 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
       pqxx::read_transaction txn(connection, "authenticate");
       const pqxx::result rows = txn.exec_params(
           "SELECT secret_hash, account_id, role::text FROM api_keys"
-          " WHERE key_id = $1 AND revoked_at IS NULL",
+          " WHERE key_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > "
+          "now())",
           key->key_id);
       const auto role = rows.empty() ? std::nullopt : role_from(rows[0][2].as<std::string>());
       const pqxx::binarystring stored =
@@ -223,6 +224,78 @@ std::pair<AccountId, ApiKey> KeyStore::create_account(
   return {account, key};
 }
 
+ApiKey KeyStore::create_key(const Principal& owner, std::string_view label,
+                            std::optional<std::int64_t> expires_in_seconds) {
+  util::assert_may_block();
+  const ApiKey key = generate_api_key();
+  database_->run([&](pqxx::connection& connection) {
+    pqxx::work txn(connection, "create_key");
+    txn.exec_params(
+        "INSERT INTO api_keys (key_id, secret_hash, account_id, role, label, expires_at)"
+        " VALUES ($1, $2, $3, $4::api_role, $5,"
+        "  CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() + $6::bigint * interval '1 second'"
+        "  END)",
+        key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
+        static_cast<long long>(owner.account), std::string(to_string(owner.role)),
+        std::string(label), expires_in_seconds);
+    txn.commit();
+  });
+  remember(Known{hash_secret(key.secret), Principal{key.key_id, owner.account, owner.role},
+                 std::chrono::steady_clock::now()});
+  return key;
+}
+
+std::vector<KeyInfo> KeyStore::keys_of(AccountId account) {
+  util::assert_may_block();
+  return database_->run([&](pqxx::connection& connection) {
+    pqxx::read_transaction txn(connection, "list_keys");
+    std::vector<KeyInfo> keys;
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT key_id, label, role::text, extract(epoch FROM created_at)::bigint,"
+             " coalesce(extract(epoch FROM expires_at)::bigint, 0),"
+             " coalesce(extract(epoch FROM revoked_at)::bigint, 0)"
+             " FROM api_keys WHERE account_id = $1 ORDER BY created_at, key_id LIMIT $2",
+             static_cast<long long>(account), static_cast<long long>(kMaxKeysListed))) {
+      keys.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                      row[3].as<std::int64_t>(), row[4].as<std::int64_t>(),
+                      row[5].as<std::int64_t>()});
+    }
+    return keys;
+  });
+}
+
+KeyStore::Revoked KeyStore::revoke(AccountId account, std::string_view key_id) {
+  util::assert_may_block();
+  const Revoked outcome = database_->run([&](pqxx::connection& connection) {
+    pqxx::work txn(connection, "revoke_key");
+    // Its other usable keys, locked: two revocations at once cannot both pass.
+    const auto others =
+        txn.exec_params1(
+               "SELECT count(*) FROM (SELECT 1 FROM api_keys WHERE account_id = $1 AND key_id <> $2"
+               " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE) "
+               "k",
+               static_cast<long long>(account), std::string(key_id))[0]
+            .as<long long>();
+    const auto mine = txn.exec_params(
+        "SELECT 1 FROM api_keys WHERE account_id = $1 AND key_id = $2 AND revoked_at IS NULL"
+        " FOR UPDATE",
+        static_cast<long long>(account), std::string(key_id));
+    if (mine.empty()) return Revoked::kNoSuchKey;
+    if (others == 0) return Revoked::kLastKey;
+    txn.exec_params("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1",
+                    std::string(key_id));
+    txn.commit();
+    return Revoked::kRevoked;
+  });
+  if (outcome == Revoked::kRevoked) {
+    // At once here; every other gateway within a recheck (half a second).
+    const std::lock_guard lock(cache_mutex_);
+    cache_.erase(std::string(key_id));
+    unknown_[std::string(key_id)] = std::chrono::steady_clock::now();
+  }
+  return outcome;
+}
+
 std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
     const std::vector<std::string>& key_ids) {
   util::assert_may_block();
@@ -250,7 +323,7 @@ std::optional<std::unordered_set<std::string>> KeyStore::valid_among(
       pqxx::read_transaction txn(connection, "valid_keys");
       for (const pqxx::row& row :
            txn.exec_params("SELECT key_id FROM api_keys WHERE key_id = ANY($1::text[])"
-                           " AND revoked_at IS NULL",
+                           " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
                            array)) {
         valid.insert(row[0].as<std::string>());
       }

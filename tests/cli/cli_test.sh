@@ -105,6 +105,14 @@ as "$buyer_key"
 expect 0 "lease stop" -- lease stop "$lease"
 expect 0 "account show" -- account show
 contains "$out" "cash" "the account shows its cash"
+expect 0 "key create" -- key create --label laptop --days 7
+spare_key=$(echo "$out" | tail -1)
+spare_id=$(echo "$out" | head -1 | sed -E 's/key ([0-9a-f]+) .*/\1/')
+expect 0 "key list" -- key list
+contains "$out" "laptop" "the new key is listed by its label"
+contains "$out" "(this key)" "and the caller's own is marked"
+expect 0 "key revoke" -- key revoke "$spare_id"
+SPOTGRID_API_KEY="$spare_key" expect 4 "a revoked key" -- account show
 expect 0 "account withdraw" -- account withdraw --amount 100 --idempotency-key w-1
 contains "$out" 'withdrew $100.00' "the withdrawal answers its amount"
 cash_after=$(echo "$out" | sed -E 's/.*cash now (.*)/\1/')

@@ -360,5 +360,55 @@ TEST_F(Console, ALeasesEnergyIsItsBuyersAndSuppliersOnly) {
   EXPECT_EQ(call(http::verb::get, route, "").status, 401u);
 }
 
+TEST_F(Console, AnAccountManagesItsKeysAndARevokedOrExpiredKeyStopsWorking) {
+  const auto [account, first] = buyer();
+  const Reply created =
+      call(http::verb::post, "/v1/keys", first, R"({"label": "ci runner", "expires_in_days": 30})");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  const std::string second = created.json["api_key"].GetString();
+  const std::string second_id = created.json["key_id"].GetString();
+  EXPECT_EQ(call(http::verb::get, "/v1/account", second).status, 200u) << "the new key works";
+  const Reply listed = call(http::verb::get, "/v1/keys", second);
+  ASSERT_EQ(listed.status, 200u) << listed.body;
+  ASSERT_EQ(listed.json["keys"].Size(), 2u);
+  EXPECT_EQ(listed.body.find(second.substr(20)), std::string::npos) << "no secret is listed";
+  EXPECT_STREQ(listed.json["keys"][1]["label"].GetString(), "ci runner");
+  EXPECT_GT(listed.json["keys"][1]["expires_at"].GetInt64(), 0);
+  EXPECT_TRUE(listed.json["keys"][1]["this_key"].GetBool());
+
+  const auto [other_account, other] = buyer();
+  EXPECT_EQ(call(http::verb::delete_, "/v1/keys/" + second_id, other).status, 404u)
+      << "nobody revokes another's key";
+  EXPECT_EQ(call(http::verb::delete_, "/v1/keys/XYZ", first).status, 404u);
+  EXPECT_EQ(call(http::verb::post, "/v1/keys", first, R"({"expires_in_days": 0})").status, 400u);
+  const Reply revoked = call(http::verb::delete_, "/v1/keys/" + second_id, first);
+  ASSERT_EQ(revoked.status, 200u) << revoked.body;
+  EXPECT_EQ(call(http::verb::get, "/v1/account", second).status, 401u)
+      << "refused at once on this gateway";
+  const std::string first_id = parse_api_key(first)->key_id;
+  const Reply last = call(http::verb::delete_, "/v1/keys/" + first_id, first);
+  EXPECT_EQ(last.status, 409u) << "the last usable key stays: " << last.body;
+
+  // An expired key is refused like a revoked one (the recheck runs every 0.5 s).
+  const Reply third = call(http::verb::post, "/v1/keys", first, "{}");
+  ASSERT_EQ(third.status, 201u);
+  const std::string third_key = third.json["api_key"].GetString();
+  ASSERT_EQ(call(http::verb::get, "/v1/account", third_key).status, 200u);
+  {
+    pqxx::connection connection(db_.conninfo());
+    pqxx::work txn(connection);
+    txn.exec_params(
+        "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE key_id = $1",
+        std::string(third.json["key_id"].GetString()));
+    txn.commit();
+  }
+  unsigned status = 0;
+  for (int i = 0; i < 40 && status != 401u; ++i) {
+    std::this_thread::sleep_for(100ms);
+    status = call(http::verb::get, "/v1/account", third_key).status;
+  }
+  EXPECT_EQ(status, 401u) << "an expired key stops working within the recheck";
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway

@@ -68,6 +68,17 @@ std::optional<ApiKey> parse_api_key(std::string_view token);
 using SecretHash = std::array<unsigned char, 32>;
 SecretHash hash_secret(std::string_view secret);
 
+// An API key as its account sees it: never its secret. Times are unix
+// seconds; 0 for "never".
+struct KeyInfo {
+  std::string key_id;
+  std::string label;
+  std::string role;
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t revoked_at = 0;
+};
+
 enum class AuthFailure : std::uint8_t {
   kMissing,      // no Authorization: Bearer header
   kInvalid,      // malformed, unknown, revoked or wrong secret: all look the same
@@ -99,7 +110,17 @@ class KeyStore {
   std::pair<AccountId, ApiKey> create_account(
       std::string_view name, Role role, const ledger::RequestKey* request_key = nullptr,
       const std::function<ledger::StoredAnswer(AccountId)>& answer = {});
-  // Which of `key_ids` are valid now (not revoked), asking PostgreSQL once;
+  // Keys of an account (issue 14): another key with the owner's account and
+  // role, a label and an optional lifetime; the account's keys (at most
+  // kMaxKeysListed, oldest first); a revocation, refused for the last usable
+  // key (the account would be locked out). All throw when PostgreSQL fails.
+  static constexpr std::size_t kMaxKeysListed = 1'000;
+  ApiKey create_key(const Principal& owner, std::string_view label,
+                    std::optional<std::int64_t> expires_in_seconds);
+  std::vector<KeyInfo> keys_of(AccountId account);
+  enum class Revoked : std::uint8_t { kRevoked, kNoSuchKey, kLastKey };
+  Revoked revoke(AccountId account, std::string_view key_id);
+  // Which of `key_ids` are valid now (not revoked, not expired), asking PostgreSQL once;
   // nothing when it did not answer.
   std::optional<std::unordered_set<std::string>> valid_among(
       const std::vector<std::string>& key_ids);
