@@ -175,9 +175,13 @@ struct ExportCursor::Impl {
         " LEFT JOIN accounts a ON a.account_id = l.buyer_id"
         " WHERE t.kind = 'settlement' AND t.at >= " +
         std::to_string(r.from) + " AND t.at < " + std::to_string(r.to);
-    if (r.scope == ExportScope::kBuyer) query += " AND l.buyer_id = " + std::to_string(r.account);
+    // A buyer's or supplier's export reads only its own leases' nodes' samples.
+    std::string scope_filter;
+    if (r.scope == ExportScope::kBuyer)
+      scope_filter = " AND buyer_id = " + std::to_string(r.account);
     if (r.scope == ExportScope::kSupplier)
-      query += " AND l.supplier_id = " + std::to_string(r.account);
+      scope_filter = " AND supplier_id = " + std::to_string(r.account);
+    if (!scope_filter.empty()) query += " AND l." + scope_filter.substr(5);
     query +=
         " GROUP BY t.lease_id, hour, e.amount > 0, l.buyer_id, a.name, l.supplier_id, l.node_id,"
         "  l.pool, n.region, l.cards, l.price) g"
@@ -185,6 +189,9 @@ struct ExportCursor::Impl {
         "  div(sum(energy_mj), 1000) AS joules FROM usage_samples"
         "  WHERE lease <> 0 AND second >= " +
         std::to_string(r.from / 3'600 * 3'600) + " AND second < " + std::to_string(r.to + 3'600) +
+        (scope_filter.empty()
+             ? std::string()
+             : " AND node IN (SELECT node_id FROM leases WHERE true" + scope_filter + ")") +
         "  GROUP BY 1, 2) en ON en.lease = g.lease_id AND en.hour = g.hour"
         " ORDER BY g.hour, g.lease_id, g.charge < 0";
     txn.exec(query);

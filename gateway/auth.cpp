@@ -224,22 +224,60 @@ std::pair<AccountId, ApiKey> KeyStore::create_account(
   return {account, key};
 }
 
-ApiKey KeyStore::create_key(const Principal& owner, std::string_view label,
-                            std::optional<std::int64_t> expires_in_seconds) {
+namespace {
+
+// An account's unrevoked keys, locked in one order (so two key changes of one
+// account at once queue rather than deadlock): id, whether it expires, whether
+// it is still good.
+struct LiveKey {
+  std::string key_id;
+  bool expires = false;
+  bool good = false;
+};
+
+std::vector<LiveKey> lock_keys_of(pqxx::work& txn, AccountId account) {
+  std::vector<LiveKey> keys;
+  for (const pqxx::row& row : txn.exec_params(
+           "SELECT key_id, expires_at IS NOT NULL, expires_at IS NULL OR expires_at > now()"
+           " FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL ORDER BY key_id FOR UPDATE",
+           static_cast<long long>(account))) {
+    keys.push_back({row[0].as<std::string>(), row[1].as<bool>(), row[2].as<bool>()});
+  }
+  return keys;
+}
+
+}  // namespace
+
+std::variant<ApiKey, KeyStore::KeyRefusal> KeyStore::create_key(
+    const Principal& owner, std::string_view label, std::optional<std::int64_t> expires_in_seconds,
+    const ledger::RequestKey* request_key,
+    const std::function<ledger::StoredAnswer(const ApiKey&)>& answer) {
   util::assert_may_block();
   const ApiKey key = generate_api_key();
-  database_->run([&](pqxx::connection& connection) {
-    pqxx::work txn(connection, "create_key");
-    txn.exec_params(
-        "INSERT INTO api_keys (key_id, secret_hash, account_id, role, label, expires_at)"
-        " VALUES ($1, $2, $3, $4::api_role, $5,"
-        "  CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() + $6::bigint * interval '1 second'"
-        "  END)",
-        key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
-        static_cast<long long>(owner.account), std::string(to_string(owner.role)),
-        std::string(label), expires_in_seconds);
-    txn.commit();
-  });
+  const auto refusal =
+      database_->run([&](pqxx::connection& connection) -> std::optional<KeyRefusal> {
+        pqxx::work txn(connection, "create_key");
+        const std::vector<LiveKey> live = lock_keys_of(txn, owner.account);
+        if (live.size() >= kMaxKeysPerAccount) return KeyRefusal::kTooMany;
+        // A key that expires makes only keys that expire with it or sooner: a
+        // leaked short-lived key cannot mint a lasting one.
+        const pqxx::result inserted = txn.exec_params(
+            "INSERT INTO api_keys (key_id, secret_hash, account_id, role, label, expires_at)"
+            " SELECT $1, $2, $3, $4::api_role, $5, CASE"
+            "  WHEN c.expires_at IS NULL THEN now() + $6::bigint * interval '1 second'"
+            "  ELSE least(c.expires_at, coalesce(now() + $6::bigint * interval '1 second',"
+            "   c.expires_at)) END"
+            " FROM api_keys c WHERE c.key_id = $7",
+            key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
+            static_cast<long long>(owner.account), std::string(to_string(owner.role)),
+            std::string(label), expires_in_seconds, owner.key_id);
+        if (inserted.affected_rows() != 1)
+          throw std::runtime_error("create_key: the creating key is not in api_keys");
+        if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(key), 0);
+        txn.commit();
+        return std::nullopt;
+      });
+  if (refusal) return *refusal;
   remember(Known{hash_secret(key.secret), Principal{key.key_id, owner.account, owner.role},
                  std::chrono::steady_clock::now()});
   return key;
@@ -254,7 +292,7 @@ std::vector<KeyInfo> KeyStore::keys_of(AccountId account) {
              "SELECT key_id, label, role::text, extract(epoch FROM created_at)::bigint,"
              " coalesce(extract(epoch FROM expires_at)::bigint, 0),"
              " coalesce(extract(epoch FROM revoked_at)::bigint, 0)"
-             " FROM api_keys WHERE account_id = $1 ORDER BY created_at, key_id LIMIT $2",
+             " FROM api_keys WHERE account_id = $1 ORDER BY created_at DESC, key_id LIMIT $2",
              static_cast<long long>(account), static_cast<long long>(kMaxKeysListed))) {
       keys.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
                       row[3].as<std::int64_t>(), row[4].as<std::int64_t>(),
@@ -264,24 +302,24 @@ std::vector<KeyInfo> KeyStore::keys_of(AccountId account) {
   });
 }
 
-KeyStore::Revoked KeyStore::revoke(AccountId account, std::string_view key_id) {
+KeyStore::Revoked KeyStore::revoke(const Principal& caller, std::string_view key_id) {
   util::assert_may_block();
   const Revoked outcome = database_->run([&](pqxx::connection& connection) {
     pqxx::work txn(connection, "revoke_key");
-    // Its other usable keys, locked: two revocations at once cannot both pass.
-    const auto others =
-        txn.exec_params1(
-               "SELECT count(*) FROM (SELECT 1 FROM api_keys WHERE account_id = $1 AND key_id <> $2"
-               " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE) "
-               "k",
-               static_cast<long long>(account), std::string(key_id))[0]
-            .as<long long>();
-    const auto mine = txn.exec_params(
-        "SELECT 1 FROM api_keys WHERE account_id = $1 AND key_id = $2 AND revoked_at IS NULL"
-        " FOR UPDATE",
-        static_cast<long long>(account), std::string(key_id));
-    if (mine.empty()) return Revoked::kNoSuchKey;
-    if (others == 0) return Revoked::kLastKey;
+    const std::vector<LiveKey> live = lock_keys_of(txn, caller.account);
+    const auto find = [&](std::string_view id) {
+      return std::find_if(live.begin(), live.end(),
+                          [&](const LiveKey& k) { return k.key_id == id; });
+    };
+    if (find(key_id) == live.end()) return Revoked::kNoSuchKey;
+    // A key that expires may end itself, not the keys that outlast it.
+    const auto own = find(caller.key_id);
+    if (key_id != caller.key_id && own != live.end() && own->expires) return Revoked::kNotAllowed;
+    // The account keeps a lasting key: without one it would be locked out.
+    const bool lasting_left = std::any_of(live.begin(), live.end(), [&](const LiveKey& k) {
+      return k.key_id != key_id && k.good && !k.expires;
+    });
+    if (!lasting_left) return Revoked::kLastKey;
     txn.exec_params("UPDATE api_keys SET revoked_at = now() WHERE key_id = $1",
                     std::string(key_id));
     txn.commit();
@@ -291,6 +329,7 @@ KeyStore::Revoked KeyStore::revoke(AccountId account, std::string_view key_id) {
     // At once here; every other gateway within a recheck (half a second).
     const std::lock_guard lock(cache_mutex_);
     cache_.erase(std::string(key_id));
+    if (unknown_.size() >= kMaxCachedKeys) evict_some(unknown_);
     unknown_[std::string(key_id)] = std::chrono::steady_clock::now();
   }
   return outcome;

@@ -42,8 +42,10 @@ void FrontDoor::with_caller(const std::variant<Principal, AuthFailure>& caller,
                             HttpRequest&& request, std::string_view path, Respond done) {
   if (const auto* failure = std::get_if<AuthFailure>(&caller)) return done(refused(*failure));
   const Principal& principal = std::get<Principal>(caller);
-  if (const std::uint32_t wait_ms = parts_.rate_limiter.take(principal.key_id); wait_ms > 0)
-    return done(limited(wait_ms, "too many requests for this key"));
+  // Per account (platform roles and the public: per key or address): more
+  // keys do not buy an account more requests.
+  if (const std::uint32_t wait_ms = parts_.rate_limiter.take(owner_of(principal)); wait_ms > 0)
+    return done(limited(wait_ms, "too many requests for this account"));
   const std::string_view idempotency_key = request.header("Idempotency-Key");
   if (request.method == "POST" && request.header_count("Idempotency-Key") > 1) {
     return done(

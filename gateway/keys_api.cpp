@@ -33,16 +33,36 @@ void create_key(Api& api, const Principal& caller, const HttpRequest& request,
   if (body.problem()) return respond(bad_request(*body.problem()));
   const std::optional<std::int64_t> lifetime =
       *days > 0 ? std::optional<std::int64_t>(*days * 86'400) : std::nullopt;
-  try {
-    const ApiKey key = api.keys.create_key(caller, *label, lifetime);
-    respond(json(201, [&](Writer& w) {
+  const auto answer = [&](const ApiKey& key, bool with_secret) {
+    return json(201, [&](Writer& w) {
       field(w, "key_id", key.key_id);
-      field(w, "api_key", key.token());  // shown once; only its hash is stored
+      // Shown once; only its hash is stored (a replay answers without it).
+      field(w, "api_key", with_secret ? key.token() : std::string());
       field(w, "label", *label);
       field(w, "expires_in_days", *days);
-    }));
+    });
+  };
+  std::optional<ledger::RequestKey> request_key;
+  if (api.idempotency) {
+    request_key = ledger::RequestKey{api.idempotency->scope, api.idempotency->key,
+                                     api.idempotency->fingerprint,
+                                     api.idempotency->lifetime_seconds, nullptr};
+  }
+  try {
+    const auto created = api.keys.create_key(
+        caller, *label, lifetime, request_key ? &*request_key : nullptr, [&](const ApiKey& key) {
+          const HttpResponse stored = answer(key, false);
+          return ledger::StoredAnswer{stored.status, redact_secrets(stored.body)};
+        });
+    if (std::holds_alternative<KeyStore::KeyRefusal>(created)) {
+      return respond(error_response(
+          409, "too_many_keys", "the account has 100 keys; revoke one it no longer uses first"));
+    }
+    respond(answer(std::get<ApiKey>(created), true));
   } catch (const std::exception&) {
-    respond(unavailable());
+    respond(error_response(503, "outcome_unknown",
+                           "storage failed while creating the key: GET /v1/keys shows whether it "
+                           "exists; revoke it if so"));
   }
 }
 
@@ -77,9 +97,10 @@ void list_keys(Api& api, const Principal& caller, const Respond& respond) {
 void revoke_key(Api& api, const Principal& caller, std::string_view key_id,
                 const Respond& respond) {
   if (!manages_keys(caller)) return respond(forbidden());
-  const bool well_formed = key_id.size() == 16 && std::all_of(key_id.begin(), key_id.end(), [](char c) {
-                             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-                           });
+  const bool well_formed =
+      key_id.size() == 16 && std::all_of(key_id.begin(), key_id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      });
   const auto no_such_key = [] {
     return error_response(404, "not_found",
                           "no key with this id belongs to your account; GET /v1/keys lists yours",
@@ -87,12 +108,17 @@ void revoke_key(Api& api, const Principal& caller, std::string_view key_id,
   };
   if (!well_formed) return respond(no_such_key());
   try {
-    switch (api.keys.revoke(caller.account, key_id)) {
+    switch (api.keys.revoke(caller, key_id)) {
       case KeyStore::Revoked::kNoSuchKey:
         return respond(no_such_key());
       case KeyStore::Revoked::kLastKey:
         return respond(error_response(
-            409, "last_key", "this is the account's last usable key: create another first",
+            409, "last_key",
+            "the account would have no lasting key left: create one without an expiry first",
+            "key_id"));
+      case KeyStore::Revoked::kNotAllowed:
+        return respond(error_response(
+            403, "forbidden", "a key that expires may revoke only itself: use a lasting key",
             "key_id"));
       case KeyStore::Revoked::kRevoked:
         break;

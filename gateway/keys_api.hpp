@@ -10,7 +10,6 @@ namespace spotgrid::gateway {
 void create_key(Api& api, const Principal& caller, const HttpRequest& request,
                 const Respond& respond);
 void list_keys(Api& api, const Principal& caller, const Respond& respond);
-void revoke_key(Api& api, const Principal& caller, std::string_view key_id,
-                const Respond& respond);
+void revoke_key(Api& api, const Principal& caller, std::string_view key_id, const Respond& respond);
 
 }  // namespace spotgrid::gateway

@@ -7,6 +7,24 @@
 
 namespace spotgrid::gateway {
 
+namespace {
+
+// A label value in the text format: backslash, quote and newline escaped.
+std::string label_value(std::string_view text) {
+  std::string escaped;
+  for (const char c : text) {
+    if (c == '\\' || c == '"') escaped.push_back('\\');
+    if (c == '\n') {
+      escaped += "\\n";
+      continue;
+    }
+    escaped.push_back(c);
+  }
+  return escaped;
+}
+
+}  // namespace
+
 RouteMetrics::RouteMetrics() : routes_(served_routes()) {
   for (const auto& [method, path] : routes_) {
     std::string label = method;
@@ -73,35 +91,18 @@ void write_pool_metrics(const ledger::ReadModel& model, const engine::Catalog& c
          "# TYPE spotgrid_book_cards gauge\n";
   for (std::size_t pool = 0; pool < pools; ++pool) {
     const std::string& name = catalog.model(static_cast<PoolIndex>(pool)).model;
-    out << "spotgrid_book_cards{pool=\"" << name << "\",side=\"ask\"} " << cards(views[pool].asks)
-        << "\nspotgrid_book_cards{pool=\"" << name << "\",side=\"bid\"} " << cards(views[pool].bids)
-        << '\n';
+    out << "spotgrid_book_cards{pool=\"" << label_value(name) << "\",side=\"ask\"} "
+        << cards(views[pool].asks) << "\nspotgrid_book_cards{pool=\"" << label_value(name)
+        << "\",side=\"bid\"} " << cards(views[pool].bids) << '\n';
   }
   out << "# HELP spotgrid_index_price_micros A pool's index price per card-hour.\n"
          "# TYPE spotgrid_index_price_micros gauge\n";
   for (std::size_t pool = 0; pool < pools; ++pool) {
     out << "spotgrid_index_price_micros{pool=\""
-        << catalog.model(static_cast<PoolIndex>(pool)).model << "\"} " << index[pool] << '\n';
+        << label_value(catalog.model(static_cast<PoolIndex>(pool)).model) << "\"} " << index[pool]
+        << '\n';
   }
 }
-
-namespace {
-
-// A label value in the text format: backslash, quote and newline escaped.
-std::string label_value(std::string_view text) {
-  std::string escaped;
-  for (const char c : text) {
-    if (c == '\\' || c == '"') escaped.push_back('\\');
-    if (c == '\n') {
-      escaped += "\\n";
-      continue;
-    }
-    escaped.push_back(c);
-  }
-  return escaped;
-}
-
-}  // namespace
 
 void write_card_metrics(const std::vector<ingest::CardReading>& cards, std::ostream& out) {
   const auto labels = [](const ingest::CardReading& card) {
@@ -122,9 +123,11 @@ void write_card_metrics(const std::vector<ingest::CardReading>& cards, std::ostr
   out << "# HELP DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION Energy (in mJ) the card delivered since this "
          "process started hearing it.\n"
          "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter\n";
+  // Without the lease: a counter's series must not restart with each lease.
   for (const auto& card : cards) {
-    out << "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION" << labels(card) << ' ' << card.energy_mj_total
-        << '\n';
+    out << "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{node=\"" << card.node << "\",gpu=\""
+        << card.card_index << "\",UUID=\"" << label_value(card.card_uuid) << "\"} "
+        << card.energy_mj_total << '\n';
   }
 }
 

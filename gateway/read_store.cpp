@@ -246,7 +246,7 @@ std::optional<std::string> ReadStore::lease_energy(LeaseId lease, AccountId acco
         " coalesce(avg(u.power_mw), 0)::bigint, coalesce(max(u.power_mw), 0),"
         " coalesce(avg(u.utilization_pct), 0)::bigint, coalesce(max(u.utilization_pct), 0)"
         " FROM leases l LEFT JOIN usage_samples u ON u.node = l.node_id"
-        "  AND u.second >= l.started_at AND u.second <= l.billable_end AND u.lease = l.lease_id"
+        "  AND u.second >= l.started_at AND u.second < l.billable_end AND u.lease = l.lease_id"
         " WHERE l.lease_id = $1 AND (l.buyer_id = $2 OR l.supplier_id = $2)"
         " GROUP BY l.node_id, l.cards",
         static_cast<long long>(lease), static_cast<long long>(account));

@@ -438,8 +438,7 @@ struct Service::Impl {
     metric("spotgrid_feed_redis_subscribed", "gauge",
            "1 when market data fans out through Redis pub/sub.", feed.redis_connected() ? 1 : 0);
     write_metering_metrics(ingest.counters(), metric);
-    constexpr UnixSeconds kCardsHeardWithin = 60;
-    write_card_metrics(ingest.card_readings(util::unix_now() - kCardsHeardWithin), out);
+    write_card_metrics(ingest.card_readings(), out);
     write_pool_metrics(market.committed(), setup.catalog, out);
     metric("spotgrid_recoveries_total", "counter", "Rebuilds of the engine from PostgreSQL.",
            status.recoveries);

@@ -83,6 +83,11 @@ struct Ingest::Impl {
     const CardKey key{s.node, s.card_index};
     auto found = readings.find(key);
     if (found == readings.end()) {
+      // Full: cards not heard from for the gauges' window make room.
+      if (readings.size() >= Ingest::kMaxCardReadings) {
+        const UnixSeconds stale = options.clock() - Ingest::kCardReadingWindow;
+        std::erase_if(readings, [&](const auto& entry) { return entry.second.second < stale; });
+      }
       if (readings.size() >= Ingest::kMaxCardReadings) return;
       found = readings.emplace(key, CardReading{s.node, s.card_index, s.card_uuid}).first;
     }
@@ -571,8 +576,9 @@ IngestCounters Ingest::counters() const {
   return counters;
 }
 
-std::vector<CardReading> Ingest::card_readings(UnixSeconds since) const {
+std::vector<CardReading> Ingest::card_readings() const {
   std::vector<CardReading> fresh;
+  const UnixSeconds since = impl_->options.clock() - kCardReadingWindow;
   const std::lock_guard lock(impl_->meter_mutex);
   for (const auto& [key, reading] : impl_->readings) {
     if (reading.second >= since) fresh.push_back(reading);

@@ -372,20 +372,43 @@ TEST_F(Console, AnAccountManagesItsKeysAndARevokedOrExpiredKeyStopsWorking) {
   ASSERT_EQ(listed.status, 200u) << listed.body;
   ASSERT_EQ(listed.json["keys"].Size(), 2u);
   EXPECT_EQ(listed.body.find(second.substr(20)), std::string::npos) << "no secret is listed";
-  EXPECT_STREQ(listed.json["keys"][1]["label"].GetString(), "ci runner");
-  EXPECT_GT(listed.json["keys"][1]["expires_at"].GetInt64(), 0);
-  EXPECT_TRUE(listed.json["keys"][1]["this_key"].GetBool());
+  EXPECT_STREQ(listed.json["keys"][0]["label"].GetString(), "ci runner") << "newest first";
+  EXPECT_GT(listed.json["keys"][0]["expires_at"].GetInt64(), 0);
+  EXPECT_TRUE(listed.json["keys"][0]["this_key"].GetBool());
 
   const auto [other_account, other] = buyer();
   EXPECT_EQ(call(http::verb::delete_, "/v1/keys/" + second_id, other).status, 404u)
       << "nobody revokes another's key";
+  // The expiring key mints only keys that expire with it, and revokes only itself.
+  const Reply minted = call(http::verb::post, "/v1/keys", second, "{}");
+  ASSERT_EQ(minted.status, 201u) << minted.body;
+  const Reply keys = call(http::verb::get, "/v1/keys", first);
+  ASSERT_EQ(keys.json["keys"].Size(), 3u);
+  EXPECT_GT(keys.json["keys"][0]["expires_at"].GetInt64(), 0) << "newest first, and it expires";
+  const std::string first_id = parse_api_key(first)->key_id;
+  EXPECT_EQ(call(http::verb::delete_, "/v1/keys/" + first_id, second).status, 403u);
+  EXPECT_EQ(
+      call(http::verb::delete_, "/v1/keys/" + std::string(minted.json["key_id"].GetString()), first)
+          .status,
+      200u);
+  // An Idempotency-Key: a retry answers the first key (without its secret), not a second.
+  const testing::Headers once = {{"Idempotency-Key", "key-1"}};
+  const Reply made = call(http::verb::post, "/v1/keys", first, R"({"label": "once"})", once);
+  ASSERT_EQ(made.status, 201u) << made.body;
+  const Reply replayed = call(http::verb::post, "/v1/keys", first, R"({"label": "once"})", once);
+  EXPECT_EQ(replayed.status, 201u);
+  EXPECT_STREQ(replayed.json["key_id"].GetString(), made.json["key_id"].GetString());
+  EXPECT_EQ(replayed.body.find(made.json["api_key"].GetString()), std::string::npos);
+  EXPECT_EQ(
+      call(http::verb::delete_, "/v1/keys/" + std::string(made.json["key_id"].GetString()), first)
+          .status,
+      200u);
   EXPECT_EQ(call(http::verb::delete_, "/v1/keys/XYZ", first).status, 404u);
   EXPECT_EQ(call(http::verb::post, "/v1/keys", first, R"({"expires_in_days": 0})").status, 400u);
   const Reply revoked = call(http::verb::delete_, "/v1/keys/" + second_id, first);
   ASSERT_EQ(revoked.status, 200u) << revoked.body;
   EXPECT_EQ(call(http::verb::get, "/v1/account", second).status, 401u)
       << "refused at once on this gateway";
-  const std::string first_id = parse_api_key(first)->key_id;
   const Reply last = call(http::verb::delete_, "/v1/keys/" + first_id, first);
   EXPECT_EQ(last.status, 409u) << "the last usable key stays: " << last.body;
 

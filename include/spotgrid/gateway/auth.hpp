@@ -110,16 +110,24 @@ class KeyStore {
   std::pair<AccountId, ApiKey> create_account(
       std::string_view name, Role role, const ledger::RequestKey* request_key = nullptr,
       const std::function<ledger::StoredAnswer(AccountId)>& answer = {});
-  // Keys of an account (issue 14): another key with the owner's account and
-  // role, a label and an optional lifetime; the account's keys (at most
-  // kMaxKeysListed, oldest first); a revocation, refused for the last usable
-  // key (the account would be locked out). All throw when PostgreSQL fails.
+  // Keys of an account (issue 14). Another key with the owner's account and
+  // role, a label and an optional lifetime (never past the creating key's
+  // expiry), at most kMaxKeysPerAccount unrevoked; with `request_key`, the
+  // Idempotency-Key and `answer(key)` commit with it. The account's keys,
+  // newest first (at most kMaxKeysListed). A revocation: refused when it
+  // would leave no lasting (non-expiring) key, and a key that expires may
+  // revoke only itself. All throw when PostgreSQL fails.
+  static constexpr std::size_t kMaxKeysPerAccount = 100;
   static constexpr std::size_t kMaxKeysListed = 1'000;
-  ApiKey create_key(const Principal& owner, std::string_view label,
-                    std::optional<std::int64_t> expires_in_seconds);
+  enum class KeyRefusal : std::uint8_t { kTooMany };
+  std::variant<ApiKey, KeyRefusal> create_key(
+      const Principal& owner, std::string_view label,
+      std::optional<std::int64_t> expires_in_seconds,
+      const ledger::RequestKey* request_key = nullptr,
+      const std::function<ledger::StoredAnswer(const ApiKey&)>& answer = {});
   std::vector<KeyInfo> keys_of(AccountId account);
-  enum class Revoked : std::uint8_t { kRevoked, kNoSuchKey, kLastKey };
-  Revoked revoke(AccountId account, std::string_view key_id);
+  enum class Revoked : std::uint8_t { kRevoked, kNoSuchKey, kLastKey, kNotAllowed };
+  Revoked revoke(const Principal& caller, std::string_view key_id);
   // Which of `key_ids` are valid now (not revoked, not expired), asking PostgreSQL once;
   // nothing when it did not answer.
   std::optional<std::unordered_set<std::string>> valid_among(

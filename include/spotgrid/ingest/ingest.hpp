@@ -79,6 +79,7 @@ struct CardReading {
 class Ingest {
  public:
   static constexpr std::size_t kMaxCardReadings = 65'536;  // cards beyond are not shown
+  static constexpr UnixSeconds kCardReadingWindow = 60;    // a card is shown this long
   Ingest(IngestOptions options, ledger::DurableMarket& market, const engine::TariffBook& tariffs);
   ~Ingest();  // stop()
   Ingest(const Ingest&) = delete;
@@ -99,8 +100,8 @@ class Ingest {
   bool stream_proof_valid(NodeId node, std::int64_t unix_seconds,
                           std::string_view signature_hex) const;
   IngestCounters counters() const;
-  // The latest reading of each card heard from since `since` (unix seconds).
-  std::vector<CardReading> card_readings(UnixSeconds since) const;
+  // The latest reading of each card heard from within kCardReadingWindow.
+  std::vector<CardReading> card_readings() const;
 
   struct Impl;
 
