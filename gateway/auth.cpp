@@ -253,7 +253,7 @@ std::variant<ApiKey, KeyStore::KeyRefusal> KeyStore::create_key(
     const ledger::RequestKey* request_key,
     const std::function<ledger::StoredAnswer(const ApiKey&)>& answer) {
   util::assert_may_block();
-  const ApiKey key = generate_api_key();
+  ApiKey key = generate_api_key();  // not const: returned by move
   const auto refusal =
       database_->run([&](pqxx::connection& connection) -> std::optional<KeyRefusal> {
         pqxx::work txn(connection, "create_key");
