@@ -398,14 +398,20 @@ std::string new_idempotency_key() {
   return text;
 }
 
-void place(Context& c) {
+// The Idempotency-Key a write sends: --idempotency-key, else a new one. It
+// is printed before the request, so a retry after a timeout can reuse it.
+std::string idempotency_key_for(Context& c) {
   const std::string* given = c.args.option("idempotency-key");
-  const std::string key = given ? *given : new_idempotency_key();
+  std::string key = given ? *given : new_idempotency_key();
+  c.err << "idempotency key: " << key << '\n';
+  return key;
+}
+
+void place(Context& c) {
   std::int64_t deadline = 0;
   const std::string body = order_body(c, true, &deadline);
-  // Printed first: after a timeout, the same command with this key (and, for
-  // cost-first, this deadline: the retry must send the same body) is safe.
-  c.err << "idempotency key: " << key << '\n';
+  const std::string key = idempotency_key_for(c);
+  // A cost-first retry must send the same body: this deadline, not a new one.
   if (deadline != 0 && c.args.option("latest-start") == nullptr)
     c.err << "retry with: --idempotency-key " << key << " --latest-start " << deadline << '\n';
   const Json answer = ask(c, "POST", "/v1/orders", body, {{"Idempotency-Key", key}});
@@ -663,9 +669,7 @@ void account_create(Context& c) {
 void account_deposit(Context& c) {
   const std::string account = id_word(c, "account");
   const std::string body = body_of([&](Writer& w) { put(w, "amount_micros", money(c, "amount")); });
-  const std::string* given = c.args.option("idempotency-key");
-  const std::string key = given ? *given : new_idempotency_key();
-  c.err << "idempotency key: " << key << '\n';
+  const std::string key = idempotency_key_for(c);
   const Json answer =
       ask(c, "POST", "/v1/accounts/" + account + "/deposits", body, {{"Idempotency-Key", key}});
   if (human(c))
@@ -674,9 +678,7 @@ void account_deposit(Context& c) {
 
 void account_withdraw(Context& c) {
   const std::string body = body_of([&](Writer& w) { put(w, "amount_micros", money(c, "amount")); });
-  const std::string* given = c.args.option("idempotency-key");
-  const std::string key = given ? *given : new_idempotency_key();
-  c.err << "idempotency key: " << key << '\n';
+  const std::string key = idempotency_key_for(c);
   const Json answer = ask(c, "POST", "/v1/account/withdrawals", body, {{"Idempotency-Key", key}});
   if (human(c))
     c.out << "withdrew " << dollars(answer, "withdrawn_micros") << "; cash now "

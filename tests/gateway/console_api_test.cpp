@@ -43,6 +43,19 @@ class Console : public ServiceHarness {
     return call(verb, target, "", body, headers);
   }
 
+  // A signed-in browser: its cookie ("sg_session=...") and CSRF token.
+  struct Browser {
+    std::string cookie;
+    std::string csrf;
+  };
+  Browser signed_in_browser(const std::string& key) {
+    const Reply answer = sign_in(key);
+    EXPECT_EQ(answer.status, 201u) << answer.body;
+    return {cookie_of(answer), answer.json.IsObject() && answer.json.HasMember("csrf_token")
+                                   ? answer.json["csrf_token"].GetString()
+                                   : ""};
+  }
+
   Reply sign_in(const std::string& key) {
     return call(http::verb::post, "/v1/session", "", R"({"api_key": ")" + key + R"("})",
                 {{"Content-Type", "application/json"}});
@@ -117,10 +130,7 @@ TEST_F(Console, ASessionCookieStandsForTheKeyAndCsrfGuardsEveryWrite) {
 
 TEST_F(Console, AStreamTicketIsSingleUseAndEndsWithTheSession) {
   const auto [account, key] = buyer();
-  const Reply signed_in = sign_in(key);
-  ASSERT_EQ(signed_in.status, 201u);
-  const std::string cookie = cookie_of(signed_in);
-  const std::string csrf = signed_in.json["csrf_token"].GetString();
+  const auto [cookie, csrf] = signed_in_browser(key);
   EXPECT_EQ(with_cookie(http::verb::post, "/v1/session/ticket", cookie).status, 403u);
   const Reply ticket = with_cookie(http::verb::post, "/v1/session/ticket", cookie, csrf);
   ASSERT_EQ(ticket.status, 201u) << ticket.body;
@@ -212,10 +222,7 @@ TEST_F(Console, ThePublicCannotWriteNorClaimIdempotencyKeys) {
 
 TEST_F(Console, ASessionHoldsAFewTicketsAndAKeyAFewSessions) {
   const auto [account, key] = buyer();
-  const Reply first = sign_in(key);
-  ASSERT_EQ(first.status, 201u);
-  const std::string cookie = cookie_of(first);
-  const std::string csrf = first.json["csrf_token"].GetString();
+  const auto [cookie, csrf] = signed_in_browser(key);
   std::vector<std::string> tickets;
   for (std::size_t i = 0; i <= BrowserSessions::kMaxTicketsPerSession; ++i) {
     const Reply ticket = with_cookie(http::verb::post, "/v1/session/ticket", cookie, csrf);
