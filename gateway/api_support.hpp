@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,6 +78,39 @@ inline HttpResponse as_of(std::uint64_t committed_seq, HttpResponse answer) {
 inline HttpResponse from_store(const std::optional<std::string>& body) {
   if (!body) return error_response(503, "unavailable", "storage is unavailable");
   return HttpResponse{200, *body, "application/json", {}, {}};
+}
+
+// `length` decimal digits at `at`, if they are all digits.
+inline std::optional<int> digits(std::string_view text, std::size_t at, std::size_t length) {
+  int value = 0;
+  const char* first = text.data() + at;
+  const auto [end, error] = std::from_chars(first, first + length, value);
+  if (error != std::errc{} || end != first + length) return std::nullopt;
+  return value;
+}
+
+// A time a query names: Unix seconds, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC).
+inline std::optional<UnixSeconds> parse_instant(std::string_view text) {
+  UnixSeconds seconds = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error == std::errc{} && end == text.data() + text.size() && seconds >= 0) return seconds;
+  const bool date_only = text.size() == 10;
+  const bool date_time =
+      text.size() == 20 && text[10] == 'T' && text[13] == ':' && text[16] == ':' && text[19] == 'Z';
+  if ((!date_only && !date_time) || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const auto year = digits(text, 0, 4);
+  const auto month = digits(text, 5, 2);
+  const auto day = digits(text, 8, 2);
+  const auto hour = date_time ? digits(text, 11, 2) : 0;
+  const auto minute = date_time ? digits(text, 14, 2) : 0;
+  const auto second = date_time ? digits(text, 17, 2) : 0;
+  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year{*year},
+                                         std::chrono::month{static_cast<unsigned>(*month)},
+                                         std::chrono::day{static_cast<unsigned>(*day)}};
+  if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
+  return std::chrono::sys_seconds{std::chrono::sys_days{date}}.time_since_epoch().count() +
+         UnixSeconds{*hour} * 3'600 + UnixSeconds{*minute} * 60 + *second;
 }
 
 inline HttpResponse forbidden() {

@@ -14,39 +14,6 @@
 namespace spotgrid::gateway {
 namespace {
 
-// `length` decimal digits at `at`, if they are all digits.
-std::optional<int> digits(std::string_view text, std::size_t at, std::size_t length) {
-  int value = 0;
-  const char* first = text.data() + at;
-  const auto [end, error] = std::from_chars(first, first + length, value);
-  if (error != std::errc{} || end != first + length) return std::nullopt;
-  return value;
-}
-
-// Unix seconds, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC).
-std::optional<UnixSeconds> parse_instant(std::string_view text) {
-  UnixSeconds seconds = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (error == std::errc{} && end == text.data() + text.size() && seconds >= 0) return seconds;
-  const bool date_only = text.size() == 10;
-  const bool date_time =
-      text.size() == 20 && text[10] == 'T' && text[13] == ':' && text[16] == ':' && text[19] == 'Z';
-  if ((!date_only && !date_time) || text[4] != '-' || text[7] != '-') return std::nullopt;
-  const auto year = digits(text, 0, 4);
-  const auto month = digits(text, 5, 2);
-  const auto day = digits(text, 8, 2);
-  const auto hour = date_time ? digits(text, 11, 2) : 0;
-  const auto minute = date_time ? digits(text, 14, 2) : 0;
-  const auto second = date_time ? digits(text, 17, 2) : 0;
-  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
-  const std::chrono::year_month_day date{std::chrono::year{*year},
-                                         std::chrono::month{static_cast<unsigned>(*month)},
-                                         std::chrono::day{static_cast<unsigned>(*day)}};
-  if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
-  return std::chrono::sys_seconds{std::chrono::sys_days{date}}.time_since_epoch().count() +
-         UnixSeconds{*hour} * 3'600 + UnixSeconds{*minute} * 60 + *second;
-}
-
 // Holds one of the export slots until the body is written (or abandoned).
 // An export's rows, a page at a time: each page is fetched on the worker
 // pool (a FETCH can take seconds), and the cursor (its transaction and

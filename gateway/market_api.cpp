@@ -5,8 +5,6 @@
 
 #include "api_support.hpp"
 
-#include <charconv>
-
 namespace spotgrid::gateway {
 
 namespace {
@@ -140,13 +138,10 @@ std::optional<UnixSeconds> interval_of(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<UnixSeconds> seconds_in(std::string_view target, std::string_view name) {
+// The time a query parameter names, if it is one (parse_instant).
+std::optional<UnixSeconds> time_in(std::string_view target, std::string_view name) {
   const auto text = query_value(target, name);
-  if (!text) return std::nullopt;
-  UnixSeconds value = 0;
-  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (error != std::errc{} || end != text->data() + text->size() || value < 0) return std::nullopt;
-  return value;
+  return text ? parse_instant(*text) : std::nullopt;
 }
 
 }  // namespace
@@ -154,6 +149,7 @@ std::optional<UnixSeconds> seconds_in(std::string_view target, std::string_view 
 // GET /v1/market/{pool}/candles?interval=1m|1h|1d[&from=&to=]: OHLC of the
 // index per interval over [from, to) (unix seconds; default: the last 500
 // intervals to now, or 31 days), at most kMaxCandles over kMaxCandleSpan.
+// from and to are read as exports read them (parse_instant).
 void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& request,
                   const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
@@ -167,14 +163,19 @@ void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& reque
   if (!model.ready()) return respond(recovering());
   const bool has_from = query_value(request.target, "from").has_value();
   const bool has_to = query_value(request.target, "to").has_value();
-  const auto to = has_to ? seconds_in(request.target, "to") : model.now() + *interval;
-  if (!to) return respond(error_response(400, "invalid_query", "to must be unix seconds", "to"));
+  const auto to = has_to ? time_in(request.target, "to") : model.now() + *interval;
+  if (!to)
+    return respond(
+        error_response(400, "invalid_query",
+                       "to must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)", "to"));
   const auto from =
       has_from
-          ? seconds_in(request.target, "from")
+          ? time_in(request.target, "from")
           : std::optional<UnixSeconds>(*to - std::min(kMaxCandles * *interval, kMaxCandleSpan));
   if (!from)
-    return respond(error_response(400, "invalid_query", "from must be unix seconds", "from"));
+    return respond(error_response(
+        400, "invalid_query", "from must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)",
+        "from"));
   if (*to <= *from || (*to - *from) / *interval > kMaxCandles || *to - *from > kMaxCandleSpan) {
     return respond(error_response(
         400, "invalid_query",

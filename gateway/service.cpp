@@ -428,6 +428,8 @@ struct Service::Impl {
     metric("spotgrid_redis_failures_total", "counter", "Redis commands that failed or timed out.",
            redis.failures());
     metric("spotgrid_stream_connections", "gauge", "Open WebSocket streams.", hub.connections());
+    metric("spotgrid_browser_sessions", "gauge", "Console sessions signed in on this gateway.",
+           sessions.live());
     metric("spotgrid_stream_messages_sent_total", "counter", "Stream messages queued to clients.",
            hub.delivered());
     metric("spotgrid_stream_messages_dropped_total", "counter",

@@ -175,6 +175,14 @@ TEST_F(Console, MarketDataIsPublicAndNothingElseIs) {
       400u)
       << "more than 500 candles";
   EXPECT_EQ(call(http::verb::get, "/v1/market/H100-SXM-80G/candles?from=x", "").status, 400u);
+  EXPECT_EQ(
+      call(http::verb::get, "/v1/market/H100-SXM-80G/candles?to=9223372036854775808", "").status,
+      400u)
+      << "2^63 is no time";
+  const Reply dated =
+      call(http::verb::get,
+           "/v1/market/H100-SXM-80G/candles?interval=1d&from=2026-01-01&to=2026-01-31", "");
+  EXPECT_EQ(dated.status, 200u) << "dates read as exports read them: " << dated.body;
 
   for (const char* route : {"/v1/account", "/v1/leases", "/v1/orders", "/v1/nodes"})
     EXPECT_EQ(call(http::verb::get, route, "").status, 401u) << route;
