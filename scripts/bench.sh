@@ -7,6 +7,8 @@
 #   scripts/bench.sh ingest [ARGS]   metering samples stored durably (spotgrid-bench-ingest),
 #                                    against a private cluster destroyed at the end
 #   scripts/bench.sh export [ARGS]   billing export rows/s and peak memory (spotgrid-bench-export)
+#   scripts/bench.sh replay [ARGS]   a month of 100,000 jobs on 8,000 cards through spotgrid-replay
+#                                    (spotgrid-bench-replay)
 #   scripts/bench.sh gateway SCENARIO [ARGS]
 #                                    spotgridd under spotgrid-loadtest (loadtest/SCENARIO.json:
 #                                    orders or book), with a private PostgreSQL and Redis
@@ -33,7 +35,7 @@ if [[ "$what" == http-vs-nginx ]]; then
   targets=(spotgridd)
 else
   targets=(spotgrid-bench-engine spotgrid-bench-durable spotgrid-bench-ingest
-    spotgrid-bench-export spotgridd spotgrid-loadtest)
+    spotgrid-bench-export spotgrid-bench-replay spotgridd spotgrid-loadtest)
 fi
 cmake --build build/release --target "${targets[@]}" -j "$(nproc)"
 
@@ -85,6 +87,9 @@ if [[ "$what" == durable || "$what" == all ]]; then
   trap './scripts/pg.sh destroy "$state" >/dev/null' EXIT
   conninfo=$(./scripts/pg.sh start "$state")
   build/release/bench/spotgrid-bench-durable --config config --conninfo "$conninfo" "$@"
+fi
+if [[ "$what" == replay ]]; then
+  build/release/bench/spotgrid-bench-replay --config config "$@"
 fi
 if [[ "$what" == export ]]; then
   state=build/bench-pg
