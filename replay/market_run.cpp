@@ -242,8 +242,8 @@ Micros default_limit(const Catalog& catalog, const Job& job, const ReplayOptions
   if (job.pool) {
     reference = catalog.model(*job.pool).reference_price_micros_per_card_hour;
   } else {
-    for (PoolIndex pool = 0; pool < catalog.pool_count(); ++pool) {
-      const GpuModel& model = catalog.model(pool);
+    for (std::size_t pool = 0; pool < catalog.pool_count(); ++pool) {
+      const GpuModel& model = catalog.model(static_cast<PoolIndex>(pool));
       reference = std::max(reference, model.reference_price_micros_per_card_hour * kMilliCuOne /
                                           std::max(model.compute_units, 1));
     }
@@ -372,8 +372,8 @@ void MarketReplay::on_hour(UnixSeconds at) {
   if (result_.index_per_hour.size() <= hour) result_.index_per_hour.resize(hour + 1);
   auto& prices = result_.index_per_hour[hour];
   prices.resize(catalog_.pool_count());
-  for (PoolIndex pool = 0; pool < catalog_.pool_count(); ++pool)
-    prices[pool] = engine_.index_price(pool);
+  for (std::size_t pool = 0; pool < catalog_.pool_count(); ++pool)
+    prices[pool] = engine_.index_price(static_cast<PoolIndex>(pool));
 }
 
 void MarketReplay::do_action(const Action& action) {

@@ -156,6 +156,7 @@ std::string wait_chart(const Report& report) {
       {"0", 1},        {"<1m", 60},     {"<10m", 600},    {"<1h", 3'600},
       {"<6h", 21'600}, {"<1d", 86'400}, {"<7d", 604'800}, {">=7d", INT64_MAX}};
   std::vector<std::string> categories;
+  categories.reserve(buckets.size() + 1);
   for (const auto& [name, limit] : buckets)
     categories.push_back(name);
   categories.emplace_back("never");
@@ -181,23 +182,25 @@ std::string wait_chart(const Report& report) {
   return bar_chart("Jobs by wait before their start", categories, series, 1, "jobs");
 }
 
-std::string price_charts(const Report& report, std::size_t hours) {
+// Over the market's hours: the index is sampled on each hour's tick.
+std::string price_charts(const Report& report) {
   const RunResult& market = *report.runs.front();
   std::vector<Series> index;
-  for (PoolIndex pool = 0; pool < report.catalog->pool_count(); ++pool) {
+  for (std::size_t pool = 0; pool < report.catalog->pool_count(); ++pool) {
     bool supplied = false;
     for (const Node& node : report.trace->nodes)
       supplied = supplied || node.pool == pool;
     if (!supplied) continue;
-    Series s{report.catalog->model(pool).model, {}};
+    Series s{report.catalog->model(static_cast<PoolIndex>(pool)).model, {}};
     for (const auto& prices : market.index_per_hour)
       s.values.push_back(pool < prices.size() ? prices[pool] : 0);
     index.push_back(std::move(s));
   }
   std::vector<Series> tariffs;
-  for (RegionIndex region = 0; region < report.tariffs->region_count(); ++region) {
+  for (std::size_t index = 0; index < report.tariffs->region_count(); ++index) {
+    const auto region = static_cast<RegionIndex>(index);
     Series s{report.tariffs->region(region).region, {}};
-    for (std::size_t hour = 0; hour < hours; ++hour) {
+    for (std::size_t hour = 0; hour < market.index_per_hour.size(); ++hour) {
       s.values.push_back(report.tariffs->multiplier_bp(
           region, report.options.epoch + static_cast<UnixSeconds>(hour) * kSecondsPerHour));
     }
@@ -227,7 +230,9 @@ std::string headline_table(const Report& report, const std::vector<Summary>& sum
       "p90</th><th>wait p99</th><th>started in deadline</th><th>completed</th>"
       "<th>never started</th></tr>";
   const auto percent = [](BasisPoints bp) {
-    return std::to_string(bp / 100) + "." + std::to_string(bp % 100 / 10) + " %";
+    const BasisPoints magnitude = bp < 0 ? -bp : bp;
+    return std::string(bp < 0 ? "-" : "") + std::to_string(magnitude / 100) + "." +
+           std::to_string(magnitude % 100 / 10) + " %";
   };
   const auto hours = [](Seconds s) {
     return std::to_string(s / 3'600) + " h " + std::to_string(s % 3'600 / 60) + " m";
@@ -243,9 +248,10 @@ std::string headline_table(const Report& report, const std::vector<Summary>& sum
             std::to_string(s.jobs_completed) + "</td><td>" + std::to_string(never) + "</td></tr>";
   }
   html += "</table>";
-  if (summaries.front().cost_first_saving_bp) {
-    html += "<p>Cost-first buyers paid " + percent(*summaries.front().cost_first_saving_bp) +
-            " less per card-hour than time-first buyers of the same models.</p>";
+  if (const auto saving = summaries.front().cost_first_saving_bp) {
+    html += "<p>Cost-first buyers paid " + percent(*saving < 0 ? -*saving : *saving) +
+            (*saving < 0 ? " more" : " less") +
+            " per card-hour than time-first buyers of the same models.</p>";
   }
   return html;
 }
@@ -275,7 +281,7 @@ std::string report_html(const Report& report) {
   html += line_chart("GPU utilisation per hour (%)", utilisation_series(report, hours), 100, "%",
                      "hours");
   html += wait_chart(report);
-  html += price_charts(report, hours);
+  html += price_charts(report);
   html += cost_chart(report, summaries.front());
   html += "</body></html>\n";
   return html;

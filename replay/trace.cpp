@@ -116,7 +116,7 @@ class Reader {
   }
   std::optional<std::string> read_node(const CsvColumns& columns, const Row& row);
   std::optional<std::string> read_job(const CsvColumns& columns, const Row& row);
-  void add_node(Node node);
+  void add_node(const Node& node);
 
   const Catalog& catalog_;
   const TariffBook& tariffs_;
@@ -209,14 +209,14 @@ std::optional<std::string> Reader::read_node(const CsvColumns& columns, const Ro
         static_cast<std::uint16_t>(std::min<std::int64_t>(left, limits::kMaxCardsPerNode));
     left -= piece.cards;
     if (part > 0) piece.id = joined({piece.id, "#", std::to_string(part)});
-    add_node(std::move(piece));
+    add_node(piece);
   }
   return std::nullopt;
 }
 
 // --supply-scale: each node kept with probability `scale` below 1, copied
 // floor(scale) times (plus one with the fraction's probability) above.
-void Reader::add_node(Node node) {
+void Reader::add_node(const Node& node) {
   const Ppm whole = options_.supply_scale / kPpmOne;
   const Ppm fraction = options_.supply_scale % kPpmOne;
   const std::uint64_t copies =

@@ -20,10 +20,11 @@ namespace spotgrid::replay {
 struct ReplayOptions {
   UnixSeconds epoch = 1'767'571'200;  // where trace second 0 falls: Monday 2026-01-05 00:00 UTC
   std::uint64_t seed = 1;
-  Ppm cost_first_share = 0;            // of the jobs whose strategy the trace leaves open
-  Seconds deadline_slack = 6 * 3'600;  // latest start after submit, for jobs without deadline_s
-  Ppm fault_rate_per_card_hour = 0;    // a leased node slice fails at this rate (exponential)
-  Seconds repair = 3'600;              // a failed node's cards come back after this
+  Ppm cost_first_share = 0;  // of the jobs whose strategy the trace leaves open
+  Seconds deadline_slack =
+      Seconds{6} * 3'600;            // latest start after submit, for jobs without deadline_s
+  Ppm fault_rate_per_card_hour = 0;  // a leased node slice fails at this rate (exponential)
+  Seconds repair = 3'600;            // a failed node's cards come back after this
   BasisPoints limit_over_reference_bp = 20'000;  // a buyer's default limit: 2x the reference
   bool shared_fifo = false;  // also run one FIFO queue over every node, without prices
 };
