@@ -197,8 +197,8 @@ std::string price_charts(const Report& report) {
     index.push_back(std::move(s));
   }
   std::vector<Series> tariffs;
-  for (std::size_t index = 0; index < report.tariffs->region_count(); ++index) {
-    const auto region = static_cast<RegionIndex>(index);
+  for (std::size_t number = 0; number < report.tariffs->region_count(); ++number) {
+    const auto region = static_cast<RegionIndex>(number);
     Series s{report.tariffs->region(region).region, {}};
     for (std::size_t hour = 0; hour < market.index_per_hour.size(); ++hour) {
       s.values.push_back(report.tariffs->multiplier_bp(
