@@ -147,6 +147,17 @@ void write_checks(Writer& w, const Trace& trace, const RunResult& run, const Sum
   w.EndObject();
 }
 
+void write_wait(Writer& w, std::string_view name, const Percentiles& wait) {
+  key(w, name);
+  w.StartObject();
+  field(w, "p50", wait.p50);
+  field(w, "p90", wait.p90);
+  field(w, "p99", wait.p99);
+  field(w, "max", wait.max);
+  field(w, "jobs_started", static_cast<std::int64_t>(wait.count));
+  w.EndObject();
+}
+
 void write_run(Writer& w, const Report& report, const RunResult& run, const Summary& s) {
   key(w, run.name);
   w.StartObject();
@@ -158,13 +169,11 @@ void write_run(Writer& w, const Report& report, const RunResult& run, const Summ
   w.EndObject();
   field(w, "busy_card_seconds", s.busy_card_seconds);
   field(w, "available_card_seconds", s.available_card_seconds);
-  key(w, "wait_s");
+  write_wait(w, "wait_s", s.wait);
+  key(w, "wait_s_by_cards");
   w.StartObject();
-  field(w, "p50", s.wait.p50);
-  field(w, "p90", s.wait.p90);
-  field(w, "p99", s.wait.p99);
-  field(w, "max", s.wait.max);
-  field(w, "jobs_started", static_cast<std::int64_t>(s.wait.count));
+  for (const auto& [cards, wait] : s.wait_by_gang)
+    write_wait(w, std::to_string(cards), wait);
   w.EndObject();
   field(w, "started_within_deadline_bp", s.started_within_deadline_bp);
   field(w, "jobs_completed", static_cast<std::int64_t>(s.jobs_completed));

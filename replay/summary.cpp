@@ -163,6 +163,7 @@ Summary summarise(const engine::Catalog& catalog, const Trace& trace, const Repl
   summary.utilisation_bp = ratio_bp(summary.busy_card_seconds, summary.available_card_seconds);
 
   std::vector<Seconds> waits;
+  std::map<std::uint32_t, std::vector<Seconds>> waits_by_gang;
   std::uint64_t within_deadline = 0;
   for (std::size_t index = 0; index < trace.jobs.size(); ++index) {
     const Job& job = trace.jobs[index];
@@ -174,6 +175,7 @@ Summary summarise(const engine::Catalog& catalog, const Trace& trace, const Repl
       continue;
     }
     waits.push_back(result.start - job.submit);
+    waits_by_gang[job.cards].push_back(result.start - job.submit);
     within_deadline += result.start - job.submit <= deadline_of(job, options) ? 1 : 0;
     if (result.reason.empty()) {
       ++summary.jobs_completed;
@@ -182,6 +184,8 @@ Summary summarise(const engine::Catalog& catalog, const Trace& trace, const Repl
     }
   }
   summary.wait = percentiles(std::move(waits));
+  for (auto& [cards, gang_waits] : waits_by_gang)
+    summary.wait_by_gang[cards] = percentiles(std::move(gang_waits));
   summary.started_within_deadline_bp = ratio_bp(static_cast<std::int64_t>(within_deadline),
                                                 static_cast<std::int64_t>(trace.jobs.size()));
   summarise_costs(catalog, trace, options, run, summary);

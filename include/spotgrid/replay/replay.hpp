@@ -91,6 +91,7 @@ struct Summary {
   BasisPoints utilisation_bp = 0;
   std::vector<BasisPoints> utilisation_by_org_bp;
   Percentiles wait;
+  std::map<std::uint32_t, Percentiles> wait_by_gang;  // by cards per job (gangs wait longest)
   std::uint64_t jobs_completed = 0;
   std::uint64_t jobs_started_unfinished = 0;
   std::map<std::string, std::uint64_t> never_started;  // reason → jobs
