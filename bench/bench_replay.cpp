@@ -42,8 +42,11 @@ Figures run_once(const engine::Catalog& catalog, const engine::TariffBook& tarif
                         .count();
   const RunResult& market = runs[0];
   figures.events = market.events;
-  figures.events_per_s = static_cast<std::int64_t>(static_cast<double>(market.events) * 1e9 /
-                                                   static_cast<double>(market.engine_nanoseconds));
+  figures.events_per_s =
+      market.engine_nanoseconds == 0
+          ? 0
+          : static_cast<std::int64_t>(static_cast<double>(market.events) * 1e9 /
+                                      static_cast<double>(market.engine_nanoseconds));
   const std::vector<const RunResult*> both = {&runs[0], &runs[1]};
   const auto [from, to] = measurement_window(trace, both);
   figures.market_utilisation_bp =

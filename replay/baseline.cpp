@@ -3,11 +3,11 @@
 // that cannot start holds back every later job that wants the same models (a
 // job for any model holds back all). A job no node of its organisation could
 // ever hold is refused at once rather than blocking the queue forever. Gangs
-// are placed as the market places them (cards_per_node slices, all at once),
-// and faults strike at the same rate, the failed slice's remainder going back
-// to the head of the queue. `shared` runs one queue over every node instead.
+// are sliced as in the market (GangRule) but, unlike the market, all slices
+// start at once; faults strike at the same rate, a failed allocation's
+// remainder going back to its place in the queue. `shared` runs one queue
+// over every node instead.
 
-#include <cmath>
 #include <map>
 #include <queue>
 #include <random>
@@ -23,6 +23,7 @@ using engine::Catalog;
 struct Task {
   std::uint32_t job = 0;
   std::uint32_t cards = 0;
+  std::uint32_t slice = 1;  // cards per node slice; a failed remainder keeps its job's
   Seconds duration = 0;
   bool first = false;  // the job's first attempt: its start counts
 };
@@ -32,6 +33,7 @@ struct Slice {
   std::uint32_t job = 0;
   std::uint32_t node = 0;
   std::uint32_t cards = 0;
+  std::uint32_t slice = 1;
   UnixSeconds start = 0;
   UnixSeconds end = 0;          // when it stops: done, or failed
   UnixSeconds planned_end = 0;  // when it would have been done
@@ -63,10 +65,8 @@ class Baseline {
     result_.name = shared ? "shared_fifo" : "baseline";
     result_.jobs.resize(trace.jobs.size());
     result_.busy_per_org_hour.resize(trace.orgs.size());
-    for (std::uint32_t node = 0; node < trace.nodes.size(); ++node) {
+    for (std::uint32_t node = 0; node < trace.nodes.size(); ++node)
       nodes_of_queue_[queue_of(trace.nodes[node].org)].push_back(node);
-      max_node_cards_ = std::max<std::uint32_t>(max_node_cards_, trace.nodes[node].cards);
-    }
   }
 
   RunResult run();
@@ -85,7 +85,7 @@ class Baseline {
     return now >= spec.available_from &&
            (!spec.available_until || now + duration <= *spec.available_until);
   }
-  bool could_ever_fit(const Task& task) const;
+  bool could_ever_fit(const Task& task, UnixSeconds now) const;
   bool try_start(const Task& task, std::size_t queue, UnixSeconds now);
   void schedule(std::size_t queue, UnixSeconds now);
   void end_slice(std::uint64_t index, UnixSeconds now);
@@ -102,28 +102,26 @@ class Baseline {
   std::vector<std::uint32_t> cards_started_;
   std::priority_queue<SimEvent, std::vector<SimEvent>, std::greater<>> events_;
   std::uint64_t sequence_ = 0;
-  std::uint32_t max_node_cards_ = 1;
+  GangRule gangs_{trace_};
 };
 
-std::uint32_t slice_cards(std::uint32_t cards, std::uint32_t max_node_cards) {
-  for (std::uint32_t slice = std::min(cards, max_node_cards); slice > 1; --slice) {
-    if (cards % slice == 0) return slice;
-  }
-  return 1;
-}
-
-bool Baseline::could_ever_fit(const Task& task) const {
-  const std::uint32_t slice = slice_cards(task.cards, max_node_cards_);
+// Whether the org's nodes of the right models, each with a window long enough
+// from now on, hold enough slices.
+bool Baseline::could_ever_fit(const Task& task, UnixSeconds now) const {
   std::uint64_t slices = 0;
   for (const std::uint32_t node : nodes_of_queue_[queue_of(trace_.jobs[task.job].org)]) {
-    if (wants(task, node)) slices += trace_.nodes[node].cards / slice;
+    const Node& spec = trace_.nodes[node];
+    const bool long_enough =
+        !spec.available_until ||
+        *spec.available_until - std::max(now, spec.available_from) >= task.duration;
+    if (wants(task, node) && long_enough) slices += spec.cards / task.slice;
   }
-  return slices >= task.cards / slice;
+  return slices >= task.cards / task.slice;
 }
 
 // All of the task's slices at once, or nothing; first fit in node order.
 bool Baseline::try_start(const Task& task, std::size_t queue, UnixSeconds now) {
-  const std::uint32_t slice = slice_cards(task.cards, max_node_cards_);
+  const std::uint32_t slice = task.slice;
   std::uint32_t slices_needed = task.cards / slice;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> plan;  // node, slices
   for (const std::uint32_t node : nodes_of_queue_[queue]) {
@@ -137,19 +135,13 @@ bool Baseline::try_start(const Task& task, std::size_t queue, UnixSeconds now) {
   if (slices_needed > 0) return false;
   JobResult& job = result_.jobs[task.job];
   for (const auto& [node, count] : plan) {
-    Slice running{task.job, node, count * slice, now, now + task.duration, now + task.duration,
-                  false};
+    Slice running{
+        task.job, node, count * slice, slice, now, now + task.duration, now + task.duration, false};
     free_[node] -= running.cards;
     ++result_.leases;
-    if (options_.fault_rate_per_card_hour > 0) {
-      const double rate_per_second = static_cast<double>(options_.fault_rate_per_card_hour) *
-                                     running.cards / kPpmOne / kSecondsPerHour;
-      const double uniform = (static_cast<double>(rng_() >> 11) + 0.5) / 9'007'199'254'740'992.0;
-      const double wait = -std::log(uniform) / rate_per_second;
-      if (wait < static_cast<double>(task.duration)) {
-        running.end = now + 1 + static_cast<Seconds>(wait);
-        running.failed = true;
-      }
+    if (const auto fault = fault_time(rng_, options_, running.cards, now, task.duration)) {
+      running.end = *fault;
+      running.failed = true;
     }
     slices_.push_back(running);
     push(running.end, EventKind::kSliceEnds, slices_.size() - 1);
@@ -198,7 +190,7 @@ void Baseline::end_slice(std::uint64_t index, UnixSeconds now) {
   ++result_.requeues;
   push(now + options_.repair, EventKind::kNodeBack, slice.node, slice.cards);
   // The remainder goes back to its place in the queue: by the job's submit order.
-  const Task remainder{slice.job, slice.cards, slice.planned_end - now, false};
+  const Task remainder{slice.job, slice.cards, slice.slice, slice.planned_end - now, false};
   const std::size_t queue = queue_of(trace_.jobs[slice.job].org);
   queues_[queue].emplace(TaskKey{slice.job, ++sequence_}, remainder);
 }
@@ -228,11 +220,11 @@ RunResult Baseline::run() {
         case EventKind::kArrival: {
           const auto index = static_cast<std::uint32_t>(event.subject);
           const Job& job = trace_.jobs[index];
-          const Task task{index, job.cards, job.duration, true};
+          const Task task{index, job.cards, gangs_.slice(job), job.duration, true};
           if (job.unknown_model) {
             result_.jobs[index].reason = "unknown_model";
-          } else if (!could_ever_fit(task)) {
-            result_.jobs[index].reason = "larger_than_its_org";
+          } else if (!could_ever_fit(task, now)) {
+            result_.jobs[index].reason = "no_node_of_its_org_can_hold_it";
           } else {
             queues_[queue_of(job.org)].emplace(TaskKey{index, ++sequence_}, task);
             touched[queue_of(job.org)] = true;
@@ -248,7 +240,8 @@ RunResult Baseline::run() {
   result_.last_activity = now;
   for (const auto& queue : queues_) {
     for (const auto& [key, task] : queue) {
-      if (result_.jobs[task.job].reason.empty()) result_.jobs[task.job].reason = "never_fitted";
+      if (result_.jobs[task.job].reason.empty())
+        result_.jobs[task.job].reason = "still_queued_at_end";
     }
   }
   return std::move(result_);

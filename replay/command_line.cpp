@@ -68,7 +68,9 @@ std::map<std::string_view, Setter> replay_flags(ReplayArgs& a) {
       {"--model-map", text(a.model_map)},
       {"--report", text(a.report_dir)},
       {"--orgs",
-       [&](std::string_view v) { return parse_whole(v, a.trace.orgs) && a.trace.orgs > 0; }},
+       [&](std::string_view v) {
+         return parse_whole(v, a.trace.orgs) && a.trace.orgs > 0 && a.trace.orgs <= kMaxOrgs;
+       }},
       {"--supply-scale",
        [&](std::string_view v) { return parse_fraction(v, a.trace.supply_scale); }},
       {"--time-scale",
@@ -82,20 +84,31 @@ std::map<std::string_view, Setter> replay_flags(ReplayArgs& a) {
        }},
       {"--deadline-slack",
        [&](std::string_view v) {
-         return parse_whole(v, a.replay.deadline_slack) && a.replay.deadline_slack >= 0;
+         return parse_whole(v, a.replay.deadline_slack) && a.replay.deadline_slack >= 0 &&
+                a.replay.deadline_slack <= kMaxTraceSeconds;
        }},
       {"--fault-rate",
-       [&](std::string_view v) { return parse_fraction(v, a.replay.fault_rate_per_card_hour); }},
+       [&](std::string_view v) {  // at most one per card-hour: every lease still progresses
+         return parse_fraction(v, a.replay.fault_rate_per_card_hour) &&
+                a.replay.fault_rate_per_card_hour <= kPpmOne;
+       }},
       {"--repair",
-       [&](std::string_view v) { return parse_whole(v, a.replay.repair) && a.replay.repair >= 0; }},
+       [&](std::string_view v) {
+         return parse_whole(v, a.replay.repair) && a.replay.repair >= 0 &&
+                a.replay.repair <= kMaxTraceSeconds;
+       }},
       {"--seed",
        [&](std::string_view v) {
          return parse_whole(v, a.replay.seed) && parse_whole(v, a.trace.seed);
        }},
       {"--from", [&](std::string_view v) { return parse_whole(v, a.trace.from.emplace()); }},
       {"--to", [&](std::string_view v) { return parse_whole(v, a.trace.to.emplace()); }},
+      // On an hour, so that the hourly samples fall on tariff hours.
       {"--epoch",
-       [&](std::string_view v) { return parse_whole(v, a.replay.epoch) && a.replay.epoch >= 0; }},
+       [&](std::string_view v) {
+         return parse_whole(v, a.replay.epoch) && a.replay.epoch >= 0 &&
+                a.replay.epoch % kSecondsPerHour == 0 && a.replay.epoch < (Seconds{1} << 40);
+       }},
   };
 }
 
@@ -216,18 +229,19 @@ int tracegen_command(const std::vector<std::string_view>& args, std::ostream& ou
     else if (flag == "--out")
       out_dir = value;
     else if (flag == "--jobs")
-      ok = ok && parse_whole(value, options.jobs);
+      ok = ok && parse_whole(value, options.jobs) && options.jobs <= 10'000'000;
     else if (flag == "--nodes")
-      ok = ok && parse_whole(value, options.nodes);
+      ok = ok && parse_whole(value, options.nodes) && options.nodes <= 100'000;
     else if (flag == "--cards-per-node")
       ok = ok && parse_whole(value, options.cards_per_node) && options.cards_per_node >= 1 &&
            options.cards_per_node <= 64;
     else if (flag == "--days")
-      ok = ok && parse_whole(value, options.days) && options.days > 0;
+      ok = ok && parse_whole(value, options.days) && options.days > 0 && options.days <= 3'660;
     else if (flag == "--orgs")
-      ok = ok && parse_whole(value, options.orgs) && options.orgs > 0;
+      ok = ok && parse_whole(value, options.orgs) && options.orgs > 0 && options.orgs <= kMaxOrgs;
     else if (flag == "--load")
-      ok = ok && parse_fraction(value, options.load);
+      ok = ok && parse_fraction(value, options.load) && options.load > 0 &&
+           options.load <= 10 * kPpmOne;
     else if (flag == "--seed")
       ok = ok && parse_whole(value, options.seed);
     else

@@ -12,6 +12,7 @@
 #include <queue>
 #include <random>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "spotgrid/engine/limits.hpp"
 #include "spotgrid/replay/replay.hpp"
@@ -31,7 +32,7 @@ struct Action {
   ActionKind kind = ActionKind::kTick;
   std::uint64_t sequence = 0;  // first scheduled, first done
   std::uint64_t subject = 0;   // a lease, a node index or a job index
-  std::uint64_t amount = 0;    // cards (kRelist)
+  std::uint64_t amount = 0;    // cards back from repair (kRelist)
   bool operator>(const Action& other) const {
     return std::tie(at, kind, sequence) > std::tie(other.at, other.kind, other.sequence);
   }
@@ -42,14 +43,18 @@ struct LeaseInfo {
   std::uint32_t node = 0;  // index into trace.nodes
   ListingId listing = 0;
   std::uint16_t cards = 0;
-  UnixSeconds start = 0;       // virtual (epoch-based) seconds
+  UnixSeconds start = 0;  // virtual (epoch-based) seconds
+  Micros price = 0;       // per card-hour
+  Strategy strategy =
+      Strategy::kTimeFirst;    // of its order (requeues and later segments: time-first)
   bool first_attempt = false;  // of the job's first segment: counts towards its start
 };
 
 struct JobState {
   std::uint32_t cards_started = 0;
-  Seconds placed = 0;               // duration ordered so far, over segments
-  std::int64_t segment_target = 0;  // card-seconds the current segment needs
+  UnixSeconds first_lease_start = -1;  // of its first segment: a later one means a split gang
+  Seconds placed = 0;                  // duration ordered so far, over segments
+  std::int64_t segment_target = 0;     // card-seconds the current segment needs
   std::int64_t segment_done = 0;
 };
 
@@ -67,8 +72,6 @@ class MarketReplay {
     result_.name = "market";
     result_.jobs.resize(trace.jobs.size());
     result_.busy_per_org_hour.resize(trace.orgs.size());
-    for (const Node& node : trace.nodes)
-      max_node_cards_ = std::max<std::uint32_t>(max_node_cards_, node.cards);
   }
 
   RunResult run();
@@ -91,6 +94,7 @@ class MarketReplay {
   void observe(const Event& event);
   void set_up();
   void list_cards(std::uint32_t node, std::uint16_t cards);
+  void relist(std::uint32_t node);
   void place_segment(std::uint32_t job);
   void on_lease_started(const LeaseStarted& started);
   void on_lease_ended(const LeaseEnded& ended);
@@ -107,7 +111,7 @@ class MarketReplay {
   std::mt19937_64 rng_;
   RunResult result_;
   std::vector<JobState> jobs_;
-  std::uint32_t max_node_cards_ = 1;
+  GangRule gangs_{trace_};
 
   std::priority_queue<Action, std::vector<Action>, std::greater<>> actions_;
   std::uint64_t action_sequence_ = 0;
@@ -115,16 +119,28 @@ class MarketReplay {
   std::vector<CommandBody> follow_ups_;  // commands events call for, in the same second
   UnixSeconds now_ = 0;
   std::optional<std::uint32_t> placing_job_;  // whose PlaceOrder is being submitted
-  bool placing_first_ = false;                // ... and whether it is its first segment
+  bool placing_first_ = false;                // ... whether it is its first segment
+  Strategy placing_strategy_ = Strategy::kTimeFirst;
 
   std::vector<NodeId> node_ids_;
   std::unordered_map<NodeId, std::uint32_t> node_index_;
   std::unordered_map<OrderId, std::uint32_t> job_of_order_;
-  std::unordered_map<OrderId, bool> first_order_;  // the order of a job's first segment
+  std::unordered_set<OrderId> first_segment_orders_;
+  std::unordered_map<OrderId, Strategy> strategy_of_order_;
   std::unordered_map<LeaseId, LeaseInfo> leases_;
   std::unordered_map<ListingId, std::uint32_t> listing_node_;
   std::unordered_map<ListingId, std::uint16_t> listing_offered_;
+  // Per node: cards leased and in repair, and its open listings. The supplier
+  // keeps one listing per node (relist() withdraws and lists again), so a gang
+  // that fits the node's free cards fits one listing.
+  struct NodeSupply {
+    std::uint16_t leased = 0;
+    std::uint16_t repairing = 0;
+    std::vector<ListingId> listings;
+  };
+  std::vector<NodeSupply> supply_;
   UnixSeconds next_hour_ = 0;
+  UnixSeconds last_tick_ = -1;  // one Tick a second at most, as the server's clock sends
 };
 
 void MarketReplay::submit(const CommandBody& body) {
@@ -152,12 +168,14 @@ void MarketReplay::observe(const Event& event) {
         if constexpr (std::is_same_v<T, OrderAccepted>) {
           if (placing_job_) {
             job_of_order_[body.order] = *placing_job_;
-            first_order_[body.order] = placing_first_;
+            strategy_of_order_[body.order] = placing_strategy_;
+            if (placing_first_) first_segment_orders_.insert(body.order);
           }
         } else if constexpr (std::is_same_v<T, OrderDeferred>) {
           schedule(body.start_at, ActionKind::kTick);
         } else if constexpr (std::is_same_v<T, OrderRequeued>) {
           job_of_order_[body.order] = job_of_order_.at(body.parent);
+          strategy_of_order_[body.order] = Strategy::kTimeFirst;
           ++result_.requeues;
         } else if constexpr (std::is_same_v<T, RequeueFailed>) {
           result_.jobs[job_of_order_.at(body.parent)].reason =
@@ -167,7 +185,8 @@ void MarketReplay::observe(const Event& event) {
         } else if constexpr (std::is_same_v<T, LeaseEnded>) {
           on_lease_ended(body);
         } else if constexpr (std::is_same_v<T, LeaseSettled>) {
-          result_.jobs[leases_.at(body.lease).job].paid += body.charge;
+          const LeaseInfo& lease = leases_.at(body.lease);
+          result_.jobs[lease.job].paid[static_cast<std::size_t>(lease.strategy)] += body.charge;
           result_.paid += body.charge;
           result_.platform_fees += body.platform_fee;
           result_.supplier_revenue += body.charge - body.platform_fee;
@@ -179,6 +198,8 @@ void MarketReplay::observe(const Event& event) {
           listing_offered_[body.listing] = body.cards;
         } else if constexpr (std::is_same_v<T, ListingClosed>) {
           on_listing_closed(body);
+        } else if constexpr (std::is_same_v<T, FundsMoved>) {
+          result_.deposited += body.amount;
         }
       },
       event.body);
@@ -187,7 +208,6 @@ void MarketReplay::observe(const Event& event) {
 void MarketReplay::set_up() {
   for (std::uint32_t org = 0; org < trace_.orgs.size(); ++org)
     submit(Deposit{buyer(org), limits::kMaxAccountBalance});
-  result_.deposited = limits::kMaxAccountBalance * static_cast<Micros>(trace_.orgs.size());
   for (std::uint32_t index = 0; index < trace_.nodes.size(); ++index) {
     const Node& node = trace_.nodes[index];
     RegisterNode command;
@@ -199,13 +219,14 @@ void MarketReplay::set_up() {
     submit(command);
     const auto* registered =
         events_.empty() ? nullptr : std::get_if<NodeRegistered>(&events_[0].body);
-    SPOTGRID_CHECK(registered != nullptr);
+    SPOTGRID_CHECK(registered != nullptr);  // traces are bounded below the engine's capacity
     node_ids_.push_back(registered->node);
     node_index_[registered->node] = index;
+    supply_.emplace_back();
     if (virtual_time(node.available_from) <= now_) {
-      list_cards(index, node.cards);
+      relist(index);
     } else {
-      schedule(virtual_time(node.available_from), ActionKind::kRelist, index, node.cards);
+      schedule(virtual_time(node.available_from), ActionKind::kRelist, index);
     }
   }
 }
@@ -230,9 +251,23 @@ void MarketReplay::list_cards(std::uint32_t index, std::uint16_t cards) {
   listing.until = until;
   submit(listing);
   if (!events_.empty()) {
-    if (const auto* added = std::get_if<ListingAdded>(&events_[0].body))
+    if (const auto* added = std::get_if<ListingAdded>(&events_[0].body)) {
       listing_node_[added->listing] = index;
+      supply_[index].listings.push_back(added->listing);
+    }
   }
+}
+
+// The node's free cards (neither leased nor in repair) in one listing.
+void MarketReplay::relist(std::uint32_t index) {
+  if (now_ < virtual_time(trace_.nodes[index].available_from)) return;
+  NodeSupply& node = supply_[index];
+  const std::vector<ListingId> open = std::move(node.listings);
+  node.listings.clear();
+  for (const ListingId listing : open)
+    submit(WithdrawListing{supplier(trace_.nodes[index].org), listing});
+  list_cards(index,
+             static_cast<std::uint16_t>(trace_.nodes[index].cards - node.leased - node.repairing));
 }
 
 // A buyer's default limit: per card-hour for one model; per CU-hour for any
@@ -251,14 +286,6 @@ Micros default_limit(const Catalog& catalog, const Job& job, const ReplayOptions
   return reference * options.limit_over_reference_bp / kBasisPointsOne;
 }
 
-// The largest gang one node slice may hold: the whole job when a node can take it.
-std::uint32_t cards_per_node(std::uint32_t cards, std::uint32_t max_node_cards) {
-  for (std::uint32_t slice = std::min(cards, max_node_cards); slice > 1; --slice) {
-    if (cards % slice == 0) return slice;
-  }
-  return 1;
-}
-
 void MarketReplay::place_segment(std::uint32_t index) {
   const Job& job = trace_.jobs[index];
   JobState& state = jobs_[index];
@@ -271,7 +298,7 @@ void MarketReplay::place_segment(std::uint32_t index) {
   OrderSpec spec;
   spec.buyer = buyer(job.org);
   spec.cards = job.cards;
-  spec.cards_per_node = cards_per_node(job.cards, max_node_cards_);
+  spec.cards_per_node = gangs_.slice(job);
   spec.duration = segment;
   if (job.pool) {
     spec.target.kind = TargetKind::kModel;
@@ -288,6 +315,7 @@ void MarketReplay::place_segment(std::uint32_t index) {
   }
   placing_job_ = index;
   placing_first_ = first;
+  placing_strategy_ = spec.strategy;
   submit(PlaceOrder{spec});
   placing_job_.reset();
 }
@@ -300,25 +328,25 @@ void MarketReplay::on_lease_started(const LeaseStarted& started) {
   info.listing = started.listing;
   info.cards = started.cards;
   info.start = started.start;
-  info.first_attempt = first_order_.contains(started.order) && first_order_.at(started.order);
+  info.price = started.price_micros_per_card_hour;
+  info.strategy = strategy_of_order_.at(started.order);
+  info.first_attempt = first_segment_orders_.contains(started.order);
   leases_[started.lease] = info;
+  supply_[info.node].leased = static_cast<std::uint16_t>(supply_[info.node].leased + info.cards);
   ++result_.leases;
   schedule(started.planned_end, ActionKind::kTick);
 
   JobState& state = jobs_[job];
   if (info.first_attempt) {
+    if (state.first_lease_start >= 0 && state.first_lease_start != started.start)
+      ++result_.jobs_gang_split;
+    if (state.first_lease_start < 0) state.first_lease_start = started.start;
     state.cards_started += started.cards;
     if (state.cards_started == trace_.jobs[job].cards) result_.jobs[job].start = trace_time(now_);
   }
-  if (options_.fault_rate_per_card_hour > 0) {
-    // Time to a fault, exponential at the slice's rate (cards x the per-card rate).
-    const double rate_per_second = static_cast<double>(options_.fault_rate_per_card_hour) *
-                                   started.cards / kPpmOne / kSecondsPerHour;
-    const double uniform = (static_cast<double>(rng_() >> 11) + 0.5) / 9'007'199'254'740'992.0;
-    const double wait = -std::log(uniform) / rate_per_second;
-    if (wait < static_cast<double>(started.planned_end - started.start)) {
-      schedule(started.start + 1 + static_cast<Seconds>(wait), ActionKind::kFault, started.lease);
-    }
+  if (const auto fault = fault_time(rng_, options_, started.cards, started.start,
+                                    started.planned_end - started.start)) {
+    schedule(*fault, ActionKind::kFault, started.lease);
   }
 }
 
@@ -336,10 +364,15 @@ void MarketReplay::on_lease_ended(const LeaseEnded& ended) {
   follow_ups_.emplace_back(settle);
 
   const std::int64_t card_seconds = settle.healthy_seconds * info.cards;
+  // What these seconds must cost by the price rule, worked out here, not by the engine.
+  result_.charges_for_leased_seconds +=
+      static_cast<Micros>(Int128{info.cards} * info.price * settle.weighted_bp_seconds /
+                          (Int128{kSecondsPerHour} * kBasisPointsOne));
   add_card_seconds(result_.busy_per_org_hour[node.org], trace_time(info.start),
                    trace_time(ended.billable_end), info.cards);
   JobResult& job_result = result_.jobs[info.job];
   job_result.card_seconds += card_seconds;
+  job_result.card_seconds_by_strategy[static_cast<std::size_t>(info.strategy)] += card_seconds;
   job_result.end = std::max(job_result.end, trace_time(ended.billable_end));
   JobState& state = jobs_[info.job];
   state.segment_done += card_seconds;
@@ -347,13 +380,16 @@ void MarketReplay::on_lease_ended(const LeaseEnded& ended) {
   if (state.segment_done == state.segment_target && state.placed < job.duration)
     schedule(now_, ActionKind::kNextSegment, info.job);
 
+  NodeSupply& supply = supply_[info.node];
+  supply.leased = static_cast<std::uint16_t>(supply.leased - info.cards);
   const bool listing_open = listing_offered_.contains(info.listing);
   if (ended.reason == LeaseEnd::kInterrupted) {
     ++result_.faults;
+    supply.repairing = static_cast<std::uint16_t>(supply.repairing + info.cards);
     if (listing_open) listing_offered_[info.listing] -= info.cards;
     schedule(now_ + options_.repair, ActionKind::kRelist, info.node, info.cards);
   } else if (!listing_open) {
-    schedule(now_, ActionKind::kRelist, info.node, info.cards);  // its listing closed meanwhile
+    schedule(now_, ActionKind::kRelist, info.node);  // its listing closed meanwhile
   }
 }
 
@@ -363,8 +399,9 @@ void MarketReplay::on_listing_closed(const ListingClosed& closed) {
   if (offered == listing_offered_.end()) return;
   const auto free = static_cast<std::uint16_t>(offered->second - closed.cards_still_leased);
   listing_offered_.erase(offered);
-  if (!closed.withdrawn && free > 0)
-    schedule(now_, ActionKind::kRelist, listing_node_.at(closed.listing), free);
+  const std::uint32_t node = listing_node_.at(closed.listing);
+  std::erase(supply_[node].listings, closed.listing);
+  if (!closed.withdrawn && free > 0) schedule(now_, ActionKind::kRelist, node);
 }
 
 void MarketReplay::on_hour(UnixSeconds at) {
@@ -383,12 +420,15 @@ void MarketReplay::do_action(const Action& action) {
         submit(InterruptLease{action.subject, now_ - 1});
       break;
     case ActionKind::kTick:
-      submit(Tick{});
+      if (last_tick_ != now_) submit(Tick{});
+      last_tick_ = now_;
       break;
-    case ActionKind::kRelist:
-      list_cards(static_cast<std::uint32_t>(action.subject),
-                 static_cast<std::uint16_t>(action.amount));
+    case ActionKind::kRelist: {  // `amount` cards are back from repair
+      NodeSupply& supply = supply_[action.subject];
+      supply.repairing = static_cast<std::uint16_t>(supply.repairing - action.amount);
+      relist(static_cast<std::uint32_t>(action.subject));
       break;
+    }
     case ActionKind::kNextSegment:
       place_segment(static_cast<std::uint32_t>(action.subject));
       break;
@@ -418,24 +458,26 @@ RunResult MarketReplay::run() {
     schedule(virtual_time(trace_.jobs[index].submit), ActionKind::kSubmit, index);
   next_hour_ = (now_ / kSecondsPerHour) * kSecondsPerHour;
   while (!actions_.empty()) {
-    const UnixSeconds at = std::min(actions_.top().at, next_hour_);
-    now_ = std::max(now_, at);
-    if (at == next_hour_) {
-      submit(Tick{});
-      on_hour(next_hour_);
-      next_hour_ += kSecondsPerHour;
-    }
+    now_ = std::max(now_, std::min(actions_.top().at, next_hour_));
+    // Each hour's boundary is a tick like any other, after the faults of that second.
+    const bool on_the_hour = now_ == next_hour_;
+    if (on_the_hour) schedule(now_, ActionKind::kTick);
     while (!actions_.empty() && actions_.top().at <= now_) {
       const Action action = actions_.top();
       actions_.pop();
       do_action(action);
+    }
+    if (on_the_hour) {
+      on_hour(now_);
+      next_hour_ += kSecondsPerHour;
     }
   }
   finish();
   return std::move(result_);
 }
 
-// Jobs that never ran say why, as the engine sees their orders now.
+// Jobs that never ran say why, as the engine sees their orders now; the
+// money the engine holds at the end, to set against what was deposited.
 void MarketReplay::finish() {
   result_.last_activity = trace_time(now_);
   for (const OrderView& order : engine_.open_orders(Engine::ReasonNow::kCompute)) {
@@ -444,20 +486,16 @@ void MarketReplay::finish() {
     JobResult& result = result_.jobs[job->second];
     if (result.reason.empty()) result.reason = std::string(to_string(order.unfilled_reason));
   }
-  for (std::size_t index = 0; index < result_.jobs.size(); ++index) {
-    JobResult& job = result_.jobs[index];
-    const std::int64_t needed =
-        std::int64_t{trace_.jobs[index].duration} * trace_.jobs[index].cards;
-    if (job.card_seconds == needed) job.reason.clear();
-    if (job.card_seconds != needed && job.reason.empty()) job.reason = "unfinished";
-  }
   result_.invariant_failures = engine_.check_invariants();
   Micros balances = engine_.platform_revenue();
+  Micros earned = engine_.platform_revenue();
   for (AccountId account = 1; account < engine_.account_count(); ++account) {
     const AccountView view = engine_.account(account);
     balances += view.cash + view.hold + view.receivable;
+    earned += view.receivable;
   }
   result_.balances_at_end = balances;
+  result_.earned_in_engine = earned;
 }
 
 }  // namespace

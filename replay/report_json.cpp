@@ -19,6 +19,9 @@ void field(Writer& w, std::string_view name, std::int64_t value) {
   key(w, name);
   w.Int64(value);
 }
+void string(Writer& w, std::string_view text) {
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
 void counts(Writer& w, std::string_view name, const std::map<std::string, std::uint64_t>& map) {
   key(w, name);
   w.StartObject();
@@ -39,10 +42,11 @@ void write_trace(Writer& w, const Trace& trace) {
   for (const Node& node : trace.nodes)
     cards += node.cards;
   field(w, "cards", cards);
+  field(w, "rebased_by_s", trace.rebased_by);
   key(w, "orgs");
   w.StartArray();
   for (const std::string& org : trace.orgs)
-    w.String(org.c_str());
+    string(w, org);
   w.EndArray();
   key(w, "orgs_assigned_by_seed");
   w.Bool(c.orgs_assigned);
@@ -51,7 +55,7 @@ void write_trace(Writer& w, const Trace& trace) {
   key(w, "first_rows_skipped");
   w.StartArray();
   for (const std::string& line : c.first_skipped)
-    w.String(line.c_str());
+    string(w, line);
   w.EndArray();
   const std::pair<const char*, std::uint64_t> handled[] = {
       {"jobs_fractional_gpu", c.jobs_fractional},
@@ -110,7 +114,7 @@ void write_costs(Writer& w, const Summary& s) {
     w.Null();
   }
   field(w, "supplier_revenue_micros_per_leased_card_hour", s.supplier_revenue_per_leased_card_hour);
-  field(w, "supplier_revenue_micros_per_available_card_hour",
+  field(w, "supplier_revenue_micros_per_available_card_hour_whole_run",
         s.supplier_revenue_per_available_card_hour);
 }
 
@@ -121,27 +125,37 @@ void write_checks(Writer& w, const Trace& trace, const RunResult& run, const Sum
     for (const std::int64_t seconds : org)
       busy += seconds;
   }
-  std::uint64_t unaccounted = 0;
+  // A job is done (every card-second it needs, no reason) or explained (fewer,
+  // with the reason); anything else is a fault in the replay.
+  std::uint64_t unexplained = 0;
+  std::uint64_t overrun = 0;
+  std::uint64_t done_with_reason = 0;
   for (std::size_t index = 0; index < trace.jobs.size(); ++index) {
     const JobResult& job = run.jobs[index];
-    const std::int64_t needed = std::int64_t{trace.jobs[index].duration} * trace.jobs[index].cards;
-    const bool done = job.card_seconds == needed && job.reason.empty();
-    unaccounted += done || !job.reason.empty() ? 0 : 1;
+    const std::int64_t needed = card_seconds_needed(trace.jobs[index]);
+    unexplained += job.card_seconds < needed && job.reason.empty() ? 1 : 0;
+    overrun += job.card_seconds > needed ? 1 : 0;
+    done_with_reason += job.card_seconds == needed && !job.reason.empty() ? 1 : 0;
   }
   key(w, "checks");
   w.StartObject();
-  field(w, "jobs_neither_done_nor_explained", static_cast<std::int64_t>(unaccounted));
+  field(w, "jobs_unfinished_without_reason", static_cast<std::int64_t>(unexplained));
+  field(w, "jobs_run_longer_than_needed", static_cast<std::int64_t>(overrun));
+  field(w, "jobs_done_with_a_reason", static_cast<std::int64_t>(done_with_reason));
   field(w, "card_seconds_run_by_jobs", s.card_seconds_run);
   field(w, "card_seconds_busy_on_nodes", busy);
   if (run.name == "market") {
+    // Each pair is counted on two sides: the replay's tally and the engine's.
     field(w, "deposited_micros", run.deposited);
     field(w, "balances_at_end_micros", run.balances_at_end);
     field(w, "paid_by_buyers_micros", run.paid);
-    field(w, "earned_by_suppliers_and_platform_micros", run.supplier_revenue + run.platform_fees);
+    field(w, "earned_in_engine_micros", run.earned_in_engine);
+    field(w, "price_rule_on_leased_seconds_micros", run.charges_for_leased_seconds);
+    field(w, "engine_rejected_commands", static_cast<std::int64_t>(run.rejected_commands));
     key(w, "engine_invariants_broken");
     w.StartArray();
     for (const std::string& failure : run.invariant_failures)
-      w.String(failure.c_str());
+      string(w, failure);
     w.EndArray();
   }
   w.EndObject();
@@ -183,6 +197,7 @@ void write_run(Writer& w, const Report& report, const RunResult& run, const Summ
   field(w, "leases", static_cast<std::int64_t>(run.leases));
   field(w, "faults", static_cast<std::int64_t>(run.faults));
   field(w, "requeues", static_cast<std::int64_t>(run.requeues));
+  field(w, "jobs_gang_started_in_parts", static_cast<std::int64_t>(run.jobs_gang_split));
   if (run.name == "market") {
     field(w, "paid_micros", run.paid);
     field(w, "supplier_revenue_micros", run.supplier_revenue);
@@ -190,7 +205,6 @@ void write_run(Writer& w, const Report& report, const RunResult& run, const Summ
     write_costs(w, s);
     field(w, "engine_commands", static_cast<std::int64_t>(run.commands));
     field(w, "engine_events", static_cast<std::int64_t>(run.events));
-    field(w, "engine_rejected_commands", static_cast<std::int64_t>(run.rejected_commands));
   }
   write_checks(w, *report.trace, run, s);
   w.EndObject();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <random>
 
 #include "spotgrid/engine/limits.hpp"
@@ -26,6 +27,33 @@ engine::EngineConfig replay_engine_config(const Trace& trace) {
   return config;
 }
 
+GangRule::GangRule(const Trace& trace) {
+  for (const Node& node : trace.nodes) {
+    largest_by_pool_[node.pool] = std::max<std::uint32_t>(largest_by_pool_[node.pool], node.cards);
+    largest_any_ = std::max<std::uint32_t>(largest_any_, node.cards);
+  }
+}
+
+std::uint32_t GangRule::slice(const Job& job) const {
+  const std::uint32_t largest =
+      job.pool ? std::max<std::uint32_t>(largest_by_pool_[*job.pool], 1) : largest_any_;
+  for (std::uint32_t slice = std::min(job.cards, largest); slice > 1; --slice) {
+    if (job.cards % slice == 0) return slice;
+  }
+  return 1;
+}
+
+std::optional<UnixSeconds> fault_time(std::mt19937_64& rng, const ReplayOptions& options,
+                                      std::uint32_t cards, UnixSeconds start, Seconds duration) {
+  if (options.fault_rate_per_card_hour <= 0) return std::nullopt;
+  const double rate_per_second =
+      static_cast<double>(options.fault_rate_per_card_hour) * cards / kPpmOne / kSecondsPerHour;
+  const double uniform = (static_cast<double>(rng() >> 11) + 0.5) / 9'007'199'254'740'992.0;
+  const double wait = -std::log(uniform) / rate_per_second;
+  if (wait >= static_cast<double>(duration - 1)) return std::nullopt;  // it finishes first
+  return start + 1 + static_cast<Seconds>(wait);
+}
+
 Strategy strategy_of(const Job& job, std::size_t index, const ReplayOptions& options) {
   if (job.strategy) return *job.strategy;
   // A draw per job that depends only on the seed and the job's place in the trace.
@@ -35,7 +63,7 @@ Strategy strategy_of(const Job& job, std::size_t index, const ReplayOptions& opt
 }
 
 Seconds deadline_of(const Job& job, const ReplayOptions& options) {
-  return job.deadline != 0 ? job.deadline : options.deadline_slack;
+  return job.deadline.value_or(options.deadline_slack);
 }
 
 void add_card_seconds(std::vector<std::int64_t>& per_hour, UnixSeconds from, UnixSeconds to,
@@ -78,9 +106,13 @@ std::pair<UnixSeconds, UnixSeconds> measurement_window(const Trace& trace,
   return {from, to};
 }
 
+Micros per_card_hour(Micros money, std::int64_t card_seconds) {
+  if (card_seconds <= 0) return 0;
+  return static_cast<Micros>(Int128{money} * kSecondsPerHour / card_seconds);
+}
+
 Micros StrategyCost::per_card_hour() const {
-  if (card_seconds == 0) return 0;
-  return static_cast<Micros>(static_cast<Int128>(paid) * kSecondsPerHour / card_seconds);
+  return replay::per_card_hour(paid, card_seconds);
 }
 
 namespace {
@@ -107,18 +139,19 @@ Percentiles percentiles(std::vector<Seconds> waits) {
   return out;
 }
 
-void summarise_costs(const engine::Catalog& catalog, const Trace& trace,
-                     const ReplayOptions& options, const RunResult& run, Summary& summary) {
+void summarise_costs(const engine::Catalog& catalog, const Trace& trace, const RunResult& run,
+                     Summary& summary) {
   for (std::size_t index = 0; index < trace.jobs.size(); ++index) {
     const Job& job = trace.jobs[index];
     const JobResult& result = run.jobs[index];
     if (result.card_seconds == 0) continue;
-    const auto strategy = static_cast<std::size_t>(strategy_of(job, index, options));
     const std::string target = job.pool ? catalog.model(*job.pool).model : "any";
-    for (StrategyCost* cost :
-         {&summary.cost_by_target[target][strategy], &summary.cost_by_strategy[strategy]}) {
-      cost->paid += result.paid;
-      cost->card_seconds += result.card_seconds;
+    for (std::size_t strategy = 0; strategy < 2; ++strategy) {
+      for (StrategyCost* cost :
+           {&summary.cost_by_target[target][strategy], &summary.cost_by_strategy[strategy]}) {
+        cost->paid += result.paid[strategy];
+        cost->card_seconds += result.card_seconds_by_strategy[strategy];
+      }
     }
   }
   // What cost-first buyers would have paid at time-first rates, target by target.
@@ -171,7 +204,9 @@ Summary summarise(const engine::Catalog& catalog, const Trace& trace, const Repl
     summary.card_seconds_run += result.card_seconds;
     summary.makespan_end = std::max(summary.makespan_end, result.end);
     if (result.start < 0) {
+      // Censored: a job that never started has waited at least until the run's end.
       ++summary.never_started[result.reason.empty() ? "unknown" : result.reason];
+      waits.push_back(std::max<Seconds>(run.last_activity - job.submit, 0));
       continue;
     }
     waits.push_back(result.start - job.submit);
@@ -188,7 +223,7 @@ Summary summarise(const engine::Catalog& catalog, const Trace& trace, const Repl
     summary.wait_by_gang[cards] = percentiles(std::move(gang_waits));
   summary.started_within_deadline_bp = ratio_bp(static_cast<std::int64_t>(within_deadline),
                                                 static_cast<std::int64_t>(trace.jobs.size()));
-  summarise_costs(catalog, trace, options, run, summary);
+  summarise_costs(catalog, trace, run, summary);
 
   // Supplier revenue over the whole run: per card-hour leased, and per card-hour available.
   const auto run_hours = static_cast<std::size_t>(run.last_activity / kSecondsPerHour + 1);
@@ -197,10 +232,6 @@ Summary summarise(const engine::Catalog& catalog, const Trace& trace, const Repl
     for (const std::int64_t seconds : org)
       available_total += seconds;
   }
-  const auto per_card_hour = [](Micros money, std::int64_t card_seconds) -> Micros {
-    if (card_seconds <= 0) return 0;
-    return static_cast<Micros>(static_cast<Int128>(money) * kSecondsPerHour / card_seconds);
-  };
   summary.supplier_revenue_per_leased_card_hour =
       per_card_hour(run.supplier_revenue, summary.card_seconds_run);
   summary.supplier_revenue_per_available_card_hour =

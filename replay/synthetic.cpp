@@ -96,9 +96,9 @@ SyntheticTrace synthetic_trace(const engine::Catalog& catalog, const engine::Tar
   out.jobs_csv = "job_id,submit_s,duration_s,gpus,gpu_model,gpu_share,org\n";
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const DraftJob& job = jobs[i];
-    const auto seconds =
-        std::clamp<Seconds>(static_cast<Seconds>(static_cast<double>(job.duration) * scale),
-                            kMinDuration, kMaxDuration);
+    const auto seconds = static_cast<Seconds>(std::clamp(static_cast<double>(job.duration) * scale,
+                                                         static_cast<double>(kMinDuration),
+                                                         static_cast<double>(kMaxDuration)));
     out.jobs_csv += "j" + std::to_string(i) + "," + std::to_string(job.submit) + "," +
                     std::to_string(seconds) + "," + std::to_string(job.cards) + "," + job.model +
                     "," + (job.fractional ? "0.5" : "1") + ",org-" + std::to_string(job.org) + "\n";

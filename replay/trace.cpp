@@ -26,11 +26,20 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
   return value;
 }
 
-// Seconds may come with a fraction ("3600.0"): kept to the whole second.
+// Seconds, whole or with a fraction ("3600.0", kept to the whole second),
+// from 0 to kMaxTraceSeconds.
 std::optional<std::int64_t> parse_seconds(std::string_view text) {
   const auto ppm = parse_ppm(text);
-  if (!ppm) return parse_integer(text);  // negative values
+  if (!ppm || *ppm / kPpmOne > kMaxTraceSeconds) return std::nullopt;
   return *ppm / kPpmOne;
+}
+
+// Names that reach the report: printable ASCII, anything else as '?'.
+std::string printable(std::string_view text) {
+  std::string out(text.substr(0, limits::kMaxTextBytes));
+  for (char& c : out)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return out;
 }
 
 // value × 1/scale, rounded down; scale > 0.
@@ -108,7 +117,7 @@ class Reader {
       return static_cast<std::uint32_t>(std::mt19937_64(fnv1a(fallback_key) ^ options_.seed)() %
                                         std::max(1u, options_.orgs));
     }
-    const std::string key(name.empty() ? std::string_view("default") : name);
+    const std::string key = name.empty() ? std::string("default") : printable(name);
     const auto [it, added] =
         org_index_.emplace(key, static_cast<std::uint32_t>(trace_.orgs.size()));
     if (added) trace_.orgs.push_back(key);
@@ -167,6 +176,7 @@ std::optional<TraceError> Reader::read_nodes(std::string_view text) {
 }
 
 std::optional<std::string> Reader::read_node(const CsvColumns& columns, const Row& row) {
+  if (trace_.nodes.size() >= kMaxTraceNodes) return "more nodes than a replay takes (1,000,000)";
   Node node;
   node.id = std::string(columns.get(row, "node_id"));
   bool mapped = false;
@@ -191,7 +201,7 @@ std::optional<std::string> Reader::read_node(const CsvColumns& columns, const Ro
   }
   if (const auto from = columns.get(row, "available_from_s"); !from.empty()) {
     const auto value = parse_seconds(from);
-    if (!value || *value < 0) return "available_from_s is not a time";
+    if (!value) return "available_from_s is not a time";
     node.available_from = scaled_down(*value, options_.time_scale);
   }
   if (const auto until = columns.get(row, "available_until_s"); !until.empty()) {
@@ -223,7 +233,7 @@ void Reader::add_node(const Node& node) {
       static_cast<std::uint64_t>(whole) +
       (fraction > 0 && static_cast<Ppm>(rng_() % kPpmOne) < fraction ? 1 : 0);
   if (copies == 0) ++trace_.counts.nodes_scaled_out;
-  for (std::uint64_t copy = 0; copy < copies; ++copy) {
+  for (std::uint64_t copy = 0; copy < copies && trace_.nodes.size() < kMaxTraceNodes; ++copy) {
     Node out = node;
     if (copy > 0) {
       out.id = joined({out.id, "*", std::to_string(copy)});
@@ -257,7 +267,7 @@ std::optional<std::string> Reader::read_job(const CsvColumns& columns, const Row
   Job job;
   job.id = std::string(columns.get(row, "job_id"));
   const auto submit = parse_seconds(columns.get(row, "submit_s"));
-  if (!submit || *submit < 0) return "submit_s is not a time";
+  if (!submit) return "submit_s is not a time";
   const auto duration = parse_seconds(columns.get(row, "duration_s"));
   if (!duration || *duration <= 0) return "duration_s is not a positive number of seconds";
   const auto gpus = parse_integer(columns.get(row, "gpus"));
@@ -305,7 +315,7 @@ std::optional<std::string> Reader::read_job(const CsvColumns& columns, const Row
   }
   if (const auto deadline = columns.get(row, "deadline_s"); !deadline.empty()) {
     const auto value = parse_seconds(deadline);
-    if (!value || *value < 0) return "deadline_s is not a number of seconds";
+    if (!value) return "deadline_s is not a number of seconds";
     job.deadline = scaled_down(*value, options_.time_scale);
   }
   trace_.counts.jobs_longer_than_max_lease += job.duration > limits::kMaxLeaseDuration ? 1 : 0;
@@ -313,10 +323,24 @@ std::optional<std::string> Reader::read_job(const CsvColumns& columns, const Row
   return std::nullopt;
 }
 
-// Jobs by submit time (file order breaks ties), and what no node can serve.
+// Jobs by submit time (file order breaks ties), rebased to the first
+// submit's hour, and what no node can serve.
 void Reader::finish() {
   std::stable_sort(trace_.jobs.begin(), trace_.jobs.end(),
                    [](const Job& a, const Job& b) { return a.submit < b.submit; });
+  if (!trace_.jobs.empty()) {
+    trace_.rebased_by = trace_.jobs.front().submit / kSecondsPerHour * kSecondsPerHour;
+    for (Job& job : trace_.jobs)
+      job.submit -= trace_.rebased_by;
+    for (Node& node : trace_.nodes) {
+      node.available_from = std::max<UnixSeconds>(node.available_from - trace_.rebased_by, 0);
+      if (node.available_until) *node.available_until -= trace_.rebased_by;
+    }
+    // A node gone before the trace begins offers nothing.
+    std::erase_if(trace_.nodes, [](const Node& node) {
+      return node.available_until && *node.available_until <= node.available_from;
+    });
+  }
   std::vector<bool> supplied(catalog_.pool_count(), false);
   Seconds longest_window = 0;
   for (const Node& node : trace_.nodes) {
@@ -368,13 +392,23 @@ std::variant<Trace, TraceError> parse_trace(const Catalog& catalog, const Tariff
                                             const TraceOptions& options) {
   if (options.supply_scale < 0 || options.time_scale <= 0)
     return TraceError{"--supply-scale must be at least 0 and --time-scale above 0"};
-  Reader reader(catalog, tariffs, options,
-                header_has(jobs_csv, "org") || header_has(nodes_csv, "org"));
+  if (options.supply_scale > kMaxSupplyScale || options.orgs == 0 || options.orgs > kMaxOrgs)
+    return TraceError{"--supply-scale is at most 100 and --orgs from 1 to 1000"};
+  const bool jobs_have_orgs = header_has(jobs_csv, "org");
+  if (jobs_have_orgs != header_has(nodes_csv, "org")) {
+    return TraceError{
+        "an org column in one of jobs.csv and nodes.csv but not the other: give both (jobs "
+        "and nodes of the same organisations) or neither (--orgs N splits both)"};
+  }
+  Reader reader(catalog, tariffs, options, jobs_have_orgs);
   if (auto error = reader.read_model_map(model_map_csv)) return *error;
   if (auto error = reader.read_nodes(nodes_csv)) return *error;
   if (auto error = reader.read_jobs(jobs_csv)) return *error;
   reader.finish();
-  return reader.take();
+  Trace trace = reader.take();
+  if (trace.orgs.size() > kMaxOrgs)
+    return TraceError{"more than 1000 organisations in the org column"};
+  return trace;
 }
 
 }  // namespace spotgrid::replay

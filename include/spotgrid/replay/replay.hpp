@@ -4,14 +4,17 @@
 // and the same trace under the baseline most labs use today: each
 // organisation's jobs on its own nodes, first come first served. Both give a
 // RunResult; summarise() turns one into the figures the report prints.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "spotgrid/engine/catalog.hpp"
 #include "spotgrid/engine/engine.hpp"
+#include "spotgrid/engine/limits.hpp"
 #include "spotgrid/engine/tariff.hpp"
 #include "spotgrid/replay/trace.hpp"
 
@@ -34,8 +37,11 @@ struct JobResult {
   UnixSeconds start = -1;         // when its whole gang first held cards
   UnixSeconds end = -1;           // when its last card-second ran
   std::int64_t card_seconds = 0;  // run, over every lease or allocation
-  Micros paid = 0;                // the market only
-  std::string reason;             // why it never started or did not finish; empty when done
+  // The market only, by the strategy of the order each lease came from (a
+  // job's requeued remainder and later segments are time-first orders).
+  std::array<Micros, 2> paid{};
+  std::array<std::int64_t, 2> card_seconds_by_strategy{};
+  std::string reason;  // why it never started or did not finish; empty when done
 };
 
 struct RunResult {
@@ -46,6 +52,7 @@ struct RunResult {
   std::uint64_t leases = 0;  // allocations, for the baseline
   std::uint64_t faults = 0;
   std::uint64_t requeues = 0;
+  std::uint64_t jobs_gang_split = 0;  // a gang whose slices started at different times
   // The market only.
   Micros paid = 0;
   Micros supplier_revenue = 0;
@@ -56,8 +63,10 @@ struct RunResult {
   std::uint64_t rejected_commands = 0;
   std::int64_t engine_nanoseconds = 0;  // inside Engine::submit
   std::vector<std::string> invariant_failures;
-  Micros deposited = 0;
-  Micros balances_at_end = 0;  // cash + hold + receivable + platform revenue
+  Micros deposited = 0;                   // as the engine's FundsMoved events say
+  Micros balances_at_end = 0;             // cash + hold + receivable + platform revenue
+  Micros earned_in_engine = 0;            // suppliers' receivables + platform revenue
+  Micros charges_for_leased_seconds = 0;  // the price rule applied to every leased second
   UnixSeconds last_activity = 0;
 };
 
@@ -69,6 +78,27 @@ RunResult run_market(const engine::Catalog& catalog, const engine::TariffBook& t
 // shared: one queue over every node (the "shared FIFO" variant) instead of one per org.
 RunResult run_baseline(const engine::Catalog& catalog, const Trace& trace,
                        const ReplayOptions& options, bool shared);
+
+// How a gang is placed, in both runs: in one slice when a node of the job's
+// model (of any model, for an any-model job) can hold it, else in the largest
+// equal slices such nodes hold (a prime count: one card each).
+class GangRule {
+ public:
+  explicit GangRule(const Trace& trace);
+  std::uint32_t slice(const Job& job) const;
+
+ private:
+  std::array<std::uint32_t, limits::kMaxPools> largest_by_pool_{};
+  std::uint32_t largest_any_ = 1;
+};
+
+// When a leased slice of `cards` fails, if it does before its `duration`
+// ends: exponential at the per-card rate; at least one second of progress.
+std::optional<UnixSeconds> fault_time(std::mt19937_64& rng, const ReplayOptions& options,
+                                      std::uint32_t cards, UnixSeconds start, Seconds duration);
+inline std::int64_t card_seconds_needed(const Job& job) {
+  return std::int64_t{job.duration} * job.cards;
+}
 
 // The strategy a job runs with: the trace's, else a seeded draw at cost_first_share.
 engine::Strategy strategy_of(const Job& job, std::size_t index, const ReplayOptions& options);

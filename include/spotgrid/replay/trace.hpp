@@ -19,8 +19,9 @@
 namespace spotgrid::replay {
 
 // Fixed point with six decimals (1'000'000 = 1.0): fractions in the options
-// and the trace (gpu_share, cu_scale, scales) without floating point, so a
-// replay is byte-identical on every machine.
+// and the trace (gpu_share, cu_scale, scales) without floating point. (The
+// seeded draws, fault times and synthetic traces, use the standard library's
+// distributions: byte-identical for one build, not across standard libraries.)
 using Ppm = std::int64_t;
 __extension__ using Int128 = __int128;  // products of money, time and ratios before division
 inline constexpr Ppm kPpmOne = 1'000'000;
@@ -38,7 +39,7 @@ struct Job {
   std::uint32_t org = 0;
   std::optional<engine::Strategy> strategy;  // nullopt: ReplayOptions decides
   Micros limit_micros_per_card_hour = 0;     // 0: the replay's default
-  Seconds deadline = 0;                      // latest start after submit; 0: the default slack
+  std::optional<Seconds> deadline;           // latest start after submit; none: the default slack
 };
 
 struct Node {
@@ -75,10 +76,19 @@ struct TraceCounts {
   bool orgs_assigned = false;          // the trace had no org column: --orgs split it
 };
 
+// Bounds on what a trace may say: beyond them a row is counted, not run.
+inline constexpr Seconds kMaxTraceSeconds = Seconds{10} * 366 * 24 * 3'600;  // times, durations
+inline constexpr std::uint32_t kMaxOrgs = 1'000;
+inline constexpr std::size_t kMaxTraceNodes = 1'000'000;  // after splitting and scaling
+inline constexpr Ppm kMaxSupplyScale = 100 * kPpmOne;
+
 struct Trace {
   std::vector<Job> jobs;  // by submit time, then file order
   std::vector<Node> nodes;
   std::vector<std::string> orgs;  // index → name
+  // Times are rebased so that trace second 0 is the hour of the first submit
+  // (a trace in Unix seconds would otherwise start in 1970): what was taken off.
+  UnixSeconds rebased_by = 0;
   TraceCounts counts;
 };
 
