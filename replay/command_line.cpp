@@ -27,7 +27,15 @@ constexpr const char* kTracegenUsage =
     "usage: spotgrid-tracegen --config DIR --out DIR [--jobs N] [--nodes N] [--cards-per-node N]\n"
     "  [--days N] [--orgs N] [--load X] [--seed N]\n";
 
+constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t{1} << 30;  // per trace file
+
+// A regular file of at most 1 GiB; nullopt for anything else.
 std::optional<std::string> read_file(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error) ||
+      std::filesystem::file_size(path, error) > kMaxFileBytes || error) {
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::ostringstream text;
@@ -179,7 +187,7 @@ int replay_command(const std::vector<std::string_view>& args, std::ostream& out,
         << (!jobs    ? a.jobs
             : !nodes ? a.nodes
                      : a.model_map)
-        << "\n";
+        << " (a regular file of at most 1 GiB)\n";
     return 1;
   }
   auto parsed = parse_trace(config->catalog, config->tariffs, *jobs, *nodes, *map, a.trace);

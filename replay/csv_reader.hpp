@@ -41,15 +41,14 @@ class CsvReader {
         fields.push_back(read_quoted());
       } else {
         const std::size_t start = position_;
-        while (position_ < text_.size() && text_[position_] != ',' && text_[position_] != '\n')
+        while (position_ < text_.size() && !separator(text_[position_]))
           ++position_;
-        std::string_view field = text_.substr(start, position_ - start);
-        if (!field.empty() && field.back() == '\r') field.remove_suffix(1);
-        fields.push_back(field);
+        fields.push_back(text_.substr(start, position_ - start));
       }
       if (position_ >= text_.size()) return;
       const char separator = text_[position_++];
-      if (separator == '\n') return;
+      if (separator == '\r' && position_ < text_.size() && text_[position_] == '\n') ++position_;
+      if (separator != ',') return;  // CRLF, LF or a lone CR ends the row
     }
   }
 
@@ -69,10 +68,12 @@ class CsvReader {
       }
     }
     // Anything between the closing quote and the separator is not part of the field.
-    while (position_ < text_.size() && text_[position_] != ',' && text_[position_] != '\n')
+    while (position_ < text_.size() && !separator(text_[position_]))
       ++position_;
     return std::string_view(scratch_).substr(begin);
   }
+
+  static bool separator(char c) { return c == ',' || c == '\n' || c == '\r'; }
 
   std::string_view text_;
   std::size_t position_ = 0;

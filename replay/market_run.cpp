@@ -456,7 +456,7 @@ RunResult MarketReplay::run() {
   set_up();
   for (std::uint32_t index = 0; index < trace_.jobs.size(); ++index)
     schedule(virtual_time(trace_.jobs[index].submit), ActionKind::kSubmit, index);
-  next_hour_ = (now_ / kSecondsPerHour) * kSecondsPerHour;
+  next_hour_ = (now_ + kSecondsPerHour - 1) / kSecondsPerHour * kSecondsPerHour;
   while (!actions_.empty()) {
     now_ = std::max(now_, std::min(actions_.top().at, next_hour_));
     // Each hour's boundary is a tick like any other, after the faults of that second.

@@ -70,7 +70,9 @@ void write_trace(Writer& w, const Trace& trace) {
       {"nodes_split", c.nodes_split},
       {"nodes_region_assigned", c.nodes_region_assigned},
       {"nodes_dropped_by_supply_scale", c.nodes_scaled_out},
-      {"nodes_copied_by_supply_scale", c.nodes_scaled_in}};
+      {"nodes_copied_by_supply_scale", c.nodes_scaled_in},
+      {"nodes_over_the_1000000_limit", c.nodes_over_capacity},
+      {"nodes_gone_before_first_submit", c.nodes_gone_before_first_submit}};
   for (const auto& [name, value] : handled)
     field(w, name, static_cast<std::int64_t>(value));
   w.EndObject();
@@ -168,7 +170,7 @@ void write_wait(Writer& w, std::string_view name, const Percentiles& wait) {
   field(w, "p90", wait.p90);
   field(w, "p99", wait.p99);
   field(w, "max", wait.max);
-  field(w, "jobs_started", static_cast<std::int64_t>(wait.count));
+  field(w, "jobs", static_cast<std::int64_t>(wait.count));  // never-started ones censored
   w.EndObject();
 }
 

@@ -203,6 +203,7 @@ std::optional<std::string> Reader::read_node(const CsvColumns& columns, const Ro
     const auto value = parse_seconds(from);
     if (!value) return "available_from_s is not a time";
     node.available_from = scaled_down(*value, options_.time_scale);
+    if (node.available_from > kMaxTraceSeconds) return "available_from_s is beyond 10 years";
   }
   if (const auto until = columns.get(row, "available_until_s"); !until.empty()) {
     const auto value = parse_seconds(until);
@@ -233,7 +234,11 @@ void Reader::add_node(const Node& node) {
       static_cast<std::uint64_t>(whole) +
       (fraction > 0 && static_cast<Ppm>(rng_() % kPpmOne) < fraction ? 1 : 0);
   if (copies == 0) ++trace_.counts.nodes_scaled_out;
-  for (std::uint64_t copy = 0; copy < copies && trace_.nodes.size() < kMaxTraceNodes; ++copy) {
+  for (std::uint64_t copy = 0; copy < copies; ++copy) {
+    if (trace_.nodes.size() >= kMaxTraceNodes) {
+      ++trace_.counts.nodes_over_capacity;
+      continue;
+    }
     Node out = node;
     if (copy > 0) {
       out.id = joined({out.id, "*", std::to_string(copy)});
@@ -297,10 +302,12 @@ std::optional<std::string> Reader::read_job(const CsvColumns& columns, const Row
     }
   }
   job.submit = scaled_down(*submit, options_.time_scale);
+  if (job.submit > kMaxTraceSeconds) return "submit_s after --time-scale is beyond 10 years";
   const std::int64_t scaled =
       scaled_down(static_cast<std::int64_t>(static_cast<Int128>(*duration) * cu_scale / kPpmOne),
                   options_.time_scale);
   job.duration = std::max<std::int64_t>(scaled, 1);
+  if (job.duration > kMaxTraceSeconds) return "duration_s after --time-scale is beyond 10 years";
   trace_.counts.jobs_fractional += job.fractional ? 1 : 0;
   job.org = org_of(columns.get(row, "org"), job.id);
   const auto strategy = columns.get(row, "strategy");
@@ -337,9 +344,10 @@ void Reader::finish() {
       if (node.available_until) *node.available_until -= trace_.rebased_by;
     }
     // A node gone before the trace begins offers nothing.
-    std::erase_if(trace_.nodes, [](const Node& node) {
-      return node.available_until && *node.available_until <= node.available_from;
-    });
+    trace_.counts.nodes_gone_before_first_submit =
+        std::erase_if(trace_.nodes, [](const Node& node) {
+          return node.available_until && *node.available_until <= node.available_from;
+        });
   }
   std::vector<bool> supplied(catalog_.pool_count(), false);
   Seconds longest_window = 0;

@@ -71,9 +71,11 @@ struct TraceCounts {
   std::uint64_t nodes_model_mapped = 0;
   std::uint64_t nodes_split = 0;  // more cards than a node may have: several nodes
   std::uint64_t nodes_region_assigned = 0;
-  std::uint64_t nodes_scaled_out = 0;  // --supply-scale below 1
-  std::uint64_t nodes_scaled_in = 0;   // --supply-scale above 1: copies
-  bool orgs_assigned = false;          // the trace had no org column: --orgs split it
+  std::uint64_t nodes_scaled_out = 0;                // --supply-scale below 1
+  std::uint64_t nodes_scaled_in = 0;                 // --supply-scale above 1: copies
+  std::uint64_t nodes_over_capacity = 0;             // beyond kMaxTraceNodes: not run
+  std::uint64_t nodes_gone_before_first_submit = 0;  // available_until before the first job
+  bool orgs_assigned = false;                        // the trace had no org column: --orgs split it
 };
 
 // Bounds on what a trace may say: beyond them a row is counted, not run.
