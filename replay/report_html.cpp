@@ -210,7 +210,7 @@ std::string price_charts(const Report& report) {
          line_chart("Tariff multiplier per region (%)", tariffs, 100, "%", "hours");
 }
 
-std::string cost_chart(const Report& report, const Summary& market) {
+std::string cost_chart(const Summary& market) {
   std::vector<std::string> categories;
   Series time_first{"time_first", {}};
   Series cost_first{"cost_first", {}};
@@ -219,7 +219,6 @@ std::string cost_chart(const Report& report, const Summary& market) {
     time_first.values.push_back(costs[0].per_card_hour());
     cost_first.values.push_back(costs[1].per_card_hour());
   }
-  (void)report;
   return bar_chart("Paid per card-hour by strategy (micro-USD; hover for values)", categories,
                    {time_first, cost_first}, 1, "micro-USD");
 }
@@ -282,7 +281,7 @@ std::string report_html(const Report& report) {
                      "hours");
   html += wait_chart(report);
   html += price_charts(report);
-  html += cost_chart(report, summaries.front());
+  html += cost_chart(summaries.front());
   html += "</body></html>\n";
   return html;
 }
