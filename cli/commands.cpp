@@ -634,6 +634,19 @@ void export_download(Context& c) {
   if (path != nullptr) c.err << "wrote " << bytes << " bytes to " << *path << '\n';
 }
 
+void payout_transfers(Context& c) {
+  const Json answer =
+      ask(c, "GET",
+          "/v1/billing/payout-transfers?from=" + required(c, "from") + "&to=" + required(c, "to"));
+  if (!human(c)) return;
+  Table table({"REFERENCE", "ACCOUNT", "PAID AT (UTC)", "AMOUNT", "SCHEDULED"});
+  for (const Value& p : rows(answer, "payouts").GetArray()) {
+    table.add({text(p, "reference"), text(p, "account_id"), text(p, "paid_at"),
+               dollars(p, "amount_micros", 6), text(p, "scheduled")});
+  }
+  table.print(c.out, "no payouts in this range");
+}
+
 void trial_balance(Context& c) {
   const Json answer = ask(c, "GET", "/v1/ledger/trial-balance");
   if (!human(c)) return;
@@ -652,6 +665,13 @@ void account_show(Context& c) {
         << "  cash        " << dollars(answer, "cash_micros", 6) << '\n'
         << "  held        " << dollars(answer, "hold_micros", 6) << '\n'
         << "  receivable  " << dollars(answer, "receivable_micros", 6) << '\n';
+  if (answer.HasMember("payout_schedule")) {
+    const Value& plan = answer["payout_schedule"];
+    c.out << "  payouts     "
+          << (text(plan, "daily") == "yes" ? "daily above " + dollars(plan, "minimum_micros", 6)
+                                           : std::string("on request"))
+          << '\n';
+  }
 }
 
 void account_create(Context& c) {
@@ -683,6 +703,35 @@ void account_withdraw(Context& c) {
   if (human(c))
     c.out << "withdrew " << dollars(answer, "withdrawn_micros") << "; cash now "
           << dollars(answer, "cash_micros") << '\n';
+}
+
+void account_payout(Context& c) {
+  const std::string body = body_of([&](Writer& w) { put(w, "amount_micros", money(c, "amount")); });
+  const std::string key = idempotency_key_for(c);
+  const Json answer = ask(c, "POST", "/v1/account/payouts", body, {{"Idempotency-Key", key}});
+  if (human(c))
+    c.out << "paid out " << dollars(answer, "amount_micros", 6) << " as "
+          << text(answer, "reference") << "; receivable now "
+          << dollars(answer, "receivable_micros", 6) << '\n';
+}
+
+void account_payout_schedule(Context& c) {
+  const std::string when = word(c, 0, "schedule: daily or off");
+  if (when != "daily" && when != "off") throw UsageError{"say daily or off"};
+  const std::string body = body_of([&](Writer& w) {
+    w.Key("daily");
+    w.Bool(when == "daily");
+    if (c.args.option("minimum") != nullptr) put(w, "minimum_micros", money(c, "minimum"));
+  });
+  const Json answer = ask(c, "PUT", "/v1/account/payout-schedule", body);
+  if (human(c)) {
+    if (when == "daily") {
+      c.out << "paid out daily at 00:00 UTC when at least " << dollars(answer, "minimum_micros", 6)
+            << '\n';
+    } else {
+      c.out << "no scheduled payouts\n";
+    }
+  }
 }
 
 void key_create(Context& c) {
@@ -812,6 +861,8 @@ const Command kCommands[] = {
      [](Context& c) { statements(c, "invoices"); }},
     {"billing", "payouts", "--month YYYY-MM", "monthly payout statements (supplier; finance: all)",
      [](Context& c) { statements(c, "payouts"); }},
+    {"billing", "transfers", "--from DATE --to DATE",
+     "payouts made in a range, with the reference the bank transfer carries", payout_transfers},
     {"billing", "earnings", "", "what you earned per day, last 30 days (supplier)", earnings},
     {"billing", "export", "--from DATE --to DATE [--format csv|json|focus] [--output FILE]",
      "the billing export, streamed (a progress line when writing a file)", export_download},
@@ -824,6 +875,10 @@ const Command kCommands[] = {
     {"key", "revoke", "KEY_ID", "revoke a key: refused everywhere within a second", key_revoke},
     {"account", "withdraw", "--amount USD [--idempotency-key K]",
      "take available cash out of the market (a ledger withdrawal)", account_withdraw},
+    {"account", "payout", "--amount USD [--idempotency-key K]",
+     "pay your earnings out (supplier; a ledger payout)", account_payout},
+    {"account", "payout-schedule", "daily|off [--minimum USD]",
+     "pay earnings out at each UTC midnight above a minimum (supplier)", account_payout_schedule},
     {"account", "create", "--name NAME --role buyer|supplier|finance|agent",
      "a new account and its first key (operator)", account_create},
     {"account", "deposit", "ACCOUNT --amount USD [--idempotency-key K]",

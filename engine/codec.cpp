@@ -62,6 +62,16 @@ void fields(A& a, R& r) {
   a(r.lease, r.healthy_seconds, r.weighted_bp_seconds, r.up_to);
 }
 template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, Payout>
+void fields(A& a, R& r) {
+  a(r.supplier, r.amount);
+}
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, SetPayoutSchedule>
+void fields(A& a, R& r) {
+  a(r.supplier, r.daily, r.minimum);
+}
+template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, Tick>
 void fields(A&, R&) {}
 
@@ -117,6 +127,8 @@ std::string_view command_name(const CommandBody& body) {
     std::string_view operator()(const InterruptLease&) const { return "interrupt_lease"; }
     std::string_view operator()(const SettleLease&) const { return "settle_lease"; }
     std::string_view operator()(const Tick&) const { return "tick"; }
+    std::string_view operator()(const Payout&) const { return "payout"; }
+    std::string_view operator()(const SetPayoutSchedule&) const { return "set_payout_schedule"; }
   };
   return std::visit(Name{}, body);
 }

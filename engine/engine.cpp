@@ -18,25 +18,28 @@ template <typename... Handlers>
 Overloaded(Handlers...) -> Overloaded<Handlers...>;
 
 std::optional<Reject> dispatch(State& state, const CommandBody& body) {
-  return std::visit(Overloaded{
-                        [&](const Deposit& c) { return apply_deposit(state, c); },
-                        [&](const Withdraw& c) { return apply_withdraw(state, c); },
-                        [&](const RegisterNode& c) { return apply_register_node(state, c); },
-                        [&](const AddListing& c) { return apply_add_listing(state, c); },
-                        [&](const WithdrawListing& c) { return apply_withdraw_listing(state, c); },
-                        [&](const PlaceOrder& c) { return apply_place_order(state, c); },
-                        [&](const CancelOrder& c) { return apply_cancel_order(state, c); },
-                        [&](const AmendOrder& c) { return apply_amend_order(state, c); },
-                        [&](const StopLease& c) { return apply_stop_lease(state, c); },
-                        [&](const ReclaimLease& c) { return apply_reclaim_lease(state, c); },
-                        [&](const InterruptLease& c) { return apply_interrupt_lease(state, c); },
-                        [&](const SettleLease& c) { return apply_settle(state, c); },
-                        [&](const Tick&) -> std::optional<Reject> {
-                          apply_tick(state);
-                          return std::nullopt;
-                        },
-                    },
-                    body);
+  return std::visit(
+      Overloaded{
+          [&](const Deposit& c) { return apply_deposit(state, c); },
+          [&](const Withdraw& c) { return apply_withdraw(state, c); },
+          [&](const RegisterNode& c) { return apply_register_node(state, c); },
+          [&](const AddListing& c) { return apply_add_listing(state, c); },
+          [&](const WithdrawListing& c) { return apply_withdraw_listing(state, c); },
+          [&](const PlaceOrder& c) { return apply_place_order(state, c); },
+          [&](const CancelOrder& c) { return apply_cancel_order(state, c); },
+          [&](const AmendOrder& c) { return apply_amend_order(state, c); },
+          [&](const StopLease& c) { return apply_stop_lease(state, c); },
+          [&](const ReclaimLease& c) { return apply_reclaim_lease(state, c); },
+          [&](const InterruptLease& c) { return apply_interrupt_lease(state, c); },
+          [&](const SettleLease& c) { return apply_settle(state, c); },
+          [&](const Tick&) -> std::optional<Reject> {
+            apply_tick(state);
+            return std::nullopt;
+          },
+          [&](const Payout& c) { return apply_payout(state, c); },
+          [&](const SetPayoutSchedule& c) { return apply_set_payout_schedule(state, c); },
+      },
+      body);
 }
 
 template <typename T>
@@ -241,9 +244,15 @@ Micros Engine::index_price(PoolIndex pool) const {
 }
 
 AccountView Engine::account(AccountId id) const {
-  if (id >= state_->accounts.size()) return {};
-  const AccountRec& rec = state_->accounts[id];
-  return AccountView{rec.cash, rec.hold, rec.receivable};
+  const AccountRec rec = account_or_empty(*state_, id);
+  AccountView view{rec.cash, rec.hold, rec.receivable};
+  const std::vector<PayoutPlan>& plans = state_->daily_payouts.plans;
+  const std::size_t plan = plan_index(plans, id);
+  if (plan < plans.size() && plans[plan].supplier == id) {
+    view.pays_out_daily = true;
+    view.payout_minimum = plans[plan].minimum;
+  }
+  return view;
 }
 
 }  // namespace spotgrid::engine

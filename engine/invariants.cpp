@@ -21,6 +21,7 @@ class Checker {
     check_book();
     check_not_crossed();
     check_money();
+    check_payout_plans();
     return std::move(problems_);
   }
 
@@ -203,6 +204,18 @@ class Checker {
       total += account.cash + account.hold + account.receivable;
     }
     if (total != s_.deposited_total - s_.withdrawn_total) fail("money not conserved: ", total);
+  }
+
+  void check_payout_plans() {
+    const std::vector<PayoutPlan>& plans = s_.daily_payouts.plans;
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+      if (!valid_account(plans[i].supplier) || plans[i].minimum < 0 ||
+          plans[i].minimum > limits::kMaxAccountBalance) {
+        fail("payout plan ", i, " is out of range");
+      }
+      if (i > 0 && plans[i - 1].supplier >= plans[i].supplier)
+        fail("payout plans are not one per supplier in order at ", i);
+    }
   }
 
   // Live records of `slab` per owning account.

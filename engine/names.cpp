@@ -72,6 +72,8 @@ std::string_view to_string(Reject reason) {
       return "listing_quota_exceeded";
     case Reject::kHoldBelowMinimum:
       return "hold_below_minimum";
+    case Reject::kInsufficientReceivable:
+      return "insufficient_receivable";
   }
   return "unknown";
 }

@@ -40,6 +40,11 @@ void fields(A& a, R& r) {
   a(r.cash, r.hold, r.receivable);
 }
 template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, PayoutPlan>
+void fields(A& a, R& r) {
+  a(r.supplier, r.minimum);
+}
+template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, Level>
 void fields(A& a, R& r) {
   a(r.head, r.tail, r.cards, r.entries);
@@ -50,7 +55,9 @@ namespace {
 using archive::Reader;
 using archive::Writer;
 
-constexpr std::string_view kMagic = "spotgrid-snapshot-v1";
+// v2 added suppliers' daily payouts; a v1 snapshot restores with none.
+constexpr std::string_view kMagic = "spotgrid-snapshot-v2";
+constexpr std::string_view kMagicV1 = "spotgrid-snapshot-v1";
 
 template <typename A, typename T>
 void slab_fields(A& a, T& slab) {
@@ -58,7 +65,7 @@ void slab_fields(A& a, T& slab) {
 }
 
 template <typename A, typename S>
-void state_fields(A& a, S& s) {
+void state_fields(A& a, S& s, bool v1) {
   a(s.now, s.arrival_seq, s.platform_revenue, s.deposited_total, s.withdrawn_total, s.accounts);
   slab_fields(a, s.nodes);
   slab_fields(a, s.listings);
@@ -69,6 +76,7 @@ void state_fields(A& a, S& s) {
       pool.bid_cards);
   a(s.class_bids, s.class_bid_cards, s.pending_listings, s.listing_expiries, s.lease_deadlines,
     s.lease_closes, s.deferred_orders);
+  if (!v1) a(s.daily_payouts.plans, s.daily_payouts.midnight, s.daily_payouts.next);
   // Last, so a comparison of market state can leave out what every command advances.
   a(s.command_seq, s.event_seq);
 }
@@ -90,7 +98,7 @@ std::string Engine::snapshot() const {
   writer(static_cast<std::uint64_t>(state_->pools.size()),
          static_cast<std::uint64_t>(state_->tariffs.region_count()));
   // The slabs' accessors are non-const only because the reader shares them.
-  state_fields(writer, const_cast<State&>(*state_));
+  state_fields(writer, const_cast<State&>(*state_), /*v1=*/false);
   return writer.take();
 }
 
@@ -101,6 +109,7 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
   Reader reader(snapshot);
   std::uint64_t magic_size = 0;
   reader(magic_size);
+  static_assert(kMagic.size() == kMagicV1.size());
   if (!reader.ok() || magic_size != kMagic.size()) return std::nullopt;
   std::string magic(magic_size, '\0');
   for (char& c : magic)
@@ -108,11 +117,12 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
   std::uint64_t pools = 0;
   std::uint64_t regions = 0;
   reader(pools, regions);
-  if (!reader.ok() || magic != kMagic || pools != state.pools.size() ||
+  const bool v1 = magic == kMagicV1;
+  if (!reader.ok() || (magic != kMagic && !v1) || pools != state.pools.size() ||
       regions != state.tariffs.region_count()) {
     return std::nullopt;
   }
-  state_fields(reader, state);
+  state_fields(reader, state, v1);
   if (!reader.finished() || !slab_fits(state.nodes) || !slab_fits(state.listings) ||
       !slab_fits(state.orders) || !slab_fits(state.leases)) {
     return std::nullopt;

@@ -113,6 +113,19 @@ struct AccountRec {
   std::uint32_t listings = 0;
 };
 
+// A supplier's daily payout: the whole receivable at each UTC midnight, when
+// it is at least `minimum`.
+struct PayoutPlan {
+  AccountId supplier = 0;
+  Micros minimum = 0;
+};
+inline constexpr AccountId kEveryPlanPaid = ~AccountId{0};
+struct DailyPayouts {
+  std::vector<PayoutPlan> plans;    // by supplier, one each
+  UnixSeconds midnight = 0;         // of the latest run; 0 before the market's first tick
+  AccountId next = kEveryPlanPaid;  // the run resumes here on the next tick
+};
+
 // ---- books -----------------------------------------------------------------
 
 // A FIFO of records (listings or orders) at one price, linked through prev/next.
@@ -175,7 +188,8 @@ struct Engine::State {
   std::vector<AccountRec> accounts;  // indexed by AccountId, grown on first use
   Micros platform_revenue = 0;
   Micros deposited_total = 0;  // cash that entered; for the conservation check
-  Micros withdrawn_total = 0;
+  Micros withdrawn_total = 0;  // cash withdrawn and receivables paid out
+  DailyPayouts daily_payouts;
 
   std::vector<PoolBook> pools;
   BidLevels class_bids;  // class orders, per CU-hour, across pools
@@ -226,6 +240,12 @@ void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount
 std::optional<Reject> apply_deposit(State& state, const Deposit& command);
 std::optional<Reject> apply_withdraw(State& state, const Withdraw& command);
 std::optional<Reject> apply_settle(State& state, const SettleLease& command);
+std::optional<Reject> apply_payout(State& state, const Payout& command);
+std::optional<Reject> apply_set_payout_schedule(State& state, const SetPayoutSchedule& command);
+// Where `supplier`'s plan is, or would be inserted (plans are by supplier).
+std::size_t plan_index(const std::vector<PayoutPlan>& plans, AccountId supplier);
+// On a tick: from each UTC midnight, the scheduled payouts, at most `budget` plans per tick.
+void pay_scheduled(State& state, std::uint32_t& budget);
 
 // ---- books (book.cpp) --------------------------------------------------------
 

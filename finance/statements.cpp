@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <pqxx/pqxx>
@@ -39,6 +40,37 @@ std::string statement_query(StatementKind kind, bool one_account) {
   query += " GROUP BY " + owner + ", a.name, l.lease_id, l.node_id, l.pool ORDER BY " + owner +
            ", l.lease_id";
   return query;
+}
+
+// What each supplier was paid out in the month: a payout statement's last line.
+void add_paid_out(pqxx::transaction_base& txn, UnixSeconds month_start, UnixSeconds month_end,
+                  std::optional<AccountId> account, std::vector<Statement>& statements) {
+  const pqxx::result rows = txn.exec_params(
+      "SELECT e.owner_id, coalesce(a.name, ''), sum(-e.amount)::bigint"
+      " FROM ledger_transactions t"
+      " JOIN ledger_entries e ON e.txn_id = t.txn_id AND e.account = 'receivable'"
+      " LEFT JOIN accounts a ON a.account_id = e.owner_id"
+      " WHERE t.kind = 'payout' AND t.at >= $1 AND t.at < $2 AND ($3 = 0 OR e.owner_id = $3)"
+      " GROUP BY e.owner_id, a.name",
+      static_cast<Int>(month_start), static_cast<Int>(month_end),
+      static_cast<Int>(account.value_or(0)));
+  for (const pqxx::row& row : rows) {
+    const auto owner = row[0].as<AccountId>();
+    auto it = std::find_if(statements.begin(), statements.end(),
+                           [&](const Statement& s) { return s.account == owner; });
+    if (it == statements.end()) {
+      Statement paid_only;
+      paid_only.account = owner;
+      paid_only.account_name = row[1].as<std::string>();
+      paid_only.period_start = month_start;
+      paid_only.period_end = month_end;
+      it = statements.insert(
+          std::upper_bound(statements.begin(), statements.end(), owner,
+                           [](AccountId id, const Statement& s) { return id < s.account; }),
+          std::move(paid_only));
+    }
+    it->paid_out = row[2].as<Int>();
+  }
 }
 
 }  // namespace
@@ -96,6 +128,8 @@ std::vector<Statement> monthly_statements(pqxx::connection_base& connection, Sta
     statement.total += line.net;
     statement.lines.push_back(line);
   }
+  if (kind == StatementKind::kPayout)
+    add_paid_out(txn, month_start, month_end, account, statements);
   txn.commit();
   return statements;
 }
@@ -146,6 +180,7 @@ std::string statements_json(const std::vector<Statement>& statements, StatementK
     money("credits_micros", s.credits);
     money("fees_micros", s.fees);
     money("total_micros", s.total);
+    if (kind == StatementKind::kPayout) money("paid_out_micros", s.paid_out);
     w.EndObject();
   }
   w.EndArray();

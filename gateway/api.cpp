@@ -11,6 +11,8 @@
 #include "market_api.hpp"
 #include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
+#include "spotgrid/finance/payouts.hpp"
+#include "spotgrid/util/utc.hpp"
 #include "supply_api.hpp"
 
 namespace spotgrid::gateway {
@@ -101,6 +103,58 @@ void withdraw(Api& api, const Principal& caller, const HttpRequest& request, Res
               });
 }
 
+// POST /v1/account/payouts {amount_micros}: a supplier's earnings out of the
+// market (a ledger payout, receivable -> external), once committed; at most
+// the receivable. The answer's reference is what the transfer carries.
+void request_payout(Api& api, const Principal& caller, const HttpRequest& request,
+                    Respond respond) {
+  if (caller.role != Role::kSupplier) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"amount_micros"});
+  const auto amount = body.integer("amount_micros", 1, limits::kMaxAccountBalance);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  submit_then(api, engine::Payout{caller.account, *amount}, std::move(respond),
+              "the market refused the payout", [](const ledger::Completion& done) {
+                const engine::Event* sent = nullptr;
+                for (const engine::Event& event : done.events) {
+                  if (std::holds_alternative<engine::PayoutSent>(event.body)) sent = &event;
+                }
+                if (sent == nullptr) return error_response(500, "internal", "no payout was made");
+                const auto& payout = std::get<engine::PayoutSent>(sent->body);
+                return json(201, [&](Writer& w) {
+                  field(w, "reference", finance::payout_reference(sent->event_seq));
+                  field(w, "account_id", payout.supplier);
+                  field(w, "amount_micros", payout.amount);
+                  field(w, "receivable_micros", payout.receivable_after);
+                  field(w, "paid_at", util::format_utc(sent->at));
+                  field(w, "command_seq", done.command_seq);
+                });
+              });
+}
+
+// PUT /v1/account/payout-schedule {daily, minimum_micros}: pay the whole
+// receivable out at each UTC midnight when it is at least the minimum.
+void set_payout_schedule(Api& api, const Principal& caller, const HttpRequest& request,
+                         Respond respond) {
+  if (caller.role != Role::kSupplier) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"daily", "minimum_micros"});
+  const auto daily = body.boolean("daily");
+  const auto minimum = body.has("minimum_micros")
+                           ? body.integer("minimum_micros", 0, limits::kMaxAccountBalance)
+                           : std::optional<std::int64_t>(0);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  submit_then(api, engine::SetPayoutSchedule{caller.account, *daily, *minimum}, std::move(respond),
+              "the market refused the schedule", [](const ledger::Completion& done) {
+                const auto* set = first_event<engine::PayoutScheduleSet>(done);
+                return json(200, [&](Writer& w) {
+                  field(w, "daily", set != nullptr && set->daily);
+                  field(w, "minimum_micros", set == nullptr ? 0 : set->minimum);
+                  field(w, "command_seq", done.command_seq);
+                });
+              });
+}
+
 // GET /v1/account: the caller's own balances.
 void own_account(Api& api, const Principal& caller, const Respond& respond) {
   if (is_platform_role(caller.role)) return respond(forbidden());
@@ -114,6 +168,13 @@ void own_account(Api& api, const Principal& caller, const Respond& respond) {
                   field(w, "cash_micros", view.cash);
                   field(w, "hold_micros", view.hold);
                   field(w, "receivable_micros", view.receivable);
+                  if (caller.role == Role::kSupplier) {
+                    key(w, "payout_schedule");
+                    w.StartObject();
+                    field(w, "daily", view.pays_out_daily);
+                    field(w, "minimum_micros", view.payout_minimum);
+                    w.EndObject();
+                  }
                 })));
 }
 
@@ -178,6 +239,14 @@ const V1Route kV1Routes[] = {
     {"POST", "/v1/account/withdrawals", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        withdraw(api, caller, request, std::move(respond));
+     }},
+    {"POST", "/v1/account/payouts", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       request_payout(api, caller, request, std::move(respond));
+     }},
+    {"PUT", "/v1/account/payout-schedule", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       set_payout_schedule(api, caller, request, std::move(respond));
      }},
     {"POST", "/v1/keys", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
@@ -286,6 +355,10 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/billing/payouts", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_statements(api, caller, request, false, respond);
+     }},
+    {"GET", "/v1/billing/payout-transfers", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       payout_transfers(api, caller, request, respond);
      }},
     {"GET", "/v1/ledger/trial-balance", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {

@@ -43,11 +43,13 @@ inline void text(Writer& writer, std::string_view value) {
   writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
-// One member: `name` and its value (an integer, signed or not, or a string).
+// One member: `name` and its value (a bool, an integer, signed or not, or a string).
 template <typename T>
 void field(Writer& writer, std::string_view name, const T& value) {
   key(writer, name);
-  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+  if constexpr (std::is_same_v<T, bool>) {
+    writer.Bool(value);
+  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
     writer.Int64(value);
   } else if constexpr (std::is_integral_v<T>) {
     writer.Uint64(value);

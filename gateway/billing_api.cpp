@@ -4,15 +4,20 @@
 #include <chrono>
 #include <cstdint>
 #include <pqxx/pqxx>
+#include <tuple>
 
 #include "api_support.hpp"
 #include "spotgrid/finance/export.hpp"
+#include "spotgrid/finance/payouts.hpp"
 #include "spotgrid/finance/statements.hpp"
 #include "spotgrid/ledger/trial_balance.hpp"
 #include "spotgrid/util/log.hpp"
 
 namespace spotgrid::gateway {
 namespace {
+
+// One answer holds every payout of a range or none (no silent truncation).
+constexpr std::size_t kMaxPayoutsPerAnswer = 100'000;
 
 // Holds one of the export slots until the body is written (or abandoned).
 // An export's rows, a page at a time: each page is fetched on the worker
@@ -69,6 +74,59 @@ class ExportBody final : public BodySource {
   std::string owner_;
 };
 
+// ?from=&to=: Unix seconds or UTC dates, to exclusive, at most
+// billing.max_export_days apart; nullopt when answered with the problem.
+std::optional<std::pair<UnixSeconds, UnixSeconds>> time_range(const Api& api,
+                                                              const HttpRequest& request,
+                                                              const Respond& respond) {
+  std::pair<UnixSeconds, UnixSeconds> range;
+  for (const char* name : {"from", "to"}) {
+    const auto text = query_value(request.target, name);
+    const auto at = text ? parse_instant(*text) : std::nullopt;
+    if (!at) {
+      respond(error_response(
+          400, "invalid_query",
+          std::string(name) + " must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)",
+          name));
+      return std::nullopt;
+    }
+    (std::string_view(name) == "from" ? range.first : range.second) = *at;
+  }
+  if (range.second <= range.first) {
+    respond(error_response(400, "invalid_query", "to must be after from", "to"));
+    return std::nullopt;
+  }
+  if (range.second - range.first > api.settings.max_export_days * 86'400) {
+    respond(error_response(
+        400, "invalid_query",
+        "the range is longer than " + std::to_string(api.settings.max_export_days) + " days",
+        "to"));
+    return std::nullopt;
+  }
+  return range;
+}
+
+// Whose rows a finance read shows: the caller's own, or for finance and the
+// operator every account's (nullopt) or the one named by ?account=. False when
+// answered with the problem.
+bool accounts_shown(const Principal& caller, const HttpRequest& request, const Respond& respond,
+                    std::optional<AccountId>& account) {
+  if (!is_platform_role(caller.role)) {
+    account = caller.account;
+    return true;
+  }
+  const auto wanted = query_value(request.target, "account");
+  if (!wanted) return true;
+  AccountId id = 0;
+  const auto [end, error] = std::from_chars(wanted->data(), wanted->data() + wanted->size(), id);
+  if (error != std::errc{} || end != wanted->data() + wanted->size() || id == 0) {
+    respond(error_response(400, "invalid_query", "account must be an account id", "account"));
+    return false;
+  }
+  account = id;
+  return true;
+}
+
 }  // namespace
 
 void billing_export(Api& api, const Principal& caller, const HttpRequest& request,
@@ -87,25 +145,9 @@ void billing_export(Api& api, const Principal& caller, const HttpRequest& reques
     return respond(
         error_response(400, "invalid_query", "format must be csv, json or focus", "format"));
   wanted.format = *format;
-  for (const char* name : {"from", "to"}) {
-    const auto text = query_value(request.target, name);
-    const auto at = text ? parse_instant(*text) : std::nullopt;
-    if (!at) {
-      return respond(error_response(
-          400, "invalid_query",
-          std::string(name) + " must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)",
-          name));
-    }
-    (std::string_view(name) == "from" ? wanted.from : wanted.to) = *at;
-  }
-  if (wanted.to <= wanted.from)
-    return respond(error_response(400, "invalid_query", "to must be after from", "to"));
-  if (wanted.to - wanted.from > api.settings.max_export_days * 86'400) {
-    return respond(error_response(
-        400, "invalid_query",
-        "the range is longer than " + std::to_string(api.settings.max_export_days) + " days",
-        "to"));
-  }
+  const auto range = time_range(api, request, respond);
+  if (!range) return;
+  std::tie(wanted.from, wanted.to) = *range;
   if (++*api.exports_running > api.settings.max_concurrent_exports) {
     --*api.exports_running;
     HttpResponse busy = error_response(503, "busy", "too many exports running: retry shortly");
@@ -138,16 +180,7 @@ void billing_statements(Api& api, const Principal& caller, const HttpRequest& re
   if (format != "json" && format != "csv")
     return respond(error_response(400, "invalid_query", "format must be json or csv", "format"));
   std::optional<AccountId> account;
-  if (!is_platform_role(caller.role)) {
-    account = caller.account;
-  } else if (const auto wanted = query_value(request.target, "account")) {
-    AccountId id = 0;
-    const auto [end, error] = std::from_chars(wanted->data(), wanted->data() + wanted->size(), id);
-    if (error != std::errc{} || end != wanted->data() + wanted->size() || id == 0)
-      return respond(
-          error_response(400, "invalid_query", "account must be an account id", "account"));
-    account = id;
-  }
+  if (!accounts_shown(caller, request, respond, account)) return;
   const auto kind = invoices ? finance::StatementKind::kInvoice : finance::StatementKind::kPayout;
   std::vector<finance::Statement> statements;
   try {
@@ -168,6 +201,37 @@ void billing_statements(Api& api, const Principal& caller, const HttpRequest& re
                        "application/json",
                        {},
                        {}});
+}
+
+void payout_transfers(Api& api, const Principal& caller, const HttpRequest& request,
+                      Respond& respond) {
+  if (caller.role != Role::kSupplier && !is_platform_role(caller.role)) return respond(forbidden());
+  const std::string_view format = query_value(request.target, "format").value_or("json");
+  if (format != "json" && format != "csv")
+    return respond(error_response(400, "invalid_query", "format must be json or csv", "format"));
+  const auto range = time_range(api, request, respond);
+  if (!range) return;
+  std::optional<AccountId> account;
+  if (!accounts_shown(caller, request, respond, account)) return;
+  std::vector<finance::PayoutRecord> payouts;
+  try {
+    pqxx::connection connection(api.settings.postgres_conninfo);
+    payouts = finance::payouts_between(connection, range->first, range->second, account,
+                                       kMaxPayoutsPerAnswer + 1);
+  } catch (const std::exception&) {
+    return respond(error_response(503, "unavailable", "cannot read the ledger now"));
+  }
+  if (payouts.size() > kMaxPayoutsPerAnswer) {
+    return respond(error_response(
+        400, "invalid_query",
+        "more than " + std::to_string(kMaxPayoutsPerAnswer) + " payouts: ask for a shorter range",
+        "to"));
+  }
+  if (format == "csv") {
+    return respond(
+        HttpResponse{200, finance::payouts_csv(payouts), "text/csv; charset=utf-8", {}, {}});
+  }
+  respond(HttpResponse{200, finance::payouts_json(payouts), "application/json", {}, {}});
 }
 
 void ledger_trial_balance(Api& api, const Principal& caller, Respond& respond) {

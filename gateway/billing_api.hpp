@@ -14,6 +14,11 @@ void billing_export(Api& api, const Principal& caller, const HttpRequest& reques
 // operator see every account's (or one's, with account=).
 void billing_statements(Api& api, const Principal& caller, const HttpRequest& request,
                         bool invoices, Respond& respond);
+// GET /v1/billing/payout-transfers?from=&to=[&format=json|csv][&account=N]: the
+// payouts made in a range, each with the reference an operator reconciles
+// against the bank's file; a supplier sees their own.
+void payout_transfers(Api& api, const Principal& caller, const HttpRequest& request,
+                      Respond& respond);
 // GET /v1/ledger/trial-balance: every ledger account kind's total (finance, operator).
 void ledger_trial_balance(Api& api, const Principal& caller, Respond& respond);
 

@@ -127,6 +127,10 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
     {"",
      "the order's hold is below the market's minimum (quotas.min_order_hold_micros); ask "
      "for more cards, a higher limit or a longer duration"},
+    // kInsufficientReceivable
+    {"amount_micros",
+     "your earnings not yet paid out (receivable_micros in GET /v1/account) do not cover "
+     "the payout; ask for at most that much"},
 }};
 
 }  // namespace

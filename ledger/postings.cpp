@@ -35,6 +35,8 @@ std::string_view to_string(TxnKind kind) {
       return "release";
     case TxnKind::kSettlement:
       return "settlement";
+    case TxnKind::kPayout:
+      return "payout";
   }
   return "?";
 }
@@ -92,6 +94,12 @@ struct ToPosting {
         .entry(b.buyer, LedgerAccount::kHold, -b.charge)
         .entry(b.supplier, LedgerAccount::kReceivable, b.charge - b.platform_fee)
         .entry(kPlatformOwner, LedgerAccount::kRevenue, b.platform_fee)
+        .done();
+  }
+  std::optional<Posting> operator()(const engine::PayoutSent& b) const {
+    return Builder(event, TxnKind::kPayout)
+        .entry(b.supplier, LedgerAccount::kReceivable, -b.amount)
+        .entry(kPlatformOwner, LedgerAccount::kExternal, b.amount)
         .done();
   }
   template <typename Other>

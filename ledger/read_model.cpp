@@ -85,6 +85,9 @@ template <typename T>
 void note_supply(const engine::Engine& engine, Touched& t, const T& body) {
   if constexpr (std::is_same_v<T, engine::FundsMoved>) {
     add_once(t.accounts, body.account);
+  } else if constexpr (std::is_same_v<T, engine::PayoutSent> ||
+                       std::is_same_v<T, engine::PayoutScheduleSet>) {
+    add_once(t.accounts, body.supplier);
   } else if constexpr (std::is_same_v<T, engine::NodeRegistered>) {
     add_once(t.nodes, body.node);
     add_once(t.accounts, body.supplier);

@@ -79,7 +79,12 @@ CommandBody MarketSim::random_command() {
   if (roll < 97)
     return Deposit{buyer_account(static_cast<std::uint32_t>(below(options_.buyers))),
                    1'000'000'000};
-  return Withdraw{buyer_account(static_cast<std::uint32_t>(below(options_.buyers))), 100'000'000};
+  if (roll < 98)
+    return Withdraw{buyer_account(static_cast<std::uint32_t>(below(options_.buyers))), 100'000'000};
+  const AccountId supplier =
+      supplier_account(static_cast<std::uint32_t>(below(options_.suppliers)));
+  if (roll < 99) return Payout{supplier, static_cast<Micros>(1'000'000 + below(50'000'000))};
+  return SetPayoutSchedule{supplier, chance(75), static_cast<Micros>(below(20'000'000))};
 }
 
 OrderSpec MarketSim::random_order() {

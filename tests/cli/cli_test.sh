@@ -139,7 +139,23 @@ echo "== the supplier's earnings, finance's books"
 as "$supplier_key"
 expect 0 "earnings" -- billing earnings
 contains "$out" "$(date -u +%Y-%m-%d)" "earnings today"
+expect 0 "a daily payout schedule" -- account payout-schedule daily --minimum 5
+contains "$out" 'paid out daily at 00:00 UTC when at least $5.000000' "the schedule answers"
+expect 0 "account show (supplier)" -- account show
+contains "$out" 'daily above $5.000000' "the account shows its schedule"
+expect 2 "a schedule that is neither" -- account payout-schedule weekly
+expect 3 "a payout beyond the earnings" -- account payout --amount 999999
+contains "$err" "receivable_micros" "the refusal says what can be paid out"
+expect 0 "account payout" -- account payout --amount 0.000001 --idempotency-key p-1
+contains "$out" "spotgrid-po-" "the payout answers its reference"
+reference=$(echo "$out" | sed -E 's/.* as (spotgrid-po-[0-9]+);.*/\1/')
+expect 0 "the same payout again" -- account payout --amount 0.000001 --idempotency-key p-1
+contains "$out" "$reference" "a retry answers the first payout, not a second"
 as "$finance_key"
+expect 0 "payout transfers" -- billing transfers --from "$(date -u +%Y-%m-%d)" \
+  --to "$(date -u -d tomorrow +%Y-%m-%d)"
+contains "$out" "$reference" "finance sees the transfer by its reference"
+[[ $(echo "$out" | grep -c "spotgrid-po-") -eq 1 ]] || fail "one transfer, not two: $out"
 expect 0 "trial balance" -- ledger trial-balance
 contains "$out" 'sum of all balances: $0.000000' "the ledger balances"
 

@@ -99,5 +99,123 @@ TEST_F(Funds, deposits_are_validated) {
   EXPECT_EQ(submit(Deposit{limits::kMaxAccounts, 5}).rejected, Reject::kUnknownAccount);
 }
 
+// ---- payouts: a supplier's receivable out of the market ------------------
+
+class Payouts : public EngineTest {
+ protected:
+  // A one-hour lease of one card at 1.00/h, settled in full: the supplier earns
+  // 0.95 (the platform keeps its 5 %).
+  void earn(AccountId supplier = kSupplier) {
+    const ListingId listing = list(node(kA100, kFlat, 1, 10'000, supplier), 1, 1'000'000, supplier);
+    place(spec(kA100, 1, 1'000'000, 3'600));
+    const LeaseId lease = only<LeaseStarted>().lease;
+    advance(3'600);
+    ASSERT_FALSE(submit(SettleLease{lease, 3'600, 3'600 * 10'000, now}).rejected);
+    ASSERT_FALSE(
+        submit(WithdrawListing{supplier, listing}).rejected);  // the next earn is another's
+  }
+  void at_next_midnight(Seconds plus = 0) {
+    now = now - now % 86'400 + 86'400 + plus;
+    submit(Tick{});
+  }
+  static constexpr Micros kEarned = 950'000;
+};
+
+TEST_F(Payouts, a_payout_on_request_takes_at_most_the_receivable) {
+  earn();
+  ASSERT_EQ(engine.account(kSupplier).receivable, kEarned);
+  EXPECT_EQ(submit(Payout{kSupplier, kEarned + 1}).rejected, Reject::kInsufficientReceivable);
+  EXPECT_EQ(only<CommandRejected>().reason, Reject::kInsufficientReceivable);
+  EXPECT_EQ(submit(Payout{kSupplier, 0}).rejected, Reject::kInvalidAmount);
+  EXPECT_EQ(submit(Payout{kSupplier, -5}).rejected, Reject::kInvalidAmount);
+  EXPECT_EQ(submit(Payout{0, 5}).rejected, Reject::kUnknownAccount);
+  EXPECT_EQ(submit(Payout{kBuyer, 1}).rejected, Reject::kInsufficientReceivable);  // cash is not
+  EXPECT_EQ(engine.account(kSupplier).receivable, kEarned);                        // earnings
+
+  ASSERT_FALSE(submit(Payout{kSupplier, 400'000}).rejected);
+  const PayoutSent sent = only<PayoutSent>();
+  EXPECT_EQ(sent.supplier, kSupplier);
+  EXPECT_EQ(sent.amount, 400'000);
+  EXPECT_EQ(sent.receivable_after, kEarned - 400'000);
+  EXPECT_FALSE(sent.scheduled);
+  EXPECT_EQ(engine.account(kSupplier).receivable, kEarned - 400'000);
+  EXPECT_FALSE(submit(Payout{kSupplier, kEarned - 400'000}).rejected);
+  EXPECT_EQ(engine.account(kSupplier).receivable, 0);
+  expect_sound();  // money conserved: what was paid out left the market
+}
+
+TEST_F(Payouts, a_daily_schedule_pays_the_whole_receivable_at_utc_midnight_above_its_minimum) {
+  ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 500'000}).rejected);
+  EXPECT_TRUE(only<PayoutScheduleSet>().daily);
+  EXPECT_TRUE(engine.account(kSupplier).pays_out_daily);
+  EXPECT_EQ(engine.account(kSupplier).payout_minimum, 500'000);
+  ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier2, true, 2'000'000}).rejected);
+  earn();
+  earn(kSupplier2);  // 0.95: below its minimum of 2.00
+  EXPECT_TRUE(all<PayoutSent>().empty());
+
+  at_next_midnight(3);
+  const auto paid = all<PayoutSent>();
+  ASSERT_EQ(paid.size(), 1u);
+  EXPECT_EQ(paid[0].supplier, kSupplier);
+  EXPECT_EQ(paid[0].amount, kEarned);
+  EXPECT_TRUE(paid[0].scheduled);
+  EXPECT_EQ(engine.account(kSupplier).receivable, 0);
+  EXPECT_EQ(engine.account(kSupplier2).receivable, kEarned);
+  advance(60);  // the same day: paid once
+  EXPECT_TRUE(all<PayoutSent>().empty());
+
+  earn();
+  ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, false, 0}).rejected);
+  EXPECT_FALSE(engine.account(kSupplier).pays_out_daily);
+  at_next_midnight();
+  EXPECT_TRUE(all<PayoutSent>().empty());  // schedule ended: earnings stay
+  EXPECT_EQ(engine.account(kSupplier).receivable, kEarned);
+  expect_sound();
+}
+
+TEST_F(Payouts, a_market_that_opens_mid_day_owes_no_run_for_the_days_before) {
+  ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 0}).rejected);
+  earn();  // the first tick of this market is here, at 01:00
+  EXPECT_TRUE(all<PayoutSent>().empty());
+  at_next_midnight();
+  EXPECT_EQ(only<PayoutSent>().amount, kEarned);
+}
+
+TEST_F(Payouts, bad_schedules_are_refused) {
+  EXPECT_EQ(submit(SetPayoutSchedule{0, true, 0}).rejected, Reject::kUnknownAccount);
+  EXPECT_EQ(submit(SetPayoutSchedule{kSupplier, true, -1}).rejected, Reject::kInvalidAmount);
+  EXPECT_EQ(submit(SetPayoutSchedule{kSupplier, true, limits::kMaxAccountBalance + 1}).rejected,
+            Reject::kInvalidAmount);
+  EXPECT_FALSE(engine.account(kSupplier).pays_out_daily);
+}
+
+TEST_F(Payouts, schedules_survive_a_snapshot_and_a_version_1_snapshot_still_restores) {
+  const std::string before_any = engine.snapshot();  // no schedule, never ticked
+  ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 123}).rejected);
+  earn();
+  const std::string with_plan = engine.snapshot();
+  auto restored = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, with_plan);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(restored->snapshot(), with_plan);
+  EXPECT_TRUE(restored->account(kSupplier).pays_out_daily);
+  EXPECT_EQ(restored->account(kSupplier).payout_minimum, 123);
+
+  // Version 1 had no payouts: its bytes are version 2's without the plans (an
+  // empty list), the midnight and the resume point, which sit before the two
+  // sequences at the end.
+  constexpr std::size_t kPayoutBytes = 8 + 8 + 4;
+  constexpr std::size_t kSequenceBytes = 8 + 8;
+  std::string v1 = before_any;
+  const std::size_t magic_at = v1.find("spotgrid-snapshot-v2");
+  ASSERT_NE(magic_at, std::string::npos);
+  v1.replace(magic_at, 20, "spotgrid-snapshot-v1");
+  v1.erase(v1.size() - kSequenceBytes - kPayoutBytes, kPayoutBytes);
+  auto old = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, v1);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->snapshot(), before_any);
+  EXPECT_TRUE(old->check_invariants().empty());
+}
+
 }  // namespace
 }  // namespace spotgrid::engine::testing

@@ -348,6 +348,93 @@ TEST_F(BillingApi, statements_are_scoped_to_their_account) {
   }
 }
 
+TEST_F(BillingApi, a_supplier_is_paid_out_once_and_finance_reconciles_the_transfers) {
+  const Reply before = call(http::verb::get, "/v1/account", supplier_);
+  ASSERT_EQ(before.status, 200u) << before.body;
+  EXPECT_FALSE(before.json["payout_schedule"]["daily"].GetBool());
+  const long long earned = before.json["receivable_micros"].GetInt64();
+  ASSERT_GT(earned, 1);
+  const auto supplier_id = before.json["account_id"].GetUint64();
+  const auto payout = [&](const std::string& body, const testing::Headers& headers = {},
+                          const std::string& key = "") {
+    return call(http::verb::post, "/v1/account/payouts", key.empty() ? supplier_ : key, body,
+                headers);
+  };
+  const Reply too_much = payout(R"({"amount_micros": 1000000000000})");
+  EXPECT_EQ(too_much.status, 422u) << too_much.body;
+  EXPECT_STREQ(too_much.json["error"]["code"].GetString(), "insufficient_receivable");
+  EXPECT_EQ(payout(R"({"amount_micros": 0})").status, 400u);
+  EXPECT_EQ(payout(R"({"amount_micros": 5, "to": "elsewhere"})").status, 400u);
+  EXPECT_EQ(payout(R"({"amount_micros": 1})", {}, buyer_a_).status, 403u) << "buyers withdraw";
+  EXPECT_EQ(call(http::verb::post, "/v1/account/payouts", "", R"({"amount_micros": 1})").status,
+            401u);
+
+  const long long amount = earned / 2;
+  const testing::Headers once = {{"Idempotency-Key", "payout-1"}};
+  const Reply paid = payout(R"({"amount_micros": )" + std::to_string(amount) + "}", once);
+  ASSERT_EQ(paid.status, 201u) << paid.body;
+  const std::string reference = paid.json["reference"].GetString();
+  EXPECT_EQ(reference.rfind("spotgrid-po-", 0), 0u) << reference;
+  EXPECT_EQ(paid.json["amount_micros"].GetInt64(), amount);
+  const Reply again = payout(R"({"amount_micros": )" + std::to_string(amount) + "}", once);
+  EXPECT_EQ(again.status, 201u);
+  EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(again.json["reference"].GetString(), reference);
+  EXPECT_EQ(sql_count("SELECT count(*) FROM ledger_transactions WHERE kind = 'payout'"), 1)
+      << "a retry is not a second payout";
+
+  // The schedule: set, shown, refused when malformed or not a supplier's.
+  const auto schedule = [&](const std::string& body, const std::string& key) {
+    return call(http::verb::put, "/v1/account/payout-schedule", key, body);
+  };
+  const Reply daily = schedule(R"({"daily": true, "minimum_micros": 5000000})", supplier_);
+  ASSERT_EQ(daily.status, 200u) << daily.body;
+  EXPECT_TRUE(daily.json["daily"].GetBool());
+  const Reply shown = call(http::verb::get, "/v1/account", supplier_);
+  EXPECT_TRUE(shown.json["payout_schedule"]["daily"].GetBool());
+  EXPECT_EQ(shown.json["payout_schedule"]["minimum_micros"].GetInt64(), 5'000'000);
+  EXPECT_EQ(schedule(R"({"daily": "yes"})", supplier_).status, 400u);
+  EXPECT_EQ(schedule(R"({"minimum_micros": 5})", supplier_).status, 400u);
+  EXPECT_EQ(schedule(R"({"daily": true, "minimum_micros": -1})", supplier_).status, 400u);
+  EXPECT_EQ(schedule(R"({"daily": true})", buyer_a_).status, 403u);
+
+  // Finance: every transfer of a range, with its reference, as CSV; a supplier sees its own.
+  const UnixSeconds now = now_seconds();
+  const std::string range =
+      "from=" + std::to_string(now - 3'600) + "&to=" + std::to_string(now + 3'600);
+  const Reply csv =
+      call(http::verb::get, "/v1/billing/payout-transfers?format=csv&" + range, finance_);
+  ASSERT_EQ(csv.status, 200u) << csv.body;
+  const auto rows = parse_csv(csv.body);
+  ASSERT_EQ(rows.size(), 2u) << csv.body;
+  EXPECT_EQ(rows[0].at(0), "reference");
+  EXPECT_EQ(rows[1].at(0), reference);
+  EXPECT_EQ(rows[1].at(1), std::to_string(supplier_id));
+  EXPECT_EQ(std::stoll(rows[1].at(4)), amount);
+  EXPECT_EQ(rows[1].at(6), "false") << "asked for, not scheduled";
+  const Reply own = call(http::verb::get, "/v1/billing/payout-transfers?" + range, supplier_);
+  ASSERT_EQ(own.status, 200u) << own.body;
+  EXPECT_EQ(own.json["total_micros"].GetInt64(), amount);
+  EXPECT_EQ(call(http::verb::get, "/v1/billing/payout-transfers?" + range, buyer_a_).status, 403u);
+  EXPECT_EQ(call(http::verb::get, "/v1/billing/payout-transfers?from=5&to=4", finance_).status,
+            400u);
+
+  // The month's payout statement says what was paid; the ledger still sums to zero.
+  const std::string month = finance::format_utc(now).substr(0, 7);
+  const Reply statement = call(http::verb::get, "/v1/billing/payouts?month=" + month, supplier_);
+  ASSERT_EQ(statement.status, 200u) << statement.body;
+  EXPECT_EQ(statement.json["statements"][0]["paid_out_micros"].GetInt64(), amount);
+  const Reply balance = call(http::verb::get, "/v1/ledger/trial-balance", finance_);
+  EXPECT_EQ(balance.json["total_micros"].GetInt64(), 0);
+  EXPECT_EQ(sql_count("SELECT -balance FROM ledger_accounts WHERE owner_id = 0 AND account = "
+                      "'external'"),
+            sql_count("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = "
+                      "'cash' AND txn_id IN (SELECT txn_id FROM ledger_transactions WHERE kind = "
+                      "'deposit')") -
+                amount)
+      << "external = deposits in less the payout out";
+}
+
 TEST_F(BillingApi, the_trial_balance_sums_to_zero_and_is_for_finance) {
   const Reply balance = call(http::verb::get, "/v1/ledger/trial-balance", finance_);
   ASSERT_EQ(balance.status, 200u) << balance.body;

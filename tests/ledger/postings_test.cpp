@@ -38,6 +38,17 @@ TEST(Postings, WithdrawalDebitsCash) {
             (E{{kPlatformOwner, LedgerAccount::kExternal, 200}, {3, LedgerAccount::kCash, -200}}));
 }
 
+TEST(Postings, PayoutMovesTheReceivableOutOfTheMarket) {
+  const auto posting = posting_for(event(engine::PayoutSent{9, 750, 250, true}));
+  ASSERT_TRUE(posting);
+  EXPECT_EQ(posting->kind, TxnKind::kPayout);
+  EXPECT_EQ(to_string(posting->kind), "payout");
+  using E = std::vector<std::tuple<AccountId, LedgerAccount, Micros>>;
+  EXPECT_EQ(entries(*posting), (E{{9, LedgerAccount::kReceivable, -750},
+                                  {kPlatformOwner, LedgerAccount::kExternal, 750}}));
+  EXPECT_FALSE(posting_for(event(engine::PayoutScheduleSet{9, true, 0})));  // moves no money
+}
+
 TEST(Postings, HoldAndReleaseMoveBetweenCashAndHold) {
   const auto hold = posting_for(event(engine::HoldChanged{5, 99, 1'000}));
   const auto release = posting_for(event(engine::HoldChanged{5, 99, -400}));

@@ -111,13 +111,25 @@ struct SettleLease {
   std::int64_t weighted_bp_seconds = 0;
   UnixSeconds up_to = 0;
 };
+// A supplier's earnings out of the market (their receivable, to their bank).
+struct Payout {
+  AccountId supplier = 0;
+  Micros amount = 0;
+};
+// A supplier's standing instruction: at each UTC midnight, pay the whole
+// receivable out when it is at least `minimum`. daily = false ends it.
+struct SetPayoutSchedule {
+  AccountId supplier = 0;
+  bool daily = false;
+  Micros minimum = 0;
+};
 // Once a second: starts deferred orders, ends leases, expires listings,
 // releases settled holds and publishes index prices.
 struct Tick {};
 
 using CommandBody = std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing,
                                  PlaceOrder, CancelOrder, AmendOrder, StopLease, ReclaimLease,
-                                 InterruptLease, SettleLease, Tick>;
+                                 InterruptLease, SettleLease, Tick, Payout, SetPayoutSchedule>;
 
 struct Command {
   UnixSeconds now = 0;

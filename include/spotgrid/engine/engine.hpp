@@ -121,6 +121,8 @@ struct AccountView {
   Micros cash = 0;
   Micros hold = 0;
   Micros receivable = 0;
+  bool pays_out_daily = false;  // a supplier's payout schedule
+  Micros payout_minimum = 0;
 };
 
 class Engine {

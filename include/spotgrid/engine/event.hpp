@@ -46,9 +46,11 @@ enum class Reject : std::uint8_t {
   kNodeQuotaExceeded,     // EngineConfig::max_nodes_per_account
   kListingQuotaExceeded,  // EngineConfig::max_listings_per_account
   kHoldBelowMinimum,      // EngineConfig::min_order_hold
+  kInsufficientReceivable,
   // A new reason goes here, before none: kRejectCount counts from the last.
 };
-inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kHoldBelowMinimum) + 1;
+inline constexpr std::size_t kRejectCount =
+    static_cast<std::size_t>(Reject::kInsufficientReceivable) + 1;
 std::string_view to_string(Reject reason);
 
 // Why a resting order is not (fully) filled.
@@ -190,11 +192,24 @@ struct IndexPublished {  // on a tick, when a pool's index moved
   Micros index_micros_per_card_hour;
 };
 
+struct PayoutSent {  // receivable out of the market (ledger: receivable -> external)
+  AccountId supplier;
+  Micros amount;
+  Micros receivable_after;
+  bool scheduled;  // by the daily schedule, not on request
+};
+struct PayoutScheduleSet {
+  AccountId supplier;
+  bool daily;
+  Micros minimum;
+};
+
 using EventBody =
     std::variant<CommandRejected, FundsMoved, NodeRegistered, ListingAdded, ListingClosed,
                  OrderAccepted, OrderDeferred, OrderResting, OrderFilled, OrderCancelled,
                  OrderAmended, OrderRequeued, RequeueFailed, LeaseStarted, LeaseReclaimNotice,
-                 LeaseEnded, LeaseSettled, HoldChanged, IndexPublished, LeaseClosed>;
+                 LeaseEnded, LeaseSettled, HoldChanged, IndexPublished, LeaseClosed, PayoutSent,
+                 PayoutScheduleSet>;
 
 struct Event {
   std::uint64_t command_seq;

@@ -92,6 +92,14 @@ struct Describe {
     sink.begin("lease_closed")("lease", b.lease)("order", b.order)("node", b.node)("charged_total",
                                                                                    b.charged_total);
   }
+  void operator()(const PayoutSent& b) const {
+    sink.begin("payout_sent")("supplier", b.supplier)("amount", b.amount)(
+        "receivable_after", b.receivable_after)("scheduled", b.scheduled);
+  }
+  void operator()(const PayoutScheduleSet& b) const {
+    sink.begin("payout_schedule_set")("supplier", b.supplier)("daily", b.daily)("minimum",
+                                                                                b.minimum);
+  }
   void operator()(const IndexPublished& b) const {
     sink.begin("index")("pool", b.pool)("price", b.index_micros_per_card_hour);
   }

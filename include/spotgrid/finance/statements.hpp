@@ -35,7 +35,8 @@ struct Statement {
   Micros charges = 0;
   Micros credits = 0;
   Micros fees = 0;
-  Micros total = 0;  // Σ net
+  Micros total = 0;     // Σ net
+  Micros paid_out = 0;  // payout statements: receivable paid out in the month (any month's)
 };
 
 enum class StatementKind : std::uint8_t { kInvoice, kPayout };

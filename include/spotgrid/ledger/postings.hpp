@@ -24,7 +24,7 @@ enum class LedgerAccount : std::uint8_t {
 };
 std::string_view to_string(LedgerAccount account);
 
-enum class TxnKind : std::uint8_t { kDeposit, kWithdrawal, kHold, kRelease, kSettlement };
+enum class TxnKind : std::uint8_t { kDeposit, kWithdrawal, kHold, kRelease, kSettlement, kPayout };
 std::string_view to_string(TxnKind kind);
 
 struct Entry {

@@ -1,0 +1,105 @@
+#include "spotgrid/finance/payouts.hpp"
+
+#include "csv.hpp"
+#include "spotgrid/util/utc.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <pqxx/pqxx>
+
+namespace spotgrid::finance {
+namespace {
+
+using Int = long long;  // pqxx converts long long, not every fixed-width alias
+
+// A payout's supplier and amount are its receivable entry; a tick's payouts
+// are the daily schedule's, any other command's were asked for.
+constexpr const char* kPayoutsQuery =
+    "SELECT t.txn_id, t.command_seq, e.owner_id, coalesce(a.name, ''), t.at, -e.amount,"
+    " c.kind = 'tick'"
+    " FROM ledger_transactions t"
+    " JOIN ledger_entries e ON e.txn_id = t.txn_id AND e.account = 'receivable'"
+    " JOIN command_log c ON c.command_seq = t.command_seq"
+    " LEFT JOIN accounts a ON a.account_id = e.owner_id"
+    " WHERE t.kind = 'payout' AND t.at >= $1 AND t.at < $2 AND ($3 = 0 OR e.owner_id = $3)"
+    " ORDER BY t.txn_id LIMIT $4";
+
+}  // namespace
+
+std::string payout_reference(std::uint64_t txn_id) {
+  return "spotgrid-po-" + std::to_string(txn_id);
+}
+
+std::vector<PayoutRecord> payouts_between(pqxx::connection_base& connection, UnixSeconds from,
+                                          UnixSeconds to, std::optional<AccountId> supplier,
+                                          std::size_t limit) {
+  pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
+      connection, "payouts");
+  const pqxx::result rows =
+      txn.exec_params(kPayoutsQuery, static_cast<Int>(from), static_cast<Int>(to),
+                      static_cast<Int>(supplier.value_or(0)), static_cast<Int>(limit));
+  std::vector<PayoutRecord> payouts;
+  payouts.reserve(rows.size());
+  for (const pqxx::row& row : rows) {
+    PayoutRecord payout;
+    payout.txn_id = row[0].as<std::uint64_t>();
+    payout.command_seq = row[1].as<std::uint64_t>();
+    payout.supplier = row[2].as<AccountId>();
+    payout.supplier_name = row[3].as<std::string>();
+    payout.at = row[4].as<Int>();
+    payout.amount = row[5].as<Int>();
+    payout.scheduled = row[6].as<bool>();
+    payouts.push_back(std::move(payout));
+  }
+  txn.commit();
+  return payouts;
+}
+
+std::string payouts_json(const std::vector<PayoutRecord>& payouts) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  Micros total = 0;
+  w.StartObject();
+  w.Key("currency");
+  w.String("USD");
+  w.Key("payouts");
+  w.StartArray();
+  for (const PayoutRecord& p : payouts) {
+    w.StartObject();
+    w.Key("reference");
+    w.String(payout_reference(p.txn_id).c_str());
+    w.Key("account_id");
+    w.Uint(p.supplier);
+    w.Key("account_name");
+    w.String(p.supplier_name.c_str());
+    w.Key("paid_at");
+    w.String(util::format_utc(p.at).c_str());
+    w.Key("amount_micros");
+    w.Int64(p.amount);
+    w.Key("scheduled");
+    w.Bool(p.scheduled);
+    w.Key("command_seq");
+    w.Uint64(p.command_seq);
+    w.EndObject();
+    total += p.amount;
+  }
+  w.EndArray();
+  w.Key("total_micros");
+  w.Int64(total);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string payouts_csv(const std::vector<PayoutRecord>& payouts) {
+  std::string out =
+      "reference,account_id,account_name,paid_at,amount_micros,currency,scheduled\r\n";
+  for (const PayoutRecord& p : payouts) {
+    csv_line(out, payout_reference(p.txn_id), std::to_string(p.supplier), p.supplier_name,
+             util::format_utc(p.at), std::to_string(p.amount), "USD",
+             p.scheduled ? "true" : "false");
+  }
+  return out;
+}
+
+}  // namespace spotgrid::finance
