@@ -584,11 +584,16 @@ void statements(Context& c, const char* kind) {
   const std::string month = required(c, "month");
   const Json answer = ask(c, "GET", std::string("/v1/billing/") + kind + "?month=" + month);
   if (!human(c)) return;
-  Table table({"ACCOUNT", "NAME", "CHARGES", "CREDITS", "FEES", "TOTAL"});
+  const bool payouts = std::string_view(kind) == "payouts";
+  std::vector<std::string> headings = {"ACCOUNT", "NAME", "CHARGES", "CREDITS", "FEES", "TOTAL"};
+  if (payouts) headings.emplace_back("PAID OUT");
+  Table table(headings);
   for (const Value& s : rows(answer, "statements").GetArray()) {
-    table.add({text(s, "account_id"), text(s, "account_name"), dollars(s, "charges_micros"),
-               dollars(s, "credits_micros"), dollars(s, "fees_micros"),
-               dollars(s, "total_micros")});
+    std::vector<std::string> cells = {text(s, "account_id"),        text(s, "account_name"),
+                                      dollars(s, "charges_micros"), dollars(s, "credits_micros"),
+                                      dollars(s, "fees_micros"),    dollars(s, "total_micros")};
+    if (payouts) cells.push_back(dollars(s, "paid_out_micros"));
+    table.add(cells);
   }
   table.print(c.out, "no statements this month");
 }
@@ -635,9 +640,11 @@ void export_download(Context& c) {
 }
 
 void payout_transfers(Context& c) {
-  const Json answer =
-      ask(c, "GET",
-          "/v1/billing/payout-transfers?from=" + required(c, "from") + "&to=" + required(c, "to"));
+  std::string target =
+      "/v1/billing/payout-transfers?from=" + required(c, "from") + "&to=" + required(c, "to");
+  if (c.args.option("account") != nullptr)
+    target += "&account=" + std::to_string(integer(c, "account", 1, 4'294'967'295));
+  const Json answer = ask(c, "GET", target);
   if (!human(c)) return;
   Table table({"REFERENCE", "ACCOUNT", "PAID AT (UTC)", "AMOUNT", "SCHEDULED"});
   for (const Value& p : rows(answer, "payouts").GetArray()) {
@@ -667,6 +674,7 @@ void account_show(Context& c) {
         << "  receivable  " << dollars(answer, "receivable_micros", 6) << '\n';
   if (answer.HasMember("payout_schedule")) {
     const Value& plan = answer["payout_schedule"];
+    c.out << "  payable     " << dollars(answer, "payable_micros", 6) << '\n';
     c.out << "  payouts     "
           << (text(plan, "daily") == "yes" ? "daily above " + dollars(plan, "minimum_micros", 6)
                                            : std::string("on request"))
@@ -706,7 +714,9 @@ void account_withdraw(Context& c) {
 }
 
 void account_payout(Context& c) {
-  const std::string body = body_of([&](Writer& w) { put(w, "amount_micros", money(c, "amount")); });
+  const std::int64_t amount = money(c, "amount");
+  if (amount % 10'000 != 0) throw UsageError{"--amount must be whole cents, like 12.34"};
+  const std::string body = body_of([&](Writer& w) { put(w, "amount_micros", amount); });
   const std::string key = idempotency_key_for(c);
   const Json answer = ask(c, "POST", "/v1/account/payouts", body, {{"Idempotency-Key", key}});
   if (human(c))
@@ -721,7 +731,10 @@ void account_payout_schedule(Context& c) {
   const std::string body = body_of([&](Writer& w) {
     w.Key("daily");
     w.Bool(when == "daily");
-    if (c.args.option("minimum") != nullptr) put(w, "minimum_micros", money(c, "minimum"));
+    if (when == "daily") {
+      put(w, "minimum_micros",
+          c.args.option("minimum") != nullptr ? money(c, "minimum") : std::int64_t{0});
+    }
   });
   const Json answer = ask(c, "PUT", "/v1/account/payout-schedule", body);
   if (human(c)) {
@@ -732,6 +745,54 @@ void account_payout_schedule(Context& c) {
       c.out << "no scheduled payouts\n";
     }
   }
+}
+
+// --- the operator's controls ---
+
+// POST /v1/operator/{what}/{id}/{action}; `done` says what it did.
+void control(Context& c, const std::string& target, const std::string& done,
+             const std::string& body = "") {
+  ask(c, "POST", target, body);
+  if (human(c)) c.out << done << '\n';
+}
+
+void operator_pool(Context& c, bool halt) {
+  const std::string pool = word(c, 0, "pool");
+  control(c, "/v1/operator/pools/" + pool + (halt ? "/halt" : "/resume"),
+          pool + (halt ? " halted" : " trades again"));
+}
+
+void operator_account(Context& c, bool suspend) {
+  const std::string account = id_word(c, "account");
+  std::string body;
+  if (suspend && c.args.option("stop-leases") != nullptr) {
+    const std::string& stop = *c.args.option("stop-leases");
+    if (stop != "yes" && stop != "no") throw UsageError{"--stop-leases must be yes or no"};
+    body = body_of([&](Writer& w) {
+      w.Key("stop_leases");
+      w.Bool(stop == "yes");
+    });
+  }
+  control(c, "/v1/operator/accounts/" + account + (suspend ? "/suspend" : "/reinstate"),
+          "account " + account + (suspend ? " suspended" : " reinstated"), body);
+}
+
+void operator_node(Context& c, bool quarantine) {
+  const std::string node = id_word(c, "node");
+  control(c, "/v1/operator/nodes/" + node + (quarantine ? "/quarantine" : "/release"),
+          "node " + node + (quarantine ? " quarantined" : " released"));
+}
+
+void operator_audit(Context& c) {
+  const Json answer =
+      ask(c, "GET", "/v1/operator/audit?from=" + required(c, "from") + "&to=" + required(c, "to"));
+  if (!human(c)) return;
+  Table table({"SEQ", "AT (UTC)", "ACTION", "REFUSED", "EVENTS"});
+  for (const Value& a : rows(answer, "actions").GetArray()) {
+    table.add({text(a, "command_seq"), utc(number(a, "at")), text(a, "action"), text(a, "rejected"),
+               text(a, "events")});
+  }
+  table.print(c.out, "no operator actions in this range");
 }
 
 void key_create(Context& c) {
@@ -861,7 +922,7 @@ const Command kCommands[] = {
      [](Context& c) { statements(c, "invoices"); }},
     {"billing", "payouts", "--month YYYY-MM", "monthly payout statements (supplier; finance: all)",
      [](Context& c) { statements(c, "payouts"); }},
-    {"billing", "transfers", "--from DATE --to DATE",
+    {"billing", "transfers", "--from DATE --to DATE [--account N]",
      "payouts made in a range, with the reference the bank transfer carries", payout_transfers},
     {"billing", "earnings", "", "what you earned per day, last 30 days (supplier)", earnings},
     {"billing", "export", "--from DATE --to DATE [--format csv|json|focus] [--output FILE]",
@@ -877,12 +938,27 @@ const Command kCommands[] = {
      "take available cash out of the market (a ledger withdrawal)", account_withdraw},
     {"account", "payout", "--amount USD [--idempotency-key K]",
      "pay your earnings out (supplier; a ledger payout)", account_payout},
-    {"account", "payout-schedule", "daily|off [--minimum USD]",
+    {"account", "payout-schedule", "daily|off [--minimum USD (default: any whole cents)]",
      "pay earnings out at each UTC midnight above a minimum (supplier)", account_payout_schedule},
     {"account", "create", "--name NAME --role buyer|supplier|finance|agent",
      "a new account and its first key (operator)", account_create},
     {"account", "deposit", "ACCOUNT --amount USD [--idempotency-key K]",
      "credit an account's cash (operator)", account_deposit},
+    {"operator", "halt", "POOL", "no new orders, listings or leases in a pool (operator)",
+     [](Context& c) { operator_pool(c, true); }},
+    {"operator", "resume", "POOL", "trade a halted pool again (operator)",
+     [](Context& c) { operator_pool(c, false); }},
+    {"operator", "suspend", "ACCOUNT [--stop-leases yes|no]",
+     "cancel an account's orders and listings and bar it (operator)",
+     [](Context& c) { operator_account(c, true); }},
+    {"operator", "reinstate", "ACCOUNT", "lift a suspension (operator)",
+     [](Context& c) { operator_account(c, false); }},
+    {"operator", "quarantine", "NODE", "no new leases on a node (operator)",
+     [](Context& c) { operator_node(c, true); }},
+    {"operator", "release", "NODE", "lift a node's quarantine (operator)",
+     [](Context& c) { operator_node(c, false); }},
+    {"operator", "audit", "--from DATE --to DATE", "what the operator did (operator, finance)",
+     operator_audit},
 };
 
 void print_help(std::ostream& out) {

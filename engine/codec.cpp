@@ -72,6 +72,21 @@ void fields(A& a, R& r) {
   a(r.supplier, r.daily, r.minimum);
 }
 template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, HaltPool>
+void fields(A& a, R& r) {
+  a(r.pool, r.halted);
+}
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, SuspendAccount>
+void fields(A& a, R& r) {
+  a(r.account, r.suspended, r.stop_leases);
+}
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, QuarantineNode>
+void fields(A& a, R& r) {
+  a(r.node, r.quarantined);
+}
+template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, Tick>
 void fields(A&, R&) {}
 
@@ -129,6 +144,9 @@ std::string_view command_name(const CommandBody& body) {
     std::string_view operator()(const Tick&) const { return "tick"; }
     std::string_view operator()(const Payout&) const { return "payout"; }
     std::string_view operator()(const SetPayoutSchedule&) const { return "set_payout_schedule"; }
+    std::string_view operator()(const HaltPool&) const { return "halt_pool"; }
+    std::string_view operator()(const SuspendAccount&) const { return "suspend_account"; }
+    std::string_view operator()(const QuarantineNode&) const { return "quarantine_node"; }
   };
   return std::visit(Name{}, body);
 }

@@ -38,6 +38,9 @@ std::optional<Reject> dispatch(State& state, const CommandBody& body) {
           },
           [&](const Payout& c) { return apply_payout(state, c); },
           [&](const SetPayoutSchedule& c) { return apply_set_payout_schedule(state, c); },
+          [&](const HaltPool& c) { return apply_halt_pool(state, c); },
+          [&](const SuspendAccount& c) { return apply_suspend_account(state, c); },
+          [&](const QuarantineNode& c) { return apply_quarantine_node(state, c); },
       },
       body);
 }
@@ -201,8 +204,8 @@ std::vector<LeaseView> Engine::billable_leases() const {
 std::optional<NodeView> Engine::node(NodeId id) const {
   const NodeRec* node = state_->nodes.find(id);
   if (!node) return std::nullopt;
-  return NodeView{id,          node->supplier, node->pool,       node->region,
-                  node->cards, node->cu,       node->reliability};
+  return NodeView{id,          node->supplier, node->pool,        node->region,
+                  node->cards, node->cu,       node->reliability, is_quarantined(*state_, id)};
 }
 
 std::vector<NodeView> Engine::nodes() const {
@@ -219,6 +222,7 @@ BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {
   BookView view;
   if (pool >= state_->pools.size()) return view;
   const PoolBook& book = state_->pools[pool];
+  view.halted = is_halted(*state_, pool);
   // Floating listings form one more level at the index; merge it in price order.
   bool floating_done = book.floating_asks.entries == 0;
   for (const auto& [price, level] : book.asks) {
@@ -246,11 +250,11 @@ Micros Engine::index_price(PoolIndex pool) const {
 AccountView Engine::account(AccountId id) const {
   const AccountRec rec = account_or_empty(*state_, id);
   AccountView view{rec.cash, rec.hold, rec.receivable};
-  const std::vector<PayoutPlan>& plans = state_->daily_payouts.plans;
-  const std::size_t plan = plan_index(plans, id);
-  if (plan < plans.size() && plans[plan].supplier == id) {
+  view.payable = payable_of(*state_, id);
+  view.suspended = is_suspended(*state_, id);
+  if (const PayoutPlan* plan = find_plan(*state_, id)) {
     view.pays_out_daily = true;
-    view.payout_minimum = plans[plan].minimum;
+    view.payout_minimum = plan->minimum;
   }
   return view;
 }

@@ -56,9 +56,11 @@ AccountRec account_or_empty(const State& state, AccountId id) {
   return id < state.accounts.size() ? state.accounts[id] : AccountRec{};
 }
 
-void recount_quotas(State& state) {
-  for (AccountRec& rec : state.accounts)
+void recount_derived(State& state) {
+  for (AccountRec& rec : state.accounts) {
     rec.orders = rec.nodes = rec.listings = 0;
+    rec.earnings_at_risk = 0;
+  }
   for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
     if (state.orders.is_live(slot)) ++account(state, state.orders[slot].spec.buyer).orders;
   }
@@ -67,6 +69,11 @@ void recount_quotas(State& state) {
   }
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
     if (state.listings.is_live(slot)) ++account(state, state.listings[slot].supplier).listings;
+  }
+  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
+    if (!state.leases.is_live(slot)) continue;
+    const LeaseRec& lease = state.leases[slot];
+    account(state, lease.supplier).earnings_at_risk += earnings_at_risk(lease);
   }
 }
 
@@ -115,79 +122,12 @@ std::optional<Reject> apply_withdraw(State& state, const Withdraw& command) {
   if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance)
     return Reject::kInvalidAmount;
   if (cash_of(state, command.account) < command.amount) return Reject::kInsufficientFunds;
+  if (is_suspended(state, command.account)) return Reject::kAccountSuspended;
   AccountRec& target = account(state, command.account);
   target.cash -= command.amount;
   state.withdrawn_total += command.amount;
   state.emit(FundsMoved{command.account, -command.amount, target.cash});
   return std::nullopt;
-}
-
-namespace {
-
-void pay_out(State& state, AccountId supplier, Micros amount, bool scheduled) {
-  AccountRec& rec = account(state, supplier);
-  SPOTGRID_CHECK(amount > 0 && amount <= rec.receivable);
-  rec.receivable -= amount;
-  state.withdrawn_total += amount;
-  state.emit(PayoutSent{supplier, amount, rec.receivable, scheduled});
-}
-
-}  // namespace
-
-std::size_t plan_index(const std::vector<PayoutPlan>& plans, AccountId supplier) {
-  const auto at = std::lower_bound(
-      plans.begin(), plans.end(), supplier,
-      [](const PayoutPlan& plan, AccountId wanted) { return plan.supplier < wanted; });
-  return static_cast<std::size_t>(at - plans.begin());
-}
-
-std::optional<Reject> apply_payout(State& state, const Payout& command) {
-  if (!valid_account(command.supplier)) return Reject::kUnknownAccount;
-  if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance)
-    return Reject::kInvalidAmount;
-  if (account_or_empty(state, command.supplier).receivable < command.amount)
-    return Reject::kInsufficientReceivable;
-  pay_out(state, command.supplier, command.amount, /*scheduled=*/false);
-  return std::nullopt;
-}
-
-std::optional<Reject> apply_set_payout_schedule(State& state, const SetPayoutSchedule& command) {
-  if (!valid_account(command.supplier)) return Reject::kUnknownAccount;
-  if (command.minimum < 0 || command.minimum > limits::kMaxAccountBalance)
-    return Reject::kInvalidAmount;
-  std::vector<PayoutPlan>& plans = state.daily_payouts.plans;
-  const auto plan =
-      plans.begin() + static_cast<std::ptrdiff_t>(plan_index(plans, command.supplier));
-  const bool exists = plan != plans.end() && plan->supplier == command.supplier;
-  if (command.daily && exists) {
-    plan->minimum = command.minimum;
-  } else if (command.daily) {
-    plans.insert(plan, PayoutPlan{command.supplier, command.minimum});
-  } else if (exists) {
-    plans.erase(plan);
-  }
-  state.emit(
-      PayoutScheduleSet{command.supplier, command.daily, command.daily ? command.minimum : 0});
-  return std::nullopt;
-}
-
-void pay_scheduled(State& state, std::uint32_t& budget) {
-  DailyPayouts& daily = state.daily_payouts;
-  constexpr UnixSeconds kDay = 86'400;
-  const UnixSeconds midnight = state.now - state.now % kDay;
-  if (midnight > daily.midnight) {
-    // The market's first tick starts the calendar: it owes no run for earlier days.
-    daily.next = daily.midnight == 0 ? kEveryPlanPaid : 0;
-    daily.midnight = midnight;
-  }
-  if (daily.next == kEveryPlanPaid) return;
-  auto plan =
-      daily.plans.cbegin() + static_cast<std::ptrdiff_t>(plan_index(daily.plans, daily.next));
-  for (; plan != daily.plans.end() && budget > 0; ++plan, --budget) {
-    const Micros due = account_or_empty(state, plan->supplier).receivable;
-    if (due > 0 && due >= plan->minimum) pay_out(state, plan->supplier, due, /*scheduled=*/true);
-  }
-  daily.next = plan == daily.plans.end() ? kEveryPlanPaid : plan->supplier;
 }
 
 // Moves what metering says was consumed from the buyer's hold to the supplier
@@ -222,7 +162,9 @@ std::optional<Reject> apply_settle(State& state, const SettleLease& command) {
   SPOTGRID_CHECK(order.hold >= charge && buyer.hold >= charge);
   order.hold -= charge;
   buyer.hold -= charge;
-  account(state, lease.supplier).receivable += charge - fee;
+  AccountRec& supplier = account(state, lease.supplier);
+  supplier.receivable += charge - fee;
+  if (lease.active()) supplier.earnings_at_risk += charge - fee;
   state.platform_revenue += fee;
   lease.charged += charge;
   lease.fee_charged += fee;

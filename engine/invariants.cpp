@@ -3,6 +3,7 @@
 // cover what may still be charged, and money is conserved. O(state); for tests
 // and debug runs, never the hot path.
 
+#include <algorithm>
 #include <bit>
 #include <sstream>
 
@@ -21,7 +22,7 @@ class Checker {
     check_book();
     check_not_crossed();
     check_money();
-    check_payout_plans();
+    check_payouts_and_controls();
     return std::move(problems_);
   }
 
@@ -160,7 +161,8 @@ class Checker {
       for (std::uint32_t l = 0; l < s_.listings.slot_count(); ++l) {
         if (!s_.listings.is_live(l) || !s_.listings[l].in_book) continue;
         const ListingRec& listing = s_.listings[l];
-        if (((order.pools >> listing.pool) & 1u) == 0) continue;
+        // A halted pool may rest crossed: it matches again when it resumes.
+        if (((order.pools >> listing.pool) & 1u) == 0 || is_halted(s_, listing.pool)) continue;
         const bool price_crosses = ask_price(s_, listing) <=
                                    limit_per_card_hour(s_, order.spec, order.limit, listing.pool);
         if (price_crosses && cards_compatible(s_, order.spec, order.avoid_node, listing,
@@ -206,15 +208,33 @@ class Checker {
     if (total != s_.deposited_total - s_.withdrawn_total) fail("money not conserved: ", total);
   }
 
-  void check_payout_plans() {
-    const std::vector<PayoutPlan>& plans = s_.daily_payouts.plans;
-    for (std::size_t i = 0; i < plans.size(); ++i) {
-      if (!valid_account(plans[i].supplier) || plans[i].minimum < 0 ||
-          plans[i].minimum > limits::kMaxAccountBalance) {
-        fail("payout plan ", i, " is out of range");
+  void check_payouts_and_controls() {
+    if (!payouts_sound(s_)) fail("payout plans are not one valid plan per supplier in order");
+    if (!controls_sound(s_)) fail("operator controls name unknown or repeated ids");
+    std::vector<Micros> at_risk(s_.accounts.size(), 0);
+    for (std::uint32_t slot = 0; slot < s_.leases.slot_count(); ++slot) {
+      if (s_.leases.is_live(slot) && s_.leases[slot].supplier < at_risk.size())
+        at_risk[s_.leases[slot].supplier] += earnings_at_risk(s_.leases[slot]);
+    }
+    for (std::size_t id = 0; id < s_.accounts.size(); ++id) {
+      const AccountRec& rec = s_.accounts[id];
+      if (rec.earnings_at_risk != at_risk[id])
+        fail("account ", id, " earnings at risk disagree with its active leases");
+      if (rec.earnings_at_risk > rec.receivable)
+        fail("account ", id, " was paid out earnings a lease may still credit back");
+    }
+    // A suspended account has nothing open on the market.
+    for (std::uint32_t slot = 0; slot < s_.orders.slot_count(); ++slot) {
+      if (s_.orders.is_live(slot) && s_.orders[slot].cards_open > 0 &&
+          is_suspended(s_, s_.orders[slot].spec.buyer)) {
+        fail("order ", slot, " is open for a suspended account");
       }
-      if (i > 0 && plans[i - 1].supplier >= plans[i].supplier)
-        fail("payout plans are not one per supplier in order at ", i);
+    }
+    for (std::uint32_t slot = 0; slot < s_.listings.slot_count(); ++slot) {
+      if (s_.listings.is_live(slot) && s_.listings[slot].state != ListingState::kClosed &&
+          is_suspended(s_, s_.listings[slot].supplier)) {
+        fail("listing ", slot, " is open for a suspended account");
+      }
     }
   }
 

@@ -38,7 +38,9 @@ void requeue_remainder(State& state, const LeaseRec& lease, LeaseId lease_id, Se
   spec.immediate_or_cancel = false;
   const auto unit_hold = unit_hold_for(state, spec, parent.limit, parent.pools);
   std::optional<Reject> failed;
-  if (!unit_hold) {
+  if (is_suspended(state, spec.buyer)) {
+    failed = Reject::kAccountSuspended;
+  } else if (!unit_hold) {
     failed = Reject::kOverflow;
   } else if (cash_of(state, spec.buyer) < *unit_hold * spec.cards) {
     failed = Reject::kInsufficientFunds;
@@ -107,7 +109,9 @@ void credit_back(State& state, LeaseId id, LeaseRec& lease, UnixSeconds billable
   OrderRec& order = *state.orders.find(lease.order);
   order.hold += credit;
   account(state, lease.buyer).hold += credit;
-  account(state, lease.supplier).receivable -= credit - fee_credit;
+  AccountRec& supplier = account(state, lease.supplier);
+  supplier.receivable -= credit - fee_credit;
+  supplier.earnings_at_risk -= credit - fee_credit;
   state.platform_revenue -= fee_credit;
   lease.charged = charged_total;
   lease.fee_charged -= fee_credit;
@@ -182,6 +186,8 @@ void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds bi
   LeaseRec& lease = state.leases[slot];
   const LeaseId id = state.leases.id_of(slot);
   SPOTGRID_CHECK(lease.active());
+  account(state, lease.supplier).earnings_at_risk -=
+      earnings_at_risk(lease);  // no longer creditable
   shrink_billable(state, lease, billable_end);
   lease.status = reason == LeaseEnd::kInterrupted ? LeaseStatus::kInterrupted : LeaseStatus::kEnded;
 

@@ -208,6 +208,7 @@ std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId
                                std::uint32_t cards_wanted) {
   if (spec.regions != 0 && ((spec.regions >> listing.region) & 1u) == 0) return 0;
   if (listing.supplier == spec.buyer || listing.node == avoid_node) return 0;
+  if (is_quarantined(state, listing.node)) return 0;
   if (state.now < listing.from || state.now + spec.duration > listing.until) return 0;
   const NodeRec& node = *state.nodes.find(listing.node);
   if (node.reliability < spec.min_reliability) return 0;
@@ -223,23 +224,25 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   plan.remainder_reason = UnfilledReason::kNone;
   bool priced_out = false;
   std::uint32_t scanned = 0;
-  for_each_ask(state, pools, [&](std::uint32_t slot, Micros price, PoolIndex pool) {
-    if (++scanned > limits::kMaxCandidatesScannedPerMatch) return false;
-    const ListingRec& listing = state.listings[slot];
-    // Asks come best first, so once one is too dear every later one is too.
-    priced_out = priced_out || price > limit_per_card_hour(state, spec, limit, pool);
-    if (priced_out && reason_probe-- == 0) return false;
-    const std::uint16_t take = cards_compatible(state, spec, avoid_node, listing,
-                                                listing.cards_free(), cards_wanted - plan.cards);
-    if (take == 0) return true;
-    if (priced_out) {  // only looking for why the rest will not fill
-      plan.remainder_reason = UnfilledReason::kLimitBelowBestAsk;
-      return false;
-    }
-    plan.legs.push_back(Leg{slot, kNil, take, price});
-    plan.cards += take;
-    return plan.cards < cards_wanted;
-  });
+  for_each_ask(state, pools & ~state.controls.halted_pools,
+               [&](std::uint32_t slot, Micros price, PoolIndex pool) {
+                 if (++scanned > limits::kMaxCandidatesScannedPerMatch) return false;
+                 const ListingRec& listing = state.listings[slot];
+                 // Asks come best first, so once one is too dear every later one is too.
+                 priced_out = priced_out || price > limit_per_card_hour(state, spec, limit, pool);
+                 if (priced_out && reason_probe-- == 0) return false;
+                 const std::uint16_t take =
+                     cards_compatible(state, spec, avoid_node, listing, listing.cards_free(),
+                                      cards_wanted - plan.cards);
+                 if (take == 0) return true;
+                 if (priced_out) {  // only looking for why the rest will not fill
+                   plan.remainder_reason = UnfilledReason::kLimitBelowBestAsk;
+                   return false;
+                 }
+                 plan.legs.push_back(Leg{slot, kNil, take, price});
+                 plan.cards += take;
+                 return plan.cards < cards_wanted;
+               });
   if (plan.cards < cards_wanted && plan.remainder_reason == UnfilledReason::kNone) {
     plan.remainder_reason = UnfilledReason::kNoSupplyMeetsConstraints;
   }
@@ -297,6 +300,8 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
   const OrderSpec& spec = command.spec;
   PoolMask pools = 0;
   if (auto reject = validate_order_spec(state, spec, &pools)) return reject;
+  if (is_suspended(state, spec.buyer)) return Reject::kAccountSuspended;
+  if ((pools & ~state.controls.halted_pools) == 0) return Reject::kPoolHalted;
   const auto unit_hold = unit_hold_for(state, spec, spec.limit_micros_per_hour, pools);
   if (!unit_hold) return Reject::kOverflow;
   const Micros hold = *unit_hold * spec.cards;
@@ -358,7 +363,8 @@ void work_order(State& state, std::uint32_t slot) {
 
 void work_listing(State& state, std::uint32_t listing_slot) {
   const ListingRec& listing = state.listings[listing_slot];
-  if (!listing.in_book) return;
+  if (!listing.in_book || is_halted(state, listing.pool) || is_quarantined(state, listing.node))
+    return;
   const Micros ask = ask_price(state, listing);
   Plan& plan = state.scratch;
   plan.legs.clear();
@@ -388,18 +394,24 @@ void work_listing(State& state, std::uint32_t listing_slot) {
     start_lease(state, leg);
 }
 
+void cancel_order_slot(State& state, std::uint32_t slot, CancelCause cause) {
+  OrderRec& order = state.orders[slot];
+  const OrderId id = state.orders.id_of(slot);
+  SPOTGRID_CHECK(order.cards_open > 0);
+  if (order.in_book) book_remove_order(state, slot);
+  const std::uint32_t cancelled = order.cards_open;
+  release_hold(state, id, order, order.unit_hold * cancelled);
+  order.cards_open = 0;
+  order.state = OrderState::kWorking;
+  state.emit(OrderCancelled{id, cancelled, cause});
+  maybe_free_order(state, slot);
+}
+
 std::optional<Reject> apply_cancel_order(State& state, const CancelOrder& command) {
   const auto slot = state.orders.slot_of(command.order);
   if (!slot || state.orders[*slot].spec.buyer != command.buyer) return Reject::kUnknownOrder;
-  OrderRec& order = state.orders[*slot];
-  if (order.cards_open == 0) return Reject::kOrderNotOpen;
-  if (order.in_book) book_remove_order(state, *slot);
-  const std::uint32_t cancelled = order.cards_open;
-  release_hold(state, command.order, order, order.unit_hold * cancelled);
-  order.cards_open = 0;
-  order.state = OrderState::kWorking;
-  state.emit(OrderCancelled{command.order, cancelled, CancelCause::kBuyer});
-  maybe_free_order(state, *slot);
+  if (state.orders[*slot].cards_open == 0) return Reject::kOrderNotOpen;
+  cancel_order_slot(state, *slot, CancelCause::kBuyer);
   return std::nullopt;
 }
 
@@ -408,6 +420,7 @@ std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command)
   if (!slot || state.orders[*slot].spec.buyer != command.buyer) return Reject::kUnknownOrder;
   OrderRec& order = state.orders[*slot];
   if (order.cards_open == 0) return Reject::kOrderNotOpen;
+  if (is_suspended(state, command.buyer)) return Reject::kAccountSuspended;
   const std::uint32_t cards = command.cards == 0 ? order.cards_open : command.cards;
   const Micros limit =
       command.limit_micros_per_hour == 0 ? order.limit : command.limit_micros_per_hour;

@@ -74,6 +74,12 @@ std::string_view to_string(Reject reason) {
       return "hold_below_minimum";
     case Reject::kInsufficientReceivable:
       return "insufficient_receivable";
+    case Reject::kPoolHalted:
+      return "pool_halted";
+    case Reject::kAccountSuspended:
+      return "account_suspended";
+    case Reject::kNodeQuarantined:
+      return "node_quarantined";
   }
   return "unknown";
 }
@@ -112,6 +118,8 @@ std::string_view to_string(CancelCause cause) {
       return "buyer";
     case CancelCause::kImmediateOrCancel:
       return "immediate_or_cancel";
+    case CancelCause::kOperator:
+      return "operator";
   }
   return "unknown";
 }

@@ -55,7 +55,8 @@ namespace {
 using archive::Reader;
 using archive::Writer;
 
-// v2 added suppliers' daily payouts; a v1 snapshot restores with none.
+// v2 added suppliers' daily payouts and the operator's controls; a v1 snapshot
+// restores with none.
 constexpr std::string_view kMagic = "spotgrid-snapshot-v2";
 constexpr std::string_view kMagicV1 = "spotgrid-snapshot-v1";
 
@@ -76,7 +77,10 @@ void state_fields(A& a, S& s, bool v1) {
       pool.bid_cards);
   a(s.class_bids, s.class_bid_cards, s.pending_listings, s.listing_expiries, s.lease_deadlines,
     s.lease_closes, s.deferred_orders);
-  if (!v1) a(s.daily_payouts.plans, s.daily_payouts.midnight, s.daily_payouts.next);
+  if (!v1) {
+    a(s.daily_payouts.plans, s.daily_payouts.midnight, s.daily_payouts.next);
+    a(s.controls.halted_pools, s.controls.suspended_accounts, s.controls.quarantined_nodes);
+  }
   // Last, so a comparison of market state can leave out what every command advances.
   a(s.command_seq, s.event_seq);
 }
@@ -127,7 +131,8 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
       !slab_fits(state.orders) || !slab_fits(state.leases)) {
     return std::nullopt;
   }
-  recount_quotas(state);
+  if (!payouts_sound(state) || !controls_sound(state)) return std::nullopt;
+  recount_derived(state);
   return engine;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <utility>
@@ -106,24 +107,40 @@ struct AccountRec {
   Micros cash = 0;
   Micros hold = 0;
   Micros receivable = 0;
-  // Slots held, for the per-account quotas. Derived from the slabs, so not in
-  // the snapshot: recount_quotas() rebuilds them after a restore.
+  // Derived from the slabs, so not in the snapshot: recount_derived() rebuilds
+  // them after a restore. Slots held, for the per-account quotas:
   std::uint32_t orders = 0;
   std::uint32_t nodes = 0;
   std::uint32_t listings = 0;
+  // A supplier's share of what its active leases were charged: an interruption
+  // may still credit it back, so it is receivable but not yet payable.
+  Micros earnings_at_risk = 0;
 };
 
-// A supplier's daily payout: the whole receivable at each UTC midnight, when
-// it is at least `minimum`.
+// What an interruption of `lease` could still take back from its supplier.
+inline Micros earnings_at_risk(const LeaseRec& lease) {
+  return lease.active() ? lease.charged - lease.fee_charged : 0;
+}
+
+// A supplier's daily payout: what is payable, in whole cents, at each UTC
+// midnight when that is at least `minimum`.
 struct PayoutPlan {
   AccountId supplier = 0;
   Micros minimum = 0;
 };
-inline constexpr AccountId kEveryPlanPaid = ~AccountId{0};
+inline constexpr AccountId kNoRunInProgress = ~AccountId{0};
+inline constexpr UnixSeconds kNeverTicked = std::numeric_limits<UnixSeconds>::min();
 struct DailyPayouts {
-  std::vector<PayoutPlan> plans;    // by supplier, one each
-  UnixSeconds midnight = 0;         // of the latest run; 0 before the market's first tick
-  AccountId next = kEveryPlanPaid;  // the run resumes here on the next tick
+  std::vector<PayoutPlan> plans;        // by supplier, one each
+  UnixSeconds midnight = kNeverTicked;  // of the latest run
+  AccountId next = kNoRunInProgress;    // the run resumes at this supplier on the next tick
+};
+
+// What the operator has switched off (controls.cpp).
+struct OperatorControls {
+  PoolMask halted_pools = 0;
+  std::vector<AccountId> suspended_accounts;  // sorted
+  std::vector<NodeId> quarantined_nodes;      // sorted
 };
 
 // ---- books -----------------------------------------------------------------
@@ -190,6 +207,7 @@ struct Engine::State {
   Micros deposited_total = 0;  // cash that entered; for the conservation check
   Micros withdrawn_total = 0;  // cash withdrawn and receivables paid out
   DailyPayouts daily_payouts;
+  OperatorControls controls;
 
   std::vector<PoolBook> pools;
   BidLevels class_bids;  // class orders, per CU-hour, across pools
@@ -224,8 +242,9 @@ AccountRec& account(State& state, AccountId id);
 // An account's record, or an empty one: reads that must create nothing (a
 // refused command changes no state, not even the list of accounts).
 AccountRec account_or_empty(const State& state, AccountId id);
-// The per-account slot counts, from the slabs (after a snapshot restore).
-void recount_quotas(State& state);
+// The per-account slot counts and earnings at risk, from the slabs (after a
+// snapshot restore).
+void recount_derived(State& state);
 // Whether `used` slots may grow by one under `quota` (0: no quota).
 inline bool within_quota(std::uint32_t used, std::uint32_t quota) {
   return quota == 0 || used < quota;
@@ -242,10 +261,16 @@ std::optional<Reject> apply_withdraw(State& state, const Withdraw& command);
 std::optional<Reject> apply_settle(State& state, const SettleLease& command);
 std::optional<Reject> apply_payout(State& state, const Payout& command);
 std::optional<Reject> apply_set_payout_schedule(State& state, const SetPayoutSchedule& command);
-// Where `supplier`'s plan is, or would be inserted (plans are by supplier).
-std::size_t plan_index(const std::vector<PayoutPlan>& plans, AccountId supplier);
-// On a tick: from each UTC midnight, the scheduled payouts, at most `budget` plans per tick.
-void pay_scheduled(State& state, std::uint32_t& budget);
+// `supplier`'s plan, if it has one.
+const PayoutPlan* find_plan(const State& state, AccountId supplier);
+// What a supplier may be paid out now: its receivable less its earnings at risk.
+Micros payable_of(const State& state, AccountId supplier);
+// On a tick: from each UTC midnight, the scheduled payouts, at most
+// kMaxPayoutPlansPerTick plans a tick.
+void pay_scheduled(State& state);
+// Plans and controls restored from a snapshot are well formed.
+bool payouts_sound(const State& state);
+bool controls_sound(const State& state);
 
 // ---- books (book.cpp) --------------------------------------------------------
 
@@ -277,6 +302,8 @@ std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command)
 void work_order(State& state, std::uint32_t order_slot);
 // Match a listing's free cards against the resting bids.
 void work_listing(State& state, std::uint32_t listing_slot);
+// Cancels what is open of an order (it has some), releasing its hold.
+void cancel_order_slot(State& state, std::uint32_t slot, CancelCause cause);
 UnfilledReason unfilled_reason_now(const State& state, const OrderRec& order);
 Quote make_quote(const State& state, const OrderSpec& spec);
 // Expected cost of a plan started at `start` (legs at their price, the rest at the limit).
@@ -304,6 +331,17 @@ void close_lease(State& state, std::uint32_t slot);
 std::optional<Reject> apply_stop_lease(State& state, const StopLease& command);
 std::optional<Reject> apply_reclaim_lease(State& state, const ReclaimLease& command);
 std::optional<Reject> apply_interrupt_lease(State& state, const InterruptLease& command);
+
+// ---- operator controls (controls.cpp) ------------------------------------------
+
+std::optional<Reject> apply_halt_pool(State& state, const HaltPool& command);
+std::optional<Reject> apply_suspend_account(State& state, const SuspendAccount& command);
+std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& command);
+inline bool is_halted(const State& state, PoolIndex pool) {
+  return ((state.controls.halted_pools >> pool) & 1u) != 0;
+}
+bool is_suspended(const State& state, AccountId account);
+bool is_quarantined(const State& state, NodeId node);
 
 // ---- time (tick.cpp) ---------------------------------------------------------
 

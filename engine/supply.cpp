@@ -10,6 +10,7 @@ namespace spotgrid::engine {
 std::optional<Reject> apply_register_node(State& state, const RegisterNode& command) {
   if (!valid_account(command.supplier)) return Reject::kUnknownAccount;
   if (command.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
+  if (is_suspended(state, command.supplier)) return Reject::kAccountSuspended;
   if (command.region >= state.tariffs.region_count()) return Reject::kUnknownRegion;
   if (command.cards == 0 || command.cards > limits::kMaxCardsPerNode) return Reject::kInvalidCards;
   if (command.measured_cu < 0 || command.measured_cu > 100 * kMilliCuOne)
@@ -42,6 +43,9 @@ std::optional<Reject> apply_add_listing(State& state, const AddListing& command)
   if (!node_slot || state.nodes[*node_slot].supplier != command.supplier)
     return Reject::kUnknownNode;
   NodeRec& node = state.nodes[*node_slot];
+  if (is_suspended(state, command.supplier)) return Reject::kAccountSuspended;
+  if (is_halted(state, node.pool)) return Reject::kPoolHalted;
+  if (is_quarantined(state, command.node)) return Reject::kNodeQuarantined;
   if (command.cards == 0) return Reject::kInvalidCards;
   if (node.cards_listed + command.cards > node.cards) return Reject::kNodeCardsExceeded;
   if (!command.floating &&

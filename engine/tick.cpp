@@ -123,7 +123,7 @@ void apply_tick(State& state) {
   close_settled_leases(state, budget);
   start_deferred_orders(state, budget);
   publish_indices(state, budget);
-  pay_scheduled(state, budget);
+  pay_scheduled(state);
 }
 
 }  // namespace spotgrid::engine

@@ -22,7 +22,8 @@ constexpr const char* kPayoutsQuery =
     " JOIN ledger_entries e ON e.txn_id = t.txn_id AND e.account = 'receivable'"
     " JOIN command_log c ON c.command_seq = t.command_seq"
     " LEFT JOIN accounts a ON a.account_id = e.owner_id"
-    " WHERE t.kind = 'payout' AND t.at >= $1 AND t.at < $2 AND ($3 = 0 OR e.owner_id = $3)"
+    " WHERE t.kind = 'payout' AND t.at >= $1 AND t.at < $2"
+    " AND ($3::bigint = 0 OR e.owner_id = $3::bigint)"
     " ORDER BY t.txn_id LIMIT $4";
 
 }  // namespace
@@ -31,11 +32,9 @@ std::string payout_reference(std::uint64_t txn_id) {
   return "spotgrid-po-" + std::to_string(txn_id);
 }
 
-std::vector<PayoutRecord> payouts_between(pqxx::connection_base& connection, UnixSeconds from,
+std::vector<PayoutRecord> payouts_between(pqxx::transaction_base& txn, UnixSeconds from,
                                           UnixSeconds to, std::optional<AccountId> supplier,
                                           std::size_t limit) {
-  pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
-      connection, "payouts");
   const pqxx::result rows =
       txn.exec_params(kPayoutsQuery, static_cast<Int>(from), static_cast<Int>(to),
                       static_cast<Int>(supplier.value_or(0)), static_cast<Int>(limit));
@@ -52,6 +51,15 @@ std::vector<PayoutRecord> payouts_between(pqxx::connection_base& connection, Uni
     payout.scheduled = row[6].as<bool>();
     payouts.push_back(std::move(payout));
   }
+  return payouts;
+}
+
+std::vector<PayoutRecord> payouts_between(pqxx::connection_base& connection, UnixSeconds from,
+                                          UnixSeconds to, std::optional<AccountId> supplier,
+                                          std::size_t limit) {
+  pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
+      connection, "payouts");
+  std::vector<PayoutRecord> payouts = payouts_between(txn, from, to, supplier, limit);
   txn.commit();
   return payouts;
 }

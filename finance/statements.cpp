@@ -1,6 +1,7 @@
 #include "spotgrid/finance/statements.hpp"
 
 #include "csv.hpp"
+#include "spotgrid/finance/payouts.hpp"
 #include "spotgrid/util/utc.hpp"
 
 #include <rapidjson/stringbuffer.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <pqxx/pqxx>
 
 namespace spotgrid::finance {
@@ -42,34 +44,22 @@ std::string statement_query(StatementKind kind, bool one_account) {
   return query;
 }
 
-// What each supplier was paid out in the month: a payout statement's last line.
+// What each supplier was paid out in the month, from the same snapshot.
 void add_paid_out(pqxx::transaction_base& txn, UnixSeconds month_start, UnixSeconds month_end,
                   std::optional<AccountId> account, std::vector<Statement>& statements) {
-  const pqxx::result rows = txn.exec_params(
-      "SELECT e.owner_id, coalesce(a.name, ''), sum(-e.amount)::bigint"
-      " FROM ledger_transactions t"
-      " JOIN ledger_entries e ON e.txn_id = t.txn_id AND e.account = 'receivable'"
-      " LEFT JOIN accounts a ON a.account_id = e.owner_id"
-      " WHERE t.kind = 'payout' AND t.at >= $1 AND t.at < $2 AND ($3 = 0 OR e.owner_id = $3)"
-      " GROUP BY e.owner_id, a.name",
-      static_cast<Int>(month_start), static_cast<Int>(month_end),
-      static_cast<Int>(account.value_or(0)));
-  for (const pqxx::row& row : rows) {
-    const auto owner = row[0].as<AccountId>();
-    auto it = std::find_if(statements.begin(), statements.end(),
-                           [&](const Statement& s) { return s.account == owner; });
-    if (it == statements.end()) {
+  const auto by_account = [](const Statement& s, AccountId id) { return s.account < id; };
+  for (const PayoutRecord& payout :
+       payouts_between(txn, month_start, month_end, account, std::numeric_limits<Int>::max())) {
+    auto it = std::lower_bound(statements.begin(), statements.end(), payout.supplier, by_account);
+    if (it == statements.end() || it->account != payout.supplier) {
       Statement paid_only;
-      paid_only.account = owner;
-      paid_only.account_name = row[1].as<std::string>();
+      paid_only.account = payout.supplier;
+      paid_only.account_name = payout.supplier_name;
       paid_only.period_start = month_start;
       paid_only.period_end = month_end;
-      it = statements.insert(
-          std::upper_bound(statements.begin(), statements.end(), owner,
-                           [](AccountId id, const Statement& s) { return id < s.account; }),
-          std::move(paid_only));
+      it = statements.insert(it, std::move(paid_only));
     }
-    it->paid_out = row[2].as<Int>();
+    it->paid_out += payout.amount;
   }
 }
 
@@ -188,18 +178,31 @@ std::string statements_json(const std::vector<Statement>& statements, StatementK
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-std::string statements_csv(const std::vector<Statement>& statements,
+std::string statements_csv(const std::vector<Statement>& statements, StatementKind kind,
                            const engine::Catalog& catalog) {
+  const bool payouts = kind == StatementKind::kPayout;
   std::string out =
       "account_id,period_start,period_end,lease_id,node_id,pool,charges_micros,credits_micros,"
-      "fees_micros,net_micros\r\n";
+      "fees_micros,net_micros";
+  out += payouts ? ",paid_out_micros\r\n" : "\r\n";
   for (const Statement& s : statements) {
+    const std::string account = std::to_string(s.account);
+    const std::string start = format_utc(s.period_start);
+    const std::string end = format_utc(s.period_end);
     for (const StatementLine& line : s.lines) {
-      csv_line(out, std::to_string(s.account), format_utc(s.period_start), format_utc(s.period_end),
-               std::to_string(line.lease), std::to_string(line.node),
+      csv_line(out, account, start, end, std::to_string(line.lease), std::to_string(line.node),
                catalog.model(line.pool).model, std::to_string(line.charges),
                std::to_string(line.credits), std::to_string(line.fees), std::to_string(line.net));
+      if (payouts) {  // no paid_out on a lease's line: an empty last field
+        out.resize(out.size() - 2);
+        out.append(",\r\n");
+      }
     }
+    // A payout statement ends with what was paid out in the month: a line of
+    // its own, with no lease.
+    if (payouts && s.paid_out != 0)
+      csv_line(out, account, start, end, "", "", "", "0", "0", "0", "0",
+               std::to_string(s.paid_out));
   }
   return out;
 }

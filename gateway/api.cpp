@@ -9,9 +9,11 @@
 #include "front_door.hpp"
 #include "keys_api.hpp"
 #include "market_api.hpp"
+#include "operator_api.hpp"
 #include "orders_api.hpp"
 #include "spotgrid/engine/limits.hpp"
 #include "spotgrid/finance/payouts.hpp"
+#include "spotgrid/ledger/postings.hpp"
 #include "spotgrid/util/utc.hpp"
 #include "supply_api.hpp"
 
@@ -104,25 +106,36 @@ void withdraw(Api& api, const Principal& caller, const HttpRequest& request, Res
 }
 
 // POST /v1/account/payouts {amount_micros}: a supplier's earnings out of the
-// market (a ledger payout, receivable -> external), once committed; at most
-// the receivable. The answer's reference is what the transfer carries.
+// market (a ledger payout, receivable -> external), once committed; whole cents
+// of at most what is payable. Money out must never leave twice, so a payout
+// needs an Idempotency-Key: a retry after a lost answer answers the first.
 void request_payout(Api& api, const Principal& caller, const HttpRequest& request,
                     Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
+  if (!api.idempotency) {
+    return respond(error_response(
+        400, "missing_header",
+        "a payout needs an Idempotency-Key (any unique text) so that a retry cannot pay twice",
+        "Idempotency-Key"));
+  }
   JsonBody body(request.body);
   body.only({"amount_micros"});
   const auto amount = body.integer("amount_micros", 1, limits::kMaxAccountBalance);
   if (body.problem()) return respond(bad_request(*body.problem()));
+  if (*amount % limits::kPayoutStepMicros != 0) {
+    return respond(
+        error_response(400, "invalid_field",
+                       "amount_micros must be whole cents (a multiple of 10000): banks move cents",
+                       "amount_micros"));
+  }
   submit_then(api, engine::Payout{caller.account, *amount}, std::move(respond),
               "the market refused the payout", [](const ledger::Completion& done) {
-                const engine::Event* sent = nullptr;
-                for (const engine::Event& event : done.events) {
-                  if (std::holds_alternative<engine::PayoutSent>(event.body)) sent = &event;
-                }
-                if (sent == nullptr) return error_response(500, "internal", "no payout was made");
+                const engine::Event* sent = first_event_of<engine::PayoutSent>(done);
+                if (sent == nullptr)
+                  return error_response(500, "internal", "the market answered without its event");
                 const auto& payout = std::get<engine::PayoutSent>(sent->body);
                 return json(201, [&](Writer& w) {
-                  field(w, "reference", finance::payout_reference(sent->event_seq));
+                  field(w, "reference", finance::payout_reference(ledger::txn_id_of(*sent)));
                   field(w, "account_id", payout.supplier);
                   field(w, "amount_micros", payout.amount);
                   field(w, "receivable_micros", payout.receivable_after);
@@ -132,24 +145,33 @@ void request_payout(Api& api, const Principal& caller, const HttpRequest& reques
               });
 }
 
-// PUT /v1/account/payout-schedule {daily, minimum_micros}: pay the whole
-// receivable out at each UTC midnight when it is at least the minimum.
+// PUT /v1/account/payout-schedule {daily, minimum_micros}: pay what is payable
+// out at each UTC midnight when it is at least the minimum; {daily: false} ends it.
 void set_payout_schedule(Api& api, const Principal& caller, const HttpRequest& request,
                          Respond respond) {
   if (caller.role != Role::kSupplier) return respond(forbidden());
   JsonBody body(request.body);
   body.only({"daily", "minimum_micros"});
   const auto daily = body.boolean("daily");
-  const auto minimum = body.has("minimum_micros")
-                           ? body.integer("minimum_micros", 0, limits::kMaxAccountBalance)
-                           : std::optional<std::int64_t>(0);
+  const bool has_minimum = body.has("minimum_micros");
+  const auto minimum = has_minimum ? body.integer("minimum_micros", 0, limits::kMaxAccountBalance)
+                                   : std::optional<std::int64_t>(0);
   if (body.problem()) return respond(bad_request(*body.problem()));
+  if (*daily != has_minimum) {
+    return respond(error_response(
+        400, "invalid_field",
+        *daily ? "a daily schedule needs minimum_micros (0 pays any whole cents)"
+               : "minimum_micros belongs to a daily schedule; send {\"daily\": false} alone",
+        "minimum_micros"));
+  }
   submit_then(api, engine::SetPayoutSchedule{caller.account, *daily, *minimum}, std::move(respond),
               "the market refused the schedule", [](const ledger::Completion& done) {
                 const auto* set = first_event<engine::PayoutScheduleSet>(done);
+                if (set == nullptr)
+                  return error_response(500, "internal", "the market answered without its event");
                 return json(200, [&](Writer& w) {
-                  field(w, "daily", set != nullptr && set->daily);
-                  field(w, "minimum_micros", set == nullptr ? 0 : set->minimum);
+                  field(w, "daily", set->daily);
+                  field(w, "minimum_micros", set->minimum);
                   field(w, "command_seq", done.command_seq);
                 });
               });
@@ -168,7 +190,9 @@ void own_account(Api& api, const Principal& caller, const Respond& respond) {
                   field(w, "cash_micros", view.cash);
                   field(w, "hold_micros", view.hold);
                   field(w, "receivable_micros", view.receivable);
+                  field(w, "suspended", view.suspended);
                   if (caller.role == Role::kSupplier) {
+                    field(w, "payable_micros", view.payable);
                     key(w, "payout_schedule");
                     w.StartObject();
                     field(w, "daily", view.pays_out_daily);
@@ -391,6 +415,48 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/market/{pool}/candles", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest& request, const Params& params, Respond& respond) {
        pool_candles(api, params[0], request, respond);
+     }},
+    {"POST", "/v1/operator/pools/{pool}/halt", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       halt_pool(api, caller, request, params[0], true, std::move(respond));
+     }},
+    {"POST", "/v1/operator/pools/{pool}/resume", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       halt_pool(api, caller, request, params[0], false, std::move(respond));
+     }},
+    {"POST", "/v1/operator/accounts/{account_id}/suspend", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       with_id<AccountId>(params[0], respond, [&](AccountId id) {
+         suspend_account(api, caller, request, id, true, std::move(respond));
+       });
+     }},
+    {"POST", "/v1/operator/accounts/{account_id}/reinstate", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       with_id<AccountId>(params[0], respond, [&](AccountId id) {
+         suspend_account(api, caller, request, id, false, std::move(respond));
+       });
+     }},
+    {"POST", "/v1/operator/nodes/{node_id}/quarantine", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       with_id<NodeId>(params[0], respond, [&](NodeId id) {
+         quarantine_node(api, caller, request, id, true, std::move(respond));
+       });
+     }},
+    {"POST", "/v1/operator/nodes/{node_id}/release", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       with_id<NodeId>(params[0], respond, [&](NodeId id) {
+         quarantine_node(api, caller, request, id, false, std::move(respond));
+       });
+     }},
+    {"GET", "/v1/operator/audit", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       operator_audit(api, caller, request, respond);
      }},
     {"GET", "/v1/market/{pool}/book", Runs::kHere, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {

@@ -175,13 +175,30 @@ void submit_then(const Api& api, const engine::CommandBody& command, Respond res
       std::move(key));
 }
 
-// The first event of type T in a completion, if any.
+// ?from=&to=: Unix seconds or UTC dates, to exclusive, at most
+// billing.max_export_days apart; nullopt when answered with the problem.
+std::optional<std::pair<UnixSeconds, UnixSeconds>> time_range(const Api& api,
+                                                              const HttpRequest& request,
+                                                              const Respond& respond);
+// Whose rows a finance read shows: the caller's own, or for finance and the
+// operator every account's (nullopt) or the one named by ?account=. False when
+// answered with the problem.
+bool accounts_shown(const Principal& caller, const HttpRequest& request, const Respond& respond,
+                    std::optional<AccountId>& account);
+
+// The first event of type T in a completion, if any: the whole event (its
+// sequence and time) or its body.
 template <typename T>
-const T* first_event(const ledger::Completion& done) {
+const engine::Event* first_event_of(const ledger::Completion& done) {
   for (const engine::Event& event : done.events) {
-    if (const auto* body = std::get_if<T>(&event.body)) return body;
+    if (std::holds_alternative<T>(event.body)) return &event;
   }
   return nullptr;
+}
+template <typename T>
+const T* first_event(const ledger::Completion& done) {
+  const engine::Event* event = first_event_of<T>(done);
+  return event == nullptr ? nullptr : &std::get<T>(event->body);
 }
 
 // "asks" and "bids": a book's depth, best price first (the REST book and the

@@ -74,8 +74,8 @@ class ExportBody final : public BodySource {
   std::string owner_;
 };
 
-// ?from=&to=: Unix seconds or UTC dates, to exclusive, at most
-// billing.max_export_days apart; nullopt when answered with the problem.
+}  // namespace
+
 std::optional<std::pair<UnixSeconds, UnixSeconds>> time_range(const Api& api,
                                                               const HttpRequest& request,
                                                               const Respond& respond) {
@@ -106,9 +106,6 @@ std::optional<std::pair<UnixSeconds, UnixSeconds>> time_range(const Api& api,
   return range;
 }
 
-// Whose rows a finance read shows: the caller's own, or for finance and the
-// operator every account's (nullopt) or the one named by ?account=. False when
-// answered with the problem.
 bool accounts_shown(const Principal& caller, const HttpRequest& request, const Respond& respond,
                     std::optional<AccountId>& account) {
   if (!is_platform_role(caller.role)) {
@@ -126,8 +123,6 @@ bool accounts_shown(const Principal& caller, const HttpRequest& request, const R
   account = id;
   return true;
 }
-
-}  // namespace
 
 void billing_export(Api& api, const Principal& caller, const HttpRequest& request,
                     Respond& respond) {
@@ -191,7 +186,7 @@ void billing_statements(Api& api, const Principal& caller, const HttpRequest& re
   }
   if (format == "csv") {
     return respond(HttpResponse{200,
-                                finance::statements_csv(statements, api.setup.catalog),
+                                finance::statements_csv(statements, kind, api.setup.catalog),
                                 "text/csv; charset=utf-8",
                                 {},
                                 {}});

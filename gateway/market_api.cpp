@@ -88,6 +88,7 @@ void market_pools(Api& api, const Respond& respond) {
                     field(w, "memory_gib", gpu.memory_gib);
                     field(w, "compute_units_milli", gpu.compute_units);
                     field(w, "index_micros_per_card_hour", record ? record->index : 0);
+                    field(w, "halted", record != nullptr && record->book.halted);
                     const bool asks = record && !record->book.asks.empty();
                     const bool bids = record && !record->book.bids.empty();
                     field(w, "best_ask_micros_per_hour",

@@ -168,7 +168,8 @@ std::optional<std::string> ReadStore::orders(AccountId buyer, int limit) {
   });
 }
 
-std::optional<std::string> ReadStore::nodes(AccountId supplier, int limit) {
+std::optional<std::string> ReadStore::nodes(AccountId supplier, int limit,
+                                            const std::function<void(NodeId, RowWriter&)>& live) {
   return query([&](pqxx::read_transaction& txn, Writer& w) {
     key(w, "nodes");
     w.StartArray();
@@ -187,6 +188,7 @@ std::optional<std::string> ReadStore::nodes(AccountId supplier, int limit) {
       field(w, "reliability_bp", row[5].as<int>());
       field(w, "registered_at", row[6].as<long long>());
       field(w, "cards_leased", row[7].as<long long>());
+      if (live) live(row[0].as<NodeId>(), w);
       w.EndObject();
     }
     w.EndArray();
@@ -231,6 +233,28 @@ std::optional<std::string> ReadStore::earnings(AccountId supplier, UnixSeconds s
       w.StartObject();
       field(w, "day", row[0].as<long long>());
       field(w, "earned_micros", row[1].as<long long>());
+      w.EndObject();
+    }
+    w.EndArray();
+  });
+}
+
+std::optional<std::string> ReadStore::operator_actions(UnixSeconds from, UnixSeconds to,
+                                                       int limit) {
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    key(w, "actions");
+    w.StartArray();
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT command_seq, at, kind, rejected, events FROM command_log"
+             " WHERE kind IN ('deposit', 'halt_pool', 'suspend_account', 'quarantine_node')"
+             " AND at >= $1 AND at < $2 ORDER BY command_seq LIMIT $3",
+             static_cast<long long>(from), static_cast<long long>(to), limit)) {
+      w.StartObject();
+      field(w, "command_seq", row[0].as<std::uint64_t>());
+      field(w, "at", row[1].as<long long>());
+      field(w, "action", row[2].as<std::string>());
+      field(w, "rejected", row[3].as<std::string>());
+      field(w, "events", row[4].as<std::string>());
       w.EndObject();
     }
     w.EndArray();

@@ -44,11 +44,16 @@ class ReadStore {
   std::optional<std::string> trades(PoolIndex pool, int limit);
   // The account's latest orders (buyer), nodes, listings (supplier), newest first.
   std::optional<std::string> orders(AccountId buyer, int limit);
-  std::optional<std::string> nodes(AccountId supplier, int limit);
+  // `live(node, writer)` may add fields to a row, as for leases.
+  std::optional<std::string> nodes(AccountId supplier, int limit,
+                                   const std::function<void(NodeId, RowWriter&)>& live = {});
   std::optional<std::string> listings(AccountId supplier, int limit);
   // The energy and power the agent measured on a lease's cards, if it is
   // `account`'s (as buyer or supplier); "{}" when it is not.
   std::optional<std::string> lease_energy(LeaseId lease, AccountId account);
+  // {"actions": [...]}: the operator's commands (deposits, halts, suspensions,
+  // quarantines) committed in [from, to), oldest first, at most `limit`.
+  std::optional<std::string> operator_actions(UnixSeconds from, UnixSeconds to, int limit);
   // {"days": [{day, earned_micros}]}: what settlements credited to the
   // supplier's receivable per UTC day since `since`.
   std::optional<std::string> earnings(AccountId supplier, UnixSeconds since);

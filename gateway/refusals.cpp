@@ -129,8 +129,20 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
      "for more cards, a higher limit or a longer duration"},
     // kInsufficientReceivable
     {"amount_micros",
-     "your earnings not yet paid out (receivable_micros in GET /v1/account) do not cover "
-     "the payout; ask for at most that much"},
+     "what you may be paid out now (payable_micros in GET /v1/account: earnings less what "
+     "running leases may still credit back) does not cover the payout; ask for at most that"},
+    // kPoolHalted
+    {"pool",
+     "the operator has halted trading in this pool: it takes no new orders or listings "
+     "(running leases continue); GET /v1/market/pools says when it trades again"},
+    // kAccountSuspended
+    {"",
+     "the operator has suspended this account: it cannot place orders, list, withdraw or be "
+     "paid out; contact the operator"},
+    // kNodeQuarantined
+    {"node_id",
+     "the operator has quarantined this node: it takes no new leases or listings; GET "
+     "/v1/nodes shows it"},
 }};
 
 }  // namespace

@@ -248,7 +248,11 @@ void own_supply(Api& api, const Principal& caller, SupplyView view, const Respon
   constexpr UnixSeconds kEarningsDays = 30;
   switch (view) {
     case SupplyView::kNodes:
-      return respond(from_store(api.reads.nodes(caller.account, kRows)));
+      return respond(from_store(
+          api.reads.nodes(caller.account, kRows, [&](NodeId node, ReadStore::RowWriter& w) {
+            const auto known = api.market.committed().node(node);
+            field(w, "quarantined", known && known->quarantined);
+          })));
     case SupplyView::kListings:
       return respond(from_store(api.reads.listings(caller.account, kRows)));
     case SupplyView::kEarnings:

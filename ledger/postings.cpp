@@ -46,7 +46,7 @@ namespace {
 class Builder {
  public:
   Builder(const Event& event, TxnKind kind) {
-    posting_.txn_id = event.event_seq;
+    posting_.txn_id = txn_id_of(event);
     posting_.command_seq = event.command_seq;
     posting_.at = event.at;
     posting_.kind = kind;

@@ -88,6 +88,12 @@ void note_supply(const engine::Engine& engine, Touched& t, const T& body) {
   } else if constexpr (std::is_same_v<T, engine::PayoutSent> ||
                        std::is_same_v<T, engine::PayoutScheduleSet>) {
     add_once(t.accounts, body.supplier);
+  } else if constexpr (std::is_same_v<T, engine::AccountSuspended>) {
+    add_once(t.accounts, body.account);
+  } else if constexpr (std::is_same_v<T, engine::NodeQuarantined>) {
+    add_once(t.nodes, body.node);
+  } else if constexpr (std::is_same_v<T, engine::PoolHalted>) {
+    add_pool(t, body.pool);
   } else if constexpr (std::is_same_v<T, engine::NodeRegistered>) {
     add_once(t.nodes, body.node);
     add_once(t.accounts, body.supplier);
@@ -140,6 +146,9 @@ void note_lease_event(const engine::Engine& engine, Touched& t, const T& body) {
     note_lease(engine, t, body.lease, false);
   } else if constexpr (std::is_same_v<T, engine::LeaseEnded>) {
     note_lease(engine, t, body.lease, true);
+    // Its supplier's earnings can no longer be credited back: they become
+    // payable. (A lease that also closed is gone: its LeaseClosed names the node.)
+    if (const auto lease = engine.lease(body.lease)) add_once(t.accounts, lease->supplier);
   } else if constexpr (std::is_same_v<T, engine::LeaseSettled>) {
     note_lease(engine, t, body.lease, false);
     add_once(t.orders, body.order);
@@ -149,7 +158,10 @@ void note_lease_event(const engine::Engine& engine, Touched& t, const T& body) {
     add_once(t.leases, body.lease);
     add_once(t.orders, body.order);
     add_once(t.nodes, body.node);  // a lease that ended and closed at once moved it
-    if (const auto node = engine.node(body.node)) add_pool(t, node->pool);
+    if (const auto node = engine.node(body.node)) {
+      add_pool(t, node->pool);
+      add_once(t.accounts, node->supplier);
+    }
     t.closed.push_back(body);
   }
 }
@@ -239,7 +251,7 @@ void ReadModel::reset(const engine::Engine& engine) {
   std::unordered_map<AccountId, engine::AccountView> accounts;
   for (AccountId id = 1; id < engine.account_count(); ++id) {
     const engine::AccountView view = engine.account(id);
-    if (view.cash != 0 || view.hold != 0 || view.receivable != 0) accounts.emplace(id, view);
+    if (view != engine::AccountView{}) accounts.emplace(id, view);
   }
   std::unordered_map<OrderId, OrderRecord> orders;
   // Unfilled reasons are not planned again here (that would plan every open

@@ -139,23 +139,59 @@ echo "== the supplier's earnings, finance's books"
 as "$supplier_key"
 expect 0 "earnings" -- billing earnings
 contains "$out" "$(date -u +%Y-%m-%d)" "earnings today"
+# A dear card leased for a few seconds: earnings of whole cents, payable once it stops.
+expect 0 "a second node" -- node register --pool A100-80G --region eu-west --cards 8
+dear_node=$(echo "$out" | sed -E 's/node ([0-9]+) registered/\1/')
+start_agent "$build" "$dear_node"
+expect 0 "a dear listing" -- listing create --node "$dear_node" --cards 1 --price 100 --days 1
+as "$buyer_key"
+expect 0 "a dear order" -- order place --pool A100-80G --cards 1 --hours 1 --limit 100
+contains "$out" "filled" "the dear order filled"
+# Until its agent has reported a few seconds of it (the agent starts first).
+for _ in $(seq 60); do
+  expect 0 "lease list" -- lease list
+  dear=$(echo "$out" | awk '$2 == "A100-80G" && $8 == "running" {print $1, $9; exit}')
+  [[ "${dear#* }" =~ ^[0-9]+$ && "${dear#* }" -ge 2 ]] && break
+  sleep 0.5
+done
+dear_lease=${dear%% *}
+[[ -n "$dear_lease" && "${dear#* }" -ge 2 ]] || fail "the dear lease is billed: $out"
+expect 0 "the dear lease stops" -- lease stop "$dear_lease"
+sleep 2  # its last seconds settle
+as "$supplier_key"
 expect 0 "a daily payout schedule" -- account payout-schedule daily --minimum 5
 contains "$out" 'paid out daily at 00:00 UTC when at least $5.000000' "the schedule answers"
 expect 0 "account show (supplier)" -- account show
 contains "$out" 'daily above $5.000000' "the account shows its schedule"
 expect 2 "a schedule that is neither" -- account payout-schedule weekly
 expect 3 "a payout beyond the earnings" -- account payout --amount 999999
-contains "$err" "receivable_micros" "the refusal says what can be paid out"
-expect 0 "account payout" -- account payout --amount 0.000001 --idempotency-key p-1
+contains "$err" "payable_micros" "the refusal says what can be paid out"
+expect 2 "a fraction of a cent" -- account payout --amount 0.001
+expect 0 "account payout" -- account payout --amount 0.01 --idempotency-key p-1
 contains "$out" "spotgrid-po-" "the payout answers its reference"
 reference=$(echo "$out" | sed -E 's/.* as (spotgrid-po-[0-9]+);.*/\1/')
-expect 0 "the same payout again" -- account payout --amount 0.000001 --idempotency-key p-1
+expect 0 "the same payout again" -- account payout --amount 0.01 --idempotency-key p-1
 contains "$out" "$reference" "a retry answers the first payout, not a second"
 as "$finance_key"
 expect 0 "payout transfers" -- billing transfers --from "$(date -u +%Y-%m-%d)" \
   --to "$(date -u -d tomorrow +%Y-%m-%d)"
 contains "$out" "$reference" "finance sees the transfer by its reference"
 [[ $(echo "$out" | grep -c "spotgrid-po-") -eq 1 ]] || fail "one transfer, not two: $out"
+as "$operator_key"
+expect 0 "operator halts a pool" -- operator halt A100-80G
+contains "$out" "A100-80G halted" "the halt answers"
+as "$buyer_key"
+expect 3 "an order in a halted pool" -- order place --pool A100-80G --cards 1 --hours 1 --limit 100
+contains "$err" "halted" "the refusal says the pool is halted"
+as "$operator_key"
+expect 0 "operator resumes it" -- operator resume A100-80G
+expect 0 "operator quarantines a node" -- operator quarantine "$dear_node"
+expect 2 "a suspension said badly" -- operator suspend "$buyer_id" --stop-leases maybe
+expect 0 "operator audit" -- operator audit --from "$(date -u +%Y-%m-%d)" \
+  --to "$(date -u -d tomorrow +%Y-%m-%d)"
+contains "$out" "quarantine_node" "the audit lists the quarantine"
+[[ $(echo "$out" | grep -c "halt_pool") -eq 2 ]] || fail "the audit lists halt and resume: $out"
+as "$finance_key"
 expect 0 "trial balance" -- ledger trial-balance
 contains "$out" 'sum of all balances: $0.000000' "the ledger balances"
 

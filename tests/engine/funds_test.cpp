@@ -103,16 +103,26 @@ TEST_F(Funds, deposits_are_validated) {
 
 class Payouts : public EngineTest {
  protected:
-  // A one-hour lease of one card at 1.00/h, settled in full: the supplier earns
-  // 0.95 (the platform keeps its 5 %).
+  // A one-hour lease of one card at 1.00/h, settled in full after it ended:
+  // the supplier earns 0.95 (the platform keeps its 5 %).
   void earn(AccountId supplier = kSupplier) {
     const ListingId listing = list(node(kA100, kFlat, 1, 10'000, supplier), 1, 1'000'000, supplier);
     place(spec(kA100, 1, 1'000'000, 3'600));
     const LeaseId lease = only<LeaseStarted>().lease;
     advance(3'600);
     ASSERT_FALSE(submit(SettleLease{lease, 3'600, 3'600 * 10'000, now}).rejected);
-    ASSERT_FALSE(
-        submit(WithdrawListing{supplier, listing}).rejected);  // the next earn is another's
+    // The next earn is another's.
+    ASSERT_FALSE(submit(WithdrawListing{supplier, listing}).rejected);
+  }
+  // The same without a tick: stopped after 600 s and settled, so the supplier
+  // earns 1.00 x 600 / 3600 = 0.166666, less the 5 % fee: 0.158333.
+  void earn_without_ticking() {
+    list(node(kA100, kFlat, 1), 1, 1'000'000);
+    place(spec(kA100, 1, 1'000'000, 3'600));
+    const LeaseId lease = only<LeaseStarted>().lease;
+    now += 600;
+    ASSERT_FALSE(submit(StopLease{kBuyer, lease}).rejected);
+    ASSERT_FALSE(submit(SettleLease{lease, 600, 600 * 10'000, now}).rejected);
   }
   void at_next_midnight(Seconds plus = 0) {
     now = now - now % 86'400 + 86'400 + plus;
@@ -121,16 +131,19 @@ class Payouts : public EngineTest {
   static constexpr Micros kEarned = 950'000;
 };
 
-TEST_F(Payouts, a_payout_on_request_takes_at_most_the_receivable) {
+TEST_F(Payouts, a_payout_on_request_takes_whole_cents_of_at_most_the_receivable) {
   earn();
   ASSERT_EQ(engine.account(kSupplier).receivable, kEarned);
-  EXPECT_EQ(submit(Payout{kSupplier, kEarned + 1}).rejected, Reject::kInsufficientReceivable);
+  ASSERT_EQ(engine.account(kSupplier).payable, kEarned);
+  EXPECT_EQ(submit(Payout{kSupplier, kEarned + 10'000}).rejected, Reject::kInsufficientReceivable);
   EXPECT_EQ(only<CommandRejected>().reason, Reject::kInsufficientReceivable);
   EXPECT_EQ(submit(Payout{kSupplier, 0}).rejected, Reject::kInvalidAmount);
-  EXPECT_EQ(submit(Payout{kSupplier, -5}).rejected, Reject::kInvalidAmount);
-  EXPECT_EQ(submit(Payout{0, 5}).rejected, Reject::kUnknownAccount);
-  EXPECT_EQ(submit(Payout{kBuyer, 1}).rejected, Reject::kInsufficientReceivable);  // cash is not
-  EXPECT_EQ(engine.account(kSupplier).receivable, kEarned);                        // earnings
+  EXPECT_EQ(submit(Payout{kSupplier, -10'000}).rejected, Reject::kInvalidAmount);
+  EXPECT_EQ(submit(Payout{kSupplier, 5}).rejected, Reject::kInvalidAmount) << "not whole cents";
+  EXPECT_EQ(submit(Payout{0, 10'000}).rejected, Reject::kUnknownAccount);
+  // Cash is not earnings: a buyer has no receivable to pay out.
+  EXPECT_EQ(submit(Payout{kBuyer, 10'000}).rejected, Reject::kInsufficientReceivable);
+  EXPECT_EQ(engine.account(kSupplier).receivable, kEarned);
 
   ASSERT_FALSE(submit(Payout{kSupplier, 400'000}).rejected);
   const PayoutSent sent = only<PayoutSent>();
@@ -144,7 +157,28 @@ TEST_F(Payouts, a_payout_on_request_takes_at_most_the_receivable) {
   expect_sound();  // money conserved: what was paid out left the market
 }
 
-TEST_F(Payouts, a_daily_schedule_pays_the_whole_receivable_at_utc_midnight_above_its_minimum) {
+// What an interruption may still credit back is not paid out: a receivable
+// never goes below zero.
+TEST_F(Payouts, earnings_of_a_running_lease_wait_until_it_can_no_longer_be_credited_back) {
+  list(node(kA100, kFlat, 1), 1, 1'000'000);
+  place(spec(kA100, 1, 1'000'000, 3'600));
+  const LeaseId lease = only<LeaseStarted>().lease;
+  advance(1'800);
+  ASSERT_FALSE(submit(SettleLease{lease, 1'800, 1'800 * 10'000, now}).rejected);
+  const AccountView running = engine.account(kSupplier);
+  EXPECT_EQ(running.receivable, 475'000);
+  EXPECT_EQ(running.payable, 0);
+  EXPECT_EQ(submit(Payout{kSupplier, 10'000}).rejected, Reject::kInsufficientReceivable);
+  // The card failed at 900 s: half the charge comes back.
+  ASSERT_FALSE(submit(InterruptLease{lease, now - 901}).rejected);
+  const AccountView after = engine.account(kSupplier);
+  EXPECT_EQ(after.receivable, 237'500);
+  EXPECT_EQ(after.payable, 237'500) << "an ended lease is no longer at risk";
+  EXPECT_FALSE(submit(Payout{kSupplier, 230'000}).rejected);
+  expect_sound();
+}
+
+TEST_F(Payouts, a_daily_schedule_pays_whole_cents_at_utc_midnight_above_its_minimum) {
   ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 500'000}).rejected);
   EXPECT_TRUE(only<PayoutScheduleSet>().daily);
   EXPECT_TRUE(engine.account(kSupplier).pays_out_daily);
@@ -152,7 +186,7 @@ TEST_F(Payouts, a_daily_schedule_pays_the_whole_receivable_at_utc_midnight_above
   ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier2, true, 2'000'000}).rejected);
   earn();
   earn(kSupplier2);  // 0.95: below its minimum of 2.00
-  EXPECT_TRUE(all<PayoutSent>().empty());
+  EXPECT_EQ(engine.account(kSupplier).receivable, kEarned) << "not before midnight";
 
   at_next_midnight(3);
   const auto paid = all<PayoutSent>();
@@ -162,10 +196,10 @@ TEST_F(Payouts, a_daily_schedule_pays_the_whole_receivable_at_utc_midnight_above
   EXPECT_TRUE(paid[0].scheduled);
   EXPECT_EQ(engine.account(kSupplier).receivable, 0);
   EXPECT_EQ(engine.account(kSupplier2).receivable, kEarned);
-  advance(60);  // the same day: paid once
-  EXPECT_TRUE(all<PayoutSent>().empty());
+  earn();  // ticks the same day: the day's run is over
+  advance(60);
+  EXPECT_EQ(engine.account(kSupplier).receivable, kEarned) << "paid once a day";
 
-  earn();
   ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, false, 0}).rejected);
   EXPECT_FALSE(engine.account(kSupplier).pays_out_daily);
   at_next_midnight();
@@ -176,10 +210,29 @@ TEST_F(Payouts, a_daily_schedule_pays_the_whole_receivable_at_utc_midnight_above
 
 TEST_F(Payouts, a_market_that_opens_mid_day_owes_no_run_for_the_days_before) {
   ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 0}).rejected);
-  earn();  // the first tick of this market is here, at 01:00
+  earn_without_ticking();
+  ASSERT_EQ(engine.account(kSupplier).payable, 158'333);
+  submit(Tick{});  // the market's first tick, ten minutes past midnight
   EXPECT_TRUE(all<PayoutSent>().empty());
   at_next_midnight();
-  EXPECT_EQ(only<PayoutSent>().amount, kEarned);
+  EXPECT_EQ(only<PayoutSent>().amount, 150'000) << "whole cents; the rest waits";
+  EXPECT_EQ(engine.account(kSupplier).receivable, 8'333);
+  expect_sound();
+}
+
+TEST_F(Payouts, a_midnight_run_longer_than_a_tick_resumes_on_the_next) {
+  constexpr AccountId kFirst = 20;
+  for (AccountId id = kFirst; id < kFirst + limits::kMaxPayoutPlansPerTick; ++id)
+    ASSERT_FALSE(submit(SetPayoutSchedule{id, true, 0}).rejected);
+  constexpr AccountId kLast = 9'000;
+  ASSERT_FALSE(submit(SetPayoutSchedule{kLast, true, 0}).rejected);
+  earn(kLast);
+  at_next_midnight();
+  EXPECT_TRUE(all<PayoutSent>().empty()) << "the first tick looked at the first plans only";
+  advance(1);
+  EXPECT_EQ(only<PayoutSent>().supplier, kLast);
+  advance(1);
+  EXPECT_TRUE(all<PayoutSent>().empty());
 }
 
 TEST_F(Payouts, bad_schedules_are_refused) {
@@ -201,10 +254,11 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_a_version_1_snapshot_still_rest
   EXPECT_TRUE(restored->account(kSupplier).pays_out_daily);
   EXPECT_EQ(restored->account(kSupplier).payout_minimum, 123);
 
-  // Version 1 had no payouts: its bytes are version 2's without the plans (an
-  // empty list), the midnight and the resume point, which sit before the two
-  // sequences at the end.
-  constexpr std::size_t kPayoutBytes = 8 + 8 + 4;
+  // Version 1 had no payouts or controls: its bytes are version 2's without the
+  // plans (an empty list), the midnight, the resume point, the halted pools and
+  // the suspended and quarantined lists, which sit before the two sequences at
+  // the end.
+  constexpr std::size_t kPayoutBytes = 8 + 8 + 4 + 8 + 8 + 8;
   constexpr std::size_t kSequenceBytes = 8 + 8;
   std::string v1 = before_any;
   const std::size_t magic_at = v1.find("spotgrid-snapshot-v2");

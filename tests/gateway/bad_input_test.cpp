@@ -209,8 +209,10 @@ class BadInput : public ServiceHarness {
 
   // The key a route's rightful caller would use.
   std::string key_for(const std::string& path) const {
-    if (path.rfind("/v1/accounts", 0) == 0) return operator_key_.token();
-    if (path == "/v1/nodes" || path == "/v1/listings") return supplier_key_;
+    if (path.rfind("/v1/accounts", 0) == 0 || path.rfind("/v1/operator", 0) == 0)
+      return operator_key_.token();
+    if (path == "/v1/nodes" || path == "/v1/listings" || path.rfind("/v1/account/payout", 0) == 0)
+      return supplier_key_;
     return buyer_key_;
   }
 
@@ -394,7 +396,8 @@ TEST_F(BadInput, GeneratedRequestsChangeNothingAndNeverTakeTheServerDown) {
       if (broken == route.fields.size() + 2) body = deep_nesting(100'000);
       if (broken == route.fields.size() + 3) body = body.substr(0, body.size() / 2);  // cut short
     } else if (route.method != "GET") {
-      body = pick(2) == 0 ? deep_nesting(100'000) : "\x00\xff garbage";
+      // A body where none belongs: deeply nested, or binary (a NUL first).
+      body = pick(2) == 0 ? deep_nesting(100'000) : std::string("\x00\xff garbage", 10);
     }
     testing::Headers headers;
     if (pick(4) == 0) headers.emplace_back("Idempotency-Key", pick(2) == 0 ? "fuzz" : "\x7f");

@@ -348,35 +348,75 @@ TEST_F(BillingApi, statements_are_scoped_to_their_account) {
   }
 }
 
+// A dear card leased for six metered seconds: what its supplier earns is many
+// cents, first at risk while the lease runs, then payable once it is stopped.
 TEST_F(BillingApi, a_supplier_is_paid_out_once_and_finance_reconciles_the_transfers) {
-  const Reply before = call(http::verb::get, "/v1/account", supplier_);
-  ASSERT_EQ(before.status, 200u) << before.body;
-  EXPECT_FALSE(before.json["payout_schedule"]["daily"].GetBool());
-  const long long earned = before.json["receivable_micros"].GetInt64();
-  ASSERT_GT(earned, 1);
-  const auto supplier_id = before.json["account_id"].GetUint64();
-  const auto payout = [&](const std::string& body, const testing::Headers& headers = {},
-                          const std::string& key = "") {
-    return call(http::verb::post, "/v1/account/payouts", key.empty() ? supplier_ : key, body,
-                headers);
-  };
-  const Reply too_much = payout(R"({"amount_micros": 1000000000000})");
-  EXPECT_EQ(too_much.status, 422u) << too_much.body;
-  EXPECT_STREQ(too_much.json["error"]["code"].GetString(), "insufficient_receivable");
-  EXPECT_EQ(payout(R"({"amount_micros": 0})").status, 400u);
-  EXPECT_EQ(payout(R"({"amount_micros": 5, "to": "elsewhere"})").status, 400u);
-  EXPECT_EQ(payout(R"({"amount_micros": 1})", {}, buyer_a_).status, 403u) << "buyers withdraw";
-  EXPECT_EQ(call(http::verb::post, "/v1/account/payouts", "", R"({"amount_micros": 1})").status,
-            401u);
+  const auto [rich_id, rich] = buyer();
+  fund(rich_id, 10'000'000'000);
+  const Node dear = register_node(supplier_, 1);
+  list(supplier_, dear.id, 1, 2'000'000'000);  // 2 000 USD per card-hour
+  const Reply order = call(http::verb::post, "/v1/orders", rich,
+                           R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 3600,
+                               "limit_micros_per_hour": 2000000000})");
+  ASSERT_EQ(order.status, 201u) << order.body;
+  const UnixSeconds start = now_seconds() - 1;
+  for (UnixSeconds s = start; s < start + 6; ++s) {
+    const auto seq = static_cast<std::uint64_t>(s - start + 1);
+    ASSERT_EQ(post_samples({sample(dear.id, seq, 0, s)}, dear.agent_key).status, 200u);
+  }
+  const auto account = [&] { return call(http::verb::get, "/v1/account", supplier_); };
+  for (int i = 0; i < 100 && account().json["receivable_micros"].GetInt64() < 1'000'000; ++i)
+    std::this_thread::sleep_for(100ms);
+  const Reply running = account();
+  ASSERT_GE(running.json["receivable_micros"].GetInt64(), 1'000'000) << running.body;
+  EXPECT_FALSE(running.json["payout_schedule"]["daily"].GetBool());
+  EXPECT_EQ(running.json["payable_micros"].GetInt64(), 0) << "running leases may be credited back";
 
-  const long long amount = earned / 2;
-  const testing::Headers once = {{"Idempotency-Key", "payout-1"}};
-  const Reply paid = payout(R"({"amount_micros": )" + std::to_string(amount) + "}", once);
+  int keys = 0;
+  const auto payout = [&](long long amount, const std::string& key = "") {
+    return call(http::verb::post, "/v1/account/payouts", key.empty() ? supplier_ : key,
+                R"({"amount_micros": )" + std::to_string(amount) + "}",
+                {{"Idempotency-Key", "payout-" + std::to_string(++keys)}});
+  };
+  const Reply at_risk = payout(10'000);
+  EXPECT_EQ(at_risk.status, 422u) << at_risk.body;
+  EXPECT_STREQ(at_risk.json["error"]["code"].GetString(), "insufficient_receivable");
+  // Every lease on the supplier's nodes ends: nothing is at risk any more.
+  for (const std::string& key : {buyer_a_, buyer_b_, rich}) {
+    const Reply leases = call(http::verb::get, "/v1/leases", key);
+    for (const auto& row : leases.json["leases"].GetArray()) {
+      const std::string id = std::to_string(row["lease_id"].GetUint64());
+      ASSERT_EQ(call(http::verb::post, "/v1/leases/" + id + "/stop", key).status, 200u);
+    }
+  }
+  const Reply stopped = account();
+  const long long payable = stopped.json["payable_micros"].GetInt64();
+  ASSERT_GE(payable, 1'000'000) << stopped.body;
+  const auto supplier_id = stopped.json["account_id"].GetUint64();
+
+  // Refusals that change nothing.
+  EXPECT_EQ(payout(payable - payable % 10'000 + 10'000).status, 422u);
+  EXPECT_EQ(payout(0).status, 400u);
+  EXPECT_EQ(payout(5).status, 400u) << "whole cents only";
+  EXPECT_EQ(payout(10'000, buyer_a_).status, 403u) << "buyers withdraw";
+  const Reply no_key =
+      call(http::verb::post, "/v1/account/payouts", supplier_, R"({"amount_micros": 10000})");
+  EXPECT_EQ(no_key.status, 400u) << "money out needs an Idempotency-Key";
+  EXPECT_EQ(call(http::verb::post, "/v1/account/payouts", "", R"({"amount_micros": 10000})",
+                 {{"Idempotency-Key", "anonymous"}})
+                .status,
+            401u);
+  EXPECT_EQ(sql_count("SELECT count(*) FROM ledger_transactions WHERE kind = 'payout'"), 0);
+
+  const long long amount = payable / 2 - payable / 2 % 10'000;
+  const testing::Headers once = {{"Idempotency-Key", "payout-once"}};
+  const std::string body = R"({"amount_micros": )" + std::to_string(amount) + "}";
+  const Reply paid = call(http::verb::post, "/v1/account/payouts", supplier_, body, once);
   ASSERT_EQ(paid.status, 201u) << paid.body;
   const std::string reference = paid.json["reference"].GetString();
   EXPECT_EQ(reference.rfind("spotgrid-po-", 0), 0u) << reference;
   EXPECT_EQ(paid.json["amount_micros"].GetInt64(), amount);
-  const Reply again = payout(R"({"amount_micros": )" + std::to_string(amount) + "}", once);
+  const Reply again = call(http::verb::post, "/v1/account/payouts", supplier_, body, once);
   EXPECT_EQ(again.status, 201u);
   EXPECT_EQ(again.raw.header("Idempotent-Replayed"), "true");
   EXPECT_EQ(again.json["reference"].GetString(), reference);
@@ -384,19 +424,22 @@ TEST_F(BillingApi, a_supplier_is_paid_out_once_and_finance_reconciles_the_transf
       << "a retry is not a second payout";
 
   // The schedule: set, shown, refused when malformed or not a supplier's.
-  const auto schedule = [&](const std::string& body, const std::string& key) {
-    return call(http::verb::put, "/v1/account/payout-schedule", key, body);
+  const auto schedule = [&](const std::string& text, const std::string& key) {
+    return call(http::verb::put, "/v1/account/payout-schedule", key, text);
   };
   const Reply daily = schedule(R"({"daily": true, "minimum_micros": 5000000})", supplier_);
   ASSERT_EQ(daily.status, 200u) << daily.body;
   EXPECT_TRUE(daily.json["daily"].GetBool());
-  const Reply shown = call(http::verb::get, "/v1/account", supplier_);
+  const Reply shown = account();
   EXPECT_TRUE(shown.json["payout_schedule"]["daily"].GetBool());
   EXPECT_EQ(shown.json["payout_schedule"]["minimum_micros"].GetInt64(), 5'000'000);
   EXPECT_EQ(schedule(R"({"daily": "yes"})", supplier_).status, 400u);
   EXPECT_EQ(schedule(R"({"minimum_micros": 5})", supplier_).status, 400u);
+  EXPECT_EQ(schedule(R"({"daily": true})", supplier_).status, 400u) << "a minimum is said";
+  EXPECT_EQ(schedule(R"({"daily": false, "minimum_micros": 5})", supplier_).status, 400u);
   EXPECT_EQ(schedule(R"({"daily": true, "minimum_micros": -1})", supplier_).status, 400u);
-  EXPECT_EQ(schedule(R"({"daily": true})", buyer_a_).status, 403u);
+  EXPECT_EQ(schedule(R"({"daily": true, "minimum_micros": 0})", buyer_a_).status, 403u);
+  EXPECT_EQ(account().json["payout_schedule"]["minimum_micros"].GetInt64(), 5'000'000);
 
   // Finance: every transfer of a range, with its reference, as CSV; a supplier sees its own.
   const UnixSeconds now = now_seconds();
@@ -418,12 +461,25 @@ TEST_F(BillingApi, a_supplier_is_paid_out_once_and_finance_reconciles_the_transf
   EXPECT_EQ(call(http::verb::get, "/v1/billing/payout-transfers?" + range, buyer_a_).status, 403u);
   EXPECT_EQ(call(http::verb::get, "/v1/billing/payout-transfers?from=5&to=4", finance_).status,
             400u);
+  EXPECT_EQ(
+      call(http::verb::get, "/v1/billing/payout-transfers?account=3000000000&" + range, finance_)
+          .json["payouts"]
+          .Size(),
+      0u)
+      << "an account id past 2^31 is a number, not an error";
 
-  // The month's payout statement says what was paid; the ledger still sums to zero.
+  // The month's payout statement says what was paid, in JSON and in CSV; the
+  // ledger still sums to zero.
   const std::string month = finance::format_utc(now).substr(0, 7);
   const Reply statement = call(http::verb::get, "/v1/billing/payouts?month=" + month, supplier_);
   ASSERT_EQ(statement.status, 200u) << statement.body;
   EXPECT_EQ(statement.json["statements"][0]["paid_out_micros"].GetInt64(), amount);
+  const Reply statement_csv =
+      call(http::verb::get, "/v1/billing/payouts?format=csv&month=" + month, supplier_);
+  const auto lines = parse_csv(statement_csv.body);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[0].back(), "paid_out_micros");
+  EXPECT_EQ(std::stoll(lines.back().back()), amount) << statement_csv.body;
   const Reply balance = call(http::verb::get, "/v1/ledger/trial-balance", finance_);
   EXPECT_EQ(balance.json["total_micros"].GetInt64(), 0);
   EXPECT_EQ(sql_count("SELECT -balance FROM ledger_accounts WHERE owner_id = 0 AND account = "

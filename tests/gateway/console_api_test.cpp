@@ -354,6 +354,77 @@ TEST_F(Console, AWithdrawalTakesCashOutOnceAndNeverMoreThanThereIs) {
       << "the ledger still sums to zero";
 }
 
+TEST_F(Console, TheOperatorHaltsSuspendsAndQuarantinesAndTheAuditSaysSo) {
+  const auto [supplier_id, supplier] = account("supplier");
+  list_supply(supplier, 4, 2'000'000);
+  const auto [buyer_id, key] = buyer();
+  fund(buyer_id, 100'000'000);
+  const std::string op = operator_key_.token();
+  const std::string order =
+      R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 600, "limit_micros_per_hour": 3000000})";
+
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/pools/H100-SXM-80G/halt", key).status, 403u);
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/pools/nope/halt", op).status, 404u);
+  const Reply halted = call(http::verb::post, "/v1/operator/pools/H100-SXM-80G/halt", op);
+  ASSERT_EQ(halted.status, 200u) << halted.body;
+  EXPECT_TRUE(halted.json["halted"].GetBool());
+  const Reply pools = call(http::verb::get, "/v1/market/pools", "");
+  bool shown = false;
+  for (const auto& pool : pools.json["pools"].GetArray()) {
+    if (std::string_view(pool["pool"].GetString()) == "H100-SXM-80G")
+      shown = pool["halted"].GetBool();
+  }
+  EXPECT_TRUE(shown) << pools.body;
+  const Reply refused = call(http::verb::post, "/v1/orders", key, order);
+  EXPECT_EQ(refused.status, 422u) << refused.body;
+  EXPECT_STREQ(refused.json["error"]["code"].GetString(), "pool_halted");
+  ASSERT_EQ(call(http::verb::post, "/v1/operator/pools/H100-SXM-80G/resume", op).status, 200u);
+  EXPECT_EQ(call(http::verb::post, "/v1/orders", key, order).status, 201u);
+
+  const std::string suspend = "/v1/operator/accounts/" + std::to_string(buyer_id) + "/suspend";
+  EXPECT_EQ(call(http::verb::post, suspend, op, R"({"stop_leases": "yes"})").status, 400u);
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/accounts/999999/suspend", op).status, 404u);
+  const Reply suspended = call(http::verb::post, suspend, op, R"({"stop_leases": true})");
+  ASSERT_EQ(suspended.status, 200u) << suspended.body;
+  EXPECT_TRUE(suspended.json["leases_stopped"].GetBool());
+  EXPECT_TRUE(call(http::verb::get, "/v1/account", key).json["suspended"].GetBool());
+  const Reply barred = call(http::verb::post, "/v1/orders", key, order);
+  EXPECT_EQ(barred.status, 422u);
+  EXPECT_STREQ(barred.json["error"]["code"].GetString(), "account_suspended");
+  EXPECT_EQ(
+      call(http::verb::post, "/v1/operator/accounts/" + std::to_string(buyer_id) + "/reinstate", op)
+          .status,
+      200u);
+  EXPECT_EQ(call(http::verb::post, "/v1/orders", key, order).status, 201u) << "reinstated";
+
+  const Reply nodes = call(http::verb::get, "/v1/nodes", supplier);
+  const std::string node = std::to_string(nodes.json["nodes"][0]["node_id"].GetUint64());
+  EXPECT_FALSE(nodes.json["nodes"][0]["quarantined"].GetBool());
+  ASSERT_EQ(call(http::verb::post, "/v1/operator/nodes/" + node + "/quarantine", op).status, 200u);
+  EXPECT_TRUE(
+      call(http::verb::get, "/v1/nodes", supplier).json["nodes"][0]["quarantined"].GetBool());
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/nodes/999999/quarantine", op).status, 404u);
+
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const Reply audit = call(
+      http::verb::get,
+      "/v1/operator/audit?from=" + std::to_string(now - 600) + "&to=" + std::to_string(now + 600),
+      op);
+  ASSERT_EQ(audit.status, 200u) << audit.body;
+  std::vector<std::string> actions;
+  for (const auto& action : audit.json["actions"].GetArray())
+    actions.emplace_back(action["action"].GetString());
+  // The refused quarantine of a node that does not exist is in it too, with its reason.
+  const std::vector<std::string> expected = {
+      "deposit",         "halt_pool",       "halt_pool",      "suspend_account",
+      "suspend_account", "quarantine_node", "quarantine_node"};
+  EXPECT_EQ(actions, expected) << audit.body;
+  EXPECT_STREQ(audit.json["actions"][6]["rejected"].GetString(), "unknown_node");
+  EXPECT_EQ(call(http::verb::get, "/v1/operator/audit?from=1&to=2", key).status, 403u);
+}
+
 TEST_F(Console, ALeasesEnergyIsItsBuyersAndSuppliersOnly) {
   const auto [supplier_id, supplier] = account("supplier");
   list_supply(supplier, 8, 2'000'000);

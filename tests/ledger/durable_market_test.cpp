@@ -14,6 +14,7 @@
 
 #include "pg_harness.hpp"
 #include "spotgrid/engine/event_text.hpp"
+#include "spotgrid/finance/payouts.hpp"
 #include "spotgrid/ledger/schema.hpp"
 #include "spotgrid/sim/market_sim.hpp"
 #include "spotgrid/util/log.hpp"
@@ -246,6 +247,84 @@ TEST(DurableMarket, AnOrderBeyondTheAvailableBalanceIsRejectedAndAHoldIsPosted) 
   EXPECT_EQ(second.rejected, engine::Reject::kInsufficientFunds);
   EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders"), 1);
   EXPECT_TRUE(testing::verify_durable_market(db.conninfo(), {}).empty());
+}
+
+// A supplier on a daily plan is paid at midnight once: the payout is a ledger
+// transaction finance lists as scheduled, and a restart does not pay it again.
+TEST(DurableMarket, ADailyPayoutIsPaidOnceAndFinanceSeesItAsScheduled) {
+  testing::TestDatabase db;
+  constexpr AccountId kBuyer = 7;
+  constexpr AccountId kSupplier = 8;
+  const PoolIndex pool = *testing::repository_market().catalog.find_pool("H100-SXM-80G");
+  Micros earned = 0;
+  {
+    Market market(db.conninfo());
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    ASSERT_FALSE(market.run(engine::Deposit{kBuyer, 1'000 * kUsd}).rejected);
+    ASSERT_FALSE(market.run(engine::SetPayoutSchedule{kSupplier, true, 0}).rejected);
+    ASSERT_FALSE(market.run(engine::Tick{}).rejected);  // the market's first tick
+    const Completion node = market.run(engine::RegisterNode{kSupplier, pool, 0, 0, 1, 0, 10'000});
+    const NodeId node_id = std::get<engine::NodeRegistered>(node.events.at(0).body).node;
+    ASSERT_FALSE(market
+                     .run(engine::AddListing{kSupplier, node_id, 1, 100 * kUsd, false, kStart,
+                                             kStart + 7 * 86'400})
+                     .rejected);
+    engine::OrderSpec spec;
+    spec.buyer = kBuyer;
+    spec.target.pool = pool;
+    spec.cards = 1;
+    spec.duration = 3'600;
+    spec.limit_micros_per_hour = 100 * kUsd;
+    const Completion placed = market.run(engine::PlaceOrder{spec});
+    LeaseId lease = 0;
+    for (const engine::Event& event : placed.events) {
+      if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
+        lease = started->lease;
+    }
+    ASSERT_NE(lease, 0u);
+    market.now.store(kStart + 600);
+    ASSERT_FALSE(market.run(engine::StopLease{kBuyer, lease}).rejected);
+    ASSERT_FALSE(market.run(engine::SettleLease{lease, 600, 600 * 10'000, kStart + 600}).rejected);
+    earned = market.market->committed().account(kSupplier).payable;
+    ASSERT_GT(earned, 0);
+    // Paid on request: whole cents; not scheduled.
+    ASSERT_FALSE(market.run(engine::Payout{kSupplier, 10'000}).rejected);
+    market.now.store(kStart + 86'400 + 5);
+    const Completion midnight = market.run(engine::Tick{});
+    std::vector<engine::PayoutSent> paid;
+    for (const engine::Event& event : midnight.events) {
+      if (const auto* sent = std::get_if<engine::PayoutSent>(&event.body)) paid.push_back(*sent);
+    }
+    ASSERT_EQ(paid.size(), 1u) << engine::to_text(midnight.events);
+    EXPECT_TRUE(paid[0].scheduled);
+    EXPECT_EQ(paid[0].amount, (earned - 10'000) / 10'000 * 10'000);
+  }
+  {
+    Market market(db.conninfo());  // recovers from the log
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    market.now.store(kStart + 86'400 + 6);
+    const Completion again = market.run(engine::Tick{});
+    EXPECT_TRUE(std::none_of(again.events.begin(), again.events.end(),
+                             [](const engine::Event& event) {
+                               return std::holds_alternative<engine::PayoutSent>(event.body);
+                             }))
+        << "the day is paid once";
+    EXPECT_TRUE(market.market->committed().account(kSupplier).pays_out_daily);
+  }
+  pqxx::connection connection(db.conninfo());
+  const auto payouts =
+      finance::payouts_between(connection, kStart, kStart + 2 * 86'400, kSupplier, 100);
+  ASSERT_EQ(payouts.size(), 2u);
+  EXPECT_FALSE(payouts[0].scheduled);
+  EXPECT_EQ(payouts[0].amount, 10'000);
+  EXPECT_TRUE(payouts[1].scheduled);
+  EXPECT_EQ(payouts[0].amount + payouts[1].amount, earned - earned % 10'000);
+  EXPECT_EQ(query(db.conninfo(),
+                  "SELECT balance FROM ledger_accounts WHERE owner_id = 8"
+                  " AND account = 'receivable'"),
+            earned % 10'000)
+      << "what is left is the fraction of a cent";
+  EXPECT_EQ(query(db.conninfo(), "SELECT sum(balance) FROM ledger_accounts"), 0);
 }
 
 TEST(DurableMarket, RestartsFromPostgresAndCarriesOn) {

@@ -123,13 +123,34 @@ struct SetPayoutSchedule {
   bool daily = false;
   Micros minimum = 0;
 };
+// Operator controls. A halted pool takes no new orders or listings and starts
+// no leases (running ones continue); resuming it matches what rests there.
+struct HaltPool {
+  PoolIndex pool = 0;
+  bool halted = true;
+};
+// A suspended account places, amends, lists, registers, withdraws and is paid
+// out nothing; its open orders are cancelled and its listings withdrawn at once,
+// and with stop_leases its running leases end too (a supplier's buyers are
+// requeued elsewhere).
+struct SuspendAccount {
+  AccountId account = 0;
+  bool suspended = true;
+  bool stop_leases = false;
+};
+// A quarantined node gets no new leases or listings; running leases continue.
+struct QuarantineNode {
+  NodeId node = 0;
+  bool quarantined = true;
+};
 // Once a second: starts deferred orders, ends leases, expires listings,
 // releases settled holds and publishes index prices.
 struct Tick {};
 
-using CommandBody = std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing,
-                                 PlaceOrder, CancelOrder, AmendOrder, StopLease, ReclaimLease,
-                                 InterruptLease, SettleLease, Tick, Payout, SetPayoutSchedule>;
+using CommandBody =
+    std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing, PlaceOrder,
+                 CancelOrder, AmendOrder, StopLease, ReclaimLease, InterruptLease, SettleLease,
+                 Tick, Payout, SetPayoutSchedule, HaltPool, SuspendAccount, QuarantineNode>;
 
 struct Command {
   UnixSeconds now = 0;

@@ -104,7 +104,8 @@ struct NodeView {
   RegionIndex region;
   std::uint16_t cards;
   MilliCu measured_cu;
-  BasisPoints reliability;  // falls with each interruption, recovers with completed leases
+  BasisPoints reliability;   // falls with each interruption, recovers with completed leases
+  bool quarantined = false;  // by the operator: no new leases
 };
 
 struct BookLevel {
@@ -115,14 +116,18 @@ struct BookLevel {
 struct BookView {
   std::vector<BookLevel> asks;  // best (lowest) first; floating listings at the index
   std::vector<BookLevel> bids;  // best (highest) first; model orders only
+  bool halted = false;          // by the operator: no new orders, listings or leases
 };
 
 struct AccountView {
   Micros cash = 0;
   Micros hold = 0;
   Micros receivable = 0;
+  Micros payable = 0;           // receivable less what running leases may still credit back
   bool pays_out_daily = false;  // a supplier's payout schedule
   Micros payout_minimum = 0;
+  bool suspended = false;  // by the operator
+  friend bool operator==(const AccountView&, const AccountView&) = default;
 };
 
 class Engine {

@@ -47,10 +47,12 @@ enum class Reject : std::uint8_t {
   kListingQuotaExceeded,  // EngineConfig::max_listings_per_account
   kHoldBelowMinimum,      // EngineConfig::min_order_hold
   kInsufficientReceivable,
+  kPoolHalted,
+  kAccountSuspended,
+  kNodeQuarantined,
   // A new reason goes here, before none: kRejectCount counts from the last.
 };
-inline constexpr std::size_t kRejectCount =
-    static_cast<std::size_t>(Reject::kInsufficientReceivable) + 1;
+inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kNodeQuarantined) + 1;
 std::string_view to_string(Reject reason);
 
 // Why a resting order is not (fully) filled.
@@ -65,7 +67,7 @@ std::string_view to_string(UnfilledReason reason);
 enum class LeaseEnd : std::uint8_t { kCompleted, kStopped, kReclaimed, kInterrupted };
 std::string_view to_string(LeaseEnd reason);
 
-enum class CancelCause : std::uint8_t { kBuyer, kImmediateOrCancel };
+enum class CancelCause : std::uint8_t { kBuyer, kImmediateOrCancel, kOperator };
 std::string_view to_string(CancelCause cause);
 
 struct CommandRejected {
@@ -203,13 +205,27 @@ struct PayoutScheduleSet {
   bool daily;
   Micros minimum;
 };
+struct PoolHalted {
+  PoolIndex pool;
+  bool halted;
+};
+struct AccountSuspended {
+  AccountId account;
+  bool suspended;
+  bool leases_stopped;
+};
+struct NodeQuarantined {
+  NodeId node;
+  AccountId supplier;
+  bool quarantined;
+};
 
 using EventBody =
     std::variant<CommandRejected, FundsMoved, NodeRegistered, ListingAdded, ListingClosed,
                  OrderAccepted, OrderDeferred, OrderResting, OrderFilled, OrderCancelled,
                  OrderAmended, OrderRequeued, RequeueFailed, LeaseStarted, LeaseReclaimNotice,
                  LeaseEnded, LeaseSettled, HoldChanged, IndexPublished, LeaseClosed, PayoutSent,
-                 PayoutScheduleSet>;
+                 PayoutScheduleSet, PoolHalted, AccountSuspended, NodeQuarantined>;
 
 struct Event {
   std::uint64_t command_seq;

@@ -100,6 +100,17 @@ struct Describe {
     sink.begin("payout_schedule_set")("supplier", b.supplier)("daily", b.daily)("minimum",
                                                                                 b.minimum);
   }
+  void operator()(const PoolHalted& b) const {
+    sink.begin("pool_halted")("pool", b.pool)("halted", b.halted);
+  }
+  void operator()(const AccountSuspended& b) const {
+    sink.begin("account_suspended")("account", b.account)("suspended", b.suspended)(
+        "leases_stopped", b.leases_stopped);
+  }
+  void operator()(const NodeQuarantined& b) const {
+    sink.begin("node_quarantined")("node", b.node)("supplier", b.supplier)("quarantined",
+                                                                           b.quarantined);
+  }
   void operator()(const IndexPublished& b) const {
     sink.begin("index")("pool", b.pool)("price", b.index_micros_per_card_hour);
   }

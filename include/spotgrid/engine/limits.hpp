@@ -32,6 +32,12 @@ inline constexpr std::uint32_t kMaxLeases = 1u << 23;
 // ended there, so one command can never take unbounded time.
 inline constexpr std::uint32_t kMaxCandidatesScannedPerMatch = 65'536;
 inline constexpr std::uint32_t kMaxTimersPerTick = 65'536;
+// Daily payouts looked at per tick: every plan (one per account) is reached
+// within 256 ticks of midnight, long before the next.
+inline constexpr std::uint32_t kMaxPayoutPlansPerTick = 4'096;
+static_assert(std::uint64_t{kMaxPayoutPlansPerTick} * 86'400 > kMaxAccounts);
+// Payouts leave the market in whole cents, as banks move them.
+inline constexpr Micros kPayoutStepMicros = 10'000;
 // When an order rests, how many more asks the matcher probes to say why (price
 // or constraints). Beyond it the reason is "no supply meets constraints"; a query
 // of the order recomputes it with the full scan bound.

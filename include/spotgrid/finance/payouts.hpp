@@ -11,7 +11,8 @@
 
 namespace pqxx {
 class connection_base;
-}
+class transaction_base;
+}  // namespace pqxx
 
 namespace spotgrid::finance {
 
@@ -31,6 +32,10 @@ std::string payout_reference(std::uint64_t txn_id);
 // Payouts made in [from, to), oldest first, of every supplier or one; at most
 // `limit` (the caller says whether more were left out by asking for one more).
 std::vector<PayoutRecord> payouts_between(pqxx::connection_base& connection, UnixSeconds from,
+                                          UnixSeconds to, std::optional<AccountId> supplier,
+                                          std::size_t limit);
+// The same inside a caller's transaction (a statement's snapshot).
+std::vector<PayoutRecord> payouts_between(pqxx::transaction_base& txn, UnixSeconds from,
                                           UnixSeconds to, std::optional<AccountId> supplier,
                                           std::size_t limit);
 

@@ -36,7 +36,7 @@ struct Statement {
   Micros credits = 0;
   Micros fees = 0;
   Micros total = 0;     // Σ net
-  Micros paid_out = 0;  // payout statements: receivable paid out in the month (any month's)
+  Micros paid_out = 0;  // payout statements: payouts made in the month
 };
 
 enum class StatementKind : std::uint8_t { kInvoice, kPayout };
@@ -50,7 +50,9 @@ std::vector<Statement> monthly_statements(pqxx::connection_base& connection, Sta
 // {"statements": [...]} or CSV, one line per statement line.
 std::string statements_json(const std::vector<Statement>& statements, StatementKind kind,
                             const engine::Catalog& catalog);
-std::string statements_csv(const std::vector<Statement>& statements,
+// A payout statement's CSV has a last column, paid_out_micros, set on one
+// line per account with no lease.
+std::string statements_csv(const std::vector<Statement>& statements, StatementKind kind,
                            const engine::Catalog& catalog);
 
 // "2026-11" → the first second of that month (UTC).

@@ -46,6 +46,12 @@ struct Posting {
   std::span<const Entry> entries() const { return {entry_storage.data(), entry_count}; }
 };
 
+// A ledger transaction's id: the sequence of the event that caused it, so
+// replay can never post it twice.
+inline std::uint64_t txn_id_of(const engine::Event& event) {
+  return event.event_seq;
+}
+
 // The ledger transaction an event implies, if it moves money. Entries with a
 // zero amount are left out; an event that moves nothing yields none.
 std::optional<Posting> posting_for(const engine::Event& event);

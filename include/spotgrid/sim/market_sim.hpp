@@ -17,7 +17,7 @@ namespace spotgrid::sim {
 
 struct MarketSimOptions {
   std::uint64_t seed = 1;
-  UnixSeconds start = 1'767'225'600;  // 2026-01-01T00:00:00Z
+  UnixSeconds start = 1'767'222'000;  // 2025-12-31T23:00:00Z: the run crosses a midnight
   std::uint32_t buyers = 8;
   std::uint32_t suppliers = 4;
   std::uint32_t nodes = 24;
@@ -61,6 +61,7 @@ class MarketSim {
   engine::CommandBody random_listing();
   engine::CommandBody settle_some_lease();
   engine::CommandBody invalid_command();
+  engine::CommandBody rule_command(AccountId supplier);
   std::uint64_t below(std::uint64_t bound) { return bound == 0 ? 0 : rng_() % bound; }
   bool chance(std::uint32_t percent) { return below(100) < percent; }
   AccountId buyer_account(std::uint32_t index) const { return 1 + index; }

@@ -1,0 +1,138 @@
+// Operator controls: halt a pool, suspend an account, quarantine a node. Each is
+// a command like any other, so it is logged, replayed and audited.
+
+#include <algorithm>
+#include <vector>
+
+#include "spotgrid/util/check.hpp"
+
+#include "state.hpp"
+
+namespace spotgrid::engine {
+namespace {
+
+// Adds or removes `id` in a sorted list; false when it was already so.
+template <typename Id>
+bool set_member(std::vector<Id>& sorted, Id id, bool member) {
+  const auto at = std::lower_bound(sorted.begin(), sorted.end(), id);
+  const bool present = at != sorted.end() && *at == id;
+  if (present == member) return false;
+  if (member) {
+    sorted.insert(at, id);
+  } else {
+    sorted.erase(at);
+  }
+  return true;
+}
+
+template <typename Id>
+bool contains(const std::vector<Id>& sorted, Id id) {
+  return !sorted.empty() && std::binary_search(sorted.begin(), sorted.end(), id);
+}
+
+// Lets the listings of `pool` (only those on `node`, when given) meet the bids
+// resting there again, at most one tick's worth of them.
+void rematch_listings(State& state, PoolIndex pool, std::optional<NodeId> node) {
+  std::vector<std::uint32_t> slots;
+  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
+    if (slots.size() >= limits::kMaxTimersPerTick) break;
+    if (!state.listings.is_live(slot)) continue;
+    const ListingRec& listing = state.listings[slot];
+    if (listing.in_book && listing.pool == pool && (!node || listing.node == *node))
+      slots.push_back(slot);
+  }
+  for (const std::uint32_t slot : slots)
+    work_listing(state, slot);
+}
+
+void cancel_open_orders(State& state, AccountId buyer) {
+  for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
+    if (!state.orders.is_live(slot)) continue;
+    const OrderRec& order = state.orders[slot];
+    if (order.spec.buyer == buyer && order.cards_open > 0)
+      cancel_order_slot(state, slot, CancelCause::kOperator);
+  }
+}
+
+void withdraw_listings(State& state, AccountId supplier) {
+  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
+    if (!state.listings.is_live(slot)) continue;
+    const ListingRec& listing = state.listings[slot];
+    if (listing.supplier == supplier && listing.state != ListingState::kClosed)
+      close_listing(state, slot, /*withdrawn=*/true);
+  }
+}
+
+// A buyer's leases stop; a supplier's end as if reclaimed now, so their buyers
+// are requeued for the rest of their time elsewhere.
+void stop_leases(State& state, AccountId account) {
+  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
+    if (!state.leases.is_live(slot) || !state.leases[slot].active()) continue;
+    const LeaseRec& lease = state.leases[slot];
+    if (lease.buyer == account) {
+      end_lease(state, slot, LeaseEnd::kStopped, state.now, 0);
+    } else if (lease.supplier == account) {
+      end_lease(state, slot, LeaseEnd::kReclaimed, state.now,
+                std::max<Seconds>(lease.planned_end - state.now, 0));
+    }
+  }
+}
+
+}  // namespace
+
+bool is_suspended(const State& state, AccountId account) {
+  return contains(state.controls.suspended_accounts, account);
+}
+
+bool is_quarantined(const State& state, NodeId node) {
+  return contains(state.controls.quarantined_nodes, node);
+}
+
+bool controls_sound(const State& state) {
+  const OperatorControls& c = state.controls;
+  const bool pools_known =
+      state.catalog.pool_count() >= 64 || (c.halted_pools >> state.catalog.pool_count()) == 0;
+  const auto sorted_unique = [](const auto& ids) {
+    return std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<>{}) == ids.end();
+  };
+  return pools_known && sorted_unique(c.suspended_accounts) && sorted_unique(c.quarantined_nodes) &&
+         std::all_of(c.suspended_accounts.begin(), c.suspended_accounts.end(), valid_account) &&
+         std::all_of(c.quarantined_nodes.begin(), c.quarantined_nodes.end(),
+                     [&](NodeId node) { return state.nodes.find(node) != nullptr; });
+}
+
+std::optional<Reject> apply_halt_pool(State& state, const HaltPool& command) {
+  if (command.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
+  const PoolMask bit = PoolMask{1} << command.pool;
+  const bool was_halted = is_halted(state, command.pool);
+  state.controls.halted_pools =
+      command.halted ? state.controls.halted_pools | bit : state.controls.halted_pools & ~bit;
+  state.emit(PoolHalted{command.pool, command.halted});
+  if (was_halted && !command.halted) rematch_listings(state, command.pool, std::nullopt);
+  return std::nullopt;
+}
+
+std::optional<Reject> apply_suspend_account(State& state, const SuspendAccount& command) {
+  if (!valid_account(command.account)) return Reject::kUnknownAccount;
+  account(state, command.account);  // its view shows the suspension from now on
+  set_member(state.controls.suspended_accounts, command.account, command.suspended);
+  const bool stopping = command.suspended && command.stop_leases;
+  state.emit(AccountSuspended{command.account, command.suspended, stopping});
+  if (!command.suspended) return std::nullopt;
+  cancel_open_orders(state, command.account);
+  withdraw_listings(state, command.account);
+  if (stopping) stop_leases(state, command.account);
+  return std::nullopt;
+}
+
+std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& command) {
+  const NodeRec* node = state.nodes.find(command.node);
+  if (node == nullptr) return Reject::kUnknownNode;
+  const bool changed =
+      set_member(state.controls.quarantined_nodes, command.node, command.quarantined);
+  state.emit(NodeQuarantined{command.node, node->supplier, command.quarantined});
+  if (changed && !command.quarantined) rematch_listings(state, node->pool, command.node);
+  return std::nullopt;
+}
+
+}  // namespace spotgrid::engine

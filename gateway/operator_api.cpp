@@ -1,0 +1,89 @@
+#include "operator_api.hpp"
+
+#include "api_support.hpp"
+
+namespace spotgrid::gateway {
+namespace {
+
+constexpr int kMaxAuditRows = 10'000;
+
+// The answer to an operator's command: what it did, from its event.
+template <typename Event, typename Fill>
+void submit_control(Api& api, const engine::CommandBody& command, Respond respond,
+                    const char* refused, Fill fill) {
+  submit_then(api, command, std::move(respond), refused, [fill](const ledger::Completion& done) {
+    const auto* event = first_event<Event>(done);
+    if (event == nullptr)
+      return error_response(500, "internal", "the market answered without its event");
+    return json(200, [&](Writer& w) {
+      fill(w, *event);
+      field(w, "command_seq", done.command_seq);
+    });
+  });
+}
+
+// The controls take no body: anything sent is refused, not ignored.
+bool without_body(const HttpRequest& request, const Respond& respond) {
+  if (request.body.empty() || request.body == "{}") return true;
+  respond(error_response(400, "invalid_body", "this route takes no body (or {})", "body"));
+  return false;
+}
+
+}  // namespace
+
+void halt_pool(Api& api, const Principal& caller, const HttpRequest& request,
+               std::string_view pool_name, bool halted, Respond respond) {
+  if (caller.role != Role::kOperator) return respond(forbidden());
+  if (!without_body(request, respond)) return;
+  const auto pool = api.setup.catalog.find_pool(pool_name);
+  if (!pool) return respond(error_response(404, "not_found", "no such pool", "pool"));
+  submit_control<engine::PoolHalted>(
+      api, engine::HaltPool{*pool, halted}, std::move(respond), "the market refused the halt",
+      [name = std::string(pool_name)](Writer& w, const engine::PoolHalted& done) {
+        field(w, "pool", name);
+        field(w, "halted", done.halted);
+      });
+}
+
+void suspend_account(Api& api, const Principal& caller, const HttpRequest& request,
+                     AccountId account, bool suspended, Respond respond) {
+  if (caller.role != Role::kOperator) return respond(forbidden());
+  if (!suspended && !without_body(request, respond)) return;
+  JsonBody body(request.body.empty() ? std::string_view("{}") : std::string_view(request.body));
+  body.only({"stop_leases"});
+  const bool stop_leases = body.has("stop_leases") && body.boolean("stop_leases").value_or(false);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  const auto exists = api.keys.account_exists(account);
+  if (!exists) return respond(error_response(503, "unavailable", "storage is unavailable"));
+  if (!*exists) return respond(error_response(404, "not_found", "no such account", "account_id"));
+  submit_control<engine::AccountSuspended>(
+      api, engine::SuspendAccount{account, suspended, stop_leases}, std::move(respond),
+      "the market refused the suspension", [](Writer& w, const engine::AccountSuspended& done) {
+        field(w, "account_id", done.account);
+        field(w, "suspended", done.suspended);
+        field(w, "leases_stopped", done.leases_stopped);
+      });
+}
+
+void quarantine_node(Api& api, const Principal& caller, const HttpRequest& request, NodeId node,
+                     bool quarantined, Respond respond) {
+  if (caller.role != Role::kOperator) return respond(forbidden());
+  if (!without_body(request, respond)) return;
+  submit_control<engine::NodeQuarantined>(api, engine::QuarantineNode{node, quarantined},
+                                          std::move(respond), "the market refused the quarantine",
+                                          [](Writer& w, const engine::NodeQuarantined& done) {
+                                            field(w, "node_id", done.node);
+                                            field(w, "supplier_id", done.supplier);
+                                            field(w, "quarantined", done.quarantined);
+                                          });
+}
+
+void operator_audit(Api& api, const Principal& caller, const HttpRequest& request,
+                    const Respond& respond) {
+  if (!is_platform_role(caller.role)) return respond(forbidden());
+  const auto range = time_range(api, request, respond);
+  if (!range) return;
+  respond(from_store(api.reads.operator_actions(range->first, range->second, kMaxAuditRows)));
+}
+
+}  // namespace spotgrid::gateway

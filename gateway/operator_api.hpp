@@ -1,0 +1,24 @@
+#pragma once
+// The operator's controls (docs/architecture.md#operator-controls): halt and
+// resume a pool, suspend and reinstate an account, quarantine and release a
+// node, each an engine command; and the audit of what the operator did.
+#include <string_view>
+
+#include "api.hpp"
+
+namespace spotgrid::gateway {
+
+// POST /v1/operator/pools/{pool}/halt | resume
+void halt_pool(Api& api, const Principal& caller, const HttpRequest& request,
+               std::string_view pool_name, bool halted, Respond respond);
+// POST /v1/operator/accounts/{id}/suspend {stop_leases?} | reinstate
+void suspend_account(Api& api, const Principal& caller, const HttpRequest& request,
+                     AccountId account, bool suspended, Respond respond);
+// POST /v1/operator/nodes/{id}/quarantine | release
+void quarantine_node(Api& api, const Principal& caller, const HttpRequest& request, NodeId node,
+                     bool quarantined, Respond respond);
+// GET /v1/operator/audit?from=&to=: the operator's commands in a range.
+void operator_audit(Api& api, const Principal& caller, const HttpRequest& request,
+                    const Respond& respond);
+
+}  // namespace spotgrid::gateway
