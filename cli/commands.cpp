@@ -427,8 +427,37 @@ void place(Context& c) {
   if (!table.empty()) table.print(c.out);
 }
 
+// A history route with the page the command line asks for: --state, --cursor, --limit.
+std::string history_target(const Context& c, std::string target) {
+  char separator = '?';
+  const auto add = [&](const char* name, const std::string& value) {
+    target += separator + std::string(name) + "=" + value;
+    separator = '&';
+  };
+  if (const std::string* state = c.args.option("state")) {
+    if (state->empty() ||
+        !std::all_of(state->begin(), state->end(), [](char ch) { return ch >= 'a' && ch <= 'z'; }))
+      throw UsageError{"--state must be a word, like open"};
+    add("state", *state);
+  }
+  if (const std::string* cursor = c.args.option("cursor")) {
+    if (cursor->empty() || !std::all_of(cursor->begin(), cursor->end(),
+                                        [](char ch) { return ch >= '0' && ch <= '9'; }))
+      throw UsageError{"--cursor must be the one a page printed"};
+    add("cursor", *cursor);
+  }
+  if (c.args.option("limit") != nullptr) add("limit", std::to_string(integer(c, "limit", 1, 500)));
+  return target;
+}
+
+// After a page: how to ask for the next.
+void print_next(Context& c, const Json& answer) {
+  if (answer.IsObject() && answer.HasMember("next_cursor") && answer["next_cursor"].IsString())
+    c.out << "more: --cursor " << printable(answer["next_cursor"].GetString()) << '\n';
+}
+
 void orders(Context& c) {
-  const Json answer = ask(c, "GET", "/v1/orders");
+  const Json answer = ask(c, "GET", history_target(c, "/v1/orders"));
   if (!human(c)) return;
   Table table({"ORDER", "STATE", "STRATEGY", "CARDS", "OPEN", "FILLED", "LIMIT/card-h", "WAITING"});
   for (const Value& o : rows(answer, "orders").GetArray()) {
@@ -437,6 +466,7 @@ void orders(Context& c) {
                number(o, "cards_open") > 0 ? text(o, "unfilled_reason") : ""});
   }
   table.print(c.out);
+  print_next(c, answer);
 }
 
 void show_fields(Context& c, const Json& answer) {
@@ -480,7 +510,7 @@ void order_amend(Context& c) {
 }
 
 void leases(Context& c) {
-  const Json answer = ask(c, "GET", "/v1/leases");
+  const Json answer = ask(c, "GET", history_target(c, "/v1/leases"));
   if (!human(c)) return;
   const Json pools_answer = pool_list(c);
   Table table({"LEASE", "POOL", "NODE", "CARDS", "PRICE/card-h", "STARTED", "STATE", "BILLED s",
@@ -496,6 +526,7 @@ void leases(Context& c) {
                dollars(l, live ? "charged_now_micros" : "charged_micros", 6)});
   }
   table.print(c.out);
+  print_next(c, answer);
 }
 
 void lease_show(Context& c) {
@@ -714,8 +745,9 @@ void account_withdraw(Context& c) {
 }
 
 void account_payout(Context& c) {
+  constexpr std::int64_t kCentMicros = 10'000;  // payouts move whole cents
   const std::int64_t amount = money(c, "amount");
-  if (amount % 10'000 != 0) throw UsageError{"--amount must be whole cents, like 12.34"};
+  if (amount % kCentMicros != 0) throw UsageError{"--amount must be whole cents, like 12.34"};
   const std::string body = body_of([&](Writer& w) { put(w, "amount_micros", amount); });
   const std::string key = idempotency_key_for(c);
   const Json answer = ask(c, "POST", "/v1/account/payouts", body, {{"Idempotency-Key", key}});
@@ -728,6 +760,8 @@ void account_payout(Context& c) {
 void account_payout_schedule(Context& c) {
   const std::string when = word(c, 0, "schedule: daily or off");
   if (when != "daily" && when != "off") throw UsageError{"say daily or off"};
+  if (when == "off" && c.args.option("minimum") != nullptr)
+    throw UsageError{"--minimum belongs to a daily schedule"};
   const std::string body = body_of([&](Writer& w) {
     w.Key("daily");
     w.Bool(when == "daily");
@@ -896,12 +930,14 @@ const Command kCommands[] = {
      "[--start-within HOURS (cost-first; default 24) | --latest-start UNIX_SECONDS] "
      "[--idempotency-key K]",
      "place an order; its Idempotency-Key is printed, so a retry is safe", place},
-    {"order", "list", "", "your latest orders in every state", orders},
+    {"order", "list", "[--state open|completed|cancelled] [--limit N] [--cursor C]",
+     "your orders in every state, newest first, a page at a time", orders},
     {"order", "show", "ORDER", "one order", order_show},
     {"order", "cancel", "ORDER", "cancel what is still open of an order", order_cancel},
     {"order", "amend", "ORDER [--cards N] [--limit USD]",
      "fewer cards or a new limit for what is still open", order_amend},
-    {"lease", "list", "", "your leases (buyer or supplier)", leases},
+    {"lease", "list", "[--state running|ended] [--limit N] [--cursor C]",
+     "your leases (buyer or supplier), newest first, a page at a time", leases},
     {"lease", "show", "LEASE", "a live lease, with the seconds billed so far", lease_show},
     {"lease", "stop", "LEASE", "stop a lease (buyer); billing ends now", lease_stop},
     {"lease", "energy", "LEASE",

@@ -30,21 +30,6 @@ bool contains(const std::vector<Id>& sorted, Id id) {
   return !sorted.empty() && std::binary_search(sorted.begin(), sorted.end(), id);
 }
 
-// Lets the listings of `pool` (only those on `node`, when given) meet the bids
-// resting there again, at most one tick's worth of them.
-void rematch_listings(State& state, PoolIndex pool, std::optional<NodeId> node) {
-  std::vector<std::uint32_t> slots;
-  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
-    if (slots.size() >= limits::kMaxTimersPerTick) break;
-    if (!state.listings.is_live(slot)) continue;
-    const ListingRec& listing = state.listings[slot];
-    if (listing.in_book && listing.pool == pool && (!node || listing.node == *node))
-      slots.push_back(slot);
-  }
-  for (const std::uint32_t slot : slots)
-    work_listing(state, slot);
-}
-
 void cancel_open_orders(State& state, AccountId buyer) {
   for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
     if (!state.orders.is_live(slot)) continue;
@@ -71,6 +56,8 @@ void stop_leases(State& state, AccountId account) {
     const LeaseRec& lease = state.leases[slot];
     if (lease.buyer == account) {
       end_lease(state, slot, LeaseEnd::kStopped, state.now, 0);
+    } else if (lease.supplier == account && lease.planned_end <= state.now) {
+      end_lease(state, slot, LeaseEnd::kCompleted, lease.planned_end, 0);  // due: as a tick would
     } else if (lease.supplier == account) {
       end_lease(state, slot, LeaseEnd::kReclaimed, state.now,
                 std::max<Seconds>(lease.planned_end - state.now, 0));
@@ -108,7 +95,7 @@ std::optional<Reject> apply_halt_pool(State& state, const HaltPool& command) {
   state.controls.halted_pools =
       command.halted ? state.controls.halted_pools | bit : state.controls.halted_pools & ~bit;
   state.emit(PoolHalted{command.pool, command.halted});
-  if (was_halted && !command.halted) rematch_listings(state, command.pool, std::nullopt);
+  if (was_halted && !command.halted) rematch_pool(state, command.pool);
   return std::nullopt;
 }
 
@@ -131,7 +118,7 @@ std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& 
   const bool changed =
       set_member(state.controls.quarantined_nodes, command.node, command.quarantined);
   state.emit(NodeQuarantined{command.node, node->supplier, command.quarantined});
-  if (changed && !command.quarantined) rematch_listings(state, node->pool, command.node);
+  if (changed && !command.quarantined) rematch_pool(state, node->pool);
   return std::nullopt;
 }
 

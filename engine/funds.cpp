@@ -121,8 +121,8 @@ std::optional<Reject> apply_withdraw(State& state, const Withdraw& command) {
   if (!valid_account(command.account)) return Reject::kUnknownAccount;
   if (command.amount <= 0 || command.amount > limits::kMaxAccountBalance)
     return Reject::kInvalidAmount;
-  if (cash_of(state, command.account) < command.amount) return Reject::kInsufficientFunds;
   if (is_suspended(state, command.account)) return Reject::kAccountSuspended;
+  if (cash_of(state, command.account) < command.amount) return Reject::kInsufficientFunds;
   AccountRec& target = account(state, command.account);
   target.cash -= command.amount;
   state.withdrawn_total += command.amount;

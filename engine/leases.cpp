@@ -251,6 +251,7 @@ std::optional<Reject> apply_stop_lease(State& state, const StopLease& command) {
 std::optional<Reject> apply_reclaim_lease(State& state, const ReclaimLease& command) {
   const auto slot = state.leases.slot_of(command.lease);
   if (!slot || state.leases[*slot].supplier != command.supplier) return Reject::kUnknownLease;
+  if (is_suspended(state, command.supplier)) return Reject::kAccountSuspended;
   LeaseRec& lease = state.leases[*slot];
   if (!lease.active() || lease.reclaim_at != 0) return Reject::kLeaseNotActive;
   lease.reclaim_at = std::min(state.now + state.config.reclaim_notice, lease.planned_end);

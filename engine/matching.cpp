@@ -132,6 +132,25 @@ class BidCursor {
   std::uint32_t slot_ = kNil;
 };
 
+// The bids that may buy in a pool, best per card-hour first: its model bids
+// merged with the class bids that accept it (price, then arrival).
+class PoolBids {
+ public:
+  PoolBids(const State& state, PoolIndex pool)
+      : model_(state, state.pools[pool].bids, pool), class_(state, state.class_bids, pool) {}
+  BidCursor& best() {
+    const bool model_first =
+        !model_.done() &&
+        (class_.done() || model_.price() > class_.price() ||
+         (model_.price() == class_.price() && model_.order().arrival < class_.order().arrival));
+    return model_first ? model_ : class_;
+  }
+
+ private:
+  BidCursor model_;
+  BidCursor class_;
+};
+
 std::uint32_t take_cards(std::uint32_t wanted, std::uint32_t available, std::uint32_t per_node) {
   const std::uint32_t most = std::min(wanted, available);
   return per_node == 0 ? most : most / per_node * per_node;
@@ -370,15 +389,10 @@ void work_listing(State& state, std::uint32_t listing_slot) {
   plan.legs.clear();
   plan.cards = 0;
   std::uint32_t free = listing.cards_free();
-  BidCursor model_bids(state, state.pools[listing.pool].bids, listing.pool);
-  BidCursor class_bids(state, state.class_bids, listing.pool);
+  PoolBids bids(state, listing.pool);
   for (std::uint32_t scanned = 0; free > 0 && scanned < limits::kMaxCandidatesScannedPerMatch;
        ++scanned) {
-    const bool model_first =
-        !model_bids.done() && (class_bids.done() || model_bids.price() > class_bids.price() ||
-                               (model_bids.price() == class_bids.price() &&
-                                model_bids.order().arrival < class_bids.order().arrival));
-    BidCursor& best = model_first ? model_bids : class_bids;
+    BidCursor& best = bids.best();
     if (best.done() || best.price() < ask) break;
     const OrderRec& order = best.order();
     const std::uint16_t take = cards_compatible(state, order.spec, order.avoid_node, listing,
@@ -405,6 +419,30 @@ void cancel_order_slot(State& state, std::uint32_t slot, CancelCause cause) {
   order.state = OrderState::kWorking;
   state.emit(OrderCancelled{id, cancelled, cause});
   maybe_free_order(state, slot);
+}
+
+void rematch_pool(State& state, PoolIndex pool) {
+  std::vector<std::uint32_t> slots;
+  PoolBids bids(state, pool);
+  const auto best_ask = [&] {
+    std::optional<Micros> price;
+    for_each_ask(state, PoolMask{1} << pool, [&](std::uint32_t, Micros ask, PoolIndex) {
+      price = ask;
+      return false;
+    });
+    return price;
+  }();
+  for (BidCursor* best = &bids.best(); !best->done() && slots.size() < limits::kMaxRematchedBids;
+       best->advance(), best = &bids.best()) {
+    if (!best_ask || best->price() < *best_ask) break;  // no worse bid crosses either
+    slots.push_back(best->slot());
+  }
+  for (const std::uint32_t slot : slots) {
+    OrderRec& order = state.orders[slot];
+    if (!order.in_book || order.cards_open == 0) continue;  // filled by an earlier one
+    book_remove_order(state, slot);
+    work_order(state, slot);
+  }
 }
 
 std::optional<Reject> apply_cancel_order(State& state, const CancelOrder& command) {

@@ -1,87 +1,66 @@
 // Stable names for the engine's enums: used in logs, the demo and API errors.
 
+#include <array>
+
 #include "spotgrid/engine/event.hpp"
 
 namespace spotgrid::engine {
 
-std::string_view to_string(Reject reason) {
-  switch (reason) {
-    case Reject::kTimeWentBackwards:
-      return "time_went_backwards";
-    case Reject::kUnknownAccount:
-      return "unknown_account";
-    case Reject::kUnknownPool:
-      return "unknown_pool";
-    case Reject::kUnknownRegion:
-      return "unknown_region";
-    case Reject::kUnknownNode:
-      return "unknown_node";
-    case Reject::kUnknownListing:
-      return "unknown_listing";
-    case Reject::kUnknownOrder:
-      return "unknown_order";
-    case Reject::kUnknownLease:
-      return "unknown_lease";
-    case Reject::kInvalidAmount:
-      return "invalid_amount";
-    case Reject::kInvalidCards:
-      return "invalid_cards";
-    case Reject::kInvalidCardsPerNode:
-      return "invalid_cards_per_node";
-    case Reject::kInvalidPrice:
-      return "invalid_price";
-    case Reject::kInvalidDuration:
-      return "invalid_duration";
-    case Reject::kInvalidWindow:
-      return "invalid_window";
-    case Reject::kWindowInPast:
-      return "window_in_past";
-    case Reject::kInvalidLatestStart:
-      return "invalid_latest_start";
-    case Reject::kInvalidReliability:
-      return "invalid_reliability";
-    case Reject::kInvalidComputeUnits:
-      return "invalid_compute_units";
-    case Reject::kInvalidClass:
-      return "invalid_class";
-    case Reject::kInvalidSettlement:
-      return "invalid_settlement";
-    case Reject::kNodeCardsExceeded:
-      return "node_cards_exceeded";
-    case Reject::kInsufficientFunds:
-      return "insufficient_funds";
-    case Reject::kBalanceLimit:
-      return "balance_limit";
-    case Reject::kCannotIncreaseCards:
-      return "cannot_increase_cards";
-    case Reject::kOrderNotOpen:
-      return "order_not_open";
-    case Reject::kListingNotActive:
-      return "listing_not_active";
-    case Reject::kLeaseNotActive:
-      return "lease_not_active";
-    case Reject::kOverflow:
-      return "overflow";
-    case Reject::kCapacityExhausted:
-      return "capacity_exhausted";
-    case Reject::kOrderQuotaExceeded:
-      return "order_quota_exceeded";
-    case Reject::kNodeQuotaExceeded:
-      return "node_quota_exceeded";
-    case Reject::kListingQuotaExceeded:
-      return "listing_quota_exceeded";
-    case Reject::kHoldBelowMinimum:
-      return "hold_below_minimum";
-    case Reject::kInsufficientReceivable:
-      return "insufficient_receivable";
-    case Reject::kPoolHalted:
-      return "pool_halted";
-    case Reject::kAccountSuspended:
-      return "account_suspended";
-    case Reject::kNodeQuarantined:
-      return "node_quarantined";
+namespace {
+
+// In the order of Reject: a new reason adds its name here, or the build fails.
+constexpr std::array<std::string_view, kRejectCount> kRejectNames = {
+    "time_went_backwards",      // kTimeWentBackwards
+    "unknown_account",          // kUnknownAccount
+    "unknown_pool",             // kUnknownPool
+    "unknown_region",           // kUnknownRegion
+    "unknown_node",             // kUnknownNode
+    "unknown_listing",          // kUnknownListing
+    "unknown_order",            // kUnknownOrder
+    "unknown_lease",            // kUnknownLease
+    "invalid_amount",           // kInvalidAmount
+    "invalid_cards",            // kInvalidCards
+    "invalid_cards_per_node",   // kInvalidCardsPerNode
+    "invalid_price",            // kInvalidPrice
+    "invalid_duration",         // kInvalidDuration
+    "invalid_window",           // kInvalidWindow
+    "window_in_past",           // kWindowInPast
+    "invalid_latest_start",     // kInvalidLatestStart
+    "invalid_reliability",      // kInvalidReliability
+    "invalid_compute_units",    // kInvalidComputeUnits
+    "invalid_class",            // kInvalidClass
+    "invalid_settlement",       // kInvalidSettlement
+    "node_cards_exceeded",      // kNodeCardsExceeded
+    "insufficient_funds",       // kInsufficientFunds
+    "balance_limit",            // kBalanceLimit
+    "cannot_increase_cards",    // kCannotIncreaseCards
+    "order_not_open",           // kOrderNotOpen
+    "listing_not_active",       // kListingNotActive
+    "lease_not_active",         // kLeaseNotActive
+    "overflow",                 // kOverflow
+    "capacity_exhausted",       // kCapacityExhausted
+    "order_quota_exceeded",     // kOrderQuotaExceeded
+    "node_quota_exceeded",      // kNodeQuotaExceeded
+    "listing_quota_exceeded",   // kListingQuotaExceeded
+    "hold_below_minimum",       // kHoldBelowMinimum
+    "insufficient_receivable",  // kInsufficientReceivable
+    "pool_halted",              // kPoolHalted
+    "account_suspended",        // kAccountSuspended
+    "node_quarantined",         // kNodeQuarantined
+};
+constexpr bool every_reject_named() {
+  for (const std::string_view name : kRejectNames) {
+    if (name.empty()) return false;
   }
-  return "unknown";
+  return true;
+}
+static_assert(every_reject_named());
+
+}  // namespace
+
+std::string_view to_string(Reject reason) {
+  const auto index = static_cast<std::size_t>(reason);
+  return index < kRejectNames.size() ? kRejectNames[index] : "unknown";
 }
 
 std::string_view to_string(UnfilledReason reason) {

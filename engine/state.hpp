@@ -302,6 +302,11 @@ std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command)
 void work_order(State& state, std::uint32_t order_slot);
 // Match a listing's free cards against the resting bids.
 void work_listing(State& state, std::uint32_t listing_slot);
+// After a pool resumes or a node is released: the resting bids that may buy in
+// `pool`, best first, plan again as if they arrived now (paying the asks'
+// prices), at most limits::kMaxRematchedBids, stopping at the first bid below
+// the best ask.
+void rematch_pool(State& state, PoolIndex pool);
 // Cancels what is open of an order (it has some), releasing its hold.
 void cancel_order_slot(State& state, std::uint32_t slot, CancelCause cause);
 UnfilledReason unfilled_reason_now(const State& state, const OrderRec& order);

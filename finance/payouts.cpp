@@ -13,18 +13,14 @@ namespace {
 
 using Int = long long;  // pqxx converts long long, not every fixed-width alias
 
-// A payout's supplier and amount are its receivable entry; a tick's payouts
-// are the daily schedule's, any other command's were asked for.
-constexpr const char* kPayoutsQuery =
-    "SELECT t.txn_id, t.command_seq, e.owner_id, coalesce(a.name, ''), t.at, -e.amount,"
-    " c.kind = 'tick'"
+// A payout's supplier and amount are its receivable entry; $1..$3 are the
+// range and the supplier (0: every one).
+constexpr const char* kPayoutsOfRange =
     " FROM ledger_transactions t"
     " JOIN ledger_entries e ON e.txn_id = t.txn_id AND e.account = 'receivable'"
-    " JOIN command_log c ON c.command_seq = t.command_seq"
     " LEFT JOIN accounts a ON a.account_id = e.owner_id"
     " WHERE t.kind = 'payout' AND t.at >= $1 AND t.at < $2"
-    " AND ($3::bigint = 0 OR e.owner_id = $3::bigint)"
-    " ORDER BY t.txn_id LIMIT $4";
+    " AND ($3::bigint = 0 OR e.owner_id = $3::bigint)";
 
 }  // namespace
 
@@ -35,9 +31,15 @@ std::string payout_reference(std::uint64_t txn_id) {
 std::vector<PayoutRecord> payouts_between(pqxx::transaction_base& txn, UnixSeconds from,
                                           UnixSeconds to, std::optional<AccountId> supplier,
                                           std::size_t limit) {
-  const pqxx::result rows =
-      txn.exec_params(kPayoutsQuery, static_cast<Int>(from), static_cast<Int>(to),
-                      static_cast<Int>(supplier.value_or(0)), static_cast<Int>(limit));
+  // A tick's payouts are the daily schedule's; any other command's were asked for.
+  const pqxx::result rows = txn.exec_params(
+      std::string(
+          "SELECT t.txn_id, t.command_seq, e.owner_id, coalesce(a.name, ''), t.at,"
+          " -e.amount,"
+          " (SELECT c.kind FROM command_log c WHERE c.command_seq = t.command_seq) = 'tick'") +
+          kPayoutsOfRange + " ORDER BY t.txn_id LIMIT $4",
+      static_cast<Int>(from), static_cast<Int>(to), static_cast<Int>(supplier.value_or(0)),
+      static_cast<Int>(limit));
   std::vector<PayoutRecord> payouts;
   payouts.reserve(rows.size());
   for (const pqxx::row& row : rows) {
@@ -52,6 +54,19 @@ std::vector<PayoutRecord> payouts_between(pqxx::transaction_base& txn, UnixSecon
     payouts.push_back(std::move(payout));
   }
   return payouts;
+}
+
+std::vector<PaidOut> paid_out_by_supplier(pqxx::transaction_base& txn, UnixSeconds from,
+                                          UnixSeconds to, std::optional<AccountId> supplier) {
+  const pqxx::result rows = txn.exec_params(
+      std::string("SELECT e.owner_id, coalesce(a.name, ''), sum(-e.amount)::bigint") +
+          kPayoutsOfRange + " GROUP BY e.owner_id, a.name ORDER BY e.owner_id",
+      static_cast<Int>(from), static_cast<Int>(to), static_cast<Int>(supplier.value_or(0)));
+  std::vector<PaidOut> paid;
+  paid.reserve(rows.size());
+  for (const pqxx::row& row : rows)
+    paid.push_back({row[0].as<AccountId>(), row[1].as<std::string>(), row[2].as<Int>()});
+  return paid;
 }
 
 std::vector<PayoutRecord> payouts_between(pqxx::connection_base& connection, UnixSeconds from,

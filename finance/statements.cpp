@@ -48,18 +48,17 @@ std::string statement_query(StatementKind kind, bool one_account) {
 void add_paid_out(pqxx::transaction_base& txn, UnixSeconds month_start, UnixSeconds month_end,
                   std::optional<AccountId> account, std::vector<Statement>& statements) {
   const auto by_account = [](const Statement& s, AccountId id) { return s.account < id; };
-  for (const PayoutRecord& payout :
-       payouts_between(txn, month_start, month_end, account, std::numeric_limits<Int>::max())) {
-    auto it = std::lower_bound(statements.begin(), statements.end(), payout.supplier, by_account);
-    if (it == statements.end() || it->account != payout.supplier) {
+  for (const PaidOut& paid : paid_out_by_supplier(txn, month_start, month_end, account)) {
+    auto it = std::lower_bound(statements.begin(), statements.end(), paid.supplier, by_account);
+    if (it == statements.end() || it->account != paid.supplier) {
       Statement paid_only;
-      paid_only.account = payout.supplier;
-      paid_only.account_name = payout.supplier_name;
+      paid_only.account = paid.supplier;
+      paid_only.account_name = paid.supplier_name;
       paid_only.period_start = month_start;
       paid_only.period_end = month_end;
       it = statements.insert(it, std::move(paid_only));
     }
-    it->paid_out += payout.amount;
+    it->paid_out = paid.amount;
   }
 }
 

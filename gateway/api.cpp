@@ -353,8 +353,8 @@ const V1Route kV1Routes[] = {
                         [&](LeaseId id) { lease_energy(api, caller, id, respond); });
      }},
     {"GET", "/v1/leases", Runs::kOnWorker, Access::kKey,
-     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
-       own_leases(api, caller, respond);
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       own_leases(api, caller, request, respond);
      }},
     {"GET", "/v1/market/{pool}/index", Runs::kHere, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
@@ -389,8 +389,8 @@ const V1Route kV1Routes[] = {
        ledger_trial_balance(api, caller, respond);
      }},
     {"GET", "/v1/orders", Runs::kOnWorker, Access::kKey,
-     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
-       own_orders(api, caller, respond);
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       own_orders(api, caller, request, respond);
      }},
     {"GET", "/v1/nodes", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {

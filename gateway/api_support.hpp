@@ -7,12 +7,14 @@
 #include <charconv>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
 #include "api.hpp"
 #include "json_body.hpp"
+#include "read_store.hpp"
 #include "refusals.hpp"
 #include "request_guards.hpp"
 #include "spotgrid/engine/engine.hpp"
@@ -185,6 +187,16 @@ std::optional<std::pair<UnixSeconds, UnixSeconds>> time_range(const Api& api,
 // answered with the problem.
 bool accounts_shown(const Principal& caller, const HttpRequest& request, const Respond& respond,
                     std::optional<AccountId>& account);
+
+// ?cursor=&limit=&pool=&state=&from=&to= of a history route; `states` maps
+// each state the route offers to the table's words ("open" ->
+// "accepted,deferred,resting"). nullopt when answered with the problem.
+struct StateWords {
+  std::string_view state;
+  std::string_view statuses;
+};
+std::optional<HistoryPage> history_page(const Api& api, const HttpRequest& request,
+                                        const Respond& respond, std::span<const StateWords> states);
 
 // The first event of type T in a completion, if any: the whole event (its
 // sequence and time) or its body.

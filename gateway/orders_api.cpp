@@ -291,10 +291,71 @@ void amend_order(Api& api, const Principal& caller, OrderId id, const HttpReques
               });
 }
 
-void own_orders(Api& api, const Principal& caller, const Respond& respond) {
+std::optional<HistoryPage> history_page(const Api& api, const HttpRequest& request,
+                                        const Respond& respond,
+                                        std::span<const StateWords> states) {
+  constexpr int kMaxPage = 500;
+  HistoryPage page;
+  const auto number = [&](const char* name, std::int64_t low,
+                          std::int64_t high) -> std::optional<std::int64_t> {
+    const auto text = query_value(request.target, name);
+    if (!text) return std::nullopt;
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (error != std::errc{} || end != text->data() + text->size() || value < low || value > high)
+      return low - 1;  // out of range: refused below
+    return value;
+  };
+  const auto refuse = [&](const char* name, const std::string& why) {
+    respond(error_response(400, "invalid_query", why, name));
+    return std::nullopt;
+  };
+  if (const auto limit = number("limit", 1, kMaxPage)) {
+    if (*limit < 1) return refuse("limit", "limit must be 1 to 500");
+    page.limit = static_cast<int>(*limit);
+  }
+  if (const auto cursor = number("cursor", 1, std::numeric_limits<std::int64_t>::max())) {
+    if (*cursor < 1) return refuse("cursor", "cursor must be the next_cursor of a page");
+    page.before = static_cast<std::uint64_t>(*cursor);
+  }
+  if (const auto pool = query_value(request.target, "pool")) {
+    const auto index = api.setup.catalog.find_pool(*pool);
+    if (!index) return refuse("pool", "no such pool; GET /v1/market/pools lists them");
+    page.pool = *index;
+  }
+  if (const auto state = query_value(request.target, "state")) {
+    const auto known = std::find_if(states.begin(), states.end(),
+                                    [&](const StateWords& s) { return s.state == *state; });
+    if (known == states.end()) {
+      std::string offered;
+      for (const StateWords& s : states)
+        offered += (offered.empty() ? "" : ", ") + std::string(s.state);
+      return refuse("state", "state must be one of: " + offered);
+    }
+    page.statuses = known->statuses;
+  }
+  for (const char* name : {"from", "to"}) {
+    const auto text = query_value(request.target, name);
+    if (!text) continue;
+    const auto at = parse_instant(*text);
+    if (!at) {
+      return refuse(name, std::string(name) +
+                              " must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+    }
+    (std::string_view(name) == "from" ? page.from : page.to) = *at;
+  }
+  if (page.to <= page.from) return refuse("to", "to must be after from");
+  return page;
+}
+
+void own_orders(Api& api, const Principal& caller, const HttpRequest& request,
+                const Respond& respond) {
   if (caller.role != Role::kBuyer) return respond(forbidden());
-  constexpr int kRows = 200;
-  respond(from_store(api.reads.orders(caller.account, kRows)));
+  static constexpr StateWords kStates[] = {
+      {"open", "accepted,deferred,resting"}, {"completed", "filled"}, {"cancelled", "cancelled"}};
+  const auto page = history_page(api, request, respond, kStates);
+  if (!page) return;
+  respond(from_store(api.reads.orders(caller.account, *page)));
 }
 
 }  // namespace spotgrid::gateway

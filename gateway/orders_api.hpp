@@ -12,7 +12,9 @@ void get_order(Api& api, const Principal& caller, OrderId id, const Respond& res
 void cancel_order(Api& api, const Principal& caller, OrderId id, Respond respond);
 void amend_order(Api& api, const Principal& caller, OrderId id, const HttpRequest& request,
                  Respond respond);
-// The buyer's latest 200 orders in every state, newest first (PostgreSQL).
-void own_orders(Api& api, const Principal& caller, const Respond& respond);
+// The buyer's orders in every state, newest first, a page at a time (PostgreSQL):
+// GET /v1/orders?state=open|completed|cancelled&pool=&from=&to=&cursor=&limit=
+void own_orders(Api& api, const Principal& caller, const HttpRequest& request,
+                const Respond& respond);
 
 }  // namespace spotgrid::gateway

@@ -42,22 +42,58 @@ std::optional<std::string> ReadStore::query(Fill&& fill) {
   }
 }
 
-std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side, int limit,
+namespace {
+
+// The filters every history page takes, as parameters $2..$7 of `select`
+// (whose $1 is the account), and the page's rows written by `row`; one row
+// more than the page is asked for, to know whether another page follows.
+template <typename Row>
+void write_page(pqxx::read_transaction& txn, Writer& w, const char* name, const std::string& select,
+                AccountId account, const HistoryPage& page, Row&& row) {
+  const pqxx::result rows =
+      txn.exec_params(select, static_cast<long long>(account), static_cast<long long>(page.before),
+                      page.pool, page.statuses, static_cast<long long>(page.from),
+                      static_cast<long long>(page.to), page.limit + 1);
+  key(w, name);
+  w.StartArray();
+  const std::size_t shown =
+      std::min<std::size_t>(rows.size(), static_cast<std::size_t>(page.limit));
+  for (std::size_t i = 0; i < shown; ++i) {
+    w.StartObject();
+    row(rows[static_cast<pqxx::result::size_type>(i)]);
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "next_cursor");
+  if (rows.size() > shown) {
+    text(w, rows[static_cast<pqxx::result::size_type>(shown - 1)][0].as<std::string>());
+  } else {
+    w.Null();
+  }
+}
+
+// The filters of a history page on `table`, whose ids are `id` and times `at`.
+std::string page_filters(const char* id, const char* at) {
+  return std::string(" AND ($2::bigint = 0 OR ") + id + " < $2::bigint)" +
+         " AND ($3::int < 0 OR pool = $3::int)" +
+         " AND ($4::text = '' OR status::text = ANY (string_to_array($4::text, ',')))" + " AND " +
+         at + " >= $5::bigint AND " + at + " < $6::bigint ORDER BY " + id + " DESC LIMIT $7";
+}
+
+}  // namespace
+
+std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side,
+                                             const HistoryPage& page,
                                              const std::function<void(LeaseId, RowWriter&)>& live) {
+  const std::string select =
+      std::string(
+          "SELECT lease_id, order_id, listing_id, node_id, pool, cards, price,"
+          " started_at, planned_end, billable_end, status::text,"
+          " coalesce(end_reason::text, ''), charged FROM leases WHERE ") +
+      (side == LeaseSide::kBuyer ? "buyer_id" : "supplier_id") + " = $1" +
+      page_filters("lease_id", "started_at");
   return query([&](pqxx::read_transaction& txn, Writer& w) {
-    const char* sql = side == LeaseSide::kBuyer
-                          ? "SELECT lease_id, order_id, listing_id, node_id, pool, cards, price,"
-                            " started_at, planned_end, billable_end, status::text,"
-                            " coalesce(end_reason::text, ''), charged FROM leases"
-                            " WHERE buyer_id = $1 ORDER BY lease_id DESC LIMIT $2"
-                          : "SELECT lease_id, order_id, listing_id, node_id, pool, cards, price,"
-                            " started_at, planned_end, billable_end, status::text,"
-                            " coalesce(end_reason::text, ''), charged FROM leases"
-                            " WHERE supplier_id = $1 ORDER BY lease_id DESC LIMIT $2";
-    key(w, "leases");
-    w.StartArray();
-    for (const pqxx::row& row : txn.exec_params(sql, static_cast<long long>(account), limit)) {
-      w.StartObject();
+    write_page(txn, w, "leases", select, account, page, [&](const pqxx::row& row) {
       field(w, "lease_id", row[0].as<std::uint64_t>());
       field(w, "order_id", row[1].as<std::uint64_t>());
       field(w, "listing_id", row[2].as<std::uint64_t>());
@@ -72,9 +108,7 @@ std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side, 
       field(w, "end_reason", row[11].as<std::string>());
       field(w, "charged_micros", row[12].as<long long>());
       if (live) live(row[0].as<LeaseId>(), w);
-      w.EndObject();
-    }
-    w.EndArray();
+    });
   });
 }
 
@@ -137,19 +171,16 @@ std::optional<std::string> ReadStore::index_history(PoolIndex pool, UnixSeconds 
   });
 }
 
-std::optional<std::string> ReadStore::orders(AccountId buyer, int limit) {
+std::optional<std::string> ReadStore::orders(AccountId buyer, const HistoryPage& page) {
+  const std::string select =
+      "SELECT order_id, status::text, strategy::text, pool, cards, cards_open, cards_filled,"
+      " duration, limit_price, expected_cost, hold, unfilled_reason::text, created_at,"
+      " updated_at FROM orders WHERE buyer_id = $1" +
+      page_filters("order_id", "created_at");
   return query([&](pqxx::read_transaction& txn, Writer& w) {
-    key(w, "orders");
-    w.StartArray();
-    for (const pqxx::row& row : txn.exec_params(
-             "SELECT order_id, status::text, strategy::text, pool, cards, cards_open, cards_filled,"
-             " duration, limit_price, expected_cost, hold, unfilled_reason::text, created_at,"
-             " updated_at FROM orders WHERE buyer_id = $1 ORDER BY order_id DESC LIMIT $2",
-             static_cast<long long>(buyer), limit)) {
-      w.StartObject();
+    write_page(txn, w, "orders", select, buyer, page, [&](const pqxx::row& row) {
       field(w, "order_id", row[0].as<std::uint64_t>());
-      const std::string status = row[1].as<std::string>();
-      field(w, "state", api_state(status));
+      field(w, "state", api_state(row[1].as<std::string>()));
       field(w, "strategy", row[2].as<std::string>());
       field(w, "pool_index", row[3].as<int>());
       field(w, "cards", row[4].as<int>());
@@ -162,9 +193,7 @@ std::optional<std::string> ReadStore::orders(AccountId buyer, int limit) {
       field(w, "unfilled_reason", row[11].as<std::string>());
       field(w, "created_at", row[12].as<long long>());
       field(w, "updated_at", row[13].as<long long>());
-      w.EndObject();
-    }
-    w.EndArray();
+    });
   });
 }
 

@@ -22,6 +22,18 @@ namespace spotgrid::gateway {
 
 enum class LeaseSide : std::uint8_t { kBuyer, kSupplier };
 
+// One page of an account's history, newest first. The cursor is the id of the
+// last row of the previous page: ids only grow, so paging is stable while rows
+// are added.
+struct HistoryPage {
+  std::uint64_t before = 0;  // 0: from the newest
+  int limit = 100;
+  int pool = -1;                           // -1: every pool
+  std::string statuses;                    // the table's words, comma-separated; "": any
+  UnixSeconds from = 0;                    // created (orders) or started (leases) in
+  UnixSeconds to = std::int64_t{1} << 62;  //   [from, to)
+};
+
 class ReadStore {
  public:
   // `statement_timeout` > 0: each query is cancelled past it (answered 503).
@@ -35,15 +47,17 @@ class ReadStore {
   // `live(lease, writer)` may add fields to a row (what the read model knows
   // of a running lease that the table does not).
   using RowWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-  std::optional<std::string> leases(AccountId account, LeaseSide side, int limit,
+  // With "next_cursor" when more rows follow (null on the last page).
+  std::optional<std::string> leases(AccountId account, LeaseSide side, const HistoryPage& page,
                                     const std::function<void(LeaseId, RowWriter&)>& live = {});
   // An order of `buyer` as GET /v1/orders/{id} shows it, from the orders table
   // (for orders the read model no longer keeps); "{}" when there is none.
   std::optional<std::string> order(OrderId order, AccountId buyer);
   // {"trades": [...]}: the newest `limit` leases started in the pool, anonymous.
   std::optional<std::string> trades(PoolIndex pool, int limit);
-  // The account's latest orders (buyer), nodes, listings (supplier), newest first.
-  std::optional<std::string> orders(AccountId buyer, int limit);
+  // The buyer's orders in every state, a page at a time (as leases).
+  std::optional<std::string> orders(AccountId buyer, const HistoryPage& page);
+  // The supplier's latest nodes and listings, newest first.
   // `live(node, writer)` may add fields to a row, as for leases.
   std::optional<std::string> nodes(AccountId supplier, int limit,
                                    const std::function<void(NodeId, RowWriter&)>& live = {});

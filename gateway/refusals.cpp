@@ -134,7 +134,7 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
     // kPoolHalted
     {"pool",
      "the operator has halted trading in this pool: it takes no new orders or listings "
-     "(running leases continue); GET /v1/market/pools says when it trades again"},
+     "(running leases continue); GET /v1/market/pools shows halted until it resumes"},
     // kAccountSuspended
     {"",
      "the operator has suspended this account: it cannot place orders, list, withdraw or be "

@@ -224,8 +224,12 @@ void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respon
               });
 }
 
-void own_leases(Api& api, const Principal& caller, const Respond& respond) {
+void own_leases(Api& api, const Principal& caller, const HttpRequest& request,
+                const Respond& respond) {
   if (caller.role != Role::kBuyer && caller.role != Role::kSupplier) return respond(forbidden());
+  static constexpr StateWords kStates[] = {{"running", "running"}, {"ended", "ended"}};
+  const auto page = history_page(api, request, respond, kStates);
+  if (!page) return;
   const LeaseSide side = caller.role == Role::kBuyer ? LeaseSide::kBuyer : LeaseSide::kSupplier;
   // A running lease's billing so far, from the committed read model: what
   // metering settled is there before the table's row is read again.
@@ -239,7 +243,7 @@ void own_leases(Api& api, const Principal& caller, const Respond& respond) {
     key(w, "reclaim_pending");
     w.Bool(lease->reclaim_pending);
   };
-  respond(from_store(api.reads.leases(caller.account, side, 100, live)));
+  respond(from_store(api.reads.leases(caller.account, side, *page, live)));
 }
 
 void own_supply(Api& api, const Principal& caller, SupplyView view, const Respond& respond) {

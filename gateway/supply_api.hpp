@@ -16,7 +16,9 @@ void add_listing(Api& api, const Principal& caller, const HttpRequest& request, 
 void withdraw_listing(Api& api, const Principal& caller, ListingId id, Respond respond);
 void stop_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
 void reclaim_lease(Api& api, const Principal& caller, LeaseId id, Respond respond);
-void own_leases(Api& api, const Principal& caller, const Respond& respond);
+// GET /v1/leases?state=running|ended&pool=&from=&to=&cursor=&limit=
+void own_leases(Api& api, const Principal& caller, const HttpRequest& request,
+                const Respond& respond);
 void get_lease(Api& api, const Principal& caller, LeaseId id, const Respond& respond);
 void lease_energy(Api& api, const Principal& caller, LeaseId id, const Respond& respond);
 // A supplier's own nodes (with cards leased now), listings, or earnings per

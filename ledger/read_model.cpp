@@ -83,18 +83,14 @@ void note_lease(const engine::Engine& engine, Touched& touched, LeaseId lease, b
 // Supply, funds and the index.
 template <typename T>
 void note_supply(const engine::Engine& engine, Touched& t, const T& body) {
-  if constexpr (std::is_same_v<T, engine::FundsMoved>) {
+  if constexpr (std::is_same_v<T, engine::FundsMoved> ||
+                std::is_same_v<T, engine::AccountSuspended>) {
     add_once(t.accounts, body.account);
   } else if constexpr (std::is_same_v<T, engine::PayoutSent> ||
                        std::is_same_v<T, engine::PayoutScheduleSet>) {
     add_once(t.accounts, body.supplier);
-  } else if constexpr (std::is_same_v<T, engine::AccountSuspended>) {
-    add_once(t.accounts, body.account);
-  } else if constexpr (std::is_same_v<T, engine::NodeQuarantined>) {
-    add_once(t.nodes, body.node);
-  } else if constexpr (std::is_same_v<T, engine::PoolHalted>) {
-    add_pool(t, body.pool);
-  } else if constexpr (std::is_same_v<T, engine::NodeRegistered>) {
+  } else if constexpr (std::is_same_v<T, engine::NodeRegistered> ||
+                       std::is_same_v<T, engine::NodeQuarantined>) {
     add_once(t.nodes, body.node);
     add_once(t.accounts, body.supplier);
   } else if constexpr (std::is_same_v<T, engine::ListingAdded>) {
@@ -102,7 +98,8 @@ void note_supply(const engine::Engine& engine, Touched& t, const T& body) {
     if (const auto node = engine.node(body.node)) add_pool(t, node->pool);
   } else if constexpr (std::is_same_v<T, engine::ListingClosed>) {
     t.every_pool = true;  // rare (a withdrawal or the end of a window)
-  } else if constexpr (std::is_same_v<T, engine::IndexPublished>) {
+  } else if constexpr (std::is_same_v<T, engine::IndexPublished> ||
+                       std::is_same_v<T, engine::PoolHalted>) {
     add_pool(t, body.pool);
   }
 }

@@ -83,7 +83,7 @@ CommandBody MarketSim::random_command() {
     return Withdraw{buyer_account(static_cast<std::uint32_t>(below(options_.buyers))), 100'000'000};
   const AccountId supplier =
       supplier_account(static_cast<std::uint32_t>(below(options_.suppliers)));
-  if (roll < 99) return Payout{supplier, static_cast<Micros>(1'000'000 + below(50'000'000))};
+  if (roll < 99) return Payout{supplier, static_cast<Micros>(10'000 * (1 + below(5'000)))};
   return rule_command(supplier);
 }
 

@@ -84,6 +84,14 @@ contains "$err" "place a second order" "says what to do instead"
 expect 0 "order cancel" -- order cancel "$resting"
 expect 0 "order list" -- order list
 [[ $(echo "$out" | grep -c "^$order ") -eq 1 ]] || fail "one order, not two: $out"
+expect 0 "order list, a page of one" -- order list --limit 1
+next=$(echo "$out" | sed -nE 's/^more: --cursor ([0-9]+)$/\1/p')
+[[ -n "$next" ]] || fail "a page of one says how to get the next: $out"
+expect 0 "the next page" -- order list --limit 1 --cursor "$next"
+expect 0 "cancelled orders only" -- order list --state cancelled
+contains "$out" "$resting" "the cancelled order is listed"
+[[ $(echo "$out" | grep -c "^$order ") -eq 0 ]] || fail "a filled order is not cancelled: $out"
+expect 3 "a state that is not one" -- order list --state expired
 expect 0 "lease list" -- lease list
 contains "$out" "running" "the lease runs"
 contains "$out" "BILLED s" "the list shows the seconds billed"

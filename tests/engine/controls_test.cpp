@@ -102,5 +102,26 @@ TEST_F(Controls, a_quarantined_node_gets_no_new_lease_until_released) {
   expect_sound();
 }
 
+TEST_F(Controls, controls_survive_a_snapshot_and_a_snapshot_naming_unknown_ids_is_refused) {
+  const NodeId suspect = node(kA100, kFlat, 2);
+  ASSERT_FALSE(submit(HaltPool{kH100, true}).rejected);
+  ASSERT_FALSE(submit(SuspendAccount{kBuyer2, true, false}).rejected);
+  ASSERT_FALSE(submit(QuarantineNode{suspect, true}).rejected);
+  const std::string snapshot = engine.snapshot();
+  auto restored = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, snapshot);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(restored->snapshot(), snapshot);
+  EXPECT_TRUE(restored->book(kH100, 1).halted);
+  EXPECT_TRUE(restored->account(kBuyer2).suspended);
+  EXPECT_TRUE(restored->node(suspect)->quarantined);
+  // The quarantined node's id is the last 8 bytes before the two sequences:
+  // a snapshot naming a node that does not exist does not restore.
+  std::string damaged = snapshot;
+  const std::size_t at = damaged.size() - 16 - 8;
+  for (std::size_t i = 0; i < 8; ++i)
+    damaged[at + i] = static_cast<char>(0x7f);
+  EXPECT_FALSE(Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, damaged));
+}
+
 }  // namespace
 }  // namespace spotgrid::engine::testing

@@ -235,6 +235,19 @@ TEST_F(Payouts, a_midnight_run_longer_than_a_tick_resumes_on_the_next) {
   EXPECT_TRUE(all<PayoutSent>().empty());
 }
 
+TEST_F(Payouts, a_suspended_supplier_is_paid_nothing_until_reinstated) {
+  ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 0}).rejected);
+  earn();
+  ASSERT_FALSE(submit(SuspendAccount{kSupplier, true, false}).rejected);
+  EXPECT_EQ(submit(Payout{kSupplier, 10'000}).rejected, Reject::kAccountSuspended);
+  at_next_midnight();
+  EXPECT_TRUE(all<PayoutSent>().empty()) << "the daily run skips it";
+  EXPECT_EQ(engine.account(kSupplier).receivable, kEarned);
+  ASSERT_FALSE(submit(SuspendAccount{kSupplier, false, false}).rejected);
+  EXPECT_FALSE(submit(Payout{kSupplier, kEarned}).rejected);
+  expect_sound();
+}
+
 TEST_F(Payouts, bad_schedules_are_refused) {
   EXPECT_EQ(submit(SetPayoutSchedule{0, true, 0}).rejected, Reject::kUnknownAccount);
   EXPECT_EQ(submit(SetPayoutSchedule{kSupplier, true, -1}).rejected, Reject::kInvalidAmount);

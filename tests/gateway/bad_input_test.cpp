@@ -180,6 +180,7 @@ class BadInput : public ServiceHarness {
         {"available_from", std::to_string(now() - 60)},
         {"available_until", std::to_string(now() + 3'600)},
         {"reserve_micros_per_card_hour", "2000000"},
+        {"daily", "true"},  // so a schedule's minimum_micros is checked, not refused unread
     };
     return values;
   }
@@ -216,6 +217,13 @@ class BadInput : public ServiceHarness {
     return buyer_key_;
   }
 
+  // A payout needs an Idempotency-Key, or its body would be refused unread.
+  testing::Headers headers_for(const std::string& path) {
+    if (path != "/v1/account/payouts") return {};
+    return {{"Idempotency-Key", "sweep-" + std::to_string(++sweep_keys_)}};
+  }
+
+  std::uint64_t sweep_keys_ = 0;
   std::uint64_t node_id_ = 0;
   std::string buyer_key_;
   std::string supplier_key_;
@@ -355,8 +363,8 @@ TEST_F(BadInput, GeneratedRequestsChangeNothingAndNeverTakeTheServerDown) {
       for (const std::string& value : bad) {
         if (!is_bad_for(route.fields[f], value)) continue;
         const std::string body = body_with(route, f, value);
-        const Reply reply =
-            call(http::string_to_verb(route.method), target, key_for(route.path), body);
+        const Reply reply = call(http::string_to_verb(route.method), target, key_for(route.path),
+                                 body, headers_for(route.path));
         expect_documented(reply, route.method + " " + target + " " + body.substr(0, 300), true);
         ++swept;
       }

@@ -425,6 +425,60 @@ TEST_F(Console, TheOperatorHaltsSuspendsAndQuarantinesAndTheAuditSaysSo) {
   EXPECT_EQ(call(http::verb::get, "/v1/operator/audit?from=1&to=2", key).status, 403u);
 }
 
+// History a page at a time: every row once, newest first, filters that
+// narrow it, and nobody else's rows.
+TEST_F(Console, OrderHistoryPagesByCursorWithFiltersAndOnlyTheCallersRows) {
+  const auto [buyer_id, key] = buyer();
+  fund(buyer_id, 100'000'000);
+  std::vector<std::uint64_t> placed;
+  for (int i = 0; i < 5; ++i) {  // nothing is listed: they rest
+    const Reply order = call(
+        http::verb::post, "/v1/orders", key,
+        R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 600, "limit_micros_per_hour": 1000000})");
+    ASSERT_EQ(order.status, 201u) << order.body;
+    placed.push_back(order.json["order_id"].GetUint64());
+  }
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(call(http::verb::delete_, "/v1/orders/" + std::to_string(placed[i]), key).status,
+              200u);
+  }
+  std::vector<std::uint64_t> seen;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    const Reply reply = call(http::verb::get, "/v1/orders?limit=2" + cursor, key);
+    ASSERT_EQ(reply.status, 200u) << reply.body;
+    EXPECT_LE(reply.json["orders"].Size(), 2u);
+    for (const auto& row : reply.json["orders"].GetArray())
+      seen.push_back(row["order_id"].GetUint64());
+    if (reply.json["next_cursor"].IsNull()) break;
+    cursor = std::string("&cursor=") + reply.json["next_cursor"].GetString();
+  }
+  const std::vector<std::uint64_t> newest_first(placed.rbegin(), placed.rend());
+  EXPECT_EQ(seen, newest_first) << "every order once, newest first, across three pages";
+  const auto count = [&](const std::string& query) {
+    const Reply reply = call(http::verb::get, "/v1/orders?" + query, key);
+    EXPECT_EQ(reply.status, 200u) << query << ": " << reply.body;
+    return reply.json.IsObject() ? reply.json["orders"].Size() : 0u;
+  };
+  EXPECT_EQ(count("state=cancelled"), 2u);
+  EXPECT_EQ(count("state=open"), 3u);
+  EXPECT_EQ(count("state=completed"), 0u);
+  EXPECT_EQ(count("pool=H100-SXM-80G"), 5u);
+  EXPECT_EQ(count("pool=A100-80G"), 0u);
+  EXPECT_EQ(count("from=2020-01-01&to=2020-01-02"), 0u);
+  for (const char* bad :
+       {"limit=0", "limit=501", "limit=x", "cursor=abc", "cursor=-1", "state=expired", "pool=nope",
+        "from=2026-02-01&to=2026-01-01", "from=yesterday"}) {
+    EXPECT_EQ(call(http::verb::get, std::string("/v1/orders?") + bad, key).status, 400u) << bad;
+  }
+  const auto [other_id, other] = buyer();
+  EXPECT_EQ(call(http::verb::get, "/v1/orders", other).json["orders"].Size(), 0u);
+  const Reply leases = call(http::verb::get, "/v1/leases?state=running&limit=1", key);
+  ASSERT_EQ(leases.status, 200u) << leases.body;
+  EXPECT_TRUE(leases.json["next_cursor"].IsNull());
+  EXPECT_EQ(call(http::verb::get, "/v1/leases?state=open", key).status, 400u);
+}
+
 TEST_F(Console, ALeasesEnergyIsItsBuyersAndSuppliersOnly) {
   const auto [supplier_id, supplier] = account("supplier");
   list_supply(supplier, 8, 2'000'000);

@@ -42,11 +42,11 @@ enum class Reject : std::uint8_t {
   kLeaseNotActive,
   kOverflow,
   kCapacityExhausted,
-  kOrderQuotaExceeded,    // EngineConfig::max_orders_per_account
-  kNodeQuotaExceeded,     // EngineConfig::max_nodes_per_account
-  kListingQuotaExceeded,  // EngineConfig::max_listings_per_account
-  kHoldBelowMinimum,      // EngineConfig::min_order_hold
-  kInsufficientReceivable,
+  kOrderQuotaExceeded,      // EngineConfig::max_orders_per_account
+  kNodeQuotaExceeded,       // EngineConfig::max_nodes_per_account
+  kListingQuotaExceeded,    // EngineConfig::max_listings_per_account
+  kHoldBelowMinimum,        // EngineConfig::min_order_hold
+  kInsufficientReceivable,  // a payout beyond what is payable (its wire name is older)
   kPoolHalted,
   kAccountSuspended,
   kNodeQuarantined,

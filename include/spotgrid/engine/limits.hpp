@@ -35,7 +35,9 @@ inline constexpr std::uint32_t kMaxTimersPerTick = 65'536;
 // Daily payouts looked at per tick: every plan (one per account) is reached
 // within 256 ticks of midnight, long before the next.
 inline constexpr std::uint32_t kMaxPayoutPlansPerTick = 4'096;
-static_assert(std::uint64_t{kMaxPayoutPlansPerTick} * 86'400 > kMaxAccounts);
+static_assert(kMaxAccounts / kMaxPayoutPlansPerTick <= 256);
+// Resting bids matched again when a pool resumes or a node is released.
+inline constexpr std::uint32_t kMaxRematchedBids = 4'096;
 // Payouts leave the market in whole cents, as banks move them.
 inline constexpr Micros kPayoutStepMicros = 10'000;
 // When an order rests, how many more asks the matcher probes to say why (price

@@ -39,6 +39,15 @@ std::vector<PayoutRecord> payouts_between(pqxx::transaction_base& txn, UnixSecon
                                           UnixSeconds to, std::optional<AccountId> supplier,
                                           std::size_t limit);
 
+// What each supplier (or one) was paid out in [from, to), by supplier.
+struct PaidOut {
+  AccountId supplier = 0;
+  std::string supplier_name;
+  Micros amount = 0;
+};
+std::vector<PaidOut> paid_out_by_supplier(pqxx::transaction_base& txn, UnixSeconds from,
+                                          UnixSeconds to, std::optional<AccountId> supplier);
+
 // {"currency":"USD","payouts":[...],"total_micros":N} or CSV, one line a payout.
 std::string payouts_json(const std::vector<PayoutRecord>& payouts);
 std::string payouts_csv(const std::vector<PayoutRecord>& payouts);
