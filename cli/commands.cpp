@@ -833,6 +833,7 @@ void key_create(Context& c) {
   const std::string body = body_of([&](Writer& w) {
     if (const std::string* label = c.args.option("label")) put(w, "label", *label);
     if (c.args.option("days") != nullptr) put(w, "expires_in_days", integer(c, "days", 1, 3'660));
+    if (const std::string* scope = c.args.option("scope")) put(w, "scope", *scope);
   });
   const Json answer = ask(c, "POST", "/v1/keys", body);
   if (human(c))
@@ -843,13 +844,31 @@ void key_create(Context& c) {
 void keys(Context& c) {
   const Json answer = ask(c, "GET", "/v1/keys");
   if (!human(c)) return;
-  Table table({"KEY", "LABEL", "ROLE", "CREATED", "EXPIRES", "REVOKED", ""});
+  Table table(
+      {"KEY", "LABEL", "ROLE", "SCOPE", "CREATED", "EXPIRES", "REVOKED", "LAST USED", "FROM", ""});
   for (const Value& k : rows(answer, "keys").GetArray()) {
-    table.add({text(k, "key_id"), text(k, "label"), text(k, "role"), utc(number(k, "created_at")),
-               utc(number(k, "expires_at")), utc(number(k, "revoked_at")),
-               text(k, "this_key") == "yes" ? "(this key)" : ""});
+    table.add({text(k, "key_id"), text(k, "label"), text(k, "role"), text(k, "scope"),
+               utc(number(k, "created_at")), utc(number(k, "expires_at")),
+               utc(number(k, "revoked_at")), utc(number(k, "last_used_at")),
+               text(k, "last_used_from"), text(k, "this_key") == "yes" ? "(this key)" : ""});
   }
   table.print(c.out);
+}
+
+void key_rotate(Context& c) {
+  const std::string key_id = word(c, 0, "key");
+  if (!std::all_of(key_id.begin(), key_id.end(), [](char ch) { return std::isxdigit(ch) != 0; }))
+    throw UsageError{"the key is its 16 hex digit id (spotgrid key list)"};
+  const std::string body = body_of([&](Writer& w) {
+    if (c.args.option("grace-seconds") != nullptr)
+      put(w, "grace_seconds", integer(c, "grace-seconds", 0, 604'800));
+  });
+  const Json answer = ask(c, "POST", "/v1/keys/" + key_id + "/rotate", body);
+  if (human(c))
+    c.out << "key " << text(answer, "key_id") << " replaces " << printable(key_id)
+          << ", which works " << text(answer, "old_key_expires_in_seconds")
+          << " s more (shown once):\n"
+          << text(answer, "api_key") << '\n';
 }
 
 void key_revoke(Context& c) {
@@ -966,8 +985,10 @@ const Command kCommands[] = {
     {"ledger", "trial-balance", "", "every ledger account's balance (finance, operator)",
      trial_balance},
     {"account", "show", "", "your balances", account_show},
-    {"key", "create", "[--label TEXT] [--days N]",
+    {"key", "create", "[--label TEXT] [--days N] [--scope full|read|billing]",
      "another API key for your account (shown once); --days: it expires", key_create},
+    {"key", "rotate", "KEY_ID [--grace-seconds N]",
+     "a new key in its place; the old one works for the grace (default a day)", key_rotate},
     {"key", "list", "", "your account's keys (never their secrets)", keys},
     {"key", "revoke", "KEY_ID", "revoke a key: refused everywhere within a second", key_revoke},
     {"account", "withdraw", "--amount USD [--idempotency-key K]",

@@ -280,6 +280,9 @@ const V1Route kV1Routes[] = {
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        list_keys(api, caller, respond);
      }},
+    {"POST", "/v1/keys/{key_id}/rotate", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) { rotate_key(api, caller, params[0], request, respond); }},
     {"DELETE", "/v1/keys/{key_id}", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        revoke_key(api, caller, params[0], respond);
@@ -464,6 +467,23 @@ const V1Route kV1Routes[] = {
      }},
 };
 
+// A read key reads (GET); a billing key reads money: billing, the ledger and
+// its account.
+bool scope_allows(KeyScope scope, const V1Route& route) {
+  const std::string_view method = route.method;
+  const std::string_view path = route.path;
+  switch (scope) {
+    case KeyScope::kFull:
+      return true;
+    case KeyScope::kRead:
+      return method == "GET";
+    case KeyScope::kBilling:
+      return method == "GET" && (path.starts_with("/v1/billing/") ||
+                                 path.starts_with("/v1/ledger/") || path == "/v1/account");
+  }
+  return false;
+}
+
 // Runs `route` on the worker pool; its path parameters are taken again there
 // from the request, which the job owns. The job owns a copy of `api` too: the
 // caller's may be one request's (with its Idempotency-Key).
@@ -535,6 +555,13 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
     }
     if (caller.role == Role::kPublic && route.access != Access::kAnyone)
       return respond(FrontDoor::refused(AuthFailure::kMissing));
+    if (!scope_allows(caller.scope, route)) {
+      return respond(error_response(403, "forbidden_scope",
+                                    std::string("this key's scope is ") +
+                                        std::string(to_string(caller.scope)) + ": it may not " +
+                                        route.method + " " + route.path + "; use a full key",
+                                    "Authorization"));
+    }
     if (route.runs == Runs::kHere) return route.handle(api, caller, request, params, respond);
     return on_worker(api, caller, std::move(request), route, std::move(respond));
   }

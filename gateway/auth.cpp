@@ -1,5 +1,6 @@
 #include "spotgrid/gateway/auth.hpp"
 
+#include "spotgrid/util/clock.hpp"
 #include "spotgrid/util/pg_session.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
@@ -52,6 +53,21 @@ Principal public_caller(std::string_view client_address) {
 
 std::string_view to_string(Role role) {
   return kRoleNames[static_cast<std::size_t>(role)];
+}
+
+namespace {
+constexpr std::array<std::string_view, 3> kScopeNames = {"full", "read", "billing"};
+}  // namespace
+
+std::string_view to_string(KeyScope scope) {
+  return kScopeNames[static_cast<std::size_t>(scope)];
+}
+
+std::optional<KeyScope> scope_from(std::string_view name) {
+  for (std::size_t i = 0; i < kScopeNames.size(); ++i) {
+    if (kScopeNames[i] == name) return static_cast<KeyScope>(i);
+  }
+  return std::nullopt;
 }
 
 std::optional<Role> role_from(std::string_view name) {
@@ -136,15 +152,16 @@ std::variant<Principal, AuthFailure> KeyStore::authenticate(std::string_view hea
     found = database_->run([&](pqxx::connection& connection) -> std::optional<Known> {
       pqxx::read_transaction txn(connection, "authenticate");
       const pqxx::result rows = txn.exec_params(
-          "SELECT secret_hash, account_id, role::text FROM api_keys"
+          "SELECT secret_hash, account_id, role::text, scope::text FROM api_keys"
           " WHERE key_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > "
           "now())",
           key->key_id);
       const auto role = rows.empty() ? std::nullopt : role_from(rows[0][2].as<std::string>());
+      const auto scope = rows.empty() ? std::nullopt : scope_from(rows[0][3].as<std::string>());
       const pqxx::binarystring stored =
           rows.empty() ? pqxx::binarystring("") : pqxx::binarystring(rows[0][0]);
-      if (!role || stored.size() != SecretHash{}.size()) return std::nullopt;
-      Known known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role}, now};
+      if (!role || !scope || stored.size() != SecretHash{}.size()) return std::nullopt;
+      Known known{{}, Principal{key->key_id, rows[0][1].as<AccountId>(), *role, *scope}, now};
       std::copy(stored.begin(), stored.end(), known.hash.begin());
       return known;
     });
@@ -169,7 +186,52 @@ std::variant<Principal, AuthFailure> KeyStore::verified(const Known& known,
   return known.principal;
 }
 
+void KeyStore::note_use(const Principal& caller, std::string_view address) {
+  if (caller.role == Role::kPublic) return;  // no key: nothing to record
+  const std::lock_guard lock(uses_mutex_);
+  if (uses_.size() >= kMaxCachedKeys && !uses_.contains(caller.key_id)) return;  // next second
+  uses_[caller.key_id] = Use{util::unix_now(), std::string(address.substr(0, 64))};
+}
+
+// One statement for every key used since the last flush; its values escaped by
+// the library. A failed flush loses only "last used" times.
+void KeyStore::flush_uses() {
+  std::unordered_map<std::string, Use> uses;
+  {
+    const std::lock_guard lock(uses_mutex_);
+    uses.swap(uses_);
+  }
+  if (uses.empty()) return;
+  try {
+    database_->run([&](pqxx::connection& connection) {
+      pqxx::work txn(connection, "key_uses");
+      std::string values;
+      for (const auto& [id, use] : uses) {
+        // libpq escapes (txn.esc); quote() itself trips GCC 12's -Wrestrict.
+        values.append(values.empty() ? "('" : ",('")
+            .append(txn.esc(id))
+            .append("',")
+            .append(std::to_string(use.at))
+            .append("::bigint,'")
+            .append(txn.esc(use.from))
+            .append("')");
+      }
+      std::string update =
+          "UPDATE api_keys k SET last_used_at = to_timestamp(v.at), last_used_from = v.addr"
+          " FROM (VALUES ";
+      update.append(values).append(
+          ") AS v(id, at, addr) WHERE k.key_id = v.id"
+          " AND (k.last_used_at IS NULL OR k.last_used_at <= to_timestamp(v.at))");
+      txn.exec(update);
+      txn.commit();
+    });
+  } catch (const pqxx::failure&) {
+    // The next use is recorded again.
+  }
+}
+
 void KeyStore::recheck_cached() {
+  flush_uses();
   std::vector<std::string> ids;
   {
     const std::lock_guard lock(cache_mutex_);
@@ -250,8 +312,9 @@ std::vector<LiveKey> lock_keys_of(pqxx::work& txn, AccountId account) {
 
 std::variant<ApiKey, KeyStore::KeyRefusal> KeyStore::create_key(
     const Principal& owner, std::string_view label, std::optional<std::int64_t> expires_in_seconds,
-    const ledger::RequestKey* request_key,
+    KeyScope scope, const ledger::RequestKey* request_key,
     const std::function<ledger::StoredAnswer(const ApiKey&)>& answer) {
+  if (owner.scope != KeyScope::kFull) scope = owner.scope;  // never wider than its creator
   util::assert_may_block();
   ApiKey key = generate_api_key();  // not const: returned by move
   const auto refusal =
@@ -262,15 +325,16 @@ std::variant<ApiKey, KeyStore::KeyRefusal> KeyStore::create_key(
         // A key that expires makes only keys that expire with it or sooner: a
         // leaked short-lived key cannot mint a lasting one.
         const pqxx::result inserted = txn.exec_params(
-            "INSERT INTO api_keys (key_id, secret_hash, account_id, role, label, expires_at)"
+            "INSERT INTO api_keys (key_id, secret_hash, account_id, role, label, expires_at,"
+            " scope)"
             " SELECT $1, $2, $3, $4::api_role, $5, CASE"
             "  WHEN c.expires_at IS NULL THEN now() + $6::bigint * interval '1 second'"
             "  ELSE least(c.expires_at, coalesce(now() + $6::bigint * interval '1 second',"
-            "   c.expires_at)) END"
+            "   c.expires_at)) END, $8::api_key_scope"
             " FROM api_keys c WHERE c.key_id = $7",
             key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
             static_cast<long long>(owner.account), std::string(to_string(owner.role)),
-            std::string(label), expires_in_seconds, owner.key_id);
+            std::string(label), expires_in_seconds, owner.key_id, std::string(to_string(scope)));
         if (inserted.affected_rows() != 1)
           throw std::runtime_error("create_key: the creating key is not in api_keys");
         if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(key), 0);
@@ -278,7 +342,47 @@ std::variant<ApiKey, KeyStore::KeyRefusal> KeyStore::create_key(
         return std::nullopt;
       });
   if (refusal) return *refusal;
-  remember(Known{hash_secret(key.secret), Principal{key.key_id, owner.account, owner.role},
+  remember(Known{hash_secret(key.secret), Principal{key.key_id, owner.account, owner.role, scope},
+                 std::chrono::steady_clock::now()});
+  return key;
+}
+
+std::variant<ApiKey, KeyStore::Rotated> KeyStore::rotate(
+    const Principal& caller, std::string_view key_id, std::int64_t grace_seconds,
+    const ledger::RequestKey* request_key,
+    const std::function<ledger::StoredAnswer(const ApiKey&)>& answer) {
+  util::assert_may_block();
+  ApiKey key = generate_api_key();  // not const: returned by move
+  std::optional<KeyScope> scope;
+  database_->run([&](pqxx::connection& connection) {
+    pqxx::work txn(connection, "rotate_key");
+    lock_keys_of(txn, caller.account);  // one key change of an account at a time
+    // The new key takes the old one's label, scope and expiry; the old one
+    // expires after the grace (or at its own expiry, if sooner).
+    const pqxx::result inserted = txn.exec_params(
+        "INSERT INTO api_keys (key_id, secret_hash, account_id, role, label, expires_at, scope)"
+        " SELECT $1, $2, account_id, role, label, expires_at, scope FROM api_keys"
+        " WHERE key_id = $3 AND account_id = $4 AND revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > now())"
+        // A key that expires may rotate only itself: a leaked short-lived key
+        // cannot mint a lasting one.
+        " AND (key_id = $5 OR EXISTS (SELECT 1 FROM api_keys c WHERE c.key_id = $5"
+        "  AND c.expires_at IS NULL AND c.revoked_at IS NULL))"
+        " RETURNING scope::text",
+        key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
+        std::string(key_id), static_cast<long long>(caller.account), caller.key_id);
+    if (inserted.empty()) return;
+    scope = scope_from(inserted[0][0].as<std::string>());
+    txn.exec_params(
+        "UPDATE api_keys SET expires_at = least(coalesce(expires_at, 'infinity'),"
+        " now() + $2::bigint * interval '1 second') WHERE key_id = $1",
+        std::string(key_id), grace_seconds);
+    if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(key), 0);
+    txn.commit();
+  });
+  if (!scope) return Rotated::kNoSuchKey;
+  remember(Known{hash_secret(key.secret),
+                 Principal{key.key_id, caller.account, caller.role, *scope},
                  std::chrono::steady_clock::now()});
   return key;
 }
@@ -289,14 +393,17 @@ std::vector<KeyInfo> KeyStore::keys_of(AccountId account) {
     pqxx::read_transaction txn(connection, "list_keys");
     std::vector<KeyInfo> keys;
     for (const pqxx::row& row : txn.exec_params(
-             "SELECT key_id, label, role::text, extract(epoch FROM created_at)::bigint,"
+             "SELECT key_id, label, role::text, scope::text,"
+             " extract(epoch FROM created_at)::bigint,"
              " coalesce(extract(epoch FROM expires_at)::bigint, 0),"
-             " coalesce(extract(epoch FROM revoked_at)::bigint, 0)"
+             " coalesce(extract(epoch FROM revoked_at)::bigint, 0),"
+             " coalesce(extract(epoch FROM last_used_at)::bigint, 0), coalesce(last_used_from, '')"
              " FROM api_keys WHERE account_id = $1 ORDER BY created_at DESC, key_id LIMIT $2",
              static_cast<long long>(account), static_cast<long long>(kMaxKeysListed))) {
       keys.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                      row[3].as<std::int64_t>(), row[4].as<std::int64_t>(),
-                      row[5].as<std::int64_t>()});
+                      row[3].as<std::string>(), row[4].as<std::int64_t>(),
+                      row[5].as<std::int64_t>(), row[6].as<std::int64_t>(),
+                      row[7].as<std::int64_t>(), row[8].as<std::string>()});
     }
     return keys;
   });

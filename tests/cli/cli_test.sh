@@ -119,6 +119,11 @@ spare_id=$(echo "$out" | head -1 | sed -E 's/key ([0-9a-f]+) .*/\1/')
 expect 0 "key list" -- key list
 contains "$out" "laptop" "the new key is listed by its label"
 contains "$out" "(this key)" "and the caller's own is marked"
+expect 0 "a read-only key" -- key create --label viewer --scope read
+viewer_key=$(echo "$out" | tail -1)
+SPOTGRID_API_KEY="$viewer_key" expect 0 "a read key reads" -- order list
+SPOTGRID_API_KEY="$viewer_key" expect 4 "a read key places nothing" -- order place \
+  --pool H100-SXM-80G --cards 1 --hours 1 --limit 0.50
 expect 0 "key revoke" -- key revoke "$spare_id"
 SPOTGRID_API_KEY="$spare_key" expect 4 "a revoked key" -- account show
 expect 0 "account withdraw" -- account withdraw --amount 100 --idempotency-key w-1

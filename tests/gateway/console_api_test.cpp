@@ -2,13 +2,17 @@
 // stream tickets), public market data, the console's files, and refusals
 // that say what to change.
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "browser_sessions.hpp"
 #include "refusals.hpp"
 #include "service_harness.hpp"
+#include "spotgrid/util/utc.hpp"
 #include "ws_client.hpp"
 
 namespace spotgrid::gateway {
@@ -477,6 +481,71 @@ TEST_F(Console, OrderHistoryPagesByCursorWithFiltersAndOnlyTheCallersRows) {
   ASSERT_EQ(leases.status, 200u) << leases.body;
   EXPECT_TRUE(leases.json["next_cursor"].IsNull());
   EXPECT_EQ(call(http::verb::get, "/v1/leases?state=open", key).status, 400u);
+}
+
+TEST_F(Console, KeysHaveScopesRotateWithAGraceAndRecordTheirLastUse) {
+  const auto [account, first] = buyer();
+  const auto make = [&](const std::string& body, const std::string& with) {
+    return call(http::verb::post, "/v1/keys", with, body);
+  };
+  const Reply read = make(R"({"label": "dashboard", "scope": "read"})", first);
+  ASSERT_EQ(read.status, 201u) << read.body;
+  EXPECT_STREQ(read.json["scope"].GetString(), "read");
+  const std::string reader = read.json["api_key"].GetString();
+  const Reply billing = make(R"({"scope": "billing"})", first);
+  ASSERT_EQ(billing.status, 201u) << billing.body;
+  const std::string books = billing.json["api_key"].GetString();
+  EXPECT_EQ(make(R"({"scope": "admin"})", first).status, 400u);
+
+  const std::string order =
+      R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 600, "limit_micros_per_hour": 1000000})";
+  EXPECT_EQ(call(http::verb::get, "/v1/orders", reader).status, 200u);
+  const Reply refused = call(http::verb::post, "/v1/orders", reader, order);
+  EXPECT_EQ(refused.status, 403u);
+  EXPECT_STREQ(refused.json["error"]["code"].GetString(), "forbidden_scope");
+  EXPECT_EQ(make("{}", reader).status, 403u) << "a read key mints no keys";
+  const std::string month = util::format_utc(std::time(nullptr)).substr(0, 7);
+  EXPECT_EQ(call(http::verb::get, "/v1/billing/invoices?month=" + month, books).status, 200u);
+  EXPECT_EQ(call(http::verb::get, "/v1/account", books).status, 200u);
+  EXPECT_EQ(call(http::verb::get, "/v1/orders", books).status, 403u) << "billing reads money only";
+
+  // Rotation: the new key works at once, the old one until its grace ends.
+  const Reply listed = call(http::verb::get, "/v1/keys", first);
+  std::string first_id;
+  for (const auto& info : listed.json["keys"].GetArray()) {
+    if (info["this_key"].GetBool()) first_id = info["key_id"].GetString();
+  }
+  ASSERT_FALSE(first_id.empty()) << listed.body;
+  const std::string rotate = "/v1/keys/" + first_id + "/rotate";
+  EXPECT_EQ(call(http::verb::post, rotate, first, R"({"grace_seconds": 999999999})").status, 400u);
+  const Reply expiring = make(R"({"expires_in_days": 1})", first);
+  ASSERT_EQ(expiring.status, 201u);
+  EXPECT_EQ(call(http::verb::post, rotate, expiring.json["api_key"].GetString(), "{}").status, 404u)
+      << "a key that expires may not rotate a lasting one";
+  const Reply rotated = call(http::verb::post, rotate, first, R"({"grace_seconds": 2})");
+  ASSERT_EQ(rotated.status, 201u) << rotated.body;
+  const std::string second = rotated.json["api_key"].GetString();
+  EXPECT_EQ(call(http::verb::get, "/v1/account", second).status, 200u);
+  EXPECT_EQ(call(http::verb::get, "/v1/account", first).status, 200u) << "within its grace";
+  bool ended = false;
+  for (int i = 0; i < 60 && !ended; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ended = call(http::verb::get, "/v1/account", first).status == 401u;
+  }
+  EXPECT_TRUE(ended) << "the old key ends after its grace";
+  EXPECT_EQ(call(http::verb::get, "/v1/account", second).status, 200u);
+
+  // Each key's last use: when, and from where.
+  bool recorded = false;
+  for (int i = 0; i < 30 && !recorded; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (const auto& info : call(http::verb::get, "/v1/keys", second).json["keys"].GetArray()) {
+      if (std::string_view(info["scope"].GetString()) == "read")
+        recorded = info["last_used_at"].GetInt64() > 0 &&
+                   std::string_view(info["last_used_from"].GetString()) == "127.0.0.1";
+    }
+  }
+  EXPECT_TRUE(recorded);
 }
 
 TEST_F(Console, ALeasesEnergyIsItsBuyersAndSuppliersOnly) {

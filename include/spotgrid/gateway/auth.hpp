@@ -40,10 +40,17 @@ inline bool counted_by_key(Role role) {
   return is_platform_role(role) || role == Role::kPublic;
 }
 
+// What a key may do within its role: everything, only read (GET), or only
+// read money (GET of billing, the ledger and the account).
+enum class KeyScope : std::uint8_t { kFull, kRead, kBilling };
+std::string_view to_string(KeyScope scope);
+std::optional<KeyScope> scope_from(std::string_view name);
+
 struct Principal {
   std::string key_id;     // for the public: "address-<client address>"
   AccountId account = 0;  // 0 for platform roles and the public
   Role role = Role::kBuyer;
+  KeyScope scope = KeyScope::kFull;
 };
 
 // Whose share of the worker pool a request uses, and the scope of its
@@ -74,9 +81,12 @@ struct KeyInfo {
   std::string key_id;
   std::string label;
   std::string role;
+  std::string scope;
   std::int64_t created_at = 0;
   std::int64_t expires_at = 0;
   std::int64_t revoked_at = 0;
+  std::int64_t last_used_at = 0;  // to the flush (about a second)
+  std::string last_used_from;     // the client address
 };
 
 enum class AuthFailure : std::uint8_t {
@@ -120,11 +130,22 @@ class KeyStore {
   static constexpr std::size_t kMaxKeysPerAccount = 100;
   static constexpr std::size_t kMaxKeysListed = 1'000;
   enum class KeyRefusal : std::uint8_t { kTooMany };
+  // A key is of `scope`, never wider than its creator's.
   std::variant<ApiKey, KeyRefusal> create_key(
       const Principal& owner, std::string_view label,
-      std::optional<std::int64_t> expires_in_seconds,
+      std::optional<std::int64_t> expires_in_seconds, KeyScope scope = KeyScope::kFull,
       const ledger::RequestKey* request_key = nullptr,
       const std::function<ledger::StoredAnswer(const ApiKey&)>& answer = {});
+  // A new key in place of `key_id` (same label, scope and expiry); the old one
+  // keeps working for `grace_seconds` more (or until its own expiry, if sooner).
+  static constexpr std::int64_t kMaxRotationGrace = std::int64_t{7} * 86'400;
+  enum class Rotated : std::uint8_t { kNoSuchKey };
+  std::variant<ApiKey, Rotated> rotate(
+      const Principal& caller, std::string_view key_id, std::int64_t grace_seconds,
+      const ledger::RequestKey* request_key = nullptr,
+      const std::function<ledger::StoredAnswer(const ApiKey&)>& answer = {});
+  // A key was used from `address`: kept in memory, written by recheck_cached().
+  void note_use(const Principal& caller, std::string_view address);
   std::vector<KeyInfo> keys_of(AccountId account);
   enum class Revoked : std::uint8_t { kRevoked, kNoSuchKey, kLastKey, kNotAllowed };
   Revoked revoke(const Principal& caller, std::string_view key_id);
@@ -164,6 +185,13 @@ class KeyStore {
   std::mutex cache_mutex_;                     // cache_ and unknown_
   std::unordered_map<std::string, Known> cache_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;
+  struct Use {
+    std::int64_t at = 0;  // unix seconds
+    std::string from;
+  };
+  void flush_uses();
+  std::mutex uses_mutex_;
+  std::unordered_map<std::string, Use> uses_;  // since the last flush, at most kMaxCachedKeys
 };
 
 }  // namespace spotgrid::gateway
