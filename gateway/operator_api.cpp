@@ -5,7 +5,7 @@
 namespace spotgrid::gateway {
 namespace {
 
-constexpr int kMaxAuditRows = 10'000;
+constexpr int kAuditPage = 1'000;
 
 // The answer to an operator's command: what it did, from its event.
 template <typename Event, typename Fill>
@@ -83,7 +83,16 @@ void operator_audit(Api& api, const Principal& caller, const HttpRequest& reques
   if (!is_platform_role(caller.role)) return respond(forbidden());
   const auto range = time_range(api, request, respond);
   if (!range) return;
-  respond(from_store(api.reads.operator_actions(range->first, range->second, kMaxAuditRows)));
+  std::uint64_t after = 0;
+  if (const auto cursor = query_value(request.target, "cursor")) {
+    const auto [end, error] =
+        std::from_chars(cursor->data(), cursor->data() + cursor->size(), after);
+    if (error != std::errc{} || end != cursor->data() + cursor->size() || after == 0) {
+      return respond(error_response(400, "invalid_query",
+                                    "cursor must be the next_cursor of a page", "cursor"));
+    }
+  }
+  respond(from_store(api.reads.operator_actions(range->first, range->second, after, kAuditPage)));
 }
 
 }  // namespace spotgrid::gateway

@@ -44,9 +44,31 @@ std::optional<std::string> ReadStore::query(Fill&& fill) {
 
 namespace {
 
+// A page of `rows` (asked for with one row more than `limit`, to know whether
+// another page follows) as the array `name`, each row written by `row`, and
+// "next_cursor": the first column of the page's last row, or null.
+template <typename Row>
+void write_rows(Writer& w, const char* name, const pqxx::result& rows, int limit, Row&& row) {
+  const auto shown =
+      std::min<pqxx::result::size_type>(rows.size(), static_cast<pqxx::result::size_type>(limit));
+  key(w, name);
+  w.StartArray();
+  for (pqxx::result::size_type i = 0; i < shown; ++i) {
+    w.StartObject();
+    row(rows[i]);
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "next_cursor");
+  if (rows.size() > shown) {
+    text(w, rows[shown - 1][0].as<std::string>());
+  } else {
+    w.Null();
+  }
+}
+
 // The filters every history page takes, as parameters $2..$7 of `select`
-// (whose $1 is the account), and the page's rows written by `row`; one row
-// more than the page is asked for, to know whether another page follows.
+// (whose $1 is the account).
 template <typename Row>
 void write_page(pqxx::read_transaction& txn, Writer& w, const char* name, const std::string& select,
                 AccountId account, const HistoryPage& page, Row&& row) {
@@ -54,22 +76,7 @@ void write_page(pqxx::read_transaction& txn, Writer& w, const char* name, const 
       txn.exec_params(select, static_cast<long long>(account), static_cast<long long>(page.before),
                       page.pool, page.statuses, static_cast<long long>(page.from),
                       static_cast<long long>(page.to), page.limit + 1);
-  key(w, name);
-  w.StartArray();
-  const std::size_t shown =
-      std::min<std::size_t>(rows.size(), static_cast<std::size_t>(page.limit));
-  for (std::size_t i = 0; i < shown; ++i) {
-    w.StartObject();
-    row(rows[static_cast<pqxx::result::size_type>(i)]);
-    w.EndObject();
-  }
-  w.EndArray();
-  key(w, "next_cursor");
-  if (rows.size() > shown) {
-    text(w, rows[static_cast<pqxx::result::size_type>(shown - 1)][0].as<std::string>());
-  } else {
-    w.Null();
-  }
+  write_rows(w, name, rows, page.limit, row);
 }
 
 // The filters of a history page on `table`, whose ids are `id` and times `at`.
@@ -269,24 +276,21 @@ std::optional<std::string> ReadStore::earnings(AccountId supplier, UnixSeconds s
 }
 
 std::optional<std::string> ReadStore::operator_actions(UnixSeconds from, UnixSeconds to,
-                                                       int limit) {
+                                                       std::uint64_t after, int limit) {
   return query([&](pqxx::read_transaction& txn, Writer& w) {
-    key(w, "actions");
-    w.StartArray();
-    for (const pqxx::row& row : txn.exec_params(
-             "SELECT command_seq, at, kind, rejected, events FROM command_log"
-             " WHERE kind IN ('deposit', 'halt_pool', 'suspend_account', 'quarantine_node')"
-             " AND at >= $1 AND at < $2 ORDER BY command_seq LIMIT $3",
-             static_cast<long long>(from), static_cast<long long>(to), limit)) {
-      w.StartObject();
+    const pqxx::result rows = txn.exec_params(
+        "SELECT command_seq, at, kind, rejected, events FROM command_log"
+        " WHERE kind IN ('deposit', 'halt_pool', 'suspend_account', 'quarantine_node')"
+        " AND at >= $1 AND at < $2 AND command_seq > $3 ORDER BY command_seq LIMIT $4",
+        static_cast<long long>(from), static_cast<long long>(to), static_cast<long long>(after),
+        limit + 1);
+    write_rows(w, "actions", rows, limit, [&](const pqxx::row& row) {
       field(w, "command_seq", row[0].as<std::uint64_t>());
       field(w, "at", row[1].as<long long>());
       field(w, "action", row[2].as<std::string>());
       field(w, "rejected", row[3].as<std::string>());
       field(w, "events", row[4].as<std::string>());
-      w.EndObject();
-    }
-    w.EndArray();
+    });
   });
 }
 

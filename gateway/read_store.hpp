@@ -65,9 +65,11 @@ class ReadStore {
   // The energy and power the agent measured on a lease's cards, if it is
   // `account`'s (as buyer or supplier); "{}" when it is not.
   std::optional<std::string> lease_energy(LeaseId lease, AccountId account);
-  // {"actions": [...]}: the operator's commands (deposits, halts, suspensions,
-  // quarantines) committed in [from, to), oldest first, at most `limit`.
-  std::optional<std::string> operator_actions(UnixSeconds from, UnixSeconds to, int limit);
+  // {"actions": [...], "next_cursor"}: the operator's commands (deposits, halts,
+  // suspensions, quarantines) committed in [from, to) after command `after`,
+  // oldest first, `limit` a page.
+  std::optional<std::string> operator_actions(UnixSeconds from, UnixSeconds to, std::uint64_t after,
+                                              int limit);
   // {"days": [{day, earned_micros}]}: what settlements credited to the
   // supplier's receivable per UTC day since `since`.
   std::optional<std::string> earnings(AccountId supplier, UnixSeconds since);

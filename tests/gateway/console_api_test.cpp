@@ -426,6 +426,7 @@ TEST_F(Console, TheOperatorHaltsSuspendsAndQuarantinesAndTheAuditSaysSo) {
       "suspend_account", "quarantine_node", "quarantine_node"};
   EXPECT_EQ(actions, expected) << audit.body;
   EXPECT_STREQ(audit.json["actions"][6]["rejected"].GetString(), "unknown_node");
+  EXPECT_TRUE(audit.json["next_cursor"].IsNull()) << "one page holds them";
   EXPECT_EQ(call(http::verb::get, "/v1/operator/audit?from=1&to=2", key).status, 403u);
 }
 
