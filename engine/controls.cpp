@@ -118,7 +118,8 @@ std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& 
   const bool changed =
       set_member(state.controls.quarantined_nodes, command.node, command.quarantined);
   state.emit(NodeQuarantined{command.node, node->supplier, command.quarantined});
-  if (changed && !command.quarantined) rematch_pool(state, node->pool);
+  if (changed && !command.quarantined && !is_halted(state, node->pool))
+    rematch_pool(state, node->pool);
   return std::nullopt;
 }
 

@@ -437,9 +437,14 @@ void rematch_pool(State& state, PoolIndex pool) {
     if (!best_ask || best->price() < *best_ask) break;  // no worse bid crosses either
     slots.push_back(best->slot());
   }
+  Plan& plan = state.scratch;
   for (const std::uint32_t slot : slots) {
     OrderRec& order = state.orders[slot];
     if (!order.in_book || order.cards_open == 0) continue;  // filled by an earlier one
+    // Planning is pure: only a bid that can fill leaves its place in the book.
+    plan_order(state, order.spec, order.pools, order.limit, order.avoid_node, order.cards_open,
+               plan);
+    if (plan.cards == 0) continue;
     book_remove_order(state, slot);
     work_order(state, slot);
   }

@@ -467,19 +467,20 @@ const V1Route kV1Routes[] = {
      }},
 };
 
-// A read key reads (GET); a billing key reads money: billing, the ledger and
-// its account.
+// A read key reads (GET), but not a credential (a node's agent key signs
+// metering); a billing key reads money: billing, the ledger and its account.
 bool scope_allows(KeyScope scope, const V1Route& route) {
   const std::string_view method = route.method;
   const std::string_view path = route.path;
+  const bool reads = method == "GET" && !path.ends_with("/agent-key");
   switch (scope) {
     case KeyScope::kFull:
       return true;
     case KeyScope::kRead:
-      return method == "GET";
+      return reads;
     case KeyScope::kBilling:
-      return method == "GET" && (path.starts_with("/v1/billing/") ||
-                                 path.starts_with("/v1/ledger/") || path == "/v1/account");
+      return reads && (path.starts_with("/v1/billing/") || path.starts_with("/v1/ledger/") ||
+                       path == "/v1/account");
   }
   return false;
 }
@@ -535,6 +536,21 @@ std::vector<std::pair<std::string, std::string>> v1_routes() {
   return routes;
 }
 
+std::optional<HttpResponse> scope_refusal(const Principal& caller, std::string_view method,
+                                          std::string_view path) {
+  Params params;
+  for (const V1Route& route : kV1Routes) {
+    if (method != route.method || !matches(route.path, path, params)) continue;
+    if (scope_allows(caller.scope, route)) return std::nullopt;
+    return error_response(403, "forbidden_scope",
+                          std::string("this key's scope is ") +
+                              std::string(to_string(caller.scope)) + ": it may not " +
+                              route.method + " " + route.path + "; use a full key",
+                          "Authorization");
+  }
+  return std::nullopt;  // no such route: handle_v1 answers 404 or 405
+}
+
 std::optional<std::size_t> match_v1(std::string_view method, std::string_view path) {
   Params params;
   for (std::size_t i = 0; i < std::size(kV1Routes); ++i) {
@@ -555,13 +571,6 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
     }
     if (caller.role == Role::kPublic && route.access != Access::kAnyone)
       return respond(FrontDoor::refused(AuthFailure::kMissing));
-    if (!scope_allows(caller.scope, route)) {
-      return respond(error_response(403, "forbidden_scope",
-                                    std::string("this key's scope is ") +
-                                        std::string(to_string(caller.scope)) + ": it may not " +
-                                        route.method + " " + route.path + "; use a full key",
-                                    "Authorization"));
-    }
     if (route.runs == Runs::kHere) return route.handle(api, caller, request, params, respond);
     return on_worker(api, caller, std::move(request), route, std::move(respond));
   }

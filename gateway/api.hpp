@@ -53,6 +53,10 @@ std::vector<std::pair<std::string, std::string>> v1_routes();
 // The index in v1_routes() of the route serving `method` `path`, if any.
 std::optional<std::size_t> match_v1(std::string_view method, std::string_view path);
 
+// 403 when the caller's key scope (full, read, billing) does not reach the
+// route; checked before anything else about the request (idempotency included).
+std::optional<HttpResponse> scope_refusal(const Principal& caller, std::string_view method,
+                                          std::string_view path);
 // `path` is the target without its query; the caller has authenticated.
 void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,
                Respond respond);

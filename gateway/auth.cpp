@@ -216,12 +216,16 @@ void KeyStore::flush_uses() {
             .append(txn.esc(use.from))
             .append("')");
       }
-      std::string update =
-          "UPDATE api_keys k SET last_used_at = to_timestamp(v.at), last_used_from = v.addr"
-          " FROM (VALUES ";
+      // Rows locked in key order and skipped when busy (a rotation or a
+      // revocation holds them): no waiting, no deadlock. A key's use is
+      // written at most once a minute.
+      std::string update = "WITH v(id, at, addr) AS (VALUES ";
       update.append(values).append(
-          ") AS v(id, at, addr) WHERE k.key_id = v.id"
-          " AND (k.last_used_at IS NULL OR k.last_used_at <= to_timestamp(v.at))");
+          "), locked AS (SELECT a.key_id FROM api_keys a JOIN v ON a.key_id = v.id"
+          " WHERE a.last_used_at IS NULL OR a.last_used_at < to_timestamp(v.at) - interval '60 s'"
+          " ORDER BY a.key_id FOR UPDATE OF a SKIP LOCKED)"
+          " UPDATE api_keys k SET last_used_at = to_timestamp(v.at), last_used_from = v.addr"
+          " FROM v, locked WHERE k.key_id = v.id AND k.key_id = locked.key_id");
       txn.exec(update);
       txn.commit();
     });
@@ -231,7 +235,11 @@ void KeyStore::flush_uses() {
 }
 
 void KeyStore::recheck_cached() {
-  flush_uses();
+  confirm_cached();
+  flush_uses();  // after: a slow write never delays a revocation
+}
+
+void KeyStore::confirm_cached() {
   std::vector<std::string> ids;
   {
     const std::lock_guard lock(cache_mutex_);
@@ -297,6 +305,11 @@ struct LiveKey {
   bool good = false;
 };
 
+std::size_t good_keys(const std::vector<LiveKey>& keys) {
+  return static_cast<std::size_t>(
+      std::count_if(keys.begin(), keys.end(), [](const LiveKey& key) { return key.good; }));
+}
+
 std::vector<LiveKey> lock_keys_of(pqxx::work& txn, AccountId account) {
   std::vector<LiveKey> keys;
   for (const pqxx::row& row : txn.exec_params(
@@ -320,8 +333,8 @@ std::variant<ApiKey, KeyStore::KeyRefusal> KeyStore::create_key(
   const auto refusal =
       database_->run([&](pqxx::connection& connection) -> std::optional<KeyRefusal> {
         pqxx::work txn(connection, "create_key");
-        const std::vector<LiveKey> live = lock_keys_of(txn, owner.account);
-        if (live.size() >= kMaxKeysPerAccount) return KeyRefusal::kTooMany;
+        if (good_keys(lock_keys_of(txn, owner.account)) >= kMaxKeysPerAccount)
+          return KeyRefusal::kTooMany;
         // A key that expires makes only keys that expire with it or sooner: a
         // leaked short-lived key cannot mint a lasting one.
         const pqxx::result inserted = txn.exec_params(
@@ -354,35 +367,42 @@ std::variant<ApiKey, KeyStore::Rotated> KeyStore::rotate(
   util::assert_may_block();
   ApiKey key = generate_api_key();  // not const: returned by move
   std::optional<KeyScope> scope;
-  database_->run([&](pqxx::connection& connection) {
+  const auto refusal = database_->run([&](pqxx::connection& connection) -> std::optional<Rotated> {
     pqxx::work txn(connection, "rotate_key");
-    lock_keys_of(txn, caller.account);  // one key change of an account at a time
-    // The new key takes the old one's label, scope and expiry; the old one
-    // expires after the grace (or at its own expiry, if sooner).
-    const pqxx::result inserted = txn.exec_params(
-        "INSERT INTO api_keys (key_id, secret_hash, account_id, role, label, expires_at, scope)"
-        " SELECT $1, $2, account_id, role, label, expires_at, scope FROM api_keys"
-        " WHERE key_id = $3 AND account_id = $4 AND revoked_at IS NULL"
-        " AND (expires_at IS NULL OR expires_at > now())"
+    if (good_keys(lock_keys_of(txn, caller.account)) >= kMaxKeysPerAccount)
+      return Rotated::kTooMany;
+    const pqxx::result old = txn.exec_params(
+        "SELECT replaced_by IS NOT NULL FROM api_keys WHERE key_id = $1 AND account_id = $2"
+        " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
         // A key that expires may rotate only itself: a leaked short-lived key
         // cannot mint a lasting one.
-        " AND (key_id = $5 OR EXISTS (SELECT 1 FROM api_keys c WHERE c.key_id = $5"
-        "  AND c.expires_at IS NULL AND c.revoked_at IS NULL))"
-        " RETURNING scope::text",
-        key.key_id, pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
+        " AND (key_id = $3 OR EXISTS (SELECT 1 FROM api_keys c WHERE c.key_id = $3"
+        "  AND c.expires_at IS NULL AND c.revoked_at IS NULL))",
         std::string(key_id), static_cast<long long>(caller.account), caller.key_id);
-    if (inserted.empty()) return;
-    scope = scope_from(inserted[0][0].as<std::string>());
+    if (old.empty()) return Rotated::kNoSuchKey;
+    if (old[0][0].as<bool>()) return Rotated::kAlreadyRotated;
+    // The new key takes the old one's label, scope and expiry; the old one
+    // expires after the grace (or at its own expiry, if sooner).
+    scope = scope_from(
+        txn.exec_params1("INSERT INTO api_keys (key_id, secret_hash, account_id, role, label,"
+                         " expires_at, scope)"
+                         " SELECT $1, $2, account_id, role, label, expires_at, scope"
+                         " FROM api_keys WHERE key_id = $3 RETURNING scope::text",
+                         key.key_id,
+                         pqxx::binarystring(hash_secret(key.secret).data(), SecretHash{}.size()),
+                         std::string(key_id))[0]
+            .as<std::string>());
     txn.exec_params(
-        "UPDATE api_keys SET expires_at = least(coalesce(expires_at, 'infinity'),"
-        " now() + $2::bigint * interval '1 second') WHERE key_id = $1",
-        std::string(key_id), grace_seconds);
+        "UPDATE api_keys SET replaced_by = $3, expires_at = least(coalesce(expires_at,"
+        " 'infinity'), now() + $2::bigint * interval '1 second') WHERE key_id = $1",
+        std::string(key_id), grace_seconds, key.key_id);
     if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(key), 0);
     txn.commit();
+    return std::nullopt;
   });
-  if (!scope) return Rotated::kNoSuchKey;
+  if (refusal) return *refusal;
   remember(Known{hash_secret(key.secret),
-                 Principal{key.key_id, caller.account, caller.role, *scope},
+                 Principal{key.key_id, caller.account, caller.role, scope.value_or(caller.scope)},
                  std::chrono::steady_clock::now()});
   return key;
 }

@@ -166,9 +166,10 @@ void rotate_key(Api& api, const Principal& caller, std::string_view key_id,
   if (!manages_keys(caller)) return respond(forbidden());
   JsonBody body(request.body.empty() ? std::string_view("{}") : std::string_view(request.body));
   body.only({"grace_seconds"});
-  const auto grace = body.has("grace_seconds")
-                         ? body.integer("grace_seconds", 0, KeyStore::kMaxRotationGrace)
-                         : std::optional<std::int64_t>(86'400);
+  const auto grace =
+      body.has("grace_seconds")
+          ? body.integer("grace_seconds", KeyStore::kMinRotationGrace, KeyStore::kMaxRotationGrace)
+          : std::optional<std::int64_t>(86'400);
   if (body.problem()) return respond(bad_request(*body.problem()));
   if (!well_formed_key_id(key_id)) return respond(no_such_key());
   const auto answer = [&](const ApiKey& key, bool with_secret) {
@@ -184,7 +185,20 @@ void rotate_key(Api& api, const Principal& caller, std::string_view key_id,
           const HttpResponse stored = answer(key, false);
           return ledger::StoredAnswer{stored.status, redact_secrets(stored.body)};
         });
-    if (std::holds_alternative<KeyStore::Rotated>(rotated)) return respond(no_such_key());
+    if (const auto* refused = std::get_if<KeyStore::Rotated>(&rotated)) {
+      switch (*refused) {
+        case KeyStore::Rotated::kNoSuchKey:
+          return respond(no_such_key());
+        case KeyStore::Rotated::kAlreadyRotated:
+          return respond(error_response(
+              409, "already_rotated",
+              "this key was already rotated: use its replacement (GET /v1/keys)", "key_id"));
+        case KeyStore::Rotated::kTooMany:
+          return respond(
+              error_response(409, "too_many_keys",
+                             "the account has 100 keys; revoke one it no longer uses first"));
+      }
+    }
     respond(answer(std::get<ApiKey>(rotated), true));
   } catch (const std::exception&) {
     respond(error_response(503, "outcome_unknown",

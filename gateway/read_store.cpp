@@ -79,10 +79,11 @@ void write_page(pqxx::read_transaction& txn, Writer& w, const char* name, const 
   write_rows(w, name, rows, page.limit, row);
 }
 
-// The filters of a history page on `table`, whose ids are `id` and times `at`.
-std::string page_filters(const char* id, const char* at) {
-  return std::string(" AND ($2::bigint = 0 OR ") + id + " < $2::bigint)" +
-         " AND ($3::int < 0 OR pool = $3::int)" +
+// The filters of a history page whose ids are `id`, times `at`, and whose
+// rows are of pool $3 when `of_pool` (an SQL condition) holds.
+std::string page_filters(const char* id, const char* at, const char* of_pool) {
+  return std::string(" AND ($2::bigint = 0 OR ") + id + " < $2::bigint)" + " AND ($3::int < 0 OR " +
+         of_pool + ")" +
          " AND ($4::text = '' OR status::text = ANY (string_to_array($4::text, ',')))" + " AND " +
          at + " >= $5::bigint AND " + at + " < $6::bigint ORDER BY " + id + " DESC LIMIT $7";
 }
@@ -98,7 +99,7 @@ std::optional<std::string> ReadStore::leases(AccountId account, LeaseSide side,
           " started_at, planned_end, billable_end, status::text,"
           " coalesce(end_reason::text, ''), charged FROM leases WHERE ") +
       (side == LeaseSide::kBuyer ? "buyer_id" : "supplier_id") + " = $1" +
-      page_filters("lease_id", "started_at");
+      page_filters("lease_id", "started_at", "pool = $3::int");
   return query([&](pqxx::read_transaction& txn, Writer& w) {
     write_page(txn, w, "leases", select, account, page, [&](const pqxx::row& row) {
       field(w, "lease_id", row[0].as<std::uint64_t>());
@@ -183,7 +184,7 @@ std::optional<std::string> ReadStore::orders(AccountId buyer, const HistoryPage&
       "SELECT order_id, status::text, strategy::text, pool, cards, cards_open, cards_filled,"
       " duration, limit_price, expected_cost, hold, unfilled_reason::text, created_at,"
       " updated_at FROM orders WHERE buyer_id = $1" +
-      page_filters("order_id", "created_at");
+      page_filters("order_id", "created_at", "pool = $3::int AND target_kind = 'model'");
   return query([&](pqxx::read_transaction& txn, Writer& w) {
     write_page(txn, w, "orders", select, buyer, page, [&](const pqxx::row& row) {
       field(w, "order_id", row[0].as<std::uint64_t>());

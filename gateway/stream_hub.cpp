@@ -136,6 +136,10 @@ bool StreamHub::resolve(const Principal& caller, std::string_view asked, std::st
       problem = "this key's role has no account of its own";
       return false;
     }
+    if (caller.scope == KeyScope::kBilling) {
+      problem = "a billing key reads money only: orders and leases need a full or read key";
+      return false;
+    }
     internal = std::string(asked) + ":" + std::to_string(caller.account);
     return true;
   }

@@ -138,8 +138,10 @@ class KeyStore {
       const std::function<ledger::StoredAnswer(const ApiKey&)>& answer = {});
   // A new key in place of `key_id` (same label, scope and expiry); the old one
   // keeps working for `grace_seconds` more (or until its own expiry, if sooner).
+  // A key is rotated once; a key that expires rotates only itself.
+  static constexpr std::int64_t kMinRotationGrace = 60;  // a lost answer must not lock out
   static constexpr std::int64_t kMaxRotationGrace = std::int64_t{7} * 86'400;
-  enum class Rotated : std::uint8_t { kNoSuchKey };
+  enum class Rotated : std::uint8_t { kNoSuchKey, kAlreadyRotated, kTooMany };
   std::variant<ApiKey, Rotated> rotate(
       const Principal& caller, std::string_view key_id, std::int64_t grace_seconds,
       const ledger::RequestKey* request_key = nullptr,
@@ -189,6 +191,7 @@ class KeyStore {
     std::int64_t at = 0;  // unix seconds
     std::string from;
   };
+  void confirm_cached();  // recheck_cached()'s validity half
   void flush_uses();
   std::mutex uses_mutex_;
   std::unordered_map<std::string, Use> uses_;  // since the last flush, at most kMaxCachedKeys
