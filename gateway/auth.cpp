@@ -305,9 +305,14 @@ struct LiveKey {
   bool good = false;
 };
 
-std::size_t good_keys(const std::vector<LiveKey>& keys) {
-  return static_cast<std::size_t>(
-      std::count_if(keys.begin(), keys.end(), [](const LiveKey& key) { return key.good; }));
+std::vector<LiveKey> lock_keys_of(pqxx::work& txn, AccountId account);
+
+// Takes the account's key rows (one key change of an account at a time) and
+// says whether it already has as many usable keys as it may.
+bool lock_keys_at_cap(pqxx::work& txn, AccountId account, std::size_t cap) {
+  const std::vector<LiveKey> keys = lock_keys_of(txn, account);
+  return static_cast<std::size_t>(std::count_if(
+             keys.begin(), keys.end(), [](const LiveKey& key) { return key.good; })) >= cap;
 }
 
 std::vector<LiveKey> lock_keys_of(pqxx::work& txn, AccountId account) {
@@ -333,8 +338,7 @@ std::variant<ApiKey, KeyStore::KeyRefusal> KeyStore::create_key(
   const auto refusal =
       database_->run([&](pqxx::connection& connection) -> std::optional<KeyRefusal> {
         pqxx::work txn(connection, "create_key");
-        if (good_keys(lock_keys_of(txn, owner.account)) >= kMaxKeysPerAccount)
-          return KeyRefusal::kTooMany;
+        if (lock_keys_at_cap(txn, owner.account, kMaxKeysPerAccount)) return KeyRefusal::kTooMany;
         // A key that expires makes only keys that expire with it or sooner: a
         // leaked short-lived key cannot mint a lasting one.
         const pqxx::result inserted = txn.exec_params(
@@ -369,8 +373,7 @@ std::variant<ApiKey, KeyStore::Rotated> KeyStore::rotate(
   std::optional<KeyScope> scope;
   const auto refusal = database_->run([&](pqxx::connection& connection) -> std::optional<Rotated> {
     pqxx::work txn(connection, "rotate_key");
-    if (good_keys(lock_keys_of(txn, caller.account)) >= kMaxKeysPerAccount)
-      return Rotated::kTooMany;
+    if (lock_keys_at_cap(txn, caller.account, kMaxKeysPerAccount)) return Rotated::kTooMany;
     const pqxx::result old = txn.exec_params(
         "SELECT replaced_by IS NOT NULL FROM api_keys WHERE key_id = $1 AND account_id = $2"
         " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
