@@ -219,14 +219,24 @@ struct DurableMarket::Impl {
     storage_failed.store(false);
   }
 
+  // The lock of a session this process just closed (discard_epoch) is released
+  // when PostgreSQL has seen the disconnection, which can take a moment: ask
+  // for a while before concluding another spotgridd holds it.
+  static void take_market_lock(pqxx::connection& conn) {
+    constexpr int kTries = 50;
+    constexpr auto kPause = std::chrono::milliseconds(20);
+    pqxx::nontransaction lock(conn, "market_lock");
+    for (int attempt = 0; attempt < kTries; ++attempt) {
+      if (lock.exec_params1("SELECT pg_try_advisory_lock($1)", kMarketLock)[0].as<bool>()) return;
+      std::this_thread::sleep_for(kPause);
+    }
+    throw std::runtime_error("another spotgridd holds this database's market lock");
+  }
+
   bool recover() {
     try {
       auto conn = std::make_unique<pqxx::connection>(options.conninfo);
-      {
-        pqxx::nontransaction lock(*conn, "market_lock");
-        if (!lock.exec_params1("SELECT pg_try_advisory_lock($1)", kMarketLock)[0].as<bool>())
-          throw std::runtime_error("another spotgridd holds this database's market lock");
-      }
+      take_market_lock(*conn);
       migrate(*conn);
       engine.emplace(load_market(*conn, options.setup));
       if (auto problems = compare_balances(*conn, *engine); !problems.empty())

@@ -536,7 +536,8 @@ TEST_F(Console, KeysHaveScopesRotateWithAGraceAndRecordTheirLastUse) {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  for (const auto& info : call(http::verb::get, "/v1/keys", second).json["keys"].GetArray()) {
+  const Reply after_rotation = call(http::verb::get, "/v1/keys", second);
+  for (const auto& info : after_rotation.json["keys"].GetArray()) {
     if (info["key_id"].GetString() == first_id) {
       EXPECT_LE(std::abs(info["expires_at"].GetInt64() - (now + 60)), 5)
           << "the old key ends a minute from now";
@@ -555,7 +556,8 @@ TEST_F(Console, KeysHaveScopesRotateWithAGraceAndRecordTheirLastUse) {
   bool recorded = false;
   for (int i = 0; i < 30 && !recorded; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    for (const auto& info : call(http::verb::get, "/v1/keys", second).json["keys"].GetArray()) {
+    const Reply keys = call(http::verb::get, "/v1/keys", second);
+    for (const auto& info : keys.json["keys"].GetArray()) {
       if (std::string_view(info["scope"].GetString()) == "read")
         recorded = info["last_used_at"].GetInt64() > 0 &&
                    std::string_view(info["last_used_from"].GetString()) == "127.0.0.1";
