@@ -25,11 +25,6 @@ bool set_member(std::vector<Id>& sorted, Id id, bool member) {
   return true;
 }
 
-template <typename Id>
-bool contains(const std::vector<Id>& sorted, Id id) {
-  return !sorted.empty() && std::binary_search(sorted.begin(), sorted.end(), id);
-}
-
 void cancel_open_orders(State& state, AccountId buyer) {
   for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
     if (!state.orders.is_live(slot)) continue;
@@ -66,14 +61,6 @@ void stop_leases(State& state, AccountId account) {
 }
 
 }  // namespace
-
-bool is_suspended(const State& state, AccountId account) {
-  return contains(state.controls.suspended_accounts, account);
-}
-
-bool is_quarantined(const State& state, NodeId node) {
-  return contains(state.controls.quarantined_nodes, node);
-}
 
 bool controls_sound(const State& state) {
   const OperatorControls& c = state.controls;

@@ -161,8 +161,12 @@ class Checker {
       for (std::uint32_t l = 0; l < s_.listings.slot_count(); ++l) {
         if (!s_.listings.is_live(l) || !s_.listings[l].in_book) continue;
         const ListingRec& listing = s_.listings[l];
-        // A halted pool may rest crossed: it matches again when it resumes.
-        if (((order.pools >> listing.pool) & 1u) == 0 || is_halted(s_, listing.pool)) continue;
+        // A halted pool or a quarantined node may rest crossed: it matches again
+        // when it resumes or is released.
+        if (((order.pools >> listing.pool) & 1u) == 0 || is_halted(s_, listing.pool) ||
+            is_quarantined(s_, listing.node)) {
+          continue;
+        }
         const bool price_crosses = ask_price(s_, listing) <=
                                    limit_per_card_hour(s_, order.spec, order.limit, listing.pool);
         if (price_crosses && cards_compatible(s_, order.spec, order.avoid_node, listing,

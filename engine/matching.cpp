@@ -227,7 +227,6 @@ std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId
                                std::uint32_t cards_wanted) {
   if (spec.regions != 0 && ((spec.regions >> listing.region) & 1u) == 0) return 0;
   if (listing.supplier == spec.buyer || listing.node == avoid_node) return 0;
-  if (is_quarantined(state, listing.node)) return 0;
   if (state.now < listing.from || state.now + spec.duration > listing.until) return 0;
   const NodeRec& node = *state.nodes.find(listing.node);
   if (node.reliability < spec.min_reliability) return 0;
@@ -243,10 +242,13 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   plan.remainder_reason = UnfilledReason::kNone;
   bool priced_out = false;
   std::uint32_t scanned = 0;
+  // Asked once: a quarantine is rare, and this loop is the engine's hottest.
+  const bool any_quarantined = !state.controls.quarantined_nodes.empty();
   for_each_ask(state, pools & ~state.controls.halted_pools,
                [&](std::uint32_t slot, Micros price, PoolIndex pool) {
                  if (++scanned > limits::kMaxCandidatesScannedPerMatch) return false;
                  const ListingRec& listing = state.listings[slot];
+                 if (any_quarantined && is_quarantined(state, listing.node)) return true;
                  // Asks come best first, so once one is too dear every later one is too.
                  priced_out = priced_out || price > limit_per_card_hour(state, spec, limit, pool);
                  if (priced_out && reason_probe-- == 0) return false;
