@@ -223,8 +223,8 @@ struct Engine::State {
   std::vector<Event>* out = nullptr;
   Plan scratch;
 
-  // Built in place from the concrete event (C++20 aggregate emplace): no
-  // temporary variant or event is copied; an event is 112 bytes.
+  // Built in place from the concrete event: no temporary variant or event is
+  // copied (an event is 112 bytes).
   template <typename Body>
   void emit(const Body& body) {
     out->emplace_back(command_seq, ++event_seq, now, body);

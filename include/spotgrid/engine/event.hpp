@@ -228,6 +228,13 @@ using EventBody =
                  PayoutScheduleSet, PoolHalted, AccountSuspended, NodeQuarantined>;
 
 struct Event {
+  Event() = default;
+  // From any alternative: the engine builds each event in place (emplace_back)
+  // without a temporary variant.
+  template <typename Body>
+  Event(std::uint64_t command, std::uint64_t sequence, UnixSeconds when, const Body& what)
+      : command_seq(command), event_seq(sequence), at(when), body(what) {}
+
   std::uint64_t command_seq;
   std::uint64_t event_seq;
   UnixSeconds at;
