@@ -229,16 +229,6 @@ struct V1Route {
   RouteHandler handle;
 };
 
-// An id segment: a positive decimal, or nothing (the route then answers 404).
-template <typename Id>
-std::optional<Id> id_of(std::string_view segment) {
-  Id id = 0;
-  const auto [end, error] = std::from_chars(segment.data(), segment.data() + segment.size(), id);
-  if (error != std::errc{} || end != segment.data() + segment.size() || id == 0)
-    return std::nullopt;
-  return id;
-}
-
 template <typename Id, typename Handle>
 void with_id(std::string_view segment, const Respond& respond, Handle&& handle) {
   const auto id = id_of<Id>(segment);

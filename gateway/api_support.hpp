@@ -84,6 +84,15 @@ inline HttpResponse from_store(const std::optional<std::string>& body) {
   return HttpResponse{200, *body, "application/json", {}, {}};
 }
 
+// An id, a cursor or a count: a positive decimal that fits `Id`, or nothing.
+template <typename Id>
+std::optional<Id> id_of(std::string_view text) {
+  Id id = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (error != std::errc{} || end != text.data() + text.size() || id <= 0) return std::nullopt;
+  return id;
+}
+
 // `length` decimal digits at `at`, if they are all digits.
 inline std::optional<int> digits(std::string_view text, std::size_t at, std::size_t length) {
   int value = 0;

@@ -114,14 +114,10 @@ bool accounts_shown(const Principal& caller, const HttpRequest& request, const R
   }
   const auto wanted = query_value(request.target, "account");
   if (!wanted) return true;
-  AccountId id = 0;
-  const auto [end, error] = std::from_chars(wanted->data(), wanted->data() + wanted->size(), id);
-  if (error != std::errc{} || end != wanted->data() + wanted->size() || id == 0) {
+  account = id_of<AccountId>(*wanted);
+  if (!account)
     respond(error_response(400, "invalid_query", "account must be an account id", "account"));
-    return false;
-  }
-  account = id;
-  return true;
+  return account.has_value();
 }
 
 void billing_export(Api& api, const Principal& caller, const HttpRequest& request,

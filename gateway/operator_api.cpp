@@ -85,12 +85,12 @@ void operator_audit(Api& api, const Principal& caller, const HttpRequest& reques
   if (!range) return;
   std::uint64_t after = 0;
   if (const auto cursor = query_value(request.target, "cursor")) {
-    const auto [end, error] =
-        std::from_chars(cursor->data(), cursor->data() + cursor->size(), after);
-    if (error != std::errc{} || end != cursor->data() + cursor->size() || after == 0) {
+    const auto seq = id_of<std::int64_t>(*cursor);
+    if (!seq) {
       return respond(error_response(400, "invalid_query",
                                     "cursor must be the next_cursor of a page", "cursor"));
     }
+    after = static_cast<std::uint64_t>(*seq);
   }
   respond(from_store(api.reads.operator_actions(range->first, range->second, after, kAuditPage)));
 }

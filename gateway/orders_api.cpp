@@ -296,26 +296,19 @@ std::optional<HistoryPage> history_page(const Api& api, const HttpRequest& reque
                                         std::span<const StateWords> states) {
   constexpr int kMaxPage = 500;
   HistoryPage page;
-  const auto number = [&](const char* name, std::int64_t low,
-                          std::int64_t high) -> std::optional<std::int64_t> {
-    const auto text = query_value(request.target, name);
-    if (!text) return std::nullopt;
-    std::int64_t value = 0;
-    const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (error != std::errc{} || end != text->data() + text->size() || value < low || value > high)
-      return low - 1;  // out of range: refused below
-    return value;
-  };
   const auto refuse = [&](const char* name, const std::string& why) {
     respond(error_response(400, "invalid_query", why, name));
     return std::nullopt;
   };
-  if (const auto limit = number("limit", 1, kMaxPage)) {
-    if (*limit < 1) return refuse("limit", "limit must be 1 to 500");
-    page.limit = static_cast<int>(*limit);
+  if (const auto text = query_value(request.target, "limit")) {
+    const auto limit = id_of<int>(*text);
+    if (!limit || *limit > kMaxPage) return refuse("limit", "limit must be 1 to 500");
+    page.limit = *limit;
   }
-  if (const auto cursor = number("cursor", 1, std::numeric_limits<std::int64_t>::max())) {
-    if (*cursor < 1) return refuse("cursor", "cursor must be the next_cursor of a page");
+  if (const auto text = query_value(request.target, "cursor")) {
+    // Ids are at most 2^63 - 1: PostgreSQL's bigint.
+    const auto cursor = id_of<std::int64_t>(*text);
+    if (!cursor) return refuse("cursor", "cursor must be the next_cursor of a page");
     page.before = static_cast<std::uint64_t>(*cursor);
   }
   if (const auto pool = query_value(request.target, "pool")) {
