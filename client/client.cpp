@@ -3,6 +3,7 @@
 // keep-alive connection.
 #include "spotgrid/client/client.hpp"
 
+#include <algorithm>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -23,8 +24,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 namespace websocket = beast::websocket;
-
-constexpr std::size_t kReplyLimit = std::size_t{64} << 20;  // a whole answer held in memory
 
 // RFC 9110 §7.2: the port too, unless it is the scheme's default.
 std::string host_header(const Target& target) {
@@ -74,12 +73,14 @@ Result with_connection(const Target& target, Talk&& talk) {
     beast::error_code error;
     if (target.tls) {
       auto stream = make_stream<TlsStream>(io, tls);
-      if (!connect(stream, target.host, target.port, target.timeout, io, error))
+      if (!connect(stream, target.host, target.port, target.timeout, io, error,
+                   target.public_addresses_only))
         return failed(target, error);
       return talk(stream, io);
     }
     auto stream = make_stream<PlainStream>(io, tls);
-    if (!connect(stream, target.host, target.port, target.timeout, io, error))
+    if (!connect(stream, target.host, target.port, target.timeout, io, error,
+                 target.public_addresses_only))
       return failed(target, error);
     return talk(stream, io);
   } catch (const beast::system_error& error) {
@@ -138,6 +139,22 @@ std::optional<Target> parse_url(std::string_view url) {
   return target;
 }
 
+std::optional<Endpoint> parse_endpoint_url(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  const std::size_t authority_end = url.find_first_of("/?", scheme_end + 3);
+  const std::string_view rest =
+      authority_end == std::string_view::npos ? std::string_view() : url.substr(authority_end);
+  const bool printable =
+      std::all_of(rest.begin(), rest.end(), [](char c) { return c > ' ' && c < 127 && c != '#'; });
+  if (!printable) return std::nullopt;
+  auto target = parse_url(url.substr(0, authority_end));
+  if (!target) return std::nullopt;
+  std::string path =
+      rest.empty() || rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
+  return Endpoint{*std::move(target), std::move(path)};
+}
+
 std::string Reply::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (beast::iequals(key, beast::string_view(name.data(), name.size()))) return value;
@@ -152,7 +169,7 @@ Result Client::call(const Request& request) const {
     check(run_one(io, [&](auto done) { http::async_write(stream, message, std::move(done)); }));
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
-    parser.body_limit(kReplyLimit);
+    parser.body_limit(target_.reply_limit);
     check(
         run_one(io, [&](auto done) { http::async_read(stream, buffer, parser, std::move(done)); }));
     const auto& response = parser.get();
@@ -184,7 +201,7 @@ Result Client::download(const Request& request,
       const std::size_t got = piece.size() - parser.get().body().size;
       if (success) {
         sink(std::string_view(piece.data(), got));
-      } else if (reply.body.size() < kReplyLimit) {
+      } else if (reply.body.size() < target_.reply_limit) {
         reply.body.append(piece.data(), got);
       }
     }

@@ -16,6 +16,7 @@
 #include "spotgrid/ledger/postings.hpp"
 #include "spotgrid/util/utc.hpp"
 #include "supply_api.hpp"
+#include "webhooks_api.hpp"
 
 namespace spotgrid::gateway {
 
@@ -276,6 +277,26 @@ const V1Route kV1Routes[] = {
     {"DELETE", "/v1/keys/{key_id}", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
        revoke_key(api, caller, params[0], respond);
+     }},
+    {"POST", "/v1/webhooks", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       create_webhook(api, caller, request, respond);
+     }},
+    {"GET", "/v1/webhooks", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       list_webhooks(api, caller, respond);
+     }},
+    {"DELETE", "/v1/webhooks/{endpoint_id}", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params& params, Respond& respond) {
+       with_id<std::int64_t>(params[0], respond,
+                             [&](std::int64_t id) { delete_webhook(api, caller, id, respond); });
+     }},
+    {"GET", "/v1/webhooks/{endpoint_id}/deliveries", Runs::kOnWorker, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
+        Respond& respond) {
+       with_id<std::int64_t>(params[0], respond, [&](std::int64_t id) {
+         webhook_deliveries(api, caller, id, request, respond);
+       });
      }},
     {"GET", "/v1/account", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {

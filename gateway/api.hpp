@@ -15,6 +15,7 @@
 #include "spotgrid/gateway/http.hpp"
 #include "spotgrid/gateway/settings.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
+#include "spotgrid/webhooks/webhooks.hpp"
 #include "worker_pool.hpp"
 
 namespace spotgrid::gateway {
@@ -38,9 +39,10 @@ struct Api {
   ReadStore& market_reads;
   BookCache& books;
   const Settings& settings;
-  WorkerPool& workers;         // where routes that wait on PostgreSQL run
-  WorkerPool& export_pages;    // export pages, apart: a long FETCH holds no route's worker
-  WorkerPool& market_workers;  // market-data queries (trades, history, candles)
+  WorkerPool& workers;               // where routes that wait on PostgreSQL run
+  WorkerPool& export_pages;          // export pages, apart: a long FETCH holds no route's worker
+  WorkerPool& market_workers;        // market-data queries (trades, history, candles)
+  webhooks::WebhookStore& webhooks;  // accounts' endpoints and delivery logs
   // Exports streaming now: each holds a PostgreSQL connection and snapshot.
   std::shared_ptr<std::atomic<int>> exports_running = std::make_shared<std::atomic<int>>(0);
   // Set on a copy of this for one request that carries an Idempotency-Key.

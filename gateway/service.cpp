@@ -78,6 +78,18 @@ RedisOptions redis_options(const Settings& settings) {
   return options;
 }
 
+webhooks::DispatcherOptions webhook_options(const Settings& settings) {
+  webhooks::DispatcherOptions options;
+  options.conninfo = settings.postgres_conninfo;
+  options.senders = settings.webhook_senders;
+  options.timeout = std::chrono::seconds(settings.webhook_timeout_seconds);
+  options.retry_base_seconds = settings.webhook_retry_base_seconds;
+  options.give_up_after_seconds = settings.webhook_give_up_after_seconds;
+  options.insecure_targets = settings.webhook_insecure_targets;
+  options.ca_file = settings.webhook_ca_file;
+  return options;
+}
+
 std::optional<ApiKey> operator_key(const Settings& settings) {
   if (settings.operator_key.empty()) return std::nullopt;
   auto key = parse_api_key(settings.operator_key);
@@ -175,6 +187,14 @@ struct Service::Impl {
   static constexpr std::chrono::milliseconds kMarketQueryLimit{2'000};
   ReadStore market_reads{settings.postgres_conninfo, kMarketQueryLimit};
   WorkerPool market_workers{1, settings.worker_queue, settings.worker_jobs_per_caller};
+  webhooks::WebhookStore webhook_endpoints{settings.postgres_conninfo};
+  // Sends the outbox's deliveries; none when webhooks.senders is 0.
+  std::unique_ptr<webhooks::Dispatcher> webhook_sender =
+      settings.webhook_senders == 0 ? nullptr : std::make_unique<webhooks::Dispatcher>([this] {
+        auto options = webhook_options(settings);
+        options.ready = [this] { return market.status().ready; };
+        return options;
+      }());
   Api api{market,
           keys,
           setup,
@@ -185,6 +205,7 @@ struct Service::Impl {
           workers,
           export_pages,
           market_workers,
+          webhook_endpoints,
           std::make_shared<std::atomic<int>>(0),
           nullptr};
   BrowserSessions sessions;

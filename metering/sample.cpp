@@ -1,8 +1,5 @@
 #include "spotgrid/metering/sample.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -10,7 +7,7 @@
 #include <algorithm>
 #include <array>
 
-#include "spotgrid/util/hex.hpp"
+#include "spotgrid/util/hmac.hpp"
 #include "spotgrid/util/json.hpp"
 #include "spotgrid/util/text.hpp"
 namespace spotgrid::metering {
@@ -235,29 +232,12 @@ std::variant<std::vector<Sample>, BatchProblem> parse_batch(std::string_view jso
   return samples;
 }
 
-namespace {
-
-std::array<unsigned char, EVP_MAX_MD_SIZE> mac(std::string_view key, std::string_view payload,
-                                               unsigned& length) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), digest.data(),
-       &length);
-  return digest;
-}
-
-}  // namespace
-
 std::string sign(std::string_view key, std::string_view payload) {
-  unsigned length = 0;
-  const auto digest = mac(key, payload, length);
-  return util::to_hex(digest.data(), length);
+  return util::hmac_sha256_hex(key, payload);
 }
 
 bool verify(std::string_view key, std::string_view payload, std::string_view signature_hex) {
-  const std::string expected = sign(key, payload);
-  return signature_hex.size() == expected.size() &&
-         CRYPTO_memcmp(expected.data(), signature_hex.data(), expected.size()) == 0;
+  return util::hmac_sha256_hex_matches(key, payload, signature_hex);
 }
 
 }  // namespace spotgrid::metering

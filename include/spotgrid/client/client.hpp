@@ -21,10 +21,24 @@ struct Target {
   bool tls = false;
   std::string ca_file;  // TLS: the CA the server's certificate must chain to; "": the system's
   std::chrono::seconds timeout{30};
+  // Refuse to connect to loopback, private, link-local and other non-public
+  // addresses, whatever the name resolves to (webhooks: no requests into the
+  // operator's own network on a user's say-so).
+  bool public_addresses_only = false;
+  std::size_t reply_limit = std::size_t{64} << 20;  // a whole answer held in memory
 };
 
 // "http://HOST[:PORT]" or "https://HOST[:PORT]" (no path); nothing when malformed.
 std::optional<Target> parse_url(std::string_view url);
+
+// A URL with a path: "http[s]://HOST[:PORT][/PATH][?QUERY]", its request
+// target ("/" when none) beside. No user info, fragment, space or control
+// character; nothing when malformed.
+struct Endpoint {
+  Target target;
+  std::string path;
+};
+std::optional<Endpoint> parse_endpoint_url(std::string_view url);
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 

@@ -2,6 +2,7 @@
 // Connecting a Beast stream to a server, plain or TLS with the server's
 // certificate verified (chain and host name). Includes Beast: only for the
 // translation units that already talk to a server (client/, metering/).
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +14,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace spotgrid::client {
 
@@ -65,16 +67,58 @@ boost::beast::error_code run_one(boost::asio::io_context& io, Start&& start) {
   return result;
 }
 
+// Whether `address` is a public unicast address: not loopback, private
+// (RFC 1918, unique local), shared (RFC 6598), link-local, multicast,
+// documentation, benchmarking or unspecified; mapped and NAT64 IPv4 judged as IPv4.
+inline bool is_public_address(const boost::asio::ip::address& address) {
+  if (address.is_v6()) {
+    const auto v6 = address.to_v6();
+    const auto bytes = v6.to_bytes();
+    const bool nat64 =
+        bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff && bytes[3] == 0x9b &&
+        std::all_of(bytes.begin() + 4, bytes.begin() + 12, [](unsigned char b) { return b == 0; });
+    if (v6.is_v4_mapped() || nat64) {
+      return is_public_address(
+          boost::asio::ip::address_v4({bytes[12], bytes[13], bytes[14], bytes[15]}));
+    }
+    const bool unique_local = (bytes[0] & 0xfe) == 0xfc;
+    const bool documentation =
+        bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0d && bytes[3] == 0xb8;
+    return !(v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_site_local() ||
+             v6.is_multicast() || unique_local || documentation);
+  }
+  const auto b = address.to_v4().to_bytes();
+  const bool refused = b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224 ||
+                       (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254) ||
+                       (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+                       (b[0] == 192 && b[1] == 0 && (b[2] == 0 || b[2] == 2)) ||
+                       (b[0] == 198 && (b[1] & 0xfe) == 18) ||
+                       (b[0] == 198 && b[1] == 51 && b[2] == 100) ||
+                       (b[0] == 203 && b[1] == 0 && b[2] == 113);
+  return !refused;
+}
+
 // Connects `stream` within `timeout`, and for TLS shakes hands (within it
 // again): SNI, and the name (or IP address) the certificate must carry.
+// `public_only`: only to the public addresses the name resolves to (checked
+// on the addresses connected to, so a name cannot resolve otherwise later).
 template <typename Stream>
 bool connect(Stream& stream, const std::string& host, std::uint16_t port,
              std::chrono::steady_clock::duration timeout, boost::asio::io_context& io,
-             boost::beast::error_code& error) {
+             boost::beast::error_code& error, bool public_only = false) {
   namespace net = boost::asio;
   net::ip::tcp::resolver resolver(io);
-  const auto endpoints = resolver.resolve(host, std::to_string(port), error);
+  const auto resolved = resolver.resolve(host, std::to_string(port), error);
   if (error) return false;
+  std::vector<net::ip::tcp::endpoint> endpoints;
+  for (const auto& entry : resolved) {
+    if (!public_only || is_public_address(entry.endpoint().address()))
+      endpoints.push_back(entry.endpoint());
+  }
+  if (endpoints.empty()) {
+    error = net::error::make_error_code(net::error::host_unreachable);
+    return false;
+  }
   auto& lowest = boost::beast::get_lowest_layer(stream);
   lowest.expires_after(timeout);
   error = run_one(io, [&](auto handler) { lowest.async_connect(endpoints, std::move(handler)); });

@@ -61,9 +61,20 @@ struct Settings {
   std::uint32_t metering_node_kib_burst = 32'768;
   std::int64_t max_export_days = 366;       // the longest range one billing export covers
   std::int64_t max_concurrent_exports = 4;  // beyond: 503, retry later
-  std::string log_level = "info";           // debug, info, warn or error
-  std::string log_file;                     // empty: standard error
-  bool access_log = false;                  // one line per request (no bodies, no keys)
+  // Webhooks (docs/architecture.md "Webhooks"): sender threads (0: this
+  // process sends none; another gateway may), each attempt's timeouts, the
+  // first retry's delay (it doubles, at most an hour), and how long after its
+  // event a delivery is retried before it fails (at least a day).
+  unsigned webhook_senders = 2;
+  std::int64_t webhook_timeout_seconds = 10;
+  std::int64_t webhook_retry_base_seconds = 10;
+  std::int64_t webhook_give_up_after_seconds = 3 * 86'400;
+  // http:// endpoints and private addresses: development and tests only.
+  bool webhook_insecure_targets = false;
+  std::string webhook_ca_file;     // "": the system's trust store
+  std::string log_level = "info";  // debug, info, warn or error
+  std::string log_file;            // empty: standard error
+  bool access_log = false;         // one line per request (no bodies, no keys)
 };
 
 struct SettingsError {

@@ -1,0 +1,249 @@
+// Webhooks through a real Service and PostgreSQL to a receiver on loopback:
+// registration refuses what it cannot deliver, deliveries are signed and
+// carry the committed event, each account hears only of its own events, a
+// receiver that is down gets everything once it is back, and the delivery log
+// says what happened.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "service_harness.hpp"
+#include "spotgrid/util/hmac.hpp"
+#include "webhook_receiver.hpp"
+
+namespace spotgrid::gateway {
+namespace {
+
+class Webhooks : public ServiceHarness {
+ protected:
+  Webhooks()
+      : ServiceHarness([](Settings& s) {
+          s.webhook_insecure_targets = true;  // http:// on loopback
+          s.webhook_retry_base_seconds = 1;
+          s.webhook_timeout_seconds = 2;
+        }) {}
+
+  // Registers `events` at the receiver on `port`; the endpoint's id and secret.
+  std::pair<long long, std::string> endpoint(const std::string& key, std::uint16_t port,
+                                             const std::string& events,
+                                             const std::string& more = "") {
+    const Reply made = call(http::verb::post, "/v1/webhooks", key,
+                            R"({"url": "http://127.0.0.1:)" + std::to_string(port) +
+                                R"(/hooks?x=1", "events": )" + events + more + "}");
+    EXPECT_EQ(made.status, 201u) << made.body;
+    if (made.status != 201) return {0, ""};
+    return {made.json["endpoint_id"].GetInt64(), made.json["secret"].GetString()};
+  }
+
+  // Waits (at most `limit`) until `done` holds.
+  template <typename Done>
+  static bool eventually(Done&& done, std::chrono::seconds limit = 20s) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(50ms);
+    }
+    return true;
+  }
+
+  // A buyer's order of 2 cards that fills at once against a supplier's node.
+  void trade(const std::string& buyer_key, const std::string& supplier_key) {
+    list_supply(supplier_key, 2, 2'000'000);
+    const Reply placed = call(http::verb::post, "/v1/orders", buyer_key,
+                              R"({"pool": "H100-SXM-80G", "cards": 2, "duration_seconds": 3600,
+                                  "limit_micros_per_hour": 3000000, "regions": ["eu-west"]})");
+    ASSERT_EQ(placed.status, 201u) << placed.body;
+    ASSERT_STREQ(placed.json["status"].GetString(), "filled") << placed.body;
+  }
+};
+
+// "t=<seconds>,v1=<hex>" checked as the documented recipe says.
+bool signed_by(const std::string& secret, const testing::ReceivedWebhook& hook) {
+  const auto comma = hook.signature.find(",v1=");
+  if (hook.signature.rfind("t=", 0) != 0 || comma == std::string::npos) return false;
+  const std::string stamp = hook.signature.substr(2, comma - 2);
+  return util::hmac_sha256_hex_matches(secret, stamp + "." + hook.body,
+                                       hook.signature.substr(comma + 4));
+}
+
+TEST_F(Webhooks, RegistrationRefusesWhatItCannotDeliver) {
+  const auto [account, key] = buyer();
+  const auto refused = [&](const std::string& body, const char* field) {
+    const Reply r = call(http::verb::post, "/v1/webhooks", key, body);
+    EXPECT_EQ(r.status, 400u) << body << " -> " << r.body;
+    if (r.json.IsObject() && r.json.HasMember("error")) {
+      EXPECT_STREQ(r.json["error"]["field"].GetString(), field) << r.body;
+    }
+  };
+  refused(R"({"events": ["order.filled"]})", "url");
+  refused(R"({"url": "ftp://example.com/", "events": ["order.filled"]})", "url");
+  refused(R"({"url": "http://user@127.0.0.1/", "events": ["order.filled"]})", "url");
+  refused(R"({"url": "http://127.0.0.1/a#b", "events": ["order.filled"]})", "url");
+  refused(R"({"url": "http://127.0.0.1/a b", "events": ["order.filled"]})", "url");
+  refused("{\"url\": \"http://127.0.0.1/a\\u0000b\", \"events\": [\"order.filled\"]}", "url");
+  refused(R"({"url": "http://127.0.0.1/", "events": []})", "events");
+  refused(R"({"url": "http://127.0.0.1/", "events": ["order.filed"]})", "events");
+  refused(R"({"url": "http://127.0.0.1/", "events": ["order.filled", "order.filled"]})", "events");
+  refused(R"({"url": "http://127.0.0.1/", "events": ["balance.low"]})", "balance_low_micros");
+  refused(R"({"url": "http://127.0.0.1/", "events": ["order.filled"], "balance_low_micros": 5})",
+          "balance_low_micros");
+  refused(R"({"url": "http://127.0.0.1/", "events": ["order.filled"], "secret": "mine"})",
+          "secret");
+  EXPECT_EQ(sql_count("SELECT count(*) FROM webhook_endpoints"), 0);
+
+  // Sixteen endpoints an account; a supplier's are its own; the operator has none.
+  for (int i = 0; i < 16; ++i)
+    endpoint(key, 9, R"(["order.filled"])");
+  EXPECT_EQ(call(http::verb::post, "/v1/webhooks", key,
+                 R"({"url": "http://127.0.0.1:9/", "events": ["order.filled"]})")
+                .status,
+            409u);
+  const Reply listed = call(http::verb::get, "/v1/webhooks", key);
+  ASSERT_EQ(listed.status, 200u);
+  EXPECT_EQ(listed.json["endpoints"].Size(), 16u);
+  EXPECT_EQ(listed.body.find("whsec_"), std::string::npos) << "a secret is never listed";
+  EXPECT_EQ(call(http::verb::get, "/v1/webhooks", operator_key_.token()).status, 403u);
+  const auto [other, other_key] = buyer();
+  const std::string first = std::to_string(listed.json["endpoints"][0]["endpoint_id"].GetInt64());
+  EXPECT_EQ(call(http::verb::delete_, "/v1/webhooks/" + first, other_key).status, 404u);
+  EXPECT_EQ(call(http::verb::get, "/v1/webhooks/" + first + "/deliveries", other_key).status, 404u);
+  EXPECT_EQ(call(http::verb::delete_, "/v1/webhooks/" + first, key).status, 200u);
+  EXPECT_EQ(call(http::verb::delete_, "/v1/webhooks/" + first, key).status, 404u);
+  EXPECT_EQ(call(http::verb::get, "/v1/webhooks", key).json["endpoints"].Size(), 15u);
+}
+
+TEST_F(Webhooks, EachAccountHearsItsOwnEventsSigned) {
+  testing::WebhookReceiver receiver;
+  const auto [buyer_id, buyer_key] = buyer();
+  const auto [supplier_id, supplier_key] = account("supplier");
+  const auto [bystander, bystander_key] = buyer();
+  fund(buyer_id, 100'000'000);
+  const auto [buyer_hook, buyer_secret] =
+      endpoint(buyer_key, receiver.port(), R"(["order.filled", "lease.started", "balance.low"])",
+               R"(, "balance_low_micros": 99500000)");
+  const auto [supplier_hook, supplier_secret] =
+      endpoint(supplier_key, receiver.port(), R"(["lease.started", "lease.ended"])");
+  const auto [bystander_hook, bystander_secret] =
+      endpoint(bystander_key, receiver.port(), R"(["order.filled", "lease.started"])");
+  trade(buyer_key, supplier_key);
+
+  // The buyer: filled, started, and its cash fell below 99.50 $ by the order's hold.
+  ASSERT_TRUE(eventually([&] { return receiver.received().size() >= 4; }))
+      << receiver.received().size() << " deliveries";
+  std::this_thread::sleep_for(300ms);  // nothing more should come
+  const auto hooks = receiver.received();
+  ASSERT_EQ(hooks.size(), 4u);
+  std::map<std::string, int> by_type;
+  std::set<std::string> lease_ids;
+  for (const auto& hook : hooks) {
+    EXPECT_EQ(hook.target, "/hooks?x=1");
+    rapidjson::Document body;
+    body.Parse(hook.body.c_str());
+    ASSERT_TRUE(body.IsObject()) << hook.body;
+    EXPECT_EQ(hook.event_id, body["id"].GetString());
+    EXPECT_EQ(hook.type, body["type"].GetString());
+    const auto owner = body["account_id"].GetUint64();
+    EXPECT_TRUE(signed_by(owner == buyer_id ? buyer_secret : supplier_secret, hook)) << hook.body;
+    EXPECT_FALSE(signed_by(bystander_secret, hook));
+    EXPECT_NE(owner, bystander);
+    ++by_type[hook.type + (owner == buyer_id ? "/buyer" : "/supplier")];
+    if (hook.type == "lease.started") {
+      EXPECT_EQ(body["data"]["buyer_id"].GetUint64(), buyer_id);
+      EXPECT_EQ(body["data"]["supplier_id"].GetUint64(), supplier_id);
+      EXPECT_EQ(body["data"]["cards"].GetInt(), 2);
+      EXPECT_EQ(body["data"]["price_micros_per_card_hour"].GetInt64(), 2'000'000);
+      lease_ids.insert(std::to_string(body["data"]["lease_id"].GetUint64()));
+    }
+    if (hook.type == "balance.low") {
+      EXPECT_LT(body["data"]["cash_micros"].GetInt64(), 99'500'000);
+      EXPECT_EQ(body["data"]["threshold_micros"].GetInt64(), 99'500'000);
+    }
+  }
+  EXPECT_EQ(by_type["order.filled/buyer"], 1);
+  EXPECT_EQ(by_type["lease.started/buyer"], 1);
+  EXPECT_EQ(by_type["balance.low/buyer"], 1);
+  EXPECT_EQ(by_type["lease.started/supplier"], 1);
+  EXPECT_EQ(lease_ids.size(), 1u) << "both sides hear of the same lease";
+
+  // The log says delivered, first time.
+  const Reply log = call(http::verb::get,
+                         "/v1/webhooks/" + std::to_string(buyer_hook) + "/deliveries", buyer_key);
+  ASSERT_EQ(log.status, 200u) << log.body;
+  ASSERT_EQ(log.json["deliveries"].Size(), 3u) << log.body;
+  for (const auto& row : log.json["deliveries"].GetArray()) {
+    EXPECT_STREQ(row["status"].GetString(), "delivered");
+    EXPECT_EQ(row["attempts"].GetInt(), 1);
+    EXPECT_EQ(row["last_status_code"].GetInt(), 200);
+  }
+  // Paging: one at a time, newest first, to the end.
+  const Reply page =
+      call(http::verb::get,
+           "/v1/webhooks/" + std::to_string(buyer_hook) + "/deliveries?limit=2&state=delivered",
+           buyer_key);
+  ASSERT_EQ(page.json["deliveries"].Size(), 2u);
+  const Reply rest = call(http::verb::get,
+                          "/v1/webhooks/" + std::to_string(buyer_hook) +
+                              "/deliveries?limit=2&cursor=" + page.json["next_cursor"].GetString(),
+                          buyer_key);
+  ASSERT_EQ(rest.json["deliveries"].Size(), 1u);
+  EXPECT_TRUE(rest.json["next_cursor"].IsNull());
+  EXPECT_EQ(call(http::verb::get,
+                 "/v1/webhooks/" + std::to_string(buyer_hook) + "/deliveries?state=lost", buyer_key)
+                .status,
+            400u);
+}
+
+TEST_F(Webhooks, AReceiverThatIsDownGetsEverythingWhenItIsBack) {
+  std::uint16_t port = 0;
+  { port = testing::WebhookReceiver().port(); }  // a port nobody listens on now
+  const auto [buyer_id, buyer_key] = buyer();
+  const auto [supplier_id, supplier_key] = account("supplier");
+  fund(buyer_id, 100'000'000);
+  const auto [hook, secret] =
+      endpoint(buyer_key, port, R"(["order.filled", "lease.started", "order.cancelled"])");
+  trade(buyer_key, supplier_key);
+  const Reply resting = call(http::verb::post, "/v1/orders", buyer_key,
+                             R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 60,
+                                 "limit_micros_per_hour": 1000, "regions": ["eu-west"]})");
+  ASSERT_EQ(resting.status, 201u) << resting.body;
+  ASSERT_EQ(call(http::verb::delete_,
+                 "/v1/orders/" + std::to_string(resting.json["order_id"].GetUint64()), buyer_key)
+                .status,
+            200u);
+  // Refused connections, then 503s: every delivery waits, none is lost.
+  ASSERT_TRUE(eventually([&] {
+    return sql_count(
+               "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1"
+               " AND attempts >= 2",
+               static_cast<long long>(hook)) >= 1;
+  }));
+  testing::WebhookReceiver receiver([](std::size_t n) { return n < 2 ? 503u : 200u; },
+                                    std::chrono::milliseconds{0}, port);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return sql_count(
+                   "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1"
+                   " AND status = 'delivered'",
+                   static_cast<long long>(hook)) == 3;
+      },
+      60s));
+  std::set<std::string> seen;
+  for (const auto& received : receiver.received()) {
+    EXPECT_TRUE(signed_by(secret, received));
+    seen.insert(received.type);
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"order.filled", "lease.started", "order.cancelled"}));
+  const Reply log =
+      call(http::verb::get, "/v1/webhooks/" + std::to_string(hook) + "/deliveries", buyer_key);
+  bool retried = false;
+  for (const auto& row : log.json["deliveries"].GetArray())
+    retried = retried || row["attempts"].GetInt() > 1;
+  EXPECT_TRUE(retried) << log.body;
+  // Deleting the endpoint fails what is still pending; nothing more is sent.
+  EXPECT_EQ(call(http::verb::delete_, "/v1/webhooks/" + std::to_string(hook), buyer_key).status,
+            200u);
+}
+
+}  // namespace
+}  // namespace spotgrid::gateway

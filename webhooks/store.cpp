@@ -1,0 +1,160 @@
+// An account's webhook endpoints and delivery log in PostgreSQL.
+#include <algorithm>
+#include <pqxx/pqxx>
+
+#include "spotgrid/util/pg_session.hpp"
+#include "spotgrid/webhooks/webhooks.hpp"
+
+namespace spotgrid::webhooks {
+
+namespace {
+
+using Int = long long;  // pqxx converts long long, not every fixed-width alias
+
+template <typename T>
+std::optional<T> maybe(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.as<T>();
+}
+
+EndpointInfo endpoint_of(const pqxx::row& row) {
+  EndpointInfo info;
+  info.endpoint_id = row[0].as<std::int64_t>();
+  info.url = row[1].as<std::string>();
+  // The names are known words without commas (checked when registered).
+  const std::string events = row[2].as<std::string>();
+  for (std::size_t start = 0; start < events.size();) {
+    const std::size_t comma = std::min(events.find(',', start), events.size());
+    info.events.push_back(events.substr(start, comma - start));
+    start = comma + 1;
+  }
+  info.balance_low_micros = row[3].as<std::int64_t>();
+  info.created_at = row[4].as<std::int64_t>();
+  info.consecutive_failures = row[5].as<std::int64_t>();
+  return info;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string text;
+  for (const std::string& word : words)
+    text.append(text.empty() ? "" : ",").append(word);
+  return text;
+}
+
+constexpr const char* kEndpointColumns =
+    "endpoint_id, url, array_to_string(event_types, ','), balance_low_micros, created_at, "
+    "consecutive_failures";
+
+}  // namespace
+
+struct WebhookStore::Impl {
+  explicit Impl(std::string conninfo) : session(std::move(conninfo)) {}
+  util::PgSession session;
+};
+
+WebhookStore::WebhookStore(std::string conninfo)
+    : impl_(std::make_unique<Impl>(std::move(conninfo))) {}
+
+WebhookStore::~WebhookStore() = default;
+
+std::optional<EndpointInfo> WebhookStore::create(std::int64_t account, const std::string& url,
+                                                 const std::vector<std::string>& events,
+                                                 std::int64_t balance_low_micros,
+                                                 const std::string& secret, std::int64_t now) {
+  return impl_->session.run([&](pqxx::connection& connection) -> std::optional<EndpointInfo> {
+    pqxx::work txn(connection, "webhook_create");
+    // One account's endpoints are counted and added one at a time.
+    txn.exec_params("SELECT pg_advisory_xact_lock(hashtext('spotgrid-webhooks'), $1::int)",
+                    static_cast<int>(account % 2'147'483'647));
+    const auto count = txn.exec_params1(
+                              "SELECT count(*) FROM webhook_endpoints WHERE account_id = $1 AND "
+                              "disabled_at IS NULL",
+                              static_cast<Int>(account))[0]
+                           .as<std::int64_t>();
+    if (count >= static_cast<std::int64_t>(kMaxEndpointsPerAccount)) return std::nullopt;
+    const pqxx::row row =
+        txn.exec_params1(std::string("INSERT INTO webhook_endpoints (account_id, url, event_types,"
+                                     " balance_low_micros, secret, created_at)"
+                                     " VALUES ($1, $2, string_to_array($3, ','), $4, $5, $6)"
+                                     " RETURNING ") +
+                             kEndpointColumns,
+                         static_cast<Int>(account), url, joined(events),
+                         static_cast<Int>(balance_low_micros), secret, static_cast<Int>(now));
+    txn.commit();
+    return endpoint_of(row);
+  });
+}
+
+std::vector<EndpointInfo> WebhookStore::active(std::int64_t account) {
+  return impl_->session.run([&](pqxx::connection& connection) {
+    pqxx::read_transaction txn(connection);
+    std::vector<EndpointInfo> endpoints;
+    for (const pqxx::row& row :
+         txn.exec_params(std::string("SELECT ") + kEndpointColumns +
+                             " FROM webhook_endpoints WHERE account_id = $1 AND disabled_at IS NULL"
+                             " ORDER BY endpoint_id",
+                         static_cast<Int>(account))) {
+      endpoints.push_back(endpoint_of(row));
+    }
+    return endpoints;
+  });
+}
+
+bool WebhookStore::disable(std::int64_t account, std::int64_t endpoint, std::int64_t now) {
+  return impl_->session.run([&](pqxx::connection& connection) {
+    pqxx::work txn(connection, "webhook_disable");
+    const pqxx::result done = txn.exec_params(
+        "UPDATE webhook_endpoints SET disabled_at = $3"
+        " WHERE endpoint_id = $1 AND account_id = $2 AND disabled_at IS NULL RETURNING 1",
+        static_cast<Int>(endpoint), static_cast<Int>(account), static_cast<Int>(now));
+    if (done.empty()) return false;
+    txn.exec_params(
+        "UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint deleted'"
+        " WHERE endpoint_id = $1 AND status = 'pending'",
+        static_cast<Int>(endpoint));
+    txn.commit();
+    return true;
+  });
+}
+
+bool WebhookStore::owns(std::int64_t account, std::int64_t endpoint) {
+  return impl_->session.run([&](pqxx::connection& connection) {
+    pqxx::read_transaction txn(connection);
+    return !txn.exec_params(
+                   "SELECT 1 FROM webhook_endpoints WHERE endpoint_id = $1"
+                   " AND account_id = $2",
+                   static_cast<Int>(endpoint), static_cast<Int>(account))
+                .empty();
+  });
+}
+
+std::vector<DeliveryInfo> WebhookStore::deliveries(std::int64_t endpoint, const Page& page) {
+  return impl_->session.run([&](pqxx::connection& connection) {
+    pqxx::read_transaction txn(connection);
+    std::vector<DeliveryInfo> rows;
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT event_id, type, created_at, status::text, attempts, next_attempt_at,"
+             " last_attempt_at, last_status_code, last_error, delivered_at"
+             " FROM webhook_deliveries WHERE endpoint_id = $1"
+             " AND ($2 = '' OR status::text = $2) AND ($3 = 0 OR event_id < $3)"
+             " AND created_at >= $4 AND created_at < $5 ORDER BY event_id DESC LIMIT $6",
+             static_cast<Int>(endpoint), page.status, static_cast<Int>(page.before),
+             static_cast<Int>(page.from), static_cast<Int>(page.to), page.limit + 1)) {
+      DeliveryInfo info;
+      info.event_id = row[0].as<std::int64_t>();
+      info.type = row[1].as<std::string>();
+      info.created_at = row[2].as<std::int64_t>();
+      info.status = row[3].as<std::string>();
+      info.attempts = row[4].as<std::int64_t>();
+      info.next_attempt_at = row[5].as<std::int64_t>();
+      info.last_attempt_at = maybe<std::int64_t>(row[6]);
+      info.last_status_code = maybe<std::int64_t>(row[7]);
+      info.last_error = maybe<std::string>(row[8]);
+      info.delivered_at = maybe<std::int64_t>(row[9]);
+      rows.push_back(std::move(info));
+    }
+    return rows;
+  });
+}
+
+}  // namespace spotgrid::webhooks
