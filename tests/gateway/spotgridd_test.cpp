@@ -13,15 +13,19 @@
 #include <rapidjson/document.h>
 
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 
 #include "child_process.hpp"
 #include "http_client.hpp"
 #include "pg_harness.hpp"
 #include "spotgrid/gateway/auth.hpp"
 #include "spotgrid/metering/sample.hpp"
+#include "spotgrid/util/hmac.hpp"
+#include "webhook_receiver.hpp"
 
 namespace spotgrid::gateway {
 namespace {
@@ -300,6 +304,136 @@ TEST(Spotgridd, EveryIdempotencyKeyAppliesOnceAcrossSigkill) {
              static_cast<long long>(account))[0]
           .as<long long>();
   EXPECT_EQ(cash, 1'000'000LL * sent.load()) << "a deposit applied twice or never";
+  server->signal(SIGTERM);
+  server->wait();
+}
+
+}  // namespace
+}  // namespace spotgrid::gateway
+
+namespace spotgrid::gateway {
+namespace {
+
+rapidjson::Document parsed(const testing::HttpReply& reply) {
+  rapidjson::Document document;
+  document.Parse(reply.body.c_str());
+  return document;
+}
+
+// Orders placed and cancelled while a slow receiver is being sent their
+// order.cancelled webhooks; spotgridd is SIGKILLed mid-way, twice (while the
+// cancels commit, then while the backlog is sent). Afterwards: every
+// acknowledged cancel was delivered, every delivery is of a committed cancel
+// (no phantom), each event id reached the receiver at least once, signed,
+// and the outbox holds each event once.
+TEST(Spotgridd, WebhooksReachTheReceiverOnceAfterDedupeAcrossSigkill) {
+  testing::TestDatabase db;
+  const ApiKey operator_key = generate_api_key();
+  auto env = environment(db.conninfo());
+  env.emplace("SPOTGRID_AUTH_OPERATOR_KEY", operator_key.token());
+  env.emplace("SPOTGRID_WEBHOOKS_INSECURE_TARGETS", "1");
+  env.emplace("SPOTGRID_WEBHOOKS_RETRY_BASE_SECONDS", "1");
+  env.emplace("SPOTGRID_WEBHOOKS_TIMEOUT_SECONDS", "1");  // a killed attempt's claim: 8 s
+  testing::WebhookReceiver receiver([](std::size_t) { return 200u; }, 15ms);
+  std::unique_ptr<testing::ChildProcess> server;
+  std::uint16_t port = start_ready(env, server);
+  ASSERT_NE(port, 0) << "spotgridd did not start or become ready";
+
+  const auto buyer = parsed(testing::http_call(port, "POST", "/v1/accounts", operator_key.token(),
+                                               R"({"name": "hooked", "role": "buyer"})"));
+  ASSERT_TRUE(buyer.IsObject() && buyer.HasMember("api_key"));
+  const std::string key = buyer["api_key"].GetString();
+  ASSERT_EQ(testing::http_call(
+                port, "POST",
+                "/v1/accounts/" + std::to_string(buyer["account_id"].GetUint64()) + "/deposits",
+                operator_key.token(), R"({"amount_micros": 100000000})")
+                .status,
+            201u);
+  const auto hook =
+      parsed(testing::http_call(port, "POST", "/v1/webhooks", key,
+                                R"({"url": "http://127.0.0.1:)" + std::to_string(receiver.port()) +
+                                    R"(/in", "events": ["order.cancelled"]})"));
+  ASSERT_TRUE(hook.IsObject() && hook.HasMember("secret"));
+  const std::string secret = hook["secret"].GetString();
+
+  // Resting orders (no supply), each cancelled: one order.cancelled apiece.
+  std::mutex mutex;
+  std::set<std::uint64_t> acknowledged;
+  std::atomic<bool> stop{false};
+  std::thread buyer_client([&] {
+    while (!stop) {
+      try {
+        const auto placed = parsed(
+            testing::http_call(port, "POST", "/v1/orders", key,
+                               R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 60,
+                "limit_micros_per_hour": 1000000, "regions": ["eu-west"]})"));
+        if (!placed.IsObject() || !placed.HasMember("order_id")) return;
+        const std::uint64_t order = placed["order_id"].GetUint64();
+        if (testing::http_call(port, "DELETE", "/v1/orders/" + std::to_string(order), key).status !=
+            200)
+          return;
+        const std::lock_guard lock(mutex);
+        acknowledged.insert(order);
+      } catch (const std::exception&) {
+        return;  // the server died with this request in flight
+      }
+    }
+  });
+  std::this_thread::sleep_for(1500ms);
+  server->signal(SIGKILL);  // cancels committing, deliveries under way
+  server->wait();
+  stop = true;
+  buyer_client.join();
+  ASSERT_GT(acknowledged.size(), 20u) << "too few cancels went through to test anything";
+
+  port = start_ready(env, server);
+  ASSERT_NE(port, 0) << "spotgridd did not start or become ready";
+  std::this_thread::sleep_for(300ms);
+  server->signal(SIGKILL);  // the backlog half sent
+  server->wait();
+  port = start_ready(env, server);
+  ASSERT_NE(port, 0) << "spotgridd did not start or become ready";
+
+  const auto pending = [&] {
+    pqxx::connection connection(db.conninfo());
+    pqxx::read_transaction txn(connection);
+    return txn.exec1("SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'")[0]
+        .as<long long>();
+  };
+  for (int i = 0; i < 600 && pending() > 0; ++i)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(pending(), 0) << "deliveries still pending a minute after the restart";
+
+  std::set<std::string> committed;  // the outbox: one row per committed cancel
+  std::set<std::uint64_t> cancelled_orders;
+  {
+    pqxx::connection connection(db.conninfo());
+    pqxx::read_transaction txn(connection);
+    for (const auto& row : txn.exec("SELECT event_id, payload FROM webhook_deliveries")) {
+      committed.insert("evt_" + row[0].as<std::string>());
+      const auto payload = rapidjson::Document().Parse(row[1].c_str()).GetObject();
+      cancelled_orders.insert(payload["data"]["order_id"].GetUint64());
+    }
+    EXPECT_EQ(
+        static_cast<long long>(committed.size()),
+        txn.exec1("SELECT count(*) FROM orders WHERE status = 'cancelled'")[0].as<long long>());
+  }
+  for (const std::uint64_t order : acknowledged)
+    EXPECT_TRUE(cancelled_orders.contains(order)) << "acknowledged cancel " << order << " lost";
+
+  std::set<std::string> received;
+  std::size_t copies = 0;
+  for (const auto& webhook : receiver.received()) {
+    ++copies;
+    received.insert(webhook.event_id);
+    const auto comma = webhook.signature.find(",v1=");
+    ASSERT_NE(comma, std::string::npos) << webhook.signature;
+    EXPECT_TRUE(util::hmac_sha256_hex_matches(
+        secret, webhook.signature.substr(2, comma - 2) + "." + webhook.body,
+        webhook.signature.substr(comma + 4)));
+  }
+  EXPECT_EQ(received, committed) << "after dedupe the receiver has exactly the committed events";
+  std::cout << committed.size() << " events, " << copies << " deliveries received\n";
   server->signal(SIGTERM);
   server->wait();
 }
