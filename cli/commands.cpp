@@ -877,6 +877,74 @@ void key_revoke(Context& c) {
   if (human(c)) c.out << "key " << printable(key_id) << " revoked\n";
 }
 
+// --events a,b,c as the JSON array of their names (the server checks them).
+void put_events(Context& c, Writer& w) {
+  const std::string events = required(c, "events");
+  w.Key("events");
+  w.StartArray();
+  for (std::size_t start = 0; start <= events.size();) {
+    const std::size_t comma = std::min(events.find(',', start), events.size());
+    const std::string type = events.substr(start, comma - start);
+    w.String(type.c_str(), static_cast<rapidjson::SizeType>(type.size()));
+    start = comma + 1;
+  }
+  w.EndArray();
+}
+
+void webhook_create(Context& c) {
+  const std::string body = body_of([&](Writer& w) {
+    put(w, "url", required(c, "url"));
+    put_events(c, w);
+    if (c.args.option("balance-below") != nullptr)
+      put(w, "balance_low_micros", money(c, "balance-below"));
+  });
+  const Json answer = ask(c, "POST", "/v1/webhooks", body);
+  if (human(c))
+    c.out << "endpoint " << text(answer, "endpoint_id") << "; its signing secret (shown once):\n"
+          << text(answer, "secret") << '\n';
+}
+
+void webhooks(Context& c) {
+  const Json answer = ask(c, "GET", "/v1/webhooks");
+  if (!human(c)) return;
+  Table table({"ENDPOINT", "URL", "EVENTS", "BALANCE BELOW", "FAILING", "CREATED"});
+  for (const Value& e : rows(answer, "endpoints").GetArray()) {
+    std::string events;
+    if (e.HasMember("events") && e["events"].IsArray()) {
+      for (const Value& type : e["events"].GetArray()) {
+        if (type.IsString()) events.append(events.empty() ? "" : ",").append(type.GetString());
+      }
+    }
+    table.add({text(e, "endpoint_id"), text(e, "url"), printable(events),
+               number(e, "balance_low_micros") > 0 ? dollars(e, "balance_low_micros") : "",
+               text(e, "consecutive_failures"), utc(number(e, "created_at"))});
+  }
+  table.print(c.out, "no webhook endpoints");
+}
+
+void webhook_delete(Context& c) {
+  const std::string id = word(c, 0, "endpoint");
+  ask(c, "DELETE", "/v1/webhooks/" + id);
+  if (human(c)) c.out << "endpoint " << printable(id) << " deleted\n";
+}
+
+void webhook_deliveries(Context& c) {
+  const std::string id = word(c, 0, "endpoint");
+  if (id.empty() ||
+      !std::all_of(id.begin(), id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    throw UsageError{"the endpoint is its number (spotgrid webhook list)"};
+  const Json answer = ask(c, "GET", history_target(c, "/v1/webhooks/" + id + "/deliveries"));
+  if (!human(c)) return;
+  Table table({"EVENT", "TYPE", "AT (UTC)", "STATUS", "ATTEMPTS", "LAST", "ERROR"});
+  for (const Value& d : rows(answer, "deliveries").GetArray()) {
+    table.add({text(d, "event_id"), text(d, "type"), utc(number(d, "created_at")),
+               text(d, "status"), text(d, "attempts"), text(d, "last_status_code"),
+               text(d, "last_error")});
+  }
+  table.print(c.out, "no deliveries");
+  print_next(c, answer);
+}
+
 // One line per event: "SEQ TIME CHANNEL KIND field=value ...", or the JSON.
 void watch(Context& c) {
   std::vector<std::string> channels = c.args.words;
@@ -991,6 +1059,14 @@ const Command kCommands[] = {
      "a new key in its place; the old one works for the grace (default a day)", key_rotate},
     {"key", "list", "", "your account's keys (never their secrets)", keys},
     {"key", "revoke", "KEY_ID", "revoke a key: refused everywhere within a second", key_revoke},
+    {"webhook", "create", "--url URL --events TYPE,... [--balance-below USD]",
+     "send some of your account's events to an HTTPS endpoint (its secret shown once)",
+     webhook_create},
+    {"webhook", "list", "", "your webhook endpoints", webhooks},
+    {"webhook", "delete", "ENDPOINT", "stop sending to an endpoint", webhook_delete},
+    {"webhook", "deliveries",
+     "ENDPOINT [--state pending|delivered|failed] [--limit N] [--cursor C]",
+     "an endpoint's delivery log, newest first", webhook_deliveries},
     {"account", "withdraw", "--amount USD [--idempotency-key K]",
      "take available cash out of the market (a ledger withdrawal)", account_withdraw},
     {"account", "payout", "--amount USD [--idempotency-key K]",

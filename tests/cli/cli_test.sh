@@ -126,6 +126,23 @@ SPOTGRID_API_KEY="$viewer_key" expect 4 "a read key places nothing" -- order pla
   --pool H100-SXM-80G --cards 1 --hours 1 --limit 0.50
 expect 0 "key revoke" -- key revoke "$spare_id"
 SPOTGRID_API_KEY="$spare_key" expect 4 "a revoked key" -- account show
+expect 0 "webhook create" -- webhook create --url https://hooks.example.com/in \
+  --events order.filled,balance.low --balance-below 50
+hook_id=$(echo "$out" | head -1 | sed -E 's/endpoint ([0-9]+);.*/\1/')
+contains "$(echo "$out" | tail -1)" "whsec_" "the signing secret is shown once"
+expect 0 "webhook list" -- webhook list
+contains "$out" "hooks.example.com" "the endpoint is listed"
+contains "$out" '$50.00' "with its balance threshold"
+[[ "$out" != *whsec_* ]] || fail "a listed endpoint shows no secret"
+expect 3 "a plain-http webhook" -- webhook create --url http://hooks.example.com/in \
+  --events order.filled
+contains "$err" "https" "the refusal says https"
+expect 3 "an unknown event type" -- webhook create --url https://hooks.example.com/in \
+  --events order.filed
+expect 0 "webhook deliveries" -- webhook deliveries "$hook_id" --state delivered
+expect 2 "deliveries of no endpoint" -- webhook deliveries x
+expect 0 "webhook delete" -- webhook delete "$hook_id"
+expect 3 "a deleted webhook is gone" -- webhook delete "$hook_id"
 expect 0 "account withdraw" -- account withdraw --amount 100 --idempotency-key w-1
 contains "$out" 'withdrew $100.00' "the withdrawal answers its amount"
 cash_after=$(echo "$out" | sed -E 's/.*cash now (.*)/\1/')

@@ -181,6 +181,8 @@ class BadInput : public ServiceHarness {
         {"available_until", std::to_string(now() + 3'600)},
         {"reserve_micros_per_card_hour", "2000000"},
         {"daily", "true"},  // so a schedule's minimum_micros is checked, not refused unread
+        {"url", R"("https://hooks.example.com/in")"},
+        {"events", R"(["order.filled"])"},
     };
     return values;
   }
@@ -288,7 +290,7 @@ class BadInput : public ServiceHarness {
         "        ORDER BY owner_id, account), '') FROM ledger_accounts),"
         "       (SELECT count(*) FROM orders), (SELECT count(*) FROM nodes),"
         "       (SELECT count(*) FROM listings), (SELECT count(*) FROM accounts),"
-        "       (SELECT count(*) FROM usage_samples)");
+        "       (SELECT count(*) FROM usage_samples), (SELECT count(*) FROM webhook_endpoints)");
     std::string out;
     for (const auto& field : row) {
       out += field.c_str();
