@@ -448,6 +448,15 @@ struct Service::Impl {
            status.commands_refused);
     metric("spotgrid_redis_failures_total", "counter", "Redis commands that failed or timed out.",
            redis.failures());
+    const webhooks::Dispatcher::Counts hooks =
+        webhook_sender ? webhook_sender->counts() : webhooks::Dispatcher::Counts{};
+    metric("spotgrid_webhook_deliveries_total", "counter",
+           "Webhook deliveries this process's senders saw acknowledged (2xx).", hooks.delivered);
+    metric("spotgrid_webhook_failed_attempts_total", "counter",
+           "Webhook attempts that failed (another status, no connection, a timeout).",
+           hooks.failed_attempts);
+    metric("spotgrid_webhook_given_up_total", "counter",
+           "Webhook deliveries failed for good: the retry window closed.", hooks.given_up);
     metric("spotgrid_stream_connections", "gauge", "Open WebSocket streams.", hub.connections());
     metric("spotgrid_browser_sessions", "gauge", "Console sessions signed in on this gateway.",
            sessions.live());
