@@ -125,7 +125,7 @@ const Spec kSpecs[] = {
      [](Settings& s, std::int64_t v) { s.webhook_timeout_seconds = v; }},
     {"webhooks", "retry_base_seconds", false, 1, 3'600,
      [](Settings& s, std::int64_t v) { s.webhook_retry_base_seconds = v; }},
-    {"webhooks", "give_up_after_seconds", false, 86'400, 30 * 86'400,
+    {"webhooks", "give_up_after_seconds", false, 86'400, std::int64_t{30} * 86'400,
      [](Settings& s, std::int64_t v) { s.webhook_give_up_after_seconds = v; }},
     {"webhooks", "insecure_targets", false, 0, 1,
      [](Settings& s, std::int64_t v) { s.webhook_insecure_targets = v == 1; }},

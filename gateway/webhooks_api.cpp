@@ -72,11 +72,10 @@ void create_webhook(Api& api, const Principal& caller, const HttpRequest& reques
   std::sort(types.begin(), types.end());
   for (const std::string& type : types) {
     if (!ledger::is_webhook_event_type(type)) {
-      std::string known;
+      std::string message = "events: unknown type " + type + "; known:";
       for (std::string_view name : ledger::kWebhookEventTypes)
-        known.append(known.empty() ? "" : ", ").append(name);
-      return respond(error_response(
-          400, "invalid_field", "events: unknown type " + type + "; known: " + known, "events"));
+        message.append(" ").append(name);
+      return respond(error_response(400, "invalid_field", message, "events"));
     }
   }
   if (types.empty() || std::adjacent_find(types.begin(), types.end()) != types.end()) {

@@ -24,7 +24,8 @@ using Int = long long;  // pqxx converts long long, not every fixed-width alias
 // have `timeout`) before a claim lapses and another sender may try.
 constexpr std::int64_t kClaimSlackSeconds = 5;
 constexpr std::int64_t kTimedStepsPerAttempt = 3;  // connect + handshake, write, read
-constexpr std::size_t kReplyLimit = 64 * 1'024;    // a receiver's answer is not read further
+constexpr std::size_t kReplyLimit =
+    std::size_t{64} * 1'024;  // a receiver's answer is not read further
 
 struct Claimed {
   std::int64_t endpoint_id = 0;

@@ -68,7 +68,7 @@ struct Settings {
   unsigned webhook_senders = 2;
   std::int64_t webhook_timeout_seconds = 10;
   std::int64_t webhook_retry_base_seconds = 10;
-  std::int64_t webhook_give_up_after_seconds = 3 * 86'400;
+  std::int64_t webhook_give_up_after_seconds = std::int64_t{3} * 86'400;
   // http:// endpoints and private addresses: development and tests only.
   bool webhook_insecure_targets = false;
   std::string webhook_ca_file;     // "": the system's trust store

@@ -38,7 +38,7 @@ struct DispatcherOptions {
   std::chrono::seconds timeout{10};  // connect, TLS, send and answer, each
   std::int64_t retry_base_seconds = 10;
   std::int64_t retry_cap_seconds = 3'600;
-  std::int64_t give_up_after_seconds = 3 * 86'400;  // after the event: failed
+  std::int64_t give_up_after_seconds = std::int64_t{3} * 86'400;  // after the event: failed
   bool insecure_targets = false;
   std::string ca_file;  // "": the system's trust store
   std::chrono::milliseconds idle_poll{250};
