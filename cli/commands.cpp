@@ -923,16 +923,13 @@ void webhooks(Context& c) {
 }
 
 void webhook_delete(Context& c) {
-  const std::string id = word(c, 0, "endpoint");
+  const std::string id = id_word(c, "endpoint");
   ask(c, "DELETE", "/v1/webhooks/" + id);
   if (human(c)) c.out << "endpoint " << printable(id) << " deleted\n";
 }
 
 void webhook_deliveries(Context& c) {
-  const std::string id = word(c, 0, "endpoint");
-  if (id.empty() ||
-      !std::all_of(id.begin(), id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
-    throw UsageError{"the endpoint is its number (spotgrid webhook list)"};
+  const std::string id = id_word(c, "endpoint");
   const Json answer = ask(c, "GET", history_target(c, "/v1/webhooks/" + id + "/deliveries"));
   if (!human(c)) return;
   Table table({"EVENT", "TYPE", "AT (UTC)", "STATUS", "ATTEMPTS", "LAST", "ERROR"});

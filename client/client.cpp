@@ -135,6 +135,13 @@ std::optional<Target> parse_url(std::string_view url) {
   }
   if (host.empty() || (url.front() != '[' && host.find(':') != std::string_view::npos))
     return std::nullopt;
+  // A DNS name (letters, digits, '-', '.') or an address: no other bytes,
+  // which a resolver or a log line might read otherwise (IDNs: punycode).
+  const bool plain = std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == ':';
+  });
+  if (!plain) return std::nullopt;
   target.host = std::string(host);
   return target;
 }
@@ -153,6 +160,13 @@ std::optional<Endpoint> parse_endpoint_url(std::string_view url) {
   std::string path =
       rest.empty() || rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
   return Endpoint{*std::move(target), std::move(path)};
+}
+
+std::optional<bool> address_is_public(std::string_view host) {
+  beast::error_code error;
+  const auto address = net::ip::make_address(std::string(host), error);
+  if (error) return std::nullopt;
+  return is_public_address(address);
 }
 
 std::string Reply::header(std::string_view name) const {

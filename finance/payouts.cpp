@@ -1,6 +1,7 @@
 #include "spotgrid/finance/payouts.hpp"
 
 #include "csv.hpp"
+#include "spotgrid/ledger/postings.hpp"
 #include "spotgrid/util/utc.hpp"
 
 #include <rapidjson/stringbuffer.h>
@@ -23,10 +24,6 @@ constexpr const char* kPayoutsOfRange =
     " AND ($3::bigint = 0 OR e.owner_id = $3::bigint)";
 
 }  // namespace
-
-std::string payout_reference(std::uint64_t txn_id) {
-  return "spotgrid-po-" + std::to_string(txn_id);
-}
 
 std::vector<PayoutRecord> payouts_between(pqxx::transaction_base& txn, UnixSeconds from,
                                           UnixSeconds to, std::optional<AccountId> supplier,
@@ -91,7 +88,7 @@ std::string payouts_json(const std::vector<PayoutRecord>& payouts) {
   for (const PayoutRecord& p : payouts) {
     w.StartObject();
     w.Key("reference");
-    w.String(payout_reference(p.txn_id).c_str());
+    w.String(ledger::payout_reference(p.txn_id).c_str());
     w.Key("account_id");
     w.Uint(p.supplier);
     w.Key("account_name");
@@ -118,7 +115,7 @@ std::string payouts_csv(const std::vector<PayoutRecord>& payouts) {
   std::string out =
       "reference,account_id,account_name,paid_at,amount_micros,currency,scheduled\r\n";
   for (const PayoutRecord& p : payouts) {
-    csv_line(out, payout_reference(p.txn_id), std::to_string(p.supplier), p.supplier_name,
+    csv_line(out, ledger::payout_reference(p.txn_id), std::to_string(p.supplier), p.supplier_name,
              util::format_utc(p.at), std::to_string(p.amount), "USD",
              p.scheduled ? "true" : "false");
   }

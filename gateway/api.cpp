@@ -136,7 +136,7 @@ void request_payout(Api& api, const Principal& caller, const HttpRequest& reques
                   return error_response(500, "internal", "the market answered without its event");
                 const auto& payout = std::get<engine::PayoutSent>(sent->body);
                 return json(201, [&](Writer& w) {
-                  field(w, "reference", finance::payout_reference(ledger::txn_id_of(*sent)));
+                  field(w, "reference", ledger::payout_reference(ledger::txn_id_of(*sent)));
                   field(w, "account_id", payout.supplier);
                   field(w, "amount_micros", payout.amount);
                   field(w, "receivable_micros", payout.receivable_after);

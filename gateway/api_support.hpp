@@ -21,6 +21,7 @@
 #include "spotgrid/engine/types.hpp"
 #include "spotgrid/gateway/http.hpp"
 #include "spotgrid/ledger/durable_market.hpp"
+#include "spotgrid/ledger/request_keys.hpp"
 
 namespace spotgrid::gateway {
 
@@ -124,6 +125,26 @@ inline std::optional<UnixSeconds> parse_instant(std::string_view text) {
   if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
   return std::chrono::sys_seconds{std::chrono::sys_days{date}}.time_since_epoch().count() +
          UnixSeconds{*hour} * 3'600 + UnixSeconds{*minute} * 60 + *second;
+}
+
+// Keys and webhook endpoints belong to accounts (buyers, suppliers):
+// platform roles' keys come from configuration or the operator, and agents
+// use node keys.
+inline bool holds_an_account(const Principal& caller) {
+  return caller.role == Role::kBuyer || caller.role == Role::kSupplier;
+}
+
+inline HttpResponse storage_unchanged() {
+  return error_response(503, "unavailable", "storage is unavailable: nothing was changed");
+}
+
+// The request's Idempotency-Key, to commit with what a route creates in
+// its own transaction (a key, an endpoint).
+inline std::optional<ledger::RequestKey> request_key_of(const Api& api) {
+  if (!api.idempotency) return std::nullopt;
+  return ledger::RequestKey{api.idempotency->scope, api.idempotency->key,
+                            api.idempotency->fingerprint, api.idempotency->lifetime_seconds,
+                            nullptr};
 }
 
 inline HttpResponse forbidden() {

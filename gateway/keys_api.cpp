@@ -8,24 +8,6 @@ namespace spotgrid::gateway {
 
 namespace {
 
-// Keys belong to accounts: platform roles' keys come from configuration or
-// the operator, and agents use node keys.
-bool manages_keys(const Principal& caller) {
-  return caller.role == Role::kBuyer || caller.role == Role::kSupplier;
-}
-
-HttpResponse unavailable() {
-  return error_response(503, "unavailable", "storage is unavailable: nothing was changed");
-}
-
-// The request's Idempotency-Key, to commit with what it creates.
-std::optional<ledger::RequestKey> request_key_of(const Api& api) {
-  if (!api.idempotency) return std::nullopt;
-  return ledger::RequestKey{api.idempotency->scope, api.idempotency->key,
-                            api.idempotency->fingerprint, api.idempotency->lifetime_seconds,
-                            nullptr};
-}
-
 bool well_formed_key_id(std::string_view key_id) {
   return key_id.size() == 16 && std::all_of(key_id.begin(), key_id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -53,7 +35,7 @@ HttpResponse new_key_answer(unsigned status, const ApiKey& key, bool with_secret
 // POST /v1/keys {label?, expires_in_days?, scope?}: another key for the caller's account.
 void create_key(Api& api, const Principal& caller, const HttpRequest& request,
                 const Respond& respond) {
-  if (!manages_keys(caller)) return respond(forbidden());
+  if (!holds_an_account(caller)) return respond(forbidden());
   JsonBody body(request.body.empty() ? std::string_view("{}") : std::string_view(request.body));
   body.only({"label", "expires_in_days", "scope"});
   const auto label = body.has("label") ? body.text("label", 64) : std::optional<std::string>("");
@@ -99,7 +81,7 @@ void create_key(Api& api, const Principal& caller, const HttpRequest& request,
 
 // GET /v1/keys: the account's keys, never a secret.
 void list_keys(Api& api, const Principal& caller, const Respond& respond) {
-  if (!manages_keys(caller)) return respond(forbidden());
+  if (!holds_an_account(caller)) return respond(forbidden());
   try {
     const std::vector<KeyInfo> keys = api.keys.keys_of(caller.account);
     respond(json(200, [&](Writer& w) {
@@ -130,7 +112,7 @@ void list_keys(Api& api, const Principal& caller, const Respond& respond) {
 // DELETE /v1/keys/{key_id}: refused for the account's last usable key.
 void revoke_key(Api& api, const Principal& caller, std::string_view key_id,
                 const Respond& respond) {
-  if (!manages_keys(caller)) return respond(forbidden());
+  if (!holds_an_account(caller)) return respond(forbidden());
   if (!well_formed_key_id(key_id)) return respond(no_such_key());
   try {
     switch (api.keys.revoke(caller, key_id)) {
@@ -154,7 +136,7 @@ void revoke_key(Api& api, const Principal& caller, std::string_view key_id,
       w.Bool(true);
     }));
   } catch (const std::exception&) {
-    respond(unavailable());
+    respond(storage_unchanged());
   }
 }
 
@@ -163,7 +145,7 @@ void revoke_key(Api& api, const Principal& caller, std::string_view key_id,
 // deployment can switch without a gap.
 void rotate_key(Api& api, const Principal& caller, std::string_view key_id,
                 const HttpRequest& request, const Respond& respond) {
-  if (!manages_keys(caller)) return respond(forbidden());
+  if (!holds_an_account(caller)) return respond(forbidden());
   JsonBody body(request.body.empty() ? std::string_view("{}") : std::string_view(request.body));
   body.only({"grace_seconds"});
   const auto grace =

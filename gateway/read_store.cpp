@@ -295,6 +295,54 @@ std::optional<std::string> ReadStore::operator_actions(UnixSeconds from, UnixSec
   });
 }
 
+std::optional<std::string> ReadStore::webhook_deliveries(AccountId account, std::int64_t endpoint,
+                                                         const HistoryPage& page) {
+  const std::string select =
+      "SELECT event_id, type, created_at, status::text, attempts, next_attempt_at,"
+      " last_attempt_at, last_status_code, last_error, delivered_at FROM webhook_deliveries"
+      " WHERE endpoint_id = $1" +
+      page_filters("event_id", "created_at", "true");
+  return query([&](pqxx::read_transaction& txn, Writer& w) {
+    if (txn.exec_params("SELECT 1 FROM webhook_endpoints WHERE endpoint_id = $1"
+                        " AND account_id = $2",
+                        static_cast<long long>(endpoint), static_cast<long long>(account))
+            .empty())
+      return;
+    const pqxx::result rows = txn.exec_params(select, static_cast<long long>(endpoint),
+                                              static_cast<long long>(page.before), page.pool,
+                                              page.statuses, static_cast<long long>(page.from),
+                                              static_cast<long long>(page.to), page.limit + 1);
+    const auto maybe = [&](std::string_view name, const pqxx::field& value) {
+      key(w, name);
+      if (value.is_null()) {
+        w.Null();
+      } else if (name == "last_error") {
+        text(w, value.as<std::string>());
+      } else {
+        w.Int64(value.as<long long>());
+      }
+    };
+    write_rows(w, "deliveries", rows, page.limit, [&](const pqxx::row& row) {
+      field(w, "event_id", "evt_" + row[0].as<std::string>());
+      field(w, "type", row[1].as<std::string>());
+      field(w, "created_at", row[2].as<long long>());
+      const std::string status = row[3].as<std::string>();
+      field(w, "status", status);
+      field(w, "attempts", row[4].as<long long>());
+      key(w, "next_attempt_at");
+      if (status == "pending") {
+        w.Int64(row[5].as<long long>());
+      } else {
+        w.Null();
+      }
+      maybe("last_attempt_at", row[6]);
+      maybe("last_status_code", row[7]);
+      maybe("last_error", row[8]);
+      maybe("delivered_at", row[9]);
+    });
+  });
+}
+
 std::optional<std::string> ReadStore::lease_energy(LeaseId lease, AccountId account) {
   return query([&](pqxx::read_transaction& txn, Writer& w) {
     // The samples of the lease's node over its billable window, by the

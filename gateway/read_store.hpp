@@ -70,6 +70,10 @@ class ReadStore {
   // oldest first, `limit` a page.
   std::optional<std::string> operator_actions(UnixSeconds from, UnixSeconds to, std::uint64_t after,
                                               int limit);
+  // {"deliveries": [...], "next_cursor"}: a page of a webhook endpoint's
+  // delivery log, newest event first; "{}" when the endpoint is not `account`'s.
+  std::optional<std::string> webhook_deliveries(AccountId account, std::int64_t endpoint,
+                                                const HistoryPage& page);
   // {"days": [{day, earned_micros}]}: what settlements credited to the
   // supplier's receivable per UTC day since `since`.
   std::optional<std::string> earnings(AccountId supplier, UnixSeconds since);

@@ -26,7 +26,7 @@ std::string hex_digest(const EVP_MD* algorithm, std::string_view data) {
 }
 
 // The secrets a route may answer with: shown once, never stored.
-constexpr std::array<std::string_view, 2> kSecretFields = {"api_key", "agent_key"};
+constexpr std::array<std::string_view, 3> kSecretFields = {"api_key", "agent_key", "secret"};
 
 std::string held_name(const std::string& scope, const std::string& key) {
   return scope + '\n' + key;

@@ -84,6 +84,8 @@ webhooks::DispatcherOptions webhook_options(const Settings& settings) {
   options.senders = settings.webhook_senders;
   options.timeout = std::chrono::seconds(settings.webhook_timeout_seconds);
   options.retry_base_seconds = settings.webhook_retry_base_seconds;
+  options.retry_cap_seconds = settings.webhook_retry_cap_seconds;
+  options.retention_days = settings.webhook_retention_days;
   options.give_up_after_seconds = settings.webhook_give_up_after_seconds;
   options.insecure_targets = settings.webhook_insecure_targets;
   options.ca_file = settings.webhook_ca_file;

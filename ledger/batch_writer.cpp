@@ -1,5 +1,8 @@
 #include "batch_writer.hpp"
 
+#include "copy_rows.hpp"
+#include "webhook_outbox.hpp"
+
 #include <pqxx/pqxx>
 #include <string>
 #include <tuple>
@@ -9,15 +12,12 @@
 #include "spotgrid/engine/codec.hpp"
 #include "spotgrid/engine/event_text.hpp"
 #include "spotgrid/ledger/postings.hpp"
-#include "spotgrid/ledger/webhook_outbox.hpp"
 
 namespace spotgrid::ledger {
 
 using namespace spotgrid::engine;
 
 namespace {
-
-using Int = long long;  // pqxx converts long long, not every fixed-width alias
 
 // Changes to rows that already exist (or were inserted earlier in this batch),
 // folded per id so each row is updated once per batch. A null state, a
@@ -42,12 +42,6 @@ struct LeaseChange {
 };
 struct ListingChange {
   const char* status = nullptr;
-  Int at = 0;
-};
-// An account's cash over the batch: for balance.low.
-struct CashChange {
-  Int delta = 0;
-  Int last_event_seq = 0;
   Int at = 0;
 };
 
@@ -75,28 +69,6 @@ Int as_int(std::uint64_t value) {
 std::string bytea(pqxx::transaction_base& txn, std::string_view bytes) {
   return txn.esc_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
-
-// Rows of one table, streamed with COPY; nothing is sent for an empty table.
-template <typename... Columns>
-class Rows {
- public:
-  Rows(std::string table, std::vector<std::string> columns)
-      : table_(std::move(table)), columns_(std::move(columns)) {}
-  void add(Columns... values) { rows_.emplace_back(std::move(values)...); }
-  void copy(pqxx::transaction_base& txn) const {
-    if (rows_.empty()) return;
-    pqxx::stream_to stream(txn, table_, columns_);
-    for (const auto& row : rows_)
-      stream << row;
-    stream.complete();
-  }
-  bool empty() const { return rows_.empty(); }
-
- private:
-  std::string table_;
-  std::vector<std::string> columns_;
-  std::vector<std::tuple<Columns...>> rows_;
-};
 
 class BatchRows {
  public:
@@ -136,21 +108,9 @@ class BatchRows {
     for (const Entry& entry : posting.entries()) {
       entries_.add(as_int(posting.txn_id), Int{entry.owner}, to_string(entry.account).data(),
                    entry.amount);
-      if (entry.account == LedgerAccount::kCash && entry.owner != 0) {
-        CashChange& change = cash_changes_.at(entry.owner, posting.at);
-        change.delta += entry.amount;
-        change.last_event_seq = as_int(posting.txn_id);
-      }
+      if (entry.account == LedgerAccount::kCash && entry.owner != 0)
+        outbox_.add_cash(entry.owner, entry.amount, posting.txn_id, posting.at);
     }
-  }
-
-  // A committed event an account's webhook endpoints may subscribe to. The
-  // account is `account`, or (0) the order's buyer, or the lease's buyer and
-  // supplier: write_changes resolves them from the tables.
-  void notify(const Event& event, const char* type, Int account, OrderId order, LeaseId lease,
-              Int amount, const char* detail) {
-    webhook_events_.add(as_int(event.event_seq), event.at, type, account, as_int(order),
-                        as_int(lease), amount, detail);
   }
 
   // Projections: how each event changes the current-state tables.
@@ -194,13 +154,16 @@ class BatchRows {
   }
   void project(const Command&, const Event& event, const OrderFilled& b) {
     finish_order(order_changes_.at(b.order, event.at), "filled");
-    notify(event, "order.filled", 0, b.order, 0, 0, "");
+    outbox_.add({.type = "order.filled", .event = &event, .order = b.order});
   }
   void project(const Command&, const Event& event, const OrderCancelled& b) {
     finish_order(order_changes_.at(b.order, event.at), "cancelled");
     const bool expired = b.cause == CancelCause::kImmediateOrCancel;
-    notify(event, expired ? "order.expired" : "order.cancelled", 0, b.order, 0,
-           Int{b.cards_cancelled}, to_string(b.cause).data());
+    outbox_.add({.type = expired ? "order.expired" : "order.cancelled",
+                 .event = &event,
+                 .order = b.order,
+                 .cards_cancelled = Int{b.cards_cancelled},
+                 .reason = to_string(b.cause).data()});
   }
   void project(const Command&, const Event& event, const OrderAmended& b) {
     OrderChange& change = order_changes_.at(b.order, event.at);
@@ -215,11 +178,12 @@ class BatchRows {
                 Int{b.supplier}, Int{b.pool}, Int{b.cards}, static_cast<Int>(b.card_mask),
                 b.price_micros_per_card_hour, b.start, b.planned_end, b.planned_end, "running");
     order_changes_.at(b.order, event.at).filled_delta += b.cards;
-    notify(event, "lease.started", 0, 0, b.lease, 0, "");
+    outbox_.add({.type = "lease.started", .event = &event, .lease = b.lease});
   }
   void project(const Command&, const Event& event, const LeaseReclaimNotice& b) {
     lease_changes_.at(b.lease, event.at).reclaim_at = b.ends_at;
-    notify(event, "lease.reclaim_notice", 0, 0, b.lease, b.ends_at, "");
+    outbox_.add(
+        {.type = "lease.reclaim_notice", .event = &event, .lease = b.lease, .ends_at = b.ends_at});
   }
   void project(const Command&, const Event& event, const LeaseEnded& b) {
     LeaseChange& change = lease_changes_.at(b.lease, event.at);
@@ -227,8 +191,11 @@ class BatchRows {
     change.end_reason = to_string(b.reason).data();
     change.billable_end = b.billable_end;
     const bool interrupted = b.reason == LeaseEnd::kInterrupted;
-    notify(event, interrupted ? "lease.interrupted" : "lease.ended", 0, 0, b.lease, b.billable_end,
-           change.end_reason);
+    outbox_.add({.type = interrupted ? "lease.interrupted" : "lease.ended",
+                 .event = &event,
+                 .lease = b.lease,
+                 .billable_end = b.billable_end,
+                 .reason = change.end_reason});
   }
   void project(const Command&, const Event& event, const LeaseSettled& b) {
     LeaseChange& change = lease_changes_.at(b.lease, event.at);
@@ -240,8 +207,12 @@ class BatchRows {
     index_prices_.add(as_int(event.event_seq), Int{b.pool}, event.at, b.index_micros_per_card_hour);
   }
   void project(const Command&, const Event& event, const PayoutSent& b) {
-    notify(event, "payout.sent", Int{b.supplier}, 0, 0, b.amount,
-           b.scheduled ? "scheduled" : "requested");
+    outbox_.add({.type = "payout.sent",
+                 .event = &event,
+                 .account = b.supplier,
+                 .amount_micros = b.amount,
+                 .reason = b.scheduled ? "scheduled" : "requested",
+                 .reference = payout_reference(txn_id_of(event))});
   }
   template <typename Other>
   void project(const Command&, const Event&, const Other&) {}
@@ -313,77 +284,11 @@ class BatchRows {
           "UPDATE listings l SET status = c.status, closed_at = c.at"
           " FROM stage_listing_changes c WHERE l.listing_id = c.listing_id;";
     }
-    sql += webhook_outbox();
-    if (!sql.empty()) txn_.exec(sql);
+    if (!outbox_.empty()) sql += WebhookOutbox::probe_sql();
+    if (sql.empty()) return;
+    const pqxx::result last = txn_.exec(sql);
+    if (!outbox_.empty()) outbox_.write(txn_, last);
   }
-
-  // The webhook deliveries of this batch's events, for the endpoints
-  // subscribed when it commits. Orders' and leases' rows exist by now (the
-  // inserts ran first), and ledger_accounts holds the balances after the batch.
-  std::string webhook_outbox() {
-    std::string sql;
-    if (!webhook_events_.empty()) {
-      webhook_events_.copy(txn_);
-      sql += kWebhookEventsSql;
-    }
-    if (!cash_changes_.rows().empty()) {
-      Rows<Int, Int, Int, Int> staged("stage_cash_changes",
-                                      {"owner_id", "delta", "last_event_seq", "at"});
-      for (const auto& [owner, c] : cash_changes_.rows())
-        staged.add(as_int(owner), c.delta, c.last_event_seq, c.at);
-      staged.copy(txn_);
-      sql += kBalanceLowSql;
-    }
-    return sql;
-  }
-
-  // A delivery per (subscribed endpoint, owner of the event): the id a
-  // receiver dedupes by is the event's sequence.
-  static constexpr const char* kWebhookEventsSql =
-      "WITH ev AS (SELECT s.event_seq, s.at, s.type, s.amount, s.detail, s.lease_id,"
-      " coalesce(nullif(s.order_id, 0), l.order_id) AS order_id, l.buyer_id, l.supplier_id,"
-      " l.node_id, l.cards, l.price, l.started_at, l.planned_end,"
-      " s.account_id, o.buyer_id AS order_buyer"
-      " FROM stage_webhook_events s"
-      " LEFT JOIN leases l ON s.lease_id <> 0 AND l.lease_id = s.lease_id"
-      " LEFT JOIN orders o ON s.order_id <> 0 AND o.order_id = s.order_id),"
-      " owned AS (SELECT DISTINCT ev.*, x.owner FROM ev CROSS JOIN LATERAL (VALUES"
-      " (ev.account_id), (ev.order_buyer), (ev.buyer_id), (ev.supplier_id)) x(owner)"
-      " WHERE x.owner IS NOT NULL AND x.owner <> 0)"
-      " INSERT INTO webhook_deliveries (endpoint_id, event_id, type, created_at, payload)"
-      " SELECT w.endpoint_id, e.event_seq, e.type, e.at, jsonb_build_object('id', 'evt_' ||"
-      " e.event_seq, 'type', e.type, 'created_at', e.at, 'account_id', e.owner, 'data',"
-      " jsonb_strip_nulls(jsonb_build_object('order_id', nullif(e.order_id, 0),"
-      " 'lease_id', nullif(e.lease_id, 0), 'buyer_id', e.buyer_id, 'supplier_id',"
-      " e.supplier_id, 'node_id', e.node_id, 'cards', e.cards, 'price_micros_per_card_hour',"
-      " e.price, 'started_at', e.started_at, 'planned_end', e.planned_end,"
-      " 'reason', nullif(e.detail, ''),"
-      " 'cards_cancelled', CASE WHEN e.type LIKE 'order.%' AND e.type <> 'order.filled'"
-      " THEN e.amount END,"
-      " 'ends_at', CASE WHEN e.type = 'lease.reclaim_notice' THEN e.amount END,"
-      " 'billable_end', CASE WHEN e.type IN ('lease.ended', 'lease.interrupted')"
-      " THEN e.amount END,"
-      " 'amount_micros', CASE WHEN e.type = 'payout.sent' THEN e.amount END,"
-      " 'reference', CASE WHEN e.type = 'payout.sent' THEN 'spotgrid-po-' || e.event_seq END)))"
-      "::text"
-      " FROM owned e JOIN webhook_endpoints w ON w.account_id = e.owner"
-      " AND w.disabled_at IS NULL AND e.type = ANY (w.event_types)"
-      " ON CONFLICT DO NOTHING;";
-
-  // balance.low once per downward crossing of an endpoint's threshold, judged
-  // on the batch's net change of the account's cash.
-  static constexpr const char* kBalanceLowSql =
-      "INSERT INTO webhook_deliveries (endpoint_id, event_id, type, created_at, payload)"
-      " SELECT w.endpoint_id, c.last_event_seq, 'balance.low', c.at, jsonb_build_object('id',"
-      " 'evt_' || c.last_event_seq, 'type', 'balance.low', 'created_at', c.at, 'account_id',"
-      " c.owner_id, 'data', jsonb_build_object('cash_micros', a.balance, 'threshold_micros',"
-      " w.balance_low_micros))::text"
-      " FROM stage_cash_changes c"
-      " JOIN ledger_accounts a ON a.owner_id = c.owner_id AND a.account = 'cash'"
-      " JOIN webhook_endpoints w ON w.account_id = c.owner_id AND w.disabled_at IS NULL"
-      " AND 'balance.low' = ANY (w.event_types)"
-      " WHERE a.balance < w.balance_low_micros AND a.balance - c.delta >= w.balance_low_micros"
-      " ON CONFLICT DO NOTHING;";
 
   pqxx::transaction_base& txn_;
   Rows<Int, Int, std::string, std::string, Int, Int, std::string, std::string, Int> commands_{
@@ -418,10 +323,7 @@ class BatchRows {
   Changes<OrderChange> order_changes_;
   Changes<LeaseChange> lease_changes_;
   Changes<ListingChange> listing_changes_;
-  Rows<Int, Int, const char*, Int, Int, Int, Int, const char*> webhook_events_{
-      "stage_webhook_events",
-      {"event_seq", "at", "type", "account_id", "order_id", "lease_id", "amount", "detail"}};
-  Changes<CashChange> cash_changes_;
+  WebhookOutbox outbox_;
 };
 
 }  // namespace
@@ -451,8 +353,9 @@ void prepare_connection(pqxx::connection_base& connection) {
       "CREATE TEMP TABLE IF NOT EXISTS stage_listing_changes (listing_id bigint,"
       " status listing_status, at bigint) ON COMMIT DELETE ROWS;"
       "CREATE TEMP TABLE IF NOT EXISTS stage_webhook_events (event_seq bigint, at bigint,"
-      " type text, account_id bigint, order_id bigint, lease_id bigint, amount bigint,"
-      " detail text) ON COMMIT DELETE ROWS;"
+      " type text, account_id bigint, order_id bigint, lease_id bigint, cards_cancelled bigint,"
+      " ends_at bigint, billable_end bigint, amount_micros bigint, reason text, reference text)"
+      " ON COMMIT DELETE ROWS;"
       "CREATE TEMP TABLE IF NOT EXISTS stage_cash_changes (owner_id bigint, delta bigint,"
       " last_event_seq bigint, at bigint) ON COMMIT DELETE ROWS;");
   txn.commit();

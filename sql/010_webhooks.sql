@@ -12,11 +12,20 @@ CREATE TABLE webhook_endpoints (
   secret             text     NOT NULL CHECK (length(secret) BETWEEN 32 AND 128),
   created_at         bigint   NOT NULL,
   disabled_at        bigint,
-  -- Failed attempts since its last success: a failing endpoint backs off as a
-  -- whole, so a dead one is probed ever more rarely, not once per event.
-  consecutive_failures integer NOT NULL DEFAULT 0
+  -- A failing endpoint backs off as a whole: failed probes since its last
+  -- success, and when it may be tried again (0: now). So a dead endpoint is
+  -- probed ever more rarely, not once per event, and holds up nobody else.
+  consecutive_failures integer NOT NULL DEFAULT 0,
+  retry_at             bigint  NOT NULL DEFAULT 0,
+  -- Senders take turns by endpoint (least recently served first), and an
+  -- account has one attempt in flight at a time (busy_until: its claim), so
+  -- one account's slow receivers hold one sender, not all of them.
+  served_at            bigint  NOT NULL DEFAULT 0,
+  busy_until           bigint  NOT NULL DEFAULT 0
 );
 CREATE INDEX webhook_endpoints_account ON webhook_endpoints (account_id)
+  WHERE disabled_at IS NULL;
+CREATE INDEX webhook_endpoints_turn ON webhook_endpoints (served_at, endpoint_id)
   WHERE disabled_at IS NULL;
 
 CREATE TYPE webhook_status AS ENUM ('pending', 'delivered', 'failed');
@@ -24,7 +33,8 @@ CREATE TYPE webhook_status AS ENUM ('pending', 'delivered', 'failed');
 -- event_id is the engine's event sequence: the receiver's dedupe key.
 -- next_attempt_at doubles as the claim: a sender moves it past the time its
 -- attempt can take, so a sender that dies mid-attempt leaves the row to be
--- sent again (at least once) and never lost.
+-- sent again (at least once) and never lost; `attempts` is the claim's token
+-- (a result is recorded only by the attempt that holds the row).
 CREATE TABLE webhook_deliveries (
   endpoint_id      bigint   NOT NULL,
   event_id         bigint   NOT NULL,
@@ -40,5 +50,6 @@ CREATE TABLE webhook_deliveries (
   delivered_at     bigint,
   PRIMARY KEY (endpoint_id, event_id)
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+-- An endpoint's oldest due delivery, without reading anyone else's backlog.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at, event_id)
   WHERE status = 'pending';

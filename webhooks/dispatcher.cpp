@@ -1,6 +1,7 @@
 // The webhook dispatcher: sender threads that claim a due delivery, POST it
 // signed, and record what happened. Everything it knows is in PostgreSQL, so
 // a restart (or another gateway) carries on where it stopped.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -20,33 +21,40 @@ namespace {
 
 using Int = long long;  // pqxx converts long long, not every fixed-width alias
 
-// Slack beyond an attempt's timeouts (resolve, connect, TLS, write, read each
-// have `timeout`) before a claim lapses and another sender may try.
+// How long a claim holds a delivery: connect and TLS, write, and read each
+// have `timeout`; resolving a name is not cancellable (glibc gives up within
+// 30 s by default), so a name gets its own allowance; then some slack.
+constexpr std::int64_t kTimedStepsPerAttempt = 3;
+constexpr std::int64_t kResolveAllowanceSeconds = 30;
 constexpr std::int64_t kClaimSlackSeconds = 5;
-constexpr std::int64_t kTimedStepsPerAttempt = 3;  // connect + handshake, write, read
-constexpr std::size_t kReplyLimit =
-    std::size_t{64} * 1'024;  // a receiver's answer is not read further
+constexpr std::size_t kReplyLimit = std::size_t{64} * 1'024;  // a receiver's answer, at most
+constexpr std::int64_t kPurgeEverySeconds = 3'600;
+constexpr int kPurgeRowsAtOnce = 10'000;
 
 struct Claimed {
   std::int64_t endpoint_id = 0;
   std::int64_t event_id = 0;
   std::string type;
-  std::int64_t created_at = 0;
   std::string payload;
-  std::int64_t attempts = 0;  // this one included
-  std::int64_t endpoint_failures = 0;
+  std::int64_t attempts = 0;  // this one included: the claim's token
+  std::int64_t claimed_at = 0;
   std::string url;
   std::string secret;
 };
 
 struct Outcome {
   bool delivered = false;
-  std::optional<unsigned> status_code;
+  std::optional<int> status_code;
   std::string error;  // when not delivered
 };
 
+// An error as the log keeps it: printable ASCII (a host name's bytes, cut
+// anywhere, would not be valid UTF-8), at most kMaxErrorBytes.
 std::string clipped(std::string text) {
   if (text.size() > kMaxErrorBytes) text.resize(kMaxErrorBytes);
+  for (char& c : text) {
+    if (c < ' ' || c > '~') c = '?';
+  }
   return text;
 }
 
@@ -54,49 +62,58 @@ std::string clipped(std::string text) {
 
 struct Dispatcher::Impl {
   explicit Impl(DispatcherOptions given) : options(std::move(given)) {
-    for (unsigned i = 0; i < options.senders; ++i)
-      threads.emplace_back([this] { run(); });
+    try {
+      for (unsigned i = 0; i < options.senders; ++i)
+        threads.emplace_back([this] { run(); });
+    } catch (...) {
+      stop();
+      throw;
+    }
   }
 
-  ~Impl() {
+  ~Impl() { stop(); }
+
+  // Waits for attempts in flight (each bounded by its timeouts).
+  void stop() {
     {
       const std::lock_guard lock(mutex);
       stopping = true;
     }
     wake.notify_all();
-    for (std::thread& thread : threads)
-      thread.join();
+    for (std::thread& thread : threads) {
+      if (thread.joinable()) thread.join();
+    }
   }
 
   void run() {
     util::PgSession session(options.conninfo);
-    bool failing = false;  // logged once a spell (PostgreSQL down, schema not there yet)
+    bool failing = false;  // logged once a spell (PostgreSQL down, say)
+    std::int64_t next_purge = 0;
     while (!stopped()) {
-      if (!options.ready()) {
-        idle();
-        continue;
-      }
-      std::optional<Claimed> claimed;
       try {
-        claimed = claim(session);
+        if (!options.ready()) {
+          idle();
+          continue;
+        }
+        purge_now_and_then(session, next_purge);
+        if (!deliver_one(session)) idle();
         failing = false;
       } catch (const std::exception& error) {
+        // A claim whose result was not recorded lapses, and is sent again.
         if (!failing)
-          util::log::warn("webhook_claim_failed", {{"cause", std::string_view(error.what())}});
+          util::log::warn("webhook_sender_failed", {{"cause", std::string_view(error.what())}});
         failing = true;
-      }
-      if (!claimed) {
         idle();
-        continue;
-      }
-      const Outcome outcome = send(*claimed);
-      try {
-        record(session, *claimed, outcome);
-      } catch (const std::exception& error) {
-        // The claim lapses and the delivery is sent again: at least once.
-        util::log::warn("webhook_record_failed", {{"cause", std::string_view(error.what())}});
       }
     }
+  }
+
+  // Claims, sends and records one delivery; whether there was one.
+  bool deliver_one(util::PgSession& session) {
+    const std::optional<Claimed> claimed = claim(session);
+    if (!claimed) return false;
+    record(session, *claimed, send(*claimed));
+    return true;
   }
 
   bool stopped() {
@@ -109,35 +126,54 @@ struct Dispatcher::Impl {
     wake.wait_for(lock, options.idle_poll, [this] { return stopping; });
   }
 
-  std::int64_t claim_seconds() const {
-    return kTimedStepsPerAttempt * options.timeout.count() + kClaimSlackSeconds;
+  std::int64_t claim_seconds(const std::string& url) const {
+    const auto endpoint = client::parse_endpoint_url(url);
+    const bool named = !endpoint || !client::address_is_public(endpoint->target.host).has_value();
+    return kTimedStepsPerAttempt * options.timeout.count() +
+           (named ? kResolveAllowanceSeconds : 0) + kClaimSlackSeconds;
   }
 
-  // The oldest due delivery of an active endpoint, claimed.
+  // The oldest due delivery of the endpoint whose turn it is: active, not
+  // backing off, of an account with no attempt in flight. The endpoint is
+  // marked busy with the claim.
   std::optional<Claimed> claim(util::PgSession& session) {
     return session.run([&](pqxx::connection& connection) -> std::optional<Claimed> {
       pqxx::work txn(connection, "webhook_claim");
       const Int now = util::unix_now();
+      const pqxx::result turn = txn.exec_params(
+          "SELECT w.endpoint_id, w.url, w.secret FROM webhook_endpoints w"
+          " WHERE w.disabled_at IS NULL AND w.retry_at <= $1 AND w.busy_until <= $1"
+          " AND NOT EXISTS (SELECT 1 FROM webhook_endpoints b WHERE b.account_id = w.account_id"
+          " AND b.disabled_at IS NULL AND b.busy_until > $1)"
+          " AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = w.endpoint_id"
+          " AND d.status = 'pending' AND d.next_attempt_at <= $1)"
+          " ORDER BY w.served_at, w.endpoint_id LIMIT 1 FOR UPDATE OF w SKIP LOCKED",
+          now);
+      if (turn.empty()) return std::nullopt;
+      const auto endpoint = turn[0][0].as<Int>();
+      const Int until = now + static_cast<Int>(claim_seconds(turn[0][1].as<std::string>()));
       const pqxx::result rows = txn.exec_params(
-          "UPDATE webhook_deliveries d SET next_attempt_at = $1 + $2,"
-          " attempts = d.attempts + 1"
-          " FROM (SELECT d2.endpoint_id, d2.event_id FROM webhook_deliveries d2"
-          " JOIN webhook_endpoints w2 ON w2.endpoint_id = d2.endpoint_id"
-          " WHERE d2.status = 'pending' AND d2.next_attempt_at <= $1 AND w2.disabled_at IS NULL"
-          " ORDER BY d2.next_attempt_at, d2.event_id LIMIT 1 FOR UPDATE OF d2 SKIP LOCKED) c,"
-          " webhook_endpoints w"
-          " WHERE d.endpoint_id = c.endpoint_id AND d.event_id = c.event_id"
-          " AND w.endpoint_id = d.endpoint_id"
-          " RETURNING d.endpoint_id, d.event_id, d.type, d.created_at, d.payload, d.attempts,"
-          " w.consecutive_failures, w.url, w.secret",
-          now, static_cast<Int>(claim_seconds()));
-      txn.commit();
+          "UPDATE webhook_deliveries d SET next_attempt_at = $3, attempts = d.attempts + 1"
+          " FROM (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = $1"
+          " AND status = 'pending' AND next_attempt_at <= $2"
+          " ORDER BY next_attempt_at, event_id LIMIT 1 FOR UPDATE SKIP LOCKED) c"
+          " WHERE d.endpoint_id = $1 AND d.event_id = c.event_id"
+          " RETURNING d.event_id, d.type, d.payload, d.attempts",
+          endpoint, now, until);
       if (rows.empty()) return std::nullopt;
+      txn.exec_params(
+          "UPDATE webhook_endpoints SET busy_until = $2, served_at = $3 WHERE endpoint_id = $1",
+          endpoint, until, now);
+      txn.commit();
       const pqxx::row row = rows[0];
-      return Claimed{
-          row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
-          row[3].as<std::int64_t>(), row[4].as<std::string>(),  row[5].as<std::int64_t>(),
-          row[6].as<std::int64_t>(), row[7].as<std::string>(),  row[8].as<std::string>()};
+      return Claimed{endpoint,
+                     row[0].as<std::int64_t>(),
+                     row[1].as<std::string>(),
+                     row[2].as<std::string>(),
+                     row[3].as<std::int64_t>(),
+                     now,
+                     turn[0][1].as<std::string>(),
+                     turn[0][2].as<std::string>()};
     });
   }
 
@@ -150,81 +186,109 @@ struct Dispatcher::Impl {
     target.ca_file = options.ca_file;
     target.public_addresses_only = !options.insecure_targets;
     target.reply_limit = kReplyLimit;
-    const std::int64_t timestamp = util::unix_now();
     client::Request request;
     request.method = "POST";
     request.target = endpoint->path;
     request.body = delivery.payload;
-    request.headers = {
-        {"User-Agent", "spotgrid-webhooks/1"},
-        {"Spotgrid-Event-Id", "evt_" + std::to_string(delivery.event_id)},
-        {"Spotgrid-Event-Type", delivery.type},
-        {"Spotgrid-Delivery-Attempt", std::to_string(delivery.attempts)},
-        {"Spotgrid-Signature", signature_header(delivery.secret, timestamp, delivery.payload)}};
+    request.headers = {{"User-Agent", "spotgrid-webhooks/1"},
+                       {"Spotgrid-Event-Id", "evt_" + std::to_string(delivery.event_id)},
+                       {"Spotgrid-Event-Type", delivery.type},
+                       {"Spotgrid-Delivery-Attempt", std::to_string(delivery.attempts)},
+                       {"Spotgrid-Signature",
+                        signature_header(delivery.secret, util::unix_now(), delivery.payload)}};
     const client::Result result = client::Client(std::move(target)).call(request);
     if (const auto* failure = std::get_if<client::Failure>(&result))
       return Outcome{false, std::nullopt, clipped(failure->problem)};
-    const auto& reply = std::get<client::Reply>(result);
-    if (reply.status / 100 == 2) return Outcome{true, reply.status, {}};
-    return Outcome{false, reply.status,
-                   "answered HTTP " + std::to_string(reply.status) + " (2xx acknowledges)"};
+    const auto status = static_cast<int>(std::get<client::Reply>(result).status);
+    if (status / 100 == 2) return Outcome{true, status, {}};
+    return Outcome{false, status,
+                   "answered HTTP " + std::to_string(status) + " (2xx acknowledges)"};
   }
 
+  // Records the attempt, if the claim still holds the row (its `attempts` is
+  // the token: a late result of a lapsed claim, or of a deleted endpoint's
+  // delivery, changes nothing).
   void record(util::PgSession& session, const Claimed& delivery, const Outcome& outcome) {
     session.run([&](pqxx::connection& connection) {
       pqxx::work txn(connection, "webhook_record");
       const Int now = util::unix_now();
-      const auto code = outcome.status_code
-                            ? std::optional<int>(static_cast<int>(*outcome.status_code))
-                            : std::nullopt;
+      const auto endpoint = static_cast<Int>(delivery.endpoint_id);
+      const auto event = static_cast<Int>(delivery.event_id);
+      const auto token = static_cast<Int>(delivery.attempts);
       if (outcome.delivered) {
+        const pqxx::result held = txn.exec_params(
+            "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $4,"
+            " last_attempt_at = $4, last_status_code = $5, last_error = NULL"
+            " WHERE endpoint_id = $1 AND event_id = $2 AND status = 'pending' AND attempts = $3"
+            " RETURNING 1",
+            endpoint, event, token, now, outcome.status_code);
+        if (held.empty()) return;
         txn.exec_params(
-            "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $3,"
-            " last_attempt_at = $3, last_status_code = $4, last_error = NULL"
-            " WHERE endpoint_id = $1 AND event_id = $2",
-            static_cast<Int>(delivery.endpoint_id), static_cast<Int>(delivery.event_id), now, code);
-        txn.exec_params(
-            "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE endpoint_id = $1",
-            static_cast<Int>(delivery.endpoint_id));
+            "UPDATE webhook_endpoints SET consecutive_failures = 0, retry_at = 0, busy_until = 0"
+            " WHERE endpoint_id = $1",
+            endpoint);
         txn.commit();
         delivered.fetch_add(1, std::memory_order_relaxed);
         return;
       }
-      // The endpoint backs off as a whole: its other due deliveries wait for
-      // the same retry, and those past the window fail.
-      const std::int64_t failures = std::max(delivery.attempts, delivery.endpoint_failures + 1);
-      const Int retry_at =
-          now + retry_delay(failures, options.retry_base_seconds, options.retry_cap_seconds);
-      const Int window = options.give_up_after_seconds;
-      const pqxx::result gave_up = txn.exec_params(
-          "UPDATE webhook_deliveries SET last_attempt_at = $3, last_status_code = $4,"
-          " last_error = $5, next_attempt_at = $6,"
-          " status = CASE WHEN $6 - created_at > $7 THEN 'failed'::webhook_status"
+      // One failed probe backs the endpoint off, unless another attempt,
+      // started at the same time, already did: then this one waits as well.
+      const auto retry_at =
+          txn.exec_params1(
+                 "UPDATE webhook_endpoints SET busy_until = 0,"
+                 " consecutive_failures = consecutive_failures + (retry_at <= $5)::int,"
+                 " retry_at = CASE WHEN retry_at <= $5 THEN $2 + least($3::bigint <<"
+                 " least(consecutive_failures, 30), $4::bigint) ELSE retry_at END"
+                 " WHERE endpoint_id = $1 RETURNING greatest(retry_at, $2::bigint)",
+                 endpoint, now, static_cast<Int>(options.retry_base_seconds),
+                 static_cast<Int>(options.retry_cap_seconds),
+                 static_cast<Int>(delivery.claimed_at))[0]
+              .as<Int>();
+      // Retried until an attempt fails at least the window after its event:
+      // never less than the window.
+      const auto window = static_cast<Int>(options.give_up_after_seconds);
+      const pqxx::result held = txn.exec_params(
+          "UPDATE webhook_deliveries SET last_attempt_at = $4, last_status_code = $5,"
+          " last_error = $6, next_attempt_at = $7,"
+          " status = CASE WHEN $4 - created_at >= $8 THEN 'failed'::webhook_status"
           " ELSE 'pending'::webhook_status END"
-          " WHERE endpoint_id = $1 AND event_id = $2 RETURNING status = 'failed'",
-          static_cast<Int>(delivery.endpoint_id), static_cast<Int>(delivery.event_id), now, code,
-          outcome.error, retry_at, window);
-      txn.exec_params(
-          "UPDATE webhook_deliveries SET next_attempt_at = $3,"
-          " status = CASE WHEN $3 - created_at > $4 THEN 'failed'::webhook_status"
-          " ELSE 'pending'::webhook_status END,"
-          " last_error = CASE WHEN $3 - created_at > $4"
-          " THEN 'the endpoint failed until the retry window closed' ELSE last_error END"
-          " WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at < $3"
+          " WHERE endpoint_id = $1 AND event_id = $2 AND status = 'pending' AND attempts = $3"
+          " RETURNING status = 'failed'",
+          endpoint, event, token, now, outcome.status_code, outcome.error, retry_at, window);
+      if (held.empty()) return;
+      // The rest of a dead endpoint's backlog that is past the window fails
+      // with it (not one probe at a time); claimed rows are left to their claim.
+      const pqxx::result aged = txn.exec_params(
+          "UPDATE webhook_deliveries SET status = 'failed',"
+          " last_error = 'the endpoint failed until the retry window closed'"
+          " WHERE endpoint_id = $1 AND status = 'pending' AND $2 - created_at >= $3"
           " AND next_attempt_at <= $2",
-          static_cast<Int>(delivery.endpoint_id), now, retry_at, window);
-      txn.exec_params(
-          "UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1"
-          " WHERE endpoint_id = $1",
-          static_cast<Int>(delivery.endpoint_id));
+          endpoint, now, window);
       txn.commit();
       failed_attempts.fetch_add(1, std::memory_order_relaxed);
-      if (!gave_up.empty() && gave_up[0][0].as<bool>())
-        given_up.fetch_add(1, std::memory_order_relaxed);
+      const bool gave_up = held[0][0].as<bool>();
+      given_up.fetch_add((gave_up ? 1 : 0) + static_cast<std::uint64_t>(aged.affected_rows()),
+                         std::memory_order_relaxed);
       util::log::info("webhook_attempt_failed", {{"endpoint", delivery.endpoint_id},
                                                  {"event", delivery.event_id},
                                                  {"attempt", delivery.attempts},
                                                  {"cause", std::string_view(outcome.error)}});
+    });
+  }
+
+  // Delivered and failed deliveries are kept `retention_days`, then deleted
+  // a bounded number at a time (about once an hour per sender).
+  void purge_now_and_then(util::PgSession& session, std::int64_t& next_purge) {
+    const std::int64_t now = util::unix_now();
+    if (now < next_purge) return;
+    next_purge = now + kPurgeEverySeconds;
+    session.run([&](pqxx::connection& connection) {
+      pqxx::work txn(connection, "webhook_purge");
+      txn.exec_params(
+          "DELETE FROM webhook_deliveries WHERE ctid = ANY (ARRAY (SELECT ctid FROM"
+          " webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT $2))",
+          static_cast<Int>(now - options.retention_days * 86'400), kPurgeRowsAtOnce);
+      txn.commit();
     });
   }
 
@@ -260,13 +324,6 @@ std::string signature_header(std::string_view secret, std::int64_t timestamp,
   return header;
 }
 
-std::int64_t retry_delay(std::int64_t failures, std::int64_t base, std::int64_t cap) {
-  std::int64_t delay = base;
-  for (std::int64_t i = 1; i < failures && delay < cap; ++i)
-    delay *= 2;
-  return std::min(delay, cap);
-}
-
 std::optional<std::string> url_problem(std::string_view url, bool insecure_targets) {
   if (url.size() > kMaxUrlBytes) return "url is longer than 2048 bytes";
   const auto endpoint = client::parse_endpoint_url(url);
@@ -274,7 +331,10 @@ std::optional<std::string> url_problem(std::string_view url, bool insecure_targe
     return "url must be https://HOST[:PORT][/PATH][?QUERY], with no user name, fragment,"
            " space or control character";
   }
-  if (!endpoint->target.tls && !insecure_targets) return "url must be https://";
+  if (insecure_targets) return std::nullopt;
+  if (!endpoint->target.tls) return "url must be https://";
+  if (client::address_is_public(endpoint->target.host) == false)
+    return "url must not name a private, loopback or otherwise non-public address";
   return std::nullopt;
 }
 

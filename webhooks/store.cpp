@@ -1,7 +1,8 @@
-// An account's webhook endpoints and delivery log in PostgreSQL.
+// An account's webhook endpoints in PostgreSQL.
 #include <algorithm>
 #include <pqxx/pqxx>
 
+#include "spotgrid/ledger/request_keys.hpp"
 #include "spotgrid/util/pg_session.hpp"
 #include "spotgrid/webhooks/webhooks.hpp"
 
@@ -10,12 +11,6 @@ namespace spotgrid::webhooks {
 namespace {
 
 using Int = long long;  // pqxx converts long long, not every fixed-width alias
-
-template <typename T>
-std::optional<T> maybe(const pqxx::field& field) {
-  if (field.is_null()) return std::nullopt;
-  return field.as<T>();
-}
 
 EndpointInfo endpoint_of(const pqxx::row& row) {
   EndpointInfo info;
@@ -57,10 +52,11 @@ WebhookStore::WebhookStore(std::string conninfo)
 
 WebhookStore::~WebhookStore() = default;
 
-std::optional<EndpointInfo> WebhookStore::create(std::int64_t account, const std::string& url,
-                                                 const std::vector<std::string>& events,
-                                                 std::int64_t balance_low_micros,
-                                                 const std::string& secret, std::int64_t now) {
+std::optional<EndpointInfo> WebhookStore::create(
+    std::int64_t account, const std::string& url, const std::vector<std::string>& events,
+    std::int64_t balance_low_micros, const std::string& secret, std::int64_t now,
+    const ledger::RequestKey* request_key,
+    const std::function<ledger::StoredAnswer(const EndpointInfo&)>& answer) {
   return impl_->session.run([&](pqxx::connection& connection) -> std::optional<EndpointInfo> {
     pqxx::work txn(connection, "webhook_create");
     // One account's endpoints are counted and added one at a time.
@@ -80,8 +76,10 @@ std::optional<EndpointInfo> WebhookStore::create(std::int64_t account, const std
                              kEndpointColumns,
                          static_cast<Int>(account), url, joined(events),
                          static_cast<Int>(balance_low_micros), secret, static_cast<Int>(now));
+    EndpointInfo created = endpoint_of(row);
+    if (request_key != nullptr) ledger::insert_request_key(txn, *request_key, answer(created), 0);
     txn.commit();
-    return endpoint_of(row);
+    return created;
   });
 }
 
@@ -114,46 +112,6 @@ bool WebhookStore::disable(std::int64_t account, std::int64_t endpoint, std::int
         static_cast<Int>(endpoint));
     txn.commit();
     return true;
-  });
-}
-
-bool WebhookStore::owns(std::int64_t account, std::int64_t endpoint) {
-  return impl_->session.run([&](pqxx::connection& connection) {
-    pqxx::read_transaction txn(connection);
-    return !txn.exec_params(
-                   "SELECT 1 FROM webhook_endpoints WHERE endpoint_id = $1"
-                   " AND account_id = $2",
-                   static_cast<Int>(endpoint), static_cast<Int>(account))
-                .empty();
-  });
-}
-
-std::vector<DeliveryInfo> WebhookStore::deliveries(std::int64_t endpoint, const Page& page) {
-  return impl_->session.run([&](pqxx::connection& connection) {
-    pqxx::read_transaction txn(connection);
-    std::vector<DeliveryInfo> rows;
-    for (const pqxx::row& row : txn.exec_params(
-             "SELECT event_id, type, created_at, status::text, attempts, next_attempt_at,"
-             " last_attempt_at, last_status_code, last_error, delivered_at"
-             " FROM webhook_deliveries WHERE endpoint_id = $1"
-             " AND ($2 = '' OR status::text = $2) AND ($3 = 0 OR event_id < $3)"
-             " AND created_at >= $4 AND created_at < $5 ORDER BY event_id DESC LIMIT $6",
-             static_cast<Int>(endpoint), page.status, static_cast<Int>(page.before),
-             static_cast<Int>(page.from), static_cast<Int>(page.to), page.limit + 1)) {
-      DeliveryInfo info;
-      info.event_id = row[0].as<std::int64_t>();
-      info.type = row[1].as<std::string>();
-      info.created_at = row[2].as<std::int64_t>();
-      info.status = row[3].as<std::string>();
-      info.attempts = row[4].as<std::int64_t>();
-      info.next_attempt_at = row[5].as<std::int64_t>();
-      info.last_attempt_at = maybe<std::int64_t>(row[6]);
-      info.last_status_code = maybe<std::int64_t>(row[7]);
-      info.last_error = maybe<std::string>(row[8]);
-      info.delivered_at = maybe<std::int64_t>(row[9]);
-      rows.push_back(std::move(info));
-    }
-    return rows;
   });
 }
 

@@ -69,23 +69,35 @@ boost::beast::error_code run_one(boost::asio::io_context& io, Start&& start) {
 
 // Whether `address` is a public unicast address: not loopback, private
 // (RFC 1918, unique local), shared (RFC 6598), link-local, multicast,
-// documentation, benchmarking or unspecified; mapped and NAT64 IPv4 judged as IPv4.
+// documentation, benchmarking, discard, unspecified, nor a tunnel (6to4,
+// Teredo) that names an IPv4 address of its own; IPv4 inside IPv6 (mapped,
+// SIIT, compatible, NAT64) is judged as IPv4.
 inline bool is_public_address(const boost::asio::ip::address& address) {
   if (address.is_v6()) {
     const auto v6 = address.to_v6();
     const auto bytes = v6.to_bytes();
-    const bool nat64 =
-        bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff && bytes[3] == 0x9b &&
-        std::all_of(bytes.begin() + 4, bytes.begin() + 12, [](unsigned char b) { return b == 0; });
-    if (v6.is_v4_mapped() || nat64) {
+    const auto zero = [&](std::ptrdiff_t from, std::ptrdiff_t to) {
+      return std::all_of(bytes.begin() + from, bytes.begin() + to,
+                         [](unsigned char b) { return b == 0; });
+    };
+    const auto starts = [&](unsigned a, unsigned b) { return bytes[0] == a && bytes[1] == b; };
+    const bool nat64 = starts(0x00, 0x64) && bytes[2] == 0xff && bytes[3] == 0x9b && zero(4, 12);
+    const bool siit = zero(0, 8) && bytes[8] == 0xff && bytes[9] == 0xff && zero(10, 12);
+    const bool compatible = zero(0, 12) && !v6.is_loopback() && !v6.is_unspecified();
+    if (v6.is_v4_mapped() || nat64 || siit || compatible) {
       return is_public_address(
           boost::asio::ip::address_v4({bytes[12], bytes[13], bytes[14], bytes[15]}));
     }
     const bool unique_local = (bytes[0] & 0xfe) == 0xfc;
-    const bool documentation =
-        bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0d && bytes[3] == 0xb8;
+    const bool documentation = starts(0x20, 0x01) && bytes[2] == 0x0d && bytes[3] == 0xb8;
+    const bool teredo = starts(0x20, 0x01) && bytes[2] == 0 && bytes[3] == 0;
+    const bool six_to_four = starts(0x20, 0x02);
+    const bool local_nat64 = starts(0x00, 0x64) && bytes[2] == 0xff && bytes[3] == 0x9b &&
+                             bytes[4] == 0x00 && bytes[5] == 0x01;
+    const bool discard = starts(0x01, 0x00) && zero(2, 8);
     return !(v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_site_local() ||
-             v6.is_multicast() || unique_local || documentation);
+             v6.is_multicast() || unique_local || documentation || teredo || six_to_four ||
+             local_nat64 || discard);
   }
   const auto b = address.to_v4().to_bytes();
   const bool refused = b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224 ||

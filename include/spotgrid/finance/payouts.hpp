@@ -26,9 +26,6 @@ struct PayoutRecord {
   bool scheduled = false;  // by the supplier's daily schedule, not on request
 };
 
-// "spotgrid-po-<txn id>": unique, stable, and what the transfer's memo carries.
-std::string payout_reference(std::uint64_t txn_id);
-
 // Payouts made in [from, to), oldest first, of every supplier or one; at most
 // `limit` (the caller says whether more were left out by asking for one more).
 std::vector<PayoutRecord> payouts_between(pqxx::connection_base& connection, UnixSeconds from,

@@ -63,11 +63,13 @@ struct Settings {
   std::int64_t max_concurrent_exports = 4;  // beyond: 503, retry later
   // Webhooks (docs/architecture.md "Webhooks"): sender threads (0: this
   // process sends none; another gateway may), each attempt's timeouts, the
-  // first retry's delay (it doubles, at most an hour), and how long after its
+  // first retry's delay (it doubles, at most the cap), and how long after its
   // event a delivery is retried before it fails (at least a day).
   unsigned webhook_senders = 2;
   std::int64_t webhook_timeout_seconds = 10;
   std::int64_t webhook_retry_base_seconds = 10;
+  std::int64_t webhook_retry_cap_seconds = 3'600;
+  std::int64_t webhook_retention_days = 30;  // delivered and failed deliveries kept
   std::int64_t webhook_give_up_after_seconds = std::int64_t{3} * 86'400;
   // http:// endpoints and private addresses: development and tests only.
   bool webhook_insecure_targets = false;

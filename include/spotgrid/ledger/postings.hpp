@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "spotgrid/engine/event.hpp"
@@ -50,6 +51,12 @@ struct Posting {
 // replay can never post it twice.
 inline std::uint64_t txn_id_of(const engine::Event& event) {
   return event.event_seq;
+}
+
+// "spotgrid-po-<txn id>": unique, stable, and what a payout's bank transfer
+// carries, for reconciliation.
+inline std::string payout_reference(std::uint64_t txn_id) {
+  return "spotgrid-po-" + std::to_string(txn_id);
 }
 
 // The ledger transaction an event implies, if it moves money. Entries with a

@@ -2,7 +2,7 @@
 // Webhook delivery (docs/architecture.md "Webhooks"): the dispatcher sends
 // the outbox's deliveries (sql/010_webhooks.sql), signed, each until its
 // endpoint answers 2xx or the retry window closes; and the store an account
-// manages its endpoints and reads its delivery log through.
+// manages its endpoints through (the gateway's ReadStore pages the log).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "spotgrid/ledger/durable_market.hpp"
 
 namespace spotgrid::webhooks {
 
@@ -28,19 +30,17 @@ std::string signature_header(std::string_view secret, std::int64_t timestamp,
 // `insecure_targets` (development and tests: http:// and private addresses).
 std::optional<std::string> url_problem(std::string_view url, bool insecure_targets);
 
-// The delay before attempt `failures` + 1 after `failures` failures in a row:
-// base × 2^(failures − 1), at most `cap`.
-std::int64_t retry_delay(std::int64_t failures, std::int64_t base, std::int64_t cap);
-
 struct DispatcherOptions {
   std::string conninfo;
   unsigned senders = 2;              // threads, each with its connection; a slow endpoint holds one
   std::chrono::seconds timeout{10};  // connect, TLS, send and answer, each
+  // After n failed probes in a row an endpoint waits base × 2^(n−1), at most cap.
   std::int64_t retry_base_seconds = 10;
   std::int64_t retry_cap_seconds = 3'600;
   std::int64_t give_up_after_seconds = std::int64_t{3} * 86'400;  // after the event: failed
   bool insecure_targets = false;
-  std::string ca_file;  // "": the system's trust store
+  std::string ca_file;               // "": the system's trust store
+  std::int64_t retention_days = 30;  // delivered and failed deliveries, then deleted
   std::chrono::milliseconds idle_poll{250};
   // Whether to send yet (the market has recovered, so the schema is there).
   std::function<bool()> ready = [] { return true; };
@@ -78,19 +78,6 @@ struct EndpointInfo {
   std::int64_t consecutive_failures = 0;
 };
 
-struct DeliveryInfo {
-  std::int64_t event_id = 0;
-  std::string type;
-  std::int64_t created_at = 0;
-  std::string status;
-  std::int64_t attempts = 0;
-  std::int64_t next_attempt_at = 0;
-  std::optional<std::int64_t> last_attempt_at;
-  std::optional<std::int64_t> last_status_code;
-  std::optional<std::string> last_error;
-  std::optional<std::int64_t> delivered_at;
-};
-
 // An account's endpoints, in PostgreSQL (each call one statement or
 // transaction; it throws when PostgreSQL fails). Runs on threads that may block.
 class WebhookStore {
@@ -101,26 +88,17 @@ class WebhookStore {
   WebhookStore& operator=(const WebhookStore&) = delete;
 
   // Nothing when the account has kMaxEndpointsPerAccount active endpoints.
-  std::optional<EndpointInfo> create(std::int64_t account, const std::string& url,
-                                     const std::vector<std::string>& events,
-                                     std::int64_t balance_low_micros, const std::string& secret,
-                                     std::int64_t now);
+  // With `request_key`, the request's Idempotency-Key and `answer` commit with
+  // the endpoint.
+  std::optional<EndpointInfo> create(
+      std::int64_t account, const std::string& url, const std::vector<std::string>& events,
+      std::int64_t balance_low_micros, const std::string& secret, std::int64_t now,
+      const ledger::RequestKey* request_key,
+      const std::function<ledger::StoredAnswer(const EndpointInfo&)>& answer);
   std::vector<EndpointInfo> active(std::int64_t account);
   // Disables the endpoint if it is the account's and active; its pending
   // deliveries fail ("endpoint deleted"). Whether it did.
   bool disable(std::int64_t account, std::int64_t endpoint, std::int64_t now);
-  // Whether the endpoint is the account's (active or not).
-  bool owns(std::int64_t account, std::int64_t endpoint);
-  // Newest first, event ids below `before` (0: from the newest); one row more
-  // than `limit` tells the caller another page follows.
-  struct Page {
-    std::string status;  // "": any
-    std::int64_t before = 0;
-    std::int64_t from = 0;  // events created in [from, to)
-    std::int64_t to = 0;
-    int limit = 100;
-  };
-  std::vector<DeliveryInfo> deliveries(std::int64_t endpoint, const Page& page);
 
  private:
   struct Impl;
