@@ -817,6 +817,19 @@ void operator_node(Context& c, bool quarantine) {
           "node " + node + (quarantine ? " quarantined" : " released"));
 }
 
+void operator_fee(Context& c) {
+  const std::string bp = word(c, 0, "fee in basis points");
+  std::int64_t fee = -1;
+  const auto [end, error] = std::from_chars(bp.data(), bp.data() + bp.size(), fee);
+  if (error != std::errc{} || end != bp.data() + bp.size() || fee < 0 || fee > 5'000)
+    throw UsageError{"the fee is a whole number of basis points from 0 to 5000 (500 = 5 %)"};
+  const std::string body = body_of([&](Writer& w) { put(w, "fee_bp", fee); });
+  const Json answer = ask(c, "PUT", "/v1/operator/platform-fee", body);
+  if (human(c))
+    c.out << "platform fee " << text(answer, "fee_bp") << " bp for leases starting from now (was "
+          << text(answer, "previous_bp") << " bp)\n";
+}
+
 void operator_audit(Context& c) {
   const Json answer =
       ask(c, "GET", "/v1/operator/audit?from=" + required(c, "from") + "&to=" + required(c, "to"));
@@ -1087,6 +1100,8 @@ const Command kCommands[] = {
      [](Context& c) { operator_node(c, true); }},
     {"operator", "release", "NODE", "lift a node's quarantine (operator)",
      [](Context& c) { operator_node(c, false); }},
+    {"operator", "fee", "BASIS_POINTS",
+     "the platform's share of leases that start from now, 0 to 5000 (operator)", operator_fee},
     {"operator", "audit", "--from DATE --to DATE", "what the operator did (operator, finance)",
      operator_audit},
 };

@@ -87,6 +87,11 @@ void fields(A& a, R& r) {
   a(r.node, r.quarantined);
 }
 template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, SetPlatformFee>
+void fields(A& a, R& r) {
+  a(r.fee_bp);
+}
+template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, Tick>
 void fields(A&, R&) {}
 
@@ -147,6 +152,7 @@ std::string_view command_name(const CommandBody& body) {
     std::string_view operator()(const HaltPool&) const { return "halt_pool"; }
     std::string_view operator()(const SuspendAccount&) const { return "suspend_account"; }
     std::string_view operator()(const QuarantineNode&) const { return "quarantine_node"; }
+    std::string_view operator()(const SetPlatformFee&) const { return "set_platform_fee"; }
   };
   return std::visit(Name{}, body);
 }

@@ -75,6 +75,15 @@ bool controls_sound(const State& state) {
                      [&](NodeId node) { return state.nodes.find(node) != nullptr; });
 }
 
+std::optional<Reject> apply_set_platform_fee(State& state, const SetPlatformFee& command) {
+  if (command.fee_bp < 0 || command.fee_bp > limits::kMaxPlatformFeeBp)
+    return Reject::kInvalidAmount;
+  const BasisPoints previous = state.config.platform_fee_bp;
+  state.config.platform_fee_bp = command.fee_bp;
+  state.emit(PlatformFeeSet{command.fee_bp, previous});
+  return std::nullopt;
+}
+
 std::optional<Reject> apply_halt_pool(State& state, const HaltPool& command) {
   if (command.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
   const PoolMask bit = PoolMask{1} << command.pool;

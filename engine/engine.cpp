@@ -41,6 +41,7 @@ std::optional<Reject> dispatch(State& state, const CommandBody& body) {
           [&](const HaltPool& c) { return apply_halt_pool(state, c); },
           [&](const SuspendAccount& c) { return apply_suspend_account(state, c); },
           [&](const QuarantineNode& c) { return apply_quarantine_node(state, c); },
+          [&](const SetPlatformFee& c) { return apply_set_platform_fee(state, c); },
       },
       body);
 }
@@ -114,6 +115,9 @@ const TariffBook& Engine::tariffs() const {
 }
 Micros Engine::platform_revenue() const {
   return state_->platform_revenue;
+}
+BasisPoints Engine::platform_fee_bp() const {
+  return state_->config.platform_fee_bp;
 }
 
 namespace {

@@ -153,7 +153,7 @@ std::optional<Reject> apply_settle(State& state, const SettleLease& command) {
   const Micros charged_total =
       std::min(charge_for(lease.cards, lease.price, weighted), lease.max_charge);
   const Micros fee_total =
-      static_cast<Micros>(Int128{charged_total} * state.config.platform_fee_bp / kBasisPointsOne);
+      static_cast<Micros>(Int128{charged_total} * lease.fee_bp / kBasisPointsOne);
   const Micros charge = std::max<Micros>(charged_total - lease.charged, 0);
   const Micros fee = std::max<Micros>(fee_total - lease.fee_charged, 0);
 

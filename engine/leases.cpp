@@ -102,7 +102,7 @@ void credit_back(State& state, LeaseId id, LeaseRec& lease, UnixSeconds billable
   const Micros charged_total =
       std::min(charge_for(lease.cards, lease.price, ceiling), lease.charged);
   const Micros fee_total =
-      static_cast<Micros>(Int128{charged_total} * state.config.platform_fee_bp / kBasisPointsOne);
+      static_cast<Micros>(Int128{charged_total} * lease.fee_bp / kBasisPointsOne);
   const Micros credit = lease.charged - charged_total;
   const Micros fee_credit = std::max<Micros>(lease.fee_charged - fee_total, 0);
   if (credit == 0) return;
@@ -161,6 +161,7 @@ void start_lease(State& state, const Leg& leg) {
   lease.planned_end = state.now + order.spec.duration;
   lease.billable_end = lease.planned_end;
   lease.settled_up_to = state.now;
+  lease.fee_bp = state.config.platform_fee_bp;
   lease.max_charge =
       charge_for(leg.cards, leg.price,
                  state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.planned_end));

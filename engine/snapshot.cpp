@@ -1,5 +1,6 @@
 // Snapshot: the whole state as canonical bytes (see archive.hpp).
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -55,9 +56,11 @@ namespace {
 using archive::Reader;
 using archive::Writer;
 
-// v2 added suppliers' daily payouts and the operator's controls; a v1 snapshot
-// restores with none.
-constexpr std::string_view kMagic = "spotgrid-snapshot-v2";
+// v2 added suppliers' daily payouts and the operator's controls (a v1 snapshot
+// restores with none); v3 the platform fee and each lease's (a v1 or v2
+// snapshot restores with the configuration's fee for both).
+constexpr std::string_view kMagic = "spotgrid-snapshot-v3";
+constexpr std::string_view kMagicV2 = "spotgrid-snapshot-v2";
 constexpr std::string_view kMagicV1 = "spotgrid-snapshot-v1";
 
 template <typename A, typename T>
@@ -66,7 +69,7 @@ void slab_fields(A& a, T& slab) {
 }
 
 template <typename A, typename S>
-void state_fields(A& a, S& s, bool v1) {
+void state_fields(A& a, S& s, int version) {
   a(s.now, s.arrival_seq, s.platform_revenue, s.deposited_total, s.withdrawn_total, s.accounts);
   slab_fields(a, s.nodes);
   slab_fields(a, s.listings);
@@ -77,9 +80,17 @@ void state_fields(A& a, S& s, bool v1) {
       pool.bid_cards);
   a(s.class_bids, s.class_bid_cards, s.pending_listings, s.listing_expiries, s.lease_deadlines,
     s.lease_closes, s.deferred_orders);
-  if (!v1) {
+  if (version >= 2) {
     a(s.daily_payouts.plans, s.daily_payouts.midnight, s.daily_payouts.next);
     a(s.controls.halted_pools, s.controls.suspended_accounts, s.controls.quarantined_nodes);
+  }
+  if (version >= 3) {
+    a(s.config.platform_fee_bp);
+    for (auto& lease : s.leases.items())
+      a(lease.fee_bp);
+  } else {
+    for (auto& lease : s.leases.items())
+      lease.fee_bp = s.config.platform_fee_bp;
   }
   // Last, so a comparison of market state can leave out what every command advances.
   a(s.command_seq, s.event_seq);
@@ -102,7 +113,7 @@ std::string Engine::snapshot() const {
   writer(static_cast<std::uint64_t>(state_->pools.size()),
          static_cast<std::uint64_t>(state_->tariffs.region_count()));
   // The slabs' accessors are non-const only because the reader shares them.
-  state_fields(writer, const_cast<State&>(*state_), /*v1=*/false);
+  state_fields(writer, const_cast<State&>(*state_), /*version=*/3);
   return writer.take();
 }
 
@@ -113,7 +124,7 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
   Reader reader(snapshot);
   std::uint64_t magic_size = 0;
   reader(magic_size);
-  static_assert(kMagic.size() == kMagicV1.size());
+  static_assert(kMagic.size() == kMagicV1.size() && kMagic.size() == kMagicV2.size());
   if (!reader.ok() || magic_size != kMagic.size()) return std::nullopt;
   std::string magic(magic_size, '\0');
   for (char& c : magic)
@@ -121,17 +132,24 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
   std::uint64_t pools = 0;
   std::uint64_t regions = 0;
   reader(pools, regions);
-  const bool v1 = magic == kMagicV1;
-  if (!reader.ok() || (magic != kMagic && !v1) || pools != state.pools.size() ||
+  const int version = magic == kMagic ? 3 : magic == kMagicV2 ? 2 : magic == kMagicV1 ? 1 : 0;
+  if (!reader.ok() || version == 0 || pools != state.pools.size() ||
       regions != state.tariffs.region_count()) {
     return std::nullopt;
   }
-  state_fields(reader, state, v1);
+  state_fields(reader, state, version);
   if (!reader.finished() || !slab_fits(state.nodes) || !slab_fits(state.listings) ||
       !slab_fits(state.orders) || !slab_fits(state.leases)) {
     return std::nullopt;
   }
   if (!payouts_sound(state) || !controls_sound(state)) return std::nullopt;
+  const auto fee_valid = [](BasisPoints fee) {
+    return fee >= 0 && fee <= limits::kMaxPlatformFeeBp;
+  };
+  if (!fee_valid(state.config.platform_fee_bp) ||
+      !std::all_of(state.leases.items().begin(), state.leases.items().end(),
+                   [&](const LeaseRec& lease) { return fee_valid(lease.fee_bp); }))
+    return std::nullopt;
   recount_derived(state);
   return engine;
 }

@@ -1,6 +1,7 @@
 #include "operator_api.hpp"
 
 #include "api_support.hpp"
+#include "spotgrid/engine/limits.hpp"
 
 namespace spotgrid::gateway {
 namespace {
@@ -62,6 +63,21 @@ void suspend_account(Api& api, const Principal& caller, const HttpRequest& reque
         field(w, "account_id", done.account);
         field(w, "suspended", done.suspended);
         field(w, "leases_stopped", done.leases_stopped);
+      });
+}
+
+void set_platform_fee(Api& api, const Principal& caller, const HttpRequest& request,
+                      Respond respond) {
+  if (caller.role != Role::kOperator) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"fee_bp"});
+  const auto fee = body.integer("fee_bp", 0, limits::kMaxPlatformFeeBp);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  submit_control<engine::PlatformFeeSet>(
+      api, engine::SetPlatformFee{static_cast<BasisPoints>(*fee)}, std::move(respond),
+      "the market refused the fee", [](Writer& w, const engine::PlatformFeeSet& done) {
+        field(w, "fee_bp", std::int64_t{done.fee_bp});
+        field(w, "previous_bp", std::int64_t{done.previous_bp});
       });
 }
 

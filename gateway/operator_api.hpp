@@ -1,7 +1,8 @@
 #pragma once
 // The operator's controls (docs/architecture.md#operator-controls): halt and
 // resume a pool, suspend and reinstate an account, quarantine and release a
-// node, each an engine command; and the audit of what the operator did.
+// node, set the platform fee, each an engine command; and the audit of what
+// the operator did.
 #include <string_view>
 
 #include "api.hpp"
@@ -17,6 +18,9 @@ void suspend_account(Api& api, const Principal& caller, const HttpRequest& reque
 // POST /v1/operator/nodes/{id}/quarantine | release
 void quarantine_node(Api& api, const Principal& caller, const HttpRequest& request, NodeId node,
                      bool quarantined, Respond respond);
+// PUT /v1/operator/platform-fee {fee_bp}: leases that start from now pay it.
+void set_platform_fee(Api& api, const Principal& caller, const HttpRequest& request,
+                      Respond respond);
 // GET /v1/operator/audit?from=&to=: the operator's commands in a range.
 void operator_audit(Api& api, const Principal& caller, const HttpRequest& request,
                     const Respond& respond);

@@ -252,6 +252,12 @@ struct DurableMarket::Impl {
       last_tick = 0;
       const std::uint64_t seq = engine->last_command_seq();
       util::log::info("recovered", {{"committed_seq", seq}, {"epoch", epoch}});
+      if (engine->platform_fee_bp() != options.setup.config.platform_fee_bp) {
+        util::log::warn("configured_fee_not_the_markets",
+                        {{"configured_bp", std::int64_t{options.setup.config.platform_fee_bp}},
+                         {"market_bp", std::int64_t{engine->platform_fee_bp()}},
+                         {"change_it_with", std::string_view("PUT /v1/operator/platform-fee")}});
+      }
       last_recovery_error.clear();
       read_model.reset(*engine);
       if (options.on_rebuilt) options.on_rebuilt();

@@ -59,9 +59,28 @@ void replay_row(Engine& engine, const pqxx::row& row, std::vector<engine::Event>
   }
 }
 
+// The fee the market was created with: written by its first start (the
+// configuration's then), read by every later one.
+BasisPoints genesis_fee(pqxx::connection_base& connection, BasisPoints configured) {
+  pqxx::work txn(connection, "genesis_rules");
+  const auto fee =
+      txn.exec_params1(
+             "WITH pinned AS (INSERT INTO market_rules (name, value)"
+             " VALUES ('genesis_platform_fee_bp', $1) ON CONFLICT (name) DO NOTHING RETURNING "
+             "value)"
+             " SELECT value FROM pinned UNION ALL"
+             " SELECT value FROM market_rules WHERE name = 'genesis_platform_fee_bp' LIMIT 1",
+             static_cast<long long>(configured))[0]
+          .as<long long>();
+  txn.commit();
+  return static_cast<BasisPoints>(fee);
+}
+
 }  // namespace
 
-Engine load_market(pqxx::connection_base& connection, const MarketSetup& setup, ReplayFrom from) {
+Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, ReplayFrom from) {
+  MarketSetup setup = given;
+  setup.config.platform_fee_bp = genesis_fee(connection, given.config.platform_fee_bp);
   // One snapshot of the database for the whole load.
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
       connection, "recover");

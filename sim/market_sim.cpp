@@ -87,15 +87,16 @@ CommandBody MarketSim::random_command() {
   return rule_command(supplier);
 }
 
-// Rare: a payout schedule, or the operator halting a pool, quarantining a node or
-// suspending an account (each as likely to be undone).
+// Rare: a payout schedule, or the operator halting a pool, quarantining a node,
+// setting the platform fee or suspending an account (each as likely to be undone).
 CommandBody MarketSim::rule_command(AccountId supplier) {
   const std::uint64_t roll = below(100);
   if (roll < 60)
     return SetPayoutSchedule{supplier, chance(75), static_cast<Micros>(below(20'000'000))};
   if (roll < 75) return HaltPool{static_cast<PoolIndex>(below(catalog_.pool_count())), chance(50)};
-  if (roll < 90 && !nodes_.empty())
+  if (roll < 85 && !nodes_.empty())
     return QuarantineNode{nodes_[below(nodes_.size())].id, chance(50)};
+  if (roll < 92) return SetPlatformFee{static_cast<BasisPoints>(below(1'001))};
   const AccountId account =
       chance(50) ? supplier : buyer_account(static_cast<std::uint32_t>(below(options_.buyers)));
   return SuspendAccount{account, chance(50), chance(50)};

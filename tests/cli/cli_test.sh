@@ -217,9 +217,13 @@ as "$operator_key"
 expect 0 "operator resumes it" -- operator resume A100-80G
 expect 0 "operator quarantines a node" -- operator quarantine "$dear_node"
 expect 2 "a suspension said badly" -- operator suspend "$buyer_id" --stop-leases maybe
+expect 0 "operator sets the fee" -- operator fee 600
+contains "$out" "600 bp" "the answer says the new fee"
+expect 2 "a fee beyond half" -- operator fee 5001
 expect 0 "operator audit" -- operator audit --from "$(date -u +%Y-%m-%d)" \
   --to "$(date -u -d tomorrow +%Y-%m-%d)"
 contains "$out" "quarantine_node" "the audit lists the quarantine"
+contains "$out" "set_platform_fee" "the audit lists the fee"
 [[ $(echo "$out" | grep -c "halt_pool") -eq 2 ]] || fail "the audit lists halt and resume: $out"
 as "$finance_key"
 expect 0 "trial balance" -- ledger trial-balance

@@ -256,7 +256,7 @@ TEST_F(Payouts, bad_schedules_are_refused) {
   EXPECT_FALSE(engine.account(kSupplier).pays_out_daily);
 }
 
-TEST_F(Payouts, schedules_survive_a_snapshot_and_a_version_1_snapshot_still_restores) {
+TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_and_2_snapshots_still_restore) {
   const std::string before_any = engine.snapshot();  // no schedule, never ticked
   ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 123}).rejected);
   earn();
@@ -267,21 +267,71 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_a_version_1_snapshot_still_rest
   EXPECT_TRUE(restored->account(kSupplier).pays_out_daily);
   EXPECT_EQ(restored->account(kSupplier).payout_minimum, 123);
 
-  // Version 1 had no payouts or controls: its bytes are version 2's without the
-  // plans (an empty list), the midnight, the resume point, the halted pools and
-  // the suspended and quarantined lists, which sit before the two sequences at
-  // the end.
+  // Version 2 had no platform fee in the snapshot: its bytes are version 3's
+  // without the fee and each lease slot's (none here), which sit before the two
+  // sequences at the end; it restores with the configuration's fee.
+  // Version 1 had no payouts or controls either: version 2's without the plans
+  // (an empty list), the midnight, the resume point, the halted pools and the
+  // suspended and quarantined lists.
+  constexpr std::size_t kFeeBytes = 4;
   constexpr std::size_t kPayoutBytes = 8 + 8 + 4 + 8 + 8 + 8;
   constexpr std::size_t kSequenceBytes = 8 + 8;
-  std::string v1 = before_any;
-  const std::size_t magic_at = v1.find("spotgrid-snapshot-v2");
+  std::string v2 = before_any;
+  const std::size_t magic_at = v2.find("spotgrid-snapshot-v3");
   ASSERT_NE(magic_at, std::string::npos);
+  v2.replace(magic_at, 20, "spotgrid-snapshot-v2");
+  v2.erase(v2.size() - kSequenceBytes - kFeeBytes, kFeeBytes);
+  auto from_v2 = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, v2);
+  ASSERT_TRUE(from_v2.has_value());
+  EXPECT_EQ(from_v2->snapshot(), before_any);
+  std::string v1 = v2;
   v1.replace(magic_at, 20, "spotgrid-snapshot-v1");
   v1.erase(v1.size() - kSequenceBytes - kPayoutBytes, kPayoutBytes);
   auto old = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, v1);
   ASSERT_TRUE(old.has_value());
   EXPECT_EQ(old->snapshot(), before_any);
   EXPECT_TRUE(old->check_invariants().empty());
+}
+
+}  // namespace
+}  // namespace spotgrid::engine::testing
+
+namespace spotgrid::engine::testing {
+namespace {
+
+class PlatformFee : public EngineTest {};
+
+// A new fee is for leases that start after it: a running lease keeps the fee
+// it started with (no retroactive change to its cumulative settlement), and
+// the fee survives a snapshot.
+TEST_F(PlatformFee, a_new_fee_is_for_leases_that_start_after_it) {
+  list(node(kA100, kFlat, 2), 2, 1'000'000);
+  place(spec(kA100, 1, 2'000'000, 3'600));
+  const LeaseId before = only<LeaseStarted>().lease;
+  ASSERT_FALSE(submit(SetPlatformFee{1'000}).rejected);
+  EXPECT_EQ(only<PlatformFeeSet>().fee_bp, 1'000);
+  EXPECT_EQ(only<PlatformFeeSet>().previous_bp, 500);
+  EXPECT_EQ(engine.platform_fee_bp(), 1'000);
+  place(spec(kA100, 1, 2'000'000, 3'600));
+  const LeaseId after = only<LeaseStarted>().lease;
+  EXPECT_EQ(submit(SetPlatformFee{5'001}).rejected, Reject::kInvalidAmount);
+  EXPECT_EQ(submit(SetPlatformFee{-1}).rejected, Reject::kInvalidAmount);
+  EXPECT_EQ(engine.platform_fee_bp(), 1'000);
+
+  const std::string snapshot = engine.snapshot();
+  auto restored = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, snapshot);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(restored->platform_fee_bp(), 1'000) << "the market's fee, not the configuration's";
+  EXPECT_EQ(restored->snapshot(), snapshot);
+
+  now += 1'800;
+  ASSERT_FALSE(submit(SettleLease{before, 1'800, 1'800 * 10'000, now}).rejected);
+  EXPECT_EQ(only<LeaseSettled>().charge, 500'000);
+  EXPECT_EQ(only<LeaseSettled>().platform_fee, 25'000) << "5 %, as when it started";
+  ASSERT_FALSE(submit(SettleLease{after, 1'800, 1'800 * 10'000, now}).rejected);
+  EXPECT_EQ(only<LeaseSettled>().platform_fee, 50'000) << "10 %";
+  EXPECT_EQ(engine.platform_revenue(), 75'000);
+  expect_sound();
 }
 
 }  // namespace

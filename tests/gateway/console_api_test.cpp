@@ -410,6 +410,18 @@ TEST_F(Console, TheOperatorHaltsSuspendsAndQuarantinesAndTheAuditSaysSo) {
       call(http::verb::get, "/v1/nodes", supplier).json["nodes"][0]["quarantined"].GetBool());
   EXPECT_EQ(call(http::verb::post, "/v1/operator/nodes/999999/quarantine", op).status, 404u);
 
+  // The fee: the operator's, from now on; bad values change nothing.
+  EXPECT_EQ(call(http::verb::put, "/v1/operator/platform-fee", key, R"({"fee_bp": 700})").status,
+            403u);
+  for (const char* bad : {R"({"fee_bp": 5001})", R"({"fee_bp": -1})", R"({"fee_bp": "7"})", R"({})",
+                          R"({"fee_bp": 700, "x": 1})", R"({"fee_bp": 7.5})"}) {
+    EXPECT_EQ(call(http::verb::put, "/v1/operator/platform-fee", op, bad).status, 400u) << bad;
+  }
+  const Reply fee = call(http::verb::put, "/v1/operator/platform-fee", op, R"({"fee_bp": 700})");
+  ASSERT_EQ(fee.status, 200u) << fee.body;
+  EXPECT_EQ(fee.json["fee_bp"].GetInt(), 700);
+  EXPECT_EQ(fee.json["previous_bp"].GetInt(), 500);
+
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -423,8 +435,8 @@ TEST_F(Console, TheOperatorHaltsSuspendsAndQuarantinesAndTheAuditSaysSo) {
     actions.emplace_back(action["action"].GetString());
   // The refused quarantine of a node that does not exist is in it too, with its reason.
   const std::vector<std::string> expected = {
-      "deposit",         "halt_pool",       "halt_pool",      "suspend_account",
-      "suspend_account", "quarantine_node", "quarantine_node"};
+      "deposit",         "halt_pool",       "halt_pool",       "suspend_account",
+      "suspend_account", "quarantine_node", "quarantine_node", "set_platform_fee"};
   EXPECT_EQ(actions, expected) << audit.body;
   EXPECT_STREQ(audit.json["actions"][6]["rejected"].GetString(), "unknown_node");
   EXPECT_TRUE(audit.json["next_cursor"].IsNull()) << "one page holds them";

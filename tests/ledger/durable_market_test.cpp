@@ -31,10 +31,12 @@ constexpr Micros kUsd = 1'000'000;
 // A market on a test clock (no wall-clock ticks), so each test decides time.
 class Market {
  public:
-  explicit Market(const std::string& conninfo) {
+  // `fee`: the configuration's platform fee (the repository's otherwise).
+  explicit Market(const std::string& conninfo, std::optional<BasisPoints> fee = std::nullopt) {
     MarketOptions options;
     options.conninfo = conninfo;
     options.setup = testing::repository_market();
+    if (fee) options.setup.config.platform_fee_bp = *fee;
     options.tick_every_second = false;
     options.snapshot_every_commands = 200;
     options.retry_max = 200ms;
@@ -347,6 +349,42 @@ TEST(DurableMarket, RestartsFromPostgresAndCarriesOn) {
     const Completion next = market.run(engine::Deposit{1, kUsd});
     EXPECT_EQ(next.command_seq, last_seq + 1);
     acked.merge(drive(market, 12, 500, kStart + 200'000));
+  }
+  const auto problems = testing::verify_durable_market(db.conninfo(), acked);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
+// The fee is the market's: a log written under one fee, then changed by a
+// command, recovers (from its snapshot or from the beginning) under a
+// configuration that says otherwise, and the market carries on.
+TEST(DurableMarket, ALogWrittenBeforeAFeeChangeRecoversAfterIt) {
+  testing::TestDatabase db;
+  std::map<std::uint64_t, std::size_t> acked;
+  BasisPoints fee = 0;
+  {
+    Market market(db.conninfo());
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    acked = drive(market, 21, 400, kStart);
+    market.now.store(kStart + 100'000);
+    const Completion set = market.run(engine::SetPlatformFee{800});
+    ASSERT_EQ(set.outcome, Outcome::kCommitted);
+    ASSERT_FALSE(set.rejected);
+    acked.merge(drive(market, 22, 400, kStart + 100'000));
+    ASSERT_TRUE(market.market->read([&](const engine::Engine& e) { fee = e.platform_fee_bp(); }));
+  }
+  EXPECT_EQ(query(db.conninfo(), "SELECT value FROM market_rules"), 500) << "the genesis fee";
+  for (const ReplayFrom from : {ReplayFrom::kLatestSnapshot, ReplayFrom::kBeginning}) {
+    MarketSetup changed = testing::repository_market();
+    changed.config.platform_fee_bp = 300;
+    pqxx::connection connection(db.conninfo());
+    const engine::Engine recovered = load_market(connection, changed, from);
+    EXPECT_EQ(recovered.platform_fee_bp(), fee);
+    EXPECT_TRUE(compare_balances(connection, recovered).empty());
+  }
+  {
+    Market market(db.conninfo(), 300);
+    ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
+    acked.merge(drive(market, 23, 200, kStart + 200'000));
   }
   const auto problems = testing::verify_durable_market(db.conninfo(), acked);
   EXPECT_TRUE(problems.empty()) << problems.front();

@@ -143,14 +143,19 @@ struct QuarantineNode {
   NodeId node = 0;
   bool quarantined = true;
 };
+// The platform's share of each settlement from this command on: leases that
+// start later pay it; running ones keep the fee they started with.
+struct SetPlatformFee {
+  BasisPoints fee_bp = 0;
+};
 // Once a second: starts deferred orders, ends leases, expires listings,
 // releases settled holds and publishes index prices.
 struct Tick {};
 
-using CommandBody =
-    std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing, PlaceOrder,
-                 CancelOrder, AmendOrder, StopLease, ReclaimLease, InterruptLease, SettleLease,
-                 Tick, Payout, SetPayoutSchedule, HaltPool, SuspendAccount, QuarantineNode>;
+using CommandBody = std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing,
+                                 PlaceOrder, CancelOrder, AmendOrder, StopLease, ReclaimLease,
+                                 InterruptLease, SettleLease, Tick, Payout, SetPayoutSchedule,
+                                 HaltPool, SuspendAccount, QuarantineNode, SetPlatformFee>;
 
 struct Command {
   UnixSeconds now = 0;

@@ -169,6 +169,8 @@ class Engine {
   Micros index_price(PoolIndex pool) const;
   AccountView account(AccountId id) const;
   Micros platform_revenue() const;
+  // The fee leases starting now pay (SetPlatformFee; at first the config's).
+  BasisPoints platform_fee_bp() const;
 
   // The full state as canonical bytes; equal states give equal bytes.
   std::string snapshot() const;

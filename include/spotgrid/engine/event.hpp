@@ -220,12 +220,16 @@ struct NodeQuarantined {
   bool quarantined;
 };
 
+struct PlatformFeeSet {
+  BasisPoints fee_bp;
+  BasisPoints previous_bp;
+};
 using EventBody =
     std::variant<CommandRejected, FundsMoved, NodeRegistered, ListingAdded, ListingClosed,
                  OrderAccepted, OrderDeferred, OrderResting, OrderFilled, OrderCancelled,
                  OrderAmended, OrderRequeued, RequeueFailed, LeaseStarted, LeaseReclaimNotice,
                  LeaseEnded, LeaseSettled, HoldChanged, IndexPublished, LeaseClosed, PayoutSent,
-                 PayoutScheduleSet, PoolHalted, AccountSuspended, NodeQuarantined>;
+                 PayoutScheduleSet, PoolHalted, AccountSuspended, NodeQuarantined, PlatformFeeSet>;
 
 struct Event {
   Event() = default;

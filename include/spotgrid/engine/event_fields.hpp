@@ -100,6 +100,9 @@ struct Describe {
     sink.begin("payout_schedule_set")("supplier", b.supplier)("daily", b.daily)("minimum",
                                                                                 b.minimum);
   }
+  void operator()(const PlatformFeeSet& b) const {
+    sink.begin("platform_fee_set")("fee_bp", b.fee_bp)("previous_bp", b.previous_bp);
+  }
   void operator()(const PoolHalted& b) const {
     sink.begin("pool_halted")("pool", b.pool)("halted", b.halted);
   }

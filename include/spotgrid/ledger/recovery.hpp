@@ -15,8 +15,11 @@ class connection_base;
 
 namespace spotgrid::ledger {
 
-// Everything the engine is built from besides the log. It must be the same on
-// every start: a different fee or catalog would change history on replay.
+// Everything the engine is built from besides the log. The catalog and the
+// tariffs must be the same on every start (others would change history on
+// replay); the fee is the market's from its first start (market_rules), then
+// changed by SetPlatformFee commands, so config.platform_fee_bp only starts a
+// new market.
 struct MarketSetup {
   engine::Catalog catalog;
   engine::TariffBook tariffs;
@@ -32,6 +35,7 @@ class ReplayDiverged : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Writes the market's genesis rules first when it has none (a new market).
 engine::Engine load_market(pqxx::connection_base& connection, const MarketSetup& setup,
                            ReplayFrom from = ReplayFrom::kLatestSnapshot);
 
