@@ -35,6 +35,8 @@ class Checker {
   }
 
   void check_leases() {
+    if (s_.config.platform_fee_bp < 0 || s_.config.platform_fee_bp > limits::kMaxPlatformFeeBp)
+      fail("the platform fee ", s_.config.platform_fee_bp, " bp is out of range");
     lease_cards_by_listing_.assign(s_.listings.slot_count(), 0);
     lease_count_by_listing_.assign(s_.listings.slot_count(), 0);
     lease_count_by_order_.assign(s_.orders.slot_count(), 0);
@@ -55,6 +57,12 @@ class Checker {
       lease_hold_by_order_[*order] += lease.max_charge - lease.charged;
       if (lease.charged > lease.max_charge || lease.charged < 0)
         fail("lease ", slot, " charged beyond its maximum");
+      // The platform's part is the lease's own fee of what it was charged.
+      if (lease.fee_bp < 0 || lease.fee_bp > limits::kMaxPlatformFeeBp ||
+          lease.fee_charged !=
+              static_cast<Micros>(Int128{lease.charged} * lease.fee_bp / kBasisPointsOne))
+        fail("lease ", slot, " fee ", lease.fee_charged, " is not ", lease.fee_bp,
+             " bp of its charge");
       if (lease.price > lease.limit_at_match)
         fail("lease ", slot, " priced above its order's limit");
       const OrderSpec& spec = s_.orders[*order].spec;

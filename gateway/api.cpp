@@ -375,8 +375,8 @@ const V1Route kV1Routes[] = {
        pool_index(api, params[0], respond);
      }},
     {"GET", "/v1/market/{pool}/trades", Runs::kOnMarketWorker, Access::kAnyone,
-     [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
-       pool_trades(api, params[0], respond);
+     [](Api& api, const Principal&, HttpRequest& request, const Params& params, Respond& respond) {
+       pool_trades(api, params[0], request, respond);
      }},
     {"GET", "/v1/market/{pool}/history", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {

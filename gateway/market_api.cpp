@@ -54,12 +54,6 @@ void pool_index(Api& api, std::string_view pool_name, const Respond& respond) {
                 })));
 }
 
-void pool_trades(Api& api, std::string_view pool_name, const Respond& respond) {
-  const auto pool = api.setup.catalog.find_pool(pool_name);
-  if (!pool) return respond(no_pool());
-  respond(from_store(api.market_reads.trades(*pool, 50)));
-}
-
 void pool_history(Api& api, std::string_view pool_name, const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
   if (!pool) return respond(no_pool());
@@ -147,10 +141,56 @@ std::optional<UnixSeconds> time_in(std::string_view target, std::string_view nam
 
 }  // namespace
 
-// GET /v1/market/{pool}/candles?interval=1m|1h|1d[&from=&to=]: OHLC of the
-// index per interval over [from, to) (unix seconds; default: the last 500
-// intervals to now, or 31 days), at most kMaxCandles over kMaxCandleSpan.
-// from and to are read as exports read them (parse_instant).
+namespace {
+
+// The trade a cursor names: "<started_at>.<lease_id>", as next_cursor gives it.
+std::optional<std::pair<UnixSeconds, std::uint64_t>> trade_cursor(std::string_view text) {
+  const std::size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  const auto at = id_of<std::int64_t>(text.substr(0, dot));
+  const auto lease = id_of<std::int64_t>(text.substr(dot + 1));
+  if (!at || !lease) return std::nullopt;
+  return std::pair{*at, static_cast<std::uint64_t>(*lease)};
+}
+
+}  // namespace
+
+// GET /v1/market/{pool}/trades?from=&to=&limit=&cursor=: newest first, 100 a
+// page unless limit (1 to 500) says otherwise; from and to as exports read them.
+void pool_trades(Api& api, std::string_view pool_name, const HttpRequest& request,
+                 const Respond& respond) {
+  const auto pool = api.setup.catalog.find_pool(pool_name);
+  if (!pool) return respond(no_pool());
+  const auto refuse = [&](const char* name, const char* why) {
+    respond(error_response(400, "invalid_query", why, name));
+  };
+  ReadStore::TradePage page;
+  if (const auto text = query_value(request.target, "limit")) {
+    const auto limit = id_of<int>(*text);
+    if (!limit || *limit > 500) return refuse("limit", "limit must be 1 to 500");
+    page.limit = *limit;
+  }
+  if (const auto text = query_value(request.target, "cursor")) {
+    const auto cursor = trade_cursor(*text);
+    if (!cursor) return refuse("cursor", "cursor must be the next_cursor of a page");
+    std::tie(page.before_at, page.before_lease) = *cursor;
+  }
+  for (const char* name : {"from", "to"}) {
+    if (!query_value(request.target, name)) continue;
+    const auto at = time_in(request.target, name);
+    if (!at)
+      return refuse(name,
+                    "from and to must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+    (std::string_view(name) == "from" ? page.from : page.to) = *at;
+  }
+  if (page.to <= page.from) return refuse("to", "to must be after from");
+  respond(from_store(api.market_reads.trades(*pool, page)));
+}
+
+// GET /v1/market/{pool}/candles?interval=1m|1h|1d[&from=&to=][&source=trades]:
+// OHLC of the index (or of trades' prices, with their cards) per interval over [from, to) (unix
+// seconds; default: the last 500 intervals to now, or 31 days), at most kMaxCandles over
+// kMaxCandleSpan. from and to are read as exports read them (parse_instant).
 void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& request,
                   const Respond& respond) {
   const auto pool = api.setup.catalog.find_pool(pool_name);
@@ -184,7 +224,12 @@ void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& reque
         "or a shorter range)",
         "from"));
   }
-  respond(from_store(api.market_reads.candles(*pool, *from, *to, *interval)));
+  const auto source = query_value(request.target, "source").value_or("index");
+  if (source != "index" && source != "trades") {
+    return respond(
+        error_response(400, "invalid_query", "source must be index or trades", "source"));
+  }
+  respond(from_store(api.market_reads.candles(*pool, *from, *to, *interval, source == "trades")));
 }
 
 }  // namespace spotgrid::gateway

@@ -11,7 +11,9 @@ namespace spotgrid::gateway {
 
 void pool_book(Api& api, std::string_view pool_name, const Respond& respond);
 void pool_index(Api& api, std::string_view pool_name, const Respond& respond);
-void pool_trades(Api& api, std::string_view pool_name, const Respond& respond);
+// GET /v1/market/{pool}/trades?from=&to=&limit=&cursor=
+void pool_trades(Api& api, std::string_view pool_name, const HttpRequest& request,
+                 const Respond& respond);
 void pool_history(Api& api, std::string_view pool_name, const Respond& respond);
 void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& request,
                   const Respond& respond);

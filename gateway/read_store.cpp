@@ -144,21 +144,34 @@ std::optional<std::string> ReadStore::order(OrderId order, AccountId buyer) {
   });
 }
 
-std::optional<std::string> ReadStore::trades(PoolIndex pool, int limit) {
+std::optional<std::string> ReadStore::trades(PoolIndex pool, const TradePage& page) {
   return query([&](pqxx::read_transaction& txn, Writer& w) {
+    const pqxx::result rows = txn.exec_params(
+        "SELECT started_at, lease_id, cards, price FROM leases WHERE pool = $1"
+        " AND started_at >= $2 AND started_at < $3"
+        " AND ($4::bigint = 0 OR (started_at, lease_id) < ($4::bigint, $5::bigint))"
+        " ORDER BY started_at DESC, lease_id DESC LIMIT $6",
+        static_cast<int>(pool), static_cast<long long>(page.from), static_cast<long long>(page.to),
+        static_cast<long long>(page.before_at), static_cast<long long>(page.before_lease),
+        page.limit + 1);
+    const auto shown = std::min<pqxx::result::size_type>(
+        rows.size(), static_cast<pqxx::result::size_type>(page.limit));
     key(w, "trades");
     w.StartArray();
-    for (const pqxx::row& row :
-         txn.exec_params("SELECT started_at, cards, price FROM leases WHERE pool = $1"
-                         " ORDER BY started_at DESC, lease_id DESC LIMIT $2",
-                         static_cast<int>(pool), limit)) {
+    for (pqxx::result::size_type i = 0; i < shown; ++i) {
       w.StartObject();
-      field(w, "at", row[0].as<long long>());
-      field(w, "cards", row[1].as<int>());
-      field(w, "price_micros_per_card_hour", row[2].as<long long>());
+      field(w, "at", rows[i][0].as<long long>());
+      field(w, "cards", rows[i][2].as<int>());
+      field(w, "price_micros_per_card_hour", rows[i][3].as<long long>());
       w.EndObject();
     }
     w.EndArray();
+    key(w, "next_cursor");
+    if (rows.size() > shown) {
+      text(w, rows[shown - 1][0].as<std::string>() + "." + rows[shown - 1][1].as<std::string>());
+    } else {
+      w.Null();
+    }
   });
 }
 
@@ -372,18 +385,27 @@ std::optional<std::string> ReadStore::lease_energy(LeaseId lease, AccountId acco
 }
 
 std::optional<std::string> ReadStore::candles(PoolIndex pool, UnixSeconds from, UnixSeconds to,
-                                              UnixSeconds interval) {
+                                              UnixSeconds interval, bool of_trades) {
+  // The same OHLC over either table: the index as published, or the price
+  // each lease started at (a trade), with the cards traded.
+  const std::string sql =
+      of_trades ? "SELECT started_at - started_at % $4 AS bucket,"
+                  " (array_agg(price ORDER BY started_at, lease_id))[1], max(price), min(price),"
+                  " (array_agg(price ORDER BY started_at DESC, lease_id DESC))[1], count(*),"
+                  " sum(cards) FROM leases WHERE pool = $1 AND started_at >= $2"
+                  " AND started_at < $3 GROUP BY bucket ORDER BY bucket"
+                : "SELECT at - at % $4 AS bucket,"
+                  " (array_agg(price ORDER BY at, event_seq))[1], max(price), min(price),"
+                  " (array_agg(price ORDER BY at DESC, event_seq DESC))[1], count(*), 0"
+                  " FROM index_prices WHERE pool = $1 AND at >= $2 AND at < $3"
+                  " GROUP BY bucket ORDER BY bucket";
   return query([&](pqxx::read_transaction& txn, Writer& w) {
     field(w, "interval_seconds", interval);
+    field(w, "source", std::string_view(of_trades ? "trades" : "index"));
     key(w, "candles");
     w.StartArray();
     for (const pqxx::row& row :
-         txn.exec_params("SELECT at - at % $4 AS bucket,"
-                         " (array_agg(price ORDER BY at, event_seq))[1], max(price), min(price),"
-                         " (array_agg(price ORDER BY at DESC, event_seq DESC))[1], count(*)"
-                         " FROM index_prices WHERE pool = $1 AND at >= $2 AND at < $3"
-                         " GROUP BY bucket ORDER BY bucket",
-                         static_cast<int>(pool), static_cast<long long>(from),
+         txn.exec_params(sql, static_cast<int>(pool), static_cast<long long>(from),
                          static_cast<long long>(to), static_cast<long long>(interval))) {
       w.StartObject();
       field(w, "at", row[0].as<long long>());
@@ -392,6 +414,7 @@ std::optional<std::string> ReadStore::candles(PoolIndex pool, UnixSeconds from, 
       field(w, "low", row[3].as<long long>());
       field(w, "close", row[4].as<long long>());
       field(w, "samples", row[5].as<long long>());
+      if (of_trades) field(w, "cards", row[6].as<long long>());
       w.EndObject();
     }
     w.EndArray();

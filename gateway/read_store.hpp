@@ -53,8 +53,17 @@ class ReadStore {
   // An order of `buyer` as GET /v1/orders/{id} shows it, from the orders table
   // (for orders the read model no longer keeps); "{}" when there is none.
   std::optional<std::string> order(OrderId order, AccountId buyer);
-  // {"trades": [...]}: the newest `limit` leases started in the pool, anonymous.
-  std::optional<std::string> trades(PoolIndex pool, int limit);
+  // {"trades": [...], "next_cursor"}: leases started in the pool in [from, to),
+  // anonymous, newest first, `limit` a page. Pages are keyed by (start, lease)
+  // below `before`: stable while trades are added.
+  struct TradePage {
+    UnixSeconds before_at = 0;  // 0: from the newest
+    std::uint64_t before_lease = 0;
+    UnixSeconds from = 0;
+    UnixSeconds to = std::int64_t{1} << 62;
+    int limit = 100;
+  };
+  std::optional<std::string> trades(PoolIndex pool, const TradePage& page);
   // The buyer's orders in every state, a page at a time (as leases).
   std::optional<std::string> orders(AccountId buyer, const HistoryPage& page);
   // The supplier's latest nodes and listings, newest first.
@@ -79,8 +88,10 @@ class ReadStore {
   std::optional<std::string> earnings(AccountId supplier, UnixSeconds since);
   // {"candles": [{at, open, high, low, close, samples}]}: the index per
   // `interval` seconds over [from, to), intervals without a price left out.
+  // `of_trades`: of the prices leases started at, with "cards" (volume) and
+  // "samples" the number of trades; else of the index.
   std::optional<std::string> candles(PoolIndex pool, UnixSeconds from, UnixSeconds to,
-                                     UnixSeconds interval);
+                                     UnixSeconds interval, bool of_trades = false);
   // {"history": [...]}: index prices published since `since`, oldest first.
   std::optional<std::string> index_history(PoolIndex pool, UnixSeconds since, int limit);
 

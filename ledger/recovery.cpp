@@ -1,6 +1,7 @@
 #include "spotgrid/ledger/recovery.hpp"
 
 #include <map>
+#include <optional>
 #include <pqxx/pqxx>
 #include <set>
 
@@ -59,31 +60,38 @@ void replay_row(Engine& engine, const pqxx::row& row, std::vector<engine::Event>
   }
 }
 
-// The fee the market was created with: written by its first start (the
-// configuration's then), read by every later one.
-BasisPoints genesis_fee(pqxx::connection_base& connection, BasisPoints configured) {
-  pqxx::work txn(connection, "genesis_rules");
-  const auto fee =
-      txn.exec_params1(
-             "WITH pinned AS (INSERT INTO market_rules (name, value)"
-             " VALUES ('genesis_platform_fee_bp', $1) ON CONFLICT (name) DO NOTHING RETURNING "
-             "value)"
-             " SELECT value FROM pinned UNION ALL"
-             " SELECT value FROM market_rules WHERE name = 'genesis_platform_fee_bp' LIMIT 1",
-             static_cast<long long>(configured))[0]
-          .as<long long>();
+// The fee the market was created with (market_rules), if it is known.
+std::optional<BasisPoints> pinned_fee(pqxx::transaction_base& txn) {
+  const pqxx::result row =
+      txn.exec("SELECT value FROM market_rules WHERE name = 'genesis_platform_fee_bp'");
+  if (row.empty()) return std::nullopt;
+  return static_cast<BasisPoints>(row[0][0].as<long long>());
+}
+
+// Pins the fee a market started from, once; a racing start pins the same.
+void pin_fee(pqxx::connection_base& connection, BasisPoints fee) {
+  pqxx::work txn(connection, "pin_genesis_fee");
+  txn.exec_params(
+      "INSERT INTO market_rules (name, value) VALUES ('genesis_platform_fee_bp', $1)"
+      " ON CONFLICT (name) DO NOTHING",
+      static_cast<long long>(fee));
   txn.commit();
-  return static_cast<BasisPoints>(fee);
 }
 
 }  // namespace
 
 Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, ReplayFrom from) {
   MarketSetup setup = given;
-  setup.config.platform_fee_bp = genesis_fee(connection, given.config.platform_fee_bp);
   // One snapshot of the database for the whole load.
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
       connection, "recover");
+  // A market replays from the fee it started with. One from before
+  // market_rules replays from the configuration's, and that fee is pinned
+  // only once the whole log has replayed to the events it committed (a
+  // configuration changed on the upgrade then stops recovery, and putting it
+  // back mends it).
+  const std::optional<BasisPoints> pinned = pinned_fee(txn);
+  if (pinned) setup.config.platform_fee_bp = *pinned;
   Engine engine = starting_engine(txn, setup, from);
   std::vector<engine::Event> events;
   for (;;) {
@@ -97,6 +105,7 @@ Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, 
     if (page.size() < static_cast<std::size_t>(kReplayPage)) break;
   }
   txn.commit();
+  if (!pinned) pin_fee(connection, setup.config.platform_fee_bp);
   return engine;
 }
 

@@ -21,15 +21,16 @@ namespace {
 
 using Int = long long;  // pqxx converts long long, not every fixed-width alias
 
-// How long a claim holds a delivery: connect and TLS, write, and read each
-// have `timeout`; resolving a name is not cancellable (glibc gives up within
-// 30 s by default), so a name gets its own allowance; then some slack.
-constexpr std::int64_t kTimedStepsPerAttempt = 3;
+// How long a claim holds a delivery: connect, the TLS handshake, write and
+// read each have `timeout`; resolving a name is not cancellable (glibc gives
+// up within 30 s by default), so a name gets its own allowance; then slack.
+constexpr std::int64_t kTimedStepsPerAttempt = 4;
 constexpr std::int64_t kResolveAllowanceSeconds = 30;
 constexpr std::int64_t kClaimSlackSeconds = 5;
 constexpr std::size_t kReplyLimit = std::size_t{64} * 1'024;  // a receiver's answer, at most
 constexpr std::int64_t kPurgeEverySeconds = 3'600;
 constexpr int kPurgeRowsAtOnce = 10'000;
+constexpr int kPurgeBatchesAtMost = 100;  // a million rows an hour per sender
 
 struct Claimed {
   std::int64_t endpoint_id = 0;
@@ -38,6 +39,7 @@ struct Claimed {
   std::string payload;
   std::int64_t attempts = 0;  // this one included: the claim's token
   std::int64_t claimed_at = 0;
+  std::int64_t claimed_until = 0;  // the endpoint's busy_until while this claim holds it
   std::string url;
   std::string secret;
 };
@@ -141,7 +143,7 @@ struct Dispatcher::Impl {
       pqxx::work txn(connection, "webhook_claim");
       const Int now = util::unix_now();
       const pqxx::result turn = txn.exec_params(
-          "SELECT w.endpoint_id, w.url, w.secret FROM webhook_endpoints w"
+          "SELECT w.endpoint_id, w.url, w.secret, w.account_id FROM webhook_endpoints w"
           " WHERE w.disabled_at IS NULL AND w.retry_at <= $1 AND w.busy_until <= $1"
           " AND NOT EXISTS (SELECT 1 FROM webhook_endpoints b WHERE b.account_id = w.account_id"
           " AND b.disabled_at IS NULL AND b.busy_until > $1)"
@@ -151,6 +153,19 @@ struct Dispatcher::Impl {
           now);
       if (turn.empty()) return std::nullopt;
       const auto endpoint = turn[0][0].as<Int>();
+      // One attempt in flight per account: the account's lock for this
+      // transaction, then a fresh look (another sender may have committed a
+      // claim since this statement's snapshot).
+      const auto account = turn[0][3].as<Int>();
+      if (!txn.exec_params1("SELECT pg_try_advisory_xact_lock(hashtext('spotgrid-webhooks'),"
+                            " $1::int)",
+                            static_cast<int>(account % 2'147'483'647))[0]
+               .as<bool>() ||
+          !txn.exec_params("SELECT 1 FROM webhook_endpoints WHERE account_id = $1"
+                           " AND disabled_at IS NULL AND busy_until > $2",
+                           account, now)
+               .empty())
+        return std::nullopt;
       const Int until = now + static_cast<Int>(claim_seconds(turn[0][1].as<std::string>()));
       const pqxx::result rows = txn.exec_params(
           "UPDATE webhook_deliveries d SET next_attempt_at = $3, attempts = d.attempts + 1"
@@ -172,6 +187,7 @@ struct Dispatcher::Impl {
                      row[2].as<std::string>(),
                      row[3].as<std::int64_t>(),
                      now,
+                     until,
                      turn[0][1].as<std::string>(),
                      turn[0][2].as<std::string>()};
     });
@@ -215,6 +231,10 @@ struct Dispatcher::Impl {
       const auto endpoint = static_cast<Int>(delivery.endpoint_id);
       const auto event = static_cast<Int>(delivery.event_id);
       const auto token = static_cast<Int>(delivery.attempts);
+      const auto claimed_until = static_cast<Int>(delivery.claimed_until);
+      // Endpoint, then delivery: the order claims and deletions lock them in.
+      txn.exec_params("SELECT 1 FROM webhook_endpoints WHERE endpoint_id = $1 FOR UPDATE",
+                      endpoint);
       if (outcome.delivered) {
         const pqxx::result held = txn.exec_params(
             "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $4,"
@@ -224,9 +244,10 @@ struct Dispatcher::Impl {
             endpoint, event, token, now, outcome.status_code);
         if (held.empty()) return;
         txn.exec_params(
-            "UPDATE webhook_endpoints SET consecutive_failures = 0, retry_at = 0, busy_until = 0"
+            "UPDATE webhook_endpoints SET consecutive_failures = 0, retry_at = 0,"
+            " busy_until = CASE WHEN busy_until = $2 THEN 0 ELSE busy_until END"
             " WHERE endpoint_id = $1",
-            endpoint);
+            endpoint, claimed_until);
         txn.commit();
         delivered.fetch_add(1, std::memory_order_relaxed);
         return;
@@ -235,26 +256,32 @@ struct Dispatcher::Impl {
       // started at the same time, already did: then this one waits as well.
       const auto retry_at =
           txn.exec_params1(
-                 "UPDATE webhook_endpoints SET busy_until = 0,"
+                 "UPDATE webhook_endpoints"
+                 " SET busy_until = CASE WHEN busy_until = $6 THEN 0 ELSE busy_until END,"
                  " consecutive_failures = consecutive_failures + (retry_at <= $5)::int,"
                  " retry_at = CASE WHEN retry_at <= $5 THEN $2 + least($3::bigint <<"
                  " least(consecutive_failures, 30), $4::bigint) ELSE retry_at END"
                  " WHERE endpoint_id = $1 RETURNING greatest(retry_at, $2::bigint)",
                  endpoint, now, static_cast<Int>(options.retry_base_seconds),
-                 static_cast<Int>(options.retry_cap_seconds),
-                 static_cast<Int>(delivery.claimed_at))[0]
+                 static_cast<Int>(options.retry_cap_seconds), static_cast<Int>(delivery.claimed_at),
+                 claimed_until)[0]
               .as<Int>();
-      // Retried until an attempt fails at least the window after its event:
-      // never less than the window.
+      // Retried until an attempt fails at least the window after its event
+      // (never less than the window). The delivery backs off by its own
+      // attempts too: one its receiver always refuses, while others succeed,
+      // waits longer each time.
       const auto window = static_cast<Int>(options.give_up_after_seconds);
       const pqxx::result held = txn.exec_params(
           "UPDATE webhook_deliveries SET last_attempt_at = $4, last_status_code = $5,"
-          " last_error = $6, next_attempt_at = $7,"
+          " last_error = $6, next_attempt_at = greatest($7, $4 + least($9::bigint <<"
+          " least($3 - 1, 30)::int, $10::bigint)),"
           " status = CASE WHEN $4 - created_at >= $8 THEN 'failed'::webhook_status"
           " ELSE 'pending'::webhook_status END"
           " WHERE endpoint_id = $1 AND event_id = $2 AND status = 'pending' AND attempts = $3"
           " RETURNING status = 'failed'",
-          endpoint, event, token, now, outcome.status_code, outcome.error, retry_at, window);
+          endpoint, event, token, now, outcome.status_code, outcome.error, retry_at, window,
+          static_cast<Int>(options.retry_base_seconds),
+          static_cast<Int>(options.retry_cap_seconds));
       if (held.empty()) return;
       // The rest of a dead endpoint's backlog that is past the window fails
       // with it (not one probe at a time); claimed rows are left to their claim.
@@ -283,12 +310,23 @@ struct Dispatcher::Impl {
     if (now < next_purge) return;
     next_purge = now + kPurgeEverySeconds;
     session.run([&](pqxx::connection& connection) {
-      pqxx::work txn(connection, "webhook_purge");
-      txn.exec_params(
-          "DELETE FROM webhook_deliveries WHERE ctid = ANY (ARRAY (SELECT ctid FROM"
-          " webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT $2))",
-          static_cast<Int>(now - options.retention_days * 86'400), kPurgeRowsAtOnce);
-      txn.commit();
+      // Deliveries an endpoint's deletion could not see (written by a batch
+      // that read the endpoint before the deletion committed) fail now.
+      pqxx::work orphans(connection, "webhook_orphans");
+      orphans.exec(
+          "UPDATE webhook_deliveries d SET status = 'failed', last_error = 'endpoint deleted'"
+          " FROM webhook_endpoints w WHERE w.endpoint_id = d.endpoint_id"
+          " AND w.disabled_at IS NOT NULL AND d.status = 'pending'");
+      orphans.commit();
+      for (int batch = 0; batch < kPurgeBatchesAtMost; ++batch) {
+        pqxx::work txn(connection, "webhook_purge");
+        const pqxx::result gone = txn.exec_params(
+            "DELETE FROM webhook_deliveries WHERE ctid = ANY (ARRAY (SELECT ctid FROM"
+            " webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT $2))",
+            static_cast<Int>(now - options.retention_days * 86'400), kPurgeRowsAtOnce);
+        txn.commit();
+        if (gone.affected_rows() < kPurgeRowsAtOnce) break;
+      }
     });
   }
 

@@ -157,6 +157,59 @@ TEST_F(Console, AStreamTicketIsSingleUseAndEndsWithTheSession) {
       << "signing out ends the session's tickets";
 }
 
+// A pool's trades a page at a time (each once, newest first) and as candles
+// of their prices and cards; anyone may read them, nothing names a party.
+TEST_F(Console, TradesPageByCursorAndMakeCandles) {
+  const auto [supplier_id, supplier] = account("supplier");
+  list_supply(supplier, 8, 2'000'000);
+  const auto [buyer_id, key] = buyer();
+  fund(buyer_id, 100'000'000);
+  for (int i = 0; i < 3; ++i) {
+    const Reply placed =
+        call(http::verb::post, "/v1/orders", key,
+             R"({"pool": "H100-SXM-80G", "cards": )" + std::to_string(i + 1) +
+                 R"(, "duration_seconds": 600, "limit_micros_per_hour": 3000000})");
+    ASSERT_EQ(placed.status, 201u) << placed.body;
+  }
+  const Reply first = call(http::verb::get, "/v1/market/H100-SXM-80G/trades?limit=2", "");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  ASSERT_EQ(first.json["trades"].Size(), 2u);
+  EXPECT_EQ(first.json["trades"][0]["cards"].GetInt(), 3) << "newest first";
+  EXPECT_EQ(first.body.find("buyer"), std::string::npos);
+  ASSERT_TRUE(first.json["next_cursor"].IsString());
+  const Reply rest = call(http::verb::get,
+                          std::string("/v1/market/H100-SXM-80G/trades?limit=2&cursor=") +
+                              first.json["next_cursor"].GetString(),
+                          "");
+  ASSERT_EQ(rest.status, 200u) << rest.body;
+  ASSERT_EQ(rest.json["trades"].Size(), 1u);
+  EXPECT_EQ(rest.json["trades"][0]["cards"].GetInt(), 1);
+  EXPECT_TRUE(rest.json["next_cursor"].IsNull());
+  for (const char* bad : {"?limit=0", "?limit=501", "?cursor=12", "?cursor=a.b", "?cursor=-1.2",
+                          "?from=x", "?from=10&to=5"}) {
+    EXPECT_EQ(call(http::verb::get, std::string("/v1/market/H100-SXM-80G/trades") + bad, "").status,
+              400u)
+        << bad;
+  }
+  EXPECT_EQ(
+      call(http::verb::get, "/v1/market/H100-SXM-80G/trades?from=2000-01-01&to=2000-01-02", "")
+          .json["trades"]
+          .Size(),
+      0u);
+
+  const Reply candles =
+      call(http::verb::get, "/v1/market/H100-SXM-80G/candles?interval=1d&source=trades", "");
+  ASSERT_EQ(candles.status, 200u) << candles.body;
+  EXPECT_STREQ(candles.json["source"].GetString(), "trades");
+  ASSERT_EQ(candles.json["candles"].Size(), 1u) << candles.body;
+  const auto& day = candles.json["candles"][0];
+  EXPECT_EQ(day["samples"].GetInt(), 3);
+  EXPECT_EQ(day["cards"].GetInt(), 6);
+  EXPECT_EQ(day["open"].GetInt64(), 2'000'000);
+  EXPECT_EQ(day["high"].GetInt64(), 2'000'000);
+  EXPECT_EQ(call(http::verb::get, "/v1/market/H100-SXM-80G/candles?source=asks", "").status, 400u);
+}
+
 TEST_F(Console, MarketDataIsPublicAndNothingElseIs) {
   const Reply pools = call(http::verb::get, "/v1/market/pools", "");
   ASSERT_EQ(pools.status, 200u) << pools.body;

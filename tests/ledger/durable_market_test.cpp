@@ -373,6 +373,22 @@ TEST(DurableMarket, ALogWrittenBeforeAFeeChangeRecoversAfterIt) {
     ASSERT_TRUE(market.market->read([&](const engine::Engine& e) { fee = e.platform_fee_bp(); }));
   }
   EXPECT_EQ(query(db.conninfo(), "SELECT value FROM market_rules"), 500) << "the genesis fee";
+  {
+    // A market from before market_rules, restarted under a changed fee: its
+    // log does not replay, and nothing is pinned, so the old fee mends it.
+    pqxx::connection connection(db.conninfo());
+    {
+      pqxx::work txn(connection);
+      txn.exec("DELETE FROM market_rules");
+      txn.commit();
+    }
+    MarketSetup changed = testing::repository_market();
+    changed.config.platform_fee_bp = 300;
+    EXPECT_THROW(load_market(connection, changed, ReplayFrom::kBeginning), ReplayDiverged);
+    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_rules"), 0);
+    EXPECT_NO_THROW(load_market(connection, testing::repository_market(), ReplayFrom::kBeginning));
+    EXPECT_EQ(query(db.conninfo(), "SELECT value FROM market_rules"), 500);
+  }
   for (const ReplayFrom from : {ReplayFrom::kLatestSnapshot, ReplayFrom::kBeginning}) {
     MarketSetup changed = testing::repository_market();
     changed.config.platform_fee_bp = 300;

@@ -263,8 +263,14 @@ void check_ledger(pqxx::connection& connection, const Postings& expected_posting
 std::vector<std::string> verify_durable_market(
     const std::string& conninfo, const std::map<std::uint64_t, std::size_t>& acked_event_hashes) {
   Problems problems;
-  const ledger::MarketSetup setup = repository_market();
+  ledger::MarketSetup setup = repository_market();
   pqxx::connection connection(conninfo);
+  {
+    // The log replays from the fee the market started with.
+    pqxx::read_transaction txn(connection);
+    const pqxx::result fee = txn.exec("SELECT value FROM market_rules");
+    if (!fee.empty()) setup.config.platform_fee_bp = fee[0][0].as<BasisPoints>();
+  }
 
   engine::Engine replayed(setup.catalog, setup.tariffs, setup.config);
   const Postings expected_postings = replay_log(connection, replayed, acked_event_hashes, problems);
