@@ -227,80 +227,90 @@ struct Dispatcher::Impl {
   void record(util::PgSession& session, const Claimed& delivery, const Outcome& outcome) {
     session.run([&](pqxx::connection& connection) {
       pqxx::work txn(connection, "webhook_record");
-      const Int now = util::unix_now();
-      const auto endpoint = static_cast<Int>(delivery.endpoint_id);
-      const auto event = static_cast<Int>(delivery.event_id);
-      const auto token = static_cast<Int>(delivery.attempts);
-      const auto claimed_until = static_cast<Int>(delivery.claimed_until);
       // Endpoint, then delivery: the order claims and deletions lock them in.
       txn.exec_params("SELECT 1 FROM webhook_endpoints WHERE endpoint_id = $1 FOR UPDATE",
-                      endpoint);
+                      static_cast<Int>(delivery.endpoint_id));
       if (outcome.delivered) {
-        const pqxx::result held = txn.exec_params(
-            "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $4,"
-            " last_attempt_at = $4, last_status_code = $5, last_error = NULL"
-            " WHERE endpoint_id = $1 AND event_id = $2 AND status = 'pending' AND attempts = $3"
-            " RETURNING 1",
-            endpoint, event, token, now, outcome.status_code);
-        if (held.empty()) return;
-        txn.exec_params(
-            "UPDATE webhook_endpoints SET consecutive_failures = 0, retry_at = 0,"
-            " busy_until = CASE WHEN busy_until = $2 THEN 0 ELSE busy_until END"
-            " WHERE endpoint_id = $1",
-            endpoint, claimed_until);
-        txn.commit();
-        delivered.fetch_add(1, std::memory_order_relaxed);
-        return;
+        record_delivered(txn, delivery, outcome);
+      } else {
+        record_failed(txn, delivery, outcome);
       }
-      // One failed probe backs the endpoint off, unless another attempt,
-      // started at the same time, already did: then this one waits as well.
-      const auto retry_at =
-          txn.exec_params1(
-                 "UPDATE webhook_endpoints"
-                 " SET busy_until = CASE WHEN busy_until = $6 THEN 0 ELSE busy_until END,"
-                 " consecutive_failures = consecutive_failures + (retry_at <= $5)::int,"
-                 " retry_at = CASE WHEN retry_at <= $5 THEN $2 + least($3::bigint <<"
-                 " least(consecutive_failures, 30), $4::bigint) ELSE retry_at END"
-                 " WHERE endpoint_id = $1 RETURNING greatest(retry_at, $2::bigint)",
-                 endpoint, now, static_cast<Int>(options.retry_base_seconds),
-                 static_cast<Int>(options.retry_cap_seconds), static_cast<Int>(delivery.claimed_at),
-                 claimed_until)[0]
-              .as<Int>();
-      // Retried until an attempt fails at least the window after its event
-      // (never less than the window). The delivery backs off by its own
-      // attempts too: one its receiver always refuses, while others succeed,
-      // waits longer each time.
-      const auto window = static_cast<Int>(options.give_up_after_seconds);
-      const pqxx::result held = txn.exec_params(
-          "UPDATE webhook_deliveries SET last_attempt_at = $4, last_status_code = $5,"
-          " last_error = $6, next_attempt_at = greatest($7, $4 + least($9::bigint <<"
-          " least($3 - 1, 30)::int, $10::bigint)),"
-          " status = CASE WHEN $4 - created_at >= $8 THEN 'failed'::webhook_status"
-          " ELSE 'pending'::webhook_status END"
-          " WHERE endpoint_id = $1 AND event_id = $2 AND status = 'pending' AND attempts = $3"
-          " RETURNING status = 'failed'",
-          endpoint, event, token, now, outcome.status_code, outcome.error, retry_at, window,
-          static_cast<Int>(options.retry_base_seconds),
-          static_cast<Int>(options.retry_cap_seconds));
-      if (held.empty()) return;
-      // The rest of a dead endpoint's backlog that is past the window fails
-      // with it (not one probe at a time); claimed rows are left to their claim.
-      const pqxx::result aged = txn.exec_params(
-          "UPDATE webhook_deliveries SET status = 'failed',"
-          " last_error = 'the endpoint failed until the retry window closed'"
-          " WHERE endpoint_id = $1 AND status = 'pending' AND $2 - created_at >= $3"
-          " AND next_attempt_at <= $2",
-          endpoint, now, window);
-      txn.commit();
-      failed_attempts.fetch_add(1, std::memory_order_relaxed);
-      const bool gave_up = held[0][0].as<bool>();
-      given_up.fetch_add((gave_up ? 1 : 0) + static_cast<std::uint64_t>(aged.affected_rows()),
-                         std::memory_order_relaxed);
-      util::log::info("webhook_attempt_failed", {{"endpoint", delivery.endpoint_id},
-                                                 {"event", delivery.event_id},
-                                                 {"attempt", delivery.attempts},
-                                                 {"cause", std::string_view(outcome.error)}});
     });
+  }
+
+  void record_delivered(pqxx::work& txn, const Claimed& delivery, const Outcome& outcome) {
+    const Int now = util::unix_now();
+    const auto endpoint = static_cast<Int>(delivery.endpoint_id);
+    const pqxx::result held = txn.exec_params(
+        "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $4,"
+        " last_attempt_at = $4, last_status_code = $5, last_error = NULL"
+        " WHERE endpoint_id = $1 AND event_id = $2 AND status = 'pending' AND attempts = $3"
+        " RETURNING 1",
+        endpoint, static_cast<Int>(delivery.event_id), static_cast<Int>(delivery.attempts), now,
+        outcome.status_code);
+    if (held.empty()) return;
+    txn.exec_params(
+        "UPDATE webhook_endpoints SET consecutive_failures = 0, retry_at = 0,"
+        " busy_until = CASE WHEN busy_until = $2 THEN 0 ELSE busy_until END"
+        " WHERE endpoint_id = $1",
+        endpoint, static_cast<Int>(delivery.claimed_until));
+    txn.commit();
+    delivered.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void record_failed(pqxx::work& txn, const Claimed& delivery, const Outcome& outcome) {
+    const Int now = util::unix_now();
+    const auto endpoint = static_cast<Int>(delivery.endpoint_id);
+    const auto event = static_cast<Int>(delivery.event_id);
+    const auto token = static_cast<Int>(delivery.attempts);
+    const auto claimed_until = static_cast<Int>(delivery.claimed_until);
+    // One failed probe backs the endpoint off, unless another attempt,
+    // started at the same time, already did: then this one waits as well.
+    const auto retry_at =
+        txn.exec_params1(
+               "UPDATE webhook_endpoints"
+               " SET busy_until = CASE WHEN busy_until = $6 THEN 0 ELSE busy_until END,"
+               " consecutive_failures = consecutive_failures + (retry_at <= $5)::int,"
+               " retry_at = CASE WHEN retry_at <= $5 THEN $2 + least($3::bigint <<"
+               " least(consecutive_failures, 30), $4::bigint) ELSE retry_at END"
+               " WHERE endpoint_id = $1 RETURNING greatest(retry_at, $2::bigint)",
+               endpoint, now, static_cast<Int>(options.retry_base_seconds),
+               static_cast<Int>(options.retry_cap_seconds), static_cast<Int>(delivery.claimed_at),
+               claimed_until)[0]
+            .as<Int>();
+    // Retried until an attempt fails at least the window after its event
+    // (never less than the window). The delivery backs off by its own
+    // attempts too: one its receiver always refuses, while others succeed,
+    // waits longer each time.
+    const auto window = static_cast<Int>(options.give_up_after_seconds);
+    const pqxx::result held = txn.exec_params(
+        "UPDATE webhook_deliveries SET last_attempt_at = $4, last_status_code = $5,"
+        " last_error = $6, next_attempt_at = greatest($7, $4 + least($9::bigint <<"
+        " least($3 - 1, 30)::int, $10::bigint)),"
+        " status = CASE WHEN $4 - created_at >= $8 THEN 'failed'::webhook_status"
+        " ELSE 'pending'::webhook_status END"
+        " WHERE endpoint_id = $1 AND event_id = $2 AND status = 'pending' AND attempts = $3"
+        " RETURNING status = 'failed'",
+        endpoint, event, token, now, outcome.status_code, outcome.error, retry_at, window,
+        static_cast<Int>(options.retry_base_seconds), static_cast<Int>(options.retry_cap_seconds));
+    if (held.empty()) return;
+    // The rest of a dead endpoint's backlog that is past the window fails
+    // with it (not one probe at a time); claimed rows are left to their claim.
+    const pqxx::result aged = txn.exec_params(
+        "UPDATE webhook_deliveries SET status = 'failed',"
+        " last_error = 'the endpoint failed until the retry window closed'"
+        " WHERE endpoint_id = $1 AND status = 'pending' AND $2 - created_at >= $3"
+        " AND next_attempt_at <= $2",
+        endpoint, now, window);
+    txn.commit();
+    failed_attempts.fetch_add(1, std::memory_order_relaxed);
+    const bool gave_up = held[0][0].as<bool>();
+    given_up.fetch_add((gave_up ? 1 : 0) + static_cast<std::uint64_t>(aged.affected_rows()),
+                       std::memory_order_relaxed);
+    util::log::info("webhook_attempt_failed", {{"endpoint", delivery.endpoint_id},
+                                               {"event", delivery.event_id},
+                                               {"attempt", delivery.attempts},
+                                               {"cause", std::string_view(outcome.error)}});
   }
 
   // Delivered and failed deliveries are kept `retention_days`, then deleted
