@@ -50,6 +50,19 @@ class Webhooks : public ServiceHarness {
     return true;
   }
 
+  // A resting order (nothing is listed at its price), cancelled: one
+  // order.cancelled.
+  void place_and_cancel(const std::string& buyer_key) {
+    const Reply placed = call(http::verb::post, "/v1/orders", buyer_key,
+                              R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 60,
+                                  "limit_micros_per_hour": 1000000, "regions": ["eu-west"]})");
+    ASSERT_EQ(placed.status, 201u) << placed.body;
+    ASSERT_EQ(call(http::verb::delete_,
+                   "/v1/orders/" + std::to_string(placed.json["order_id"].GetUint64()), buyer_key)
+                  .status,
+              200u);
+  }
+
   // A buyer's order of 2 cards that fills at once against a supplier's node.
   void trade(const std::string& buyer_key, const std::string& supplier_key) {
     list_supply(supplier_key, 2, 2'000'000);
@@ -245,14 +258,7 @@ TEST_F(Webhooks, AReceiverThatIsDownGetsEverythingWhenItIsBack) {
   const auto [hook, secret] =
       endpoint(buyer_key, port, R"(["order.filled", "lease.started", "order.cancelled"])");
   trade(buyer_key, supplier_key);
-  const Reply resting = call(http::verb::post, "/v1/orders", buyer_key,
-                             R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 60,
-                                 "limit_micros_per_hour": 1000, "regions": ["eu-west"]})");
-  ASSERT_EQ(resting.status, 201u) << resting.body;
-  ASSERT_EQ(call(http::verb::delete_,
-                 "/v1/orders/" + std::to_string(resting.json["order_id"].GetUint64()), buyer_key)
-                .status,
-            200u);
+  place_and_cancel(buyer_key);
   // Refused connections, then 503s: every delivery waits, none is lost.
   ASSERT_TRUE(eventually([&] {
     return sql_count(
@@ -290,17 +296,7 @@ TEST_F(Webhooks, ADeadEndpointBacksOffAsAWholeAndDeletingItFailsItsBacklog) {
   const auto [buyer_id, buyer_key] = buyer();
   fund(buyer_id, 100'000'000);
   const auto [hook, secret] = endpoint(buyer_key, port, R"(["order.cancelled"])");
-  const auto cancel_one = [&] {
-    const Reply placed = call(http::verb::post, "/v1/orders", buyer_key,
-                              R"({"pool": "H100-SXM-80G", "cards": 1, "duration_seconds": 60,
-                                  "limit_micros_per_hour": 1000000, "regions": ["eu-west"]})");
-    ASSERT_EQ(placed.status, 201u) << placed.body;
-    ASSERT_EQ(call(http::verb::delete_,
-                   "/v1/orders/" + std::to_string(placed.json["order_id"].GetUint64()), buyer_key)
-                  .status,
-              200u);
-  };
-  cancel_one();
+  place_and_cancel(buyer_key);
   const auto failures = [&] {
     return sql_count("SELECT consecutive_failures FROM webhook_endpoints WHERE endpoint_id = $1",
                      static_cast<long long>(hook));
@@ -308,7 +304,7 @@ TEST_F(Webhooks, ADeadEndpointBacksOffAsAWholeAndDeletingItFailsItsBacklog) {
   ASSERT_TRUE(eventually([&] { return failures() >= 1; }));
   // Born while the endpoint backs off, new deliveries wait for its retry.
   for (int i = 0; i < 5; ++i)
-    cancel_one();
+    place_and_cancel(buyer_key);
   EXPECT_EQ(sql_count("SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1"
                       " AND next_attempt_at = 0",
                       static_cast<long long>(hook)),
