@@ -150,6 +150,24 @@ try {
   await until('the export says it is ready', () => page.locator('#export-state').textContent(),
               (t) => t.startsWith('Export ready'));
 
+  step('a webhook endpoint: its secret shown once, listed without it, its log, deleted');
+  await page.goto(BASE + '/#webhooks');
+  await page.locator('#view-webhooks').waitFor({ state: 'visible' });
+  await page.getByLabel('HTTPS URL').fill('https://hooks.example.com/spotgrid');
+  await page.getByLabel('order.filled').check();
+  await page.getByLabel('lease.ended').check();
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await until('the secret is shown', () => page.locator('#webhook-secret-value').textContent(),
+              (t) => t.startsWith('whsec_'));
+  await until('the endpoint is listed', () => page.locator('#webhooks tbody').textContent(),
+              (t) => t.includes('hooks.example.com') && t.includes('lease.ended'));
+  assert.ok(!(await page.locator('#webhooks tbody').textContent()).includes('whsec_'));
+  await page.getByRole('button', { name: /^Deliveries of endpoint/ }).first().click();
+  await page.locator('#webhook-log').waitFor({ state: 'visible' });
+  await page.getByRole('button', { name: /^Delete endpoint/ }).first().click();
+  await until('the endpoint is gone', () => page.locator('#webhooks tbody').textContent(),
+              (t) => t.includes('No endpoints yet'));
+
   step('the phone width still shows the market');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(BASE + '/#market');
