@@ -47,7 +47,22 @@ export function oneWrite(button) {
   };
 }
 
+// A read the server turned away for now (429: a few views load at once, and
+// an account has a few worker jobs at a time) is asked again, a few times.
+const kReadRetries = 4;
+
 export async function api(method, path, body, { idempotencyKey } = {}) {
+  for (let attempt = 1; ; ++attempt) {
+    try {
+      return await call(method, path, body, idempotencyKey);
+    } catch (error) {
+      if (method !== 'GET' || error.status !== 429 || attempt >= kReadRetries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
+async function call(method, path, body, idempotencyKey) {
   const headers = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;

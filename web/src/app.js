@@ -9,6 +9,7 @@ import { BuyerView } from './buyer.js';
 import { SupplierView } from './supplier.js';
 import { FinanceView } from './finance.js';
 import { WebhooksView } from './webhooks.js';
+import { AccountView } from './account.js';
 
 const market = new MarketView();
 let session = null;  // {account_id, role, csrf_token, expires_at}
@@ -26,7 +27,8 @@ market.onChannels = follow;
 function viewsFor(role) {
   const shown = { market: true, buyer: role === 'buyer', supplier: role === 'supplier',
                   finance: ['buyer', 'supplier', 'finance', 'operator'].includes(role),
-                  webhooks: role === 'buyer' || role === 'supplier' };
+                  webhooks: role === 'buyer' || role === 'supplier',
+                  account: role === 'buyer' || role === 'supplier' };
   for (const link of document.querySelectorAll('nav [data-view]'))
     link.hidden = !shown[link.dataset.view];
   return shown;
@@ -59,7 +61,8 @@ async function signedIn(answer) {
   if (answer.role === 'supplier') views.push(new SupplierView(market.pools, regions));
   if (['buyer', 'supplier', 'finance', 'operator'].includes(answer.role))
     views.push(new FinanceView(answer.role));
-  if (answer.role === 'buyer' || answer.role === 'supplier') views.push(new WebhooksView());
+  if (answer.role === 'buyer' || answer.role === 'supplier')
+    views.push(new WebhooksView(), new AccountView(answer.role));
   await Promise.all(views.map((v) => v.start()));
   stream.close();
   stream.channels = new Set();

@@ -168,6 +168,31 @@ try {
   await until('the endpoint is gone', () => page.locator('#webhooks tbody').textContent(),
               (t) => t.includes('No endpoints yet'));
 
+  step('keys: one created with a scope (its secret shown once), rotated, revoked');
+  await page.goto(BASE + '/#account');
+  await page.locator('#view-account').waitFor({ state: 'visible' });
+  assert.ok(await page.locator('#payouts-card').isHidden(), 'a buyer has no payouts');
+  await page.getByLabel('Label').fill('reader');
+  await page.getByLabel('Scope').selectOption('read');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const created = await until('the new key is shown once', () => page.locator('#key-secret-value').textContent(),
+                              (t) => /^sg_[0-9a-f]{16}_/.test(t));
+  const createdId = created.slice(3, 19);
+  await until('it is listed, read-only, without its secret', () => page.locator('#keys tbody').textContent(),
+              (t) => t.includes(createdId) && t.includes('reader') && t.includes('read') && !t.includes(created));
+  const readOnly = await fetch(BASE + '/v1/orders', { method: 'POST', headers: { Authorization: `Bearer ${created}` },
+                                                      body: '{}' });
+  assert.equal(readOnly.status, 403, 'a read key writes nothing');
+  await page.getByRole('button', { name: `Rotate key ${createdId}` }).click();
+  const rotated = await until('the rotated key is shown', () => page.locator('#key-secret-value').textContent(),
+                              (t) => t !== created && t.startsWith('sg_'));
+  const rotatedId = rotated.slice(3, 19);
+  await page.getByRole('button', { name: `Revoke key ${rotatedId}` }).click();
+  await until('the rotated key is revoked', () => page.locator('#keys tbody').textContent(),
+              (t) => t.includes('revoked'));
+  const revoked = await fetch(BASE + '/v1/account', { headers: { Authorization: `Bearer ${rotated}` } });
+  assert.equal(revoked.status, 401, 'a revoked key is refused');
+
   step('the phone width still shows the market');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(BASE + '/#market');
@@ -179,6 +204,28 @@ try {
   await page.getByLabel('API key').waitFor({ state: 'visible' });
   const after = await fetch(BASE + '/v1/account', { headers: { Cookie: `sg_session=${session.value}` } });
   assert.equal(after.status, 401);
+
+  step('a supplier sees what is payable, is refused more, and schedules daily payouts');
+  await page.getByLabel('API key').fill(SUPPLIER_KEY);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#view-supplier').waitFor({ state: 'visible' });  // signed in, shown
+  await page.goto(BASE + '/#account');
+  await page.locator('#payouts-card').waitFor({ state: 'visible' });
+  // The lease earned a few seconds' worth: less than the cent a payout moves.
+  const account = await asSupplier('GET', '/v1/account');
+  assert.ok(account.payable_micros > 0 && account.payable_micros < 10000, JSON.stringify(account));
+  const shown = `Payable now: $0.${String(account.payable_micros).padStart(6, '0')}`;
+  await until('the payable amount is shown exactly', () => page.locator('#payable').textContent(),
+              (t) => t.startsWith(shown));
+  await page.getByLabel('Pay out (USD, whole cents)').fill('0.01');
+  await page.getByRole('button', { name: 'Pay out' }).click();
+  await until('the payout is refused in the server\'s words', () => page.locator('#status').textContent(),
+              (t) => t.includes('does not cover the payout'));
+  await page.getByLabel('Pay out each UTC midnight').check();
+  await page.getByLabel('Above (USD)').fill('10.00');
+  await page.getByRole('button', { name: 'Save schedule' }).click();
+  await until('the schedule is saved', () => page.locator('#schedule-state').textContent(),
+              (t) => t === 'Paid out daily above $10.00.');
   assert.deepEqual(failures, []);
   step('passed');
 } finally {
