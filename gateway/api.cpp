@@ -468,6 +468,10 @@ const V1Route kV1Routes[] = {
          quarantine_node(api, caller, request, id, false, std::move(respond));
        });
      }},
+    {"GET", "/v1/operator/platform-fee", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
+       platform_fee(api, caller, respond);
+     }},
     {"PUT", "/v1/operator/platform-fee", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        set_platform_fee(api, caller, request, std::move(respond));

@@ -66,6 +66,20 @@ void suspend_account(Api& api, const Principal& caller, const HttpRequest& reque
       });
 }
 
+void platform_fee(Api& api, const Principal& caller, const Respond& respond) {
+  if (caller.role != Role::kOperator && caller.role != Role::kFinance) return respond(forbidden());
+  // The live engine's: it may include a fee change whose commit is pending.
+  const std::optional<ledger::Outcome> refused = api.market.query(
+      [respond, configured = api.settings.platform_fee_bp](const engine::Engine* engine) {
+        if (engine == nullptr) return respond(recovering());
+        respond(json(200, [&](Writer& w) {
+          field(w, "fee_bp", std::int64_t{engine->platform_fee_bp()});
+          field(w, "configured_bp", configured);
+        }));
+      });
+  if (refused) respond(not_committed(*refused));
+}
+
 void set_platform_fee(Api& api, const Principal& caller, const HttpRequest& request,
                       Respond respond) {
   if (caller.role != Role::kOperator) return respond(forbidden());

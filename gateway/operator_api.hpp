@@ -18,6 +18,8 @@ void suspend_account(Api& api, const Principal& caller, const HttpRequest& reque
 // POST /v1/operator/nodes/{id}/quarantine | release
 void quarantine_node(Api& api, const Principal& caller, const HttpRequest& request, NodeId node,
                      bool quarantined, Respond respond);
+// GET /v1/operator/platform-fee: the fee leases starting now pay.
+void platform_fee(Api& api, const Principal& caller, const Respond& respond);
 // PUT /v1/operator/platform-fee {fee_bp}: leases that start from now pay it.
 void set_platform_fee(Api& api, const Principal& caller, const HttpRequest& request,
                       Respond respond);

@@ -474,6 +474,11 @@ TEST_F(Console, TheOperatorHaltsSuspendsAndQuarantinesAndTheAuditSaysSo) {
   ASSERT_EQ(fee.status, 200u) << fee.body;
   EXPECT_EQ(fee.json["fee_bp"].GetInt(), 700);
   EXPECT_EQ(fee.json["previous_bp"].GetInt(), 500);
+  const Reply now_fee = call(http::verb::get, "/v1/operator/platform-fee", op);
+  ASSERT_EQ(now_fee.status, 200u) << now_fee.body;
+  EXPECT_EQ(now_fee.json["fee_bp"].GetInt(), 700);
+  EXPECT_EQ(now_fee.json["configured_bp"].GetInt(), 500) << "the configuration started it";
+  EXPECT_EQ(call(http::verb::get, "/v1/operator/platform-fee", key).status, 403u);
 
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
