@@ -59,8 +59,9 @@ std::optional<EndpointInfo> WebhookStore::create(
     const std::function<ledger::StoredAnswer(const EndpointInfo&)>& answer) {
   return impl_->session.run([&](pqxx::connection& connection) -> std::optional<EndpointInfo> {
     pqxx::work txn(connection, "webhook_create");
-    // One account's endpoints are counted and added one at a time.
-    txn.exec_params("SELECT pg_advisory_xact_lock(hashtext('spotgrid-webhooks'), $1::int)",
+    // One account's endpoints are counted and added one at a time (a lock of
+    // its own: the senders' per-account lock is another).
+    txn.exec_params("SELECT pg_advisory_xact_lock(hashtext('spotgrid-webhook-endpoints'), $1::int)",
                     static_cast<int>(account % 2'147'483'647));
     const auto count = txn.exec_params1(
                               "SELECT count(*) FROM webhook_endpoints WHERE account_id = $1 AND "
