@@ -33,6 +33,16 @@ void fields(A& a, R& r) {
   a(r.bytes, r.length);
 }
 template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, TariffRegion>
+void fields(A& a, R& r) {
+  a(r.region, r.utc_offset_seconds, r.week_bp);
+}
+template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, TariffSchedule>
+void fields(A& a, R& r) {
+  a(r.effective_from, r.regions);
+}
+template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, OrderSpec>
 void fields(A& a, R& r) {
   a(r.buyer, r.target, r.cards, r.cards_per_node, r.duration, r.limit_micros_per_hour, r.strategy,
@@ -59,6 +69,10 @@ class Writer {
   void write(const std::array<T, N>& values) {
     for (const T& v : values)
       write(v);
+  }
+  void write(const std::string& text) {
+    write(static_cast<std::uint64_t>(text.size()));
+    out_.append(text);
   }
   template <typename T>
   void write(const std::vector<T>& values) {
@@ -112,6 +126,11 @@ class Reader {
     read(size);
     if (size > in_.size()) ok_ = false;  // every element takes at least one byte
     return ok_ ? size : 0;
+  }
+  void read(std::string& text) {
+    const std::uint64_t size = read_size();
+    text.assign(in_.substr(0, size));
+    in_.remove_prefix(size);
   }
   template <typename T>
   void read(std::vector<T>& values) {

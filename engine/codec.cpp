@@ -92,6 +92,11 @@ void fields(A& a, R& r) {
   a(r.fee_bp);
 }
 template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, PublishTariffSchedule>
+void fields(A& a, R& r) {
+  a(r.schedule);
+}
+template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, Tick>
 void fields(A&, R&) {}
 
@@ -153,6 +158,9 @@ std::string_view command_name(const CommandBody& body) {
     std::string_view operator()(const SuspendAccount&) const { return "suspend_account"; }
     std::string_view operator()(const QuarantineNode&) const { return "quarantine_node"; }
     std::string_view operator()(const SetPlatformFee&) const { return "set_platform_fee"; }
+    std::string_view operator()(const PublishTariffSchedule&) const {
+      return "publish_tariff_schedule";
+    }
   };
   return std::visit(Name{}, body);
 }

@@ -75,6 +75,16 @@ bool controls_sound(const State& state) {
                      [&](NodeId node) { return state.nodes.find(node) != nullptr; });
 }
 
+std::optional<Reject> apply_publish_tariff_schedule(State& state,
+                                                    const PublishTariffSchedule& command) {
+  if (state.tariffs.refusal(command.schedule, state.now) != nullptr)
+    return Reject::kInvalidTariffSchedule;
+  state.tariffs.publish(command.schedule);
+  state.emit(TariffSchedulePublished{static_cast<std::uint32_t>(state.tariffs.version_count() - 1),
+                                     command.schedule.effective_from});
+  return std::nullopt;
+}
+
 std::optional<Reject> apply_set_platform_fee(State& state, const SetPlatformFee& command) {
   if (command.fee_bp < 0 || command.fee_bp > limits::kMaxPlatformFeeBp)
     return Reject::kInvalidAmount;

@@ -42,6 +42,7 @@ std::optional<Reject> dispatch(State& state, const CommandBody& body) {
           [&](const SuspendAccount& c) { return apply_suspend_account(state, c); },
           [&](const QuarantineNode& c) { return apply_quarantine_node(state, c); },
           [&](const SetPlatformFee& c) { return apply_set_platform_fee(state, c); },
+          [&](const PublishTariffSchedule& c) { return apply_publish_tariff_schedule(state, c); },
       },
       body);
 }
@@ -184,7 +185,8 @@ LeaseView lease_view(LeaseId id, const LeaseRec& lease) {
                    lease.region,
                    lease.healthy_settled,
                    lease.weighted_settled,
-                   lease.settled_up_to};
+                   lease.settled_up_to,
+                   lease.tariff_versions};
 }
 
 }  // namespace

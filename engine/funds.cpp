@@ -36,7 +36,7 @@ std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, M
     }
   }
   const Int128 worst =
-      Int128{spec.duration} * max_price * state.tariffs.max_multiplier_bp(spec.regions);
+      Int128{spec.duration} * max_price * state.tariffs.max_multiplier_bp(spec.regions, state.now);
   const Int128 unit = (worst + kBpSecondsPerHour - 1) / kBpSecondsPerHour;  // round the hold up
   if (unit * spec.cards > limits::kMaxAccountBalance) return std::nullopt;
   return static_cast<Micros>(unit);
@@ -148,7 +148,7 @@ std::optional<Reject> apply_settle(State& state, const SettleLease& command) {
   // Seconds after the billable end (reclaim notice, interruption) are free.
   const UnixSeconds billable_to = std::min(command.up_to, lease.billable_end);
   const std::int64_t ceiling = state.tariffs.weighted_bp_seconds(
-      lease.region, lease.start, std::max(billable_to, lease.start));
+      lease.region, lease.start, std::max(billable_to, lease.start), lease.tariff_versions);
   const std::int64_t weighted = std::min(command.weighted_bp_seconds, ceiling);
   const Micros charged_total =
       std::min(charge_for(lease.cards, lease.price, weighted), lease.max_charge);

@@ -76,7 +76,8 @@ void shrink_billable(State& state, LeaseRec& lease, UnixSeconds billable_end) {
   lease.billable_end = std::clamp(billable_end, lease.start, lease.billable_end);
   const Micros max_charge = std::max(
       charge_for(lease.cards, lease.price,
-                 state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.billable_end)),
+                 state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.billable_end,
+                                                   lease.tariff_versions)),
       lease.charged);
   release_hold(state, lease.order, *state.orders.find(lease.order), lease.max_charge - max_charge);
   lease.max_charge = max_charge;
@@ -97,7 +98,7 @@ void move_reliability(NodeRec& node, LeaseEnd reason) {
 // reversal is a settlement with negative amounts (hold <- supplier, platform).
 void credit_back(State& state, LeaseId id, LeaseRec& lease, UnixSeconds billable_end) {
   const std::int64_t ceiling =
-      state.tariffs.weighted_bp_seconds(lease.region, lease.start, billable_end);
+      state.tariffs.weighted_bp_seconds(lease.region, lease.start, billable_end, lease.tariff_versions);
   if (lease.weighted_settled <= ceiling) return;
   const Micros charged_total =
       std::min(charge_for(lease.cards, lease.price, ceiling), lease.charged);
@@ -162,9 +163,14 @@ void start_lease(State& state, const Leg& leg) {
   lease.billable_end = lease.planned_end;
   lease.settled_up_to = state.now;
   lease.fee_bp = state.config.platform_fee_bp;
+  lease.tariff_versions = static_cast<std::uint32_t>(state.tariffs.version_count());
+  // A schedule published after the order rested may cost more than the order
+  // held for: the hold is the most the buyer authorised.
   lease.max_charge =
-      charge_for(leg.cards, leg.price,
-                 state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.planned_end));
+      std::min(charge_for(leg.cards, leg.price,
+                          state.tariffs.weighted_bp_seconds(lease.region, lease.start,
+                                                            lease.planned_end)),
+               order.unit_hold * leg.cards);
 
   node.busy |= lease.card_mask;
   listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased + leg.cards);

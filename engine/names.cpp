@@ -47,6 +47,7 @@ constexpr std::array<std::string_view, kRejectCount> kRejectNames = {
     "pool_halted",              // kPoolHalted
     "account_suspended",        // kAccountSuspended
     "node_quarantined",         // kNodeQuarantined
+    "invalid_tariff_schedule",  // kInvalidTariffSchedule
 };
 constexpr bool every_reject_named() {
   for (const std::string_view name : kRejectNames) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "archive.hpp"
@@ -58,14 +59,55 @@ using archive::Writer;
 
 // v2 added suppliers' daily payouts and the operator's controls (a v1 snapshot
 // restores with none); v3 the platform fee and each lease's (a v1 or v2
-// snapshot restores with the configuration's fee for both).
-constexpr std::string_view kMagic = "spotgrid-snapshot-v3";
+// snapshot restores with the configuration's fee for both); v4 the tariff
+// schedules and which of them price each lease (before, the one book given).
+constexpr std::string_view kMagic = "spotgrid-snapshot-v4";
+constexpr std::string_view kMagicV3 = "spotgrid-snapshot-v3";
 constexpr std::string_view kMagicV2 = "spotgrid-snapshot-v2";
 constexpr std::string_view kMagicV1 = "spotgrid-snapshot-v1";
 
 template <typename A, typename T>
 void slab_fields(A& a, T& slab) {
   a(slab.items(), slab.generations(), slab.live(), slab.free_list());
+}
+
+void tariff_fields(Writer& writer, const State& state) {
+  writer(state.tariffs.schedules());
+}
+void tariff_fields(Reader& reader, State& state) {
+  std::vector<TariffSchedule> schedules;
+  reader(schedules);
+  state.tariffs = TariffBook(std::move(schedules));
+}
+
+// Schedules a snapshot may hold: the same regions in each, multipliers within
+// bounds, each later one from an hour no earlier than the one before.
+bool tariffs_sound(const State& state, std::uint64_t regions) {
+  const std::vector<TariffSchedule> schedules = state.tariffs.schedules();
+  if (schedules.empty() || schedules.size() > limits::kMaxTariffSchedules) return false;
+  UnixSeconds previous = std::numeric_limits<UnixSeconds>::min();
+  for (std::size_t version = 0; version < schedules.size(); ++version) {
+    const TariffSchedule& schedule = schedules[version];
+    if (schedule.regions.size() != regions) return false;
+    if (version > 0 && (schedule.effective_from % kSecondsPerHour != 0 ||
+                        schedule.effective_from < previous))
+      return false;
+    if (version > 0) previous = schedule.effective_from;
+    for (std::size_t i = 0; i < schedule.regions.size(); ++i) {
+      const TariffRegion& region = schedule.regions[i];
+      if (region.region != schedules.front().regions[i].region ||
+          std::any_of(region.week_bp.begin(), region.week_bp.end(), [](BasisPoints bp) {
+            return bp <= 0 || bp > limits::kMaxTariffMultiplier;
+          })) {
+        return false;
+      }
+    }
+  }
+  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
+    const std::uint32_t versions = state.leases[slot].tariff_versions;
+    if (state.leases.is_live(slot) && (versions == 0 || versions > schedules.size())) return false;
+  }
+  return true;
 }
 
 template <typename A, typename S>
@@ -92,6 +134,14 @@ void state_fields(A& a, S& s, int version) {
     for (auto& lease : s.leases.items())
       lease.fee_bp = s.config.platform_fee_bp;
   }
+  if (version >= 4) {
+    tariff_fields(a, s);
+    for (auto& lease : s.leases.items())
+      a(lease.tariff_versions);
+  } else {
+    for (auto& lease : s.leases.items())
+      lease.tariff_versions = static_cast<std::uint32_t>(s.tariffs.version_count());
+  }
   // Last, so a comparison of market state can leave out what every command advances.
   a(s.command_seq, s.event_seq);
 }
@@ -113,7 +163,7 @@ std::string Engine::snapshot() const {
   writer(static_cast<std::uint64_t>(state_->pools.size()),
          static_cast<std::uint64_t>(state_->tariffs.region_count()));
   // The slabs' accessors are non-const only because the reader shares them.
-  state_fields(writer, const_cast<State&>(*state_), /*version=*/3);
+  state_fields(writer, const_cast<State&>(*state_), /*version=*/4);
   return writer.take();
 }
 
@@ -124,7 +174,8 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
   Reader reader(snapshot);
   std::uint64_t magic_size = 0;
   reader(magic_size);
-  static_assert(kMagic.size() == kMagicV1.size() && kMagic.size() == kMagicV2.size());
+  static_assert(kMagic.size() == kMagicV1.size() && kMagic.size() == kMagicV2.size() &&
+                kMagic.size() == kMagicV3.size());
   if (!reader.ok() || magic_size != kMagic.size()) return std::nullopt;
   std::string magic(magic_size, '\0');
   for (char& c : magic)
@@ -132,7 +183,11 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
   std::uint64_t pools = 0;
   std::uint64_t regions = 0;
   reader(pools, regions);
-  const int version = magic == kMagic ? 3 : magic == kMagicV2 ? 2 : magic == kMagicV1 ? 1 : 0;
+  const int version = magic == kMagic     ? 4
+                      : magic == kMagicV3 ? 3
+                      : magic == kMagicV2 ? 2
+                      : magic == kMagicV1 ? 1
+                                          : 0;
   if (!reader.ok() || version == 0 || pools != state.pools.size() ||
       regions != state.tariffs.region_count()) {
     return std::nullopt;
@@ -142,7 +197,8 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
       !slab_fits(state.orders) || !slab_fits(state.leases)) {
     return std::nullopt;
   }
-  if (!payouts_sound(state) || !controls_sound(state)) return std::nullopt;
+  if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions))
+    return std::nullopt;
   const auto fee_valid = [](BasisPoints fee) {
     return fee >= 0 && fee <= limits::kMaxPlatformFeeBp;
   };

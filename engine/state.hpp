@@ -95,6 +95,7 @@ struct LeaseRec {
   Micros charged = 0;
   Micros fee_charged = 0;
   BasisPoints fee_bp = 0;  // the platform's share, as it was when the lease started
+  std::uint32_t tariff_versions = 0;  // the tariff schedules published when it started
   std::int64_t weighted_settled = 0;
   Seconds healthy_settled = 0;
   UnixSeconds settled_up_to = 0;
@@ -347,6 +348,8 @@ std::optional<Reject> apply_interrupt_lease(State& state, const InterruptLease& 
 
 std::optional<Reject> apply_halt_pool(State& state, const HaltPool& command);
 std::optional<Reject> apply_set_platform_fee(State& state, const SetPlatformFee& command);
+std::optional<Reject> apply_publish_tariff_schedule(State& state,
+                                                    const PublishTariffSchedule& command);
 std::optional<Reject> apply_suspend_account(State& state, const SuspendAccount& command);
 std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& command);
 inline bool is_halted(const State& state, PoolIndex pool) {

@@ -256,7 +256,7 @@ TEST_F(Payouts, bad_schedules_are_refused) {
   EXPECT_FALSE(engine.account(kSupplier).pays_out_daily);
 }
 
-TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_and_2_snapshots_still_restore) {
+TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_restore) {
   const std::string before_any = engine.snapshot();  // no schedule, never ticked
   ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 123}).rejected);
   earn();
@@ -267,18 +267,30 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_and_2_snapshots_still
   EXPECT_TRUE(restored->account(kSupplier).pays_out_daily);
   EXPECT_EQ(restored->account(kSupplier).payout_minimum, 123);
 
-  // Version 2 had no platform fee in the snapshot: its bytes are version 3's
-  // without the fee and each lease slot's (none here), which sit before the two
-  // sequences at the end; it restores with the configuration's fee.
+  // Version 3 had no tariff schedules in the snapshot: its bytes are version
+  // 4's without the book (a list of one schedule: its start and its list of
+  // two regions, each a name, an offset and 168 multipliers) and each lease
+  // slot's count of schedules (none here), before the two sequences at the end.
+  // Version 2 had no platform fee either, nor each lease slot's; it restores
+  // with the configuration's fee.
   // Version 1 had no payouts or controls either: version 2's without the plans
   // (an empty list), the midnight, the resume point, the halted pools and the
   // suspended and quarantined lists.
+  constexpr std::size_t kRegionBytes = 8 + 4 + 168 * 4;  // + the name's length
+  constexpr std::size_t kTariffBytes =
+      8 + 8 + 8 + (kRegionBytes + 4 /* "flat" */) + (kRegionBytes + 3 /* "tou" */);
   constexpr std::size_t kFeeBytes = 4;
   constexpr std::size_t kPayoutBytes = 8 + 8 + 4 + 8 + 8 + 8;
   constexpr std::size_t kSequenceBytes = 8 + 8;
-  std::string v2 = before_any;
-  const std::size_t magic_at = v2.find("spotgrid-snapshot-v3");
+  std::string v3 = before_any;
+  const std::size_t magic_at = v3.find("spotgrid-snapshot-v4");
   ASSERT_NE(magic_at, std::string::npos);
+  v3.replace(magic_at, 20, "spotgrid-snapshot-v3");
+  v3.erase(v3.size() - kSequenceBytes - kTariffBytes, kTariffBytes);
+  auto from_v3 = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, v3);
+  ASSERT_TRUE(from_v3.has_value());
+  EXPECT_EQ(from_v3->snapshot(), before_any);
+  std::string v2 = v3;
   v2.replace(magic_at, 20, "spotgrid-snapshot-v2");
   v2.erase(v2.size() - kSequenceBytes - kFeeBytes, kFeeBytes);
   auto from_v2 = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, v2);
@@ -332,6 +344,85 @@ TEST_F(PlatformFee, a_new_fee_is_for_leases_that_start_after_it) {
   EXPECT_EQ(only<LeaseSettled>().platform_fee, 50'000) << "10 %";
   EXPECT_EQ(engine.platform_revenue(), 75'000);
   expect_sound();
+}
+
+}  // namespace
+}  // namespace spotgrid::engine::testing
+
+namespace spotgrid::engine::testing {
+namespace {
+
+class TariffScheduleTest : public EngineTest {
+ protected:
+  // The flat region doubled from `from` on; the time-of-use one unchanged.
+  static PublishTariffSchedule doubled_from(UnixSeconds from) {
+    TariffSchedule schedule{from, test_tariffs().schedules().front().regions};
+    schedule.regions[kFlat].week_bp.fill(20'000);
+    return PublishTariffSchedule{schedule};
+  }
+};
+
+// A schedule published now prices the seconds after its start for leases that
+// start after it; a lease already running keeps the schedules it started with.
+TEST_F(TariffScheduleTest, a_schedule_prices_leases_that_start_after_it) {
+  const UnixSeconds change = kMonday + 3'600;
+  list(node(kA100, kFlat, 2), 2, 1'000'000);
+  place(spec(kA100, 1, 2'000'000, 7'200));
+  const LeaseId before = only<LeaseStarted>().lease;
+  ASSERT_FALSE(submit(doubled_from(change)).rejected);
+  EXPECT_EQ(only<TariffSchedulePublished>().version, 1u);
+  EXPECT_EQ(only<TariffSchedulePublished>().effective_from, change);
+  place(spec(kA100, 1, 2'000'000, 7'200));
+  const LeaseId after = only<LeaseStarted>().lease;
+  EXPECT_EQ(engine.lease(before)->tariff_versions, 1u);
+  EXPECT_EQ(engine.lease(after)->tariff_versions, 2u);
+
+  const std::string snapshot = engine.snapshot();
+  auto restored = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, snapshot);
+  ASSERT_TRUE(restored.has_value()) << "the schedules come from the snapshot";
+  EXPECT_EQ(restored->tariffs().version_count(), 2u);
+  EXPECT_EQ(restored->snapshot(), snapshot);
+
+  now += 7'200;
+  const std::int64_t doubled_hour = std::int64_t{3'600} * (10'000 + 20'000);
+  ASSERT_FALSE(submit(SettleLease{before, 7'200, doubled_hour, now}).rejected);
+  EXPECT_EQ(only<LeaseSettled>().charged_total, 2'000'000) << "two hours at x1.0";
+  EXPECT_TRUE(only<LeaseSettled>().clamped);
+  ASSERT_FALSE(submit(SettleLease{after, 7'200, doubled_hour, now}).rejected);
+  EXPECT_EQ(only<LeaseSettled>().charged_total, 3'000'000) << "an hour at x1.0, one at x2.0";
+  expect_sound();
+}
+
+// An order that rested before a dearer schedule held for the tariffs it knew:
+// a lease it starts later costs at most that hold.
+TEST_F(TariffScheduleTest, a_resting_order_never_pays_more_than_it_held) {
+  const UnixSeconds change = kMonday + 3'600;
+  OrderSpec flat_only = spec(kA100, 1, 1'000'000, 3'600);
+  flat_only.regions = RegionMask{1} << kFlat;
+  const OrderId order = place(flat_only);
+  EXPECT_EQ(engine.order(order)->hold, 1'000'000) << "an hour at x1.0, the most it knew";
+  ASSERT_FALSE(submit(doubled_from(change)).rejected);
+  advance(3'600);
+  list(node(kA100, kFlat, 1), 1, 1'000'000);
+  const LeaseId lease = only<LeaseStarted>().lease;
+  now += 3'600;
+  ASSERT_FALSE(submit(SettleLease{lease, 3'600, std::int64_t{3'600} * 20'000, now}).rejected);
+  EXPECT_EQ(only<LeaseSettled>().charged_total, 1'000'000) << "the hold, not x2.0";
+  expect_sound();
+}
+
+TEST_F(TariffScheduleTest, a_bad_schedule_is_refused_and_changes_nothing) {
+  const std::string before = engine.snapshot();
+  EXPECT_EQ(submit(doubled_from(kMonday + 1'800)).rejected, Reject::kInvalidTariffSchedule);
+  EXPECT_EQ(submit(doubled_from(kMonday)).rejected, Reject::kInvalidTariffSchedule);
+  PublishTariffSchedule renamed = doubled_from(kMonday + 3'600);
+  renamed.schedule.regions[kTou].region = "moon";
+  EXPECT_EQ(submit(renamed).rejected, Reject::kInvalidTariffSchedule);
+  EXPECT_EQ(engine.tariffs().version_count(), 1u);
+  // Everything but the two sequences at the end, which every command advances.
+  const std::string after = engine.snapshot();
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_EQ(after.substr(0, after.size() - 16), before.substr(0, before.size() - 16));
 }
 
 }  // namespace

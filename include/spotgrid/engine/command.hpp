@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <variant>
 
+#include "spotgrid/engine/tariff.hpp"
 #include "spotgrid/engine/types.hpp"
 
 namespace spotgrid::engine {
@@ -148,6 +149,12 @@ struct QuarantineNode {
 struct SetPlatformFee {
   BasisPoints fee_bp = 0;
 };
+// A tariff schedule in force from its effective_from (an hour, in the future)
+// on: leases that start later are priced by it from then; running ones keep
+// the schedules they started with.
+struct PublishTariffSchedule {
+  TariffSchedule schedule;
+};
 // Once a second: starts deferred orders, ends leases, expires listings,
 // releases settled holds and publishes index prices.
 struct Tick {};
@@ -155,7 +162,8 @@ struct Tick {};
 using CommandBody = std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing,
                                  PlaceOrder, CancelOrder, AmendOrder, StopLease, ReclaimLease,
                                  InterruptLease, SettleLease, Tick, Payout, SetPayoutSchedule,
-                                 HaltPool, SuspendAccount, QuarantineNode, SetPlatformFee>;
+                                 HaltPool, SuspendAccount, QuarantineNode, SetPlatformFee,
+                                 PublishTariffSchedule>;
 
 struct Command {
   UnixSeconds now = 0;

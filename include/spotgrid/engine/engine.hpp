@@ -95,6 +95,7 @@ struct LeaseView {
   Seconds healthy_settled;
   std::int64_t weighted_settled;
   UnixSeconds settled_up_to;
+  std::uint32_t tariff_versions;  // the tariff schedules that price it (TariffBook)
 };
 
 struct NodeView {

@@ -50,9 +50,10 @@ enum class Reject : std::uint8_t {
   kPoolHalted,
   kAccountSuspended,
   kNodeQuarantined,
+  kInvalidTariffSchedule,
   // A new reason goes here, before none: kRejectCount counts from the last.
 };
-inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kNodeQuarantined) + 1;
+inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kInvalidTariffSchedule) + 1;
 std::string_view to_string(Reject reason);
 
 // Why a resting order is not (fully) filled.
@@ -224,12 +225,18 @@ struct PlatformFeeSet {
   BasisPoints fee_bp;
   BasisPoints previous_bp;
 };
+// The schedule is the book's version `version` (0 is the one the market began with).
+struct TariffSchedulePublished {
+  std::uint32_t version;
+  UnixSeconds effective_from;
+};
 using EventBody =
     std::variant<CommandRejected, FundsMoved, NodeRegistered, ListingAdded, ListingClosed,
                  OrderAccepted, OrderDeferred, OrderResting, OrderFilled, OrderCancelled,
                  OrderAmended, OrderRequeued, RequeueFailed, LeaseStarted, LeaseReclaimNotice,
                  LeaseEnded, LeaseSettled, HoldChanged, IndexPublished, LeaseClosed, PayoutSent,
-                 PayoutScheduleSet, PoolHalted, AccountSuspended, NodeQuarantined, PlatformFeeSet>;
+                 PayoutScheduleSet, PoolHalted, AccountSuspended, NodeQuarantined, PlatformFeeSet,
+                 TariffSchedulePublished>;
 
 struct Event {
   Event() = default;

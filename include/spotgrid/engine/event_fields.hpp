@@ -103,6 +103,10 @@ struct Describe {
   void operator()(const PlatformFeeSet& b) const {
     sink.begin("platform_fee_set")("fee_bp", b.fee_bp)("previous_bp", b.previous_bp);
   }
+  void operator()(const TariffSchedulePublished& b) const {
+    sink.begin("tariff_schedule_published")("version", b.version)("effective_from",
+                                                                   b.effective_from);
+  }
   void operator()(const PoolHalted& b) const {
     sink.begin("pool_halted")("pool", b.pool)("halted", b.halted);
   }
