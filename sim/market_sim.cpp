@@ -88,7 +88,8 @@ CommandBody MarketSim::random_command() {
 }
 
 // Rare: a payout schedule, or the operator halting a pool, quarantining a node,
-// setting the platform fee or suspending an account (each as likely to be undone).
+// setting the platform fee, publishing a tariff schedule or suspending an
+// account (each as likely to be undone).
 CommandBody MarketSim::rule_command(AccountId supplier) {
   const std::uint64_t roll = below(100);
   if (roll < 60)
@@ -97,9 +98,23 @@ CommandBody MarketSim::rule_command(AccountId supplier) {
   if (roll < 85 && !nodes_.empty())
     return QuarantineNode{nodes_[below(nodes_.size())].id, chance(50)};
   if (roll < 92) return SetPlatformFee{static_cast<BasisPoints>(below(1'001))};
+  if (roll < 95) return random_tariff_schedule();
   const AccountId account =
       chance(50) ? supplier : buyer_account(static_cast<std::uint32_t>(below(options_.buyers)));
   return SuspendAccount{account, chance(50), chance(50)};
+}
+
+// Hourly multipliers from x0.5 to x2.0, from an hour up to two days ahead (the
+// market refuses one that starts before the newest it has).
+CommandBody MarketSim::random_tariff_schedule() {
+  TariffSchedule schedule{(now_ / kSecondsPerHour + 1 + static_cast<Seconds>(below(48))) *
+                              kSecondsPerHour,
+                          tariffs_.schedules().front().regions};
+  for (TariffRegion& region : schedule.regions) {
+    for (BasisPoints& bp : region.week_bp)
+      bp = static_cast<BasisPoints>(5'000 + below(15'001));
+  }
+  return PublishTariffSchedule{std::move(schedule)};
 }
 
 OrderSpec MarketSim::random_order() {

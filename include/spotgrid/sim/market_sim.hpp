@@ -60,6 +60,7 @@ class MarketSim {
   engine::OrderSpec random_order();
   engine::CommandBody random_listing();
   engine::CommandBody settle_some_lease();
+  engine::CommandBody random_tariff_schedule();
   engine::CommandBody invalid_command();
   engine::CommandBody rule_command(AccountId supplier);
   std::uint64_t below(std::uint64_t bound) { return bound == 0 ? 0 : rng_() % bound; }
