@@ -137,6 +137,22 @@ std::optional<Command> decode_command(std::string_view bytes) {
   return command;
 }
 
+std::string encode_tariff_book(const TariffBook& book) {
+  archive::Writer writer;
+  writer(kCodecVersion, book.schedules());
+  return writer.take();
+}
+
+std::optional<TariffBook> decode_tariff_book(std::string_view bytes) {
+  archive::Reader reader(bytes);
+  std::uint8_t version = 0;
+  std::vector<TariffSchedule> schedules;
+  reader(version, schedules);
+  if (!reader.finished() || version != kCodecVersion || !TariffBook::well_formed(schedules))
+    return std::nullopt;
+  return TariffBook(std::move(schedules));
+}
+
 std::string_view command_name(const CommandBody& body) {
   struct Name {
     std::string_view operator()(const Deposit&) const { return "deposit"; }

@@ -74,11 +74,12 @@ void requeue_remainder(State& state, const LeaseRec& lease, LeaseId lease_id, Se
 // only ever shrinks: a stop after a reclaim notice cannot bill the notice period.
 void shrink_billable(State& state, LeaseRec& lease, UnixSeconds billable_end) {
   lease.billable_end = std::clamp(billable_end, lease.start, lease.billable_end);
-  const Micros max_charge = std::max(
+  // Never above what it could cost before: that may be the order's hold (start_lease).
+  const Micros window_cost =
       charge_for(lease.cards, lease.price,
                  state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.billable_end,
-                                                   lease.tariff_versions)),
-      lease.charged);
+                                                   lease.tariff_versions));
+  const Micros max_charge = std::max(std::min(window_cost, lease.max_charge), lease.charged);
   release_hold(state, lease.order, *state.orders.find(lease.order), lease.max_charge - max_charge);
   lease.max_charge = max_charge;
 }
@@ -97,8 +98,8 @@ void move_reliability(NodeRec& node, LeaseEnd reason) {
 // Metering settled seconds past the new billable end: give them back. The
 // reversal is a settlement with negative amounts (hold <- supplier, platform).
 void credit_back(State& state, LeaseId id, LeaseRec& lease, UnixSeconds billable_end) {
-  const std::int64_t ceiling =
-      state.tariffs.weighted_bp_seconds(lease.region, lease.start, billable_end, lease.tariff_versions);
+  const std::int64_t ceiling = state.tariffs.weighted_bp_seconds(
+      lease.region, lease.start, billable_end, lease.tariff_versions);
   if (lease.weighted_settled <= ceiling) return;
   const Micros charged_total =
       std::min(charge_for(lease.cards, lease.price, ceiling), lease.charged);
@@ -166,11 +167,10 @@ void start_lease(State& state, const Leg& leg) {
   lease.tariff_versions = static_cast<std::uint32_t>(state.tariffs.version_count());
   // A schedule published after the order rested may cost more than the order
   // held for: the hold is the most the buyer authorised.
-  lease.max_charge =
-      std::min(charge_for(leg.cards, leg.price,
-                          state.tariffs.weighted_bp_seconds(lease.region, lease.start,
-                                                            lease.planned_end)),
-               order.unit_hold * leg.cards);
+  lease.max_charge = std::min(
+      charge_for(leg.cards, leg.price,
+                 state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.planned_end)),
+      order.unit_hold * leg.cards);
 
   node.busy |= lease.card_mask;
   listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased + leg.cards);

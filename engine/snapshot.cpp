@@ -80,29 +80,10 @@ void tariff_fields(Reader& reader, State& state) {
   state.tariffs = TariffBook(std::move(schedules));
 }
 
-// Schedules a snapshot may hold: the same regions in each, multipliers within
-// bounds, each later one from an hour no earlier than the one before.
+// The book's schedules are well formed and each live lease names some of them.
 bool tariffs_sound(const State& state, std::uint64_t regions) {
   const std::vector<TariffSchedule> schedules = state.tariffs.schedules();
-  if (schedules.empty() || schedules.size() > limits::kMaxTariffSchedules) return false;
-  UnixSeconds previous = std::numeric_limits<UnixSeconds>::min();
-  for (std::size_t version = 0; version < schedules.size(); ++version) {
-    const TariffSchedule& schedule = schedules[version];
-    if (schedule.regions.size() != regions) return false;
-    if (version > 0 && (schedule.effective_from % kSecondsPerHour != 0 ||
-                        schedule.effective_from < previous))
-      return false;
-    if (version > 0) previous = schedule.effective_from;
-    for (std::size_t i = 0; i < schedule.regions.size(); ++i) {
-      const TariffRegion& region = schedule.regions[i];
-      if (region.region != schedules.front().regions[i].region ||
-          std::any_of(region.week_bp.begin(), region.week_bp.end(), [](BasisPoints bp) {
-            return bp <= 0 || bp > limits::kMaxTariffMultiplier;
-          })) {
-        return false;
-      }
-    }
-  }
+  if (!TariffBook::well_formed(schedules) || state.tariffs.region_count() != regions) return false;
   for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
     const std::uint32_t versions = state.leases[slot].tariff_versions;
     if (state.leases.is_live(slot) && (versions == 0 || versions > schedules.size())) return false;

@@ -94,7 +94,7 @@ struct LeaseRec {
   Micros max_charge = 0;  // everything the billable window can cost
   Micros charged = 0;
   Micros fee_charged = 0;
-  BasisPoints fee_bp = 0;  // the platform's share, as it was when the lease started
+  BasisPoints fee_bp = 0;             // the platform's share, as it was when the lease started
   std::uint32_t tariff_versions = 0;  // the tariff schedules published when it started
   std::int64_t weighted_settled = 0;
   Seconds healthy_settled = 0;

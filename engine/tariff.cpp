@@ -38,7 +38,8 @@ TariffBook::Schedule TariffBook::compile(TariffSchedule schedule) {
     region.spec = std::move(spec);
     for (std::size_t hour = 0; hour < kHoursPerWeek; ++hour) {
       const BasisPoints bp = region.spec.week_bp[hour];
-      region.prefix_bp_seconds[hour + 1] = region.prefix_bp_seconds[hour] + std::int64_t{bp} * 3'600;
+      region.prefix_bp_seconds[hour + 1] =
+          region.prefix_bp_seconds[hour] + std::int64_t{bp} * 3'600;
       region.max_bp = std::max(region.max_bp, bp);
     }
     compiled.regions.push_back(std::move(region));
@@ -77,6 +78,19 @@ std::vector<TariffSchedule> TariffBook::schedules() const {
   return out;
 }
 
+const char* TariffBook::region_refusal(const TariffRegion& region, std::string_view name) {
+  if (region.region != name) return "the regions are not the book's";
+  if (region.utc_offset_seconds < -kMaxUtcOffsetSeconds ||
+      region.utc_offset_seconds > kMaxUtcOffsetSeconds) {
+    return "a utc offset is beyond 14 hours";
+  }
+  if (std::any_of(region.week_bp.begin(), region.week_bp.end(),
+                  [](BasisPoints bp) { return bp <= 0 || bp > limits::kMaxTariffMultiplier; })) {
+    return "a multiplier is not within (0, 10]";
+  }
+  return nullptr;
+}
+
 const char* TariffBook::refusal(const TariffSchedule& schedule, UnixSeconds now) const {
   if (schedules_.size() >= limits::kMaxTariffSchedules) return "the book holds its most schedules";
   if (schedule.effective_from % kSecondsPerHour != 0) return "effective_from is not on an hour";
@@ -87,20 +101,29 @@ const char* TariffBook::refusal(const TariffSchedule& schedule, UnixSeconds now)
     return "effective_from is before the newest schedule's";
   if (schedule.regions.size() != region_count()) return "the regions are not the book's";
   for (std::size_t i = 0; i < schedule.regions.size(); ++i) {
-    const TariffRegion& region = schedule.regions[i];
-    if (region.region != schedules_.front().regions[i].spec.region)
-      return "the regions are not the book's";
-    if (region.utc_offset_seconds < -kMaxUtcOffsetSeconds ||
-        region.utc_offset_seconds > kMaxUtcOffsetSeconds) {
-      return "a utc offset is beyond 14 hours";
-    }
-    if (std::any_of(region.week_bp.begin(), region.week_bp.end(), [](BasisPoints bp) {
-          return bp <= 0 || bp > limits::kMaxTariffMultiplier;
-        })) {
-      return "a multiplier is not within (0, 10]";
-    }
+    if (const char* refused =
+            region_refusal(schedule.regions[i], region(static_cast<RegionIndex>(i)).region))
+      return refused;
   }
   return nullptr;
+}
+
+bool TariffBook::well_formed(const std::vector<TariffSchedule>& schedules) {
+  if (schedules.empty() || schedules.size() > limits::kMaxTariffSchedules) return false;
+  const std::vector<TariffRegion>& names = schedules.front().regions;
+  if (names.size() > limits::kMaxRegions) return false;
+  for (std::size_t version = 0; version < schedules.size(); ++version) {
+    const TariffSchedule& schedule = schedules[version];
+    if (version > 0 &&
+        (schedule.effective_from % kSecondsPerHour != 0 ||
+         (version > 1 && schedule.effective_from < schedules[version - 1].effective_from)))
+      return false;
+    if (schedule.regions.size() != names.size()) return false;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (region_refusal(schedule.regions[i], names[i].region) != nullptr) return false;
+    }
+  }
+  return true;
 }
 
 void TariffBook::publish(TariffSchedule schedule) {
@@ -145,8 +168,7 @@ std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds fro
   // Span by span: each piece of [from, to) under the schedule in force then.
   for (UnixSeconds at = from; at < to;) {
     const std::size_t version = in_force(at, known);
-    const UnixSeconds until =
-        version + 1 < known ? std::min(to, schedules_[version + 1].from) : to;
+    const UnixSeconds until = version + 1 < known ? std::min(to, schedules_[version + 1].from) : to;
     const Compiled& compiled = schedules_[version].regions[region];
     total += cumulative(compiled, until) - cumulative(compiled, at);
     at = until;

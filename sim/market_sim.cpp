@@ -107,9 +107,9 @@ CommandBody MarketSim::rule_command(AccountId supplier) {
 // Hourly multipliers from x0.5 to x2.0, from an hour up to two days ahead (the
 // market refuses one that starts before the newest it has).
 CommandBody MarketSim::random_tariff_schedule() {
-  TariffSchedule schedule{(now_ / kSecondsPerHour + 1 + static_cast<Seconds>(below(48))) *
-                              kSecondsPerHour,
-                          tariffs_.schedules().front().regions};
+  TariffSchedule schedule{
+      (now_ / kSecondsPerHour + 1 + static_cast<Seconds>(below(48))) * kSecondsPerHour,
+      tariffs_.schedules().front().regions};
   for (TariffRegion& region : schedule.regions) {
     for (BasisPoints& bp : region.week_bp)
       bp = static_cast<BasisPoints>(5'000 + below(15'001));

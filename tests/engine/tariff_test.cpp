@@ -57,8 +57,7 @@ TEST(TariffSchedules, each_second_is_priced_by_the_schedule_in_force_then) {
   // An hour either side of the change: one at x1.0, one at x2.0.
   EXPECT_EQ(tariffs.weighted_bp_seconds(kFlat, change - 3'600, change + 3'600),
             3'600 * 10'000 + 3'600 * 20'000);
-  EXPECT_EQ(tariffs.weighted_bp_seconds(kFlat, change - 3'600, change + 3'600, 1),
-            7'200 * 10'000);
+  EXPECT_EQ(tariffs.weighted_bp_seconds(kFlat, change - 3'600, change + 3'600, 1), 7'200 * 10'000);
   // The highest multiplier still to come counts the new schedule; after it, only it.
   EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kTou, kMonday), 15'000);
   EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kTou, change), 10'000);
@@ -94,7 +93,8 @@ TEST(TariffSchedules, a_schedule_at_the_same_hour_replaces_one_not_yet_in_force)
 TEST(TariffSchedules, a_bad_schedule_is_refused_with_its_reason) {
   TariffBook tariffs = test_tariffs();
   const UnixSeconds change = kMonday + 10 * 3'600;
-  EXPECT_STREQ(tariffs.refusal(doubled_from(change + 1), kMonday), "effective_from is not on an hour");
+  EXPECT_STREQ(tariffs.refusal(doubled_from(change + 1), kMonday),
+               "effective_from is not on an hour");
   EXPECT_STREQ(tariffs.refusal(doubled_from(kMonday), kMonday),
                "effective_from is not in the future");
   EXPECT_STREQ(tariffs.refusal(doubled_from(kMonday + 367 * 86'400), kMonday),

@@ -13,6 +13,11 @@ namespace spotgrid::engine {
 std::string encode_command(const Command& command);
 std::optional<Command> decode_command(std::string_view bytes);
 
+// A tariff book's schedules (the genesis book a market pins); decode refuses
+// bytes that are not a well-formed book.
+std::string encode_tariff_book(const TariffBook& book);
+std::optional<TariffBook> decode_tariff_book(std::string_view bytes);
+
 // A stable lower-case name per command type ("place_order"), for logs and SQL.
 std::string_view command_name(const CommandBody& body);
 

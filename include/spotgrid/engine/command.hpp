@@ -159,11 +159,11 @@ struct PublishTariffSchedule {
 // releases settled holds and publishes index prices.
 struct Tick {};
 
-using CommandBody = std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing,
-                                 PlaceOrder, CancelOrder, AmendOrder, StopLease, ReclaimLease,
-                                 InterruptLease, SettleLease, Tick, Payout, SetPayoutSchedule,
-                                 HaltPool, SuspendAccount, QuarantineNode, SetPlatformFee,
-                                 PublishTariffSchedule>;
+using CommandBody =
+    std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing, PlaceOrder,
+                 CancelOrder, AmendOrder, StopLease, ReclaimLease, InterruptLease, SettleLease,
+                 Tick, Payout, SetPayoutSchedule, HaltPool, SuspendAccount, QuarantineNode,
+                 SetPlatformFee, PublishTariffSchedule>;
 
 struct Command {
   UnixSeconds now = 0;

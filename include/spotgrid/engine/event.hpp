@@ -53,7 +53,8 @@ enum class Reject : std::uint8_t {
   kInvalidTariffSchedule,
   // A new reason goes here, before none: kRejectCount counts from the last.
 };
-inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kInvalidTariffSchedule) + 1;
+inline constexpr std::size_t kRejectCount =
+    static_cast<std::size_t>(Reject::kInvalidTariffSchedule) + 1;
 std::string_view to_string(Reject reason);
 
 // Why a resting order is not (fully) filled.

@@ -105,7 +105,7 @@ struct Describe {
   }
   void operator()(const TariffSchedulePublished& b) const {
     sink.begin("tariff_schedule_published")("version", b.version)("effective_from",
-                                                                   b.effective_from);
+                                                                  b.effective_from);
   }
   void operator()(const PoolHalted& b) const {
     sink.begin("pool_halted")("pool", b.pool)("halted", b.halted);

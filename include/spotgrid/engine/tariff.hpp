@@ -65,6 +65,12 @@ class TariffBook {
   // the book holds at most limits::kMaxTariffSchedules.
   const char* refusal(const TariffSchedule& schedule, UnixSeconds now) const;
 
+  // Schedules a book may be built from: at least one and at most
+  // limits::kMaxTariffSchedules, the same region names in each, multipliers
+  // within (0, kMaxTariffMultiplier], each later one from an hour no earlier
+  // than the one before.
+  static bool well_formed(const std::vector<TariffSchedule>& schedules);
+
   // The multiplier of second `at`, by the first `versions` schedules.
   BasisPoints multiplier_bp(RegionIndex region, UnixSeconds at, std::size_t versions = kAll) const;
   // Sum over each second s in [from, to) of multiplier_bp(region, s, versions).
@@ -85,6 +91,8 @@ class TariffBook {
     std::vector<Compiled> regions;
   };
   static Schedule compile(TariffSchedule schedule);
+  // Why a schedule's region cannot stand for the book's region `name`, or nullptr.
+  static const char* region_refusal(const TariffRegion& region, std::string_view name);
   // Weighted seconds from an arbitrary origin up to `at`; differences are exact.
   static std::int64_t cumulative(const Compiled& region, UnixSeconds at);
   // The schedule in force at `at` among the first `versions`.
