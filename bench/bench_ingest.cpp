@@ -232,7 +232,7 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run) {
   ingest_options.conninfo = db.conninfo();
   ingest_options.server_secret = kSecret;
   ingest_options.queue_batches = args.inflight;
-  ingest::Ingest ingest(ingest_options, market, setup.tariffs);
+  ingest::Ingest ingest(ingest_options, market);
   ingest.start();
   while (!ingest.ready())
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

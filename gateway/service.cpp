@@ -140,7 +140,7 @@ struct Service::Impl {
               };
               return options;
             }(),
-            market, setup.tariffs),
+            market),
         keys(s.postgres_conninfo, operator_key(s)),
         redis(redis_options(s)),
         rate_limiter(redis, s.rate_per_second, s.rate_burst),

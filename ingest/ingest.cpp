@@ -65,8 +65,10 @@ using CardKey = std::pair<NodeId, std::uint32_t>;
 }  // namespace
 
 struct Ingest::Impl {
-  Impl(IngestOptions o, ledger::DurableMarket& m, const engine::TariffBook& tariffs)
-      : options(std::move(o)), market(m), meter(tariffs, options.meter) {
+  Impl(IngestOptions o, ledger::DurableMarket& m)
+      : options(std::move(o)),
+        market(m),
+        meter(std::make_shared<const engine::TariffBook>(), options.meter) {
     if (!options.clock) options.clock = util::unix_now;
   }
 
@@ -488,6 +490,10 @@ struct Ingest::Impl {
     const ledger::ReadModel& committed = market.committed();
     if (!committed.ready()) return;  // recovering
     const std::vector<engine::LeaseView> leases = committed.billable_leases();
+    {
+      const std::lock_guard lock(meter_mutex);
+      meter.use_tariffs(committed.tariffs());  // after the leases: knows all they name
+    }
     if (!is_ready.load()) {
       rebuild_meter(leases);
       is_ready = true;
@@ -521,9 +527,8 @@ struct Ingest::Impl {
   }
 };
 
-Ingest::Ingest(IngestOptions options, ledger::DurableMarket& market,
-               const engine::TariffBook& tariffs)
-    : impl_(std::make_unique<Impl>(std::move(options), market, tariffs)) {}
+Ingest::Ingest(IngestOptions options, ledger::DurableMarket& market)
+    : impl_(std::make_unique<Impl>(std::move(options), market)) {}
 
 Ingest::~Ingest() {
   stop();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 
+#include "spotgrid/util/check.hpp"
+
 namespace spotgrid::ingest {
 namespace {
 
@@ -19,8 +21,13 @@ constexpr Seconds kInterruptRetry = 10;  // resend when the engine has not ended
 
 }  // namespace
 
-Meter::Meter(const engine::TariffBook& tariffs, MeterOptions options)
-    : tariffs_(tariffs), options_(options) {}
+Meter::Meter(std::shared_ptr<const engine::TariffBook> tariffs, MeterOptions options)
+    : tariffs_(std::move(tariffs)), options_(options) {}
+
+void Meter::use_tariffs(std::shared_ptr<const engine::TariffBook> tariffs) {
+  SPOTGRID_CHECK(tariffs != nullptr && tariffs->version_count() >= tariffs_->version_count());
+  tariffs_ = std::move(tariffs);
+}
 
 void Meter::reconcile(const std::vector<engine::LeaseView>& leases) {
   for (auto& [id, meter] : leases_)
@@ -95,6 +102,7 @@ void Meter::advance(LeaseMeter& meter, const NodeTrack& track, UnixSeconds now) 
   }
   const UnixSeconds target = std::min({lease.billable_end, now, reported_through});
   const UnixSeconds oldest = track.newest - static_cast<UnixSeconds>(kWindowSeconds) + 1;
+  SPOTGRID_CHECK(lease.tariff_versions > 0 && lease.tariff_versions <= tariffs_->version_count());
   while (meter.frontier < target) {
     const UnixSeconds second = meter.frontier;
     const SecondSlot& slot = track.window[static_cast<std::size_t>(second) % kWindowSeconds];
@@ -106,7 +114,7 @@ void Meter::advance(LeaseMeter& meter, const NodeTrack& track, UnixSeconds now) 
     if (known && (slot.reported & lease.card_mask) == lease.card_mask &&
         (slot.unhealthy & lease.card_mask) == 0) {
       ++meter.healthy;
-      meter.weighted_bp += tariffs_.multiplier_bp(lease.region, second);
+      meter.weighted_bp += tariffs_->multiplier_bp(lease.region, second, lease.tariff_versions);
       meter.last_good = second;
     }
     ++meter.frontier;

@@ -258,6 +258,13 @@ struct DurableMarket::Impl {
                          {"market_bp", std::int64_t{engine->platform_fee_bp()}},
                          {"change_it_with", std::string_view("PUT /v1/operator/platform-fee")}});
       }
+      const engine::TariffBook genesis(engine->tariffs().schedules().front().regions);
+      if (engine::encode_tariff_book(genesis) !=
+          engine::encode_tariff_book(options.setup.tariffs)) {
+        util::log::warn("configured_tariffs_not_the_markets",
+                        {{"market_schedules", std::uint64_t{engine->tariffs().version_count()}},
+                         {"change_them_with", std::string_view("POST /v1/operator/tariffs")}});
+      }
       last_recovery_error.clear();
       read_model.reset(*engine);
       if (options.on_rebuilt) options.on_rebuilt();

@@ -239,6 +239,11 @@ CommittedChanges changes_of(const engine::Engine& engine, std::uint64_t command_
     for (const PoolIndex pool : touched.pools)
       changes.pools.emplace_back(pool, pool_record(engine, pool, command_seq));
   }
+  if (std::any_of(events.begin(), events.end(), [](const engine::Event& event) {
+        return std::holds_alternative<engine::TariffSchedulePublished>(event.body);
+      })) {
+    changes.tariffs = std::make_shared<const engine::TariffBook>(engine.tariffs());
+  }
   return changes;
 }
 
@@ -264,6 +269,7 @@ void ReadModel::reset(const engine::Engine& engine) {
   std::vector<std::shared_ptr<const PoolRecord>> pools(pools_.size());
   for (std::size_t pool = 0; pool < pools.size(); ++pool)
     pools[pool] = pool_record(engine, static_cast<PoolIndex>(pool), engine.last_command_seq());
+  auto tariffs = std::make_shared<const engine::TariffBook>(engine.tariffs());
 
   const std::unique_lock lock(mutex_);
   ready_ = true;
@@ -286,6 +292,7 @@ void ReadModel::reset(const engine::Engine& engine) {
   live_leases_ = std::move(leases);
   nodes_ = std::move(nodes);
   pools_ = std::move(pools);
+  tariffs_ = std::move(tariffs);
 }
 
 void ReadModel::publish(std::span<const CommittedChanges* const> changes) {
@@ -334,6 +341,7 @@ void ReadModel::apply(const CommittedChanges& change) {
   for (const auto& [pool, record] : change.pools) {
     if (pool < pools_.size()) pools_[pool] = record;
   }
+  if (change.tariffs) tariffs_ = change.tariffs;
 }
 
 void ReadModel::finish_order(const OrderRecord& record) {
@@ -422,6 +430,11 @@ std::optional<engine::NodeView> ReadModel::node(NodeId id) const {
 std::shared_ptr<const PoolRecord> ReadModel::pool(PoolIndex pool) const {
   const std::shared_lock lock(mutex_);
   return pool < pools_.size() ? pools_[pool] : nullptr;
+}
+
+std::shared_ptr<const engine::TariffBook> ReadModel::tariffs() const {
+  const std::shared_lock lock(mutex_);
+  return tariffs_;
 }
 
 }  // namespace spotgrid::ledger

@@ -68,13 +68,26 @@ std::optional<BasisPoints> pinned_fee(pqxx::transaction_base& txn) {
   return static_cast<BasisPoints>(row[0][0].as<long long>());
 }
 
-// Pins the fee a market started from, once; a racing start pins the same.
-void pin_fee(pqxx::connection_base& connection, BasisPoints fee) {
-  pqxx::work txn(connection, "pin_genesis_fee");
+// The tariff book the market was created with (market_genesis_tariffs), if it is known.
+std::optional<engine::TariffBook> pinned_tariffs(pqxx::transaction_base& txn) {
+  const pqxx::result row = txn.exec("SELECT book FROM market_genesis_tariffs");
+  if (row.empty()) return std::nullopt;
+  const pqxx::binarystring bytes(row[0][0]);
+  auto book = engine::decode_tariff_book(view(bytes));
+  if (!book) throw ReplayDiverged("the market's genesis tariff book does not decode");
+  return book;
+}
+
+// Pins the fee and the tariffs a market started from, once; a racing start pins the same.
+void pin_genesis(pqxx::connection_base& connection, const MarketSetup& setup) {
+  pqxx::work txn(connection, "pin_genesis");
   txn.exec_params(
       "INSERT INTO market_rules (name, value) VALUES ('genesis_platform_fee_bp', $1)"
       " ON CONFLICT (name) DO NOTHING",
-      static_cast<long long>(fee));
+      static_cast<long long>(setup.config.platform_fee_bp));
+  txn.exec_params(
+      "INSERT INTO market_genesis_tariffs (book) VALUES ($1) ON CONFLICT (singleton) DO NOTHING",
+      pqxx::binarystring(engine::encode_tariff_book(setup.tariffs)));
   txn.commit();
 }
 
@@ -85,13 +98,16 @@ Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, 
   // One snapshot of the database for the whole load.
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
       connection, "recover");
-  // A market replays from the fee it started with. One from before
-  // market_rules replays from the configuration's, and that fee is pinned
+  // A market replays from the fee and the tariffs it started with. One from
+  // before they were pinned replays from the configuration's, which are pinned
   // only once the whole log has replayed to the events it committed (a
   // configuration changed on the upgrade then stops recovery, and putting it
   // back mends it).
   const std::optional<BasisPoints> pinned = pinned_fee(txn);
   if (pinned) setup.config.platform_fee_bp = *pinned;
+  std::optional<engine::TariffBook> tariffs = pinned_tariffs(txn);
+  const bool tariffs_pinned = tariffs.has_value();
+  if (tariffs) setup.tariffs = std::move(*tariffs);
   Engine engine = starting_engine(txn, setup, from);
   std::vector<engine::Event> events;
   for (;;) {
@@ -105,7 +121,7 @@ Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, 
     if (page.size() < static_cast<std::size_t>(kReplayPage)) break;
   }
   txn.commit();
-  if (!pinned) pin_fee(connection, setup.config.platform_fee_bp);
+  if (!pinned || !tariffs_pinned) pin_genesis(connection, setup);
   return engine;
 }
 

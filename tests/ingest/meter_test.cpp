@@ -37,6 +37,7 @@ engine::LeaseView lease(LeaseId id, CardMask cards, RegionIndex region, Seconds 
   view.status = engine::LeaseStatus::kRunning;
   view.region = region;
   view.settled_up_to = kStart;
+  view.tariff_versions = 1;
   return view;
 }
 
@@ -67,8 +68,7 @@ class MeterTest : public ::testing::Test {
     return out;
   }
 
-  engine::TariffBook book = tariffs();
-  Meter meter{book, MeterOptions{10, 5}};
+  Meter meter{std::make_shared<const engine::TariffBook>(tariffs()), MeterOptions{10, 5}};
 };
 
 TEST_F(MeterTest, settles_cumulative_tariff_weighted_healthy_seconds) {
@@ -92,6 +92,29 @@ TEST_F(MeterTest, settles_cumulative_tariff_weighted_healthy_seconds) {
   ASSERT_EQ(settled.size(), 1u);
   EXPECT_EQ(settled[0].healthy_seconds, 20);  // cumulative, not the delta
   EXPECT_EQ(settled[0].up_to, kStart + 20);
+}
+
+// Each lease is priced by the schedules published when it started, even when
+// a later one is in force for the seconds metered.
+TEST_F(MeterTest, each_lease_is_priced_by_the_tariff_schedules_it_started_under) {
+  std::vector<engine::TariffSchedule> schedules = tariffs().schedules();
+  schedules.push_back(schedules.front());
+  schedules.back().effective_from = kStart;
+  schedules.back().regions[kPeak].week_bp.fill(20'000);
+  meter.use_tariffs(std::make_shared<const engine::TariffBook>(std::move(schedules)));
+  engine::LeaseView later = lease(2, 0b10, kPeak);
+  later.tariff_versions = 2;
+  meter.reconcile({lease(1, 0b01, kPeak), later});
+  for (UnixSeconds s = kStart; s < kStart + 10; ++s) {
+    meter.observe(sample(s, 0));
+    meter.observe(sample(s, 1));
+  }
+  const auto settled = only<SettleLease>(collect(kStart + 10));
+  ASSERT_EQ(settled.size(), 2u);
+  for (const SettleLease& settle : settled) {
+    EXPECT_EQ(settle.weighted_bp_seconds, settle.lease == 1 ? 10 * 8'000 : 10 * 20'000)
+        << "lease " << settle.lease;
+  }
 }
 
 TEST_F(MeterTest, a_second_counts_only_when_every_card_of_the_lease_was_healthy) {

@@ -31,12 +31,14 @@ constexpr Micros kUsd = 1'000'000;
 // A market on a test clock (no wall-clock ticks), so each test decides time.
 class Market {
  public:
-  // `fee`: the configuration's platform fee (the repository's otherwise).
-  explicit Market(const std::string& conninfo, std::optional<BasisPoints> fee = std::nullopt) {
+  // `fee`, `tariffs`: the configuration's (the repository's otherwise).
+  explicit Market(const std::string& conninfo, std::optional<BasisPoints> fee = std::nullopt,
+                  std::optional<engine::TariffBook> tariffs = std::nullopt) {
     MarketOptions options;
     options.conninfo = conninfo;
     options.setup = testing::repository_market();
     if (fee) options.setup.config.platform_fee_bp = *fee;
+    if (tariffs) options.setup.tariffs = std::move(*tariffs);
     options.tick_every_second = false;
     options.snapshot_every_commands = 200;
     options.retry_max = 200ms;
@@ -401,6 +403,72 @@ TEST(DurableMarket, ALogWrittenBeforeAFeeChangeRecoversAfterIt) {
     Market market(db.conninfo(), 300);
     ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
     acked.merge(drive(market, 23, 200, kStart + 200'000));
+  }
+  const auto problems = testing::verify_durable_market(db.conninfo(), acked);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
+// The repository's tariffs with every multiplier one and a half times as high.
+engine::TariffBook dearer_tariffs() {
+  std::vector<engine::TariffRegion> regions =
+      testing::repository_market().tariffs.schedules().front().regions;
+  for (engine::TariffRegion& region : regions) {
+    for (BasisPoints& bp : region.week_bp)
+      bp = static_cast<BasisPoints>(bp * 3 / 2);
+  }
+  return engine::TariffBook(std::move(regions));
+}
+
+// The tariffs are the market's too: a log written under the genesis book and
+// a schedule published by a command recovers (from its snapshot or from the
+// beginning) under a configuration whose tariffs.json says otherwise.
+TEST(DurableMarket, ALogWrittenBeforeATariffChangeRecoversAfterIt) {
+  testing::TestDatabase db;
+  std::map<std::uint64_t, std::size_t> acked;
+  {
+    Market market(db.conninfo());
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    acked = drive(market, 31, 400, kStart);
+    market.now.store(kStart + 100'000);
+    engine::TariffSchedule next = dearer_tariffs().schedules().front();
+    next.effective_from = kStart + 100'800;  // the next hour
+    const Completion published = market.run(engine::PublishTariffSchedule{next});
+    ASSERT_EQ(published.outcome, Outcome::kCommitted);
+    ASSERT_FALSE(published.rejected);
+    acked.merge(drive(market, 32, 400, kStart + 100'000));
+  }
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 1);
+  {
+    // A market from before the pin, restarted under changed tariffs: its log
+    // does not replay, nothing is pinned, and the old file mends it.
+    pqxx::connection connection(db.conninfo());
+    {
+      pqxx::work txn(connection);
+      txn.exec("DELETE FROM market_genesis_tariffs");
+      txn.commit();
+    }
+    MarketSetup changed = testing::repository_market();
+    changed.tariffs = dearer_tariffs();
+    EXPECT_THROW(load_market(connection, changed, ReplayFrom::kBeginning), ReplayDiverged);
+    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 0);
+    EXPECT_NO_THROW(load_market(connection, testing::repository_market(), ReplayFrom::kBeginning));
+    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 1);
+  }
+  for (const ReplayFrom from : {ReplayFrom::kLatestSnapshot, ReplayFrom::kBeginning}) {
+    MarketSetup changed = testing::repository_market();
+    changed.tariffs = dearer_tariffs();
+    pqxx::connection connection(db.conninfo());
+    const engine::Engine recovered = load_market(connection, changed, from);
+    EXPECT_GE(recovered.tariffs().version_count(), 2u);
+    EXPECT_EQ(recovered.tariffs().schedules().front().regions[0].week_bp,
+              testing::repository_market().tariffs.schedules().front().regions[0].week_bp)
+        << "the genesis book, not the configuration's";
+    EXPECT_TRUE(compare_balances(connection, recovered).empty());
+  }
+  {
+    Market market(db.conninfo(), std::nullopt, dearer_tariffs());
+    ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
+    acked.merge(drive(market, 33, 200, kStart + 200'000));
   }
   const auto problems = testing::verify_durable_market(db.conninfo(), acked);
   EXPECT_TRUE(problems.empty()) << problems.front();

@@ -80,7 +80,7 @@ class Ingest {
  public:
   static constexpr std::size_t kMaxCardReadings = 65'536;  // cards beyond are not shown
   static constexpr UnixSeconds kCardReadingWindow = 60;    // a card is shown this long
-  Ingest(IngestOptions options, ledger::DurableMarket& market, const engine::TariffBook& tariffs);
+  Ingest(IngestOptions options, ledger::DurableMarket& market);
   ~Ingest();  // stop()
   Ingest(const Ingest&) = delete;
   Ingest& operator=(const Ingest&) = delete;

@@ -13,6 +13,7 @@
 // clock, the leases (from the engine) and the samples (once durable).
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -43,8 +44,11 @@ class Meter {
  public:
   static constexpr std::size_t kWindowSeconds = 64;
 
-  Meter(const engine::TariffBook& tariffs, MeterOptions options);
+  Meter(std::shared_ptr<const engine::TariffBook> tariffs, MeterOptions options);
 
+  // The market's committed schedules, at least as new as the leases' (read
+  // after them): each lease is priced by the first `tariff_versions`.
+  void use_tariffs(std::shared_ptr<const engine::TariffBook> tariffs);
   // The engine's leases still being billed; new ones start metering from what
   // the engine already settled, vanished ones are forgotten.
   void reconcile(const std::vector<engine::LeaseView>& leases);
@@ -92,7 +96,7 @@ class Meter {
   void advance(LeaseMeter& meter, const NodeTrack& track, UnixSeconds now);
   bool heartbeat_lost(const LeaseMeter& meter, const NodeTrack* track, UnixSeconds now) const;
 
-  const engine::TariffBook& tariffs_;
+  std::shared_ptr<const engine::TariffBook> tariffs_;
   MeterOptions options_;
   std::unordered_map<NodeId, NodeTrack> nodes_;
   std::unordered_map<LeaseId, LeaseMeter> leases_;

@@ -55,9 +55,11 @@ struct CommittedChanges {
   std::vector<engine::LeaseClosed> closed_leases;  // how the gone ones ended
   std::vector<engine::NodeView> nodes;
   std::vector<std::pair<PoolIndex, std::shared_ptr<const PoolRecord>>> pools;
+  std::shared_ptr<const engine::TariffBook> tariffs;  // when a schedule was published
 
   bool empty() const {
-    return accounts.empty() && orders.empty() && leases.empty() && nodes.empty() && pools.empty();
+    return accounts.empty() && orders.empty() && leases.empty() && nodes.empty() && pools.empty() &&
+           !tariffs;
   }
 };
 
@@ -91,6 +93,9 @@ class ReadModel {
   std::vector<engine::LeaseView> billable_leases() const;    // what the engine still bills
   std::optional<engine::NodeView> node(NodeId id) const;
   std::shared_ptr<const PoolRecord> pool(PoolIndex pool) const;  // null for an unknown pool
+  // Every committed tariff schedule (null before the first reset). Read after
+  // billable_leases(), it knows every schedule those leases are priced by.
+  std::shared_ptr<const engine::TariffBook> tariffs() const;
 
  private:
   void apply(const CommittedChanges& change);  // under the writer's lock
@@ -109,6 +114,7 @@ class ReadModel {
   std::deque<LeaseId> finished_lease_order_;
   std::unordered_map<NodeId, engine::NodeView> nodes_;
   std::vector<std::shared_ptr<const PoolRecord>> pools_;
+  std::shared_ptr<const engine::TariffBook> tariffs_;
 };
 
 }  // namespace spotgrid::ledger
