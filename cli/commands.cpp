@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -830,6 +831,30 @@ void operator_fee(Context& c) {
           << text(answer, "previous_bp") << " bp)\n";
 }
 
+// A tariffs file (config/tariffs.json's shape) published from an hour on.
+void operator_tariffs(Context& c) {
+  const std::string path = word(c, 0, "tariffs file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError{"cannot read " + path};
+  const std::string contents((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  Json document;
+  if (util::parse_json(document, contents, 1 << 20) || !document.IsObject() ||
+      !document.HasMember("regions")) {
+    throw UsageError{path + " is not a tariffs file: a JSON object with \"regions\""};
+  }
+  const std::int64_t from = integer(c, "from", 0, std::int64_t{1} << 40);
+  document.RemoveMember("effective_from");
+  document.AddMember("effective_from", from, document.GetAllocator());
+  rapidjson::StringBuffer body;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(body);
+  document.Accept(writer);
+  const Json answer = ask(c, "POST", "/v1/operator/tariffs", body.GetString());
+  if (human(c))
+    c.out << "tariff schedule " << text(answer, "version") << " in force from "
+          << utc(number(answer, "effective_from")) << " for leases that start after now\n";
+}
+
 void operator_audit(Context& c) {
   const Json answer =
       ask(c, "GET", "/v1/operator/audit?from=" + required(c, "from") + "&to=" + required(c, "to"));
@@ -1102,6 +1127,9 @@ const Command kCommands[] = {
      [](Context& c) { operator_node(c, false); }},
     {"operator", "fee", "BASIS_POINTS",
      "the platform's share of leases that start from now, 0 to 5000 (operator)", operator_fee},
+    {"operator", "tariffs", "FILE --from UNIX_SECONDS",
+     "publish a tariff schedule (tariffs.json's shape) in force from a future hour (operator)",
+     operator_tariffs},
     {"operator", "audit", "--from DATE --to DATE", "what the operator did (operator, finance)",
      operator_audit},
 };

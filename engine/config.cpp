@@ -236,12 +236,19 @@ Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_n
   return catalog;
 }
 
-Loaded<TariffBook> parse_tariffs(std::string_view json, const std::string& source_name) {
+Loaded<std::vector<TariffRegion>> parse_tariff_regions(std::string_view json,
+                                                       const std::string& source_name) {
   auto regions = parse_items<TariffRegion>(
       json, source_name, "regions", limits::kMaxRegions, "region", parse_region,
       [](const TariffRegion& region) { return region.region; });
   if (auto* error = std::get_if<ConfigError>(&regions)) return *error;
-  return TariffBook(std::get<std::vector<TariffRegion>>(std::move(regions)));
+  return std::get<std::vector<TariffRegion>>(std::move(regions));
+}
+
+Loaded<TariffBook> parse_tariffs(std::string_view json, const std::string& source_name) {
+  auto regions = parse_tariff_regions(json, source_name);
+  if (!regions) return regions.error();
+  return TariffBook(std::move(regions).value());
 }
 
 Loaded<Catalog> load_catalog_file(const std::string& path) {

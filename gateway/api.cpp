@@ -423,8 +423,8 @@ const V1Route kV1Routes[] = {
        market_pools(api, respond);
      }},
     {"GET", "/v1/market/tariffs", Runs::kHere, Access::kAnyone,
-     [](Api& api, const Principal&, HttpRequest&, const Params&, Respond& respond) {
-       market_tariffs(api, respond);
+     [](Api& api, const Principal&, HttpRequest& request, const Params&, Respond& respond) {
+       market_tariffs(api, request, respond);
      }},
     {"GET", "/v1/market/{pool}/candles", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest& request, const Params& params, Respond& respond) {
@@ -475,6 +475,10 @@ const V1Route kV1Routes[] = {
     {"PUT", "/v1/operator/platform-fee", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        set_platform_fee(api, caller, request, std::move(respond));
+     }},
+    {"POST", "/v1/operator/tariffs", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       publish_tariff_schedule(api, caller, request, std::move(respond));
      }},
     {"GET", "/v1/operator/audit", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {

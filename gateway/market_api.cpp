@@ -3,7 +3,10 @@
 
 #include "market_api.hpp"
 
+#include <algorithm>
+
 #include "api_support.hpp"
+#include "spotgrid/util/clock.hpp"
 
 namespace spotgrid::gateway {
 
@@ -95,28 +98,65 @@ void market_pools(Api& api, const Respond& respond) {
                 })));
 }
 
-// GET /v1/market/tariffs: each region's time-of-use multiplier for the next
-// 24 hours, hour by hour from the current hour (UTC).
-void market_tariffs(Api& api, const Respond& respond) {
+// GET /v1/market/tariffs?from=&hours=: each region's time-of-use multiplier,
+// hour by hour (UTC) from the hour `from` falls in (default: the current one)
+// for `hours` (1 to 168, default 24), as leases starting now are priced; and
+// the schedules published, with the hour each takes effect.
+void market_tariffs(Api& api, const HttpRequest& request, const Respond& respond) {
   const ledger::ReadModel& model = api.market.committed();
-  if (!model.ready()) return respond(recovering());
+  const auto tariffs = model.tariffs();
+  if (!model.ready() || !tariffs) return respond(recovering());
   constexpr UnixSeconds kHour = 3'600;
-  const UnixSeconds from = model.now() / kHour * kHour;
-  const engine::TariffBook& tariffs = api.setup.tariffs;
+  constexpr UnixSeconds kYear = 366 * 86'400;
+  // A market that has committed nothing yet has no time of its own.
+  const UnixSeconds now = std::max(model.now(), util::unix_now());
+  UnixSeconds from = now;
+  if (const auto text = query_value(request.target, "from")) {
+    const auto at = parse_instant(*text);
+    if (!at || *at < now - kYear || *at > now + kYear) {
+      return respond(error_response(
+          400, "invalid_query",
+          "from must be Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ within a year of now",
+          "from"));
+    }
+    from = *at;
+  }
+  from = from / kHour * kHour;
+  int hours = 24;
+  if (const auto text = query_value(request.target, "hours")) {
+    const auto wanted = id_of<int>(*text);
+    if (!wanted || *wanted > 168)
+      return respond(error_response(400, "invalid_query", "hours must be 1 to 168", "hours"));
+    hours = *wanted;
+  }
   respond(json(200, [&](Writer& w) {
     field(w, "from", from);
     field(w, "hour_seconds", kHour);
     key(w, "regions");
     w.StartArray();
-    for (std::size_t index = 0; index < tariffs.region_count(); ++index) {
+    for (std::size_t index = 0; index < tariffs->region_count(); ++index) {
       const auto region = static_cast<RegionIndex>(index);
       w.StartObject();
-      field(w, "region", tariffs.region(region).region);
+      field(w, "region", tariffs->region(region).region);
       key(w, "multiplier_bp");
       w.StartArray();
-      for (UnixSeconds hour = 0; hour < 24; ++hour)
-        w.Int64(tariffs.multiplier_bp(region, from + hour * kHour));
+      for (UnixSeconds hour = 0; hour < hours; ++hour)
+        w.Int64(tariffs->multiplier_bp(region, from + hour * kHour));
       w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+    key(w, "schedules");
+    w.StartArray();
+    for (std::size_t version = 0; version < tariffs->version_count(); ++version) {
+      w.StartObject();
+      field(w, "version", std::uint64_t{version});
+      key(w, "effective_from");
+      if (version == 0) {
+        w.Null();  // the market's first: always in force until a later one
+      } else {
+        w.Int64(tariffs->effective_from(version));
+      }
       w.EndObject();
     }
     w.EndArray();

@@ -18,7 +18,7 @@ void pool_history(Api& api, std::string_view pool_name, const Respond& respond);
 void pool_candles(Api& api, std::string_view pool_name, const HttpRequest& request,
                   const Respond& respond);
 void market_pools(Api& api, const Respond& respond);
-void market_tariffs(Api& api, const Respond& respond);
+void market_tariffs(Api& api, const HttpRequest& request, const Respond& respond);
 
 inline constexpr std::int64_t kMaxCandles = 500;
 // The index is kept as a row per change (at most one a second per pool): a

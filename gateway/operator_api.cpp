@@ -1,7 +1,12 @@
 #include "operator_api.hpp"
 
+#include <algorithm>
+#include <variant>
+
 #include "api_support.hpp"
+#include "spotgrid/engine/config.hpp"
 #include "spotgrid/engine/limits.hpp"
+#include "spotgrid/util/clock.hpp"
 
 namespace spotgrid::gateway {
 namespace {
@@ -92,6 +97,59 @@ void set_platform_fee(Api& api, const Principal& caller, const HttpRequest& requ
       "the market refused the fee", [](Writer& w, const engine::PlatformFeeSet& done) {
         field(w, "fee_bp", std::int64_t{done.fee_bp});
         field(w, "previous_bp", std::int64_t{done.previous_bp});
+      });
+}
+
+namespace {
+
+// The schedule's regions in the book's order, or why they are not the book's.
+std::variant<std::vector<engine::TariffRegion>, FieldProblem> in_book_order(
+    const engine::TariffBook& book, std::vector<engine::TariffRegion> regions) {
+  std::vector<engine::TariffRegion> ordered;
+  for (std::size_t index = 0; index < book.region_count(); ++index) {
+    const std::string& name = book.region(static_cast<RegionIndex>(index)).region;
+    const auto it = std::find_if(regions.begin(), regions.end(),
+                                 [&](const engine::TariffRegion& r) { return r.region == name; });
+    if (it == regions.end())
+      return FieldProblem{"regions",
+                          "must list every region of the market; " + name + " is missing"};
+    ordered.push_back(std::move(*it));
+  }
+  if (regions.size() != ordered.size())
+    return FieldProblem{"regions", "names a region the market does not have"};
+  return ordered;
+}
+
+}  // namespace
+
+void publish_tariff_schedule(Api& api, const Principal& caller, const HttpRequest& request,
+                             Respond respond) {
+  if (caller.role != Role::kOperator) return respond(forbidden());
+  JsonBody body(request.body);
+  body.only({"effective_from", "regions"});
+  const auto effective_from = body.integer("effective_from", 0, std::int64_t{1} << 40);
+  if (body.problem()) return respond(bad_request(*body.problem()));
+  auto regions = engine::parse_tariff_regions(request.body, "body");
+  if (!regions)
+    return respond(bad_request(FieldProblem{regions.error().field, regions.error().problem}));
+  const ledger::ReadModel& model = api.market.committed();
+  const auto book = model.tariffs();
+  if (!model.ready() || !book) return respond(recovering());
+  auto ordered = in_book_order(*book, std::move(regions).value());
+  if (const auto* problem = std::get_if<FieldProblem>(&ordered))
+    return respond(bad_request(*problem));
+  engine::TariffSchedule schedule{*effective_from,
+                                  std::get<std::vector<engine::TariffRegion>>(std::move(ordered))};
+  // Checked here for a precise reason; the engine checks again at its own time
+  // (its clock never behind the last committed command's).
+  if (const char* refused = book->refusal(schedule, std::max(model.now(), util::unix_now())))
+    return respond(bad_request(FieldProblem{"effective_from", refused}));
+  submit_control<engine::TariffSchedulePublished>(
+      api, engine::PublishTariffSchedule{std::move(schedule)}, std::move(respond),
+      "the market refused the schedule",
+      [](Writer& w, const engine::TariffSchedulePublished& done) {
+        field(w, "version", std::uint64_t{done.version});
+        field(w, "effective_from", done.effective_from);
       });
 }
 

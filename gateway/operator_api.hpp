@@ -1,8 +1,8 @@
 #pragma once
 // The operator's controls (docs/architecture.md#operator-controls): halt and
 // resume a pool, suspend and reinstate an account, quarantine and release a
-// node, set the platform fee, each an engine command; and the audit of what
-// the operator did.
+// node, set the platform fee, publish a tariff schedule, each an engine command; and the audit of
+// what the operator did.
 #include <string_view>
 
 #include "api.hpp"
@@ -23,6 +23,10 @@ void platform_fee(Api& api, const Principal& caller, const Respond& respond);
 // PUT /v1/operator/platform-fee {fee_bp}: leases that start from now pay it.
 void set_platform_fee(Api& api, const Principal& caller, const HttpRequest& request,
                       Respond respond);
+// POST /v1/operator/tariffs {effective_from, regions}: a tariff schedule in
+// force from a future hour, for leases that start after it is published.
+void publish_tariff_schedule(Api& api, const Principal& caller, const HttpRequest& request,
+                             Respond respond);
 // GET /v1/operator/audit?from=&to=: the operator's commands in a range.
 void operator_audit(Api& api, const Principal& caller, const HttpRequest& request,
                     const Respond& respond);

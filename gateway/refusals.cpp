@@ -143,6 +143,10 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
     {"node_id",
      "the operator has quarantined this node: it takes no new leases or listings; GET "
      "/v1/nodes shows it"},
+    // kInvalidTariffSchedule
+    {"effective_from",
+     "the schedule cannot follow the market's: it must start on an hour, in the future, no "
+     "earlier than the newest schedule (GET /v1/market/tariffs), and name every region"},
 }};
 
 }  // namespace

@@ -220,10 +220,17 @@ expect 2 "a suspension said badly" -- operator suspend "$buyer_id" --stop-leases
 expect 0 "operator sets the fee" -- operator fee 600
 contains "$out" "600 bp" "the answer says the new fee"
 expect 2 "a fee beyond half" -- operator fee 5001
+change=$((($(date +%s) / 3600 + 2) * 3600))
+expect 3 "a schedule off the hour" -- operator tariffs config/tariffs.json --from $((change + 1))
+contains "$err" "not on an hour" "the refusal says why"
+expect 0 "operator publishes tariffs" -- operator tariffs config/tariffs.json --from "$change"
+contains "$out" "tariff schedule 1" "the answer names the schedule"
+expect 2 "a tariffs file that is not one" -- operator tariffs README.md --from "$change"
 expect 0 "operator audit" -- operator audit --from "$(date -u +%Y-%m-%d)" \
   --to "$(date -u -d tomorrow +%Y-%m-%d)"
 contains "$out" "quarantine_node" "the audit lists the quarantine"
 contains "$out" "set_platform_fee" "the audit lists the fee"
+contains "$out" "publish_tariff_schedule" "the audit lists the schedule"
 [[ $(echo "$out" | grep -c "halt_pool") -eq 2 ]] || fail "the audit lists halt and resume: $out"
 as "$finance_key"
 expect 0 "trial balance" -- ledger trial-balance

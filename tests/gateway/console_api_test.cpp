@@ -501,6 +501,79 @@ TEST_F(Console, TheOperatorHaltsSuspendsAndQuarantinesAndTheAuditSaysSo) {
   EXPECT_EQ(call(http::verb::get, "/v1/operator/audit?from=1&to=2", key).status, 403u);
 }
 
+// A tariffs body: every region of the repository's market (or `regions`) at
+// one multiplier, from `effective_from`.
+std::string tariff_body(long long effective_from, const std::string& multiplier,
+                        const std::vector<std::string>& regions = {"eu-west", "us-east", "us-west",
+                                                                   "ap-east"}) {
+  std::string day = "[";
+  for (int hour = 0; hour < 24; ++hour)
+    day += (hour == 0 ? "" : ", ") + multiplier;
+  day += "]";
+  std::string body =
+      R"({"effective_from": )" + std::to_string(effective_from) + R"(, "regions": [)";
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    body += (i == 0 ? "" : ", ") + std::string(R"({"region": ")") + regions[i] +
+            R"(", "utc_offset_minutes": 0, "weekday": )" + day + R"(, "weekend": )" + day + "}";
+  }
+  return body + "]}";
+}
+
+// A schedule from a future hour: refused when it is not one, shown before it
+// starts, and the multipliers change at its hour.
+TEST_F(Console, TheOperatorPublishesATariffScheduleForAFutureHour) {
+  const std::string op = operator_key_.token();
+  const auto [buyer_id, key] = buyer();
+  const long long now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  const long long change = (now / 3'600 + 2) * 3'600;
+  const std::string good = tariff_body(change, "2.0");
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/tariffs", key, good).status, 403u);
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/tariffs", "", good).status, 401u);
+  const std::vector<std::string> bad = {
+      tariff_body(change + 1, "2.0"),                                 // not on an hour
+      tariff_body(now / 3'600 * 3'600, "2.0"),                        // not in the future
+      tariff_body(change + 400LL * 86'400, "2.0"),                    // too far ahead
+      tariff_body(change, "0"),                                       // free
+      tariff_body(change, "11"),                                      // beyond x10
+      tariff_body(change, "2.0", {"eu-west", "us-east", "us-west"}),  // one missing
+      tariff_body(change, "2.0", {"eu-west", "us-east", "us-west", "ap-east", "moon"}),
+      tariff_body(change, "2.0", {"eu-west", "us-east", "us-west", "us-west"}),  // twice
+      R"({"regions": []})",
+      R"({"effective_from": "soon", "regions": []})",
+      good.substr(0, good.size() - 1) + R"(, "extra": 1})",
+      "[]",
+      std::string("{\"effective_from\": 1\0}", 21),
+  };
+  for (const std::string& body : bad) {
+    const Reply refused = call(http::verb::post, "/v1/operator/tariffs", op, body);
+    EXPECT_EQ(refused.status, 400u) << body << " -> " << refused.body;
+  }
+  const Reply before = call(http::verb::get, "/v1/market/tariffs", "");
+  ASSERT_EQ(before.status, 200u) << before.body;
+  EXPECT_EQ(before.json["schedules"].Size(), 1u) << "nothing refused was published";
+
+  const Reply published = call(http::verb::post, "/v1/operator/tariffs", op, good);
+  ASSERT_EQ(published.status, 200u) << published.body;
+  EXPECT_EQ(published.json["version"].GetUint64(), 1u);
+  EXPECT_EQ(published.json["effective_from"].GetInt64(), change);
+
+  const Reply shown =
+      call(http::verb::get,
+           "/v1/market/tariffs?from=" + std::to_string(change - 3'600) + "&hours=2", "");
+  ASSERT_EQ(shown.status, 200u) << shown.body;
+  ASSERT_EQ(shown.json["schedules"].Size(), 2u);
+  EXPECT_EQ(shown.json["schedules"][1]["effective_from"].GetInt64(), change);
+  for (const auto& region : shown.json["regions"].GetArray()) {
+    ASSERT_EQ(region["multiplier_bp"].Size(), 2u);
+    EXPECT_NE(region["multiplier_bp"][0].GetInt(), 20'000) << "the hour before: the old one";
+    EXPECT_EQ(region["multiplier_bp"][1].GetInt(), 20'000) << "from its hour: the new one";
+  }
+  EXPECT_EQ(call(http::verb::get, "/v1/market/tariffs?hours=169", "").status, 400u);
+  EXPECT_EQ(call(http::verb::get, "/v1/market/tariffs?from=yesterday", "").status, 400u);
+}
+
 // History a page at a time: every row once, newest first, filters that
 // narrow it, and nobody else's rows.
 TEST_F(Console, OrderHistoryPagesByCursorWithFiltersAndOnlyTheCallersRows) {

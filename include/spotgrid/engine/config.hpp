@@ -37,6 +37,9 @@ class Loaded {
 // `source_name` is only used in error messages (the file path when read from disk).
 Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_name);
 Loaded<TariffBook> parse_tariffs(std::string_view json, const std::string& source_name);
+// The "regions" array of a tariffs document (a schedule to publish).
+Loaded<std::vector<TariffRegion>> parse_tariff_regions(std::string_view json,
+                                                       const std::string& source_name);
 Loaded<Catalog> load_catalog_file(const std::string& path);
 Loaded<TariffBook> load_tariffs_file(const std::string& path);
 
