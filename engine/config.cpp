@@ -229,11 +229,14 @@ Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_n
       parse_items<GpuModel>(json, source_name, "gpus", limits::kMaxPools, "model", parse_model,
                             [](const GpuModel& model) { return model.model; });
   if (auto* error = std::get_if<ConfigError>(&models)) return *error;
-  Catalog catalog(std::get<std::vector<GpuModel>>(std::move(models)));
-  if (catalog.vendors().size() > limits::kMaxVendors) {
+  const auto& list = std::get<std::vector<GpuModel>>(models);
+  std::set<std::string> vendors;
+  for (const GpuModel& model : list)
+    vendors.insert(model.vendor);
+  if (vendors.size() > limits::kMaxVendors) {
     return ConfigError{source_name, "gpus", "too many vendors"};
   }
-  return catalog;
+  return Catalog(list);
 }
 
 Loaded<std::vector<TariffRegion>> parse_tariff_regions(std::string_view json,

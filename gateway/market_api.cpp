@@ -107,7 +107,7 @@ void market_tariffs(Api& api, const HttpRequest& request, const Respond& respond
   const auto tariffs = model.tariffs();
   if (!model.ready() || !tariffs) return respond(recovering());
   constexpr UnixSeconds kHour = 3'600;
-  constexpr UnixSeconds kYear = 366 * 86'400;
+  constexpr UnixSeconds kYear = UnixSeconds{366} * 86'400;
   // A market that has committed nothing yet has no time of its own.
   const UnixSeconds now = std::max(model.now(), util::unix_now());
   UnixSeconds from = now;
