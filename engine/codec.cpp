@@ -137,20 +137,24 @@ std::optional<Command> decode_command(std::string_view bytes) {
   return command;
 }
 
+// A book's own format, apart from the commands' (a pinned book outlives them).
+constexpr std::uint8_t kTariffBookFormat = 1;
+
 std::string encode_tariff_book(const TariffBook& book) {
   archive::Writer writer;
-  writer(kCodecVersion, book.schedules());
+  writer(kTariffBookFormat, book.dropped(), book.schedules());
   return writer.take();
 }
 
 std::optional<TariffBook> decode_tariff_book(std::string_view bytes) {
   archive::Reader reader(bytes);
-  std::uint8_t version = 0;
+  std::uint8_t format = 0;
+  std::uint32_t dropped = 0;
   std::vector<TariffSchedule> schedules;
-  reader(version, schedules);
-  if (!reader.finished() || version != kCodecVersion || !TariffBook::well_formed(schedules))
+  reader(format, dropped, schedules);
+  if (!reader.finished() || format != kTariffBookFormat || !TariffBook::well_formed(schedules))
     return std::nullopt;
-  return TariffBook(std::move(schedules));
+  return TariffBook(std::move(schedules), dropped);
 }
 
 std::string_view command_name(const CommandBody& body) {

@@ -24,13 +24,17 @@ class Fields {
   Fields(const Value& object, std::string path, const std::string& file)
       : object_(object), path_(std::move(path)), file_(file) {}
 
+  // Refuses a field not in `allowed`, and one given twice (which would count?).
   std::optional<ConfigError> only(std::initializer_list<const char*> allowed) const {
     for (auto it = object_.MemberBegin(); it != object_.MemberEnd(); ++it) {
+      const std::string_view given(it->name.GetString(), it->name.GetStringLength());
       bool known = false;
       for (const char* name : allowed)
-        known = known || std::string_view(name) == it->name.GetString();
-      if (!known) return error(it->name.GetString(), "unknown field");
+        known = known || std::string_view(name) == given;
+      if (!known) return error(std::string(given), "unknown field");
     }
+    if (const auto twice = util::repeated_name(object_))
+      return error(std::string(*twice), "is given twice");
     return std::nullopt;
   }
 

@@ -75,13 +75,31 @@ bool controls_sound(const State& state) {
                      [&](NodeId node) { return state.nodes.find(node) != nullptr; });
 }
 
+bool tariff_versions_sound(const State& state) {
+  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
+    if (!state.leases.is_live(slot)) continue;
+    if (!state.tariffs.knows(state.leases[slot].tariff_versions)) return false;
+  }
+  return true;
+}
+
 std::optional<Reject> apply_publish_tariff_schedule(State& state,
                                                     const PublishTariffSchedule& command) {
-  if (state.tariffs.refusal(command.schedule, state.now) != nullptr)
+  // First drop what nothing is priced by any more: the live leases' schedules
+  // from their start, and the whole book from now on.
+  std::vector<TariffNeed> needs{TariffNeed{TariffBook::kAll, state.now}};
+  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
+    if (state.leases.is_live(slot)) {
+      const LeaseRec& lease = state.leases[slot];
+      needs.push_back(TariffNeed{lease.tariff_versions, lease.start});
+    }
+  }
+  state.tariffs.compact(needs);
+  if (state.tariffs.refusal(command.schedule, state.now) || state.tariffs.full())
     return Reject::kInvalidTariffSchedule;
   state.tariffs.publish(command.schedule);
-  state.emit(TariffSchedulePublished{static_cast<std::uint32_t>(state.tariffs.version_count() - 1),
-                                     command.schedule.effective_from});
+  state.emit(
+      TariffSchedulePublished{state.tariffs.published() - 1, command.schedule.effective_from});
   return std::nullopt;
 }
 

@@ -35,8 +35,12 @@ std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, M
                            limit_per_card_hour(state, spec, limit, static_cast<PoolIndex>(pool)));
     }
   }
+  // The seconds it runs if it starts as planned; a lease it starts later
+  // under a dearer schedule is capped at this hold (start_lease).
+  const UnixSeconds start = spec.strategy == Strategy::kCostFirst ? spec.latest_start : state.now;
   const Int128 worst =
-      Int128{spec.duration} * max_price * state.tariffs.max_multiplier_bp(spec.regions, state.now);
+      Int128{spec.duration} * max_price *
+      state.tariffs.max_multiplier_bp(spec.regions, state.now, start + spec.duration);
   const Int128 unit = (worst + kBpSecondsPerHour - 1) / kBpSecondsPerHour;  // round the hold up
   if (unit * spec.cards > limits::kMaxAccountBalance) return std::nullopt;
   return static_cast<Micros>(unit);

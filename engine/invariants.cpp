@@ -223,6 +223,9 @@ class Checker {
   void check_payouts_and_controls() {
     if (!payouts_sound(s_)) fail("payout plans are not one valid plan per supplier in order");
     if (!controls_sound(s_)) fail("operator controls name unknown or repeated ids");
+    if (!TariffBook::well_formed(s_.tariffs.schedules()))
+      fail("the tariff book's schedules are not well formed");
+    if (!tariff_versions_sound(s_)) fail("a live lease is priced by schedules the book dropped");
     std::vector<Micros> at_risk(s_.accounts.size(), 0);
     for (std::uint32_t slot = 0; slot < s_.leases.slot_count(); ++slot) {
       if (s_.leases.is_live(slot) && s_.leases[slot].supplier < at_risk.size())

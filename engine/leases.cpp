@@ -164,13 +164,14 @@ void start_lease(State& state, const Leg& leg) {
   lease.billable_end = lease.planned_end;
   lease.settled_up_to = state.now;
   lease.fee_bp = state.config.platform_fee_bp;
-  lease.tariff_versions = static_cast<std::uint32_t>(state.tariffs.version_count());
+  lease.tariff_versions = state.tariffs.published();
   // A schedule published after the order rested may cost more than the order
   // held for: the hold is the most the buyer authorised.
-  lease.max_charge = std::min(
-      charge_for(leg.cards, leg.price,
-                 state.tariffs.weighted_bp_seconds(lease.region, lease.start, lease.planned_end)),
-      order.unit_hold * leg.cards);
+  lease.max_charge =
+      std::min(charge_for(leg.cards, leg.price,
+                          state.tariffs.weighted_bp_seconds(
+                              lease.region, lease.start, lease.planned_end, lease.tariff_versions)),
+               order.unit_hold * leg.cards);
 
   node.busy |= lease.card_mask;
   listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased + leg.cards);

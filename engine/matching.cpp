@@ -474,8 +474,11 @@ std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command)
     return Reject::kInvalidCardsPerNode;
   }
   if (limit <= 0 || limit > limits::kMaxPriceMicrosPerHour) return Reject::kInvalidPrice;
-  const auto unit_hold = unit_hold_for(state, order.spec, limit, order.pools);
+  auto unit_hold = unit_hold_for(state, order.spec, limit, order.pools);
   if (!unit_hold) return Reject::kOverflow;
+  // A schedule published since may have raised the worst case: an amend that
+  // does not raise the limit keeps the hold it had (start_lease caps at it).
+  if (limit <= order.limit) unit_hold = std::min(*unit_hold, order.unit_hold);
   const Micros old_hold = order.unit_hold * order.cards_open;
   const Micros new_hold = *unit_hold * cards;
   if (new_hold < state.config.min_order_hold) return Reject::kHoldBelowMinimum;

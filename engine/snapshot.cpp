@@ -72,23 +72,22 @@ void slab_fields(A& a, T& slab) {
 }
 
 void tariff_fields(Writer& writer, const State& state) {
-  writer(state.tariffs.schedules());
+  writer(state.tariffs.dropped(), state.tariffs.schedules());
 }
 void tariff_fields(Reader& reader, State& state) {
+  std::uint32_t dropped = 0;
   std::vector<TariffSchedule> schedules;
-  reader(schedules);
-  state.tariffs = TariffBook(std::move(schedules));
+  reader(dropped, schedules);
+  if (reader.ok() && TariffBook::well_formed(schedules))
+    state.tariffs = TariffBook(std::move(schedules), dropped);
+  else
+    state.tariffs = TariffBook();  // refused by tariffs_sound
 }
 
 // The book's schedules are well formed and each live lease names some of them.
 bool tariffs_sound(const State& state, std::uint64_t regions) {
-  const std::vector<TariffSchedule> schedules = state.tariffs.schedules();
-  if (!TariffBook::well_formed(schedules) || state.tariffs.region_count() != regions) return false;
-  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
-    const std::uint32_t versions = state.leases[slot].tariff_versions;
-    if (state.leases.is_live(slot) && (versions == 0 || versions > schedules.size())) return false;
-  }
-  return true;
+  return state.tariffs.published() > 0 && state.tariffs.region_count() == regions &&
+         tariff_versions_sound(state);
 }
 
 template <typename A, typename S>
@@ -121,7 +120,7 @@ void state_fields(A& a, S& s, int version) {
       a(lease.tariff_versions);
   } else {
     for (auto& lease : s.leases.items())
-      lease.tariff_versions = static_cast<std::uint32_t>(s.tariffs.version_count());
+      lease.tariff_versions = s.tariffs.published();
   }
   // Last, so a comparison of market state can leave out what every command advances.
   a(s.command_seq, s.event_seq);

@@ -278,6 +278,8 @@ void pay_scheduled(State& state);
 // Plans and controls restored from a snapshot are well formed.
 bool payouts_sound(const State& state);
 bool controls_sound(const State& state);
+// Each live lease is priced by schedules the book still keeps.
+bool tariff_versions_sound(const State& state);
 
 // ---- books (book.cpp) --------------------------------------------------------
 

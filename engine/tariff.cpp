@@ -1,6 +1,7 @@
 #include "spotgrid/engine/tariff.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "spotgrid/engine/limits.hpp"
 #include "spotgrid/util/check.hpp"
@@ -12,6 +13,7 @@ constexpr std::int64_t kSecondsPerWeek = std::int64_t{7} * 24 * 3'600;
 // 1970-01-01 was a Thursday: shifting by three days puts Monday 00:00 at zero.
 constexpr std::int64_t kEpochToMonday = std::int64_t{3} * 24 * 3'600;
 constexpr std::int32_t kMaxUtcOffsetSeconds = 14 * 3'600;
+constexpr UnixSeconds kBeginning = std::numeric_limits<UnixSeconds>::min();
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   const std::int64_t q = a / b;
@@ -21,13 +23,14 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 }  // namespace
 
 TariffBook::TariffBook(std::vector<TariffRegion> regions)
-    : TariffBook(std::vector<TariffSchedule>{TariffSchedule{0, std::move(regions)}}) {}
+    : TariffBook(std::vector<TariffSchedule>{TariffSchedule{0, std::move(regions)}}, 0) {}
 
-TariffBook::TariffBook(std::vector<TariffSchedule> schedules) {
-  schedules_.reserve(schedules.size());
+TariffBook::TariffBook(std::vector<TariffSchedule> schedules, std::uint32_t dropped)
+    : dropped_(dropped) {
+  kept_.reserve(schedules.size());
   for (TariffSchedule& schedule : schedules)
-    schedules_.push_back(compile(std::move(schedule)));
-  if (!schedules_.empty()) schedules_.front().from = std::numeric_limits<UnixSeconds>::min();
+    kept_.push_back(compile(std::move(schedule)));
+  rebuild_timelines();
 }
 
 TariffBook::Schedule TariffBook::compile(TariffSchedule schedule) {
@@ -48,16 +51,16 @@ TariffBook::Schedule TariffBook::compile(TariffSchedule schedule) {
 }
 
 std::size_t TariffBook::region_count() const {
-  return schedules_.empty() ? 0 : schedules_.front().regions.size();
+  return kept_.empty() ? 0 : kept_.front().regions.size();
 }
 
-const TariffRegion& TariffBook::region(RegionIndex index) const {
-  return schedules_.back().regions[index].spec;
+const std::string& TariffBook::region_name(RegionIndex index) const {
+  return kept_.front().regions[index].spec.region;
 }
 
 std::optional<RegionIndex> TariffBook::find_region(std::string_view name) const {
   for (std::size_t i = 0; i < region_count(); ++i) {
-    if (region(static_cast<RegionIndex>(i)).region == name) return static_cast<RegionIndex>(i);
+    if (region_name(static_cast<RegionIndex>(i)) == name) return static_cast<RegionIndex>(i);
   }
   return std::nullopt;
 }
@@ -68,84 +71,129 @@ RegionMask TariffBook::all_regions() const {
 
 std::vector<TariffSchedule> TariffBook::schedules() const {
   std::vector<TariffSchedule> out;
-  out.reserve(schedules_.size());
-  for (std::size_t version = 0; version < schedules_.size(); ++version) {
-    TariffSchedule schedule{version == 0 ? 0 : schedules_[version].from, {}};
-    for (const Compiled& region : schedules_[version].regions)
+  out.reserve(kept_.size());
+  for (const Schedule& kept : kept_) {
+    TariffSchedule schedule{kept.from, {}};
+    for (const Compiled& region : kept.regions)
       schedule.regions.push_back(region.spec);
     out.push_back(std::move(schedule));
   }
   return out;
 }
 
-const char* TariffBook::region_refusal(const TariffRegion& region, std::string_view name) {
-  if (region.region != name) return "the regions are not the book's";
+std::optional<std::string> TariffBook::region_problem(const TariffRegion& region,
+                                                      std::string_view name) {
+  if (region.region != name) return "must name the market's regions, in its order";
   if (region.utc_offset_seconds < -kMaxUtcOffsetSeconds ||
       region.utc_offset_seconds > kMaxUtcOffsetSeconds) {
-    return "a utc offset is beyond 14 hours";
+    return "holds a utc offset beyond 14 hours";
   }
   if (std::any_of(region.week_bp.begin(), region.week_bp.end(),
                   [](BasisPoints bp) { return bp <= 0 || bp > limits::kMaxTariffMultiplier; })) {
-    return "a multiplier is not within (0, 10]";
+    return "holds a multiplier that is not above 0 and at most " +
+           std::to_string(limits::kMaxTariffMultiplier / kBasisPointsOne);
   }
-  return nullptr;
+  return std::nullopt;
 }
 
-const char* TariffBook::refusal(const TariffSchedule& schedule, UnixSeconds now) const {
-  if (schedules_.size() >= limits::kMaxTariffSchedules) return "the book holds its most schedules";
-  if (schedule.effective_from % kSecondsPerHour != 0) return "effective_from is not on an hour";
-  if (schedule.effective_from <= now) return "effective_from is not in the future";
-  if (schedule.effective_from - now > limits::kMaxTariffNotice)
-    return "effective_from is more than 366 days ahead";
-  if (schedule.effective_from < schedules_.back().from)
-    return "effective_from is before the newest schedule's";
-  if (schedule.regions.size() != region_count()) return "the regions are not the book's";
-  for (std::size_t i = 0; i < schedule.regions.size(); ++i) {
-    if (const char* refused =
-            region_refusal(schedule.regions[i], region(static_cast<RegionIndex>(i)).region))
-      return refused;
+std::optional<TariffRefusal> TariffBook::refusal(const TariffSchedule& schedule,
+                                                 UnixSeconds now) const {
+  if (schedule.effective_from % kSecondsPerHour != 0)
+    return TariffRefusal{"effective_from", "must be on an hour"};
+  if (schedule.effective_from <= now)
+    return TariffRefusal{"effective_from", "must be in the future"};
+  if (schedule.effective_from - now > limits::kMaxTariffNotice) {
+    return TariffRefusal{
+        "effective_from",
+        "must be within " + std::to_string(limits::kMaxTariffNotice / 86'400) + " days"};
   }
-  return nullptr;
+  if (schedule.regions.size() != region_count())
+    return TariffRefusal{"regions", "must name every region of the market once"};
+  for (std::size_t i = 0; i < schedule.regions.size(); ++i) {
+    if (auto problem =
+            region_problem(schedule.regions[i], region_name(static_cast<RegionIndex>(i))))
+      return TariffRefusal{"regions", std::move(*problem)};
+  }
+  return std::nullopt;
 }
 
 bool TariffBook::well_formed(const std::vector<TariffSchedule>& schedules) {
   if (schedules.empty() || schedules.size() > limits::kMaxTariffSchedules) return false;
   const std::vector<TariffRegion>& names = schedules.front().regions;
-  if (names.size() > limits::kMaxRegions) return false;
+  std::set<std::string_view> distinct;
+  for (const TariffRegion& region : names)
+    distinct.insert(region.region);
+  if (names.size() > limits::kMaxRegions || distinct.size() != names.size()) return false;
   for (std::size_t version = 0; version < schedules.size(); ++version) {
     const TariffSchedule& schedule = schedules[version];
-    if (version > 0 &&
-        (schedule.effective_from % kSecondsPerHour != 0 ||
-         (version > 1 && schedule.effective_from < schedules[version - 1].effective_from)))
-      return false;
+    if (version > 0 && schedule.effective_from % kSecondsPerHour != 0) return false;
     if (schedule.regions.size() != names.size()) return false;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      if (region_refusal(schedule.regions[i], names[i].region) != nullptr) return false;
+      if (region_problem(schedule.regions[i], names[i].region)) return false;
     }
   }
   return true;
 }
 
 void TariffBook::publish(TariffSchedule schedule) {
-  SPOTGRID_CHECK(!schedules_.empty() && schedules_.size() < limits::kMaxTariffSchedules &&
-                 schedule.regions.size() == region_count() &&
-                 schedule.effective_from >= schedules_.back().from);
-  schedules_.push_back(compile(std::move(schedule)));
+  SPOTGRID_CHECK(!kept_.empty() && kept_.size() < limits::kMaxTariffSchedules &&
+                 schedule.regions.size() == region_count());
+  kept_.push_back(compile(std::move(schedule)));
+  rebuild_timelines();
 }
 
-std::size_t TariffBook::in_force(UnixSeconds at, std::size_t versions) const {
-  const std::size_t known = std::min(versions, schedules_.size());
-  SPOTGRID_CHECK(known > 0);
-  // The last of the known schedules whose start is not after `at`; the first always qualifies.
-  const auto end = schedules_.begin() + static_cast<std::ptrdiff_t>(known);
-  const auto after = std::upper_bound(schedules_.begin() + 1, end, at,
-                                      [](UnixSeconds t, const Schedule& s) { return t < s.from; });
-  return static_cast<std::size_t>(after - schedules_.begin()) - 1;
+void TariffBook::compact(std::span<const TariffNeed> needs) {
+  // The oldest kept schedule may go when, in the timeline of every need, a
+  // later schedule took over at or before the need's first second.
+  const auto needed = [&](const TariffNeed& need) {
+    const Timeline& spans = timeline(need.versions);
+    return spans.front().schedule == 0 && (spans.size() == 1 || spans[1].from > need.from);
+  };
+  while (kept_.size() > 1 && std::none_of(needs.begin(), needs.end(), needed)) {
+    kept_.erase(kept_.begin());
+    ++dropped_;
+    rebuild_timelines();
+  }
+}
+
+TariffBook::Timeline TariffBook::timeline_of(std::size_t count) const {
+  // From the newest back: a schedule shows only before every newer one starts.
+  Timeline spans;
+  UnixSeconds newer_start = std::numeric_limits<UnixSeconds>::max();
+  for (std::size_t i = count; i-- > 0;) {
+    const UnixSeconds from = i == 0 ? kBeginning : kept_[i].from;
+    if (from < newer_start) {
+      spans.push_back(Span{from, static_cast<std::uint32_t>(i)});
+      newer_start = from;
+    }
+  }
+  std::reverse(spans.begin(), spans.end());
+  return spans;
+}
+
+void TariffBook::rebuild_timelines() {
+  timelines_.clear();
+  for (std::size_t count = 1; count <= kept_.size(); ++count)
+    timelines_.push_back(timeline_of(count));
+}
+
+const TariffBook::Timeline& TariffBook::timeline(std::uint32_t versions) const {
+  const std::uint32_t known = std::min(versions, published());
+  SPOTGRID_CHECK(known > dropped_);
+  return timelines_[known - dropped_ - 1];
+}
+
+std::size_t TariffBook::span_at(const Timeline& spans, UnixSeconds at) {
+  const auto after =
+      std::upper_bound(spans.begin() + 1, spans.end(), at,
+                       [](UnixSeconds t, const Span& span) { return t < span.from; });
+  return static_cast<std::size_t>(after - spans.begin()) - 1;
 }
 
 BasisPoints TariffBook::multiplier_bp(RegionIndex region, UnixSeconds at,
-                                      std::size_t versions) const {
-  const Compiled& compiled = schedules_[in_force(at, versions)].regions[region];
+                                      std::uint32_t versions) const {
+  const Timeline& spans = timeline(versions);
+  const Compiled& compiled = kept_[spans[span_at(spans, at)].schedule].regions[region];
   const std::int64_t local = at + compiled.spec.utc_offset_seconds + kEpochToMonday;
   const std::int64_t in_week = local - floor_div(local, kSecondsPerWeek) * kSecondsPerWeek;
   return compiled.spec.week_bp[static_cast<std::size_t>(in_week / 3'600)];
@@ -161,25 +209,27 @@ std::int64_t TariffBook::cumulative(const Compiled& region, UnixSeconds at) {
 }
 
 std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds from, UnixSeconds to,
-                                             std::size_t versions) const {
+                                             std::uint32_t versions) const {
   SPOTGRID_CHECK(from <= to);
-  const std::size_t known = std::min(versions, schedules_.size());
+  const Timeline& spans = timeline(versions);
   std::int64_t total = 0;
   // Span by span: each piece of [from, to) under the schedule in force then.
-  for (UnixSeconds at = from; at < to;) {
-    const std::size_t version = in_force(at, known);
-    const UnixSeconds until = version + 1 < known ? std::min(to, schedules_[version + 1].from) : to;
-    const Compiled& compiled = schedules_[version].regions[region];
-    total += cumulative(compiled, until) - cumulative(compiled, at);
-    at = until;
+  for (std::size_t span = span_at(spans, from); from < to; ++span) {
+    const UnixSeconds until = span + 1 < spans.size() ? std::min(to, spans[span + 1].from) : to;
+    const Compiled& compiled = kept_[spans[span].schedule].regions[region];
+    total += cumulative(compiled, until) - cumulative(compiled, from);
+    from = until;
   }
   return total;
 }
 
-BasisPoints TariffBook::max_multiplier_bp(RegionMask regions, UnixSeconds from) const {
+BasisPoints TariffBook::max_multiplier_bp(RegionMask regions, UnixSeconds from,
+                                          UnixSeconds to) const {
+  const Timeline& spans = timeline(kAll);
   BasisPoints max_bp = 0;
-  for (std::size_t version = in_force(from, kAll); version < schedules_.size(); ++version) {
-    const std::vector<Compiled>& compiled = schedules_[version].regions;
+  for (std::size_t span = span_at(spans, from); span < spans.size() && spans[span].from < to;
+       ++span) {
+    const std::vector<Compiled>& compiled = kept_[spans[span].schedule].regions;
     for (std::size_t i = 0; i < compiled.size(); ++i) {
       if (regions == 0 || (regions >> i) & 1u) max_bp = std::max(max_bp, compiled[i].max_bp);
     }

@@ -86,7 +86,7 @@ void RowWriter::header(std::string& out) const {
 
 void RowWriter::row(const ChargeRow& r, std::string& out) {
   const std::string& pool = catalog_.model(r.pool).model;
-  const std::string& region = tariffs_.region(r.region).region;
+  const std::string& region = tariffs_.region_name(r.region);
   switch (format_) {
     case ExportFormat::kCsv:
       csv_line(out, std::to_string(r.lease), format_utc(r.hour), std::to_string(r.charge),

@@ -137,7 +137,7 @@ void market_tariffs(Api& api, const HttpRequest& request, const Respond& respond
     for (std::size_t index = 0; index < tariffs->region_count(); ++index) {
       const auto region = static_cast<RegionIndex>(index);
       w.StartObject();
-      field(w, "region", tariffs->region(region).region);
+      field(w, "region", tariffs->region_name(region));
       key(w, "multiplier_bp");
       w.StartArray();
       for (UnixSeconds hour = 0; hour < hours; ++hour)
@@ -148,16 +148,19 @@ void market_tariffs(Api& api, const HttpRequest& request, const Respond& respond
     w.EndArray();
     key(w, "schedules");
     w.StartArray();
-    for (std::size_t version = 0; version < tariffs->version_count(); ++version) {
+    // The schedules kept: older ones no lease or coming hour is priced by are dropped.
+    std::uint32_t version = tariffs->dropped();
+    for (const engine::TariffSchedule& schedule : tariffs->schedules()) {
       w.StartObject();
       field(w, "version", std::uint64_t{version});
       key(w, "effective_from");
       if (version == 0) {
-        w.Null();  // the market's first: always in force until a later one
+        w.Null();  // the market's first: in force from the beginning
       } else {
-        w.Int64(tariffs->effective_from(version));
+        w.Int64(schedule.effective_from);
       }
       w.EndObject();
+      ++version;
     }
     w.EndArray();
   }));

@@ -107,7 +107,7 @@ std::variant<std::vector<engine::TariffRegion>, FieldProblem> in_book_order(
     const engine::TariffBook& book, std::vector<engine::TariffRegion> regions) {
   std::vector<engine::TariffRegion> ordered;
   for (std::size_t index = 0; index < book.region_count(); ++index) {
-    const std::string& name = book.region(static_cast<RegionIndex>(index)).region;
+    const std::string& name = book.region_name(static_cast<RegionIndex>(index));
     const auto it = std::find_if(regions.begin(), regions.end(),
                                  [&](const engine::TariffRegion& r) { return r.region == name; });
     if (it == regions.end())
@@ -142,8 +142,8 @@ void publish_tariff_schedule(Api& api, const Principal& caller, const HttpReques
                                   std::get<std::vector<engine::TariffRegion>>(std::move(ordered))};
   // Checked here for a precise reason; the engine checks again at its own time
   // (its clock never behind the last committed command's).
-  if (const char* refused = book->refusal(schedule, std::max(model.now(), util::unix_now())))
-    return respond(bad_request(FieldProblem{"effective_from", refused}));
+  if (auto refused = book->refusal(schedule, std::max(model.now(), util::unix_now())))
+    return respond(bad_request(FieldProblem{refused->field, std::move(refused->problem)}));
   submit_control<engine::TariffSchedulePublished>(
       api, engine::PublishTariffSchedule{std::move(schedule)}, std::move(respond),
       "the market refused the schedule",

@@ -160,7 +160,7 @@ HttpResponse quote_answer(const ledger::MarketSetup& setup, const engine::Quote&
       w.StartObject();
       field(w, "node_id", leg.node);
       field(w, "pool", setup.catalog.model(leg.pool).model);
-      field(w, "region", setup.tariffs.region(leg.region).region);
+      field(w, "region", setup.tariffs.region_name(leg.region));
       field(w, "cards", leg.cards);
       field(w, "price_micros_per_card_hour", leg.price_micros_per_card_hour);
       field(w, "cost_micros", leg.cost);

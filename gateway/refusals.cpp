@@ -145,8 +145,9 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
      "/v1/nodes shows it"},
     // kInvalidTariffSchedule
     {"effective_from",
-     "the schedule cannot follow the market's: it must start on an hour, in the future, no "
-     "earlier than the newest schedule (GET /v1/market/tariffs), and name every region"},
+     "the market refused the schedule: it must start on an hour in the future, within 366 "
+     "days, and name every region; or the market keeps 128 schedules that running leases or "
+     "coming hours are priced by (GET /v1/market/tariffs lists them)"},
 }};
 
 }  // namespace

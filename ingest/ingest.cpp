@@ -492,7 +492,7 @@ struct Ingest::Impl {
     const std::vector<engine::LeaseView> leases = committed.billable_leases();
     {
       const std::lock_guard lock(meter_mutex);
-      meter.use_tariffs(committed.tariffs());  // after the leases: knows all they name
+      meter.use_tariffs(committed.tariffs());
     }
     if (!is_ready.load()) {
       rebuild_meter(leases);

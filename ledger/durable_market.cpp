@@ -43,6 +43,15 @@ std::string_view to_string(Outcome outcome) {
 
 namespace {
 
+bool same_regions(const engine::TariffBook& market, const engine::TariffBook& configured) {
+  if (market.region_count() != configured.region_count()) return false;
+  for (std::size_t i = 0; i < market.region_count(); ++i) {
+    const auto region = static_cast<RegionIndex>(i);
+    if (market.region_name(region) != configured.region_name(region)) return false;
+  }
+  return true;
+}
+
 // Session advisory lock naming the market's owner (docs/architecture.md#scaling): one
 // spotgridd writes a database at a time. "spotgrid-market" folded into 63 bits.
 constexpr long long kMarketLock = 0x5370477264'4d6b74;
@@ -239,6 +248,12 @@ struct DurableMarket::Impl {
       take_market_lock(*conn);
       migrate(*conn);
       engine.emplace(load_market(*conn, options.setup));
+      // The gateway reads region names from the configuration.
+      if (!same_regions(engine->tariffs(), options.setup.tariffs)) {
+        throw ReplayDiverged(
+            "the configured tariff regions are not the market's (names and order stay as the "
+            "market began; multipliers change with POST /v1/operator/tariffs)");
+      }
       if (auto problems = compare_balances(*conn, *engine); !problems.empty())
         throw ReplayDiverged("recovered balances differ from the ledger: " + problems.front());
       prepare_connection(*conn);
@@ -257,13 +272,6 @@ struct DurableMarket::Impl {
                         {{"configured_bp", std::int64_t{options.setup.config.platform_fee_bp}},
                          {"market_bp", std::int64_t{engine->platform_fee_bp()}},
                          {"change_it_with", std::string_view("PUT /v1/operator/platform-fee")}});
-      }
-      const engine::TariffBook genesis(engine->tariffs().schedules().front().regions);
-      if (engine::encode_tariff_book(genesis) !=
-          engine::encode_tariff_book(options.setup.tariffs)) {
-        util::log::warn("configured_tariffs_not_the_markets",
-                        {{"market_schedules", std::uint64_t{engine->tariffs().version_count()}},
-                         {"change_them_with", std::string_view("POST /v1/operator/tariffs")}});
       }
       last_recovery_error.clear();
       read_model.reset(*engine);

@@ -9,6 +9,7 @@
 #include "spotgrid/engine/codec.hpp"
 #include "spotgrid/engine/event_text.hpp"
 #include "spotgrid/ledger/postings.hpp"
+#include "spotgrid/util/log.hpp"
 
 namespace spotgrid::ledger {
 
@@ -107,8 +108,21 @@ Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, 
   if (pinned) setup.config.platform_fee_bp = *pinned;
   std::optional<engine::TariffBook> tariffs = pinned_tariffs(txn);
   const bool tariffs_pinned = tariffs.has_value();
-  if (tariffs) setup.tariffs = std::move(*tariffs);
+  if (tariffs) {
+    if (engine::encode_tariff_book(*tariffs) != engine::encode_tariff_book(given.tariffs)) {
+      util::log::warn("configured_tariffs_not_the_markets",
+                      {{"change_them_with", std::string_view("POST /v1/operator/tariffs")}});
+    }
+    setup.tariffs = std::move(*tariffs);
+  }
   Engine engine = starting_engine(txn, setup, from);
+  // The configuration's book is the genesis one only if the engine began from
+  // it: from nothing, or from a snapshot still holding it unchanged.
+  const std::vector<engine::TariffSchedule> started = engine.tariffs().schedules();
+  const bool genesis_known =
+      engine.tariffs().dropped() == 0 &&
+      engine::encode_tariff_book(engine::TariffBook(started.front().regions)) ==
+          engine::encode_tariff_book(setup.tariffs);
   std::vector<engine::Event> events;
   for (;;) {
     const pqxx::result page = txn.exec_params(
@@ -121,7 +135,7 @@ Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, 
     if (page.size() < static_cast<std::size_t>(kReplayPage)) break;
   }
   txn.commit();
-  if (!pinned || !tariffs_pinned) pin_genesis(connection, setup);
+  if (!pinned || (!tariffs_pinned && genesis_known)) pin_genesis(connection, setup);
   return engine;
 }
 

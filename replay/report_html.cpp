@@ -199,7 +199,7 @@ std::string price_charts(const Report& report) {
   std::vector<Series> tariffs;
   for (std::size_t number = 0; number < report.tariffs->region_count(); ++number) {
     const auto region = static_cast<RegionIndex>(number);
-    Series s{report.tariffs->region(region).region, {}};
+    Series s{report.tariffs->region_name(region), {}};
     for (std::size_t hour = 0; hour < market.index_per_hour.size(); ++hour) {
       s.values.push_back(report.tariffs->multiplier_bp(
           region, report.options.epoch + static_cast<UnixSeconds>(hour) * kSecondsPerHour));

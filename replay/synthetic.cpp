@@ -58,7 +58,7 @@ SyntheticTrace synthetic_trace(const engine::Catalog& catalog, const engine::Tar
     out.nodes_csv +=
         "n" + std::to_string(node) + "," + catalog.model(pool).model + "," +
         std::to_string(options.cards_per_node) + ",org-" + std::to_string(node % orgs) + "," +
-        tariffs.region(static_cast<RegionIndex>(node % tariffs.region_count())).region + "\n";
+        tariffs.region_name(static_cast<RegionIndex>(node % tariffs.region_count())) + "\n";
   }
 
   const UnixSeconds span = UnixSeconds{options.days} * 86'400;

@@ -222,7 +222,7 @@ contains "$out" "600 bp" "the answer says the new fee"
 expect 2 "a fee beyond half" -- operator fee 5001
 change=$((($(date +%s) / 3600 + 2) * 3600))
 expect 3 "a schedule off the hour" -- operator tariffs config/tariffs.json --from $((change + 1))
-contains "$err" "not on an hour" "the refusal says why"
+contains "$err" "must be on an hour" "the refusal says why"
 expect 0 "operator publishes tariffs" -- operator tariffs config/tariffs.json --from "$change"
 contains "$out" "tariff schedule 1" "the answer names the schedule"
 expect 2 "a tariffs file that is not one" -- operator tariffs README.md --from "$change"

@@ -39,9 +39,9 @@ TEST(Config, compute_units_and_multipliers_become_integers) {
                         hours("0.8") + R"(, "weekend": )" + hours("1.25") + "}]}",
                     "tariffs.json");
   ASSERT_TRUE(tariffs) << tariffs.error().message();
-  EXPECT_EQ(tariffs.value().region(0).week_bp[0], 8'000);
-  EXPECT_EQ(tariffs.value().region(0).week_bp[5 * 24], 12'500);
-  EXPECT_EQ(tariffs.value().region(0).utc_offset_seconds, 3'600);
+  EXPECT_EQ(tariffs.value().schedules().front().regions[0].week_bp[0], 8'000);
+  EXPECT_EQ(tariffs.value().schedules().front().regions[0].week_bp[5 * 24], 12'500);
+  EXPECT_EQ(tariffs.value().schedules().front().regions[0].utc_offset_seconds, 3'600);
 }
 
 struct BadCase {

@@ -268,8 +268,9 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_
   EXPECT_EQ(restored->account(kSupplier).payout_minimum, 123);
 
   // Version 3 had no tariff schedules in the snapshot: its bytes are version
-  // 4's without the book (a list of one schedule: its start and its list of
-  // two regions, each a name, an offset and 168 multipliers) and each lease
+  // 4's without the book (the count dropped, and a list of one schedule: its
+  // start and its list of two regions, each a name, an offset and 168
+  // multipliers) and each lease
   // slot's count of schedules (none here), before the two sequences at the end.
   // Version 2 had no platform fee either, nor each lease slot's; it restores
   // with the configuration's fee.
@@ -277,8 +278,9 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_
   // (an empty list), the midnight, the resume point, the halted pools and the
   // suspended and quarantined lists.
   constexpr std::size_t kRegionBytes = 8 + 4 + 168 * 4;  // + the name's length
-  constexpr std::size_t kTariffBytes =
-      8 + 8 + 8 + (kRegionBytes + 4 /* "flat" */) + (kRegionBytes + 3 /* "tou" */);
+  constexpr std::size_t kTariffBytes = 4 /* dropped */ + 8 + 8 + 8 +
+                                       (kRegionBytes + 4 /* "flat" */) +
+                                       (kRegionBytes + 3 /* "tou" */);
   constexpr std::size_t kFeeBytes = 4;
   constexpr std::size_t kPayoutBytes = 8 + 8 + 4 + 8 + 8 + 8;
   constexpr std::size_t kSequenceBytes = 8 + 8;
@@ -380,7 +382,7 @@ TEST_F(TariffScheduleTest, a_schedule_prices_leases_that_start_after_it) {
   const std::string snapshot = engine.snapshot();
   auto restored = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, snapshot);
   ASSERT_TRUE(restored.has_value()) << "the schedules come from the snapshot";
-  EXPECT_EQ(restored->tariffs().version_count(), 2u);
+  EXPECT_EQ(restored->tariffs().published(), 2u);
   EXPECT_EQ(restored->snapshot(), snapshot);
 
   now += 7'200;
@@ -411,6 +413,42 @@ TEST_F(TariffScheduleTest, a_resting_order_never_pays_more_than_it_held) {
   expect_sound();
 }
 
+// An amend that lowers cards or the limit keeps the hold per card the order
+// had, even when a dearer schedule has come within its reach since.
+TEST_F(TariffScheduleTest, amending_down_after_a_dearer_schedule_needs_no_more_cash) {
+  OrderSpec flat_only = spec(kA100, 2, 1'000'000, 3'600);
+  flat_only.regions = RegionMask{1} << kFlat;
+  const OrderId order = place(flat_only);
+  EXPECT_EQ(engine.order(order)->hold, 2'000'000);
+  advance(1'800);
+  ASSERT_FALSE(submit(doubled_from(kMonday + 3'600)).rejected);
+  ASSERT_FALSE(submit(AmendOrder{kBuyer, order, 1, 0}).rejected);
+  EXPECT_EQ(engine.order(order)->hold, 1'000'000);
+  expect_sound();
+}
+
+// Publishing drops the schedules that no live lease and no coming hour is
+// priced by; versions keep counting, and a snapshot keeps both.
+TEST_F(TariffScheduleTest, publishing_drops_schedules_nothing_needs_any_more) {
+  ASSERT_FALSE(submit(doubled_from(kMonday + 3'600)).rejected);
+  list(node(kA100, kFlat, 1), 1, 1'000'000);
+  place(spec(kA100, 1, 3'000'000, 4 * 3'600));  // knows schedules 0 and 1
+  advance(2 * 3'600);
+  ASSERT_FALSE(submit(doubled_from(kMonday + 3 * 3'600)).rejected);
+  EXPECT_EQ(engine.tariffs().dropped(), 0u) << "the lease started under schedule 0";
+  advance(5 * 3'600);  // the lease ended
+  advance(60);         // and closed after the settle grace
+  ASSERT_FALSE(submit(doubled_from(kMonday + 9 * 3'600)).rejected);
+  EXPECT_EQ(engine.tariffs().dropped(), 2u);
+  EXPECT_EQ(engine.tariffs().published(), 4u);
+  EXPECT_EQ(only<TariffSchedulePublished>().version, 3u);
+  const std::string snapshot = engine.snapshot();
+  auto restored = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, snapshot);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(restored->snapshot(), snapshot);
+  expect_sound();
+}
+
 TEST_F(TariffScheduleTest, a_bad_schedule_is_refused_and_changes_nothing) {
   const std::string before = engine.snapshot();
   EXPECT_EQ(submit(doubled_from(kMonday + 1'800)).rejected, Reject::kInvalidTariffSchedule);
@@ -418,7 +456,7 @@ TEST_F(TariffScheduleTest, a_bad_schedule_is_refused_and_changes_nothing) {
   PublishTariffSchedule renamed = doubled_from(kMonday + 3'600);
   renamed.schedule.regions[kTou].region = "moon";
   EXPECT_EQ(submit(renamed).rejected, Reject::kInvalidTariffSchedule);
-  EXPECT_EQ(engine.tariffs().version_count(), 1u);
+  EXPECT_EQ(engine.tariffs().published(), 1u);
   // Everything but the two sequences at the end, which every command advances.
   const std::string after = engine.snapshot();
   ASSERT_EQ(after.size(), before.size());

@@ -15,8 +15,9 @@ TEST(Tariff, multiplier_follows_local_hour_and_day_type) {
   EXPECT_EQ(tariffs.multiplier_bp(kTou, kMonday + 19 * 3'600 + 59), 15'000);
   EXPECT_EQ(tariffs.multiplier_bp(kTou, kMonday + 5 * 86'400 + 12 * 3'600), 5'000);  // Saturday
   EXPECT_EQ(tariffs.multiplier_bp(kTou, kMonday - 1), 5'000);                        // Sunday night
-  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kFlat, kMonday), 10'000);
-  EXPECT_EQ(tariffs.max_multiplier_bp(0, kMonday), 15'000);
+  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kFlat, kMonday, kMonday + 7 * 86'400),
+            10'000);
+  EXPECT_EQ(tariffs.max_multiplier_bp(0, kMonday, kMonday + 7 * 86'400), 15'000);
 }
 
 TEST(Tariff, weighted_seconds_equal_the_sum_of_each_second) {
@@ -48,9 +49,9 @@ TariffSchedule doubled_from(UnixSeconds from) {
 TEST(TariffSchedules, each_second_is_priced_by_the_schedule_in_force_then) {
   TariffBook tariffs = test_tariffs();
   const UnixSeconds change = kMonday + 10 * 3'600;
-  ASSERT_EQ(tariffs.refusal(doubled_from(change), kMonday), nullptr);
+  ASSERT_FALSE(tariffs.refusal(doubled_from(change), kMonday));
   tariffs.publish(doubled_from(change));
-  EXPECT_EQ(tariffs.version_count(), 2u);
+  EXPECT_EQ(tariffs.published(), 2u);
   EXPECT_EQ(tariffs.multiplier_bp(kFlat, change - 1), 10'000);
   EXPECT_EQ(tariffs.multiplier_bp(kFlat, change), 20'000);
   EXPECT_EQ(tariffs.multiplier_bp(kFlat, change, 1), 10'000);  // a lease that knew only the first
@@ -58,10 +59,12 @@ TEST(TariffSchedules, each_second_is_priced_by_the_schedule_in_force_then) {
   EXPECT_EQ(tariffs.weighted_bp_seconds(kFlat, change - 3'600, change + 3'600),
             3'600 * 10'000 + 3'600 * 20'000);
   EXPECT_EQ(tariffs.weighted_bp_seconds(kFlat, change - 3'600, change + 3'600, 1), 7'200 * 10'000);
-  // The highest multiplier still to come counts the new schedule; after it, only it.
-  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kTou, kMonday), 15'000);
-  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kTou, change), 10'000);
-  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kFlat, kMonday), 20'000);
+  // The highest multiplier of a window counts the schedules in force in it.
+  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kTou, kMonday, change + 3'600), 15'000);
+  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kTou, change, change + 86'400), 10'000);
+  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kFlat, kMonday, change), 10'000)
+      << "a window that ends before the change";
+  EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kFlat, kMonday, change + 1), 20'000);
 
   // Randomised: the span sums equal the brute-force sum across both schedules.
   std::mt19937_64 rng(5);
@@ -76,44 +79,77 @@ TEST(TariffSchedules, each_second_is_priced_by_the_schedule_in_force_then) {
   }
 }
 
-TEST(TariffSchedules, a_schedule_at_the_same_hour_replaces_one_not_yet_in_force) {
+// The newest published schedule is in force from its hour on: one for the
+// same hour replaces a pending one, one for an earlier hour cancels it.
+TEST(TariffSchedules, a_newer_schedule_replaces_everything_from_its_hour_on) {
   TariffBook tariffs = test_tariffs();
-  const UnixSeconds change = kMonday + 10 * 3'600;
-  tariffs.publish(doubled_from(change));
-  TariffSchedule corrected = doubled_from(change);
+  const UnixSeconds far = kMonday + 300 * 86'400;
+  tariffs.publish(doubled_from(far));  // a typo, a year ahead
+  TariffSchedule corrected = doubled_from(kMonday + 10 * 3'600);
   corrected.regions[kFlat].week_bp.fill(15'000);
-  ASSERT_EQ(tariffs.refusal(corrected, kMonday + 3'600), nullptr);
+  ASSERT_FALSE(tariffs.refusal(corrected, kMonday + 3'600));
   tariffs.publish(corrected);
-  EXPECT_EQ(tariffs.multiplier_bp(kFlat, change), 15'000);
-  EXPECT_EQ(tariffs.multiplier_bp(kFlat, change, 2), 20'000);  // a lease that knew the first two
-  EXPECT_EQ(tariffs.schedules().size(), 3u);
-  EXPECT_EQ(tariffs.schedules()[2].effective_from, change);
+  EXPECT_EQ(tariffs.multiplier_bp(kFlat, far), 15'000) << "the far one is cancelled";
+  EXPECT_EQ(tariffs.multiplier_bp(kFlat, far, 2), 20'000) << "for a lease that knew it";
+  EXPECT_EQ(tariffs.multiplier_bp(kFlat, kMonday + 9 * 3'600), 10'000);
+  TariffSchedule same_hour = corrected;
+  same_hour.regions[kFlat].week_bp.fill(12'000);
+  tariffs.publish(same_hour);
+  EXPECT_EQ(tariffs.multiplier_bp(kFlat, kMonday + 10 * 3'600), 12'000);
+  EXPECT_EQ(tariffs.multiplier_bp(kFlat, kMonday + 10 * 3'600, 3), 15'000);
+  EXPECT_EQ(tariffs.schedules().size(), 4u);
 }
 
-TEST(TariffSchedules, a_bad_schedule_is_refused_with_its_reason) {
+// Schedules nothing is priced by any more are dropped; versions keep counting.
+TEST(TariffSchedules, compaction_drops_what_no_lease_or_coming_hour_needs) {
   TariffBook tariffs = test_tariffs();
+  for (int hour = 1; hour <= 5; ++hour)
+    tariffs.publish(doubled_from(kMonday + hour * 3'600));
+  EXPECT_EQ(tariffs.schedules().size(), 6u);
+  // A lease that started at 02:30 knowing the first three keeps schedule 2 (from 02:00).
+  const std::vector<TariffNeed> needs{{TariffBook::kAll, kMonday + 4 * 3'600 + 10},
+                                      {3, kMonday + 2 * 3'600 + 1'800}};
+  const std::int64_t before =
+      tariffs.weighted_bp_seconds(kFlat, kMonday + 9'000, kMonday + 20'000, 3);
+  tariffs.compact(needs);
+  EXPECT_EQ(tariffs.dropped(), 2u);
+  EXPECT_EQ(tariffs.published(), 6u);
+  EXPECT_FALSE(tariffs.knows(2));
+  EXPECT_TRUE(tariffs.knows(3));
+  EXPECT_EQ(tariffs.weighted_bp_seconds(kFlat, kMonday + 9'000, kMonday + 20'000, 3), before);
+  // Nobody needs anything before 04:00 any more: only schedules 4 and 5 stay.
+  tariffs.compact(std::vector<TariffNeed>{{TariffBook::kAll, kMonday + 4 * 3'600}});
+  EXPECT_EQ(tariffs.dropped(), 4u);
+  EXPECT_EQ(tariffs.multiplier_bp(kFlat, kMonday + 4 * 3'600), 20'000);
+  const TariffBook copy(tariffs.schedules(), tariffs.dropped());
+  EXPECT_EQ(copy.published(), 6u);
+  EXPECT_EQ(copy.multiplier_bp(kFlat, kMonday + 5 * 3'600), 20'000);
+}
+
+TEST(TariffSchedules, a_bad_schedule_is_refused_with_its_field_and_reason) {
+  const TariffBook tariffs = test_tariffs();
   const UnixSeconds change = kMonday + 10 * 3'600;
-  EXPECT_STREQ(tariffs.refusal(doubled_from(change + 1), kMonday),
-               "effective_from is not on an hour");
-  EXPECT_STREQ(tariffs.refusal(doubled_from(kMonday), kMonday),
-               "effective_from is not in the future");
-  EXPECT_STREQ(tariffs.refusal(doubled_from(kMonday + 367 * 86'400), kMonday),
-               "effective_from is more than 366 days ahead");
+  const auto refused = [&](const TariffSchedule& schedule) {
+    const auto why = tariffs.refusal(schedule, kMonday);
+    return why ? std::string(why->field) + ": " + why->problem : std::string("accepted");
+  };
+  EXPECT_EQ(refused(doubled_from(change + 1)), "effective_from: must be on an hour");
+  EXPECT_EQ(refused(doubled_from(kMonday)), "effective_from: must be in the future");
+  EXPECT_EQ(refused(doubled_from(kMonday + 367 * 86'400)),
+            "effective_from: must be within 366 days");
   TariffSchedule renamed = doubled_from(change);
   renamed.regions[kTou].region = "elsewhere";
-  EXPECT_STREQ(tariffs.refusal(renamed, kMonday), "the regions are not the book's");
+  EXPECT_EQ(refused(renamed), "regions: must name the market's regions, in its order");
   TariffSchedule fewer = doubled_from(change);
   fewer.regions.pop_back();
-  EXPECT_STREQ(tariffs.refusal(fewer, kMonday), "the regions are not the book's");
+  EXPECT_EQ(refused(fewer), "regions: must name every region of the market once");
   TariffSchedule free = doubled_from(change);
   free.regions[kFlat].week_bp[3] = 0;
-  EXPECT_STREQ(tariffs.refusal(free, kMonday), "a multiplier is not within (0, 10]");
+  EXPECT_EQ(refused(free), "regions: holds a multiplier that is not above 0 and at most 10");
   TariffSchedule far = doubled_from(change);
   far.regions[kFlat].utc_offset_seconds = 15 * 3'600;
-  EXPECT_STREQ(tariffs.refusal(far, kMonday), "a utc offset is beyond 14 hours");
-  tariffs.publish(doubled_from(change + 3'600));
-  EXPECT_STREQ(tariffs.refusal(doubled_from(change), kMonday),
-               "effective_from is before the newest schedule's");
+  EXPECT_EQ(refused(far), "regions: holds a utc offset beyond 14 hours");
+  EXPECT_EQ(refused(doubled_from(change)), "accepted");
 }
 
 }  // namespace

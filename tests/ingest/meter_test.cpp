@@ -101,7 +101,7 @@ TEST_F(MeterTest, each_lease_is_priced_by_the_tariff_schedules_it_started_under)
   schedules.push_back(schedules.front());
   schedules.back().effective_from = kStart;
   schedules.back().regions[kPeak].week_bp.fill(20'000);
-  meter.use_tariffs(std::make_shared<const engine::TariffBook>(std::move(schedules)));
+  meter.use_tariffs(std::make_shared<const engine::TariffBook>(std::move(schedules), 0));
   engine::LeaseView later = lease(2, 0b10, kPeak);
   later.tariff_versions = 2;
   meter.reconcile({lease(1, 0b01, kPeak), later});

@@ -459,7 +459,7 @@ TEST(DurableMarket, ALogWrittenBeforeATariffChangeRecoversAfterIt) {
     changed.tariffs = dearer_tariffs();
     pqxx::connection connection(db.conninfo());
     const engine::Engine recovered = load_market(connection, changed, from);
-    EXPECT_GE(recovered.tariffs().version_count(), 2u);
+    EXPECT_GE(recovered.tariffs().published(), 2u);
     EXPECT_EQ(recovered.tariffs().schedules().front().regions[0].week_bp,
               testing::repository_market().tariffs.schedules().front().regions[0].week_bp)
         << "the genesis book, not the configuration's";

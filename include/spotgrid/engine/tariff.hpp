@@ -1,23 +1,28 @@
 #pragma once
 // Time-of-use tariffs per region: a multiplier (basis points) for every local
 // hour of the week. Weighted seconds (the sum of each second's multiplier) are
-// answered in O(1) per schedule from weekly prefix sums, so cost-first planning
-// is cheap.
+// answered from weekly prefix sums, so cost-first planning is cheap.
 //
-// The book is a list of schedules in the order they were published. The first
-// is in force from the beginning of time; each later one from its
-// `effective_from` on (an hour boundary), replacing whatever came before from
-// then on. A lease is priced by the schedules published before it started
-// (`versions`: how many), so its cost is fixed when it starts.
+// The book is a list of schedules in the order they were published, each with
+// a version (0, 1, 2, ... for ever). The first is in force from the beginning
+// of time; each later one from its `effective_from` on, replacing whatever the
+// earlier ones said from then on (so a schedule for an earlier hour also
+// cancels one pending for a later hour). A lease is priced by the schedules
+// published before it started (`versions`: how many), so its cost is fixed
+// when it starts. Schedules that neither a live lease nor any second from now
+// on can be priced by are dropped (`compact`); versions keep counting.
 
 #include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "spotgrid/engine/limits.hpp"
 #include "spotgrid/engine/types.hpp"
 
 namespace spotgrid::engine {
@@ -36,49 +41,70 @@ struct TariffSchedule {
   std::vector<TariffRegion> regions;
 };
 
+// Why a schedule cannot be published: the field at fault and the problem.
+struct TariffRefusal {
+  const char* field;
+  std::string problem;
+};
+
+// What a compaction must keep: the schedules a lease started under
+// (`versions`) for its seconds from `from` on; the whole book from now on.
+struct TariffNeed {
+  std::uint32_t versions = 0;
+  UnixSeconds from = 0;
+};
+
 class TariffBook {
  public:
-  // All the schedules a caller knows of.
-  static constexpr std::size_t kAll = std::numeric_limits<std::size_t>::max();
+  // Every schedule the book holds.
+  static constexpr std::uint32_t kAll = std::numeric_limits<std::uint32_t>::max();
 
   TariffBook() = default;
   // A book of one schedule, in force always.
   explicit TariffBook(std::vector<TariffRegion> regions);
-  // Schedules as published (a snapshot's); the caller has validated them.
-  explicit TariffBook(std::vector<TariffSchedule> schedules);
+  // The schedules a book kept, after `dropped` were dropped (a snapshot's);
+  // the caller has checked them (well_formed).
+  TariffBook(std::vector<TariffSchedule> schedules, std::uint32_t dropped);
 
   std::size_t region_count() const;
-  // A region's name and its latest published hours.
-  const TariffRegion& region(RegionIndex index) const;
+  const std::string& region_name(RegionIndex index) const;
   std::optional<RegionIndex> find_region(std::string_view name) const;
   RegionMask all_regions() const;
 
-  std::size_t version_count() const { return schedules_.size(); }
+  // Schedules ever published: the version the next one gets.
+  std::uint32_t published() const { return dropped_ + static_cast<std::uint32_t>(kept_.size()); }
+  std::uint32_t dropped() const { return dropped_; }
+  // Whether the book still keeps what the first `versions` schedules priced.
+  bool knows(std::uint32_t versions) const {
+    return versions > dropped_ && versions <= published();
+  }
+  // The kept schedules, oldest first: version dropped() + i.
   std::vector<TariffSchedule> schedules() const;
-  UnixSeconds effective_from(std::size_t version) const { return schedules_[version].from; }
-  // Publishes `schedule` (validated: see valid_schedule) as the newest version.
-  void publish(TariffSchedule schedule);
-  // Why `schedule` cannot follow this book's, or nullptr: it must name exactly
-  // the book's regions, with offsets within ±14 h and multipliers within
-  // (0, kMaxTariffMultiplier], start on an hour, after `now` and no earlier than
-  // the newest schedule (at the same hour it replaces one not yet in force), and
-  // the book holds at most limits::kMaxTariffSchedules.
-  const char* refusal(const TariffSchedule& schedule, UnixSeconds now) const;
 
-  // Schedules a book may be built from: at least one and at most
-  // limits::kMaxTariffSchedules, the same region names in each, multipliers
-  // within (0, kMaxTariffMultiplier], each later one from an hour no earlier
-  // than the one before.
+  // Why `schedule` cannot be published at `now`, or nullopt: it must name
+  // exactly the book's regions (in its order) with offsets within ±14 h and
+  // multipliers within (0, limits::kMaxTariffMultiplier], start on an hour
+  // after `now` and within limits::kMaxTariffNotice.
+  std::optional<TariffRefusal> refusal(const TariffSchedule& schedule, UnixSeconds now) const;
+  // Whether the book keeps limits::kMaxTariffSchedules already (compact first).
+  bool full() const { return kept_.size() >= limits::kMaxTariffSchedules; }
+  void publish(TariffSchedule schedule);  // one `refusal` accepted, into a book not full
+  // Drops the oldest schedules that no need can be priced by.
+  void compact(std::span<const TariffNeed> needs);
+  // Schedules a book may keep: at least one and at most
+  // limits::kMaxTariffSchedules, the same distinct region names in each, valid
+  // offsets and multipliers, each later one from an hour.
   static bool well_formed(const std::vector<TariffSchedule>& schedules);
 
   // The multiplier of second `at`, by the first `versions` schedules.
-  BasisPoints multiplier_bp(RegionIndex region, UnixSeconds at, std::size_t versions = kAll) const;
+  BasisPoints multiplier_bp(RegionIndex region, UnixSeconds at,
+                            std::uint32_t versions = kAll) const;
   // Sum over each second s in [from, to) of multiplier_bp(region, s, versions).
   std::int64_t weighted_bp_seconds(RegionIndex region, UnixSeconds from, UnixSeconds to,
-                                   std::size_t versions = kAll) const;
-  // Highest multiplier any second from `from` on can have in any region of the
+                                   std::uint32_t versions = kAll) const;
+  // Highest multiplier any second of [from, to) can have in any region of the
   // mask (0 = all regions), by every schedule.
-  BasisPoints max_multiplier_bp(RegionMask regions, UnixSeconds from) const;
+  BasisPoints max_multiplier_bp(RegionMask regions, UnixSeconds from, UnixSeconds to) const;
 
  private:
   struct Compiled {
@@ -87,18 +113,32 @@ class TariffBook {
     BasisPoints max_bp = 0;
   };
   struct Schedule {
-    UnixSeconds from = std::numeric_limits<UnixSeconds>::min();
+    UnixSeconds from = 0;
     std::vector<Compiled> regions;
   };
+  // Which kept schedule is in force from `from` until the next span's start.
+  struct Span {
+    UnixSeconds from;
+    std::uint32_t schedule;
+  };
+  using Timeline = std::vector<Span>;
+
   static Schedule compile(TariffSchedule schedule);
-  // Why a schedule's region cannot stand for the book's region `name`, or nullptr.
-  static const char* region_refusal(const TariffRegion& region, std::string_view name);
+  static std::optional<std::string> region_problem(const TariffRegion& region,
+                                                   std::string_view name);
   // Weighted seconds from an arbitrary origin up to `at`; differences are exact.
   static std::int64_t cumulative(const Compiled& region, UnixSeconds at);
-  // The schedule in force at `at` among the first `versions`.
-  std::size_t in_force(UnixSeconds at, std::size_t versions) const;
+  // The spans of the first `count` kept schedules: the newest published
+  // starting at or before a second is in force then (the first from -inf).
+  Timeline timeline_of(std::size_t count) const;
+  void rebuild_timelines();
+  // The timeline of the schedules the first `versions` published and kept.
+  const Timeline& timeline(std::uint32_t versions) const;
+  static std::size_t span_at(const Timeline& timeline, UnixSeconds at);
 
-  std::vector<Schedule> schedules_;
+  std::uint32_t dropped_ = 0;
+  std::vector<Schedule> kept_;
+  std::vector<Timeline> timelines_;  // [k]: the timeline of the first k + 1 kept schedules
 };
 
 }  // namespace spotgrid::engine

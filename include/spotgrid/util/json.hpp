@@ -74,6 +74,9 @@ inline std::optional<std::string> parse_json(rapidjson::Document& document, std:
   document.SetNull();
   if (text.size() > max_bytes)
     return "the JSON text is longer than " + std::to_string(max_bytes) + " bytes";
+  // The reader takes a NUL byte for the end of the text, which would hide what
+  // follows it; JSON never holds one outside an escape (\u0000).
+  if (text.find('\0') != std::string_view::npos) return "the JSON text holds a NUL byte";
   std::optional<std::string> error;
   auto generate = [&](rapidjson::Document& handler) {
     detail::DepthLimitedHandler<rapidjson::Document> limited(handler, max_depth);
