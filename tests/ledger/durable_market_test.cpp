@@ -451,6 +451,10 @@ TEST(DurableMarket, ALogWrittenBeforeATariffChangeRecoversAfterIt) {
     changed.tariffs = dearer_tariffs();
     EXPECT_THROW(load_market(connection, changed, ReplayFrom::kBeginning), ReplayDiverged);
     EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 0);
+    // From a snapshot that carries the book, the changed file is not the
+    // genesis one, so nothing is pinned from it.
+    EXPECT_NO_THROW(load_market(connection, changed, ReplayFrom::kLatestSnapshot));
+    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 0);
     EXPECT_NO_THROW(load_market(connection, testing::repository_market(), ReplayFrom::kBeginning));
     EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 1);
   }
