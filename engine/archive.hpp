@@ -33,6 +33,12 @@ void fields(A& a, R& r) {
   a(r.bytes, r.length);
 }
 template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, GpuModel>
+void fields(A& a, R& r) {
+  a(r.model, r.vendor, r.memory_gib, r.bf16_tflops, r.memory_bandwidth_gbps, r.compute_units,
+    r.reference_price_micros_per_card_hour);
+}
+template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, TariffRegion>
 void fields(A& a, R& r) {
   a(r.region, r.utc_offset_seconds, r.week_bp);

@@ -97,6 +97,11 @@ void fields(A& a, R& r) {
   a(r.schedule);
 }
 template <typename A, typename R>
+requires std::is_same_v<std::remove_const_t<R>, AddGpuModel>
+void fields(A& a, R& r) {
+  a(r.model);
+}
+template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, Tick>
 void fields(A&, R&) {}
 
@@ -181,6 +186,7 @@ std::string_view command_name(const CommandBody& body) {
     std::string_view operator()(const PublishTariffSchedule&) const {
       return "publish_tariff_schedule";
     }
+    std::string_view operator()(const AddGpuModel&) const { return "add_gpu_model"; }
   };
   return std::visit(Name{}, body);
 }

@@ -103,6 +103,20 @@ std::optional<Reject> apply_publish_tariff_schedule(State& state,
   return std::nullopt;
 }
 
+PoolBook pool_book(const GpuModel& model) {
+  PoolBook book;
+  book.index = model.reference_price_micros_per_card_hour;
+  return book;
+}
+
+std::optional<Reject> apply_add_gpu_model(State& state, const AddGpuModel& command) {
+  if (state.catalog.refusal(command.model) != nullptr) return Reject::kInvalidGpuModel;
+  const PoolIndex pool = state.catalog.add(command.model);
+  state.pools.push_back(pool_book(command.model));
+  state.emit(GpuModelAdded{pool});
+  return std::nullopt;
+}
+
 std::optional<Reject> apply_set_platform_fee(State& state, const SetPlatformFee& command) {
   if (command.fee_bp < 0 || command.fee_bp > limits::kMaxPlatformFeeBp)
     return Reject::kInvalidAmount;

@@ -43,6 +43,7 @@ std::optional<Reject> dispatch(State& state, const CommandBody& body) {
           [&](const QuarantineNode& c) { return apply_quarantine_node(state, c); },
           [&](const SetPlatformFee& c) { return apply_set_platform_fee(state, c); },
           [&](const PublishTariffSchedule& c) { return apply_publish_tariff_schedule(state, c); },
+          [&](const AddGpuModel& c) { return apply_add_gpu_model(state, c); },
       },
       body);
 }
@@ -64,11 +65,8 @@ Engine::Engine(Catalog catalog, TariffBook tariffs, EngineConfig config)
   size_slab(state.listings, config.max_listings, limits::kMaxListings);
   size_slab(state.orders, config.max_orders, limits::kMaxOrders);
   size_slab(state.leases, config.max_leases, limits::kMaxLeases);
-  state.pools.resize(state.catalog.pool_count());
-  for (std::size_t pool = 0; pool < state.pools.size(); ++pool) {
-    state.pools[pool].index =
-        state.catalog.model(static_cast<PoolIndex>(pool)).reference_price_micros_per_card_hour;
-  }
+  for (const GpuModel& model : state.catalog.models())
+    state.pools.push_back(pool_book(model));
   state.scratch.legs.reserve(limits::kMaxCardsPerOrder);
   // Timer heaps hold at most one live entry per record (plus stale ones, popped lazily).
   state.lease_deadlines.reserve(state.leases.capacity());

@@ -48,6 +48,7 @@ constexpr std::array<std::string_view, kRejectCount> kRejectNames = {
     "account_suspended",        // kAccountSuspended
     "node_quarantined",         // kNodeQuarantined
     "invalid_tariff_schedule",  // kInvalidTariffSchedule
+    "invalid_gpu_model",        // kInvalidGpuModel
 };
 constexpr bool every_reject_named() {
   for (const std::string_view name : kRejectNames) {

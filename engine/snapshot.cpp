@@ -90,6 +90,23 @@ bool tariffs_sound(const State& state, std::uint64_t regions) {
          tariff_versions_sound(state);
 }
 
+// The catalog a snapshot holds, each model valid where it joined; false when not.
+bool read_catalog(Reader& reader, State& state) {
+  std::vector<GpuModel> models;
+  reader(models);
+  if (!reader.ok() || models.size() > limits::kMaxPools) return false;
+  Catalog catalog;
+  for (const GpuModel& model : models) {
+    if (catalog.refusal(model) != nullptr) return false;
+    catalog.add(model);
+  }
+  state.catalog = catalog;
+  state.pools.clear();
+  for (const GpuModel& model : models)
+    state.pools.push_back(pool_book(model));
+  return true;
+}
+
 template <typename A, typename S>
 void state_fields(A& a, S& s, int version) {
   a(s.now, s.arrival_seq, s.platform_revenue, s.deposited_total, s.withdrawn_total, s.accounts);
@@ -141,7 +158,7 @@ std::string Engine::snapshot() const {
   for (char c : kMagic)
     writer(c);
   writer(static_cast<std::uint64_t>(state_->pools.size()),
-         static_cast<std::uint64_t>(state_->tariffs.region_count()));
+         static_cast<std::uint64_t>(state_->tariffs.region_count()), state_->catalog.models());
   // The slabs' accessors are non-const only because the reader shares them.
   state_fields(writer, const_cast<State&>(*state_), /*version=*/4);
   return writer.take();
@@ -168,6 +185,8 @@ std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, Engin
                       : magic == kMagicV2 ? 2
                       : magic == kMagicV1 ? 1
                                           : 0;
+  // From v4 the catalog is the snapshot's (models may have been added); before, the given one.
+  if (version >= 4 && !read_catalog(reader, state)) return std::nullopt;
   if (!reader.ok() || version == 0 || pools != state.pools.size() ||
       regions != state.tariffs.region_count()) {
     return std::nullopt;

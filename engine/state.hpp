@@ -352,6 +352,9 @@ std::optional<Reject> apply_halt_pool(State& state, const HaltPool& command);
 std::optional<Reject> apply_set_platform_fee(State& state, const SetPlatformFee& command);
 std::optional<Reject> apply_publish_tariff_schedule(State& state,
                                                     const PublishTariffSchedule& command);
+std::optional<Reject> apply_add_gpu_model(State& state, const AddGpuModel& command);
+// A new pool's empty book, its index at the model's reference price.
+PoolBook pool_book(const GpuModel& model);
 std::optional<Reject> apply_suspend_account(State& state, const SuspendAccount& command);
 std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& command);
 inline bool is_halted(const State& state, PoolIndex pool) {

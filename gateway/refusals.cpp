@@ -148,6 +148,11 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
      "the market refused the schedule: it must start on an hour in the future, within 366 "
      "days, and name every region; or the market keeps 128 schedules that running leases or "
      "coming hours are priced by (GET /v1/market/tariffs lists them)"},
+    // kInvalidGpuModel
+    {"model",
+     "the market refused the model: its name is taken or not 1 to 64 of A-Z a-z 0-9 . _ -, a "
+     "figure is out of range, or the catalog holds its 64 models or 32 vendors; check GET "
+     "/v1/market/pools"},
 }};
 
 }  // namespace

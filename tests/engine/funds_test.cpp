@@ -267,9 +267,10 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_
   EXPECT_TRUE(restored->account(kSupplier).pays_out_daily);
   EXPECT_EQ(restored->account(kSupplier).payout_minimum, 123);
 
-  // Version 3 had no tariff schedules in the snapshot: its bytes are version
-  // 4's without the book (the count dropped, and a list of one schedule: its
-  // start and its list of two regions, each a name, an offset and 168
+  // Version 3 had no catalog or tariff schedules in the snapshot: its bytes
+  // are version 4's without the catalog after the header (a list of three
+  // models: two names, four figures and a price each) and without the book (the count dropped, and
+  // a list of one schedule: its start and its list of two regions, each a name, an offset and 168
   // multipliers) and each lease
   // slot's count of schedules (none here), before the two sequences at the end.
   // Version 2 had no platform fee either, nor each lease slot's; it restores
@@ -281,6 +282,11 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_
   constexpr std::size_t kTariffBytes = 4 /* dropped */ + 8 + 8 + 8 +
                                        (kRegionBytes + 4 /* "flat" */) +
                                        (kRegionBytes + 3 /* "tou" */);
+  constexpr std::size_t kHeaderBytes = 8 + 20 + 8 + 8;  // the magic's size, it, pools, regions
+  constexpr std::size_t kModelBytes = 8 + 8 + 4 + 4 + 4 + 4 + 8;  // + the names' lengths
+  constexpr std::size_t kCatalogBytes = 8 + (kModelBytes + 4 + 6 /* A100 nvidia */) +
+                                        (kModelBytes + 4 + 6 /* H100 nvidia */) +
+                                        (kModelBytes + 5 + 3 /* MI300 amd */);
   constexpr std::size_t kFeeBytes = 4;
   constexpr std::size_t kPayoutBytes = 8 + 8 + 4 + 8 + 8 + 8;
   constexpr std::size_t kSequenceBytes = 8 + 8;
@@ -289,6 +295,7 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_
   ASSERT_NE(magic_at, std::string::npos);
   v3.replace(magic_at, 20, "spotgrid-snapshot-v3");
   v3.erase(v3.size() - kSequenceBytes - kTariffBytes, kTariffBytes);
+  v3.erase(kHeaderBytes, kCatalogBytes);
   auto from_v3 = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, v3);
   ASSERT_TRUE(from_v3.has_value());
   EXPECT_EQ(from_v3->snapshot(), before_any);

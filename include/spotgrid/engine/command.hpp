@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <variant>
 
+#include "spotgrid/engine/catalog.hpp"
 #include "spotgrid/engine/tariff.hpp"
 #include "spotgrid/engine/types.hpp"
 
@@ -155,6 +156,11 @@ struct SetPlatformFee {
 struct PublishTariffSchedule {
   TariffSchedule schedule;
 };
+// A GPU model joins the catalog as the next pool, open for listings and
+// orders at once. Class orders already resting keep the pools they matched.
+struct AddGpuModel {
+  GpuModel model;
+};
 // Once a second: starts deferred orders, ends leases, expires listings,
 // releases settled holds and publishes index prices.
 struct Tick {};
@@ -163,7 +169,7 @@ using CommandBody =
     std::variant<Deposit, Withdraw, RegisterNode, AddListing, WithdrawListing, PlaceOrder,
                  CancelOrder, AmendOrder, StopLease, ReclaimLease, InterruptLease, SettleLease,
                  Tick, Payout, SetPayoutSchedule, HaltPool, SuspendAccount, QuarantineNode,
-                 SetPlatformFee, PublishTariffSchedule>;
+                 SetPlatformFee, PublishTariffSchedule, AddGpuModel>;
 
 struct Command {
   UnixSeconds now = 0;

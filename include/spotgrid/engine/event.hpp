@@ -51,10 +51,10 @@ enum class Reject : std::uint8_t {
   kAccountSuspended,
   kNodeQuarantined,
   kInvalidTariffSchedule,
+  kInvalidGpuModel,
   // A new reason goes here, before none: kRejectCount counts from the last.
 };
-inline constexpr std::size_t kRejectCount =
-    static_cast<std::size_t>(Reject::kInvalidTariffSchedule) + 1;
+inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kInvalidGpuModel) + 1;
 std::string_view to_string(Reject reason);
 
 // Why a resting order is not (fully) filled.
@@ -231,13 +231,16 @@ struct TariffSchedulePublished {
   std::uint32_t version;
   UnixSeconds effective_from;
 };
+struct GpuModelAdded {
+  PoolIndex pool;
+};
 using EventBody =
     std::variant<CommandRejected, FundsMoved, NodeRegistered, ListingAdded, ListingClosed,
                  OrderAccepted, OrderDeferred, OrderResting, OrderFilled, OrderCancelled,
                  OrderAmended, OrderRequeued, RequeueFailed, LeaseStarted, LeaseReclaimNotice,
                  LeaseEnded, LeaseSettled, HoldChanged, IndexPublished, LeaseClosed, PayoutSent,
                  PayoutScheduleSet, PoolHalted, AccountSuspended, NodeQuarantined, PlatformFeeSet,
-                 TariffSchedulePublished>;
+                 TariffSchedulePublished, GpuModelAdded>;
 
 struct Event {
   Event() = default;

@@ -107,6 +107,7 @@ struct Describe {
     sink.begin("tariff_schedule_published")("version", b.version)("effective_from",
                                                                   b.effective_from);
   }
+  void operator()(const GpuModelAdded& b) const { sink.begin("gpu_model_added")("pool", b.pool); }
   void operator()(const PoolHalted& b) const {
     sink.begin("pool_halted")("pool", b.pool)("halted", b.halted);
   }
