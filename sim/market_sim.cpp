@@ -88,8 +88,8 @@ CommandBody MarketSim::random_command() {
 }
 
 // Rare: a payout schedule, or the operator halting a pool, quarantining a node,
-// setting the platform fee, publishing a tariff schedule or suspending an
-// account (each as likely to be undone).
+// setting the platform fee, publishing a tariff schedule, adding a GPU model
+// or suspending an account (each as likely to be undone).
 CommandBody MarketSim::rule_command(AccountId supplier) {
   const std::uint64_t roll = below(100);
   if (roll < 60)
@@ -99,6 +99,12 @@ CommandBody MarketSim::rule_command(AccountId supplier) {
     return QuarantineNode{nodes_[below(nodes_.size())].id, chance(50)};
   if (roll < 92) return SetPlatformFee{static_cast<BasisPoints>(below(1'001))};
   if (roll < 95) return random_tariff_schedule();
+  if (roll < 97) {  // a new model (refused when its name is taken or the catalog is full)
+    return AddGpuModel{GpuModel{"SIM-" + std::to_string(below(100)), chance(50) ? "nvidia" : "sim",
+                                static_cast<std::uint32_t>(24 + below(200)), 500, 2'000,
+                                static_cast<MilliCu>(500 + below(4'000)),
+                                static_cast<Micros>(500'000 + below(5'000'000))}};
+  }
   const AccountId account =
       chance(50) ? supplier : buyer_account(static_cast<std::uint32_t>(below(options_.buyers)));
   return SuspendAccount{account, chance(50), chance(50)};

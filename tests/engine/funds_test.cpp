@@ -472,3 +472,53 @@ TEST_F(TariffScheduleTest, a_bad_schedule_is_refused_and_changes_nothing) {
 
 }  // namespace
 }  // namespace spotgrid::engine::testing
+
+namespace spotgrid::engine::testing {
+namespace {
+
+class AddModelTest : public EngineTest {
+ protected:
+  static GpuModel b200() { return GpuModel{"B200", "nvidia", 192, 2250, 8000, 5'000, 6 * kUsd}; }
+};
+
+// A model added by a command is a pool at once: nodes, listings, orders and
+// leases in it, and a snapshot that carries it.
+TEST_F(AddModelTest, a_model_added_is_a_pool_at_once) {
+  ASSERT_FALSE(submit(AddGpuModel{b200()}).rejected);
+  const PoolIndex pool = only<GpuModelAdded>().pool;
+  EXPECT_EQ(pool, 3);
+  EXPECT_EQ(engine.catalog().pool_count(), 4u);
+  EXPECT_EQ(engine.index_price(pool), 6 * kUsd);
+  list(node(pool, kFlat, 2), 2, 5 * kUsd);
+  place(spec(pool, 1, 6 * kUsd, 3'600));
+  EXPECT_EQ(only<LeaseStarted>().pool, pool);
+
+  const std::string snapshot = engine.snapshot();
+  auto restored = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, snapshot);
+  ASSERT_TRUE(restored.has_value()) << "the catalog comes from the snapshot";
+  EXPECT_EQ(restored->catalog().pool_count(), 4u);
+  EXPECT_EQ(restored->catalog().model(pool).model, "B200");
+  EXPECT_EQ(restored->snapshot(), snapshot);
+  expect_sound();
+}
+
+TEST_F(AddModelTest, a_bad_model_is_refused_and_changes_nothing) {
+  GpuModel taken = b200();
+  taken.model = "H100";
+  GpuModel spaced = b200();
+  spaced.model = "B 200";
+  GpuModel nul = b200();
+  nul.model = std::string("B2\0", 3);
+  GpuModel free = b200();
+  free.reference_price_micros_per_card_hour = 0;
+  GpuModel no_cu = b200();
+  no_cu.compute_units = 0;
+  for (const GpuModel& model : {taken, spaced, nul, free, no_cu}) {
+    EXPECT_EQ(submit(AddGpuModel{model}).rejected, Reject::kInvalidGpuModel) << model.model;
+  }
+  EXPECT_EQ(engine.catalog().pool_count(), 3u);
+  expect_sound();
+}
+
+}  // namespace
+}  // namespace spotgrid::engine::testing
