@@ -831,13 +831,26 @@ void operator_fee(Context& c) {
           << text(answer, "previous_bp") << " bp)\n";
 }
 
+// The whole of a file the command sends.
+std::string file_contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError{"cannot read " + path};
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A model in one of gpus.json's "gpus" entries' shape, added as the next pool.
+void operator_gpu_model(Context& c) {
+  const std::string body = file_contents(word(c, 0, "model file"));
+  const Json answer = ask(c, "POST", "/v1/operator/gpu-models", body);
+  if (human(c))
+    c.out << "pool " << text(answer, "pool") << " (index " << text(answer, "pool_index")
+          << ") is open\n";
+}
+
 // A tariffs file (config/tariffs.json's shape) published from an hour on.
 void operator_tariffs(Context& c) {
   const std::string path = word(c, 0, "tariffs file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError{"cannot read " + path};
-  const std::string contents((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
+  const std::string contents = file_contents(path);
   Json document;
   if (util::parse_json(document, contents, 1 << 20) || !document.IsObject() ||
       !document.HasMember("regions")) {
@@ -1127,6 +1140,9 @@ const Command kCommands[] = {
      [](Context& c) { operator_node(c, false); }},
     {"operator", "fee", "BASIS_POINTS",
      "the platform's share of leases that start from now, 0 to 5000 (operator)", operator_fee},
+    {"operator", "gpu-model", "FILE",
+     "add a GPU model (one gpus.json entry, as a JSON object) as a new pool (operator)",
+     operator_gpu_model},
     {"operator", "tariffs", "FILE --from UNIX_SECONDS",
      "publish a tariff schedule (tariffs.json's shape) in force from a future hour (operator)",
      operator_tariffs},

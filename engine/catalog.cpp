@@ -75,24 +75,37 @@ PoolMask Catalog::all_pools() const {
   return count >= 64 ? ~PoolMask{0} : (PoolMask{1} << count) - 1;
 }
 
-const char* Catalog::refusal(const GpuModel& model) const {
-  if (pool_count() >= limits::kMaxPools) return "the catalog holds its most models";
-  if (!valid_name(model.model)) return "model must be 1 to 64 of A-Z a-z 0-9 . _ -";
-  if (find_pool(model.model)) return "model is already in the catalog";
-  if (!valid_name(model.vendor)) return "vendor must be 1 to 64 of A-Z a-z 0-9 . _ -";
+std::optional<CatalogRefusal> Catalog::refusal(const GpuModel& model) const {
+  constexpr const char* kName = "must be 1 to 64 of A-Z a-z 0-9 . _ -";
+  if (pool_count() >= limits::kMaxPools)
+    return CatalogRefusal{"model", "cannot be added: the catalog holds its 64 models"};
+  if (!valid_name(model.model)) return CatalogRefusal{"model", kName};
+  if (find_pool(model.model)) return CatalogRefusal{"model", "is already in the catalog"};
+  if (!valid_name(model.vendor)) return CatalogRefusal{"vendor", kName};
   if (!find_vendor(model.vendor) && vendors().size() >= limits::kMaxVendors)
-    return "the catalog holds its most vendors";
-  if (model.memory_gib < 1 || model.memory_gib > 65'536) return "memory_gib must be 1 to 65536";
+    return CatalogRefusal{"vendor", "cannot be added: the catalog holds its 32 vendors"};
+  if (model.memory_gib < 1 || model.memory_gib > 65'536)
+    return CatalogRefusal{"memory_gib", "must be 1 to 65536"};
   if (model.bf16_tflops < 1 || model.bf16_tflops > 1'000'000)
-    return "bf16_tflops must be 1 to 1000000";
+    return CatalogRefusal{"bf16_tflops", "must be 1 to 1000000"};
   if (model.memory_bandwidth_gbps < 1 || model.memory_bandwidth_gbps > 1'000'000)
-    return "memory_bandwidth_gbps must be 1 to 1000000";
+    return CatalogRefusal{"memory_bandwidth_gbps", "must be 1 to 1000000"};
   if (model.compute_units < 1 || model.compute_units > 100 * kMilliCuOne)
-    return "compute_units must be 0.001 to 100";
+    return CatalogRefusal{"compute_units", "must be 0.001 to 100"};
   if (model.reference_price_micros_per_card_hour < 1 ||
       model.reference_price_micros_per_card_hour > limits::kMaxPriceMicrosPerHour)
-    return "reference_price_micros_per_card_hour is out of range";
-  return nullptr;
+    return CatalogRefusal{"reference_price_micros_per_card_hour", "is out of range"};
+  return std::nullopt;
+}
+
+std::optional<Catalog> Catalog::of(const std::vector<GpuModel>& models) {
+  if (models.size() > limits::kMaxPools) return std::nullopt;
+  Catalog catalog;
+  for (const GpuModel& model : models) {
+    if (catalog.refusal(model)) return std::nullopt;
+    catalog.add(model);
+  }
+  return catalog;
 }
 
 PoolIndex Catalog::add(const GpuModel& model) {

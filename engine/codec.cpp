@@ -142,12 +142,12 @@ std::optional<Command> decode_command(std::string_view bytes) {
   return command;
 }
 
-// A book's own format, apart from the commands' (a pinned book outlives them).
-constexpr std::uint8_t kTariffBookFormat = 1;
+// The pinned rules' own format, apart from the commands' (a pin outlives them).
+constexpr std::uint8_t kRulesFormat = 1;
 
 std::string encode_tariff_book(const TariffBook& book) {
   archive::Writer writer;
-  writer(kTariffBookFormat, book.dropped(), book.schedules());
+  writer(kRulesFormat, book.dropped(), book.schedules());
   return writer.take();
 }
 
@@ -157,9 +157,24 @@ std::optional<TariffBook> decode_tariff_book(std::string_view bytes) {
   std::uint32_t dropped = 0;
   std::vector<TariffSchedule> schedules;
   reader(format, dropped, schedules);
-  if (!reader.finished() || format != kTariffBookFormat || !TariffBook::well_formed(schedules))
+  if (!reader.finished() || format != kRulesFormat || !TariffBook::well_formed(schedules))
     return std::nullopt;
   return TariffBook(std::move(schedules), dropped);
+}
+
+std::string encode_catalog(const Catalog& catalog) {
+  archive::Writer writer;
+  writer(kRulesFormat, catalog.models());
+  return writer.take();
+}
+
+std::optional<Catalog> decode_catalog(std::string_view bytes) {
+  archive::Reader reader(bytes);
+  std::uint8_t format = 0;
+  std::vector<GpuModel> models;
+  reader(format, models);
+  if (!reader.finished() || format != kRulesFormat) return std::nullopt;
+  return Catalog::of(models);
 }
 
 std::string_view command_name(const CommandBody& body) {

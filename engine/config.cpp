@@ -243,6 +243,16 @@ Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_n
   return Catalog(list);
 }
 
+Loaded<GpuModel> parse_gpu_model(std::string_view json, const std::string& source_name) {
+  rapidjson::Document document;
+  if (auto error = util::parse_json(document, json, limits::kMaxJsonBytes))
+    return ConfigError{source_name, "(document)", "invalid JSON: " + *error};
+  if (!document.IsObject()) return ConfigError{source_name, "(document)", "must be a JSON object"};
+  GpuModel model;
+  if (auto error = parse_model(Fields(document, "", source_name), model)) return *error;
+  return model;
+}
+
 Loaded<std::vector<TariffRegion>> parse_tariff_regions(std::string_view json,
                                                        const std::string& source_name) {
   auto regions = parse_items<TariffRegion>(

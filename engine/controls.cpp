@@ -110,7 +110,7 @@ PoolBook pool_book(const GpuModel& model) {
 }
 
 std::optional<Reject> apply_add_gpu_model(State& state, const AddGpuModel& command) {
-  if (state.catalog.refusal(command.model) != nullptr) return Reject::kInvalidGpuModel;
+  if (state.catalog.refusal(command.model)) return Reject::kInvalidGpuModel;
   const PoolIndex pool = state.catalog.add(command.model);
   state.pools.push_back(pool_book(command.model));
   state.emit(GpuModelAdded{pool});

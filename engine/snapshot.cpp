@@ -94,13 +94,9 @@ bool tariffs_sound(const State& state, std::uint64_t regions) {
 bool read_catalog(Reader& reader, State& state) {
   std::vector<GpuModel> models;
   reader(models);
-  if (!reader.ok() || models.size() > limits::kMaxPools) return false;
-  Catalog catalog;
-  for (const GpuModel& model : models) {
-    if (catalog.refusal(model) != nullptr) return false;
-    catalog.add(model);
-  }
-  state.catalog = catalog;
+  std::optional<Catalog> catalog = reader.ok() ? Catalog::of(models) : std::nullopt;
+  if (!catalog) return false;
+  state.catalog = *catalog;
   state.pools.clear();
   for (const GpuModel& model : models)
     state.pools.push_back(pool_book(model));

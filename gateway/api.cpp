@@ -476,6 +476,10 @@ const V1Route kV1Routes[] = {
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        set_platform_fee(api, caller, request, std::move(respond));
      }},
+    {"POST", "/v1/operator/gpu-models", Runs::kHere, Access::kKey,
+     [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
+       add_gpu_model(api, caller, request, std::move(respond));
+     }},
     {"POST", "/v1/operator/tariffs", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        publish_tariff_schedule(api, caller, request, std::move(respond));

@@ -68,8 +68,9 @@ std::string account_channel(const char* kind, AccountId account) {
 
 MarketFeed::MarketFeed(StreamHub& hub, RedisOptions redis, const engine::Catalog& catalog)
     : hub_(hub), redis_(redis), redis_options_(std::move(redis)), catalog_(catalog) {
-  last_books_.resize(catalog_.pool_count());
-  last_book_versions_.resize(catalog_.pool_count());
+  // Every pool the catalog may come to hold (models are added while running).
+  last_books_.resize(limits::kMaxPools);
+  last_book_versions_.resize(limits::kMaxPools);
 }
 
 MarketFeed::~MarketFeed() {

@@ -153,6 +153,26 @@ void publish_tariff_schedule(Api& api, const Principal& caller, const HttpReques
       });
 }
 
+void add_gpu_model(Api& api, const Principal& caller, const HttpRequest& request, Respond respond) {
+  if (caller.role != Role::kOperator) return respond(forbidden());
+  auto model = engine::parse_gpu_model(request.body, "body");
+  if (!model) {
+    const engine::ConfigError& error = model.error();
+    return respond(
+        bad_request(FieldProblem{error.field == "(document)" ? "" : error.field, error.problem}));
+  }
+  // Checked here for a precise reason; the engine checks again (the names here
+  // may trail the market's by a commit).
+  if (const auto refused = api.setup.catalog.refusal(model.value()))
+    return respond(bad_request(FieldProblem{refused->field, refused->problem}));
+  submit_control<engine::GpuModelAdded>(
+      api, engine::AddGpuModel{model.value()}, std::move(respond), "the market refused the model",
+      [name = model.value().model](Writer& w, const engine::GpuModelAdded& done) {
+        field(w, "pool", name);
+        field(w, "pool_index", std::uint64_t{done.pool});
+      });
+}
+
 void quarantine_node(Api& api, const Principal& caller, const HttpRequest& request, NodeId node,
                      bool quarantined, Respond respond) {
   if (caller.role != Role::kOperator) return respond(forbidden());

@@ -27,6 +27,10 @@ void set_platform_fee(Api& api, const Principal& caller, const HttpRequest& requ
 // force from a future hour, for leases that start after it is published.
 void publish_tariff_schedule(Api& api, const Principal& caller, const HttpRequest& request,
                              Respond respond);
+// POST /v1/operator/gpu-models {model, vendor, memory_gib, bf16_tflops,
+// memory_bandwidth_gbps, compute_units, reference_price_micros_per_card_hour}:
+// the next pool, open at once.
+void add_gpu_model(Api& api, const Principal& caller, const HttpRequest& request, Respond respond);
 // GET /v1/operator/audit?from=&to=: the operator's commands in a range.
 void operator_audit(Api& api, const Principal& caller, const HttpRequest& request,
                     const Respond& respond);

@@ -295,7 +295,7 @@ std::optional<std::string> ReadStore::operator_actions(UnixSeconds from, UnixSec
     const pqxx::result rows = txn.exec_params(
         "SELECT command_seq, at, kind, rejected, events FROM command_log"
         " WHERE kind IN ('deposit', 'halt_pool', 'suspend_account', 'quarantine_node',"
-        " 'set_platform_fee', 'publish_tariff_schedule')"
+        " 'set_platform_fee', 'publish_tariff_schedule', 'add_gpu_model')"
         " AND at >= $1 AND at < $2 AND command_seq > $3 ORDER BY command_seq LIMIT $4",
         static_cast<long long>(from), static_cast<long long>(to), static_cast<long long>(after),
         limit + 1);

@@ -121,6 +121,7 @@ struct Service::Impl {
           ledger::MarketOptions options;
           options.conninfo = s.postgres_conninfo;
           options.setup = setup;
+          options.published_catalog = &setup.catalog;  // the pools' names, as models are added
           options.snapshot_every_commands = s.snapshot_every_commands;
           options.on_committed = [this](std::span<const engine::Event> events) {
             feed.on_committed(events);
@@ -162,7 +163,7 @@ struct Service::Impl {
   ledger::MarketSetup setup;
   StreamHub hub;
   MarketFeed feed;
-  BookCache books{setup.catalog.pool_count()};
+  BookCache books{limits::kMaxPools};  // pools may be added
   ledger::DurableMarket market;
   ingest::Ingest ingest;
   KeyStore keys;

@@ -98,7 +98,7 @@ struct DurableMarket::Impl {
   }
 
   MarketOptions options;
-  ReadModel read_model{options.setup.catalog.pool_count()};
+  ReadModel read_model{options.setup.catalog.pool_count(), options.published_catalog};
   util::BoundedQueue<Inbound> inbound;
   util::BoundedQueue<Pending> persist;
   std::thread engine_thread;
@@ -248,11 +248,16 @@ struct DurableMarket::Impl {
       take_market_lock(*conn);
       migrate(*conn);
       engine.emplace(load_market(*conn, options.setup));
-      // The gateway reads region names from the configuration.
+      // The gateway reads region and model names from the configuration.
       if (!same_regions(engine->tariffs(), options.setup.tariffs)) {
         throw ReplayDiverged(
             "the configured tariff regions are not the market's (names and order stay as the "
             "market began; multipliers change with POST /v1/operator/tariffs)");
+      }
+      if (!engine::Catalog(options.setup.catalog).extend_to(engine->catalog())) {
+        throw ReplayDiverged(
+            "the configured GPU catalog is not the first models of the market's (models stay "
+            "as they were added; add one with POST /v1/operator/gpu-models)");
       }
       if (auto problems = compare_balances(*conn, *engine); !problems.empty())
         throw ReplayDiverged("recovered balances differ from the ledger: " + problems.front());

@@ -239,15 +239,19 @@ CommittedChanges changes_of(const engine::Engine& engine, std::uint64_t command_
     for (const PoolIndex pool : touched.pools)
       changes.pools.emplace_back(pool, pool_record(engine, pool, command_seq));
   }
-  if (std::any_of(events.begin(), events.end(), [](const engine::Event& event) {
-        return std::holds_alternative<engine::TariffSchedulePublished>(event.body);
-      })) {
-    changes.tariffs = std::make_shared<const engine::TariffBook>(engine.tariffs());
+  for (const engine::Event& event : events) {
+    if (std::holds_alternative<engine::TariffSchedulePublished>(event.body))
+      changes.tariffs = std::make_shared<const engine::TariffBook>(engine.tariffs());
+    if (const auto* added = std::get_if<engine::GpuModelAdded>(&event.body)) {
+      changes.added_models.push_back(engine.catalog().model(added->pool));
+      changes.pools.emplace_back(added->pool, pool_record(engine, added->pool, command_seq));
+    }
   }
   return changes;
 }
 
-ReadModel::ReadModel(std::size_t pools) : pools_(pools) {}
+ReadModel::ReadModel(std::size_t pools, engine::Catalog* catalog)
+    : pools_(pools), catalog_(catalog) {}
 
 void ReadModel::reset(const engine::Engine& engine) {
   std::unordered_map<AccountId, engine::AccountView> accounts;
@@ -266,7 +270,7 @@ void ReadModel::reset(const engine::Engine& engine) {
   std::unordered_map<NodeId, engine::NodeView> nodes;
   for (const engine::NodeView& view : engine.nodes())
     nodes.emplace(view.id, view);
-  std::vector<std::shared_ptr<const PoolRecord>> pools(pools_.size());
+  std::vector<std::shared_ptr<const PoolRecord>> pools(engine.catalog().pool_count());
   for (std::size_t pool = 0; pool < pools.size(); ++pool)
     pools[pool] = pool_record(engine, static_cast<PoolIndex>(pool), engine.last_command_seq());
   auto tariffs = std::make_shared<const engine::TariffBook>(engine.tariffs());
@@ -291,6 +295,8 @@ void ReadModel::reset(const engine::Engine& engine) {
   orders_.merge(orders);
   live_leases_ = std::move(leases);
   nodes_ = std::move(nodes);
+  // Names before the books that need them (readers look names up without this lock).
+  if (catalog_ != nullptr) catalog_->extend_to(engine.catalog());
   pools_ = std::move(pools);
   tariffs_ = std::move(tariffs);
 }
@@ -338,8 +344,12 @@ void ReadModel::apply(const CommittedChanges& change) {
   }
   for (const engine::NodeView& node : change.nodes)
     nodes_[node.id] = node;
+  for (const engine::GpuModel& model : change.added_models) {
+    if (catalog_ != nullptr && !catalog_->find_pool(model.model)) catalog_->add(model);
+  }
   for (const auto& [pool, record] : change.pools) {
-    if (pool < pools_.size()) pools_[pool] = record;
+    if (pool >= pools_.size()) pools_.resize(std::size_t{pool} + 1);  // a model added
+    pools_[pool] = record;
   }
   if (change.tariffs) tariffs_ = change.tariffs;
 }

@@ -69,60 +69,96 @@ std::optional<BasisPoints> pinned_fee(pqxx::transaction_base& txn) {
   return static_cast<BasisPoints>(row[0][0].as<long long>());
 }
 
-// The tariff book the market was created with (market_genesis_tariffs), if it is known.
-std::optional<engine::TariffBook> pinned_tariffs(pqxx::transaction_base& txn) {
-  const pqxx::result row = txn.exec("SELECT book FROM market_genesis_tariffs");
+// A genesis rule's encoding (market_genesis), if the market has it pinned.
+std::optional<std::string> pinned_rule(pqxx::transaction_base& txn, const char* rule) {
+  const pqxx::result row =
+      txn.exec_params("SELECT encoded FROM market_genesis WHERE rule = $1", std::string(rule));
   if (row.empty()) return std::nullopt;
   const pqxx::binarystring bytes(row[0][0]);
-  auto book = engine::decode_tariff_book(view(bytes));
-  if (!book) throw ReplayDiverged("the market's genesis tariff book does not decode");
-  return book;
+  return std::string(view(bytes));
 }
 
-// Pins the fee and the tariffs a market started from, once; a racing start pins the same.
-void pin_genesis(pqxx::connection_base& connection, const MarketSetup& setup) {
+// What a market began with, and which of it was pinned before this start.
+struct Genesis {
+  MarketSetup setup;
+  bool fee_pinned = false;
+  bool tariffs_pinned = false;
+  bool catalog_pinned = false;
+};
+
+Genesis read_genesis(pqxx::transaction_base& txn, const MarketSetup& given) {
+  Genesis genesis{given};
+  if (const auto fee = pinned_fee(txn)) {
+    genesis.setup.config.platform_fee_bp = *fee;
+    genesis.fee_pinned = true;
+  }
+  if (const auto encoded = pinned_rule(txn, "tariffs")) {
+    auto book = engine::decode_tariff_book(*encoded);
+    if (!book) throw ReplayDiverged("the market's genesis tariff book does not decode");
+    if (*encoded != engine::encode_tariff_book(given.tariffs)) {
+      util::log::warn("configured_tariffs_not_the_markets",
+                      {{"change_them_with", std::string_view("POST /v1/operator/tariffs")}});
+    }
+    genesis.setup.tariffs = std::move(*book);
+    genesis.tariffs_pinned = true;
+  }
+  if (const auto encoded = pinned_rule(txn, "catalog")) {
+    auto catalog = engine::decode_catalog(*encoded);
+    if (!catalog) throw ReplayDiverged("the market's genesis catalog does not decode");
+    genesis.setup.catalog = *catalog;
+    genesis.catalog_pinned = true;
+  }
+  return genesis;
+}
+
+// Which of the configuration's rules are the genesis ones: those the engine
+// began from, from nothing or from a snapshot that still holds them unchanged.
+struct Known {
+  bool tariffs = false;
+  bool catalog = false;
+};
+Known known_genesis(const Genesis& genesis, const Engine& started) {
+  const MarketSetup& setup = genesis.setup;
+  const engine::TariffBook first(started.tariffs().schedules().front().regions);
+  return {started.tariffs().dropped() == 0 &&
+              engine::encode_tariff_book(first) == engine::encode_tariff_book(setup.tariffs),
+          started.catalog().models() == setup.catalog.models()};
+}
+
+// Pins what a market started from, once each; a racing start pins the same.
+void pin_genesis(pqxx::connection_base& connection, const Genesis& genesis, Known known) {
+  const MarketSetup& setup = genesis.setup;
   pqxx::work txn(connection, "pin_genesis");
   txn.exec_params(
       "INSERT INTO market_rules (name, value) VALUES ('genesis_platform_fee_bp', $1)"
       " ON CONFLICT (name) DO NOTHING",
       static_cast<long long>(setup.config.platform_fee_bp));
-  txn.exec_params(
-      "INSERT INTO market_genesis_tariffs (book) VALUES ($1) ON CONFLICT (singleton) DO NOTHING",
-      pqxx::binarystring(engine::encode_tariff_book(setup.tariffs)));
+  const auto pin = [&](const char* rule, const std::string& encoded) {
+    txn.exec_params(
+        "INSERT INTO market_genesis (rule, encoded) VALUES ($1, $2) ON CONFLICT (rule) DO NOTHING",
+        std::string(rule), pqxx::binarystring(encoded));
+  };
+  if (!genesis.tariffs_pinned && known.tariffs)
+    pin("tariffs", engine::encode_tariff_book(setup.tariffs));
+  if (!genesis.catalog_pinned && known.catalog)
+    pin("catalog", engine::encode_catalog(setup.catalog));
   txn.commit();
 }
 
 }  // namespace
 
 Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, ReplayFrom from) {
-  MarketSetup setup = given;
   // One snapshot of the database for the whole load.
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn(
       connection, "recover");
-  // A market replays from the fee and the tariffs it started with. One from
-  // before they were pinned replays from the configuration's, which are pinned
-  // only once the whole log has replayed to the events it committed (a
-  // configuration changed on the upgrade then stops recovery, and putting it
-  // back mends it).
-  const std::optional<BasisPoints> pinned = pinned_fee(txn);
-  if (pinned) setup.config.platform_fee_bp = *pinned;
-  std::optional<engine::TariffBook> tariffs = pinned_tariffs(txn);
-  const bool tariffs_pinned = tariffs.has_value();
-  if (tariffs) {
-    if (engine::encode_tariff_book(*tariffs) != engine::encode_tariff_book(given.tariffs)) {
-      util::log::warn("configured_tariffs_not_the_markets",
-                      {{"change_them_with", std::string_view("POST /v1/operator/tariffs")}});
-    }
-    setup.tariffs = std::move(*tariffs);
-  }
-  Engine engine = starting_engine(txn, setup, from);
-  // The configuration's book is the genesis one only if the engine began from
-  // it: from nothing, or from a snapshot still holding it unchanged.
-  const std::vector<engine::TariffSchedule> started = engine.tariffs().schedules();
-  const bool genesis_known =
-      engine.tariffs().dropped() == 0 &&
-      engine::encode_tariff_book(engine::TariffBook(started.front().regions)) ==
-          engine::encode_tariff_book(setup.tariffs);
+  // A market replays from the fee, the tariffs and the catalog it started
+  // with. One from before they were pinned replays from the configuration's,
+  // which are pinned only once the whole log has replayed to the events it
+  // committed (a configuration changed on the upgrade then stops recovery, and
+  // putting it back mends it).
+  const Genesis genesis = read_genesis(txn, given);
+  Engine engine = starting_engine(txn, genesis.setup, from);
+  const Known known = known_genesis(genesis, engine);
   std::vector<engine::Event> events;
   for (;;) {
     const pqxx::result page = txn.exec_params(
@@ -135,7 +171,8 @@ Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, 
     if (page.size() < static_cast<std::size_t>(kReplayPage)) break;
   }
   txn.commit();
-  if (!pinned || (!tariffs_pinned && genesis_known)) pin_genesis(connection, setup);
+  if (!genesis.fee_pinned || !genesis.tariffs_pinned || !genesis.catalog_pinned)
+    pin_genesis(connection, genesis, known);
   return engine;
 }
 

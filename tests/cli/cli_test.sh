@@ -226,11 +226,19 @@ contains "$err" "must be on an hour" "the refusal says why"
 expect 0 "operator publishes tariffs" -- operator tariffs config/tariffs.json --from "$change"
 contains "$out" "tariff schedule 1" "the answer names the schedule"
 expect 2 "a tariffs file that is not one" -- operator tariffs README.md --from "$change"
+echo '{"model": "B200-SXM-192G", "vendor": "nvidia", "memory_gib": 192, "bf16_tflops": 2250,
+  "memory_bandwidth_gbps": 8000, "compute_units": 5.0,
+  "reference_price_micros_per_card_hour": 6000000}' >"$work/b200.json"
+expect 0 "operator adds a GPU model" -- operator gpu-model "$work/b200.json"
+contains "$out" "pool B200-SXM-192G" "the answer names the pool"
+expect 3 "the same model twice" -- operator gpu-model "$work/b200.json"
+expect 0 "the new pool has a book" -- book B200-SXM-192G
 expect 0 "operator audit" -- operator audit --from "$(date -u +%Y-%m-%d)" \
   --to "$(date -u -d tomorrow +%Y-%m-%d)"
 contains "$out" "quarantine_node" "the audit lists the quarantine"
 contains "$out" "set_platform_fee" "the audit lists the fee"
 contains "$out" "publish_tariff_schedule" "the audit lists the schedule"
+contains "$out" "add_gpu_model" "the audit lists the model"
 [[ $(echo "$out" | grep -c "halt_pool") -eq 2 ]] || fail "the audit lists halt and resume: $out"
 as "$finance_key"
 expect 0 "trial balance" -- ledger trial-balance

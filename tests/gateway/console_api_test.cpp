@@ -574,6 +574,65 @@ TEST_F(Console, TheOperatorPublishesATariffScheduleForAFutureHour) {
   EXPECT_EQ(call(http::verb::get, "/v1/market/tariffs?from=yesterday", "").status, 400u);
 }
 
+// A model added by the operator is a pool at once: listed, with a book,
+// supply and orders; a bad one is refused with its field and adds nothing.
+TEST_F(Console, TheOperatorAddsAGpuModelAndItTradesAtOnce) {
+  const std::string op = operator_key_.token();
+  const std::string b200 =
+      R"({"model": "B200-SXM-192G", "vendor": "nvidia", "memory_gib": 192, "bf16_tflops": 2250,
+          "memory_bandwidth_gbps": 8000, "compute_units": 5.0,
+          "reference_price_micros_per_card_hour": 6000000})";
+  const auto [buyer_id, key] = buyer();
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/gpu-models", key, b200).status, 403u);
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/gpu-models", "", b200).status, 401u);
+  const std::vector<std::string> bad = {
+      R"({"model": "H100-SXM-80G", "vendor": "nvidia", "memory_gib": 80, "bf16_tflops": 989,
+          "memory_bandwidth_gbps": 3350, "compute_units": 3.0,
+          "reference_price_micros_per_card_hour": 3000000})",  // taken
+      R"({"model": "B 200", "vendor": "nvidia", "memory_gib": 192, "bf16_tflops": 2250,
+          "memory_bandwidth_gbps": 8000, "compute_units": 5.0,
+          "reference_price_micros_per_card_hour": 6000000})",  // a space
+      R"({"model": "../b", "vendor": "nvidia", "memory_gib": 192, "bf16_tflops": 2250,
+          "memory_bandwidth_gbps": 8000, "compute_units": 5.0,
+          "reference_price_micros_per_card_hour": 6000000})",  // a path
+      R"({"model": "B200", "vendor": "nvidia", "memory_gib": 0, "bf16_tflops": 2250,
+          "memory_bandwidth_gbps": 8000, "compute_units": 5.0,
+          "reference_price_micros_per_card_hour": 6000000})",
+      R"({"model": "B200", "vendor": "nvidia", "memory_gib": 192, "bf16_tflops": 2250,
+          "memory_bandwidth_gbps": 8000, "compute_units": 5.0})",  // no price
+      R"({"model": "B200", "model": "B300", "vendor": "nvidia", "memory_gib": 192,
+          "bf16_tflops": 2250, "memory_bandwidth_gbps": 8000, "compute_units": 5.0,
+          "reference_price_micros_per_card_hour": 6000000})",      // twice
+      "[]",
+  };
+  for (const std::string& body : bad) {
+    const Reply refused = call(http::verb::post, "/v1/operator/gpu-models", op, body);
+    EXPECT_EQ(refused.status, 400u) << body << " -> " << refused.body;
+  }
+  const Reply added = call(http::verb::post, "/v1/operator/gpu-models", op, b200);
+  ASSERT_EQ(added.status, 200u) << added.body;
+  EXPECT_STREQ(added.json["pool"].GetString(), "B200-SXM-192G");
+  EXPECT_EQ(added.json["pool_index"].GetUint64(), 6u) << "after the repository's six";
+
+  const Reply pools = call(http::verb::get, "/v1/market/pools", "");
+  ASSERT_EQ(pools.status, 200u);
+  std::size_t listed = 0;
+  for (const auto& pool : pools.json["pools"].GetArray())
+    listed += std::string_view(pool["pool"].GetString()) == "B200-SXM-192G";
+  EXPECT_EQ(listed, 1u) << pools.body;
+  const auto [supplier_id, supplier] = account("supplier");
+  list_supply(supplier, 2, 5'000'000, "B200-SXM-192G");
+  fund(buyer_id, 100'000'000);
+  const Reply order = call(
+      http::verb::post, "/v1/orders", key,
+      R"({"pool": "B200-SXM-192G", "cards": 1, "duration_seconds": 600, "limit_micros_per_hour": 6000000})");
+  ASSERT_EQ(order.status, 201u) << order.body;
+  const Reply book = call(http::verb::get, "/v1/market/B200-SXM-192G/book", "");
+  EXPECT_EQ(book.status, 200u) << book.body;
+  EXPECT_EQ(call(http::verb::post, "/v1/operator/gpu-models", op, b200).status, 400u)
+      << "the same model twice";
+}
+
 // History a page at a time: every row once, newest first, filters that
 // narrow it, and nobody else's rows.
 TEST_F(Console, OrderHistoryPagesByCursorWithFiltersAndOnlyTheCallersRows) {

@@ -74,10 +74,11 @@ class ServiceHarness : public ::testing::Test {
 
   // A node of `cards` H100s in eu-west listed whole at `price` per card-hour,
   // available from a minute ago for two days.
-  void list_supply(const std::string& supplier_key, int cards, long long price) {
-    const Reply node = call(
-        http::verb::post, "/v1/nodes", supplier_key,
-        R"({"pool": "H100-SXM-80G", "region": "eu-west", "cards": )" + std::to_string(cards) + "}");
+  void list_supply(const std::string& supplier_key, int cards, long long price,
+                   const std::string& pool = "H100-SXM-80G") {
+    const Reply node = call(http::verb::post, "/v1/nodes", supplier_key,
+                            R"({"pool": ")" + pool + R"(", "region": "eu-west", "cards": )" +
+                                std::to_string(cards) + "}");
     ASSERT_EQ(node.status, 201u) << node.body;
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())

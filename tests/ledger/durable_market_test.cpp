@@ -437,26 +437,29 @@ TEST(DurableMarket, ALogWrittenBeforeATariffChangeRecoversAfterIt) {
     ASSERT_FALSE(published.rejected);
     acked.merge(drive(market, 32, 400, kStart + 100'000));
   }
-  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 1);
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis WHERE rule = 'tariffs'"), 1);
   {
     // A market from before the pin, restarted under changed tariffs: its log
     // does not replay, nothing is pinned, and the old file mends it.
     pqxx::connection connection(db.conninfo());
     {
       pqxx::work txn(connection);
-      txn.exec("DELETE FROM market_genesis_tariffs");
+      txn.exec("DELETE FROM market_genesis");
       txn.commit();
     }
     MarketSetup changed = testing::repository_market();
     changed.tariffs = dearer_tariffs();
     EXPECT_THROW(load_market(connection, changed, ReplayFrom::kBeginning), ReplayDiverged);
-    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 0);
+    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis WHERE rule = 'tariffs'"),
+              0);
     // From a snapshot that carries the book, the changed file is not the
     // genesis one, so nothing is pinned from it.
     EXPECT_NO_THROW(load_market(connection, changed, ReplayFrom::kLatestSnapshot));
-    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 0);
+    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis WHERE rule = 'tariffs'"),
+              0);
     EXPECT_NO_THROW(load_market(connection, testing::repository_market(), ReplayFrom::kBeginning));
-    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis_tariffs"), 1);
+    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis WHERE rule = 'tariffs'"),
+              1);
   }
   for (const ReplayFrom from : {ReplayFrom::kLatestSnapshot, ReplayFrom::kBeginning}) {
     MarketSetup changed = testing::repository_market();
@@ -473,6 +476,61 @@ TEST(DurableMarket, ALogWrittenBeforeATariffChangeRecoversAfterIt) {
     Market market(db.conninfo(), std::nullopt, dearer_tariffs());
     ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
     acked.merge(drive(market, 33, 200, kStart + 200'000));
+  }
+  const auto problems = testing::verify_durable_market(db.conninfo(), acked);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
+// The catalog is the market's too: a log in which a model was added (and
+// traded) recovers, from its snapshot or from the beginning, under the
+// configuration's catalog, which no longer names every pool.
+TEST(DurableMarket, ALogWithAnAddedModelRecoversUnderTheConfiguredCatalog) {
+  testing::TestDatabase db;
+  std::map<std::uint64_t, std::size_t> acked;
+  constexpr AccountId kBuyer = 900;
+  constexpr AccountId kSupplier = 901;
+  const std::size_t configured = testing::repository_market().catalog.pool_count();
+  {
+    Market market(db.conninfo());
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    acked = drive(market, 41, 300, kStart);
+    market.now.store(kStart + 100'000);
+    const Completion added = market.run(
+        engine::AddGpuModel{engine::GpuModel{"B200", "nvidia", 192, 2250, 8000, 5'000, 6 * kUsd}});
+    ASSERT_EQ(added.outcome, Outcome::kCommitted);
+    ASSERT_FALSE(added.rejected);
+    const PoolIndex pool = std::get<engine::GpuModelAdded>(added.events.at(0).body).pool;
+    EXPECT_EQ(pool, configured);
+    ASSERT_FALSE(market.run(engine::Deposit{kBuyer, 1'000 * kUsd}).rejected);
+    const Completion node = market.run(engine::RegisterNode{kSupplier, pool, 0, 0, 2, 0, 10'000});
+    ASSERT_FALSE(node.rejected);
+    const NodeId node_id = std::get<engine::NodeRegistered>(node.events.at(0).body).node;
+    ASSERT_FALSE(market
+                     .run(engine::AddListing{kSupplier, node_id, 2, 5 * kUsd, false,
+                                             kStart + 100'000, kStart + 200'000})
+                     .rejected);
+    engine::OrderSpec spec;
+    spec.buyer = kBuyer;
+    spec.target.pool = pool;
+    spec.cards = 1;
+    spec.duration = 3'600;
+    spec.limit_micros_per_hour = 6 * kUsd;
+    const Completion order = market.run(engine::PlaceOrder{spec});
+    ASSERT_FALSE(order.rejected);
+    acked.merge(drive(market, 42, 300, kStart + 100'000));
+  }
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis WHERE rule = 'catalog'"), 1);
+  for (const ReplayFrom from : {ReplayFrom::kLatestSnapshot, ReplayFrom::kBeginning}) {
+    pqxx::connection connection(db.conninfo());
+    const engine::Engine recovered = load_market(connection, testing::repository_market(), from);
+    EXPECT_EQ(recovered.catalog().pool_count(), configured + 1);
+    EXPECT_EQ(recovered.catalog().model(static_cast<PoolIndex>(configured)).model, "B200");
+    EXPECT_TRUE(compare_balances(connection, recovered).empty());
+  }
+  {
+    Market market(db.conninfo());
+    ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
+    acked.merge(drive(market, 43, 200, kStart + 200'000));
   }
   const auto problems = testing::verify_durable_market(db.conninfo(), acked);
   EXPECT_TRUE(problems.empty()) << problems.front();

@@ -33,6 +33,12 @@ struct GpuModel {
   bool operator==(const GpuModel&) const = default;
 };
 
+// Why a model cannot join a catalog: the field at fault and the problem.
+struct CatalogRefusal {
+  const char* field;
+  const char* problem;
+};
+
 class Catalog {
  public:
   Catalog() = default;
@@ -56,11 +62,13 @@ class Catalog {
   PoolMask pools_matching(std::uint32_t min_memory_gib, MilliCu min_cu, VendorMask vendors) const;
   PoolMask all_pools() const;
 
-  // Why `model` cannot join this catalog, or nullptr: a name of 1 to 64 of
+  // Why `model` cannot join this catalog, or nullopt: a name of 1 to 64 of
   // [A-Za-z0-9._-] not taken, a vendor named so, at most limits::kMaxVendors
   // vendors and kMaxPools models, and each figure within the bounds
   // config/gpus.json has.
-  const char* refusal(const GpuModel& model) const;
+  std::optional<CatalogRefusal> refusal(const GpuModel& model) const;
+  // The catalog of `models` in order, each accepted where it joins; nullopt when one is not.
+  static std::optional<Catalog> of(const std::vector<GpuModel>& models);
   // Appends a model `refusal` accepted: the next pool. One appender at a time.
   PoolIndex add(const GpuModel& model);
   // Appends the models `market` has beyond this catalog's; false (and nothing

@@ -17,6 +17,9 @@ std::optional<Command> decode_command(std::string_view bytes);
 // bytes that are not a well-formed book.
 std::string encode_tariff_book(const TariffBook& book);
 std::optional<TariffBook> decode_tariff_book(std::string_view bytes);
+// A catalog's models, likewise; decode refuses a model the catalog would not add.
+std::string encode_catalog(const Catalog& catalog);
+std::optional<Catalog> decode_catalog(std::string_view bytes);
 
 // A stable lower-case name per command type ("place_order"), for logs and SQL.
 std::string_view command_name(const CommandBody& body);

@@ -37,6 +37,8 @@ class Loaded {
 // `source_name` is only used in error messages (the file path when read from disk).
 Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_name);
 Loaded<TariffBook> parse_tariffs(std::string_view json, const std::string& source_name);
+// One model of gpus.json's "gpus", as a document of its own (a model to add).
+Loaded<GpuModel> parse_gpu_model(std::string_view json, const std::string& source_name);
 // The "regions" array of a tariffs document (a schedule to publish).
 Loaded<std::vector<TariffRegion>> parse_tariff_regions(std::string_view json,
                                                        const std::string& source_name);

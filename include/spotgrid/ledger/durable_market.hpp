@@ -71,6 +71,10 @@ using EngineReader = std::function<void(const engine::Engine&)>;
 struct MarketOptions {
   std::string conninfo;  // libpq connection string
   MarketSetup setup;
+  // A catalog others read (the gateway's): the committed models the market
+  // adds are appended to it, after recovery and after each commit. It must be
+  // the first models of the market's (recovery refuses to start otherwise).
+  engine::Catalog* published_catalog = nullptr;
   std::uint32_t max_batch_commands = 4'096;  // per group commit
   std::uint32_t inbound_capacity = 65'536;   // commands waiting for the engine
   std::uint32_t persist_capacity = 65'536;   // applied commands waiting for a commit

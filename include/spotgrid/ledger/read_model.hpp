@@ -56,10 +56,11 @@ struct CommittedChanges {
   std::vector<engine::NodeView> nodes;
   std::vector<std::pair<PoolIndex, std::shared_ptr<const PoolRecord>>> pools;
   std::shared_ptr<const engine::TariffBook> tariffs;  // when a schedule was published
+  std::vector<engine::GpuModel> added_models;         // pools this command added, in order
 
   bool empty() const {
     return accounts.empty() && orders.empty() && leases.empty() && nodes.empty() && pools.empty() &&
-           !tariffs;
+           !tariffs && added_models.empty();
   }
 };
 
@@ -75,7 +76,8 @@ class ReadModel {
  public:
   static constexpr std::size_t kFinishedKept = 131'072;  // orders, and leases
 
-  explicit ReadModel(std::size_t pools);
+  // `catalog`, if given, grows with the committed models (DurableMarket's published_catalog).
+  explicit ReadModel(std::size_t pools, engine::Catalog* catalog = nullptr);
 
   // After a recovery (engine thread): everything, from the recovered engine.
   void reset(const engine::Engine& engine);
@@ -115,6 +117,7 @@ class ReadModel {
   std::unordered_map<NodeId, engine::NodeView> nodes_;
   std::vector<std::shared_ptr<const PoolRecord>> pools_;
   std::shared_ptr<const engine::TariffBook> tariffs_;
+  engine::Catalog* catalog_ = nullptr;
 };
 
 }  // namespace spotgrid::ledger
