@@ -7,11 +7,15 @@
 namespace spotgrid::engine {
 namespace {
 
-bool valid_name(std::string_view name) {
-  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
+// A name that is safe in a URL path and a stream channel ("book:<model>" in 64
+// bytes): letters, digits, '.', '_' and '-', not dots alone.
+bool valid_name(std::string_view name, std::size_t max_length) {
+  return !name.empty() && name.size() <= max_length &&
+         name.find_first_not_of('.') != std::string_view::npos &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+         });
 }
 
 }  // namespace
@@ -76,12 +80,13 @@ PoolMask Catalog::all_pools() const {
 }
 
 std::optional<CatalogRefusal> Catalog::refusal(const GpuModel& model) const {
-  constexpr const char* kName = "must be 1 to 64 of A-Z a-z 0-9 . _ -";
+  constexpr const char* kModelName = "must be 1 to 48 of A-Z a-z 0-9 . _ - (not dots alone)";
+  constexpr const char* kVendorName = "must be 1 to 32 of A-Z a-z 0-9 . _ - (not dots alone)";
   if (pool_count() >= limits::kMaxPools)
     return CatalogRefusal{"model", "cannot be added: the catalog holds its 64 models"};
-  if (!valid_name(model.model)) return CatalogRefusal{"model", kName};
+  if (!valid_name(model.model, 48)) return CatalogRefusal{"model", kModelName};
   if (find_pool(model.model)) return CatalogRefusal{"model", "is already in the catalog"};
-  if (!valid_name(model.vendor)) return CatalogRefusal{"vendor", kName};
+  if (!valid_name(model.vendor, 32)) return CatalogRefusal{"vendor", kVendorName};
   if (!find_vendor(model.vendor) && vendors().size() >= limits::kMaxVendors)
     return CatalogRefusal{"vendor", "cannot be added: the catalog holds its 32 vendors"};
   if (model.memory_gib < 1 || model.memory_gib > 65'536)

@@ -90,7 +90,7 @@ class Fields {
   }
 
   ConfigError error(const std::string& name, std::string problem) const {
-    return ConfigError{file_, path_ + "." + name, std::move(problem)};
+    return ConfigError{file_, path_.empty() ? name : path_ + "." + name, std::move(problem)};
   }
 
  private:
@@ -233,14 +233,20 @@ Loaded<Catalog> parse_catalog(std::string_view json, const std::string& source_n
       parse_items<GpuModel>(json, source_name, "gpus", limits::kMaxPools, "model", parse_model,
                             [](const GpuModel& model) { return model.model; });
   if (auto* error = std::get_if<ConfigError>(&models)) return *error;
+  // The rules a model added later meets (names safe in URLs, at most 32
+  // vendors): a pinned catalog is read back under them.
+  Catalog catalog;
   const auto& list = std::get<std::vector<GpuModel>>(models);
-  std::set<std::string> vendors;
-  for (const GpuModel& model : list)
-    vendors.insert(model.vendor);
-  if (vendors.size() > limits::kMaxVendors) {
-    return ConfigError{source_name, "gpus", "too many vendors"};
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (const auto refused = catalog.refusal(list[i])) {
+      return ConfigError{
+          source_name,
+          item_path("gpus", static_cast<rapidjson::SizeType>(i)) + "." + refused->field,
+          refused->problem};
+    }
+    catalog.add(list[i]);
   }
-  return Catalog(list);
+  return catalog;
 }
 
 Loaded<GpuModel> parse_gpu_model(std::string_view json, const std::string& source_name) {

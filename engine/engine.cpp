@@ -55,10 +55,10 @@ void size_slab(Slab<T>& slab, std::uint32_t wanted, std::uint32_t hard_limit) {
 
 }  // namespace
 
-Engine::Engine(Catalog catalog, TariffBook tariffs, EngineConfig config)
+Engine::Engine(const Catalog& catalog, TariffBook tariffs, EngineConfig config)
     : state_(std::make_unique<State>()) {
   State& state = *state_;
-  state.catalog = std::move(catalog);
+  state.catalog = catalog;
   state.tariffs = std::move(tariffs);
   state.config = config;
   size_slab(state.nodes, config.max_nodes, limits::kMaxNodes);

@@ -37,7 +37,8 @@ std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, M
   }
   // The seconds it runs if it starts as planned; a lease it starts later
   // under a dearer schedule is capped at this hold (start_lease).
-  const UnixSeconds start = spec.strategy == Strategy::kCostFirst ? spec.latest_start : state.now;
+  const UnixSeconds start =
+      spec.strategy == Strategy::kCostFirst ? std::max(spec.latest_start, state.now) : state.now;
   const Int128 worst =
       Int128{spec.duration} * max_price *
       state.tariffs.max_multiplier_bp(spec.regions, state.now, start + spec.duration);

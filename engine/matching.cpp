@@ -276,7 +276,9 @@ std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& s
     if (spec.target.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
     *pools = PoolMask{1} << spec.target.pool;
   } else {
-    const VendorMask known = (VendorMask{1} << state.catalog.vendors().size()) - 1;
+    const std::size_t vendors = state.catalog.vendors().size();
+    const VendorMask known =
+        vendors >= 32 ? ~VendorMask{0} : static_cast<VendorMask>((VendorMask{1} << vendors) - 1);
     if ((spec.target.vendors & ~known) != 0 || spec.target.min_cu < 0) return Reject::kInvalidClass;
     *pools = state.catalog.pools_matching(spec.target.min_memory_gib, spec.target.min_cu,
                                           spec.target.vendors);

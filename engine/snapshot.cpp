@@ -160,9 +160,9 @@ std::string Engine::snapshot() const {
   return writer.take();
 }
 
-std::optional<Engine> Engine::restore(Catalog catalog, TariffBook tariffs, EngineConfig config,
-                                      std::string_view snapshot) {
-  Engine engine(std::move(catalog), std::move(tariffs), config);
+std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs,
+                                      EngineConfig config, std::string_view snapshot) {
+  Engine engine(catalog, std::move(tariffs), config);
   State& state = *engine.state_;
   Reader reader(snapshot);
   std::uint64_t magic_size = 0;

@@ -85,7 +85,7 @@ void RowWriter::header(std::string& out) const {
 }
 
 void RowWriter::row(const ChargeRow& r, std::string& out) {
-  const std::string& pool = catalog_.model(r.pool).model;
+  const std::string pool(catalog_.pool_name(r.pool));
   const std::string& region = tariffs_.region_name(r.region);
   switch (format_) {
     case ExportFormat::kCsv:

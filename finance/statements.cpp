@@ -157,7 +157,8 @@ std::string statements_json(const std::vector<Statement>& statements, StatementK
       w.Key("node_id");
       w.Uint64(line.node);
       w.Key("pool");
-      w.String(catalog.model(line.pool).model.c_str());
+      const std::string_view pool = catalog.pool_name(line.pool);
+      w.String(pool.data(), static_cast<rapidjson::SizeType>(pool.size()));
       money("charges_micros", line.charges);
       money("credits_micros", line.credits);
       money("fees_micros", line.fees);
@@ -190,7 +191,7 @@ std::string statements_csv(const std::vector<Statement>& statements, StatementKi
     const std::string end = format_utc(s.period_end);
     for (const StatementLine& line : s.lines) {
       csv_line(out, account, start, end, std::to_string(line.lease), std::to_string(line.node),
-               catalog.model(line.pool).model, std::to_string(line.charges),
+               std::string(catalog.pool_name(line.pool)), std::to_string(line.charges),
                std::to_string(line.credits), std::to_string(line.fees), std::to_string(line.net));
       if (payouts) {  // no paid_out on a lease's line: an empty last field
         out.resize(out.size() - 2);

@@ -145,13 +145,13 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
      "/v1/nodes shows it"},
     // kInvalidTariffSchedule
     {"effective_from",
-     "the market refused the schedule: it must start on an hour in the future, within 366 "
-     "days, and name every region; or the market keeps 128 schedules that running leases or "
-     "coming hours are priced by (GET /v1/market/tariffs lists them)"},
+     "a schedule must start on an hour in the future, within 366 days, and name every region; "
+     "or the market keeps 128 schedules that running leases or coming hours are priced by "
+     "already (GET /v1/market/tariffs lists them); check them and publish again"},
     // kInvalidGpuModel
     {"model",
-     "the market refused the model: its name is taken or not 1 to 64 of A-Z a-z 0-9 . _ -, a "
-     "figure is out of range, or the catalog holds its 64 models or 32 vendors; check GET "
+     "a model's name must be new and 1 to 48 of A-Z a-z 0-9 . _ - (its vendor's 1 to 32), its "
+     "figures in range, and the catalog holds at most 64 models and 32 vendors; check GET "
      "/v1/market/pools"},
 }};
 

@@ -5,6 +5,8 @@
 #include <type_traits>
 #include <variant>
 
+#include "spotgrid/util/check.hpp"
+
 namespace spotgrid::ledger {
 
 std::string_view to_string(OrderEnd end) {
@@ -296,7 +298,8 @@ void ReadModel::reset(const engine::Engine& engine) {
   live_leases_ = std::move(leases);
   nodes_ = std::move(nodes);
   // Names before the books that need them (readers look names up without this lock).
-  if (catalog_ != nullptr) catalog_->extend_to(engine.catalog());
+  // Recovery checked the configured catalog leads the market's (durable_market.cpp).
+  if (catalog_ != nullptr) SPOTGRID_CHECK(catalog_->extend_to(engine.catalog()));
   pools_ = std::move(pools);
   tariffs_ = std::move(tariffs);
 }

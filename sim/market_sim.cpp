@@ -110,8 +110,8 @@ CommandBody MarketSim::rule_command(AccountId supplier) {
   return SuspendAccount{account, chance(50), chance(50)};
 }
 
-// Hourly multipliers from x0.5 to x2.0, from an hour up to two days ahead (the
-// market refuses one that starts before the newest it has).
+// Hourly multipliers from x0.5 to x2.0, from an hour up to two days ahead (one
+// for an earlier hour than a pending one cancels it).
 CommandBody MarketSim::random_tariff_schedule() {
   TariffSchedule schedule{
       (now_ / kSecondsPerHour + 1 + static_cast<Seconds>(below(48))) * kSecondsPerHour,

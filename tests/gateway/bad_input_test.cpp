@@ -205,9 +205,11 @@ class BadInput : public ServiceHarness {
     return body + '}';
   }
 
-  // Every bad value is bad for every field but one: "true" is a boolean.
+  // Every bad value is bad for every field but two: "true" is a boolean, and
+  // "0.5" a number (a model's compute units).
   static bool is_bad_for(const RouteUnderTest::Field& field, const std::string& value) {
-    return !(field.kind == "boolean" && value == "true");
+    return !(field.kind == "boolean" && value == "true") &&
+           !(field.kind == "number" && value == "0.5");
   }
 
   // The key a route's rightful caller would use.

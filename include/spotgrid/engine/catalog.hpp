@@ -50,6 +50,11 @@ class Catalog {
 
   std::size_t pool_count() const { return pools_.load(std::memory_order_acquire); }
   const GpuModel& model(PoolIndex pool) const { return models_[pool]; }
+  // A pool's model name, or "" for a pool this catalog does not hold (yet): for
+  // indices read from storage or another thread.
+  std::string_view pool_name(PoolIndex pool) const {
+    return pool < pool_count() ? std::string_view(models_[pool].model) : std::string_view();
+  }
   std::vector<GpuModel> models() const;
   std::optional<PoolIndex> find_pool(std::string_view model) const;
   std::optional<std::uint8_t> find_vendor(std::string_view vendor) const;
@@ -62,8 +67,8 @@ class Catalog {
   PoolMask pools_matching(std::uint32_t min_memory_gib, MilliCu min_cu, VendorMask vendors) const;
   PoolMask all_pools() const;
 
-  // Why `model` cannot join this catalog, or nullopt: a name of 1 to 64 of
-  // [A-Za-z0-9._-] not taken, a vendor named so, at most limits::kMaxVendors
+  // Why `model` cannot join this catalog, or nullopt: a name of 1 to 48 of
+  // [A-Za-z0-9._-] (not dots alone) not taken, a vendor of 1 to 32 so, at most limits::kMaxVendors
   // vendors and kMaxPools models, and each figure within the bounds
   // config/gpus.json has.
   std::optional<CatalogRefusal> refusal(const GpuModel& model) const;

@@ -133,7 +133,7 @@ struct AccountView {
 
 class Engine {
  public:
-  Engine(Catalog catalog, TariffBook tariffs, EngineConfig config);
+  Engine(const Catalog& catalog, TariffBook tariffs, EngineConfig config);
   ~Engine();
   Engine(Engine&&) noexcept;
   Engine& operator=(Engine&&) noexcept;
@@ -175,8 +175,8 @@ class Engine {
 
   // The full state as canonical bytes; equal states give equal bytes.
   std::string snapshot() const;
-  static std::optional<Engine> restore(Catalog catalog, TariffBook tariffs, EngineConfig config,
-                                       std::string_view snapshot);
+  static std::optional<Engine> restore(const Catalog& catalog, TariffBook tariffs,
+                                       EngineConfig config, std::string_view snapshot);
 
   // Every broken invariant, described; empty when the state is sound. O(state): for tests.
   std::vector<std::string> check_invariants() const;
