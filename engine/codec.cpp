@@ -147,19 +147,21 @@ constexpr std::uint8_t kRulesFormat = 1;
 
 std::string encode_tariff_book(const TariffBook& book) {
   archive::Writer writer;
-  writer(kRulesFormat, book.dropped(), book.schedules());
+  writer(kRulesFormat, book.published(), book.versions(), book.schedules());
   return writer.take();
 }
 
 std::optional<TariffBook> decode_tariff_book(std::string_view bytes) {
   archive::Reader reader(bytes);
   std::uint8_t format = 0;
-  std::uint32_t dropped = 0;
+  std::uint32_t published = 0;
+  std::vector<std::uint32_t> versions;
   std::vector<TariffSchedule> schedules;
-  reader(format, dropped, schedules);
-  if (!reader.finished() || format != kRulesFormat || !TariffBook::well_formed(schedules))
+  reader(format, published, versions, schedules);
+  if (!reader.finished() || format != kRulesFormat ||
+      !TariffBook::well_formed(schedules, versions, published))
     return std::nullopt;
-  return TariffBook(std::move(schedules), dropped);
+  return TariffBook(std::move(schedules), versions, published);
 }
 
 std::string encode_catalog(const Catalog& catalog) {

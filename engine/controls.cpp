@@ -2,6 +2,7 @@
 // a command like any other, so it is logged, replayed and audited.
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
 #include "spotgrid/util/check.hpp"
@@ -87,13 +88,17 @@ std::optional<Reject> apply_publish_tariff_schedule(State& state,
                                                     const PublishTariffSchedule& command) {
   // First drop what nothing is priced by any more: the live leases' schedules
   // from their start, and the whole book from now on.
-  std::vector<TariffNeed> needs{TariffNeed{TariffBook::kAll, state.now}};
+  // Per set of schedules, the earliest start of a lease priced by it binds.
+  std::map<std::uint32_t, UnixSeconds> earliest;
   for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
-    if (state.leases.is_live(slot)) {
-      const LeaseRec& lease = state.leases[slot];
-      needs.push_back(TariffNeed{lease.tariff_versions, lease.start});
-    }
+    if (!state.leases.is_live(slot)) continue;
+    const LeaseRec& lease = state.leases[slot];
+    const auto [it, added] = earliest.emplace(lease.tariff_versions, lease.start);
+    if (!added) it->second = std::min(it->second, lease.start);
   }
+  std::vector<TariffNeed> needs{TariffNeed{TariffBook::kAll, state.now}};
+  for (const auto& [versions, from] : earliest)
+    needs.push_back(TariffNeed{versions, from});
   state.tariffs.compact(needs);
   if (state.tariffs.refusal(command.schedule, state.now) || state.tariffs.full())
     return Reject::kInvalidTariffSchedule;

@@ -72,14 +72,15 @@ void slab_fields(A& a, T& slab) {
 }
 
 void tariff_fields(Writer& writer, const State& state) {
-  writer(state.tariffs.dropped(), state.tariffs.schedules());
+  writer(state.tariffs.published(), state.tariffs.versions(), state.tariffs.schedules());
 }
 void tariff_fields(Reader& reader, State& state) {
-  std::uint32_t dropped = 0;
+  std::uint32_t published = 0;
+  std::vector<std::uint32_t> versions;
   std::vector<TariffSchedule> schedules;
-  reader(dropped, schedules);
-  if (reader.ok() && TariffBook::well_formed(schedules))
-    state.tariffs = TariffBook(std::move(schedules), dropped);
+  reader(published, versions, schedules);
+  if (reader.ok() && TariffBook::well_formed(schedules, versions, published))
+    state.tariffs = TariffBook(std::move(schedules), versions, published);
   else
     state.tariffs = TariffBook();  // refused by tariffs_sound
 }

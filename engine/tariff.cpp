@@ -25,16 +25,26 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 TariffBook::TariffBook(std::vector<TariffRegion> regions)
     : TariffBook(std::vector<TariffSchedule>{TariffSchedule{0, std::move(regions)}}, 0) {}
 
-TariffBook::TariffBook(std::vector<TariffSchedule> schedules, std::uint32_t dropped)
-    : dropped_(dropped) {
+TariffBook::TariffBook(std::vector<TariffSchedule> schedules, std::uint32_t first_version)
+    : published_(first_version) {
   kept_.reserve(schedules.size());
   for (TariffSchedule& schedule : schedules)
-    kept_.push_back(compile(std::move(schedule)));
+    kept_.push_back(compile(std::move(schedule), published_++));
   rebuild_timelines();
 }
 
-TariffBook::Schedule TariffBook::compile(TariffSchedule schedule) {
-  Schedule compiled{schedule.effective_from, {}};
+TariffBook::TariffBook(std::vector<TariffSchedule> schedules,
+                       const std::vector<std::uint32_t>& versions, std::uint32_t published)
+    : published_(published) {
+  SPOTGRID_CHECK(schedules.size() == versions.size());
+  kept_.reserve(schedules.size());
+  for (std::size_t i = 0; i < schedules.size(); ++i)
+    kept_.push_back(compile(std::move(schedules[i]), versions[i]));
+  rebuild_timelines();
+}
+
+TariffBook::Schedule TariffBook::compile(TariffSchedule schedule, std::uint32_t version) {
+  Schedule compiled{schedule.effective_from, version, {}};
   compiled.regions.reserve(schedule.regions.size());
   for (TariffRegion& spec : schedule.regions) {
     Compiled region;
@@ -78,6 +88,14 @@ std::vector<TariffSchedule> TariffBook::schedules() const {
       schedule.regions.push_back(region.spec);
     out.push_back(std::move(schedule));
   }
+  return out;
+}
+
+std::vector<std::uint32_t> TariffBook::versions() const {
+  std::vector<std::uint32_t> out;
+  out.reserve(kept_.size());
+  for (const Schedule& kept : kept_)
+    out.push_back(kept.version);
   return out;
 }
 
@@ -135,23 +153,45 @@ bool TariffBook::well_formed(const std::vector<TariffSchedule>& schedules) {
   return true;
 }
 
+bool TariffBook::well_formed(const std::vector<TariffSchedule>& schedules,
+                             const std::vector<std::uint32_t>& versions, std::uint32_t published) {
+  if (!well_formed(schedules) || versions.size() != schedules.size()) return false;
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    if (versions[i] >= published || (i > 0 && versions[i] <= versions[i - 1])) return false;
+  }
+  return true;
+}
+
 void TariffBook::publish(TariffSchedule schedule) {
   SPOTGRID_CHECK(!kept_.empty() && kept_.size() < limits::kMaxTariffSchedules &&
                  schedule.regions.size() == region_count());
-  kept_.push_back(compile(std::move(schedule)));
+  kept_.push_back(compile(std::move(schedule), published_++));
   rebuild_timelines();
 }
 
+bool TariffBook::needed(std::size_t index, const TariffNeed& need) const {
+  if (kept_[index].version >= need.versions) return false;  // published after the need began
+  const Timeline& spans = timeline(need.versions);
+  for (std::size_t span = 0; span < spans.size(); ++span) {
+    if (spans[span].schedule != index) continue;
+    const UnixSeconds until =
+        span + 1 < spans.size() ? spans[span + 1].from : std::numeric_limits<UnixSeconds>::max();
+    return until > need.from;
+  }
+  return false;  // replaced before it came into force
+}
+
 void TariffBook::compact(std::span<const TariffNeed> needs) {
-  // The oldest kept schedule may go when, in the timeline of every need, a
-  // later schedule took over at or before the need's first second.
-  const auto needed = [&](const TariffNeed& need) {
-    const Timeline& spans = timeline(need.versions);
-    return spans.front().schedule == 0 && (spans.size() == 1 || spans[1].from > need.from);
-  };
-  while (kept_.size() > 1 && std::none_of(needs.begin(), needs.end(), needed)) {
-    kept_.erase(kept_.begin());
-    ++dropped_;
+  // A schedule may go when no need's timeline has it in force at or after the
+  // need's first second. Taking it out leaves every need's timeline from that
+  // second on as it was: it never was the newest in force there.
+  for (std::size_t index = 0; index < kept_.size() && kept_.size() > 1;) {
+    if (std::any_of(needs.begin(), needs.end(),
+                    [&](const TariffNeed& need) { return needed(index, need); })) {
+      ++index;
+      continue;
+    }
+    kept_.erase(kept_.begin() + static_cast<std::ptrdiff_t>(index));
     rebuild_timelines();
   }
 }
@@ -178,9 +218,13 @@ void TariffBook::rebuild_timelines() {
 }
 
 const TariffBook::Timeline& TariffBook::timeline(std::uint32_t versions) const {
-  const std::uint32_t known = std::min(versions, published());
-  SPOTGRID_CHECK(known > dropped_);
-  return timelines_[known - dropped_ - 1];
+  // The kept schedules published before the first `versions`.
+  const auto end = std::lower_bound(
+      kept_.begin(), kept_.end(), versions,
+      [](const Schedule& schedule, std::uint32_t version) { return schedule.version < version; });
+  const auto count = static_cast<std::size_t>(end - kept_.begin());
+  SPOTGRID_CHECK(count > 0);
+  return timelines_[count - 1];
 }
 
 std::size_t TariffBook::span_at(const Timeline& spans, UnixSeconds at) {

@@ -148,19 +148,19 @@ void market_tariffs(Api& api, const HttpRequest& request, const Respond& respond
     w.EndArray();
     key(w, "schedules");
     w.StartArray();
-    // The schedules kept: older ones no lease or coming hour is priced by are dropped.
-    std::uint32_t version = tariffs->dropped();
-    for (const engine::TariffSchedule& schedule : tariffs->schedules()) {
+    // The schedules kept: those no lease or coming hour is priced by are dropped.
+    const std::vector<std::uint32_t> versions = tariffs->versions();
+    const std::vector<engine::TariffSchedule> schedules = tariffs->schedules();
+    for (std::size_t i = 0; i < schedules.size(); ++i) {
       w.StartObject();
-      field(w, "version", std::uint64_t{version});
+      field(w, "version", std::uint64_t{versions[i]});
       key(w, "effective_from");
-      if (version == 0) {
+      if (versions[i] == 0) {
         w.Null();  // the market's first: in force from the beginning
       } else {
-        w.Int64(schedule.effective_from);
+        w.Int64(schedules[i].effective_from);
       }
       w.EndObject();
-      ++version;
     }
     w.EndArray();
   }));

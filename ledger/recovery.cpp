@@ -117,12 +117,20 @@ struct Known {
   bool tariffs = false;
   bool catalog = false;
 };
-Known known_genesis(const Genesis& genesis, const Engine& started) {
+Known known_genesis(pqxx::transaction_base& txn, const Genesis& genesis, const Engine& started) {
   const MarketSetup& setup = genesis.setup;
   const engine::TariffBook first(started.tariffs().schedules().front().regions);
-  return {started.tariffs().dropped() == 0 &&
+  // A snapshot's catalog is the genesis one only if no model was added before it.
+  const bool added_before =
+      !genesis.catalog_pinned && started.last_command_seq() > 0 &&
+      txn.exec_params1(
+             "SELECT EXISTS (SELECT 1 FROM command_log WHERE kind = 'add_gpu_model'"
+             " AND command_seq <= $1)",
+             static_cast<long long>(started.last_command_seq()))[0]
+          .as<bool>();
+  return {started.tariffs().versions().front() == 0 &&
               engine::encode_tariff_book(first) == engine::encode_tariff_book(setup.tariffs),
-          started.catalog().models() == setup.catalog.models()};
+          !added_before && started.catalog().models() == setup.catalog.models()};
 }
 
 // Pins what a market started from, once each; a racing start pins the same.
@@ -158,7 +166,7 @@ Engine load_market(pqxx::connection_base& connection, const MarketSetup& given, 
   // putting it back mends it).
   const Genesis genesis = read_genesis(txn, given);
   Engine engine = starting_engine(txn, genesis.setup, from);
-  const Known known = known_genesis(genesis, engine);
+  const Known known = known_genesis(txn, genesis, engine);
   std::vector<engine::Event> events;
   for (;;) {
     const pqxx::result page = txn.exec_params(

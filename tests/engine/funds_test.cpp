@@ -269,17 +269,15 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_
 
   // Version 3 had no catalog or tariff schedules in the snapshot: its bytes
   // are version 4's without the catalog after the header (a list of three
-  // models: two names, four figures and a price each) and without the book (the count dropped, and
-  // a list of one schedule: its start and its list of two regions, each a name, an offset and 168
-  // multipliers) and each lease
-  // slot's count of schedules (none here), before the two sequences at the end.
-  // Version 2 had no platform fee either, nor each lease slot's; it restores
-  // with the configuration's fee.
-  // Version 1 had no payouts or controls either: version 2's without the plans
-  // (an empty list), the midnight, the resume point, the halted pools and the
-  // suspended and quarantined lists.
+  // models: two names, four figures and a price each) and without the book (how many were
+  // published, the versions kept, and a list of one schedule: its start and its list of two
+  // regions, each a name, an offset and 168 multipliers) and each lease slot's count of schedules
+  // (none here), before the two sequences at the end. Version 2 had no platform fee either, nor
+  // each lease slot's; it restores with the configuration's fee. Version 1 had no payouts or
+  // controls either: version 2's without the plans (an empty list), the midnight, the resume point,
+  // the halted pools and the suspended and quarantined lists.
   constexpr std::size_t kRegionBytes = 8 + 4 + 168 * 4;  // + the name's length
-  constexpr std::size_t kTariffBytes = 4 /* dropped */ + 8 + 8 + 8 +
+  constexpr std::size_t kTariffBytes = 4 /* published */ + 8 + 4 /* versions */ + 8 + 8 + 8 +
                                        (kRegionBytes + 4 /* "flat" */) +
                                        (kRegionBytes + 3 /* "tou" */);
   constexpr std::size_t kHeaderBytes = 8 + 20 + 8 + 8;  // the magic's size, it, pools, regions
@@ -442,11 +440,12 @@ TEST_F(TariffScheduleTest, publishing_drops_schedules_nothing_needs_any_more) {
   place(spec(kA100, 1, 3'000'000, 4 * 3'600));  // knows schedules 0 and 1
   advance(2 * 3'600);
   ASSERT_FALSE(submit(doubled_from(kMonday + 3 * 3'600)).rejected);
-  EXPECT_EQ(engine.tariffs().dropped(), 0u) << "the lease started under schedule 0";
+  EXPECT_EQ(engine.tariffs().versions(), (std::vector<std::uint32_t>{0, 1, 2}))
+      << "the lease started under schedule 0";
   advance(5 * 3'600);  // the lease ended
   advance(60);         // and closed after the settle grace
   ASSERT_FALSE(submit(doubled_from(kMonday + 9 * 3'600)).rejected);
-  EXPECT_EQ(engine.tariffs().dropped(), 2u);
+  EXPECT_EQ(engine.tariffs().versions(), (std::vector<std::uint32_t>{2, 3}));
   EXPECT_EQ(engine.tariffs().published(), 4u);
   EXPECT_EQ(only<TariffSchedulePublished>().version, 3u);
   const std::string snapshot = engine.snapshot();

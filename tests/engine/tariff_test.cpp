@@ -112,18 +112,33 @@ TEST(TariffSchedules, compaction_drops_what_no_lease_or_coming_hour_needs) {
   const std::int64_t before =
       tariffs.weighted_bp_seconds(kFlat, kMonday + 9'000, kMonday + 20'000, 3);
   tariffs.compact(needs);
-  EXPECT_EQ(tariffs.dropped(), 2u);
+  // The lease needs schedule 2 (from 02:00, in force when it started); the
+  // coming hours need 4 and 5; the rest go, from anywhere in the list.
+  EXPECT_EQ(tariffs.versions(), (std::vector<std::uint32_t>{2, 4, 5}));
   EXPECT_EQ(tariffs.published(), 6u);
   EXPECT_FALSE(tariffs.knows(2));
   EXPECT_TRUE(tariffs.knows(3));
   EXPECT_EQ(tariffs.weighted_bp_seconds(kFlat, kMonday + 9'000, kMonday + 20'000, 3), before);
   // Nobody needs anything before 04:00 any more: only schedules 4 and 5 stay.
   tariffs.compact(std::vector<TariffNeed>{{TariffBook::kAll, kMonday + 4 * 3'600}});
-  EXPECT_EQ(tariffs.dropped(), 4u);
+  EXPECT_EQ(tariffs.versions(), (std::vector<std::uint32_t>{4, 5}));
   EXPECT_EQ(tariffs.multiplier_bp(kFlat, kMonday + 4 * 3'600), 20'000);
-  const TariffBook copy(tariffs.schedules(), tariffs.dropped());
+  const TariffBook copy(tariffs.schedules(), tariffs.versions(), tariffs.published());
   EXPECT_EQ(copy.published(), 6u);
   EXPECT_EQ(copy.multiplier_bp(kFlat, kMonday + 5 * 3'600), 20'000);
+}
+
+// Revising a pending schedule again and again never fills the book: each
+// revision drops the ones it replaced.
+TEST(TariffSchedules, revisions_of_a_pending_schedule_do_not_fill_the_book) {
+  TariffBook tariffs = test_tariffs();
+  for (int revision = 0; revision < 3 * static_cast<int>(limits::kMaxTariffSchedules); ++revision) {
+    tariffs.compact(std::vector<TariffNeed>{{TariffBook::kAll, kMonday}});
+    ASSERT_FALSE(tariffs.full()) << "revision " << revision;
+    tariffs.publish(doubled_from(kMonday + (1 + revision % 3) * 3'600));
+  }
+  EXPECT_LE(tariffs.schedules().size(), 4u);  // the first, and at most the last three
+  EXPECT_EQ(tariffs.published(), 1 + 3 * limits::kMaxTariffSchedules);
 }
 
 TEST(TariffSchedules, a_bad_schedule_is_refused_with_its_field_and_reason) {

@@ -10,7 +10,8 @@
 // cancels one pending for a later hour). A lease is priced by the schedules
 // published before it started (`versions`: how many), so its cost is fixed
 // when it starts. Schedules that neither a live lease nor any second from now
-// on can be priced by are dropped (`compact`); versions keep counting.
+// on can be priced by are dropped (`compact`), wherever they are in the list;
+// versions keep counting.
 
 #include <array>
 #include <cstdint>
@@ -62,9 +63,12 @@ class TariffBook {
   TariffBook() = default;
   // A book of one schedule, in force always.
   explicit TariffBook(std::vector<TariffRegion> regions);
-  // The schedules a book kept, after `dropped` were dropped (a snapshot's);
-  // the caller has checked them (well_formed).
-  TariffBook(std::vector<TariffSchedule> schedules, std::uint32_t dropped);
+  // Schedules as published, versions `first_version` on.
+  TariffBook(std::vector<TariffSchedule> schedules, std::uint32_t first_version);
+  // The schedules a book kept and their versions, of `published` (a
+  // snapshot's); the caller has checked them (well_formed).
+  TariffBook(std::vector<TariffSchedule> schedules, const std::vector<std::uint32_t>& versions,
+             std::uint32_t published);
 
   std::size_t region_count() const;
   const std::string& region_name(RegionIndex index) const;
@@ -72,14 +76,15 @@ class TariffBook {
   RegionMask all_regions() const;
 
   // Schedules ever published: the version the next one gets.
-  std::uint32_t published() const { return dropped_ + static_cast<std::uint32_t>(kept_.size()); }
-  std::uint32_t dropped() const { return dropped_; }
-  // Whether the book still keeps what the first `versions` schedules priced.
+  std::uint32_t published() const { return published_; }
+  // Whether the book keeps some of the first `versions` schedules (all a lease
+  // started under them needs, compaction sees to that).
   bool knows(std::uint32_t versions) const {
-    return versions > dropped_ && versions <= published();
+    return versions <= published_ && !kept_.empty() && kept_.front().version < versions;
   }
-  // The kept schedules, oldest first: version dropped() + i.
+  // The kept schedules, oldest first, and their versions.
   std::vector<TariffSchedule> schedules() const;
+  std::vector<std::uint32_t> versions() const;
 
   // Why `schedule` cannot be published at `now`, or nullopt: it must name
   // exactly the book's regions (in its order) with offsets within ±14 h and
@@ -95,6 +100,9 @@ class TariffBook {
   // limits::kMaxTariffSchedules, the same distinct region names in each, valid
   // offsets and multipliers, each later one from an hour.
   static bool well_formed(const std::vector<TariffSchedule>& schedules);
+  // And versions rising, one per schedule, each below `published`.
+  static bool well_formed(const std::vector<TariffSchedule>& schedules,
+                          const std::vector<std::uint32_t>& versions, std::uint32_t published);
 
   // The multiplier of second `at`, by the first `versions` schedules.
   BasisPoints multiplier_bp(RegionIndex region, UnixSeconds at,
@@ -114,6 +122,7 @@ class TariffBook {
   };
   struct Schedule {
     UnixSeconds from = 0;
+    std::uint32_t version = 0;
     std::vector<Compiled> regions;
   };
   // Which kept schedule is in force from `from` until the next span's start.
@@ -123,7 +132,7 @@ class TariffBook {
   };
   using Timeline = std::vector<Span>;
 
-  static Schedule compile(TariffSchedule schedule);
+  static Schedule compile(TariffSchedule schedule, std::uint32_t version);
   static std::optional<std::string> region_problem(const TariffRegion& region,
                                                    std::string_view name);
   // Weighted seconds from an arbitrary origin up to `at`; differences are exact.
@@ -134,9 +143,11 @@ class TariffBook {
   void rebuild_timelines();
   // The timeline of the schedules the first `versions` published and kept.
   const Timeline& timeline(std::uint32_t versions) const;
+  // Whether kept schedule `index` prices some second of `need`.
+  bool needed(std::size_t index, const TariffNeed& need) const;
   static std::size_t span_at(const Timeline& timeline, UnixSeconds at);
 
-  std::uint32_t dropped_ = 0;
+  std::uint32_t published_ = 0;
   std::vector<Schedule> kept_;
   std::vector<Timeline> timelines_;  // [k]: the timeline of the first k + 1 kept schedules
 };
