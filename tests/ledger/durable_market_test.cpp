@@ -356,6 +356,20 @@ TEST(DurableMarket, RestartsFromPostgresAndCarriesOn) {
   EXPECT_TRUE(problems.empty()) << problems.front();
 }
 
+// Starts the market again under the configuration's `fee` and `tariffs`,
+// trades on, and checks that every acknowledged command is in the ledger.
+void trade_on_and_verify(const std::string& conninfo, std::map<std::uint64_t, std::size_t>& acked,
+                         std::uint64_t seed, std::optional<BasisPoints> fee = std::nullopt,
+                         std::optional<engine::TariffBook> tariffs = std::nullopt) {
+  {
+    Market market(conninfo, fee, std::move(tariffs));
+    ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
+    acked.merge(drive(market, seed, 200, kStart + 200'000));
+  }
+  const auto problems = testing::verify_durable_market(conninfo, acked);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
 // The fee is the market's: a log written under one fee, then changed by a
 // command, recovers (from its snapshot or from the beginning) under a
 // configuration that says otherwise, and the market carries on.
@@ -399,13 +413,7 @@ TEST(DurableMarket, ALogWrittenBeforeAFeeChangeRecoversAfterIt) {
     EXPECT_EQ(recovered.platform_fee_bp(), fee);
     EXPECT_TRUE(compare_balances(connection, recovered).empty());
   }
-  {
-    Market market(db.conninfo(), 300);
-    ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
-    acked.merge(drive(market, 23, 200, kStart + 200'000));
-  }
-  const auto problems = testing::verify_durable_market(db.conninfo(), acked);
-  EXPECT_TRUE(problems.empty()) << problems.front();
+  trade_on_and_verify(db.conninfo(), acked, 23, 300);
 }
 
 // The repository's tariffs with every multiplier one and a half times as high.
@@ -472,13 +480,7 @@ TEST(DurableMarket, ALogWrittenBeforeATariffChangeRecoversAfterIt) {
         << "the genesis book, not the configuration's";
     EXPECT_TRUE(compare_balances(connection, recovered).empty());
   }
-  {
-    Market market(db.conninfo(), std::nullopt, dearer_tariffs());
-    ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
-    acked.merge(drive(market, 33, 200, kStart + 200'000));
-  }
-  const auto problems = testing::verify_durable_market(db.conninfo(), acked);
-  EXPECT_TRUE(problems.empty()) << problems.front();
+  trade_on_and_verify(db.conninfo(), acked, 33, std::nullopt, dearer_tariffs());
 }
 
 // The catalog is the market's too: a log in which a model was added (and
@@ -527,13 +529,7 @@ TEST(DurableMarket, ALogWithAnAddedModelRecoversUnderTheConfiguredCatalog) {
     EXPECT_EQ(recovered.catalog().model(static_cast<PoolIndex>(configured)).model, "B200");
     EXPECT_TRUE(compare_balances(connection, recovered).empty());
   }
-  {
-    Market market(db.conninfo());
-    ASSERT_TRUE(market.market->wait_ready(30s)) << market.market->status().last_error;
-    acked.merge(drive(market, 43, 200, kStart + 200'000));
-  }
-  const auto problems = testing::verify_durable_market(db.conninfo(), acked);
-  EXPECT_TRUE(problems.empty()) << problems.front();
+  trade_on_and_verify(db.conninfo(), acked, 43);
 }
 
 TEST(DurableMarket, RefusesToStartOnANewerSchema) {
