@@ -46,6 +46,25 @@ class Market {
     market = std::make_unique<DurableMarket>(std::move(options));
     market->start();
   }
+  // A node of `cards` in `pool`, every card listed at `price` for a week from `from`.
+  void list_cards(AccountId supplier, PoolIndex pool, std::uint16_t cards, Micros price,
+                  UnixSeconds from) {
+    const Completion node = run(engine::RegisterNode{supplier, pool, 0, 0, cards, 0, 10'000});
+    ASSERT_FALSE(node.rejected);
+    const NodeId id = std::get<engine::NodeRegistered>(node.events.at(0).body).node;
+    ASSERT_FALSE(run(engine::AddListing{supplier, id, cards, price, false, from, from + 7 * 86'400})
+                     .rejected);
+  }
+  // An order for one card of `pool` for an hour, at up to `limit` a card-hour.
+  Completion buy_an_hour(AccountId buyer, PoolIndex pool, Micros limit) {
+    engine::OrderSpec spec;
+    spec.buyer = buyer;
+    spec.target.pool = pool;
+    spec.cards = 1;
+    spec.duration = 3'600;
+    spec.limit_micros_per_hour = limit;
+    return run(engine::PlaceOrder{spec});
+  }
   Completion run(CommandBody command) {
     std::promise<Completion> promise;
     auto future = promise.get_future();
@@ -267,19 +286,8 @@ TEST(DurableMarket, ADailyPayoutIsPaidOnceAndFinanceSeesItAsScheduled) {
     ASSERT_FALSE(market.run(engine::Deposit{kBuyer, 1'000 * kUsd}).rejected);
     ASSERT_FALSE(market.run(engine::SetPayoutSchedule{kSupplier, true, 0}).rejected);
     ASSERT_FALSE(market.run(engine::Tick{}).rejected);  // the market's first tick
-    const Completion node = market.run(engine::RegisterNode{kSupplier, pool, 0, 0, 1, 0, 10'000});
-    const NodeId node_id = std::get<engine::NodeRegistered>(node.events.at(0).body).node;
-    ASSERT_FALSE(market
-                     .run(engine::AddListing{kSupplier, node_id, 1, 100 * kUsd, false, kStart,
-                                             kStart + 7 * 86'400})
-                     .rejected);
-    engine::OrderSpec spec;
-    spec.buyer = kBuyer;
-    spec.target.pool = pool;
-    spec.cards = 1;
-    spec.duration = 3'600;
-    spec.limit_micros_per_hour = 100 * kUsd;
-    const Completion placed = market.run(engine::PlaceOrder{spec});
+    market.list_cards(kSupplier, pool, 1, 100 * kUsd, kStart);
+    const Completion placed = market.buy_an_hour(kBuyer, pool, 100 * kUsd);
     LeaseId lease = 0;
     for (const engine::Event& event : placed.events) {
       if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
@@ -504,21 +512,8 @@ TEST(DurableMarket, ALogWithAnAddedModelRecoversUnderTheConfiguredCatalog) {
     const PoolIndex pool = std::get<engine::GpuModelAdded>(added.events.at(0).body).pool;
     EXPECT_EQ(pool, configured);
     ASSERT_FALSE(market.run(engine::Deposit{kBuyer, 1'000 * kUsd}).rejected);
-    const Completion node = market.run(engine::RegisterNode{kSupplier, pool, 0, 0, 2, 0, 10'000});
-    ASSERT_FALSE(node.rejected);
-    const NodeId node_id = std::get<engine::NodeRegistered>(node.events.at(0).body).node;
-    ASSERT_FALSE(market
-                     .run(engine::AddListing{kSupplier, node_id, 2, 5 * kUsd, false,
-                                             kStart + 100'000, kStart + 200'000})
-                     .rejected);
-    engine::OrderSpec spec;
-    spec.buyer = kBuyer;
-    spec.target.pool = pool;
-    spec.cards = 1;
-    spec.duration = 3'600;
-    spec.limit_micros_per_hour = 6 * kUsd;
-    const Completion order = market.run(engine::PlaceOrder{spec});
-    ASSERT_FALSE(order.rejected);
+    market.list_cards(kSupplier, pool, 2, 5 * kUsd, kStart + 100'000);
+    ASSERT_FALSE(market.buy_an_hour(kBuyer, pool, 6 * kUsd).rejected);
     acked.merge(drive(market, 42, 300, kStart + 100'000));
   }
   EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM market_genesis WHERE rule = 'catalog'"), 1);
