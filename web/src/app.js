@@ -10,6 +10,7 @@ import { SupplierView } from './supplier.js';
 import { FinanceView } from './finance.js';
 import { WebhooksView } from './webhooks.js';
 import { AccountView } from './account.js';
+import { OperatorView } from './operator.js';
 
 const market = new MarketView();
 let session = null;  // {account_id, role, csrf_token, expires_at}
@@ -28,7 +29,8 @@ function viewsFor(role) {
   const shown = { market: true, buyer: role === 'buyer', supplier: role === 'supplier',
                   finance: ['buyer', 'supplier', 'finance', 'operator'].includes(role),
                   webhooks: role === 'buyer' || role === 'supplier',
-                  account: role === 'buyer' || role === 'supplier' };
+                  account: role === 'buyer' || role === 'supplier',
+                  operator: role === 'operator' };
   for (const link of document.querySelectorAll('nav [data-view]'))
     link.hidden = !shown[link.dataset.view];
   return shown;
@@ -63,6 +65,7 @@ async function signedIn(answer) {
     views.push(new FinanceView(answer.role));
   if (answer.role === 'buyer' || answer.role === 'supplier')
     views.push(new WebhooksView(), new AccountView(answer.role));
+  if (answer.role === 'operator') views.push(new OperatorView());
   await Promise.all(views.map((v) => v.start()));
   stream.close();
   stream.channels = new Set();
@@ -96,7 +99,8 @@ async function start() {
       await signedIn(answer);
       say(`Signed in as ${answer.role}.`);
       location.hash = answer.role === 'buyer' ? '#buyer'
-        : answer.role === 'supplier' ? '#supplier' : '#finance';
+        : answer.role === 'supplier' ? '#supplier'
+        : answer.role === 'operator' ? '#operator' : '#finance';
     } catch (error) {
       say(error.message, true);
     }

@@ -2,12 +2,13 @@
 // run_console_test.sh): the book moves when a supplier lists, a buyer signs
 // in, places a cost-first order that becomes a lease, sees its charge grow as
 // the agent reports, cancels an order, stops the lease, downloads an export,
-// and signs out, after which the old cookie no longer works.
+// and signs out, after which the old cookie no longer works; the operator
+// halts and resumes a pool, sets the fee and adds a GPU model.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 
-const { BASE, SUPPLIER_KEY, BUYER_KEY, NODE_ID, SCREENSHOTS, CHROMIUM } = process.env;
+const { BASE, SUPPLIER_KEY, BUYER_KEY, NODE_ID, OPERATOR_KEY, SCREENSHOTS, CHROMIUM } = process.env;
 const step = (text) => console.log(`console_test: ${text}`);
 
 async function asSupplier(method, path, body) {
@@ -226,6 +227,38 @@ try {
   await page.getByRole('button', { name: 'Save schedule' }).click();
   await until('the schedule is saved', () => page.locator('#schedule-state').textContent(),
               (t) => t === 'Paid out daily above $10.00.');
+
+  step('the operator halts and resumes a pool, sets the fee, adds a model, and the audit says so');
+  const operatorContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const operatorPage = await operatorContext.newPage();
+  operatorPage.on('pageerror', (error) => failures.push(`operator page error: ${error.message}`));
+  await operatorPage.goto(BASE + '/');
+  await operatorPage.getByLabel('API key').fill(OPERATOR_KEY);
+  await operatorPage.getByRole('button', { name: 'Sign in' }).click();
+  await operatorPage.locator('#view-operator').waitFor({ state: 'visible' });
+  const h100 = operatorPage.locator('#operator-pools tr', { hasText: 'H100-SXM-80G' });
+  await h100.getByRole('button', { name: 'Halt' }).click();
+  await until('the pool shows halted', () => h100.textContent(), (t) => t.includes('halted'));
+  await h100.getByRole('button', { name: 'Resume' }).click();
+  await until('the pool trades again', () => h100.textContent(), (t) => t.includes('trading'));
+  await operatorPage.getByLabel('Fee (basis points, 500 = 5 %)').fill('600');
+  await operatorPage.getByRole('button', { name: 'Set for new leases' }).click();
+  await until('the fee is set', () => operatorPage.locator('#operator-fee-now').textContent(),
+              (t) => t.startsWith('600 bp'));
+  await operatorPage.getByLabel('Model (a gpus.json entry)').fill(JSON.stringify({
+    model: 'B200-SXM-192G', vendor: 'nvidia', memory_gib: 192, bf16_tflops: 2250,
+    memory_bandwidth_gbps: 8000, compute_units: 5.0, reference_price_micros_per_card_hour: 6000000,
+  }));
+  await operatorPage.getByRole('button', { name: 'Add as a new pool' }).click();
+  await until('the new pool is listed', () => operatorPage.locator('#operator-pools').textContent(),
+              (t) => t.includes('B200-SXM-192G'));
+  await operatorPage.getByRole('button', { name: 'Add as a new pool' }).click();
+  await until('adding it twice is refused in the server\'s words',
+              () => operatorPage.locator('#status').textContent(),
+              (t) => t.includes('already in the catalog'));
+  await until('the audit lists the actions', () => operatorPage.locator('#operator-audit').textContent(),
+              (t) => t.includes('halt_pool') && t.includes('set_platform_fee') && t.includes('add_gpu_model'));
+  await operatorContext.close();
   assert.deepEqual(failures, []);
   step('passed');
 } finally {

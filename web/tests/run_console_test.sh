@@ -26,7 +26,7 @@ start_agent "$build" "$node"
 
 mkdir -p "$build/screenshots"
 status=0
-BASE="$base" SUPPLIER_KEY="$supplier_key" BUYER_KEY="$buyer_key" NODE_ID="$node" \
+BASE="$base" SUPPLIER_KEY="$supplier_key" BUYER_KEY="$buyer_key" NODE_ID="$node" OPERATOR_KEY="$operator_key" \
   SCREENSHOTS="$build/screenshots" CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" \
   timeout 240 node "$here/console_test.mjs" || status=$?
 if ((status != 0)); then
