@@ -73,7 +73,7 @@ Catalog eight_pools(const Catalog& shipped) {
     if (i >= shipped.pool_count()) model.model += "-b";
     models.push_back(model);
   }
-  return Catalog(std::move(models));
+  return Catalog(models);
 }
 
 void add_setup(Stream& stream, std::size_t nodes, std::size_t pools, std::size_t regions) {

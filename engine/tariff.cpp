@@ -1,6 +1,7 @@
 #include "spotgrid/engine/tariff.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <set>
 
 #include "spotgrid/engine/limits.hpp"
@@ -227,6 +228,10 @@ const TariffBook::Timeline& TariffBook::timeline(std::uint32_t versions) const {
   return timelines_[count - 1];
 }
 
+std::uint32_t TariffBook::schedule_at(const Timeline& spans, UnixSeconds at) {
+  return spans[span_at(spans, at)].schedule;
+}
+
 std::size_t TariffBook::span_at(const Timeline& spans, UnixSeconds at) {
   const auto after =
       std::upper_bound(spans.begin() + 1, spans.end(), at,
@@ -236,8 +241,10 @@ std::size_t TariffBook::span_at(const Timeline& spans, UnixSeconds at) {
 
 BasisPoints TariffBook::multiplier_bp(RegionIndex region, UnixSeconds at,
                                       std::uint32_t versions) const {
-  const Timeline& spans = timeline(versions);
-  const Compiled& compiled = kept_[spans[span_at(spans, at)].schedule].regions[region];
+  // One schedule (the usual book) needs no timeline.
+  const Compiled& compiled = kept_.size() == 1
+                                 ? kept_.front().regions[region]
+                                 : kept_[schedule_at(timeline(versions), at)].regions[region];
   const std::int64_t local = at + compiled.spec.utc_offset_seconds + kEpochToMonday;
   const std::int64_t in_week = local - floor_div(local, kSecondsPerWeek) * kSecondsPerWeek;
   return compiled.spec.week_bp[static_cast<std::size_t>(in_week / 3'600)];
@@ -255,6 +262,10 @@ std::int64_t TariffBook::cumulative(const Compiled& region, UnixSeconds at) {
 std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds from, UnixSeconds to,
                                              std::uint32_t versions) const {
   SPOTGRID_CHECK(from <= to);
+  if (kept_.size() == 1) {  // the usual book: no timeline to walk
+    const Compiled& compiled = kept_.front().regions[region];
+    return cumulative(compiled, to) - cumulative(compiled, from);
+  }
   const Timeline& spans = timeline(versions);
   std::int64_t total = 0;
   // Span by span: each piece of [from, to) under the schedule in force then.
@@ -269,14 +280,14 @@ std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds fro
 
 BasisPoints TariffBook::max_multiplier_bp(RegionMask regions, UnixSeconds from,
                                           UnixSeconds to) const {
-  const Timeline& spans = timeline(kAll);
+  const Timeline& spans = timelines_.back();  // every kept schedule's
+  const RegionMask wanted = all_regions() & (regions == 0 ? ~RegionMask{0} : regions);
   BasisPoints max_bp = 0;
   for (std::size_t span = span_at(spans, from); span < spans.size() && spans[span].from < to;
        ++span) {
     const std::vector<Compiled>& compiled = kept_[spans[span].schedule].regions;
-    for (std::size_t i = 0; i < compiled.size(); ++i) {
-      if (regions == 0 || (regions >> i) & 1u) max_bp = std::max(max_bp, compiled[i].max_bp);
-    }
+    for (RegionMask bits = wanted; bits != 0; bits &= bits - 1)
+      max_bp = std::max(max_bp, compiled[static_cast<std::size_t>(std::countr_zero(bits))].max_bp);
   }
   return max_bp;
 }

@@ -146,6 +146,7 @@ class TariffBook {
   // Whether kept schedule `index` prices some second of `need`.
   bool needed(std::size_t index, const TariffNeed& need) const;
   static std::size_t span_at(const Timeline& timeline, UnixSeconds at);
+  static std::uint32_t schedule_at(const Timeline& timeline, UnixSeconds at);
 
   std::uint32_t published_ = 0;
   std::vector<Schedule> kept_;
