@@ -21,7 +21,7 @@ inline constexpr Micros kMaxPriceMicrosPerHour = 10'000'000'000;  // 10'000 USD 
 inline constexpr Micros kMaxAccountBalance = 1'000'000'000'000'000;  // 1e9 USD
 inline constexpr AccountId kMaxAccounts = 1u << 20;
 inline constexpr BasisPoints kMaxTariffMultiplier = 100'000;  // x10
-inline constexpr std::size_t kMaxTariffSchedules = 128;       // published, in a book's life
+inline constexpr std::size_t kMaxTariffSchedules = 128;  // kept at once (compact drops the rest)
 inline constexpr Seconds kMaxTariffNotice = Seconds{366} * 24 * 3'600;  // how far ahead
 inline constexpr BasisPoints kMaxPlatformFeeBp = 5'000;                 // half of each settlement
 
