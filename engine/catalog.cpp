@@ -89,13 +89,13 @@ std::optional<CatalogRefusal> Catalog::refusal(const GpuModel& model) const {
   if (!valid_name(model.vendor, 32)) return CatalogRefusal{"vendor", kVendorName};
   if (!find_vendor(model.vendor) && vendors().size() >= limits::kMaxVendors)
     return CatalogRefusal{"vendor", "cannot be added: the catalog holds its 32 vendors"};
-  if (model.memory_gib < 1 || model.memory_gib > 65'536)
+  if (model.memory_gib < 1 || model.memory_gib > limits::kMaxMemoryGib)
     return CatalogRefusal{"memory_gib", "must be 1 to 65536"};
-  if (model.bf16_tflops < 1 || model.bf16_tflops > 1'000'000)
+  if (model.bf16_tflops < 1 || model.bf16_tflops > limits::kMaxModelFigure)
     return CatalogRefusal{"bf16_tflops", "must be 1 to 1000000"};
-  if (model.memory_bandwidth_gbps < 1 || model.memory_bandwidth_gbps > 1'000'000)
+  if (model.memory_bandwidth_gbps < 1 || model.memory_bandwidth_gbps > limits::kMaxModelFigure)
     return CatalogRefusal{"memory_bandwidth_gbps", "must be 1 to 1000000"};
-  if (model.compute_units < 1 || model.compute_units > 100 * kMilliCuOne)
+  if (model.compute_units < 1 || model.compute_units > limits::kMaxComputeUnitsMilli)
     return CatalogRefusal{"compute_units", "must be 0.001 to 100"};
   if (model.reference_price_micros_per_card_hour < 1 ||
       model.reference_price_micros_per_card_hour > limits::kMaxPriceMicrosPerHour)
@@ -130,13 +130,18 @@ PoolIndex Catalog::add(const GpuModel& model) {
   return static_cast<PoolIndex>(pool);
 }
 
-bool Catalog::extend_to(const Catalog& market) {
+bool Catalog::leads(const Catalog& market) const {
   const std::size_t mine = pool_count();
   if (market.pool_count() < mine) return false;
   for (std::size_t pool = 0; pool < mine; ++pool) {
     if (!(models_[pool] == market.models_[pool])) return false;
   }
-  for (std::size_t pool = mine; pool < market.pool_count(); ++pool)
+  return true;
+}
+
+bool Catalog::extend_to(const Catalog& market) {
+  if (!leads(market)) return false;
+  for (std::size_t pool = pool_count(); pool < market.pool_count(); ++pool)
     add(market.models_[pool]);
   return true;
 }

@@ -136,14 +136,14 @@ std::optional<ConfigError> parse_model(const Fields& fields, GpuModel& model) {
   std::optional<ConfigError> failed;
   model.model = fields.text("model", failed).value_or("");
   model.vendor = fields.text("vendor", failed).value_or("");
-  model.memory_gib =
-      static_cast<std::uint32_t>(fields.integer("memory_gib", 1, 65'536, failed).value_or(0));
-  model.bf16_tflops =
-      static_cast<std::uint32_t>(fields.integer("bf16_tflops", 1, 1'000'000, failed).value_or(0));
+  model.memory_gib = static_cast<std::uint32_t>(
+      fields.integer("memory_gib", 1, limits::kMaxMemoryGib, failed).value_or(0));
+  model.bf16_tflops = static_cast<std::uint32_t>(
+      fields.integer("bf16_tflops", 1, limits::kMaxModelFigure, failed).value_or(0));
   model.memory_bandwidth_gbps = static_cast<std::uint32_t>(
-      fields.integer("memory_bandwidth_gbps", 1, 1'000'000, failed).value_or(0));
+      fields.integer("memory_bandwidth_gbps", 1, limits::kMaxModelFigure, failed).value_or(0));
   model.compute_units = static_cast<MilliCu>(
-      fields.scaled("compute_units", kMilliCuOne, 1, std::int64_t{100} * kMilliCuOne, failed)
+      fields.scaled("compute_units", kMilliCuOne, 1, limits::kMaxComputeUnitsMilli, failed)
           .value_or(0));
   model.reference_price_micros_per_card_hour =
       fields
@@ -180,7 +180,9 @@ std::optional<ConfigError> parse_region(const Fields& fields, TariffRegion& regi
   std::optional<ConfigError> failed;
   region.region = fields.text("region", failed).value_or("");
   region.utc_offset_seconds = static_cast<std::int32_t>(
-      fields.integer("utc_offset_minutes", std::int64_t{-14} * 60, std::int64_t{14} * 60, failed)
+      fields
+          .integer("utc_offset_minutes", -limits::kMaxUtcOffsetSeconds / 60,
+                   limits::kMaxUtcOffsetSeconds / 60, failed)
           .value_or(0) *
       std::int64_t{60});
   if (failed) return failed;

@@ -13,7 +13,6 @@ namespace {
 constexpr std::int64_t kSecondsPerWeek = std::int64_t{7} * 24 * 3'600;
 // 1970-01-01 was a Thursday: shifting by three days puts Monday 00:00 at zero.
 constexpr std::int64_t kEpochToMonday = std::int64_t{3} * 24 * 3'600;
-constexpr std::int32_t kMaxUtcOffsetSeconds = 14 * 3'600;
 constexpr UnixSeconds kBeginning = std::numeric_limits<UnixSeconds>::min();
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
@@ -103,8 +102,8 @@ std::vector<std::uint32_t> TariffBook::versions() const {
 std::optional<std::string> TariffBook::region_problem(const TariffRegion& region,
                                                       std::string_view name) {
   if (region.region != name) return "must name the market's regions, in its order";
-  if (region.utc_offset_seconds < -kMaxUtcOffsetSeconds ||
-      region.utc_offset_seconds > kMaxUtcOffsetSeconds) {
+  if (region.utc_offset_seconds < -limits::kMaxUtcOffsetSeconds ||
+      region.utc_offset_seconds > limits::kMaxUtcOffsetSeconds) {
     return "holds a utc offset beyond 14 hours";
   }
   if (std::any_of(region.week_bp.begin(), region.week_bp.end(),

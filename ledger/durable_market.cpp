@@ -254,7 +254,7 @@ struct DurableMarket::Impl {
             "the configured tariff regions are not the market's (names and order stay as the "
             "market began; multipliers change with POST /v1/operator/tariffs)");
       }
-      if (!engine::Catalog(options.setup.catalog).extend_to(engine->catalog())) {
+      if (!options.setup.catalog.leads(engine->catalog())) {
         throw ReplayDiverged(
             "the configured GPU catalog is not the first models of the market's (models stay "
             "as they were added; add one with POST /v1/operator/gpu-models)");

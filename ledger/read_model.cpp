@@ -348,7 +348,9 @@ void ReadModel::apply(const CommittedChanges& change) {
   for (const engine::NodeView& node : change.nodes)
     nodes_[node.id] = node;
   for (const engine::GpuModel& model : change.added_models) {
-    if (catalog_ != nullptr && !catalog_->find_pool(model.model)) catalog_->add(model);
+    if (catalog_ == nullptr) continue;
+    SPOTGRID_CHECK(!catalog_->find_pool(model.model));  // changes before the last reset are skipped
+    catalog_->add(model);
   }
   for (const auto& [pool, record] : change.pools) {
     if (pool >= pools_.size()) pools_.resize(std::size_t{pool} + 1);  // a model added

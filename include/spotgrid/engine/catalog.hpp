@@ -76,8 +76,10 @@ class Catalog {
   static std::optional<Catalog> of(const std::vector<GpuModel>& models);
   // Appends a model `refusal` accepted: the next pool. One appender at a time.
   PoolIndex add(const GpuModel& model);
+  // Whether this catalog's models are the first models of `market`.
+  bool leads(const Catalog& market) const;
   // Appends the models `market` has beyond this catalog's; false (and nothing
-  // appended) when this catalog is not the first models of `market`.
+  // appended) when this catalog does not lead `market`.
   bool extend_to(const Catalog& market);
 
  private:
