@@ -4,8 +4,12 @@
 // timed pass replays them into a fresh engine. Latency is read from the TSC,
 // calibrated against steady_clock over the whole pass: no system call per command.
 //
-// Usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R]
-// Prints one JSON object per stream: the median over R runs.
+// Usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R] [--tail 1]
+// Prints one JSON object per stream: the median over R runs; then one for the
+// snapshot of a book of 100 000 resting orders (taken on the engine thread) and
+// its restore. With --tail 1, a
+// second object per stream counts, by command kind, the commands of the last
+// run slower than its p99 and p99.9: where the tail comes from.
 
 #include <x86intrin.h>
 
@@ -13,12 +17,15 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "spotgrid/engine/codec.hpp"
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/engine/engine.hpp"
 
@@ -55,6 +62,8 @@ struct Result {
   double p999_ns = 0;
   std::uint64_t trades = 0;
   std::uint64_t rejected = 0;
+  // Commands slower than the p99 and the p99.9, by kind.
+  std::map<std::string_view, std::pair<std::uint64_t, std::uint64_t>> tail;
 };
 
 EngineConfig capacity_for(std::size_t ops) {
@@ -275,6 +284,23 @@ double percentile_ns(std::vector<std::uint32_t>& ticks, double fraction, double 
   return ticks[index] * ns_per_tick;
 }
 
+// Before the percentiles reorder `ticks`: which kinds of command are slow.
+void count_tail(const Stream& stream, const std::vector<std::uint32_t>& ticks, Result& result) {
+  std::vector<std::uint32_t> sorted = ticks;
+  std::sort(sorted.begin(), sorted.end());
+  const auto at = [&](double fraction) {
+    return sorted[static_cast<std::size_t>(fraction * static_cast<double>(sorted.size() - 1))];
+  };
+  const std::uint32_t p99 = at(0.99);
+  const std::uint32_t p999 = at(0.999);
+  for (std::size_t i = 0; i < ticks.size(); ++i) {
+    if (ticks[i] <= p99) continue;
+    auto& [over_p99, over_p999] = result.tail[command_name(stream.commands[i].body)];
+    ++over_p99;
+    over_p999 += ticks[i] > p999;
+  }
+}
+
 Result run_once(const Stream& stream, const TariffBook& tariffs) {
   Engine engine(stream.catalog, tariffs, capacity_for(stream.commands.size()));
   std::vector<Event> events;
@@ -301,6 +327,7 @@ Result run_once(const Stream& stream, const TariffBook& tariffs) {
   result.seconds = std::chrono::duration<double>(wall_end - wall_start).count();
   const double ns_per_tick = result.seconds * 1e9 / static_cast<double>(tsc_end - tsc_start);
   result.ops_per_s = static_cast<double>(stream.commands.size()) / result.seconds;
+  count_tail(stream, ticks, result);
   result.p50_ns = percentile_ns(ticks, 0.50, ns_per_tick);
   result.p99_ns = percentile_ns(ticks, 0.99, ns_per_tick);
   result.p999_ns = percentile_ns(ticks, 0.999, ns_per_tick);
@@ -331,6 +358,73 @@ void report(const Stream& stream, const std::vector<Result>& runs) {
   std::fflush(stdout);
 }
 
+void report_tail(const Stream& stream, const Result& last) {
+  std::printf("{\"stream\": \"%s\", \"over_p99_by_kind\": {", stream.name.c_str());
+  const char* separator = "";
+  for (const auto& [kind, counts] : last.tail) {
+    std::printf("%s\"%.*s\": %llu", separator, static_cast<int>(kind.size()), kind.data(),
+                static_cast<unsigned long long>(counts.first));
+    separator = ", ";
+  }
+  std::printf("}, \"over_p999_by_kind\": {");
+  separator = "";
+  for (const auto& [kind, counts] : last.tail) {
+    if (counts.second == 0) continue;
+    std::printf("%s\"%.*s\": %llu", separator, static_cast<int>(kind.size()), kind.data(),
+                static_cast<unsigned long long>(counts.second));
+    separator = ", ";
+  }
+  std::printf("}}\n");
+  std::fflush(stdout);
+}
+
+// The snapshot pause: an engine with `resting` orders resting against `resting / 4` asks
+// (8 pools, every region), snapshot and restore timed, medians of `runs`.
+void snapshot_pause(const Catalog& shipped, const TariffBook& tariffs, std::size_t resting,
+                    std::size_t runs) {
+  Stream stream{"snapshot", eight_pools(shipped), {}, {}};
+  const std::size_t nodes = resting / 4 + 1;
+  add_setup(stream, nodes, stream.catalog.pool_count(), tariffs.region_count());
+  const EngineConfig capacity = capacity_for(2 * resting + nodes);  // filled orders keep slots
+  Engine engine(stream.catalog, tariffs, capacity);
+  std::vector<Event> events;
+  for (const Command& command : stream.setup)
+    engine.submit(command, events);
+  std::mt19937_64 rng(3);
+  std::size_t orders = 0;
+  for (std::size_t node = 0; orders < resting && node < 10 * resting; ++node) {
+    const Draw d = draw(rng, stream.catalog);
+    const bool ask = node < nodes;
+    const CommandBody body = ask ? new_ask(rng, d, node) : new_bid(rng, d, tariffs);
+    events.clear();
+    engine.submit({kStart, body}, events);
+    for (const Event& event : events)
+      orders += std::holds_alternative<OrderResting>(event.body);
+  }
+  std::vector<double> take_ms;
+  std::vector<double> restore_ms;
+  std::size_t bytes = 0;
+  for (std::size_t run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string snapshot = engine.snapshot();
+    const auto taken = std::chrono::steady_clock::now();
+    const auto restored = Engine::restore(stream.catalog, tariffs, capacity, snapshot);
+    const auto done = std::chrono::steady_clock::now();
+    if (!restored || restored->snapshot() != snapshot) {
+      std::fprintf(stderr, "spotgrid-bench-engine: the snapshot did not restore to itself\n");
+      std::exit(1);
+    }
+    bytes = snapshot.size();
+    take_ms.push_back(std::chrono::duration<double, std::milli>(taken - start).count());
+    restore_ms.push_back(std::chrono::duration<double, std::milli>(done - taken).count());
+  }
+  std::printf(
+      "{\"stream\": \"snapshot\", \"resting_orders\": %zu, \"runs\": %zu, \"bytes\": %zu, "
+      "\"take_ms\": %.2f, \"restore_ms\": %.2f}\n",
+      orders, runs, bytes, median(take_ms), median(restore_ms));
+  std::fflush(stdout);
+}
+
 bool parse(std::string_view text, std::size_t& value) {
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   return error == std::errc{} && end == text.data() + text.size() && value > 0;
@@ -343,15 +437,18 @@ int main(int argc, char** argv) {
   std::string config_dir = "config";
   std::size_t ops = 1'000'000;
   std::size_t runs = 5;
+  std::size_t tail = 0;
   for (int i = 1; i < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string_view value = i + 1 < argc ? argv[i + 1] : "";
     const bool ok = i + 1 < argc && (flag == "--config" ? (config_dir = std::string(value), true)
                                      : flag == "--ops"  ? parse(value, ops)
                                      : flag == "--runs" ? parse(value, runs)
+                                     : flag == "--tail" ? parse(value, tail)
                                                         : false);
     if (!ok) {
-      std::fprintf(stderr, "usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R]\n");
+      std::fprintf(stderr,
+                   "usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R] [--tail 1]\n");
       return 2;
     }
   }
@@ -369,6 +466,8 @@ int main(int argc, char** argv) {
     for (std::size_t run = 0; run < runs; ++run)
       results.push_back(run_once(stream, tariffs.value()));
     report(stream, results);
+    if (tail != 0) report_tail(stream, results.back());
   }
+  snapshot_pause(catalog.value(), tariffs.value(), 100'000, runs);
   return 0;
 }

@@ -1,6 +1,9 @@
 // Price levels: each is a FIFO of records linked through prev/next, kept in
 // arrival order so time priority survives cards returning to a listing.
 
+#include <algorithm>
+#include <vector>
+
 #include "spotgrid/util/check.hpp"
 
 #include "state.hpp"
@@ -57,10 +60,16 @@ std::int64_t& bid_total(State& state, const OrderRec& order) {
              : state.class_bid_cards;
 }
 
+RegionAsks& region_asks(State& state, const ListingRec& listing) {
+  PoolBook& pool = state.pools[listing.pool];
+  if (listing.region >= pool.asks.size()) pool.asks.resize(listing.region + std::size_t{1});
+  return pool.asks[listing.region];
+}
+
 Level& listing_level(State& state, const ListingRec& listing) {
   SPOTGRID_CHECK(listing.in_book);
-  PoolBook& pool = state.pools[listing.pool];
-  return listing.floating ? pool.floating_asks : pool.asks.find(listing.price)->second;
+  RegionAsks& asks = region_asks(state, listing);
+  return listing.floating ? asks.floating : asks.fixed.find(listing.price)->second;
 }
 
 Level& order_level(State& state, const OrderRec& order) {
@@ -93,22 +102,52 @@ void book_insert_listing(State& state, std::uint32_t slot) {
   SPOTGRID_CHECK(!listing.in_book && listing.state == ListingState::kActive &&
                  listing.cards_free() > 0);
   PoolBook& pool = state.pools[listing.pool];
-  Level& level = listing.floating ? pool.floating_asks : pool.asks[listing.price];
+  RegionAsks& asks = region_asks(state, listing);
+  Level& level = listing.floating ? asks.floating : asks.fixed[listing.price];
   link_by_arrival(state.listings, level, pool.ask_cards, slot, listing.cards_free());
+  pool.regions_with_asks |= RegionMask{1} << listing.region;
 }
 
 void book_remove_listing(State& state, std::uint32_t slot) {
   ListingRec& listing = state.listings[slot];
   SPOTGRID_CHECK(listing.in_book);
   PoolBook& pool = state.pools[listing.pool];
+  RegionAsks& asks = region_asks(state, listing);
   if (listing.floating) {
-    unlink(state.listings, pool.floating_asks, pool.ask_cards, slot, listing.cards_free());
-    return;
+    unlink(state.listings, asks.floating, pool.ask_cards, slot, listing.cards_free());
+  } else {
+    const auto it = asks.fixed.find(listing.price);
+    SPOTGRID_CHECK(it != asks.fixed.end());
+    unlink(state.listings, it->second, pool.ask_cards, slot, listing.cards_free());
+    erase_if_empty(asks.fixed, it);
   }
-  const auto it = pool.asks.find(listing.price);
-  SPOTGRID_CHECK(it != pool.asks.end());
-  unlink(state.listings, it->second, pool.ask_cards, slot, listing.cards_free());
-  erase_if_empty(pool.asks, it);
+  if (asks.empty()) pool.regions_with_asks &= ~(RegionMask{1} << listing.region);
+}
+
+bool rebuild_asks(State& state) {
+  std::vector<std::uint32_t> booked;
+  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
+    if (state.listings.is_live(slot) && state.listings[slot].in_book) booked.push_back(slot);
+  }
+  std::sort(booked.begin(), booked.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return state.listings[a].arrival < state.listings[b].arrival;
+  });
+  for (PoolBook& pool : state.pools) {
+    pool.asks.clear();
+    pool.regions_with_asks = 0;
+    pool.ask_cards = 0;
+  }
+  for (const std::uint32_t slot : booked) {
+    ListingRec& listing = state.listings[slot];
+    listing.in_book = false;
+    listing.prev = listing.next = kNil;
+    const bool bookable = listing.state == ListingState::kActive && listing.cards_free() > 0 &&
+                          listing.pool < state.pools.size() &&
+                          listing.region < state.tariffs.region_count();
+    if (!bookable) return false;
+    book_insert_listing(state, slot);
+  }
+  return true;
 }
 
 void book_insert_order(State& state, std::uint32_t slot) {

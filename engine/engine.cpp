@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <map>
 
 #include "state.hpp"
 
@@ -227,18 +228,32 @@ BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {
   if (pool >= state_->pools.size()) return view;
   const PoolBook& book = state_->pools[pool];
   view.halted = is_halted(*state_, pool);
+  // Every region's levels at one price are one level here; a region's first
+  // max_levels prices are all that can be among the first max_levels of all.
+  std::map<Micros, Level> fixed;
+  Level floating;
+  for (const RegionAsks& asks : book.asks) {
+    floating.cards += asks.floating.cards;
+    floating.entries += asks.floating.entries;
+    std::size_t taken = 0;
+    for (auto level = asks.fixed.begin(); level != asks.fixed.end() && taken <= max_levels;
+         ++level, ++taken) {
+      Level& sum = fixed[level->first];
+      sum.cards += level->second.cards;
+      sum.entries += level->second.entries;
+    }
+  }
   // Floating listings form one more level at the index; merge it in price order.
-  bool floating_done = book.floating_asks.entries == 0;
-  for (const auto& [price, level] : book.asks) {
+  bool floating_done = floating.entries == 0;
+  for (const auto& [price, level] : fixed) {
     if (!floating_done && book.index <= price) {
-      view.asks.push_back({book.index, book.floating_asks.cards, book.floating_asks.entries});
+      view.asks.push_back({book.index, floating.cards, floating.entries});
       floating_done = true;
     }
     view.asks.push_back({price, level.cards, level.entries});
     if (view.asks.size() > max_levels) break;  // the rest is past what is shown
   }
-  if (!floating_done)
-    view.asks.push_back({book.index, book.floating_asks.cards, book.floating_asks.entries});
+  if (!floating_done) view.asks.push_back({book.index, floating.cards, floating.entries});
   if (view.asks.size() > max_levels) view.asks.resize(max_levels);
   for (const auto& [price, level] : book.bids) {
     if (view.bids.size() == max_levels) break;

@@ -138,6 +138,21 @@ class Checker {
     }
   }
 
+  // Every ask in a region's book is a listing of that pool and region.
+  void check_region(const RegionAsks& asks, std::size_t pool, std::size_t region) {
+    const auto check = [&](const Level& level) {
+      for (std::uint32_t slot = level.head, seen = 0; slot != kNil && seen <= level.entries;
+           slot = s_.listings[slot].next, ++seen) {
+        const ListingRec& listing = s_.listings[slot];
+        if (listing.pool != pool || listing.region != region)
+          fail("listing ", slot, " is booked in another pool's or region's asks");
+      }
+    };
+    check(asks.floating);
+    for (const auto& [price, level] : asks.fixed)
+      check(level);
+  }
+
   template <typename Levels>
   static std::int64_t level_cards(const Levels& levels) {
     std::int64_t cards = 0;
@@ -147,12 +162,23 @@ class Checker {
   }
 
   void check_book() {
-    for (const PoolBook& pool : s_.pools) {
-      check_levels(s_.listings, pool.asks, "ask");
-      check_level(s_.listings, pool.floating_asks, "floating ask", 0);
+    for (std::size_t p = 0; p < s_.pools.size(); ++p) {
+      const PoolBook& pool = s_.pools[p];
+      std::int64_t ask_cards = 0;
+      for (std::size_t region = 0; region < pool.asks.size(); ++region) {
+        const RegionAsks& asks = pool.asks[region];
+        check_levels(s_.listings, asks.fixed, "ask");
+        check_level(s_.listings, asks.floating, "floating ask", 0);
+        check_region(asks, p, region);
+        if (asks.empty() == (((pool.regions_with_asks >> region) & 1u) != 0))
+          fail("pool ", p, " region ", region, " is not marked as its asks say");
+        ask_cards += asks.floating.cards + level_cards(asks.fixed);
+      }
+      const RegionMask beyond =
+          pool.asks.size() >= limits::kMaxRegions ? 0 : pool.regions_with_asks >> pool.asks.size();
+      if (beyond != 0) fail("pool ", p, " marks a region it has no asks for");
       check_levels(s_.orders, pool.bids, "bid");
-      if (pool.ask_cards != pool.floating_asks.cards + level_cards(pool.asks))
-        fail("a pool's ask total disagrees with its levels");
+      if (pool.ask_cards != ask_cards) fail("a pool's ask total disagrees with its levels");
       if (pool.bid_cards != level_cards(pool.bids))
         fail("a pool's bid total disagrees with its levels");
     }

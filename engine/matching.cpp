@@ -12,30 +12,31 @@
 namespace spotgrid::engine {
 namespace {
 
-// Walks one pool's asks best first: fixed levels and the floating level (at the
-// index) merged by (price, arrival).
+// Walks one region's asks in one pool best first: fixed levels and the
+// floating level (at the pool's index) merged by (price, arrival).
 class AskCursor {
  public:
-  AskCursor(const State& state, PoolIndex pool)
-      : listings_(state.listings),
-        book_(state.pools[pool]),
+  AskCursor(const State& state, PoolIndex pool, RegionIndex region)
+      : listings_(&state.listings),
+        asks_(&state.pools[pool].asks[region]),
+        index_(state.pools[pool].index),
         pool_(pool),
-        level_(book_.asks.begin()) {
-    fixed_ = level_ == book_.asks.end() ? kNil : level_->second.head;
-    floating_ = book_.floating_asks.head;
+        level_(asks_->fixed.begin()) {
+    fixed_ = level_ == asks_->fixed.end() ? kNil : level_->second.head;
+    floating_ = asks_->floating.head;
     choose();
   }
   bool done() const { return current_ == kNil; }
   std::uint32_t slot() const { return current_; }
-  Micros price() const { return on_floating_ ? book_.index : level_->first; }
+  Micros price() const { return on_floating_ ? index_ : level_->first; }
   PoolIndex pool() const { return pool_; }
-  std::uint64_t arrival() const { return listings_[current_].arrival; }
+  std::uint64_t arrival() const { return (*listings_)[current_].arrival; }
   void advance() {
     if (on_floating_) {
-      floating_ = listings_[floating_].next;
+      floating_ = (*listings_)[floating_].next;
     } else {
-      fixed_ = listings_[fixed_].next;
-      if (fixed_ == kNil && ++level_ != book_.asks.end()) fixed_ = level_->second.head;
+      fixed_ = (*listings_)[fixed_].next;
+      if (fixed_ == kNil && ++level_ != asks_->fixed.end()) fixed_ = level_->second.head;
     }
     choose();
   }
@@ -46,15 +47,17 @@ class AskCursor {
       on_floating_ = fixed_ == kNil;
     } else {
       const Micros fixed_price = level_->first;
-      on_floating_ = book_.index != fixed_price
-                         ? book_.index < fixed_price
-                         : listings_[floating_].arrival < listings_[fixed_].arrival;
+      on_floating_ = index_ != fixed_price
+                         ? index_ < fixed_price
+                         : (*listings_)[floating_].arrival < (*listings_)[fixed_].arrival;
     }
     current_ = on_floating_ ? floating_ : fixed_;
   }
 
-  const Slab<ListingRec>& listings_;
-  const PoolBook& book_;
+  // Pointers, not references: cursors are kept in a reused vector.
+  const Slab<ListingRec>* listings_;
+  const RegionAsks* asks_;
+  Micros index_;
   PoolIndex pool_;
   AskLevels::const_iterator level_;
   std::uint32_t fixed_ = kNil;
@@ -63,37 +66,54 @@ class AskCursor {
   bool on_floating_ = false;
 };
 
-// Calls visit(slot, price, pool) for the asks of every pool in `pools`, best
-// price per CU-hour first (for one pool that is simply best price per card-hour),
-// until visit returns false.
+// Whether `a`'s current ask comes before `b`'s: cheaper per CU-hour (for one
+// pool, simply cheaper), then earlier.
+bool ask_before(const State& state, const AskCursor& a, const AskCursor& b) {
+  if (a.pool() == b.pool()) {
+    return a.price() != b.price() ? a.price() < b.price() : a.arrival() < b.arrival();
+  }
+  // per CU-hour, compared without division: a/ca < b/cb <=> a*cb < b*ca
+  const std::int64_t lhs = a.price() * state.catalog.model(b.pool()).compute_units;
+  const std::int64_t rhs = b.price() * state.catalog.model(a.pool()).compute_units;
+  return lhs != rhs ? lhs < rhs : a.arrival() < b.arrival();
+}
+
+// Calls visit(slot, price, pool) for the asks of every pool in `pools` and
+// region in `regions` (0: any), best price per CU-hour first (for one pool that
+// is simply best price per card-hour), until visit returns false. A region
+// that is not allowed is never visited: its asks are in books of their own.
 template <typename Visit>
-void for_each_ask(const State& state, PoolMask pools, Visit&& visit) {
-  if (std::has_single_bit(pools)) {  // a model order: one book, no merge
-    for (AskCursor cursor(state, static_cast<PoolIndex>(std::countr_zero(pools))); !cursor.done();
-         cursor.advance()) {
+void for_each_ask(const State& state, PoolMask pools, RegionMask regions, Visit&& visit) {
+  // Reused, so planning allocates nothing once warm; the engine is one thread
+  // and no visit plans again.
+  thread_local std::vector<AskCursor> cursors;
+  cursors.clear();
+  for (PoolMask left = pools; left != 0; left &= left - 1) {
+    const auto pool = static_cast<PoolIndex>(std::countr_zero(left));
+    const PoolBook& book = state.pools[pool];
+    for (RegionMask in = book.regions_with_asks & (regions == 0 ? ~RegionMask{0} : regions);
+         in != 0; in &= in - 1) {
+      cursors.emplace_back(state, pool, static_cast<RegionIndex>(std::countr_zero(in)));
+    }
+  }
+  if (cursors.size() == 1) {  // one book: no merge
+    for (AskCursor& cursor = cursors.front(); !cursor.done(); cursor.advance()) {
       if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
     }
     return;
   }
-  std::vector<AskCursor> cursors;
-  for (std::size_t pool = 0; pool < state.catalog.pool_count(); ++pool) {
-    if ((pools >> pool) & 1u) cursors.emplace_back(state, static_cast<PoolIndex>(pool));
-  }
-  for (;;) {
-    AskCursor* best = nullptr;
-    for (AskCursor& cursor : cursors) {
-      if (cursor.done()) continue;
-      if (best == nullptr) {
-        best = &cursor;
-        continue;
-      }
-      // price per CU-hour, compared without division: a/ca < b/cb <=> a*cb < b*ca
-      const std::int64_t lhs = cursor.price() * state.catalog.model(best->pool()).compute_units;
-      const std::int64_t rhs = best->price() * state.catalog.model(cursor.pool()).compute_units;
-      if (lhs < rhs || (lhs == rhs && cursor.arrival() < best->arrival())) best = &cursor;
+  while (!cursors.empty()) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < cursors.size(); ++i) {
+      if (ask_before(state, cursors[i], cursors[best])) best = i;
     }
-    if (best == nullptr || !visit(best->slot(), best->price(), best->pool())) return;
-    best->advance();
+    AskCursor& cursor = cursors[best];
+    if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
+    cursor.advance();
+    if (cursor.done()) {
+      cursor = cursors.back();
+      cursors.pop_back();
+    }
   }
 }
 
@@ -244,7 +264,7 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   std::uint32_t scanned = 0;
   // Asked once: a quarantine is rare, and this loop is the engine's hottest.
   const bool any_quarantined = !state.controls.quarantined_nodes.empty();
-  for_each_ask(state, pools & ~state.controls.halted_pools,
+  for_each_ask(state, pools & ~state.controls.halted_pools, spec.regions,
                [&](std::uint32_t slot, Micros price, PoolIndex pool) {
                  if (++scanned > limits::kMaxCandidatesScannedPerMatch) return false;
                  const ListingRec& listing = state.listings[slot];
@@ -430,7 +450,7 @@ void rematch_pool(State& state, PoolIndex pool) {
   PoolBids bids(state, pool);
   const auto best_ask = [&] {
     std::optional<Micros> price;
-    for_each_ask(state, PoolMask{1} << pool, [&](std::uint32_t, Micros ask, PoolIndex) {
+    for_each_ask(state, PoolMask{1} << pool, 0, [&](std::uint32_t, Micros ask, PoolIndex) {
       price = ask;
       return false;
     });

@@ -60,8 +60,11 @@ using archive::Writer;
 // v2 added suppliers' daily payouts and the operator's controls (a v1 snapshot
 // restores with none); v3 the platform fee and each lease's (a v1 or v2
 // snapshot restores with the configuration's fee for both); v4 the tariff
-// schedules and which of them price each lease (before, the one book given).
-constexpr std::string_view kMagic = "spotgrid-snapshot-v4";
+// schedules and which of them price each lease (before, the one book given);
+// v5 leaves out the asks, which are rebuilt from the listings (before, each
+// pool's asks were one book; they are read and dropped).
+constexpr std::string_view kMagic = "spotgrid-snapshot-v5";
+constexpr std::string_view kMagicV4 = "spotgrid-snapshot-v4";
 constexpr std::string_view kMagicV3 = "spotgrid-snapshot-v3";
 constexpr std::string_view kMagicV2 = "spotgrid-snapshot-v2";
 constexpr std::string_view kMagicV1 = "spotgrid-snapshot-v1";
@@ -111,9 +114,17 @@ void state_fields(A& a, S& s, int version) {
   slab_fields(a, s.listings);
   slab_fields(a, s.orders);
   slab_fields(a, s.leases);
-  for (auto& pool : s.pools)
-    a(pool.asks, pool.floating_asks, pool.bids, pool.index, pool.cards_leased, pool.ask_cards,
-      pool.bid_cards);
+  for (auto& pool : s.pools) {
+    if (version < 5) {
+      AskLevels asks;
+      Level floating_asks;
+      std::int64_t ask_cards = 0;
+      a(asks, floating_asks);
+      a(pool.bids, pool.index, pool.cards_leased, ask_cards, pool.bid_cards);
+    } else {
+      a(pool.bids, pool.index, pool.cards_leased, pool.bid_cards);
+    }
+  }
   a(s.class_bids, s.class_bid_cards, s.pending_listings, s.listing_expiries, s.lease_deadlines,
     s.lease_closes, s.deferred_orders);
   if (version >= 2) {
@@ -157,7 +168,7 @@ std::string Engine::snapshot() const {
   writer(static_cast<std::uint64_t>(state_->pools.size()),
          static_cast<std::uint64_t>(state_->tariffs.region_count()), state_->catalog.models());
   // The slabs' accessors are non-const only because the reader shares them.
-  state_fields(writer, const_cast<State&>(*state_), /*version=*/4);
+  state_fields(writer, const_cast<State&>(*state_), /*version=*/5);
   return writer.take();
 }
 
@@ -169,7 +180,7 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
   std::uint64_t magic_size = 0;
   reader(magic_size);
   static_assert(kMagic.size() == kMagicV1.size() && kMagic.size() == kMagicV2.size() &&
-                kMagic.size() == kMagicV3.size());
+                kMagic.size() == kMagicV3.size() && kMagic.size() == kMagicV4.size());
   if (!reader.ok() || magic_size != kMagic.size()) return std::nullopt;
   std::string magic(magic_size, '\0');
   for (char& c : magic)
@@ -177,7 +188,8 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
   std::uint64_t pools = 0;
   std::uint64_t regions = 0;
   reader(pools, regions);
-  const int version = magic == kMagic     ? 4
+  const int version = magic == kMagic     ? 5
+                      : magic == kMagicV4 ? 4
                       : magic == kMagicV3 ? 3
                       : magic == kMagicV2 ? 2
                       : magic == kMagicV1 ? 1
@@ -193,7 +205,8 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
       !slab_fits(state.orders) || !slab_fits(state.leases)) {
     return std::nullopt;
   }
-  if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions))
+  if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions) ||
+      !rebuild_asks(state))
     return std::nullopt;
   const auto fee_valid = [](BasisPoints fee) {
     return fee >= 0 && fee <= limits::kMaxPlatformFeeBp;

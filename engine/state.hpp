@@ -158,14 +158,24 @@ struct Level {
 using AskLevels = std::map<Micros, Level>;                  // lowest price first
 using BidLevels = std::map<Micros, Level, std::greater<>>;  // highest limit first
 
+// One region's asks in a pool.
+struct RegionAsks {
+  AskLevels fixed;  // fixed-price listings
+  Level floating;   // floating listings, all at the pool's index price
+  bool empty() const { return fixed.empty() && floating.entries == 0; }
+};
+
 struct PoolBook {
-  AskLevels asks;       // fixed-price listings
-  Level floating_asks;  // floating listings, all at the index price
-  BidLevels bids;       // model orders, per card-hour
+  // Asks by the region of their node, so that an order limited to some regions
+  // never visits another region's asks; an order that takes any region walks
+  // them merged by (price, arrival), the same order as one book would give.
+  std::vector<RegionAsks> asks;      // by RegionIndex, grown on a region's first listing
+  RegionMask regions_with_asks = 0;  // the regions whose RegionAsks is not empty
+  BidLevels bids;                    // model orders, per card-hour
   Micros index = 0;
   std::uint32_t cards_leased = 0;
   // Totals over the levels above, kept as they change so the index is O(1).
-  std::int64_t ask_cards = 0;  // asks and floating_asks
+  std::int64_t ask_cards = 0;  // every region's asks
   std::int64_t bid_cards = 0;  // bids
 };
 
@@ -292,6 +302,10 @@ void book_resize_listing(State& state, const ListingRec& listing, std::int64_t d
 void book_resize_order(State& state, const OrderRec& order, std::int64_t delta);
 // A listing's price now: its reserve, or the index when it floats.
 Micros ask_price(const State& state, const ListingRec& listing);
+// Relinks every booked listing (in_book) into its pool's and region's asks, in
+// arrival order: the asks are derived from the listings, so a snapshot does not
+// carry them. False when a booked listing could not be booked.
+bool rebuild_asks(State& state);
 
 // ---- matching (matching.cpp) -------------------------------------------------
 

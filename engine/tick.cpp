@@ -67,14 +67,24 @@ void start_deferred_orders(State& state, std::uint32_t& budget) {
   }
 }
 
-// A cheaper index can cross resting bids that floating listings could not reach before.
+// A cheaper index can cross resting bids that floating listings could not reach
+// before: they work in arrival order, whatever their region.
 void rematch_floating(State& state, PoolIndex pool, std::uint32_t& budget) {
-  std::uint32_t slot = state.pools[pool].floating_asks.head;
-  while (slot != kNil && budget > 0) {
-    const std::uint32_t next = state.listings[slot].next;
+  std::vector<std::uint32_t> next_in_region;
+  for (const RegionAsks& asks : state.pools[pool].asks)
+    next_in_region.push_back(asks.floating.head);
+  while (budget > 0) {
+    std::uint32_t* earliest = nullptr;
+    for (std::uint32_t& slot : next_in_region) {
+      if (slot != kNil &&
+          (earliest == nullptr || state.listings[slot].arrival < state.listings[*earliest].arrival))
+        earliest = &slot;
+    }
+    if (earliest == nullptr) return;
+    const std::uint32_t slot = *earliest;
+    *earliest = state.listings[slot].next;
     --budget;
     work_listing(state, slot);
-    slot = next;
   }
 }
 

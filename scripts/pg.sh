@@ -70,6 +70,7 @@ start() {
     options+=" -c shared_buffers=256MB -c wal_buffers=16MB -c max_wal_size=4GB"
     options+=" -c checkpoint_timeout=15min -c max_connections=50"
     options+=" -c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    options+=" ${PG_EXTRA_OPTIONS:-}"
     if as_owner "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
       -o "$options" >/dev/null; then
       break

@@ -1,5 +1,9 @@
 // Holds, settlement and the cumulative rounding rule (docs/architecture.md#holds-and-settlement).
 
+#include <cstdint>
+#include <cstring>
+#include <string>
+
 #include "engine_fixture.hpp"
 
 namespace spotgrid::engine::testing {
@@ -256,7 +260,37 @@ TEST_F(Payouts, bad_schedules_are_refused) {
   EXPECT_FALSE(engine.account(kSupplier).pays_out_daily);
 }
 
-TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_restore) {
+// The little-endian bytes of `value`, as the snapshot writes a number.
+template <typename T>
+std::string le_bytes(T value) {
+  std::string bytes(sizeof(T), '\0');
+  std::memcpy(bytes.data(), &value, sizeof(T));
+  return bytes;
+}
+
+// Version 4 carried each pool's asks: before its bids an ask map and a floating
+// level, and its ask total before its bid total. `v5` has empty books.
+std::string as_version_4(std::string v5, const Catalog& catalog) {
+  const std::string magic_5 = "spotgrid-snapshot-v5";
+  v5.replace(v5.find(magic_5), magic_5.size(), "spotgrid-snapshot-v4");
+  const std::string empty_map = le_bytes(std::uint64_t{0});
+  constexpr std::uint32_t kNone = UINT32_MAX;  // no record linked
+  const std::string empty_level = le_bytes(kNone) + le_bytes(kNone) + le_bytes(0u) + le_bytes(0u);
+  for (std::size_t pool = 0; pool < catalog.pool_count(); ++pool) {
+    const std::string index =
+        le_bytes(catalog.model(static_cast<PoolIndex>(pool)).reference_price_micros_per_card_hour);
+    const std::string tail = index + le_bytes(std::uint32_t{0});  // + cards leased
+    const std::string v5_pool = empty_map + tail + le_bytes(std::int64_t{0});
+    const std::string v4_pool = empty_map + empty_level + empty_map + tail +
+                                le_bytes(std::int64_t{0}) + le_bytes(std::int64_t{0});
+    const std::size_t at = v5.find(v5_pool);
+    EXPECT_NE(at, std::string::npos) << "pool " << pool;
+    if (at != std::string::npos) v5.replace(at, v5_pool.size(), v4_pool);
+  }
+  return v5;
+}
+
+TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_4_snapshots_still_restore) {
   const std::string before_any = engine.snapshot();  // no schedule, never ticked
   ASSERT_FALSE(submit(SetPayoutSchedule{kSupplier, true, 123}).rejected);
   earn();
@@ -267,6 +301,7 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_
   EXPECT_TRUE(restored->account(kSupplier).pays_out_daily);
   EXPECT_EQ(restored->account(kSupplier).payout_minimum, 123);
 
+  // Version 4 carried the asks, which version 5 rebuilds from the listings.
   // Version 3 had no catalog or tariff schedules in the snapshot: its bytes
   // are version 4's without the catalog after the header (a list of three
   // models: two names, four figures and a price each) and without the book (how many were
@@ -288,7 +323,11 @@ TEST_F(Payouts, schedules_survive_a_snapshot_and_version_1_to_3_snapshots_still_
   constexpr std::size_t kFeeBytes = 4;
   constexpr std::size_t kPayoutBytes = 8 + 8 + 4 + 8 + 8 + 8;
   constexpr std::size_t kSequenceBytes = 8 + 8;
-  std::string v3 = before_any;
+  const std::string v4 = as_version_4(before_any, test_catalog());
+  auto from_v4 = Engine::restore(test_catalog(), test_tariffs(), EngineConfig{}, v4);
+  ASSERT_TRUE(from_v4.has_value());
+  EXPECT_EQ(from_v4->snapshot(), before_any);
+  std::string v3 = v4;
   const std::size_t magic_at = v3.find("spotgrid-snapshot-v4");
   ASSERT_NE(magic_at, std::string::npos);
   v3.replace(magic_at, 20, "spotgrid-snapshot-v3");

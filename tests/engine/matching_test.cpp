@@ -64,6 +64,60 @@ TEST_F(Matching, constraints_skip_an_ask_without_consuming_it) {
   expect_sound();
 }
 
+// Asks are kept per region; an order that takes any region still takes them
+// by price, then arrival, whichever region and whether fixed or floating.
+TEST_F(Matching, asks_of_every_region_are_taken_in_price_then_arrival_order) {
+  ASSERT_EQ(engine.index_price(kA100), 1'000'000);  // where a floating listing asks
+  const ListingId tou_first = list(node(kA100, kTou, 1), 1, 950'000);
+  const ListingId flat_dear = list(node(kA100, kFlat, 1), 1, 1'100'000);
+  const ListingId flat_second = list(node(kA100, kFlat, 1), 1, 950'000);
+  const ListingId tou_floating = list(node(kA100, kTou, 1), 1, 0, kSupplier, /*floating=*/true);
+  const ListingId tou_cheapest = list(node(kA100, kTou, 1), 1, 900'000);
+  const BookView book = engine.book(kA100, 10);
+  ASSERT_EQ(book.asks.size(), 4u);  // the regions' levels at one price are one level
+  EXPECT_EQ(book.asks[1].price_micros_per_hour, 950'000);
+  EXPECT_EQ(book.asks[1].cards, 2u);
+  EXPECT_EQ(book.asks[2].price_micros_per_hour, 1'000'000);
+  place(spec(kA100, 5, 2'000'000));
+  const auto leases = all<LeaseStarted>();
+  ASSERT_EQ(leases.size(), 5u);
+  EXPECT_EQ(leases[0].listing, tou_cheapest);
+  EXPECT_EQ(leases[1].listing, tou_first);
+  EXPECT_EQ(leases[2].listing, flat_second);
+  EXPECT_EQ(leases[3].listing, tou_floating);
+  EXPECT_EQ(leases[4].listing, flat_dear);
+  expect_sound();
+}
+
+// An order limited to one region never visits another region's asks, so it
+// fills behind more of them than one match may scan.
+class MatchingAtScale : public EngineTest {
+ protected:
+  static EngineConfig roomy() {
+    EngineConfig config;
+    config.max_listings = limits::kMaxCandidatesScannedPerMatch + 1'024;
+    return config;
+  }
+  MatchingAtScale() : EngineTest(roomy()) {}
+};
+
+TEST_F(MatchingAtScale, a_region_limited_bid_fills_behind_more_asks_elsewhere_than_a_scan_allows) {
+  constexpr std::uint16_t kCardsPerNode = 64;
+  const std::uint32_t elsewhere = limits::kMaxCandidatesScannedPerMatch + kCardsPerNode;
+  for (std::uint32_t listed = 0; listed < elsewhere; listed += kCardsPerNode) {
+    const NodeId tou_node = node(kA100, kTou, kCardsPerNode);
+    for (std::uint16_t card = 0; card < kCardsPerNode; ++card)
+      ASSERT_FALSE(
+          submit(AddListing{kSupplier, tou_node, 1, 500'000, false, now, now + 86'400}).rejected);
+  }
+  const ListingId flat = list(node(kA100, kFlat, 1), 1, 900'000);
+  OrderSpec s = spec(kA100, 1, 1'000'000);
+  s.regions = RegionMask{1} << kFlat;
+  place(s);
+  EXPECT_EQ(only<LeaseStarted>().listing, flat);
+  EXPECT_EQ(engine.book(kA100, 1).asks.front().cards, elsewhere);  // none taken or lost
+}
+
 TEST_F(Matching, a_listing_whose_window_ends_before_the_lease_would_is_skipped) {
   const NodeId short_node = node(kA100, kFlat, 4);
   submit(AddListing{kSupplier, short_node, 4, 500'000, false, now, now + 1'800});
