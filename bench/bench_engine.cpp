@@ -5,11 +5,12 @@
 // calibrated against steady_clock over the whole pass: no system call per command.
 //
 // Usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R] [--tail 1]
+//                              [--snapshot-orders N]
 // Prints one JSON object per stream: the median over R runs; then one for the
-// snapshot of a book of 100 000 resting orders (taken on the engine thread) and
-// its restore. With --tail 1, a
-// second object per stream counts, by command kind, the commands of the last
-// run slower than its p99 and p99.9: where the tail comes from.
+// snapshot of a book of N (100 000; 0: none) resting orders: the copy of the state
+// (the engine thread's pause), its serialization (on another thread) and its restore. With --tail
+// 1, a second object per stream counts, by command kind, the commands of the last run slower than
+// its p99 and p99.9: where the tail comes from.
 
 #include <x86intrin.h>
 
@@ -401,27 +402,31 @@ void snapshot_pause(const Catalog& shipped, const TariffBook& tariffs, std::size
     for (const Event& event : events)
       orders += std::holds_alternative<OrderResting>(event.body);
   }
+  std::vector<double> copy_ms;
   std::vector<double> take_ms;
   std::vector<double> restore_ms;
   std::size_t bytes = 0;
   for (std::size_t run = 0; run < runs; ++run) {
+    const auto copy_start = std::chrono::steady_clock::now();
+    const Engine frozen = engine.copy();
     const auto start = std::chrono::steady_clock::now();
-    const std::string snapshot = engine.snapshot();
+    const std::string snapshot = frozen.snapshot();
     const auto taken = std::chrono::steady_clock::now();
     const auto restored = Engine::restore(stream.catalog, tariffs, capacity, snapshot);
     const auto done = std::chrono::steady_clock::now();
-    if (!restored || restored->snapshot() != snapshot) {
+    if (!restored || restored->snapshot() != snapshot || engine.snapshot() != snapshot) {
       std::fprintf(stderr, "spotgrid-bench-engine: the snapshot did not restore to itself\n");
       std::exit(1);
     }
     bytes = snapshot.size();
+    copy_ms.push_back(std::chrono::duration<double, std::milli>(start - copy_start).count());
     take_ms.push_back(std::chrono::duration<double, std::milli>(taken - start).count());
     restore_ms.push_back(std::chrono::duration<double, std::milli>(done - taken).count());
   }
   std::printf(
       "{\"stream\": \"snapshot\", \"resting_orders\": %zu, \"runs\": %zu, \"bytes\": %zu, "
-      "\"take_ms\": %.2f, \"restore_ms\": %.2f}\n",
-      orders, runs, bytes, median(take_ms), median(restore_ms));
+      "\"copy_ms\": %.2f, \"serialize_ms\": %.2f, \"restore_ms\": %.2f}\n",
+      orders, runs, bytes, median(copy_ms), median(take_ms), median(restore_ms));
   std::fflush(stdout);
 }
 
@@ -438,17 +443,22 @@ int main(int argc, char** argv) {
   std::size_t ops = 1'000'000;
   std::size_t runs = 5;
   std::size_t tail = 0;
+  std::size_t snapshot_orders = 100'000;
   for (int i = 1; i < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string_view value = i + 1 < argc ? argv[i + 1] : "";
-    const bool ok = i + 1 < argc && (flag == "--config" ? (config_dir = std::string(value), true)
-                                     : flag == "--ops"  ? parse(value, ops)
-                                     : flag == "--runs" ? parse(value, runs)
-                                     : flag == "--tail" ? parse(value, tail)
-                                                        : false);
+    const bool ok = i + 1 < argc &&
+                    (flag == "--config"            ? (config_dir = std::string(value), true)
+                     : flag == "--ops"             ? parse(value, ops)
+                     : flag == "--runs"            ? parse(value, runs)
+                     : flag == "--tail"            ? parse(value, tail)
+                     : flag == "--snapshot-orders" ? (value == "0" ? (snapshot_orders = 0, true)
+                                                                   : parse(value, snapshot_orders))
+                                                   : false);
     if (!ok) {
       std::fprintf(stderr,
-                   "usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R] [--tail 1]\n");
+                   "usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R] [--tail 1] "
+                   "[--snapshot-orders N]\n");
       return 2;
     }
   }
@@ -468,6 +478,6 @@ int main(int argc, char** argv) {
     report(stream, results);
     if (tail != 0) report_tail(stream, results.back());
   }
-  snapshot_pause(catalog.value(), tariffs.value(), 100'000, runs);
+  if (snapshot_orders > 0) snapshot_pause(catalog.value(), tariffs.value(), snapshot_orders, runs);
   return 0;
 }

@@ -79,6 +79,12 @@ Engine::Engine(const Catalog& catalog, TariffBook tariffs, EngineConfig config)
 
 Engine::Engine(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Engine::~Engine() = default;
+
+Engine Engine::copy() const {
+  auto state = std::make_unique<State>(*state_);
+  state->out = nullptr;  // the original's event sink
+  return Engine(std::move(state));
+}
 Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 

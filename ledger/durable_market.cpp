@@ -68,8 +68,20 @@ struct Pending {
   std::unique_ptr<CommittedChanges> changes;  // what the read model learns at its commit
   std::uint64_t epoch = 0;
   CompletionHandler done;  // empty for the engine's own ticks
-  std::string snapshot;    // the state after this command, when one is due
+  // A copy of the state after this command, when a snapshot is due: it is
+  // serialized off the engine thread once the command is committed.
+  std::unique_ptr<const Engine> frozen;
   std::shared_ptr<const RequestKey> key;
+};
+
+// A snapshot of committed state, serialized on a thread of its own (tens of
+// milliseconds for a large book) and written by the first commit after it is
+// ready. At most one at a time; one lost to a failed commit comes back at the
+// next interval.
+struct SnapshotInFlight {
+  std::uint64_t command_seq = 0;
+  UnixSeconds at = 0;
+  std::future<std::string> bytes;  // empty when serializing failed
 };
 
 // Inserts each keyed command's idempotency key and stored answer.
@@ -132,6 +144,7 @@ struct DurableMarket::Impl {
   // Persister thread only.
   std::unique_ptr<pqxx::connection> connection;
   std::uint64_t connection_epoch = 0;
+  std::optional<SnapshotInFlight> snapshot;
 
   mutable std::mutex status_mutex;
   mutable std::condition_variable ready_changed;
@@ -207,7 +220,7 @@ struct DurableMarket::Impl {
     pending.done = std::move(done);
     pending.key = std::move(key);
     if (++since_snapshot >= options.snapshot_every_commands) {
-      pending.snapshot = engine->snapshot();
+      pending.frozen = std::make_unique<const Engine>(engine->copy());
       since_snapshot = 0;
     }
     if (!persist.push(pending)) reply(pending.done, Outcome::kStopping);
@@ -386,17 +399,14 @@ struct DurableMarket::Impl {
       pqxx::work txn(*connection, "batch");
       write_batch(txn, applied);
       write_request_keys(txn, run);
-      for (const Pending& pending : run) {
-        if (!pending.snapshot.empty()) {
-          write_snapshot(txn, pending.applied.command_seq, pending.applied.command.now,
-                         pending.snapshot);
-        }
-      }
+      write_serialized_snapshot(txn);
       txn.commit();
     } catch (const pqxx::in_doubt_error& e) {
+      snapshot.reset();
       storage_failure(run, Outcome::kOutcomeUnknown, e.what());
       return;
     } catch (const pqxx::sql_error& e) {
+      snapshot.reset();
       if (refused_for_content(e)) {
         content_failure(run, e.what());
       } else {
@@ -404,9 +414,11 @@ struct DurableMarket::Impl {
       }
       return;
     } catch (const std::exception& e) {
+      snapshot.reset();
       storage_failure(run, Outcome::kNotApplied, e.what());
       return;
     }
+    serialize_snapshot(run);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();
@@ -426,6 +438,29 @@ struct DurableMarket::Impl {
       pending.done(Completion{Outcome::kCommitted, pending.applied.command_seq,
                               pending.applied.rejected, std::move(pending.applied.events)});
     }
+  }
+
+  void serialize_snapshot(std::span<Pending> run) {
+    for (Pending& pending : run) {
+      if (!pending.frozen || snapshot) continue;
+      snapshot = SnapshotInFlight{
+          pending.applied.command_seq, pending.applied.command.now,
+          std::async(std::launch::async, [frozen = std::move(pending.frozen)]() noexcept {
+            try {
+              return frozen->snapshot();
+            } catch (const std::exception&) {
+              return std::string();  // out of memory: the next interval tries again
+            }
+          })};
+    }
+  }
+
+  void write_serialized_snapshot(pqxx::transaction_base& txn) {
+    if (!snapshot || snapshot->bytes.wait_for(std::chrono::seconds{0}) != std::future_status::ready)
+      return;
+    const std::string bytes = snapshot->bytes.get();
+    if (!bytes.empty()) write_snapshot(txn, snapshot->command_seq, snapshot->at, bytes);
+    snapshot.reset();
   }
 
   void publish(std::span<const Pending> run) {

@@ -175,6 +175,9 @@ class Engine {
 
   // The full state as canonical bytes; equal states give equal bytes.
   std::string snapshot() const;
+  // A copy of the whole state: taken on the engine thread (a fraction of what
+  // serializing costs), so that its snapshot can be serialized on another.
+  Engine copy() const;
   static std::optional<Engine> restore(const Catalog& catalog, TariffBook tariffs,
                                        EngineConfig config, std::string_view snapshot);
 
