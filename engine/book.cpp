@@ -125,15 +125,33 @@ void book_remove_listing(State& state, std::uint32_t slot) {
 }
 
 bool rebuild_asks(State& state) {
+  // A listing is in the book exactly when it is active with free cards; a
+  // snapshot that says otherwise, or names a pool, region or node that does
+  // not exist, does not restore.
   std::vector<std::uint32_t> booked;
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
-    if (state.listings.is_live(slot) && state.listings[slot].in_book) booked.push_back(slot);
+    if (!state.listings.is_live(slot)) continue;
+    const ListingRec& listing = state.listings[slot];
+    if (listing.cards_leased > listing.cards_offered) return false;
+    const bool bookable = listing.state == ListingState::kActive && listing.cards_free() > 0;
+    if (listing.in_book != bookable) return false;
+    if (!bookable) continue;
+    if (listing.pool >= state.pools.size() || listing.region >= state.tariffs.region_count() ||
+        state.nodes.find(listing.node) == nullptr)
+      return false;
+    booked.push_back(slot);
   }
-  std::sort(booked.begin(), booked.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return state.listings[a].arrival < state.listings[b].arrival;
-  });
+  const auto arrival = [&](std::uint32_t slot) { return state.listings[slot].arrival; };
+  std::sort(booked.begin(), booked.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return arrival(a) < arrival(b); });
+  // Time priority needs each arrival once, and none yet to come.
+  for (std::size_t i = 0; i < booked.size(); ++i) {
+    if ((i > 0 && arrival(booked[i - 1]) == arrival(booked[i])) ||
+        arrival(booked[i]) > state.arrival_seq)
+      return false;
+  }
   for (PoolBook& pool : state.pools) {
-    pool.asks.clear();
+    pool.asks.assign(state.tariffs.region_count(), RegionAsks{});
     pool.regions_with_asks = 0;
     pool.ask_cards = 0;
   }
@@ -141,10 +159,6 @@ bool rebuild_asks(State& state) {
     ListingRec& listing = state.listings[slot];
     listing.in_book = false;
     listing.prev = listing.next = kNil;
-    const bool bookable = listing.state == ListingState::kActive && listing.cards_free() > 0 &&
-                          listing.pool < state.pools.size() &&
-                          listing.region < state.tariffs.region_count();
-    if (!bookable) return false;
     book_insert_listing(state, slot);
   }
   return true;

@@ -3,8 +3,9 @@
 #include "spotgrid/engine/engine.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
-#include <map>
+#include <limits>
 
 #include "state.hpp"
 
@@ -234,30 +235,40 @@ BookView Engine::book(PoolIndex pool, std::size_t max_levels) const {
   if (pool >= state_->pools.size()) return view;
   const PoolBook& book = state_->pools[pool];
   view.halted = is_halted(*state_, pool);
-  // Every region's levels at one price are one level here; a region's first
-  // max_levels prices are all that can be among the first max_levels of all.
-  std::map<Micros, Level> fixed;
+  // Every region's levels at one price are one level here: the regions' levels
+  // merged by price, without allocating (the read model asks after every command).
+  struct Cursor {
+    AskLevels::const_iterator at;
+    AskLevels::const_iterator end;
+  };
+  std::array<Cursor, limits::kMaxRegions> cursors{};
+  std::size_t regions = 0;
   Level floating;
   for (const RegionAsks& asks : book.asks) {
     floating.cards += asks.floating.cards;
     floating.entries += asks.floating.entries;
-    std::size_t taken = 0;
-    for (auto level = asks.fixed.begin(); level != asks.fixed.end() && taken <= max_levels;
-         ++level, ++taken) {
-      Level& sum = fixed[level->first];
-      sum.cards += level->second.cards;
-      sum.entries += level->second.entries;
-    }
+    if (!asks.fixed.empty()) cursors[regions++] = {asks.fixed.begin(), asks.fixed.end()};
   }
   // Floating listings form one more level at the index; merge it in price order.
   bool floating_done = floating.entries == 0;
-  for (const auto& [price, level] : fixed) {
+  while (view.asks.size() <= max_levels) {  // one past what is shown ends the walk
+    Micros price = std::numeric_limits<Micros>::max();
+    for (std::size_t r = 0; r < regions; ++r) {
+      if (cursors[r].at != cursors[r].end) price = std::min(price, cursors[r].at->first);
+    }
+    if (price == std::numeric_limits<Micros>::max()) break;
+    Level sum;
+    for (std::size_t r = 0; r < regions; ++r) {
+      if (cursors[r].at == cursors[r].end || cursors[r].at->first != price) continue;
+      sum.cards += cursors[r].at->second.cards;
+      sum.entries += cursors[r].at->second.entries;
+      ++cursors[r].at;
+    }
     if (!floating_done && book.index <= price) {
       view.asks.push_back({book.index, floating.cards, floating.entries});
       floating_done = true;
     }
-    view.asks.push_back({price, level.cards, level.entries});
-    if (view.asks.size() > max_levels) break;  // the rest is past what is shown
+    view.asks.push_back({price, sum.cards, sum.entries});
   }
   if (!floating_done) view.asks.push_back({book.index, floating.cards, floating.entries});
   if (view.asks.size() > max_levels) view.asks.resize(max_levels);

@@ -264,7 +264,10 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   std::uint32_t scanned = 0;
   // Asked once: a quarantine is rare, and this loop is the engine's hottest.
   const bool any_quarantined = !state.controls.quarantined_nodes.empty();
-  for_each_ask(state, pools & ~state.controls.halted_pools, spec.regions,
+  // Format 2 walked every region (cards_compatible skipped the others): a
+  // command logged then replays as it ran.
+  const RegionMask walk = state.event_format >= 3 ? spec.regions : 0;
+  for_each_ask(state, pools & ~state.controls.halted_pools, walk,
                [&](std::uint32_t slot, Micros price, PoolIndex pool) {
                  if (++scanned > limits::kMaxCandidatesScannedPerMatch) return false;
                  const ListingRec& listing = state.listings[slot];

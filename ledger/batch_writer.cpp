@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "spotgrid/engine/codec.hpp"
@@ -26,6 +27,7 @@ struct OrderChange {
   const char* status = nullptr;
   const char* unfilled_reason = nullptr;  // set with every status
   Int cards_open = -1;
+  Int open_delta = 0;  // cards filled since, when cards_open is "keep"
   Int filled_delta = 0;
   Int hold_delta = 0;
   Int limit_price = 0;
@@ -39,6 +41,24 @@ struct LeaseChange {
   Int charged = -1;
   Int fee_delta = 0;
   Int at = 0;
+};
+// An order accepted in this batch: inserted once, with what the batch did to it
+// folded in (nearly every order rests, fills or is cancelled by the command
+// that placed it), instead of an insert and an update of the same row.
+struct NewOrder {
+  Int order_id = 0;
+  Int buyer_id = 0;
+  std::string client_order_id;  // escaped bytea
+  const char* target_kind = nullptr;
+  Int pool = 0;
+  Int min_memory_gib = 0;
+  Int min_cu = 0;
+  const char* strategy = nullptr;
+  Int cards = 0;
+  Int duration = 0;
+  Int limit_price = 0;
+  Int expected_cost = 0;
+  Int created_at = 0;
 };
 struct ListingChange {
   const char* status = nullptr;
@@ -56,6 +76,10 @@ class Changes {
     return change;
   }
   const std::vector<std::pair<std::uint64_t, Change>>& rows() const { return rows_; }
+  const Change* find(std::uint64_t id) const {
+    const auto it = index_.find(id);
+    return it == index_.end() ? nullptr : &rows_[it->second].second;
+  }
 
  private:
   std::unordered_map<std::uint64_t, std::size_t> index_;
@@ -95,7 +119,7 @@ class BatchRows {
     entries_.copy(txn_);  // after transactions: the posting trigger checks they exist
     nodes_.copy(txn_);
     listings_.copy(txn_);
-    orders_.copy(txn_);
+    insert_new_orders();
     leases_.copy(txn_);
     index_prices_.copy(txn_);
     write_changes();
@@ -130,13 +154,20 @@ class BatchRows {
   void project(const Command& command, const Event& event, const OrderAccepted& b) {
     const OrderSpec& spec = std::get<PlaceOrder>(command.body).spec;
     const bool model = spec.target.kind == TargetKind::kModel;
-    orders_.add(as_int(b.order), Int{b.buyer},
-                bytea(txn_, {b.client_order_id.bytes.data(), b.client_order_id.length}),
-                model ? "model" : "class", Int{spec.target.pool}, Int{spec.target.min_memory_gib},
-                Int{spec.target.min_cu},
-                spec.strategy == Strategy::kCostFirst ? "cost_first" : "time_first",
-                Int{spec.cards}, spec.duration, spec.limit_micros_per_hour, b.expected_cost,
-                "accepted", Int{spec.cards}, event.at, event.at);
+    new_orders_.push_back(NewOrder{
+        .order_id = as_int(b.order),
+        .buyer_id = Int{b.buyer},
+        .client_order_id = bytea(txn_, {b.client_order_id.bytes.data(), b.client_order_id.length}),
+        .target_kind = model ? "model" : "class",
+        .pool = Int{spec.target.pool},
+        .min_memory_gib = Int{spec.target.min_memory_gib},
+        .min_cu = Int{spec.target.min_cu},
+        .strategy = spec.strategy == Strategy::kCostFirst ? "cost_first" : "time_first",
+        .cards = Int{spec.cards},
+        .duration = spec.duration,
+        .limit_price = spec.limit_micros_per_hour,
+        .expected_cost = b.expected_cost,
+        .created_at = event.at});
   }
   void project(const Command&, const Event& event, const OrderRequeued& b) {
     requeues_.add(as_int(b.order), as_int(b.parent), Int{b.cards}, b.duration, event.at);
@@ -149,7 +180,7 @@ class BatchRows {
   void project(const Command&, const Event& event, const OrderResting& b) {
     OrderChange& change = order_changes_.at(b.order, event.at);
     change.status = "resting";
-    change.cards_open = b.cards_open;
+    set_open(change, b.cards_open);
     change.unfilled_reason = to_string(b.reason).data();
   }
   void project(const Command&, const Event& event, const OrderFilled& b) {
@@ -167,7 +198,7 @@ class BatchRows {
   }
   void project(const Command&, const Event& event, const OrderAmended& b) {
     OrderChange& change = order_changes_.at(b.order, event.at);
-    change.cards_open = b.cards_open;
+    set_open(change, b.cards_open);
     change.limit_price = b.limit;
   }
   void project(const Command&, const Event& event, const HoldChanged& b) {
@@ -177,7 +208,10 @@ class BatchRows {
     leases_.add(as_int(b.lease), as_int(b.order), as_int(b.listing), as_int(b.node), Int{b.buyer},
                 Int{b.supplier}, Int{b.pool}, Int{b.cards}, static_cast<Int>(b.card_mask),
                 b.price_micros_per_card_hour, b.start, b.planned_end, b.planned_end, "running");
-    order_changes_.at(b.order, event.at).filled_delta += b.cards;
+    // A resting order that fills from a new listing has no event of its own.
+    OrderChange& change = order_changes_.at(b.order, event.at);
+    change.filled_delta += b.cards;
+    (change.cards_open >= 0 ? change.cards_open : change.open_delta) -= b.cards;
     outbox_.add({.type = "lease.started", .event = &event, .lease = b.lease});
   }
   void project(const Command&, const Event& event, const LeaseReclaimNotice& b) {
@@ -217,10 +251,41 @@ class BatchRows {
   template <typename Other>
   void project(const Command&, const Event&, const Other&) {}
 
+  // An event that says how many cards are open overrides what came before it.
+  static void set_open(OrderChange& change, Int cards_open) {
+    change.cards_open = cards_open;
+    change.open_delta = 0;
+  }
   static void finish_order(OrderChange& change, const char* status) {
     change.status = status;
-    change.cards_open = 0;
+    set_open(change, 0);
     change.unfilled_reason = to_string(UnfilledReason::kNone).data();
+  }
+
+  // Each new order's row as the batch left it: the row an update of the
+  // inserted row would give.
+  void insert_new_orders() {
+    if (new_orders_.empty()) return;
+    Rows<Int, Int, std::string, const char*, Int, Int, Int, const char*, Int, Int, Int, Int,
+         const char*, Int, Int, Int, const char*, Int, Int>
+        rows("orders",
+             {"order_id", "buyer_id", "client_order_id", "target_kind", "pool", "min_memory_gib",
+              "min_cu", "strategy", "cards", "duration", "limit_price", "expected_cost", "status",
+              "cards_open", "cards_filled", "hold", "unfilled_reason", "created_at", "updated_at"});
+    for (NewOrder& order : new_orders_) {
+      const OrderChange* change = order_changes_.find(static_cast<std::uint64_t>(order.order_id));
+      const OrderChange none;
+      const OrderChange& c = change != nullptr ? *change : none;
+      rows.add(order.order_id, order.buyer_id, std::move(order.client_order_id), order.target_kind,
+               order.pool, order.min_memory_gib, order.min_cu, order.strategy, order.cards,
+               order.duration, c.limit_price == 0 ? order.limit_price : c.limit_price,
+               order.expected_cost, c.status != nullptr ? c.status : "accepted",
+               c.cards_open < 0 ? order.cards + c.open_delta : c.cards_open, c.filled_delta,
+               c.hold_delta, c.unfilled_reason != nullptr ? c.unfilled_reason : "none",
+               order.created_at, change != nullptr ? c.at : order.created_at);
+      if (change != nullptr) folded_.insert(static_cast<std::uint64_t>(order.order_id));
+    }
+    rows.copy(txn_);
   }
 
   // Stages the folded changes and applies them in one round trip, after the
@@ -238,19 +303,21 @@ class BatchRows {
           " 0, 'accepted', r.cards, r.at, r.at"
           " FROM stage_requeues r JOIN orders p ON p.order_id = r.parent_order_id;";
     }
-    if (!order_changes_.rows().empty()) {
-      Rows<Int, const char*, const char*, Int, Int, Int, Int, Int> staged(
+    if (order_changes_.rows().size() > folded_.size()) {
+      Rows<Int, const char*, const char*, Int, Int, Int, Int, Int, Int> staged(
           "stage_order_changes", {"order_id", "status", "unfilled_reason", "cards_open",
-                                  "filled_delta", "hold_delta", "limit_price", "at"});
+                                  "open_delta", "filled_delta", "hold_delta", "limit_price", "at"});
       for (const auto& [id, c] : order_changes_.rows()) {
-        staged.add(as_int(id), c.status, c.unfilled_reason, c.cards_open, c.filled_delta,
-                   c.hold_delta, c.limit_price, c.at);
+        if (folded_.contains(id)) continue;  // inserted as the batch left it
+        staged.add(as_int(id), c.status, c.unfilled_reason, c.cards_open, c.open_delta,
+                   c.filled_delta, c.hold_delta, c.limit_price, c.at);
       }
       staged.copy(txn_);
       sql +=
           "UPDATE orders o SET status = coalesce(c.status, o.status),"
           " unfilled_reason = coalesce(c.unfilled_reason, o.unfilled_reason),"
-          " cards_open = CASE WHEN c.cards_open < 0 THEN o.cards_open ELSE c.cards_open END,"
+          " cards_open = CASE WHEN c.cards_open < 0 THEN o.cards_open + c.open_delta"
+          " ELSE c.cards_open END,"
           " cards_filled = o.cards_filled + c.filled_delta, hold = o.hold + c.hold_delta,"
           " limit_price = CASE WHEN c.limit_price = 0 THEN o.limit_price ELSE c.limit_price END,"
           " updated_at = c.at"
@@ -307,12 +374,8 @@ class BatchRows {
       "listings",
       {"listing_id", "node_id", "supplier_id", "cards", "price", "floating", "available_from",
        "available_until", "status", "created_at"}};
-  Rows<Int, Int, std::string, const char*, Int, Int, Int, const char*, Int, Int, Int, Int,
-       const char*, Int, Int, Int>
-      orders_{"orders",
-              {"order_id", "buyer_id", "client_order_id", "target_kind", "pool", "min_memory_gib",
-               "min_cu", "strategy", "cards", "duration", "limit_price", "expected_cost", "status",
-               "cards_open", "created_at", "updated_at"}};
+  std::vector<NewOrder> new_orders_;
+  std::unordered_set<std::uint64_t> folded_;  // new orders whose changes their insert carries
   Rows<Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, const char*> leases_{
       "leases",
       {"lease_id", "order_id", "listing_id", "node_id", "buyer_id", "supplier_id", "pool", "cards",
@@ -345,7 +408,7 @@ void prepare_connection(pqxx::connection_base& connection) {
       " cards integer, duration bigint, at bigint) ON COMMIT DELETE ROWS;"
       "CREATE TEMP TABLE IF NOT EXISTS stage_order_changes (order_id bigint,"
       " status order_status, unfilled_reason unfilled_reason, cards_open integer,"
-      " filled_delta integer, hold_delta bigint, limit_price bigint, at bigint)"
+      " open_delta integer, filled_delta integer, hold_delta bigint, limit_price bigint, at bigint)"
       " ON COMMIT DELETE ROWS;"
       "CREATE TEMP TABLE IF NOT EXISTS stage_lease_changes (lease_id bigint, status lease_status,"
       " end_reason lease_end, billable_end bigint, reclaim_at bigint, charged bigint,"

@@ -373,6 +373,21 @@ struct DurableMarket::Impl {
       }
       batch.clear();
     }
+    write_last_snapshot();
+  }
+
+  // On the way out, the snapshot still being serialized is written on its own,
+  // so a quiet market that stops does not lose it.
+  void write_last_snapshot() {
+    if (!snapshot || !connection) return;
+    try {
+      pqxx::work txn(*connection, "last snapshot");
+      write_serialized_snapshot(txn, /*wait=*/true);
+      txn.commit();
+    } catch (const std::exception& e) {
+      util::log::warn("snapshot_not_written", {{"error", std::string_view(e.what())}});
+    }
+    snapshot.reset();
   }
 
   bool take_connection(std::uint64_t run_epoch) {
@@ -440,23 +455,32 @@ struct DurableMarket::Impl {
     }
   }
 
+  // The run's newest copy, unless one is still being serialized.
   void serialize_snapshot(std::span<Pending> run) {
-    for (Pending& pending : run) {
-      if (!pending.frozen || snapshot) continue;
+    if (snapshot) return;
+    const auto newest = std::find_if(
+        run.rbegin(), run.rend(), [](const Pending& pending) { return pending.frozen != nullptr; });
+    if (newest == run.rend()) return;
+    try {
       snapshot = SnapshotInFlight{
-          pending.applied.command_seq, pending.applied.command.now,
-          std::async(std::launch::async, [frozen = std::move(pending.frozen)]() noexcept {
+          newest->applied.command_seq, newest->applied.command.now,
+          std::async(std::launch::async, [frozen = std::move(newest->frozen)]() noexcept {
             try {
               return frozen->snapshot();
             } catch (const std::exception&) {
               return std::string();  // out of memory: the next interval tries again
             }
           })};
+    } catch (const std::system_error& e) {  // no thread to be had: the next interval tries again
+      util::log::warn("snapshot_skipped", {{"command_seq", newest->applied.command_seq},
+                                           {"error", std::string_view(e.what())}});
     }
   }
 
-  void write_serialized_snapshot(pqxx::transaction_base& txn) {
-    if (!snapshot || snapshot->bytes.wait_for(std::chrono::seconds{0}) != std::future_status::ready)
+  // Writes the serialized snapshot once it is ready (at once when `wait`).
+  void write_serialized_snapshot(pqxx::transaction_base& txn, bool wait = false) {
+    if (!snapshot) return;
+    if (!wait && snapshot->bytes.wait_for(std::chrono::seconds{0}) != std::future_status::ready)
       return;
     const std::string bytes = snapshot->bytes.get();
     if (!bytes.empty()) write_snapshot(txn, snapshot->command_seq, snapshot->at, bytes);

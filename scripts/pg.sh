@@ -9,6 +9,8 @@
 #   scripts/pg.sh destroy STATE_DIR      stop and delete the data dir
 #
 # STATE_DIR keeps pg.env (data dir and port, so a restart reuses both) and conninfo.
+# PG_EXTRA_OPTIONS adds server options at start, for profiling, e.g.
+#   PG_EXTRA_OPTIONS="-c shared_preload_libraries=pg_stat_statements"
 # PostgreSQL refuses to run as root: as root the cluster runs as Debian's postgres user.
 set -euo pipefail
 

@@ -89,6 +89,23 @@ TEST_F(Matching, asks_of_every_region_are_taken_in_price_then_arrival_order) {
   expect_sound();
 }
 
+// A command logged in event format 2 replays as it ran then: a region-limited
+// order walked every region's asks, which used up its unfilled-reason probe.
+TEST_F(Matching, a_region_limited_order_logged_in_format_2_replays_by_format_2s_walk) {
+  for (int i = 0; i < 17; ++i)
+    list(node(kA100, kTou, 1), 1, 2'000'000);
+  list(node(kA100, kFlat, 1), 1, 3'000'000);
+  OrderSpec s = spec(kA100, 1, 1'000'000);
+  s.regions = RegionMask{1} << kFlat;
+  place(s);
+  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kLimitBelowBestAsk);
+  engine.set_event_format(2);
+  place(s);
+  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kNoSupplyMeetsConstraints);
+  engine.set_event_format(kEventFormat);
+  expect_sound();
+}
+
 // An order limited to one region never visits another region's asks, so it
 // fills behind more of them than one match may scan.
 class MatchingAtScale : public EngineTest {

@@ -131,7 +131,11 @@ TEST(Snapshot, snapshot_plus_replay_reproduces_the_same_state_and_events) {
   std::vector<Event> events;
   for (std::size_t i = 0; i < 3'000; ++i)
     prefix.submit(run.commands[i], events);
+  // The copy a snapshot is serialized from (on another thread) is the same
+  // state, and stays as it was while the engine moves on.
+  const Engine copy = prefix.copy();
   const std::string snapshot = prefix.snapshot();
+  EXPECT_EQ(copy.snapshot(), snapshot);
 
   auto restored = Engine::restore(market.catalog, market.tariffs, market.config, snapshot);
   ASSERT_TRUE(restored.has_value());
@@ -151,6 +155,8 @@ TEST(Snapshot, snapshot_plus_replay_reproduces_the_same_state_and_events) {
   }
   EXPECT_EQ(from_prefix.hex(), from_restored.hex());
   EXPECT_EQ(restored->snapshot(), original.snapshot());
+  EXPECT_EQ(copy.snapshot(), snapshot);
+  EXPECT_NE(copy.snapshot(), prefix.snapshot());
 }
 
 TEST(Snapshot, a_damaged_snapshot_is_refused) {

@@ -108,6 +108,46 @@ std::map<std::uint64_t, std::size_t> drive(Market& market, std::uint64_t seed,
   return acked;
 }
 
+// Where the orders table differs from the engine's open orders (an order the
+// batch that placed it also rested, filled or cancelled is inserted as the
+// batch left it); run when every applied command has committed.
+std::vector<std::string> orders_table_problems(const std::string& conninfo, DurableMarket& market) {
+  std::vector<engine::OrderView> open;
+  EXPECT_TRUE(market.read([&](const engine::Engine& engine) {
+    open = engine.open_orders(engine::Engine::ReasonNow::kSkip);
+  }));
+  pqxx::connection connection(conninfo);
+  pqxx::read_transaction txn(connection);
+  std::vector<std::string> problems;
+  std::size_t with_open_cards = 0;
+  for (const engine::OrderView& want : open) {
+    const pqxx::row row = txn.exec_params1(
+        "SELECT status::text, cards_open, hold, limit_price FROM orders WHERE order_id = $1",
+        static_cast<long long>(want.id));
+    const std::string status = row[0].as<std::string>();
+    // Open (its leases may still run) until nothing is left of it to fill.
+    const bool status_agrees = want.cards_open == 0 ? status == "filled" || status == "cancelled"
+                               : want.state == engine::OrderState::kDeferred ? status == "deferred"
+                                                                             : status == "resting";
+    with_open_cards += want.cards_open > 0;
+    if (!status_agrees || row[1].as<long long>() != want.cards_open ||
+        row[2].as<long long>() != want.hold ||
+        row[3].as<long long>() != want.limit_micros_per_hour) {
+      problems.push_back("order " + std::to_string(want.id) + ": stored " + status + ", " +
+                         row[1].as<std::string>() + " open, hold " + row[2].as<std::string>() +
+                         ", limit " + row[3].as<std::string>() + "; engine state " +
+                         std::to_string(static_cast<int>(want.state)) + ", " +
+                         std::to_string(want.cards_open) + " open, hold " +
+                         std::to_string(want.hold) + ", limit " +
+                         std::to_string(want.limit_micros_per_hour));
+    }
+  }
+  const auto stored_open = txn.exec1("SELECT count(*) FROM orders WHERE cards_open > 0")[0];
+  if (stored_open.as<std::size_t>() != with_open_cards)
+    problems.push_back("orders with open cards: " + stored_open.as<std::string>());
+  return problems;
+}
+
 // Where the committed read model differs from the engine; run when every
 // applied command has committed (then both are the committed state).
 std::vector<std::string> read_model_problems(DurableMarket& market) {
@@ -182,6 +222,8 @@ TEST(DurableMarket, TheReadModelIsTheCommittedStateAndAnAnswerIsAlreadyInIt) {
   const auto acked = drive(market, 31, 1'500, kStart);
   ASSERT_GT(acked.size(), 1'000u);
   auto problems = read_model_problems(*market.market);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differ, first: " << problems.front();
+  problems = orders_table_problems(db.conninfo(), *market.market);
   EXPECT_TRUE(problems.empty()) << problems.size() << " differ, first: " << problems.front();
 
   // Finished orders stay readable, and say how they ended.

@@ -188,9 +188,12 @@ struct LeaseClosed {  // its last settlement is in: it leaves the market, its ho
   Micros charged_total;
 };
 
-// The events a command log row holds. 1: before lease_closed existed; a
-// command logged in format 1 is replayed in format 1 (Engine::set_event_format).
-inline constexpr int kEventFormat = 2;
+// The events a command log row holds, and the rules that made them; a command
+// is replayed in the format it was logged in (Engine::set_event_format).
+// 1: before lease_closed existed. 2: before asks were kept per region (an
+// order limited to some regions walked every region's asks, which counted
+// against its scan bound and its unfilled-reason probe).
+inline constexpr int kEventFormat = 3;
 struct IndexPublished {  // on a tick, when a pool's index moved
   PoolIndex pool;
   Micros index_micros_per_card_hour;
