@@ -124,6 +124,34 @@ void book_remove_listing(State& state, std::uint32_t slot) {
   if (asks.empty()) pool.regions_with_asks &= ~(RegionMask{1} << listing.region);
 }
 
+void link_to_node(State& state, std::uint32_t listing_slot) {
+  ListingRec& listing = state.listings[listing_slot];
+  NodeRec& node = *state.nodes.find(listing.node);
+  listing.node_reliability = node.reliability;
+  listing.node_cu = node.cu;
+  listing.prev_on_node = kNil;
+  listing.next_on_node = node.first_listing;
+  if (node.first_listing != kNil) state.listings[node.first_listing].prev_on_node = listing_slot;
+  node.first_listing = listing_slot;
+}
+
+void unlink_from_node(State& state, std::uint32_t listing_slot) {
+  ListingRec& listing = state.listings[listing_slot];
+  NodeRec& node = *state.nodes.find(listing.node);
+  (listing.prev_on_node == kNil ? node.first_listing
+                                : state.listings[listing.prev_on_node].next_on_node) =
+      listing.next_on_node;
+  if (listing.next_on_node != kNil)
+    state.listings[listing.next_on_node].prev_on_node = listing.prev_on_node;
+  listing.prev_on_node = listing.next_on_node = kNil;
+}
+
+void share_reliability(State& state, const NodeRec& node) {
+  for (std::uint32_t slot = node.first_listing; slot != kNil;
+       slot = state.listings[slot].next_on_node)
+    state.listings[slot].node_reliability = node.reliability;
+}
+
 bool rebuild_asks(State& state) {
   // A listing is in the book exactly when it is active with free cards; a
   // snapshot that says otherwise, or names a pool, region or node that does
@@ -132,12 +160,12 @@ bool rebuild_asks(State& state) {
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
     if (!state.listings.is_live(slot)) continue;
     const ListingRec& listing = state.listings[slot];
-    if (listing.cards_leased > listing.cards_offered) return false;
+    if (listing.cards_leased > listing.cards_offered || state.nodes.find(listing.node) == nullptr)
+      return false;
     const bool bookable = listing.state == ListingState::kActive && listing.cards_free() > 0;
     if (listing.in_book != bookable) return false;
     if (!bookable) continue;
-    if (listing.pool >= state.pools.size() || listing.region >= state.tariffs.region_count() ||
-        state.nodes.find(listing.node) == nullptr)
+    if (listing.pool >= state.pools.size() || listing.region >= state.tariffs.region_count())
       return false;
     booked.push_back(slot);
   }
@@ -149,6 +177,11 @@ bool rebuild_asks(State& state) {
     if ((i > 0 && arrival(booked[i - 1]) == arrival(booked[i])) ||
         arrival(booked[i]) > state.arrival_seq)
       return false;
+  }
+  for (NodeRec& node : state.nodes.items())
+    node.first_listing = kNil;
+  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
+    if (state.listings.is_live(slot)) link_to_node(state, slot);
   }
   for (PoolBook& pool : state.pools) {
     pool.asks.assign(state.tariffs.region_count(), RegionAsks{});

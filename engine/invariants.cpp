@@ -82,6 +82,7 @@ class Checker {
 
   void check_listings_and_nodes() {
     std::vector<std::uint32_t> listed_by_node(s_.nodes.slot_count(), 0);
+    std::vector<std::uint32_t> listings_by_node(s_.nodes.slot_count(), 0);
     for (std::uint32_t slot = 0; slot < s_.listings.slot_count(); ++slot) {
       if (!s_.listings.is_live(slot)) continue;
       const ListingRec& listing = s_.listings[slot];
@@ -94,8 +95,15 @@ class Checker {
       const bool should_be_in_book =
           listing.state == ListingState::kActive && listing.cards_free() > 0;
       if (listing.in_book != should_be_in_book) fail("listing ", slot, " book membership is wrong");
-      if (auto node = s_.nodes.slot_of(listing.node))
+      if (auto node = s_.nodes.slot_of(listing.node)) {
         listed_by_node[*node] += listing.cards_offered;
+        ++listings_by_node[*node];
+        if (listing.node_reliability != s_.nodes[*node].reliability ||
+            listing.node_cu != s_.nodes[*node].cu)
+          fail("listing ", slot, " does not know its node's score or CU");
+      } else {
+        fail("listing ", slot, " names no node");
+      }
     }
     for (std::uint32_t slot = 0; slot < s_.nodes.slot_count(); ++slot) {
       if (!s_.nodes.is_live(slot)) continue;
@@ -105,7 +113,23 @@ class Checker {
       if (node.cards_listed > node.cards) fail("node ", slot, " lists more cards than it has");
       if (node.busy != busy_by_node_[slot])
         fail("node ", slot, " busy cards disagree with its leases");
+      check_node_listings(node, slot, listings_by_node[slot]);
     }
+  }
+
+  // A node's list of listings holds each of its live listings once.
+  void check_node_listings(const NodeRec& node, std::uint32_t node_slot, std::uint32_t expected) {
+    std::uint32_t seen = 0;
+    std::uint32_t prev = kNil;
+    for (std::uint32_t slot = node.first_listing; slot != kNil && seen <= expected;
+         slot = s_.listings[slot].next_on_node, ++seen) {
+      const ListingRec& listing = s_.listings[slot];
+      if (!s_.listings.is_live(slot) || s_.nodes.slot_of(listing.node) != node_slot ||
+          listing.prev_on_node != prev)
+        fail("node ", node_slot, " links listing ", slot, " wrongly");
+      prev = slot;
+    }
+    if (seen != expected) fail("node ", node_slot, " links ", seen, " of its listings");
   }
 
   template <typename Record, typename Levels>

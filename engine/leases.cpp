@@ -204,6 +204,7 @@ void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds bi
   NodeRec& node = *state.nodes.find(lease.node);
   node.busy &= ~lease.card_mask;
   move_reliability(node, reason);
+  share_reliability(state, node);
   state.pools[lease.pool].cards_leased -= lease.cards;
   listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased - lease.cards);
   // Cards return to an open listing; reclaimed or failed cards, and cards of a

@@ -248,9 +248,8 @@ std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId
   if (spec.regions != 0 && ((spec.regions >> listing.region) & 1u) == 0) return 0;
   if (listing.supplier == spec.buyer || listing.node == avoid_node) return 0;
   if (state.now < listing.from || state.now + spec.duration > listing.until) return 0;
-  const NodeRec& node = *state.nodes.find(listing.node);
-  if (node.reliability < spec.min_reliability) return 0;
-  if (spec.target.kind == TargetKind::kClass && node.cu < spec.target.min_cu) return 0;
+  if (listing.node_reliability < spec.min_reliability) return 0;
+  if (spec.target.kind == TargetKind::kClass && listing.node_cu < spec.target.min_cu) return 0;
   return static_cast<std::uint16_t>(take_cards(cards_wanted, cards_free, spec.cards_per_node));
 }
 

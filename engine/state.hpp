@@ -30,6 +30,9 @@ struct NodeRec {
   MilliCu cu = 0;
   BasisPoints reliability = 0;
   CardMask busy = 0;  // cards under a lease
+  // Derived (not in the snapshot): the node's listings, linked through
+  // ListingRec::next_on_node, so that a change of its score reaches them.
+  std::uint32_t first_listing = kNil;
 };
 
 enum class ListingState : std::uint8_t { kPending, kActive, kClosed };
@@ -51,6 +54,13 @@ struct ListingRec {
   std::uint32_t prev = kNil;
   std::uint32_t next = kNil;
   std::uint32_t leases_open = 0;
+  // Derived (not in the snapshot): its node's score and CU, so that matching
+  // decides on a candidate without reading its node; and its neighbours among
+  // its node's listings.
+  BasisPoints node_reliability = 0;
+  MilliCu node_cu = 0;
+  std::uint32_t prev_on_node = kNil;
+  std::uint32_t next_on_node = kNil;
 
   std::uint16_t cards_free() const {
     return static_cast<std::uint16_t>(cards_offered - cards_leased);
@@ -306,6 +316,12 @@ Micros ask_price(const State& state, const ListingRec& listing);
 // arrival order: the asks are derived from the listings, so a snapshot does not
 // carry them. False when a booked listing could not be booked.
 bool rebuild_asks(State& state);
+// A listing joins or leaves its node's list of listings, and takes its node's
+// score and CU.
+void link_to_node(State& state, std::uint32_t listing_slot);
+void unlink_from_node(State& state, std::uint32_t listing_slot);
+// After a node's score moved: its listings learn it.
+void share_reliability(State& state, const NodeRec& node);
 
 // ---- matching (matching.cpp) -------------------------------------------------
 

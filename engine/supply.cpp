@@ -78,6 +78,7 @@ std::optional<Reject> apply_add_listing(State& state, const AddListing& command)
   listing.from = command.from;
   listing.until = command.until;
   listing.arrival = ++state.arrival_seq;
+  link_to_node(state, slot);
   node.cards_listed = static_cast<std::uint16_t>(node.cards_listed + command.cards);
   state.emit(ListingAdded{id, command.node, command.cards, ask_price(state, listing),
                           command.floating, command.from, command.until});
@@ -118,6 +119,7 @@ void maybe_free_listing(State& state, std::uint32_t slot) {
   if (listing.state == ListingState::kClosed && listing.leases_open == 0) {
     SPOTGRID_CHECK(listing.cards_offered == 0 && !listing.in_book);
     --account(state, listing.supplier).listings;
+    unlink_from_node(state, slot);
     state.listings.release(slot);
   }
 }
