@@ -3,6 +3,9 @@
 #include "api_support.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
+#include <string_view>
 #include <vector>
 
 #include "billing_api.hpp"
@@ -518,24 +521,62 @@ bool scope_allows(KeyScope scope, const V1Route& route) {
 void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
                Respond respond);
 
+// A path cut before each '/' ("/v1", "/orders", "/{id}"): routes are matched
+// segment by segment, and every request is matched against the table more
+// than once (scope, metrics, dispatch), so the table is cut once and each
+// path once per match.
+constexpr std::size_t kMaxRouteSegments = 8;
+struct Segments {
+  std::array<std::string_view, kMaxRouteSegments> parts{};
+  std::size_t count = 0;  // kMaxRouteSegments + 1: longer than any route
+};
+
+Segments segments_of(std::string_view path) {
+  Segments segments;
+  while (!path.empty()) {
+    if (segments.count == kMaxRouteSegments) {
+      ++segments.count;
+      break;
+    }
+    const auto end = std::min(path.find('/', 1), path.size());
+    segments.parts[segments.count++] = path.substr(0, end);
+    path.remove_prefix(end);
+  }
+  return segments;
+}
+
+struct CompiledRoute {
+  std::string_view method;
+  Segments pattern;
+};
+
+const std::vector<CompiledRoute>& compiled_routes() {
+  static const std::vector<CompiledRoute> routes = [] {
+    std::vector<CompiledRoute> compiled;
+    for (const V1Route& route : kV1Routes) {
+      compiled.push_back({route.method, segments_of(route.path)});
+      assert(compiled.back().pattern.count <= kMaxRouteSegments);
+    }
+    return compiled;
+  }();
+  return routes;
+}
+
 // Whether `path` fits `pattern`, collecting the "{...}" segments.
-bool matches(std::string_view pattern, std::string_view path, Params& params) {
+bool matches(const Segments& pattern, const Segments& path, Params& params) {
   params.clear();
-  while (!pattern.empty() && !path.empty()) {
-    const auto pattern_end = std::min(pattern.find('/', 1), pattern.size());
-    const auto path_end = std::min(path.find('/', 1), path.size());
-    const std::string_view want = pattern.substr(0, pattern_end);
-    const std::string_view have = path.substr(0, path_end);
+  if (pattern.count != path.count) return false;
+  for (std::size_t i = 0; i < pattern.count; ++i) {
+    const std::string_view want = pattern.parts[i];
+    const std::string_view have = path.parts[i];
     if (want.size() > 2 && want[1] == '{') {
       if (have.size() < 2) return false;
       params.push_back(have.substr(1));
     } else if (want != have) {
       return false;
     }
-    pattern.remove_prefix(pattern_end);
-    path.remove_prefix(path_end);
   }
-  return pattern.empty() && path.empty();
+  return true;
 }
 
 void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
@@ -547,7 +588,7 @@ void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, c
        &route](const Respond& answer) mutable {
         const std::string path(request.target.substr(0, request.target.find('?')));
         Params params;
-        matches(route.path, path, params);
+        matches(segments_of(route.path), segments_of(path), params);
         Respond once = answer;
         route.handle(api, caller, request, params, once);
       },
@@ -566,8 +607,11 @@ std::vector<std::pair<std::string, std::string>> v1_routes() {
 std::optional<HttpResponse> scope_refusal(const Principal& caller, std::string_view method,
                                           std::string_view path) {
   Params params;
-  for (const V1Route& route : kV1Routes) {
-    if (method != route.method || !matches(route.path, path, params)) continue;
+  const Segments segments = segments_of(path);
+  const std::vector<CompiledRoute>& compiled = compiled_routes();
+  for (std::size_t i = 0; i < compiled.size(); ++i) {
+    if (method != compiled[i].method || !matches(compiled[i].pattern, segments, params)) continue;
+    const V1Route& route = kV1Routes[i];
     if (scope_allows(caller.scope, route)) return std::nullopt;
     return error_response(403, "forbidden_scope",
                           std::string("this key's scope is ") +
@@ -580,8 +624,10 @@ std::optional<HttpResponse> scope_refusal(const Principal& caller, std::string_v
 
 std::optional<std::size_t> match_v1(std::string_view method, std::string_view path) {
   Params params;
-  for (std::size_t i = 0; i < std::size(kV1Routes); ++i) {
-    if (method == kV1Routes[i].method && matches(kV1Routes[i].path, path, params)) return i;
+  const Segments segments = segments_of(path);
+  const std::vector<CompiledRoute>& compiled = compiled_routes();
+  for (std::size_t i = 0; i < compiled.size(); ++i) {
+    if (method == compiled[i].method && matches(compiled[i].pattern, segments, params)) return i;
   }
   return std::nullopt;
 }
@@ -590,8 +636,11 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::st
                Respond respond) {
   Params params;
   std::string allowed;
-  for (const V1Route& route : kV1Routes) {
-    if (!matches(route.path, path, params)) continue;
+  const Segments segments = segments_of(path);
+  const std::vector<CompiledRoute>& compiled = compiled_routes();
+  for (std::size_t i = 0; i < compiled.size(); ++i) {
+    if (!matches(compiled[i].pattern, segments, params)) continue;
+    const V1Route& route = kV1Routes[i];
     if (request.method != route.method) {
       allowed += allowed.empty() ? route.method : std::string(", ") + route.method;
       continue;

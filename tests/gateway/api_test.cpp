@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <rapidjson/document.h>
+#include <algorithm>
 #include <boost/beast/http/verb.hpp>
+#include <cctype>
 #include <chrono>
 #include <pqxx/pqxx>
 #include <thread>
@@ -72,6 +74,12 @@ TEST_F(Api, EveryAnswerCarriesARequestId) {
   const Reply other = call(http::verb::get, "/healthz", "");
   EXPECT_FALSE(made.raw.header("X-Request-Id").empty());
   EXPECT_NE(made.raw.header("X-Request-Id"), other.raw.header("X-Request-Id"));
+  const std::string made_id(made.raw.header("X-Request-Id"));  // 8 hex digits, '-', 12 more
+  const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  EXPECT_TRUE(made_id.size() == 21 && made_id[8] == '-' &&
+              std::all_of(made_id.begin(), made_id.begin() + 8, hex) &&
+              std::all_of(made_id.begin() + 9, made_id.end(), hex))
+      << made_id;
   const Reply odd = call(http::verb::get, "/healthz", "", "", {{"X-Request-Id", "a b\"c"}});
   EXPECT_NE(odd.raw.header("X-Request-Id"), "a b\"c");
   EXPECT_FALSE(odd.raw.header("X-Request-Id").empty());
