@@ -37,8 +37,12 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Streams on their io_context's own executor type, not the type-erased
+// any_io_executor: every completion would otherwise copy and destroy one.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using PlainStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 struct Shared {
   ServerOptions options;
@@ -98,7 +102,7 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
 // The peer as the per-client limits see it: its IPv4 address, or its IPv6
 // /64 (one subscriber's prefix: a host picks any address inside it at will);
 // "" when the socket no longer knows it.
-std::string client_address(const tcp::socket& socket) {
+std::string client_address(const Socket& socket) {
   beast::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
   if (ec) return {};
@@ -140,7 +144,7 @@ http::response<http::string_body> to_message(HttpResponse answer, unsigned versi
 void shut_down(PlainStream& stream, std::chrono::milliseconds /*deadline*/,
                const std::shared_ptr<void>& /*keep_alive*/) {
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().shutdown(Socket::shutdown_send, ignored);
   stream.close();
 }
 void shut_down(TlsStream& stream, std::chrono::milliseconds deadline,
@@ -486,7 +490,7 @@ struct HttpServer::Impl {
     net::io_context& owner = *contexts[next_context++ % contexts.size()];
     // No strand: one thread runs `owner`, so its handlers never run at once;
     // other threads reach a connection only by posting to its executor.
-    acceptor->async_accept(owner.get_executor(), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor->async_accept(owner.get_executor(), [this](beast::error_code ec, Socket socket) {
       std::string address = ec ? std::string() : client_address(socket);
       if (ec) {
         if (ec == net::error::operation_aborted) return;  // stopping
