@@ -73,6 +73,34 @@ TEST_F(Schema, PostingMovesBalances) {
   EXPECT_EQ(count("SELECT sum(balance) FROM ledger_accounts"), 0);
 }
 
+// One statement may post to accounts that exist and to new ones.
+TEST_F(Schema, OneStatementPostsToExistingAndNewAccounts) {
+  post_deposit(1, 7, 1'000);
+  {
+    pqxx::work txn(connection);
+    txn.exec(
+        "INSERT INTO ledger_transactions VALUES (2, 2, 0, 'deposit', 0, 0),"
+        " (3, 2, 0, 'deposit', 0, 0);"
+        "INSERT INTO ledger_entries VALUES (2, 0, 'external', -500), (2, 7, 'cash', 500),"
+        " (3, 0, 'external', -300), (3, 8, 'cash', 300)");
+    txn.commit();
+  }
+  EXPECT_EQ(count("SELECT balance FROM ledger_accounts WHERE owner_id = 7 AND account = 'cash'"),
+            1'500);
+  EXPECT_EQ(count("SELECT balance FROM ledger_accounts WHERE owner_id = 8 AND account = 'cash'"),
+            300);
+  EXPECT_EQ(count("SELECT sum(balance) FROM ledger_accounts"), 0);
+}
+
+// A statement with both faults is refused for the unbalanced transaction first.
+TEST_F(Schema, AnUnbalancedTransactionIsNamedBeforeAnUnknownOne) {
+  expect_refused(
+      "INSERT INTO ledger_transactions VALUES (9, 1, 0, 'deposit', 0, 0);"
+      "INSERT INTO ledger_entries VALUES (8, 0, 'external', -1), (8, 7, 'cash', 1),"
+      " (9, 0, 'external', -100), (9, 7, 'cash', 99)",
+      "transaction 9 does not sum to zero");
+}
+
 TEST_F(Schema, RefusesATransactionThatDoesNotSumToZero) {
   expect_refused(
       "INSERT INTO ledger_transactions VALUES (5, 1, 0, 'deposit', 0, 0);"
