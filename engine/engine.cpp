@@ -84,6 +84,7 @@ Engine::~Engine() = default;
 Engine Engine::copy() const {
   auto state = std::make_unique<State>(*state_);
   state->out = nullptr;  // the original's event sink
+  state->snapshot_only = true;
   return Engine(std::move(state));
 }
 Engine::Engine(Engine&&) noexcept = default;
@@ -91,6 +92,7 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 
 SubmitResult Engine::submit(const Command& command, std::vector<Event>& out) {
   State& state = *state_;
+  SPOTGRID_CHECK(!state.snapshot_only);
   state.out = &out;
   ++state.command_seq;
   std::optional<Reject> rejected;

@@ -219,6 +219,9 @@ struct Engine::State {
   std::uint64_t event_seq = 0;
   std::uint64_t arrival_seq = 0;
   int event_format = kEventFormat;  // not state: which events a replayed command emits
+  // Not state: a copy for a snapshot (Engine::copy), whose slabs are not
+  // preallocated (records are referred to across allocations), so it takes no commands.
+  bool snapshot_only = false;
 
   Slab<NodeRec> nodes;
   Slab<ListingRec> listings;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +16,7 @@
 #include "spotgrid/engine/limits.hpp"
 #include "spotgrid/finance/payouts.hpp"
 #include "spotgrid/ledger/postings.hpp"
+#include "spotgrid/util/check.hpp"
 #include "spotgrid/util/utc.hpp"
 #include "supply_api.hpp"
 #include "webhooks_api.hpp"
@@ -555,7 +555,7 @@ const std::vector<CompiledRoute>& compiled_routes() {
     std::vector<CompiledRoute> compiled;
     for (const V1Route& route : kV1Routes) {
       compiled.push_back({route.method, segments_of(route.path)});
-      assert(compiled.back().pattern.count <= kMaxRouteSegments);
+      SPOTGRID_CHECK(compiled.back().pattern.count <= kMaxRouteSegments);  // else cut short
     }
     return compiled;
   }();

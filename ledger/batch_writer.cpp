@@ -154,6 +154,7 @@ class BatchRows {
   void project(const Command& command, const Event& event, const OrderAccepted& b) {
     const OrderSpec& spec = std::get<PlaceOrder>(command.body).spec;
     const bool model = spec.target.kind == TargetKind::kModel;
+    new_order_index_.emplace(b.order, new_orders_.size());
     new_orders_.push_back(NewOrder{
         .order_id = as_int(b.order),
         .buyer_id = Int{b.buyer},
@@ -170,7 +171,8 @@ class BatchRows {
         .created_at = event.at});
   }
   void project(const Command&, const Event& event, const OrderRequeued& b) {
-    requeues_.add(as_int(b.order), as_int(b.parent), Int{b.cards}, b.duration, event.at);
+    requeues_.add(as_int(b.order), as_int(b.parent), Int{b.cards}, b.duration, event.at,
+                  limit_now(b.parent));
   }
   void project(const Command&, const Event& event, const OrderDeferred& b) {
     OrderChange& change = order_changes_.at(b.order, event.at);
@@ -251,6 +253,17 @@ class BatchRows {
   template <typename Other>
   void project(const Command&, const Event&, const Other&) {}
 
+  // An order's limit as the batch has it so far, when that may differ from its
+  // row when the batch's SQL runs (0: the row's). A re-queued remainder takes
+  // its parent's limit as it was then; the parent's row is written with the
+  // whole batch's changes (inserted as the batch left it, or updated after).
+  Micros limit_now(OrderId id) const {
+    if (const OrderChange* change = order_changes_.find(id); change && change->limit_price != 0)
+      return change->limit_price;
+    const auto placed = new_order_index_.find(id);
+    return placed == new_order_index_.end() ? 0 : new_orders_[placed->second].limit_price;
+  }
+
   // An event that says how many cards are open overrides what came before it.
   static void set_open(OrderChange& change, Int cards_open) {
     change.cards_open = cards_open;
@@ -299,7 +312,8 @@ class BatchRows {
           " pool, min_memory_gib, min_cu, strategy, cards, duration, limit_price, expected_cost,"
           " status, cards_open, created_at, updated_at)"
           " SELECT r.order_id, p.buyer_id, r.parent_order_id, p.client_order_id, p.target_kind,"
-          " p.pool, p.min_memory_gib, p.min_cu, 'time_first', r.cards, r.duration, p.limit_price,"
+          " p.pool, p.min_memory_gib, p.min_cu, 'time_first', r.cards, r.duration,"
+          " CASE WHEN r.limit_price = 0 THEN p.limit_price ELSE r.limit_price END,"
           " 0, 'accepted', r.cards, r.at, r.at"
           " FROM stage_requeues r JOIN orders p ON p.order_id = r.parent_order_id;";
     }
@@ -375,14 +389,15 @@ class BatchRows {
       {"listing_id", "node_id", "supplier_id", "cards", "price", "floating", "available_from",
        "available_until", "status", "created_at"}};
   std::vector<NewOrder> new_orders_;
+  std::unordered_map<std::uint64_t, std::size_t> new_order_index_;
   std::unordered_set<std::uint64_t> folded_;  // new orders whose changes their insert carries
   Rows<Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, const char*> leases_{
       "leases",
       {"lease_id", "order_id", "listing_id", "node_id", "buyer_id", "supplier_id", "pool", "cards",
        "card_mask", "price", "started_at", "planned_end", "billable_end", "status"}};
   Rows<Int, Int, Int, Int> index_prices_{"index_prices", {"event_seq", "pool", "at", "price"}};
-  Rows<Int, Int, Int, Int, Int> requeues_{
-      "stage_requeues", {"order_id", "parent_order_id", "cards", "duration", "at"}};
+  Rows<Int, Int, Int, Int, Int, Int> requeues_{
+      "stage_requeues", {"order_id", "parent_order_id", "cards", "duration", "at", "limit_price"}};
   Changes<OrderChange> order_changes_;
   Changes<LeaseChange> lease_changes_;
   Changes<ListingChange> listing_changes_;
@@ -405,7 +420,7 @@ void prepare_connection(pqxx::connection_base& connection) {
   txn.exec("SET enable_hashjoin = off; SET enable_mergejoin = off");
   txn.exec(
       "CREATE TEMP TABLE IF NOT EXISTS stage_requeues (order_id bigint, parent_order_id bigint,"
-      " cards integer, duration bigint, at bigint) ON COMMIT DELETE ROWS;"
+      " cards integer, duration bigint, at bigint, limit_price bigint) ON COMMIT DELETE ROWS;"
       "CREATE TEMP TABLE IF NOT EXISTS stage_order_changes (order_id bigint,"
       " status order_status, unfilled_reason unfilled_reason, cards_open integer,"
       " open_delta integer, filled_delta integer, hold_delta bigint, limit_price bigint, at bigint)"

@@ -471,7 +471,7 @@ struct DurableMarket::Impl {
               return std::string();  // out of memory: the next interval tries again
             }
           })};
-    } catch (const std::system_error& e) {  // no thread to be had: the next interval tries again
+    } catch (const std::exception& e) {  // no thread or memory to be had: the next interval tries
       util::log::warn("snapshot_skipped", {{"command_seq", newest->applied.command_seq},
                                            {"error", std::string_view(e.what())}});
     }

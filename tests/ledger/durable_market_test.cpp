@@ -314,6 +314,47 @@ TEST(DurableMarket, AnOrderBeyondTheAvailableBalanceIsRejectedAndAHoldIsPosted) 
   EXPECT_TRUE(testing::verify_durable_market(db.conninfo(), {}).empty());
 }
 
+// A lease's remainder re-queued in the batch that also amended its order takes
+// the amended limit, in the orders table as in the engine.
+TEST(DurableMarket, ARemainderRequeuedAfterAnAmendInItsBatchKeepsTheAmendedLimit) {
+  testing::TestDatabase db;
+  constexpr AccountId kBuyer = 7;
+  constexpr AccountId kSupplier = 8;
+  const PoolIndex pool = *testing::repository_market().catalog.find_pool("H100-SXM-80G");
+  Market market(db.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  ASSERT_FALSE(market.run(engine::Deposit{kBuyer, 1'000 * kUsd}).rejected);
+  market.list_cards(kSupplier, pool, 1, 2 * kUsd, kStart);
+  engine::OrderSpec spec;
+  spec.buyer = kBuyer;
+  spec.target.pool = pool;
+  spec.cards = 2;  // one fills now, one rests
+  spec.duration = 3'600;
+  spec.limit_micros_per_hour = 3 * kUsd;
+  const Completion placed = market.run(engine::PlaceOrder{spec});
+  OrderId order = 0;
+  LeaseId lease = 0;
+  for (const engine::Event& event : placed.events) {
+    if (const auto* accepted = std::get_if<engine::OrderAccepted>(&event.body))
+      order = accepted->order;
+    if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
+      lease = started->lease;
+  }
+  ASSERT_NE(lease, 0u);
+  market.now.store(kStart + 60);
+  const std::vector<engine::CommandBody> batch = {engine::AmendOrder{kBuyer, order, 0, 4 * kUsd},
+                                                  engine::InterruptLease{lease, kStart + 30}};
+  for (const Completion& done : market.market->submit_all(batch)) {
+    ASSERT_EQ(done.outcome, Outcome::kCommitted);
+    ASSERT_FALSE(done.rejected) << engine::to_string(*done.rejected);
+  }
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders WHERE parent_order_id <> 0"), 1);
+  EXPECT_EQ(query(db.conninfo(), "SELECT limit_price FROM orders WHERE parent_order_id <> 0"),
+            4 * kUsd);
+  const auto problems = orders_table_problems(db.conninfo(), *market.market);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differ, first: " << problems.front();
+}
+
 // A supplier on a daily plan is paid at midnight once: the payout is a ledger
 // transaction finance lists as scheduled, and a restart does not pay it again.
 TEST(DurableMarket, ADailyPayoutIsPaidOnceAndFinanceSeesItAsScheduled) {

@@ -176,7 +176,8 @@ class Engine {
   // The full state as canonical bytes; equal states give equal bytes.
   std::string snapshot() const;
   // A copy of the whole state: taken on the engine thread (a fraction of what
-  // serializing costs), so that its snapshot can be serialized on another.
+  // serializing costs), so that its snapshot can be serialized on another. The
+  // copy is for snapshot() and reads: submitting to it stops the process.
   Engine copy() const;
   static std::optional<Engine> restore(const Catalog& catalog, TariffBook tariffs,
                                        EngineConfig config, std::string_view snapshot);
