@@ -78,6 +78,9 @@ bool ask_before(const State& state, const AskCursor& a, const AskCursor& b) {
   return lhs != rhs ? lhs < rhs : a.arrival() < b.arrival();
 }
 
+// Up to this many books are merged by a scan for the best; more, by a heap.
+constexpr std::size_t kLinearMergeBooks = 8;
+
 // Calls visit(slot, price, pool) for the asks of every pool in `pools` and
 // region in `regions` (0: any), best price per CU-hour first (for one pool that
 // is simply best price per card-hour), until visit returns false. A region
@@ -102,17 +105,37 @@ void for_each_ask(const State& state, PoolMask pools, RegionMask regions, Visit&
     }
     return;
   }
-  while (!cursors.empty()) {
-    std::size_t best = 0;
-    for (std::size_t i = 1; i < cursors.size(); ++i) {
-      if (ask_before(state, cursors[i], cursors[best])) best = i;
+  if (cursors.size() <= kLinearMergeBooks) {  // a few books: a scan beats a heap
+    while (!cursors.empty()) {
+      std::size_t best = 0;
+      for (std::size_t i = 1; i < cursors.size(); ++i) {
+        if (ask_before(state, cursors[i], cursors[best])) best = i;
+      }
+      AskCursor& cursor = cursors[best];
+      if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
+      cursor.advance();
+      if (cursor.done()) {
+        cursor = cursors.back();
+        cursors.pop_back();
+      }
     }
-    AskCursor& cursor = cursors[best];
+    return;
+  }
+  // Many books (pools x regions, up to 4 096): a heap keeps each step
+  // logarithmic, so a class order's scan bound costs what it says.
+  const auto later = [&](const AskCursor& a, const AskCursor& b) {
+    return ask_before(state, b, a);
+  };
+  std::make_heap(cursors.begin(), cursors.end(), later);
+  while (!cursors.empty()) {
+    std::pop_heap(cursors.begin(), cursors.end(), later);
+    AskCursor& cursor = cursors.back();
     if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
     cursor.advance();
     if (cursor.done()) {
-      cursor = cursors.back();
       cursors.pop_back();
+    } else {
+      std::push_heap(cursors.begin(), cursors.end(), later);
     }
   }
 }

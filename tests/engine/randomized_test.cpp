@@ -5,11 +5,16 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <random>
+#include <vector>
 
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/engine/engine.hpp"
 #include "spotgrid/engine/event_text.hpp"
+#include "spotgrid/engine/limits.hpp"
 #include "spotgrid/sim/market_sim.hpp"
 
 namespace spotgrid::engine {
@@ -169,6 +174,67 @@ TEST(Snapshot, a_damaged_snapshot_is_refused) {
   EXPECT_FALSE(Engine::restore(market.catalog, market.tariffs, market.config, snapshot + "x"));
   EXPECT_FALSE(Engine::restore(market.catalog, market.tariffs, market.config, "not a snapshot"));
   EXPECT_FALSE(Engine::restore(market.catalog, market.tariffs, market.config, ""));
+}
+
+// A class order over every pool and region merges more books than a scan does
+// (a heap): it still takes asks by price per CU-hour, then arrival, and the
+// cheapest ones.
+TEST(ClassOrders, many_books_are_merged_by_price_per_compute_unit_then_arrival) {
+  Market market;
+  Engine engine(market.catalog, market.tariffs, market.config);
+  constexpr UnixSeconds kNow = 1'767'571'200;
+  constexpr AccountId kBuyer = 1;
+  constexpr AccountId kSupplier = 2;
+  std::vector<Event> events;
+  const auto run = [&](CommandBody body) {
+    events.clear();
+    return engine.submit(Command{kNow, std::move(body)}, events);
+  };
+  ASSERT_FALSE(run(Deposit{kBuyer, limits::kMaxAccountBalance / 2}).rejected);
+  const std::size_t pools = engine.catalog().pool_count();
+  const std::size_t regions = engine.tariffs().region_count();
+  ASSERT_GT(pools * regions, 8u);  // more books than a scan merges
+  std::mt19937_64 rng(5);
+  std::map<ListingId, std::pair<Micros, PoolIndex>> asks;  // price per card-hour, pool
+  for (std::size_t i = 0; i < 6 * pools * regions; ++i) {
+    const auto pool = static_cast<PoolIndex>(i % pools);
+    const auto region = static_cast<RegionIndex>(i / pools % regions);
+    ASSERT_FALSE(run(RegisterNode{kSupplier, pool, region, 0, 1, 0, 10'000}).rejected);
+    const NodeId node = std::get<NodeRegistered>(events.at(0).body).node;
+    const Micros reference = engine.catalog().model(pool).reference_price_micros_per_card_hour;
+    const Micros price = reference * static_cast<Micros>(80 + rng() % 40) / 100 / 1'000 * 1'000;
+    ASSERT_FALSE(run(AddListing{kSupplier, node, 1, price, false, kNow, kNow + 86'400}).rejected);
+    asks[std::get<ListingAdded>(events.at(0).body).listing] = {price, pool};
+  }
+  OrderSpec spec;
+  spec.buyer = kBuyer;
+  spec.target.kind = TargetKind::kClass;
+  spec.cards = static_cast<std::uint32_t>(asks.size() / 2);
+  spec.duration = 3'600;
+  spec.limit_micros_per_hour = 100 * 1'000'000;  // per CU-hour: above every ask
+  ASSERT_FALSE(run(PlaceOrder{spec}).rejected);
+  const auto cu = [&](ListingId listing) {
+    return engine.catalog().model(asks.at(listing).second).compute_units;
+  };
+  // a before b: cheaper per CU-hour (a/ca < b/cb), then listed earlier.
+  const auto before = [&](ListingId a, ListingId b) {
+    const std::int64_t lhs = asks.at(a).first * cu(b);
+    const std::int64_t rhs = asks.at(b).first * cu(a);
+    return lhs != rhs ? lhs < rhs : (a & 0xffffffffu) < (b & 0xffffffffu);
+  };
+  std::vector<ListingId> taken;
+  for (const Event& event : events) {
+    if (const auto* started = std::get_if<LeaseStarted>(&event.body))
+      taken.push_back(started->listing);
+  }
+  ASSERT_EQ(taken.size(), spec.cards);
+  std::vector<ListingId> expected;
+  for (const auto& [listing, ask] : asks)
+    expected.push_back(listing);
+  std::sort(expected.begin(), expected.end(), before);
+  expected.resize(taken.size());
+  EXPECT_EQ(taken, expected);
+  EXPECT_TRUE(engine.check_invariants().empty());
 }
 
 }  // namespace
