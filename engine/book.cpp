@@ -61,9 +61,7 @@ std::int64_t& bid_total(State& state, const OrderRec& order) {
 }
 
 RegionAsks& region_asks(State& state, const ListingRec& listing) {
-  PoolBook& pool = state.pools[listing.pool];
-  if (listing.region >= pool.asks.size()) pool.asks.resize(listing.region + std::size_t{1});
-  return pool.asks[listing.region];
+  return state.pools[listing.pool].asks[listing.region];
 }
 
 Level& listing_level(State& state, const ListingRec& listing) {

@@ -108,8 +108,9 @@ std::optional<Reject> apply_publish_tariff_schedule(State& state,
   return std::nullopt;
 }
 
-PoolBook pool_book(const GpuModel& model) {
+PoolBook pool_book(const GpuModel& model, std::size_t regions) {
   PoolBook book;
+  book.asks.resize(regions);
   book.index = model.reference_price_micros_per_card_hour;
   return book;
 }
@@ -117,7 +118,7 @@ PoolBook pool_book(const GpuModel& model) {
 std::optional<Reject> apply_add_gpu_model(State& state, const AddGpuModel& command) {
   if (state.catalog.refusal(command.model)) return Reject::kInvalidGpuModel;
   const PoolIndex pool = state.catalog.add(command.model);
-  state.pools.push_back(pool_book(command.model));
+  state.pools.push_back(pool_book(command.model, state.tariffs.region_count()));
   state.emit(GpuModelAdded{pool});
   return std::nullopt;
 }

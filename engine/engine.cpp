@@ -68,7 +68,7 @@ Engine::Engine(const Catalog& catalog, TariffBook tariffs, EngineConfig config)
   size_slab(state.orders, config.max_orders, limits::kMaxOrders);
   size_slab(state.leases, config.max_leases, limits::kMaxLeases);
   for (const GpuModel& model : state.catalog.models())
-    state.pools.push_back(pool_book(model));
+    state.pools.push_back(pool_book(model, state.tariffs.region_count()));
   state.scratch.legs.reserve(limits::kMaxCardsPerOrder);
   // Timer heaps hold at most one live entry per record (plus stale ones, popped lazily).
   state.lease_deadlines.reserve(state.leases.capacity());

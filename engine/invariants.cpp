@@ -198,6 +198,8 @@ class Checker {
           fail("pool ", p, " region ", region, " is not marked as its asks say");
         ask_cards += asks.floating.cards + level_cards(asks.fixed);
       }
+      if (pool.asks.size() != s_.tariffs.region_count())
+        fail("pool ", p, " has asks for other regions than the market's");
       const RegionMask beyond =
           pool.asks.size() >= limits::kMaxRegions ? 0 : pool.regions_with_asks >> pool.asks.size();
       if (beyond != 0) fail("pool ", p, " marks a region it has no asks for");

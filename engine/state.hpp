@@ -179,7 +179,7 @@ struct PoolBook {
   // Asks by the region of their node, so that an order limited to some regions
   // never visits another region's asks; an order that takes any region walks
   // them merged by (price, arrival), the same order as one book would give.
-  std::vector<RegionAsks> asks;      // by RegionIndex, grown on a region's first listing
+  std::vector<RegionAsks> asks;      // by RegionIndex, one for each of the market's regions
   RegionMask regions_with_asks = 0;  // the regions whose RegionAsks is not empty
   BidLevels bids;                    // model orders, per card-hour
   Micros index = 0;
@@ -386,8 +386,9 @@ std::optional<Reject> apply_set_platform_fee(State& state, const SetPlatformFee&
 std::optional<Reject> apply_publish_tariff_schedule(State& state,
                                                     const PublishTariffSchedule& command);
 std::optional<Reject> apply_add_gpu_model(State& state, const AddGpuModel& command);
-// A new pool's empty book, its index at the model's reference price.
-PoolBook pool_book(const GpuModel& model);
+// A new pool's empty book (asks for each of the market's `regions`), its index
+// at the model's reference price.
+PoolBook pool_book(const GpuModel& model, std::size_t regions);
 std::optional<Reject> apply_suspend_account(State& state, const SuspendAccount& command);
 std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& command);
 inline bool is_halted(const State& state, PoolIndex pool) {
