@@ -5,13 +5,14 @@
 // calibrated against steady_clock over the whole pass: no system call per command.
 //
 // Usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R] [--tail 1]
-//                              [--snapshot-orders N]
+//                              [--snapshot-orders N] [--stream add_only|mixed]
 // Prints one JSON object per stream: the median over R runs; then one for the
 // snapshot of a book of N (100 000; 0: none) resting orders: the copy of the state
 // (the engine thread's pause), its serialization (on another thread) and its restore. With --tail
 // 1, a second object per stream counts, by command kind, the commands of the last run slower than
 // its p99 and p99.9: where the tail comes from.
 
+#include <sys/resource.h>
 #include <x86intrin.h>
 
 #include <algorithm>
@@ -63,8 +64,9 @@ struct Result {
   double p999_ns = 0;
   std::uint64_t trades = 0;
   std::uint64_t rejected = 0;
+  double page_faults = 0;  // minor faults during the timed pass: each a few µs on one command
   // Commands slower than the p99 and the p99.9, by kind.
-  std::map<std::string_view, std::pair<std::uint64_t, std::uint64_t>> tail;
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> tail;
 };
 
 EngineConfig capacity_for(std::size_t ops) {
@@ -285,6 +287,19 @@ double percentile_ns(std::vector<std::uint32_t>& ticks, double fraction, double 
   return ticks[index] * ns_per_tick;
 }
 
+// A command's kind; an order's also names its constraints ("place_order+region+ioc").
+std::string tail_kind(const CommandBody& body) {
+  std::string kind(command_name(body));
+  if (const auto* place = std::get_if<PlaceOrder>(&body)) {
+    const OrderSpec& spec = place->spec;
+    if (spec.regions != 0) kind += "+region";
+    if (spec.min_reliability != 0) kind += "+reliability";
+    if (spec.cards_per_node != 0) kind += "+gang";
+    if (spec.immediate_or_cancel) kind += "+ioc";
+  }
+  return kind;
+}
+
 // Before the percentiles reorder `ticks`: which kinds of command are slow.
 void count_tail(const Stream& stream, const std::vector<std::uint32_t>& ticks, Result& result) {
   std::vector<std::uint32_t> sorted = ticks;
@@ -296,10 +311,16 @@ void count_tail(const Stream& stream, const std::vector<std::uint32_t>& ticks, R
   const std::uint32_t p999 = at(0.999);
   for (std::size_t i = 0; i < ticks.size(); ++i) {
     if (ticks[i] <= p99) continue;
-    auto& [over_p99, over_p999] = result.tail[command_name(stream.commands[i].body)];
+    auto& [over_p99, over_p999] = result.tail[tail_kind(stream.commands[i].body)];
     ++over_p99;
     over_p999 += ticks[i] > p999;
   }
+}
+
+long minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
 }
 
 Result run_once(const Stream& stream, const TariffBook& tariffs) {
@@ -311,6 +332,7 @@ Result run_once(const Stream& stream, const TariffBook& tariffs) {
   std::vector<std::uint32_t> ticks(stream.commands.size());
   Result result;
 
+  const long faults_start = minor_faults();
   const auto wall_start = std::chrono::steady_clock::now();
   const std::uint64_t tsc_start = __rdtsc();
   for (std::size_t i = 0; i < stream.commands.size(); ++i) {
@@ -324,6 +346,7 @@ Result run_once(const Stream& stream, const TariffBook& tariffs) {
   }
   const std::uint64_t tsc_end = __rdtsc();
   const auto wall_end = std::chrono::steady_clock::now();
+  result.page_faults = static_cast<double>(minor_faults() - faults_start);
 
   result.seconds = std::chrono::duration<double>(wall_end - wall_start).count();
   const double ns_per_tick = result.seconds * 1e9 / static_cast<double>(tsc_end - tsc_start);
@@ -351,10 +374,12 @@ void report(const Stream& stream, const std::vector<Result>& runs) {
   std::printf(
       "{\"stream\": \"%s\", \"ops\": %zu, \"runs\": %zu, \"seconds\": %.4f, \"ops_per_s\": %.0f, "
       "\"p50_ns\": %.0f, "
-      "\"p99_ns\": %.0f, \"p999_ns\": %.0f, \"trades\": %llu, \"rejected\": %llu}\n",
+      "\"p99_ns\": %.0f, \"p999_ns\": %.0f, \"page_faults\": %.0f, \"trades\": %llu, "
+      "\"rejected\": %llu}\n",
       stream.name.c_str(), stream.commands.size(), runs.size(), field(&Result::seconds),
       field(&Result::ops_per_s), field(&Result::p50_ns), field(&Result::p99_ns),
-      field(&Result::p999_ns), static_cast<unsigned long long>(runs.front().trades),
+      field(&Result::p999_ns), field(&Result::page_faults),
+      static_cast<unsigned long long>(runs.front().trades),
       static_cast<unsigned long long>(runs.front().rejected));
   std::fflush(stdout);
 }
@@ -363,7 +388,7 @@ void report_tail(const Stream& stream, const Result& last) {
   std::printf("{\"stream\": \"%s\", \"over_p99_by_kind\": {", stream.name.c_str());
   const char* separator = "";
   for (const auto& [kind, counts] : last.tail) {
-    std::printf("%s\"%.*s\": %llu", separator, static_cast<int>(kind.size()), kind.data(),
+    std::printf("%s\"%s\": %llu", separator, kind.c_str(),
                 static_cast<unsigned long long>(counts.first));
     separator = ", ";
   }
@@ -371,7 +396,7 @@ void report_tail(const Stream& stream, const Result& last) {
   separator = "";
   for (const auto& [kind, counts] : last.tail) {
     if (counts.second == 0) continue;
-    std::printf("%s\"%.*s\": %llu", separator, static_cast<int>(kind.size()), kind.data(),
+    std::printf("%s\"%s\": %llu", separator, kind.c_str(),
                 static_cast<unsigned long long>(counts.second));
     separator = ", ";
   }
@@ -444,21 +469,24 @@ int main(int argc, char** argv) {
   std::size_t runs = 5;
   std::size_t tail = 0;
   std::size_t snapshot_orders = 100'000;
+  std::string_view only_stream;  // empty: both
   for (int i = 1; i < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string_view value = i + 1 < argc ? argv[i + 1] : "";
-    const bool ok = i + 1 < argc &&
-                    (flag == "--config"            ? (config_dir = std::string(value), true)
-                     : flag == "--ops"             ? parse(value, ops)
-                     : flag == "--runs"            ? parse(value, runs)
-                     : flag == "--tail"            ? parse(value, tail)
-                     : flag == "--snapshot-orders" ? (value == "0" ? (snapshot_orders = 0, true)
-                                                                   : parse(value, snapshot_orders))
-                                                   : false);
+    const bool ok =
+        i + 1 < argc &&
+        (flag == "--config" ? (config_dir = std::string(value), true)
+         : flag == "--ops"  ? parse(value, ops)
+         : flag == "--runs" ? parse(value, runs)
+         : flag == "--tail" ? parse(value, tail)
+         : flag == "--snapshot-orders"
+             ? (value == "0" ? (snapshot_orders = 0, true) : parse(value, snapshot_orders))
+         : flag == "--stream" ? (only_stream = value, value == "add_only" || value == "mixed")
+                              : false);
     if (!ok) {
       std::fprintf(stderr,
                    "usage: spotgrid-bench-engine [--config DIR] [--ops N] [--runs R] [--tail 1] "
-                   "[--snapshot-orders N]\n");
+                   "[--snapshot-orders N] [--stream add_only|mixed]\n");
       return 2;
     }
   }
@@ -469,8 +497,10 @@ int main(int argc, char** argv) {
                  (!catalog ? catalog.error() : tariffs.error()).message().c_str());
     return 1;
   }
-  for (const Stream& stream :
-       {add_only(catalog.value(), ops), mixed(catalog.value(), tariffs.value(), ops)}) {
+  std::vector<Stream> streams;
+  if (only_stream != "mixed") streams.push_back(add_only(catalog.value(), ops));
+  if (only_stream != "add_only") streams.push_back(mixed(catalog.value(), tariffs.value(), ops));
+  for (const Stream& stream : streams) {
     std::vector<Result> results;
     results.reserve(runs);
     for (std::size_t run = 0; run < runs; ++run)

@@ -64,7 +64,7 @@ RegionAsks& region_asks(State& state, const ListingRec& listing) {
   return state.pools[listing.pool].asks[listing.region];
 }
 
-Level& listing_level(State& state, const ListingRec& listing) {
+AskLevel& listing_level(State& state, const ListingRec& listing) {
   SPOTGRID_CHECK(listing.in_book);
   RegionAsks& asks = region_asks(state, listing);
   return listing.floating ? asks.floating : asks.fixed.find(listing.price)->second;
@@ -101,8 +101,9 @@ void book_insert_listing(State& state, std::uint32_t slot) {
                  listing.cards_free() > 0);
   PoolBook& pool = state.pools[listing.pool];
   RegionAsks& asks = region_asks(state, listing);
-  Level& level = listing.floating ? asks.floating : asks.fixed[listing.price];
+  AskLevel& level = listing.floating ? asks.floating : asks.fixed[listing.price];
   link_by_arrival(state.listings, level, pool.ask_cards, slot, listing.cards_free());
+  level.count(reliability_tier(listing.node_reliability), +1);
   pool.regions_with_asks |= RegionMask{1} << listing.region;
 }
 
@@ -111,12 +112,15 @@ void book_remove_listing(State& state, std::uint32_t slot) {
   SPOTGRID_CHECK(listing.in_book);
   PoolBook& pool = state.pools[listing.pool];
   RegionAsks& asks = region_asks(state, listing);
+  const ReliabilityTier tier = reliability_tier(listing.node_reliability);
   if (listing.floating) {
     unlink(state.listings, asks.floating, pool.ask_cards, slot, listing.cards_free());
+    asks.floating.count(tier, -1);
   } else {
     const auto it = asks.fixed.find(listing.price);
     SPOTGRID_CHECK(it != asks.fixed.end());
     unlink(state.listings, it->second, pool.ask_cards, slot, listing.cards_free());
+    it->second.count(tier, -1);
     erase_if_empty(asks.fixed, it);
   }
   if (asks.empty()) pool.regions_with_asks &= ~(RegionMask{1} << listing.region);
@@ -145,9 +149,17 @@ void unlink_from_node(State& state, std::uint32_t listing_slot) {
 }
 
 void share_reliability(State& state, const NodeRec& node) {
+  const ReliabilityTier tier = reliability_tier(node.reliability);
   for (std::uint32_t slot = node.first_listing; slot != kNil;
-       slot = state.listings[slot].next_on_node)
-    state.listings[slot].node_reliability = node.reliability;
+       slot = state.listings[slot].next_on_node) {
+    ListingRec& listing = state.listings[slot];
+    const ReliabilityTier was = reliability_tier(listing.node_reliability);
+    listing.node_reliability = node.reliability;
+    if (!listing.in_book || was == tier) continue;
+    AskLevel& level = listing_level(state, listing);  // its level counts it by tier
+    level.count(was, -1);
+    level.count(tier, +1);
+  }
 }
 
 bool rebuild_asks(State& state) {

@@ -70,12 +70,13 @@ Engine::Engine(const Catalog& catalog, TariffBook tariffs, EngineConfig config)
   for (const GpuModel& model : state.catalog.models())
     state.pools.push_back(pool_book(model, state.tariffs.region_count()));
   state.scratch.legs.reserve(limits::kMaxCardsPerOrder);
-  // Timer heaps hold at most one live entry per record (plus stale ones, popped lazily).
-  state.lease_deadlines.reserve(state.leases.capacity());
-  state.lease_closes.reserve(state.leases.capacity());
-  state.listing_expiries.reserve(state.listings.capacity());
-  state.pending_listings.reserve(state.listings.capacity());
-  state.deferred_orders.reserve(state.orders.capacity());
+  // Timer heaps hold at most one live entry per record (plus stale ones, popped
+  // lazily); resident from the start, like the slabs.
+  reserve_resident(state.lease_deadlines, state.leases.capacity());
+  reserve_resident(state.lease_closes, state.leases.capacity());
+  reserve_resident(state.listing_expiries, state.listings.capacity());
+  reserve_resident(state.pending_listings, state.listings.capacity());
+  reserve_resident(state.deferred_orders, state.orders.capacity());
 }
 
 Engine::Engine(std::unique_ptr<State> state) : state_(std::move(state)) {}

@@ -162,15 +162,20 @@ class Checker {
     }
   }
 
-  // Every ask in a region's book is a listing of that pool and region.
+  // Every ask in a region's book is a listing of that pool and region, and each
+  // level counts its listings by their node's reliability tier.
   void check_region(const RegionAsks& asks, std::size_t pool, std::size_t region) {
-    const auto check = [&](const Level& level) {
+    const auto check = [&](const AskLevel& level) {
+      AskLevel counted;
       for (std::uint32_t slot = level.head, seen = 0; slot != kNil && seen <= level.entries;
            slot = s_.listings[slot].next, ++seen) {
         const ListingRec& listing = s_.listings[slot];
         if (listing.pool != pool || listing.region != region)
           fail("listing ", slot, " is booked in another pool's or region's asks");
+        counted.count(reliability_tier(listing.node_reliability), +1);
       }
+      if (counted.by_tier != level.by_tier || counted.tiers != level.tiers)
+        fail("pool ", pool, " region ", region, " has a level miscounting its reliability tiers");
     };
     check(asks.floating);
     for (const auto& [price, level] : asks.fixed)

@@ -13,17 +13,19 @@ namespace spotgrid::engine {
 namespace {
 
 // Walks one region's asks in one pool best first: fixed levels and the
-// floating level (at the pool's index) merged by (price, arrival).
+// floating level (at the pool's index) merged by (price, arrival). Levels with
+// no listing of reliability tier `floor` or above are passed over unvisited.
 class AskCursor {
  public:
-  AskCursor(const State& state, PoolIndex pool, RegionIndex region)
+  AskCursor(const State& state, PoolIndex pool, RegionIndex region, ReliabilityTier floor)
       : listings_(&state.listings),
         asks_(&state.pools[pool].asks[region]),
         index_(state.pools[pool].index),
         pool_(pool),
+        floor_(floor),
         level_(asks_->fixed.begin()) {
-    fixed_ = level_ == asks_->fixed.end() ? kNil : level_->second.head;
-    floating_ = asks_->floating.head;
+    enter_level();
+    floating_ = asks_->floating.reaches(floor_) ? asks_->floating.head : kNil;
     choose();
   }
   bool done() const { return current_ == kNil; }
@@ -36,12 +38,20 @@ class AskCursor {
       floating_ = (*listings_)[floating_].next;
     } else {
       fixed_ = (*listings_)[fixed_].next;
-      if (fixed_ == kNil && ++level_ != asks_->fixed.end()) fixed_ = level_->second.head;
+      if (fixed_ == kNil) {
+        ++level_;
+        enter_level();
+      }
     }
     choose();
   }
 
  private:
+  void enter_level() {
+    while (level_ != asks_->fixed.end() && !level_->second.reaches(floor_))
+      ++level_;
+    fixed_ = level_ == asks_->fixed.end() ? kNil : level_->second.head;
+  }
   void choose() {
     if (fixed_ == kNil || floating_ == kNil) {
       on_floating_ = fixed_ == kNil;
@@ -59,6 +69,7 @@ class AskCursor {
   const RegionAsks* asks_;
   Micros index_;
   PoolIndex pool_;
+  ReliabilityTier floor_;
   AskLevels::const_iterator level_;
   std::uint32_t fixed_ = kNil;
   std::uint32_t floating_ = kNil;
@@ -84,9 +95,11 @@ constexpr std::size_t kLinearMergeBooks = 8;
 // Calls visit(slot, price, pool) for the asks of every pool in `pools` and
 // region in `regions` (0: any), best price per CU-hour first (for one pool that
 // is simply best price per card-hour), until visit returns false. A region
-// that is not allowed is never visited: its asks are in books of their own.
+// that is not allowed is never visited: its asks are in books of their own;
+// nor is a level without an ask of reliability tier `floor` or above.
 template <typename Visit>
-void for_each_ask(const State& state, PoolMask pools, RegionMask regions, Visit&& visit) {
+void for_each_ask(const State& state, PoolMask pools, RegionMask regions, ReliabilityTier floor,
+                  Visit&& visit) {
   // Reused, so planning allocates nothing once warm; the engine is one thread
   // and no visit plans again.
   thread_local std::vector<AskCursor> cursors;
@@ -96,9 +109,11 @@ void for_each_ask(const State& state, PoolMask pools, RegionMask regions, Visit&
     const PoolBook& book = state.pools[pool];
     for (RegionMask in = book.regions_with_asks & (regions == 0 ? ~RegionMask{0} : regions);
          in != 0; in &= in - 1) {
-      cursors.emplace_back(state, pool, static_cast<RegionIndex>(std::countr_zero(in)));
+      cursors.emplace_back(state, pool, static_cast<RegionIndex>(std::countr_zero(in)), floor);
+      if (cursors.back().done()) cursors.pop_back();  // no level reaches the floor
     }
   }
+  if (cursors.empty()) return;
   if (cursors.size() == 1) {  // one book: no merge
     for (AskCursor& cursor = cursors.front(); !cursor.done(); cursor.advance()) {
       if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
@@ -289,7 +304,10 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   // Format 2 walked every region (cards_compatible skipped the others): a
   // command logged then replays as it ran.
   const RegionMask walk = state.event_format >= 3 ? spec.regions : 0;
-  for_each_ask(state, pools & ~state.controls.halted_pools, walk,
+  // Format 3 visited every level, however reliable its nodes.
+  const ReliabilityTier floor =
+      state.event_format >= 4 ? reliability_tier(spec.min_reliability) : 0;
+  for_each_ask(state, pools & ~state.controls.halted_pools, walk, floor,
                [&](std::uint32_t slot, Micros price, PoolIndex pool) {
                  if (++scanned > limits::kMaxCandidatesScannedPerMatch) return false;
                  const ListingRec& listing = state.listings[slot];
@@ -475,7 +493,7 @@ void rematch_pool(State& state, PoolIndex pool) {
   PoolBids bids(state, pool);
   const auto best_ask = [&] {
     std::optional<Micros> price;
-    for_each_ask(state, PoolMask{1} << pool, 0, [&](std::uint32_t, Micros ask, PoolIndex) {
+    for_each_ask(state, PoolMask{1} << pool, 0, 0, [&](std::uint32_t, Micros ask, PoolIndex) {
       price = ask;
       return false;
     });

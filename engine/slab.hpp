@@ -12,6 +12,16 @@ namespace spotgrid::engine {
 
 inline constexpr std::uint32_t kNil = UINT32_MAX;
 
+// Reserves room for `capacity` elements and touches it now: `reserve` alone maps
+// pages that fault in one by one as the vector grows, each fault a few
+// microseconds on whichever command crosses into a new page.
+template <typename T>
+void reserve_resident(std::vector<T>& vector, std::size_t capacity) {
+  const std::size_t size = vector.size();
+  if (capacity > size) vector.resize(capacity);
+  vector.resize(size);  // back to its size; capacity and resident pages kept
+}
+
 template <typename T>
 class Slab {
  public:
@@ -19,10 +29,14 @@ class Slab {
   // page fault or an allocation for a new record.
   void set_capacity(std::uint32_t capacity) {
     capacity_ = capacity;
-    prefault(items_, capacity);
-    prefault(generations_, capacity);
-    prefault(live_, capacity);
-    free_.reserve(capacity);
+    items_.clear();
+    generations_.clear();
+    live_.clear();
+    free_.clear();
+    reserve_resident(items_, capacity);
+    reserve_resident(generations_, capacity);
+    reserve_resident(live_, capacity);
+    reserve_resident(free_, capacity);
   }
   std::uint32_t capacity() const { return capacity_; }
   std::uint32_t free_slots() const {
@@ -87,13 +101,6 @@ class Slab {
   std::vector<std::uint32_t>& free_list() { return free_; }
 
  private:
-  template <typename U>
-  static void prefault(std::vector<U>& vector, std::uint32_t capacity) {
-    vector.clear();
-    vector.resize(capacity);
-    vector.clear();  // size 0, capacity and resident pages kept
-  }
-
   std::uint32_t capacity_ = 0;
   std::vector<T> items_;
   std::vector<std::uint32_t> generations_;

@@ -116,7 +116,7 @@ void state_fields(A& a, S& s, int version) {
   slab_fields(a, s.leases);
   for (auto& pool : s.pools) {
     if (version < 5) {
-      AskLevels asks;
+      std::map<Micros, Level> asks;  // before v5 asks were kept, without tiers
       Level floating_asks;
       std::int64_t ask_cards = 0;
       a(asks, floating_asks);

@@ -3,6 +3,7 @@
 // source file that defines them. Only the engine thread touches any of this.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -165,13 +166,40 @@ struct Level {
   std::uint32_t entries = 0;
 };
 
-using AskLevels = std::map<Micros, Level>;                  // lowest price first
+// Reliability tiers: the score floors that split asks into eight tiers. An
+// order that needs a score of at least `m` can only take asks of `m`'s tier and
+// above, so a level without any skips whole (docs/architecture.md#matching).
+inline constexpr std::array<BasisPoints, 8> kReliabilityTierFloors{0,     5'000, 8'000, 9'000,
+                                                                   9'500, 9'800, 9'900, 9'950};
+using ReliabilityTier = std::uint8_t;
+inline ReliabilityTier reliability_tier(BasisPoints score) {
+  ReliabilityTier tier = 0;
+  while (tier + 1u < kReliabilityTierFloors.size() && kReliabilityTierFloors[tier + 1u] <= score)
+    ++tier;
+  return tier;
+}
+
+// An ask level also counts its listings by their node's reliability tier.
+struct AskLevel : Level {
+  std::array<std::uint32_t, kReliabilityTierFloors.size()> by_tier{};
+  std::uint8_t tiers = 0;  // bit t: by_tier[t] > 0
+
+  // Whether any listing here could meet a score of tier `floor` or above.
+  bool reaches(ReliabilityTier floor) const { return (tiers >> floor) != 0; }
+  void count(ReliabilityTier tier, std::int32_t delta) {
+    by_tier[tier] = static_cast<std::uint32_t>(static_cast<std::int64_t>(by_tier[tier]) + delta);
+    tiers =
+        static_cast<std::uint8_t>(by_tier[tier] > 0 ? tiers | (1u << tier) : tiers & ~(1u << tier));
+  }
+};
+
+using AskLevels = std::map<Micros, AskLevel>;               // lowest price first
 using BidLevels = std::map<Micros, Level, std::greater<>>;  // highest limit first
 
 // One region's asks in a pool.
 struct RegionAsks {
-  AskLevels fixed;  // fixed-price listings
-  Level floating;   // floating listings, all at the pool's index price
+  AskLevels fixed;    // fixed-price listings
+  AskLevel floating;  // floating listings, all at the pool's index price
   bool empty() const { return fixed.empty() && floating.entries == 0; }
 };
 

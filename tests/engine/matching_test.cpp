@@ -106,6 +106,56 @@ TEST_F(Matching, a_region_limited_order_logged_in_format_2_replays_by_format_2s_
   expect_sound();
 }
 
+// An order that needs a score passes over a level where no node reaches its
+// tier: those asks neither fill it nor use up its unfilled-reason probe. Format
+// 3 visited them, and a command logged then replays by that walk.
+TEST_F(Matching, an_order_needing_a_score_passes_over_levels_where_no_node_reaches_its_tier) {
+  for (int i = 0; i < 17; ++i)
+    list(node(kA100, kFlat, 1, 9'000), 1, 2'000'000);
+  list(node(kA100, kFlat, 1, 9'900), 1, 3'000'000);
+  OrderSpec s = spec(kA100, 1, 1'000'000);
+  s.min_reliability = 9'500;
+  place(s);
+  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kLimitBelowBestAsk);
+  engine.set_event_format(3);
+  place(s);
+  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kNoSupplyMeetsConstraints);
+  engine.set_event_format(kEventFormat);
+  expect_sound();
+}
+
+// A level is visited when some node there reaches the order's tier; each of its
+// asks is still held to the order's exact score.
+TEST_F(Matching, asks_in_a_reached_tier_are_still_held_to_the_exact_score) {
+  list(node(kA100, kFlat, 1, 9'600), 1, 900'000);  // the tier [9 500, 9 800), as 9 700
+  const ListingId good = list(node(kA100, kFlat, 1, 9'700), 1, 900'000);
+  OrderSpec s = spec(kA100, 1, 1'000'000);
+  s.min_reliability = 9'700;
+  place(s);
+  EXPECT_EQ(only<LeaseStarted>().listing, good);
+  expect_sound();
+}
+
+// An interruption lowers a node's score: its asks still in the book move to the
+// lower tier with it, so an order needing the old score passes them over.
+TEST_F(Matching, a_node_whose_score_falls_takes_its_asks_to_a_lower_tier) {
+  const ListingId listing = list(node(kA100, kFlat, 2, 9'600), 2, 900'000);
+  place(spec(kA100, 1, 1'000'000));
+  const LeaseId lease = only<LeaseStarted>().lease;
+  advance(60);
+  ASSERT_FALSE(submit(InterruptLease{lease, now}).rejected);  // 9 600 less a tenth: 8 640
+  expect_sound();  // its level counts the listing's free card in the new tier
+  OrderSpec picky = spec(kA100, 1, 1'000'000);
+  picky.min_reliability = 9'000;
+  place(picky);
+  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kNoSupplyMeetsConstraints);
+  OrderSpec tolerant = spec(kA100, 1, 1'000'000);
+  tolerant.min_reliability = 8'500;
+  place(tolerant);
+  EXPECT_EQ(only<LeaseStarted>().listing, listing);
+  expect_sound();
+}
+
 // An order limited to one region never visits another region's asks, so it
 // fills behind more of them than one match may scan.
 class MatchingAtScale : public EngineTest {

@@ -192,8 +192,10 @@ struct LeaseClosed {  // its last settlement is in: it leaves the market, its ho
 // is replayed in the format it was logged in (Engine::set_event_format).
 // 1: before lease_closed existed. 2: before asks were kept per region (an
 // order limited to some regions walked every region's asks, which counted
-// against its scan bound and its unfilled-reason probe).
-inline constexpr int kEventFormat = 3;
+// against its scan bound and its unfilled-reason probe). 3: before ask levels
+// counted their listings by reliability tier (an order needing a score visited,
+// and counted, every ask of a level where no node had it).
+inline constexpr int kEventFormat = 4;
 struct IndexPublished {  // on a tick, when a pool's index moved
   PoolIndex pool;
   Micros index_micros_per_card_hour;
