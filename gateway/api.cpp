@@ -515,16 +515,14 @@ bool scope_allows(KeyScope scope, const V1Route& route) {
   return false;
 }
 
-// Runs `route` on the worker pool; its path parameters are taken again there
+// Runs route `index` on the worker pool; its path parameters are taken there
 // from the request, which the job owns. The job owns a copy of `api` too: the
 // caller's may be one request's (with its Idempotency-Key).
-void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
+void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, std::size_t index,
                Respond respond);
 
 // A path cut before each '/' ("/v1", "/orders", "/{id}"): routes are matched
-// segment by segment, and every request is matched against the table more
-// than once (scope, metrics, dispatch), so the table is cut once and each
-// path once per match.
+// segment by segment, the table cut once.
 constexpr std::size_t kMaxRouteSegments = 8;
 struct Segments {
   std::array<std::string_view, kMaxRouteSegments> parts{};
@@ -579,16 +577,22 @@ bool matches(const Segments& pattern, const Segments& path, Params& params) {
   return true;
 }
 
-void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, const V1Route& route,
+// The "{...}" segments of `path`, which route `index` was matched to.
+void params_of(std::size_t index, std::string_view path, Params& params) {
+  const bool matched = matches(compiled_routes()[index].pattern, segments_of(path), params);
+  SPOTGRID_CHECK(matched);
+}
+
+void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, std::size_t index,
                Respond respond) {
+  const V1Route& route = kV1Routes[index];
   WorkerPool& pool = route.runs == Runs::kOnMarketWorker ? api.market_workers : api.workers;
   run_on_worker(
       pool, owner_of(caller),
-      [api = Api(api), caller, request = std::move(request),
+      [api = Api(api), caller, request = std::move(request), index,
        &route](const Respond& answer) mutable {
-        const std::string path(request.target.substr(0, request.target.find('?')));
         Params params;
-        matches(segments_of(route.path), segments_of(path), params);
+        params_of(index, path_of(request.target), params);
         Respond once = answer;
         route.handle(api, caller, request, params, once);
       },
@@ -604,57 +608,54 @@ std::vector<std::pair<std::string, std::string>> v1_routes() {
   return routes;
 }
 
-std::optional<HttpResponse> scope_refusal(const Principal& caller, std::string_view method,
-                                          std::string_view path) {
+V1Match match_v1(std::string_view method, std::string_view path) {
+  V1Match match;
   Params params;
-  const Segments segments = segments_of(path);
-  const std::vector<CompiledRoute>& compiled = compiled_routes();
-  for (std::size_t i = 0; i < compiled.size(); ++i) {
-    if (method != compiled[i].method || !matches(compiled[i].pattern, segments, params)) continue;
-    const V1Route& route = kV1Routes[i];
-    if (scope_allows(caller.scope, route)) return std::nullopt;
-    return error_response(403, "forbidden_scope",
-                          std::string("this key's scope is ") +
-                              std::string(to_string(caller.scope)) + ": it may not " +
-                              route.method + " " + route.path + "; use a full key",
-                          "Authorization");
-  }
-  return std::nullopt;  // no such route: handle_v1 answers 404 or 405
-}
-
-std::optional<std::size_t> match_v1(std::string_view method, std::string_view path) {
-  Params params;
-  const Segments segments = segments_of(path);
-  const std::vector<CompiledRoute>& compiled = compiled_routes();
-  for (std::size_t i = 0; i < compiled.size(); ++i) {
-    if (method == compiled[i].method && matches(compiled[i].pattern, segments, params)) return i;
-  }
-  return std::nullopt;
-}
-
-void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,
-               Respond respond) {
-  Params params;
-  std::string allowed;
   const Segments segments = segments_of(path);
   const std::vector<CompiledRoute>& compiled = compiled_routes();
   for (std::size_t i = 0; i < compiled.size(); ++i) {
     if (!matches(compiled[i].pattern, segments, params)) continue;
-    const V1Route& route = kV1Routes[i];
-    if (request.method != route.method) {
-      allowed += allowed.empty() ? route.method : std::string(", ") + route.method;
-      continue;
+    if (method == compiled[i].method) {
+      match.route = i;
+      match.allowed.clear();
+      return match;
     }
-    if (caller.role == Role::kPublic && route.access != Access::kAnyone)
-      return respond(FrontDoor::refused(AuthFailure::kMissing));
-    if (route.runs == Runs::kHere) return route.handle(api, caller, request, params, respond);
-    return on_worker(api, caller, std::move(request), route, std::move(respond));
+    if (!match.allowed.empty()) match.allowed += ", ";
+    match.allowed += compiled[i].method;
   }
-  if (allowed.empty())
-    return respond(error_response(404, "not_found", "no route for " + std::string(path), "path"));
-  HttpResponse refused = error_response(405, "method_not_allowed", "allowed: " + allowed, "method");
-  refused.headers.emplace_back("Allow", allowed);
-  respond(std::move(refused));
+  return match;
+}
+
+std::optional<HttpResponse> scope_refusal(const Principal& caller, const V1Match& match) {
+  if (!match.route) return std::nullopt;  // handle_v1 answers 404 or 405
+  const V1Route& route = kV1Routes[*match.route];
+  if (scope_allows(caller.scope, route)) return std::nullopt;
+  return error_response(403, "forbidden_scope",
+                        std::string("this key's scope is ") + std::string(to_string(caller.scope)) +
+                            ": it may not " + route.method + " " + route.path + "; use a full key",
+                        "Authorization");
+}
+
+void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, const V1Match& match,
+               Respond respond) {
+  if (!match.route && match.allowed.empty()) {
+    return respond(error_response(
+        404, "not_found", "no route for " + std::string(path_of(request.target)), "path"));
+  }
+  if (!match.route) {
+    HttpResponse refused =
+        error_response(405, "method_not_allowed", "allowed: " + match.allowed, "method");
+    refused.headers.emplace_back("Allow", match.allowed);
+    return respond(std::move(refused));
+  }
+  const V1Route& route = kV1Routes[*match.route];
+  if (caller.role == Role::kPublic && route.access != Access::kAnyone)
+    return respond(FrontDoor::refused(AuthFailure::kMissing));
+  if (route.runs != Runs::kHere)
+    return on_worker(api, caller, std::move(request), *match.route, std::move(respond));
+  Params params;
+  params_of(*match.route, path_of(request.target), params);
+  route.handle(api, caller, request, params, respond);
 }
 
 }  // namespace spotgrid::gateway

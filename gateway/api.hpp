@@ -52,15 +52,19 @@ struct Api {
 // Every /v1 route the server serves, as (method, path pattern).
 std::vector<std::pair<std::string, std::string>> v1_routes();
 
-// The index in v1_routes() of the route serving `method` `path`, if any.
-std::optional<std::size_t> match_v1(std::string_view method, std::string_view path);
+// A /v1 request's route, found once per request (metrics, scope, dispatch).
+struct V1Match {
+  std::optional<std::size_t> route;  // its index in v1_routes()
+  std::string allowed;  // no route for the method: the methods the path has ("": not found)
+};
+// `path` is the target without its query.
+V1Match match_v1(std::string_view method, std::string_view path);
 
 // 403 when the caller's key scope (full, read, billing) does not reach the
 // route; checked before anything else about the request (idempotency included).
-std::optional<HttpResponse> scope_refusal(const Principal& caller, std::string_view method,
-                                          std::string_view path);
-// `path` is the target without its query; the caller has authenticated.
-void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, std::string_view path,
+std::optional<HttpResponse> scope_refusal(const Principal& caller, const V1Match& match);
+// The caller has authenticated; `match` is match_v1's for the request.
+void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, const V1Match& match,
                Respond respond);
 
 }  // namespace spotgrid::gateway

@@ -10,7 +10,7 @@ namespace spotgrid::gateway {
 
 // A /v1 request: the key from memory on this thread when the cache knows it,
 // else looked up on a worker; then the rate limit (memory) and the route.
-void FrontDoor::authenticated(HttpRequest&& request, std::string_view path, Respond done) {
+void FrontDoor::authenticated(HttpRequest&& request, const V1Match& match, Respond done) {
   // Cheap and before any key lookup: one address cannot flood the key store.
   if (const std::uint32_t wait_ms = parts_.address_limiter.take(request.client_address);
       wait_ms > 0)
@@ -21,29 +21,28 @@ void FrontDoor::authenticated(HttpRequest&& request, std::string_view path, Resp
       // The public reads market data; anything else wants a key, refused
       // before it costs a worker or an idempotency claim.
       if (request.method != "GET") return done(refused(AuthFailure::kMissing));
-      return with_caller(public_caller(request.client_address), std::move(request), path,
+      return with_caller(public_caller(request.client_address), std::move(request), match,
                          std::move(done));
     }
   }
   if (auto known = parts_.keys.authenticate_from_memory(request.header("Authorization")))
-    return with_caller(*known, std::move(request), path, std::move(done));
+    return with_caller(*known, std::move(request), match, std::move(done));
   const std::string owner = address_owner(request.client_address);
   run_on_worker(
       parts_.key_lookups, owner,
-      [this, request = std::move(request)](const Respond& answer) mutable {
+      [this, request = std::move(request), match](const Respond& answer) mutable {
         const auto caller = parts_.keys.authenticate(request.header("Authorization"));
-        const std::string target(path_of(request.target));
-        with_caller(caller, std::move(request), target, answer);
+        with_caller(caller, std::move(request), match, answer);
       },
       std::move(done));
 }
 
 void FrontDoor::with_caller(const std::variant<Principal, AuthFailure>& caller,
-                            HttpRequest&& request, std::string_view path, Respond done) {
+                            HttpRequest&& request, const V1Match& match, Respond done) {
   if (const auto* failure = std::get_if<AuthFailure>(&caller)) return done(refused(*failure));
   const Principal& principal = std::get<Principal>(caller);
   parts_.keys.note_use(principal, request.client_address);
-  if (auto refusal = scope_refusal(principal, request.method, path))
+  if (auto refusal = scope_refusal(principal, match))
     return done(std::move(*refusal));
   // Per account (platform roles and the public: per key or address): more
   // keys do not buy an account more requests.
@@ -55,7 +54,7 @@ void FrontDoor::with_caller(const std::variant<Principal, AuthFailure>& caller,
         error_response(400, "invalid_header", "send one Idempotency-Key", "Idempotency-Key"));
   }
   if (request.method != "POST" || idempotency_key.empty())
-    return handle_v1(parts_.api, principal, std::move(request), path, std::move(done));
+    return handle_v1(parts_.api, principal, std::move(request), match, std::move(done));
   if (!valid_idempotency_key(idempotency_key)) {
     return done(error_response(400, "invalid_header",
                                "Idempotency-Key must be 1 to 255 printable ASCII characters",
@@ -64,10 +63,9 @@ void FrontDoor::with_caller(const std::variant<Principal, AuthFailure>& caller,
   // The claim asks PostgreSQL: on a worker.
   run_on_worker(
       parts_.workers, owner_of(principal),
-      [this, principal, request = std::move(request)](const Respond& answer) mutable {
-        const std::string target(path_of(request.target));
+      [this, principal, request = std::move(request), match](const Respond& answer) mutable {
         const std::string key(request.header("Idempotency-Key"));
-        idempotent(principal, std::move(request), target, key, answer);
+        idempotent(principal, std::move(request), match, key, answer);
       },
       std::move(done));
 }
@@ -94,7 +92,7 @@ HttpResponse FrontDoor::limited(std::uint32_t wait_ms, std::string_view why) {
 }
 
 // A POST with an Idempotency-Key: runs once per key; repeats get the first answer.
-void FrontDoor::idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,
+void FrontDoor::idempotent(const Principal& principal, HttpRequest&& request, const V1Match& match,
                            const std::string& idempotency_key, Respond done) {
   // Platform roles have no account of their own: their keys are scoped by API key.
   std::string scope = owner_of(principal);
@@ -128,7 +126,7 @@ void FrontDoor::idempotent(const Principal& principal, HttpRequest&& request, st
     hold->release();
     done(std::move(response));
   };
-  handle_v1(keyed, principal, std::move(request), path, std::move(release));
+  handle_v1(keyed, principal, std::move(request), match, std::move(release));
 }
 
 namespace {

@@ -35,9 +35,9 @@ class FrontDoor {
  public:
   explicit FrontDoor(FrontDoorParts parts) : parts_(parts) {}
 
-  // A /v1 request; `path` is its target without the query. The caller is
-  // its API key, else its browser session, else the public.
-  void authenticated(HttpRequest&& request, std::string_view path, Respond done);
+  // A /v1 request, matched to its route. The caller is its API key, else its
+  // browser session, else the public.
+  void authenticated(HttpRequest&& request, const V1Match& match, Respond done);
   // /v1/session and /v1/session/ticket: sign in, who am I, sign out, a
   // WebSocket ticket.
   void session(HttpRequest&& request, std::string_view path, Respond done);
@@ -64,8 +64,8 @@ class FrontDoor {
   HttpResponse session_cookie(HttpResponse answer, std::string_view value,
                               std::chrono::seconds max_age) const;
   void with_caller(const std::variant<Principal, AuthFailure>& caller, HttpRequest&& request,
-                   std::string_view path, Respond done);
-  void idempotent(const Principal& principal, HttpRequest&& request, std::string_view path,
+                   const V1Match& match, Respond done);
+  void idempotent(const Principal& principal, HttpRequest&& request, const V1Match& match,
                   const std::string& idempotency_key, Respond done);
 
   FrontDoorParts parts_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -44,8 +45,9 @@ struct RouteStats {
 class RouteMetrics {
  public:
   RouteMetrics();
-  // Which label a request counts under.
-  std::size_t label_of(std::string_view method, std::string_view path) const;
+  // Which label a request counts under; `v1` is match_v1's route for it, if any.
+  std::size_t label_of(std::string_view method, std::string_view path,
+                       std::optional<std::size_t> v1) const;
   const std::string& label(std::size_t index) const { return labels_[index]; }
   void record(std::size_t label, std::chrono::microseconds elapsed) {
     stats_[label].record(elapsed);

@@ -224,7 +224,9 @@ struct Service::Impl {
   void handle(HttpRequest&& request, Respond respond) {
     ++in_flight;
     const std::string_view path = path_of(request.target);
-    const std::size_t label = route_metrics.label_of(request.method, path);
+    // Matched once: the label, the scope check and the dispatch all use it.
+    const V1Match match = path.starts_with("/v1/") ? match_v1(request.method, path) : V1Match{};
+    const std::size_t label = route_metrics.label_of(request.method, path, match.route);
     Respond done = [this, label, id = request_id_of(request), address = request.client_address,
                     started = std::chrono::steady_clock::now(),
                     respond = std::move(respond)](HttpResponse response) {
@@ -254,7 +256,7 @@ struct Service::Impl {
       return front_door.session(std::move(request), path, std::move(done));
     }
     if (path.substr(0, 4) == "/v1/")
-      return front_door.authenticated(std::move(request), path, std::move(done));
+      return front_door.authenticated(std::move(request), match, std::move(done));
     const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
     if (!operational) return done(console_file(request, path));
     if (request.method != "GET") {
