@@ -103,7 +103,7 @@ void book_insert_listing(State& state, std::uint32_t slot) {
   RegionAsks& asks = region_asks(state, listing);
   AskLevel& level = listing.floating ? asks.floating : asks.fixed[listing.price];
   link_by_arrival(state.listings, level, pool.ask_cards, slot, listing.cards_free());
-  level.count(reliability_tier(listing.node_reliability), +1);
+  level.add(reliability_tier(listing.node_reliability), +1);
   pool.regions_with_asks |= RegionMask{1} << listing.region;
 }
 
@@ -112,15 +112,14 @@ void book_remove_listing(State& state, std::uint32_t slot) {
   SPOTGRID_CHECK(listing.in_book);
   PoolBook& pool = state.pools[listing.pool];
   RegionAsks& asks = region_asks(state, listing);
-  const ReliabilityTier tier = reliability_tier(listing.node_reliability);
   if (listing.floating) {
     unlink(state.listings, asks.floating, pool.ask_cards, slot, listing.cards_free());
-    asks.floating.count(tier, -1);
+    asks.floating.add(reliability_tier(listing.node_reliability), -1);
   } else {
     const auto it = asks.fixed.find(listing.price);
     SPOTGRID_CHECK(it != asks.fixed.end());
     unlink(state.listings, it->second, pool.ask_cards, slot, listing.cards_free());
-    it->second.count(tier, -1);
+    it->second.add(reliability_tier(listing.node_reliability), -1);
     erase_if_empty(asks.fixed, it);
   }
   if (asks.empty()) pool.regions_with_asks &= ~(RegionMask{1} << listing.region);
@@ -156,9 +155,9 @@ void share_reliability(State& state, const NodeRec& node) {
     const ReliabilityTier was = reliability_tier(listing.node_reliability);
     listing.node_reliability = node.reliability;
     if (!listing.in_book || was == tier) continue;
-    AskLevel& level = listing_level(state, listing);  // its level counts it by tier
-    level.count(was, -1);
-    level.count(tier, +1);
+    AskLevel& level = listing_level(state, listing);
+    level.add(was, -1);
+    level.add(tier, +1);
   }
 }
 

@@ -72,7 +72,7 @@ Engine::Engine(const Catalog& catalog, TariffBook tariffs, EngineConfig config)
   state.scratch.legs.reserve(limits::kMaxCardsPerOrder);
   // Timer heaps hold at most one live entry per record (plus stale ones, popped
   // lazily); resident from the start, like the slabs.
-  reserve_resident(state.lease_deadlines, state.leases.capacity());
+  reserve_resident(state.lease_deadlines, 2 * std::size_t{state.leases.capacity()});  // + reclaims
   reserve_resident(state.lease_closes, state.leases.capacity());
   reserve_resident(state.listing_expiries, state.listings.capacity());
   reserve_resident(state.pending_listings, state.listings.capacity());

@@ -172,7 +172,7 @@ class Checker {
         const ListingRec& listing = s_.listings[slot];
         if (listing.pool != pool || listing.region != region)
           fail("listing ", slot, " is booked in another pool's or region's asks");
-        counted.count(reliability_tier(listing.node_reliability), +1);
+        counted.add(reliability_tier(listing.node_reliability), +1);
       }
       if (counted.by_tier != level.by_tier || counted.tiers != level.tiers)
         fail("pool ", pool, " region ", region, " has a level miscounting its reliability tiers");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
 #include "spotgrid/util/check.hpp"
 
 #include "state.hpp"
@@ -12,17 +13,30 @@
 namespace spotgrid::engine {
 namespace {
 
+// What one walk of the asks may examine: asks visited and levels passed over
+// both count, so passing over levels cannot make a walk longer than its bound.
+struct ScanBudget {
+  std::uint32_t left = limits::kMaxCandidatesScannedPerMatch;
+  bool take() {
+    if (left == 0) return false;
+    --left;
+    return true;
+  }
+};
+
 // Walks one region's asks in one pool best first: fixed levels and the
 // floating level (at the pool's index) merged by (price, arrival). Levels with
 // no listing of reliability tier `floor` or above are passed over unvisited.
 class AskCursor {
  public:
-  AskCursor(const State& state, PoolIndex pool, RegionIndex region, ReliabilityTier floor)
+  AskCursor(const State& state, PoolIndex pool, RegionIndex region, ReliabilityTier floor,
+            ScanBudget& budget)
       : listings_(&state.listings),
         asks_(&state.pools[pool].asks[region]),
         index_(state.pools[pool].index),
         pool_(pool),
         floor_(floor),
+        budget_(&budget),
         level_(asks_->fixed.begin()) {
     enter_level();
     floating_ = asks_->floating.reaches(floor_) ? asks_->floating.head : kNil;
@@ -47,9 +61,11 @@ class AskCursor {
   }
 
  private:
+  // Passes over levels below the floor while the budget lasts; spent, the
+  // cursor ends.
   void enter_level() {
     while (level_ != asks_->fixed.end() && !level_->second.reaches(floor_))
-      ++level_;
+      level_ = budget_->take() ? std::next(level_) : asks_->fixed.end();
     fixed_ = level_ == asks_->fixed.end() ? kNil : level_->second.head;
   }
   void choose() {
@@ -70,6 +86,7 @@ class AskCursor {
   Micros index_;
   PoolIndex pool_;
   ReliabilityTier floor_;
+  ScanBudget* budget_;
   AskLevels::const_iterator level_;
   std::uint32_t fixed_ = kNil;
   std::uint32_t floating_ = kNil;
@@ -96,10 +113,11 @@ constexpr std::size_t kLinearMergeBooks = 8;
 // region in `regions` (0: any), best price per CU-hour first (for one pool that
 // is simply best price per card-hour), until visit returns false. A region
 // that is not allowed is never visited: its asks are in books of their own;
-// nor is a level without an ask of reliability tier `floor` or above.
+// nor is a level without an ask of reliability tier `floor` or above (each
+// such level passed over takes one from `budget`; visit takes one per ask).
 template <typename Visit>
 void for_each_ask(const State& state, PoolMask pools, RegionMask regions, ReliabilityTier floor,
-                  Visit&& visit) {
+                  ScanBudget& budget, Visit&& visit) {
   // Reused, so planning allocates nothing once warm; the engine is one thread
   // and no visit plans again.
   thread_local std::vector<AskCursor> cursors;
@@ -109,7 +127,8 @@ void for_each_ask(const State& state, PoolMask pools, RegionMask regions, Reliab
     const PoolBook& book = state.pools[pool];
     for (RegionMask in = book.regions_with_asks & (regions == 0 ? ~RegionMask{0} : regions);
          in != 0; in &= in - 1) {
-      cursors.emplace_back(state, pool, static_cast<RegionIndex>(std::countr_zero(in)), floor);
+      cursors.emplace_back(state, pool, static_cast<RegionIndex>(std::countr_zero(in)), floor,
+                           budget);
       if (cursors.back().done()) cursors.pop_back();  // no level reaches the floor
     }
   }
@@ -298,7 +317,7 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   plan.cards = 0;
   plan.remainder_reason = UnfilledReason::kNone;
   bool priced_out = false;
-  std::uint32_t scanned = 0;
+  ScanBudget budget;
   // Asked once: a quarantine is rare, and this loop is the engine's hottest.
   const bool any_quarantined = !state.controls.quarantined_nodes.empty();
   // Format 2 walked every region (cards_compatible skipped the others): a
@@ -307,9 +326,9 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   // Format 3 visited every level, however reliable its nodes.
   const ReliabilityTier floor =
       state.event_format >= 4 ? reliability_tier(spec.min_reliability) : 0;
-  for_each_ask(state, pools & ~state.controls.halted_pools, walk, floor,
+  for_each_ask(state, pools & ~state.controls.halted_pools, walk, floor, budget,
                [&](std::uint32_t slot, Micros price, PoolIndex pool) {
-                 if (++scanned > limits::kMaxCandidatesScannedPerMatch) return false;
+                 if (!budget.take()) return false;
                  const ListingRec& listing = state.listings[slot];
                  if (any_quarantined && is_quarantined(state, listing.node)) return true;
                  // Asks come best first, so once one is too dear every later one is too.
@@ -493,10 +512,12 @@ void rematch_pool(State& state, PoolIndex pool) {
   PoolBids bids(state, pool);
   const auto best_ask = [&] {
     std::optional<Micros> price;
-    for_each_ask(state, PoolMask{1} << pool, 0, 0, [&](std::uint32_t, Micros ask, PoolIndex) {
-      price = ask;
-      return false;
-    });
+    ScanBudget budget;
+    for_each_ask(state, PoolMask{1} << pool, 0, 0, budget,
+                 [&](std::uint32_t, Micros ask, PoolIndex) {
+                   price = ask;
+                   return false;
+                 });
     return price;
   }();
   for (BidCursor* best = &bids.best(); !best->done() && slots.size() < limits::kMaxRematchedBids;

@@ -168,7 +168,7 @@ struct Level {
 
 // Reliability tiers: the score floors that split asks into eight tiers. An
 // order that needs a score of at least `m` can only take asks of `m`'s tier and
-// above, so a level without any skips whole (docs/architecture.md#matching).
+// above, so a level with none of those is passed over (docs/architecture.md#matching).
 inline constexpr std::array<BasisPoints, 8> kReliabilityTierFloors{0,     5'000, 8'000, 9'000,
                                                                    9'500, 9'800, 9'900, 9'950};
 using ReliabilityTier = std::uint8_t;
@@ -186,7 +186,8 @@ struct AskLevel : Level {
 
   // Whether any listing here could meet a score of tier `floor` or above.
   bool reaches(ReliabilityTier floor) const { return (tiers >> floor) != 0; }
-  void count(ReliabilityTier tier, std::int32_t delta) {
+  void add(ReliabilityTier tier, std::int32_t delta) {
+    SPOTGRID_CHECK(delta >= 0 || by_tier[tier] >= static_cast<std::uint32_t>(-delta));
     by_tier[tier] = static_cast<std::uint32_t>(static_cast<std::int64_t>(by_tier[tier]) + delta);
     tiers =
         static_cast<std::uint8_t>(by_tier[tier] > 0 ? tiers | (1u << tier) : tiers & ~(1u << tier));

@@ -639,8 +639,8 @@ std::optional<HttpResponse> scope_refusal(const Principal& caller, const V1Match
 void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, const V1Match& match,
                Respond respond) {
   if (!match.route && match.allowed.empty()) {
-    return respond(error_response(
-        404, "not_found", "no route for " + std::string(path_of(request.target)), "path"));
+    return respond(error_response(404, "not_found",
+                                  "no route for " + std::string(path_of(request.target)), "path"));
   }
   if (!match.route) {
     HttpResponse refused =

@@ -42,8 +42,7 @@ void FrontDoor::with_caller(const std::variant<Principal, AuthFailure>& caller,
   if (const auto* failure = std::get_if<AuthFailure>(&caller)) return done(refused(*failure));
   const Principal& principal = std::get<Principal>(caller);
   parts_.keys.note_use(principal, request.client_address);
-  if (auto refusal = scope_refusal(principal, match))
-    return done(std::move(*refusal));
+  if (auto refusal = scope_refusal(principal, match)) return done(std::move(*refusal));
   // Per account (platform roles and the public: per key or address): more
   // keys do not buy an account more requests.
   if (const std::uint32_t wait_ms = parts_.rate_limiter.take(owner_of(principal)); wait_ms > 0)

@@ -156,6 +156,41 @@ TEST_F(Matching, a_node_whose_score_falls_takes_its_asks_to_a_lower_tier) {
   expect_sound();
 }
 
+// A node served to the end gains score: its asks still in the book rise a tier
+// with it, so an order needing the new score reaches them.
+TEST_F(Matching, a_node_whose_score_rises_takes_its_asks_to_a_higher_tier) {
+  const ListingId listing = list(node(kA100, kFlat, 2, 8'990), 2, 900'000);
+  place(spec(kA100, 1, 1'000'000));
+  ASSERT_EQ(all<LeaseStarted>().size(), 1u);
+  advance(3'600);  // served to its end: 8 990 gains a twentieth of the gap, to 9 040
+  ASSERT_EQ(all<LeaseEnded>().size(), 1u);
+  OrderSpec picky = spec(kA100, 2, 1'000'000);
+  picky.min_reliability = 9'000;
+  place(picky);
+  const auto leases = all<LeaseStarted>();
+  ASSERT_EQ(leases.size(), 1u);
+  EXPECT_EQ(leases[0].listing, listing);
+  EXPECT_EQ(leases[0].cards, 2u);
+  expect_sound();
+}
+
+// Floating asks form a level of their own at the index: passed over as whole as
+// a fixed level when no node there reaches the order's tier.
+TEST_F(Matching, floating_asks_where_no_node_reaches_the_tier_are_passed_over) {
+  for (int i = 0; i < 17; ++i)
+    list(node(kA100, kFlat, 1, 9'000), 1, 0, kSupplier, true);
+  list(node(kA100, kFlat, 1, 9'900), 1, 3'000'000);
+  OrderSpec s = spec(kA100, 1, engine.index_price(kA100) / 2);
+  s.min_reliability = 9'500;
+  place(s);
+  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kLimitBelowBestAsk);
+  engine.set_event_format(3);
+  place(s);
+  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kNoSupplyMeetsConstraints);
+  engine.set_event_format(kEventFormat);
+  expect_sound();
+}
+
 // An order limited to one region never visits another region's asks, so it
 // fills behind more of them than one match may scan.
 class MatchingAtScale : public EngineTest {
