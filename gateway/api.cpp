@@ -577,10 +577,14 @@ bool matches(const Segments& pattern, const Segments& path, Params& params) {
   return true;
 }
 
-// The "{...}" segments of `path`, which route `index` was matched to.
-void params_of(std::size_t index, std::string_view path, Params& params) {
-  const bool matched = matches(compiled_routes()[index].pattern, segments_of(path), params);
-  SPOTGRID_CHECK(matched);
+// The "{...}" segments of `path`, which route `index` was matched to; false
+// if the path no longer fits it (the request was changed after matching).
+bool params_of(std::size_t index, std::string_view path, Params& params) {
+  return matches(compiled_routes()[index].pattern, segments_of(path), params);
+}
+
+HttpResponse rematch_failed() {
+  return error_response(500, "internal", "the request changed after it was routed");
 }
 
 void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, std::size_t index,
@@ -592,8 +596,8 @@ void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, s
       [api = Api(api), caller, request = std::move(request), index,
        &route](const Respond& answer) mutable {
         Params params;
-        params_of(index, path_of(request.target), params);
         Respond once = answer;
+        if (!params_of(index, path_of(request.target), params)) return once(rematch_failed());
         route.handle(api, caller, request, params, once);
       },
       std::move(respond));
@@ -654,7 +658,7 @@ void handle_v1(Api& api, const Principal& caller, HttpRequest&& request, const V
   if (route.runs != Runs::kHere)
     return on_worker(api, caller, std::move(request), *match.route, std::move(respond));
   Params params;
-  params_of(*match.route, path_of(request.target), params);
+  if (!params_of(*match.route, path_of(request.target), params)) return respond(rematch_failed());
   route.handle(api, caller, request, params, respond);
 }
 

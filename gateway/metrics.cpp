@@ -37,15 +37,13 @@ RouteMetrics::RouteMetrics() : routes_(served_routes()) {
   stats_ = std::make_unique<RouteStats[]>(labels_.size());
 }
 
-std::size_t RouteMetrics::label_of(std::string_view method, std::string_view path,
-                                   std::optional<std::size_t> v1) const {
+std::optional<std::size_t> RouteMetrics::fixed_label_of(std::string_view method,
+                                                        std::string_view path) const {
   // The /v1 routes come last in served_routes(), in v1_routes()' order.
-  const std::size_t first_v1 = first_v1_;
-  for (std::size_t i = 0; i < first_v1; ++i) {
+  for (std::size_t i = 0; i < first_v1_; ++i) {
     if (routes_[i].first == method && routes_[i].second == path) return i;
   }
-  if (v1) return first_v1 + *v1;
-  return labels_.size() - 1;
+  return std::nullopt;
 }
 
 void RouteMetrics::write(std::ostream& out) const {

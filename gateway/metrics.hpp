@@ -45,9 +45,13 @@ struct RouteStats {
 class RouteMetrics {
  public:
   RouteMetrics();
-  // Which label a request counts under; `v1` is match_v1's route for it, if any.
-  std::size_t label_of(std::string_view method, std::string_view path,
-                       std::optional<std::size_t> v1) const;
+  // The label of a route served outside the /v1 table (health, metrics,
+  // sessions, metering, streams), if the request is for one.
+  std::optional<std::size_t> fixed_label_of(std::string_view method, std::string_view path) const;
+  // The label of match_v1's route (none: "unmatched").
+  std::size_t v1_label_of(std::optional<std::size_t> v1) const {
+    return v1 ? first_v1_ + *v1 : labels_.size() - 1;
+  }
   const std::string& label(std::size_t index) const { return labels_[index]; }
   void record(std::size_t label, std::chrono::microseconds elapsed) {
     stats_[label].record(elapsed);

@@ -224,9 +224,12 @@ struct Service::Impl {
   void handle(HttpRequest&& request, Respond respond) {
     ++in_flight;
     const std::string_view path = path_of(request.target);
-    // Matched once: the label, the scope check and the dispatch all use it.
-    const V1Match match = path.starts_with("/v1/") ? match_v1(request.method, path) : V1Match{};
-    const std::size_t label = route_metrics.label_of(request.method, path, match.route);
+    // A /v1 route is matched once: its label, the scope check and the dispatch
+    // all use the match. Fixed routes (metering, sessions, streams) need none.
+    V1Match match;
+    const std::optional<std::size_t> fixed = route_metrics.fixed_label_of(request.method, path);
+    if (!fixed && path.starts_with("/v1/")) match = match_v1(request.method, path);
+    const std::size_t label = fixed ? *fixed : route_metrics.v1_label_of(match.route);
     Respond done = [this, label, id = request_id_of(request), address = request.client_address,
                     started = std::chrono::steady_clock::now(),
                     respond = std::move(respond)](HttpResponse response) {

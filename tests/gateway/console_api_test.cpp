@@ -708,6 +708,14 @@ TEST_F(Console, KeysHaveScopesRotateWithAGraceAndRecordTheirLastUse) {
   EXPECT_EQ(refused.status, 403u);
   EXPECT_STREQ(refused.json["error"]["code"].GetString(), "forbidden_scope");
   EXPECT_EQ(make("{}", reader).status, 403u) << "a read key mints no keys";
+  // A method the path does not have is 405 for any scope, with the path's methods.
+  const Reply wrong_method = call(http::verb::delete_, "/v1/orders", reader);
+  EXPECT_EQ(wrong_method.status, 405u) << wrong_method.body;
+  EXPECT_EQ(wrong_method.raw.header("Allow"), "POST, GET");
+  const Reply no_post =
+      call(http::verb::post, "/v1/account", first, "{}", {{"Idempotency-Key", "no-such-route"}});
+  EXPECT_EQ(no_post.status, 405u) << "no route, no idempotency claim: " << no_post.body;
+  EXPECT_EQ(no_post.raw.header("Allow"), "GET");
   const std::string month = util::format_utc(std::time(nullptr)).substr(0, 7);
   EXPECT_EQ(call(http::verb::get, "/v1/billing/invoices?month=" + month, books).status, 200u);
   EXPECT_EQ(call(http::verb::get, "/v1/account", books).status, 200u);
