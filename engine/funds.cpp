@@ -10,14 +10,14 @@
 namespace spotgrid::engine {
 namespace {
 
-constexpr Int128 kBpSecondsPerHour = Int128{kSecondsPerHour} * kBasisPointsOne;
+constexpr std::int64_t kBpSecondsPerHour = std::int64_t{kSecondsPerHour} * kBasisPointsOne;
 
 }  // namespace
 
 Micros charge_for(std::uint32_t cards, Micros price_per_card_hour,
                   std::int64_t weighted_bp_seconds) {
   const Int128 total = Int128{cards} * price_per_card_hour * weighted_bp_seconds;
-  return static_cast<Micros>(total / kBpSecondsPerHour);
+  return static_cast<Micros>(divide(total, kBpSecondsPerHour));
 }
 
 Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit,
@@ -42,23 +42,9 @@ std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, M
   const Int128 worst =
       Int128{spec.duration} * max_price *
       state.tariffs.max_multiplier_bp(spec.regions, state.now, start + spec.duration);
-  const Int128 unit = (worst + kBpSecondsPerHour - 1) / kBpSecondsPerHour;  // round the hold up
+  const Int128 unit = divide(worst + kBpSecondsPerHour - 1, kBpSecondsPerHour);  // round up
   if (unit * spec.cards > limits::kMaxAccountBalance) return std::nullopt;
   return static_cast<Micros>(unit);
-}
-
-bool valid_account(AccountId id) {
-  return id != 0 && id < limits::kMaxAccounts;
-}
-
-AccountRec& account(State& state, AccountId id) {
-  SPOTGRID_CHECK(valid_account(id));
-  if (id >= state.accounts.size()) state.accounts.resize(std::size_t{id} + 1);
-  return state.accounts[id];
-}
-
-AccountRec account_or_empty(const State& state, AccountId id) {
-  return id < state.accounts.size() ? state.accounts[id] : AccountRec{};
 }
 
 void recount_derived(State& state) {

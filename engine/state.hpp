@@ -19,6 +19,16 @@ namespace spotgrid::engine {
 
 __extension__ using Int128 = __int128;  // products of money and time before division
 
+// `product / divisor`, truncated as Int128 division is. A product that fits 64
+// bits (most do) takes a 64-bit division, which a constant divisor turns into a
+// multiplication; a 128-bit division is a library call.
+inline Int128 divide(Int128 product, std::int64_t divisor) {
+  if (product >= std::numeric_limits<std::int64_t>::min() &&
+      product <= std::numeric_limits<std::int64_t>::max())
+    return static_cast<std::int64_t>(product) / divisor;
+  return product / divisor;
+}
+
 // ---- records ---------------------------------------------------------------
 
 struct NodeRec {
@@ -297,10 +307,20 @@ Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros lim
 // overflow.
 std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
                                     PoolMask pools);
-AccountRec& account(State& state, AccountId id);
+inline bool valid_account(AccountId id) {
+  return id != 0 && id < limits::kMaxAccounts;
+}
+// An account's record, created on first use. Inline: several calls a command.
+inline AccountRec& account(State& state, AccountId id) {
+  SPOTGRID_CHECK(valid_account(id));
+  if (id >= state.accounts.size()) state.accounts.resize(std::size_t{id} + 1);
+  return state.accounts[id];
+}
 // An account's record, or an empty one: reads that must create nothing (a
 // refused command changes no state, not even the list of accounts).
-AccountRec account_or_empty(const State& state, AccountId id);
+inline AccountRec account_or_empty(const State& state, AccountId id) {
+  return id < state.accounts.size() ? state.accounts[id] : AccountRec{};
+}
 // The per-account slot counts and earnings at risk, from the slabs (after a
 // snapshot restore).
 void recount_derived(State& state);
@@ -310,7 +330,6 @@ inline bool within_quota(std::uint32_t used, std::uint32_t quota) {
 }
 // Cash available to spend, without creating the account (safe on paths that may reject).
 Micros cash_of(const State& state, AccountId id);
-bool valid_account(AccountId id);
 // Cash -> hold for an order; the caller has checked the cash is there.
 void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount);
 // Hold -> cash for an order.
