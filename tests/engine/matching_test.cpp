@@ -7,7 +7,26 @@
 namespace spotgrid::engine::testing {
 namespace {
 
-class Matching : public EngineTest {};
+class Matching : public EngineTest {
+ protected:
+  // A model order for `cards` that needs a node score of at least `min_reliability`.
+  static OrderSpec needing(BasisPoints min_reliability, std::uint32_t cards, Micros limit) {
+    OrderSpec s = spec(kA100, cards, limit);
+    s.min_reliability = min_reliability;
+    return s;
+  }
+  // The unfilled reason `s` rests with now, and then placed again as in event `format`.
+  std::pair<UnfilledReason, UnfilledReason> reasons_now_and_in_format(const OrderSpec& s,
+                                                                      int format) {
+    place(s);
+    const UnfilledReason reason = only<OrderResting>().reason;
+    engine.set_event_format(format);
+    place(s);
+    const UnfilledReason then_reason = only<OrderResting>().reason;
+    engine.set_event_format(kEventFormat);
+    return {reason, then_reason};
+  }
+};
 
 TEST_F(Matching, incoming_order_takes_best_price_then_earliest_arrival_at_the_ask_price) {
   const ListingId dear = list(node(kA100, kFlat, 4), 2, 1'200'000);
@@ -97,12 +116,9 @@ TEST_F(Matching, a_region_limited_order_logged_in_format_2_replays_by_format_2s_
   list(node(kA100, kFlat, 1), 1, 3'000'000);
   OrderSpec s = spec(kA100, 1, 1'000'000);
   s.regions = RegionMask{1} << kFlat;
-  place(s);
-  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kLimitBelowBestAsk);
-  engine.set_event_format(2);
-  place(s);
-  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kNoSupplyMeetsConstraints);
-  engine.set_event_format(kEventFormat);
+  const auto [reason, in_format_2] = reasons_now_and_in_format(s, 2);
+  EXPECT_EQ(reason, UnfilledReason::kLimitBelowBestAsk);
+  EXPECT_EQ(in_format_2, UnfilledReason::kNoSupplyMeetsConstraints);
   expect_sound();
 }
 
@@ -113,14 +129,9 @@ TEST_F(Matching, an_order_needing_a_score_passes_over_levels_where_no_node_reach
   for (int i = 0; i < 17; ++i)
     list(node(kA100, kFlat, 1, 9'000), 1, 2'000'000);
   list(node(kA100, kFlat, 1, 9'900), 1, 3'000'000);
-  OrderSpec s = spec(kA100, 1, 1'000'000);
-  s.min_reliability = 9'500;
-  place(s);
-  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kLimitBelowBestAsk);
-  engine.set_event_format(3);
-  place(s);
-  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kNoSupplyMeetsConstraints);
-  engine.set_event_format(kEventFormat);
+  const auto [reason, in_format_3] = reasons_now_and_in_format(needing(9'500, 1, 1'000'000), 3);
+  EXPECT_EQ(reason, UnfilledReason::kLimitBelowBestAsk);
+  EXPECT_EQ(in_format_3, UnfilledReason::kNoSupplyMeetsConstraints);
   expect_sound();
 }
 
@@ -129,9 +140,7 @@ TEST_F(Matching, an_order_needing_a_score_passes_over_levels_where_no_node_reach
 TEST_F(Matching, asks_in_a_reached_tier_are_still_held_to_the_exact_score) {
   list(node(kA100, kFlat, 1, 9'600), 1, 900'000);  // the tier [9 500, 9 800), as 9 700
   const ListingId good = list(node(kA100, kFlat, 1, 9'700), 1, 900'000);
-  OrderSpec s = spec(kA100, 1, 1'000'000);
-  s.min_reliability = 9'700;
-  place(s);
+  place(needing(9'700, 1, 1'000'000));
   EXPECT_EQ(only<LeaseStarted>().listing, good);
   expect_sound();
 }
@@ -145,13 +154,9 @@ TEST_F(Matching, a_node_whose_score_falls_takes_its_asks_to_a_lower_tier) {
   advance(60);
   ASSERT_FALSE(submit(InterruptLease{lease, now}).rejected);  // 9 600 less a tenth: 8 640
   expect_sound();  // its level counts the listing's free card in the new tier
-  OrderSpec picky = spec(kA100, 1, 1'000'000);
-  picky.min_reliability = 9'000;
-  place(picky);
+  place(needing(9'000, 1, 1'000'000));
   EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kNoSupplyMeetsConstraints);
-  OrderSpec tolerant = spec(kA100, 1, 1'000'000);
-  tolerant.min_reliability = 8'500;
-  place(tolerant);
+  place(needing(8'500, 1, 1'000'000));
   EXPECT_EQ(only<LeaseStarted>().listing, listing);
   expect_sound();
 }
@@ -164,9 +169,7 @@ TEST_F(Matching, a_node_whose_score_rises_takes_its_asks_to_a_higher_tier) {
   ASSERT_EQ(all<LeaseStarted>().size(), 1u);
   advance(3'600);  // served to its end: 8 990 gains a twentieth of the gap, to 9 040
   ASSERT_EQ(all<LeaseEnded>().size(), 1u);
-  OrderSpec picky = spec(kA100, 2, 1'000'000);
-  picky.min_reliability = 9'000;
-  place(picky);
+  place(needing(9'000, 2, 1'000'000));
   const auto leases = all<LeaseStarted>();
   ASSERT_EQ(leases.size(), 1u);
   EXPECT_EQ(leases[0].listing, listing);
@@ -180,14 +183,10 @@ TEST_F(Matching, floating_asks_where_no_node_reaches_the_tier_are_passed_over) {
   for (int i = 0; i < 17; ++i)
     list(node(kA100, kFlat, 1, 9'000), 1, 0, kSupplier, true);
   list(node(kA100, kFlat, 1, 9'900), 1, 3'000'000);
-  OrderSpec s = spec(kA100, 1, engine.index_price(kA100) / 2);
-  s.min_reliability = 9'500;
-  place(s);
-  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kLimitBelowBestAsk);
-  engine.set_event_format(3);
-  place(s);
-  EXPECT_EQ(only<OrderResting>().reason, UnfilledReason::kNoSupplyMeetsConstraints);
-  engine.set_event_format(kEventFormat);
+  const auto [reason, in_format_3] =
+      reasons_now_and_in_format(needing(9'500, 1, engine.index_price(kA100) / 2), 3);
+  EXPECT_EQ(reason, UnfilledReason::kLimitBelowBestAsk);
+  EXPECT_EQ(in_format_3, UnfilledReason::kNoSupplyMeetsConstraints);
   expect_sound();
 }
 
