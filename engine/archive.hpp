@@ -86,8 +86,8 @@ class Writer {
     for (const T& v : values)
       write(v);
   }
-  template <typename K, typename V, typename C, typename A>
-  void write(const std::map<K, V, C, A>& values) {
+  template <typename K, typename V, typename C>
+  void write(const std::map<K, V, C>& values) {
     write(static_cast<std::uint64_t>(values.size()));
     for (const auto& [k, v] : values)
       (write(k), write(v));
@@ -144,8 +144,8 @@ class Reader {
     for (T& v : values)
       read(v);
   }
-  template <typename K, typename V, typename C, typename A>
-  void read(std::map<K, V, C, A>& values) {
+  template <typename K, typename V, typename C>
+  void read(std::map<K, V, C>& values) {
     values.clear();
     for (std::uint64_t n = read_size(); n > 0 && ok_; --n) {
       K key{};

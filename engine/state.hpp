@@ -12,7 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "level_pool.hpp"
 #include "slab.hpp"
 #include "spotgrid/engine/engine.hpp"
 
@@ -205,11 +204,8 @@ struct AskLevel : Level {
   }
 };
 
-// Lowest price first, and highest limit first; nodes from LevelPool.
-using AskLevels =
-    std::map<Micros, AskLevel, std::less<>, LevelPool<std::pair<const Micros, AskLevel>>>;
-using BidLevels =
-    std::map<Micros, Level, std::greater<>, LevelPool<std::pair<const Micros, Level>>>;
+using AskLevels = std::map<Micros, AskLevel>;               // lowest price first
+using BidLevels = std::map<Micros, Level, std::greater<>>;  // highest limit first
 
 // One region's asks in a pool.
 struct RegionAsks {
