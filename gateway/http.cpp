@@ -2,7 +2,6 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "spotgrid/gateway/http.hpp"
 
@@ -10,11 +9,15 @@ namespace spotgrid::gateway {
 
 namespace {
 
+// Header names are ASCII tokens (RFC 9110), so case folds without the locale
+// (std::tolower, a call per character, was ~1 % of serving a book GET).
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 bool same_name(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 }  // namespace
