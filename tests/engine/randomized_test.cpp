@@ -127,6 +127,21 @@ TEST(Determinism, same_commands_give_byte_identical_events) {
   EXPECT_NE(run_market(other, 43, 5'000).events_sha256, a.events_sha256);
 }
 
+// A log written in event format 3 must replay as it ran: these are the event
+// hashes the format-3 engine (commit 3d2af0d, before reliability tiers) gave for
+// these simulated markets. A change that moves them breaks old logs' recovery.
+TEST(Determinism, a_format_3_market_replays_to_the_events_format_3_gave) {
+  Market market;
+  Engine small(market.catalog, market.tariffs, market.config);
+  small.set_event_format(3);
+  EXPECT_EQ(run_market(small, 42, 5'000).events_sha256,
+            "a523c7e936efbc5bd011530e395d9b5dd751a311dd32b13f6dea05ca59696e58");
+  Engine large(market.catalog, market.tariffs, market.config);
+  large.set_event_format(3);
+  EXPECT_EQ(run_market(large, 7, 20'000).events_sha256,
+            "95347d01c1167c848314143564ce65e2929b0aec5a019368db3ab63c4c3d9a77");
+}
+
 TEST(Snapshot, snapshot_plus_replay_reproduces_the_same_state_and_events) {
   Market market;
   Engine original(market.catalog, market.tariffs, market.config);
