@@ -226,9 +226,10 @@ struct Service::Impl {
     const std::string_view path = path_of(request.target);
     // A /v1 route is matched once: its label, the scope check and the dispatch
     // all use the match. Fixed routes (metering, sessions, streams) need none.
+    const bool v1 = path.starts_with("/v1/");
     V1Match match;
     const std::optional<std::size_t> fixed = route_metrics.fixed_label_of(request.method, path);
-    if (!fixed && path.starts_with("/v1/")) match = match_v1(request.method, path);
+    if (!fixed && v1) match = match_v1(request.method, path);
     const std::size_t label = fixed ? *fixed : route_metrics.v1_label_of(match.route);
     Respond done = [this, label, id = request_id_of(request), address = request.client_address,
                     started = std::chrono::steady_clock::now(),
@@ -258,8 +259,7 @@ struct Service::Impl {
         return done(front_door.limited(wait_ms, "too many requests from this address"));
       return front_door.session(std::move(request), path, std::move(done));
     }
-    if (path.substr(0, 4) == "/v1/")
-      return front_door.authenticated(std::move(request), match, std::move(done));
+    if (v1) return front_door.authenticated(std::move(request), match, std::move(done));
     const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
     if (!operational) return done(console_file(request, path));
     if (request.method != "GET") {
