@@ -10,7 +10,7 @@
 //               (no coordinated omission).
 //
 // Usage: spotgrid-bench-durable --conninfo "host=... dbname=postgres" [--config DIR]
-//          [--seconds S] [--runs R] [--inflight K] [--rate R]
+//          [--seconds S] [--runs R] [--inflight K] [--rate R] [--commit-lanes L]
 // Prints one JSON object per mode: the median over R runs.
 
 #include <algorithm>
@@ -45,6 +45,7 @@ struct Args {
   double seconds = 10;
   int runs = 3;
   std::uint32_t inflight = 8'192;
+  std::uint32_t commit_lanes = ledger::MarketOptions{}.commit_lanes;
   double rate = 50'000;
 };
 
@@ -72,9 +73,16 @@ Args parse(int argc, char** argv) {
                             args.inflight = static_cast<std::uint32_t>(std::stoul(v));
                           }},
                          {"--rate", [&](const std::string& v) { args.rate = std::stod(v); }},
+                         {"--commit-lanes",
+                          [&](const std::string& v) {
+                            args.commit_lanes = static_cast<std::uint32_t>(std::stoul(v));
+                          }},
                      });
-  if (!(args.seconds > 0) || args.runs < 1 || args.inflight < 1 || !(args.rate > 0)) {
-    std::fprintf(stderr, "--seconds, --runs, --inflight and --rate must be positive\n");
+  if (!(args.seconds > 0) || args.runs < 1 || args.inflight < 1 || !(args.rate > 0) ||
+      args.commit_lanes < 1 || args.commit_lanes > 4) {
+    std::fprintf(
+        stderr,
+        "--seconds, --runs, --inflight and --rate must be positive, --commit-lanes 1 to 4\n");
     std::exit(2);
   }
   if (args.conninfo.empty()) {
@@ -213,6 +221,7 @@ Result run_once(const Args& args, const ledger::MarketSetup& setup, int run, boo
   options.setup = setup;
   options.clock = [&] { return sim_now.load(); };
   options.inbound_capacity = std::max<std::uint32_t>(args.inflight, 65'536);
+  options.commit_lanes = args.commit_lanes;
   ledger::DurableMarket market(std::move(options));
   market.start();
   if (!market.wait_ready(std::chrono::seconds(60))) {
@@ -235,10 +244,11 @@ void report(const char* mode, const Args& args, const std::vector<Result>& resul
   const auto field = [&](auto member) { return bench::median_of(results, member); };
   std::printf(
       "{\"bench\":\"durable\",\"mode\":\"%s\",\"runs\":%zu,\"seconds\":%.0f,\"inflight\":%u,"
+      "\"commit_lanes\":%u,"
       "\"target_rate\":%.0f,\"commands_per_s\":%.0f,\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,"
       "\"ack_p999_ms\":%.3f,\"ack_max_ms\":%.3f,\"mean_batch\":%.1f,\"committed\":%.0f,"
       "\"failed\":%.0f}\n",
-      mode, results.size(), args.seconds, args.inflight,
+      mode, results.size(), args.seconds, args.inflight, args.commit_lanes,
       std::string_view(mode) == "paced" ? args.rate : 0.0, field(&Result::commands_per_s),
       field(&Result::p50_ms), field(&Result::p99_ms), field(&Result::p999_ms),
       field(&Result::max_ms), field(&Result::mean_batch), field(&Result::committed),

@@ -123,6 +123,7 @@ struct Service::Impl {
           options.setup = setup;
           options.published_catalog = &setup.catalog;  // the pools' names, as models are added
           options.snapshot_every_commands = s.snapshot_every_commands;
+          options.commit_lanes = s.commit_lanes;
           options.on_committed = [this](std::span<const engine::Event> events) {
             feed.on_committed(events);
           };

@@ -144,6 +144,8 @@ const Spec kSpecs[] = {
      [](Settings& s, std::int64_t v) {
        s.snapshot_every_commands = static_cast<std::uint64_t>(v);
      }},
+    {"market", "commit_lanes", false, 1, 4,
+     [](Settings& s, std::int64_t v) { s.commit_lanes = static_cast<std::uint32_t>(v); }},
 };
 
 std::span<const Spec> specs() {

@@ -94,6 +94,9 @@ std::string bytea(pqxx::transaction_base& txn, std::string_view bytes) {
   return txn.esc_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
+}  // namespace
+
+// A batch's rows, gathered from its events, then written (BatchWriter).
 class BatchRows {
  public:
   explicit BatchRows(pqxx::transaction_base& txn) : txn_(txn) {}
@@ -113,15 +116,20 @@ class BatchRows {
     }
   }
 
-  void write() {
+  // Rows no other batch has: they read nothing and wait on no lock.
+  void write_new_rows() {
     commands_.copy(txn_);
     transactions_.copy(txn_);
-    entries_.copy(txn_);  // after transactions: the posting trigger checks they exist
     nodes_.copy(txn_);
     listings_.copy(txn_);
     insert_new_orders();
     leases_.copy(txn_);
     index_prices_.copy(txn_);
+  }
+
+  // What reads or changes rows earlier batches wrote: balances, updates, re-queued orders.
+  void write_the_rest() {
+    entries_.copy(txn_);  // after transactions: the posting trigger checks they exist
     write_changes();
   }
 
@@ -404,8 +412,6 @@ class BatchRows {
   WebhookOutbox outbox_;
 };
 
-}  // namespace
-
 void clear_staging(pqxx::transaction_base& txn) {
   txn.exec(
       "DELETE FROM stage_requeues; DELETE FROM stage_order_changes;"
@@ -439,11 +445,26 @@ void prepare_connection(pqxx::connection_base& connection) {
   txn.commit();
 }
 
-void write_batch(pqxx::transaction_base& txn, std::span<const Applied* const> batch) {
-  BatchRows rows(txn);
+BatchWriter::BatchWriter(pqxx::transaction_base& txn, std::span<const Applied* const> batch)
+    : rows_(std::make_unique<BatchRows>(txn)) {
   for (const Applied* applied : batch)
-    rows.add(*applied);
-  rows.write();
+    rows_->add(*applied);
+}
+
+BatchWriter::~BatchWriter() = default;
+
+void BatchWriter::write_new_rows() {
+  rows_->write_new_rows();
+}
+
+void BatchWriter::write_the_rest() {
+  rows_->write_the_rest();
+}
+
+void write_batch(pqxx::transaction_base& txn, std::span<const Applied* const> batch) {
+  BatchWriter writer(txn, batch);
+  writer.write_new_rows();
+  writer.write_the_rest();
 }
 
 void write_snapshot(pqxx::transaction_base& txn, std::uint64_t command_seq, UnixSeconds at,

@@ -2,6 +2,7 @@
 // Writes a batch of applied commands into one PostgreSQL transaction: the command
 // log, the ledger, and the current-state tables, each with one COPY, then one
 // round trip of set-based updates. The caller commits (group commit).
+#include <memory>
 #include <span>
 #include <string>
 
@@ -17,6 +18,28 @@ namespace spotgrid::ledger {
 // Creates the per-connection staging tables; once per connection.
 void prepare_connection(pqxx::connection_base& connection);
 
+class BatchRows;
+
+// One batch's rows, written in two steps. The first writes only rows that are
+// new (commands, ledger transactions, nodes, listings, orders, leases, index
+// prices): it reads nothing and waits on no lock, so it may run while the
+// batch before commits on another connection. The second writes what reads or
+// changes rows earlier batches wrote (ledger entries and balances, updates,
+// re-queued orders, the webhook outbox): only once the batch before committed.
+class BatchWriter {
+ public:
+  BatchWriter(pqxx::transaction_base& txn, std::span<const Applied* const> batch);
+  ~BatchWriter();
+  BatchWriter(const BatchWriter&) = delete;
+  BatchWriter& operator=(const BatchWriter&) = delete;
+  void write_new_rows();
+  void write_the_rest();
+
+ private:
+  std::unique_ptr<BatchRows> rows_;
+};
+
+// Both steps at once.
 void write_batch(pqxx::transaction_base& txn, std::span<const Applied* const> batch);
 // Empties the staging tables before the transaction ends (they empty at COMMIT
 // by themselves): for writing several batches in one transaction.

@@ -54,7 +54,10 @@ bool same_regions(const engine::TariffBook& market, const engine::TariffBook& co
 
 // Session advisory lock naming the market's owner (docs/architecture.md#scaling): one
 // spotgridd writes a database at a time. "spotgrid-market" folded into 63 bits.
+// Commit lane i's connection holds kMarketLock + i: a new owner takes them all,
+// so no connection of an old owner can still commit.
 constexpr long long kMarketLock = 0x5370477264'4d6b74;
+constexpr std::uint32_t kMaxCommitLanes = 4;
 
 struct Inbound {
   engine::CommandBody command;
@@ -99,6 +102,29 @@ void reply(CompletionHandler& done, Outcome outcome) {
   if (done) done(Completion{outcome, 0, std::nullopt, {}});
 }
 
+// A persister thread and its connection (each recovery hands every lane a new one).
+struct CommitLane {
+  std::uint32_t index = 0;
+  std::unique_ptr<pqxx::connection> connection;
+  std::uint64_t connection_epoch = 0;
+};
+
+// A run's transaction: begun and its new rows written, possibly while the
+// batch before it commits; finished at its turn.
+struct RunWrite {
+  std::vector<const Applied*> applied;
+  std::optional<pqxx::work> txn;
+  std::optional<BatchWriter> writer;
+  std::exception_ptr failure;  // from the first step: classified at the turn
+  bool overlapped = false;     // the batch before was still in flight
+
+  // Rolls back what was written (the connection stays usable if it is).
+  void abandon() noexcept {
+    writer.reset();
+    txn.reset();
+  }
+};
+
 }  // namespace
 
 struct DurableMarket::Impl {
@@ -107,6 +133,10 @@ struct DurableMarket::Impl {
         inbound(options.inbound_capacity),
         persist(options.persist_capacity) {
     if (!options.clock) options.clock = util::unix_now;
+    options.commit_lanes = std::clamp<std::uint32_t>(options.commit_lanes, 1, kMaxCommitLanes);
+    lanes.resize(options.commit_lanes);
+    for (std::uint32_t i = 0; i < options.commit_lanes; ++i)
+      lanes[i].index = i;
   }
 
   MarketOptions options;
@@ -136,14 +166,28 @@ struct DurableMarket::Impl {
   UnixSeconds last_tick = 0;
   std::string last_recovery_error;
 
-  // Recovery hands its connection (holding the market lock) to the persister.
+  // Recovery hands a connection to each commit lane, each holding its lock.
   std::mutex handoff_mutex;
-  std::unique_ptr<pqxx::connection> handoff;
+  std::vector<std::unique_ptr<pqxx::connection>> handoff;
   std::uint64_t handoff_epoch = 0;
 
-  // Persister thread only.
-  std::unique_ptr<pqxx::connection> connection;
-  std::uint64_t connection_epoch = 0;
+  // The commit lanes. A lane takes batches in turn from the persist queue,
+  // numbered as taken (under pop_mutex); batch n commits, publishes and
+  // answers only after batch n - 1 has (its turn), so commits stay in
+  // command order and the committed log is always a prefix of the engine's.
+  std::vector<CommitLane> lanes;
+  std::thread extra_lanes[kMaxCommitLanes - 1];
+  std::mutex pop_mutex;
+  std::uint64_t next_ticket = 0;  // under pop_mutex
+  std::mutex turn_mutex;
+  std::condition_variable turn_changed;
+  std::uint64_t turn = 0;  // the ticket that may commit now; under turn_mutex
+  // Tickets below this have written their new rows. The next batch is taken
+  // only then: taken earlier, it would be the first command or two to arrive,
+  // and a batch's fixed cost would be paid for each.
+  std::uint64_t followed = 0;  // under turn_mutex
+
+  // Only the lane whose turn it is.
   std::optional<SnapshotInFlight> snapshot;
 
   mutable std::mutex status_mutex;
@@ -244,15 +288,30 @@ struct DurableMarket::Impl {
   // The lock of a session this process just closed (discard_epoch) is released
   // when PostgreSQL has seen the disconnection, which can take a moment: ask
   // for a while before concluding another spotgridd holds it.
-  static void take_market_lock(pqxx::connection& conn) {
+  static void take_market_lock(pqxx::connection& conn, std::uint32_t lane = 0) {
     constexpr int kTries = 50;
     constexpr auto kPause = std::chrono::milliseconds(20);
     pqxx::nontransaction lock(conn, "market_lock");
     for (int attempt = 0; attempt < kTries; ++attempt) {
-      if (lock.exec_params1("SELECT pg_try_advisory_lock($1)", kMarketLock)[0].as<bool>()) return;
+      if (lock.exec_params1("SELECT pg_try_advisory_lock($1)", kMarketLock + lane)[0].as<bool>())
+        return;
       std::this_thread::sleep_for(kPause);
     }
     throw std::runtime_error("another spotgridd holds this database's market lock");
+  }
+
+  // Connections for lanes 1.. (lane 0 takes recovery's), each with its lock.
+  std::vector<std::unique_ptr<pqxx::connection>> lane_connections(
+      std::unique_ptr<pqxx::connection> first) const {
+    std::vector<std::unique_ptr<pqxx::connection>> connections;
+    connections.push_back(std::move(first));
+    for (std::uint32_t lane = 1; lane < options.commit_lanes; ++lane) {
+      auto conn = std::make_unique<pqxx::connection>(options.conninfo);
+      take_market_lock(*conn, lane);
+      prepare_connection(*conn);
+      connections.push_back(std::move(conn));
+    }
+    return connections;
   }
 
   bool recover() {
@@ -275,10 +334,11 @@ struct DurableMarket::Impl {
       if (auto problems = compare_balances(*conn, *engine); !problems.empty())
         throw ReplayDiverged("recovered balances differ from the ledger: " + problems.front());
       prepare_connection(*conn);
+      auto connections = lane_connections(std::move(conn));
       ++epoch;
       {
         std::lock_guard lock(handoff_mutex);
-        handoff = std::move(conn);
+        handoff = std::move(connections);
         handoff_epoch = epoch;
       }
       since_snapshot = 0;
@@ -350,38 +410,108 @@ struct DurableMarket::Impl {
     }
   }
 
-  // ---- persister thread ----
+  // ---- persister threads (the commit lanes) ----
 
+  // Lane 0 runs on the persister thread, the others on threads of their own.
   void persister_loop() {
-    std::vector<Pending> batch;
-    while (persist.pop_some(batch, options.max_batch_commands, milliseconds{100})) {
-      // Commit runs of one epoch; a run from a failed epoch is dropped unwritten.
-      std::size_t begin = 0;
-      while (begin < batch.size()) {
-        std::size_t end = begin + 1;
-        while (end < batch.size() && batch[end].epoch == batch[begin].epoch)
-          ++end;
-        std::span<Pending> run(batch.data() + begin, end - begin);
-        if (run.front().epoch == resubmit_epoch.load()) {
-          send_back(run);
-        } else if (run.front().epoch <= failed_epoch.load()) {
-          complete_failed(run, Outcome::kNotApplied);
-        } else {
-          commit(run);
-        }
-        begin = end;
-      }
-      batch.clear();
+    for (std::uint32_t i = 1; i < options.commit_lanes; ++i) {
+      extra_lanes[i - 1] = std::thread([this, i] {
+        util::set_thread_role(util::ThreadRole::kPersister);
+        lane_loop(lanes[i]);
+      });
     }
-    write_last_snapshot();
+    lane_loop(lanes[0]);
+    for (std::uint32_t i = 1; i < options.commit_lanes; ++i)
+      extra_lanes[i - 1].join();
+    write_last_snapshot(lanes[0]);
   }
+
+  void lane_loop(CommitLane& lane) {
+    std::vector<Pending> batch;
+    for (;;) {
+      std::uint64_t ticket = 0;
+      {
+        std::lock_guard pop(pop_mutex);
+        {
+          std::unique_lock lock(turn_mutex);
+          turn_changed.wait(lock, [&] { return followed == next_ticket; });
+        }
+        if (!persist.pop_some(batch, options.max_batch_commands, milliseconds{100})) break;
+        if (!batch.empty()) ticket = next_ticket++;
+      }
+      if (!batch.empty()) commit_in_turn(lane, ticket, batch);
+      batch.clear();
+      // A failed epoch's connection goes, releasing its lock for the recovery.
+      if (lane.connection && lane.connection_epoch <= failed_epoch.load()) lane.connection.reset();
+    }
+  }
+
+  // Writes the batch's new rows at once (when it is one run of a live epoch),
+  // then waits for its turn to commit the rest, publish and answer.
+  void commit_in_turn(CommitLane& lane, std::uint64_t ticket, std::vector<Pending>& batch) {
+    const std::uint64_t batch_epoch = batch.front().epoch;
+    const bool one_run = batch.back().epoch == batch_epoch;
+    std::optional<RunWrite> early;
+    if (options.commit_lanes > 1 && one_run && batch_epoch > failed_epoch.load() &&
+        batch_epoch != resubmit_epoch.load() && take_connection(lane, batch_epoch)) {
+      early.emplace();
+      early->overlapped = !my_turn(ticket);
+      begin(lane, batch, *early);
+    }
+    {
+      std::unique_lock lock(turn_mutex);
+      followed = ticket + 1;
+      turn_changed.notify_all();
+      turn_changed.wait(lock, [&] { return turn == ticket; });
+    }
+    const TurnPassed passed{*this, ticket};  // however this ends
+    // Commit runs of one epoch; a run from a failed epoch is dropped unwritten.
+    std::size_t begin_at = 0;
+    while (begin_at < batch.size()) {
+      std::size_t end = begin_at + 1;
+      while (end < batch.size() && batch[end].epoch == batch[begin_at].epoch)
+        ++end;
+      std::span<Pending> run(batch.data() + begin_at, end - begin_at);
+      if (run.front().epoch == resubmit_epoch.load()) {
+        send_back(run);
+      } else if (run.front().epoch <= failed_epoch.load()) {
+        complete_failed(run, Outcome::kNotApplied);
+      } else {
+        commit(lane, run, early ? &*early : nullptr);
+      }
+      if (early) early->abandon();  // unless committed: the epoch failed meanwhile
+      early.reset();
+      begin_at = end;
+    }
+  }
+
+  bool my_turn(std::uint64_t ticket) {
+    std::lock_guard lock(turn_mutex);
+    return turn == ticket;
+  }
+
+  // Hands the turn to the next ticket when it goes out of scope.
+  struct TurnPassed {
+    TurnPassed(Impl& owner, std::uint64_t mine) : impl(owner), ticket(mine) {}
+    Impl& impl;
+    std::uint64_t ticket;
+    TurnPassed(const TurnPassed&) = delete;
+    TurnPassed& operator=(const TurnPassed&) = delete;
+    ~TurnPassed() {
+      {
+        std::lock_guard lock(impl.turn_mutex);
+        impl.turn = ticket + 1;
+      }
+      impl.turn_changed.notify_all();
+    }
+  };
 
   // On the way out, the snapshot still being serialized is written on its own,
   // so a quiet market that stops does not lose it.
-  void write_last_snapshot() {
-    if (!snapshot || !connection) return;
+  void write_last_snapshot(CommitLane& lane) {
+    if (!snapshot || !lane.connection) return;
     try {
-      pqxx::work txn(*connection, "last snapshot");
+      pqxx::work txn(*lane.connection, "last snapshot");
       write_serialized_snapshot(txn, /*wait=*/true);
       txn.commit();
     } catch (const std::exception& e) {
@@ -390,49 +520,70 @@ struct DurableMarket::Impl {
     snapshot.reset();
   }
 
-  bool take_connection(std::uint64_t run_epoch) {
-    if (connection && connection_epoch == run_epoch) return true;
+  bool take_connection(CommitLane& lane, std::uint64_t run_epoch) {
+    if (lane.connection && lane.connection_epoch == run_epoch) return true;
     std::lock_guard lock(handoff_mutex);
-    if (!handoff || handoff_epoch != run_epoch) return false;
-    connection = std::move(handoff);
-    connection_epoch = run_epoch;
+    if (handoff_epoch != run_epoch || lane.index >= handoff.size() || !handoff[lane.index])
+      return false;
+    lane.connection = std::move(handoff[lane.index]);
+    lane.connection_epoch = run_epoch;
     return true;
   }
 
-  void commit(std::span<Pending> run) {
+  // The first step: a transaction, and the run's new rows in it.
+  static void begin(CommitLane& lane, std::span<const Pending> run, RunWrite& write) noexcept {
+    try {
+      write.applied.reserve(run.size());
+      for (const Pending& pending : run)
+        write.applied.push_back(&pending.applied);
+      write.txn.emplace(*lane.connection, "batch");
+      write.writer.emplace(*write.txn, write.applied);
+      write.writer->write_new_rows();
+    } catch (...) {
+      write.failure = std::current_exception();
+    }
+  }
+
+  // At the run's turn: the rest of its rows, its keys, a snapshot if one is
+  // ready, COMMIT; then publish and answer. `early`: its first step, if taken.
+  void commit(CommitLane& lane, std::span<Pending> run, RunWrite* early) {
     const std::uint64_t run_epoch = run.front().epoch;
-    if (!take_connection(run_epoch)) {
-      storage_failure(run, Outcome::kNotApplied, "no connection for this recovery epoch");
+    if (!early && !take_connection(lane, run_epoch)) {
+      storage_failure(lane, run, Outcome::kNotApplied, "no connection for this recovery epoch");
       return;
     }
     const auto started = std::chrono::steady_clock::now();
+    RunWrite now;
+    RunWrite& write = early != nullptr ? *early : now;
+    if (early == nullptr) begin(lane, run, write);
     try {
-      std::vector<const Applied*> applied;
-      applied.reserve(run.size());
-      for (const Pending& pending : run)
-        applied.push_back(&pending.applied);
-      pqxx::work txn(*connection, "batch");
-      write_batch(txn, applied);
-      write_request_keys(txn, run);
-      write_serialized_snapshot(txn);
-      txn.commit();
+      if (write.failure) std::rethrow_exception(write.failure);
+      write.writer->write_the_rest();
+      write_request_keys(*write.txn, run);
+      write_serialized_snapshot(*write.txn);
+      if (options.before_commit) options.before_commit();
+      write.txn->commit();
     } catch (const pqxx::in_doubt_error& e) {
+      write.abandon();
       snapshot.reset();
-      storage_failure(run, Outcome::kOutcomeUnknown, e.what());
+      storage_failure(lane, run, Outcome::kOutcomeUnknown, e.what());
       return;
     } catch (const pqxx::sql_error& e) {
+      write.abandon();
       snapshot.reset();
       if (refused_for_content(e)) {
-        content_failure(run, e.what());
+        content_failure(lane, run, e.what());
       } else {
-        storage_failure(run, Outcome::kNotApplied, e.what());
+        storage_failure(lane, run, Outcome::kNotApplied, e.what());
       }
       return;
     } catch (const std::exception& e) {
+      write.abandon();
       snapshot.reset();
-      storage_failure(run, Outcome::kNotApplied, e.what());
+      storage_failure(lane, run, Outcome::kNotApplied, e.what());
       return;
     }
+    write.abandon();  // committed: nothing is rolled back
     serialize_snapshot(run);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - started)
@@ -442,6 +593,7 @@ struct DurableMarket::Impl {
       s.committed_seq = last_seq;
       s.commands_committed += run.size();
       ++s.batches_committed;
+      s.batches_overlapped += write.overlapped;
       s.last_batch_commands = static_cast<std::uint32_t>(run.size());
       s.last_commit_micros = static_cast<std::uint64_t>(micros);
     });
@@ -501,19 +653,21 @@ struct DurableMarket::Impl {
     if (used > 0) read_model.publish(std::span(chunk.data(), used));
   }
 
-  void storage_failure(std::span<Pending> run, Outcome outcome, const std::string& why) {
+  void storage_failure(CommitLane& lane, std::span<Pending> run, Outcome outcome,
+                       const std::string& why) {
     util::log::error("storage_failure", {{"cause", why},
                                          {"answered", to_string(outcome)},
                                          {"commands", static_cast<std::uint64_t>(run.size())},
                                          {"first_command_seq", run.front().applied.command_seq}});
-    discard_epoch(run.front().epoch, why);
+    discard_epoch(lane, run.front().epoch, why);
     update_status([](MarketStatus& s) { ++s.storage_failures; });
     complete_failed(run, outcome);
   }
 
-  // Nothing more of `failed` commits; the engine rebuilds from PostgreSQL.
-  void discard_epoch(std::uint64_t failed, const std::string& why) {
-    connection.reset();  // releases the market lock for the next recovery
+  // Nothing more of `failed` commits; the engine rebuilds from PostgreSQL. The
+  // other lanes let their connections go when they next look (lane_loop).
+  void discard_epoch(CommitLane& lane, std::uint64_t failed, const std::string& why) {
+    lane.connection.reset();  // releases the market lock for the next recovery
     failed_epoch.store(failed);
     storage_failed.store(true);
     update_status([&](MarketStatus& s) { s.last_error = why; });
@@ -523,10 +677,10 @@ struct DurableMarket::Impl {
   // refuses, each in a savepoint of a transaction that is never committed;
   // refuse that one, and send the others back to the engine once it is
   // rebuilt without them. If no single command is refused, it was storage.
-  void content_failure(std::span<Pending> run, const std::string& why) {
+  void content_failure(CommitLane& lane, std::span<Pending> run, const std::string& why) {
     std::optional<std::size_t> culprit;
     try {
-      pqxx::work probe(*connection, "find_refused_command");
+      pqxx::work probe(*lane.connection, "find_refused_command");
       for (std::size_t i = 0; i < run.size() && !culprit; ++i) {
         const Applied* one[] = {&run[i].applied};
         try {
@@ -542,15 +696,15 @@ struct DurableMarket::Impl {
       }
       probe.abort();
     } catch (const std::exception& e) {
-      storage_failure(run, Outcome::kNotApplied, e.what());
+      storage_failure(lane, run, Outcome::kNotApplied, e.what());
       return;
     }
     if (!culprit) {
-      storage_failure(run, Outcome::kNotApplied, why);
+      storage_failure(lane, run, Outcome::kNotApplied, why);
       return;
     }
     resubmit_epoch.store(run.front().epoch);
-    discard_epoch(run.front().epoch, "refused one command: " + why);
+    discard_epoch(lane, run.front().epoch, "refused one command: " + why);
     update_status([](MarketStatus& s) { ++s.commands_refused; });
     util::log::warn("command_refused",
                     {{"command_seq", run[*culprit].applied.command_seq},
@@ -679,10 +833,11 @@ void DurableMarket::stop() {
   if (impl_->persister_thread.joinable()) impl_->persister_thread.join();
   // The persister may have sent commands back after the engine thread ended.
   impl_->fail_sent_back(Outcome::kStopping);
-  // Closing the connections releases the market lock: a standby takes over now.
-  impl_->connection.reset();
+  // Closing the connections releases the market locks: a standby takes over now.
+  for (CommitLane& lane : impl_->lanes)
+    lane.connection.reset();
   const std::lock_guard lock(impl_->handoff_mutex);
-  impl_->handoff.reset();
+  impl_->handoff.clear();
 }
 
 }  // namespace spotgrid::ledger

@@ -31,10 +31,17 @@ constexpr Micros kUsd = 1'000'000;
 // A market on a test clock (no wall-clock ticks), so each test decides time.
 class Market {
  public:
-  // `fee`, `tariffs`: the configuration's (the repository's otherwise).
+  // `fee`, `tariffs`: the configuration's (the repository's otherwise);
+  // `max_batch`: commands per commit (0: the default); `commit_pause`: held
+  // before each COMMIT, so the next batch writes while this one is in flight.
   explicit Market(const std::string& conninfo, std::optional<BasisPoints> fee = std::nullopt,
-                  std::optional<engine::TariffBook> tariffs = std::nullopt) {
+                  std::optional<engine::TariffBook> tariffs = std::nullopt,
+                  std::uint32_t max_batch = 0,
+                  std::chrono::milliseconds commit_pause = std::chrono::milliseconds{0}) {
     MarketOptions options;
+    if (max_batch != 0) options.max_batch_commands = max_batch;
+    if (commit_pause.count() > 0)
+      options.before_commit = [commit_pause] { std::this_thread::sleep_for(commit_pause); };
     options.conninfo = conninfo;
     options.setup = testing::repository_market();
     if (fee) options.setup.config.platform_fee_bp = *fee;
@@ -761,6 +768,88 @@ TEST(DurableMarket, ACommandPostgresRefusesIsRefusedAloneAndItsBatchCommits) {
   const ReadModel& model = market.market->committed();
   EXPECT_EQ(model.account(7).hold, 0);
   EXPECT_EQ(model.account(9).cash, 4 * kUsd);
+  const auto problems = read_model_problems(*market.market);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
+// Two batches in flight (MarketOptions::commit_lanes): with batches of four,
+// each writes its new rows while the one before commits. Every table, the read
+// model and the log end as the engine has them, and what was acknowledged is
+// in the ledger: an order placed in one batch and filled, amended or cancelled
+// in the next is changed only once its row has committed.
+TEST(DurableMarket, BatchesInFlightCommitInCommandOrder) {
+  testing::TestDatabase db;
+  std::map<std::uint64_t, std::size_t> acked;
+  {
+    Market market(db.conninfo(), std::nullopt, std::nullopt, /*max_batch=*/4,
+                  /*commit_pause=*/1ms);
+    ASSERT_TRUE(market.market->wait_ready(30s));
+    // An order that rests in one batch and fills from a listing in the next.
+    ASSERT_EQ(market.run(engine::Deposit{7, 1'000 * kUsd}).outcome, Outcome::kCommitted);
+    const Completion node = market.run(engine::RegisterNode{2, 0, 0, 0, 1, 0, 10'000});
+    ASSERT_FALSE(node.rejected);
+    const NodeId node_id = std::get<engine::NodeRegistered>(node.events.at(0).body).node;
+    engine::OrderSpec spec;
+    spec.buyer = 7;
+    spec.cards = 1;
+    spec.duration = 3'600;
+    spec.limit_micros_per_hour = 10 * kUsd;
+    const std::vector<CommandBody> rest_then_fill = {
+        engine::PlaceOrder{spec},
+        engine::AddListing{2, node_id, 1, kUsd, false, kStart, kStart + 86'400}};
+    for (const Completion& done : market.market->submit_all(rest_then_fill))
+      ASSERT_FALSE(done.rejected);
+    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders WHERE status = 'filled'"), 1);
+    acked = drive(market, 41, 1'000, kStart);
+    ASSERT_GT(acked.size(), 600u);
+    EXPECT_GT(market.market->status().batches_overlapped, 100u);
+    auto problems = read_model_problems(*market.market);
+    EXPECT_TRUE(problems.empty()) << problems.size() << " differ, first: " << problems.front();
+    problems = orders_table_problems(db.conninfo(), *market.market);
+    EXPECT_TRUE(problems.empty()) << problems.size() << " differ, first: " << problems.front();
+  }
+  const auto problems = testing::verify_durable_market(db.conninfo(), acked);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
+// A batch PostgreSQL refuses while the next is already written: the refused
+// command alone is refused, the later batches' commands (rolled back with
+// their epoch) are applied again after the recovery, and the answers keep
+// their order.
+TEST(DurableMarket, ARefusedBatchWithTheNextInFlightLosesOnlyItsCommand) {
+  testing::TestDatabase db;
+  Market market(db.conninfo(), std::nullopt, std::nullopt, /*max_batch=*/1,
+                /*commit_pause=*/2ms);
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  engine::OrderSpec poisoned;
+  poisoned.buyer = 7;
+  poisoned.cards = 1;
+  poisoned.duration = 3'600;
+  poisoned.limit_micros_per_hour = kUsd;
+  poisoned.client_order_id.bytes[0] = '\0';
+  poisoned.client_order_id.length = 1;
+  std::vector<CommandBody> commands;
+  commands.emplace_back(engine::Deposit{7, 100 * kUsd});
+  for (AccountId owner = 8; owner < 14; ++owner)
+    commands.emplace_back(engine::Deposit{owner, owner * kUsd});
+  commands.insert(commands.begin() + 3, engine::PlaceOrder{poisoned});
+  const std::vector<Completion> done = market.market->submit_all(commands);
+  std::uint64_t last_seq = 0;
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    if (i == 3) {
+      EXPECT_EQ(done[i].outcome, Outcome::kRefused);
+      continue;
+    }
+    EXPECT_EQ(done[i].outcome, Outcome::kCommitted) << i;
+    EXPECT_GT(done[i].command_seq, last_seq) << i;  // in the order they were sent
+    last_seq = done[i].command_seq;
+  }
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders"), 0);
+  EXPECT_EQ(query(db.conninfo(),
+                  "SELECT coalesce(sum(balance), 0) FROM ledger_accounts"
+                  " WHERE account = 'cash' AND owner_id BETWEEN 8 AND 13"),
+            (8 + 9 + 10 + 11 + 12 + 13) * kUsd);
+  ASSERT_TRUE(market.market->wait_ready(30s));
   const auto problems = read_model_problems(*market.market);
   EXPECT_TRUE(problems.empty()) << problems.front();
 }

@@ -32,6 +32,7 @@ struct Settings {
   std::string web_root;
   std::int64_t platform_fee_bp = 500;
   std::uint64_t snapshot_every_commands = 250'000;
+  std::uint32_t commit_lanes = 2;  // batches in flight (ledger::MarketOptions::commit_lanes)
   std::string redis_host = "127.0.0.1";
   std::uint16_t redis_port = 0;  // 0: no Redis (no rate limit; idempotency in PostgreSQL)
   std::chrono::milliseconds redis_timeout{100};

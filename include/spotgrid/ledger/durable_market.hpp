@@ -79,6 +79,13 @@ struct MarketOptions {
   std::uint32_t inbound_capacity = 65'536;   // commands waiting for the engine
   std::uint32_t persist_capacity = 65'536;   // applied commands waiting for a commit
   std::uint64_t snapshot_every_commands = 250'000;
+  // Batches in flight (1 to 4): while one commits, the next writes its new
+  // rows on a connection of its own (each holds a lock of the market's);
+  // commits, read-model updates and answers stay in command order. 1: one at a time.
+  std::uint32_t commit_lanes = 2;
+  // Tests: runs on the persister at each batch's turn, just before its COMMIT
+  // (a pause there holds the batch in flight while the next writes).
+  std::function<void()> before_commit;
   bool tick_every_second = true;       // the engine's once-a-second Tick, on the clock below
   std::function<UnixSeconds()> clock;  // default: the system clock
   std::chrono::milliseconds retry_max{1'000};  // backoff cap while PostgreSQL is down
@@ -98,6 +105,7 @@ struct MarketStatus {
   std::uint64_t committed_seq = 0;
   std::uint64_t commands_committed = 0;
   std::uint64_t batches_committed = 0;
+  std::uint64_t batches_overlapped = 0;  // began writing while the one before was committing
   std::uint64_t recoveries = 0;
   std::uint64_t storage_failures = 0;
   std::uint64_t commands_refused = 0;  // PostgreSQL refused their content (Outcome::kRefused)

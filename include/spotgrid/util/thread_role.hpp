@@ -3,6 +3,8 @@
 // never waits on PostgreSQL, Redis or another thread" is checked, not hoped
 // for: every helper that blocks calls `assert_may_block()`, which fails in
 // debug builds (the sanitizer test run) on a thread that must not block.
+#include <pthread.h>
+
 #include <cassert>
 #include <cstdint>
 
@@ -21,8 +23,27 @@ inline ThreadRole& this_thread_role() {
   return role;
 }
 
+// Also names the thread (`top -H`, `perf`, gdb show it): "sg-io", "sg-engine", ...
 inline void set_thread_role(ThreadRole role) {
   this_thread_role() = role;
+  const char* name = "sg-other";
+  switch (role) {
+    case ThreadRole::kOther:
+      return;  // a test's or main's thread keeps its name
+    case ThreadRole::kIo:
+      name = "sg-io";
+      break;
+    case ThreadRole::kWorker:
+      name = "sg-worker";
+      break;
+    case ThreadRole::kEngine:
+      name = "sg-engine";
+      break;
+    case ThreadRole::kPersister:
+      name = "sg-persister";
+      break;
+  }
+  pthread_setname_np(pthread_self(), name);  // at most 15 characters
 }
 
 inline bool may_block() {
