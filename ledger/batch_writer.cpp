@@ -118,19 +118,22 @@ class BatchRows {
 
   // Rows no other batch has: they read nothing and wait on no lock.
   void write_new_rows() {
-    commands_.copy(txn_);
-    transactions_.copy(txn_);
-    nodes_.copy(txn_);
-    listings_.copy(txn_);
-    insert_new_orders();
-    leases_.copy(txn_);
-    index_prices_.copy(txn_);
+    PendingSql pending;
+    commands_.write(txn_, pending);
+    transactions_.write(txn_, pending);
+    nodes_.write(txn_, pending);
+    listings_.write(txn_, pending);
+    insert_new_orders(pending);
+    leases_.write(txn_, pending);
+    index_prices_.write(txn_, pending);
+    pending.send(txn_);
   }
 
   // What reads or changes rows earlier batches wrote: balances, updates, re-queued orders.
   void write_the_rest() {
-    entries_.copy(txn_);  // after transactions: the posting trigger checks they exist
-    write_changes();
+    PendingSql pending;
+    entries_.write(txn_, pending);  // after transactions: the posting trigger checks they exist
+    write_changes(pending);
   }
 
  private:
@@ -285,7 +288,7 @@ class BatchRows {
 
   // Each new order's row as the batch left it: the row an update of the
   // inserted row would give.
-  void insert_new_orders() {
+  void insert_new_orders(PendingSql& pending) {
     if (new_orders_.empty()) return;
     Rows<Int, Int, std::string, const char*, Int, Int, Int, const char*, Int, Int, Int, Int,
          const char*, Int, Int, Int, const char*, Int, Int>
@@ -306,16 +309,15 @@ class BatchRows {
                order.created_at, change != nullptr ? c.at : order.created_at);
       if (change != nullptr) folded_.insert(static_cast<std::uint64_t>(order.order_id));
     }
-    rows.copy(txn_);
+    rows.write(txn_, pending);
   }
 
   // Stages the folded changes and applies them in one round trip, after the
   // inserts so a row created and changed in the same batch is found.
-  void write_changes() {
-    std::string sql;
+  void write_changes(PendingSql& pending) {
     if (!requeues_.empty()) {
-      requeues_.copy(txn_);
-      sql +=
+      requeues_.write(txn_, pending);
+      pending.add(
           "INSERT INTO orders (order_id, buyer_id, parent_order_id, client_order_id, target_kind,"
           " pool, min_memory_gib, min_cu, strategy, cards, duration, limit_price, expected_cost,"
           " status, cards_open, created_at, updated_at)"
@@ -323,7 +325,7 @@ class BatchRows {
           " p.pool, p.min_memory_gib, p.min_cu, 'time_first', r.cards, r.duration,"
           " CASE WHEN r.limit_price = 0 THEN p.limit_price ELSE r.limit_price END,"
           " 0, 'accepted', r.cards, r.at, r.at"
-          " FROM stage_requeues r JOIN orders p ON p.order_id = r.parent_order_id;";
+          " FROM stage_requeues r JOIN orders p ON p.order_id = r.parent_order_id;");
     }
     if (order_changes_.rows().size() > folded_.size()) {
       Rows<Int, const char*, const char*, Int, Int, Int, Int, Int, Int> staged(
@@ -334,8 +336,8 @@ class BatchRows {
         staged.add(as_int(id), c.status, c.unfilled_reason, c.cards_open, c.open_delta,
                    c.filled_delta, c.hold_delta, c.limit_price, c.at);
       }
-      staged.copy(txn_);
-      sql +=
+      staged.write(txn_, pending);
+      pending.add(
           "UPDATE orders o SET status = coalesce(c.status, o.status),"
           " unfilled_reason = coalesce(c.unfilled_reason, o.unfilled_reason),"
           " cards_open = CASE WHEN c.cards_open < 0 THEN o.cards_open + c.open_delta"
@@ -343,7 +345,7 @@ class BatchRows {
           " cards_filled = o.cards_filled + c.filled_delta, hold = o.hold + c.hold_delta,"
           " limit_price = CASE WHEN c.limit_price = 0 THEN o.limit_price ELSE c.limit_price END,"
           " updated_at = c.at"
-          " FROM stage_order_changes c WHERE o.order_id = c.order_id;";
+          " FROM stage_order_changes c WHERE o.order_id = c.order_id;");
     }
     if (!lease_changes_.rows().empty()) {
       Rows<Int, const char*, const char*, Int, Int, Int, Int> staged(
@@ -353,8 +355,8 @@ class BatchRows {
         staged.add(as_int(id), c.status, c.end_reason, c.billable_end, c.reclaim_at, c.charged,
                    c.fee_delta);
       }
-      staged.copy(txn_);
-      sql +=
+      staged.write(txn_, pending);
+      pending.add(
           "UPDATE leases l SET status = coalesce(c.status, l.status),"
           " end_reason = coalesce(c.end_reason, l.end_reason),"
           " billable_end = CASE WHEN c.billable_end < 0 THEN l.billable_end"
@@ -362,21 +364,23 @@ class BatchRows {
           " reclaim_at = CASE WHEN c.reclaim_at = 0 THEN l.reclaim_at ELSE c.reclaim_at END,"
           " charged = CASE WHEN c.charged < 0 THEN l.charged ELSE c.charged END,"
           " fees = l.fees + c.fee_delta"
-          " FROM stage_lease_changes c WHERE l.lease_id = c.lease_id;";
+          " FROM stage_lease_changes c WHERE l.lease_id = c.lease_id;");
     }
     if (!listing_changes_.rows().empty()) {
       Rows<Int, const char*, Int> staged("stage_listing_changes", {"listing_id", "status", "at"});
       for (const auto& [id, c] : listing_changes_.rows())
         staged.add(as_int(id), c.status, c.at);
-      staged.copy(txn_);
-      sql +=
+      staged.write(txn_, pending);
+      pending.add(
           "UPDATE listings l SET status = c.status, closed_at = c.at"
-          " FROM stage_listing_changes c WHERE l.listing_id = c.listing_id;";
+          " FROM stage_listing_changes c WHERE l.listing_id = c.listing_id;");
     }
-    if (!outbox_.empty()) sql += WebhookOutbox::probe_sql();
-    if (sql.empty()) return;
-    const pqxx::result last = txn_.exec(sql);
-    if (!outbox_.empty()) outbox_.write(txn_, last);
+    if (outbox_.empty()) {
+      pending.send(txn_);
+      return;
+    }
+    pending.add(WebhookOutbox::probe_sql());
+    outbox_.write(txn_, pending.send(txn_));
   }
 
   pqxx::transaction_base& txn_;

@@ -1,14 +1,39 @@
 #pragma once
-// Rows of one table, streamed with COPY; nothing is sent for an empty table.
-// (The persister's writers: batch_writer.cpp, webhook_outbox.cpp.)
+// Rows of one table, as the persister's writers (batch_writer.cpp,
+// webhook_outbox.cpp) send them: many with COPY, a few as one INSERT added to
+// the statements the batch sends in its next round trip. A COPY is two round
+// trips however few its rows, and a small batch writes a dozen tables.
 #include <pqxx/pqxx>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace spotgrid::ledger {
 
 using Int = long long;  // pqxx converts long long, not every fixed-width alias
+
+// From this many rows a table goes by COPY (its text is cheaper to parse
+// than VALUES, and no statement grows without bound).
+inline constexpr std::size_t kCopyFromRows = 64;
+
+// Statements to send together, in one round trip.
+class PendingSql {
+ public:
+  void add(std::string_view statement) { sql_ += statement; }
+  bool empty() const { return sql_.empty(); }
+  std::string& text() { return sql_; }
+  // Sends what is pending (the last statement's result), and starts afresh.
+  pqxx::result send(pqxx::transaction_base& txn) {
+    if (sql_.empty()) return {};
+    pqxx::result last = txn.exec(sql_);
+    sql_.clear();
+    return last;
+  }
+
+ private:
+  std::string sql_;
+};
 
 template <typename... Columns>
 class Rows {
@@ -16,16 +41,79 @@ class Rows {
   Rows(std::string table, std::vector<std::string> columns)
       : table_(std::move(table)), columns_(std::move(columns)) {}
   void add(Columns... values) { rows_.emplace_back(std::move(values)...); }
-  void copy(pqxx::transaction_base& txn) const {
+  bool empty() const { return rows_.empty(); }
+
+  // Writes the rows after what is pending: by COPY (sending the pending
+  // statements first, to keep the order), or as an INSERT added to them.
+  // Nothing for an empty table.
+  void write(pqxx::transaction_base& txn, PendingSql& pending) const {
     if (rows_.empty()) return;
+    if (rows_.size() >= kCopyFromRows || holds_nul()) {
+      pending.send(txn);
+      copy(txn);
+    } else {
+      add_insert(txn, pending.text());
+    }
+  }
+
+ private:
+  // libpq's escaping ends a string at a NUL byte, which COPY refuses instead:
+  // a NUL must fail the batch for its content, not be cut off.
+  bool holds_nul() const {
+    const auto nul_in = [](const auto& field) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>)
+        return field.find('\0') != std::string::npos;
+      return false;
+    };
+    for (const auto& row : rows_) {
+      if (std::apply([&](const auto&... field) { return (nul_in(field) || ...); }, row))
+        return true;
+    }
+    return false;
+  }
+
+  void copy(pqxx::transaction_base& txn) const {
     pqxx::stream_to stream(txn, table_, columns_);
     for (const auto& row : rows_)
       stream << row;
     stream.complete();
   }
-  bool empty() const { return rows_.empty(); }
 
- private:
+  // "INSERT INTO table (columns) VALUES (...), ...;", every value quoted by libpqxx.
+  void add_insert(pqxx::transaction_base& txn, std::string& sql) const {
+    sql += "INSERT INTO ";
+    sql += table_;
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+      sql += i == 0 ? " (" : ", ";
+      sql += columns_[i];
+    }
+    sql += ") VALUES ";
+    for (std::size_t r = 0; r < rows_.size(); ++r) {
+      sql += r == 0 ? "(" : ", (";
+      std::apply(
+          [&](const auto&... field) {
+            std::size_t column = 0;
+            ((sql += column++ == 0 ? "" : ", ", add_literal(txn, field, sql)), ...);
+          },
+          rows_[r]);
+      sql += ')';
+    }
+    sql += ';';
+  }
+
+  // What txn.quote(value) gives (NULL, or the value escaped by libpq between
+  // quotes), appended without its temporaries.
+  template <typename T>
+  static void add_literal(pqxx::transaction_base& txn, const T& value, std::string& sql) {
+    if (pqxx::string_traits<T>::is_null(value)) {
+      sql += "NULL";
+      return;
+    }
+    sql += '\'';
+    sql += txn.esc(pqxx::to_string(value));
+    sql += '\'';
+  }
+
   std::string table_;
   std::vector<std::string> columns_;
   std::vector<std::tuple<Columns...>> rows_;

@@ -133,7 +133,12 @@ struct DurableMarket::Impl {
         inbound(options.inbound_capacity),
         persist(options.persist_capacity) {
     if (!options.clock) options.clock = util::unix_now;
-    options.commit_lanes = std::clamp<std::uint32_t>(options.commit_lanes, 1, kMaxCommitLanes);
+    const std::uint32_t asked = options.commit_lanes;
+    options.commit_lanes = std::clamp<std::uint32_t>(asked, 1, kMaxCommitLanes);
+    if (options.commit_lanes != asked) {
+      util::log::warn("commit_lanes_clamped", {{"asked", std::uint64_t{asked}},
+                                               {"running", std::uint64_t{options.commit_lanes}}});
+    }
     lanes.resize(options.commit_lanes);
     for (std::uint32_t i = 0; i < options.commit_lanes; ++i)
       lanes[i].index = i;
@@ -172,20 +177,16 @@ struct DurableMarket::Impl {
   std::uint64_t handoff_epoch = 0;
 
   // The commit lanes. A lane takes batches in turn from the persist queue,
-  // numbered as taken (under pop_mutex); batch n commits, publishes and
+  // numbered as taken (one lane at a time); batch n commits, publishes and
   // answers only after batch n - 1 has (its turn), so commits stay in
   // command order and the committed log is always a prefix of the engine's.
   std::vector<CommitLane> lanes;
-  std::thread extra_lanes[kMaxCommitLanes - 1];
-  std::mutex pop_mutex;
-  std::uint64_t next_ticket = 0;  // under pop_mutex
-  std::mutex turn_mutex;
+  std::mutex turn_mutex;  // guards the four below
   std::condition_variable turn_changed;
-  std::uint64_t turn = 0;  // the ticket that may commit now; under turn_mutex
-  // Tickets below this have written their new rows. The next batch is taken
-  // only then: taken earlier, it would be the first command or two to arrive,
-  // and a batch's fixed cost would be paid for each.
-  std::uint64_t followed = 0;  // under turn_mutex
+  std::uint64_t next_ticket = 0;
+  bool taking = false;                    // a lane is taking a batch from the queue
+  std::uint64_t written_early_below = 0;  // these tickets have written their new rows
+  std::uint64_t turn = 0;                 // the ticket that may commit now
 
   // Only the lane whose turn it is.
   std::optional<SnapshotInFlight> snapshot;
@@ -297,12 +298,17 @@ struct DurableMarket::Impl {
         return;
       std::this_thread::sleep_for(kPause);
     }
-    throw std::runtime_error("another spotgridd holds this database's market lock");
+    throw std::runtime_error("another spotgridd holds this database's market lock (" +
+                             std::to_string(lane) + ")");
   }
 
   // Connections for lanes 1.. (lane 0 takes recovery's), each with its lock.
+  // Recovery's connection also takes the locks of the lanes not running, so
+  // an owner always holds them all, however many lanes it or the next runs.
   std::vector<std::unique_ptr<pqxx::connection>> lane_connections(
       std::unique_ptr<pqxx::connection> first) const {
+    for (std::uint32_t lane = options.commit_lanes; lane < kMaxCommitLanes; ++lane)
+      take_market_lock(*first, lane);
     std::vector<std::unique_ptr<pqxx::connection>> connections;
     connections.push_back(std::move(first));
     for (std::uint32_t lane = 1; lane < options.commit_lanes; ++lane) {
@@ -315,6 +321,11 @@ struct DurableMarket::Impl {
   }
 
   bool recover() {
+    {
+      // Connections of a failed epoch that no lane took still hold their locks.
+      std::lock_guard lock(handoff_mutex);
+      handoff.clear();
+    }
     try {
       auto conn = std::make_unique<pqxx::connection>(options.conninfo);
       take_market_lock(*conn);
@@ -414,36 +425,60 @@ struct DurableMarket::Impl {
 
   // Lane 0 runs on the persister thread, the others on threads of their own.
   void persister_loop() {
+    std::vector<std::thread> others;
     for (std::uint32_t i = 1; i < options.commit_lanes; ++i) {
-      extra_lanes[i - 1] = std::thread([this, i] {
+      others.emplace_back([this, i] {
         util::set_thread_role(util::ThreadRole::kPersister);
         lane_loop(lanes[i]);
       });
     }
     lane_loop(lanes[0]);
-    for (std::uint32_t i = 1; i < options.commit_lanes; ++i)
-      extra_lanes[i - 1].join();
-    write_last_snapshot(lanes[0]);
+    for (std::thread& other : others)
+      other.join();
+    write_last_snapshot();
   }
 
   void lane_loop(CommitLane& lane) {
     std::vector<Pending> batch;
-    for (;;) {
+    bool open = true;
+    while (open) {
+      release_if_failed(lane);
       std::uint64_t ticket = 0;
-      {
-        std::lock_guard pop(pop_mutex);
-        {
-          std::unique_lock lock(turn_mutex);
-          turn_changed.wait(lock, [&] { return followed == next_ticket; });
-        }
-        if (!persist.pop_some(batch, options.max_batch_commands, milliseconds{100})) break;
-        if (!batch.empty()) ticket = next_ticket++;
-      }
+      open = take_batch(lane, batch, ticket);
       if (!batch.empty()) commit_in_turn(lane, ticket, batch);
       batch.clear();
-      // A failed epoch's connection goes, releasing its lock for the recovery.
-      if (lane.connection && lane.connection_epoch <= failed_epoch.load()) lane.connection.reset();
     }
+    release_if_failed(lane);
+  }
+
+  // A failed epoch's connection goes, releasing its lock for the recovery.
+  void release_if_failed(CommitLane& lane) const {
+    if (lane.connection && lane.connection_epoch <= failed_epoch.load()) lane.connection.reset();
+  }
+
+  // Takes the next batch (numbered `ticket`) once every batch taken before has
+  // written its new rows; taken earlier, it would be the first command or two
+  // to arrive, each paying a batch's fixed cost. Returns with nothing after a
+  // while, or at once when the lane's connection must go. False once the
+  // queue is closed and empty.
+  bool take_batch(const CommitLane& lane, std::vector<Pending>& batch, std::uint64_t& ticket) {
+    {
+      std::unique_lock lock(turn_mutex);
+      const bool mine = turn_changed.wait_for(lock, milliseconds{100}, [&] {
+        return (!taking && written_early_below == next_ticket) ||
+               (lane.connection && lane.connection_epoch <= failed_epoch.load());
+      });
+      if (!mine || (lane.connection && lane.connection_epoch <= failed_epoch.load())) return true;
+      taking = true;
+    }
+    const bool open = persist.pop_some(batch, options.max_batch_commands, milliseconds{100});
+    {
+      std::lock_guard lock(turn_mutex);
+      taking = false;
+      if (!batch.empty()) ticket = next_ticket++;
+    }
+    turn_changed.notify_all();
+    return open;
   }
 
   // Writes the batch's new rows at once (when it is one run of a live epoch),
@@ -456,32 +491,44 @@ struct DurableMarket::Impl {
         batch_epoch != resubmit_epoch.load() && take_connection(lane, batch_epoch)) {
       early.emplace();
       early->overlapped = !my_turn(ticket);
-      begin(lane, batch, *early);
+      write_early(lane, batch, *early);
     }
     {
       std::unique_lock lock(turn_mutex);
-      followed = ticket + 1;
+      written_early_below = ticket + 1;
       turn_changed.notify_all();
       turn_changed.wait(lock, [&] { return turn == ticket; });
     }
     const TurnPassed passed{*this, ticket};  // however this ends
+    if (early) {
+      commit_run(lane, batch, *early);
+      return;
+    }
     // Commit runs of one epoch; a run from a failed epoch is dropped unwritten.
     std::size_t begin_at = 0;
     while (begin_at < batch.size()) {
       std::size_t end = begin_at + 1;
       while (end < batch.size() && batch[end].epoch == batch[begin_at].epoch)
         ++end;
-      std::span<Pending> run(batch.data() + begin_at, end - begin_at);
-      if (run.front().epoch == resubmit_epoch.load()) {
-        send_back(run);
-      } else if (run.front().epoch <= failed_epoch.load()) {
-        complete_failed(run, Outcome::kNotApplied);
-      } else {
-        commit(lane, run, early ? &*early : nullptr);
-      }
-      if (early) early->abandon();  // unless committed: the epoch failed meanwhile
-      early.reset();
+      RunWrite write;
+      commit_run(lane, std::span(batch.data() + begin_at, end - begin_at), write);
       begin_at = end;
+    }
+  }
+
+  // At the run's turn: what its epoch allows. `write` holds its first step if taken.
+  void commit_run(CommitLane& lane, std::span<Pending> run, RunWrite& write) {
+    if (run.front().epoch == resubmit_epoch.load()) {
+      write.abandon();
+      send_back(run);
+    } else if (run.front().epoch <= failed_epoch.load()) {
+      write.abandon();  // written early, before the epoch failed
+      complete_failed(run, Outcome::kNotApplied);
+    } else if (!write.txn && !write.failure && !take_connection(lane, run.front().epoch)) {
+      storage_failure(lane, run, Outcome::kNotApplied, "no connection for this recovery epoch");
+    } else {
+      if (!write.txn && !write.failure) write_early(lane, run, write);
+      commit(lane, run, write);
     }
   }
 
@@ -506,21 +553,32 @@ struct DurableMarket::Impl {
     }
   };
 
-  // On the way out, the snapshot still being serialized is written on its own,
-  // so a quiet market that stops does not lose it.
-  void write_last_snapshot(CommitLane& lane) {
-    if (!snapshot || !lane.connection) return;
-    try {
-      pqxx::work txn(*lane.connection, "last snapshot");
-      write_serialized_snapshot(txn, /*wait=*/true);
-      txn.commit();
-    } catch (const std::exception& e) {
-      util::log::warn("snapshot_not_written", {{"error", std::string_view(e.what())}});
+  // On the way out, the snapshot still being serialized is written on its own
+  // (on any connection of the live epoch), so a quiet market that stops does
+  // not lose it.
+  void write_last_snapshot() {
+    if (!snapshot) return;
+    for (CommitLane& lane : lanes) {
+      if (!take_connection(lane, handoff_epoch_now())) continue;
+      try {
+        pqxx::work txn(*lane.connection, "last snapshot");
+        write_serialized_snapshot(txn, /*wait=*/true);
+        txn.commit();
+      } catch (const std::exception& e) {
+        util::log::warn("snapshot_not_written", {{"error", std::string_view(e.what())}});
+      }
+      break;
     }
     snapshot.reset();
   }
 
+  std::uint64_t handoff_epoch_now() {
+    std::lock_guard lock(handoff_mutex);
+    return handoff_epoch;
+  }
+
   bool take_connection(CommitLane& lane, std::uint64_t run_epoch) {
+    if (run_epoch <= failed_epoch.load()) return false;
     if (lane.connection && lane.connection_epoch == run_epoch) return true;
     std::lock_guard lock(handoff_mutex);
     if (handoff_epoch != run_epoch || lane.index >= handoff.size() || !handoff[lane.index])
@@ -531,7 +589,8 @@ struct DurableMarket::Impl {
   }
 
   // The first step: a transaction, and the run's new rows in it.
-  static void begin(CommitLane& lane, std::span<const Pending> run, RunWrite& write) noexcept {
+  static void write_early(CommitLane& lane, std::span<const Pending> run,
+                          RunWrite& write) noexcept {
     try {
       write.applied.reserve(run.size());
       for (const Pending& pending : run)
@@ -544,24 +603,16 @@ struct DurableMarket::Impl {
     }
   }
 
-  // At the run's turn: the rest of its rows, its keys, a snapshot if one is
-  // ready, COMMIT; then publish and answer. `early`: its first step, if taken.
-  void commit(CommitLane& lane, std::span<Pending> run, RunWrite* early) {
-    const std::uint64_t run_epoch = run.front().epoch;
-    if (!early && !take_connection(lane, run_epoch)) {
-      storage_failure(lane, run, Outcome::kNotApplied, "no connection for this recovery epoch");
-      return;
-    }
+  // The rest of the run's rows, its keys, a snapshot if one is ready, COMMIT;
+  // then publish and answer.
+  void commit(CommitLane& lane, std::span<Pending> run, RunWrite& write) {
     const auto started = std::chrono::steady_clock::now();
-    RunWrite now;
-    RunWrite& write = early != nullptr ? *early : now;
-    if (early == nullptr) begin(lane, run, write);
     try {
       if (write.failure) std::rethrow_exception(write.failure);
       write.writer->write_the_rest();
       write_request_keys(*write.txn, run);
       write_serialized_snapshot(*write.txn);
-      if (options.before_commit) options.before_commit();
+      if (options.test_hooks.before_commit) options.test_hooks.before_commit();
       write.txn->commit();
     } catch (const pqxx::in_doubt_error& e) {
       write.abandon();
@@ -670,6 +721,8 @@ struct DurableMarket::Impl {
     lane.connection.reset();  // releases the market lock for the next recovery
     failed_epoch.store(failed);
     storage_failed.store(true);
+    { const std::lock_guard lock(turn_mutex); }  // a lane about to wait sees the failure
+    turn_changed.notify_all();                   // idle lanes let their connections go
     update_status([&](MarketStatus& s) { s.last_error = why; });
   }
 

@@ -76,7 +76,7 @@ const char* WebhookOutbox::probe_sql() {
 void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe) const {
   const bool any_endpoint = probe.size() == 1 && probe[0][0].as<bool>();
   const bool balance_endpoint = probe.size() == 1 && probe[0][1].as<bool>();
-  std::string sql;
+  PendingSql pending;
   if (any_endpoint && !events_.empty()) {
     Rows<Int, Int, const char*, Int, Int, Int, Int, Int, Int, Int, const char*, std::string> staged(
         "stage_webhook_events",
@@ -87,18 +87,18 @@ void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe
                  static_cast<Int>(e.order), static_cast<Int>(e.lease), e.cards_cancelled, e.ends_at,
                  e.billable_end, e.amount_micros, e.reason, e.reference);
     }
-    staged.copy(txn);
-    sql += kEventsSql;
+    staged.write(txn, pending);
+    pending.add(kEventsSql);
   }
   if (balance_endpoint && !cash_.empty()) {
     Rows<Int, Int, Int, Int> staged("stage_cash_changes",
                                     {"owner_id", "delta", "last_event_seq", "at"});
     for (const auto& [owner, cash] : cash_)
       staged.add(Int{owner}, cash.delta, cash.last_event_seq, cash.at);
-    staged.copy(txn);
-    sql += kBalanceLowSql;
+    staged.write(txn, pending);
+    pending.add(kBalanceLowSql);
   }
-  if (!sql.empty()) txn.exec(sql);
+  pending.send(txn);
 }
 
 }  // namespace spotgrid::ledger

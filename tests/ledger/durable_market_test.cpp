@@ -28,20 +28,28 @@ using engine::CommandBody;
 constexpr UnixSeconds kStart = 1'767'571'200;  // a Monday, 00:00 UTC
 constexpr Micros kUsd = 1'000'000;
 
+// How the persister commits, where a test decides.
+struct Commits {
+  std::uint32_t max_batch = 0;  // commands per commit (0: the default)
+  std::uint32_t lanes = 0;      // batches in flight (0: the default)
+  // Held before each COMMIT, so the next batch writes while this one is in flight.
+  std::chrono::milliseconds pause{0};
+};
+
 // A market on a test clock (no wall-clock ticks), so each test decides time.
 class Market {
  public:
-  // `fee`, `tariffs`: the configuration's (the repository's otherwise);
-  // `max_batch`: commands per commit (0: the default); `commit_pause`: held
-  // before each COMMIT, so the next batch writes while this one is in flight.
+  // `fee`, `tariffs`: the configuration's (the repository's otherwise).
   explicit Market(const std::string& conninfo, std::optional<BasisPoints> fee = std::nullopt,
-                  std::optional<engine::TariffBook> tariffs = std::nullopt,
-                  std::uint32_t max_batch = 0,
-                  std::chrono::milliseconds commit_pause = std::chrono::milliseconds{0}) {
+                  std::optional<engine::TariffBook> tariffs = std::nullopt, Commits commits = {}) {
     MarketOptions options;
-    if (max_batch != 0) options.max_batch_commands = max_batch;
-    if (commit_pause.count() > 0)
-      options.before_commit = [commit_pause] { std::this_thread::sleep_for(commit_pause); };
+    if (commits.max_batch != 0) options.max_batch_commands = commits.max_batch;
+    if (commits.lanes != 0) options.commit_lanes = commits.lanes;
+    if (commits.pause.count() > 0) {
+      options.test_hooks.before_commit = [pause = commits.pause] {
+        std::this_thread::sleep_for(pause);
+      };
+    }
     options.conninfo = conninfo;
     options.setup = testing::repository_market();
     if (fee) options.setup.config.platform_fee_bp = *fee;
@@ -772,37 +780,56 @@ TEST(DurableMarket, ACommandPostgresRefusesIsRefusedAloneAndItsBatchCommits) {
   EXPECT_TRUE(problems.empty()) << problems.front();
 }
 
-// Two batches in flight (MarketOptions::commit_lanes): with batches of four,
-// each writes its new rows while the one before commits. Every table, the read
+// An order that rests in one batch and fills from a listing in the next,
+// while the first is still in flight (each COMMIT held back): the fill's
+// update waits for the order's row to commit, and finds it.
+TEST(DurableMarket, AnOrderFilledInTheBatchAfterItsOwnIsStoredFilled) {
+  testing::TestDatabase db;
+  Market market(db.conninfo(), std::nullopt, std::nullopt, {.max_batch = 1, .pause = 5ms});
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  ASSERT_EQ(market.run(engine::Deposit{7, 1'000 * kUsd}).outcome, Outcome::kCommitted);
+  const Completion node = market.run(engine::RegisterNode{2, 0, 0, 0, 1, 0, 10'000});
+  ASSERT_FALSE(node.rejected);
+  const NodeId node_id = std::get<engine::NodeRegistered>(node.events.at(0).body).node;
+  engine::OrderSpec spec;
+  spec.buyer = 7;
+  spec.cards = 1;
+  spec.duration = 3'600;
+  spec.limit_micros_per_hour = 10 * kUsd;
+  const std::vector<CommandBody> rest_then_fill = {
+      engine::PlaceOrder{spec},
+      engine::AddListing{2, node_id, 1, kUsd, false, kStart, kStart + 86'400}};
+  const std::uint64_t overlapped_before = market.market->status().batches_overlapped;
+  for (const Completion& done : market.market->submit_all(rest_then_fill))
+    ASSERT_FALSE(done.rejected);
+  EXPECT_EQ(market.market->status().batches_overlapped, overlapped_before + 1);
+  EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders WHERE status = 'filled'"), 1);
+  const auto problems = orders_table_problems(db.conninfo(), *market.market);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differ, first: " << problems.front();
+}
+
+// Batches in flight (MarketOptions::commit_lanes): with batches of four, each
+// writes its new rows while the one before commits. Every table, the read
 // model and the log end as the engine has them, and what was acknowledged is
-// in the ledger: an order placed in one batch and filled, amended or cancelled
-// in the next is changed only once its row has committed.
-TEST(DurableMarket, BatchesInFlightCommitInCommandOrder) {
+// in the ledger, with one lane, two (the default) or four.
+class CommitLanes : public ::testing::TestWithParam<std::uint32_t> {};
+
+TEST_P(CommitLanes, CommitInCommandOrderAndLeaveTheTablesAsTheEngine) {
+  const std::uint32_t lanes = GetParam();
   testing::TestDatabase db;
   std::map<std::uint64_t, std::size_t> acked;
   {
-    Market market(db.conninfo(), std::nullopt, std::nullopt, /*max_batch=*/4,
-                  /*commit_pause=*/1ms);
+    Market market(db.conninfo(), std::nullopt, std::nullopt,
+                  {.max_batch = 4, .lanes = lanes, .pause = 1ms});
     ASSERT_TRUE(market.market->wait_ready(30s));
-    // An order that rests in one batch and fills from a listing in the next.
-    ASSERT_EQ(market.run(engine::Deposit{7, 1'000 * kUsd}).outcome, Outcome::kCommitted);
-    const Completion node = market.run(engine::RegisterNode{2, 0, 0, 0, 1, 0, 10'000});
-    ASSERT_FALSE(node.rejected);
-    const NodeId node_id = std::get<engine::NodeRegistered>(node.events.at(0).body).node;
-    engine::OrderSpec spec;
-    spec.buyer = 7;
-    spec.cards = 1;
-    spec.duration = 3'600;
-    spec.limit_micros_per_hour = 10 * kUsd;
-    const std::vector<CommandBody> rest_then_fill = {
-        engine::PlaceOrder{spec},
-        engine::AddListing{2, node_id, 1, kUsd, false, kStart, kStart + 86'400}};
-    for (const Completion& done : market.market->submit_all(rest_then_fill))
-      ASSERT_FALSE(done.rejected);
-    EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders WHERE status = 'filled'"), 1);
     acked = drive(market, 41, 1'000, kStart);
     ASSERT_GT(acked.size(), 600u);
-    EXPECT_GT(market.market->status().batches_overlapped, 100u);
+    const MarketStatus status = market.market->status();
+    if (lanes == 1) {
+      EXPECT_EQ(status.batches_overlapped, 0u);
+    } else {
+      EXPECT_GE(status.batches_overlapped, status.batches_committed / 4);
+    }
     auto problems = read_model_problems(*market.market);
     EXPECT_TRUE(problems.empty()) << problems.size() << " differ, first: " << problems.front();
     problems = orders_table_problems(db.conninfo(), *market.market);
@@ -812,14 +839,39 @@ TEST(DurableMarket, BatchesInFlightCommitInCommandOrder) {
   EXPECT_TRUE(problems.empty()) << problems.front();
 }
 
+INSTANTIATE_TEST_SUITE_P(DurableMarket, CommitLanes, ::testing::Values(1u, 2u, 4u));
+
+// A command refused while some lanes have taken nothing since the recovery
+// (four lanes, two commands): the connections handed to them are let go, so
+// the next recovery can take their locks.
+TEST(DurableMarket, ARefusedCommandLeavesNoLockBehind) {
+  testing::TestDatabase db;
+  Market market(db.conninfo(), std::nullopt, std::nullopt, {.lanes = 4});
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  ASSERT_EQ(market.run(engine::Deposit{7, 100 * kUsd}).outcome, Outcome::kCommitted);
+  engine::OrderSpec poisoned;
+  poisoned.buyer = 7;
+  poisoned.cards = 1;
+  poisoned.duration = 3'600;
+  poisoned.limit_micros_per_hour = kUsd;
+  poisoned.client_order_id.bytes[0] = '\0';
+  poisoned.client_order_id.length = 1;
+  EXPECT_EQ(market.run(engine::PlaceOrder{poisoned}).outcome, Outcome::kRefused);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (market.market->status().recoveries < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(market.market->status().recoveries, 2u) << market.market->status().last_error;
+  ASSERT_TRUE(market.market->wait_ready(10s));
+  EXPECT_EQ(market.run(engine::Deposit{8, kUsd}).outcome, Outcome::kCommitted);
+}
+
 // A batch PostgreSQL refuses while the next is already written: the refused
 // command alone is refused, the later batches' commands (rolled back with
 // their epoch) are applied again after the recovery, and the answers keep
 // their order.
 TEST(DurableMarket, ARefusedBatchWithTheNextInFlightLosesOnlyItsCommand) {
   testing::TestDatabase db;
-  Market market(db.conninfo(), std::nullopt, std::nullopt, /*max_batch=*/1,
-                /*commit_pause=*/2ms);
+  Market market(db.conninfo(), std::nullopt, std::nullopt, {.max_batch = 1, .pause = 2ms});
   ASSERT_TRUE(market.market->wait_ready(30s));
   engine::OrderSpec poisoned;
   poisoned.buyer = 7;

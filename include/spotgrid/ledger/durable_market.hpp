@@ -83,15 +83,18 @@ struct MarketOptions {
   // rows on a connection of its own (each holds a lock of the market's);
   // commits, read-model updates and answers stay in command order. 1: one at a time.
   std::uint32_t commit_lanes = 2;
-  // Tests: runs on the persister at each batch's turn, just before its COMMIT
-  // (a pause there holds the batch in flight while the next writes).
-  std::function<void()> before_commit;
+  struct TestHooks {
+    // Runs on a persister thread at each batch's turn, just before its COMMIT
+    // (a pause there holds the batch in flight while the next one writes).
+    std::function<void()> before_commit;
+  };
+  TestHooks test_hooks;                // for tests only
   bool tick_every_second = true;       // the engine's once-a-second Tick, on the clock below
   std::function<UnixSeconds()> clock;  // default: the system clock
   std::chrono::milliseconds retry_max{1'000};  // backoff cap while PostgreSQL is down
-  // After each commit, on the persister thread, once per committed command with
-  // its events (the engine's ticks included), in sequence order: for market
-  // data. It must be short and must not block.
+  // After each commit, on a persister thread (one call at a time), once per
+  // committed command with its events (the engine's ticks included), in
+  // sequence order: for market data. It must be short and must not block.
   std::function<void(std::span<const engine::Event>)> on_committed;
   // After each recovery rebuilt the engine (at start and after a storage
   // failure discarded what was applied but not committed), on the engine thread.
