@@ -96,10 +96,10 @@ std::string bytea(pqxx::transaction_base& txn, std::string_view bytes) {
 
 }  // namespace
 
-// A batch's rows, gathered from its events, then written (BatchWriter).
-class BatchRows {
+// The batch's rows, gathered from its events, then written in two steps.
+class BatchWriter::Batch {
  public:
-  explicit BatchRows(pqxx::transaction_base& txn) : txn_(txn) {}
+  explicit Batch(pqxx::transaction_base& txn) : txn_(txn) {}
 
   void add(const Applied& applied) {
     const std::uint64_t first_event_seq =
@@ -427,7 +427,10 @@ void prepare_connection(pqxx::connection_base& connection) {
   pqxx::work txn(connection, "prepare");
   // The staging tables have no statistics: keep the planner from hashing (and
   // so scanning) a whole table to update the few rows a batch touches.
-  txn.exec("SET enable_hashjoin = off; SET enable_mergejoin = off");
+  // A batch never waits on a lock of the market's own (batches in flight
+  // write disjoint rows until their turn): one held elsewhere for 10 s fails
+  // it as storage, and the market recovers, instead of stalling every answer.
+  txn.exec("SET enable_hashjoin = off; SET enable_mergejoin = off; SET lock_timeout = '10s'");
   txn.exec(
       "CREATE TEMP TABLE IF NOT EXISTS stage_requeues (order_id bigint, parent_order_id bigint,"
       " cards integer, duration bigint, at bigint, limit_price bigint) ON COMMIT DELETE ROWS;"
@@ -450,7 +453,7 @@ void prepare_connection(pqxx::connection_base& connection) {
 }
 
 BatchWriter::BatchWriter(pqxx::transaction_base& txn, std::span<const Applied* const> batch)
-    : rows_(std::make_unique<BatchRows>(txn)) {
+    : rows_(std::make_unique<Batch>(txn)) {
   for (const Applied* applied : batch)
     rows_->add(*applied);
 }

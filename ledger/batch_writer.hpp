@@ -18,8 +18,6 @@ namespace spotgrid::ledger {
 // Creates the per-connection staging tables; once per connection.
 void prepare_connection(pqxx::connection_base& connection);
 
-class BatchRows;
-
 // One batch's rows, written in two steps. The first writes only rows that are
 // new (commands, ledger transactions, nodes, listings, orders, leases, index
 // prices): it reads nothing and waits on no lock, so it may run while the
@@ -36,7 +34,8 @@ class BatchWriter {
   void write_the_rest();
 
  private:
-  std::unique_ptr<BatchRows> rows_;
+  class Batch;
+  std::unique_ptr<Batch> rows_;
 };
 
 // Both steps at once.

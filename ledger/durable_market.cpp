@@ -98,6 +98,13 @@ void write_request_keys(pqxx::transaction_base& txn, std::span<const Pending> ru
   }
 }
 
+// PostgreSQL refused one command's content. Never a unique violation: every
+// key the persister writes is a new engine id, so a duplicate means another
+// writer got there first (the market is not ours), which is storage failing.
+bool refused_command(const pqxx::sql_error& error) {
+  return refused_for_content(error) && error.sqlstate() != "23505";
+}
+
 void reply(CompletionHandler& done, Outcome outcome) {
   if (done) done(Completion{outcome, 0, std::nullopt, {}});
 }
@@ -622,7 +629,7 @@ struct DurableMarket::Impl {
     } catch (const pqxx::sql_error& e) {
       write.abandon();
       snapshot.reset();
-      if (refused_for_content(e)) {
+      if (refused_command(e)) {
         content_failure(lane, run, e.what());
       } else {
         storage_failure(lane, run, Outcome::kNotApplied, e.what());
@@ -743,7 +750,7 @@ struct DurableMarket::Impl {
           write_request_keys(step, run.subspan(i, 1));
           step.commit();
         } catch (const pqxx::sql_error& e) {
-          if (!refused_for_content(e)) throw;
+          if (!refused_command(e)) throw;
           culprit = i;
         }
       }
