@@ -98,6 +98,20 @@ long long query(const std::string& conninfo, const std::string& sql) {
   return txn.exec1(sql)[0].as<long long>(0);
 }
 
+// An order PostgreSQL refuses for its content (a NUL in its client order id:
+// the gateway refuses it first), from `buyer`, who must afford an hour at 1 USD.
+CommandBody poisoned_order(AccountId buyer) {
+  engine::OrderSpec spec;
+  spec.buyer = buyer;
+  spec.cards = 1;
+  spec.duration = 3'600;
+  spec.limit_micros_per_hour = kUsd;
+  spec.client_order_id.bytes[0] = 'a';
+  spec.client_order_id.bytes[1] = '\0';
+  spec.client_order_id.length = 2;
+  return engine::PlaceOrder{spec};
+}
+
 // Drives `commands` simulated commands through the market, waiting for each
 // window; returns the acknowledged ones with the hash of their events.
 std::map<std::uint64_t, std::size_t> drive(Market& market, std::uint64_t seed,
@@ -750,16 +764,8 @@ TEST(DurableMarket, ACommandPostgresRefusesIsRefusedAloneAndItsBatchCommits) {
   Market market(db.conninfo());
   ASSERT_TRUE(market.market->wait_ready(30s));
   ASSERT_EQ(market.run(engine::Deposit{7, 100 * kUsd}).outcome, Outcome::kCommitted);
-  engine::OrderSpec poisoned;
-  poisoned.buyer = 7;
-  poisoned.cards = 1;
-  poisoned.duration = 3'600;
-  poisoned.limit_micros_per_hour = kUsd;
-  poisoned.client_order_id.bytes[0] = 'a';
-  poisoned.client_order_id.bytes[1] = '\0';
-  poisoned.client_order_id.length = 2;
-  const std::vector<CommandBody> batch = {
-      engine::Deposit{8, 3 * kUsd}, engine::PlaceOrder{poisoned}, engine::Deposit{9, 4 * kUsd}};
+  const std::vector<CommandBody> batch = {engine::Deposit{8, 3 * kUsd}, poisoned_order(7),
+                                          engine::Deposit{9, 4 * kUsd}};
   const std::vector<Completion> done = market.market->submit_all(batch);
   EXPECT_EQ(done[0].outcome, Outcome::kCommitted);
   EXPECT_EQ(done[1].outcome, Outcome::kRefused);
@@ -849,14 +855,7 @@ TEST(DurableMarket, ARefusedCommandLeavesNoLockBehind) {
   Market market(db.conninfo(), std::nullopt, std::nullopt, {.lanes = 4});
   ASSERT_TRUE(market.market->wait_ready(30s));
   ASSERT_EQ(market.run(engine::Deposit{7, 100 * kUsd}).outcome, Outcome::kCommitted);
-  engine::OrderSpec poisoned;
-  poisoned.buyer = 7;
-  poisoned.cards = 1;
-  poisoned.duration = 3'600;
-  poisoned.limit_micros_per_hour = kUsd;
-  poisoned.client_order_id.bytes[0] = '\0';
-  poisoned.client_order_id.length = 1;
-  EXPECT_EQ(market.run(engine::PlaceOrder{poisoned}).outcome, Outcome::kRefused);
+  EXPECT_EQ(market.run(poisoned_order(7)).outcome, Outcome::kRefused);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (market.market->status().recoveries < 2 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
@@ -873,18 +872,11 @@ TEST(DurableMarket, ARefusedBatchWithTheNextInFlightLosesOnlyItsCommand) {
   testing::TestDatabase db;
   Market market(db.conninfo(), std::nullopt, std::nullopt, {.max_batch = 1, .pause = 2ms});
   ASSERT_TRUE(market.market->wait_ready(30s));
-  engine::OrderSpec poisoned;
-  poisoned.buyer = 7;
-  poisoned.cards = 1;
-  poisoned.duration = 3'600;
-  poisoned.limit_micros_per_hour = kUsd;
-  poisoned.client_order_id.bytes[0] = '\0';
-  poisoned.client_order_id.length = 1;
   std::vector<CommandBody> commands;
   commands.emplace_back(engine::Deposit{7, 100 * kUsd});
   for (AccountId owner = 8; owner < 14; ++owner)
     commands.emplace_back(engine::Deposit{owner, owner * kUsd});
-  commands.insert(commands.begin() + 3, engine::PlaceOrder{poisoned});
+  commands.insert(commands.begin() + 3, poisoned_order(7));
   const std::vector<Completion> done = market.market->submit_all(commands);
   std::uint64_t last_seq = 0;
   for (std::size_t i = 0; i < done.size(); ++i) {
