@@ -430,7 +430,10 @@ void prepare_connection(pqxx::connection_base& connection) {
   // A batch never waits on a lock of the market's own (batches in flight
   // write disjoint rows until their turn): one held elsewhere for 10 s fails
   // it as storage, and the market recovers, instead of stalling every answer.
-  txn.exec("SET enable_hashjoin = off; SET enable_mergejoin = off; SET lock_timeout = '10s'");
+  // bytea values are written as libpq escapes them: with standard strings.
+  txn.exec(
+      "SET enable_hashjoin = off; SET enable_mergejoin = off; SET lock_timeout = '10s';"
+      " SET standard_conforming_strings = on");
   txn.exec(
       "CREATE TEMP TABLE IF NOT EXISTS stage_requeues (order_id bigint, parent_order_id bigint,"
       " cards integer, duration bigint, at bigint, limit_price bigint) ON COMMIT DELETE ROWS;"

@@ -48,17 +48,20 @@ class Rows {
   // Nothing for an empty table.
   void write(pqxx::transaction_base& txn, PendingSql& pending) const {
     if (rows_.empty()) return;
-    if (rows_.size() >= kCopyFromRows || holds_nul()) {
-      pending.send(txn);
-      copy(txn);
-    } else {
-      add_insert(txn, pending.text());
+    if (rows_.size() < kCopyFromRows && !holds_nul()) {
+      std::string insert;
+      if (as_insert(txn, insert)) {
+        pending.add(insert);
+        return;
+      }
     }
+    pending.send(txn);
+    copy(txn);
   }
 
  private:
   // libpq's escaping ends a string at a NUL byte, which COPY refuses instead:
-  // a NUL must fail the batch for its content, not be cut off.
+  // a NUL must fail the batch for its content (a 22 SQLSTATE), not be cut off.
   bool holds_nul() const {
     const auto nul_in = [](const auto& field) {
       if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>)
@@ -79,7 +82,18 @@ class Rows {
     stream.complete();
   }
 
-  // "INSERT INTO table (columns) VALUES (...), ...;", every value quoted by libpqxx.
+  // "INSERT INTO table (columns) VALUES (...), ...;", every value escaped by
+  // libpq. False when libpq cannot escape a value (a truncated multibyte
+  // character): COPY then lets PostgreSQL refuse it for its content.
+  bool as_insert(pqxx::transaction_base& txn, std::string& sql) const {
+    try {
+      add_insert(txn, sql);
+      return true;
+    } catch (const pqxx::argument_error&) {
+      return false;
+    }
+  }
+
   void add_insert(pqxx::transaction_base& txn, std::string& sql) const {
     sql += "INSERT INTO ";
     sql += table_;

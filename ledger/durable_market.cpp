@@ -98,9 +98,10 @@ void write_request_keys(pqxx::transaction_base& txn, std::span<const Pending> ru
   }
 }
 
-// PostgreSQL refused one command's content. Never a unique violation: every
-// key the persister writes is a new engine id, so a duplicate means another
-// writer got there first (the market is not ours), which is storage failing.
+// PostgreSQL refused one command's content. Never a unique violation: the
+// persister's keys are new engine ids (a duplicate means another writer got
+// there first: the market is not ours) or idempotency keys the gateway holds
+// while in flight; either way the storage failed, not the command.
 bool refused_command(const pqxx::sql_error& error) {
   return refused_for_content(error) && error.sqlstate() != "23505";
 }
