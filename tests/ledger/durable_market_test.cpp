@@ -912,5 +912,33 @@ TEST(DurableMarket, ARefusedBatchWithTheNextInFlightLosesOnlyItsCommand) {
   EXPECT_TRUE(problems.empty()) << problems.front();
 }
 
+// Another writer put a row in the log at the sequence the market was about to
+// commit: the unique violation is a storage failure (the market is not ours),
+// never the command's content, so the command is answered not_applied, not
+// refused, and the market does not carry on over a log it no longer owns.
+TEST(DurableMarket, AnotherWritersLogRowIsAStorageFailureNotAContentRefusal) {
+  testing::TestDatabase db;
+  Market market(db.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  ASSERT_EQ(market.run(engine::Deposit{7, kUsd}).outcome, Outcome::kCommitted);
+  const std::uint64_t next = market.market->status().committed_seq + 1;
+  {
+    pqxx::connection other(db.conninfo());
+    pqxx::work txn(other);
+    txn.exec_params(
+        "INSERT INTO command_log (command_seq, at, kind, rejected, first_event_seq, event_count,"
+        " command, events, event_format) VALUES ($1, 0, 'deposit', '', 0, 0, '\\x00', '', 4)",
+        static_cast<long long>(next));
+    txn.commit();
+  }
+  const Completion clashed = market.run(engine::Deposit{8, kUsd});
+  EXPECT_EQ(clashed.outcome, Outcome::kNotApplied);
+  EXPECT_EQ(market.market->status().commands_refused, 0u);
+  EXPECT_GE(market.market->status().storage_failures, 1u);
+  EXPECT_EQ(query(db.conninfo(),
+                  "SELECT count(*) FROM ledger_accounts WHERE owner_id = 8 AND balance <> 0"),
+            0);
+}
+
 }  // namespace
 }  // namespace spotgrid::ledger
