@@ -144,7 +144,7 @@ const Spec kSpecs[] = {
      [](Settings& s, std::int64_t v) {
        s.snapshot_every_commands = static_cast<std::uint64_t>(v);
      }},
-    {"market", "commit_lanes", false, 1, 4,
+    {"market", "commit_lanes", false, 1, 4,  // ledger::kMaxCommitLanes
      [](Settings& s, std::int64_t v) { s.commit_lanes = static_cast<std::uint32_t>(v); }},
 };
 

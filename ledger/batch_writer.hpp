@@ -1,7 +1,8 @@
 #pragma once
 // Writes a batch of applied commands into one PostgreSQL transaction: the command
-// log, the ledger, and the current-state tables, each with one COPY, then one
-// round trip of set-based updates. The caller commits (group commit).
+// log, the ledger, and the current-state tables (each by COPY, or for a few rows
+// by INSERT: copy_rows.hpp), then one round trip of set-based updates. The
+// caller commits (group commit).
 #include <memory>
 #include <span>
 #include <string>

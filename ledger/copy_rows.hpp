@@ -21,8 +21,6 @@ inline constexpr std::size_t kCopyFromRows = 64;
 class PendingSql {
  public:
   void add(std::string_view statement) { sql_ += statement; }
-  bool empty() const { return sql_.empty(); }
-  std::string& text() { return sql_; }
   // Sends what is pending (the last statement's result), and starts afresh.
   pqxx::result send(pqxx::transaction_base& txn) {
     if (sql_.empty()) return {};
@@ -115,8 +113,8 @@ class Rows {
     sql += ';';
   }
 
-  // What txn.quote(value) gives (NULL, or the value escaped by libpq between
-  // quotes), appended without its temporaries.
+  // What txn.quote(value) gives: NULL, or the value escaped by libpq between
+  // quotes (quote's own concatenation trips GCC 12's -Wrestrict once inlined).
   template <typename T>
   static void add_literal(pqxx::transaction_base& txn, const T& value, std::string& sql) {
     if (pqxx::string_traits<T>::is_null(value)) {

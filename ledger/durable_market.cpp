@@ -57,7 +57,6 @@ bool same_regions(const engine::TariffBook& market, const engine::TariffBook& co
 // Commit lane i's connection holds kMarketLock + i: a new owner takes them all,
 // so no connection of an old owner can still commit.
 constexpr long long kMarketLock = 0x5370477264'4d6b74;
-constexpr std::uint32_t kMaxCommitLanes = 4;
 
 struct Inbound {
   engine::CommandBody command;

@@ -68,6 +68,10 @@ struct RequestKey {
 };
 using EngineReader = std::function<void(const engine::Engine&)>;
 
+// The most commit batches in flight (MarketOptions::commit_lanes): an owner
+// always holds this many advisory locks, however many lanes it runs.
+inline constexpr std::uint32_t kMaxCommitLanes = 4;
+
 struct MarketOptions {
   std::string conninfo;  // libpq connection string
   MarketSetup setup;
@@ -79,7 +83,7 @@ struct MarketOptions {
   std::uint32_t inbound_capacity = 65'536;   // commands waiting for the engine
   std::uint32_t persist_capacity = 65'536;   // applied commands waiting for a commit
   std::uint64_t snapshot_every_commands = 250'000;
-  // Batches in flight (1 to 4): while one commits, the next writes its new
+  // Batches in flight (1 to kMaxCommitLanes): while one commits, the next writes its new
   // rows on a connection of its own (each holds a lock of the market's);
   // commits, read-model updates and answers stay in command order. 1: one at a time.
   std::uint32_t commit_lanes = 2;
