@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "spotgrid/gateway/http.hpp"
+#include "spotgrid/util/check.hpp"
 #include "spotgrid/util/log.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
@@ -138,6 +139,27 @@ http::response<http::string_body> to_message(HttpResponse answer, unsigned versi
   message.keep_alive(keep_alive);
   message.prepare_payload();
   return message;
+}
+
+// What a connection keeps of its write buffer between answers.
+constexpr std::size_t kKeptWriteBuffer = 64 << 10;
+
+// `message` as bytes on the wire, by Beast's serializer, into `out` (replaced).
+void serialize_into(const http::response<http::string_body>& message, std::string& out) {
+  out.clear();
+  http::response_serializer<http::string_body> serializer(message);
+  beast::error_code ec;
+  do {
+    serializer.next(ec, [&](beast::error_code& visit_ec, const auto& buffers) {
+      visit_ec = {};
+      const std::size_t size = net::buffer_size(buffers);
+      const std::size_t at = out.size();
+      out.resize(at + size);
+      net::buffer_copy(net::buffer(out.data() + at, size), buffers);
+      serializer.consume(size);
+    });
+  } while (!ec && !serializer.is_done());
+  SPOTGRID_CHECK(!ec);  // serializing to memory with a string body cannot fail
 }
 
 // Ends a connection: TLS says close_notify first (bounded by a deadline).
@@ -392,12 +414,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         ->run(std::move(message), request);
   }
 
+  // Beast serializes the answer into one buffer the session keeps (its
+  // capacity reused from request to request), written with one plain
+  // async_write: the serializer's buffer sequence (status line, each field in
+  // pieces, body) walked once here, not again by every write_some.
   void write(HttpResponse answer) {
     if (answer.stream) return write_streamed(std::move(answer));
-    response_ = to_message(std::move(answer), version_, keep_alive_);
+    const http::response<http::string_body> message =
+        to_message(std::move(answer), version_, keep_alive_);
+    serialize_into(message, out_);
     beast::get_lowest_layer(stream_).expires_after(options().write_timeout);
-    http::async_write(stream_, response_,
-                      beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
+    net::async_write(stream_, net::buffer(out_),
+                     beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
   }
 
   // Chunked: the header, then one piece of the source at a time.
@@ -451,6 +479,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void on_write(beast::error_code ec, std::size_t /*bytes*/) {
+    // One large answer must not pin its size for the connection's life.
+    if (out_.capacity() > kKeptWriteBuffer) std::string().swap(out_);
     if (ec || !keep_alive_) return close();
     read();
   }
@@ -461,7 +491,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ConnectionSlot slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
+  std::string out_;                     // the answer being written, serialized
   std::shared_ptr<BodySource> source_;  // a streamed answer being written
   std::optional<http::response<http::empty_body>> stream_header_;
   std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
