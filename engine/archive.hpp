@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "price_levels.hpp"
 #include "spotgrid/engine/command.hpp"
 
 namespace spotgrid::engine::archive {
@@ -93,12 +92,6 @@ class Writer {
     for (const auto& [k, v] : values)
       (write(k), write(v));
   }
-  template <typename L, typename B>
-  void write(const PriceLevels<L, B>& levels) {  // as a std::map of them was written
-    write(static_cast<std::uint64_t>(levels.size()));
-    for (const auto& [price, level] : levels)
-      (write(price), write(level));
-  }
   template <typename F, typename S>
   void write(const std::pair<F, S>& value) {
     (write(value.first), write(value.second));
@@ -160,13 +153,6 @@ class Reader {
       (read(key), read(value));
       values.emplace(key, value);
     }
-  }
-  template <typename L, typename B>
-  void read(PriceLevels<L, B>& levels) {
-    std::vector<typename PriceLevels<L, B>::value_type> best_first(read_size());
-    for (auto& [price, level] : best_first)
-      (read(price), read(level));
-    if (ok_ && !levels.assign_best_first(std::move(best_first))) ok_ = false;
   }
   template <typename F, typename S>
   void read(std::pair<F, S>& value) {

@@ -12,7 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "price_levels.hpp"
 #include "slab.hpp"
 #include "spotgrid/engine/engine.hpp"
 
@@ -205,8 +204,8 @@ struct AskLevel : Level {
   }
 };
 
-using AskLevels = PriceLevels<AskLevel, std::less<>>;  // lowest price first
-using BidLevels = PriceLevels<Level, std::greater<>>;  // highest limit first
+using AskLevels = std::map<Micros, AskLevel>;               // lowest price first
+using BidLevels = std::map<Micros, Level, std::greater<>>;  // highest limit first
 
 // One region's asks in a pool.
 struct RegionAsks {
