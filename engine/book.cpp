@@ -67,12 +67,18 @@ RegionAsks& region_asks(State& state, const ListingRec& listing) {
 AskLevel& listing_level(State& state, const ListingRec& listing) {
   SPOTGRID_CHECK(listing.in_book);
   RegionAsks& asks = region_asks(state, listing);
-  return listing.floating ? asks.floating : asks.fixed.find(listing.price)->second;
+  if (listing.floating) return asks.floating;
+  const auto it = asks.fixed.find(listing.price);
+  SPOTGRID_CHECK(it != asks.fixed.end());  // a booked listing's level exists
+  return it->second;
 }
 
 Level& order_level(State& state, const OrderRec& order) {
   SPOTGRID_CHECK(order.in_book);
-  return bid_levels(state, order).find(order.limit)->second;
+  BidLevels& levels = bid_levels(state, order);
+  const auto it = levels.find(order.limit);
+  SPOTGRID_CHECK(it != levels.end());  // a booked order's level exists
+  return it->second;
 }
 
 void resize(Level& level, std::int64_t& total, std::int64_t delta) {
