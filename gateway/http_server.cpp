@@ -4,6 +4,7 @@
 // idle clients are closed), a deadline per response, a connection cap, and for
 // WebSockets a bounded send buffer, a message size limit and an idle timeout.
 
+#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,7 +24,6 @@
 #include <unordered_map>
 
 #include "spotgrid/gateway/http.hpp"
-#include "spotgrid/util/check.hpp"
 #include "spotgrid/util/log.hpp"
 #include "spotgrid/util/thread_role.hpp"
 
@@ -141,25 +141,26 @@ http::response<http::string_body> to_message(HttpResponse answer, unsigned versi
   return message;
 }
 
-// What a connection keeps of its write buffer between answers.
-constexpr std::size_t kKeptWriteBuffer = 64 << 10;
+// What a connection keeps of its header buffer between answers.
+constexpr std::size_t kKeptHeaderBuffer = 4 << 10;
 
-// `message` as bytes on the wire, by Beast's serializer, into `out` (replaced).
-void serialize_into(const http::response<http::string_body>& message, std::string& out) {
+// `message`'s status line and fields as Beast's serializer writes them (with
+// Content-Length, set by prepare_payload), into `out` (replaced); false if the
+// serializer failed, which a string body in memory does not.
+bool serialize_header(const http::response<http::string_body>& message, std::string& out) {
   out.clear();
   http::response_serializer<http::string_body> serializer(message);
+  serializer.split(true);  // stop after the header: the body goes out as it is
   beast::error_code ec;
-  do {
+  while (!ec && !serializer.is_header_done()) {
     serializer.next(ec, [&](beast::error_code& visit_ec, const auto& buffers) {
       visit_ec = {};
-      const std::size_t size = net::buffer_size(buffers);
-      const std::size_t at = out.size();
-      out.resize(at + size);
-      net::buffer_copy(net::buffer(out.data() + at, size), buffers);
-      serializer.consume(size);
+      for (const net::const_buffer piece : beast::buffers_range_ref(buffers))
+        out.append(static_cast<const char*>(piece.data()), piece.size());
+      serializer.consume(net::buffer_size(buffers));
     });
-  } while (!ec && !serializer.is_done());
-  SPOTGRID_CHECK(!ec);  // serializing to memory with a string body cannot fail
+  }
+  return !ec;
 }
 
 // Ends a connection: TLS says close_notify first (bounded by a deadline).
@@ -369,6 +370,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   const ServerOptions& options() const { return slot_.shared->options; }
 
   void read() {
+    ++awaited_request_;  // from here on, an answer to an earlier request is stale
+    answered_ = false;
+    head_request_ = false;  // until this request says otherwise (a read error has a body)
     parser_.emplace();
     parser_->body_limit(options().body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(options().header_limit));
@@ -390,17 +394,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     http::request<http::string_body> message = parser_->release();
     keep_alive_ = message.keep_alive();
     version_ = message.version();
+    head_request_ = message.method() == http::verb::head;
     if (websocket::is_upgrade(message)) return upgrade(std::move(message));
     // Until the handler answers, no deadline runs on the socket.
     beast::get_lowest_layer(stream_).expires_never();
     auto self = this->shared_from_this();
     // dispatch: an answer given at once (on this strand) is written at once;
     // one given later from another thread is queued to the strand.
-    slot_.shared->handler(to_request(message, slot_.address), [self](HttpResponse response) {
-      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->write(std::move(response));
-      });
-    });
+    const std::uint64_t request = awaited_request_;
+    slot_.shared->handler(
+        to_request(message, slot_.address), [self, request](HttpResponse response) {
+          net::dispatch(self->stream_.get_executor(),
+                        [self, request, response = std::move(response)]() mutable {
+                          self->answer(request, std::move(response));
+                        });
+        });
   }
 
   void upgrade(http::request<http::string_body> message) {
@@ -414,17 +422,36 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         ->run(std::move(message), request);
   }
 
-  // Beast serializes the answer into one buffer the session keeps (its
-  // capacity reused from request to request), written with one plain
-  // async_write: the serializer's buffer sequence (status line, each field in
-  // pieces, body) walked once here, not again by every write_some.
+  // The handler's answer to the connection's `request`-th request, on this
+  // connection's thread. A handler answers once (http.hpp); a second answer
+  // would overwrite a write in flight or answer a later request, so it is
+  // dropped and logged rather than sent.
+  void answer(std::uint64_t request, HttpResponse response) {
+    if (request != awaited_request_ || answered_) {
+      util::log::error("http_answered_twice", {{"status", std::uint64_t{response.status}}});
+      return;
+    }
+    answered_ = true;
+    write(std::move(response));
+  }
+
+  // Beast serializes the status line and fields into a buffer the connection
+  // keeps; they and the body go out in one gathered async_write. (Handing the
+  // message to http::async_write walked the serializer's buffer sequence,
+  // each field in pieces, through nested iterators on every write_some.) An
+  // answer to HEAD has its Content-Length and no body.
   void write(HttpResponse answer) {
     if (answer.stream) return write_streamed(std::move(answer));
-    const http::response<http::string_body> message =
+    http::response<http::string_body> message =
         to_message(std::move(answer), version_, keep_alive_);
-    serialize_into(message, out_);
+    if (!serialize_header(message, head_)) {
+      util::log::error("http_serialize_failed", {{"status", std::uint64_t{message.result_int()}}});
+      return close();
+    }
+    body_ = head_request_ ? std::string() : std::move(message.body());
     beast::get_lowest_layer(stream_).expires_after(options().write_timeout);
-    net::async_write(stream_, net::buffer(out_),
+    const std::array<net::const_buffer, 2> wire{net::buffer(head_), net::buffer(body_)};
+    net::async_write(stream_, wire,
                      beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
   }
 
@@ -479,8 +506,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void on_write(beast::error_code ec, std::size_t /*bytes*/) {
-    // One large answer must not pin its size for the connection's life.
-    if (out_.capacity() > kKeptWriteBuffer) std::string().swap(out_);
+    std::string().swap(body_);  // an answer's body lives only while it is written
+    if (head_.capacity() > kKeptHeaderBuffer) std::string().swap(head_);
     if (ec || !keep_alive_) return close();
     read();
   }
@@ -491,12 +518,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   ConnectionSlot slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::string out_;                     // the answer being written, serialized
+  std::string head_;  // the answer being written: its status line and fields, serialized
+  std::string body_;  // and its body
   std::shared_ptr<BodySource> source_;  // a streamed answer being written
   std::optional<http::response<http::empty_body>> stream_header_;
   std::optional<http::response_serializer<http::empty_body>> stream_serializer_;
   std::string piece_;
   bool keep_alive_ = false;
+  bool head_request_ = false;          // the request being answered is a HEAD
+  std::uint64_t awaited_request_ = 0;  // the request being read or answered, counted from 1
+  bool answered_ = false;              // it has its answer
   unsigned version_ = 11;
 };
 

@@ -30,8 +30,19 @@ using namespace std::chrono_literals;
 std::mutex late_mutex;
 std::vector<std::thread> late_threads;
 
-// Answers /echo with the request, /later from another thread, anything else 404.
+// Answers /echo with the request, /later from another thread, /twice twice
+// (a handler bug: the second answer must be dropped), anything else 404.
 void handle(HttpRequest&& request, Respond respond) {
+  if (request.target == "/twice") {
+    respond(HttpResponse{200, "first", "text/plain", {}, {}});
+    respond(HttpResponse{500, "second", "text/plain", {}, {}});
+    std::lock_guard lock(late_mutex);  // and once more, late, from another thread
+    late_threads.emplace_back([respond = std::move(respond)] {
+      std::this_thread::sleep_for(20ms);
+      respond(HttpResponse{500, "third", "text/plain", {}, {}});
+    });
+    return;
+  }
   if (request.target == "/later") {
     std::lock_guard lock(late_mutex);
     late_threads.emplace_back([respond = std::move(respond)] {
@@ -132,6 +143,43 @@ TEST_F(HttpServerTest, AnswersFromAnotherThreadAndKeepsTheConnection) {
     EXPECT_EQ(response.result_int(), 202u);
     EXPECT_EQ(response.body(), R"({"late":true})");
   }
+}
+
+TEST_F(HttpServerTest, AnswersHeadWithTheLengthAndNoBody) {
+  const std::string reply = raw("HEAD /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("Content-Length: 7\r\n"), std::string::npos) << reply;  // "HEAD  0"
+  EXPECT_TRUE(reply.ends_with("\r\n\r\n")) << reply;
+}
+
+TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
+  const std::string reply =
+      raw("POST /echo HTTP/1.1\r\nHost: x\r\nX-Test: a\r\nContent-Length: 3\r\n\r\nabc"
+          "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+          "GET /echo HTTP/1.1\r\nHost: x\r\nX-Test: c\r\nConnection: close\r\n\r\n");
+  const std::size_t first = reply.find("POST a 3");
+  const std::size_t second = reply.find("not_found");
+  const std::size_t third = reply.find("GET c 0");
+  ASSERT_NE(first, std::string::npos) << reply;
+  ASSERT_NE(second, std::string::npos) << reply;
+  ASSERT_NE(third, std::string::npos) << reply;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+}
+
+// A handler that answers more than once gets its first answer sent; the others
+// are dropped, also one that comes while the connection's next request waits.
+TEST_F(HttpServerTest, SendsOnlyTheFirstOfSeveralAnswers) {
+  tcp::socket socket = connect();
+  const auto twice = exchange(socket, {http::verb::get, "/twice", 11});
+  EXPECT_EQ(twice.result_int(), 200u);
+  EXPECT_EQ(twice.body(), "first");
+  // The late third answer comes while this request waits: it is not this one's.
+  const auto later = exchange(socket, {http::verb::get, "/later", 11});
+  EXPECT_EQ(later.result_int(), 202u);
+  EXPECT_EQ(later.body(), R"({"late":true})");
+  const auto echo = exchange(socket, {http::verb::get, "/echo", 11});
+  EXPECT_EQ(echo.body(), "GET  0");
 }
 
 TEST_F(HttpServerTest, RefusesAnOversizedBodyWith413) {
