@@ -138,6 +138,10 @@ http::response<http::string_body> to_message(HttpResponse answer, unsigned versi
   message.body() = std::move(answer.body);
   message.keep_alive(keep_alive);
   message.prepare_payload();
+  // No Content-Length where the status has no body (RFC 9110 §8.6): Beast's
+  // prepare_payload sets one whenever it knows the body's size.
+  const unsigned status = message.result_int();
+  if (status < 200 || status == 204 || status == 304) message.erase(http::field::content_length);
   return message;
 }
 
@@ -401,13 +405,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto self = this->shared_from_this();
     // dispatch: an answer given at once (on this strand) is written at once;
     // one given later from another thread is queued to the strand.
+    // The executor is taken now: a late answer must not read the stream, which
+    // an upgrade on this connection may have moved away by then.
     const std::uint64_t request = awaited_request_;
+    auto executor = stream_.get_executor();
     slot_.shared->handler(
-        to_request(message, slot_.address), [self, request](HttpResponse response) {
-          net::dispatch(self->stream_.get_executor(),
-                        [self, request, response = std::move(response)]() mutable {
-                          self->answer(request, std::move(response));
-                        });
+        to_request(message, slot_.address), [self, executor, request](HttpResponse response) {
+          net::dispatch(executor, [self, request, response = std::move(response)]() mutable {
+            self->answer(request, std::move(response));
+          });
         });
   }
 

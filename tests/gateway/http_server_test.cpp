@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 std::mutex late_mutex;
 std::vector<std::thread> late_threads;
 
-// Answers /echo with the request, /later from another thread, /twice twice
+// Answers /echo with the request, /empty with a 204, /later from another thread, /twice twice
 // (a handler bug: the second answer must be dropped), anything else 404.
 void handle(HttpRequest&& request, Respond respond) {
   if (request.target == "/twice") {
@@ -49,6 +49,10 @@ void handle(HttpRequest&& request, Respond respond) {
       std::this_thread::sleep_for(20ms);
       respond(HttpResponse{202, R"({"late":true})", "application/json", {}, {}});
     });
+    return;
+  }
+  if (request.target == "/empty") {
+    respond(HttpResponse{204, "", "application/json", {}, {}});
     return;
   }
   if (request.target == "/echo") {
@@ -149,6 +153,13 @@ TEST_F(HttpServerTest, AnswersHeadWithTheLengthAndNoBody) {
   const std::string reply = raw("HEAD /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
   EXPECT_NE(reply.find("Content-Length: 7\r\n"), std::string::npos) << reply;  // "HEAD  0"
+  EXPECT_TRUE(reply.ends_with("\r\n\r\n")) << reply;
+}
+
+TEST_F(HttpServerTest, Answers204WithoutAContentLength) {
+  const std::string reply = raw("GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 204", 0), 0u) << reply;
+  EXPECT_EQ(reply.find("Content-Length"), std::string::npos) << reply;
   EXPECT_TRUE(reply.ends_with("\r\n\r\n")) << reply;
 }
 
