@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <limits>
 #include <memory>
 #include <pqxx/pqxx>
 #include <random>
@@ -30,10 +31,14 @@ std::unique_ptr<testing::ChildProcess> spawn_driver(const std::string& conninfo,
       std::map<std::string, std::string>{});
 }
 
-// Reads acknowledgements until `deadline` (or the end of output) into `acked`.
+// Reads acknowledgements into `acked` until `deadline`, the end of output, or
+// (with `until_count`) until `acked` holds that many.
 void read_acks(testing::ChildProcess& child, Clock::time_point deadline,
-               std::map<std::uint64_t, std::size_t>& acked) {
-  while (const auto line = child.read_line(deadline)) {
+               std::map<std::uint64_t, std::size_t>& acked,
+               std::size_t until_count = std::numeric_limits<std::size_t>::max()) {
+  while (acked.size() < until_count) {
+    const auto line = child.read_line(deadline);
+    if (!line) return;
     std::istringstream fields(*line);
     std::string word;
     std::uint64_t seq = 0;
@@ -66,8 +71,12 @@ TEST(CrashRecovery, EverythingAcknowledgedSurvivesRepeatedSigkill) {
     const std::size_t before = acked.size();
     const auto child = spawn_driver(db.conninfo(), seed + static_cast<std::uint64_t>(run),
                                     next_start(db.conninfo()), 1'000'000);
-    // Any moment: during start-up and recovery as well as under load.
-    const auto lifetime = std::chrono::milliseconds(50 + rng() % 1'500);
+    // Even runs: any moment, during start-up and recovery as well as under
+    // load. Odd runs: under load, once this run's first command is acknowledged
+    // (a slow machine can take longer than any fixed lifetime to recover).
+    if (run % 2 == 1) read_acks(*child, Clock::now() + std::chrono::seconds(20), acked, before + 1);
+    const auto lifetime =
+        std::chrono::milliseconds(run % 2 == 1 ? rng() % 500 : 50 + rng() % 1'500);
     read_acks(*child, Clock::now() + lifetime, acked);
     child->signal(SIGKILL);
     const int status = child->wait();
