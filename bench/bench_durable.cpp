@@ -80,9 +80,10 @@ Args parse(int argc, char** argv) {
                      });
   if (!(args.seconds > 0) || args.runs < 1 || args.inflight < 1 || !(args.rate > 0) ||
       args.commit_lanes < 1 || args.commit_lanes > ledger::kMaxCommitLanes) {
-    std::fprintf(
-        stderr,
-        "--seconds, --runs, --inflight and --rate must be positive, --commit-lanes 1 to 4\n");
+    std::fprintf(stderr,
+                 "--seconds, --runs, --inflight and --rate must be positive, --commit-lanes 1 "
+                 "to %u\n",
+                 ledger::kMaxCommitLanes);
     std::exit(2);
   }
   if (args.conninfo.empty()) {

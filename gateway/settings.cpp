@@ -9,6 +9,7 @@
 #include <span>
 #include <sstream>
 #include <vector>
+#include "spotgrid/ledger/durable_market.hpp"  // kMaxCommitLanes
 #include "spotgrid/util/json.hpp"
 
 namespace spotgrid::gateway {
@@ -144,7 +145,7 @@ const Spec kSpecs[] = {
      [](Settings& s, std::int64_t v) {
        s.snapshot_every_commands = static_cast<std::uint64_t>(v);
      }},
-    {"market", "commit_lanes", false, 1, 4,  // ledger::kMaxCommitLanes
+    {"market", "commit_lanes", false, 1, ledger::kMaxCommitLanes,
      [](Settings& s, std::int64_t v) { s.commit_lanes = static_cast<std::uint32_t>(v); }},
 };
 

