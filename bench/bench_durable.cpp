@@ -11,6 +11,7 @@
 //
 // Usage: spotgrid-bench-durable --conninfo "host=... dbname=postgres" [--config DIR]
 //          [--seconds S] [--runs R] [--inflight K] [--rate R] [--commit-lanes L]
+//          [--mode saturation|paced|both]
 // Prints one JSON object per mode: the median over R runs.
 
 #include <algorithm>
@@ -47,6 +48,8 @@ struct Args {
   std::uint32_t inflight = 8'192;
   std::uint32_t commit_lanes = ledger::MarketOptions{}.commit_lanes;
   double rate = 50'000;
+  bool saturation = true;  // --mode saturation|paced|both (both: the default)
+  bool paced = true;
 };
 
 struct Result {
@@ -73,16 +76,22 @@ Args parse(int argc, char** argv) {
                             args.inflight = static_cast<std::uint32_t>(std::stoul(v));
                           }},
                          {"--rate", [&](const std::string& v) { args.rate = std::stod(v); }},
+                         {"--mode",
+                          [&](const std::string& v) {
+                            args.saturation = v == "saturation" || v == "both";
+                            args.paced = v == "paced" || v == "both";
+                          }},
                          {"--commit-lanes",
                           [&](const std::string& v) {
                             args.commit_lanes = static_cast<std::uint32_t>(std::stoul(v));
                           }},
                      });
   if (!(args.seconds > 0) || args.runs < 1 || args.inflight < 1 || !(args.rate > 0) ||
-      args.commit_lanes < 1 || args.commit_lanes > ledger::kMaxCommitLanes) {
+      args.commit_lanes < 1 || args.commit_lanes > ledger::kMaxCommitLanes ||
+      !(args.saturation || args.paced)) {
     std::fprintf(stderr,
                  "--seconds, --runs, --inflight and --rate must be positive, --commit-lanes 1 "
-                 "to %u\n",
+                 "to %u, --mode saturation, paced or both\n",
                  ledger::kMaxCommitLanes);
     std::exit(2);
   }
@@ -265,6 +274,7 @@ int main(int argc, char** argv) {
   if (!loaded) return 1;
   const ledger::MarketSetup& setup = *loaded;
   for (const bool paced : {false, true}) {
+    if (!(paced ? args.paced : args.saturation)) continue;
     std::vector<Result> results;
     results.reserve(static_cast<std::size_t>(args.runs));
     for (int run = 0; run < args.runs; ++run)

@@ -94,6 +94,26 @@ std::string bytea(pqxx::transaction_base& txn, std::string_view bytes) {
   return txn.esc_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
+// Where a batch stages what it changes in rows that exist, to apply it in one
+// statement per table.
+constexpr Column kRequeueColumns[] = {{"order_id", "bigint"}, {"parent_order_id", "bigint"},
+                                      {"cards", "integer"},   {"duration", "bigint"},
+                                      {"at", "bigint"},       {"limit_price", "bigint"}};
+constexpr StagingTable kRequeues{"stage_requeues", kRequeueColumns};
+constexpr Column kOrderChangeColumns[] = {
+    {"order_id", "bigint"},    {"status", "order_status"}, {"unfilled_reason", "unfilled_reason"},
+    {"cards_open", "integer"}, {"open_delta", "integer"},  {"filled_delta", "integer"},
+    {"hold_delta", "bigint"},  {"limit_price", "bigint"},  {"at", "bigint"}};
+constexpr StagingTable kOrderChanges{"stage_order_changes", kOrderChangeColumns};
+constexpr Column kLeaseChangeColumns[] = {{"lease_id", "bigint"},      {"status", "lease_status"},
+                                          {"end_reason", "lease_end"}, {"billable_end", "bigint"},
+                                          {"reclaim_at", "bigint"},    {"charged", "bigint"},
+                                          {"fee_delta", "bigint"}};
+constexpr StagingTable kLeaseChanges{"stage_lease_changes", kLeaseChangeColumns};
+constexpr Column kListingChangeColumns[] = {
+    {"listing_id", "bigint"}, {"status", "listing_status"}, {"at", "bigint"}};
+constexpr StagingTable kListingChanges{"stage_listing_changes", kListingChangeColumns};
+
 }  // namespace
 
 // The batch's rows, gathered from its events, then written in two steps.
@@ -316,7 +336,7 @@ class BatchWriter::Batch {
   // inserts so a row created and changed in the same batch is found.
   void write_changes(PendingSql& pending) {
     if (!requeues_.empty()) {
-      requeues_.write(txn_, pending);
+      const std::string requeues = requeues_.staged(txn_, pending, "r");
       pending.add(
           "INSERT INTO orders (order_id, buyer_id, parent_order_id, client_order_id, target_kind,"
           " pool, min_memory_gib, min_cu, strategy, cards, duration, limit_price, expected_cost,"
@@ -324,19 +344,17 @@ class BatchWriter::Batch {
           " SELECT r.order_id, p.buyer_id, r.parent_order_id, p.client_order_id, p.target_kind,"
           " p.pool, p.min_memory_gib, p.min_cu, 'time_first', r.cards, r.duration,"
           " CASE WHEN r.limit_price = 0 THEN p.limit_price ELSE r.limit_price END,"
-          " 0, 'accepted', r.cards, r.at, r.at"
-          " FROM stage_requeues r JOIN orders p ON p.order_id = r.parent_order_id;");
+          " 0, 'accepted', r.cards, r.at, r.at FROM " +
+          requeues + " JOIN orders p ON p.order_id = r.parent_order_id;");
     }
     if (order_changes_.rows().size() > folded_.size()) {
-      Rows<Int, const char*, const char*, Int, Int, Int, Int, Int, Int> staged(
-          "stage_order_changes", {"order_id", "status", "unfilled_reason", "cards_open",
-                                  "open_delta", "filled_delta", "hold_delta", "limit_price", "at"});
+      Rows<Int, const char*, const char*, Int, Int, Int, Int, Int, Int> staged(kOrderChanges);
       for (const auto& [id, c] : order_changes_.rows()) {
         if (folded_.contains(id)) continue;  // inserted as the batch left it
         staged.add(as_int(id), c.status, c.unfilled_reason, c.cards_open, c.open_delta,
                    c.filled_delta, c.hold_delta, c.limit_price, c.at);
       }
-      staged.write(txn_, pending);
+      const std::string changes = staged.staged(txn_, pending, "c");
       pending.add(
           "UPDATE orders o SET status = coalesce(c.status, o.status),"
           " unfilled_reason = coalesce(c.unfilled_reason, o.unfilled_reason),"
@@ -344,18 +362,16 @@ class BatchWriter::Batch {
           " ELSE c.cards_open END,"
           " cards_filled = o.cards_filled + c.filled_delta, hold = o.hold + c.hold_delta,"
           " limit_price = CASE WHEN c.limit_price = 0 THEN o.limit_price ELSE c.limit_price END,"
-          " updated_at = c.at"
-          " FROM stage_order_changes c WHERE o.order_id = c.order_id;");
+          " updated_at = c.at FROM " +
+          changes + " WHERE o.order_id = c.order_id;");
     }
     if (!lease_changes_.rows().empty()) {
-      Rows<Int, const char*, const char*, Int, Int, Int, Int> staged(
-          "stage_lease_changes", {"lease_id", "status", "end_reason", "billable_end", "reclaim_at",
-                                  "charged", "fee_delta"});
+      Rows<Int, const char*, const char*, Int, Int, Int, Int> staged(kLeaseChanges);
       for (const auto& [id, c] : lease_changes_.rows()) {
         staged.add(as_int(id), c.status, c.end_reason, c.billable_end, c.reclaim_at, c.charged,
                    c.fee_delta);
       }
-      staged.write(txn_, pending);
+      const std::string changes = staged.staged(txn_, pending, "c");
       pending.add(
           "UPDATE leases l SET status = coalesce(c.status, l.status),"
           " end_reason = coalesce(c.end_reason, l.end_reason),"
@@ -363,17 +379,16 @@ class BatchWriter::Batch {
           " ELSE c.billable_end END,"
           " reclaim_at = CASE WHEN c.reclaim_at = 0 THEN l.reclaim_at ELSE c.reclaim_at END,"
           " charged = CASE WHEN c.charged < 0 THEN l.charged ELSE c.charged END,"
-          " fees = l.fees + c.fee_delta"
-          " FROM stage_lease_changes c WHERE l.lease_id = c.lease_id;");
+          " fees = l.fees + c.fee_delta FROM " +
+          changes + " WHERE l.lease_id = c.lease_id;");
     }
     if (!listing_changes_.rows().empty()) {
-      Rows<Int, const char*, Int> staged("stage_listing_changes", {"listing_id", "status", "at"});
+      Rows<Int, const char*, Int> staged(kListingChanges);
       for (const auto& [id, c] : listing_changes_.rows())
         staged.add(as_int(id), c.status, c.at);
-      staged.write(txn_, pending);
-      pending.add(
-          "UPDATE listings l SET status = c.status, closed_at = c.at"
-          " FROM stage_listing_changes c WHERE l.listing_id = c.listing_id;");
+      const std::string changes = staged.staged(txn_, pending, "c");
+      pending.add("UPDATE listings l SET status = c.status, closed_at = c.at FROM " + changes +
+                  " WHERE l.listing_id = c.listing_id;");
     }
     if (outbox_.empty()) {
       pending.send(txn_);
@@ -408,8 +423,7 @@ class BatchWriter::Batch {
       {"lease_id", "order_id", "listing_id", "node_id", "buyer_id", "supplier_id", "pool", "cards",
        "card_mask", "price", "started_at", "planned_end", "billable_end", "status"}};
   Rows<Int, Int, Int, Int> index_prices_{"index_prices", {"event_seq", "pool", "at", "price"}};
-  Rows<Int, Int, Int, Int, Int, Int> requeues_{
-      "stage_requeues", {"order_id", "parent_order_id", "cards", "duration", "at", "limit_price"}};
+  Rows<Int, Int, Int, Int, Int, Int> requeues_{kRequeues};
   Changes<OrderChange> order_changes_;
   Changes<LeaseChange> lease_changes_;
   Changes<ListingChange> listing_changes_;
@@ -434,24 +448,12 @@ void prepare_connection(pqxx::connection_base& connection) {
   txn.exec(
       "SET enable_hashjoin = off; SET enable_mergejoin = off; SET lock_timeout = '10s';"
       " SET standard_conforming_strings = on");
-  txn.exec(
-      "CREATE TEMP TABLE IF NOT EXISTS stage_requeues (order_id bigint, parent_order_id bigint,"
-      " cards integer, duration bigint, at bigint, limit_price bigint) ON COMMIT DELETE ROWS;"
-      "CREATE TEMP TABLE IF NOT EXISTS stage_order_changes (order_id bigint,"
-      " status order_status, unfilled_reason unfilled_reason, cards_open integer,"
-      " open_delta integer, filled_delta integer, hold_delta bigint, limit_price bigint, at bigint)"
-      " ON COMMIT DELETE ROWS;"
-      "CREATE TEMP TABLE IF NOT EXISTS stage_lease_changes (lease_id bigint, status lease_status,"
-      " end_reason lease_end, billable_end bigint, reclaim_at bigint, charged bigint,"
-      " fee_delta bigint) ON COMMIT DELETE ROWS;"
-      "CREATE TEMP TABLE IF NOT EXISTS stage_listing_changes (listing_id bigint,"
-      " status listing_status, at bigint) ON COMMIT DELETE ROWS;"
-      "CREATE TEMP TABLE IF NOT EXISTS stage_webhook_events (event_seq bigint, at bigint,"
-      " type text, account_id bigint, order_id bigint, lease_id bigint, cards_cancelled bigint,"
-      " ends_at bigint, billable_end bigint, amount_micros bigint, reason text, reference text)"
-      " ON COMMIT DELETE ROWS;"
-      "CREATE TEMP TABLE IF NOT EXISTS stage_cash_changes (owner_id bigint, delta bigint,"
-      " last_event_seq bigint, at bigint) ON COMMIT DELETE ROWS;");
+  std::string staging;
+  for (const StagingTable& table : {kRequeues, kOrderChanges, kLeaseChanges, kListingChanges})
+    staging += create_sql(table);
+  for (const StagingTable& table : WebhookOutbox::staging_tables())
+    staging += create_sql(table);
+  txn.exec(staging);
   txn.commit();
 }
 

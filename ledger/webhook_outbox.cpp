@@ -4,15 +4,28 @@ namespace spotgrid::ledger {
 
 namespace {
 
+constexpr Column kEventColumns[] = {
+    {"event_seq", "bigint"},       {"at", "bigint"},       {"type", "text"},
+    {"account_id", "bigint"},      {"order_id", "bigint"}, {"lease_id", "bigint"},
+    {"cards_cancelled", "bigint"}, {"ends_at", "bigint"},  {"billable_end", "bigint"},
+    {"amount_micros", "bigint"},   {"reason", "text"},     {"reference", "text"}};
+constexpr Column kCashColumns[] = {
+    {"owner_id", "bigint"}, {"delta", "bigint"}, {"last_event_seq", "bigint"}, {"at", "bigint"}};
+constexpr StagingTable kStagingTables[] = {{"stage_webhook_events", kEventColumns},
+                                           {"stage_cash_changes", kCashColumns}};
+
+// The statements below read the staged rows as `s` and `c`: each is the text
+// before and after that FROM item (copy_rows.hpp, Rows::staged).
+
 // A delivery per (subscribed endpoint, owner of the event), born due at the
 // endpoint's retry time (an endpoint backing off is not tried for each new
 // event). The id a receiver dedupes by is the event's sequence. A supplier is
 // told about its leases, never who its buyers are (as on the stream).
-constexpr const char* kEventsSql =
+constexpr const char* kEventsSql[] = {
     "WITH ev AS (SELECT s.*, coalesce(nullif(s.order_id, 0), l.order_id) AS of_order,"
     " l.buyer_id, l.supplier_id, l.node_id, l.cards, l.price, l.started_at, l.planned_end,"
     " o.buyer_id AS order_buyer"
-    " FROM stage_webhook_events s"
+    " FROM ",
     " LEFT JOIN leases l ON s.lease_id <> 0 AND l.lease_id = s.lease_id"
     " LEFT JOIN orders o ON s.order_id <> 0 AND o.order_id = s.order_id),"
     " owned AS (SELECT DISTINCT ev.*, x.owner, coalesce(x.owner = ev.supplier_id"
@@ -35,23 +48,27 @@ constexpr const char* kEventsSql =
     "::text, w.retry_at"
     " FROM owned e JOIN webhook_endpoints w ON w.account_id = e.owner"
     " AND w.disabled_at IS NULL AND e.type = ANY (w.event_types)"
-    " ON CONFLICT DO NOTHING;";
+    " ON CONFLICT DO NOTHING;"};
 
 // balance.low once per downward crossing of an endpoint's threshold, judged
 // on the batch's net change of the account's cash.
-constexpr const char* kBalanceLowSql =
+constexpr const char* kBalanceLowSql[] = {
     "INSERT INTO webhook_deliveries (endpoint_id, event_id, type, created_at, payload,"
     " next_attempt_at)"
     " SELECT w.endpoint_id, c.last_event_seq, 'balance.low', c.at, jsonb_build_object('id',"
     " 'evt_' || c.last_event_seq, 'type', 'balance.low', 'created_at', c.at, 'account_id',"
     " c.owner_id, 'data', jsonb_build_object('cash_micros', a.balance, 'threshold_micros',"
     " w.balance_low_micros))::text, w.retry_at"
-    " FROM stage_cash_changes c"
+    " FROM ",
     " JOIN ledger_accounts a ON a.owner_id = c.owner_id AND a.account = 'cash'"
     " JOIN webhook_endpoints w ON w.account_id = c.owner_id AND w.disabled_at IS NULL"
     " AND 'balance.low' = ANY (w.event_types)"
     " WHERE a.balance < w.balance_low_micros AND a.balance - c.delta >= w.balance_low_micros"
-    " ON CONFLICT DO NOTHING;";
+    " ON CONFLICT DO NOTHING;"};
+
+std::string around(const char* const (&sql)[2], const std::string& staged) {
+  return sql[0] + staged + sql[1];
+}
 
 }  // namespace
 
@@ -67,6 +84,10 @@ void WebhookOutbox::add_cash(AccountId owner, Micros delta, std::uint64_t event_
   cash.at = at;
 }
 
+std::span<const StagingTable> WebhookOutbox::staging_tables() {
+  return kStagingTables;
+}
+
 const char* WebhookOutbox::probe_sql() {
   return "SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL),"
          " EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL"
@@ -79,24 +100,21 @@ void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe
   PendingSql pending;
   if (any_endpoint && !events_.empty()) {
     Rows<Int, Int, const char*, Int, Int, Int, Int, Int, Int, Int, const char*, std::string> staged(
-        "stage_webhook_events",
-        {"event_seq", "at", "type", "account_id", "order_id", "lease_id", "cards_cancelled",
-         "ends_at", "billable_end", "amount_micros", "reason", "reference"});
+        kStagingTables[0]);
     for (const WebhookEvent& e : events_) {
       staged.add(static_cast<Int>(e.event->event_seq), e.event->at, e.type, Int{e.account},
                  static_cast<Int>(e.order), static_cast<Int>(e.lease), e.cards_cancelled, e.ends_at,
                  e.billable_end, e.amount_micros, e.reason, e.reference);
     }
-    staged.write(txn, pending);
-    pending.add(kEventsSql);
+    const std::string events = staged.staged(txn, pending, "s");
+    pending.add(around(kEventsSql, events));
   }
   if (balance_endpoint && !cash_.empty()) {
-    Rows<Int, Int, Int, Int> staged("stage_cash_changes",
-                                    {"owner_id", "delta", "last_event_seq", "at"});
+    Rows<Int, Int, Int, Int> staged(kStagingTables[1]);
     for (const auto& [owner, cash] : cash_)
       staged.add(Int{owner}, cash.delta, cash.last_event_seq, cash.at);
-    staged.write(txn, pending);
-    pending.add(kBalanceLowSql);
+    const std::string changes = staged.staged(txn, pending, "c");
+    pending.add(around(kBalanceLowSql, changes));
   }
   pending.send(txn);
 }

@@ -4,6 +4,7 @@
 // change of cash (for balance.low), written as deliveries to the endpoints
 // subscribed, in the batch's own transaction. The batch writer feeds it.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -39,6 +40,8 @@ class WebhookOutbox {
   // to a statement the batch runs anyway, so a market without endpoints pays
   // no round trip for webhooks.
   static const char* probe_sql();
+  // The temporary tables it stages rows in (prepare_connection creates them).
+  static std::span<const StagingTable> staging_tables();
   // Writes the deliveries when the probe's answer (its one row) says so.
   void write(pqxx::transaction_base& txn, const pqxx::result& probe) const;
 
