@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cmath>
 #include <deque>
 #include <memory>
 #include <stdexcept>
@@ -84,10 +85,13 @@ class Worker {
 
   // Every millisecond: the requests that fell due, then sending what can be.
   void tick() {
-    const auto now = std::clamp(Clock::now(), start_, end_);
     const double per_worker = options_.rate / workers_;
-    const auto should_have = static_cast<std::uint64_t>(
-        std::chrono::duration<double>(now - start_).count() * per_worker);
+    const double elapsed =
+        std::chrono::duration<double>(std::min(Clock::now(), end_) - start_).count();
+    const auto in_run = static_cast<std::uint64_t>(
+        std::ceil(std::chrono::duration<double>(end_ - start_).count() * per_worker));
+    const std::uint64_t should_have =
+        elapsed < 0 ? 0 : std::min(in_run, static_cast<std::uint64_t>(elapsed * per_worker) + 1);
     for (; scheduled_ < should_have; ++scheduled_) {
       ++result_.due;
       const auto due =
@@ -219,6 +223,13 @@ double percentile(const std::vector<std::uint32_t>& sorted, double fraction) {
 }
 
 }  // namespace
+
+std::uint64_t requests_due(std::chrono::duration<double> elapsed, double rate,
+                           std::chrono::duration<double> run) {
+  if (elapsed.count() < 0) return 0;
+  const auto in_run = static_cast<std::uint64_t>(std::ceil(run.count() * rate));
+  return std::min(in_run, static_cast<std::uint64_t>(elapsed.count() * rate) + 1);
+}
 
 LoadResult run_load(const LoadOptions& options, const Scenario& scenario,
                     const std::vector<std::string>& keys) {

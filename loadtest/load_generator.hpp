@@ -35,6 +35,12 @@ struct LoadResult {
   std::vector<std::uint32_t> latencies_micros;  // of completed requests, from their due time
 };
 
+// How many of a run's requests are due `elapsed` into it (negative: before
+// it starts): request k falls due at k / rate, the first at the start itself,
+// and none at or after the end.
+std::uint64_t requests_due(std::chrono::duration<double> elapsed, double rate,
+                           std::chrono::duration<double> run);
+
 // Runs `scenario` with `keys` (API keys the requests rotate over).
 LoadResult run_load(const LoadOptions& options, const Scenario& scenario,
                     const std::vector<std::string>& keys);
