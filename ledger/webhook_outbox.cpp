@@ -11,8 +11,9 @@ constexpr Column kEventColumns[] = {
     {"amount_micros", "bigint"},   {"reason", "text"},     {"reference", "text"}};
 constexpr Column kCashColumns[] = {
     {"owner_id", "bigint"}, {"delta", "bigint"}, {"last_event_seq", "bigint"}, {"at", "bigint"}};
-constexpr StagingTable kStagingTables[] = {{"stage_webhook_events", kEventColumns},
-                                           {"stage_cash_changes", kCashColumns}};
+constexpr StagingTable kStagedEvents{"stage_webhook_events", kEventColumns};
+constexpr StagingTable kStagedCash{"stage_cash_changes", kCashColumns};
+constexpr StagingTable kStagingTables[] = {kStagedEvents, kStagedCash};
 
 // The statements below read the staged rows as `s` and `c`: each is the text
 // before and after that FROM item (copy_rows.hpp, Rows::staged).
@@ -100,7 +101,7 @@ void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe
   PendingSql pending;
   if (any_endpoint && !events_.empty()) {
     Rows<Int, Int, const char*, Int, Int, Int, Int, Int, Int, Int, const char*, std::string> staged(
-        kStagingTables[0]);
+        kStagedEvents);
     for (const WebhookEvent& e : events_) {
       staged.add(static_cast<Int>(e.event->event_seq), e.event->at, e.type, Int{e.account},
                  static_cast<Int>(e.order), static_cast<Int>(e.lease), e.cards_cancelled, e.ends_at,
@@ -110,7 +111,7 @@ void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe
     pending.add(around(kEventsSql, events));
   }
   if (balance_endpoint && !cash_.empty()) {
-    Rows<Int, Int, Int, Int> staged(kStagingTables[1]);
+    Rows<Int, Int, Int, Int> staged(kStagedCash);
     for (const auto& [owner, cash] : cash_)
       staged.add(Int{owner}, cash.delta, cash.last_event_seq, cash.at);
     const std::string changes = staged.staged(txn, pending, "c");

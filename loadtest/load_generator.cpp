@@ -84,19 +84,19 @@ class Worker {
   };
 
   // Every millisecond: the requests that fell due, then sending what can be.
+  // The workers' requests interleave: this one's k-th falls due at
+  // (k * workers + index) / rate from the start.
   void tick() {
+    const auto now = Clock::now();
     const double per_worker = options_.rate / workers_;
-    const double elapsed =
-        std::chrono::duration<double>(std::min(Clock::now(), end_) - start_).count();
-    const auto in_run = static_cast<std::uint64_t>(
-        std::ceil(std::chrono::duration<double>(end_ - start_).count() * per_worker));
-    const std::uint64_t should_have =
-        elapsed < 0 ? 0 : std::min(in_run, static_cast<std::uint64_t>(elapsed * per_worker) + 1);
+    const auto first_due = start_ + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(index_ / options_.rate));
+    const std::uint64_t should_have = requests_due(now - first_due, per_worker, end_ - first_due);
     for (; scheduled_ < should_have; ++scheduled_) {
       ++result_.due;
       const auto due =
-          start_ + std::chrono::duration_cast<Clock::duration>(
-                       std::chrono::duration<double>(static_cast<double>(scheduled_) / per_worker));
+          first_due + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                          static_cast<double>(scheduled_) / per_worker));
       if (backlog_.size() >= options_.max_backlog) {
         ++result_.dropped;
         continue;
@@ -104,7 +104,7 @@ class Worker {
       backlog_.push_back(due);
     }
     send_what_can_be_sent();
-    if (Clock::now() < end_) {
+    if (now < end_) {
       timer_.expires_after(std::chrono::milliseconds(1));
       timer_.async_wait([this](beast::error_code) { tick(); });
     } else {
@@ -226,9 +226,10 @@ double percentile(const std::vector<std::uint32_t>& sorted, double fraction) {
 
 std::uint64_t requests_due(std::chrono::duration<double> elapsed, double rate,
                            std::chrono::duration<double> run) {
-  if (elapsed.count() < 0) return 0;
+  if (elapsed.count() < 0 || run.count() <= 0) return 0;
   const auto in_run = static_cast<std::uint64_t>(std::ceil(run.count() * rate));
-  return std::min(in_run, static_cast<std::uint64_t>(elapsed.count() * rate) + 1);
+  const double counted = std::min(elapsed, run).count() * rate;
+  return std::min(in_run, static_cast<std::uint64_t>(counted) + 1);
 }
 
 LoadResult run_load(const LoadOptions& options, const Scenario& scenario,

@@ -26,6 +26,8 @@ TEST(LoadSchedule, NoneFallsDueAtOrAfterTheEnd) {
   EXPECT_EQ(requests_due(Seconds(30), 50, Seconds(2)), 100u);
   // A rate that does not divide the run: 0, 0.3, 0.6, 0.9 s within 1 s.
   EXPECT_EQ(requests_due(Seconds(5), 1 / 0.3, Seconds(1)), 4u);
+  EXPECT_EQ(requests_due(Seconds(1e30), 1e9, Seconds(2)), 2'000'000'000u);  // no overflow
+  EXPECT_EQ(requests_due(Seconds(1), 50, Seconds(0)), 0u);
 }
 
 }  // namespace
