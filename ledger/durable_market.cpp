@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "applied.hpp"
+#include "batch_transaction.hpp"
 #include "batch_writer.hpp"
 #include "spotgrid/engine/codec.hpp"
 #include "spotgrid/ledger/request_keys.hpp"
@@ -120,7 +121,7 @@ struct CommitLane {
 // batch before it commits; finished at its turn.
 struct RunWrite {
   std::vector<const Applied*> applied;
-  std::optional<pqxx::work> txn;
+  std::optional<BatchTransaction> txn;
   std::optional<BatchWriter> writer;
   std::exception_ptr failure;  // from the first step: classified at the turn
   bool overlapped = false;     // the batch before was still in flight
