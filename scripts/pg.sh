@@ -72,6 +72,12 @@ start() {
     options+=" -c shared_buffers=256MB -c wal_buffers=16MB -c max_wal_size=4GB"
     options+=" -c checkpoint_timeout=15min -c max_connections=50"
     options+=" -c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    # A young cluster has no old WAL segments to recycle, so each 16 MB of WAL
+    # is a new file, zero-filled and synced by the committing backend while
+    # every commit waits (10-20 ms, about once a second at 20 000 commands/s).
+    # A long-running server recycles segments instead; not zero-filling them
+    # here makes a fresh cluster behave like that. Crash safety is unchanged.
+    options+=" -c wal_init_zero=off"
     options+=" ${PG_EXTRA_OPTIONS:-}"
     if as_owner "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
       -o "$options" >/dev/null; then
