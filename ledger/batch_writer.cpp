@@ -430,11 +430,24 @@ class BatchWriter::Batch {
   WebhookOutbox outbox_;
 };
 
+namespace {
+
+// Every staging table of a persister connection, with `sql_of` of each.
+template <typename SqlOf>
+std::string for_each_staging_table(SqlOf sql_of) {
+  std::string sql;
+  for (const StagingTable& table : {kRequeues, kOrderChanges, kLeaseChanges, kListingChanges})
+    sql += sql_of(table);
+  for (const StagingTable& table : WebhookOutbox::staging_tables())
+    sql += sql_of(table);
+  return sql;
+}
+
+}  // namespace
+
 void clear_staging(pqxx::transaction_base& txn) {
-  txn.exec(
-      "DELETE FROM stage_requeues; DELETE FROM stage_order_changes;"
-      " DELETE FROM stage_lease_changes; DELETE FROM stage_listing_changes;"
-      " DELETE FROM stage_webhook_events; DELETE FROM stage_cash_changes;");
+  txn.exec(for_each_staging_table(
+      [](const StagingTable& table) { return "DELETE FROM " + std::string(table.name) + ';'; }));
 }
 
 void prepare_connection(pqxx::connection_base& connection) {
@@ -448,12 +461,7 @@ void prepare_connection(pqxx::connection_base& connection) {
   txn.exec(
       "SET enable_hashjoin = off; SET enable_mergejoin = off; SET lock_timeout = '10s';"
       " SET standard_conforming_strings = on");
-  std::string staging;
-  for (const StagingTable& table : {kRequeues, kOrderChanges, kLeaseChanges, kListingChanges})
-    staging += create_sql(table);
-  for (const StagingTable& table : WebhookOutbox::staging_tables())
-    staging += create_sql(table);
-  txn.exec(staging);
+  txn.exec(for_each_staging_table(create_sql));
   txn.commit();
 }
 
