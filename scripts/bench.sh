@@ -12,11 +12,13 @@
 #   scripts/bench.sh gateway SCENARIO [ARGS]
 #                                    spotgridd under spotgrid-loadtest (loadtest/SCENARIO.json:
 #                                    orders or book), with a private PostgreSQL and Redis
-#   scripts/bench.sh http-vs-nginx [--seconds S] [--pairs N] [--connections C]
+#   scripts/bench.sh http-vs-nginx [--seconds S] [--pairs N] [--connections C] [--workers W]
 #                                    spotgridd's GET /v1/market/<pool>/book (a seeded book)
 #                                    against nginx serving the same bytes at the same path:
-#                                    N pairs of wrk runs (-t1 -cC -dS), nginx then spotgridd
-#                                    (defaults 10 s, 3 pairs, 64 connections); a JSON line
+#                                    N pairs of wrk runs (-t1 -cC -dS), nginx then spotgridd,
+#                                    each server with W threads serving HTTP (nginx worker
+#                                    processes, spotgridd I/O threads)
+#                                    (defaults 10 s, 3 pairs, 64 connections, 1); a JSON line
 #                                    per run, then one with the medians; spotgridd with a
 #                                    private PostgreSQL and Redis, nginx with a private config
 #   scripts/bench.sh                 engine and durable, with default arguments
@@ -113,16 +115,18 @@ if [[ "$what" == gateway ]]; then
 fi
 
 if [[ "$what" == http-vs-nginx ]]; then
-  usage="usage: bench.sh http-vs-nginx [--seconds S] [--pairs N] [--connections C]"
+  usage="usage: bench.sh http-vs-nginx [--seconds S] [--pairs N] [--connections C] [--workers W]"
   seconds=10
   pairs=3
   connections=64
+  workers=1
   while [[ $# -gt 0 ]]; do
     [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]{0,4}$ ]] || { echo "$usage" >&2; exit 2; }
     case "$1" in
       --seconds) seconds=$2 ;;
       --pairs) pairs=$2 ;;
       --connections) connections=$2 ;;
+      --workers) workers=$2 ;;
       *) echo "$usage" >&2; exit 2 ;;
     esac
     shift 2
@@ -144,6 +148,9 @@ if [[ "$what" == http-vs-nginx ]]; then
     rm -rf "$nginx_dir"
   }
   trap stop_all EXIT
+  # As many threads serving HTTP as nginx has workers: the same share of the
+  # cores (wrk takes the rest).
+  export SPOTGRID_LISTEN_THREADS=$workers
   start_spotgridd
   base="http://127.0.0.1:$port"
 
@@ -193,7 +200,7 @@ if [[ "$what" == http-vs-nginx ]]; then
   python3 -c 'import json, sys; b = json.load(open(sys.argv[1])); sys.exit(not (b["asks"] and b["bids"]))' \
     "$body" || { echo "bench.sh: the seeded book is empty on a side: $(cat "$body")" >&2; exit 1; }
   body_bytes=$(wc -c <"$body")
-  nginx_port=$(nginx_start "$nginx_dir" "$body" "$book_path")
+  nginx_port=$(nginx_start "$nginx_dir" "$body" "$book_path" "$workers")
   curl -sf -H "$auth" "http://127.0.0.1:$nginx_port$book_path" | cmp -s - "$body" ||
     { echo "bench.sh: nginx does not serve the same bytes" >&2; exit 1; }
   echo "bench.sh: $book_path, $body_bytes bytes; nginx on $nginx_port, spotgridd on $port" >&2
@@ -218,5 +225,5 @@ if [[ "$what" == http-vs-nginx ]]; then
   # size of spotgridd's answer after the runs says whether the comparison held.
   end_bytes=$(curl -sf -H "$auth" "$base$book_path" | wc -c)
   python3 scripts/lib/wrk.py summary "body_bytes=$body_bytes" "seconds=$seconds" \
-    "connections=$connections" "pairs=$pairs" "pool=$pool" "body_bytes_at_end=$end_bytes" <"$runs"
+    "connections=$connections" "workers=$workers" "pairs=$pairs" "pool=$pool" "body_bytes_at_end=$end_bytes" <"$runs"
 fi

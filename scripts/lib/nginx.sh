@@ -1,14 +1,15 @@
 # Sourced by bench.sh (after lib/ports.sh): a private nginx serving one file at
 # one exact URL path, for a side-by-side HTTP measurement. Everything (config,
 # pid file, logs, temp dirs) lives in a private dir; nginx runs as the current
-# user, with one worker, on 127.0.0.1 and a free port.
+# user, with WORKERS worker processes (default 1), on 127.0.0.1 and a free port.
 #
-#   nginx_start DIR FILE URL_PATH   prints the port; nginx's master pid goes to DIR/nginx.pid
+#   nginx_start DIR FILE URL_PATH [WORKERS]
+#                                   prints the port; nginx's master pid goes to DIR/nginx.pid
 #   nginx_stop DIR                  stops it (graceful, then SIGKILL), waiting for the port
 
 # Writes DIR/nginx.conf for PORT.
 nginx_config() {
-  local dir=$1 file=$2 url_path=$3 port=$4 user_line="" connections
+  local dir=$1 file=$2 url_path=$3 port=$4 workers=$5 user_line="" connections
   # As root the master would hand the worker to nobody, who may not read FILE:
   # keep the worker as the current user (the directive is ignored otherwise).
   [[ $(id -u) -eq 0 ]] && user_line="user $(id -un) $(id -gn);"
@@ -17,7 +18,7 @@ nginx_config() {
   [[ "$connections" =~ ^[0-9]+$ && $connections -le 65536 ]] || connections=65536
   cat >"$dir/nginx.conf" <<EOF
 $user_line
-worker_processes 1;
+worker_processes $workers;
 daemon on;
 master_process on;
 pid $dir/nginx.pid;
@@ -52,12 +53,12 @@ EOF
 }
 
 nginx_start() {
-  local dir=$1 file=$2 url_path=$3 port attempt
+  local dir=$1 file=$2 url_path=$3 workers=${4:-1} port attempt
   command -v nginx >/dev/null || { echo "nginx.sh: nginx not found (run scripts/install-deps.sh)" >&2; return 1; }
   mkdir -p "$dir/tmp"
   for attempt in 1 2 3 4 5; do
     port=$(pick_port)
-    nginx_config "$dir" "$file" "$url_path" "$port"
+    nginx_config "$dir" "$file" "$url_path" "$port" "$workers"
     # A bad config fails the same on every port: say so once (-t binds nothing).
     if [[ $attempt -eq 1 ]] &&
       ! nginx -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" 2>>"$dir/stderr.log"; then
