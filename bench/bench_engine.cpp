@@ -30,6 +30,7 @@
 #include "spotgrid/engine/codec.hpp"
 #include "spotgrid/engine/config.hpp"
 #include "spotgrid/engine/engine.hpp"
+#include "spotgrid/util/huge_pages.hpp"
 
 namespace {
 
@@ -52,8 +53,12 @@ Micros grid_price(std::mt19937_64& rng, Micros reference, Micros spread) {
 struct Stream {
   std::string name;
   Catalog catalog;
-  std::vector<Command> setup;     // untimed: deposits and nodes
-  std::vector<Command> commands;  // timed
+  std::vector<Command> setup;  // untimed: deposits and nodes
+  // Timed. On huge pages (util/huge_pages.hpp): a server's engine reads each
+  // command from a small buffer in cache, while this is ~128 bytes a command,
+  // ~128 MB in all; on 4 KiB pages the first command of each page (one in 32)
+  // paid a TLB miss that the measuring machine's hypervisor made a few µs.
+  util::HugeVector<Command> commands;
 };
 
 struct Result {
@@ -281,7 +286,7 @@ Stream mixed(const Catalog& shipped, const TariffBook& tariffs, std::size_t ops)
   return stream;
 }
 
-double percentile_ns(std::vector<std::uint32_t>& ticks, double fraction, double ns_per_tick) {
+double percentile_ns(util::HugeVector<std::uint32_t>& ticks, double fraction, double ns_per_tick) {
   const auto index = static_cast<std::size_t>(fraction * static_cast<double>(ticks.size() - 1));
   std::nth_element(ticks.begin(), ticks.begin() + static_cast<std::ptrdiff_t>(index), ticks.end());
   return ticks[index] * ns_per_tick;
@@ -301,8 +306,9 @@ std::string tail_kind(const CommandBody& body) {
 }
 
 // Before the percentiles reorder `ticks`: which kinds of command are slow.
-void count_tail(const Stream& stream, const std::vector<std::uint32_t>& ticks, Result& result) {
-  std::vector<std::uint32_t> sorted = ticks;
+void count_tail(const Stream& stream, const util::HugeVector<std::uint32_t>& ticks,
+                Result& result) {
+  std::vector<std::uint32_t> sorted(ticks.begin(), ticks.end());
   std::sort(sorted.begin(), sorted.end());
   const auto at = [&](double fraction) {
     return sorted[static_cast<std::size_t>(fraction * static_cast<double>(sorted.size() - 1))];
@@ -329,7 +335,7 @@ Result run_once(const Stream& stream, const TariffBook& tariffs) {
   events.reserve(1'024);
   for (const Command& command : stream.setup)
     engine.submit(command, events);
-  std::vector<std::uint32_t> ticks(stream.commands.size());
+  util::HugeVector<std::uint32_t> ticks(stream.commands.size());
   Result result;
 
   const long faults_start = minor_faults();

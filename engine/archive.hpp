@@ -80,14 +80,14 @@ class Writer {
     write(static_cast<std::uint64_t>(text.size()));
     out_.append(text);
   }
-  template <typename T>
-  void write(const std::vector<T>& values) {
+  template <typename T, typename A>
+  void write(const std::vector<T, A>& values) {
     write(static_cast<std::uint64_t>(values.size()));
     for (const T& v : values)
       write(v);
   }
-  template <typename K, typename V, typename C>
-  void write(const std::map<K, V, C>& values) {
+  template <typename K, typename V, typename C, typename A>
+  void write(const std::map<K, V, C, A>& values) {
     write(static_cast<std::uint64_t>(values.size()));
     for (const auto& [k, v] : values)
       (write(k), write(v));
@@ -138,14 +138,14 @@ class Reader {
     text.assign(in_.substr(0, size));
     in_.remove_prefix(size);
   }
-  template <typename T>
-  void read(std::vector<T>& values) {
+  template <typename T, typename A>
+  void read(std::vector<T, A>& values) {
     values.resize(read_size());
     for (T& v : values)
       read(v);
   }
-  template <typename K, typename V, typename C>
-  void read(std::map<K, V, C>& values) {
+  template <typename K, typename V, typename C, typename A>
+  void read(std::map<K, V, C, A>& values) {
     values.clear();
     for (std::uint64_t n = read_size(); n > 0 && ok_; --n) {
       K key{};

@@ -199,7 +199,11 @@ bool rebuild_asks(State& state) {
     if (state.listings.is_live(slot)) link_to_node(state, slot);
   }
   for (PoolBook& pool : state.pools) {
-    pool.asks.assign(state.tariffs.region_count(), RegionAsks{});
+    SPOTGRID_CHECK(pool.asks.size() == state.tariffs.region_count());
+    for (RegionAsks& region : pool.asks) {  // emptied in place: the maps keep the arena
+      region.fixed.clear();
+      region.floating = AskLevel{};
+    }
     pool.regions_with_asks = 0;
     pool.ask_cards = 0;
   }

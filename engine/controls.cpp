@@ -108,17 +108,20 @@ std::optional<Reject> apply_publish_tariff_schedule(State& state,
   return std::nullopt;
 }
 
-PoolBook pool_book(const GpuModel& model, std::size_t regions) {
-  PoolBook book;
-  book.asks.resize(regions);
+void add_pool_book(State& state, const GpuModel& model) {
+  std::pmr::memory_resource* levels = state.level_arena.resource();
+  PoolBook book{.asks = {}, .bids = BidLevels(levels)};
+  book.asks.reserve(state.tariffs.region_count());
+  for (std::size_t region = 0; region < state.tariffs.region_count(); ++region)
+    book.asks.push_back(RegionAsks{.fixed = AskLevels(levels), .floating = {}});
   book.index = model.reference_price_micros_per_card_hour;
-  return book;
+  state.pools.push_back(std::move(book));
 }
 
 std::optional<Reject> apply_add_gpu_model(State& state, const AddGpuModel& command) {
   if (state.catalog.refusal(command.model)) return Reject::kInvalidGpuModel;
   const PoolIndex pool = state.catalog.add(command.model);
-  state.pools.push_back(pool_book(command.model, state.tariffs.region_count()));
+  add_pool_book(state, command.model);
   state.emit(GpuModelAdded{pool});
   return std::nullopt;
 }

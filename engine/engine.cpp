@@ -58,7 +58,7 @@ void size_slab(Slab<T>& slab, std::uint32_t wanted, std::uint32_t hard_limit) {
 }  // namespace
 
 Engine::Engine(const Catalog& catalog, TariffBook tariffs, EngineConfig config)
-    : state_(std::make_unique<State>()) {
+    : state_(std::make_unique<State>(std::size_t{config.max_listings} + config.max_orders)) {
   State& state = *state_;
   state.catalog = catalog;
   state.tariffs = std::move(tariffs);
@@ -68,7 +68,7 @@ Engine::Engine(const Catalog& catalog, TariffBook tariffs, EngineConfig config)
   size_slab(state.orders, config.max_orders, limits::kMaxOrders);
   size_slab(state.leases, config.max_leases, limits::kMaxLeases);
   for (const GpuModel& model : state.catalog.models())
-    state.pools.push_back(pool_book(model, state.tariffs.region_count()));
+    add_pool_book(state, model);
   state.scratch.legs.reserve(limits::kMaxCardsPerOrder);
   // Timer heaps hold at most one live entry per record (plus stale ones, popped
   // lazily); resident from the start, like the slabs.

@@ -7,20 +7,14 @@
 #include <optional>
 #include <vector>
 #include "spotgrid/util/check.hpp"
+#include "spotgrid/util/huge_pages.hpp"
 
 namespace spotgrid::engine {
 
 inline constexpr std::uint32_t kNil = UINT32_MAX;
 
-// Reserves room for `capacity` elements and touches it now: `reserve` alone maps
-// pages that fault in one by one as the vector grows, each fault a few
-// microseconds on whichever command crosses into a new page.
-template <typename T>
-void reserve_resident(std::vector<T>& vector, std::size_t capacity) {
-  const std::size_t size = vector.size();
-  if (capacity > size) vector.resize(capacity);
-  vector.resize(size);  // back to its size; capacity and resident pages kept
-}
+using util::HugeVector;
+using util::reserve_resident;
 
 template <typename T>
 class Slab {
@@ -95,17 +89,18 @@ class Slab {
   std::uint32_t slot_count() const { return static_cast<std::uint32_t>(items_.size()); }
 
   // For the snapshot: the raw arrays, so a restored slab allocates identically.
-  std::vector<T>& items() { return items_; }
-  std::vector<std::uint32_t>& generations() { return generations_; }
-  std::vector<std::uint8_t>& live() { return live_; }
-  std::vector<std::uint32_t>& free_list() { return free_; }
+  HugeVector<T>& items() { return items_; }
+  HugeVector<std::uint32_t>& generations() { return generations_; }
+  HugeVector<std::uint8_t>& live() { return live_; }
+  HugeVector<std::uint32_t>& free_list() { return free_; }
 
  private:
   std::uint32_t capacity_ = 0;
-  std::vector<T> items_;
-  std::vector<std::uint32_t> generations_;
-  std::vector<std::uint8_t> live_;
-  std::vector<std::uint32_t> free_;
+  // On huge pages (util/huge_pages.hpp): slots are visited at random.
+  HugeVector<T> items_;
+  HugeVector<std::uint32_t> generations_;
+  HugeVector<std::uint8_t> live_;
+  HugeVector<std::uint32_t> free_;
 };
 
 }  // namespace spotgrid::engine

@@ -103,7 +103,7 @@ bool read_catalog(Reader& reader, State& state) {
   state.catalog = *catalog;
   state.pools.clear();
   for (const GpuModel& model : models)
-    state.pools.push_back(pool_book(model, state.tariffs.region_count()));
+    add_pool_book(state, model);
   return true;
 }
 

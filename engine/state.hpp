@@ -8,10 +8,12 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory_resource>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include "level_arena.hpp"
 #include "slab.hpp"
 #include "spotgrid/engine/engine.hpp"
 
@@ -204,8 +206,9 @@ struct AskLevel : Level {
   }
 };
 
-using AskLevels = std::map<Micros, AskLevel>;               // lowest price first
-using BidLevels = std::map<Micros, Level, std::greater<>>;  // highest limit first
+// Nodes from the state's LevelArena (a copied state's, from the heap).
+using AskLevels = std::pmr::map<Micros, AskLevel>;               // lowest price first
+using BidLevels = std::pmr::map<Micros, Level, std::greater<>>;  // highest limit first
 
 // One region's asks in a pool.
 struct RegionAsks {
@@ -230,7 +233,7 @@ struct PoolBook {
 
 // A timer: fires at `at` for record `id`; stale entries are skipped when popped.
 using Timer = std::pair<UnixSeconds, std::uint64_t>;
-using TimerHeap = std::vector<Timer>;  // a min-heap through std::push_heap(greater)
+using TimerHeap = HugeVector<Timer>;  // a min-heap through std::push_heap(greater)
 
 // ---- matching plans ---------------------------------------------------------
 
@@ -249,6 +252,9 @@ struct Plan {
 // ---- the state ---------------------------------------------------------------
 
 struct Engine::State {
+  // `level_slots`: how many records (listings and orders) could each open a price level.
+  explicit State(std::size_t level_slots) : level_arena(level_slots) {}
+
   Catalog catalog;
   TariffBook tariffs;
   EngineConfig config;
@@ -266,15 +272,16 @@ struct Engine::State {
   Slab<ListingRec> listings;
   Slab<OrderRec> orders;
   Slab<LeaseRec> leases;
-  std::vector<AccountRec> accounts;  // indexed by AccountId, grown on first use
+  HugeVector<AccountRec> accounts;  // indexed by AccountId, grown on first use
   Micros platform_revenue = 0;
   Micros deposited_total = 0;  // cash that entered; for the conservation check
   Micros withdrawn_total = 0;  // cash withdrawn and receivables paid out
   DailyPayouts daily_payouts;
   OperatorControls controls;
 
+  LevelArena level_arena{0};  // before every map that takes nodes from it
   std::vector<PoolBook> pools;
-  BidLevels class_bids;  // class orders, per CU-hour, across pools
+  BidLevels class_bids{level_arena.resource()};  // class orders, per CU-hour, across pools
   std::int64_t class_bid_cards = 0;
 
   TimerHeap pending_listings;  // listing becomes active at `from`
@@ -313,7 +320,12 @@ inline bool valid_account(AccountId id) {
 // An account's record, created on first use. Inline: several calls a command.
 inline AccountRec& account(State& state, AccountId id) {
   SPOTGRID_CHECK(valid_account(id));
-  if (id >= state.accounts.size()) state.accounts.resize(std::size_t{id} + 1);
+  if (id >= state.accounts.size()) {
+    const std::size_t wanted = std::size_t{id} + 1;
+    if (wanted > state.accounts.capacity())
+      reserve_resident(state.accounts, std::max(wanted, 2 * state.accounts.capacity()));
+    state.accounts.resize(wanted);
+  }
   return state.accounts[id];
 }
 // An account's record, or an empty one: reads that must create nothing (a
@@ -436,7 +448,8 @@ std::optional<Reject> apply_publish_tariff_schedule(State& state,
 std::optional<Reject> apply_add_gpu_model(State& state, const AddGpuModel& command);
 // A new pool's empty book (asks for each of the market's `regions`), its index
 // at the model's reference price.
-PoolBook pool_book(const GpuModel& model, std::size_t regions);
+// A new pool's empty book (a model joined the catalog), its levels from the arena.
+void add_pool_book(State& state, const GpuModel& model);
 std::optional<Reject> apply_suspend_account(State& state, const SuspendAccount& command);
 std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& command);
 inline bool is_halted(const State& state, PoolIndex pool) {
