@@ -2,54 +2,83 @@
 // Where the books' price levels live: map nodes from a pool over memory reserved
 // when the engine is built (on huge pages where the kernel gives them), so adding
 // a level on the hot path neither calls malloc nor touches a fresh 4 KiB page.
-// Measured (README, "Engine"): the level maps were the engine's only allocations
+// Measured (README, "Huge pages"): the level maps were the engine's only allocations
 // while it ran (~0.56 a command in add_only), and their nodes, spread over the
 // heap's 4 KiB pages, were add_only's and mixed's p99.9 (~6.5 µs → ~1.5 µs).
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
+#include <new>
 #include <vector>
 
 #include "spotgrid/util/huge_pages.hpp"
 
 namespace spotgrid::engine {
 
-class LevelArena {
+// A memory resource for node-sized blocks: one free list per 16-byte size
+// class, refilled from a monotonic buffer over the reserved memory (then from the
+// heap, should the buffer run out). Freeing pushes a block on its list; nothing
+// goes back before the arena dies. std::pmr::unsynchronized_pool_resource did
+// the same in ~150 instructions a call (README, "Huge pages"); this takes a few.
+class LevelArena final : public std::pmr::memory_resource {
  public:
   // Room reserved per record slot (listing or order) that could open a level:
-  // a third of them at once, in the pool's 96-byte blocks, before the pool
-  // takes more chunks from the heap (it keeps working; it only loses the above).
+  // a third of them at once, in ~96-byte nodes, before the arena takes more
+  // from the heap (it keeps working; it only loses the above).
   static constexpr std::size_t kBytesPerSlot = 32;
   static constexpr std::size_t kMaxBytes = std::size_t{64} << 20;
 
   explicit LevelArena(std::size_t slots)
       : buffer_(reserved(std::min(slots * kBytesPerSlot, kMaxBytes))),
-        upstream_(buffer_.data(), buffer_.capacity(), std::pmr::new_delete_resource()),
-        pool_(pool_options(), &upstream_) {}
+        upstream_(buffer_.data(), buffer_.capacity(), std::pmr::new_delete_resource()) {}
   // A copy of the state (a snapshot's) keeps none of this: the maps copied with
   // it take their nodes from the heap (polymorphic_allocator's copy rule).
-  LevelArena(const LevelArena&) : LevelArena(0) {}
+  LevelArena(const LevelArena& /*other*/) : LevelArena(0) {}
   LevelArena& operator=(const LevelArena&) = delete;
+  ~LevelArena() override = default;
 
-  std::pmr::memory_resource* resource() { return &pool_; }
+  std::pmr::memory_resource* resource() { return this; }
 
  private:
+  static constexpr std::size_t kGrain = 16;
+  static constexpr std::size_t kLargestPooled = 256;
+  struct FreeBlock {
+    FreeBlock* next;
+  };
+
   static util::HugeVector<std::byte> reserved(std::size_t bytes) {
     util::HugeVector<std::byte> buffer;
     util::reserve_resident(buffer, bytes);
     return buffer;
   }
-  static std::pmr::pool_options pool_options() {
-    std::pmr::pool_options options;
-    options.largest_required_pool_block = 256;  // an ask level's node is ~100 bytes
-    return options;
+  static bool pooled(std::size_t bytes, std::size_t alignment) {
+    return bytes <= kLargestPooled && alignment <= kGrain;
+  }
+  static std::size_t size_class(std::size_t bytes) { return (bytes + kGrain - 1) / kGrain; }
+
+  void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+    if (!pooled(bytes, alignment)) return upstream_.allocate(bytes, alignment);
+    FreeBlock*& head = free_[size_class(bytes)];
+    if (head == nullptr) return upstream_.allocate(size_class(bytes) * kGrain, kGrain);
+    FreeBlock* block = head;
+    head = block->next;
+    return block;
+  }
+  void do_deallocate(void* data, std::size_t bytes, std::size_t alignment) override {
+    if (!pooled(bytes, alignment)) return upstream_.deallocate(data, bytes, alignment);
+    FreeBlock*& head = free_[size_class(bytes)];
+    head = ::new (data) FreeBlock{head};
+  }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+    return this == &other;
   }
 
-  util::HugeVector<std::byte> buffer_;  // capacity only: the resources hand it out
+  util::HugeVector<std::byte> buffer_;  // capacity only: upstream_ hands it out
   std::pmr::monotonic_buffer_resource upstream_;
-  std::pmr::unsynchronized_pool_resource pool_;
+  std::array<FreeBlock*, kLargestPooled / kGrain + 1> free_{};
 };
 
 }  // namespace spotgrid::engine

@@ -34,11 +34,10 @@ class Slab {
   }
   std::uint32_t capacity() const { return capacity_; }
   std::uint32_t free_slots() const {
-    return capacity_ - static_cast<std::uint32_t>(items_.size()) +
-           static_cast<std::uint32_t>(free_.size());
+    return capacity_ - slot_count() + static_cast<std::uint32_t>(free_.size());
   }
   std::uint32_t live_count() const {
-    return static_cast<std::uint32_t>(items_.size() - free_.size());
+    return slot_count() - static_cast<std::uint32_t>(free_.size());
   }
 
   // The caller checks free_slots() first: running out is a validated condition.
@@ -69,7 +68,7 @@ class Slab {
   std::optional<std::uint32_t> slot_of(std::uint64_t id) const {
     const auto slot = static_cast<std::uint32_t>(id);
     const auto generation = static_cast<std::uint32_t>(id >> 32);
-    if (slot >= items_.size() || !live_[slot] || generations_[slot] != generation) {
+    if (slot >= slot_count() || !live_[slot] || generations_[slot] != generation) {
       return std::nullopt;
     }
     return slot;
@@ -86,7 +85,9 @@ class Slab {
   T& operator[](std::uint32_t slot) { return items_[slot]; }
   const T& operator[](std::uint32_t slot) const { return items_[slot]; }
   bool is_live(std::uint32_t slot) const { return slot < live_.size() && live_[slot]; }
-  std::uint32_t slot_count() const { return static_cast<std::uint32_t>(items_.size()); }
+  // From live_, one byte a slot: items_.size() divides by sizeof(T) (a multiply
+  // and shifts), and this is asked several times a command.
+  std::uint32_t slot_count() const { return static_cast<std::uint32_t>(live_.size()); }
 
   // For the snapshot: the raw arrays, so a restored slab allocates identically.
   HugeVector<T>& items() { return items_; }

@@ -3,7 +3,7 @@
 // price-level arena (visited at random on every command) and a benchmark's
 // command stream.
 //
-// Why (README, "Engine: huge pages"): on 4 KiB pages these arrays cover tens of
+// Why (README, "Huge pages"): on 4 KiB pages these arrays cover tens of
 // thousands of pages, a command's visits miss the TLB, and on the hypervisor of
 // the machines this was measured on about one command in a thousand paid a few
 // microseconds for it, which no counter in the guest showed. A buffer the size
