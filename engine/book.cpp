@@ -199,7 +199,7 @@ bool rebuild_asks(State& state) {
     if (state.listings.is_live(slot)) link_to_node(state, slot);
   }
   for (PoolBook& pool : state.pools) {
-    SPOTGRID_CHECK(pool.asks.size() == state.tariffs.region_count());
+    if (pool.asks.size() != state.tariffs.region_count()) return false;
     for (RegionAsks& region : pool.asks) {  // emptied in place: the maps keep the arena
       region.fixed.clear();
       region.floating = AskLevel{};

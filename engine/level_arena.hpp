@@ -3,8 +3,9 @@
 // when the engine is built (on huge pages where the kernel gives them), so adding
 // a level on the hot path neither calls malloc nor touches a fresh 4 KiB page.
 // Measured (README, "Huge pages"): the level maps were the engine's only allocations
-// while it ran (~0.56 a command in add_only), and their nodes, spread over the
-// heap's 4 KiB pages, were add_only's and mixed's p99.9 (~6.5 µs → ~1.5 µs).
+// while it matched (~0.56 a command in add_only), their nodes spread over the heap's
+// 4 KiB pages; with the slabs on huge pages too, add_only's p99.9 went from ~6.5 µs
+// to ~1.5 µs.
 
 #include <algorithm>
 #include <array>
@@ -18,11 +19,14 @@
 
 namespace spotgrid::engine {
 
-// A memory resource for node-sized blocks: one free list per 16-byte size
-// class, refilled from a monotonic buffer over the reserved memory (then from the
-// heap, should the buffer run out). Freeing pushes a block on its list; nothing
-// goes back before the arena dies. std::pmr::unsynchronized_pool_resource did
+// A memory resource for node-sized blocks (up to 256 bytes): one free list per
+// 16-byte size class, refilled from a monotonic buffer over the reserved memory
+// (then from the heap, should the buffer run out). Freeing pushes a block on its
+// list; the lists keep what they hold until the arena dies, so the arena's size
+// is the most nodes ever live at once. std::pmr::unsynchronized_pool_resource did
 // the same in ~150 instructions a call (README, "Huge pages"); this takes a few.
+// Larger blocks, and under AddressSanitizer every block, come from the heap, so
+// that ASan still sees a level map's node used after it was freed.
 class LevelArena final : public std::pmr::memory_resource {
  public:
   // Room reserved per record slot (listing or order) that could open a level:
@@ -32,8 +36,8 @@ class LevelArena final : public std::pmr::memory_resource {
   static constexpr std::size_t kMaxBytes = std::size_t{64} << 20;
 
   explicit LevelArena(std::size_t slots)
-      : buffer_(reserved(std::min(slots * kBytesPerSlot, kMaxBytes))),
-        upstream_(buffer_.data(), buffer_.capacity(), std::pmr::new_delete_resource()) {}
+      : buffer_(util::kAddressSanitizer ? 0 : std::min(slots * kBytesPerSlot, kMaxBytes)),
+        upstream_(buffer_.data(), buffer_.size(), std::pmr::new_delete_resource()) {}
   // A copy of the state (a snapshot's) keeps none of this: the maps copied with
   // it take their nodes from the heap (polymorphic_allocator's copy rule).
   LevelArena(const LevelArena& /*other*/) : LevelArena(0) {}
@@ -49,18 +53,17 @@ class LevelArena final : public std::pmr::memory_resource {
     FreeBlock* next;
   };
 
-  static util::HugeVector<std::byte> reserved(std::size_t bytes) {
-    util::HugeVector<std::byte> buffer;
-    util::reserve_resident(buffer, bytes);
-    return buffer;
-  }
   static bool pooled(std::size_t bytes, std::size_t alignment) {
-    return bytes <= kLargestPooled && alignment <= kGrain;
+    return !util::kAddressSanitizer && bytes <= kLargestPooled && alignment <= kGrain;
   }
-  static std::size_t size_class(std::size_t bytes) { return (bytes + kGrain - 1) / kGrain; }
+  // 1 for 0 bytes too: every block can hold a FreeBlock once freed.
+  static std::size_t size_class(std::size_t bytes) {
+    return (std::max<std::size_t>(bytes, 1) + kGrain - 1) / kGrain;
+  }
+  static std::pmr::memory_resource* heap() { return std::pmr::new_delete_resource(); }
 
   void* do_allocate(std::size_t bytes, std::size_t alignment) override {
-    if (!pooled(bytes, alignment)) return upstream_.allocate(bytes, alignment);
+    if (!pooled(bytes, alignment)) return heap()->allocate(bytes, alignment);
     FreeBlock*& head = free_[size_class(bytes)];
     if (head == nullptr) return upstream_.allocate(size_class(bytes) * kGrain, kGrain);
     FreeBlock* block = head;
@@ -68,7 +71,7 @@ class LevelArena final : public std::pmr::memory_resource {
     return block;
   }
   void do_deallocate(void* data, std::size_t bytes, std::size_t alignment) override {
-    if (!pooled(bytes, alignment)) return upstream_.deallocate(data, bytes, alignment);
+    if (!pooled(bytes, alignment)) return heap()->deallocate(data, bytes, alignment);
     FreeBlock*& head = free_[size_class(bytes)];
     head = ::new (data) FreeBlock{head};
   }
@@ -76,7 +79,7 @@ class LevelArena final : public std::pmr::memory_resource {
     return this == &other;
   }
 
-  util::HugeVector<std::byte> buffer_;  // capacity only: upstream_ hands it out
+  util::HugeVector<std::byte> buffer_;  // zeroed when made (so touched); upstream_ hands it out
   std::pmr::monotonic_buffer_resource upstream_;
   std::array<FreeBlock*, kLargestPooled / kGrain + 1> free_{};
 };

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory_resource>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -231,6 +232,11 @@ struct PoolBook {
   std::int64_t bid_cards = 0;  // bids
 };
 
+// Growing `pools` or a pool's `asks` must move the maps (keeping their arena),
+// never copy them (which would put their nodes on the heap).
+static_assert(std::is_nothrow_move_constructible_v<RegionAsks> &&
+              std::is_nothrow_move_constructible_v<PoolBook>);
+
 // A timer: fires at `at` for record `id`; stale entries are skipped when popped.
 using Timer = std::pair<UnixSeconds, std::uint64_t>;
 using TimerHeap = HugeVector<Timer>;  // a min-heap through std::push_heap(greater)
@@ -254,6 +260,14 @@ struct Plan {
 struct Engine::State {
   // `level_slots`: how many records (listings and orders) could each open a price level.
   explicit State(std::size_t level_slots) : level_arena(level_slots) {}
+  // A copy (Engine::copy, for a snapshot) has its own empty arena, and its maps
+  // take their nodes from the heap (polymorphic_allocator's copy rule). A move
+  // would leave the maps pointing into the moved-from state's arena: none.
+  State(const State&) = default;
+  State(State&&) = delete;
+  State& operator=(const State&) = delete;
+  State& operator=(State&&) = delete;
+  ~State() = default;
 
   Catalog catalog;
   TariffBook tariffs;
@@ -279,7 +293,7 @@ struct Engine::State {
   DailyPayouts daily_payouts;
   OperatorControls controls;
 
-  LevelArena level_arena{0};  // before every map that takes nodes from it
+  LevelArena level_arena;  // before every map that takes nodes from it: it outlives them
   std::vector<PoolBook> pools;
   BidLevels class_bids{level_arena.resource()};  // class orders, per CU-hour, across pools
   std::int64_t class_bid_cards = 0;
@@ -320,12 +334,9 @@ inline bool valid_account(AccountId id) {
 // An account's record, created on first use. Inline: several calls a command.
 inline AccountRec& account(State& state, AccountId id) {
   SPOTGRID_CHECK(valid_account(id));
-  if (id >= state.accounts.size()) {
-    const std::size_t wanted = std::size_t{id} + 1;
-    if (wanted > state.accounts.capacity())
-      reserve_resident(state.accounts, std::max(wanted, 2 * state.accounts.capacity()));
-    state.accounts.resize(wanted);
-  }
+  // Grown as vectors grow (geometrically), its pages touched as accounts arrive:
+  // making every growth resident at once would stall the command that grows it.
+  if (id >= state.accounts.size()) state.accounts.resize(std::size_t{id} + 1);
   return state.accounts[id];
 }
 // An account's record, or an empty one: reads that must create nothing (a
@@ -446,9 +457,9 @@ std::optional<Reject> apply_set_platform_fee(State& state, const SetPlatformFee&
 std::optional<Reject> apply_publish_tariff_schedule(State& state,
                                                     const PublishTariffSchedule& command);
 std::optional<Reject> apply_add_gpu_model(State& state, const AddGpuModel& command);
-// A new pool's empty book (asks for each of the market's `regions`), its index
-// at the model's reference price.
-// A new pool's empty book (a model joined the catalog), its levels from the arena.
+// Appends a pool's empty book for `model` (an engine's catalog, a snapshot's, or a
+// model that joined): asks for each of the market's regions, the index at the
+// model's reference price, every level map on the state's arena.
 void add_pool_book(State& state, const GpuModel& model);
 std::optional<Reject> apply_suspend_account(State& state, const SuspendAccount& command);
 std::optional<Reject> apply_quarantine_node(State& state, const QuarantineNode& command);

@@ -2,7 +2,9 @@
 // is exact), bounded per tick, then publishes each pool's index price.
 
 #include <algorithm>
+#include <array>
 #include <cassert>
+#include <span>
 
 #include "state.hpp"
 
@@ -70,12 +72,16 @@ void start_deferred_orders(State& state, std::uint32_t& budget) {
 // A cheaper index can cross resting bids that floating listings could not reach
 // before: they work in arrival order, whatever their region.
 void rematch_floating(State& state, PoolIndex pool, std::uint32_t& budget) {
-  std::vector<std::uint32_t> next_in_region;
-  for (const RegionAsks& asks : state.pools[pool].asks)
-    next_in_region.push_back(asks.floating.head);
+  // On the stack: a tick allocates nothing.
+  std::array<std::uint32_t, limits::kMaxRegions> next_in_region{};
+  const std::vector<RegionAsks>& regions = state.pools[pool].asks;
+  SPOTGRID_CHECK(regions.size() <= next_in_region.size());
+  for (std::size_t region = 0; region < regions.size(); ++region)
+    next_in_region[region] = regions[region].floating.head;
+  const std::span<std::uint32_t> heads(next_in_region.data(), regions.size());
   while (budget > 0) {
     std::uint32_t* earliest = nullptr;
-    for (std::uint32_t& slot : next_in_region) {
+    for (std::uint32_t& slot : heads) {
       if (slot != kNil &&
           (earliest == nullptr || state.listings[slot].arrival < state.listings[*earliest].arrival))
         earliest = &slot;
