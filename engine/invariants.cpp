@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <memory_resource>
 #include <sstream>
 
 #include "state.hpp"
@@ -190,12 +191,24 @@ class Checker {
     return cards;
   }
 
+  // A level map made without the state's arena still works, on the heap: slowly,
+  // and allocating while it matches. A snapshot's copy is the one state whose
+  // maps are meant to be on the heap.
+  template <typename Levels>
+  void check_on_arena(const Levels& levels, const char* side) {
+    const std::pmr::memory_resource* arena = &s_.level_arena;
+    if (!s_.snapshot_only && levels.get_allocator().resource() != arena)
+      fail("a map of ", side, " levels is not on the engine's arena");
+  }
+
   void check_book() {
+    check_on_arena(s_.class_bids, "class bid");
     for (std::size_t p = 0; p < s_.pools.size(); ++p) {
       const PoolBook& pool = s_.pools[p];
       std::int64_t ask_cards = 0;
       for (std::size_t region = 0; region < pool.asks.size(); ++region) {
         const RegionAsks& asks = pool.asks[region];
+        check_on_arena(asks.fixed, "ask");
         check_levels(s_.listings, asks.fixed, "ask");
         check_level(s_.listings, asks.floating, "floating ask", 0);
         check_region(asks, p, region);
@@ -208,6 +221,7 @@ class Checker {
       const RegionMask beyond =
           pool.asks.size() >= limits::kMaxRegions ? 0 : pool.regions_with_asks >> pool.asks.size();
       if (beyond != 0) fail("pool ", p, " marks a region it has no asks for");
+      check_on_arena(pool.bids, "bid");
       check_levels(s_.orders, pool.bids, "bid");
       if (pool.ask_cards != ask_cards) fail("a pool's ask total disagrees with its levels");
       if (pool.bid_cards != level_cards(pool.bids))
