@@ -3,6 +3,8 @@
 // silently, and every rounding is a floor on a cumulative total
 // (docs/architecture.md#holds-and-settlement).
 
+#include <bit>
+
 #include "spotgrid/util/check.hpp"
 
 #include "state.hpp"
@@ -29,11 +31,9 @@ Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros lim
 std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
                                     PoolMask pools) {
   Micros max_price = 0;
-  for (std::size_t pool = 0; pool < state.catalog.pool_count(); ++pool) {
-    if ((pools >> pool) & 1u) {
-      max_price = std::max(max_price,
-                           limit_per_card_hour(state, spec, limit, static_cast<PoolIndex>(pool)));
-    }
+  for (PoolMask left = pools; left != 0; left &= left - 1) {
+    const auto pool = static_cast<PoolIndex>(std::countr_zero(left));
+    max_price = std::max(max_price, limit_per_card_hour(state, spec, limit, pool));
   }
   // The seconds it runs if it starts as planned; a lease it starts later
   // under a dearer schedule is capped at this hold (start_lease).
