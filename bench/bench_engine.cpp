@@ -268,8 +268,10 @@ Stream mixed(const Catalog& shipped, const TariffBook& tariffs, std::size_t ops)
   add_setup(stream, nodes, stream.catalog.pool_count(), tariffs.region_count());
   Engine scratch(stream.catalog, tariffs, capacity_for(ops));
   std::vector<Event> events;
-  for (const Command& command : stream.setup)
+  for (const Command& command : stream.setup) {
+    events.clear();  // the setup's events are not kept
     scratch.submit(command, events);
+  }
 
   RestingOrders resting;
   std::mt19937_64 rng(2);
@@ -333,8 +335,10 @@ Result run_once(const Stream& stream, const TariffBook& tariffs) {
   Engine engine(stream.catalog, tariffs, capacity_for(stream.commands.size()));
   std::vector<Event> events;
   events.reserve(1'024);
-  for (const Command& command : stream.setup)
+  for (const Command& command : stream.setup) {
+    events.clear();  // the setup's events are not kept
     engine.submit(command, events);
+  }
   util::HugeVector<std::uint32_t> ticks(stream.commands.size());
   Result result;
 
@@ -420,8 +424,10 @@ void snapshot_pause(const Catalog& shipped, const TariffBook& tariffs, std::size
   const EngineConfig capacity = capacity_for(2 * resting + nodes);  // filled orders keep slots
   Engine engine(stream.catalog, tariffs, capacity);
   std::vector<Event> events;
-  for (const Command& command : stream.setup)
+  for (const Command& command : stream.setup) {
+    events.clear();  // the setup's events are not kept
     engine.submit(command, events);
+  }
   std::mt19937_64 rng(3);
   std::size_t orders = 0;
   for (std::size_t node = 0; orders < resting && node < 10 * resting; ++node) {
