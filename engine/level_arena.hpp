@@ -10,10 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
-#include <cstdint>
 #include <memory_resource>
 #include <new>
-#include <vector>
 
 #include "spotgrid/util/huge_pages.hpp"
 

@@ -4,21 +4,19 @@
 // command stream.
 //
 // Why (README, "Huge pages"): on 4 KiB pages these arrays cover tens of
-// thousands of pages, a command's visits miss the TLB, and on the hypervisor of
-// the machines this was measured on such a miss cost a few microseconds (for
-// the engine bench, every 16 to 64 commands), which no counter in the guest showed. A buffer the
-// size of whole huge pages and aligned to them gets huge pages where the kernel's transparent huge
-// pages are enabled at least for `madvise`; elsewhere it is ordinary memory, and nothing else
-// changes.
+// thousands of pages and a command's visits miss the TLB; on the hypervisor of
+// the machines this was measured on such a miss cost a few microseconds (in the
+// engine bench, every 16 to 64 commands), which no counter in the guest showed.
+// A buffer of whole huge pages, aligned to them, gets huge pages where the
+// kernel's transparent huge pages are enabled at least for `madvise`; elsewhere
+// it is ordinary memory, and nothing else changes.
 
 #include <sys/mman.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <new>
-#include <utility>
 #include <vector>
 
 namespace spotgrid::util {
