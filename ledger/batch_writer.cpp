@@ -114,6 +114,43 @@ constexpr Column kListingChangeColumns[] = {
     {"listing_id", "bigint"}, {"status", "listing_status"}, {"at", "bigint"}};
 constexpr StagingTable kListingChanges{"stage_listing_changes", kListingChangeColumns};
 
+// The statements that apply them (copy_rows.hpp, StagedStatement), after the
+// inserts so a row created and changed in the same batch is found.
+constexpr StagedStatement kInsertRequeues{
+    "sg_insert_requeues", kRequeues, "r",
+    "INSERT INTO orders (order_id, buyer_id, parent_order_id, client_order_id, target_kind,"
+    " pool, min_memory_gib, min_cu, strategy, cards, duration, limit_price, expected_cost,"
+    " status, cards_open, created_at, updated_at)"
+    " SELECT r.order_id, p.buyer_id, r.parent_order_id, p.client_order_id, p.target_kind,"
+    " p.pool, p.min_memory_gib, p.min_cu, 'time_first', r.cards, r.duration,"
+    " CASE WHEN r.limit_price = 0 THEN p.limit_price ELSE r.limit_price END,"
+    " 0, 'accepted', r.cards, r.at, r.at FROM ",
+    " JOIN orders p ON p.order_id = r.parent_order_id"};
+constexpr StagedStatement kUpdateOrders{
+    "sg_update_orders", kOrderChanges, "c",
+    "UPDATE orders o SET status = coalesce(c.status, o.status),"
+    " unfilled_reason = coalesce(c.unfilled_reason, o.unfilled_reason),"
+    " cards_open = CASE WHEN c.cards_open < 0 THEN o.cards_open + c.open_delta"
+    " ELSE c.cards_open END,"
+    " cards_filled = o.cards_filled + c.filled_delta, hold = o.hold + c.hold_delta,"
+    " limit_price = CASE WHEN c.limit_price = 0 THEN o.limit_price ELSE c.limit_price END,"
+    " updated_at = c.at FROM ",
+    " WHERE o.order_id = c.order_id"};
+constexpr StagedStatement kUpdateLeases{
+    "sg_update_leases", kLeaseChanges, "c",
+    "UPDATE leases l SET status = coalesce(c.status, l.status),"
+    " end_reason = coalesce(c.end_reason, l.end_reason),"
+    " billable_end = CASE WHEN c.billable_end < 0 THEN l.billable_end"
+    " ELSE c.billable_end END,"
+    " reclaim_at = CASE WHEN c.reclaim_at = 0 THEN l.reclaim_at ELSE c.reclaim_at END,"
+    " charged = CASE WHEN c.charged < 0 THEN l.charged ELSE c.charged END,"
+    " fees = l.fees + c.fee_delta FROM ",
+    " WHERE l.lease_id = c.lease_id"};
+constexpr StagedStatement kUpdateListings{
+    "sg_update_listings", kListingChanges, "c",
+    "UPDATE listings l SET status = c.status, closed_at = c.at FROM ",
+    " WHERE l.listing_id = c.listing_id"};
+
 }  // namespace
 
 // The batch's rows, gathered from its events, then written in two steps.
@@ -332,21 +369,9 @@ class BatchWriter::Batch {
     rows.write(txn_, pending);
   }
 
-  // Stages the folded changes and applies them in one round trip, after the
-  // inserts so a row created and changed in the same batch is found.
+  // Stages the folded changes and applies them in one round trip.
   void write_changes(PendingSql& pending) {
-    if (!requeues_.empty()) {
-      const std::string requeues = requeues_.staged(txn_, pending, "r");
-      pending.add(
-          "INSERT INTO orders (order_id, buyer_id, parent_order_id, client_order_id, target_kind,"
-          " pool, min_memory_gib, min_cu, strategy, cards, duration, limit_price, expected_cost,"
-          " status, cards_open, created_at, updated_at)"
-          " SELECT r.order_id, p.buyer_id, r.parent_order_id, p.client_order_id, p.target_kind,"
-          " p.pool, p.min_memory_gib, p.min_cu, 'time_first', r.cards, r.duration,"
-          " CASE WHEN r.limit_price = 0 THEN p.limit_price ELSE r.limit_price END,"
-          " 0, 'accepted', r.cards, r.at, r.at FROM " +
-          requeues + " JOIN orders p ON p.order_id = r.parent_order_id;");
-    }
+    if (!requeues_.empty()) requeues_.stage(txn_, pending, kInsertRequeues);
     if (order_changes_.rows().size() > folded_.size()) {
       Rows<Int, const char*, const char*, Int, Int, Int, Int, Int, Int> staged(kOrderChanges);
       for (const auto& [id, c] : order_changes_.rows()) {
@@ -354,16 +379,7 @@ class BatchWriter::Batch {
         staged.add(as_int(id), c.status, c.unfilled_reason, c.cards_open, c.open_delta,
                    c.filled_delta, c.hold_delta, c.limit_price, c.at);
       }
-      const std::string changes = staged.staged(txn_, pending, "c");
-      pending.add(
-          "UPDATE orders o SET status = coalesce(c.status, o.status),"
-          " unfilled_reason = coalesce(c.unfilled_reason, o.unfilled_reason),"
-          " cards_open = CASE WHEN c.cards_open < 0 THEN o.cards_open + c.open_delta"
-          " ELSE c.cards_open END,"
-          " cards_filled = o.cards_filled + c.filled_delta, hold = o.hold + c.hold_delta,"
-          " limit_price = CASE WHEN c.limit_price = 0 THEN o.limit_price ELSE c.limit_price END,"
-          " updated_at = c.at FROM " +
-          changes + " WHERE o.order_id = c.order_id;");
+      staged.stage(txn_, pending, kUpdateOrders);
     }
     if (!lease_changes_.rows().empty()) {
       Rows<Int, const char*, const char*, Int, Int, Int, Int> staged(kLeaseChanges);
@@ -371,24 +387,13 @@ class BatchWriter::Batch {
         staged.add(as_int(id), c.status, c.end_reason, c.billable_end, c.reclaim_at, c.charged,
                    c.fee_delta);
       }
-      const std::string changes = staged.staged(txn_, pending, "c");
-      pending.add(
-          "UPDATE leases l SET status = coalesce(c.status, l.status),"
-          " end_reason = coalesce(c.end_reason, l.end_reason),"
-          " billable_end = CASE WHEN c.billable_end < 0 THEN l.billable_end"
-          " ELSE c.billable_end END,"
-          " reclaim_at = CASE WHEN c.reclaim_at = 0 THEN l.reclaim_at ELSE c.reclaim_at END,"
-          " charged = CASE WHEN c.charged < 0 THEN l.charged ELSE c.charged END,"
-          " fees = l.fees + c.fee_delta FROM " +
-          changes + " WHERE l.lease_id = c.lease_id;");
+      staged.stage(txn_, pending, kUpdateLeases);
     }
     if (!listing_changes_.rows().empty()) {
       Rows<Int, const char*, Int> staged(kListingChanges);
       for (const auto& [id, c] : listing_changes_.rows())
         staged.add(as_int(id), c.status, c.at);
-      const std::string changes = staged.staged(txn_, pending, "c");
-      pending.add("UPDATE listings l SET status = c.status, closed_at = c.at FROM " + changes +
-                  " WHERE l.listing_id = c.listing_id;");
+      staged.stage(txn_, pending, kUpdateListings);
     }
     if (outbox_.empty()) {
       pending.send(txn_);
@@ -432,22 +437,24 @@ class BatchWriter::Batch {
 
 namespace {
 
-// Every staging table of a persister connection, with `sql_of` of each.
+// Every staged statement of a persister connection, with `sql_of` of each.
 template <typename SqlOf>
-std::string for_each_staging_table(SqlOf sql_of) {
+std::string for_each_staged_statement(SqlOf sql_of) {
   std::string sql;
-  for (const StagingTable& table : {kRequeues, kOrderChanges, kLeaseChanges, kListingChanges})
-    sql += sql_of(table);
-  for (const StagingTable& table : WebhookOutbox::staging_tables())
-    sql += sql_of(table);
+  for (const StagedStatement* statement :
+       {&kInsertRequeues, &kUpdateOrders, &kUpdateLeases, &kUpdateListings})
+    sql += sql_of(*statement);
+  for (const StagedStatement* statement : WebhookOutbox::staged_statements())
+    sql += sql_of(*statement);
   return sql;
 }
 
 }  // namespace
 
 void clear_staging(pqxx::transaction_base& txn) {
-  txn.exec(for_each_staging_table(
-      [](const StagingTable& table) { return "DELETE FROM " + std::string(table.name) + ';'; }));
+  txn.exec(for_each_staged_statement([](const StagedStatement& statement) {
+    return "DELETE FROM " + std::string(statement.table.name) + ';';
+  }));
 }
 
 void prepare_connection(pqxx::connection_base& connection) {
@@ -458,10 +465,15 @@ void prepare_connection(pqxx::connection_base& connection) {
   // write disjoint rows until their turn): one held elsewhere for 10 s fails
   // it as storage, and the market recovers, instead of stalling every answer.
   // bytea values are written as libpq escapes them: with standard strings.
+  // The prepared statements keep one plan (the staged rows' count is unknown
+  // to the planner anyway), planned once per connection.
   txn.exec(
       "SET enable_hashjoin = off; SET enable_mergejoin = off; SET lock_timeout = '10s';"
-      " SET standard_conforming_strings = on");
-  txn.exec(for_each_staging_table(create_sql));
+      " SET standard_conforming_strings = on; SET plan_cache_mode = force_generic_plan");
+  txn.exec(for_each_staged_statement([](const StagedStatement& statement) {
+    return create_sql(statement.table) + prepare_sql(statement);
+  }));
+  txn.exec(WebhookOutbox::prepare_probe_sql());
   txn.commit();
 }
 

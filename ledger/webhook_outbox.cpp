@@ -13,16 +13,13 @@ constexpr Column kCashColumns[] = {
     {"owner_id", "bigint"}, {"delta", "bigint"}, {"last_event_seq", "bigint"}, {"at", "bigint"}};
 constexpr StagingTable kStagedEvents{"stage_webhook_events", kEventColumns};
 constexpr StagingTable kStagedCash{"stage_cash_changes", kCashColumns};
-constexpr StagingTable kStagingTables[] = {kStagedEvents, kStagedCash};
-
-// The statements below read the staged rows as `s` and `c`: each is the text
-// before and after that FROM item (copy_rows.hpp, Rows::staged).
 
 // A delivery per (subscribed endpoint, owner of the event), born due at the
 // endpoint's retry time (an endpoint backing off is not tried for each new
 // event). The id a receiver dedupes by is the event's sequence. A supplier is
 // told about its leases, never who its buyers are (as on the stream).
-constexpr const char* kEventsSql[] = {
+constexpr StagedStatement kInsertEventDeliveries{
+    "sg_insert_event_deliveries", kStagedEvents, "s",
     "WITH ev AS (SELECT s.*, coalesce(nullif(s.order_id, 0), l.order_id) AS of_order,"
     " l.buyer_id, l.supplier_id, l.node_id, l.cards, l.price, l.started_at, l.planned_end,"
     " o.buyer_id AS order_buyer"
@@ -49,11 +46,12 @@ constexpr const char* kEventsSql[] = {
     "::text, w.retry_at"
     " FROM owned e JOIN webhook_endpoints w ON w.account_id = e.owner"
     " AND w.disabled_at IS NULL AND e.type = ANY (w.event_types)"
-    " ON CONFLICT DO NOTHING;"};
+    " ON CONFLICT DO NOTHING"};
 
 // balance.low once per downward crossing of an endpoint's threshold, judged
 // on the batch's net change of the account's cash.
-constexpr const char* kBalanceLowSql[] = {
+constexpr StagedStatement kInsertBalanceLowDeliveries{
+    "sg_insert_balance_low_deliveries", kStagedCash, "c",
     "INSERT INTO webhook_deliveries (endpoint_id, event_id, type, created_at, payload,"
     " next_attempt_at)"
     " SELECT w.endpoint_id, c.last_event_seq, 'balance.low', c.at, jsonb_build_object('id',"
@@ -65,11 +63,10 @@ constexpr const char* kBalanceLowSql[] = {
     " JOIN webhook_endpoints w ON w.account_id = c.owner_id AND w.disabled_at IS NULL"
     " AND 'balance.low' = ANY (w.event_types)"
     " WHERE a.balance < w.balance_low_micros AND a.balance - c.delta >= w.balance_low_micros"
-    " ON CONFLICT DO NOTHING;"};
+    " ON CONFLICT DO NOTHING"};
 
-std::string around(const char* const (&sql)[2], const std::string& staged) {
-  return sql[0] + staged + sql[1];
-}
+constexpr const StagedStatement* kStagedStatements[] = {&kInsertEventDeliveries,
+                                                        &kInsertBalanceLowDeliveries};
 
 }  // namespace
 
@@ -85,14 +82,19 @@ void WebhookOutbox::add_cash(AccountId owner, Micros delta, std::uint64_t event_
   cash.at = at;
 }
 
-std::span<const StagingTable> WebhookOutbox::staging_tables() {
-  return kStagingTables;
+std::span<const StagedStatement* const> WebhookOutbox::staged_statements() {
+  return kStagedStatements;
+}
+
+const char* WebhookOutbox::prepare_probe_sql() {
+  return "PREPARE sg_webhook_probe AS"
+         " SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL),"
+         " EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL"
+         " AND 'balance.low' = ANY (event_types))";
 }
 
 const char* WebhookOutbox::probe_sql() {
-  return "SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL),"
-         " EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL"
-         " AND 'balance.low' = ANY (event_types))";
+  return "EXECUTE sg_webhook_probe;";
 }
 
 void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe) const {
@@ -107,15 +109,13 @@ void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe
                  static_cast<Int>(e.order), static_cast<Int>(e.lease), e.cards_cancelled, e.ends_at,
                  e.billable_end, e.amount_micros, e.reason, e.reference);
     }
-    const std::string events = staged.staged(txn, pending, "s");
-    pending.add(around(kEventsSql, events));
+    staged.stage(txn, pending, kInsertEventDeliveries);
   }
   if (balance_endpoint && !cash_.empty()) {
     Rows<Int, Int, Int, Int> staged(kStagedCash);
     for (const auto& [owner, cash] : cash_)
       staged.add(Int{owner}, cash.delta, cash.last_event_seq, cash.at);
-    const std::string changes = staged.staged(txn, pending, "c");
-    pending.add(around(kBalanceLowSql, changes));
+    staged.stage(txn, pending, kInsertBalanceLowDeliveries);
   }
   pending.send(txn);
 }

@@ -38,10 +38,12 @@ class WebhookOutbox {
 
   // The query that says whether any endpoint could want these: appended last
   // to a statement the batch runs anyway, so a market without endpoints pays
-  // no round trip for webhooks.
+  // no round trip for webhooks. It runs prepared (prepare_connection).
   static const char* probe_sql();
-  // The temporary tables it stages rows in (prepare_connection creates them).
-  static std::span<const StagingTable> staging_tables();
+  static const char* prepare_probe_sql();
+  // The statements that write the deliveries from its staged rows, and their
+  // temporary tables (prepare_connection prepares and creates them).
+  static std::span<const StagedStatement* const> staged_statements();
   // Writes the deliveries when the probe's answer (its one row) says so.
   void write(pqxx::transaction_base& txn, const pqxx::result& probe) const;
 

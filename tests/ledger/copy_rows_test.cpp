@@ -1,5 +1,6 @@
-// Staged rows (ledger/copy_rows.hpp) read the same whether they go as a VALUES
-// list (a few) or by COPY into their temporary table (many).
+// Staged rows (ledger/copy_rows.hpp) read the same whether they go as the JSON
+// parameter of a prepared statement (a few) or by COPY into their temporary
+// table (many).
 #include "copy_rows.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,16 @@ namespace {
 constexpr Column kColumns[] = {
     {"id", "bigint"}, {"mood", "test_mood"}, {"cards", "integer"}, {"note", "text"}};
 constexpr StagingTable kStaging{"stage_test_rows", kColumns};
+// (rows read, moods given, busy ones, cards, notes' length, rows left in the
+// temporary table, the columns' types)
+constexpr StagedStatement kSummary{
+    "sg_test_summary", kStaging, "s",
+    "SELECT count(*), count(s.mood), count(*) FILTER (WHERE s.mood = 'busy'),"
+    " sum(s.cards), sum(length(s.note)), (SELECT count(*) FROM stage_test_rows),"
+    " min(pg_typeof(s.id)::text || ',' || pg_typeof(s.mood)::text || ','"
+    " || pg_typeof(s.cards)::text || ',' || pg_typeof(s.note)::text) FROM ",
+    ""};
+constexpr StagedStatement kNote{"sg_test_note", kStaging, "s", "SELECT s.note FROM ", ""};
 using TestRows = Rows<Int, const char*, Int, std::string>;
 
 class StagedRows : public ::testing::Test {
@@ -24,6 +35,8 @@ class StagedRows : public ::testing::Test {
     txn.exec("CREATE TYPE test_mood AS ENUM ('calm', 'busy')");
     txn.exec(create_sql(kStaging));
     txn.commit();
+    pqxx::nontransaction prepare(connection);
+    prepare.exec(prepare_sql(kSummary) + prepare_sql(kNote));
   }
 
   // `count` rows, the first with a NULL mood: what a query over them sums up.
@@ -35,18 +48,10 @@ class StagedRows : public ::testing::Test {
     return rows;
   }
 
-  // (rows read, moods given, busy ones, cards, notes' length, rows left in the
-  // temporary table, the columns' types)
   std::string summary_of(const TestRows& rows) {
     pqxx::work txn(connection);
     PendingSql pending;
-    const std::string relation = rows.staged(txn, pending, "s");
-    pending.add(
-        "SELECT count(*), count(s.mood), count(*) FILTER (WHERE s.mood = 'busy'),"
-        " sum(s.cards), sum(length(s.note)), (SELECT count(*) FROM stage_test_rows),"
-        " min(pg_typeof(s.id)::text || ',' || pg_typeof(s.mood)::text || ','"
-        " || pg_typeof(s.cards)::text || ',' || pg_typeof(s.note)::text) FROM " +
-        relation + ';');
+    rows.stage(txn, pending, kSummary);
     const pqxx::result result = pending.send(txn);
     std::string summary;
     for (const pqxx::field& field : result[0])
@@ -58,10 +63,10 @@ class StagedRows : public ::testing::Test {
   pqxx::connection connection{db.conninfo()};
 };
 
-TEST_F(StagedRows, AFewGoAsValuesTypedByTheirColumns) {
+TEST_F(StagedRows, AFewGoAsJsonTypedByTheirColumns) {
   // 3 rows: 1 without a mood, 1 busy; cards 2+4+6; notes "it's #n" of 7 bytes.
   EXPECT_EQ(summary_of(rows_of(3)), "3 2 1 12 21 0 bigint,test_mood,integer,text ");
-  // The last count that goes as VALUES: 2 * (1 + ... + 63) cards, notes 9*7 + 54*8 bytes.
+  // The last count that goes as JSON: 2 * (1 + ... + 63) cards, notes 9*7 + 54*8 bytes.
   EXPECT_EQ(summary_of(rows_of(kCopyFromRows - 1)),
             "63 62 31 4032 495 0 bigint,test_mood,integer,text ");
 }
@@ -74,14 +79,16 @@ TEST_F(StagedRows, ManyGoByCopyIntoTheirTable) {
             "64 63 32 4160 503 64 bigint,test_mood,integer,text ");
 }
 
-// What libpq cannot escape goes by COPY, and PostgreSQL refuses it for its
-// content (SQLSTATE class 22), as any table's rows.
-TEST_F(StagedRows, ANulByteGoesByCopyAndIsRefusedForItsContent) {
+// PostgreSQL refuses what no text may hold for its content (SQLSTATE class
+// 22), as it would in any table's rows: a NUL byte in the JSON (\u0000), and a
+// truncated character, which is not UTF-8 and so goes by COPY.
+TEST_F(StagedRows, ANulByteIsRefusedForItsContent) {
   TestRows rows(kStaging);
   rows.add(1, "calm", 1, std::string("a\0b", 3));
   pqxx::work txn(connection);
   PendingSql pending;
-  EXPECT_THROW(rows.staged(txn, pending, "s"), pqxx::data_exception);
+  rows.stage(txn, pending, kSummary);
+  EXPECT_THROW(pending.send(txn), pqxx::data_exception);
 }
 
 TEST_F(StagedRows, ATruncatedCharacterGoesByCopyAndIsRefusedForItsContent) {
@@ -89,7 +96,18 @@ TEST_F(StagedRows, ATruncatedCharacterGoesByCopyAndIsRefusedForItsContent) {
   rows.add(1, "calm", 1, "\xE2\x82");  // the first two bytes of a three-byte UTF-8 character
   pqxx::work txn(connection);
   PendingSql pending;
-  EXPECT_THROW(rows.staged(txn, pending, "s"), pqxx::data_exception);
+  EXPECT_THROW(rows.stage(txn, pending, kSummary), pqxx::data_exception);
+}
+
+// Quotes, backslashes and text beyond ASCII arrive as they were.
+TEST_F(StagedRows, TextArrivesAsItWas) {
+  const std::string note = "it's \"quoted\", a back\\slash, caf\xC3\xA9 \xE2\x82\xAC";
+  TestRows rows(kStaging);
+  rows.add(1, "calm", 1, note);
+  pqxx::work txn(connection);
+  PendingSql pending;
+  rows.stage(txn, pending, kNote);
+  EXPECT_EQ(pending.send(txn)[0][0].as<std::string>(), note);
 }
 
 }  // namespace
