@@ -173,7 +173,9 @@ class BatchWriter::Batch {
     }
   }
 
-  // Rows no other batch has: they read nothing and wait on no lock.
+  // Rows no other batch has: they read nothing the market writes and wait on
+  // no lock. The webhook probe goes last: its answer says what the second
+  // step writes for webhooks.
   void write_new_rows() {
     PendingSql pending;
     commands_.write(txn_, pending);
@@ -183,14 +185,17 @@ class BatchWriter::Batch {
     insert_new_orders(pending);
     leases_.write(txn_, pending);
     index_prices_.write(txn_, pending);
-    pending.send(txn_);
+    if (!outbox_.empty()) pending.add(WebhookOutbox::probe_sql());
+    webhook_probe_ = pending.send(txn_);
   }
 
-  // What reads or changes rows earlier batches wrote: balances, updates, re-queued orders.
-  void write_the_rest() {
-    PendingSql pending;
+  // What reads or changes rows earlier batches wrote: balances, updates,
+  // re-queued orders, webhook deliveries. Its last statements are left in
+  // `pending`, for the caller to send (with COMMIT).
+  void write_the_rest(PendingSql& pending) {
     entries_.write(txn_, pending);  // after transactions: the posting trigger checks they exist
     write_changes(pending);
+    if (!outbox_.empty()) outbox_.write(txn_, webhook_probe_, pending);
   }
 
  private:
@@ -369,7 +374,7 @@ class BatchWriter::Batch {
     rows.write(txn_, pending);
   }
 
-  // Stages the folded changes and applies them in one round trip.
+  // Stages the folded changes and adds the statements that apply them.
   void write_changes(PendingSql& pending) {
     if (!requeues_.empty()) requeues_.stage(txn_, pending, kInsertRequeues);
     if (order_changes_.rows().size() > folded_.size()) {
@@ -395,12 +400,6 @@ class BatchWriter::Batch {
         staged.add(as_int(id), c.status, c.at);
       staged.stage(txn_, pending, kUpdateListings);
     }
-    if (outbox_.empty()) {
-      pending.send(txn_);
-      return;
-    }
-    pending.add(WebhookOutbox::probe_sql());
-    outbox_.write(txn_, pending.send(txn_));
   }
 
   pqxx::transaction_base& txn_;
@@ -433,6 +432,7 @@ class BatchWriter::Batch {
   Changes<LeaseChange> lease_changes_;
   Changes<ListingChange> listing_changes_;
   WebhookOutbox outbox_;
+  pqxx::result webhook_probe_;  // its answer, from the first step
 };
 
 namespace {
@@ -489,14 +489,17 @@ void BatchWriter::write_new_rows() {
   rows_->write_new_rows();
 }
 
-void BatchWriter::write_the_rest() {
-  rows_->write_the_rest();
+std::string BatchWriter::write_the_rest() {
+  PendingSql pending;
+  rows_->write_the_rest(pending);
+  return pending.take();
 }
 
 void write_batch(pqxx::transaction_base& txn, std::span<const Applied* const> batch) {
   BatchWriter writer(txn, batch);
   writer.write_new_rows();
-  writer.write_the_rest();
+  const std::string last = writer.write_the_rest();
+  if (!last.empty()) txn.exec(last);
 }
 
 void write_snapshot(pqxx::transaction_base& txn, std::uint64_t command_seq, UnixSeconds at,

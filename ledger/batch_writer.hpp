@@ -21,10 +21,12 @@ void prepare_connection(pqxx::connection_base& connection);
 
 // One batch's rows, written in two steps. The first writes only rows that are
 // new (commands, ledger transactions, nodes, listings, orders, leases, index
-// prices): it reads nothing and waits on no lock, so it may run while the
-// batch before commits on another connection. The second writes what reads or
-// changes rows earlier batches wrote (ledger entries and balances, updates,
-// re-queued orders, the webhook outbox): only once the batch before committed.
+// prices): it reads nothing the market writes and waits on no lock, so it may
+// run while the batch before commits on another connection. The second writes
+// what reads or changes rows earlier batches wrote (ledger entries and
+// balances, updates, re-queued orders, the webhook outbox): only once the
+// batch before committed. It returns its last statements unsent, for the
+// caller to send with COMMIT (BatchTransaction::commit_after).
 class BatchWriter {
  public:
   BatchWriter(pqxx::transaction_base& txn, std::span<const Applied* const> batch);
@@ -32,7 +34,7 @@ class BatchWriter {
   BatchWriter(const BatchWriter&) = delete;
   BatchWriter& operator=(const BatchWriter&) = delete;
   void write_new_rows();
-  void write_the_rest();
+  [[nodiscard]] std::string write_the_rest();
 
  private:
   class Batch;

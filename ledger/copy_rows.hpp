@@ -22,6 +22,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "spotgrid/util/check.hpp"
@@ -45,6 +46,8 @@ class PendingSql {
     sql_.clear();
     return last;
   }
+  // What is pending, to send some other way; nothing is pending after.
+  std::string take() { return std::exchange(sql_, {}); }
 
  private:
   std::string sql_;

@@ -617,11 +617,11 @@ struct DurableMarket::Impl {
     const auto started = std::chrono::steady_clock::now();
     try {
       if (write.failure) std::rethrow_exception(write.failure);
-      write.writer->write_the_rest();
+      std::string last_statements = write.writer->write_the_rest();
       write_request_keys(*write.txn, run);
       write_serialized_snapshot(*write.txn);
       if (options.test_hooks.before_commit) options.test_hooks.before_commit();
-      write.txn->commit();
+      write.txn->commit_after(std::move(last_statements));
     } catch (const pqxx::in_doubt_error& e) {
       write.abandon();
       snapshot.reset();

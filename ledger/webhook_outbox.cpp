@@ -97,10 +97,10 @@ const char* WebhookOutbox::probe_sql() {
   return "EXECUTE sg_webhook_probe;";
 }
 
-void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe) const {
+void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe,
+                          PendingSql& pending) const {
   const bool any_endpoint = probe.size() == 1 && probe[0][0].as<bool>();
   const bool balance_endpoint = probe.size() == 1 && probe[0][1].as<bool>();
-  PendingSql pending;
   if (any_endpoint && !events_.empty()) {
     Rows<Int, Int, const char*, Int, Int, Int, Int, Int, Int, Int, const char*, std::string> staged(
         kStagedEvents);
@@ -117,7 +117,6 @@ void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe
       staged.add(Int{owner}, cash.delta, cash.last_event_seq, cash.at);
     staged.stage(txn, pending, kInsertBalanceLowDeliveries);
   }
-  pending.send(txn);
 }
 
 }  // namespace spotgrid::ledger

@@ -37,15 +37,15 @@ class WebhookOutbox {
   bool empty() const { return events_.empty() && cash_.empty(); }
 
   // The query that says whether any endpoint could want these: appended last
-  // to a statement the batch runs anyway, so a market without endpoints pays
-  // no round trip for webhooks. It runs prepared (prepare_connection).
+  // to the batch's first round trip, so a market without endpoints pays no
+  // round trip for webhooks. It runs prepared (prepare_connection).
   static const char* probe_sql();
   static const char* prepare_probe_sql();
   // The statements that write the deliveries from its staged rows, and their
   // temporary tables (prepare_connection prepares and creates them).
   static std::span<const StagedStatement* const> staged_statements();
-  // Writes the deliveries when the probe's answer (its one row) says so.
-  void write(pqxx::transaction_base& txn, const pqxx::result& probe) const;
+  // Adds the deliveries to `pending` when the probe's answer (its one row) says so.
+  void write(pqxx::transaction_base& txn, const pqxx::result& probe, PendingSql& pending) const;
 
  private:
   struct Cash {

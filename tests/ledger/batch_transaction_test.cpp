@@ -1,6 +1,7 @@
 // The batch's transaction (ledger/batch_transaction.hpp): BEGIN travels with
-// its first statement, the statements are one transaction, and a session
-// PostgreSQL ended is never silently replaced by a new one.
+// its first statement and COMMIT with its last ones, the statements are one
+// transaction, and a session PostgreSQL ended is never silently replaced by a
+// new one.
 #include "batch_transaction.hpp"
 
 #include <gtest/gtest.h>
@@ -69,6 +70,36 @@ TEST_F(BatchTransactionTest, AFailedStatementRollsBackWhatCameBefore) {
   // The session is usable at once: the failed transaction was rolled back.
   pqxx::work next(session);
   EXPECT_EQ(next.exec1("SELECT count(*) FROM rows_written")[0].as<long long>(), 0);
+}
+
+TEST_F(BatchTransactionTest, TheLastStatementsGoWithTheCommit) {
+  BatchTransaction txn(session, "batch");
+  txn.exec("INSERT INTO rows_written VALUES (1)");
+  txn.commit_after("INSERT INTO rows_written VALUES (2); INSERT INTO rows_written VALUES (3)");
+  EXPECT_EQ(rows_seen(), 3);
+}
+
+TEST_F(BatchTransactionTest, AFailedLastStatementCommitsNothing) {
+  {
+    BatchTransaction txn(session, "batch");
+    txn.exec("INSERT INTO rows_written VALUES (1)");
+    EXPECT_THROW(txn.commit_after("INSERT INTO rows_written VALUES (2); INSERT INTO rows_written "
+                                  "VALUES ('not a number')"),
+                 pqxx::data_exception);  // the statement's own error, not an unknown outcome
+  }
+  EXPECT_EQ(rows_seen(), 0);
+  pqxx::work next(session);  // usable at once
+  EXPECT_EQ(next.exec1("SELECT count(*) FROM rows_written")[0].as<long long>(), 0);
+}
+
+// Lost during the round trip that carries COMMIT: whether it committed is not
+// known to the writer (here it did not), as when COMMIT goes alone.
+TEST_F(BatchTransactionTest, ASessionEndedBeforeTheCommitLeavesTheOutcomeUnknown) {
+  BatchTransaction txn(session, "batch");
+  txn.exec("INSERT INTO rows_written VALUES (1)");
+  end_backend_of(session);
+  EXPECT_THROW(txn.commit_after("INSERT INTO rows_written VALUES (2)"), pqxx::in_doubt_error);
+  EXPECT_EQ(rows_seen(), 0);
 }
 
 TEST_F(BatchTransactionTest, AnEndedSessionFailsTheBatchAndIsNotReplaced) {
