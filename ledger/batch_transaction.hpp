@@ -9,9 +9,10 @@
 // error when the connection breaks during its round trip.
 //
 // The rule that comes with it: the first statement goes through exec() or a
-// COPY (stream_to), which reach do_exec. exec_params, prepared statements and
-// subtransactions do not, and sent first they would run before any BEGIN, in
-// a transaction of their own. The batch writer's first statement is always
+// COPY (stream_to), which reach do_exec (SQL text that EXECUTEs a statement
+// prepared with PREPARE is fine). exec_params, libpqxx's own prepared
+// statements and subtransactions do not, and sent first they would run before
+// any BEGIN, in a transaction of their own. The batch writer's first statement is always
 // its command log rows; commit() checks that something was sent.
 //
 // Neither BEGIN is retried on a new session (which would hold neither the
@@ -64,7 +65,8 @@ class BatchTransaction final : public pqxx::internal::basic_transaction {
   void do_commit() override {
     std::string sql = begun_ ? "" : "BEGIN; ";
     begun_ = true;
-    if (!before_commit_.empty()) sql += before_commit_ + "; ";
+    if (!before_commit_.empty())
+      sql += before_commit_ + (before_commit_.ends_with(';') ? " " : "; ");
     sql += "COMMIT";
     try {
       direct_exec(sql.c_str());

@@ -465,8 +465,11 @@ void prepare_connection(pqxx::connection_base& connection) {
   // write disjoint rows until their turn): one held elsewhere for 10 s fails
   // it as storage, and the market recovers, instead of stalling every answer.
   // bytea values are written as libpq escapes them: with standard strings.
-  // The prepared statements keep one plan (the staged rows' count is unknown
-  // to the planner anyway), planned once per connection.
+  // Prepared plans are generic: planned once per connection (the staged rows'
+  // count is unknown to the planner anyway). This holds for every prepared
+  // plan of the session (these, and the posting trigger's); one-shot
+  // statements (exec_params) are planned each time as before. The staged JSON
+  // is ASCII (non-ASCII as \u escapes), which a UTF8 database reads.
   txn.exec(
       "SET enable_hashjoin = off; SET enable_mergejoin = off; SET lock_timeout = '10s';"
       " SET standard_conforming_strings = on; SET plan_cache_mode = force_generic_plan");

@@ -1,8 +1,8 @@
 #pragma once
 // Writes a batch of applied commands into one PostgreSQL transaction: the command
 // log, the ledger, and the current-state tables (each by COPY, or for a few rows
-// by INSERT: copy_rows.hpp), then one round trip of set-based updates. The
-// caller commits (group commit).
+// by INSERT: copy_rows.hpp), then the set-based updates, which the caller sends
+// with its COMMIT (group commit).
 #include <memory>
 #include <span>
 #include <string>
@@ -16,7 +16,8 @@ class transaction_base;
 
 namespace spotgrid::ledger {
 
-// Creates the per-connection staging tables; once per connection.
+// Sets up a new persister connection: session settings, the staging tables and
+// the prepared statements. Once per connection (a second PREPARE fails).
 void prepare_connection(pqxx::connection_base& connection);
 
 // One batch's rows, written in two steps. The first writes only rows that are

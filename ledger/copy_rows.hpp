@@ -26,13 +26,15 @@
 #include <vector>
 
 #include "spotgrid/util/check.hpp"
+#include "spotgrid/util/text.hpp"
 
 namespace spotgrid::ledger {
 
 using Int = long long;  // pqxx converts long long, not every fixed-width alias
 
 // From this many rows a table goes by COPY (its text is cheaper to parse
-// than VALUES, and no statement grows without bound).
+// than VALUES, and no statement grows without bound). Measured for INSERT …
+// VALUES; staged rows use the same cut-off (not measured for JSON apart).
 inline constexpr std::size_t kCopyFromRows = 64;
 
 // Statements to send together, in one round trip.
@@ -183,9 +185,20 @@ class Rows {
   }
 
   // [{"column": value, ...}, ...] in ASCII (RapidJSON escapes the rest).
-  // nullopt when a string is not UTF-8: COPY then lets PostgreSQL refuse it
-  // for its content. A NUL byte goes as \u0000, which jsonb refuses (22P05).
+  // nullopt when a string is not UTF-8 (checked first: RapidJSON's decoder
+  // would read past a truncated last character): COPY then lets PostgreSQL
+  // refuse it for its content. A NUL byte goes as \u0000, which jsonb
+  // refuses (22P05).
   std::optional<std::string> as_json() const {
+    const auto utf8 = [](const auto& field) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>)
+        return util::is_utf8(field);
+      return true;
+    };
+    for (const auto& row : rows_) {
+      if (!std::apply([&](const auto&... field) { return (utf8(field) && ...); }, row))
+        return std::nullopt;
+    }
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::ASCII<>> writer(
         buffer);

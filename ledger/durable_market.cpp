@@ -1,11 +1,13 @@
 #include "spotgrid/ledger/durable_market.hpp"
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <thread>
+#include <utility>
 
 #include "applied.hpp"
 #include "batch_transaction.hpp"
@@ -612,12 +614,18 @@ struct DurableMarket::Impl {
   }
 
   // The rest of the run's rows, its keys, a snapshot if one is ready, COMMIT;
-  // then publish and answer.
+  // then publish and answer. The rest goes with COMMIT, in one round trip,
+  // unless keys or a snapshot follow it (their own round trips, in the order
+  // write_batch has too).
   void commit(CommitLane& lane, std::span<Pending> run, RunWrite& write) {
     const auto started = std::chrono::steady_clock::now();
     try {
       if (write.failure) std::rethrow_exception(write.failure);
       std::string last_statements = write.writer->write_the_rest();
+      const bool keyed = std::any_of(run.begin(), run.end(),
+                                     [](const Pending& pending) { return pending.key != nullptr; });
+      if ((keyed || snapshot_ready()) && !last_statements.empty())
+        write.txn->exec(std::exchange(last_statements, {}));
       write_request_keys(*write.txn, run);
       write_serialized_snapshot(*write.txn);
       if (options.test_hooks.before_commit) options.test_hooks.before_commit();
@@ -689,10 +697,13 @@ struct DurableMarket::Impl {
   }
 
   // Writes the serialized snapshot once it is ready (at once when `wait`).
+  bool snapshot_ready() const {
+    return snapshot &&
+           snapshot->bytes.wait_for(std::chrono::seconds{0}) == std::future_status::ready;
+  }
+
   void write_serialized_snapshot(pqxx::transaction_base& txn, bool wait = false) {
-    if (!snapshot) return;
-    if (!wait && snapshot->bytes.wait_for(std::chrono::seconds{0}) != std::future_status::ready)
-      return;
+    if (!snapshot || (!wait && !snapshot_ready())) return;
     const std::string bytes = snapshot->bytes.get();
     if (!bytes.empty()) write_snapshot(txn, snapshot->command_seq, snapshot->at, bytes);
     snapshot.reset();

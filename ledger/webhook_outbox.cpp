@@ -65,6 +65,8 @@ constexpr StagedStatement kInsertBalanceLowDeliveries{
     " WHERE a.balance < w.balance_low_micros AND a.balance - c.delta >= w.balance_low_micros"
     " ON CONFLICT DO NOTHING"};
 
+constexpr const char* kProbe = "sg_webhook_probe";  // a prepared statement's name
+
 constexpr const StagedStatement* kStagedStatements[] = {&kInsertEventDeliveries,
                                                         &kInsertBalanceLowDeliveries};
 
@@ -86,15 +88,15 @@ std::span<const StagedStatement* const> WebhookOutbox::staged_statements() {
   return kStagedStatements;
 }
 
-const char* WebhookOutbox::prepare_probe_sql() {
-  return "PREPARE sg_webhook_probe AS"
-         " SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL),"
+std::string WebhookOutbox::prepare_probe_sql() {
+  return std::string("PREPARE ") + kProbe +
+         " AS SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL),"
          " EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL"
          " AND 'balance.low' = ANY (event_types))";
 }
 
-const char* WebhookOutbox::probe_sql() {
-  return "EXECUTE sg_webhook_probe;";
+std::string WebhookOutbox::probe_sql() {
+  return std::string("EXECUTE ") + kProbe + ';';
 }
 
 void WebhookOutbox::write(pqxx::transaction_base& txn, const pqxx::result& probe,

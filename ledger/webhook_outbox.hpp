@@ -39,8 +39,8 @@ class WebhookOutbox {
   // The query that says whether any endpoint could want these: appended last
   // to the batch's first round trip, so a market without endpoints pays no
   // round trip for webhooks. It runs prepared (prepare_connection).
-  static const char* probe_sql();
-  static const char* prepare_probe_sql();
+  static std::string probe_sql();
+  static std::string prepare_probe_sql();
   // The statements that write the deliveries from its staged rows, and their
   // temporary tables (prepare_connection prepares and creates them).
   static std::span<const StagedStatement* const> staged_statements();

@@ -79,6 +79,14 @@ TEST_F(BatchTransactionTest, TheLastStatementsGoWithTheCommit) {
   EXPECT_EQ(rows_seen(), 3);
 }
 
+TEST_F(BatchTransactionTest, StatementsWithTheCommitAloneAreATransaction) {
+  BatchTransaction txn(session, "batch");
+  txn.commit_after("INSERT INTO rows_written VALUES (1);");
+  EXPECT_EQ(rows_seen(), 1);
+  pqxx::work next(session);  // no transaction left open
+  EXPECT_EQ(next.exec1("SELECT count(*) FROM rows_written")[0].as<long long>(), 1);
+}
+
 TEST_F(BatchTransactionTest, AFailedLastStatementCommitsNothing) {
   {
     BatchTransaction txn(session, "batch");

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -26,6 +27,11 @@ constexpr StagedStatement kSummary{
     " || pg_typeof(s.cards)::text || ',' || pg_typeof(s.note)::text) FROM ",
     ""};
 constexpr StagedStatement kNote{"sg_test_note", kStaging, "s", "SELECT s.note FROM ", ""};
+constexpr StagedStatement kExtremes{
+    "sg_test_extremes", kStaging, "s",
+    "SELECT min(s.id)::text || ' ' || max(s.id)::text || ' ' || min(s.cards)::text || ' ' ||"
+    " count(s.mood)::text || ' ' || max(s.note) FROM ",
+    ""};
 using TestRows = Rows<Int, const char*, Int, std::string>;
 
 class StagedRows : public ::testing::Test {
@@ -36,7 +42,7 @@ class StagedRows : public ::testing::Test {
     txn.exec(create_sql(kStaging));
     txn.commit();
     pqxx::nontransaction prepare(connection);
-    prepare.exec(prepare_sql(kSummary) + prepare_sql(kNote));
+    prepare.exec(prepare_sql(kSummary) + prepare_sql(kNote) + prepare_sql(kExtremes));
   }
 
   // `count` rows, the first with a NULL mood: what a query over them sums up.
@@ -97,6 +103,33 @@ TEST_F(StagedRows, ATruncatedCharacterGoesByCopyAndIsRefusedForItsContent) {
   pqxx::work txn(connection);
   PendingSql pending;
   EXPECT_THROW(rows.stage(txn, pending, kSummary), pqxx::data_exception);
+}
+
+// A byte that is not UTF-8 in the middle of a string: by COPY, refused.
+TEST_F(StagedRows, AByteThatIsNotUtf8GoesByCopyAndIsRefusedForItsContent) {
+  TestRows rows(kStaging);
+  rows.add(1, "calm", 1,
+           "a\xFF"
+           "b");
+  pqxx::work txn(connection);
+  PendingSql pending;
+  EXPECT_THROW(rows.stage(txn, pending, kSummary), pqxx::data_exception);
+}
+
+// The extremes of the integers, negative ones (which the persister's
+// statements read as "keep"), and a character outside the BMP (a surrogate
+// pair in the JSON) arrive exactly.
+TEST_F(StagedRows, ExtremeValuesArriveExactly) {
+  constexpr Int kMin = std::numeric_limits<Int>::min();
+  constexpr Int kMax = std::numeric_limits<Int>::max();
+  TestRows rows(kStaging);
+  rows.add(kMin, "calm", -1, "\xF0\x9F\x98\x80");
+  rows.add(kMax, nullptr, 0, "");
+  pqxx::work txn(connection);
+  PendingSql pending;
+  rows.stage(txn, pending, kExtremes);
+  EXPECT_EQ(pending.send(txn)[0][0].as<std::string>(),
+            std::to_string(kMin) + ' ' + std::to_string(kMax) + " -1 1 \xF0\x9F\x98\x80");
 }
 
 // Quotes, backslashes and text beyond ASCII arrive as they were.

@@ -797,6 +797,40 @@ TEST(DurableMarket, ACommandPostgresRefusesIsRefusedAloneAndItsBatchCommits) {
   EXPECT_TRUE(problems.empty()) << problems.front();
 }
 
+// The same when the refusal comes in the batch's last round trip, which also
+// carries its COMMIT (here the ledger entries, refused by a constraint the
+// test adds): the batch rolls back, the session serves the search for the
+// culprit and the next batches.
+TEST(DurableMarket, ARefusalInTheRoundTripWithTheCommitIsFoundAlone) {
+  testing::TestDatabase db;
+  Market market(db.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  {
+    pqxx::connection connection(db.conninfo());
+    pqxx::work txn(connection);
+    txn.exec(
+        "ALTER TABLE ledger_entries ADD CONSTRAINT test_refused_amount"
+        " CHECK (abs(amount) <> 1234567)");
+    txn.commit();
+  }
+  const std::vector<CommandBody> batch = {
+      engine::Deposit{8, 3 * kUsd}, engine::Deposit{7, 1'234'567}, engine::Deposit{9, 4 * kUsd}};
+  const std::vector<Completion> done = market.market->submit_all(batch);
+  EXPECT_EQ(done[0].outcome, Outcome::kCommitted);
+  EXPECT_EQ(done[1].outcome, Outcome::kRefused);
+  EXPECT_EQ(done[2].outcome, Outcome::kCommitted);
+  EXPECT_EQ(query(db.conninfo(),
+                  "SELECT coalesce(sum(balance), 0) FROM ledger_accounts"
+                  " WHERE account = 'cash' AND owner_id IN (7, 8, 9)"),
+            7 * kUsd);
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  EXPECT_EQ(market.run(engine::Deposit{7, kUsd}).outcome, Outcome::kCommitted);
+  EXPECT_EQ(market.market->status().commands_refused, 1u);
+  EXPECT_EQ(market.market->committed().account(7).cash, kUsd);
+  const auto problems = read_model_problems(*market.market);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
 // An order that rests in one batch and fills from a listing in the next,
 // written while the first is still in flight (each COMMIT held back 50 ms):
 // the fill's update runs only at its batch's turn, and finds the order's row.

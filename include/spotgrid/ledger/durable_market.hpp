@@ -88,8 +88,9 @@ struct MarketOptions {
   // commits, read-model updates and answers stay in command order. 1: one at a time.
   std::uint32_t commit_lanes = 2;
   struct TestHooks {
-    // Runs on a persister thread at each batch's turn, just before its COMMIT
-    // (a pause there holds the batch in flight while the next one writes).
+    // Runs on a persister thread at each batch's turn, just before the round
+    // trip that carries its COMMIT (a pause there holds the batch in flight
+    // while the next one writes).
     std::function<void()> before_commit;
   };
   TestHooks test_hooks;                // for tests only
