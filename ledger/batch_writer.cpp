@@ -458,6 +458,14 @@ void clear_staging(pqxx::transaction_base& txn) {
 }
 
 void prepare_connection(pqxx::connection_base& connection) {
+  // A session that breaks must never be replaced behind the market's back: a
+  // new one would hold neither the market's lock, nor the staging tables,
+  // nor the prepared statements. libpqxx 6 reopens one unless told not to
+  // (and deprecates saying so: version 7 never reopens).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  connection.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
   pqxx::work txn(connection, "prepare");
   // The staging tables have no statistics: keep the planner from hashing (and
   // so scanning) a whole table to update the few rows a batch touches.

@@ -624,10 +624,11 @@ struct DurableMarket::Impl {
       std::string last_statements = write.writer->write_the_rest();
       const bool keyed = std::any_of(run.begin(), run.end(),
                                      [](const Pending& pending) { return pending.key != nullptr; });
-      if ((keyed || snapshot_ready()) && !last_statements.empty())
+      const bool with_snapshot = snapshot_ready();  // once: it may become ready meanwhile
+      if ((keyed || with_snapshot) && !last_statements.empty())
         write.txn->exec(std::exchange(last_statements, {}));
       write_request_keys(*write.txn, run);
-      write_serialized_snapshot(*write.txn);
+      if (with_snapshot) write_serialized_snapshot(*write.txn);
       if (options.test_hooks.before_commit) options.test_hooks.before_commit();
       write.txn->commit_after(std::move(last_statements));
     } catch (const pqxx::in_doubt_error& e) {

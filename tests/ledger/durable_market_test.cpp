@@ -767,6 +767,23 @@ TEST(DurableMarket, APostgresOutageIsLoggedWithItsCauseAndTheRecovery) {
   EXPECT_GT(last("recovered"), first("storage_failure"));   // after the outage
 }
 
+// Three commands in one batch: only the middle one is refused.
+void expect_only_the_middle_refused(Market& market, const std::vector<CommandBody>& batch) {
+  const std::vector<Completion> done = market.market->submit_all(batch);
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[0].outcome, Outcome::kCommitted);
+  EXPECT_EQ(done[1].outcome, Outcome::kRefused);
+  EXPECT_EQ(done[2].outcome, Outcome::kCommitted);
+}
+
+// The committed cash of the owners listed (SQL: "7, 8").
+long long cash_of(const testing::TestDatabase& db, const std::string& owners) {
+  return query(db.conninfo(),
+               "SELECT coalesce(sum(balance), 0) FROM ledger_accounts WHERE account = 'cash'"
+               " AND owner_id IN (" +
+                   owners + ")");
+}
+
 // The second line of defence: a command whose content PostgreSQL cannot store
 // (a NUL in a client order id, which the gateway refuses first) is refused on
 // its own; the commands that shared its batch commit, and the market stays up.
@@ -777,15 +794,9 @@ TEST(DurableMarket, ACommandPostgresRefusesIsRefusedAloneAndItsBatchCommits) {
   ASSERT_EQ(market.run(engine::Deposit{7, 100 * kUsd}).outcome, Outcome::kCommitted);
   const std::vector<CommandBody> batch = {engine::Deposit{8, 3 * kUsd}, poisoned_order(7),
                                           engine::Deposit{9, 4 * kUsd}};
-  const std::vector<Completion> done = market.market->submit_all(batch);
-  EXPECT_EQ(done[0].outcome, Outcome::kCommitted);
-  EXPECT_EQ(done[1].outcome, Outcome::kRefused);
-  EXPECT_EQ(done[2].outcome, Outcome::kCommitted);
+  expect_only_the_middle_refused(market, batch);
   EXPECT_EQ(query(db.conninfo(), "SELECT count(*) FROM orders"), 0);
-  EXPECT_EQ(query(db.conninfo(),
-                  "SELECT coalesce(sum(balance), 0) FROM ledger_accounts"
-                  " WHERE account = 'cash' AND owner_id IN (8, 9)"),
-            7 * kUsd);
+  EXPECT_EQ(cash_of(db, "8, 9"), 7 * kUsd);
   ASSERT_TRUE(market.market->wait_ready(30s));
   EXPECT_EQ(market.run(engine::Deposit{8, kUsd}).outcome, Outcome::kCommitted);
   EXPECT_EQ(market.market->status().commands_refused, 1u);
@@ -815,14 +826,8 @@ TEST(DurableMarket, ARefusalInTheRoundTripWithTheCommitIsFoundAlone) {
   }
   const std::vector<CommandBody> batch = {
       engine::Deposit{8, 3 * kUsd}, engine::Deposit{7, 1'234'567}, engine::Deposit{9, 4 * kUsd}};
-  const std::vector<Completion> done = market.market->submit_all(batch);
-  EXPECT_EQ(done[0].outcome, Outcome::kCommitted);
-  EXPECT_EQ(done[1].outcome, Outcome::kRefused);
-  EXPECT_EQ(done[2].outcome, Outcome::kCommitted);
-  EXPECT_EQ(query(db.conninfo(),
-                  "SELECT coalesce(sum(balance), 0) FROM ledger_accounts"
-                  " WHERE account = 'cash' AND owner_id IN (7, 8, 9)"),
-            7 * kUsd);
+  expect_only_the_middle_refused(market, batch);
+  EXPECT_EQ(cash_of(db, "7, 8, 9"), 7 * kUsd);
   ASSERT_TRUE(market.market->wait_ready(30s));
   EXPECT_EQ(market.run(engine::Deposit{7, kUsd}).outcome, Outcome::kCommitted);
   EXPECT_EQ(market.market->status().commands_refused, 1u);
