@@ -697,12 +697,12 @@ struct DurableMarket::Impl {
     }
   }
 
-  // Writes the serialized snapshot once it is ready (at once when `wait`).
   bool snapshot_ready() const {
     return snapshot &&
            snapshot->bytes.wait_for(std::chrono::seconds{0}) == std::future_status::ready;
   }
 
+  // Writes the serialized snapshot once it is ready (at once when `wait`).
   void write_serialized_snapshot(pqxx::transaction_base& txn, bool wait = false) {
     if (!snapshot || (!wait && !snapshot_ready())) return;
     const std::string bytes = snapshot->bytes.get();
