@@ -466,10 +466,12 @@ void work_order(State& state, std::uint32_t slot) {
   finish_working(state, slot, plan.remainder_reason);
 }
 
-void work_listing(State& state, std::uint32_t listing_slot) {
+namespace {
+
+// Matches a listing's free cards against the resting bids (the caller has checked
+// that its pool and node may trade).
+void match_listing(State& state, std::uint32_t listing_slot) {
   const ListingRec& listing = state.listings[listing_slot];
-  if (!listing.in_book || is_halted(state, listing.pool) || is_quarantined(state, listing.node))
-    return;
   const Micros ask = ask_price(state, listing);
   Plan& plan = state.scratch;
   plan.legs.clear();
@@ -492,6 +494,24 @@ void work_listing(State& state, std::uint32_t listing_slot) {
   trim_to_lease_capacity(state, plan);
   for (const Leg& leg : plan.legs)
     start_lease(state, leg);
+}
+
+bool may_trade(const State& state, const ListingRec& listing) {
+  return !is_halted(state, listing.pool) && !is_quarantined(state, listing.node);
+}
+
+}  // namespace
+
+void work_listing(State& state, std::uint32_t listing_slot) {
+  const ListingRec& listing = state.listings[listing_slot];
+  if (listing.in_book && may_trade(state, listing)) match_listing(state, listing_slot);
+}
+
+void open_listing(State& state, std::uint32_t listing_slot) {
+  ListingRec& listing = state.listings[listing_slot];
+  listing.state = ListingState::kActive;
+  if (may_trade(state, listing)) match_listing(state, listing_slot);
+  if (listing.cards_free() > 0) book_insert_listing(state, listing_slot);
 }
 
 void cancel_order_slot(State& state, std::uint32_t slot, CancelCause cause) {

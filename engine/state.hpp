@@ -413,8 +413,11 @@ std::optional<Reject> apply_cancel_order(State& state, const CancelOrder& comman
 std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command);
 // Match a working order now; what is left rests (or is cancelled when IOC).
 void work_order(State& state, std::uint32_t order_slot);
-// Match a listing's free cards against the resting bids.
+// Match a booked listing's free cards against the resting bids.
 void work_listing(State& state, std::uint32_t listing_slot);
+// A listing becomes active: matched against the resting bids first, then booked
+// with what is left, so a listing that fills at once never enters the book.
+void open_listing(State& state, std::uint32_t listing_slot);
 // After a pool resumes or a node is released: the resting bids that may buy in
 // `pool`, best first, plan again as if they arrived now (paying the asks'
 // prices), at most limits::kMaxRematchedBids, stopping at the first bid below

@@ -87,9 +87,7 @@ std::optional<Reject> apply_add_listing(State& state, const AddListing& command)
     push_timer(state.pending_listings, command.from, id);
     return std::nullopt;
   }
-  listing.state = ListingState::kActive;
-  book_insert_listing(state, slot);
-  work_listing(state, slot);
+  open_listing(state, slot);
   return std::nullopt;
 }
 

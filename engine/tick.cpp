@@ -25,9 +25,7 @@ void activate_listings(State& state, std::uint32_t& budget) {
   while (auto id = pop_due(state.pending_listings, state.now, budget)) {
     const auto slot = state.listings.slot_of(*id);
     if (!slot || state.listings[*slot].state != ListingState::kPending) continue;
-    state.listings[*slot].state = ListingState::kActive;
-    book_insert_listing(state, *slot);
-    work_listing(state, *slot);
+    open_listing(state, *slot);
   }
 }
 
