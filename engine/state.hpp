@@ -331,18 +331,20 @@ std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, M
 inline bool valid_account(AccountId id) {
   return id != 0 && id < limits::kMaxAccounts;
 }
+// Makes room for account `id` (out of line: rare, and kept off the inlined path).
+void grow_accounts(State& state, AccountId id);
 // An account's record, created on first use. Inline: several calls a command.
 inline AccountRec& account(State& state, AccountId id) {
   SPOTGRID_CHECK(valid_account(id));
-  // Grown as vectors grow (geometrically), its pages touched as accounts arrive:
-  // making every growth resident at once would stall the command that grows it.
-  if (id >= state.accounts.size()) state.accounts.resize(std::size_t{id} + 1);
+  if (id >= state.accounts.size()) [[unlikely]]
+    grow_accounts(state, id);
   return state.accounts[id];
 }
 // An account's record, or an empty one: reads that must create nothing (a
 // refused command changes no state, not even the list of accounts).
-inline AccountRec account_or_empty(const State& state, AccountId id) {
-  return id < state.accounts.size() ? state.accounts[id] : AccountRec{};
+inline const AccountRec& account_or_empty(const State& state, AccountId id) {
+  static const AccountRec kNone{};
+  return id < state.accounts.size() ? state.accounts[id] : kNone;
 }
 // The per-account slot counts and earnings at risk, from the slabs (after a
 // snapshot restore).
@@ -352,7 +354,9 @@ inline bool within_quota(std::uint32_t used, std::uint32_t quota) {
   return quota == 0 || used < quota;
 }
 // Cash available to spend, without creating the account (safe on paths that may reject).
-Micros cash_of(const State& state, AccountId id);
+inline Micros cash_of(const State& state, AccountId id) {
+  return account_or_empty(state, id).cash;
+}
 // Cash -> hold for an order; the caller has checked the cash is there.
 void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount);
 // Hold -> cash for an order.
