@@ -15,10 +15,13 @@ constexpr std::int64_t kSecondsPerWeek = std::int64_t{7} * 24 * 3'600;
 constexpr std::int64_t kEpochToMonday = std::int64_t{3} * 24 * 3'600;
 constexpr UnixSeconds kBeginning = std::numeric_limits<UnixSeconds>::min();
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  const std::int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+// Rounds toward minus infinity, for b > 0: one division (a multiply, b being a
+// constant here) where a quotient and a remainder took two.
+constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return (a >= 0 ? a : a - (b - 1)) / b;
 }
+static_assert(floor_div(-1, 7) == -1 && floor_div(-7, 7) == -1 && floor_div(-8, 7) == -2 &&
+              floor_div(0, 7) == 0 && floor_div(13, 7) == 1);
 
 }  // namespace
 
