@@ -63,10 +63,6 @@ TariffBook::Schedule TariffBook::compile(TariffSchedule schedule, std::uint32_t 
   return compiled;
 }
 
-std::size_t TariffBook::region_count() const {
-  return kept_.empty() ? 0 : kept_.front().regions.size();
-}
-
 const std::string& TariffBook::region_name(RegionIndex index) const {
   return kept_.front().regions[index].spec.region;
 }
@@ -76,10 +72,6 @@ std::optional<RegionIndex> TariffBook::find_region(std::string_view name) const 
     if (region_name(static_cast<RegionIndex>(i)) == name) return static_cast<RegionIndex>(i);
   }
   return std::nullopt;
-}
-
-RegionMask TariffBook::all_regions() const {
-  return region_count() >= 64 ? ~RegionMask{0} : (RegionMask{1} << region_count()) - 1;
 }
 
 std::vector<TariffSchedule> TariffBook::schedules() const {
@@ -218,6 +210,8 @@ void TariffBook::rebuild_timelines() {
   timelines_.clear();
   for (std::size_t count = 1; count <= kept_.size(); ++count)
     timelines_.push_back(timeline_of(count));
+  region_count_ = kept_.empty() ? 0 : kept_.front().regions.size();
+  all_regions_ = region_count_ >= 64 ? ~RegionMask{0} : (RegionMask{1} << region_count_) - 1;
 }
 
 const TariffBook::Timeline& TariffBook::timeline(std::uint32_t versions) const {
@@ -282,15 +276,19 @@ std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds fro
 
 BasisPoints TariffBook::max_multiplier_bp(RegionMask regions, UnixSeconds from,
                                           UnixSeconds to) const {
-  const Timeline& spans = timelines_.back();  // every kept schedule's
-  const RegionMask wanted = all_regions() & (regions == 0 ? ~RegionMask{0} : regions);
-  BasisPoints max_bp = 0;
-  for (std::size_t span = span_at(spans, from); span < spans.size() && spans[span].from < to;
-       ++span) {
-    const std::vector<Compiled>& compiled = kept_[spans[span].schedule].regions;
+  const RegionMask wanted = all_regions_ & (regions == 0 ? ~RegionMask{0} : regions);
+  const auto highest_of = [wanted](const std::vector<Compiled>& compiled) {
+    BasisPoints max_bp = 0;
     for (RegionMask bits = wanted; bits != 0; bits &= bits - 1)
       max_bp = std::max(max_bp, compiled[static_cast<std::size_t>(std::countr_zero(bits))].max_bp);
-  }
+    return max_bp;
+  };
+  if (kept_.size() == 1) return highest_of(kept_.front().regions);  // no timeline to walk
+  const Timeline& spans = timelines_.back();  // every kept schedule's
+  BasisPoints max_bp = 0;
+  for (std::size_t span = span_at(spans, from); span < spans.size() && spans[span].from < to;
+       ++span)
+    max_bp = std::max(max_bp, highest_of(kept_[spans[span].schedule].regions));
   return max_bp;
 }
 

@@ -70,10 +70,10 @@ class TariffBook {
   TariffBook(std::vector<TariffSchedule> schedules, const std::vector<std::uint32_t>& versions,
              std::uint32_t published);
 
-  std::size_t region_count() const;
+  std::size_t region_count() const { return region_count_; }
   const std::string& region_name(RegionIndex index) const;
   std::optional<RegionIndex> find_region(std::string_view name) const;
-  RegionMask all_regions() const;
+  RegionMask all_regions() const { return all_regions_; }
 
   // Schedules ever published: the version the next one gets.
   std::uint32_t published() const { return published_; }
@@ -151,6 +151,9 @@ class TariffBook {
   std::uint32_t published_ = 0;
   std::vector<Schedule> kept_;
   std::vector<Timeline> timelines_;  // [k]: the timeline of the first k + 1 kept schedules
+  // Every schedule names the same regions; kept here, asked for on every order.
+  std::size_t region_count_ = 0;
+  RegionMask all_regions_ = 0;
 };
 
 }  // namespace spotgrid::engine
