@@ -22,10 +22,9 @@ Micros charge_for(std::uint32_t cards, Micros price_per_card_hour,
   return static_cast<Micros>(divide(total, kBpSecondsPerHour));
 }
 
-Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit,
-                           PoolIndex pool) {
-  if (spec.target.kind == TargetKind::kModel) return limit;
-  return static_cast<Micros>(Int128{limit} * state.catalog.model(pool).compute_units / kMilliCuOne);
+Micros class_limit_per_card_hour(const State& state, Micros limit, PoolIndex pool) {
+  return static_cast<Micros>(
+      divide(Int128{limit} * state.catalog.model(pool).compute_units, kMilliCuOne));
 }
 
 std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,

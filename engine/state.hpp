@@ -322,8 +322,15 @@ using State = Engine::State;
 // floor(cards x price x weighted / (3600 x 10'000)): the cumulative charge rule.
 Micros charge_for(std::uint32_t cards, Micros price_per_card_hour,
                   std::int64_t weighted_bp_seconds);
-// The price per card-hour an order's limit allows in `pool`.
-Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit, PoolIndex pool);
+// A class order's limit (per CU-hour) as a price per card-hour in `pool`.
+Micros class_limit_per_card_hour(const State& state, Micros limit, PoolIndex pool);
+// The price per card-hour an order's limit allows in `pool`. Inline: asked for
+// every ask and bid a walk visits, and a model order's is its limit.
+inline Micros limit_per_card_hour(const State& state, const OrderSpec& spec, Micros limit,
+                                  PoolIndex pool) {
+  return spec.target.kind == TargetKind::kModel ? limit
+                                                : class_limit_per_card_hour(state, limit, pool);
+}
 // Per-card worst case: duration x highest limit equivalent x highest multiplier; nullopt on
 // overflow.
 std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, Micros limit,
