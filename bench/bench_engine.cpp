@@ -64,8 +64,8 @@ struct Stream {
 };
 
 struct Result {
-  double seconds = 0;    // the throughput pass
-  double ops_per_s = 0;  // the throughput pass: no clock read per command
+  double seconds = 0;            // the throughput pass
+  double ops_per_s = 0;          // the throughput pass: no clock read per command
   double ops_per_s_clocked = 0;  // the latency pass, with its two TSC reads per command
   double p50_ns = 0;
   double p99_ns = 0;
@@ -335,7 +335,8 @@ long minor_faults() {
 }
 
 // A fresh engine with the stream's set-up applied (its events are not kept).
-Engine prepared_engine(const Stream& stream, const TariffBook& tariffs, std::vector<Event>& events) {
+Engine prepared_engine(const Stream& stream, const TariffBook& tariffs,
+                       std::vector<Event>& events) {
   Engine engine(stream.catalog, tariffs, capacity_for(stream.commands.size()));
   for (const Command& command : stream.setup) {
     events.clear();
@@ -433,8 +434,8 @@ void report(const Stream& stream, const std::vector<Result>& runs) {
       "\"p99_ns\": %.0f, \"p999_ns\": %.0f, \"page_faults\": %.0f, \"trades\": %llu, "
       "\"rejected\": %llu}\n",
       stream.name.c_str(), stream.commands.size(), runs.size(), field(&Result::seconds),
-      field(&Result::ops_per_s), field(&Result::ops_per_s_clocked), field(&Result::p50_ns), field(&Result::p99_ns),
-      field(&Result::p999_ns), field(&Result::page_faults),
+      field(&Result::ops_per_s), field(&Result::ops_per_s_clocked), field(&Result::p50_ns),
+      field(&Result::p99_ns), field(&Result::p999_ns), field(&Result::page_faults),
       static_cast<unsigned long long>(runs.front().trades),
       static_cast<unsigned long long>(runs.front().rejected));
   std::fflush(stdout);

@@ -283,7 +283,8 @@ BasisPoints TariffBook::max_multiplier_bp(RegionMask regions, UnixSeconds from,
       max_bp = std::max(max_bp, compiled[static_cast<std::size_t>(std::countr_zero(bits))].max_bp);
     return max_bp;
   };
-  if (kept_.size() == 1) return highest_of(kept_.front().regions);  // no timeline to walk
+  // The usual book, one schedule: no timeline to walk.
+  if (kept_.size() == 1) return highest_of(kept_.front().regions);
   const Timeline& spans = timelines_.back();  // every kept schedule's
   BasisPoints max_bp = 0;
   for (std::size_t span = span_at(spans, from); span < spans.size() && spans[span].from < to;
