@@ -509,6 +509,7 @@ void work_listing(State& state, std::uint32_t listing_slot) {
 
 void open_listing(State& state, std::uint32_t listing_slot) {
   ListingRec& listing = state.listings[listing_slot];
+  SPOTGRID_CHECK(!listing.in_book && listing.state == ListingState::kPending);
   listing.state = ListingState::kActive;
   if (may_trade(state, listing)) match_listing(state, listing_slot);
   if (listing.cards_free() > 0) book_insert_listing(state, listing_slot);

@@ -348,7 +348,8 @@ inline AccountRec& account(State& state, AccountId id) {
   return state.accounts[id];
 }
 // An account's record, or an empty one: reads that must create nothing (a
-// refused command changes no state, not even the list of accounts).
+// refused command changes no state, not even the list of accounts). Read it at
+// once: account() may grow the accounts and move the record.
 inline const AccountRec& account_or_empty(const State& state, AccountId id) {
   static const AccountRec kNone{};
   return id < state.accounts.size() ? state.accounts[id] : kNone;

@@ -15,8 +15,8 @@ constexpr std::int64_t kSecondsPerWeek = std::int64_t{7} * 24 * 3'600;
 constexpr std::int64_t kEpochToMonday = std::int64_t{3} * 24 * 3'600;
 constexpr UnixSeconds kBeginning = std::numeric_limits<UnixSeconds>::min();
 
-// Rounds toward minus infinity, for b > 0: one division (a multiply, b being a
-// constant here) where a quotient and a remainder took two.
+// Rounds toward minus infinity. For b > 0 and a >= INT64_MIN + b - 1 (times of
+// day here); with b a constant, one multiply-high and no remainder.
 constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return (a >= 0 ? a : a - (b - 1)) / b;
 }
@@ -60,6 +60,10 @@ TariffBook::Schedule TariffBook::compile(TariffSchedule schedule, std::uint32_t 
     }
     compiled.regions.push_back(std::move(region));
   }
+  compiled.region_count = compiled.regions.size();
+  compiled.region_mask = compiled.region_count >= 64
+                             ? ~RegionMask{0}
+                             : (RegionMask{1} << compiled.region_count) - 1;
   return compiled;
 }
 
@@ -210,8 +214,6 @@ void TariffBook::rebuild_timelines() {
   timelines_.clear();
   for (std::size_t count = 1; count <= kept_.size(); ++count)
     timelines_.push_back(timeline_of(count));
-  region_count_ = kept_.empty() ? 0 : kept_.front().regions.size();
-  all_regions_ = region_count_ >= 64 ? ~RegionMask{0} : (RegionMask{1} << region_count_) - 1;
 }
 
 const TariffBook::Timeline& TariffBook::timeline(std::uint32_t versions) const {
@@ -276,7 +278,7 @@ std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds fro
 
 BasisPoints TariffBook::max_multiplier_bp(RegionMask regions, UnixSeconds from,
                                           UnixSeconds to) const {
-  const RegionMask wanted = all_regions_ & (regions == 0 ? ~RegionMask{0} : regions);
+  const RegionMask wanted = all_regions() & (regions == 0 ? ~RegionMask{0} : regions);
   const auto highest_of = [wanted](const std::vector<Compiled>& compiled) {
     BasisPoints max_bp = 0;
     for (RegionMask bits = wanted; bits != 0; bits &= bits - 1)

@@ -39,6 +39,26 @@ TEST_F(Controls, a_halted_pool_takes_nothing_new_keeps_its_leases_and_matches_ag
   expect_sound();
 }
 
+TEST_F(Controls, a_listing_whose_window_opens_in_a_halted_pool_is_booked_and_fills_on_resume) {
+  const OrderId resting = place(spec(kA100, 1, 2'000'000));
+  const NodeId a100 = node(kA100, kFlat, 4);
+  ASSERT_FALSE(
+      submit(AddListing{kSupplier, a100, 2, 1'500'000, false, now + 60, now + 7'200}).rejected);
+  ASSERT_FALSE(submit(HaltPool{kA100, true}).rejected);
+  advance(60);
+  EXPECT_TRUE(all<LeaseStarted>().empty()) << "a halted pool starts no lease";
+  const BookView book = engine.book(kA100, 10);
+  ASSERT_EQ(book.asks.size(), 1u) << "the listing is booked, unmatched";
+  EXPECT_EQ(book.asks[0].cards, 2u);
+  expect_sound();
+
+  ASSERT_FALSE(submit(HaltPool{kA100, false}).rejected);
+  const LeaseStarted started = only<LeaseStarted>();
+  EXPECT_EQ(started.order, resting);
+  EXPECT_EQ(started.price_micros_per_card_hour, 1'500'000);
+  expect_sound();
+}
+
 TEST_F(Controls, a_suspended_account_has_nothing_open_and_may_do_nothing_until_reinstated) {
   const NodeId a100 = node(kA100, kFlat, 4);
   list(a100, 2, 2'000'000);

@@ -63,6 +63,26 @@ TEST_F(Matching, incoming_listing_trades_at_the_resting_bid_limit) {
   expect_sound();
 }
 
+// An incoming listing is matched before it is booked: one that fills at once
+// leaves no price level behind, and what is left of one rests at its price.
+TEST_F(Matching, an_incoming_listing_books_only_what_is_left_after_matching) {
+  place(spec(kA100, 4, 1'500'000));
+  list(node(kA100, kFlat, 4), 4, 1'000'000);
+  EXPECT_EQ(only<LeaseStarted>().cards, 4);
+  EXPECT_TRUE(engine.book(kA100, 10).asks.empty()) << "filled at once: no level";
+  expect_sound();
+
+  place(spec(kA100, 1, 1'500'000));
+  list(node(kA100, kFlat, 4), 3, 1'200'000);
+  EXPECT_EQ(only<LeaseStarted>().cards, 1);
+  const BookView book = engine.book(kA100, 10);
+  ASSERT_EQ(book.asks.size(), 1u);
+  EXPECT_EQ(book.asks[0].price_micros_per_hour, 1'200'000);
+  EXPECT_EQ(book.asks[0].cards, 2u);
+  EXPECT_EQ(book.asks[0].entries, 1u);
+  expect_sound();
+}
+
 TEST_F(Matching, constraints_skip_an_ask_without_consuming_it) {
   const ListingId wrong_region = list(node(kA100, kTou, 4), 4, 500'000);
   const ListingId unreliable = list(node(kA100, kFlat, 4, 9'000), 4, 600'000);

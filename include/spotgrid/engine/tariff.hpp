@@ -70,10 +70,12 @@ class TariffBook {
   TariffBook(std::vector<TariffSchedule> schedules, const std::vector<std::uint32_t>& versions,
              std::uint32_t published);
 
-  std::size_t region_count() const { return region_count_; }
+  // Inline, from the first schedule's own count: asked for on every order, and
+  // every schedule names the same regions.
+  std::size_t region_count() const { return kept_.empty() ? 0 : kept_.front().region_count; }
   const std::string& region_name(RegionIndex index) const;
   std::optional<RegionIndex> find_region(std::string_view name) const;
-  RegionMask all_regions() const { return all_regions_; }
+  RegionMask all_regions() const { return kept_.empty() ? 0 : kept_.front().region_mask; }
 
   // Schedules ever published: the version the next one gets.
   std::uint32_t published() const { return published_; }
@@ -124,6 +126,8 @@ class TariffBook {
     UnixSeconds from = 0;
     std::uint32_t version = 0;
     std::vector<Compiled> regions;
+    std::size_t region_count = 0;  // regions.size(), without its division
+    RegionMask region_mask = 0;    // one bit per region
   };
   // Which kept schedule is in force from `from` until the next span's start.
   struct Span {
@@ -151,9 +155,6 @@ class TariffBook {
   std::uint32_t published_ = 0;
   std::vector<Schedule> kept_;
   std::vector<Timeline> timelines_;  // [k]: the timeline of the first k + 1 kept schedules
-  // Every schedule names the same regions; kept here, asked for on every order.
-  std::size_t region_count_ = 0;
-  RegionMask all_regions_ = 0;
 };
 
 }  // namespace spotgrid::engine
