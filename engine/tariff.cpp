@@ -61,9 +61,8 @@ TariffBook::Schedule TariffBook::compile(TariffSchedule schedule, std::uint32_t 
     compiled.regions.push_back(std::move(region));
   }
   compiled.region_count = compiled.regions.size();
-  compiled.region_mask = compiled.region_count >= 64
-                             ? ~RegionMask{0}
-                             : (RegionMask{1} << compiled.region_count) - 1;
+  compiled.region_mask =
+      compiled.region_count >= 64 ? ~RegionMask{0} : (RegionMask{1} << compiled.region_count) - 1;
   return compiled;
 }
 
