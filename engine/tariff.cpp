@@ -15,8 +15,8 @@ constexpr std::int64_t kSecondsPerWeek = std::int64_t{7} * 24 * 3'600;
 constexpr std::int64_t kEpochToMonday = std::int64_t{3} * 24 * 3'600;
 constexpr UnixSeconds kBeginning = std::numeric_limits<UnixSeconds>::min();
 
-// Rounds toward minus infinity. For b > 0 and a >= INT64_MIN + b - 1 (times of
-// day here); with b a constant, one multiply-high and no remainder.
+// Rounds toward minus infinity. For b > 0 and a >= INT64_MIN + b - 1 (shifted
+// Unix times here); with b a constant, one multiply-high and no remainder.
 constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return (a >= 0 ? a : a - (b - 1)) / b;
 }
