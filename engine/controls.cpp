@@ -100,9 +100,11 @@ std::optional<Reject> apply_publish_tariff_schedule(State& state,
   for (const auto& [versions, from] : earliest)
     needs.push_back(TariffNeed{versions, from});
   state.tariffs.compact(needs);
+  state.window_weights.clear();
   if (state.tariffs.refusal(command.schedule, state.now) || state.tariffs.full())
     return Reject::kInvalidTariffSchedule;
   state.tariffs.publish(command.schedule);
+  state.window_weights.clear();
   state.emit(
       TariffSchedulePublished{state.tariffs.published() - 1, command.schedule.effective_from});
   return std::nullopt;

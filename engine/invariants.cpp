@@ -297,6 +297,8 @@ class Checker {
     if (!TariffBook::well_formed(s_.tariffs.schedules()))
       fail("the tariff book's schedules are not well formed");
     if (!tariff_versions_sound(s_)) fail("a live lease is priced by schedules the book dropped");
+    if (!s_.window_weights.agrees_with(s_.tariffs))
+      fail("a remembered tariff weight disagrees with the tariff book");
     std::vector<Micros> at_risk(s_.accounts.size(), 0);
     for (std::uint32_t slot = 0; slot < s_.leases.slot_count(); ++slot) {
       if (s_.leases.is_live(slot) && s_.leases[slot].supplier < at_risk.size())

@@ -166,11 +166,10 @@ void start_lease(State& state, const Leg& leg) {
   lease.tariff_versions = state.tariffs.published();
   // A schedule published after the order rested may cost more than the order
   // held for: the hold is the most the buyer authorised.
-  lease.max_charge =
-      std::min(charge_for(leg.cards, leg.price,
-                          state.tariffs.weighted_bp_seconds(
-                              lease.region, lease.start, lease.planned_end, lease.tariff_versions)),
-               order.unit_hold * leg.cards);
+  lease.max_charge = std::min(charge_for(leg.cards, leg.price,
+                                         window_weight(state, lease.region, lease.start,
+                                                       lease.planned_end, lease.tariff_versions)),
+                              order.unit_hold * leg.cards);
 
   node.busy |= lease.card_mask;
   listing.cards_leased = static_cast<std::uint16_t>(listing.cards_leased + leg.cards);

@@ -388,13 +388,12 @@ std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& s
   return std::nullopt;
 }
 
-Micros expected_cost(const State& state, const OrderSpec& spec, const Plan& plan,
+Micros expected_cost(State& state, const OrderSpec& spec, const Plan& plan,
                      std::uint32_t cards_total, UnixSeconds start, Micros unit_hold) {
   Micros cost = 0;
   for (const Leg& leg : plan.legs) {
     const ListingRec& listing = state.listings[leg.listing_slot];
-    const std::int64_t weight =
-        state.tariffs.weighted_bp_seconds(listing.region, start, start + spec.duration);
+    const std::int64_t weight = window_weight(state, listing.region, start, start + spec.duration);
     cost += charge_for(leg.cards, leg.price, weight);
   }
   // What does not fill now is shown at its worst case: it may fill anywhere up to the limit.

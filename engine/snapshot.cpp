@@ -86,6 +86,7 @@ void tariff_fields(Reader& reader, State& state) {
     state.tariffs = TariffBook(std::move(schedules), versions, published);
   else
     state.tariffs = TariffBook();  // refused by tariffs_sound
+  state.window_weights.clear();
 }
 
 // The book's schedules are well formed and each live lease names some of them.

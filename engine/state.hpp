@@ -255,6 +255,55 @@ struct Plan {
   std::uint32_t cards = 0;
   UnfilledReason remainder_reason = UnfilledReason::kNone;
 };
+// ---- tariff weights ----------------------------------------------------------
+
+// The tariff weight of one window per region, as last asked. An order's expected
+// cost and then each of its leases ask for the same window (start, start +
+// duration), and so do the orders of one second with one duration (README,
+// "Benchmarks": -3.6 % of add_only's instructions). A pure function of the book:
+// the key holds the published count, so a publish never meets an older entry,
+// and it is cleared wherever the book changes anyway (controls.cpp,
+// snapshot.cpp). A new engine starts empty and a copy (Engine::copy) copies it
+// with its book; the invariant checks recompute every entry.
+class WindowWeights {
+ public:
+  std::int64_t get(const TariffBook& tariffs, RegionIndex region, UnixSeconds from, UnixSeconds to,
+                   std::uint32_t versions) {
+    SPOTGRID_CHECK(region < tariffs.region_count() && region < by_region_.size());
+    // Every count at or past the published one means "every schedule": an
+    // order's expected cost (kAll) and its leases (published()) share an entry.
+    versions = std::min(versions, tariffs.published());
+    Entry& entry = by_region_[region];
+    if (entry.known && entry.from == from && entry.to == to && entry.versions == versions)
+      return entry.weight;
+    entry = {from, to, tariffs.weighted_bp_seconds(region, from, to, versions), versions, true};
+    return entry.weight;
+  }
+  void clear() { by_region_ = {}; }
+  // Whether every remembered weight is what the book says now.
+  bool agrees_with(const TariffBook& tariffs) const {
+    for (std::size_t region = 0; region < by_region_.size(); ++region) {
+      const Entry& entry = by_region_[region];
+      if (entry.known &&
+          (region >= tariffs.region_count() ||
+           entry.weight != tariffs.weighted_bp_seconds(static_cast<RegionIndex>(region), entry.from,
+                                                       entry.to, entry.versions)))
+        return false;
+    }
+    return true;
+  }
+
+ private:
+  struct Entry {
+    UnixSeconds from = 0;
+    UnixSeconds to = 0;
+    std::int64_t weight = 0;
+    std::uint32_t versions = 0;
+    bool known = false;
+  };
+  std::array<Entry, limits::kMaxRegions> by_region_{};
+};
+
 // ---- the state ---------------------------------------------------------------
 
 struct Engine::State {
@@ -307,6 +356,7 @@ struct Engine::State {
   // Not state: where this command's events go, and reusable scratch space.
   std::vector<Event>* out = nullptr;
   Plan scratch;
+  WindowWeights window_weights;  // of `tariffs`: window_weight()
 
   // Built in place from the concrete event: no temporary variant or event is
   // copied (an event is 112 bytes).
@@ -316,6 +366,13 @@ struct Engine::State {
   }
 };
 using State = Engine::State;
+
+// The tariff weight of [from, to) in `region` by the first `versions` schedules
+// (TariffBook::weighted_bp_seconds), remembered per region.
+inline std::int64_t window_weight(State& state, RegionIndex region, UnixSeconds from,
+                                  UnixSeconds to, std::uint32_t versions = TariffBook::kAll) {
+  return state.window_weights.get(state.tariffs, region, from, to, versions);
+}
 
 // ---- arithmetic (funds.cpp) --------------------------------------------------
 
@@ -440,7 +497,7 @@ void cancel_order_slot(State& state, std::uint32_t slot, CancelCause cause);
 UnfilledReason unfilled_reason_now(const State& state, const OrderRec& order);
 Quote make_quote(const State& state, const OrderSpec& spec);
 // Expected cost of a plan started at `start` (legs at their price, the rest at the limit).
-Micros expected_cost(const State& state, const OrderSpec& spec, const Plan& plan,
+Micros expected_cost(State& state, const OrderSpec& spec, const Plan& plan,
                      std::uint32_t cards_total, UnixSeconds start, Micros unit_hold);
 std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec,
                                           PoolMask* pools);

@@ -415,11 +415,15 @@ TEST_F(TariffScheduleTest, a_schedule_prices_leases_that_start_after_it) {
   list(node(kA100, kFlat, 2), 2, 1'000'000);
   place(spec(kA100, 1, 2'000'000, 7'200));
   const LeaseId before = only<LeaseStarted>().lease;
+  EXPECT_EQ(only<OrderAccepted>().expected_cost, 2'000'000) << "two hours at x1.0";
   ASSERT_FALSE(submit(doubled_from(change)).rejected);
   EXPECT_EQ(only<TariffSchedulePublished>().version, 1u);
   EXPECT_EQ(only<TariffSchedulePublished>().effective_from, change);
+  // The same window, second and region as the first order's, now priced by
+  // the new schedule too.
   place(spec(kA100, 1, 2'000'000, 7'200));
   const LeaseId after = only<LeaseStarted>().lease;
+  EXPECT_EQ(only<OrderAccepted>().expected_cost, 3'000'000) << "an hour at x1.0, one at x2.0";
   EXPECT_EQ(engine.lease(before)->tariff_versions, 1u);
   EXPECT_EQ(engine.lease(after)->tariff_versions, 2u);
 
