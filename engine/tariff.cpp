@@ -63,6 +63,8 @@ TariffBook::Schedule TariffBook::compile(TariffSchedule schedule, std::uint32_t 
   compiled.region_count = compiled.regions.size();
   compiled.region_mask =
       compiled.region_count >= 64 ? ~RegionMask{0} : (RegionMask{1} << compiled.region_count) - 1;
+  for (const Compiled& region : compiled.regions)
+    compiled.max_bp = std::max(compiled.max_bp, region.max_bp);
   return compiled;
 }
 
@@ -278,19 +280,22 @@ std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds fro
 BasisPoints TariffBook::max_multiplier_bp(RegionMask regions, UnixSeconds from,
                                           UnixSeconds to) const {
   const RegionMask wanted = all_regions() & (regions == 0 ? ~RegionMask{0} : regions);
-  const auto highest_of = [wanted](const std::vector<Compiled>& compiled) {
+  const auto highest_of = [wanted](const Schedule& schedule) {
+    if (wanted == schedule.region_mask) return schedule.max_bp;  // any region: kept
     BasisPoints max_bp = 0;
-    for (RegionMask bits = wanted; bits != 0; bits &= bits - 1)
-      max_bp = std::max(max_bp, compiled[static_cast<std::size_t>(std::countr_zero(bits))].max_bp);
+    for (RegionMask bits = wanted; bits != 0; bits &= bits - 1) {
+      const auto region = static_cast<std::size_t>(std::countr_zero(bits));
+      max_bp = std::max(max_bp, schedule.regions[region].max_bp);
+    }
     return max_bp;
   };
   // The usual book, one schedule: no timeline to walk.
-  if (kept_.size() == 1) return highest_of(kept_.front().regions);
+  if (kept_.size() == 1) return highest_of(kept_.front());
   const Timeline& spans = timelines_.back();  // every kept schedule's
   BasisPoints max_bp = 0;
   for (std::size_t span = span_at(spans, from); span < spans.size() && spans[span].from < to;
        ++span)
-    max_bp = std::max(max_bp, highest_of(kept_[spans[span].schedule].regions));
+    max_bp = std::max(max_bp, highest_of(kept_[spans[span].schedule]));
   return max_bp;
 }
 
