@@ -46,6 +46,9 @@ struct Dispatch {
     return apply_publish_tariff_schedule(state, c);
   }
   Result operator()(const AddGpuModel& c) const { return apply_add_gpu_model(state, c); }
+  // A kind without its own handler does not compile (nor takes another's by conversion).
+  template <typename Other>
+  Result operator()(const Other&) const = delete;
 };
 
 std::optional<Reject> dispatch(State& state, const CommandBody& body) {

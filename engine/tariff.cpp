@@ -280,8 +280,10 @@ std::int64_t TariffBook::weighted_bp_seconds(RegionIndex region, UnixSeconds fro
 BasisPoints TariffBook::max_multiplier_bp(RegionMask regions, UnixSeconds from,
                                           UnixSeconds to) const {
   const RegionMask wanted = all_regions() & (regions == 0 ? ~RegionMask{0} : regions);
-  const auto highest_of = [wanted](const Schedule& schedule) {
-    if (wanted == schedule.region_mask) return schedule.max_bp;  // any region: kept
+  // Every schedule has the same regions (well_formed), so all_regions() is each one's.
+  const bool any_region = wanted == all_regions();
+  const auto highest_of = [wanted, any_region](const Schedule& schedule) {
+    if (any_region) return schedule.max_bp;
     BasisPoints max_bp = 0;
     for (RegionMask bits = wanted; bits != 0; bits &= bits - 1) {
       const auto region = static_cast<std::size_t>(std::countr_zero(bits));

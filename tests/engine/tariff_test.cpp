@@ -65,6 +65,12 @@ TEST(TariffSchedules, each_second_is_priced_by_the_schedule_in_force_then) {
   EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kFlat, kMonday, change), 10'000)
       << "a window that ends before the change";
   EXPECT_EQ(tariffs.max_multiplier_bp(RegionMask{1} << kFlat, kMonday, change + 1), 20'000);
+  // Any region (0, or every region named): each schedule's highest over all of them.
+  const RegionMask both = (RegionMask{1} << kFlat) | (RegionMask{1} << kTou);
+  EXPECT_EQ(tariffs.max_multiplier_bp(0, kMonday, change), 15'000) << "the first: x1.5 in kTou";
+  EXPECT_EQ(tariffs.max_multiplier_bp(both, kMonday, change), 15'000);
+  EXPECT_EQ(tariffs.max_multiplier_bp(0, change, change + 86'400), 20'000) << "the second: kFlat";
+  EXPECT_EQ(tariffs.max_multiplier_bp(0, kMonday, change + 1), 20'000);
 
   // Randomised: the span sums equal the brute-force sum across both schedules.
   std::mt19937_64 rng(5);

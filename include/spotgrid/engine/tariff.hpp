@@ -128,7 +128,7 @@ class TariffBook {
     std::vector<Compiled> regions;
     std::size_t region_count = 0;  // regions.size(), without its division
     RegionMask region_mask = 0;    // one bit per region
-    BasisPoints max_bp = 0;        // the highest of every region's: an order for any region
+    BasisPoints max_bp = 0;        // the highest of every region's: what an any-region order asks
   };
   // Which kept schedule is in force from `from` until the next span's start.
   struct Span {
