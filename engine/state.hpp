@@ -260,7 +260,7 @@ struct Plan {
 // The tariff weight of one window per region, as last asked. An order's expected
 // cost and then each of its leases ask for the same window (start, start +
 // duration), and so do the orders of one second with one duration (README,
-// "Benchmarks": -3.6 % of add_only's instructions). A pure function of the book:
+// "Benchmarks": -3.4 % of add_only's instructions). A pure function of the book:
 // the key holds the published count, so a publish never meets an older entry,
 // and it is cleared wherever the book changes anyway (controls.cpp,
 // snapshot.cpp). A new engine starts empty and a copy (Engine::copy) copies it
