@@ -64,21 +64,33 @@ RegionAsks& region_asks(State& state, const ListingRec& listing) {
   return state.pools[listing.pool].asks[listing.region];
 }
 
+// A booked record's level, as it linked it (check_levels in invariants.cpp
+// checks each one against its book).
 AskLevel& listing_level(State& state, const ListingRec& listing) {
   SPOTGRID_CHECK(listing.in_book);
-  RegionAsks& asks = region_asks(state, listing);
-  if (listing.floating) return asks.floating;
-  const auto it = asks.fixed.find(listing.price);
-  SPOTGRID_CHECK(it != asks.fixed.end());  // a booked listing's level exists
-  return it->second;
+  if (listing.floating) return region_asks(state, listing).floating;
+  SPOTGRID_CHECK(listing.level->first == listing.price);
+  return listing.level->second;
 }
 
-Level& order_level(State& state, const OrderRec& order) {
-  SPOTGRID_CHECK(order.in_book);
-  BidLevels& levels = bid_levels(state, order);
-  const auto it = levels.find(order.limit);
-  SPOTGRID_CHECK(it != levels.end());  // a booked order's level exists
-  return it->second;
+Level& order_level(const OrderRec& order) {
+  SPOTGRID_CHECK(order.in_book && order.level->first == order.limit);
+  return order.level->second;
+}
+
+// Sorts booked slots by arrival, for relinking them in time priority; false
+// unless each arrival is there once and none is yet to come.
+template <typename Record>
+bool sort_by_arrival(const Slab<Record>& slab, std::vector<std::uint32_t>& booked,
+                     std::uint64_t arrival_seq) {
+  const auto arrival = [&](std::uint32_t slot) { return slab[slot].arrival; };
+  std::sort(booked.begin(), booked.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return arrival(a) < arrival(b); });
+  for (std::size_t i = 0; i < booked.size(); ++i) {
+    if ((i > 0 && arrival(booked[i - 1]) == arrival(booked[i])) || arrival(booked[i]) > arrival_seq)
+      return false;
+  }
+  return true;
 }
 
 void resize(Level& level, std::int64_t& total, std::int64_t delta) {
@@ -94,7 +106,7 @@ void book_resize_listing(State& state, const ListingRec& listing, std::int64_t d
 }
 
 void book_resize_order(State& state, const OrderRec& order, std::int64_t delta) {
-  resize(order_level(state, order), bid_total(state, order), delta);
+  resize(order_level(order), bid_total(state, order), delta);
 }
 
 Micros ask_price(const State& state, const ListingRec& listing) {
@@ -107,7 +119,8 @@ void book_insert_listing(State& state, std::uint32_t slot) {
                  listing.cards_free() > 0);
   PoolBook& pool = state.pools[listing.pool];
   RegionAsks& asks = region_asks(state, listing);
-  AskLevel& level = listing.floating ? asks.floating : asks.fixed[listing.price];
+  if (!listing.floating) listing.level = asks.fixed.try_emplace(listing.price).first;
+  AskLevel& level = listing.floating ? asks.floating : listing.level->second;
   link_by_arrival(state.listings, level, pool.ask_cards, slot, listing.cards_free());
   level.add(reliability_tier(listing.node_reliability), +1);
   pool.regions_with_asks |= RegionMask{1} << listing.region;
@@ -122,11 +135,12 @@ void book_remove_listing(State& state, std::uint32_t slot) {
     unlink(state.listings, asks.floating, pool.ask_cards, slot, listing.cards_free());
     asks.floating.add(reliability_tier(listing.node_reliability), -1);
   } else {
-    const auto it = asks.fixed.find(listing.price);
-    SPOTGRID_CHECK(it != asks.fixed.end());
+    const auto it = listing.level;
+    SPOTGRID_CHECK(it->first == listing.price);
     unlink(state.listings, it->second, pool.ask_cards, slot, listing.cards_free());
     it->second.add(reliability_tier(listing.node_reliability), -1);
     erase_if_empty(asks.fixed, it);
+    listing.level = {};  // names no level it may have erased
   }
   if (asks.empty()) pool.regions_with_asks &= ~(RegionMask{1} << listing.region);
 }
@@ -184,15 +198,7 @@ bool rebuild_asks(State& state) {
       return false;
     booked.push_back(slot);
   }
-  const auto arrival = [&](std::uint32_t slot) { return state.listings[slot].arrival; };
-  std::sort(booked.begin(), booked.end(),
-            [&](std::uint32_t a, std::uint32_t b) { return arrival(a) < arrival(b); });
-  // Time priority needs each arrival once, and none yet to come.
-  for (std::size_t i = 0; i < booked.size(); ++i) {
-    if ((i > 0 && arrival(booked[i - 1]) == arrival(booked[i])) ||
-        arrival(booked[i]) > state.arrival_seq)
-      return false;
-  }
+  if (!sort_by_arrival(state.listings, booked, state.arrival_seq)) return false;
   for (NodeRec& node : state.nodes.items())
     node.first_listing = kNil;
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
@@ -219,18 +225,49 @@ bool rebuild_asks(State& state) {
 void book_insert_order(State& state, std::uint32_t slot) {
   OrderRec& order = state.orders[slot];
   SPOTGRID_CHECK(!order.in_book && order.cards_open > 0);
-  link_by_arrival(state.orders, bid_levels(state, order)[order.limit], bid_total(state, order),
-                  slot, order.cards_open);
+  order.level = bid_levels(state, order).try_emplace(order.limit).first;
+  link_by_arrival(state.orders, order.level->second, bid_total(state, order), slot,
+                  order.cards_open);
 }
 
 void book_remove_order(State& state, std::uint32_t slot) {
   OrderRec& order = state.orders[slot];
-  SPOTGRID_CHECK(order.in_book);
-  BidLevels& levels = bid_levels(state, order);
-  const auto it = levels.find(order.limit);
-  SPOTGRID_CHECK(it != levels.end());
+  const auto it = order.level;
+  SPOTGRID_CHECK(order.in_book && it->first == order.limit);
   unlink(state.orders, it->second, bid_total(state, order), slot, order.cards_open);
-  erase_if_empty(levels, it);
+  erase_if_empty(bid_levels(state, order), it);
+  order.level = {};
+}
+
+bool rebuild_bids(State& state) {
+  // A booked order rests with cards open, in a pool that exists; one that
+  // says otherwise does not restore.
+  std::vector<std::uint32_t> booked;
+  for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
+    if (!state.orders.is_live(slot)) continue;
+    const OrderRec& order = state.orders[slot];
+    const bool bookable = order.state == OrderState::kResting && order.cards_open > 0;
+    if (order.in_book != bookable) return false;
+    if (!bookable) continue;
+    if (order.spec.target.kind == TargetKind::kModel &&
+        order.spec.target.pool >= state.pools.size())
+      return false;
+    booked.push_back(slot);
+  }
+  if (!sort_by_arrival(state.orders, booked, state.arrival_seq)) return false;
+  for (PoolBook& pool : state.pools) {  // emptied in place: the maps keep the arena
+    pool.bids.clear();
+    pool.bid_cards = 0;
+  }
+  state.class_bids.clear();
+  state.class_bid_cards = 0;
+  for (const std::uint32_t slot : booked) {
+    OrderRec& order = state.orders[slot];
+    order.in_book = false;
+    order.prev = order.next = kNil;
+    book_insert_order(state, slot);
+  }
+  return true;
 }
 
 }  // namespace spotgrid::engine

@@ -135,20 +135,27 @@ class Checker {
 
   template <typename Record, typename Levels>
   void check_levels(const Slab<Record>& slab, const Levels& levels, const char* side) {
-    for (const auto& [price, level] : levels)
-      check_level(slab, level, side, price);
+    // A copy's records still name the original's levels (ListingRec::level).
+    for (auto it = levels.begin(); it != levels.end(); ++it)
+      check_level(slab, it->second, side, it->first, s_.snapshot_only ? nullptr : &*it);
   }
 
+  // `entry`, when given, is the map entry that holds `level`: each booked record
+  // it links must name it as its own (ListingRec::level, OrderRec::level).
   template <typename Record>
-  void check_level(const Slab<Record>& slab, const Level& level, const char* side, Micros price) {
+  void check_level(const Slab<Record>& slab, const Level& level, const char* side, Micros price,
+                   const void* entry = nullptr) {
     std::uint32_t cards = 0;
     std::uint32_t entries = 0;
     std::uint64_t last_arrival = 0;
     for (std::uint32_t slot = level.head; slot != kNil && entries <= slab.slot_count();
          slot = slab[slot].next) {
       const Record& record = slab[slot];
-      if (!slab.is_live(slot) || !record.in_book)
+      if (!slab.is_live(slot) || !record.in_book) {
         fail(side, " level ", price, " links a record not in the book");
+      } else if (entry != nullptr && !floats(record) && &*record.level != entry) {
+        fail(side, " level ", price, " links a record that names another level");
+      }
       if (record.arrival <= last_arrival) fail(side, " level ", price, " is out of time order");
       last_arrival = record.arrival;
       if constexpr (std::is_same_v<Record, ListingRec>) {
@@ -181,6 +188,17 @@ class Checker {
     check(asks.floating);
     for (const auto& [price, level] : asks.fixed)
       check(level);
+  }
+
+  static bool floats(const ListingRec& listing) { return listing.floating; }
+  static bool floats(const OrderRec& /*order*/) { return false; }
+
+  template <typename Levels>
+  static std::int64_t level_entries(const Levels& levels) {
+    std::int64_t entries = 0;
+    for (const auto& [price, level] : levels)
+      entries += level.entries;
+    return entries;
   }
 
   template <typename Levels>
@@ -230,6 +248,29 @@ class Checker {
     check_levels(s_.orders, s_.class_bids, "class bid");
     if (s_.class_bid_cards != level_cards(s_.class_bids))
       fail("the class bid total disagrees with its levels");
+    check_every_booked_record_is_linked();
+  }
+
+  // The levels link only booked records (check_level); and as many as are booked.
+  void check_every_booked_record_is_linked() {
+    std::int64_t ask_entries = 0;
+    std::int64_t bid_entries = level_entries(s_.class_bids);
+    for (const PoolBook& pool : s_.pools) {
+      for (const RegionAsks& asks : pool.asks)
+        ask_entries += asks.floating.entries + level_entries(asks.fixed);
+      bid_entries += level_entries(pool.bids);
+    }
+    if (const std::int64_t listings = booked(s_.listings); ask_entries != listings)
+      fail("the ask levels hold ", ask_entries, " listings, not the ", listings, " booked");
+    if (const std::int64_t orders = booked(s_.orders); bid_entries != orders)
+      fail("the bid levels hold ", bid_entries, " orders, not the ", orders, " booked");
+  }
+  template <typename Record>
+  static std::int64_t booked(const Slab<Record>& slab) {
+    std::int64_t count = 0;
+    for (std::uint32_t slot = 0; slot < slab.slot_count(); ++slot)
+      count += slab.is_live(slot) && slab[slot].in_book;
+    return count;
   }
 
   // No resting bid could trade with a booked ask it is compatible with.

@@ -207,7 +207,7 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
     return std::nullopt;
   }
   if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions) ||
-      !rebuild_asks(state))
+      !rebuild_asks(state) || !rebuild_bids(state))
     return std::nullopt;
   const auto fee_valid = [](BasisPoints fee) {
     return fee >= 0 && fee <= limits::kMaxPlatformFeeBp;
