@@ -93,6 +93,17 @@ bool sort_by_arrival(const Slab<Record>& slab, std::vector<std::uint32_t>& booke
   return true;
 }
 
+// Books each of `booked` (in arrival order) afresh, as if it had just come.
+template <typename Record, typename Insert>
+void rebook(Slab<Record>& slab, const std::vector<std::uint32_t>& booked, Insert insert) {
+  for (const std::uint32_t slot : booked) {
+    Record& record = slab[slot];
+    record.in_book = false;
+    record.prev = record.next = kNil;
+    insert(slot);
+  }
+}
+
 void resize(Level& level, std::int64_t& total, std::int64_t delta) {
   SPOTGRID_CHECK(level.cards + delta >= 0);
   level.cards = static_cast<std::uint32_t>(level.cards + delta);
@@ -213,12 +224,7 @@ bool rebuild_asks(State& state) {
     pool.regions_with_asks = 0;
     pool.ask_cards = 0;
   }
-  for (const std::uint32_t slot : booked) {
-    ListingRec& listing = state.listings[slot];
-    listing.in_book = false;
-    listing.prev = listing.next = kNil;
-    book_insert_listing(state, slot);
-  }
+  rebook(state.listings, booked, [&](std::uint32_t slot) { book_insert_listing(state, slot); });
   return true;
 }
 
@@ -261,12 +267,7 @@ bool rebuild_bids(State& state) {
   }
   state.class_bids.clear();
   state.class_bid_cards = 0;
-  for (const std::uint32_t slot : booked) {
-    OrderRec& order = state.orders[slot];
-    order.in_book = false;
-    order.prev = order.next = kNil;
-    book_insert_order(state, slot);
-  }
+  rebook(state.orders, booked, [&](std::uint32_t slot) { book_insert_order(state, slot); });
   return true;
 }
 

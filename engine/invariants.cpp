@@ -193,20 +193,13 @@ class Checker {
   static bool floats(const ListingRec& listing) { return listing.floating; }
   static bool floats(const OrderRec& /*order*/) { return false; }
 
+  // A count summed over a map's levels: their cards or their entries.
   template <typename Levels>
-  static std::int64_t level_entries(const Levels& levels) {
-    std::int64_t entries = 0;
+  static std::int64_t level_sum(const Levels& levels, std::uint32_t Level::*count) {
+    std::int64_t sum = 0;
     for (const auto& [price, level] : levels)
-      entries += level.entries;
-    return entries;
-  }
-
-  template <typename Levels>
-  static std::int64_t level_cards(const Levels& levels) {
-    std::int64_t cards = 0;
-    for (const auto& [price, level] : levels)
-      cards += level.cards;
-    return cards;
+      sum += level.*count;
+    return sum;
   }
 
   // A level map made without the state's arena still works, on the heap: slowly,
@@ -232,7 +225,7 @@ class Checker {
         check_region(asks, p, region);
         if (asks.empty() == (((pool.regions_with_asks >> region) & 1u) != 0))
           fail("pool ", p, " region ", region, " is not marked as its asks say");
-        ask_cards += asks.floating.cards + level_cards(asks.fixed);
+        ask_cards += asks.floating.cards + level_sum(asks.fixed, &Level::cards);
       }
       if (pool.asks.size() != s_.tariffs.region_count())
         fail("pool ", p, " has asks for other regions than the market's");
@@ -242,11 +235,11 @@ class Checker {
       check_on_arena(pool.bids, "bid");
       check_levels(s_.orders, pool.bids, "bid");
       if (pool.ask_cards != ask_cards) fail("a pool's ask total disagrees with its levels");
-      if (pool.bid_cards != level_cards(pool.bids))
+      if (pool.bid_cards != level_sum(pool.bids, &Level::cards))
         fail("a pool's bid total disagrees with its levels");
     }
     check_levels(s_.orders, s_.class_bids, "class bid");
-    if (s_.class_bid_cards != level_cards(s_.class_bids))
+    if (s_.class_bid_cards != level_sum(s_.class_bids, &Level::cards))
       fail("the class bid total disagrees with its levels");
     check_every_booked_record_is_linked();
   }
@@ -254,11 +247,11 @@ class Checker {
   // The levels link only booked records (check_level); and as many as are booked.
   void check_every_booked_record_is_linked() {
     std::int64_t ask_entries = 0;
-    std::int64_t bid_entries = level_entries(s_.class_bids);
+    std::int64_t bid_entries = level_sum(s_.class_bids, &Level::entries);
     for (const PoolBook& pool : s_.pools) {
       for (const RegionAsks& asks : pool.asks)
-        ask_entries += asks.floating.entries + level_entries(asks.fixed);
-      bid_entries += level_entries(pool.bids);
+        ask_entries += asks.floating.entries + level_sum(asks.fixed, &Level::entries);
+      bid_entries += level_sum(pool.bids, &Level::entries);
     }
     if (const std::int64_t listings = booked(s_.listings); ask_entries != listings)
       fail("the ask levels hold ", ask_entries, " listings, not the ", listings, " booked");
