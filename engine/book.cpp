@@ -78,16 +78,17 @@ Level& order_level(const OrderRec& order) {
   return order.level->second;
 }
 
-// Sorts booked slots by arrival, for relinking them in time priority; false
-// unless each arrival is there once and none is yet to come.
+// Sorts slots by arrival, for relinking them in time priority; false unless
+// each arrival is there once, none is 0 (the first is 1) and none is yet to come.
 template <typename Record>
-bool sort_by_arrival(const Slab<Record>& slab, std::vector<std::uint32_t>& booked,
+bool sort_by_arrival(const Slab<Record>& slab, std::vector<std::uint32_t>& slots,
                      std::uint64_t arrival_seq) {
   const auto arrival = [&](std::uint32_t slot) { return slab[slot].arrival; };
-  std::sort(booked.begin(), booked.end(),
+  std::sort(slots.begin(), slots.end(),
             [&](std::uint32_t a, std::uint32_t b) { return arrival(a) < arrival(b); });
-  for (std::size_t i = 0; i < booked.size(); ++i) {
-    if ((i > 0 && arrival(booked[i - 1]) == arrival(booked[i])) || arrival(booked[i]) > arrival_seq)
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if ((i > 0 && arrival(slots[i - 1]) == arrival(slots[i])) || arrival(slots[i]) == 0 ||
+        arrival(slots[i]) > arrival_seq)
       return false;
   }
   return true;
@@ -195,21 +196,21 @@ void share_reliability(State& state, const NodeRec& node) {
 bool rebuild_asks(State& state) {
   // A listing is in the book exactly when it is active with free cards; a
   // snapshot that says otherwise, or names a pool, region or node that does
-  // not exist, does not restore.
-  std::vector<std::uint32_t> booked;
+  // not exist, does not restore. Checked for every listing, booked or not: a
+  // pending one is booked later, without these checks.
+  std::vector<std::uint32_t> slots;  // every live one, then the booked ones
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
     if (!state.listings.is_live(slot)) continue;
     const ListingRec& listing = state.listings[slot];
-    if (listing.cards_leased > listing.cards_offered || state.nodes.find(listing.node) == nullptr)
+    if (listing.cards_leased > listing.cards_offered || state.nodes.find(listing.node) == nullptr ||
+        listing.pool >= state.pools.size() || listing.region >= state.tariffs.region_count())
       return false;
     const bool bookable = listing.state == ListingState::kActive && listing.cards_free() > 0;
     if (listing.in_book != bookable) return false;
-    if (!bookable) continue;
-    if (listing.pool >= state.pools.size() || listing.region >= state.tariffs.region_count())
-      return false;
-    booked.push_back(slot);
+    slots.push_back(slot);
   }
-  if (!sort_by_arrival(state.listings, booked, state.arrival_seq)) return false;
+  if (!sort_by_arrival(state.listings, slots, state.arrival_seq)) return false;
+  std::erase_if(slots, [&](std::uint32_t slot) { return !state.listings[slot].in_book; });
   for (NodeRec& node : state.nodes.items())
     node.first_listing = kNil;
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
@@ -224,7 +225,7 @@ bool rebuild_asks(State& state) {
     pool.regions_with_asks = 0;
     pool.ask_cards = 0;
   }
-  rebook(state.listings, booked, [&](std::uint32_t slot) { book_insert_listing(state, slot); });
+  rebook(state.listings, slots, [&](std::uint32_t slot) { book_insert_listing(state, slot); });
   return true;
 }
 
@@ -246,28 +247,27 @@ void book_remove_order(State& state, std::uint32_t slot) {
 }
 
 bool rebuild_bids(State& state) {
-  // A booked order rests with cards open, in a pool that exists; one that
-  // says otherwise does not restore.
-  std::vector<std::uint32_t> booked;
+  // A booked order rests with cards open; a model order's pool exists. Checked
+  // for every order: a deferred one is booked later, without these checks.
+  std::vector<std::uint32_t> slots;  // every live one, then the booked ones
   for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
     if (!state.orders.is_live(slot)) continue;
     const OrderRec& order = state.orders[slot];
     const bool bookable = order.state == OrderState::kResting && order.cards_open > 0;
-    if (order.in_book != bookable) return false;
-    if (!bookable) continue;
-    if (order.spec.target.kind == TargetKind::kModel &&
-        order.spec.target.pool >= state.pools.size())
-      return false;
-    booked.push_back(slot);
+    const bool pool_known =
+        order.spec.target.kind != TargetKind::kModel || order.spec.target.pool < state.pools.size();
+    if (order.in_book != bookable || !pool_known) return false;
+    slots.push_back(slot);
   }
-  if (!sort_by_arrival(state.orders, booked, state.arrival_seq)) return false;
+  if (!sort_by_arrival(state.orders, slots, state.arrival_seq)) return false;
+  std::erase_if(slots, [&](std::uint32_t slot) { return !state.orders[slot].in_book; });
   for (PoolBook& pool : state.pools) {  // emptied in place: the maps keep the arena
     pool.bids.clear();
     pool.bid_cards = 0;
   }
   state.class_bids.clear();
   state.class_bid_cards = 0;
-  rebook(state.orders, booked, [&](std::uint32_t slot) { book_insert_order(state, slot); });
+  rebook(state.orders, slots, [&](std::uint32_t slot) { book_insert_order(state, slot); });
   return true;
 }
 

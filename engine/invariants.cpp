@@ -135,26 +135,52 @@ class Checker {
 
   template <typename Record, typename Levels>
   void check_levels(const Slab<Record>& slab, const Levels& levels, const char* side) {
-    // A copy's records still name the original's levels (ListingRec::level).
-    for (auto it = levels.begin(); it != levels.end(); ++it)
-      check_level(slab, it->second, side, it->first, s_.snapshot_only ? nullptr : &*it);
+    for (auto it = levels.begin(); it != levels.end(); ++it) {
+      // A copy's records still name the original's levels (ListingRec::level).
+      check_level(slab, it->second, side, it->first, [&](const Record& record) {
+        return s_.snapshot_only || names_level(record, levels, it);
+      });
+    }
   }
 
-  // `entry`, when given, is the map entry that holds `level`: each booked record
-  // it links must name it as its own (ListingRec::level, OrderRec::level).
-  template <typename Record>
+  // Whether a booked record names this entry of this map as its level: it has
+  // the entry's price, it is in the map its kind belongs to, and its link
+  // (ListingRec::level, OrderRec::level) is this entry.
+  template <typename Levels>
+  bool names_level(const ListingRec& listing, const Levels& /*levels*/,
+                   typename Levels::const_iterator it) const {
+    return !listing.floating && listing.price == it->first && listing.level == it;
+  }
+  template <typename Levels>
+  bool names_level(const OrderRec& order, const Levels& levels,
+                   typename Levels::const_iterator it) const {
+    const bool model = order.spec.target.kind == TargetKind::kModel;
+    const BidLevels* own = !model ? &s_.class_bids
+                           : order.spec.target.pool < s_.pools.size()
+                               ? &s_.pools[order.spec.target.pool].bids
+                               : nullptr;
+    return own == &levels && order.limit == it->first && order.level == it;
+  }
+
+  // A level's records: live, booked, each as `belongs` says, in time order, and
+  // adding up to the level's totals.
+  template <typename Record, typename Belongs>
   void check_level(const Slab<Record>& slab, const Level& level, const char* side, Micros price,
-                   const void* entry = nullptr) {
+                   Belongs belongs) {
     std::uint32_t cards = 0;
     std::uint32_t entries = 0;
     std::uint64_t last_arrival = 0;
     for (std::uint32_t slot = level.head; slot != kNil && entries <= slab.slot_count();
          slot = slab[slot].next) {
+      if (slot >= slab.slot_count()) {
+        fail(side, " level ", price, " links slot ", slot, ", past the records");
+        return;
+      }
       const Record& record = slab[slot];
       if (!slab.is_live(slot) || !record.in_book) {
         fail(side, " level ", price, " links a record not in the book");
-      } else if (entry != nullptr && !floats(record) && &*record.level != entry) {
-        fail(side, " level ", price, " links a record that names another level");
+      } else if (!belongs(record)) {
+        fail(side, " level ", price, " links a record of another level");
       }
       if (record.arrival <= last_arrival) fail(side, " level ", price, " is out of time order");
       last_arrival = record.arrival;
@@ -175,7 +201,8 @@ class Checker {
   void check_region(const RegionAsks& asks, std::size_t pool, std::size_t region) {
     const auto check = [&](const AskLevel& level) {
       AskLevel counted;
-      for (std::uint32_t slot = level.head, seen = 0; slot != kNil && seen <= level.entries;
+      for (std::uint32_t slot = level.head, seen = 0;
+           slot != kNil && seen <= level.entries && slot < s_.listings.slot_count();  // check_level
            slot = s_.listings[slot].next, ++seen) {
         const ListingRec& listing = s_.listings[slot];
         if (listing.pool != pool || listing.region != region)
@@ -189,9 +216,6 @@ class Checker {
     for (const auto& [price, level] : asks.fixed)
       check(level);
   }
-
-  static bool floats(const ListingRec& listing) { return listing.floating; }
-  static bool floats(const OrderRec& /*order*/) { return false; }
 
   // A count summed over a map's levels: their cards or their entries.
   template <typename Levels>
@@ -221,7 +245,8 @@ class Checker {
         const RegionAsks& asks = pool.asks[region];
         check_on_arena(asks.fixed, "ask");
         check_levels(s_.listings, asks.fixed, "ask");
-        check_level(s_.listings, asks.floating, "floating ask", 0);
+        check_level(s_.listings, asks.floating, "floating ask", 0,
+                    [](const ListingRec& listing) { return listing.floating; });
         check_region(asks, p, region);
         if (asks.empty() == (((pool.regions_with_asks >> region) & 1u) != 0))
           fail("pool ", p, " region ", region, " is not marked as its asks say");
