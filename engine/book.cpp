@@ -94,6 +94,17 @@ bool sort_by_arrival(const Slab<Record>& slab, std::vector<std::uint32_t>& slots
   return true;
 }
 
+// Whether the pools an order names exist: matching and holds go by its mask, the
+// book by its model's pool (which its mask must be, alone).
+bool pools_known(const State& state, const OrderRec& order) {
+  const std::size_t count = state.pools.size();
+  const PoolMask beyond = count >= 64 ? 0 : order.pools >> count;
+  const bool model = order.spec.target.kind == TargetKind::kModel;
+  return order.pools != 0 && beyond == 0 &&
+         (!model ||
+          (order.spec.target.pool < count && order.pools == PoolMask{1} << order.spec.target.pool));
+}
+
 // Books each of `booked` (in arrival order) afresh, as if it had just come.
 template <typename Record, typename Insert>
 void rebook(Slab<Record>& slab, const std::vector<std::uint32_t>& booked, Insert insert) {
@@ -247,16 +258,14 @@ void book_remove_order(State& state, std::uint32_t slot) {
 }
 
 bool rebuild_bids(State& state) {
-  // A booked order rests with cards open; a model order's pool exists. Checked
-  // for every order: a deferred one is booked later, without these checks.
+  // A booked order rests with cards open; the pools it names exist. Checked for
+  // every order: a deferred one is booked later, without these checks.
   std::vector<std::uint32_t> slots;  // every live one, then the booked ones
   for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
     if (!state.orders.is_live(slot)) continue;
     const OrderRec& order = state.orders[slot];
     const bool bookable = order.state == OrderState::kResting && order.cards_open > 0;
-    const bool pool_known =
-        order.spec.target.kind != TargetKind::kModel || order.spec.target.pool < state.pools.size();
-    if (order.in_book != bookable || !pool_known) return false;
+    if (order.in_book != bookable || !pools_known(state, order)) return false;
     slots.push_back(slot);
   }
   if (!sort_by_arrival(state.orders, slots, state.arrival_seq)) return false;

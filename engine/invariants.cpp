@@ -201,8 +201,10 @@ class Checker {
   void check_region(const RegionAsks& asks, std::size_t pool, std::size_t region) {
     const auto check = [&](const AskLevel& level) {
       AskLevel counted;
+      // Bounded as check_level's walk, which reports what stops this one early.
       for (std::uint32_t slot = level.head, seen = 0;
-           slot != kNil && seen <= level.entries && slot < s_.listings.slot_count();  // check_level
+           slot != kNil && seen <= level.entries && seen <= s_.listings.slot_count() &&
+           slot < s_.listings.slot_count();
            slot = s_.listings[slot].next, ++seen) {
         const ListingRec& listing = s_.listings[slot];
         if (listing.pool != pool || listing.region != region)
