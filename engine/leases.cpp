@@ -52,18 +52,11 @@ void requeue_remainder(State& state, const LeaseRec& lease, LeaseId lease_id, Se
   }
   const Micros limit = parent.limit;
   const PoolMask pools = parent.pools;
-  const std::uint32_t slot = state.orders.allocate();  // may move nothing: slabs are preallocated
-  ++account(state, spec.buyer).orders;
+  // May move nothing: slabs are preallocated.
+  const std::uint32_t slot =
+      add_order_record(state, spec, pools, limit, *unit_hold, state.now, lease.node);
   const OrderId id = state.orders.id_of(slot);
   OrderRec& order = state.orders[slot];
-  order.spec = spec;
-  order.pools = pools;
-  order.limit = limit;
-  order.unit_hold = *unit_hold;
-  order.cards_open = spec.cards;
-  order.arrival = ++state.arrival_seq;
-  order.start_at = state.now;
-  order.avoid_node = lease.node;
   state.emit(OrderRequeued{id, lease.order, lease_id, spec.cards, remainder});
   reserve_hold(state, id, order, *unit_hold * spec.cards);
   work_order(state, slot);
@@ -125,7 +118,8 @@ void credit_back(State& state, LeaseId id, LeaseRec& lease, UnixSeconds billable
 void start_lease(State& state, const Leg& leg) {
   ListingRec& listing = state.listings[leg.listing_slot];
   OrderRec& order = state.orders[leg.order_slot];
-  NodeRec& node = *state.nodes.find(listing.node);
+  NodeRec& node = state.nodes.live(listing.node);  // a live listing's node is live
+  prefetch_timer_push(state.lease_deadlines);
   SPOTGRID_CHECK(leg.cards > 0 && leg.cards <= listing.cards_free() &&
                  leg.cards <= order.cards_open);
 
@@ -143,27 +137,31 @@ void start_lease(State& state, const Leg& leg) {
       book_resize_order(state, order, -std::int64_t{leg.cards});
     }
   }
-  const std::uint32_t slot = state.leases.allocate();
+  const UnixSeconds planned_end = state.now + order.spec.duration;
+  const std::uint32_t slot = state.leases.allocate([&] {
+    return LeaseRec{
+        .order = state.orders.id_of(leg.order_slot),
+        .listing = state.listings.id_of(leg.listing_slot),
+        .node = listing.node,
+        .buyer = order.spec.buyer,
+        .supplier = listing.supplier,
+        .pool = listing.pool,
+        .region = listing.region,
+        .cards = leg.cards,
+        .card_mask = pick_cards(node, leg.cards),
+        .price = leg.price,
+        .limit_at_match = limit_per_card_hour(state, order.spec, order.limit, listing.pool),
+        .start = state.now,
+        .planned_end = planned_end,
+        .billable_end = planned_end,
+        .fee_bp = state.config.platform_fee_bp,
+        .tariff_versions = state.tariffs.published(),
+        .settled_up_to = state.now,
+    };
+  });
   const LeaseId id = state.leases.id_of(slot);
-  const OrderId order_id = state.orders.id_of(leg.order_slot);
   LeaseRec& lease = state.leases[slot];
-  lease.order = order_id;
-  lease.listing = state.listings.id_of(leg.listing_slot);
-  lease.node = listing.node;
-  lease.buyer = order.spec.buyer;
-  lease.supplier = listing.supplier;
-  lease.pool = listing.pool;
-  lease.region = listing.region;
-  lease.cards = leg.cards;
-  lease.card_mask = pick_cards(node, leg.cards);
-  lease.price = leg.price;
-  lease.limit_at_match = limit_per_card_hour(state, order.spec, order.limit, listing.pool);
-  lease.start = state.now;
-  lease.planned_end = state.now + order.spec.duration;
-  lease.billable_end = lease.planned_end;
-  lease.settled_up_to = state.now;
-  lease.fee_bp = state.config.platform_fee_bp;
-  lease.tariff_versions = state.tariffs.published();
+  const OrderId order_id = lease.order;
   // A schedule published after the order rested may cost more than the order
   // held for: the hold is the most the buyer authorised.
   lease.max_charge = std::min(charge_for(leg.cards, leg.price,

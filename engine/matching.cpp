@@ -344,6 +344,10 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
                  }
                  plan.legs.push_back(Leg{slot, kNil, take, price});
                  plan.cards += take;
+                 // The lease will read the ask's node and id: fetched now, the
+                 // misses of the plan's legs overlap.
+                 state.listings.prefetch(slot);
+                 state.nodes.prefetch(static_cast<std::uint32_t>(listing.node));
                  return plan.cards < cards_wanted;
                });
   if (plan.cards < cards_wanted && plan.remainder_reason == UnfilledReason::kNone) {
@@ -400,6 +404,23 @@ Micros expected_cost(State& state, const OrderSpec& spec, const Plan& plan,
   return cost + static_cast<Micros>(cards_total - plan.cards) * unit_hold;
 }
 
+std::uint32_t add_order_record(State& state, const OrderSpec& spec, PoolMask pools, Micros limit,
+                               Micros unit_hold, UnixSeconds start, NodeId avoid_node) {
+  const std::uint64_t arrival = ++state.arrival_seq;
+  const std::uint32_t slot = state.orders.allocate([&] {
+    return OrderRec{.spec = spec,
+                    .pools = pools,
+                    .limit = limit,
+                    .unit_hold = unit_hold,
+                    .cards_open = spec.cards,
+                    .arrival = arrival,
+                    .start_at = start,
+                    .avoid_node = avoid_node};
+  });
+  ++account(state, spec.buyer).orders;
+  return slot;
+}
+
 std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command) {
   const OrderSpec& spec = command.spec;
   PoolMask pools = 0;
@@ -423,17 +444,10 @@ std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command)
   if (start == state.now && plan.legs.size() > state.leases.free_slots())
     return Reject::kCapacityExhausted;
 
-  const std::uint32_t slot = state.orders.allocate();
-  ++account(state, spec.buyer).orders;
+  const std::uint32_t slot =
+      add_order_record(state, spec, pools, spec.limit_micros_per_hour, *unit_hold, start, 0);
   const OrderId id = state.orders.id_of(slot);
   OrderRec& order = state.orders[slot];
-  order.spec = spec;
-  order.pools = pools;
-  order.limit = spec.limit_micros_per_hour;
-  order.unit_hold = *unit_hold;
-  order.cards_open = spec.cards;
-  order.arrival = ++state.arrival_seq;
-  order.start_at = start;
   state.emit(OrderAccepted{id, spec.buyer, spec.client_order_id, hold,
                            expected_cost(state, spec, plan, spec.cards, start, *unit_hold), start});
   reserve_hold(state, id, order, hold);
@@ -487,6 +501,7 @@ void match_listing(State& state, std::uint32_t listing_slot) {
     if (take > 0) {
       plan.legs.push_back(Leg{listing_slot, best.slot(), take, best.price()});
       free -= take;
+      state.orders.prefetch(best.slot());  // its id, for the lease: see plan_order
     }
     best.advance();
   }

@@ -3,8 +3,12 @@
 // id = generation << 32 | slot. Lookup is O(1) with no hashing; an id whose slot
 // was reused no longer resolves. Reuse is LIFO, so allocation is deterministic.
 
+#include <cassert>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <optional>
+#include <type_traits>
 #include <vector>
 #include "spotgrid/util/check.hpp"
 #include "spotgrid/util/huge_pages.hpp"
@@ -18,6 +22,9 @@ using util::reserve_resident;
 
 template <typename T>
 class Slab {
+  // allocate() ends a reused slot's record by building the next over it.
+  static_assert(std::is_trivially_destructible_v<T>);
+
  public:
   // Reserves and touches every slot's memory now, so the hot path never takes a
   // page fault or an allocation for a new record.
@@ -40,17 +47,26 @@ class Slab {
     return slot_count() - static_cast<std::uint32_t>(free_.size());
   }
 
-  // The caller checks free_slots() first: running out is a validated condition.
-  std::uint32_t allocate() {
+  // A free slot, holding the record `make()` returns, built where it is stored:
+  // the conversion below is elided, so there is no zeroing first and no copy
+  // after. The caller checks free_slots() first: running out is a validated
+  // condition.
+  template <typename Make>
+  std::uint32_t allocate(Make&& make) {
+    struct Built {
+      Make& make;
+      operator T() const { return make(); }  // implicit: the conversion is elided
+    };
     SPOTGRID_CHECK(free_slots() > 0);
     if (!free_.empty()) {
       const std::uint32_t slot = free_.back();
       free_.pop_back();
       live_[slot] = 1;
-      items_[slot] = T{};
+      std::destroy_at(&items_[slot]);
+      ::new (static_cast<void*>(&items_[slot])) T(make());
       return slot;
     }
-    items_.emplace_back();
+    items_.emplace_back(Built{make});
     generations_.push_back(1);
     live_.push_back(1);
     return static_cast<std::uint32_t>(items_.size() - 1);
@@ -80,6 +96,20 @@ class Slab {
   const T* find(std::uint64_t id) const {
     const auto slot = slot_of(id);
     return slot ? &items_[*slot] : nullptr;
+  }
+
+  // The record of an id that the caller knows names a live record (an invariant
+  // that check_invariants verifies): no slot array is read, and on the hot path
+  // each is a cache line of its own, usually cold.
+  T& live(std::uint64_t id) {
+    assert(slot_of(id).has_value());
+    return items_[static_cast<std::uint32_t>(id)];
+  }
+  // Asks for the slot's record and generation ahead of their use, so that the
+  // misses of several records overlap instead of following one another.
+  void prefetch(std::uint32_t slot) const {
+    __builtin_prefetch(&items_[slot]);
+    __builtin_prefetch(&generations_[slot]);
   }
 
   T& operator[](std::uint32_t slot) { return items_[slot]; }

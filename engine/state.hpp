@@ -491,6 +491,10 @@ std::uint16_t cards_compatible(const State& state, const OrderSpec& spec, NodeId
                                const ListingRec& listing, std::uint16_t cards_free,
                                std::uint32_t cards_wanted);
 std::optional<Reject> apply_place_order(State& state, const PlaceOrder& command);
+// A new order's record, counted against its buyer's quota: neither held for
+// (reserve_hold follows) nor booked. The caller has checked the slab has room.
+std::uint32_t add_order_record(State& state, const OrderSpec& spec, PoolMask pools, Micros limit,
+                               Micros unit_hold, UnixSeconds start, NodeId avoid_node);
 std::optional<Reject> apply_cancel_order(State& state, const CancelOrder& command);
 std::optional<Reject> apply_amend_order(State& state, const AmendOrder& command);
 // Match a working order now; what is left rests (or is cancelled when IOC).
@@ -566,5 +570,11 @@ inline bool is_quarantined(const State& state, NodeId node) {
 void apply_tick(State& state);
 Micros compute_index(const State& state, PoolIndex pool);
 void push_timer(TimerHeap& heap, UnixSeconds at, std::uint64_t id);
+// Asks for the entry a push will compare first (the new entry's parent), some
+// work before the push: in a large heap that entry is a cold cache line, and a
+// push usually stops there (timers mostly arrive in time order).
+inline void prefetch_timer_push(const TimerHeap& heap) {
+  if (!heap.empty()) __builtin_prefetch(&heap[(heap.size() - 1) / 2]);
+}
 
 }  // namespace spotgrid::engine

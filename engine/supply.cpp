@@ -21,18 +21,18 @@ std::optional<Reject> apply_register_node(State& state, const RegisterNode& comm
                     state.config.max_nodes_per_account))
     return Reject::kNodeQuotaExceeded;
   if (state.nodes.free_slots() == 0) return Reject::kCapacityExhausted;
-  const std::uint32_t slot = state.nodes.allocate();
+  const std::uint32_t slot = state.nodes.allocate([&] {
+    return NodeRec{.supplier = command.supplier,
+                   .pool = command.pool,
+                   .region = command.region,
+                   .zone = command.zone,
+                   .cards = command.cards,
+                   .cu = command.measured_cu != 0 ? command.measured_cu
+                                                  : state.catalog.model(command.pool).compute_units,
+                   .reliability = command.reliability};
+  });
+  // Counted against its quota; the supplier's receivable exists from now on.
   ++account(state, command.supplier).nodes;
-  NodeRec& node = state.nodes[slot];
-  node.supplier = command.supplier;
-  node.pool = command.pool;
-  node.region = command.region;
-  node.zone = command.zone;
-  node.cards = command.cards;
-  node.cu = command.measured_cu != 0 ? command.measured_cu
-                                     : state.catalog.model(command.pool).compute_units;
-  node.reliability = command.reliability;
-  account(state, command.supplier);  // the supplier's receivable exists from now on
   state.emit(
       NodeRegistered{state.nodes.id_of(slot), command.supplier, command.pool, command.cards});
   return std::nullopt;
@@ -64,20 +64,23 @@ std::optional<Reject> apply_add_listing(State& state, const AddListing& command)
   }
   if (state.listings.free_slots() == 0) return Reject::kCapacityExhausted;
 
-  const std::uint32_t slot = state.listings.allocate();
+  prefetch_timer_push(state.listing_expiries);
+  const std::uint64_t arrival = ++state.arrival_seq;
+  const std::uint32_t slot = state.listings.allocate([&] {
+    return ListingRec{.node = command.node,
+                      .supplier = command.supplier,
+                      .pool = node.pool,
+                      .region = node.region,
+                      .cards_offered = command.cards,
+                      .price = command.floating ? 0 : command.reserve_micros_per_card_hour,
+                      .floating = command.floating,
+                      .from = command.from,
+                      .until = command.until,
+                      .arrival = arrival};
+  });
   ++account(state, command.supplier).listings;
   const ListingId id = state.listings.id_of(slot);
   ListingRec& listing = state.listings[slot];
-  listing.node = command.node;
-  listing.supplier = command.supplier;
-  listing.pool = node.pool;
-  listing.region = node.region;
-  listing.cards_offered = command.cards;
-  listing.price = command.floating ? 0 : command.reserve_micros_per_card_hour;
-  listing.floating = command.floating;
-  listing.from = command.from;
-  listing.until = command.until;
-  listing.arrival = ++state.arrival_seq;
   link_to_node(state, slot);
   node.cards_listed = static_cast<std::uint16_t>(node.cards_listed + command.cards);
   state.emit(ListingAdded{id, command.node, command.cards, ask_price(state, listing),
