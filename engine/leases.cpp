@@ -118,7 +118,7 @@ void credit_back(State& state, LeaseId id, LeaseRec& lease, UnixSeconds billable
 void start_lease(State& state, const Leg& leg) {
   ListingRec& listing = state.listings[leg.listing_slot];
   OrderRec& order = state.orders[leg.order_slot];
-  NodeRec& node = state.nodes.live(listing.node);  // a live listing's node is live
+  NodeRec& node = state.nodes.known_live(listing.node);
   prefetch_timer_push(state.lease_deadlines);
   SPOTGRID_CHECK(leg.cards > 0 && leg.cards <= listing.cards_free() &&
                  leg.cards <= order.cards_open);

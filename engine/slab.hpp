@@ -5,7 +5,6 @@
 
 #include <cassert>
 #include <cstdint>
-#include <memory>
 #include <new>
 #include <optional>
 #include <type_traits>
@@ -22,8 +21,9 @@ using util::reserve_resident;
 
 template <typename T>
 class Slab {
-  // allocate() ends a reused slot's record by building the next over it.
-  static_assert(std::is_trivially_destructible_v<T>);
+  // allocate() builds a record over a released one without ending it, and a
+  // record may be copied byte for byte.
+  static_assert(std::is_trivially_destructible_v<T> && std::is_trivially_copyable_v<T>);
 
  public:
   // Reserves and touches every slot's memory now, so the hot path never takes a
@@ -47,23 +47,24 @@ class Slab {
     return slot_count() - static_cast<std::uint32_t>(free_.size());
   }
 
-  // A free slot, holding the record `make()` returns, built where it is stored:
-  // the conversion below is elided, so there is no zeroing first and no copy
-  // after. The caller checks free_slots() first: running out is a validated
-  // condition.
+  // A free slot, holding the record `make()` returns, built in the slot (GCC
+  // elides the conversion below; another compiler may copy the record once)
+  // instead of zeroed first and assigned after. make() must not read this slab:
+  // a reused slot's old record is being overwritten while it runs. The caller
+  // checks free_slots() first: running out is a validated condition.
   template <typename Make>
   std::uint32_t allocate(Make&& make) {
     struct Built {
       Make& make;
-      operator T() const { return make(); }  // implicit: the conversion is elided
+      operator T() const { return make(); }  // implicit: emplace_back converts
     };
     SPOTGRID_CHECK(free_slots() > 0);
     if (!free_.empty()) {
       const std::uint32_t slot = free_.back();
       free_.pop_back();
+      ::new (static_cast<void*>(&items_[slot]))
+          T(make());  // over a record that needs no destructor
       live_[slot] = 1;
-      std::destroy_at(&items_[slot]);
-      ::new (static_cast<void*>(&items_[slot])) T(make());
       return slot;
     }
     items_.emplace_back(Built{make});
@@ -98,10 +99,12 @@ class Slab {
     return slot ? &items_[*slot] : nullptr;
   }
 
-  // The record of an id that the caller knows names a live record (an invariant
-  // that check_invariants verifies): no slot array is read, and on the hot path
-  // each is a cache line of its own, usually cold.
-  T& live(std::uint64_t id) {
+  // The record of an id that names a live record by an invariant (for example,
+  // a live listing's node: nodes are never released; check_invariants and a
+  // snapshot's restore verify it). Checked in debug builds only: a check would
+  // read the two slot arrays this exists to skip, each a cache line of its own
+  // and on the hot path usually cold.
+  T& known_live(std::uint64_t id) {
     assert(slot_of(id).has_value());
     return items_[static_cast<std::uint32_t>(id)];
   }
@@ -118,6 +121,27 @@ class Slab {
   // From live_, one byte a slot: items_.size() divides by sizeof(T) (a multiply
   // and shifts), and this is asked several times a command.
   std::uint32_t slot_count() const { return static_cast<std::uint32_t>(live_.size()); }
+
+  // Whether the raw arrays, as a snapshot restored them, describe a slab: as
+  // many generations and live flags (0 or 1) as records, within the capacity,
+  // and a free list of exactly the released slots, each once. A crafted
+  // snapshot fails here instead of making allocate() write outside the records
+  // or over a live one.
+  bool consistent() const {
+    const std::size_t slots = items_.size();
+    if (slots > capacity_ || generations_.size() != slots || live_.size() != slots) return false;
+    std::vector<std::uint8_t> listed(slots, 0);
+    for (const std::uint32_t slot : free_) {
+      if (slot >= slots || live_[slot] != 0 || listed[slot] != 0) return false;
+      listed[slot] = 1;
+    }
+    std::size_t released = 0;
+    for (const std::uint8_t flag : live_) {
+      if (flag > 1) return false;
+      released += flag == 0;
+    }
+    return released == free_.size();
+  }
 
   // For the snapshot: the raw arrays, so a restored slab allocates identically.
   HugeVector<T>& items() { return items_; }

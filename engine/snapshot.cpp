@@ -152,13 +152,6 @@ void state_fields(A& a, S& s, int version) {
   a(s.command_seq, s.event_seq);
 }
 
-template <typename T>
-bool slab_fits(Slab<T>& slab) {
-  const auto slots = slab.items().size();
-  return slots <= slab.capacity() && slab.generations().size() == slots &&
-         slab.live().size() == slots && slab.free_list().size() <= slots;
-}
-
 }  // namespace
 
 std::string Engine::snapshot() const {
@@ -202,8 +195,8 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
     return std::nullopt;
   }
   state_fields(reader, state, version);
-  if (!reader.finished() || !slab_fits(state.nodes) || !slab_fits(state.listings) ||
-      !slab_fits(state.orders) || !slab_fits(state.leases)) {
+  if (!reader.finished() || !state.nodes.consistent() || !state.listings.consistent() ||
+      !state.orders.consistent() || !state.leases.consistent()) {
     return std::nullopt;
   }
   if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions) ||
