@@ -10,17 +10,6 @@
 #include "state.hpp"
 
 namespace spotgrid::engine {
-namespace {
-
-constexpr std::int64_t kBpSecondsPerHour = std::int64_t{kSecondsPerHour} * kBasisPointsOne;
-
-}  // namespace
-
-Micros charge_for(std::uint32_t cards, Micros price_per_card_hour,
-                  std::int64_t weighted_bp_seconds) {
-  const Int128 total = Int128{cards} * price_per_card_hour * weighted_bp_seconds;
-  return static_cast<Micros>(divide(total, kBpSecondsPerHour));
-}
 
 Micros class_limit_per_card_hour(const State& state, Micros limit, PoolIndex pool) {
   return static_cast<Micros>(
@@ -71,27 +60,6 @@ void grow_accounts(State& state, AccountId id) {
   // Grown as vectors grow (geometrically), its pages touched as accounts arrive:
   // making every growth resident at once would stall the command that grows it.
   state.accounts.resize(std::size_t{id} + 1);
-}
-
-void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
-  SPOTGRID_CHECK(amount >= 0);
-  if (amount == 0) return;
-  AccountRec& buyer = account(state, order.spec.buyer);
-  SPOTGRID_CHECK(buyer.cash >= amount);
-  buyer.cash -= amount;
-  buyer.hold += amount;
-  order.hold += amount;
-  state.emit(HoldChanged{order.spec.buyer, order_id, amount});
-}
-
-void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
-  SPOTGRID_CHECK(amount >= 0 && amount <= order.hold);
-  if (amount == 0) return;
-  AccountRec& buyer = account(state, order.spec.buyer);
-  buyer.hold -= amount;
-  buyer.cash += amount;
-  order.hold -= amount;
-  state.emit(HoldChanged{order.spec.buyer, order_id, -amount});
 }
 
 std::optional<Reject> apply_deposit(State& state, const Deposit& command) {

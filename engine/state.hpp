@@ -386,8 +386,13 @@ inline std::int64_t window_weight(State& state, RegionIndex region, UnixSeconds 
 // ---- arithmetic (funds.cpp) --------------------------------------------------
 
 // floor(cards x price x weighted / (3600 x 10'000)): the cumulative charge rule.
-Micros charge_for(std::uint32_t cards, Micros price_per_card_hour,
-                  std::int64_t weighted_bp_seconds);
+// Inline, as the other small steps of a lease below: a call costs more than it.
+inline constexpr std::int64_t kBpSecondsPerHour = std::int64_t{kSecondsPerHour} * kBasisPointsOne;
+inline Micros charge_for(std::uint32_t cards, Micros price_per_card_hour,
+                         std::int64_t weighted_bp_seconds) {
+  const Int128 total = Int128{cards} * price_per_card_hour * weighted_bp_seconds;
+  return static_cast<Micros>(divide(total, kBpSecondsPerHour));
+}
 // A class order's limit (per CU-hour) as a price per card-hour in `pool`.
 Micros class_limit_per_card_hour(const State& state, Micros limit, PoolIndex pool);
 // The price per card-hour an order's limit allows in `pool`. Inline: asked for
@@ -432,9 +437,26 @@ inline Micros cash_of(const State& state, AccountId id) {
   return account_or_empty(state, id).cash;
 }
 // Cash -> hold for an order; the caller has checked the cash is there.
-void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount);
+inline void reserve_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
+  SPOTGRID_CHECK(amount >= 0);
+  if (amount == 0) return;
+  AccountRec& buyer = account(state, order.spec.buyer);
+  SPOTGRID_CHECK(buyer.cash >= amount);
+  buyer.cash -= amount;
+  buyer.hold += amount;
+  order.hold += amount;
+  state.emit(HoldChanged{order.spec.buyer, order_id, amount});
+}
 // Hold -> cash for an order.
-void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount);
+inline void release_hold(State& state, OrderId order_id, OrderRec& order, Micros amount) {
+  SPOTGRID_CHECK(amount >= 0 && amount <= order.hold);
+  if (amount == 0) return;
+  AccountRec& buyer = account(state, order.spec.buyer);
+  buyer.hold -= amount;
+  buyer.cash += amount;
+  order.hold -= amount;
+  state.emit(HoldChanged{order.spec.buyer, order_id, -amount});
+}
 std::optional<Reject> apply_deposit(State& state, const Deposit& command);
 std::optional<Reject> apply_withdraw(State& state, const Withdraw& command);
 std::optional<Reject> apply_settle(State& state, const SettleLease& command);
@@ -569,7 +591,10 @@ inline bool is_quarantined(const State& state, NodeId node) {
 
 void apply_tick(State& state);
 Micros compute_index(const State& state, PoolIndex pool);
-void push_timer(TimerHeap& heap, UnixSeconds at, std::uint64_t id);
+inline void push_timer(TimerHeap& heap, UnixSeconds at, std::uint64_t id) {
+  heap.emplace_back(at, id);
+  std::push_heap(heap.begin(), heap.end(), std::greater<>{});
+}
 // Asks for the entry a push will compare first (the new entry's parent), some
 // work before the push: in a large heap that entry is a cold cache line, and a
 // push usually stops there (timers mostly arrive in time order).

@@ -105,11 +105,6 @@ void publish_indices(State& state, std::uint32_t& budget) {
 
 }  // namespace
 
-void push_timer(TimerHeap& heap, UnixSeconds at, std::uint64_t id) {
-  heap.emplace_back(at, id);
-  std::push_heap(heap.begin(), heap.end(), std::greater<>{});
-}
-
 // Index = reference x (1 + band x pressure), pressure in [-1, 1] from utilisation
 // (leased / listed) and the imbalance of open demand against free supply.
 Micros compute_index(const State& state, PoolIndex pool) {
