@@ -122,6 +122,14 @@ class Reader {
     std::memcpy(&value, in_.data(), sizeof(T));
     in_.remove_prefix(sizeof(T));
   }
+  // A byte other than 0 or 1 is no bool: copied into one, reading it would be
+  // undefined. Refused as damage, as a short read is.
+  void read(bool& value) {
+    std::uint8_t byte = 0;
+    read(byte);
+    if (byte > 1) ok_ = false;
+    value = byte == 1;
+  }
   template <typename T, std::size_t N>
   void read(std::array<T, N>& values) {
     for (T& v : values)

@@ -75,7 +75,7 @@ class Slab {
   void release(std::uint32_t slot) {
     SPOTGRID_CHECK(live_[slot]);
     live_[slot] = 0;
-    ++generations_[slot];
+    if (++generations_[slot] == 0) generations_[slot] = 1;  // after 2^32 - 1 reuses
     free_.push_back(slot);
   }
 
@@ -123,7 +123,7 @@ class Slab {
   std::uint32_t slot_count() const { return static_cast<std::uint32_t>(live_.size()); }
 
   // Whether the raw arrays, as a snapshot restored them, describe a slab: as
-  // many generations and live flags (0 or 1) as records, within the capacity,
+  // many generations (none 0) and live flags (0 or 1) as records, within the capacity,
   // and a free list of exactly the released slots, each once. A crafted
   // snapshot fails here instead of making allocate() write outside the records
   // or over a live one.
@@ -136,6 +136,9 @@ class Slab {
       listed[slot] = 1;
     }
     std::size_t released = 0;
+    for (const std::uint32_t generation : generations_) {
+      if (generation == 0) return false;  // ids start at generation 1: id 0 names nothing
+    }
     for (const std::uint8_t flag : live_) {
       if (flag > 1) return false;
       released += flag == 0;

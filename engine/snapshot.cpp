@@ -1,6 +1,7 @@
 // Snapshot: the whole state as canonical bytes (see archive.hpp).
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -87,6 +88,49 @@ void tariff_fields(Reader& reader, State& state) {
   else
     state.tariffs = TariffBook();  // refused by tariffs_sound
   state.window_weights.clear();
+}
+
+// Every live node names a pool and a region that exist, a supplier, and cards
+// it has; every live lease the order, listing and node it was struck between,
+// with their pool, region and parties, cards that are its node's, and a
+// window and charges in order; every live order and listing an account. What
+// the commands after a restore read through these is then in bounds.
+bool records_sound(const State& state) {
+  const auto node_sound = [&](const NodeRec& node) {
+    const CardMask cards = node.cards >= 64 ? ~CardMask{0} : (CardMask{1} << node.cards) - 1;
+    return valid_account(node.supplier) && node.pool < state.pools.size() &&
+           node.region < state.tariffs.region_count() && node.cards >= 1 &&
+           node.cards <= limits::kMaxCardsPerNode && node.cards_listed <= node.cards &&
+           (node.busy & ~cards) == 0;
+  };
+  const auto lease_sound = [&](const LeaseRec& lease) {
+    const OrderRec* order = state.orders.find(lease.order);
+    const ListingRec* listing = state.listings.find(lease.listing);
+    const NodeRec* node = state.nodes.find(lease.node);
+    return order != nullptr && listing != nullptr && node != nullptr &&
+           listing->node == lease.node && listing->pool == lease.pool &&
+           listing->region == lease.region && listing->supplier == lease.supplier &&
+           order->spec.buyer == lease.buyer && lease.cards >= 1 &&
+           std::popcount(lease.card_mask) == lease.cards &&
+           (!lease.active() || (lease.card_mask & ~node->busy) == 0) &&
+           lease.status <= LeaseStatus::kInterrupted && lease.start <= lease.billable_end &&
+           lease.billable_end <= lease.planned_end && lease.charged >= 0 &&
+           lease.charged <= lease.max_charge && lease.fee_charged >= 0 &&
+           lease.fee_charged <= lease.charged;
+  };
+  for (std::uint32_t slot = 0; slot < state.nodes.slot_count(); ++slot) {
+    if (state.nodes.is_live(slot) && !node_sound(state.nodes[slot])) return false;
+  }
+  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
+    if (state.leases.is_live(slot) && !lease_sound(state.leases[slot])) return false;
+  }
+  for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
+    if (state.orders.is_live(slot) && !valid_account(state.orders[slot].spec.buyer)) return false;
+  }
+  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
+    if (state.listings.is_live(slot) && !valid_account(state.listings[slot].supplier)) return false;
+  }
+  return true;
 }
 
 // The book's schedules are well formed and each live lease names some of them.
@@ -200,7 +244,7 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
     return std::nullopt;
   }
   if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions) ||
-      !rebuild_asks(state) || !rebuild_bids(state))
+      !records_sound(state) || !rebuild_asks(state) || !rebuild_bids(state))
     return std::nullopt;
   const auto fee_valid = [](BasisPoints fee) {
     return fee >= 0 && fee <= limits::kMaxPlatformFeeBp;
@@ -210,6 +254,10 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
                    [&](const LeaseRec& lease) { return fee_valid(lease.fee_bp); }))
     return std::nullopt;
   recount_derived(state);
+  // Last, over a state the checks above made safe to walk: the books, cards,
+  // holds and money must add up, or a later command would stop the engine at
+  // its first broken invariant instead of the restore refusing now.
+  if (!holds_together(state)) return std::nullopt;
   return engine;
 }
 

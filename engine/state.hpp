@@ -587,6 +587,12 @@ inline bool is_quarantined(const State& state, NodeId node) {
   return !ids.empty() && std::binary_search(ids.begin(), ids.end(), node);
 }
 
+// ---- invariants (invariants.cpp) ---------------------------------------------
+
+// Whether cards, books, holds and money add up (Engine::check_invariants less
+// its quadratic test for a book that should have traded): a restore's last check.
+bool holds_together(const State& state);
+
 // ---- time (tick.cpp) ---------------------------------------------------------
 
 void apply_tick(State& state);
