@@ -68,6 +68,17 @@ MarketRun run_market(Engine& engine, std::uint64_t seed, std::uint32_t count) {
   return run;
 }
 
+// A fresh engine that has taken the first `count` commands of `run`.
+Engine engine_after(const Market& market, const MarketRun& run, std::size_t count) {
+  Engine engine(market.catalog, market.tariffs, market.config);
+  std::vector<Event> events;
+  for (std::size_t i = 0; i < count; ++i) {
+    events.clear();
+    engine.submit(run.commands[i], events);
+  }
+  return engine;
+}
+
 class RandomMarket : public ::testing::TestWithParam<std::uint64_t> {};
 
 TEST_P(RandomMarket, invariants_hold_after_every_command) {
@@ -147,10 +158,7 @@ TEST(Snapshot, snapshot_plus_replay_reproduces_the_same_state_and_events) {
   Engine original(market.catalog, market.tariffs, market.config);
   const MarketRun run = run_market(original, 7, 6'000);
 
-  Engine prefix(market.catalog, market.tariffs, market.config);
-  std::vector<Event> events;
-  for (std::size_t i = 0; i < 3'000; ++i)
-    prefix.submit(run.commands[i], events);
+  Engine prefix = engine_after(market, run, 3'000);
   // The copy a snapshot is serialized from (on another thread) is the same
   // state, and stays as it was while the engine moves on.
   const Engine copy = prefix.copy();
@@ -203,11 +211,8 @@ TEST(Snapshot, a_snapshot_changed_anywhere_is_refused_or_runs_on_safely) {
   market.config.max_orders = market.config.max_leases = 4'000;
   Engine original(market.catalog, market.tariffs, market.config);
   const MarketRun run = run_market(original, 11, 2'600);
-  Engine prefix(market.catalog, market.tariffs, market.config);
+  const std::string snapshot = engine_after(market, run, 2'000).snapshot();
   std::vector<Event> events;
-  for (std::size_t i = 0; i < 2'000; ++i)
-    prefix.submit(run.commands[i], events);
-  const std::string snapshot = prefix.snapshot();
 
   std::mt19937_64 rng(17);
   std::size_t refused = 0;
