@@ -57,7 +57,7 @@ class Checker {
       }
       ++lease_count_by_order_[*order];
       ++lease_count_by_listing_[*listing];
-      lease_hold_by_order_[*order] += lease.max_charge - lease.charged;
+      lease_hold_by_order_[*order] += Int128{lease.max_charge} - lease.charged;
       if (lease.charged > lease.max_charge || lease.charged < 0)
         fail("lease ", slot, " charged beyond its maximum");
       // The platform's part is the lease's own fee of what it was charged.
@@ -320,7 +320,9 @@ class Checker {
   }
 
   void check_money() {
-    std::vector<Micros> hold_by_buyer(s_.accounts.size(), 0);
+    // Sums in 128 bits: a restore runs these checks on values it has not
+    // bounded, where a 64-bit sum could overflow.
+    std::vector<Int128> hold_by_buyer(s_.accounts.size(), 0);
     std::vector<std::uint32_t> orders_by_buyer(s_.accounts.size(), 0);
     for (std::uint32_t slot = 0; slot < s_.orders.slot_count(); ++slot) {
       if (!s_.orders.is_live(slot)) continue;
@@ -328,15 +330,17 @@ class Checker {
       if (order.spec.buyer < orders_by_buyer.size()) ++orders_by_buyer[order.spec.buyer];
       if (order.leases_open != lease_count_by_order_[slot])
         fail("order ", slot, " lease count disagrees");
-      const Micros expected = order.unit_hold * order.cards_open + lease_hold_by_order_[slot];
-      if (order.hold != expected) fail("order ", slot, " hold ", order.hold, " != ", expected);
+      const Int128 expected =
+          Int128{order.unit_hold} * order.cards_open + lease_hold_by_order_[slot];
+      if (order.hold != expected)
+        fail("order ", slot, " hold ", order.hold, " is not what it covers");
       if (order.in_book != (order.state == OrderState::kResting && order.cards_open > 0))
         fail("order ", slot, " book membership is wrong");
       if (order.spec.buyer < hold_by_buyer.size()) hold_by_buyer[order.spec.buyer] += order.hold;
     }
     const std::vector<std::uint32_t> nodes_by_supplier = count_by_supplier(s_.nodes);
     const std::vector<std::uint32_t> listings_by_supplier = count_by_supplier(s_.listings);
-    Micros total = s_.platform_revenue;
+    Int128 total = s_.platform_revenue;
     for (std::size_t id = 0; id < s_.accounts.size(); ++id) {
       const AccountRec& account = s_.accounts[id];
       if (account.cash < 0 || account.hold < 0 || account.receivable < 0)
@@ -349,9 +353,9 @@ class Checker {
         fail("account ", id, " node count disagrees with its nodes");
       if (account.listings != listings_by_supplier[id])
         fail("account ", id, " listing count disagrees with its listings");
-      total += account.cash + account.hold + account.receivable;
+      total += Int128{account.cash} + account.hold + account.receivable;
     }
-    if (total != s_.deposited_total - s_.withdrawn_total) fail("money not conserved: ", total);
+    if (total != Int128{s_.deposited_total} - s_.withdrawn_total) fail("money not conserved");
   }
 
   void check_payouts_and_controls() {
@@ -404,7 +408,7 @@ class Checker {
   std::vector<std::uint32_t> lease_cards_by_listing_;
   std::vector<std::uint32_t> lease_count_by_listing_;
   std::vector<std::uint32_t> lease_count_by_order_;
-  std::vector<Micros> lease_hold_by_order_;
+  std::vector<Int128> lease_hold_by_order_;
   std::vector<CardMask> busy_by_node_;
 };
 

@@ -93,8 +93,10 @@ void tariff_fields(Reader& reader, State& state) {
 // Every live node names a pool and a region that exist, a supplier, and cards
 // it has; every live lease the order, listing and node it was struck between,
 // with their pool, region and parties, cards that are its node's, and a
-// window and charges in order; every live order and listing an account. What
-// the commands after a restore read through these is then in bounds.
+// window and charges in order; every live order and listing an account, and
+// the cards, duration, prices and holds their commands were validated for;
+// balances within what deposits allow. What the commands after a restore read
+// through these is then in bounds, and their arithmetic cannot overflow.
 bool records_sound(const State& state) {
   const auto node_sound = [&](const NodeRec& node) {
     const CardMask cards = node.cards >= 64 ? ~CardMask{0} : (CardMask{1} << node.cards) - 1;
@@ -124,13 +126,44 @@ bool records_sound(const State& state) {
   for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
     if (state.leases.is_live(slot) && !lease_sound(state.leases[slot])) return false;
   }
+  const auto price_sound = [](Micros price) {
+    return price > 0 && price <= limits::kMaxPriceMicrosPerHour;
+  };
+  const auto balance_sound = [](Micros amount) {
+    return amount >= 0 && amount <= limits::kMaxAccountBalance;
+  };
+  // What placement validated, and the hold it reserved per card within reach.
+  const auto order_sound = [&](const OrderRec& order) {
+    const OrderSpec& spec = order.spec;
+    return valid_account(spec.buyer) && spec.cards >= 1 &&
+           spec.cards <= limits::kMaxCardsPerOrder && order.cards_open <= spec.cards &&
+           spec.duration > 0 && spec.duration <= limits::kMaxLeaseDuration &&
+           price_sound(order.limit) && order.unit_hold >= 0 &&
+           Int128{order.unit_hold} * spec.cards <= limits::kMaxAccountBalance &&
+           balance_sound(order.hold);
+  };
   for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
-    if (state.orders.is_live(slot) && !valid_account(state.orders[slot].spec.buyer)) return false;
+    if (state.orders.is_live(slot) && !order_sound(state.orders[slot])) return false;
   }
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
-    if (state.listings.is_live(slot) && !valid_account(state.listings[slot].supplier)) return false;
+    if (!state.listings.is_live(slot)) continue;
+    const ListingRec& listing = state.listings[slot];
+    if (!valid_account(listing.supplier) || (!listing.floating && !price_sound(listing.price)))
+      return false;
   }
-  return true;
+  const bool indices_sound =
+      std::all_of(state.pools.begin(), state.pools.end(), [](const PoolBook& pool) {
+        return pool.index >= 0 && pool.index <= limits::kMaxPriceMicrosPerHour;
+      });
+  // Cash and holds come from deposits, each account's capped; what a supplier
+  // earns is bounded only by what buyers paid (the checks sum it in 128 bits).
+  const bool accounts_sound =
+      std::all_of(state.accounts.begin(), state.accounts.end(), [&](const AccountRec& account) {
+        return balance_sound(account.cash) && balance_sound(account.hold) &&
+               account.receivable >= 0;
+      });
+  return indices_sound && accounts_sound && state.platform_revenue >= 0 &&
+         state.deposited_total >= 0 && state.withdrawn_total >= 0;
 }
 
 // The book's schedules are well formed and each live lease names some of them.
