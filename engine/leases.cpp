@@ -199,6 +199,7 @@ void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds bi
   ListingRec& listing = state.listings[listing_slot];
   NodeRec& node = *state.nodes.find(lease.node);
   node.busy &= ~lease.card_mask;
+  const BasisPoints score_was = node.reliability;
   move_reliability(node, reason);
   share_reliability(state, node);
   state.pools[lease.pool].cards_leased -= lease.cards;
@@ -226,6 +227,16 @@ void end_lease(State& state, std::uint32_t slot, LeaseEnd reason, UnixSeconds bi
     push_timer(state.lease_closes, state.now + state.config.settle_grace, id);
   }
   if (cards_return) work_listing(state, listing_slot);
+  // A score that rose may now meet a resting bid's minimum: the node's other
+  // booked listings are matched again, as returning cards are. Format 4 left
+  // them resting crossed until something else matched them.
+  if (node.reliability > score_was && state.event_format >= 5) {
+    for (std::uint32_t other = node.first_listing; other != kNil;) {
+      const std::uint32_t next = state.listings[other].next_on_node;
+      if (other != listing_slot || !cards_return) work_listing(state, other);
+      other = next;
+    }
+  }
 }
 
 void close_lease(State& state, std::uint32_t slot) {

@@ -151,6 +151,31 @@ TEST_F(Leases, reliability_falls_with_interruptions_and_recovers_with_completed_
   expect_sound();
 }
 
+// A node's score that rises past what a resting bid needs matches the bid with
+// the node's other booked listings, not only with the listing whose cards came
+// back (here that one was withdrawn, so none come back). Format 4 left the two
+// resting crossed.
+TEST_F(Leases, a_rising_score_matches_the_nodes_other_listings_with_bids_that_needed_it) {
+  const NodeId n = node(kA100, kFlat, 4, 9'000);
+  const ListingId served = list(n, 2, 1'000'000);
+  const ListingId waiting = list(n, 2, 1'100'000);
+  OrderSpec picky = spec(kA100, 1, 1'500'000, 3'600, kBuyer2);
+  picky.min_reliability = 9'040;  // above 9 000, below 9 000 + 1 000 / 20
+  const OrderId bid = place(picky);
+  ASSERT_EQ(only<OrderResting>().order, bid);
+  place(spec(kA100, 2, 1'000'000, 600));
+  ASSERT_EQ(only<LeaseStarted>().listing, served);
+  EXPECT_FALSE(submit(WithdrawListing{kSupplier, served}).rejected);
+  advance(600);
+  EXPECT_EQ(only<LeaseEnded>().reason, LeaseEnd::kCompleted);
+  EXPECT_EQ(engine.node(n)->reliability, 9'050);
+  const auto started = all<LeaseStarted>();
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].order, bid);
+  EXPECT_EQ(started[0].listing, waiting);
+  expect_sound();
+}
+
 TEST_F(Leases, buyer_stops_a_lease_early) {
   list(node(kA100, kFlat, 2), 2, 1'000'000);
   place(spec(kA100, 2, 1'000'000, 3'600));

@@ -194,8 +194,10 @@ struct LeaseClosed {  // its last settlement is in: it leaves the market, its ho
 // order limited to some regions walked every region's asks, which counted
 // against its scan bound and its unfilled-reason probe). 3: before ask levels
 // counted their listings by reliability tier (an order needing a score visited,
-// and counted, every ask of a level where no node had it).
-inline constexpr int kEventFormat = 4;
+// and counted, every ask of a level where no node had it). 4: before a node's
+// score rising (a lease served to its end) matched the node's other booked
+// listings again (a bid needing that score rested crossed with them).
+inline constexpr int kEventFormat = 5;
 struct IndexPublished {  // on a tick, when a pool's index moved
   PoolIndex pool;
   Micros index_micros_per_card_hour;
