@@ -4,6 +4,7 @@
 // both directions, so writer and reader cannot drift apart. Used by snapshots
 // and by the command codec.
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -54,6 +55,68 @@ void fields(A& a, R& r) {
   a(r.buyer, r.target, r.cards, r.cards_per_node, r.duration, r.limit_micros_per_hour, r.strategy,
     r.regions, r.latest_start, r.min_reliability, r.immediate_or_cancel, r.client_order_id);
 }
+// The last value of each enum the bytes carry (the engine's records' are in
+// snapshot.cpp): a byte past it is damage, and the reader refuses it as it does
+// a short read. A value added to an enum moves its line here.
+constexpr Strategy last_value(Strategy /*of*/) {
+  return Strategy::kCostFirst;
+}
+constexpr TargetKind last_value(TargetKind /*of*/) {
+  return TargetKind::kClass;
+}
+
+// The fewest bytes a value of type T takes: each scalar's, and a count for a
+// container. A reader checks a count against it before making room for that
+// many values, so a damaged count cannot make it allocate more than a small
+// multiple of the input.
+class MinimumSize {
+ public:
+  template <typename... T>
+  void operator()(const T&... values) {
+    (add(values), ...);
+  }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  template <Scalar T>
+  void add(const T& /*value*/) {
+    bytes_ += sizeof(T);
+  }
+  template <typename T, std::size_t N>
+  void add(const std::array<T, N>& values) {
+    for (const T& v : values)
+      add(v);
+  }
+  // A container takes its count, and may hold nothing.
+  void add(const std::string& /*text*/) { bytes_ += sizeof(std::uint64_t); }
+  template <typename T, typename A>
+  void add(const std::vector<T, A>& /*values*/) {
+    bytes_ += sizeof(std::uint64_t);
+  }
+  template <typename K, typename V, typename C, typename A>
+  void add(const std::map<K, V, C, A>& /*values*/) {
+    bytes_ += sizeof(std::uint64_t);
+  }
+  template <typename F, typename S>
+  void add(const std::pair<F, S>& value) {
+    (add(value.first), add(value.second));
+  }
+  template <typename T>
+  requires(!Scalar<T>) void add(const T& record) { fields(*this, record); }
+
+  std::size_t bytes_ = 0;
+};
+
+template <typename T>
+std::size_t minimum_size() {
+  static const std::size_t bytes = [] {
+    MinimumSize size;
+    size(T{});
+    return std::max<std::size_t>(size.bytes(), 1);
+  }();
+  return bytes;
+}
+
 class Writer {
  public:
   template <typename... T>
@@ -114,7 +177,7 @@ class Reader {
 
  private:
   template <Scalar T>
-  void read(T& value) {
+  requires(!std::is_enum_v<T>) void read(T& value) {
     if (!ok_ || in_.size() < sizeof(T)) {
       ok_ = false;
       return;
@@ -130,32 +193,43 @@ class Reader {
     if (byte > 1) ok_ = false;
     value = byte == 1;
   }
+  template <typename T>
+  requires std::is_enum_v<T>
+  void read(T& value) {
+    using Raw = std::underlying_type_t<T>;
+    static_assert(std::is_unsigned_v<Raw>);
+    Raw raw{};
+    read(raw);
+    if (raw > static_cast<Raw>(last_value(T{}))) ok_ = false;
+    value = ok_ ? static_cast<T>(raw) : T{};
+  }
   template <typename T, std::size_t N>
   void read(std::array<T, N>& values) {
     for (T& v : values)
       read(v);
   }
-  std::uint64_t read_size() {
+  // A count of elements of `element_bytes` or more each, which the bytes left must hold.
+  std::uint64_t read_size(std::size_t element_bytes) {
     std::uint64_t size = 0;
     read(size);
-    if (size > in_.size()) ok_ = false;  // every element takes at least one byte
+    if (size > in_.size() / element_bytes) ok_ = false;
     return ok_ ? size : 0;
   }
   void read(std::string& text) {
-    const std::uint64_t size = read_size();
+    const std::uint64_t size = read_size(1);
     text.assign(in_.substr(0, size));
     in_.remove_prefix(size);
   }
   template <typename T, typename A>
   void read(std::vector<T, A>& values) {
-    values.resize(read_size());
+    values.resize(read_size(minimum_size<T>()));
     for (T& v : values)
       read(v);
   }
   template <typename K, typename V, typename C, typename A>
   void read(std::map<K, V, C, A>& values) {
     values.clear();
-    for (std::uint64_t n = read_size(); n > 0 && ok_; --n) {
+    for (std::uint64_t n = read_size(minimum_size<std::pair<K, V>>()); n > 0 && ok_; --n) {
       K key{};
       V value{};
       (read(key), read(value));

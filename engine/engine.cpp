@@ -104,6 +104,8 @@ SubmitResult Engine::submit(const Command& command, std::vector<Event>& out) {
   std::optional<Reject> rejected;
   if (command.now < state.now) {
     rejected = Reject::kTimeWentBackwards;
+  } else if (command.now > limits::kLatestTime) {
+    rejected = Reject::kTimeOutOfRange;
   } else {
     state.now = command.now;
     rejected = dispatch(state, command.body);

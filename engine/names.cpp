@@ -49,6 +49,7 @@ constexpr std::array<std::string_view, kRejectCount> kRejectNames = {
     "node_quarantined",         // kNodeQuarantined
     "invalid_tariff_schedule",  // kInvalidTariffSchedule
     "invalid_gpu_model",        // kInvalidGpuModel
+    "time_out_of_range",        // kTimeOutOfRange
 };
 constexpr bool every_reject_named() {
   for (const std::string_view name : kRejectNames) {

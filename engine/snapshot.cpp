@@ -13,6 +13,17 @@ namespace spotgrid::engine {
 
 // The records' field lists live in the records' namespace, where the archive
 // finds them by argument-dependent lookup.
+// The last value of each record enum (archive.hpp has the commands').
+constexpr ListingState last_value(ListingState /*of*/) {
+  return ListingState::kClosed;
+}
+constexpr OrderState last_value(OrderState /*of*/) {
+  return OrderState::kWorking;
+}
+constexpr LeaseStatus last_value(LeaseStatus /*of*/) {
+  return LeaseStatus::kInterrupted;
+}
+
 template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, NodeRec>
 void fields(A& a, R& r) {
@@ -115,9 +126,8 @@ bool records_sound(const State& state) {
            order->spec.buyer == lease.buyer && lease.cards >= 1 &&
            std::popcount(lease.card_mask) == lease.cards &&
            (!lease.active() || (lease.card_mask & ~node->busy) == 0) &&
-           lease.status <= LeaseStatus::kInterrupted && lease.start <= lease.billable_end &&
-           lease.billable_end <= lease.planned_end && lease.charged >= 0 &&
-           lease.charged <= lease.max_charge && lease.fee_charged >= 0 &&
+           lease.start <= lease.billable_end && lease.billable_end <= lease.planned_end &&
+           lease.charged >= 0 && lease.charged <= lease.max_charge && lease.fee_charged >= 0 &&
            lease.fee_charged <= lease.charged;
   };
   for (std::uint32_t slot = 0; slot < state.nodes.slot_count(); ++slot) {
@@ -164,6 +174,97 @@ bool records_sound(const State& state) {
       });
   return indices_sound && accounts_sound && state.platform_revenue >= 0 &&
          state.deposited_total >= 0 && state.withdrawn_total >= 0;
+}
+
+// Times within the engine's range, each in order with the others of its record
+// as the commands that set them made it: sums of a time and a duration, and a
+// week count times a tariff's seconds, then fit 64 bits.
+bool times_sound(const State& state) {
+  const UnixSeconds now = state.now;
+  if (now < 0 || now > limits::kLatestTime) return false;
+  const auto within = [](UnixSeconds at, UnixSeconds first, UnixSeconds last) {
+    return at >= first && at <= last;
+  };
+  const auto lease_sound = [&](const LeaseRec& lease) {
+    return within(lease.start, 0, now) &&
+           lease.planned_end - lease.start <= limits::kMaxLeaseDuration &&
+           within(lease.settled_up_to, lease.start, lease.planned_end) &&
+           (lease.reclaim_at == 0 || within(lease.reclaim_at, lease.start, lease.planned_end));
+  };
+  // A cost-first order started within the deferral of its placement, at or before now.
+  const auto order_sound = [&](const OrderRec& order) {
+    return within(order.start_at, 0, now + limits::kMaxCostFirstDeferral) &&
+           (order.spec.strategy != Strategy::kCostFirst ||
+            within(order.spec.latest_start, 0, now + limits::kMaxCostFirstDeferral));
+  };
+  const auto listing_sound = [](const ListingRec& listing) {
+    return listing.from >= 0 && listing.until > listing.from &&
+           listing.until - listing.from <= limits::kMaxListingWindow;
+  };
+  const auto all_live = [](const auto& slab, auto sound) {
+    for (std::uint32_t slot = 0; slot < slab.slot_count(); ++slot) {
+      if (slab.is_live(slot) && !sound(slab[slot])) return false;
+    }
+    return true;
+  };
+  const UnixSeconds midnight = state.daily_payouts.midnight;
+  return all_live(state.leases, lease_sound) && all_live(state.orders, order_sound) &&
+         all_live(state.listings, listing_sound) &&
+         (midnight == kNeverTicked || within(midnight, 0, now));
+}
+
+// Each timer heap is a heap, and holds the timer of every record waiting for
+// one: a pending listing's start, an open listing's end, an active lease's
+// planned end and reclaim, an ended lease's close, a deferred order's start.
+// Without it the record would wait for ever. Timers of records since gone or
+// changed are allowed: a tick skips them.
+bool timers_sound(const State& state) {
+  const auto sorted = [](const TimerHeap& heap) {
+    std::vector<Timer> timers(heap.begin(), heap.end());
+    std::sort(timers.begin(), timers.end());
+    return timers;
+  };
+  const std::array heaps{&state.pending_listings, &state.listing_expiries, &state.lease_deadlines,
+                         &state.lease_closes, &state.deferred_orders};
+  if (!std::all_of(heaps.begin(), heaps.end(), [](const TimerHeap* heap) {
+        return std::is_heap(heap->begin(), heap->end(), std::greater<>{});
+      }))
+    return false;
+  const std::vector<Timer> starts = sorted(state.pending_listings);
+  const std::vector<Timer> ends = sorted(state.listing_expiries);
+  const std::vector<Timer> deadlines = sorted(state.lease_deadlines);
+  const std::vector<Timer> deferred = sorted(state.deferred_orders);
+  std::vector<std::uint64_t> closes;
+  for (const Timer& timer : state.lease_closes)
+    closes.push_back(timer.second);
+  std::sort(closes.begin(), closes.end());
+  const auto has = [](const std::vector<Timer>& timers, UnixSeconds at, std::uint64_t id) {
+    return std::binary_search(timers.begin(), timers.end(), Timer{at, id});
+  };
+  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
+    if (!state.listings.is_live(slot)) continue;
+    const ListingRec& listing = state.listings[slot];
+    const ListingId id = state.listings.id_of(slot);
+    if ((listing.state == ListingState::kPending && !has(starts, listing.from, id)) ||
+        (listing.state != ListingState::kClosed && !has(ends, listing.until, id)))
+      return false;
+  }
+  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
+    if (!state.leases.is_live(slot)) continue;
+    const LeaseRec& lease = state.leases[slot];
+    const LeaseId id = state.leases.id_of(slot);
+    const bool stranded = lease.active()
+                              ? !has(deadlines, lease.planned_end, id) ||
+                                    (lease.reclaim_at != 0 && !has(deadlines, lease.reclaim_at, id))
+                              : !std::binary_search(closes.begin(), closes.end(), id);
+    if (stranded) return false;
+  }
+  for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
+    if (state.orders.is_live(slot) && state.orders[slot].state == OrderState::kDeferred &&
+        !has(deferred, state.orders[slot].start_at, state.orders.id_of(slot)))
+      return false;
+  }
+  return true;
 }
 
 // The book's schedules are well formed and each live lease names some of them.
@@ -277,7 +378,8 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
     return std::nullopt;
   }
   if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions) ||
-      !records_sound(state) || !rebuild_asks(state) || !rebuild_bids(state))
+      !records_sound(state) || !times_sound(state) || !timers_sound(state) ||
+      !rebuild_asks(state) || !rebuild_bids(state))
     return std::nullopt;
   const auto fee_valid = [](BasisPoints fee) {
     return fee >= 0 && fee <= limits::kMaxPlatformFeeBp;

@@ -153,6 +153,8 @@ constexpr std::array<Refusal, engine::kRejectCount> kRefusals = {{
      "a model's name must be new and 1 to 48 of A-Z a-z 0-9 . _ - (its vendor's 1 to 32), its "
      "figures in range, and the catalog holds at most 64 models and 32 vendors; check GET "
      "/v1/market/pools"},
+    // kTimeOutOfRange
+    {"", "the market clock stops at the end of the year 9999; send the current time"},
 }};
 
 }  // namespace

@@ -1,6 +1,9 @@
 // Every invalid command is rejected with a reason and changes nothing.
 
+#include <limits>
+
 #include "engine_fixture.hpp"
+#include "spotgrid/engine/limits.hpp"
 
 namespace spotgrid::engine::testing {
 namespace {
@@ -114,6 +117,22 @@ TEST_F(Validation, bad_supply_and_references_are_rejected_and_change_nothing) {
 TEST_F(Validation, time_never_goes_backwards) {
   now -= 1;
   expect_rejected_unchanged(Tick{}, Reject::kTimeWentBackwards);
+}
+
+// The clock stops at the end of 9999: past it a time plus a duration, or the
+// tariff's week count times its seconds, would not fit 64 bits.
+TEST_F(Validation, time_stops_at_the_engines_latest) {
+  now = limits::kLatestTime + 1;
+  expect_rejected_unchanged(Tick{}, Reject::kTimeOutOfRange);
+  now = std::numeric_limits<UnixSeconds>::max();
+  expect_rejected_unchanged(Tick{}, Reject::kTimeOutOfRange);
+
+  now = limits::kLatestTime;  // the last second still trades, under the tariff's weights
+  const NodeId n = node(kA100, kTou, 2);
+  list(n, 2, 1'000'000);
+  place(spec(kA100, 2, 2'000'000, 6 * 24 * 3'600));  // within the listing's week
+  EXPECT_EQ(all<LeaseStarted>().size(), 1u);
+  expect_sound();
 }
 
 }  // namespace

@@ -52,9 +52,10 @@ enum class Reject : std::uint8_t {
   kNodeQuarantined,
   kInvalidTariffSchedule,
   kInvalidGpuModel,
+  kTimeOutOfRange,  // a command's time past limits::kLatestTime
   // A new reason goes here, before none: kRejectCount counts from the last.
 };
-inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kInvalidGpuModel) + 1;
+inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::kTimeOutOfRange) + 1;
 std::string_view to_string(Reject reason);
 
 // Why a resting order is not (fully) filled.

@@ -24,9 +24,13 @@ inline constexpr BasisPoints kMaxTariffMultiplier = 100'000;  // x10
 inline constexpr std::size_t kMaxTariffSchedules = 128;  // kept at once (compact drops the rest)
 // A GPU model's figures (gpus.json and AddGpuModel alike); each at least 1.
 inline constexpr std::int64_t kMaxMemoryGib = 65'536;
-inline constexpr std::int64_t kMaxModelFigure = 1'000'000;              // BF16 TFLOP/s, memory GB/s
-inline constexpr std::int64_t kMaxComputeUnitsMilli = 100'000;          // 100 CU
-inline constexpr std::int32_t kMaxUtcOffsetSeconds = 14 * 3'600;        // a tariff region's
+inline constexpr std::int64_t kMaxModelFigure = 1'000'000;        // BF16 TFLOP/s, memory GB/s
+inline constexpr std::int64_t kMaxComputeUnitsMilli = 100'000;    // 100 CU
+inline constexpr std::int32_t kMaxUtcOffsetSeconds = 14 * 3'600;  // a tariff region's
+// The latest instant the engine takes, 9999-12-31T23:59:59Z. With every window
+// and duration bounded too, a time plus a duration, or a time's seconds times a
+// tariff multiplier, fits 64 bits.
+inline constexpr UnixSeconds kLatestTime = 253'402'300'799;
 inline constexpr Seconds kMaxTariffNotice = Seconds{366} * 24 * 3'600;  // how far ahead
 inline constexpr BasisPoints kMaxPlatformFeeBp = 5'000;                 // half of each settlement
 
