@@ -38,7 +38,7 @@ inline TariffBook test_tariffs() {
     for (int hour = 0; hour < 24; ++hour) {
       BasisPoints bp = hour < 8 ? 5'000 : hour < 18 ? 10'000 : hour < 22 ? 15'000 : 10'000;
       if (day >= 5) bp = 5'000;
-      tou.week_bp[static_cast<std::size_t>(day * 24 + hour)] = bp;
+      tou.week_bp[(static_cast<std::size_t>(day) * 24) + static_cast<std::size_t>(hour)] = bp;
     }
   }
   return TariffBook({flat, tou});
@@ -89,7 +89,8 @@ class EngineTest : public ::testing::Test {
   }
   ListingId list(NodeId node_id, std::uint16_t cards, Micros price, AccountId supplier = kSupplier,
                  bool floating = false) {
-    submit(AddListing{supplier, node_id, cards, price, floating, now, now + 7 * 24 * 3'600});
+    submit(AddListing{supplier, node_id, cards, price, floating, now,
+                      now + (Seconds{7} * 24 * 3'600)});
     return only<ListingAdded>().listing;
   }
   static OrderSpec spec(PoolIndex pool, std::uint32_t cards, Micros limit, Seconds duration = 3'600,

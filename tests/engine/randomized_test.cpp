@@ -305,7 +305,7 @@ TEST(ClassOrders, many_books_are_merged_by_price_per_compute_unit_then_arrival) 
   spec.target.kind = TargetKind::kClass;
   spec.cards = static_cast<std::uint32_t>(asks.size() / 2);
   spec.duration = 3'600;
-  spec.limit_micros_per_hour = 100 * 1'000'000;  // per CU-hour: above every ask
+  spec.limit_micros_per_hour = Micros{100} * 1'000'000;  // per CU-hour: above every ask
   ASSERT_FALSE(run(PlaceOrder{spec}).rejected);
   const auto cu = [&](ListingId listing) {
     return engine.catalog().model(asks.at(listing).second).compute_units;
@@ -323,6 +323,7 @@ TEST(ClassOrders, many_books_are_merged_by_price_per_compute_unit_then_arrival) 
   }
   ASSERT_EQ(taken.size(), spec.cards);
   std::vector<ListingId> expected;
+  expected.reserve(asks.size());
   for (const auto& [listing, ask] : asks)
     expected.push_back(listing);
   std::sort(expected.begin(), expected.end(), before);

@@ -130,7 +130,7 @@ TEST_F(Validation, time_stops_at_the_engines_latest) {
   now = limits::kLatestTime;  // the last second still trades, under the tariff's weights
   const NodeId n = node(kA100, kTou, 2);
   list(n, 2, 1'000'000);
-  place(spec(kA100, 2, 2'000'000, 6 * 24 * 3'600));  // within the listing's week
+  place(spec(kA100, 2, 2'000'000, Seconds{6} * 24 * 3'600));  // within the listing's week
   EXPECT_EQ(all<LeaseStarted>().size(), 1u);
   expect_sound();
 }
