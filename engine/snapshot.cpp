@@ -176,36 +176,48 @@ bool records_sound(const State& state) {
          state.deposited_total >= 0 && state.withdrawn_total >= 0;
 }
 
-// Times within the engine's range, each in order with the others of its record
-// as the commands that set them made it: sums of a time and a duration, and a
-// week count times a tariff's seconds, then fit 64 bits.
+// Whether `sound` holds for every live record of `slab`.
+template <typename Record, typename Sound>
+bool all_live(const Slab<Record>& slab, Sound sound) {
+  for (std::uint32_t slot = 0; slot < slab.slot_count(); ++slot) {
+    if (slab.is_live(slot) && !sound(slab[slot])) return false;
+  }
+  return true;
+}
+
+// Times in order within their record, as the commands that set them made
+// them, and the clock within the engine's range: sums of a time and a
+// duration, and a week count times a tariff's seconds, then fit 64 bits. Runs
+// after records_sound, which puts each lease's start before its planned end.
+// A listing's window is only checked as AddListing checks it: its start may lie
+// any time ahead, and is only ever compared.
 bool times_sound(const State& state) {
   const UnixSeconds now = state.now;
   if (now < 0 || now > limits::kLatestTime) return false;
-  const auto within = [](UnixSeconds at, UnixSeconds first, UnixSeconds last) {
-    return at >= first && at <= last;
+  const auto within = [](std::int64_t value, std::int64_t first, std::int64_t last) {
+    return value >= first && value <= last;
   };
+  // Settled up to a second the settlement's command checked against its
+  // clock: possibly past the planned end, when it came before the tick that
+  // ended the lease.
   const auto lease_sound = [&](const LeaseRec& lease) {
     return within(lease.start, 0, now) &&
            lease.planned_end - lease.start <= limits::kMaxLeaseDuration &&
-           within(lease.settled_up_to, lease.start, lease.planned_end) &&
+           within(lease.settled_up_to, lease.start, now) &&
+           within(lease.healthy_settled, 0, lease.settled_up_to - lease.start) &&
+           within(lease.weighted_settled, 0,
+                  lease.healthy_settled * std::int64_t{limits::kMaxTariffMultiplier}) &&
            (lease.reclaim_at == 0 || within(lease.reclaim_at, lease.start, lease.planned_end));
   };
-  // A cost-first order started within the deferral of its placement, at or before now.
+  // An order starts, and a cost-first one waits at most, the longest deferral
+  // after its placement, which was at or before now.
   const auto order_sound = [&](const OrderRec& order) {
     return within(order.start_at, 0, now + limits::kMaxCostFirstDeferral) &&
            (order.spec.strategy != Strategy::kCostFirst ||
             within(order.spec.latest_start, 0, now + limits::kMaxCostFirstDeferral));
   };
   const auto listing_sound = [](const ListingRec& listing) {
-    return listing.from >= 0 && listing.until > listing.from &&
-           listing.until - listing.from <= limits::kMaxListingWindow;
-  };
-  const auto all_live = [](const auto& slab, auto sound) {
-    for (std::uint32_t slot = 0; slot < slab.slot_count(); ++slot) {
-      if (slab.is_live(slot) && !sound(slab[slot])) return false;
-    }
-    return true;
+    return valid_listing_window(listing.from, listing.until);
   };
   const UnixSeconds midnight = state.daily_payouts.midnight;
   return all_live(state.leases, lease_sound) && all_live(state.orders, order_sound) &&
@@ -213,55 +225,64 @@ bool times_sound(const State& state) {
          (midnight == kNeverTicked || within(midnight, 0, now));
 }
 
+// Per slot, whether `heap` holds a timer for the live record there at the time
+// `due` gives it. Timers of records since gone or changed are skipped.
+template <typename Record, typename Due>
+std::vector<bool> timed(const TimerHeap& heap, const Slab<Record>& slab, Due due) {
+  std::vector<bool> found(slab.slot_count());
+  for (const auto& [at, id] : heap) {
+    const auto slot = slab.slot_of(id);
+    if (slot && at == due(slab[*slot])) found[*slot] = true;
+  }
+  return found;
+}
+
 // Each timer heap is a heap, and holds the timer of every record waiting for
 // one: a pending listing's start, an open listing's end, an active lease's
-// planned end and reclaim, an ended lease's close, a deferred order's start.
-// Without it the record would wait for ever. Timers of records since gone or
-// changed are allowed: a tick skips them.
+// planned end and reclaim, an ended lease's close (at any time: when it ended
+// is not kept), a deferred order's start. Without it the record would wait for
+// ever. A deferred order has cards to start with, as its timer's handler needs.
 bool timers_sound(const State& state) {
-  const auto sorted = [](const TimerHeap& heap) {
-    std::vector<Timer> timers(heap.begin(), heap.end());
-    std::sort(timers.begin(), timers.end());
-    return timers;
-  };
   const std::array heaps{&state.pending_listings, &state.listing_expiries, &state.lease_deadlines,
                          &state.lease_closes, &state.deferred_orders};
   if (!std::all_of(heaps.begin(), heaps.end(), [](const TimerHeap* heap) {
         return std::is_heap(heap->begin(), heap->end(), std::greater<>{});
       }))
     return false;
-  const std::vector<Timer> starts = sorted(state.pending_listings);
-  const std::vector<Timer> ends = sorted(state.listing_expiries);
-  const std::vector<Timer> deadlines = sorted(state.lease_deadlines);
-  const std::vector<Timer> deferred = sorted(state.deferred_orders);
-  std::vector<std::uint64_t> closes;
-  for (const Timer& timer : state.lease_closes)
-    closes.push_back(timer.second);
-  std::sort(closes.begin(), closes.end());
-  const auto has = [](const std::vector<Timer>& timers, UnixSeconds at, std::uint64_t id) {
-    return std::binary_search(timers.begin(), timers.end(), Timer{at, id});
-  };
+  const auto starts = timed(state.pending_listings, state.listings,
+                            [](const ListingRec& listing) { return listing.from; });
+  const auto ends = timed(state.listing_expiries, state.listings,
+                          [](const ListingRec& listing) { return listing.until; });
+  const auto planned_ends = timed(state.lease_deadlines, state.leases,
+                                  [](const LeaseRec& lease) { return lease.planned_end; });
+  const auto reclaims = timed(state.lease_deadlines, state.leases,
+                              [](const LeaseRec& lease) { return lease.reclaim_at; });
+  std::vector<bool> closing(state.leases.slot_count());
+  for (const Timer& timer : state.lease_closes) {
+    if (const auto slot = state.leases.slot_of(timer.second)) closing[*slot] = true;
+  }
+  const auto deferred = timed(state.deferred_orders, state.orders,
+                              [](const OrderRec& order) { return order.start_at; });
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
     if (!state.listings.is_live(slot)) continue;
-    const ListingRec& listing = state.listings[slot];
-    const ListingId id = state.listings.id_of(slot);
-    if ((listing.state == ListingState::kPending && !has(starts, listing.from, id)) ||
-        (listing.state != ListingState::kClosed && !has(ends, listing.until, id)))
+    const ListingState listing = state.listings[slot].state;
+    if ((listing == ListingState::kPending && !starts[slot]) ||
+        (listing != ListingState::kClosed && !ends[slot]))
       return false;
   }
   for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
     if (!state.leases.is_live(slot)) continue;
     const LeaseRec& lease = state.leases[slot];
-    const LeaseId id = state.leases.id_of(slot);
     const bool stranded = lease.active()
-                              ? !has(deadlines, lease.planned_end, id) ||
-                                    (lease.reclaim_at != 0 && !has(deadlines, lease.reclaim_at, id))
-                              : !std::binary_search(closes.begin(), closes.end(), id);
+                              ? !planned_ends[slot] || (lease.reclaim_at != 0 && !reclaims[slot])
+                              : !closing[slot];
     if (stranded) return false;
   }
   for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
-    if (state.orders.is_live(slot) && state.orders[slot].state == OrderState::kDeferred &&
-        !has(deferred, state.orders[slot].start_at, state.orders.id_of(slot)))
+    if (!state.orders.is_live(slot)) continue;
+    const OrderRec& order = state.orders[slot];
+    if (order.state == OrderState::kDeferred &&
+        (!deferred[slot] || order.cards_open == 0 || order.leases_open != 0))
       return false;
   }
   return true;

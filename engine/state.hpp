@@ -409,6 +409,11 @@ std::optional<Micros> unit_hold_for(const State& state, const OrderSpec& spec, M
 inline bool valid_account(AccountId id) {
   return id != 0 && id < limits::kMaxAccounts;
 }
+// A listing's window as AddListing takes it (and restore checks it): from 0 on,
+// not empty, at most kMaxListingWindow long.
+inline bool valid_listing_window(UnixSeconds from, UnixSeconds until) {
+  return from >= 0 && until > from && until - from <= limits::kMaxListingWindow;
+}
 // Makes room for account `id` (out of line: rare, and kept off the inlined path).
 void grow_accounts(State& state, AccountId id);
 // An account's record, created on first use. Inline: several calls a command.

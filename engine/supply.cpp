@@ -53,10 +53,7 @@ std::optional<Reject> apply_add_listing(State& state, const AddListing& command)
        command.reserve_micros_per_card_hour > limits::kMaxPriceMicrosPerHour)) {
     return Reject::kInvalidPrice;
   }
-  if (command.from < 0 || command.until <= command.from ||
-      command.until - command.from > limits::kMaxListingWindow) {
-    return Reject::kInvalidWindow;
-  }
+  if (!valid_listing_window(command.from, command.until)) return Reject::kInvalidWindow;
   if (command.until <= state.now) return Reject::kWindowInPast;
   if (!within_quota(account_or_empty(state, command.supplier).listings,
                     state.config.max_listings_per_account)) {

@@ -60,6 +60,45 @@ TEST_F(Restore, a_listing_left_without_its_start_timer_is_refused) {
   EXPECT_FALSE(restore(snapshot).has_value());
 }
 
+// A running lease waits for its planned end, a deferred order for its start:
+// each refused without its timer, as the pending listing is.
+TEST_F(Restore, a_lease_or_deferred_order_left_without_its_timer_is_refused) {
+  now = kMonday +
+        (Seconds{20} * 3'600);  // Monday 20:00: peak in the tou region, off-peak at midnight
+  list(node(kA100, kTou, 2), 1, 1'000'000);
+  place(spec(kA100, 1, 2'000'000, 3'600));
+  const LeaseStarted lease = only<LeaseStarted>();
+  OrderSpec later = spec(kA100, 1, 2'000'000, Seconds{2} * 3'600);
+  later.strategy = Strategy::kCostFirst;
+  later.regions = RegionMask{1} << kTou;
+  later.latest_start = now + (Seconds{6} * 3'600);
+  const OrderId deferred = place(later);
+  const UnixSeconds start_at = only<OrderDeferred>().start_at;
+
+  const std::string snapshot = engine.snapshot();
+  ASSERT_TRUE(restore(snapshot).has_value());
+  for (const auto& [at, id] :
+       {std::pair{lease.planned_end, lease.lease}, std::pair{start_at, deferred}}) {
+    const auto timer = positions_of(snapshot, at, id);
+    ASSERT_EQ(timer.size(), 1u) << id;
+    std::string damaged = snapshot;
+    put(damaged, timer[0], at + 1);
+    EXPECT_FALSE(restore(damaged).has_value()) << id;
+  }
+}
+
+// A settlement may reach past a lease's planned end when it comes before the
+// tick that ends the lease: a true state, which restores.
+TEST_F(Restore, a_lease_settled_past_its_planned_end_before_its_tick_restores) {
+  list(node(kA100, kFlat, 1), 1, 1'000'000);
+  place(spec(kA100, 1, 2'000'000, 3'600));
+  const LeaseStarted lease = only<LeaseStarted>();
+  now = lease.planned_end + 5;  // no tick yet: the lease is still running
+  const Seconds healthy = now - lease.start;
+  ASSERT_FALSE(submit(SettleLease{lease.lease, healthy, healthy * 10'000, now}).rejected);
+  EXPECT_TRUE(restore(engine.snapshot()).has_value());
+}
+
 TEST_F(Restore, a_timer_heap_out_of_order_is_refused) {
   const NodeId n = node(kA100, kFlat, 2);
   const auto [early, early_from] = pending_listing(n, 1'000);
