@@ -24,7 +24,11 @@ std::optional<std::uint64_t> pop_due(TimerHeap& heap, UnixSeconds now, std::uint
 void activate_listings(State& state, std::uint32_t& budget) {
   while (auto id = pop_due(state.pending_listings, state.now, budget)) {
     const auto slot = state.listings.slot_of(*id);
-    if (!slot || state.listings[*slot].state != ListingState::kPending) continue;
+    // A timer before its record's time is none of its own (a restored
+    // snapshot's, never a command's): the record waits for its own.
+    if (!slot || state.listings[*slot].state != ListingState::kPending ||
+        state.listings[*slot].from > state.now)
+      continue;
     open_listing(state, *slot);
   }
 }
@@ -32,7 +36,9 @@ void activate_listings(State& state, std::uint32_t& budget) {
 void expire_listings(State& state, std::uint32_t& budget) {
   while (auto id = pop_due(state.listing_expiries, state.now, budget)) {
     const auto slot = state.listings.slot_of(*id);
-    if (!slot || state.listings[*slot].state == ListingState::kClosed) continue;
+    if (!slot || state.listings[*slot].state == ListingState::kClosed ||
+        state.listings[*slot].until > state.now)
+      continue;
     close_listing(state, *slot, /*withdrawn=*/false);
   }
 }
@@ -61,7 +67,9 @@ void close_settled_leases(State& state, std::uint32_t& budget) {
 void start_deferred_orders(State& state, std::uint32_t& budget) {
   while (auto id = pop_due(state.deferred_orders, state.now, budget)) {
     const auto slot = state.orders.slot_of(*id);
-    if (!slot || state.orders[*slot].state != OrderState::kDeferred) continue;
+    if (!slot || state.orders[*slot].state != OrderState::kDeferred ||
+        state.orders[*slot].start_at > state.now)
+      continue;
     state.orders[*slot].state = OrderState::kResting;
     work_order(state, *slot);
   }

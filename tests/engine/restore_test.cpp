@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -97,6 +98,36 @@ TEST_F(Restore, a_lease_settled_past_its_planned_end_before_its_tick_restores) {
   const Seconds healthy = now - lease.start;
   ASSERT_FALSE(submit(SettleLease{lease.lease, healthy, healthy * 10'000, now}).rejected);
   EXPECT_TRUE(restore(engine.snapshot()).has_value());
+}
+
+// A timer before its record's time (a crafted snapshot's: a command never
+// makes one) restores, and is skipped when due: the listing stays open until
+// its own end.
+TEST_F(Restore, an_early_extra_timer_changes_nothing) {
+  const ListingId listing = list(node(kA100, kFlat, 1), 1, 1'000'000);
+  const UnixSeconds until = now + (Seconds{7} * 24 * 3'600);
+  std::string snapshot = engine.snapshot();
+  const auto timer = positions_of(snapshot, until, listing);
+  ASSERT_EQ(timer.size(), 1u);
+  std::uint64_t count = 0;
+  std::memcpy(&count, snapshot.data() + timer[0] - 8, 8);
+  ASSERT_EQ(count, 1u);  // the expiry heap: its count, then its one timer
+
+  std::string extra(16, '\0');
+  put(extra, 0, now + 10);
+  put(extra, 8, static_cast<std::int64_t>(listing));
+  snapshot.insert(timer[0], extra);  // on top of the heap, as the earlier
+  put(snapshot, timer[0] - 8, 2);
+  auto restored = restore(snapshot);
+  ASSERT_TRUE(restored.has_value());
+  std::vector<Event> out;
+  ASSERT_FALSE(restored->submit(Command{now + 10, Tick{}}, out).rejected);
+  for (const Event& event : out)
+    EXPECT_FALSE(std::holds_alternative<ListingClosed>(event.body));
+  ASSERT_FALSE(restored->submit(Command{until, Tick{}}, out).rejected);
+  EXPECT_TRUE(std::any_of(out.begin(), out.end(), [](const Event& event) {
+    return std::holds_alternative<ListingClosed>(event.body);
+  }));
 }
 
 TEST_F(Restore, a_timer_heap_out_of_order_is_refused) {
