@@ -2,6 +2,10 @@
 # Builds Release and runs the benchmarks; each prints JSON lines, each line the
 # median of --runs runs.
 #   scripts/bench.sh engine [ARGS]   in-memory matching engine (spotgrid-bench-engine)
+#   scripts/bench.sh engine-vs REV [--pairs N] [ARGS]
+#                                    the engine bench of this tree against revision REV's
+#                                    (built in build/bench-base), N pairs (default 8) run
+#                                    alternately: medians per binary, and new over base
 #   scripts/bench.sh durable [ARGS]  engine + persister + PostgreSQL (spotgrid-bench-durable),
 #                                    against a private cluster destroyed at the end
 #   scripts/bench.sh ingest [ARGS]   metering samples stored durably (spotgrid-bench-ingest),
@@ -83,6 +87,23 @@ stop_spotgridd() {
 
 if [[ "$what" == engine || "$what" == all ]]; then
   build/release/bench/spotgrid-bench-engine --config config "$@"
+fi
+if [[ "$what" == engine-vs ]]; then
+  base_rev=${1:?"usage: scripts/bench.sh engine-vs REV [--pairs N] [ARGS]"}
+  shift
+  pairs=8
+  if [[ "${1:-}" == --pairs ]]; then
+    pairs=$2
+    shift 2
+  fi
+  base_tree=build/bench-base/tree
+  rm -rf "$base_tree"
+  mkdir -p "$base_tree"
+  git archive "$base_rev" | tar -x -C "$base_tree"
+  cmake -S "$base_tree" -B build/bench-base/build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build/bench-base/build --target spotgrid-bench-engine -j "$(nproc)" >/dev/null
+  scripts/lib/engine_pairs.py "$pairs" build/bench-base/build/bench/spotgrid-bench-engine \
+    build/release/bench/spotgrid-bench-engine --config config "$@"
 fi
 if [[ "$what" == durable || "$what" == all ]]; then
   state=build/bench-pg
