@@ -188,7 +188,7 @@ bool all_live(const Slab<Record>& slab, Sound sound) {
 // Times in order within their record, as the commands that set them made
 // them, and the clock within the engine's range: sums of a time and a
 // duration, and a week count times a tariff's seconds, then fit 64 bits. Runs
-// after records_sound, which puts each lease's start before its planned end.
+// after records_sound, which puts each lease's start at or before its planned end.
 // A listing's window is only checked as AddListing checks it: its start may lie
 // any time ahead, and is only ever compared.
 bool times_sound(const State& state) {
@@ -241,7 +241,8 @@ std::vector<bool> timed(const TimerHeap& heap, const Slab<Record>& slab, Due due
 // one: a pending listing's start, an open listing's end, an active lease's
 // planned end and reclaim, an ended lease's close (at any time: when it ended
 // is not kept), a deferred order's start. Without it the record would wait for
-// ever. A deferred order has cards to start with, as its timer's handler needs.
+// ever. A deferred order has cards to start with and no lease yet, as its
+// timer's handler needs.
 bool timers_sound(const State& state) {
   const std::array heaps{&state.pending_listings, &state.listing_expiries, &state.lease_deadlines,
                          &state.lease_closes, &state.deferred_orders};

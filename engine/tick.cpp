@@ -24,8 +24,9 @@ std::optional<std::uint64_t> pop_due(TimerHeap& heap, UnixSeconds now, std::uint
 void activate_listings(State& state, std::uint32_t& budget) {
   while (auto id = pop_due(state.pending_listings, state.now, budget)) {
     const auto slot = state.listings.slot_of(*id);
-    // A timer before its record's time is none of its own (a restored
-    // snapshot's, never a command's): the record waits for its own.
+    // A timer before its record's time is none of its own: a restored
+    // snapshot's, or one left by an earlier record under the same id (ids
+    // repeat after 2^32 reuses of a slot). The record waits for its own.
     if (!slot || state.listings[*slot].state != ListingState::kPending ||
         state.listings[*slot].from > state.now)
       continue;
