@@ -355,8 +355,8 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   }
 }
 
-std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec,
-                                          PoolMask* pools) {
+std::optional<Reject> validate_order_shape(const State& state, const OrderSpec& spec,
+                                           PoolMask* pools) {
   if (!valid_account(spec.buyer)) return Reject::kUnknownAccount;
   if (spec.target.kind == TargetKind::kModel) {
     if (spec.target.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
@@ -384,6 +384,12 @@ std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& s
   }
   if (spec.min_reliability < 0 || spec.min_reliability > kBasisPointsOne)
     return Reject::kInvalidReliability;
+  return std::nullopt;
+}
+
+std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec,
+                                          PoolMask* pools) {
+  if (auto reject = validate_order_shape(state, spec, pools)) return reject;
   if (spec.strategy == Strategy::kCostFirst &&
       (spec.latest_start < state.now ||
        spec.latest_start - state.now > limits::kMaxCostFirstDeferral)) {

@@ -142,12 +142,12 @@ bool records_sound(const State& state) {
   const auto balance_sound = [](Micros amount) {
     return amount >= 0 && amount <= limits::kMaxAccountBalance;
   };
-  // What placement validated, and the hold it reserved per card within reach.
+  // What placement validated (its time aside: times_sound), and the hold it
+  // reserved per card within reach.
   const auto order_sound = [&](const OrderRec& order) {
     const OrderSpec& spec = order.spec;
-    return valid_account(spec.buyer) && spec.cards >= 1 &&
-           spec.cards <= limits::kMaxCardsPerOrder && order.cards_open <= spec.cards &&
-           spec.duration > 0 && spec.duration <= limits::kMaxLeaseDuration &&
+    PoolMask pools = 0;
+    return !validate_order_shape(state, spec, &pools) && order.cards_open <= spec.cards &&
            price_sound(order.limit) && order.unit_hold >= 0 &&
            Int128{order.unit_hold} * spec.cards <= limits::kMaxAccountBalance &&
            balance_sound(order.hold);

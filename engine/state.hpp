@@ -543,6 +543,10 @@ Quote make_quote(const State& state, const OrderSpec& spec);
 // Expected cost of a plan started at `start` (legs at their price, the rest at the limit).
 Micros expected_cost(State& state, const OrderSpec& spec, const Plan& plan,
                      std::uint32_t cards_total, UnixSeconds start, Micros unit_hold);
+// What an order must be at any time (restore checks each live order by it);
+// and that, with a latest start within reach of now, for a new one.
+std::optional<Reject> validate_order_shape(const State& state, const OrderSpec& spec,
+                                           PoolMask* pools);
 std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec,
                                           PoolMask* pools);
 
