@@ -355,8 +355,13 @@ void plan_order(const State& state, const OrderSpec& spec, PoolMask pools, Micro
   }
 }
 
-std::optional<Reject> validate_order_shape(const State& state, const OrderSpec& spec,
-                                           PoolMask* pools) {
+namespace {
+
+// validate_order_shape's body, apart so that placement inlines it: with two
+// callers GCC kept it out of line, ~20 more instructions an order.
+[[gnu::always_inline]] inline std::optional<Reject> order_shape_refusal(const State& state,
+                                                                        const OrderSpec& spec,
+                                                                        PoolMask* pools) {
   if (!valid_account(spec.buyer)) return Reject::kUnknownAccount;
   if (spec.target.kind == TargetKind::kModel) {
     if (spec.target.pool >= state.catalog.pool_count()) return Reject::kUnknownPool;
@@ -387,9 +392,16 @@ std::optional<Reject> validate_order_shape(const State& state, const OrderSpec& 
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<Reject> validate_order_shape(const State& state, const OrderSpec& spec,
+                                           PoolMask* pools) {
+  return order_shape_refusal(state, spec, pools);
+}
+
 std::optional<Reject> validate_order_spec(const State& state, const OrderSpec& spec,
                                           PoolMask* pools) {
-  if (auto reject = validate_order_shape(state, spec, pools)) return reject;
+  if (auto reject = order_shape_refusal(state, spec, pools)) return reject;
   if (spec.strategy == Strategy::kCostFirst &&
       (spec.latest_start < state.now ||
        spec.latest_start - state.now > limits::kMaxCostFirstDeferral)) {
