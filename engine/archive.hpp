@@ -55,16 +55,6 @@ void fields(A& a, R& r) {
   a(r.buyer, r.target, r.cards, r.cards_per_node, r.duration, r.limit_micros_per_hour, r.strategy,
     r.regions, r.latest_start, r.min_reliability, r.immediate_or_cancel, r.client_order_id);
 }
-// The last value of each enum the bytes carry (the engine's records' are in
-// snapshot.cpp): a byte past it is damage, and the reader refuses it as it does
-// a short read. A value added to an enum moves its line here.
-constexpr Strategy last_value(Strategy /*of*/) {
-  return Strategy::kCostFirst;
-}
-constexpr TargetKind last_value(TargetKind /*of*/) {
-  return TargetKind::kClass;
-}
-
 // The fewest bytes a value of type T takes: each scalar's, and a count for a
 // container. A reader checks a count against it before making room for that
 // many values, so a damaged count cannot make it allocate more than a small
@@ -196,6 +186,8 @@ class Reader {
   template <typename T>
   requires std::is_enum_v<T>
   void read(T& value) {
+    // Each enum the bytes carry declares its last_value beside it (found by
+    // argument-dependent lookup): a byte past it is damage, refused as a short read is.
     using Raw = std::underlying_type_t<T>;
     static_assert(std::is_unsigned_v<Raw>);
     Raw raw{};

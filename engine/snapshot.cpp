@@ -13,17 +13,6 @@ namespace spotgrid::engine {
 
 // The records' field lists live in the records' namespace, where the archive
 // finds them by argument-dependent lookup.
-// The last value of each record enum (archive.hpp has the commands').
-constexpr ListingState last_value(ListingState /*of*/) {
-  return ListingState::kClosed;
-}
-constexpr OrderState last_value(OrderState /*of*/) {
-  return OrderState::kWorking;
-}
-constexpr LeaseStatus last_value(LeaseStatus /*of*/) {
-  return LeaseStatus::kInterrupted;
-}
-
 template <typename A, typename R>
 requires std::is_same_v<std::remove_const_t<R>, NodeRec>
 void fields(A& a, R& r) {

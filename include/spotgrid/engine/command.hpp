@@ -14,10 +14,20 @@
 namespace spotgrid::engine {
 
 enum class Strategy : std::uint8_t { kTimeFirst, kCostFirst };
+// Its last value: a logged command or snapshot with a byte past it is refused (a value added
+// above moves this line, or what carries the new value cannot be read back).
+constexpr Strategy last_value(Strategy /*of*/) {
+  return Strategy::kCostFirst;
+}
 
 // What an order buys: one model (priced per card-hour) or a class of models
 // (priced per CU-hour, compared across every pool that satisfies it).
 enum class TargetKind : std::uint8_t { kModel, kClass };
+// Its last value: a logged command or snapshot with a byte past it is refused (a value added
+// above moves this line, or what carries the new value cannot be read back).
+constexpr TargetKind last_value(TargetKind /*of*/) {
+  return TargetKind::kClass;
+}
 struct Target {
   TargetKind kind = TargetKind::kModel;
   PoolIndex pool = 0;                // kModel

@@ -61,6 +61,11 @@ struct Quote {
 };
 
 enum class OrderState : std::uint8_t { kDeferred, kResting, kWorking };
+// Its last value: a snapshot with a byte past it is refused (a value added
+// above moves this line, or what carries the new value cannot be read back).
+constexpr OrderState last_value(OrderState /*of*/) {
+  return OrderState::kWorking;
+}
 struct OrderView {
   OrderId id;
   OrderSpec spec;
@@ -74,6 +79,11 @@ struct OrderView {
 };
 
 enum class LeaseStatus : std::uint8_t { kStarting, kRunning, kEnded, kInterrupted };
+// Its last value: a snapshot with a byte past it is refused (a value added
+// above moves this line, or what carries the new value cannot be read back).
+constexpr LeaseStatus last_value(LeaseStatus /*of*/) {
+  return LeaseStatus::kInterrupted;
+}
 struct LeaseView {
   LeaseId id;
   OrderId order;
