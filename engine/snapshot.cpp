@@ -90,6 +90,15 @@ void tariff_fields(Reader& reader, State& state) {
   state.window_weights.clear();
 }
 
+// Whether `sound` holds for every live record of `slab`.
+template <typename Record, typename Sound>
+bool all_live(const Slab<Record>& slab, Sound sound) {
+  for (std::uint32_t slot = 0; slot < slab.slot_count(); ++slot) {
+    if (slab.is_live(slot) && !sound(slab[slot])) return false;
+  }
+  return true;
+}
+
 // Every live node names a pool and a region that exist, a supplier, and cards
 // it has; every live lease the order, listing and node it was struck between,
 // with their pool, region and parties, cards that are its node's, and a
@@ -119,12 +128,7 @@ bool records_sound(const State& state) {
            lease.charged >= 0 && lease.charged <= lease.max_charge && lease.fee_charged >= 0 &&
            lease.fee_charged <= lease.charged;
   };
-  for (std::uint32_t slot = 0; slot < state.nodes.slot_count(); ++slot) {
-    if (state.nodes.is_live(slot) && !node_sound(state.nodes[slot])) return false;
-  }
-  for (std::uint32_t slot = 0; slot < state.leases.slot_count(); ++slot) {
-    if (state.leases.is_live(slot) && !lease_sound(state.leases[slot])) return false;
-  }
+  if (!all_live(state.nodes, node_sound) || !all_live(state.leases, lease_sound)) return false;
   const auto price_sound = [](Micros price) {
     return price > 0 && price <= limits::kMaxPriceMicrosPerHour;
   };
@@ -141,15 +145,11 @@ bool records_sound(const State& state) {
            Int128{order.unit_hold} * spec.cards <= limits::kMaxAccountBalance &&
            balance_sound(order.hold);
   };
-  for (std::uint32_t slot = 0; slot < state.orders.slot_count(); ++slot) {
-    if (state.orders.is_live(slot) && !order_sound(state.orders[slot])) return false;
-  }
-  for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
-    if (!state.listings.is_live(slot)) continue;
-    const ListingRec& listing = state.listings[slot];
-    if (!valid_account(listing.supplier) || (!listing.floating && !price_sound(listing.price)))
-      return false;
-  }
+  const auto listing_sound = [&](const ListingRec& listing) {
+    return valid_account(listing.supplier) && (listing.floating || price_sound(listing.price));
+  };
+  if (!all_live(state.orders, order_sound) || !all_live(state.listings, listing_sound))
+    return false;
   const bool indices_sound =
       std::all_of(state.pools.begin(), state.pools.end(), [](const PoolBook& pool) {
         return pool.index >= 0 && pool.index <= limits::kMaxPriceMicrosPerHour;
@@ -163,15 +163,6 @@ bool records_sound(const State& state) {
       });
   return indices_sound && accounts_sound && state.platform_revenue >= 0 &&
          state.deposited_total >= 0 && state.withdrawn_total >= 0;
-}
-
-// Whether `sound` holds for every live record of `slab`.
-template <typename Record, typename Sound>
-bool all_live(const Slab<Record>& slab, Sound sound) {
-  for (std::uint32_t slot = 0; slot < slab.slot_count(); ++slot) {
-    if (slab.is_live(slot) && !sound(slab[slot])) return false;
-  }
-  return true;
 }
 
 // Times in order within their record, as the commands that set them made
@@ -214,14 +205,14 @@ bool times_sound(const State& state) {
          (midnight == kNeverTicked || within(midnight, 0, now));
 }
 
-// Per slot, whether `heap` holds a timer for the live record there at the time
-// `due` gives it. Timers of records since gone or changed are skipped.
-template <typename Record, typename Due>
-std::vector<bool> timed(const TimerHeap& heap, const Slab<Record>& slab, Due due) {
+// Per slot, whether `heap` holds a timer for the live record there at a time
+// `is_its_own(record, at)` accepts. Timers of records since gone are skipped.
+template <typename Record, typename IsItsOwn>
+std::vector<bool> timed(const TimerHeap& heap, const Slab<Record>& slab, IsItsOwn is_its_own) {
   std::vector<bool> found(slab.slot_count());
   for (const auto& [at, id] : heap) {
     const auto slot = slab.slot_of(id);
-    if (slot && at == due(slab[*slot])) found[*slot] = true;
+    if (slot && is_its_own(slab[*slot], at)) found[*slot] = true;
   }
   return found;
 }
@@ -239,20 +230,23 @@ bool timers_sound(const State& state) {
         return std::is_heap(heap->begin(), heap->end(), std::greater<>{});
       }))
     return false;
-  const auto starts = timed(state.pending_listings, state.listings,
-                            [](const ListingRec& listing) { return listing.from; });
-  const auto ends = timed(state.listing_expiries, state.listings,
-                          [](const ListingRec& listing) { return listing.until; });
-  const auto planned_ends = timed(state.lease_deadlines, state.leases,
-                                  [](const LeaseRec& lease) { return lease.planned_end; });
-  const auto reclaims = timed(state.lease_deadlines, state.leases,
-                              [](const LeaseRec& lease) { return lease.reclaim_at; });
-  std::vector<bool> closing(state.leases.slot_count());
-  for (const Timer& timer : state.lease_closes) {
-    if (const auto slot = state.leases.slot_of(timer.second)) closing[*slot] = true;
-  }
-  const auto deferred = timed(state.deferred_orders, state.orders,
-                              [](const OrderRec& order) { return order.start_at; });
+  const auto starts =
+      timed(state.pending_listings, state.listings,
+            [](const ListingRec& listing, UnixSeconds at) { return at == listing.from; });
+  const auto ends =
+      timed(state.listing_expiries, state.listings,
+            [](const ListingRec& listing, UnixSeconds at) { return at == listing.until; });
+  const auto planned_ends =
+      timed(state.lease_deadlines, state.leases,
+            [](const LeaseRec& lease, UnixSeconds at) { return at == lease.planned_end; });
+  const auto reclaims =
+      timed(state.lease_deadlines, state.leases,
+            [](const LeaseRec& lease, UnixSeconds at) { return at == lease.reclaim_at; });
+  const auto closing = timed(state.lease_closes, state.leases,
+                             [](const LeaseRec& /*lease*/, UnixSeconds /*at*/) { return true; });
+  const auto deferred =
+      timed(state.deferred_orders, state.orders,
+            [](const OrderRec& order, UnixSeconds at) { return at == order.start_at; });
   for (std::uint32_t slot = 0; slot < state.listings.slot_count(); ++slot) {
     if (!state.listings.is_live(slot)) continue;
     const ListingState listing = state.listings[slot].state;
