@@ -12,12 +12,14 @@
 // snapshot of a book of N (100 000; 0: none) resting orders: the copy of the state
 // (the engine thread's pause), its serialization (on another thread) and its restore. With --tail
 // 1, a second object per stream counts, by command kind, the commands of the last run slower than
-// its p99 and p99.9: where the tail comes from.
+// its p99 and p99.9, and by the leases a command started, how many did and how many of those were
+// over each: where the tail comes from.
 
 #include <sys/resource.h>
 #include <x86intrin.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -74,8 +76,10 @@ struct Result {
   std::uint64_t rejected = 0;
   std::uint64_t events = 0;
   double page_faults = 0;  // minor faults during the latency pass: each a few µs on one command
-  // Commands slower than the p99 and the p99.9, by kind.
+  // Commands slower than the p99 and the p99.9, by kind, and by the leases
+  // they started; and how many commands of the pass started that many.
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> tail;
+  std::map<std::uint32_t, std::array<std::uint64_t, 3>> tail_by_leases;
 };
 
 EngineConfig capacity_for(std::size_t ops) {
@@ -313,7 +317,7 @@ std::string tail_kind(const CommandBody& body) {
 
 // Before the percentiles reorder `ticks`: which kinds of command are slow.
 void count_tail(const Stream& stream, const util::HugeVector<std::uint32_t>& ticks,
-                Result& result) {
+                const util::HugeVector<std::uint8_t>& leases, Result& result) {
   std::vector<std::uint32_t> sorted(ticks.begin(), ticks.end());
   std::sort(sorted.begin(), sorted.end());
   const auto at = [&](double fraction) {
@@ -322,7 +326,11 @@ void count_tail(const Stream& stream, const util::HugeVector<std::uint32_t>& tic
   const std::uint32_t p99 = at(0.99);
   const std::uint32_t p999 = at(0.999);
   for (std::size_t i = 0; i < ticks.size(); ++i) {
+    auto& [all, over_p99_started, over_p999_started] = result.tail_by_leases[leases[i]];
+    ++all;
     if (ticks[i] <= p99) continue;
+    ++over_p99_started;
+    over_p999_started += ticks[i] > p999;
     auto& [over_p99, over_p999] = result.tail[tail_kind(stream.commands[i].body)];
     ++over_p99;
     over_p999 += ticks[i] > p999;
@@ -377,6 +385,7 @@ Result latency_pass(const Stream& stream, const TariffBook& tariffs) {
   events.reserve(1'024);
   Engine engine = prepared_engine(stream, tariffs, events);
   util::HugeVector<std::uint32_t> ticks(stream.commands.size());
+  util::HugeVector<std::uint8_t> leases(stream.commands.size());
   Result result;
 
   const long faults_start = minor_faults();
@@ -389,8 +398,11 @@ Result latency_pass(const Stream& stream, const TariffBook& tariffs) {
     ticks[i] = static_cast<std::uint32_t>(std::min<std::uint64_t>(__rdtsc() - before, UINT32_MAX));
     result.rejected += submitted.rejected.has_value();
     result.events += events.size();
+    std::uint32_t started = 0;
     for (const Event& event : events)
-      result.trades += std::holds_alternative<LeaseStarted>(event.body);
+      started += std::holds_alternative<LeaseStarted>(event.body);
+    result.trades += started;
+    leases[i] = static_cast<std::uint8_t>(std::min<std::uint32_t>(started, UINT8_MAX));
   }
   const std::uint64_t tsc_end = __rdtsc();
   const auto wall_end = std::chrono::steady_clock::now();
@@ -399,7 +411,7 @@ Result latency_pass(const Stream& stream, const TariffBook& tariffs) {
   const double seconds = std::chrono::duration<double>(wall_end - wall_start).count();
   const double ns_per_tick = seconds * 1e9 / static_cast<double>(tsc_end - tsc_start);
   result.ops_per_s_clocked = static_cast<double>(stream.commands.size()) / seconds;
-  count_tail(stream, ticks, result);
+  count_tail(stream, ticks, leases, result);
   result.p50_ns = percentile_ns(ticks, 0.50, ns_per_tick);
   result.p99_ns = percentile_ns(ticks, 0.99, ns_per_tick);
   result.p999_ns = percentile_ns(ticks, 0.999, ns_per_tick);
@@ -467,6 +479,16 @@ void report_tail(const Stream& stream, const Result& last) {
     if (counts.second == 0) continue;
     std::printf("%s\"%s\": %llu", separator, kind.c_str(),
                 static_cast<unsigned long long>(counts.second));
+    separator = ", ";
+  }
+  // "N": [commands that started N leases, of them over the p99, over the p99.9]
+  std::printf("}, \"by_leases_started\": {");
+  separator = "";
+  for (const auto& [started, counts] : last.tail_by_leases) {
+    std::printf("%s\"%u\": [%llu, %llu, %llu]", separator, started,
+                static_cast<unsigned long long>(counts[0]),
+                static_cast<unsigned long long>(counts[1]),
+                static_cast<unsigned long long>(counts[2]));
     separator = ", ";
   }
   std::printf("}}\n");
