@@ -3,6 +3,8 @@
 // keep-alive connection.
 #include "spotgrid/client/client.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -163,10 +165,16 @@ std::optional<Endpoint> parse_endpoint_url(std::string_view url) {
 }
 
 std::optional<bool> address_is_public(std::string_view host) {
+  const std::string text(host);
   beast::error_code error;
-  const auto address = net::ip::make_address(std::string(host), error);
-  if (error) return std::nullopt;
-  return is_public_address(address);
+  const auto address = net::ip::make_address(text, error);
+  if (!error) return is_public_address(address);
+  // What a resolver also reads as an IPv4 address ("127.1", "2130706433",
+  // "0x7f000001": inet_aton's forms) is an address, not a name.
+  in_addr legacy{};
+  if (::inet_aton(text.c_str(), &legacy) != 0)
+    return is_public_address(net::ip::address_v4(ntohl(legacy.s_addr)));
+  return std::nullopt;
 }
 
 std::string Reply::header(std::string_view name) const {

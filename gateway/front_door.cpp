@@ -15,6 +15,15 @@ void FrontDoor::authenticated(HttpRequest&& request, const V1Match& match, Respo
   if (const std::uint32_t wait_ms = parts_.address_limiter.take(request.client_address);
       wait_ms > 0)
     return done(limited(wait_ms, "too many requests from this address"));
+  // Two keys name two callers: a proxy that reads the other one would see
+  // another caller than this server does.
+  if (request.header_count("Authorization") > 1)
+    return done(
+        error_response(400, "invalid_header", "send one Authorization header", "Authorization"));
+  if (const auto name = repeated_query_name(request.target)) {
+    return done(
+        error_response(400, "invalid_query", "give each query parameter once", std::string(*name)));
+  }
   if (request.header("Authorization").empty()) {
     if (auto refusal = from_session(request, done)) return done(std::move(*refusal));
     if (request.header("Authorization").empty()) {
@@ -47,15 +56,17 @@ void FrontDoor::with_caller(const std::variant<Principal, AuthFailure>& caller,
   // keys do not buy an account more requests.
   if (const std::uint32_t wait_ms = parts_.rate_limiter.take(owner_of(principal)); wait_ms > 0)
     return done(limited(wait_ms, "too many requests for this account"));
-  const std::string_view idempotency_key = request.header("Idempotency-Key");
-  if (request.method == "POST" && request.header_count("Idempotency-Key") > 1) {
+  const std::size_t idempotency_keys = request.header_count("Idempotency-Key");
+  if (request.method == "POST" && idempotency_keys > 1) {
     return done(
         error_response(400, "invalid_header", "send one Idempotency-Key", "Idempotency-Key"));
   }
   // No route, no claim: a 404 or 405 costs no PostgreSQL round trip.
-  if (request.method != "POST" || idempotency_key.empty() || !match.route)
+  if (request.method != "POST" || idempotency_keys == 0 || !match.route)
     return handle_v1(parts_.api, principal, std::move(request), match, std::move(done));
-  if (!valid_idempotency_key(idempotency_key)) {
+  // An empty key is refused, not taken for none: a client whose key came out
+  // empty would otherwise have its retries applied again.
+  if (!valid_idempotency_key(request.header("Idempotency-Key"))) {
     return done(error_response(400, "invalid_header",
                                "Idempotency-Key must be 1 to 255 printable ASCII characters",
                                "Idempotency-Key"));

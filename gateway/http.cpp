@@ -35,6 +35,22 @@ std::size_t HttpRequest::header_count(std::string_view name) const {
                     [&](const auto& header) { return same_name(header.first, name); }));
 }
 
+std::optional<std::string_view> repeated_query_name(std::string_view target) {
+  const std::size_t question = target.find('?');
+  if (question == std::string_view::npos) return std::nullopt;
+  std::vector<std::string_view> names;
+  for (std::string_view query = target.substr(question + 1); !query.empty();) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (!pair.empty()) names.push_back(pair.substr(0, pair.find('=')));
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  std::sort(names.begin(), names.end());  // a long query costs n log n, not n^2
+  const auto twice = std::adjacent_find(names.begin(), names.end());
+  if (twice == names.end()) return std::nullopt;
+  return *twice;
+}
+
 HttpResponse error_response(unsigned status, std::string_view code, std::string_view message,
                             std::string_view field) {
   rapidjson::StringBuffer buffer;

@@ -3,6 +3,7 @@
 // a restart (or another gateway) carries on where it stopped.
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -372,6 +373,21 @@ std::string signature_header(std::string_view secret, std::int64_t timestamp,
   return header;
 }
 
+namespace {
+
+// "localhost" and its subdomains (RFC 6761), with or without the root's dot:
+// names every resolver keeps on this host. Other names reach their addresses
+// only at delivery, which checks them there.
+bool names_this_host(std::string_view host) {
+  std::string name(host);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name.ends_with('.')) name.pop_back();
+  return name == "localhost" || name.ends_with(".localhost");
+}
+
+}  // namespace
+
 std::optional<std::string> url_problem(std::string_view url, bool insecure_targets) {
   if (url.size() > kMaxUrlBytes) return "url is longer than 2048 bytes";
   const auto endpoint = client::parse_endpoint_url(url);
@@ -381,7 +397,8 @@ std::optional<std::string> url_problem(std::string_view url, bool insecure_targe
   }
   if (insecure_targets) return std::nullopt;
   if (!endpoint->target.tls) return "url must be https://";
-  if (client::address_is_public(endpoint->target.host) == false)
+  if (client::address_is_public(endpoint->target.host) == false ||
+      names_this_host(endpoint->target.host))
     return "url must not name a private, loopback or otherwise non-public address";
   return std::nullopt;
 }

@@ -556,6 +556,35 @@ TEST_F(BadInput, ANulInAClientOrderIdIsRefusedNamingTheField) {
   expect_serving("NUL in an order");
 }
 
+// An empty Idempotency-Key is refused, not taken for none (a client whose key
+// came out empty would have its retry applied twice), and so is a second
+// Authorization or a repeated query parameter (a proxy reading the other would
+// see another request).
+TEST_F(BadInput, AnEmptyIdempotencyKeyASecondKeyOrARepeatedQueryIsRefused) {
+  const auto [buyer_id, buyer_key] = buyer();
+  const auto [other_id, other_key] = buyer();
+  fund(buyer_id, 50'000'000);
+  const std::string before = market_state();
+  const std::string withdrawal = R"({"amount_micros": 1000})";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const Reply empty = call(http::verb::post, "/v1/account/withdrawals", buyer_key, withdrawal,
+                             {{"Idempotency-Key", ""}});
+    EXPECT_EQ(empty.status, 400u) << empty.body;
+    EXPECT_STREQ(empty.json["error"]["field"].GetString(), "Idempotency-Key");
+  }
+  const Reply two = call(http::verb::post, "/v1/account/withdrawals", buyer_key, withdrawal,
+                         {{"Authorization", "Bearer " + other_key}, {"Idempotency-Key", "w-1"}});
+  EXPECT_EQ(two.status, 400u) << two.body;
+  EXPECT_STREQ(two.json["error"]["field"].GetString(), "Authorization");
+  EXPECT_EQ(market_state(), before) << "a refused withdrawal moved money";
+  const Reply repeated = call(http::verb::get, "/v1/orders?limit=1&limit=2", buyer_key);
+  EXPECT_EQ(repeated.status, 400u) << repeated.body;
+  EXPECT_STREQ(repeated.json["error"]["field"].GetString(), "limit");
+  const Reply keyed = call(http::verb::post, "/v1/account/withdrawals", buyer_key, withdrawal,
+                           {{"Idempotency-Key", "w-1"}});
+  EXPECT_EQ(keyed.status, 201u) << keyed.body;
+}
+
 TEST(CleanText, RefusesWhatPostgresCannotStoreAndKeepsTheRest) {
   EXPECT_TRUE(util::is_clean_text("lab-1 \xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x80"));  // é € 🚀
   EXPECT_FALSE(util::is_clean_text(std::string("a\0b", 3)));

@@ -245,5 +245,16 @@ TEST_F(HttpServerTest, CapsConnections) {
   held.clear();
 }
 
+// A query that gives a name twice is refused at the front door: the routes read
+// the first, and a proxy in front might read another.
+TEST(Query, ANameGivenTwiceIsFound) {
+  EXPECT_EQ(repeated_query_name("/v1/orders?limit=1&limit=2"), "limit");
+  EXPECT_EQ(repeated_query_name("/v1/orders?state=open&cursor=3&state"), "state");
+  EXPECT_EQ(repeated_query_name("/v1/orders?limit=1&cursor=2"), std::nullopt);
+  EXPECT_EQ(repeated_query_name("/v1/orders?limit=1&&cursor=2&"), std::nullopt);
+  EXPECT_EQ(repeated_query_name("/v1/orders"), std::nullopt);
+  EXPECT_EQ(repeated_query_name("/v1/orders?lim=1&limit=1"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway

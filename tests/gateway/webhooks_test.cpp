@@ -364,15 +364,37 @@ TEST(WebhookTargets, OnlyHttpsToPublicAddresses) {
   EXPECT_FALSE(refused("https://hooks.example.com/in?token=1"));
   EXPECT_FALSE(refused("https://203.0.114.9:8443/"));
   EXPECT_TRUE(refused("http://hooks.example.com/in"));
-  for (const char* url :
-       {"https://127.0.0.1/", "https://10.1.2.3/", "https://192.168.0.1/", "https://172.20.0.1/",
-        "https://169.254.169.254/latest/meta-data", "https://100.64.0.1/", "https://0.0.0.0/",
-        "https://[::1]/", "https://[::]/", "https://[fd00::1]/", "https://[fe80::1]/",
-        "https://[::ffff:127.0.0.1]/", "https://[::ffff:0:10.0.0.1]/", "https://[::10.0.0.1]/",
-        "https://[64:ff9b::7f00:1]/", "https://[2002:7f00:1::]/", "https://[2001::1]/",
-        "https://[2001:db8::1]/", "https://224.0.0.1/"}) {
+  for (const char* url : {"https://127.0.0.1/",
+                          "https://10.1.2.3/",
+                          "https://192.168.0.1/",
+                          "https://172.20.0.1/",
+                          "https://169.254.169.254/latest/meta-data",
+                          "https://100.64.0.1/",
+                          "https://0.0.0.0/",
+                          "https://[::1]/",
+                          "https://[::]/",
+                          "https://[fd00::1]/",
+                          "https://[fe80::1]/",
+                          "https://[::ffff:127.0.0.1]/",
+                          "https://[::ffff:0:10.0.0.1]/",
+                          "https://[::10.0.0.1]/",
+                          "https://[64:ff9b::7f00:1]/",
+                          "https://[2002:7f00:1::]/",
+                          "https://[2001::1]/",
+                          "https://[2001:db8::1]/",
+                          "https://224.0.0.1/",
+                          "https://127.1/",
+                          "https://2130706433/",
+                          "https://0x7f000001/",
+                          "https://017700000001/",
+                          "https://10.1/",
+                          "https://localhost/",
+                          "https://LocalHost./x",
+                          "https://hooks.localhost/"}) {
     EXPECT_TRUE(refused(url)) << url;
   }
+  EXPECT_FALSE(refused("https://localhost.example.com/"));
+  EXPECT_FALSE(refused("https://8.8.8.8/"));
   EXPECT_FALSE(refused("https://[2606:4700::1111]/"));
   // Malformed, or bytes a resolver or a log might read otherwise.
   for (const char* url :

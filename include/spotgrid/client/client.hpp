@@ -40,8 +40,9 @@ struct Endpoint {
 };
 std::optional<Endpoint> parse_endpoint_url(std::string_view url);
 
-// For a host that is an IP address (not a name): whether it is public
-// (connect.hpp's is_public_address); nothing for a name.
+// For a host that is an IP address (not a name), in any form a resolver reads
+// as one ("127.1" too): whether it is public (connect.hpp's is_public_address);
+// nothing for a name.
 std::optional<bool> address_is_public(std::string_view host);
 
 using Headers = std::vector<std::pair<std::string, std::string>>;

@@ -51,6 +51,10 @@ inline std::optional<std::string_view> query_value(std::string_view target, std:
   return std::nullopt;
 }
 
+// A name the target's query string gives twice, if any: query_value reads the
+// first, and a proxy in front might read another, so such a query is refused.
+std::optional<std::string_view> repeated_query_name(std::string_view target);
+
 // A body too large to hold: pulled a piece at a time while the connection
 // writes it (HTTP/1.1 chunked), so memory stays one piece whatever the size.
 class BodySource {
