@@ -231,6 +231,9 @@ struct V1Route {
   Runs runs;
   Access access;
   RouteHandler handle;
+  // The query parameters it reads, space-separated: any other is refused, as
+  // an unknown body field is (a misspelt filter must not be ignored silently).
+  const char* query = "";
 };
 
 template <typename Id, typename Handle>
@@ -300,7 +303,8 @@ const V1Route kV1Routes[] = {
        with_id<std::int64_t>(params[0], respond, [&](std::int64_t id) {
          webhook_deliveries(api, caller, id, request, respond);
        });
-     }},
+     },
+     "state from to limit cursor"},
     {"GET", "/v1/account", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        own_account(api, caller, respond);
@@ -372,7 +376,8 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/leases", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        own_leases(api, caller, request, respond);
-     }},
+     },
+     "state cursor limit pool from to"},
     {"GET", "/v1/market/{pool}/index", Runs::kHere, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_index(api, params[0], respond);
@@ -380,7 +385,8 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/market/{pool}/trades", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest& request, const Params& params, Respond& respond) {
        pool_trades(api, params[0], request, respond);
-     }},
+     },
+     "from to limit cursor"},
     {"GET", "/v1/market/{pool}/history", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_history(api, params[0], respond);
@@ -388,19 +394,23 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/billing/export", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_export(api, caller, request, respond);
-     }},
+     },
+     "from to format"},
     {"GET", "/v1/billing/invoices", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_statements(api, caller, request, true, respond);
-     }},
+     },
+     "month format account"},
     {"GET", "/v1/billing/payouts", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        billing_statements(api, caller, request, false, respond);
-     }},
+     },
+     "month format account"},
     {"GET", "/v1/billing/payout-transfers", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        payout_transfers(api, caller, request, respond);
-     }},
+     },
+     "from to format account"},
     {"GET", "/v1/ledger/trial-balance", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        ledger_trial_balance(api, caller, respond);
@@ -408,7 +418,8 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/orders", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        own_orders(api, caller, request, respond);
-     }},
+     },
+     "state cursor limit pool from to"},
     {"GET", "/v1/nodes", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest&, const Params&, Respond& respond) {
        own_supply(api, caller, SupplyView::kNodes, respond);
@@ -428,11 +439,13 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/market/tariffs", Runs::kHere, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest& request, const Params&, Respond& respond) {
        market_tariffs(api, request, respond);
-     }},
+     },
+     "from hours"},
     {"GET", "/v1/market/{pool}/candles", Runs::kOnMarketWorker, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest& request, const Params& params, Respond& respond) {
        pool_candles(api, params[0], request, respond);
-     }},
+     },
+     "interval from to source"},
     {"POST", "/v1/operator/pools/{pool}/halt", Runs::kHere, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params& params,
         Respond& respond) {
@@ -490,7 +503,8 @@ const V1Route kV1Routes[] = {
     {"GET", "/v1/operator/audit", Runs::kOnWorker, Access::kKey,
      [](Api& api, const Principal& caller, HttpRequest& request, const Params&, Respond& respond) {
        operator_audit(api, caller, request, respond);
-     }},
+     },
+     "from to cursor"},
     {"GET", "/v1/market/{pool}/book", Runs::kHere, Access::kAnyone,
      [](Api& api, const Principal&, HttpRequest&, const Params& params, Respond& respond) {
        pool_book(api, params[0], respond);
@@ -604,6 +618,10 @@ void on_worker(const Api& api, const Principal& caller, HttpRequest&& request, s
 }
 
 }  // namespace
+
+std::string_view v1_route_query(std::size_t route) {
+  return kV1Routes[route].query;
+}
 
 std::vector<std::pair<std::string, std::string>> v1_routes() {
   std::vector<std::pair<std::string, std::string>> routes;

@@ -51,6 +51,8 @@ struct Api {
 
 // Every /v1 route the server serves, as (method, path pattern).
 std::vector<std::pair<std::string, std::string>> v1_routes();
+// The query parameters the route at `route` in v1_routes() reads, space-separated.
+std::string_view v1_route_query(std::size_t route);
 
 // A /v1 request's route, found once per request (metrics, scope, dispatch).
 struct V1Match {

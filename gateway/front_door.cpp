@@ -15,15 +15,8 @@ void FrontDoor::authenticated(HttpRequest&& request, const V1Match& match, Respo
   if (const std::uint32_t wait_ms = parts_.address_limiter.take(request.client_address);
       wait_ms > 0)
     return done(limited(wait_ms, "too many requests from this address"));
-  // Two keys name two callers: a proxy that reads the other one would see
-  // another caller than this server does.
-  if (request.header_count("Authorization") > 1)
-    return done(
-        error_response(400, "invalid_header", "send one Authorization header", "Authorization"));
-  if (const auto name = repeated_query_name(request.target)) {
-    return done(
-        error_response(400, "invalid_query", "give each query parameter once", std::string(*name)));
-  }
+  const auto known_query = match.route ? std::optional(v1_route_query(*match.route)) : std::nullopt;
+  if (auto refusal = ambiguity_refusal(request, known_query)) return done(std::move(*refusal));
   if (request.header("Authorization").empty()) {
     if (auto refusal = from_session(request, done)) return done(std::move(*refusal));
     if (request.header("Authorization").empty()) {
@@ -79,6 +72,33 @@ void FrontDoor::with_caller(const std::variant<Principal, AuthFailure>& caller,
         idempotent(principal, std::move(request), match, key, answer);
       },
       std::move(done));
+}
+
+namespace {
+
+// A query name as a refusal's field: printable ASCII, and short, whatever was sent.
+std::string field_of(std::string_view name) {
+  if (name.empty()) return "query";
+  std::string field(name.substr(0, 64));
+  for (char& c : field) {
+    if (c < 0x21 || c > 0x7e) c = '?';
+  }
+  return field;
+}
+
+}  // namespace
+
+std::optional<HttpResponse> FrontDoor::ambiguity_refusal(const HttpRequest& request,
+                                                         std::optional<std::string_view> query) {
+  if (request.header_count("Authorization") > 1)
+    return error_response(400, "invalid_header", "send one Authorization header", "Authorization");
+  if (const auto name = repeated_query_name(request.target))
+    return error_response(400, "invalid_query", "give each query parameter once", field_of(*name));
+  if (const auto name = query ? unknown_query_name(request.target, *query) : std::nullopt) {
+    return error_response(400, "invalid_query", "this route has no such query parameter",
+                          field_of(*name));
+  }
+  return std::nullopt;
 }
 
 HttpResponse FrontDoor::refused(AuthFailure failure) {
@@ -186,8 +206,9 @@ std::optional<HttpResponse> FrontDoor::from_session(HttpRequest& request, Respon
     };
     return std::nullopt;
   }
-  request.headers.emplace_back("Authorization",
-                               "Bearer " + std::get<BrowserSessions::Live>(live).api_key);
+  // Set, not added: an empty Authorization header sent with the cookie would
+  // otherwise stay first and hide the session's key.
+  request.set_header("Authorization", "Bearer " + std::get<BrowserSessions::Live>(live).api_key);
   return std::nullopt;
 }
 

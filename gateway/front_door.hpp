@@ -49,6 +49,12 @@ class FrontDoor {
   std::uint64_t rate_limited() const { return rate_limited_.load(); }
   // 401 (with WWW-Authenticate) or 503 for a key that did not pass.
   static HttpResponse refused(AuthFailure failure);
+  // 400 for a request a proxy in front could read as another one: two
+  // Authorization headers, a query parameter given twice; or for a query
+  // parameter not among `query` (space-separated names; no check without it),
+  // as an unknown body field is refused.
+  static std::optional<HttpResponse> ambiguity_refusal(const HttpRequest& request,
+                                                       std::optional<std::string_view> query);
 
  private:
   // Puts the key of the request's session cookie in its Authorization header;

@@ -35,20 +35,54 @@ std::size_t HttpRequest::header_count(std::string_view name) const {
                     [&](const auto& header) { return same_name(header.first, name); }));
 }
 
-std::optional<std::string_view> repeated_query_name(std::string_view target) {
-  const std::size_t question = target.find('?');
-  if (question == std::string_view::npos) return std::nullopt;
+namespace {
+
+// The names of the target's query, in order ("a=1&&b" gives a and b).
+std::vector<std::string_view> query_names(std::string_view target) {
   std::vector<std::string_view> names;
+  const std::size_t question = target.find('?');
+  if (question == std::string_view::npos) return names;
   for (std::string_view query = target.substr(question + 1); !query.empty();) {
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     if (!pair.empty()) names.push_back(pair.substr(0, pair.find('=')));
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
   }
+  return names;
+}
+
+}  // namespace
+
+std::optional<std::string_view> unknown_query_name(std::string_view target,
+                                                   std::string_view known) {
+  for (const std::string_view name : query_names(target)) {
+    bool listed = false;
+    for (std::size_t at = 0; at < known.size() && !listed;) {
+      const std::size_t space = std::min(known.find(' ', at), known.size());
+      listed = known.substr(at, space - at) == name;
+      at = space + 1;
+    }
+    if (!listed) return name;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> repeated_query_name(std::string_view target) {
+  std::vector<std::string_view> names = query_names(target);
   std::sort(names.begin(), names.end());  // a long query costs n log n, not n^2
   const auto twice = std::adjacent_find(names.begin(), names.end());
   if (twice == names.end()) return std::nullopt;
   return *twice;
+}
+
+void HttpRequest::set_header(std::string_view name, std::string value) {
+  for (auto& [key, held] : headers) {
+    if (same_name(key, name)) {
+      held = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::string(name), std::move(value));
 }
 
 HttpResponse error_response(unsigned status, std::string_view code, std::string_view message,

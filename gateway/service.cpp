@@ -382,6 +382,8 @@ struct Service::Impl {
           error_response(404, "not_found", "WebSockets are served at /v1/stream", "path"));
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
       return decide(front_door.limited(wait_ms, "too many requests from this address"));
+    if (auto refusal = FrontDoor::ambiguity_refusal(request, "ticket"))
+      return decide(std::move(*refusal));
     const std::string authorization = front_door.stream_authorization(request);
     if (authorization.empty())
       return decide(open_client_stream(public_caller(request.client_address), peer));

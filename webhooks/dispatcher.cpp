@@ -3,7 +3,6 @@
 // a restart (or another gateway) carries on where it stopped.
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -380,8 +379,9 @@ namespace {
 // only at delivery, which checks them there.
 bool names_this_host(std::string_view host) {
   std::string name(host);
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : name) {  // ASCII: a host is letters, digits, '-', '.' (parse_url)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   if (name.ends_with('.')) name.pop_back();
   return name == "localhost" || name.ends_with(".localhost");
 }

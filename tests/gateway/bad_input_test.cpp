@@ -559,8 +559,8 @@ TEST_F(BadInput, ANulInAClientOrderIdIsRefusedNamingTheField) {
 // An empty Idempotency-Key is refused, not taken for none (a client whose key
 // came out empty would have its retry applied twice), and so is a second
 // Authorization or a repeated query parameter (a proxy reading the other would
-// see another request).
-TEST_F(BadInput, AnEmptyIdempotencyKeyASecondKeyOrARepeatedQueryIsRefused) {
+// see another request), and a query parameter the route does not read.
+TEST_F(BadInput, AnEmptyIdempotencyKeyASecondKeyOrAnUnreadQueryIsRefused) {
   const auto [buyer_id, buyer_key] = buyer();
   const auto [other_id, other_key] = buyer();
   fund(buyer_id, 50'000'000);
@@ -572,6 +572,9 @@ TEST_F(BadInput, AnEmptyIdempotencyKeyASecondKeyOrARepeatedQueryIsRefused) {
     EXPECT_EQ(empty.status, 400u) << empty.body;
     EXPECT_STREQ(empty.json["error"]["field"].GetString(), "Idempotency-Key");
   }
+  const Reply two_keys = call(http::verb::post, "/v1/account/withdrawals", buyer_key, withdrawal,
+                              {{"Idempotency-Key", "w-1"}, {"Idempotency-Key", "w-2"}});
+  EXPECT_EQ(two_keys.status, 400u) << two_keys.body;
   const Reply two = call(http::verb::post, "/v1/account/withdrawals", buyer_key, withdrawal,
                          {{"Authorization", "Bearer " + other_key}, {"Idempotency-Key", "w-1"}});
   EXPECT_EQ(two.status, 400u) << two.body;
@@ -580,6 +583,13 @@ TEST_F(BadInput, AnEmptyIdempotencyKeyASecondKeyOrARepeatedQueryIsRefused) {
   const Reply repeated = call(http::verb::get, "/v1/orders?limit=1&limit=2", buyer_key);
   EXPECT_EQ(repeated.status, 400u) << repeated.body;
   EXPECT_STREQ(repeated.json["error"]["field"].GetString(), "limit");
+  const Reply nameless = call(http::verb::get, "/v1/orders?=1&=2", buyer_key);
+  EXPECT_EQ(nameless.status, 400u) << nameless.body;
+  EXPECT_STREQ(nameless.json["error"]["field"].GetString(), "query");
+  const Reply misspelt = call(http::verb::get, "/v1/orders?stat=open", buyer_key);
+  EXPECT_EQ(misspelt.status, 400u) << misspelt.body;
+  EXPECT_STREQ(misspelt.json["error"]["field"].GetString(), "stat");
+  EXPECT_EQ(call(http::verb::get, "/v1/orders?state=open&limit=1", buyer_key).status, 200u);
   const Reply keyed = call(http::verb::post, "/v1/account/withdrawals", buyer_key, withdrawal,
                            {{"Idempotency-Key", "w-1"}});
   EXPECT_EQ(keyed.status, 201u) << keyed.body;

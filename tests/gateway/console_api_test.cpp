@@ -133,6 +133,17 @@ TEST_F(Console, ASessionCookieStandsForTheKeyAndCsrfGuardsEveryWrite) {
   EXPECT_EQ(with_cookie(http::verb::post, "/v1/orders", cookie, csrf, order).status, 401u);
 }
 
+// An empty Authorization header beside the cookie does not hide the session:
+// the session's key takes its place instead of following it.
+TEST_F(Console, AnEmptyAuthorizationHeaderLeavesTheSessionInCharge) {
+  const auto [account, key] = buyer();
+  const auto [cookie, csrf] = signed_in_browser(key);
+  const Reply own =
+      call(http::verb::get, "/v1/account", "", "", {{"Cookie", cookie}, {"Authorization", ""}});
+  EXPECT_EQ(own.status, 200u) << own.body;
+  EXPECT_EQ(own.json["account_id"].GetUint64(), account);
+}
+
 TEST_F(Console, AStreamTicketIsSingleUseAndEndsWithTheSession) {
   const auto [account, key] = buyer();
   const auto [cookie, csrf] = signed_in_browser(key);

@@ -1,6 +1,6 @@
 // The OpenAPI document is the contract: it lists exactly the routes spotgridd
-// serves, every operation is named and answers, and every path parameter is
-// declared.
+// serves, every operation is named and answers, every path parameter is
+// declared, and each route reads exactly the query parameters it declares.
 #include <rapidjson/document.h>
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "api.hpp"
 #include "spotgrid/gateway/service.hpp"
 
 namespace spotgrid::gateway {
@@ -71,6 +72,37 @@ TEST(OpenApi, EveryOperationIsNamedAnswersAndDeclaresItsParameters) {
         EXPECT_TRUE(declared) << name << " does not declare " << wanted;
       }
     }
+  }
+}
+
+// The front door refuses a query parameter the route does not list
+// (v1_route_query), so the list must be the document's.
+TEST(OpenApi, EveryRouteTakesExactlyTheQueryParametersItDocuments) {
+  const rapidjson::Document document = load();
+  ASSERT_FALSE(document.HasParseError());
+  const auto& components = document["components"]["parameters"];
+  const auto routes = v1_routes();
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const auto& [method, path] = routes[i];
+    std::string lower = method;
+    for (char& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto& operation = document["paths"][path.c_str()][lower.c_str()];
+    std::set<std::string> documented;
+    if (operation.HasMember("parameters")) {
+      for (const auto& given : operation["parameters"].GetArray()) {
+        const std::string target = given.HasMember("$ref") ? given["$ref"].GetString() : "";
+        const auto& parameter =
+            target.empty() ? given : components[target.substr(target.rfind('/') + 1).c_str()];
+        if (std::string_view(parameter["in"].GetString()) == "query")
+          documented.insert(parameter["name"].GetString());
+      }
+    }
+    std::set<std::string> read;
+    std::istringstream names{std::string(v1_route_query(i))};
+    for (std::string name; names >> name;)
+      read.insert(name);
+    EXPECT_EQ(read, documented) << method << ' ' << path;
   }
 }
 

@@ -35,6 +35,11 @@ TEST_F(Stream, TheUpgradeNeedsAValidKeyOrNoneAndThePath) {
   EXPECT_EQ(WsClient(service_.port(), "").refused_status(), 0u);
   EXPECT_EQ(WsClient(service_.port(), generate_api_key().token()).refused_status(), 401u);
   EXPECT_EQ(WsClient(service_.port(), "", "/v1/stream?ticket=00ff").refused_status(), 401u);
+  // Two tickets, or a parameter the stream does not read: which one a proxy
+  // would take is unknown, so neither is taken.
+  EXPECT_EQ(WsClient(service_.port(), "", "/v1/stream?ticket=00ff&ticket=ff00").refused_status(),
+            400u);
+  EXPECT_EQ(WsClient(service_.port(), "", "/v1/stream?%74icket=00ff").refused_status(), 400u);
   const auto [account, key] = buyer();
   EXPECT_EQ(WsClient(service_.port(), key, "/v1/elsewhere").refused_status(), 404u);
   EXPECT_EQ(WsClient(service_.port(), key).refused_status(), 0u);

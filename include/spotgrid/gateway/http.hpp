@@ -26,6 +26,8 @@ struct HttpRequest {
   std::string_view header(std::string_view name) const;
   // How many headers are named `name` (case-insensitive).
   std::size_t header_count(std::string_view name) const;
+  // The first header named `name` now holds `value` (added when there is none).
+  void set_header(std::string_view name, std::string value);
 };
 
 // A request target's path: without its query.
@@ -54,6 +56,8 @@ inline std::optional<std::string_view> query_value(std::string_view target, std:
 // A name the target's query string gives twice, if any: query_value reads the
 // first, and a proxy in front might read another, so such a query is refused.
 std::optional<std::string_view> repeated_query_name(std::string_view target);
+// A name in the target's query that is not one of `known` (space-separated), if any.
+std::optional<std::string_view> unknown_query_name(std::string_view target, std::string_view known);
 
 // A body too large to hold: pulled a piece at a time while the connection
 // writes it (HTTP/1.1 chunked), so memory stays one piece whatever the size.
