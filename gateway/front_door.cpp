@@ -15,8 +15,11 @@ void FrontDoor::authenticated(HttpRequest&& request, const V1Match& match, Respo
   if (const std::uint32_t wait_ms = parts_.address_limiter.take(request.client_address);
       wait_ms > 0)
     return done(limited(wait_ms, "too many requests from this address"));
-  const auto known_query = match.route ? std::optional(v1_route_query(*match.route)) : std::nullopt;
-  if (auto refusal = ambiguity_refusal(request, known_query)) return done(std::move(*refusal));
+  if (auto refusal = ambiguity_refusal(request)) return done(std::move(*refusal));
+  // Unrouted, a request gets its 404 or 405 instead.
+  if (auto refusal =
+          match.route ? unknown_query_refusal(request, v1_route_query(*match.route)) : std::nullopt)
+    return done(std::move(*refusal));
   if (request.header("Authorization").empty()) {
     if (auto refusal = from_session(request, done)) return done(std::move(*refusal));
     if (request.header("Authorization").empty()) {
@@ -88,17 +91,27 @@ std::string field_of(std::string_view name) {
 
 }  // namespace
 
-std::optional<HttpResponse> FrontDoor::ambiguity_refusal(const HttpRequest& request,
-                                                         std::optional<std::string_view> query) {
+std::optional<HttpResponse> FrontDoor::ambiguity_refusal(const HttpRequest& request) {
   if (request.header_count("Authorization") > 1)
     return error_response(400, "invalid_header", "send one Authorization header", "Authorization");
   if (const auto name = repeated_query_name(request.target))
     return error_response(400, "invalid_query", "give each query parameter once", field_of(*name));
-  if (const auto name = query ? unknown_query_name(request.target, *query) : std::nullopt) {
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> FrontDoor::unknown_query_refusal(const HttpRequest& request,
+                                                             std::string_view known) {
+  if (const auto name = unknown_query_name(request.target, known)) {
     return error_response(400, "invalid_query", "this route has no such query parameter",
                           field_of(*name));
   }
   return std::nullopt;
+}
+
+std::optional<HttpResponse> FrontDoor::query_refusal(const HttpRequest& request,
+                                                     std::string_view known) {
+  if (auto refusal = ambiguity_refusal(request)) return refusal;
+  return unknown_query_refusal(request, known);
 }
 
 HttpResponse FrontDoor::refused(AuthFailure failure) {
@@ -215,7 +228,7 @@ std::optional<HttpResponse> FrontDoor::from_session(HttpRequest& request, Respon
 std::string FrontDoor::stream_authorization(const HttpRequest& request) {
   if (const std::string_view given = request.header("Authorization"); !given.empty())
     return std::string(given);
-  const auto ticket = query_value(request.target, "ticket");
+  const auto ticket = query_value(request.target, kStreamTicket);
   if (!ticket) return {};
   const auto key = parts_.sessions.redeem(*ticket);
   // A used or unknown ticket is a refusal, not the public: "Bearer" alone fails.

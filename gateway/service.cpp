@@ -250,6 +250,11 @@ struct Service::Impl {
       upgrade.headers.emplace_back("Upgrade", "websocket");
       return done(std::move(upgrade));
     }
+    // Routes outside the /v1 table read no query, and take one Authorization at most.
+    const bool outside_table =
+        path == kMeteringPath || path == "/v1/session" || path == "/v1/session/ticket";
+    if (auto refusal = outside_table ? FrontDoor::query_refusal(request, "") : std::nullopt)
+      return done(std::move(*refusal));
     if (path == kMeteringPath) {
       if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
         return done(front_door.limited(wait_ms, "too many requests from this address"));
@@ -375,6 +380,10 @@ struct Service::Impl {
   // client's on /v1/stream (its key from memory, else looked up on a worker).
   void open_stream(const HttpRequest& request, const std::shared_ptr<StreamPeer>& peer,
                    const std::function<void(StreamDecision)>& decide) {
+    const bool client_stream = path_of(request.target) == "/v1/stream";
+    if (auto refusal =
+            FrontDoor::query_refusal(request, client_stream ? FrontDoor::kStreamTicket : ""))
+      return decide(std::move(*refusal));
     if (path_of(request.target) == kMeteringStreamPath)
       return decide(open_agent_stream(ingest, settings, request, peer));
     if (path_of(request.target) != "/v1/stream")
@@ -382,8 +391,6 @@ struct Service::Impl {
           error_response(404, "not_found", "WebSockets are served at /v1/stream", "path"));
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
       return decide(front_door.limited(wait_ms, "too many requests from this address"));
-    if (auto refusal = FrontDoor::ambiguity_refusal(request, "ticket"))
-      return decide(std::move(*refusal));
     const std::string authorization = front_door.stream_authorization(request);
     if (authorization.empty())
       return decide(open_client_stream(public_caller(request.client_address), peer));

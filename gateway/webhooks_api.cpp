@@ -143,8 +143,6 @@ void delete_webhook(Api& api, const Principal& caller, std::int64_t endpoint,
 void webhook_deliveries(Api& api, const Principal& caller, std::int64_t endpoint,
                         const HttpRequest& request, const Respond& respond) {
   if (!holds_an_account(caller)) return respond(forbidden());
-  if (query_value(request.target, "pool"))
-    return respond(error_response(400, "invalid_query", "deliveries have no pool", "pool"));
   static constexpr StateWords kStates[] = {
       {"pending", "pending"}, {"delivered", "delivered"}, {"failed", "failed"}};
   const auto page = history_page(api, request, respond, kStates);

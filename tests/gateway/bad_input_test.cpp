@@ -586,6 +586,11 @@ TEST_F(BadInput, AnEmptyIdempotencyKeyASecondKeyOrAnUnreadQueryIsRefused) {
   const Reply nameless = call(http::verb::get, "/v1/orders?=1&=2", buyer_key);
   EXPECT_EQ(nameless.status, 400u) << nameless.body;
   EXPECT_STREQ(nameless.json["error"]["field"].GetString(), "query");
+  const Reply odd =
+      call(http::verb::get, "/v1/orders?\xff" + std::string(100, 'z') + "=1", buyer_key);
+  EXPECT_EQ(odd.status, 400u) << odd.body;
+  EXPECT_EQ(std::string(odd.json["error"]["field"].GetString()), "?" + std::string(63, 'z'))
+      << "a refusal names at most 64 printable characters of what was sent";
   const Reply misspelt = call(http::verb::get, "/v1/orders?stat=open", buyer_key);
   EXPECT_EQ(misspelt.status, 400u) << misspelt.body;
   EXPECT_STREQ(misspelt.json["error"]["field"].GetString(), "stat");

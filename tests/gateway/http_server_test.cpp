@@ -256,5 +256,17 @@ TEST(Query, ANameGivenTwiceIsFound) {
   EXPECT_EQ(repeated_query_name("/v1/orders?lim=1&limit=1"), std::nullopt);
 }
 
+TEST(Query, ANameTheRouteDoesNotReadIsFound) {
+  EXPECT_EQ(unknown_query_name("/v1/orders?lim=1", "limit cursor"), "lim");
+  EXPECT_EQ(unknown_query_name("/v1/orders?limit=1&cursor=2", "limit cursor"), std::nullopt);
+  EXPECT_EQ(unknown_query_name("/v1/orders?cursor", "limit cursor"), std::nullopt);
+  EXPECT_EQ(unknown_query_name("/v1/orders?", "limit"), std::nullopt);
+  EXPECT_EQ(unknown_query_name("/v1/orders?&", "limit"), std::nullopt);
+  EXPECT_EQ(unknown_query_name("/v1/orders?=1", "limit"), "");
+  EXPECT_EQ(unknown_query_name("/v1/stream?%74icket=a", "ticket"), "%74icket");
+  EXPECT_EQ(unknown_query_name("/v1/orders?limit+=1", "limit"), "limit+");
+  EXPECT_EQ(unknown_query_name("/v1/account?limit=1", ""), "limit");
+}
+
 }  // namespace
 }  // namespace spotgrid::gateway
