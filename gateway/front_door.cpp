@@ -15,11 +15,6 @@ void FrontDoor::authenticated(HttpRequest&& request, const V1Match& match, Respo
   if (const std::uint32_t wait_ms = parts_.address_limiter.take(request.client_address);
       wait_ms > 0)
     return done(limited(wait_ms, "too many requests from this address"));
-  if (auto refusal = ambiguity_refusal(request)) return done(std::move(*refusal));
-  // Unrouted, a request gets its 404 or 405 instead.
-  if (auto refusal =
-          match.route ? unknown_query_refusal(request, v1_route_query(*match.route)) : std::nullopt)
-    return done(std::move(*refusal));
   if (request.header("Authorization").empty()) {
     if (auto refusal = from_session(request, done)) return done(std::move(*refusal));
     if (request.header("Authorization").empty()) {
@@ -91,27 +86,17 @@ std::string field_of(std::string_view name) {
 
 }  // namespace
 
-std::optional<HttpResponse> FrontDoor::ambiguity_refusal(const HttpRequest& request) {
+std::optional<HttpResponse> FrontDoor::request_refusal(const HttpRequest& request,
+                                                       std::optional<std::string_view> reads) {
   if (request.header_count("Authorization") > 1)
     return error_response(400, "invalid_header", "send one Authorization header", "Authorization");
   if (const auto name = repeated_query_name(request.target))
     return error_response(400, "invalid_query", "give each query parameter once", field_of(*name));
-  return std::nullopt;
-}
-
-std::optional<HttpResponse> FrontDoor::unknown_query_refusal(const HttpRequest& request,
-                                                             std::string_view known) {
-  if (const auto name = unknown_query_name(request.target, known)) {
+  if (const auto name = reads ? unknown_query_name(request.target, *reads) : std::nullopt) {
     return error_response(400, "invalid_query", "this route has no such query parameter",
                           field_of(*name));
   }
   return std::nullopt;
-}
-
-std::optional<HttpResponse> FrontDoor::query_refusal(const HttpRequest& request,
-                                                     std::string_view known) {
-  if (auto refusal = ambiguity_refusal(request)) return refusal;
-  return unknown_query_refusal(request, known);
 }
 
 HttpResponse FrontDoor::refused(AuthFailure failure) {

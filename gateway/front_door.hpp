@@ -49,16 +49,13 @@ class FrontDoor {
   std::uint64_t rate_limited() const { return rate_limited_.load(); }
   // 401 (with WWW-Authenticate) or 503 for a key that did not pass.
   static HttpResponse refused(AuthFailure failure);
-  // 400 for a request a proxy in front could read as another one: two
-  // Authorization headers, or a query parameter given twice.
-  static std::optional<HttpResponse> ambiguity_refusal(const HttpRequest& request);
-  // 400 for a query parameter not among `known` (space-separated names), as an
-  // unknown body field is refused: a misspelt filter is not ignored.
-  static std::optional<HttpResponse> unknown_query_refusal(const HttpRequest& request,
-                                                           std::string_view known);
-  // Both of the above: what every route outside the /v1 table checks first.
-  static std::optional<HttpResponse> query_refusal(const HttpRequest& request,
-                                                   std::string_view known);
+  // 400 for a /v1 request a proxy in front could read as another one (two
+  // Authorization headers, a query parameter given twice) or with a query
+  // parameter not among `reads` (its route's, space-separated; unchecked when
+  // there is no route: the request gets its 404 or 405), as an unknown body
+  // field is refused: a misspelt filter is not ignored.
+  static std::optional<HttpResponse> request_refusal(const HttpRequest& request,
+                                                     std::optional<std::string_view> reads);
   // The one query parameter of a stream upgrade (stream_authorization).
   static constexpr std::string_view kStreamTicket = "ticket";
 

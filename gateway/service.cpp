@@ -250,10 +250,11 @@ struct Service::Impl {
       upgrade.headers.emplace_back("Upgrade", "websocket");
       return done(std::move(upgrade));
     }
-    // Routes outside the /v1 table read no query, and take one Authorization at most.
-    const bool outside_table =
-        path == kMeteringPath || path == "/v1/session" || path == "/v1/session/ticket";
-    if (auto refusal = outside_table ? FrontDoor::query_refusal(request, "") : std::nullopt)
+    // A table route reads the query it lists, a fixed one (metering, sessions) none.
+    const auto query_read = match.route ? std::optional(v1_route_query(*match.route))
+                            : fixed     ? std::optional(std::string_view{})
+                                        : std::nullopt;
+    if (auto refusal = v1 ? FrontDoor::request_refusal(request, query_read) : std::nullopt)
       return done(std::move(*refusal));
     if (path == kMeteringPath) {
       if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
@@ -382,7 +383,7 @@ struct Service::Impl {
                    const std::function<void(StreamDecision)>& decide) {
     const bool client_stream = path_of(request.target) == "/v1/stream";
     if (auto refusal =
-            FrontDoor::query_refusal(request, client_stream ? FrontDoor::kStreamTicket : ""))
+            FrontDoor::request_refusal(request, client_stream ? FrontDoor::kStreamTicket : ""))
       return decide(std::move(*refusal));
     if (path_of(request.target) == kMeteringStreamPath)
       return decide(open_agent_stream(ingest, settings, request, peer));
