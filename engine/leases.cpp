@@ -12,15 +12,13 @@ namespace {
 // The lowest `count` free cards of a node.
 CardMask pick_cards(const NodeRec& node, std::uint16_t count) {
   const CardMask all = node.cards >= 64 ? ~CardMask{0} : (CardMask{1} << node.cards) - 1;
-  CardMask free = all & ~node.busy;
-  CardMask picked = 0;
+  const CardMask free = all & ~node.busy;
+  CardMask above = free;  // the free cards above those picked so far
   for (std::uint16_t i = 0; i < count; ++i) {
-    SPOTGRID_CHECK(free != 0);  // the node has `count` free cards
-    const CardMask lowest = free & (~free + 1);
-    picked |= lowest;
-    free ^= lowest;
+    SPOTGRID_CHECK(above != 0);  // the node has `count` free cards
+    above &= above - 1;
   }
-  return picked;
+  return free ^ above;
 }
 
 // The buyer's remainder after a reclaim or an interruption, as a new

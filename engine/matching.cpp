@@ -106,8 +106,21 @@ bool ask_before(const State& state, const AskCursor& a, const AskCursor& b) {
   return lhs != rhs ? lhs < rhs : a.arrival() < b.arrival();
 }
 
+// std::has_single_bit without its popcount: the baseline x86-64 the build
+// targets has no popcnt instruction, so that is a library call.
+constexpr bool one_bit(std::uint64_t mask) {
+  return mask != 0 && (mask & (mask - 1)) == 0;
+}
+
 // Up to this many books are merged by a scan for the best; more, by a heap.
 constexpr std::size_t kLinearMergeBooks = 8;
+
+template <typename Visit>
+void walk_one_book(AskCursor& cursor, Visit& visit) {
+  for (; !cursor.done(); cursor.advance()) {
+    if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
+  }
+}
 
 // Calls visit(slot, price, pool) for the asks of every pool in `pools` and
 // region in `regions` (0: any), best price per CU-hour first (for one pool that
@@ -118,6 +131,19 @@ constexpr std::size_t kLinearMergeBooks = 8;
 template <typename Visit>
 void for_each_ask(const State& state, PoolMask pools, RegionMask regions, ReliabilityTier floor,
                   ScanBudget& budget, Visit&& visit) {
+  // One book (a model order, or a class order that one pool and region can
+  // serve): walked without the merge's cursor list.
+  if (one_bit(pools)) {
+    const auto pool = static_cast<PoolIndex>(std::countr_zero(pools));
+    const RegionMask in =
+        state.pools[pool].regions_with_asks & (regions == 0 ? ~RegionMask{0} : regions);
+    if (in == 0) return;
+    if (one_bit(in)) {
+      AskCursor cursor(state, pool, static_cast<RegionIndex>(std::countr_zero(in)), floor, budget);
+      walk_one_book(cursor, visit);
+      return;
+    }
+  }
   // Reused, so planning allocates nothing once warm; the engine is one thread
   // and no visit plans again.
   thread_local std::vector<AskCursor> cursors;
@@ -134,9 +160,7 @@ void for_each_ask(const State& state, PoolMask pools, RegionMask regions, Reliab
   }
   if (cursors.empty()) return;
   if (cursors.size() == 1) {  // one book: no merge
-    for (AskCursor& cursor = cursors.front(); !cursor.done(); cursor.advance()) {
-      if (!visit(cursor.slot(), cursor.price(), cursor.pool())) return;
-    }
+    walk_one_book(cursors.front(), visit);
     return;
   }
   if (cursors.size() <= kLinearMergeBooks) {  // a few books: a scan beats a heap
