@@ -34,18 +34,16 @@ class Slab {
     generations_.clear();
     live_.clear();
     free_.clear();
+    free_slots_ = capacity;
     reserve_resident(items_, capacity);
     reserve_resident(generations_, capacity);
     reserve_resident(live_, capacity);
     reserve_resident(free_, capacity);
   }
   std::uint32_t capacity() const { return capacity_; }
-  std::uint32_t free_slots() const {
-    return capacity_ - slot_count() + static_cast<std::uint32_t>(free_.size());
-  }
-  std::uint32_t live_count() const {
-    return slot_count() - static_cast<std::uint32_t>(free_.size());
-  }
+  // Kept as slots are taken and given back: asked several times a command.
+  std::uint32_t free_slots() const { return free_slots_; }
+  std::uint32_t live_count() const { return capacity_ - free_slots_; }
 
   // A free slot, holding the record `make()` returns, built in the slot (GCC
   // elides the conversion below; another compiler may copy the record once)
@@ -58,7 +56,8 @@ class Slab {
       Make& make;
       operator T() const { return make(); }  // implicit: emplace_back converts
     };
-    SPOTGRID_CHECK(free_slots() > 0);
+    SPOTGRID_CHECK(free_slots_ > 0);
+    --free_slots_;
     if (!free_.empty()) {
       const std::uint32_t slot = free_.back();
       free_.pop_back();
@@ -77,6 +76,7 @@ class Slab {
     live_[slot] = 0;
     if (++generations_[slot] == 0) generations_[slot] = 1;  // after 2^32 - 1 reuses
     free_.push_back(slot);
+    ++free_slots_;
   }
 
   std::uint64_t id_of(std::uint32_t slot) const {
@@ -146,6 +146,14 @@ class Slab {
     return released == free_.size();
   }
 
+  // Once a snapshot's reader has filled the raw arrays: whether they describe a
+  // slab (consistent()), and if so the free slots counted from them.
+  bool restored() {
+    if (!consistent()) return false;
+    free_slots_ = capacity_ - slot_count() + static_cast<std::uint32_t>(free_.size());
+    return true;
+  }
+
   // For the snapshot: the raw arrays, so a restored slab allocates identically.
   HugeVector<T>& items() { return items_; }
   HugeVector<std::uint32_t>& generations() { return generations_; }
@@ -154,6 +162,7 @@ class Slab {
 
  private:
   std::uint32_t capacity_ = 0;
+  std::uint32_t free_slots_ = 0;  // never taken, or given back (free_)
   // On huge pages (util/huge_pages.hpp): slots are visited at random.
   HugeVector<T> items_;
   HugeVector<std::uint32_t> generations_;

@@ -378,8 +378,8 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
     return std::nullopt;
   }
   state_fields(reader, state, version);
-  if (!reader.finished() || !state.nodes.consistent() || !state.listings.consistent() ||
-      !state.orders.consistent() || !state.leases.consistent()) {
+  if (!reader.finished() || !state.nodes.restored() || !state.listings.restored() ||
+      !state.orders.restored() || !state.leases.restored()) {
     return std::nullopt;
   }
   if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions) ||

@@ -71,5 +71,34 @@ TEST(Slab, arrays_that_describe_no_slab_are_refused) {
   EXPECT_FALSE(short_generations.consistent());
 }
 
+// The free count is kept, not counted: it must follow every take and give-back,
+// and a restore must count it from the arrays it was given.
+TEST(Slab, the_free_count_follows_allocations_and_a_restore) {
+  Slab<Record> slab;
+  slab.set_capacity(4);
+  EXPECT_EQ(slab.free_slots(), 4u);
+  const std::uint32_t first = slab.allocate([] { return Record{}; });
+  slab.allocate([] { return Record{}; });
+  EXPECT_EQ(slab.free_slots(), 2u);
+  slab.release(first);
+  EXPECT_EQ(slab.free_slots(), 3u);
+  EXPECT_EQ(slab.live_count(), 1u);
+
+  Slab<Record> restored;
+  restored.set_capacity(4);
+  restored.items() = slab.items();
+  restored.generations() = slab.generations();
+  restored.live() = slab.live();
+  restored.free_list() = slab.free_list();
+  EXPECT_EQ(restored.free_slots(), 4u);  // as set_capacity left it: the arrays are not counted yet
+  ASSERT_TRUE(restored.restored());
+  EXPECT_EQ(restored.free_slots(), 3u);
+  EXPECT_EQ(restored.allocate([] { return Record{}; }), first);  // the released slot first
+
+  Slab<Record> refused = restored;
+  refused.live()[1] = 2;
+  EXPECT_FALSE(refused.restored());
+}
+
 }  // namespace
 }  // namespace spotgrid::engine
