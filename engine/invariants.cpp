@@ -26,6 +26,7 @@ class Checker {
     if (crossed) check_not_crossed();
     check_money();
     check_payouts_and_controls();
+    check_slabs();
     return std::move(problems_);
   }
 
@@ -35,6 +36,18 @@ class Checker {
     std::ostringstream out;
     (out << ... << parts);
     problems_.push_back(out.str());
+  }
+
+  // Each slab's arrays describe a slab, and the free count it keeps agrees with them.
+  void check_slabs() {
+    const auto check = [&](const auto& slab, const char* name) {
+      if (!slab.consistent()) fail("the ", name, " slab's arrays do not describe a slab");
+      if (!slab.count_agrees()) fail("the ", name, " slab's free count disagrees with its arrays");
+    };
+    check(s_.nodes, "nodes");
+    check(s_.listings, "listings");
+    check(s_.orders, "orders");
+    check(s_.leases, "leases");
   }
 
   void check_leases() {

@@ -115,6 +115,8 @@ constexpr bool one_bit(std::uint64_t mask) {
 // Up to this many books are merged by a scan for the best; more, by a heap.
 constexpr std::size_t kLinearMergeBooks = 8;
 
+// The walk of a single book, which needs no merge: for_each_ask's two ways to
+// find that there is only one share it.
 template <typename Visit>
 void walk_one_book(AskCursor& cursor, Visit& visit) {
   for (; !cursor.done(); cursor.advance()) {
@@ -131,12 +133,12 @@ void walk_one_book(AskCursor& cursor, Visit& visit) {
 template <typename Visit>
 void for_each_ask(const State& state, PoolMask pools, RegionMask regions, ReliabilityTier floor,
                   ScanBudget& budget, Visit&& visit) {
-  // One book (a model order, or a class order that one pool and region can
-  // serve): walked without the merge's cursor list.
+  const RegionMask allowed = regions == 0 ? ~RegionMask{0} : regions;
+  // One pool with asks in one allowed region (as a model order's usually is):
+  // walked without the merge's cursor list.
   if (one_bit(pools)) {
     const auto pool = static_cast<PoolIndex>(std::countr_zero(pools));
-    const RegionMask in =
-        state.pools[pool].regions_with_asks & (regions == 0 ? ~RegionMask{0} : regions);
+    const RegionMask in = state.pools[pool].regions_with_asks & allowed;
     if (in == 0) return;
     if (one_bit(in)) {
       AskCursor cursor(state, pool, static_cast<RegionIndex>(std::countr_zero(in)), floor, budget);
@@ -151,8 +153,7 @@ void for_each_ask(const State& state, PoolMask pools, RegionMask regions, Reliab
   for (PoolMask left = pools; left != 0; left &= left - 1) {
     const auto pool = static_cast<PoolIndex>(std::countr_zero(left));
     const PoolBook& book = state.pools[pool];
-    for (RegionMask in = book.regions_with_asks & (regions == 0 ? ~RegionMask{0} : regions);
-         in != 0; in &= in - 1) {
+    for (RegionMask in = book.regions_with_asks & allowed; in != 0; in &= in - 1) {
       cursors.emplace_back(state, pool, static_cast<RegionIndex>(std::countr_zero(in)), floor,
                            budget);
       if (cursors.back().done()) cursors.pop_back();  // no level reaches the floor

@@ -148,19 +148,26 @@ class Slab {
 
   // Once a snapshot's reader has filled the raw arrays: whether they describe a
   // slab (consistent()), and if so the free slots counted from them.
-  bool restored() {
+  bool finish_restore() {
     if (!consistent()) return false;
-    free_slots_ = capacity_ - slot_count() + static_cast<std::uint32_t>(free_.size());
+    free_slots_ = counted_free_slots();
     return true;
   }
+  // Whether the kept count is what the arrays say (check_invariants).
+  bool count_agrees() const { return free_slots_ == counted_free_slots(); }
 
   // For the snapshot: the raw arrays, so a restored slab allocates identically.
+  // Whoever fills them calls finish_restore() after, or the free count is stale.
   HugeVector<T>& items() { return items_; }
   HugeVector<std::uint32_t>& generations() { return generations_; }
   HugeVector<std::uint8_t>& live() { return live_; }
   HugeVector<std::uint32_t>& free_list() { return free_; }
 
  private:
+  std::uint32_t counted_free_slots() const {
+    return capacity_ - slot_count() + static_cast<std::uint32_t>(free_.size());
+  }
+
   std::uint32_t capacity_ = 0;
   std::uint32_t free_slots_ = 0;  // never taken, or given back (free_)
   // On huge pages (util/huge_pages.hpp): slots are visited at random.

@@ -378,8 +378,8 @@ std::optional<Engine> Engine::restore(const Catalog& catalog, TariffBook tariffs
     return std::nullopt;
   }
   state_fields(reader, state, version);
-  if (!reader.finished() || !state.nodes.restored() || !state.listings.restored() ||
-      !state.orders.restored() || !state.leases.restored()) {
+  if (!reader.finished() || !state.nodes.finish_restore() || !state.listings.finish_restore() ||
+      !state.orders.finish_restore() || !state.leases.finish_restore()) {
     return std::nullopt;
   }
   if (!payouts_sound(state) || !controls_sound(state) || !tariffs_sound(state, regions) ||

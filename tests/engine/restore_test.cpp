@@ -165,5 +165,37 @@ TEST_F(Restore, a_clock_past_the_engines_range_is_refused) {
   EXPECT_FALSE(restore(snapshot).has_value());
 }
 
+// A slab keeps its free slots as a count; a restore must take it from the
+// snapshot's records, not from the capacity alone, or a full market would take
+// orders past its capacity after a restart.
+class RestoreNearlyFull : public EngineTest {
+ protected:
+  static EngineConfig three_orders() {
+    EngineConfig config;
+    config.max_orders = 3;
+    return config;
+  }
+  RestoreNearlyFull() : EngineTest(three_orders()) {}
+};
+
+TEST_F(RestoreNearlyFull, the_free_slots_are_counted_from_the_records) {
+  const OrderSpec resting = spec(kA100, 1, 1'000'000);  // nothing listed: it rests
+  place(resting);
+  const OrderId cancelled = place(resting);
+  place(resting);
+  ASSERT_FALSE(submit(CancelOrder{kBuyer, cancelled}).rejected);  // its slot is free again
+  auto restored =
+      Engine::restore(test_catalog(), test_tariffs(), three_orders(), engine.snapshot());
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_TRUE(restored->check_invariants().empty());
+
+  std::vector<Event> out;
+  EXPECT_FALSE(restored->submit(Command{now, PlaceOrder{resting}}, out).rejected);
+  const auto full = restored->submit(Command{now, PlaceOrder{resting}}, out).rejected;
+  ASSERT_TRUE(full.has_value());
+  EXPECT_EQ(*full, Reject::kCapacityExhausted);
+  EXPECT_TRUE(restored->check_invariants().empty());
+}
+
 }  // namespace
 }  // namespace spotgrid::engine::testing

@@ -83,6 +83,7 @@ TEST(Slab, the_free_count_follows_allocations_and_a_restore) {
   slab.release(first);
   EXPECT_EQ(slab.free_slots(), 3u);
   EXPECT_EQ(slab.live_count(), 1u);
+  EXPECT_TRUE(slab.count_agrees());
 
   Slab<Record> restored;
   restored.set_capacity(4);
@@ -90,14 +91,15 @@ TEST(Slab, the_free_count_follows_allocations_and_a_restore) {
   restored.generations() = slab.generations();
   restored.live() = slab.live();
   restored.free_list() = slab.free_list();
-  EXPECT_EQ(restored.free_slots(), 4u);  // as set_capacity left it: the arrays are not counted yet
-  ASSERT_TRUE(restored.restored());
+  EXPECT_FALSE(restored.count_agrees());  // filled, not yet counted
+  ASSERT_TRUE(restored.finish_restore());
+  EXPECT_TRUE(restored.count_agrees());
   EXPECT_EQ(restored.free_slots(), 3u);
   EXPECT_EQ(restored.allocate([] { return Record{}; }), first);  // the released slot first
 
   Slab<Record> refused = restored;
   refused.live()[1] = 2;
-  EXPECT_FALSE(refused.restored());
+  EXPECT_FALSE(refused.finish_restore());
 }
 
 }  // namespace
