@@ -106,7 +106,7 @@ std::variant<std::string, BrowserSessions::Failure> BrowserSessions::ticket(
   return ticket;
 }
 
-std::optional<std::string> BrowserSessions::redeem(std::string_view ticket) {
+std::optional<BrowserSessions::Redeemed> BrowserSessions::redeem(std::string_view ticket) {
   if (ticket.empty()) return std::nullopt;
   const Clock::time_point now = Clock::now();
   std::lock_guard lock(mutex_);
@@ -117,7 +117,19 @@ std::optional<std::string> BrowserSessions::redeem(std::string_view ticket) {
   if (used.expires_at <= now) return std::nullopt;
   const auto session = sessions_.find(used.session_hash);
   if (session == sessions_.end() || session->second.expires_at <= now) return std::nullopt;
-  return session->second.api_key;
+  return Redeemed{session->second.api_key, session->first};
+}
+
+std::unordered_set<std::string> BrowserSessions::live_among(
+    const std::vector<std::string>& sessions) const {
+  const Clock::time_point now = Clock::now();
+  std::unordered_set<std::string> live;
+  std::lock_guard lock(mutex_);
+  for (const std::string& session : sessions) {
+    const auto found = sessions_.find(session);
+    if (found != sessions_.end() && found->second.expires_at > now) live.insert(session);
+  }
+  return live;
 }
 
 std::size_t BrowserSessions::live() const {

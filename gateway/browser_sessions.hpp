@@ -18,7 +18,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
+#include <vector>
 
 namespace spotgrid::gateway {
 
@@ -58,8 +60,14 @@ class BrowserSessions {
   void close(std::string_view token);
   // A single-use ticket for the session `token` names (live, CSRF checked).
   std::variant<std::string, Failure> ticket(std::string_view token, std::string_view csrf_header);
-  // The API key behind a ticket, once; nothing when unknown, used or expired.
-  std::optional<std::string> redeem(std::string_view ticket);
+  struct Redeemed {
+    std::string api_key;
+    std::string session;  // which session gave the ticket (its hash): live_among() asks after it
+  };
+  // The key and session behind a ticket, once; nothing when unknown, used or expired.
+  std::optional<Redeemed> redeem(std::string_view ticket);
+  // Those of `sessions` (as redeem() named them) that are still live.
+  std::unordered_set<std::string> live_among(const std::vector<std::string>& sessions) const;
 
   std::size_t live() const;
 

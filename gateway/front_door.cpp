@@ -210,14 +210,15 @@ std::optional<HttpResponse> FrontDoor::from_session(HttpRequest& request, Respon
   return std::nullopt;
 }
 
-std::string FrontDoor::stream_authorization(const HttpRequest& request) {
+FrontDoor::StreamCaller FrontDoor::stream_caller(const HttpRequest& request) {
   if (const std::string_view given = request.header("Authorization"); !given.empty())
-    return std::string(given);
+    return {std::string(given), {}};
   const auto ticket = query_value(request.target, kStreamTicket);
   if (!ticket) return {};
-  const auto key = parts_.sessions.redeem(*ticket);
+  auto redeemed = parts_.sessions.redeem(*ticket);
   // A used or unknown ticket is a refusal, not the public: "Bearer" alone fails.
-  return key ? "Bearer " + *key : std::string("Bearer");
+  if (!redeemed) return {"Bearer", {}};
+  return {"Bearer " + redeemed->api_key, std::move(redeemed->session)};
 }
 
 void FrontDoor::session(HttpRequest&& request, std::string_view path, Respond done) {
@@ -283,8 +284,7 @@ void FrontDoor::with_key(const std::string& api_key, const std::string& client_a
 void FrontDoor::sign_in(HttpRequest&& request, Respond done) {
   // No signing a browser in from another page's form or script (login CSRF):
   // a JSON body needs a CORS preflight, which this server never grants.
-  if (!from_this_origin(request) ||
-      request.header("Content-Type").substr(0, 16) != "application/json") {
+  if (!from_this_origin(request) || !is_json_media_type(request.header("Content-Type"))) {
     return done(error_response(403, "forbidden",
                                "sign in from the console, with a JSON body (application/json)"));
   }

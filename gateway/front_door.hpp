@@ -41,9 +41,14 @@ class FrontDoor {
   // /v1/session and /v1/session/ticket: sign in, who am I, sign out, a
   // WebSocket ticket.
   void session(HttpRequest&& request, std::string_view path, Respond done);
-  // The Authorization header a stream upgrade stands for: its own, else the
-  // key behind its ?ticket= (used up), else "" (the public).
-  std::string stream_authorization(const HttpRequest& request);
+  // Who a stream upgrade is: the Authorization header it stands for (its own,
+  // else the key behind its ?ticket=, used up, else "": the public) and, for a
+  // ticket, the console session that gave it.
+  struct StreamCaller {
+    std::string authorization;
+    std::string browser_session;
+  };
+  StreamCaller stream_caller(const HttpRequest& request);
   // 429 with Retry-After in whole seconds, counted.
   HttpResponse limited(std::uint32_t wait_ms, std::string_view why);
   std::uint64_t rate_limited() const { return rate_limited_.load(); }
@@ -56,7 +61,7 @@ class FrontDoor {
   // field is refused: a misspelt filter is not ignored.
   static std::optional<HttpResponse> request_refusal(const HttpRequest& request,
                                                      std::optional<std::string_view> reads);
-  // The one query parameter of a stream upgrade (stream_authorization).
+  // The one query parameter of a stream upgrade (stream_caller).
   static constexpr std::string_view kStreamTicket = "ticket";
 
  private:

@@ -29,6 +29,14 @@ std::string_view HttpRequest::header(std::string_view name) const {
   return {};
 }
 
+bool is_json_media_type(std::string_view content_type) {
+  constexpr std::string_view kJson = "application/json";
+  if (!same_name(content_type.substr(0, kJson.size()), kJson)) return false;
+  const std::string_view rest = content_type.substr(kJson.size());
+  const std::size_t next = rest.find_first_not_of(" \t");
+  return next == std::string_view::npos || rest[next] == ';';
+}
+
 std::size_t HttpRequest::header_count(std::string_view name) const {
   return static_cast<std::size_t>(
       std::count_if(headers.begin(), headers.end(),

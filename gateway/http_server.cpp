@@ -91,6 +91,11 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
     return error_response(413, "body_too_large", "the request body exceeds the limit");
   if (ec == http::error::header_limit)
     return error_response(431, "headers_too_large", "the request headers exceed the limit");
+  // More unparsed bytes than a header and a body may take: fields past the
+  // header's limit that the parser reads whole (a chunked body's trailer, a
+  // chunk's extensions), which header_limit and body_limit do not count.
+  if (ec == http::error::buffer_overflow)
+    return error_response(431, "headers_too_large", "the request's fields exceed the limit");
   if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
       ec == beast::error::timeout ||
       ec.category() != http::make_error_code(http::error::bad_target).category()) {
@@ -98,6 +103,25 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
   }
   return error_response(400, "malformed_request",
                         "the request is not valid HTTP/1.1: " + ec.message());
+}
+
+// A request whose framing a proxy in front could read otherwise, refused before
+// any handler sees it (RFC 9112 §3.2, §6.1): a body must come with
+// Content-Length, as every client of this API sends it. Chunked bodies were
+// where the fields of a trailer arrived as headers (a key no proxy saw) and
+// where `Transfer-Encoding: identity` or `chunked, chunked` framed a body the
+// next request's. An HTTP/1.1 request names one Host, an HTTP/1.0 one at most.
+std::optional<HttpResponse> framing_refusal(const http::request<http::string_body>& message) {
+  if (message.count(http::field::transfer_encoding) != 0) {
+    return error_response(411, "length_required",
+                          "send the request body with Content-Length; Transfer-Encoding is not "
+                          "accepted",
+                          "Transfer-Encoding");
+  }
+  const std::size_t hosts = message.count(http::field::host);
+  if (hosts > 1 || (hosts == 0 && message.version() >= 11))
+    return error_response(400, "invalid_header", "send one Host header", "Host");
+  return std::nullopt;
 }
 
 // The peer as the per-client limits see it: its IPv4 address, or its IPv6
@@ -353,8 +377,13 @@ class WebSocketSession : public StreamPeer,
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
+  // The read buffer holds at most a header and a body's worth of unparsed bytes
+  // (a body is consumed as it is parsed): past that, a read fails with
+  // buffer_overflow (431) instead of the buffer growing with a client's trailer.
   Session(Stream&& stream, std::shared_ptr<Shared> shared, std::string address)
-      : stream_(std::move(stream)), slot_(std::move(shared), std::move(address)) {}
+      : stream_(std::move(stream)),
+        slot_(std::move(shared), std::move(address)),
+        buffer_(options().header_limit + options().body_limit) {}
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -399,6 +428,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     keep_alive_ = message.keep_alive();
     version_ = message.version();
     head_request_ = message.method() == http::verb::head;
+    if (auto refusal = framing_refusal(message)) {
+      keep_alive_ = false;  // what follows on this connection may be the refused body
+      return write(std::move(*refusal));
+    }
     if (websocket::is_upgrade(message)) return upgrade(std::move(message));
     // Until the handler answers, no deadline runs on the socket.
     beast::get_lowest_layer(stream_).expires_never();

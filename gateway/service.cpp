@@ -337,17 +337,21 @@ struct Service::Impl {
                       {"client", address}});
   }
 
-  // Revoked keys lose their cached entry and their open streams (1008).
+  // Revoked keys lose their cached entry and their open streams (1008), and
+  // so do console sessions signed out or expired.
   void recheck_keys() {
     keys.recheck_cached();
+    if (const std::vector<std::string> of_sessions = hub.browser_sessions(); !of_sessions.empty())
+      hub.close_sessions_unless(sessions.live_among(of_sessions));
     const std::vector<std::string> ids = hub.key_ids();
     if (ids.empty()) return;
     if (const auto valid = keys.valid_among(ids)) hub.close_unless(*valid);
   }
 
   // Background: shares the rate limit through Redis (every 100 ms); confirms
-  // cached API keys and closes streams opened with a key revoked since (every
-  // 500 ms; REST calls see the revocation through the key cache).
+  // cached API keys and closes streams opened with a key revoked since, or
+  // through a console session since ended (every 500 ms; REST calls see the
+  // revocation through the key cache, and the session's end at once).
   std::thread housekeeping;
   std::mutex housekeeping_mutex;
   std::condition_variable housekeeping_wake;
@@ -392,24 +396,27 @@ struct Service::Impl {
           error_response(404, "not_found", "WebSockets are served at /v1/stream", "path"));
     if (const std::uint32_t wait_ms = address_limiter.take(request.client_address); wait_ms > 0)
       return decide(front_door.limited(wait_ms, "too many requests from this address"));
-    const std::string authorization = front_door.stream_authorization(request);
-    if (authorization.empty())
-      return decide(open_client_stream(public_caller(request.client_address), peer));
-    if (auto known = keys.authenticate_from_memory(authorization))
-      return decide(open_client_stream(*known, peer));
+    FrontDoor::StreamCaller caller = front_door.stream_caller(request);
+    if (caller.authorization.empty())
+      return decide(open_client_stream(public_caller(request.client_address), peer, {}));
+    if (auto known = keys.authenticate_from_memory(caller.authorization))
+      return decide(open_client_stream(*known, peer, std::move(caller.browser_session)));
     run_on_worker(
         key_lookups, address_owner(request.client_address),
-        [this, authorization, peer, decide](const Respond&) {
-          decide(open_client_stream(keys.authenticate(authorization), peer));
+        [this, caller = std::move(caller), peer, decide](const Respond&) {
+          decide(open_client_stream(keys.authenticate(caller.authorization), peer,
+                                    caller.browser_session));
         },
         [decide](HttpResponse refusal) { decide(std::move(refusal)); });
   }
 
   StreamDecision open_client_stream(const std::variant<Principal, AuthFailure>& caller,
-                                    const std::shared_ptr<StreamPeer>& peer) {
+                                    const std::shared_ptr<StreamPeer>& peer,
+                                    std::string browser_session) {
     if (const auto* failure = std::get_if<AuthFailure>(&caller))
       return FrontDoor::refused(*failure);
-    auto session = hub.open(std::get<Principal>(caller), peer, settings.quota_streams);
+    auto session = hub.open(std::get<Principal>(caller), peer, settings.quota_streams,
+                            std::move(browser_session));
     if (session) return session;
     if (hub.closed())
       return error_response(503, "stopping", "the server is stopping: open the stream again");

@@ -28,14 +28,19 @@ std::string error_message(std::string_view code, std::string_view message) {
 // points back (weakly), so neither keeps the other alive.
 class StreamHub::Subscriber : public StreamSession {
  public:
-  Subscriber(StreamHub& hub, Principal caller, const std::shared_ptr<StreamPeer>& peer)
-      : hub_(hub), caller_(std::move(caller)), peer_(peer) {}
+  Subscriber(StreamHub& hub, Principal caller, const std::shared_ptr<StreamPeer>& peer,
+             std::string browser_session)
+      : hub_(hub),
+        caller_(std::move(caller)),
+        peer_(peer),
+        browser_session_(std::move(browser_session)) {}
   ~Subscriber() override { hub_.forget(this); }
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;
 
   std::shared_ptr<StreamPeer> peer_handle() const { return peer_.lock(); }
   const Principal& caller() const { return caller_; }
+  const std::string& browser_session() const { return browser_session_; }
 
   void on_text(std::string_view message) override {
     JsonBody body(message);
@@ -103,6 +108,7 @@ class StreamHub::Subscriber : public StreamSession {
   StreamHub& hub_;
   const Principal caller_;
   const std::weak_ptr<StreamPeer> peer_;
+  const std::string browser_session_;         // "" when opened with a key
   std::unordered_set<std::string> channels_;  // internal names
 };
 
@@ -112,8 +118,8 @@ StreamHub::~StreamHub() = default;
 
 std::shared_ptr<StreamSession> StreamHub::open(const Principal& caller,
                                                const std::shared_ptr<StreamPeer>& peer,
-                                               std::size_t quota) {
-  auto subscriber = std::make_shared<Subscriber>(*this, caller, peer);
+                                               std::size_t quota, std::string browser_session) {
+  auto subscriber = std::make_shared<Subscriber>(*this, caller, peer, std::move(browser_session));
   std::lock_guard lock(mutex_);
   if (closed_ || (quota != 0 && count_of(caller) >= quota)) return nullptr;
   subscribers_.insert(subscriber.get());
@@ -225,21 +231,49 @@ std::vector<std::string> StreamHub::key_ids() const {
 }
 
 std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid) {
+  // The public's streams have no key to revoke (key_ids() leaves them out).
+  return close_if(
+      [&](const Subscriber& subscriber) {
+        return subscriber.caller().role != Role::kPublic &&
+               !valid.contains(subscriber.caller().key_id);
+      },
+      "the API key is no longer valid", "streams_closed_key_revoked");
+}
+
+std::vector<std::string> StreamHub::browser_sessions() const {
+  std::unordered_set<std::string> sessions;
+  {
+    std::lock_guard lock(mutex_);
+    for (const Subscriber* subscriber : subscribers_) {
+      if (!subscriber->browser_session().empty()) sessions.insert(subscriber->browser_session());
+    }
+  }
+  return {sessions.begin(), sessions.end()};
+}
+
+std::size_t StreamHub::close_sessions_unless(const std::unordered_set<std::string>& live) {
+  return close_if(
+      [&](const Subscriber& subscriber) {
+        return !subscriber.browser_session().empty() &&
+               !live.contains(subscriber.browser_session());
+      },
+      "the console session has ended", "streams_closed_session_ended");
+}
+
+template <typename Doomed>
+std::size_t StreamHub::close_if(Doomed doomed, std::string_view why, std::string_view event) {
   std::vector<std::shared_ptr<StreamPeer>> peers;
   {
     std::lock_guard lock(mutex_);
     for (Subscriber* subscriber : subscribers_) {
-      // The public's streams have no key to revoke (key_ids() leaves them out).
-      if (subscriber->caller().role == Role::kPublic) continue;
-      if (valid.contains(subscriber->caller().key_id)) continue;
+      if (!doomed(*subscriber)) continue;
       if (auto peer = subscriber->peer_handle()) peers.push_back(std::move(peer));
     }
   }
   for (const auto& peer : peers)
-    peer->close(close_code::kPolicyViolation, "the API key is no longer valid");
+    peer->close(close_code::kPolicyViolation, std::string(why));
   if (!peers.empty())
-    util::log::info("streams_closed_key_revoked",
-                    {{"streams", static_cast<std::uint64_t>(peers.size())}});
+    util::log::info(event, {{"streams", static_cast<std::uint64_t>(peers.size())}});
   return peers.size();
 }
 

@@ -37,8 +37,11 @@ class StreamHub {
   // A session for the caller, or nullptr when the caller's account (platform
   // roles: key) has `quota` connections open already (0: no quota) or the hub
   // is closed (closed()).
+  // `browser_session`: the console session whose ticket opened it ("" for one
+  // opened with a key), which it lives no longer than.
   std::shared_ptr<StreamSession> open(const Principal& caller,
-                                      const std::shared_ptr<StreamPeer>& peer, std::size_t quota);
+                                      const std::shared_ptr<StreamPeer>& peer, std::size_t quota,
+                                      std::string browser_session = {});
   bool closed() const;
   // Sends `message` to every local subscriber of the internal `channel`.
   void deliver(std::string_view channel, const std::string& message);
@@ -50,6 +53,11 @@ class StreamHub {
   // key loses its streams as it loses its REST calls; the public's stay. How
   // many were closed.
   std::size_t close_unless(const std::unordered_set<std::string>& valid);
+  // The browser sessions that opened the open connections (each once).
+  std::vector<std::string> browser_sessions() const;
+  // Closes (1008) every connection opened through a browser session not in
+  // `live`: signing out or the session's expiry ends its streams. How many.
+  std::size_t close_sessions_unless(const std::unordered_set<std::string>& live);
 
   std::size_t connections() const;
   // Messages not sent: the connection was closing or too slow (then it is closed).
@@ -67,6 +75,9 @@ class StreamHub {
   void remove(Subscriber* subscriber, const std::string& channel);
   void forget(Subscriber* subscriber);
   std::size_t count_of(const Principal& caller) const;  // under mutex_
+  // Closes (1008, `why`) the connections `doomed` picks, and logs `event`.
+  template <typename Doomed>
+  std::size_t close_if(Doomed doomed, std::string_view why, std::string_view event);
 
   const engine::Catalog& catalog_;
   mutable std::mutex mutex_;

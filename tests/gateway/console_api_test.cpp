@@ -151,13 +151,13 @@ TEST_F(Console, AStreamTicketIsSingleUseAndEndsWithTheSession) {
   const Reply ticket = with_cookie(http::verb::post, "/v1/session/ticket", cookie, csrf);
   ASSERT_EQ(ticket.status, 201u) << ticket.body;
   const std::string target = "/v1/stream?ticket=" + std::string(ticket.json["ticket"].GetString());
-  {
-    WsClient stream(service_.port(), "", target);
-    ASSERT_EQ(stream.refused_status(), 0u);
-    stream.send_text(R"({"op": "subscribe", "channels": ["orders", "leases"]})");
-    EXPECT_TRUE(stream.receive_containing(R"("type":"subscribed")", 5s));
-  }
+  WsClient stream(service_.port(), "", target);
+  ASSERT_EQ(stream.refused_status(), 0u);
+  stream.send_text(R"({"op": "subscribe", "channels": ["orders", "leases"]})");
+  EXPECT_TRUE(stream.receive_containing(R"("type":"subscribed")", 5s));
   EXPECT_EQ(WsClient(service_.port(), "", target).refused_status(), 401u) << "used once";
+  WsClient keyed(service_.port(), key);  // opened with the key itself: no session's
+  ASSERT_EQ(keyed.refused_status(), 0u);
   const Reply second = with_cookie(http::verb::post, "/v1/session/ticket", cookie, csrf);
   ASSERT_EQ(second.status, 201u);
   ASSERT_EQ(with_cookie(http::verb::delete_, "/v1/session", cookie, csrf).status, 204u);
@@ -166,6 +166,13 @@ TEST_F(Console, AStreamTicketIsSingleUseAndEndsWithTheSession) {
                 .refused_status(),
             401u)
       << "signing out ends the session's tickets";
+  // And its open stream, within about a second (policy violation); not the key's.
+  // One read that waits: a read that times out would end this client itself.
+  EXPECT_FALSE(stream.receive(5s).has_value());
+  EXPECT_TRUE(stream.closed());
+  EXPECT_EQ(stream.close_code(), 1008);
+  keyed.send_text(R"({"op": "ping"})");
+  EXPECT_TRUE(keyed.receive_containing("pong", 5s)) << "close code " << keyed.close_code();
 }
 
 // A pool's trades a page at a time (each once, newest first) and as candles

@@ -213,6 +213,57 @@ TEST_F(HttpServerTest, RefusesMalformedRequestsWith400) {
   EXPECT_EQ(raw("GET /echo HTTP/1.1\r\nContent-Length: nope\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
 }
 
+// Framing a proxy in front could read another way is refused before a handler
+// sees the request, and the connection closed (what follows may be the body).
+TEST_F(HttpServerTest, RefusesTransferEncodingAndAMissingOrSecondHost) {
+  // A chunked body whose trailer carries a header: the field never reaches a handler.
+  const std::string trailer =
+      raw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "3\r\nabc\r\n0\r\nX-Test: smuggled\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(trailer.rfind("HTTP/1.1 411", 0), 0u) << trailer;
+  EXPECT_NE(trailer.find("length_required"), std::string::npos) << trailer;
+  EXPECT_EQ(trailer.find("smuggled"), std::string::npos) << trailer;
+  EXPECT_EQ(trailer.find("HTTP/1.1", 1), std::string::npos) << "the rest was read as a request";
+  for (const std::string coding : {"identity", "gzip, chunked", "chunked, chunked", ""}) {
+    const std::string reply =
+        raw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+            "Transfer-Encoding: " +
+            coding + "\r\n\r\nabc");
+    EXPECT_TRUE(reply.rfind("HTTP/1.1 411", 0) == 0 || reply.rfind("HTTP/1.1 400", 0) == 0)
+        << coding << ": " << reply;
+    EXPECT_EQ(reply.find("POST  3"), std::string::npos) << coding << ": " << reply;
+  }
+  const std::string no_host = raw("GET /echo HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(no_host.rfind("HTTP/1.1 400", 0), 0u) << no_host;
+  EXPECT_NE(no_host.find("Host"), std::string::npos) << no_host;
+  const std::string two_hosts = raw("GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_EQ(two_hosts.rfind("HTTP/1.1 400", 0), 0u) << two_hosts;
+  // HTTP/1.0 needs no Host.
+  const std::string old = raw("GET /echo HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(old.rfind("HTTP/1.0 200", 0), 0u) << old;
+}
+
+// A trailer or a chunk's extensions past the limits (which count a header and a
+// body, not these) fail the read: the server does not keep what it is sent.
+TEST_F(HttpServerTest, RefusesATrailerPastTheLimits) {
+  tcp::socket socket = connect();
+  net::write(socket,
+             net::buffer(std::string(
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")));
+  const std::string field = "X-T: " + std::string(500, 'v') + "\r\n";
+  beast::error_code ec;
+  for (int i = 0; i < 64 && !ec; ++i)  // ~32 KiB of trailer, past 1 KiB + 1 KiB
+    net::write(socket, net::buffer(field), ec);
+  std::string reply;
+  net::read(socket, net::dynamic_buffer(reply), ec);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply.substr(0, 200);
+
+  const std::string extension =
+      raw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a=" +
+          std::string(8'192, 'b') + "\r\nx\r\n0\r\n\r\n");
+  EXPECT_EQ(extension.rfind("HTTP/1.1 431", 0), 0u) << extension.substr(0, 200);
+}
+
 TEST_F(HttpServerTest, ClosesASlowClient) {
   tcp::socket socket = connect();
   net::write(socket, net::buffer(std::string("GET /echo HTTP/1.1\r\nHost: x\r\n")));

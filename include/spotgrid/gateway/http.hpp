@@ -89,6 +89,10 @@ struct HttpResponse {
 HttpResponse error_response(unsigned status, std::string_view code, std::string_view message,
                             std::string_view field = {});
 
+// Whether a Content-Type is JSON's: "application/json" in any case, alone or
+// with parameters ("; charset=utf-8"), not "application/json-seq" or "application/jsonx".
+bool is_json_media_type(std::string_view content_type);
+
 // Must be called exactly once; any thread.
 using Respond = std::function<void(HttpResponse)>;
 using Handler = std::function<void(HttpRequest&&, Respond)>;
