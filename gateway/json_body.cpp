@@ -91,7 +91,11 @@ std::optional<std::string> JsonBody::text(const char* name, std::size_t max_leng
   if (!value->IsString() || value->GetStringLength() == 0 || value->GetStringLength() > max_length)
     return fail(name, "must be a string of 1 to " + std::to_string(max_length) + " bytes");
   std::string out(value->GetString(), value->GetStringLength());
-  if (!util::is_clean_text(out)) return fail(name, "must not hold NUL or other control characters");
+  if (!util::is_clean_text(out)) {
+    return fail(name, util::is_utf8(out)
+                          ? "must not hold NUL or other control characters"
+                          : "must be valid Unicode text (a \\u escape of a lone surrogate is not)");
+  }
   return out;
 }
 

@@ -223,6 +223,8 @@ CommittedChanges changes_of(const engine::Engine& engine, std::uint64_t command_
   Touched touched = touched_by(engine, events);
   touched.every_pool = touched.every_pool || tick;
   changes.closed_leases = std::move(touched.closed);
+  if (const auto* settle = std::get_if<engine::SettleLease>(&command.body))
+    changes.settlement = *settle;
   for (const AccountId account : touched.accounts)
     changes.accounts.emplace_back(account, engine.account(account));
   for (const OrderId order : touched.orders)
@@ -340,6 +342,11 @@ void ReadModel::apply(const CommittedChanges& change) {
   for (const engine::LeaseClosed& closed : change.closed_leases) {
     if (const auto done = finished_leases_.find(closed.lease); done != finished_leases_.end()) {
       done->second.charged = closed.charged_total;
+      if (change.settlement && change.settlement->lease == closed.lease) {
+        done->second.healthy_settled = change.settlement->healthy_seconds;
+        done->second.weighted_settled = change.settlement->weighted_bp_seconds;
+        done->second.settled_up_to = change.settlement->up_to;
+      }
       if (done->second.status == engine::LeaseStatus::kRunning ||
           done->second.status == engine::LeaseStatus::kStarting)
         done->second.status = engine::LeaseStatus::kEnded;

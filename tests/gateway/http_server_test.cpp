@@ -296,6 +296,19 @@ TEST_F(HttpServerTest, CapsConnections) {
   held.clear();
 }
 
+// What the console's sign-in takes for JSON: the media type, in any case, with
+// or without parameters; not a longer type that starts the same.
+TEST(MediaType, JsonIsTheTypeNotAPrefix) {
+  EXPECT_TRUE(is_json_media_type("application/json"));
+  EXPECT_TRUE(is_json_media_type("Application/JSON; charset=utf-8"));
+  EXPECT_TRUE(is_json_media_type("application/json ;charset=utf-8"));
+  EXPECT_FALSE(is_json_media_type("application/jsonfoo"));
+  EXPECT_FALSE(is_json_media_type("application/json-seq"));
+  EXPECT_FALSE(is_json_media_type("application/jso"));
+  EXPECT_FALSE(is_json_media_type("text/plain"));
+  EXPECT_FALSE(is_json_media_type(""));
+}
+
 // A query that gives a name twice is refused at the front door: the routes read
 // the first, and a proxy in front might read another.
 TEST(Query, ANameGivenTwiceIsFound) {

@@ -462,6 +462,44 @@ TEST(DurableMarket, ADailyPayoutIsPaidOnceAndFinanceSeesItAsScheduled) {
   EXPECT_EQ(query(db.conninfo(), "SELECT sum(balance) FROM ledger_accounts"), 0);
 }
 
+// A lease its last settlement closes leaves the engine in that command: the
+// read model still shows the seconds that settlement billed, not the one before.
+TEST(DurableMarket, ALeaseClosedByItsLastSettlementShowsItsSeconds) {
+  testing::TestDatabase db;
+  constexpr AccountId kBuyer = 7;
+  constexpr AccountId kSupplier = 8;
+  const PoolIndex pool = *testing::repository_market().catalog.find_pool("H100-SXM-80G");
+  Market market(db.conninfo());
+  ASSERT_TRUE(market.market->wait_ready(30s));
+  ASSERT_FALSE(market.run(engine::Deposit{kBuyer, 1'000 * kUsd}).rejected);
+  ASSERT_FALSE(market.run(engine::Tick{}).rejected);
+  market.list_cards(kSupplier, pool, 1, 100 * kUsd, kStart);
+  const Completion placed = market.buy_an_hour(kBuyer, pool, 100 * kUsd);
+  LeaseId lease = 0;
+  for (const engine::Event& event : placed.events) {
+    if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
+      lease = started->lease;
+  }
+  ASSERT_NE(lease, 0u);
+  market.now.store(kStart + 600);
+  ASSERT_FALSE(market.run(engine::SettleLease{lease, 596, 596 * 10'000, kStart + 596}).rejected);
+  ASSERT_FALSE(market.run(engine::StopLease{kBuyer, lease}).rejected);
+  const Completion last = market.run(engine::SettleLease{lease, 600, 600 * 10'000, kStart + 600});
+  ASSERT_FALSE(last.rejected);
+  ASSERT_TRUE(std::any_of(last.events.begin(), last.events.end(), [](const engine::Event& e) {
+    return std::holds_alternative<engine::LeaseClosed>(e.body);
+  })) << engine::to_text(last.events);
+  const auto view = market.market->committed().lease(lease);
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->healthy_settled, 600);
+  EXPECT_EQ(view->settled_up_to, kStart + 600);
+  EXPECT_EQ(view->status, engine::LeaseStatus::kEnded);
+  const bool read = market.market->read([&](const engine::Engine& engine) {
+    EXPECT_FALSE(engine.lease(lease).has_value()) << "closed: gone from the engine";
+  });
+  EXPECT_TRUE(read);
+}
+
 TEST(DurableMarket, RestartsFromPostgresAndCarriesOn) {
   testing::TestDatabase db;
   std::map<std::uint64_t, std::size_t> acked;

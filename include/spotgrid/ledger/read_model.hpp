@@ -53,6 +53,9 @@ struct CommittedChanges {
   std::vector<OrderRecord> orders;
   std::vector<std::pair<LeaseId, std::optional<engine::LeaseView>>> leases;  // nullopt: gone
   std::vector<engine::LeaseClosed> closed_leases;  // how the gone ones ended
+  // The command, when it was a settlement: a lease its last settlement closes
+  // is gone from the engine, so its final seconds are read from here.
+  std::optional<engine::SettleLease> settlement;
   std::vector<engine::NodeView> nodes;
   std::vector<std::pair<PoolIndex, std::shared_ptr<const PoolRecord>>> pools;
   std::shared_ptr<const engine::TariffBook> tariffs;  // when a schedule was published
