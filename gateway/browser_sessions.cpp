@@ -42,22 +42,21 @@ std::string_view cookie_value(std::string_view cookie_header, std::string_view n
 }
 
 std::variant<BrowserSessions::Opened, BrowserSessions::Failure> BrowserSessions::open(
-    const std::string& api_key) {
+    const std::string& api_key, const std::string& owner) {
   const Clock::time_point now = Clock::now();
   Opened opened{random_hex(32), random_hex(16), now + kLifetime};
   const std::string session_hash = hashed(opened.token);
-  const std::string key_hash = hashed(api_key);
   std::lock_guard lock(mutex_);
   if (sessions_.size() >= kMaxSessions) sweep(now);
   if (sessions_.size() >= kMaxSessions) return Failure::kFull;
-  // A key holds at most kMaxSessionsPerKey: one sign-in more ends its oldest,
-  // so one key cannot fill the table.
-  if (const auto of_key = by_key_.find(key_hash);
-      of_key != by_key_.end() && of_key->second.size() >= kMaxSessionsPerKey) {
-    erase(std::string(of_key->second.front()));  // a copy: erase() edits the list
+  // An owner holds at most kMaxSessionsPerOwner: one sign-in more ends its
+  // oldest, so no one account fills the table.
+  if (const auto of_owner = by_owner_.find(owner);
+      of_owner != by_owner_.end() && of_owner->second.size() >= kMaxSessionsPerOwner) {
+    erase(std::string(of_owner->second.front()));  // a copy: erase() edits the list
   }
-  by_key_[key_hash].push_back(session_hash);
-  sessions_.emplace(session_hash, Session{api_key, key_hash, opened.csrf, opened.expires_at, {}});
+  by_owner_[owner].push_back(session_hash);
+  sessions_.emplace(session_hash, Session{api_key, owner, opened.csrf, opened.expires_at, {}});
   return opened;
 }
 
@@ -152,10 +151,10 @@ void BrowserSessions::erase(const std::string& session_hash) {
   if (found == sessions_.end()) return;
   for (const std::string& ticket : found->second.tickets)
     tickets_.erase(ticket);
-  const auto of_key = by_key_.find(found->second.key_hash);
-  if (of_key != by_key_.end()) {
-    std::erase(of_key->second, session_hash);
-    if (of_key->second.empty()) by_key_.erase(of_key);
+  const auto of_owner = by_owner_.find(found->second.owner);
+  if (of_owner != by_owner_.end()) {
+    std::erase(of_owner->second, session_hash);
+    if (of_owner->second.empty()) by_owner_.erase(of_owner);
   }
   sessions_.erase(found);
 }

@@ -34,7 +34,10 @@ class BrowserSessions {
   static constexpr std::chrono::seconds kLifetime{3'600};
   static constexpr std::chrono::seconds kTicketLifetime{30};
   static constexpr std::size_t kMaxSessions = 65'536;
-  static constexpr std::size_t kMaxSessionsPerKey = 16;  // more: the oldest is closed
+  // Per owner (an account, or a platform role's key: owner_of()), whatever its
+  // keys: one sign-in more closes the oldest. Per key, revoking a key and making
+  // another would let one account fill the table (an outsider's attack).
+  static constexpr std::size_t kMaxSessionsPerOwner = 16;
   static constexpr std::size_t kMaxTickets = 65'536;
   static constexpr std::size_t kMaxTicketsPerSession = 4;  // more: the oldest is void
 
@@ -50,9 +53,9 @@ class BrowserSessions {
   };
   enum class Failure : std::uint8_t { kNoSession, kBadCsrf, kFull };
 
-  // A session for `api_key`, which the caller has verified; kFull when
-  // kMaxSessions are live.
-  std::variant<Opened, Failure> open(const std::string& api_key);
+  // A session for `api_key`, which the caller has verified and which belongs to
+  // `owner`; kFull when kMaxSessions are live.
+  std::variant<Opened, Failure> open(const std::string& api_key, const std::string& owner);
   // The live session a cookie names. With `state_changing`, `csrf_header`
   // must match its token.
   std::variant<Live, Failure> find(std::string_view token, std::string_view csrf_header,
@@ -74,7 +77,7 @@ class BrowserSessions {
  private:
   struct Session {
     std::string api_key;
-    std::string key_hash;  // its entry in by_key_
+    std::string owner;  // its entry in by_owner_
     std::string csrf;
     std::chrono::system_clock::time_point expires_at;
     std::deque<std::string> tickets;  // hashes, oldest first; may name used ones
@@ -85,15 +88,15 @@ class BrowserSessions {
   };
   // Under mutex_: drops what has expired.
   void sweep(std::chrono::system_clock::time_point now);
-  // Under mutex_: ends a session, its tickets and its place in by_key_.
+  // Under mutex_: ends a session, its tickets and its place in by_owner_.
   void erase(const std::string& session_hash);
 
   mutable std::mutex mutex_;
   // Keyed by SHA-256 of the token: a lookup's timing says nothing of a token.
   std::unordered_map<std::string, Session> sessions_;
   std::unordered_map<std::string, Ticket> tickets_;
-  // Each key's sessions (hashes), oldest first: at most kMaxSessionsPerKey.
-  std::unordered_map<std::string, std::deque<std::string>> by_key_;
+  // Each owner's sessions (hashes), oldest first: at most kMaxSessionsPerOwner.
+  std::unordered_map<std::string, std::deque<std::string>> by_owner_;
 };
 
 }  // namespace spotgrid::gateway

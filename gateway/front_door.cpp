@@ -299,7 +299,7 @@ void FrontDoor::sign_in(HttpRequest&& request, Respond done) {
           return answer(error_response(403, "forbidden",
                                        "an agent key cannot sign in to the console", "api_key"));
         }
-        auto opened = parts_.sessions.open(key);
+        auto opened = parts_.sessions.open(key, owner_of(principal));
         if (const auto* failure = std::get_if<BrowserSessions::Failure>(&opened))
           return answer(session_refusal(*failure));
         const auto& session = std::get<BrowserSessions::Opened>(opened);

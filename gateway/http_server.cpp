@@ -106,8 +106,8 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
 }
 
 // A request whose framing a proxy in front could read otherwise, refused before
-// any handler sees it (RFC 9112 §3.2, §6.1): a body must come with
-// Content-Length, as every client of this API sends it. Chunked bodies were
+// any handler sees it (RFC 9112 §3.2, §6.1): any Transfer-Encoding (a body
+// comes with Content-Length, as every client of this API sends it). Chunked bodies were
 // where the fields of a trailer arrived as headers (a key no proxy saw) and
 // where `Transfer-Encoding: identity` or `chunked, chunked` framed a body the
 // next request's. An HTTP/1.1 request names one Host, an HTTP/1.0 one at most.
@@ -119,8 +119,11 @@ std::optional<HttpResponse> framing_refusal(const http::request<http::string_bod
                           "Transfer-Encoding");
   }
   const std::size_t hosts = message.count(http::field::host);
-  if (hosts > 1 || (hosts == 0 && message.version() >= 11))
-    return error_response(400, "invalid_header", "send one Host header", "Host");
+  // One host[:port], not a list ("a, b") that a proxy may read another way.
+  const bool listed =
+      hosts == 1 && message[http::field::host].find_first_of(", \t") != beast::string_view::npos;
+  if (hosts > 1 || listed || (hosts == 0 && message.version() >= 11))
+    return error_response(400, "invalid_header", "send one Host header, naming one host", "Host");
   return std::nullopt;
 }
 
@@ -255,7 +258,7 @@ class WebSocketSession : public StreamPeer,
                          {"buffer_bytes",
                           static_cast<std::uint64_t>(slot_.shared->options.stream_send_buffer)}});
       }
-      close(close_code::kPolicyViolation, "slow consumer: the send buffer is full");
+      end(close_code::kPolicyViolation, "slow consumer: the send buffer is full", true);
       return false;
     }
     net::post(socket_.get_executor(),
@@ -267,11 +270,18 @@ class WebSocketSession : public StreamPeer,
   }
 
   void close(std::uint16_t code, std::string reason) override {
+    end(code, std::move(reason), false);
+  }
+
+ private:
+  // Closes once: with a close frame after what is queued, or, for a consumer
+  // too slow to take its messages (`slow`, while a write waits on it), without
+  // one: it cannot take a close frame either.
+  void end(std::uint16_t code, std::string reason, bool slow) {
     if (closing_.exchange(true)) return;
     net::post(socket_.get_executor(),
-              [self = this->shared_from_this(), code, reason = std::move(reason)]() mutable {
-                // A consumer too slow to take its messages cannot take a close frame either.
-                if (code == close_code::kPolicyViolation && self->writing_) return self->finish();
+              [self = this->shared_from_this(), code, reason = std::move(reason), slow]() mutable {
+                if (slow && self->writing_) return self->finish();
                 // A close frame's reason is at most 123 bytes (RFC 6455 §5.5).
                 self->close_reason_ = websocket::close_reason(
                     static_cast<websocket::close_code>(code),
@@ -280,7 +290,6 @@ class WebSocketSession : public StreamPeer,
               });
   }
 
- private:
   void refuse(HttpResponse answer) {
     response_ = to_message(std::move(answer), upgrade_.version(), false);
     beast::get_lowest_layer(socket_).expires_after(slot_.shared->options.write_timeout);

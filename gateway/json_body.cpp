@@ -91,11 +91,9 @@ std::optional<std::string> JsonBody::text(const char* name, std::size_t max_leng
   if (!value->IsString() || value->GetStringLength() == 0 || value->GetStringLength() > max_length)
     return fail(name, "must be a string of 1 to " + std::to_string(max_length) + " bytes");
   std::string out(value->GetString(), value->GetStringLength());
-  if (!util::is_clean_text(out)) {
-    return fail(name, util::is_utf8(out)
-                          ? "must not hold NUL or other control characters"
-                          : "must be valid Unicode text (a \\u escape of a lone surrogate is not)");
-  }
+  // A lone surrogate's \u escape decodes to bytes that are not UTF-8 (util/text.hpp).
+  if (!util::is_clean_text(out))
+    return fail(name, "must be valid UTF-8 text without NUL or other control characters");
   return out;
 }
 
@@ -112,7 +110,7 @@ std::optional<std::vector<std::string>> JsonBody::texts(const char* name, std::s
   if (value == nullptr) return std::nullopt;
   const std::string problem = "must be a list of at most " + std::to_string(max_items) +
                               " strings of 1 to " + std::to_string(max_length) +
-                              " bytes without control characters";
+                              " bytes of valid UTF-8 text without control characters";
   if (!value->IsArray() || value->Size() > max_items) return fail(name, problem);
   std::vector<std::string> out;
   for (const rapidjson::Value& item : value->GetArray()) {

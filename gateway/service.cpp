@@ -337,15 +337,29 @@ struct Service::Impl {
                       {"client", address}});
   }
 
-  // Revoked keys lose their cached entry and their open streams (1008), and
-  // so do console sessions signed out or expired.
+  // Console sessions signed out or expired lose their open streams (1008),
+  // first: that needs no database, which may be slow. Revoked keys lose their
+  // cached entry and their open streams too.
   void recheck_keys() {
+    hub.close_sessions(all_but(hub.browser_sessions(), [&](const std::vector<std::string>& some) {
+      return sessions.live_among(some);
+    }));
     keys.recheck_cached();
-    if (const std::vector<std::string> of_sessions = hub.browser_sessions(); !of_sessions.empty())
-      hub.close_sessions_unless(sessions.live_among(of_sessions));
-    const std::vector<std::string> ids = hub.key_ids();
-    if (ids.empty()) return;
-    if (const auto valid = keys.valid_among(ids)) hub.close_unless(*valid);
+    hub.close_keys(all_but(hub.key_ids(), [&](const std::vector<std::string>& some) {
+      return keys.valid_among(some);
+    }));
+  }
+  // Those of `asked` that `keep` does not return (none when it cannot say).
+  template <typename Keep>
+  static std::unordered_set<std::string> all_but(const std::vector<std::string>& asked, Keep keep) {
+    std::unordered_set<std::string> gone;
+    if (asked.empty()) return gone;
+    const std::optional<std::unordered_set<std::string>> kept = keep(asked);
+    if (!kept) return gone;
+    for (const std::string& one : asked) {
+      if (!kept->contains(one)) gone.insert(one);
+    }
+    return gone;
   }
 
   // Background: shares the rate limit through Redis (every 100 ms); confirms

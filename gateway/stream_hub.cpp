@@ -230,12 +230,13 @@ std::vector<std::string> StreamHub::key_ids() const {
   return {ids.begin(), ids.end()};
 }
 
-std::size_t StreamHub::close_unless(const std::unordered_set<std::string>& valid) {
+std::size_t StreamHub::close_keys(const std::unordered_set<std::string>& revoked) {
+  if (revoked.empty()) return 0;
   // The public's streams have no key to revoke (key_ids() leaves them out).
   return close_if(
       [&](const Subscriber& subscriber) {
         return subscriber.caller().role != Role::kPublic &&
-               !valid.contains(subscriber.caller().key_id);
+               revoked.contains(subscriber.caller().key_id);
       },
       "the API key is no longer valid", "streams_closed_key_revoked");
 }
@@ -251,12 +252,10 @@ std::vector<std::string> StreamHub::browser_sessions() const {
   return {sessions.begin(), sessions.end()};
 }
 
-std::size_t StreamHub::close_sessions_unless(const std::unordered_set<std::string>& live) {
+std::size_t StreamHub::close_sessions(const std::unordered_set<std::string>& ended) {
+  if (ended.empty()) return 0;
   return close_if(
-      [&](const Subscriber& subscriber) {
-        return !subscriber.browser_session().empty() &&
-               !live.contains(subscriber.browser_session());
-      },
+      [&](const Subscriber& subscriber) { return ended.contains(subscriber.browser_session()); },
       "the console session has ended", "streams_closed_session_ended");
 }
 

@@ -49,15 +49,16 @@ class StreamHub {
   void close_all();
   // The API key ids of the open connections (each once; the public's have none).
   std::vector<std::string> key_ids() const;
-  // Closes (1008) every connection opened with a key not in `valid`: a revoked
-  // key loses its streams as it loses its REST calls; the public's stay. How
-  // many were closed.
-  std::size_t close_unless(const std::unordered_set<std::string>& valid);
+  // Closes (1008) every connection opened with one of the `revoked` key ids:
+  // a revoked key loses its streams as it loses its REST calls. How many.
+  // Named, not "every key but the valid": a stream opened after the check
+  // was not checked.
+  std::size_t close_keys(const std::unordered_set<std::string>& revoked);
   // The browser sessions that opened the open connections (each once).
   std::vector<std::string> browser_sessions() const;
-  // Closes (1008) every connection opened through a browser session not in
-  // `live`: signing out or the session's expiry ends its streams. How many.
-  std::size_t close_sessions_unless(const std::unordered_set<std::string>& live);
+  // Closes (1008) every connection opened through one of the `ended` browser
+  // sessions: signing out or the session's expiry ends its streams. How many.
+  std::size_t close_sessions(const std::unordered_set<std::string>& ended);
 
   std::size_t connections() const;
   // Messages not sent: the connection was closing or too slow (then it is closed).

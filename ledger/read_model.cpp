@@ -46,6 +46,7 @@ struct Touched {
   std::vector<PoolIndex> pools;
   std::unordered_map<OrderId, engine::UnfilledReason> resting;  // the last reason said
   std::vector<engine::LeaseClosed> closed;
+  std::vector<engine::LeaseEnded> ended;
   bool every_pool = false;  // a book moved where the events do not say which
 
   bool was_cancelled(OrderId id) const {
@@ -145,6 +146,7 @@ void note_lease_event(const engine::Engine& engine, Touched& t, const T& body) {
     note_lease(engine, t, body.lease, false);
   } else if constexpr (std::is_same_v<T, engine::LeaseEnded>) {
     note_lease(engine, t, body.lease, true);
+    t.ended.push_back(body);
     // Its supplier's earnings can no longer be credited back: they become
     // payable. (A lease that also closed is gone: its LeaseClosed names the node.)
     if (const auto lease = engine.lease(body.lease)) add_once(t.accounts, lease->supplier);
@@ -223,6 +225,7 @@ CommittedChanges changes_of(const engine::Engine& engine, std::uint64_t command_
   Touched touched = touched_by(engine, events);
   touched.every_pool = touched.every_pool || tick;
   changes.closed_leases = std::move(touched.closed);
+  changes.ended_leases = std::move(touched.ended);
   if (const auto* settle = std::get_if<engine::SettleLease>(&command.body))
     changes.settlement = *settle;
   for (const AccountId account : touched.accounts)
@@ -342,6 +345,14 @@ void ReadModel::apply(const CommittedChanges& change) {
   for (const engine::LeaseClosed& closed : change.closed_leases) {
     if (const auto done = finished_leases_.find(closed.lease); done != finished_leases_.end()) {
       done->second.charged = closed.charged_total;
+      // Ended by this command too (stopped, interrupted): how, and until when.
+      for (const engine::LeaseEnded& ended : change.ended_leases) {
+        if (ended.lease != closed.lease) continue;
+        done->second.status = ended.reason == engine::LeaseEnd::kInterrupted
+                                  ? engine::LeaseStatus::kInterrupted
+                                  : engine::LeaseStatus::kEnded;
+        done->second.billable_end = ended.billable_end;
+      }
       if (change.settlement && change.settlement->lease == closed.lease) {
         done->second.healthy_settled = change.settlement->healthy_seconds;
         done->second.weighted_settled = change.settlement->weighted_bp_seconds;

@@ -224,13 +224,12 @@ TEST_F(HttpServerTest, RefusesTransferEncodingAndAMissingOrSecondHost) {
   EXPECT_NE(trailer.find("length_required"), std::string::npos) << trailer;
   EXPECT_EQ(trailer.find("smuggled"), std::string::npos) << trailer;
   EXPECT_EQ(trailer.find("HTTP/1.1", 1), std::string::npos) << "the rest was read as a request";
-  for (const std::string coding : {"identity", "gzip, chunked", "chunked, chunked", ""}) {
-    const std::string reply =
-        raw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-            "Transfer-Encoding: " +
-            coding + "\r\n\r\nabc");
-    EXPECT_TRUE(reply.rfind("HTTP/1.1 411", 0) == 0 || reply.rfind("HTTP/1.1 400", 0) == 0)
-        << coding << ": " << reply;
+  // Before Content-Length (after it, Beast refuses the pair itself): Beast frames
+  // these by the Content-Length, and the handler would have had the body.
+  for (const std::string coding : {"identity", "chunked, chunked", ""}) {
+    const std::string reply = raw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding +
+                                  "\r\nContent-Length: 3\r\n\r\nabc");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 411", 0), 0u) << coding << ": " << reply;
     EXPECT_EQ(reply.find("POST  3"), std::string::npos) << coding << ": " << reply;
   }
   const std::string no_host = raw("GET /echo HTTP/1.1\r\n\r\n");
@@ -238,6 +237,8 @@ TEST_F(HttpServerTest, RefusesTransferEncodingAndAMissingOrSecondHost) {
   EXPECT_NE(no_host.find("Host"), std::string::npos) << no_host;
   const std::string two_hosts = raw("GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
   EXPECT_EQ(two_hosts.rfind("HTTP/1.1 400", 0), 0u) << two_hosts;
+  const std::string listed = raw("GET /echo HTTP/1.1\r\nHost: a, b\r\n\r\n");
+  EXPECT_EQ(listed.rfind("HTTP/1.1 400", 0), 0u) << listed;
   // HTTP/1.0 needs no Host.
   const std::string old = raw("GET /echo HTTP/1.0\r\n\r\n");
   EXPECT_EQ(old.rfind("HTTP/1.0 200", 0), 0u) << old;

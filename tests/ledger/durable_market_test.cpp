@@ -492,8 +492,31 @@ TEST(DurableMarket, ALeaseClosedByItsLastSettlementShowsItsSeconds) {
   const auto view = market.market->committed().lease(lease);
   ASSERT_TRUE(view.has_value());
   EXPECT_EQ(view->healthy_settled, 600);
+  EXPECT_EQ(view->weighted_settled, 600 * 10'000);
   EXPECT_EQ(view->settled_up_to, kStart + 600);
   EXPECT_EQ(view->status, engine::LeaseStatus::kEnded);
+
+  // Interrupted back to a second it has been billed past: it ends and closes in
+  // that command, and shows how, and until when.
+  market.list_cards(kSupplier, pool, 1, 100 * kUsd, kStart + 600);
+  const Completion again = market.buy_an_hour(kBuyer, pool, 100 * kUsd);
+  LeaseId second = 0;
+  for (const engine::Event& event : again.events) {
+    if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
+      second = started->lease;
+  }
+  ASSERT_NE(second, 0u);
+  market.now.store(kStart + 900);
+  ASSERT_FALSE(market.run(engine::SettleLease{second, 300, 300 * 10'000, kStart + 900}).rejected);
+  const Completion cut = market.run(engine::InterruptLease{second, kStart + 700});
+  ASSERT_FALSE(cut.rejected);
+  ASSERT_TRUE(std::any_of(cut.events.begin(), cut.events.end(), [](const engine::Event& e) {
+    return std::holds_alternative<engine::LeaseClosed>(e.body);
+  })) << engine::to_text(cut.events);
+  const auto interrupted = market.market->committed().lease(second);
+  ASSERT_TRUE(interrupted.has_value());
+  EXPECT_EQ(interrupted->status, engine::LeaseStatus::kInterrupted);
+  EXPECT_EQ(interrupted->billable_end, kStart + 701);
   const bool read = market.market->read([&](const engine::Engine& engine) {
     EXPECT_FALSE(engine.lease(lease).has_value()) << "closed: gone from the engine";
   });
