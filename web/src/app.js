@@ -18,7 +18,10 @@ let views = [];      // the signed-in views
 const stream = new Stream((event) => {
   market.onEvent(event);
   for (const view of views) view.onEvent(event);
-}, (state) => { $('#stream-state').textContent = state === 'live' ? '● live' : state; });
+}, (state) => { $('#stream-state').textContent = state === 'live' ? '● live' : state; }, () => {
+  signedOut();
+  say('Your session has ended: sign in again.', true);
+});
 
 function follow() {
   stream.follow([...market.channels(), ...views.flatMap((v) => v.channels())]);

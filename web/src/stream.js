@@ -5,9 +5,13 @@
 import { api } from './api.js';
 
 export class Stream {
-  constructor(onEvent, onState) {
+  // onSessionEnded: the session behind the stream has ended (signed out in
+  // another tab, expired, its key revoked): no ticket will come, so the page
+  // signs out instead of asking again every 15 s.
+  constructor(onEvent, onState, onSessionEnded) {
     this.onEvent = onEvent;
     this.onState = onState;
+    this.onSessionEnded = onSessionEnded;
     this.channels = new Set();
     this.socket = null;
     this.signedIn = false;
@@ -25,6 +29,7 @@ export class Stream {
         const ticket = await api('POST', '/v1/session/ticket');
         query = `?ticket=${encodeURIComponent(ticket.ticket)}`;
       } catch (error) {
+        if (error.status === 401 && generation === this.generation) return this.onSessionEnded();
         this.onState(`stream: ${error.message}`);
         return this.retry(generation);
       }
