@@ -89,6 +89,21 @@ class Market {
     spec.limit_micros_per_hour = limit;
     return run(engine::PlaceOrder{spec});
   }
+  // Ready, its first tick run and `buyer` funded with 1 000 USD: the H100 pool to lease in.
+  PoolIndex ready_with_a_funded_buyer(AccountId buyer) {
+    EXPECT_TRUE(market->wait_ready(30s));
+    EXPECT_FALSE(run(engine::Deposit{buyer, 1'000 * kUsd}).rejected);
+    EXPECT_FALSE(run(engine::Tick{}).rejected);
+    return *testing::repository_market().catalog.find_pool("H100-SXM-80G");
+  }
+  // The lease a completed order started (0 when none).
+  static LeaseId lease_started(const Completion& placed) {
+    for (const engine::Event& event : placed.events) {
+      if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
+        return started->lease;
+    }
+    return 0;
+  }
   Completion run(CommandBody command) {
     std::promise<Completion> promise;
     auto future = promise.get_future();
@@ -410,12 +425,7 @@ TEST(DurableMarket, ADailyPayoutIsPaidOnceAndFinanceSeesItAsScheduled) {
     ASSERT_FALSE(market.run(engine::SetPayoutSchedule{kSupplier, true, 0}).rejected);
     ASSERT_FALSE(market.run(engine::Tick{}).rejected);  // the market's first tick
     market.list_cards(kSupplier, pool, 1, 100 * kUsd, kStart);
-    const Completion placed = market.buy_an_hour(kBuyer, pool, 100 * kUsd);
-    LeaseId lease = 0;
-    for (const engine::Event& event : placed.events) {
-      if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
-        lease = started->lease;
-    }
+    const LeaseId lease = Market::lease_started(market.buy_an_hour(kBuyer, pool, 100 * kUsd));
     ASSERT_NE(lease, 0u);
     market.now.store(kStart + 600);
     ASSERT_FALSE(market.run(engine::StopLease{kBuyer, lease}).rejected);
@@ -468,27 +478,22 @@ TEST(DurableMarket, ALeaseClosedByItsLastSettlementShowsItsSeconds) {
   testing::TestDatabase db;
   constexpr AccountId kBuyer = 7;
   constexpr AccountId kSupplier = 8;
-  const PoolIndex pool = *testing::repository_market().catalog.find_pool("H100-SXM-80G");
   Market market(db.conninfo());
-  ASSERT_TRUE(market.market->wait_ready(30s));
-  ASSERT_FALSE(market.run(engine::Deposit{kBuyer, 1'000 * kUsd}).rejected);
-  ASSERT_FALSE(market.run(engine::Tick{}).rejected);
+  const PoolIndex pool = market.ready_with_a_funded_buyer(kBuyer);
   market.list_cards(kSupplier, pool, 1, 100 * kUsd, kStart);
-  const Completion placed = market.buy_an_hour(kBuyer, pool, 100 * kUsd);
-  LeaseId lease = 0;
-  for (const engine::Event& event : placed.events) {
-    if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
-      lease = started->lease;
-  }
+  const LeaseId lease = Market::lease_started(market.buy_an_hour(kBuyer, pool, 100 * kUsd));
   ASSERT_NE(lease, 0u);
+  const auto closes = [](const Completion& done) {
+    return !done.rejected &&
+           std::any_of(done.events.begin(), done.events.end(), [](const engine::Event& e) {
+             return std::holds_alternative<engine::LeaseClosed>(e.body);
+           });
+  };
   market.now.store(kStart + 600);
   ASSERT_FALSE(market.run(engine::SettleLease{lease, 596, 596 * 10'000, kStart + 596}).rejected);
   ASSERT_FALSE(market.run(engine::StopLease{kBuyer, lease}).rejected);
   const Completion last = market.run(engine::SettleLease{lease, 600, 600 * 10'000, kStart + 600});
-  ASSERT_FALSE(last.rejected);
-  ASSERT_TRUE(std::any_of(last.events.begin(), last.events.end(), [](const engine::Event& e) {
-    return std::holds_alternative<engine::LeaseClosed>(e.body);
-  })) << engine::to_text(last.events);
+  ASSERT_TRUE(closes(last)) << engine::to_text(last.events);
   const auto view = market.market->committed().lease(lease);
   ASSERT_TRUE(view.has_value());
   EXPECT_EQ(view->healthy_settled, 600);
@@ -499,20 +504,12 @@ TEST(DurableMarket, ALeaseClosedByItsLastSettlementShowsItsSeconds) {
   // Interrupted back to a second it has been billed past: it ends and closes in
   // that command, and shows how, and until when.
   market.list_cards(kSupplier, pool, 1, 100 * kUsd, kStart + 600);
-  const Completion again = market.buy_an_hour(kBuyer, pool, 100 * kUsd);
-  LeaseId second = 0;
-  for (const engine::Event& event : again.events) {
-    if (const auto* started = std::get_if<engine::LeaseStarted>(&event.body))
-      second = started->lease;
-  }
+  const LeaseId second = Market::lease_started(market.buy_an_hour(kBuyer, pool, 100 * kUsd));
   ASSERT_NE(second, 0u);
   market.now.store(kStart + 900);
   ASSERT_FALSE(market.run(engine::SettleLease{second, 300, 300 * 10'000, kStart + 900}).rejected);
   const Completion cut = market.run(engine::InterruptLease{second, kStart + 700});
-  ASSERT_FALSE(cut.rejected);
-  ASSERT_TRUE(std::any_of(cut.events.begin(), cut.events.end(), [](const engine::Event& e) {
-    return std::holds_alternative<engine::LeaseClosed>(e.body);
-  })) << engine::to_text(cut.events);
+  ASSERT_TRUE(closes(cut)) << engine::to_text(cut.events);
   const auto interrupted = market.market->committed().lease(second);
   ASSERT_TRUE(interrupted.has_value());
   EXPECT_EQ(interrupted->status, engine::LeaseStatus::kInterrupted);
