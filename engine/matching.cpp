@@ -112,6 +112,13 @@ constexpr bool one_bit(std::uint64_t mask) {
   return mask != 0 && (mask & (mask - 1)) == 0;
 }
 
+// An order's regions as a mask of those it may fill in (0: any). Asked where
+// it is used: computed once ahead of for_each_ask's one-book test, add_only ran
+// ~2.5 % slower (GCC laid the walk out otherwise; the same instructions).
+constexpr RegionMask allowed_regions(RegionMask regions) {
+  return regions == 0 ? ~RegionMask{0} : regions;
+}
+
 // Up to this many books are merged by a scan for the best; more, by a heap.
 constexpr std::size_t kLinearMergeBooks = 8;
 
@@ -133,12 +140,11 @@ void walk_one_book(AskCursor& cursor, Visit& visit) {
 template <typename Visit>
 void for_each_ask(const State& state, PoolMask pools, RegionMask regions, ReliabilityTier floor,
                   ScanBudget& budget, Visit&& visit) {
-  const RegionMask allowed = regions == 0 ? ~RegionMask{0} : regions;
   // One pool with asks in one allowed region (as a model order's usually is):
   // walked without the merge's cursor list.
   if (one_bit(pools)) {
     const auto pool = static_cast<PoolIndex>(std::countr_zero(pools));
-    const RegionMask in = state.pools[pool].regions_with_asks & allowed;
+    const RegionMask in = state.pools[pool].regions_with_asks & allowed_regions(regions);
     if (in == 0) return;
     if (one_bit(in)) {
       AskCursor cursor(state, pool, static_cast<RegionIndex>(std::countr_zero(in)), floor, budget);
@@ -153,7 +159,7 @@ void for_each_ask(const State& state, PoolMask pools, RegionMask regions, Reliab
   for (PoolMask left = pools; left != 0; left &= left - 1) {
     const auto pool = static_cast<PoolIndex>(std::countr_zero(left));
     const PoolBook& book = state.pools[pool];
-    for (RegionMask in = book.regions_with_asks & allowed; in != 0; in &= in - 1) {
+    for (RegionMask in = book.regions_with_asks & allowed_regions(regions); in != 0; in &= in - 1) {
       cursors.emplace_back(state, pool, static_cast<RegionIndex>(std::countr_zero(in)), floor,
                            budget);
       if (cursors.back().done()) cursors.pop_back();  // no level reaches the floor
