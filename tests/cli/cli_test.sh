@@ -6,6 +6,9 @@
 #
 #   tests/cli/cli_test.sh BUILD_DIR
 set -euo pipefail
+# A command that fails outside a check ends the script (set -e): say which, or
+# the run ends with no word of why (it did so once in CI and never again here).
+trap 'echo "cli_test.sh: line $LINENO: \"$BASH_COMMAND\" failed (exit $?)" >&2' ERR
 build=$(cd "${1:?usage: cli_test.sh BUILD_DIR}" && pwd)
 cd "$(dirname "$0")/../.."
 source scripts/lib/test-market.sh
