@@ -106,11 +106,11 @@ std::optional<HttpResponse> answer_to_read_error(const beast::error_code& ec) {
 }
 
 // A request whose framing a proxy in front could read otherwise, refused before
-// any handler sees it (RFC 9112 §3.2, §6.1): any Transfer-Encoding (a body
-// comes with Content-Length, as every client of this API sends it). Chunked bodies were
-// where the fields of a trailer arrived as headers (a key no proxy saw) and
-// where `Transfer-Encoding: identity` or `chunked, chunked` framed a body the
-// next request's. An HTTP/1.1 request names one Host, an HTTP/1.0 one at most.
+// any handler sees it (RFC 9112 §3.2, §6.1). Any Transfer-Encoding: a body comes
+// with Content-Length, as every client of this API sends it; a chunked body's
+// trailer fields arrived as headers no proxy saw, and `identity` or
+// `chunked, chunked` left the body to be read as the next request. An HTTP/1.1
+// request names one Host, an HTTP/1.0 one at most.
 std::optional<HttpResponse> framing_refusal(const http::request<http::string_body>& message) {
   if (message.count(http::field::transfer_encoding) != 0) {
     return error_response(411, "length_required",

@@ -342,17 +342,20 @@ void ReadModel::apply(const CommittedChanges& change) {
       finish_lease(id);
     }
   }
+  // A lease this command ended and also closed is gone from the engine, its
+  // view the one before: how it ended, and until when, come from the event. (One
+  // it ended and left open was read from the engine above.)
+  for (const engine::LeaseEnded& ended : change.ended_leases) {
+    if (const auto done = finished_leases_.find(ended.lease); done != finished_leases_.end()) {
+      done->second.status = ended.reason == engine::LeaseEnd::kInterrupted
+                                ? engine::LeaseStatus::kInterrupted
+                                : engine::LeaseStatus::kEnded;
+      done->second.billable_end = ended.billable_end;
+    }
+  }
   for (const engine::LeaseClosed& closed : change.closed_leases) {
     if (const auto done = finished_leases_.find(closed.lease); done != finished_leases_.end()) {
       done->second.charged = closed.charged_total;
-      // Ended by this command too (stopped, interrupted): how, and until when.
-      for (const engine::LeaseEnded& ended : change.ended_leases) {
-        if (ended.lease != closed.lease) continue;
-        done->second.status = ended.reason == engine::LeaseEnd::kInterrupted
-                                  ? engine::LeaseStatus::kInterrupted
-                                  : engine::LeaseStatus::kEnded;
-        done->second.billable_end = ended.billable_end;
-      }
       if (change.settlement && change.settlement->lease == closed.lease) {
         done->second.healthy_settled = change.settlement->healthy_seconds;
         done->second.weighted_settled = change.settlement->weighted_bp_seconds;

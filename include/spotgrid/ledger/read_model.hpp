@@ -53,7 +53,7 @@ struct CommittedChanges {
   std::vector<OrderRecord> orders;
   std::vector<std::pair<LeaseId, std::optional<engine::LeaseView>>> leases;  // nullopt: gone
   std::vector<engine::LeaseClosed> closed_leases;  // how the gone ones ended
-  std::vector<engine::LeaseEnded> ended_leases;    // a lease ended and closed at once is gone too
+  std::vector<engine::LeaseEnded> ended_leases;    // how the ones that ended ended
   // The command, when it was a settlement: a lease its last settlement closes
   // is gone from the engine, so its final seconds are read from here.
   std::optional<engine::SettleLease> settlement;
