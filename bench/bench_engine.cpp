@@ -445,7 +445,26 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-void report(const Stream& stream, const std::vector<Result>& runs) {
+// The core's clock, from chains of dependent additions (one a cycle on every
+// x86-64 core), the median of five ~55 ms samples: it turns a rate into cycles a
+// command, which this VM cannot count (it has no hardware counters), and so into
+// instructions a cycle beside callgrind's count (README, "the instruction budget").
+double core_ghz() {
+  constexpr std::uint64_t kRounds = 50'000'000;
+  constexpr double kAddsPerRound = 4;
+  std::vector<double> samples;
+  for (int sample = 0; sample < 5; ++sample) {
+    std::uint64_t sum = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (std::uint64_t round = 0; round < kRounds; ++round)
+      asm volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(sum));
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    samples.push_back(kAddsPerRound * static_cast<double>(kRounds) / took.count() / 1e9);
+  }
+  return median(samples);
+}
+
+void report(const Stream& stream, const std::vector<Result>& runs, double ghz) {
   const auto field = [&](double Result::*member) {
     std::vector<double> values;
     values.reserve(runs.size());
@@ -457,12 +476,13 @@ void report(const Stream& stream, const std::vector<Result>& runs) {
       "{\"stream\": \"%s\", \"ops\": %zu, \"runs\": %zu, \"seconds\": %.4f, \"ops_per_s\": %.0f, "
       "\"ops_per_s_clocked\": %.0f, \"p50_ns\": %.0f, "
       "\"p99_ns\": %.0f, \"p999_ns\": %.0f, \"page_faults\": %.0f, \"trades\": %llu, "
-      "\"rejected\": %llu}\n",
+      "\"rejected\": %llu, \"core_ghz\": %.2f, \"cycles_per_op\": %.0f}\n",
       stream.name.c_str(), stream.commands.size(), runs.size(), field(&Result::seconds),
       field(&Result::ops_per_s), field(&Result::ops_per_s_clocked), field(&Result::p50_ns),
       field(&Result::p99_ns), field(&Result::p999_ns), field(&Result::page_faults),
       static_cast<unsigned long long>(runs.front().trades),
-      static_cast<unsigned long long>(runs.front().rejected));
+      static_cast<unsigned long long>(runs.front().rejected), ghz,
+      ghz * 1e9 / field(&Result::ops_per_s));
   std::fflush(stdout);
 }
 
@@ -591,6 +611,7 @@ int main(int argc, char** argv) {
                  (!catalog ? catalog.error() : tariffs.error()).message().c_str());
     return 1;
   }
+  const double ghz = core_ghz();
   std::vector<Stream> streams;
   if (only_stream != "mixed") streams.push_back(add_only(catalog.value(), ops));
   if (only_stream != "add_only") streams.push_back(mixed(catalog.value(), tariffs.value(), ops));
@@ -599,7 +620,7 @@ int main(int argc, char** argv) {
     results.reserve(runs);
     for (std::size_t run = 0; run < runs; ++run)
       results.push_back(run_once(stream, tariffs.value(), run % 2 == 1));
-    report(stream, results);
+    report(stream, results, ghz);
     if (tail != 0) report_tail(stream, results.back());
   }
   if (snapshot_orders > 0) snapshot_pause(catalog.value(), tariffs.value(), snapshot_orders, runs);

@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 
-FIGURES = ("ops_per_s", "p50_ns", "p99_ns", "p999_ns", "copy_ms", "serialize_ms", "restore_ms")
+FIGURES = ("ops_per_s", "cycles_per_op", "p50_ns", "p99_ns", "p999_ns", "copy_ms", "serialize_ms", "restore_ms")
 
 
 def run(binary, args):
