@@ -143,11 +143,38 @@ std::string client_address(const Socket& socket) {
   return net::ip::address_v6(prefix).to_string() + "/64";
 }
 
+// A target in origin-form ("/path?query"). The absolute-form that a server must
+// also accept (RFC 9112 §3.2.2: "http://host/path?query", as a proxy sends it)
+// keeps its path and query; the host it names is not used, as no route depends
+// on the host.
+std::string origin_form(beast::string_view target) {
+  for (const beast::string_view scheme : {"http://", "https://"}) {
+    if (target.size() < scheme.size() || !beast::iequals(target.substr(0, scheme.size()), scheme))
+      continue;
+    const beast::string_view rest = target.substr(scheme.size());
+    const std::size_t path = rest.find_first_of("/?");
+    if (path == beast::string_view::npos) return "/";
+    return (rest[path] == '?' ? "/" : "") + std::string(rest.substr(path));
+  }
+  return std::string(target);
+}
+
+// Whether to tell the client to send its body before it is read: it asked to
+// wait for that (Expect: 100-continue, which curl sends ahead of a body over
+// 1 KiB, then waits a second for an answer), none of the body came with the
+// header (`unread` is what came after it), and its framing is not refused
+// (RFC 9110 §10.1.1). Asked once, when the header is in.
+bool wants_continue(const http::request_parser<http::string_body>& parser, std::size_t unread) {
+  const auto& message = parser.get();
+  return !parser.is_done() && unread == 0 && message.version() >= 11 &&
+         beast::iequals(message[http::field::expect], "100-continue") && !framing_refusal(message);
+}
+
 HttpRequest to_request(http::request<http::string_body>& message, std::string client) {
   HttpRequest request;
   request.client_address = std::move(client);
   request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
+  request.target = origin_form(message.target());
   request.body = std::move(message.body());
   for (const auto& field : message)
     request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
@@ -418,12 +445,38 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_.emplace();
     parser_->body_limit(options().body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(options().header_limit));
+    header_read_ = false;
     beast::get_lowest_layer(stream_).expires_after(options().request_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
+    read_some();
   }
 
-  void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+  // What http::async_read does, with one step between the header and the body:
+  // a 100 Continue for a client that waits for one (wants_continue).
+  void read_some() {
+    http::async_read_some(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::on_read_some, this->shared_from_this()));
+  }
+
+  void on_read_some(beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec || parser_->is_done()) return on_read(ec);
+    const bool header_just_read = !header_read_ && parser_->is_header_done();
+    header_read_ = parser_->is_header_done();
+    if (header_just_read && wants_continue(*parser_, buffer_.size())) return send_continue();
+    read_some();
+  }
+
+  void send_continue() {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(
+        stream_, net::buffer(kContinue.data(), kContinue.size()),
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t /*bytes*/) {
+          if (ec) return self->close();
+          self->read_some();
+        });
+  }
+
+  void on_read(beast::error_code ec) {
     if (ec) {
       if (auto answer = answer_to_read_error(ec)) {
         keep_alive_ = false;
@@ -577,6 +630,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::uint64_t awaited_request_ = 0;  // the request being read or answered, counted from 1
   bool answered_ = false;              // it has its answer
   unsigned version_ = 11;
+  bool header_read_ = false;  // the request's header is in (and its 100 Continue sent if due)
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -242,6 +243,47 @@ TEST_F(HttpServerTest, RefusesTransferEncodingAndAMissingOrSecondHost) {
   // HTTP/1.0 needs no Host.
   const std::string old = raw("GET /echo HTTP/1.0\r\n\r\n");
   EXPECT_EQ(old.rfind("HTTP/1.0 200", 0), 0u) << old;
+}
+
+// A client that waits to be told before it sends its body (curl, over 1 KiB)
+// hears 100 Continue once the header is in, then its answer; one whose body
+// came with its header, or whose framing is refused, hears no 100.
+TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
+  tcp::socket socket = connect();
+  net::write(socket, net::buffer(std::string("POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                             "Expect: 100-Continue\r\nContent-Length: 3\r\n\r\n")));
+  std::string interim;
+  net::read_until(socket, net::dynamic_buffer(interim), "\r\n\r\n");  // fails at the timeout
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  net::write(socket, net::buffer(std::string("abc")));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> answer;
+  http::read(socket, buffer, answer);
+  EXPECT_EQ(answer.result_int(), 200u);
+  EXPECT_EQ(answer.body(), "POST  3");
+  // The connection goes on: the next request gets no stray 100.
+  const auto next = exchange(socket, {http::verb::get, "/echo", 11});
+  EXPECT_EQ(next.body(), "GET  0");
+
+  const std::string whole =
+      raw("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
+          "Connection: close\r\n\r\nabc");
+  EXPECT_EQ(whole.rfind("HTTP/1.1 200", 0), 0u) << whole;
+  const std::string refused =
+      raw("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_EQ(refused.rfind("HTTP/1.1 411", 0), 0u) << refused;
+}
+
+// The absolute-form a server must accept (RFC 9112 §3.2.2) reaches the route
+// its path names.
+TEST_F(HttpServerTest, AcceptsAnAbsoluteFormTarget) {
+  for (const std::string target : {"http://x/echo", "HTTPS://127.0.0.1:1/echo"}) {
+    const std::string reply =
+        raw("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << target << ": " << reply;
+    EXPECT_NE(reply.find("GET  0"), std::string::npos) << target << ": " << reply;
+  }
 }
 
 // A trailer or a chunk's extensions past the limits (which count a header and a
