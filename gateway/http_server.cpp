@@ -4,6 +4,7 @@
 // idle clients are closed), a deadline per response, a connection cap, and for
 // WebSockets a bounded send buffer, a message size limit and an idle timeout.
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -144,30 +146,40 @@ std::string client_address(const Socket& socket) {
 }
 
 // A target in origin-form ("/path?query"). The absolute-form that a server must
-// also accept (RFC 9112 §3.2.2: "http://host/path?query", as a proxy sends it)
-// keeps its path and query; the host it names is not used, as no route depends
-// on the host.
+// also accept (RFC 9112 §3.2.2: "http://host/path?query", as a client sends it to
+// a proxy) keeps its path and query, when its authority is a plain host and port
+// (no userinfo, escapes or backslash, which parsers read differently); the host
+// is not used, as no route depends on it. Anything else is left as it came, and
+// routes nowhere (404).
 std::string origin_form(beast::string_view target) {
   for (const beast::string_view scheme : {"http://", "https://"}) {
     if (target.size() < scheme.size() || !beast::iequals(target.substr(0, scheme.size()), scheme))
       continue;
     const beast::string_view rest = target.substr(scheme.size());
-    const std::size_t path = rest.find_first_of("/?");
-    if (path == beast::string_view::npos) return "/";
-    return (rest[path] == '?' ? "/" : "") + std::string(rest.substr(path));
+    const std::size_t end = std::min(rest.find_first_of("/?"), rest.size());
+    const beast::string_view authority = rest.substr(0, end);
+    const auto host_char = [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    };
+    const bool plain =
+        !authority.empty() && std::all_of(authority.begin(), authority.end(), host_char);
+    if (!plain || rest.find_first_of("#\\") != beast::string_view::npos) break;
+    return (end == rest.size() || rest[end] == '?' ? "/" : "") + std::string(rest.substr(end));
   }
   return std::string(target);
 }
 
-// Whether to tell the client to send its body before it is read: it asked to
-// wait for that (Expect: 100-continue, which curl sends ahead of a body over
-// 1 KiB, then waits a second for an answer), none of the body came with the
-// header (`unread` is what came after it), and its framing is not refused
-// (RFC 9110 §10.1.1). Asked once, when the header is in.
-bool wants_continue(const http::request_parser<http::string_body>& parser, std::size_t unread) {
-  const auto& message = parser.get();
-  return !parser.is_done() && unread == 0 && message.version() >= 11 &&
-         beast::iequals(message[http::field::expect], "100-continue") && !framing_refusal(message);
+// Whether the request asks to be told before it sends its body (RFC 9110
+// §10.1.1): 100-continue among its Expect fields' comma-separated members.
+bool expects_continue(const http::request<http::string_body>& message) {
+  if (message.version() < 11) return false;  // an HTTP/1.0 client gets no 1xx
+  const auto [first, last] = message.equal_range(http::field::expect);
+  for (auto field = first; field != last; ++field) {
+    for (const auto& member : http::token_list(field->value()))
+      if (beast::iequals(member, "100-continue")) return true;
+  }
+  return false;
 }
 
 HttpRequest to_request(http::request<http::string_body>& message, std::string client) {
@@ -450,8 +462,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     read_some();
   }
 
-  // What http::async_read does, with one step between the header and the body:
-  // a 100 Continue for a client that waits for one (wants_continue).
+  // What http::async_read does, with one step once the header is in (on_header).
   void read_some() {
     http::async_read_some(
         stream_, buffer_, *parser_,
@@ -460,13 +471,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void on_read_some(beast::error_code ec, std::size_t /*bytes*/) {
     if (ec || parser_->is_done()) return on_read(ec);
-    const bool header_just_read = !header_read_ && parser_->is_header_done();
-    header_read_ = parser_->is_header_done();
-    if (header_just_read && wants_continue(*parser_, buffer_.size())) return send_continue();
+    if (!header_read_ && parser_->is_header_done()) {
+      header_read_ = true;
+      return on_header();
+    }
     read_some();
   }
 
-  void send_continue() {
+  // A client that waits to be told before it sends its body (Expect:
+  // 100-continue) is told now: its refusal if its framing is refused, else
+  // 100 Continue unless some of the body came with the header (RFC 9110
+  // §10.1.1). The header was parsed alone (a parser is not eager until told),
+  // so that what came after it is still in the buffer; the body is parsed
+  // eagerly, as http::async_read does, not a completion per chunk.
+  void on_header() {
+    const auto& message = parser_->get();
+    parser_->eager(true);
+    if (!expects_continue(message)) return read_some();
+    if (auto refusal = framing_refusal(message)) {
+      version_ = message.version();
+      keep_alive_ = false;
+      return write(std::move(*refusal));
+    }
+    if (buffer_.size() != 0) return read_some();
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(
         stream_, net::buffer(kContinue.data(), kContinue.size()),
@@ -630,7 +657,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::uint64_t awaited_request_ = 0;  // the request being read or answered, counted from 1
   bool answered_ = false;              // it has its answer
   unsigned version_ = 11;
-  bool header_read_ = false;  // the request's header is in (and its 100 Continue sent if due)
+  bool header_read_ = false;  // the request's header is in (on_header has run)
 };
 
 }  // namespace
