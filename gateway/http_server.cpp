@@ -490,6 +490,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (!expects_continue(message)) return read_some();
     if (auto refusal = framing_refusal(message)) {
       version_ = message.version();
+      head_request_ = message.method() == http::verb::head;
       keep_alive_ = false;
       return write(std::move(*refusal));
     }
