@@ -145,10 +145,38 @@ std::string client_address(const Socket& socket) {
   return net::ip::address_v6(prefix).to_string() + "/64";
 }
 
+// host [":" port] (RFC 3986 §3.2.2, §3.2.3), with no userinfo or escapes: a
+// bracketed IPv6 literal, or a name or IPv4 address; the host not empty.
+bool plain_authority(beast::string_view authority) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  const auto all = [](beast::string_view text, auto is) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), is);
+  };
+  std::size_t host_end = 0;
+  bool host = false;
+  if (!authority.empty() && authority.front() == '[') {
+    host_end = authority.find(']');
+    if (host_end == beast::string_view::npos) return false;
+    host = all(authority.substr(1, host_end - 1), [&](char c) {
+      return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+    });
+    ++host_end;
+  } else {
+    host_end = std::min(authority.find(':'), authority.size());
+    host = all(authority.substr(0, host_end), [&](char c) {
+      return digit(c) || letter(c) || c == '-' || c == '.' || c == '_' || c == '~';
+    });
+  }
+  const beast::string_view port = authority.substr(host_end);
+  return host && (port.empty() ||
+                  (port.front() == ':' && (port.size() == 1 || all(port.substr(1), digit))));
+}
+
 // A target in origin-form ("/path?query"). The absolute-form that a server must
 // also accept (RFC 9112 §3.2.2: "http://host/path?query", as a client sends it to
 // a proxy) keeps its path and query, when its authority is a plain host and port
-// (no userinfo, escapes or backslash, which parsers read differently); the host
+// and it has no fragment or backslash (which parsers read differently); the host
 // is not used, as no route depends on it. Anything else is left as it came, and
 // routes nowhere (404).
 std::string origin_form(beast::string_view target) {
@@ -157,14 +185,9 @@ std::string origin_form(beast::string_view target) {
       continue;
     const beast::string_view rest = target.substr(scheme.size());
     const std::size_t end = std::min(rest.find_first_of("/?"), rest.size());
-    const beast::string_view authority = rest.substr(0, end);
-    const auto host_char = [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
-    };
-    const bool plain =
-        !authority.empty() && std::all_of(authority.begin(), authority.end(), host_char);
-    if (!plain || rest.find_first_of("#\\") != beast::string_view::npos) break;
+    if (!plain_authority(rest.substr(0, end)) ||
+        rest.find_first_of("#\\") != beast::string_view::npos)
+      break;
     return (end == rest.size() || rest[end] == '?' ? "/" : "") + std::string(rest.substr(end));
   }
   return std::string(target);
@@ -479,22 +502,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // A client that waits to be told before it sends its body (Expect:
-  // 100-continue) is told now: its refusal if its framing is refused, else
-  // 100 Continue unless some of the body came with the header (RFC 9110
-  // §10.1.1). The header was parsed alone (a parser is not eager until told),
+  // 100-continue, and none of the body came with the header) is told now: its
+  // refusal if its framing is refused, else 100 Continue (RFC 9110 §10.1.1). A
+  // client that sends its body at once has it read, then refused, as without
+  // Expect: closing over a body in flight could reset the connection before the
+  // refusal is read. The header was parsed alone (a parser is not eager until told),
   // so that what came after it is still in the buffer; the body is parsed
   // eagerly, as http::async_read does, not a completion per chunk.
   void on_header() {
     const auto& message = parser_->get();
     parser_->eager(true);
-    if (!expects_continue(message)) return read_some();
+    if (!expects_continue(message) || buffer_.size() != 0) return read_some();
     if (auto refusal = framing_refusal(message)) {
-      version_ = message.version();
+      version_ = std::min(message.version(), 11u);
       head_request_ = message.method() == http::verb::head;
       keep_alive_ = false;
       return write(std::move(*refusal));
     }
-    if (buffer_.size() != 0) return read_some();
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(
         stream_, net::buffer(kContinue.data(), kContinue.size()),
@@ -516,7 +540,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     http::request<http::string_body> message = parser_->release();
     keep_alive_ = message.keep_alive();
-    version_ = message.version();
+    version_ = std::min(message.version(), 11u);  // Beast reads "HTTP/2.0" too
     head_request_ = message.method() == http::verb::head;
     if (auto refusal = framing_refusal(message)) {
       keep_alive_ = false;  // what follows on this connection may be the refused body

@@ -272,7 +272,8 @@ TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
     EXPECT_EQ(answer.body(), "POST  3") << expect;
   };
   expect_continue("100-Continue");
-  expect_continue("foo, 100-continue");  // a list, on the same connection
+  expect_continue("foo, 100-continue");            // a list, on the same connection
+  expect_continue("foo\r\nExpect: 100-continue");  // a second field
   const auto next = exchange(socket, {http::verb::get, "/echo", 11});
   EXPECT_EQ(next.body(), "GET  0");  // and no stray 100 before it
   EXPECT_EQ(buffer.size(), 0u);
@@ -287,6 +288,12 @@ TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
       raw("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: "
           "chunked\r\n\r\n");
   EXPECT_EQ(refused.rfind("HTTP/1.1 411", 0), 0u) << refused;
+  EXPECT_NE(refused.find("Connection: close"), std::string::npos) << refused;
+  const std::string head =
+      raw("HEAD /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n");
+  EXPECT_EQ(head.rfind("HTTP/1.1 411", 0), 0u) << head;
+  EXPECT_EQ(head.find("\r\n\r\n") + 4, head.size()) << "a HEAD answer has no body: " << head;
   const std::string old =
       raw("POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
   EXPECT_EQ(old, "") << "an HTTP/1.0 client was sent a 1xx";
@@ -294,7 +301,8 @@ TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
 
 // The absolute-form a server must accept (RFC 9112 §3.2.2) reaches the route
 // its path names, with its query; one whose authority is not a plain host and
-// port (userinfo, escapes, none at all) or with a fragment routes nowhere.
+// port (userinfo, escapes, stray brackets, none at all), or with a fragment or a
+// backslash, routes nowhere.
 TEST_F(HttpServerTest, AcceptsAnAbsoluteFormTarget) {
   const auto target_of = [&](const std::string& target) {
     const std::string reply =
@@ -306,8 +314,11 @@ TEST_F(HttpServerTest, AcceptsAnAbsoluteFormTarget) {
   EXPECT_EQ(target_of("http://x/target"), "/target");
   EXPECT_EQ(target_of("HTTPS://[::1]:1/target?a=1"), "/target?a=1");
   EXPECT_EQ(target_of("http://x?a=1"), "/?a=1");
-  for (const std::string target : {"http://u@x/target", "http://x%2f/target", "http:///target",
-                                   "http://x#/target", "http://x/target#f", "ftp://x/target"}) {
+  EXPECT_EQ(target_of("http://my_host.example:8080/target"), "/target");
+  for (const std::string target :
+       {"http://u@x/target", "http://x%2f/target", "http:///target", "http://:80/target",
+        "http://[x/a]/target", "http://a[b]/target", "http://x:8o/target", "http://x#/target",
+        "http://x/target#f", "http://x/target\\a", "ftp://x/target"}) {
     EXPECT_EQ(target_of(target), "not routed") << target;
   }
 }
